@@ -1,0 +1,43 @@
+# rulesvc — the two commands of the README are `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: run test venv lint bench demo clean browser
+
+$(STAMP): setup.cfg constraints.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "rulesvc needs Python 3.11 (durable-rules does not build on newer ones); set PYTHON=/path/to/python3.11")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test]'
+	@touch $@
+
+venv: $(STAMP)
+
+## Start the service on the embedded default (SQLite under instance/, demo province on first start).
+run: $(STAMP)
+	$(BIN)/rulesvc serve --host $(HOST) --port $(PORT)
+
+## Run the whole test suite (SQLite, and PostgreSQL when it answers on 127.0.0.1:5432).
+test: $(STAMP)
+	$(BIN)/ruff check rulesvc admin tests bench
+	$(BIN)/lint-imports --config setup.cfg
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check rulesvc admin tests bench
+	$(BIN)/lint-imports --config setup.cfg
+
+## Benchmarks (write their figures to bench/RESULTS.md by hand after a run).
+bench: $(STAMP)
+	$(BIN)/python bench/bench_demo_load.py
+
+## Install the Debian Chromium + CJK fonts the browser tests use (needs root / apt).
+browser:
+	apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,107 @@
+"""rulesvc: the prosecutor performance evaluation (检察官业绩考评) rules engine and configuration service."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, request, session
+
+from rulesvc import config
+from rulesvc.extensions import babel, csrf, db, login_manager, migrate
+
+__version__ = "0.1.0"
+
+SUPPORTED_LOCALES = ("zh_Hans_CN", "en")
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: defaults < ``instance/config.py`` < ``RULESVC_*`` variables < ``test_config``.
+
+    Creates no tables and loads no data: ``rulesvc db upgrade`` and ``rulesvc demo`` do that, once,
+    outside the workers.
+    """
+    app = Flask(__name__, instance_path=os.environ.get("RULESVC_INSTANCE_PATH") or None, instance_relative_config=True)
+    app.config.from_object(config.Defaults)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.update(config.from_environment())
+    if test_config:
+        app.config.update(test_config)
+
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
+    url = app.config.get("DATABASE_URL") or f"sqlite:///{Path(app.instance_path) / 'rulesvc.db'}"
+    app.config["DATABASE_URL"] = url
+    app.config["SQLALCHEMY_DATABASE_URI"] = config.normalise_database_url(url)
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", app.config["DEFAULT_LOCALE"])
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(Path(__file__).resolve().parent.parent / "admin" / "translations"))
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
+
+    from rulesvc.persistence import models  # noqa: F401  (register the tables on the metadata)
+
+    db.init_app(app)
+    _sqlite_pragmas(app)
+    migrate.init_app(app, db, directory=app.config["MIGRATIONS_DIR"])
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+
+    from rulesvc.api import init_api
+
+    init_api(app)
+
+    from admin import init_admin
+
+    init_admin(app)
+
+    @app.get("/")
+    def index():  # pragma: no cover - a redirect
+        from flask import redirect
+
+        return redirect("/admin/")
+
+    return app
+
+
+def select_locale() -> str:
+    """The user's choice (the language switch), else the configured default (Chinese)."""
+    from flask import current_app
+
+    chosen = session.get("lang") if request else None
+    if chosen in SUPPORTED_LOCALES:
+        return chosen
+    return current_app.config["DEFAULT_LOCALE"]
+
+
+def _instance_secret(instance: Path) -> str:
+    """A random key kept in the instance folder (never a constant in code, never in the repo)."""
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def _sqlite_pragmas(app: Flask) -> None:
+    """Foreign keys on, WAL for concurrent readers; only for SQLite."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    from sqlalchemy import event
+
+    with app.app_context():
+        engine = db.engine
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # noqa: ANN001
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()

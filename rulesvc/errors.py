@@ -1,0 +1,86 @@
+"""Domain errors. One root; HTTP statuses are mapped in exactly one place (``rulesvc.api.errors``).
+
+Every error carries a stable ``code`` and optional field-level ``errors`` so the API, the CLI and the
+admin UI can all show the same precise message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class RulesvcError(Exception):
+    """Root of every error the service raises on purpose."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, errors: Any = None, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.errors = errors
+        self.details = details
+
+
+class NotFound(RulesvcError):
+    """A named thing (procuratorate, dataset, …) does not exist."""
+
+    code = "not_found"
+
+
+class Conflict(RulesvcError):
+    """The request contradicts the current state (e.g. a stale version counter)."""
+
+    code = "conflict"
+
+
+class PermissionDenied(RulesvcError):
+    """The caller may not do this."""
+
+    code = "forbidden"
+
+
+class InvalidInput(RulesvcError):
+    """Input failed validation; ``errors`` maps field names to messages."""
+
+    code = "invalid_input"
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem in one row of an imported file."""
+
+    line: int
+    column: str | None
+    message_zh: str
+    message_en: str
+    value: Any = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "line": self.line,
+            "column": self.column,
+            "message": self.message_zh,
+            "message_en": self.message_en,
+            "value": self.value,
+        }
+
+    def __str__(self) -> str:
+        where = f"第 {self.line} 行" + (f"，列 {self.column}" if self.column else "")
+        return f"{where}：{self.message_zh}（line {self.line}{', column ' + self.column if self.column else ''}: {self.message_en}）"
+
+
+@dataclass
+class ImportRejected(RulesvcError):
+    """A file had bad rows; nothing was imported. ``row_errors`` lists every one."""
+
+    row_errors: list[RowError] = field(default_factory=list)
+    source: str = ""
+    code = "import_rejected"
+
+    def __post_init__(self) -> None:
+        n = len(self.row_errors)
+        super().__init__(
+            f"{self.source}: {n} 行有错误，未导入任何数据 ({n} bad rows, nothing imported)",
+            errors=[e.as_dict() for e in self.row_errors],
+        )

@@ -1,0 +1,265 @@
+"""Reference data, the data dictionary, datasets and events, users.
+
+Events are facts: one row per event, grouped in an immutable, hashed dataset. Attribute values live
+in ``attrs`` (JSON), typed and validated against the data dictionary before they are written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from rulesvc.persistence.base import Base, BigIntPK, JSONType
+
+LEVELS = ("province", "city", "county")
+LEVEL_LABELS = {"province": "省级院", "city": "市级院", "county": "基层院"}
+QUOTA_STATUSES = ("quota", "non_quota", "exited")
+QUOTA_LABELS = {"quota": "员额检察官", "non_quota": "非员额", "exited": "已退出员额"}
+ROLES = ("admin", "designer", "reviewer", "viewer")
+ROLE_LABELS = {"admin": "省院管理员", "designer": "规则设计人员", "reviewer": "审核人员", "viewer": "查看人员"}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Procuratorate(Base):
+    """A procuratorate (检察院) at one of three levels, with its parent."""
+
+    __tablename__ = "procuratorates"
+    __table_args__ = (
+        CheckConstraint("level IN ('province', 'city', 'county')", name="level"),
+        CheckConstraint("length(code) = 6", name="code_len"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(6), unique=True, comment="6 位行政区划代码")
+    name: Mapped[str] = mapped_column(String(100))
+    level: Mapped[str] = mapped_column(String(16))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("procuratorates.id"), index=True)
+
+    parent: Mapped[Procuratorate | None] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list[Procuratorate]] = relationship(back_populates="parent")
+    departments: Mapped[list[Department]] = relationship(back_populates="procuratorate")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BusinessLine(Base):
+    """One of the ten businesses (十大业务), grouped under the four lines of work (四大检察)."""
+
+    __tablename__ = "business_lines"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(50))
+    name_en: Mapped[str] = mapped_column(String(80))
+    line: Mapped[str] = mapped_column(String(32), comment="四大检察: criminal/civil/administrative/public_interest")
+    line_name: Mapped[str] = mapped_column(String(50))
+    sort: Mapped[int] = mapped_column(Integer, default=0)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Department(Base):
+    """A department (部门) of one procuratorate."""
+
+    __tablename__ = "departments"
+    __table_args__ = (UniqueConstraint("procuratorate_id", "code", name="uq_departments_org_code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    procuratorate_id: Mapped[int] = mapped_column(ForeignKey("procuratorates.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(100))
+    business_code: Mapped[str | None] = mapped_column(ForeignKey("business_lines.code"))
+
+    procuratorate: Mapped[Procuratorate] = relationship(back_populates="departments")
+    business: Mapped[BusinessLine | None] = relationship()
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Prosecutor(Base):
+    """A prosecutor (检察官) of one procuratorate and department, in one business line."""
+
+    __tablename__ = "prosecutors"
+    __table_args__ = (
+        CheckConstraint("quota_status IN ('quota', 'non_quota', 'exited')", name="quota_status"),
+        Index("ix_prosecutors_org_business", "procuratorate_id", "business_code"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True, comment="工号")
+    name: Mapped[str] = mapped_column(String(50))
+    procuratorate_id: Mapped[int] = mapped_column(ForeignKey("procuratorates.id"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    business_code: Mapped[str] = mapped_column(ForeignKey("business_lines.code"))
+    quota_status: Mapped[str] = mapped_column(String(16), default="quota")
+    is_leader: Mapped[bool] = mapped_column(Boolean, default=False)
+    leader_title: Mapped[str | None] = mapped_column(String(50))
+    active_from: Mapped[dt.date] = mapped_column(Date)
+    active_to: Mapped[dt.date | None] = mapped_column(Date)
+
+    procuratorate: Mapped[Procuratorate] = relationship()
+    department: Mapped[Department | None] = relationship()
+    business: Mapped[BusinessLine] = relationship()
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.code}）"
+
+
+class EventType(Base):
+    """A kind of event in the data dictionary (e.g. 审查起诉审结); its fields are :class:`EventField`."""
+
+    __tablename__ = "event_types"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(120))
+    line: Mapped[str | None] = mapped_column(String(32))
+    description: Mapped[str] = mapped_column(Text, default="")
+    requires_case: Mapped[bool] = mapped_column(Boolean, default=False)
+    dictionary_hash: Mapped[str] = mapped_column(String(64))
+
+    fields: Mapped[list[EventField]] = relationship(
+        back_populates="event_type", order_by="EventField.position", cascade="all, delete-orphan"
+    )
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EventField(Base):
+    """A typed attribute of an event type."""
+
+    __tablename__ = "event_fields"
+    __table_args__ = (UniqueConstraint("event_type_code", "name", name="uq_event_fields_type_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_type_code: Mapped[str] = mapped_column(ForeignKey("event_types.code", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(100))
+    label_en: Mapped[str] = mapped_column(String(120))
+    type: Mapped[str] = mapped_column(String(16))
+    required: Mapped[bool] = mapped_column(Boolean, default=False)
+    choices: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    minimum: Mapped[float | None] = mapped_column()
+    maximum: Mapped[float | None] = mapped_column()
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    event_type: Mapped[EventType] = relationship(back_populates="fields")
+
+
+class Dataset(Base):
+    """An imported batch of events or reference data. Immutable once imported; identified by its hash."""
+
+    __tablename__ = "datasets"
+    __table_args__ = (CheckConstraint("kind IN ('events', 'reference')", name="kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16), default="events")
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True, comment="sha256 of the canonical rows")
+    source: Mapped[str] = mapped_column(String(300), default="", comment="file name or generator")
+    row_count: Mapped[int] = mapped_column(Integer)
+    period_start: Mapped[dt.date | None] = mapped_column(Date)
+    period_end: Mapped[dt.date | None] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(80))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    def __str__(self) -> str:
+        return f"{self.name} #{self.id}"
+
+
+class Event(Base):
+    """One event (a procedural act, a supervision action, a review rating …) of one subject."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        UniqueConstraint("dataset_id", "external_id", name="uq_events_dataset_external"),
+        Index("ix_events_dataset_type", "dataset_id", "event_type"),
+        Index("ix_events_prosecutor_date", "prosecutor_id", "occurred_on"),
+        Index("ix_events_org_date", "procuratorate_id", "occurred_on"),
+        Index("ix_events_case", "case_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"))
+    external_id: Mapped[str] = mapped_column(String(64), comment="the source system's event id")
+    event_type: Mapped[str] = mapped_column(ForeignKey("event_types.code"))
+    procuratorate_id: Mapped[int] = mapped_column(ForeignKey("procuratorates.id"))
+    prosecutor_id: Mapped[int | None] = mapped_column(ForeignKey("prosecutors.id"))
+    case_id: Mapped[str | None] = mapped_column(String(64))
+    occurred_on: Mapped[dt.date] = mapped_column(Date)
+    attrs: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+    dataset: Mapped[Dataset] = relationship()
+    type: Mapped[EventType] = relationship()
+    procuratorate: Mapped[Procuratorate] = relationship()
+    prosecutor: Mapped[Prosecutor | None] = relationship()
+
+
+class User(Base):
+    """A person who signs in to the admin UI or the API."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint("role IN ('admin', 'designer', 'reviewer', 'viewer')", name="role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default="viewer")
+    procuratorate_id: Mapped[int | None] = mapped_column(ForeignKey("procuratorates.id"))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    procuratorate: Mapped[Procuratorate | None] = relationship()
+
+    # flask-login protocol, written out so persistence does not import flask_login.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    def __str__(self) -> str:
+        return self.username
+
+
+__all__ = [
+    "BusinessLine",
+    "Dataset",
+    "Department",
+    "Event",
+    "EventField",
+    "EventType",
+    "Procuratorate",
+    "Prosecutor",
+    "User",
+    "func",
+]

@@ -1,0 +1,211 @@
+"""Shared fixtures: the real app on a real database — SQLite always, PostgreSQL when it answers.
+
+- ``db_url``: parametrised over ``sqlite`` and ``postgresql``; a PostgreSQL test is *skipped with the
+  reason* when no server answers (set ``RULESVC_TEST_POSTGRES_URL`` to point at one).
+- ``app``: a migrated, empty database (dictionary loaded), emptied again after each test.
+- ``demo_app``: a migrated database holding a small demo province, shared by read-only tests.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from rulesvc import create_app
+from rulesvc.config import normalise_database_url
+
+PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"
+USED: dict[str, str] = {}
+
+# Small demo province for tests: all 97 procuratorates, few prosecutors, two months.
+DEMO_TEST_SIZE = {"prosecutors": 150, "months": 2}
+
+
+def _pg_admin_url() -> tuple[str | None, str]:
+    url = os.environ.get("RULESVC_TEST_POSTGRES_URL") or PG_DEFAULT
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 5432), timeout=1):
+            pass
+    except OSError as exc:
+        return None, f"PostgreSQL not reachable at {parts.hostname}:{parts.port or 5432} ({exc}); set RULESVC_TEST_POSTGRES_URL"
+    return url, ""
+
+
+class _PgServer:
+    """Creates throw-away databases on the test server and drops them at the end of the run."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+        self.engine = create_engine(normalise_database_url(admin_url), isolation_level="AUTOCOMMIT")
+        self.created: list[str] = []
+
+    def new_database(self, label: str) -> str:
+        name = f"rulesvc_test_{label}_{uuid.uuid4().hex[:8]}"
+        with self.engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        self.created.append(name)
+        parts = urlsplit(self.admin_url)
+        return urlunsplit(parts._replace(path="/" + name))
+
+    def drop_all(self) -> None:
+        with self.engine.connect() as conn:
+            for name in self.created:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[_PgServer | None]:
+    url, reason = _pg_admin_url()
+    if url is None:
+        USED["postgresql"] = "skipped: " + reason
+        yield None
+        return
+    server = _PgServer(url)
+    try:
+        with server.engine.connect():
+            pass
+    except Exception as exc:  # the port answers but the login fails
+        USED["postgresql"] = f"skipped: cannot log in to {url}: {exc}"
+        yield None
+        return
+    yield server
+    server.drop_all()
+
+
+def _new_url(kind: str, label: str, tmp_path_factory, pg_server) -> str:
+    if kind == "sqlite":
+        path: Path = tmp_path_factory.mktemp(label) / "rulesvc.db"
+        USED.setdefault("sqlite", "used")
+        return f"sqlite:///{path}"
+    if pg_server is None:
+        pytest.skip(USED.get("postgresql", "PostgreSQL not available"))
+    url = pg_server.new_database(label)
+    USED["postgresql"] = "used (" + urlsplit(url)._replace(path="/rulesvc_test_*").geturl() + ")"
+    return url
+
+
+def make_app(url: str, instance: Path, **extra):
+    cfg = {
+        "TESTING": True,
+        "DATABASE_URL": url,
+        "SECRET_KEY": "test-" + uuid.uuid4().hex,
+        "WTF_CSRF_ENABLED": True,
+        "REDIS_URL": os.environ.get("RULESVC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"),
+    }
+    cfg.update(extra)
+    os.environ["RULESVC_INSTANCE_PATH"] = str(instance)
+    try:
+        return create_app(cfg)
+    finally:
+        os.environ.pop("RULESVC_INSTANCE_PATH", None)
+
+
+def migrate_and_load_dictionary(app) -> None:
+    from flask_migrate import upgrade
+
+    from rulesvc.extensions import db
+    from rulesvc.services.dictionary import get_dictionary, sync_dictionary
+
+    with app.app_context():
+        upgrade()
+        sync_dictionary(db.session, get_dictionary(app.config["RULES_DIR"]))
+        db.session.commit()
+
+
+DATA_TABLES = ("events", "datasets", "users", "prosecutors", "departments", "procuratorates")
+
+
+def empty_tables(app) -> None:
+    from rulesvc.extensions import db
+
+    with app.app_context():
+        db.session.remove()
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text(f"TRUNCATE {', '.join(DATA_TABLES)} RESTART IDENTITY CASCADE"))
+            else:
+                for table in DATA_TABLES:
+                    conn.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def db_kind(request) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def _clean_app(db_kind, tmp_path_factory, pg_server):
+    url = _new_url(db_kind, "clean", tmp_path_factory, pg_server)
+    app = make_app(url, tmp_path_factory.mktemp("instance"))
+    migrate_and_load_dictionary(app)
+    yield app
+    with app.app_context():
+        from rulesvc.extensions import db
+
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(_clean_app):
+    """The real app on a migrated, empty database of the current kind; emptied after the test."""
+    yield _clean_app
+    empty_tables(_clean_app)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture(scope="session")
+def demo_app(db_kind, tmp_path_factory, pg_server):
+    """A migrated database with a small demo province (read-only: do not change it in tests)."""
+    from rulesvc.datagen.demo import DemoConfig, generate_and_load
+
+    url = _new_url(db_kind, "demo", tmp_path_factory, pg_server)
+    app = make_app(url, tmp_path_factory.mktemp("instance-demo"))
+    migrate_and_load_dictionary(app)
+    with app.app_context():
+        generate_and_load(DemoConfig(seed=7, **DEMO_TEST_SIZE))
+    yield app
+    with app.app_context():
+        from rulesvc.extensions import db
+
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """A reachable Redis, or a skip that says why."""
+    url = os.environ.get("RULESVC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname, parts.port or 6379), timeout=1):
+            pass
+    except OSError as exc:
+        USED["redis"] = f"skipped: Redis not reachable at {parts.hostname}:{parts.port} ({exc})"
+        pytest.skip(USED["redis"])
+    USED["redis"] = f"used ({url})"
+    return url
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    terminalreporter.section("services used")
+    for name in ("sqlite", "postgresql", "redis"):
+        terminalreporter.write_line(f"{name}: {USED.get(name, 'not needed by the selected tests')}")

@@ -1,0 +1,74 @@
+"""The data dictionary: shipped files load, and values are typed strictly with bilingual errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from rulesvc.config import PROJECT_ROOT
+from rulesvc.engine.dictionary import DictionaryError, ValueRejected, build_dictionary, load_dictionary
+
+DICT = load_dictionary(PROJECT_ROOT / "rules")
+
+
+def test_shipped_dictionary_has_the_event_types_the_indicators_need():
+    for code in ("case_accepted", "arrest_review", "prosecution_review", "supplementary_investigation",
+                 "review_extension", "court_judgment", "supervision_action", "public_hearing", "judicial_aid",
+                 "quality_review", "civil_supervision", "administrative_supervision", "public_interest_case",
+                 "honour", "disciplinary_finding", "prosecution_withdrawn"):
+        assert code in DICT.event_types
+    assert len(DICT.businesses) == 10
+    assert {b.line for b in DICT.businesses} == {"criminal", "civil", "administrative", "public_interest"}
+
+
+def test_csv_text_is_typed_by_the_dictionary():
+    typed, problems = DICT.coerce_attrs(
+        "prosecution_review",
+        {"suspect_id": "S1", "decision": "prosecute", "plea_leniency": "true", "sentencing_rec": "确定刑",
+         "accepted_on": "2020-07-01"},
+    )
+    assert problems == []
+    assert typed == {"suspect_id": "S1", "decision": "prosecute", "plea_leniency": True,
+                     "sentencing_rec": "definite", "accepted_on": "2020-07-01"}
+
+
+@pytest.mark.parametrize(
+    ("field", "raw", "fragment"),
+    [
+        ("plea_leniency", "yes", "true/false"),
+        ("decision", "maybe", "must be one of"),
+        ("accepted_on", "2020-7-1", "YYYY-MM-DD"),
+    ],
+)
+def test_bad_values_are_rejected_with_both_languages(field, raw, fragment):
+    row = {"suspect_id": "S1", "decision": "prosecute", "plea_leniency": True, field: raw}
+    _, problems = DICT.coerce_attrs("prosecution_review", row)
+    assert [name for name, _ in problems] == [field]
+    assert fragment in problems[0][1].en
+    assert "“" in problems[0][1].zh
+
+
+def test_missing_required_field_and_unknown_field_are_both_reported():
+    _, problems = DICT.coerce_attrs("supplementary_investigation", {"rounds": 1})
+    assert sorted(name for name, _ in problems) == ["round", "rounds"]
+
+
+def test_integer_range_is_enforced():
+    _, problems = DICT.coerce_attrs("supplementary_investigation", {"round": "3"})
+    assert "<= 2" in problems[0][1].en
+
+
+def test_booleans_are_not_integers():
+    with pytest.raises(ValueRejected):
+        DICT.event_types["case_accepted"].fields["suspects"].coerce(True)
+
+
+def test_unknown_event_type_lists_the_known_ones():
+    with pytest.raises(ValueRejected) as exc:
+        DICT.event_type("arrest")
+    assert "arrest_review" in exc.value.zh
+
+
+def test_malformed_dictionary_says_where():
+    with pytest.raises(DictionaryError) as exc:
+        build_dictionary({"event_types": {"x": {"fields": {"f": {"type": "decimal", "label": "a", "label_en": "a"}}}}})
+    assert exc.value.where == "event_types.x.fields.f.type"
