@@ -146,7 +146,7 @@ def upgrade():
     sa.Column('case_id', sa.String(length=64), nullable=True),
     sa.Column('occurred_on', sa.Date(), nullable=False),
     sa.Column('attrs', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
-    sa.ForeignKeyConstraint(['dataset_id'], ['datasets.id'], name=op.f('fk_events_dataset_id_datasets')),
+    sa.ForeignKeyConstraint(['dataset_id'], ['datasets.id'], name=op.f('fk_events_dataset_id_datasets'), initially='DEFERRED', deferrable=True),
     sa.ForeignKeyConstraint(['event_type'], ['event_types.code'], name=op.f('fk_events_event_type_event_types')),
     sa.ForeignKeyConstraint(['procuratorate_id'], ['procuratorates.id'], name=op.f('fk_events_procuratorate_id_procuratorates')),
     sa.ForeignKeyConstraint(['prosecutor_id'], ['prosecutors.id'], name=op.f('fk_events_prosecutor_id_prosecutors')),

@@ -202,7 +202,8 @@ class Event(Base):
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"))
+    # Deferred: a dataset row is written once, complete (count, hash), after its events.
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", deferrable=True, initially="DEFERRED"))
     external_id: Mapped[str] = mapped_column(String(64), comment="the source system's event id")
     event_type: Mapped[str] = mapped_column(ForeignKey("event_types.code"))
     procuratorate_id: Mapped[int] = mapped_column(ForeignKey("procuratorates.id"))
