@@ -168,8 +168,8 @@ def _rows(
     for n, (etype, pidx, uidx, case_id, day, attrs) in enumerate(stream, start=1):
         ext = f"DEMO{n:08d}"
         pcode = people[pidx].code if pidx is not None else ""
+        text = attrs_json(attrs)  # serialised once: for the hash and for the database
         # Canonical line of the content hash: what the event says, not where it was stored.
-        digest.update(f"{ext}|{etype}|{units[uidx].code}|{pcode}|{case_id or ''}|{day.isoformat()}|"
-                      f"{attrs_json(attrs)}\n".encode())
+        digest.update(f"{ext}|{etype}|{units[uidx].code}|{pcode}|{case_id or ''}|{day.isoformat()}|{text}\n".encode())
         yield EventRow(dataset_id, ext, etype, unit_ids[uidx], person_ids[pidx] if pidx is not None else None,
-                       case_id, day, attrs)
+                       case_id, day, text)

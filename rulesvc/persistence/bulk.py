@@ -35,12 +35,24 @@ class EventRow(NamedTuple):
     prosecutor_id: int | None
     case_id: str | None
     occurred_on: dt.date
-    attrs: dict[str, Any]
+    attrs: dict[str, Any] | str  # typed attributes, or their canonical JSON text (see attrs_json)
 
 
-def attrs_json(attrs: dict[str, Any]) -> str:
-    """Canonical JSON text of the attributes (sorted keys, raw UTF-8)."""
+def attrs_json(attrs: dict[str, Any] | str) -> str:
+    """Canonical JSON text of the attributes (sorted keys, raw UTF-8); text passes through."""
+    if isinstance(attrs, str):
+        return attrs
     return json.dumps(attrs, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+# COPY's text format: backslash, tab, newline and carriage return must be escaped in every value.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: object) -> str:
+    if value is None:
+        return "\\N"
+    return str(value).translate(_COPY_ESCAPES)
 
 
 def _batches(rows: Iterable[EventRow], size: int) -> Iterator[list[EventRow]]:
@@ -65,11 +77,17 @@ def insert_events(
 def _copy_postgres(conn: Connection, rows: Iterable[EventRow], batch_size: int, progress) -> int:
     raw = conn.connection.driver_connection  # psycopg 3 connection, same transaction
     n = 0
+    esc = _copy_text
     with raw.cursor() as cur:
         with cur.copy(f"COPY events ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
+            # One text block per batch: psycopg's write_row formats each row in Python, ~3x slower.
             for batch in _batches(rows, batch_size):
-                for r in batch:
-                    copy.write_row((*r[:7], attrs_json(r.attrs)))
+                copy.write("".join(
+                    f"{r.dataset_id}\t{esc(r.external_id)}\t{esc(r.event_type)}\t{r.procuratorate_id}\t"
+                    f"{esc(r.prosecutor_id)}\t{esc(r.case_id)}\t{r.occurred_on.isoformat()}\t"
+                    f"{esc(attrs_json(r.attrs))}\n"
+                    for r in batch
+                ))
                 n += len(batch)
                 if progress:
                     progress(len(batch))
