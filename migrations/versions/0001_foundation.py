@@ -155,7 +155,6 @@ def upgrade():
     )
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.create_index('ix_events_case', ['case_id'], unique=False)
-        batch_op.create_index('ix_events_dataset_type', ['dataset_id', 'event_type'], unique=False)
         batch_op.create_index('ix_events_org_date', ['procuratorate_id', 'occurred_on'], unique=False)
         batch_op.create_index('ix_events_prosecutor_date', ['prosecutor_id', 'occurred_on'], unique=False)
 
@@ -201,7 +200,6 @@ def downgrade():
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.drop_index('ix_events_prosecutor_date')
         batch_op.drop_index('ix_events_org_date')
-        batch_op.drop_index('ix_events_dataset_type')
         batch_op.drop_index('ix_events_case')
 
     op.drop_table('events')

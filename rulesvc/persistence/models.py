@@ -195,7 +195,6 @@ class Event(Base):
     __tablename__ = "events"
     __table_args__ = (
         UniqueConstraint("dataset_id", "external_id", name="uq_events_dataset_external"),
-        Index("ix_events_dataset_type", "dataset_id", "event_type"),
         Index("ix_events_prosecutor_date", "prosecutor_id", "occurred_on"),
         Index("ix_events_org_date", "procuratorate_id", "occurred_on"),
         Index("ix_events_case", "case_id"),
