@@ -1,0 +1,1 @@
+"""marshmallow schemas of the documents users write (scheme documents), building engine objects."""

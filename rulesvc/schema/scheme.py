@@ -1,0 +1,292 @@
+"""Scheme documents (YAML/JSON) validated with marshmallow into the engine's frozen dataclasses.
+
+Structure only: types, required keys, allowed values, unknown keys refused (a typo must not be
+silently ignored). Names, formulas and scoring parameters are checked by the engine's compiler,
+which knows the data dictionary. Every problem becomes a :class:`DocumentError` naming its path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import yaml
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_load, validate
+
+from rulesvc.engine import model as m
+
+CODE = validate.Regexp(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$", error="须为字母、数字、下划线组成的代码 (letters, digits, _)")
+
+
+class DocumentError(ValueError):
+    """A scheme document failed structural validation; ``problems`` maps paths to messages."""
+
+    def __init__(self, problems: dict[str, list[str]]) -> None:
+        self.problems = problems
+        lines = [f"{path}: {'; '.join(msgs)}" for path, msgs in sorted(problems.items())]
+        super().__init__("方案文件有误 (invalid scheme document):\n  " + "\n  ".join(lines))
+
+
+def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    if isinstance(messages, Mapping):
+        for key, value in messages.items():
+            sub = f"{prefix}.{key}" if prefix else str(key)
+            if isinstance(key, int):
+                sub = f"{prefix}[{key}]"
+            out.update(_flatten(value, sub))
+    elif isinstance(messages, list) and all(isinstance(x, str) for x in messages):
+        out[prefix or "(document)"] = [_translate(x) for x in messages]
+    elif isinstance(messages, list):
+        for i, value in enumerate(messages):
+            out.update(_flatten(value, f"{prefix}[{i}]"))
+    else:
+        out[prefix or "(document)"] = [_translate(str(messages))]
+    return out
+
+
+_ZH = {
+    "Missing data for required field.": "缺少必填项 (missing required field)",
+    "Unknown field.": "未知的键，可能是拼写错误 (unknown key — a typo?)",
+    "Not a valid number.": "应为数值 (not a valid number)",
+    "Not a valid string.": "应为文本 (not a valid string)",
+    "Not a valid boolean.": "应为 true/false (not a valid boolean)",
+    "Not a valid integer.": "应为整数 (not a valid integer)",
+    "Not a valid list.": "应为列表 (not a valid list)",
+    "Invalid input type.": "类型不对 (invalid input type)",
+}
+
+
+def _translate(msg: str) -> str:
+    if msg in _ZH:
+        return _ZH[msg]
+    if msg.startswith("Must be one of:"):
+        return f"取值须为其一 ({msg})"
+    return msg
+
+
+class _Base(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+def _events_list(data: Any) -> Any:
+    """Accept ``event: x`` as shorthand for ``events: [x]``."""
+    if isinstance(data, Mapping) and "event" in data and "events" not in data:
+        data = dict(data)
+        ev = data.pop("event")
+        data["events"] = ev if isinstance(ev, list) else [ev]
+    return data
+
+
+class MetricSchema(_Base):
+    name = fields.String(load_default="")
+    events = fields.List(fields.String(validate=validate.Length(min=1)), required=True, validate=validate.Length(min=1))
+    agg = fields.String(load_default="count", validate=validate.OneOf(m.AGGREGATIONS))
+    field = fields.String(load_default=None)
+    where = fields.String(load_default=None)
+    description = fields.String(load_default="")
+
+    @pre_load
+    def _shorthand(self, data, **_):
+        return _events_list(data)
+
+
+class ScoringSchema(Schema):
+    """``method`` and ``missing`` are known; every other key is a parameter of the method."""
+
+    class Meta:
+        unknown = "include"
+
+    method = fields.String(required=True)
+    missing = fields.String(load_default="zero", validate=validate.OneOf(m.MISSING_POLICIES))
+
+    @post_load
+    def _make(self, data, **_):
+        method, missing = data.pop("method"), data.pop("missing")
+        return m.ScoringRule(method=method, params=m.frozen_map(data), missing=missing)
+
+
+class IndicatorSchema(_Base):
+    name = fields.String(required=True)
+    formula = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    dimension = fields.String(load_default=None)
+    direction = fields.String(load_default="higher_better", validate=validate.OneOf(m.DIRECTIONS))
+    scoring = fields.Nested(ScoringSchema, load_default=None)
+    scored = fields.Boolean(load_default=True)
+    lines = fields.List(fields.String(), load_default=list)
+    unit = fields.String(load_default="")
+    description = fields.String(load_default="")
+    source = fields.String(load_default="")
+
+
+class PatternStepSchema(_Base):
+    name = fields.String(required=True)
+    events = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    where = fields.String(load_default=None)
+    at_least = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1, max=100))
+
+    @pre_load
+    def _shorthand(self, data, **_):
+        return _events_list(data)
+
+
+class AdjustmentSchema(_Base):
+    name = fields.String(required=True)
+    events = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    points = fields.Float(required=True, allow_nan=False)
+    where = fields.String(load_default=None)
+    dimension = fields.String(load_default=None)
+    cap = fields.Float(load_default=None, allow_nan=False, validate=validate.Range(min=0, min_inclusive=False))
+    per_case = fields.Boolean(load_default=False)
+    pattern = fields.List(fields.Nested(PatternStepSchema), load_default=None)
+    lines = fields.List(fields.String(), load_default=list)
+    description = fields.String(load_default="")
+
+    @pre_load
+    def _shorthand(self, data, **_):
+        return _events_list(data)
+
+
+class VetoSchema(_Base):
+    name = fields.String(required=True)
+    events = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    effect = fields.String(required=True, validate=validate.OneOf(m.VETO_EFFECTS))
+    where = fields.String(load_default=None)
+    dimension = fields.String(load_default=None)
+    grade = fields.String(load_default=None)
+    description = fields.String(load_default="")
+
+    @pre_load
+    def _shorthand(self, data, **_):
+        return _events_list(data)
+
+
+class DimensionSchema(_Base):
+    name = fields.String(required=True)
+    weight = fields.Float(required=True, allow_nan=False, validate=validate.Range(min=0))
+    adjustment_cap = fields.Float(load_default=None, allow_nan=False, validate=validate.Range(min=0))
+
+
+class CombinationSchema(_Base):
+    method = fields.String(load_default="weighted", validate=validate.OneOf(("weighted", "sum")))
+    base = fields.Float(load_default=0.0, allow_nan=False)
+    span = fields.Float(load_default=None, allow_nan=False)
+    cap = fields.Float(load_default=None, allow_nan=False)
+    floor = fields.Float(load_default=None, allow_nan=False)
+
+
+class BandSchema(_Base):
+    grade = fields.String(required=True)
+    min = fields.Float(required=True, allow_nan=False)
+    quota = fields.Float(load_default=None, validate=validate.Range(min=0, max=1, min_inclusive=False))
+
+
+class GradingSchema(_Base):
+    bands = fields.List(fields.Nested(BandSchema), required=True, validate=validate.Length(min=1))
+    quota_group = fields.String(load_default="all", validate=validate.OneOf(m.PEER_GROUPS))
+
+
+class PeersSchema(_Base):
+    indicators = fields.List(fields.String(), load_default=list)
+    band = fields.Float(load_default=0.05, validate=validate.Range(min=0, max=1))
+    bottom_k = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1))
+    bottom_share = fields.Float(load_default=None, validate=validate.Range(min=0, max=1, min_inclusive=False))
+    streak = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=2, max=36))
+    group = fields.String(load_default="level", validate=validate.OneOf(m.PEER_GROUPS))
+
+
+def _dict_of(schema: type[Schema]) -> fields.Dict:
+    return fields.Dict(keys=fields.String(validate=CODE), values=fields.Nested(schema), load_default=dict)
+
+
+class SchemeSchema(_Base):
+    code = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{1,80}$"))
+    name = fields.String(required=True)
+    subject = fields.String(required=True, validate=validate.OneOf(m.SUBJECT_KINDS))
+    period = fields.String(required=True, validate=validate.OneOf(m.PERIOD_KINDS))
+    org = fields.String(load_default=None, validate=validate.Regexp(r"^\d{6}$"))
+    description = fields.String(load_default="")
+    peer_group = fields.String(load_default="all", validate=validate.OneOf(m.PEER_GROUPS))
+    combination = fields.Nested(CombinationSchema, load_default=dict)
+    dimensions = fields.Dict(keys=fields.String(validate=CODE), values=fields.Nested(DimensionSchema), required=True)
+    metrics = _dict_of(MetricSchema)
+    indicators = fields.Dict(keys=fields.String(validate=CODE), values=fields.Nested(IndicatorSchema), required=True)
+    adjustments = _dict_of(AdjustmentSchema)
+    vetoes = _dict_of(VetoSchema)
+    grading = fields.Nested(GradingSchema, load_default=None)
+    peers = fields.Nested(PeersSchema, load_default=None)
+
+
+def canonical_json(doc: Mapping[str, Any]) -> str:
+    return json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def content_hash(doc: Mapping[str, Any]) -> str:
+    """sha256 of the canonical JSON of a document: what identifies a published version."""
+    return hashlib.sha256(canonical_json(doc).encode()).hexdigest()
+
+
+def _build(data: dict[str, Any], doc: Mapping[str, Any]) -> m.Scheme:
+    comb = data["combination"] or {}
+    base = comb.get("base", 0.0)
+    span = comb.get("span")
+    combination = m.Combination(
+        method=comb.get("method", "weighted"), base=base,
+        span=span if span is not None else 100.0 - base if comb.get("method", "weighted") == "weighted" else 0.0,
+        cap=comb.get("cap"), floor=comb.get("floor"),
+    )
+    grading = None
+    if data["grading"]:
+        g = data["grading"]
+        grading = m.Grading(tuple(m.GradeBand(**b) for b in g["bands"]), quota_group=g["quota_group"])
+    peers = m.PeerComparison(**{**data["peers"], "indicators": tuple(data["peers"]["indicators"])}) if data["peers"] else None
+
+    def tup(d: dict[str, Any], *keys: str) -> dict[str, Any]:
+        return {**d, **{k: tuple(d[k]) for k in keys if d.get(k) is not None}}
+
+    adjustments = {}
+    for code, a in data["adjustments"].items():
+        pattern = None
+        if a.get("pattern"):
+            pattern = m.CasePattern(tuple(m.PatternStep(**tup(s, "events")) for s in a["pattern"]))
+        adjustments[code] = m.Adjustment(code=code, **{**tup(a, "events", "lines"), "pattern": pattern})
+    return m.Scheme(
+        code=data["code"], name=data["name"], subject=data["subject"], period=data["period"], org=data["org"],
+        description=data["description"], peer_group=data["peer_group"],
+        metrics=m.frozen_map({c: m.Metric(code=c, **tup(x, "events")) for c, x in data["metrics"].items()}),
+        indicators=m.frozen_map({c: m.Indicator(code=c, **tup(x, "lines")) for c, x in data["indicators"].items()}),
+        dimensions=m.frozen_map({c: m.Dimension(code=c, **x) for c, x in data["dimensions"].items()}),
+        combination=combination,
+        grading=grading,
+        adjustments=m.frozen_map(adjustments),
+        vetoes=m.frozen_map({c: m.Veto(code=c, **tup(x, "events")) for c, x in data["vetoes"].items()}),
+        peers=peers,
+        content_hash=content_hash(doc),
+    )
+
+
+def load_scheme(doc: Mapping[str, Any]) -> m.Scheme:
+    """Validate a parsed document and build the engine's :class:`~rulesvc.engine.model.Scheme`."""
+    if not isinstance(doc, Mapping):
+        raise DocumentError({"(document)": ["方案文件应为一个映射 (a scheme document is a mapping)"]})
+    try:
+        data = SchemeSchema().load(dict(doc))
+    except ValidationError as exc:
+        raise DocumentError(_flatten(exc.messages)) from None
+    return _build(data, doc)
+
+
+def read_document(text: str, *, source: str = "") -> dict[str, Any]:
+    """Parse YAML (a superset of JSON) safely; a syntax error names the line."""
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"第 {mark.line + 1} 行 (line {mark.line + 1})" if mark else ""
+        raise DocumentError({source or "(document)": [f"YAML 语法错误 {where}: {getattr(exc, 'problem', exc)}"]}) from None
+    if not isinstance(doc, dict):
+        raise DocumentError({source or "(document)": ["方案文件应为一个映射 (a scheme document is a mapping)"]})
+    return doc
