@@ -36,7 +36,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     url = app.config.get("DATABASE_URL") or f"sqlite:///{Path(app.instance_path) / 'rulesvc.db'}"
     app.config["DATABASE_URL"] = url
     app.config["SQLALCHEMY_DATABASE_URI"] = config.normalise_database_url(url)
-    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    engine_options: dict[str, Any] = {"pool_pre_ping": True}
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # A dead database server must fail a request in seconds, not hang it.
+        engine_options["connect_args"] = {"connect_timeout": 5}
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options)
     app.config.setdefault("BABEL_DEFAULT_LOCALE", app.config["DEFAULT_LOCALE"])
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(Path(__file__).resolve().parent.parent / "admin" / "translations"))
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)

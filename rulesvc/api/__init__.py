@@ -1,9 +1,164 @@
-"""The HTTP API under /api/v1 (flask-smorest)."""
+"""The HTTP API under /api/v1 (flask-smorest), its OpenAPI document and its offline documentation UIs.
+
+- ``/api/v1/…``: the resources, one flask-smorest ``Blueprint`` per module, listed in :data:`BLUEPRINTS`;
+- ``/api/docs/openapi.json``, ``/api/docs/swagger``, ``/api/docs/redoc``: the spec and two viewers,
+  served with vendored assets from ``rulesvc/api/static`` (see its ``VENDORED.md``), never a CDN;
+- errors: one JSON envelope, built in :mod:`rulesvc.api.errors`.
+
+Adding a resource: write ``rulesvc/api/<name>.py`` with ``blp = Blueprint("<name>", __name__,
+url_prefix="/<name>", description="中文 (English)")`` and append ``<name>.blp`` to :data:`BLUEPRINTS`.
+It is mounted under ``/api/v1``, documented, and exempted from CSRF: API clients send no form token, so
+API authentication must come from a header, never from the admin's session cookie.
+"""
 
 from __future__ import annotations
 
-from flask import Flask
+import copy
+from typing import Any
+
+import flask
+from flask import Flask, Response, url_for
+from flask_smorest import Api, Blueprint
+from flask_smorest.pagination import PAGINATION_HEADER
+
+from rulesvc.api import errors, health, reference
+from rulesvc.extensions import csrf
+
+API_PREFIX = "/api/v1"
+DOCS_PREFIX = "/api/docs"
+ASSETS_BLUEPRINT = "api-docs-assets"
+ASSETS_URL = f"{DOCS_PREFIX}/assets"
+
+# The API's resources, in the order the documentation lists them.
+BLUEPRINTS: tuple[Blueprint, ...] = (
+    health.blp,
+    reference.blp,
+)
+
+API_DESCRIPTION = """\
+检察官业绩考评规则引擎与配置服务的 HTTP 接口。
+HTTP API of the prosecutor performance evaluation (检察官业绩考评) rules engine and configuration service.
+
+Errors always have the same JSON body: `{"code": <HTTP status>, "status": "<machine name>",
+"message": "<text>", "errors": {<field-level details>}}`.
+Lists are paginated with `page` and `page_size`; the `X-Pagination` header carries the totals.
+"""
+
+# Settings an instance config may override (app.config.setdefault).
+API_SETTINGS: dict[str, Any] = {
+    "API_TITLE": "检察官业绩考评规则服务 Prosecutor Performance Evaluation Rules Service",
+    "API_VERSION": "v1",
+    "OPENAPI_VERSION": "3.0.3",
+    "API_SPEC_OPTIONS": {"info": {"description": API_DESCRIPTION}},
+    "OPENAPI_URL_PREFIX": DOCS_PREFIX,
+    "OPENAPI_JSON_PATH": "openapi.json",
+    "OPENAPI_SWAGGER_UI_PATH": "swagger",
+    "OPENAPI_SWAGGER_UI_URL": f"{ASSETS_URL}/swagger-ui/",
+    "OPENAPI_REDOC_PATH": "redoc",
+    "OPENAPI_REDOC_URL": f"{ASSETS_URL}/redoc/redoc.standalone.js",
+    # The badge would fetch https://validator.swagger.io: none of that here.
+    "OPENAPI_SWAGGER_UI_CONFIG": {"validatorUrl": None, "deepLinking": True},
+}
+
+# The documentation pages may load nothing from elsewhere: Redoc's sidebar logo (an <img> from
+# cdn.redoc.ly) is blocked by the browser rather than requested. Both viewers need inline styles; Redoc
+# also starts its search worker from a blob: and its bundled JSON-schema compiler (ajv) uses eval.
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; "
+    "object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+)
+REDOC_CSP = DOCS_CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-eval'")
+
+SWAGGER_UI_PAGE = """<!doctype html>
+<html lang="zh-CN">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <link rel="icon" href="data:,">
+  <title>{{ title }}</title>
+  <link rel="stylesheet" href="{{ asset('swagger-ui/swagger-ui.css') }}">
+</head>
+<body>
+  <div id="swagger-ui" data-spec-url="{{ spec_url }}" data-config="{{ ui_config | tojson | forceescape }}"></div>
+  <script src="{{ asset('swagger-ui/swagger-ui-bundle.js') }}"></script>
+  <script src="{{ asset('swagger-init.js') }}"></script>
+</body>
+</html>
+"""
+
+REDOC_PAGE = """<!doctype html>
+<html lang="zh-CN">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <link rel="icon" href="data:,">
+  <title>{{ title }}</title>
+  <style>body { margin: 0; padding: 0; }</style>
+</head>
+<body>
+  <redoc spec-url="{{ spec_url }}"></redoc>
+  <script src="{{ asset('redoc/redoc.standalone.js') }}"></script>
+</body>
+</html>
+"""
 
 
-def init_api(app: Flask) -> None:
-    """Register the API blueprints and the one JSON error envelope."""
+class RulesvcApi(Api):
+    """flask-smorest's ``Api`` with this service's error handling and offline documentation pages."""
+
+    ERROR_SCHEMA = errors.ErrorSchema
+
+    def _register_error_handlers(self) -> None:
+        # Not flask-smorest's handler (whole app, headers dropped): ours, scoped to /api/.
+        errors.register_error_handlers(self._app)
+
+    def _register_pagination_header(self) -> None:
+        # X-Pagination is JSON. flask-smorest documents it as a bare object "schema", which OpenAPI
+        # reads as the "simple" style (k,v,k,v): say "content: application/json" instead.
+        self.spec.components.header(
+            "PAGINATION",
+            {
+                "description": PAGINATION_HEADER["description"],
+                "content": {"application/json": {"schema": PAGINATION_HEADER["schema"]}},
+            },
+            lazy=True,
+        )
+
+    def _openapi_swagger_ui(self) -> Response:
+        ui_config = self.config.get("OPENAPI_SWAGGER_UI_CONFIG", {})
+        return self._docs_page(SWAGGER_UI_PAGE, DOCS_CSP, ui_config=ui_config)
+
+    def _openapi_redoc(self) -> Response:
+        return self._docs_page(REDOC_PAGE, REDOC_CSP)
+
+    def _docs_page(self, template: str, csp: str, **context: Any) -> Response:
+        # The app's Jinja environment (autoescape, tojson) without its context processors: these pages
+        # need no user, session or database.
+        html = flask.current_app.jinja_env.from_string(template).render(
+            title=self.spec.title,
+            spec_url=url_for(f"{self._make_doc_blueprint_name()}.openapi_json"),
+            asset=_asset_url,
+            **context,
+        )
+        response = flask.make_response(html)
+        response.headers["Content-Security-Policy"] = csp
+        return response
+
+
+def _asset_url(path: str) -> str:
+    return url_for(f"{ASSETS_BLUEPRINT}.static", filename=path)
+
+
+def init_api(app: Flask) -> RulesvcApi:
+    """Mount the API blueprints under /api/v1, the docs under /api/docs and the JSON error envelope."""
+    for key, value in API_SETTINGS.items():
+        app.config.setdefault(key, copy.deepcopy(value))
+    app.register_blueprint(
+        flask.Blueprint(ASSETS_BLUEPRINT, __name__, static_folder="static", static_url_path=ASSETS_URL)
+    )
+    api = RulesvcApi(app)
+    for blp in BLUEPRINTS:
+        csrf.exempt(blp)
+        api.register_blueprint(blp, url_prefix=API_PREFIX + (blp.url_prefix or ""))
+    return api

@@ -1,0 +1,138 @@
+"""The one place where errors become HTTP responses.
+
+Every error under ``/api/`` is answered with the same JSON envelope::
+
+    {"code": 404, "status": "not_found", "message": "…", "errors": {…}}
+
+- ``code``: the HTTP status code;
+- ``status``: a stable machine-readable name — the domain error's ``code`` (``not_found``,
+  ``import_rejected``…) or the snake-cased HTTP reason (``method_not_allowed``,
+  ``unprocessable_entity``…);
+- ``message``: a human-readable sentence;
+- ``errors``: field-level details (``{"query": {"level": ["…"]}}`` for request validation, the bad
+  rows for an import), ``{}`` when there are none.
+
+Outside ``/api/`` (the admin UI, ``/``) werkzeug's HTML error pages are kept. flask-smorest would
+otherwise turn every HTTP error of the whole app into JSON and drop werkzeug's headers (``Allow`` on a
+405): :class:`rulesvc.api.RulesvcApi` disables its handler and :func:`register_error_handlers` installs
+these instead.
+"""
+
+from __future__ import annotations
+
+import http
+from typing import Any
+
+import marshmallow as ma
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException, InternalServerError, default_exceptions
+
+from rulesvc.errors import Conflict, ImportRejected, InvalidInput, NotFound, PermissionDenied, RulesvcError
+
+API_PATH_PREFIX = "/api/"
+
+# Domain error class -> HTTP status. Subclasses inherit their parent's status (looked up along the MRO);
+# a RulesvcError with no entry here is a 400.
+DOMAIN_STATUS: dict[type[RulesvcError], int] = {
+    NotFound: 404,
+    Conflict: 409,
+    PermissionDenied: 403,
+    InvalidInput: 422,
+    ImportRejected: 400,
+    RulesvcError: 400,
+}
+
+# All a 500 ever says: never the exception, its message or a traceback (those go to the log).
+INTERNAL_ERROR_MESSAGE = "服务器内部错误，已记录 (Internal server error; it has been logged)"
+
+
+class ErrorSchema(ma.Schema):
+    """The JSON error envelope (documentation only: responses are built by :func:`envelope`)."""
+
+    code = ma.fields.Integer(required=True, metadata={"description": "HTTP status code"})
+    status = ma.fields.String(
+        required=True,
+        metadata={"description": "Machine-readable error name, e.g. not_found, unprocessable_entity"},
+    )
+    message = ma.fields.String(required=True, metadata={"description": "Human-readable message"})
+    errors = ma.fields.Raw(
+        required=True,
+        metadata={
+            "description": "Field-level details: {location: {field: [messages]}} for request validation, "
+            "a list of rows for a rejected import, {} when there are none",
+        },
+    )
+
+
+def is_api_request() -> bool:
+    """Whether the current request is for the HTTP API (and so gets JSON errors)."""
+    return request.path == API_PATH_PREFIX.rstrip("/") or request.path.startswith(API_PATH_PREFIX)
+
+
+def status_for(error: RulesvcError) -> int:
+    """The HTTP status of a domain error (its own class or the nearest mapped ancestor)."""
+    for cls in type(error).__mro__:
+        if cls in DOMAIN_STATUS:
+            return DOMAIN_STATUS[cls]
+    return 400
+
+
+def http_status_name(code: int) -> str:
+    """``405`` → ``method_not_allowed``; unknown codes → ``http_<code>``."""
+    try:
+        phrase = http.HTTPStatus(code).phrase
+    except ValueError:
+        return f"http_{code}"
+    return phrase.lower().replace(" ", "_").replace("-", "_").replace("'", "")
+
+
+def envelope(code: int, status: str, message: str, errors: Any = None) -> Response:
+    """Build the JSON error response."""
+    response = jsonify({"code": code, "status": status, "message": message, "errors": errors or {}})
+    response.status_code = code
+    return response
+
+
+def handle_http_exception(error: HTTPException) -> HTTPException | Response:
+    """werkzeug/flask-smorest/webargs HTTP errors: the envelope under /api/, werkzeug's page elsewhere."""
+    if not is_api_request() or error.code is None:
+        return error
+    if error.response is not None:  # abort(response): the caller built the response already
+        return error.response
+    code = error.code
+    data: dict[str, Any] = getattr(error, "data", None) or {}
+    if code >= 500:
+        message = INTERNAL_ERROR_MESSAGE if code == 500 else (error.description or error.name)
+        errors: Any = None
+    else:
+        message = data.get("message") or error.description or error.name
+        # webargs puts validation errors in "messages"; flask-smorest's abort(errors=...) in "errors".
+        errors = data.get("errors", data.get("messages"))
+    response = envelope(code, http_status_name(code), message, errors)
+    # Keep werkzeug's headers (Allow on 405, WWW-Authenticate on 401, Retry-After…) but not its
+    # HTML content type.
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    for name, value in (data.get("headers") or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def handle_domain_error(error: RulesvcError) -> HTTPException | Response:
+    """Domain errors: the envelope under /api/; elsewhere the matching werkzeug error page."""
+    code = status_for(error)
+    if not is_api_request():
+        return default_exceptions.get(code, InternalServerError)(description=error.message)
+    return envelope(code, error.code, error.message, error.errors)
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Install the handlers on ``app``.
+
+    Unexpected exceptions need no handler of their own: Flask logs them with their traceback, then
+    hands an ``InternalServerError`` to :func:`handle_http_exception`, which answers with a generic
+    500 envelope. (With ``PROPAGATE_EXCEPTIONS``, as under ``TESTING``, they are re-raised instead.)
+    """
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(RulesvcError, handle_domain_error)
