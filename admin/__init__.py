@@ -1,9 +1,44 @@
-"""The Flask-Admin UI at /admin (Chinese by default, English switch)."""
+"""The Flask-Admin UI at /admin (Chinese by default, English switch), behind a login.
+
+- ``auth``: login, logout, language switch, flask-login's user loader.
+- ``views``: the read-only list views and the home page; ``formatting``: labels, cells, filter choices.
+- ``templates/``: the base (navbar with the language switch), login and home pages.
+- ``translations/``: the project catalog (English msgids; ``zh_Hans_CN`` and ``en``), see the README.
+
+Every asset comes from Flask-Admin's bundled static files: no CDN, no web fonts.
+"""
 
 from __future__ import annotations
 
-from flask import Flask
+from typing import Any
+
+from flask import Blueprint, Flask
+from flask_admin import Admin
+from flask_admin.theme import Bootstrap4Theme
+from flask_babel import lazy_gettext
+
+from admin.auth import init_auth
+from admin.formatting import is_english
+
+# Registered only for its template folder (admin/templates), so Flask finds our pages.
+_templates = Blueprint("rulesvc_admin_templates", __name__, template_folder="templates")
 
 
 def init_admin(app: Flask) -> None:
-    """Mount the admin views behind the login."""
+    """Mount the admin views behind the login (a new ``Admin`` and new views for every app)."""
+    from admin.views import HomeView, model_views
+
+    init_auth(app)
+    app.register_blueprint(_templates)
+
+    @app.context_processor
+    def _admin_language() -> dict[str, Any]:
+        return {"rulesvc_ui_english": is_english}
+
+    admin = Admin(
+        name=lazy_gettext("Evaluation rules"),
+        theme=Bootstrap4Theme(swatch="default", fluid=True, base_template="admin/rulesvc_base.html"),
+        index_view=HomeView(name=lazy_gettext("Home"), endpoint="admin", url="/admin"),
+    )
+    admin.add_views(*model_views())
+    admin.init_app(app)

@@ -62,6 +62,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     init_admin(app)
 
+    from rulesvc.commands import all_commands
+
+    for command in all_commands():
+        app.cli.add_command(command)
+    _csrf_expiry(app)
+
     @app.get("/")
     def index():  # pragma: no cover - a redirect
         from flask import redirect
@@ -69,6 +75,20 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         return redirect("/admin/")
 
     return app
+
+
+def _csrf_expiry(app: Flask) -> None:
+    """An expired or missing CSRF token on an admin form: say so in Chinese and go back, not a bare 400."""
+    from flask import flash, redirect
+    from flask_wtf.csrf import CSRFError
+
+    @app.errorhandler(CSRFError)
+    def _expired(exc: CSRFError):
+        if request.path.startswith("/admin/") and request.method == "POST":
+            flash("页面已过期，请重试 (the form expired, please try again)", "error")
+            # Back to the login form when that was it; other forms (logout …) go to the admin home.
+            return redirect(request.full_path.rstrip("?") if request.path.endswith("/login/") else "/admin/")
+        return exc
 
 
 def select_locale() -> str:

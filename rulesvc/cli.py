@@ -5,14 +5,11 @@ Commands live in ``rulesvc/commands/`` (one module each, exposing ``commands``) 
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 import click
 from flask.cli import FlaskGroup
 
-from rulesvc import commands as commands_pkg
 from rulesvc import create_app
+from rulesvc.commands import all_commands
 
 
 @click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=True, add_version_option=False)
@@ -23,7 +20,5 @@ def main() -> None:
     """
 
 
-for _info in sorted(pkgutil.iter_modules(commands_pkg.__path__), key=lambda m: m.name):
-    _module = importlib.import_module(f"{commands_pkg.__name__}.{_info.name}")
-    for _command in getattr(_module, "commands", []):
-        main.add_command(_command)
+for _command in all_commands():
+    main.add_command(_command)

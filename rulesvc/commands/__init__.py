@@ -1,4 +1,20 @@
 """CLI commands, one module each; every module exposes ``commands: list[click.Command]``.
 
-``rulesvc.cli`` registers whatever is here, so adding a command means adding a module.
+``all_commands()`` collects them; ``rulesvc.cli`` and ``create_app`` (for ``app.cli``) register them,
+so adding a command means adding a module.
 """
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+import click
+
+
+def all_commands() -> list[click.Command]:
+    found: list[click.Command] = []
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        found.extend(getattr(module, "commands", []))
+    return found

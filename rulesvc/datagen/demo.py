@@ -116,6 +116,12 @@ def _end_of(start: dt.date, months: int) -> dt.date:
 
 
 def _reserve_dataset_id() -> int:
+    """An id for a dataset row written after its events: from the sequence where there is one, so
+    later inserts that let the database choose never collide with it."""
+    conn = db.session.connection()
+    if conn.dialect.name == "postgresql":
+        return int(conn.exec_driver_sql("SELECT nextval(pg_get_serial_sequence('datasets', 'id'))").scalar_one())
+    # SQLite hands out max(rowid) + 1, and this transaction holds the write lock until commit.
     return (db.session.scalar(select(func.max(Dataset.id))) or 0) + 1
 
 

@@ -120,3 +120,12 @@ def test_demo_indicators_land_where_the_seeds_put_them():
     assert 0.94 <= adopted / made <= 0.98
     all_cases = cases + counts["civil_supervision"] + counts["administrative_supervision"] + counts["public_interest_case"]
     assert 65 <= all_cases / len(people) <= 95
+
+
+def test_a_dataset_created_after_the_demo_gets_a_fresh_id(app):
+    with app.app_context():
+        summary = generate_and_load(DemoConfig(prosecutors=20, months=1))
+        db.session.add(Dataset(name="next", content_hash="f" * 64, row_count=0))
+        db.session.commit()
+        ids = sorted(db.session.scalars(select(Dataset.id)))
+        assert ids[0] == summary.dataset_id and len(ids) == 2 and ids[1] > ids[0]

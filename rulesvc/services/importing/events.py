@@ -1,0 +1,276 @@
+"""Events: check every row against the dictionary and the reference data, then bulk-write them.
+
+Checking is one streaming pass that keeps only what it must (event ids for duplicates, one short
+digest per row); typed rows go to a temporary spool file, so a million rows are written with
+:func:`rulesvc.persistence.bulk.insert_events` without being held in memory or parsed twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import pickle
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rulesvc.engine.dictionary import Dictionary, EventTypeDef, ValueRejected
+from rulesvc.persistence.bulk import EventRow, insert_events
+from rulesvc.persistence.models import Procuratorate, Prosecutor
+from rulesvc.services.importing import values as v
+from rulesvc.services.importing.columns import ColumnMap
+from rulesvc.services.importing.common import ContentHash, ErrorLog
+from rulesvc.services.importing.readers import Record
+
+SPOOL_BATCH = 10_000
+EXTERNAL_ID_MAX = 64
+CASE_ID_MAX = 64
+PROSECUTOR_CODE_MAX = 32
+
+
+class EventCheck:
+    """Pass one over an event file: every problem of every row, the content hash, the typed rows."""
+
+    def __init__(self, session: Session, dictionary: Dictionary, cmap: ColumnMap, errors: ErrorLog) -> None:
+        self.dictionary = dictionary
+        self.cmap = cmap
+        self.errors = errors
+        self.hash = ContentHash("events")
+        self.types: dict[str, EventTypeDef] = dict(dictionary.event_types)
+        self.type_names = {et.name: et.code for et in dictionary.event_types.values()}
+        self._required = {
+            et.code: {f.name for f in et.fields.values() if f.required} for et in dictionary.event_types.values()
+        }
+        self.org_ids: dict[str, int] = dict(session.execute(select(Procuratorate.code, Procuratorate.id)).all())
+        self.prosecutors: dict[str, tuple[int, int]] = {
+            code: (pid, org)
+            for code, pid, org in session.execute(
+                select(Prosecutor.code, Prosecutor.id, Prosecutor.procuratorate_id)
+            ).all()
+        }
+        self.org_codes = {i: c for c, i in self.org_ids.items()}
+        self.first_line: dict[str, int] = {}
+        self._dates: dict[str, dt.date] = {}
+        self.period_start: dt.date | None = None
+        self.period_end: dt.date | None = None
+        self._spool: IO[bytes] | None = tempfile.TemporaryFile(prefix="rulesvc-import-")
+        self._batch: list[tuple[Any, ...]] = []
+
+    @property
+    def rows(self) -> int:
+        return len(self.hash)
+
+    def check(self, record: Record) -> None:
+        """Check one record; keep its typed row if the file is clean so far.
+
+        Each cell has a fast path (a plain dictionary hit for codes, types and dates) and falls back
+        to the careful parsers in :mod:`.values` only when that misses: this loop runs a million times.
+        """
+        line, values, problems = record
+        errors = self.errors
+        if problems:
+            errors.extend(problems)
+        if values is None:
+            return
+        pop = values.pop
+
+        eid = self._text(line, pop("event_id", None), "event_id", EXTERNAL_ID_MAX, required=True)
+        if eid is not None:
+            first = self.first_line.setdefault(eid, line)
+            if first != line:
+                errors.message(
+                    line, self.cmap.display("event_id"), f"事件编号“{eid}”与第 {first} 行重复",
+                    f"event id '{eid}' repeats line {first}", eid,
+                )
+
+        raw = pop("event_type", None)
+        et = self.types.get(raw) if type(raw) is str else None
+        if et is None:
+            et = self._event_type(line, raw)
+
+        raw = pop("procuratorate", None)
+        org_id = self.org_ids.get(raw) if type(raw) is str else None
+        org_code = raw if org_id is not None else self._org_code(line, raw)
+        if org_id is None and org_code is not None:
+            org_id = self.org_ids[org_code]
+
+        raw = pop("prosecutor", None)
+        pros_id = pros_code = None
+        if raw is not None:
+            found = self.prosecutors.get(raw) if type(raw) is str else None
+            if found is not None:
+                pros_code = raw
+            else:
+                pros_code = self._text(line, raw, "prosecutor", PROSECUTOR_CODE_MAX, required=False) or None
+                found = self.prosecutors.get(pros_code) if pros_code is not None else None
+                if pros_code is not None and found is None:
+                    errors.message(
+                        line, self.cmap.display("prosecutor"), f"未知的检察官工号“{pros_code}”（请先导入检察官）",
+                        f"unknown prosecutor code '{pros_code}' (import the prosecutors first)", pros_code,
+                    )
+            if found is not None:
+                if org_id is not None and found[1] != org_id:
+                    other = self.org_codes.get(found[1])
+                    errors.message(
+                        line, self.cmap.display("prosecutor"),
+                        f"检察官“{pros_code}”属于检察院 {other}，不属于 {org_code}",
+                        f"prosecutor '{pros_code}' belongs to procuratorate {other}, not {org_code}", pros_code,
+                    )
+                pros_id = found[0]
+
+        case_id = self._text(line, pop("case_id", None), "case_id", CASE_ID_MAX, required=False) or None
+        if case_id is None and et is not None and et.requires_case:
+            errors.message(
+                line, self.cmap.display("case_id"), f"事件类型“{et.name}”必须填写案件编号",
+                f"event type '{et.code}' requires a case_id",
+            )
+
+        raw = pop("occurred_on", None)
+        occurred = self._dates.get(raw) if type(raw) is str else None
+        if occurred is None:
+            occurred = self._date(line, raw)
+
+        attrs: dict[str, Any] = {}
+        if et is not None:
+            attrs = self._attrs(line, et, values)
+
+        if errors.count:
+            return  # a rejected file writes nothing: stop keeping rows, keep finding errors
+        assert et is not None and eid is not None and org_id is not None and occurred is not None
+        self.hash.add([eid, et.code, org_code, pros_code, case_id, occurred.isoformat(), attrs])
+        if self.period_start is None or occurred < self.period_start:
+            self.period_start = occurred
+        if self.period_end is None or occurred > self.period_end:
+            self.period_end = occurred
+        self._batch.append((eid, et.code, org_id, pros_id, case_id, occurred, attrs))
+        if len(self._batch) >= SPOOL_BATCH:
+            self._flush()
+
+    def _attrs(self, line: int, et: EventTypeDef, values: dict[str, Any]) -> dict[str, Any]:
+        """Typed attributes. Fast path: only the given fields are coerced; on any doubt the
+        dictionary's own :meth:`~rulesvc.engine.dictionary.Dictionary.coerce_attrs` decides and reports."""
+        fields = et.fields
+        if values.keys() <= fields.keys() and self._required[et.code] <= values.keys():
+            try:
+                # Key order is irrelevant: the hash and the stored JSON both sort keys.
+                return {name: fields[name].coerce(raw) for name, raw in values.items()}
+            except ValueRejected:
+                pass
+        typed, problems = self.dictionary.coerce_attrs(et.code, values)
+        for name, exc in problems:
+            self.errors.reject(line, self.cmap.display(name), exc, values.get(name))
+        return typed
+
+    def _text(self, line: int, raw: Any, column: str, max_len: int, *, required: bool) -> str | None:
+        if type(raw) is str:
+            text = raw.strip()
+            if text and len(text) <= max_len:
+                return text
+        if raw is None:
+            if required:
+                shown = self.cmap.display(column)
+                self.errors.message(line, shown, f"“{shown}”为必填项", f"'{shown}' is required")
+            return None
+        try:
+            return v.text(raw, self.cmap.display(column), max_len)
+        except ValueRejected as exc:
+            self.errors.reject(line, self.cmap.display(column), exc, raw)
+            return None
+
+    def _event_type(self, line: int, raw: Any) -> EventTypeDef | None:
+        col = self.cmap.display("event_type")
+        if raw is None:
+            self.errors.message(line, col, f"“{col}”为必填项", f"'{col}' is required")
+            return None
+        code = raw.strip() if isinstance(raw, str) else raw
+        if isinstance(code, str):
+            # Users type what they see: the Chinese name of an event type works as well as its code.
+            et = self.types.get(code) or self.types.get(self.type_names.get(code, ""))
+            if et is not None:
+                return et
+        try:
+            self.dictionary.event_type(str(code))
+        except ValueRejected as exc:
+            self.errors.reject(line, col, exc, raw)
+        return None
+
+    def _org_code(self, line: int, raw: Any) -> str | None:
+        """The code of a known procuratorate, or ``None`` after logging why not."""
+        col = self.cmap.display("procuratorate")
+        if raw is None:
+            self.errors.message(line, col, f"“{col}”为必填项", f"'{col}' is required")
+            return None
+        try:
+            code = v.org_code(raw, col)
+        except ValueRejected as exc:
+            self.errors.reject(line, col, exc, raw)
+            return None
+        if code not in self.org_ids:
+            self.errors.message(
+                line, col, f"未知的检察院代码“{code}”（请先导入检察院）",
+                f"unknown procuratorate code '{code}' (import the procuratorates first)", raw,
+            )
+            return None
+        return code
+
+    def _date(self, line: int, raw: Any) -> dt.date | None:
+        col = self.cmap.display("occurred_on")
+        if raw is None:
+            self.errors.message(line, col, f"“{col}”为必填项", f"'{col}' is required")
+            return None
+        try:
+            value = v.date(raw, col)
+        except ValueRejected as exc:
+            self.errors.reject(line, col, exc, raw)
+            return None
+        if isinstance(raw, str):
+            self._dates[raw] = value  # a year has few distinct dates: later rows hit the cache
+        return value
+
+    def _flush(self) -> None:
+        if self._spool is not None and self._batch:
+            pickle.dump(self._batch, self._spool, protocol=pickle.HIGHEST_PROTOCOL)
+        self._batch = []
+
+    def typed_rows(self) -> Iterator[tuple[Any, ...]]:
+        """The checked rows, in file order (only meaningful when no error was found)."""
+        self._flush()
+        spool = self._spool
+        if spool is None:
+            return
+        spool.seek(0)
+        while True:
+            try:
+                # Our own temporary file, written above: not untrusted input.
+                batch = pickle.load(spool)
+            except EOFError:
+                return
+            yield from batch
+
+    def close(self) -> None:
+        """Delete the spool file."""
+        if self._spool is not None:
+            self._spool.close()
+            self._spool = None
+
+
+def write_events(
+    session: Session,
+    dataset_id: int,
+    rows: Iterable[tuple[Any, ...]],
+    *,
+    batch_size: int,
+    on_written: Callable[[int], None],
+) -> int:
+    """Bulk-write checked rows into ``dataset_id`` inside the session's transaction."""
+    written = 0
+
+    def counted(n: int) -> None:
+        nonlocal written
+        written += n
+        on_written(written)
+
+    event_rows = (EventRow(dataset_id, *r) for r in rows)
+    return insert_events(session.connection(), event_rows, batch_size=batch_size, progress=counted)

@@ -1,0 +1,368 @@
+"""The admin UI at /admin (Flask test client, SQLite and PostgreSQL): login, Chinese/English, read-only lists.
+
+The users service and ``rulesvc users`` are tested in test_users.py.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.mofile import read_mo
+from babel.messages.pofile import read_po
+from sqlalchemy import event, func, select
+
+from admin.auth import safe_next
+from rulesvc.extensions import db
+from rulesvc.persistence.models import Event, EventType, Procuratorate, User
+from rulesvc.services.users import create_user
+
+PASSWORD = "correct horse battery"
+UI_TESTER = "ui_tester"
+
+
+def csrf_token(html: str) -> str:
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
+        r'value="([^"]+)"[^>]*name="csrf_token"', html
+    )
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+def login(client, username: str, password: str, next_url: str | None = None):
+    url = "/admin/login/" + (f"?next={next_url}" if next_url else "")
+    token = csrf_token(client.get(url).get_data(as_text=True))
+    return client.post(url, data={"csrf_token": token, "username": username, "password": password})
+
+
+def add_user(app, username: str = "alice", role: str = "viewer", password: str = PASSWORD) -> None:
+    with app.app_context():
+        create_user(db.session, username, password, role=role)
+        db.session.commit()
+
+
+def list_count(html: str) -> int:
+    """The total Flask-Admin shows in the list tab: "列表 (97)" or "List (97)"."""
+    match = re.search(r"(?:列表|List)\s*\((\d+)\)", html)
+    return int(match.group(1)) if match else 0
+
+
+def rows(html: str) -> int:
+    return html.count('<td class="col-id">') or html.count('<td class="col-code">')
+
+
+@contextmanager
+def count_queries(app):
+    seen: list[str] = []
+
+    def _before(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", _before)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", _before)
+
+
+@pytest.fixture
+def demo_client(demo_app):
+    """A client of the demo database, signed in as a viewer (the only row the tests add to it)."""
+    with demo_app.app_context():
+        if db.session.scalar(select(User.id).where(User.username == UI_TESTER)) is None:
+            create_user(db.session, UI_TESTER, PASSWORD, role="admin", display_name="界面测试")
+            db.session.commit()
+    client = demo_app.test_client()
+    assert login(client, UI_TESTER, PASSWORD).status_code == 302
+    return client
+
+
+# -- signing in ------------------------------------------------------------------------------------------
+
+
+def test_anonymous_user_is_redirected_to_login_with_next(client):
+    for path in ("/admin/", "/admin/procuratorates/", "/admin/events/?page=2"):
+        response = client.get(path)
+        assert response.status_code == 302
+        location = urlsplit(response.headers["Location"])
+        assert location.path == "/admin/login/"
+        assert parse_qs(location.query)["next"] == [path]
+
+
+def test_login_page_is_chinese_by_default(client):
+    html = client.get("/admin/login/").get_data(as_text=True)
+    assert "登录" in html and "用户名" in html and "密码" in html
+    assert "检察官业绩考评规则服务" in html
+
+
+def test_wrong_password_shows_generic_chinese_error_and_no_session(app, client):
+    add_user(app)
+    for username, password in (("alice", "wrong password!"), ("nobody", PASSWORD)):
+        response = login(client, username, password)
+        assert response.status_code == 200
+        assert "用户名或密码错误" in response.get_data(as_text=True)
+        with client.session_transaction() as session:
+            assert "_user_id" not in session
+    assert client.get("/admin/procuratorates/").status_code == 302
+
+
+def test_login_without_csrf_token_is_rejected_and_sent_back_with_a_message(app, client):
+    add_user(app)
+    response = client.post("/admin/login/", data={"username": "alice", "password": PASSWORD})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/admin/login/")
+    with client.session_transaction() as session:
+        assert "_user_id" not in session
+    assert "页面已过期" in client.get("/admin/login/").get_data(as_text=True)
+
+
+def test_login_with_csrf_token_signs_in_follows_next_and_records_the_time(app, client):
+    add_user(app)
+    response = login(client, "Alice", PASSWORD, next_url="/admin/events/")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/admin/events/"
+    assert client.get("/admin/events/").status_code == 200
+    with app.app_context():
+        assert db.session.scalar(select(User.last_login_at).where(User.username == "alice")) is not None
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)"])
+def test_login_never_redirects_off_site(app, client, target):
+    add_user(app)
+    response = login(client, "alice", PASSWORD, next_url=target)
+    assert response.headers["Location"] == "/admin/"
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/admin/events/?flt0_0=x", "/admin/events/?flt0_0=x"),
+        ("//evil.example", None),
+        ("/\\evil.example", None),
+        ("https://evil.example/admin", None),
+        ("admin/", None),
+        ("/admin/\r\nSet-Cookie: x", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_safe_next_accepts_local_paths_only(target, expected):
+    assert safe_next(target) == expected
+
+
+def test_logout_needs_post_with_csrf_and_ends_the_session(app, client):
+    add_user(app)
+    login(client, "alice", PASSWORD)
+    html = client.get("/admin/").get_data(as_text=True)
+    assert client.get("/admin/logout/").status_code == 405
+    refused = client.post("/admin/logout/")  # no CSRF token: refused, still signed in
+    assert refused.status_code == 302 and refused.headers["Location"] == "/admin/"
+    assert client.get("/admin/").status_code == 200
+    response = client.post("/admin/logout/", data={"csrf_token": csrf_token(html)})
+    assert response.status_code == 302 and response.headers["Location"] == "/admin/login/"
+    assert client.get("/admin/").status_code == 302
+
+
+def test_inactive_user_cannot_sign_in(app, client):
+    add_user(app)
+    with app.app_context():
+        db.session.scalar(select(User).where(User.username == "alice")).is_active = False
+        db.session.commit()
+    assert "用户名或密码错误" in login(client, "alice", PASSWORD).get_data(as_text=True)
+
+
+# -- the lists -------------------------------------------------------------------------------------------
+
+
+def test_home_page_shows_counts_and_api_links(demo_app, demo_client):
+    html = demo_client.get("/admin/").get_data(as_text=True)
+    assert "欢迎使用检察官业绩考评规则服务" in html
+    assert 'id="count-procuratorates">97<' in html
+    with demo_app.app_context():
+        events = db.session.scalar(select(func.count()).select_from(Event))
+    assert f'id="count-events">{events:,}<' in html
+    assert "/api/docs/swagger" in html and "/api/docs/redoc" in html
+
+
+def test_procuratorates_list_shows_all_97_in_chinese(demo_client):
+    html = demo_client.get("/admin/procuratorates/").get_data(as_text=True)
+    assert list_count(html) == 97
+    assert rows(html) == 97
+    for text in ("检察院", "层级", "上级院", "省级院", "市级院", "基层院", "列表"):
+        assert text in html
+
+
+def test_search_and_filters_narrow_the_procuratorates(demo_app, demo_client):
+    with demo_app.app_context():
+        city = db.session.scalars(select(Procuratorate).where(Procuratorate.level == "city").order_by(Procuratorate.code)).first()
+        children = db.session.scalar(select(func.count()).where(Procuratorate.parent_id == city.id))
+        counties = db.session.scalar(select(func.count()).where(Procuratorate.level == "county"))
+    html = demo_client.get("/admin/procuratorates/", query_string={"search": city.code}).get_data(as_text=True)
+    assert city.name in html and list_count(html) >= 1
+    # Filters: 0 = level, 1 = parent (see ProcuratorateView.column_filters).
+    html = demo_client.get("/admin/procuratorates/", query_string={"flt0_0": "county"}).get_data(as_text=True)
+    assert list_count(html) == counties
+    html = demo_client.get("/admin/procuratorates/", query_string={"flt0_1": str(city.id)}).get_data(as_text=True)
+    assert list_count(html) == children
+    html = demo_client.get("/admin/procuratorates/", query_string={"flt0_1": "99999999999"}).get_data(as_text=True)
+    assert list_count(html) == 97  # an impossible id is ignored with a message, not a database error
+
+
+def test_english_switch_shows_english_labels_and_back(demo_client):
+    response = demo_client.get("/admin/lang/en/", query_string={"next": "/admin/procuratorates/"})
+    assert response.status_code == 302 and response.headers["Location"] == "/admin/procuratorates/"
+    html = demo_client.get("/admin/procuratorates/").get_data(as_text=True)
+    for text in ("Procuratorates", "Parent procuratorate", "County-level", "Level", "List (97)", "Sign out"):
+        assert text in html
+    assert "基层院" not in html and "层级" not in html
+    demo_client.get("/admin/lang/zh/")
+    assert "基层院" in demo_client.get("/admin/procuratorates/").get_data(as_text=True)
+
+
+def test_language_switch_stays_on_site_and_ignores_unknown_codes(demo_client):
+    assert demo_client.get("/admin/lang/zh/?next=https://evil.example/").headers["Location"] == "/admin/"
+    assert demo_client.get("/admin/lang/xx/").status_code == 404
+    assert "基层院" in demo_client.get("/admin/procuratorates/").get_data(as_text=True)
+
+
+def test_pages_load_no_asset_from_another_site(demo_app, demo_client):
+    anonymous = demo_app.test_client()
+    for client, page in ((anonymous, "/admin/login/"), (demo_client, "/admin/"), (demo_client, "/admin/events/")):
+        html = client.get(page).get_data(as_text=True)
+        assets = re.findall(r'<(?:script|link|img)[^>]+(?:src|href)="([^"]+)"', html)
+        assert assets and all(url.startswith("/") and not url.startswith("//") for url in assets), assets
+        assert "fonts.googleapis" not in html and "cdn" not in html.lower()
+
+
+def test_every_list_page_renders_in_both_languages(demo_client):
+    pages = ("/admin/", "/admin/procuratorates/", "/admin/departments/", "/admin/prosecutors/",
+             "/admin/dictionary/", "/admin/datasets/", "/admin/events/", "/admin/users/")
+    for lang in ("en", "zh"):
+        demo_client.get(f"/admin/lang/{lang}/")
+        for page in pages:
+            assert demo_client.get(page).status_code == 200, (lang, page)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/admin/procuratorates/new/"),
+        ("get", "/admin/procuratorates/edit/?id=1"),
+        ("get", "/admin/procuratorates/details/?id=1"),
+        ("post", "/admin/procuratorates/delete/"),
+        ("post", "/admin/procuratorates/action/"),
+        ("get", "/admin/events/export/csv/"),
+        ("get", "/admin/events/new/"),
+        ("post", "/admin/users/delete/"),
+    ],
+)
+def test_nothing_can_be_created_edited_or_deleted(demo_client, method, path):
+    token = csrf_token(demo_client.get("/admin/").get_data(as_text=True))
+    kwargs = {"data": {"csrf_token": token, "id": "1"}} if method == "post" else {}
+    assert getattr(demo_client, method)(path, **kwargs).status_code == 404
+
+
+def test_list_pages_offer_no_create_or_edit_links(demo_client):
+    html = demo_client.get("/admin/procuratorates/").get_data(as_text=True)
+    assert "/admin/procuratorates/new/" not in html and "/edit/" not in html and "/delete/" not in html
+
+
+def test_events_list_newest_first_with_dictionary_labels(demo_app, demo_client):
+    with demo_app.app_context():
+        total = db.session.scalar(select(func.count()).select_from(Event))
+        newest = db.session.scalar(select(func.max(Event.id)))
+    html = demo_client.get("/admin/events/").get_data(as_text=True)
+    assert list_count(html) == total
+    assert rows(html) == 50
+    first_id = re.search(r'<td class="col-id">\s*(\d+)', html).group(1)
+    assert int(first_id) == newest
+    assert re.search(r"[\u4e00-\u9fff]+: ", html), "attributes are shown as 'label: value'"
+    huge = demo_client.get("/admin/events/?page_size=1000000").get_data(as_text=True)
+    assert rows(huge) == 50, "a page size outside page_size_options falls back to the default"
+
+
+def test_events_filters_and_search(demo_app, demo_client):
+    with demo_app.app_context():
+        sample = db.session.scalars(select(Event).where(Event.case_id.is_not(None)).order_by(Event.id)).first()
+        by_type = db.session.scalar(select(func.count()).where(Event.event_type == sample.event_type))
+        by_org = db.session.scalar(select(func.count()).where(Event.procuratorate_id == sample.procuratorate_id))
+        by_case = db.session.scalar(select(func.count()).where(Event.case_id == sample.case_id))
+        by_dataset = db.session.scalar(select(func.count()).where(Event.dataset_id == sample.dataset_id))
+        in_range = db.session.scalar(select(func.count()).where(Event.occurred_on == sample.occurred_on))
+        type_name = db.session.get(EventType, sample.event_type).name
+
+    def count(**query):
+        html = demo_client.get("/admin/events/", query_string=query).get_data(as_text=True)
+        return list_count(html), html
+
+    # Filters: 0 = type, 1 = procuratorate, 2 = dataset, 3 = date range (see EventView.column_filters).
+    n, html = count(flt0_0=sample.event_type)
+    assert n == by_type and type_name in html
+    assert count(flt0_1=str(sample.procuratorate_id))[0] == by_org
+    assert count(flt0_2=str(sample.dataset_id))[0] == by_dataset
+    day = sample.occurred_on.isoformat()
+    assert count(flt0_3=f"{day} to {day}")[0] == in_range
+    assert count(flt0_0=sample.event_type, flt1_1=str(sample.procuratorate_id))[0] <= min(by_type, by_org)
+    assert count(search=sample.case_id)[0] == by_case
+    assert count(search=sample.external_id)[0] >= 1
+    assert count(search="no-such-case")[0] == 0
+
+
+def test_events_page_query_count_does_not_grow_with_page_size(demo_app, demo_client):
+    demo_client.get("/admin/events/?page_size=20")  # warm up (dictionary, sessions)
+    with count_queries(demo_app) as small:
+        assert demo_client.get("/admin/events/?page_size=20").status_code == 200
+    with count_queries(demo_app) as large:
+        assert demo_client.get("/admin/events/?page_size=100").status_code == 200
+    assert len(small) == len(large) <= 15, "\n".join(large)
+
+
+def test_dictionary_lists_event_types_with_readable_fields(demo_client):
+    html = demo_client.get("/admin/dictionary/").get_data(as_text=True)
+    assert list_count(html) == 16
+    assert "受理审查起诉案件" in html and "犯罪嫌疑人数" in html and "必填" in html and "1–200" in html
+
+
+def test_users_view_is_for_administrators_and_never_shows_hashes(app, client):
+    add_user(app, "victor", role="viewer")
+    add_user(app, "ada", role="admin")
+    login(client, "victor", PASSWORD)
+    assert client.get("/admin/users/").status_code == 403
+    assert "/admin/users/" not in client.get("/admin/").get_data(as_text=True)
+    token = csrf_token(client.get("/admin/").get_data(as_text=True))
+    client.post("/admin/logout/", data={"csrf_token": token})
+    login(client, "ada", PASSWORD)
+    html = client.get("/admin/users/").get_data(as_text=True)
+    assert "victor" in html and "查看人员" in html
+    assert "scrypt" not in html and "pbkdf2" not in html and "password_hash" not in html
+
+
+# -- translations ----------------------------------------------------------------------------------------
+
+
+def test_chinese_catalog_is_complete_and_compiled():
+    """Every translatable string of admin/ has Chinese in the committed .mo (see admin/translations/README.md)."""
+    root = Path(__file__).resolve().parents[2]
+    with open(root / "admin" / "babel.cfg") as fh:
+        method_map, options_map = parse_mapping_cfg(fh)
+    keywords = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
+    msgids = {message for _f, _l, message, *_ in extract_from_dir(root / "admin", _relative(method_map), options_map,
+                                                                   keywords=keywords)}
+    catalog = root / "admin" / "translations" / "zh_Hans_CN" / "LC_MESSAGES"
+    with open(catalog / "messages.po", "rb") as fh:
+        po = {m.id: m.string for m in read_po(fh) if m.id}
+    with open(catalog / "messages.mo", "rb") as fh:
+        mo = {m.id: m.string for m in read_mo(fh) if m.id}
+    assert len(msgids) > 40 and not [m for m in msgids if not po.get(m)], "msgids without Chinese in messages.po"
+    assert mo == po, "messages.mo is not compiled from messages.po: run pybabel compile"
+
+
+def _relative(method_map):
+    # babel.cfg patterns start at the repository root ("admin/**.py"); extraction walks admin/.
+    return [(pattern.removeprefix("admin/"), method) for pattern, method in method_map]

@@ -1,0 +1,169 @@
+"""Import readers and column handling, without a database: encodings, line numbers, aliases, hashing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+
+import openpyxl
+import pytest
+
+from rulesvc.config import PROJECT_ROOT
+from rulesvc.engine.dictionary import load_dictionary
+from rulesvc.errors import ImportRejected, InvalidInput
+from rulesvc.services.importing.columns import (
+    SPECS,
+    ColumnMap,
+    attribute_aliases,
+    detect_kind,
+    resolve_header,
+)
+from rulesvc.services.importing.common import ContentHash
+from rulesvc.services.importing.readers import (
+    CsvReader,
+    JsonLinesReader,
+    XlsxReader,
+    detect_encoding,
+    reader_for,
+)
+
+DICT = load_dictionary(PROJECT_ROOT / "rules")
+
+
+def records(reader_cls, data: bytes):
+    reader = reader_cls(io.BytesIO(data), "f")
+    header = reader.open()
+    try:
+        return header, list(reader.records())
+    finally:
+        reader.close()
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding"),
+    [
+        ("a,b\n张三,1\n".encode(), "utf-8"),
+        (b"\xef\xbb\xbf" + "a,b\n张三,1\n".encode(), "utf-8-sig"),
+        ("a,b\n张三,1\n".encode("gb18030"), "gb18030"),
+        (b"a,b\nplain,1\n", "utf-8"),
+    ],
+)
+def test_csv_encoding_is_detected(data, encoding):
+    assert detect_encoding(io.BytesIO(data), "f") == encoding
+
+
+def test_a_gbk_byte_on_the_last_line_is_still_found():
+    data = b"a,b\n" + b"x,1\n" * 300_000 + "张三,2\n".encode("gb18030")
+    assert detect_encoding(io.BytesIO(data), "f") == "gb18030"
+
+
+def test_undecodable_bytes_are_reported_with_their_line():
+    with pytest.raises(ImportRejected) as info:
+        detect_encoding(io.BytesIO(b"a,b\nok,1\n\xff\xfe\xff,2\n"), "f")
+    assert info.value.row_errors[0].line == 3
+
+
+def test_csv_lines_count_from_the_header_skip_blanks_and_keep_quoted_newlines():
+    data = b"a,b\n1,2\n\n\"multi\nline\",3\n,\n4,5,6\n"
+    header, rows = records(CsvReader, data)
+    assert header == ["a", "b"]
+    assert [(line, values) for line, values, _ in rows] == [
+        (2, {"a": "1", "b": "2"}), (4, {"a": "multi\nline", "b": "3"}), (6, {"a": "4", "b": "5"})]
+    assert rows[-1][2][0].line == 6 and "more values" in rows[-1][2][0].message_en
+
+
+def test_csv_bom_does_not_reach_the_header():
+    header, _ = records(CsvReader, b"\xef\xbb\xbfevent_id,x\n1,2\n")
+    assert header == ["event_id", "x"]
+
+
+def test_xlsx_rows_keep_their_sheet_numbers_and_native_types():
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["code", "when", "n", "flag", None])
+    sheet.append(["220000", dt.date(2020, 7, 1), 3, False])
+    sheet.append([])
+    sheet.append([220100, None, 0.5, True, "stray"])
+    buf = io.BytesIO()
+    book.save(buf)
+    header, rows = records(XlsxReader, buf.getvalue())
+    assert header == ["code", "when", "n", "flag"]
+    assert [(line, values) for line, values, _ in rows] == [
+        (2, {"code": "220000", "when": dt.datetime(2020, 7, 1), "n": 3, "flag": False}),
+        (4, {"code": 220100, "n": 0.5, "flag": True}),
+    ]
+    assert rows[1][2] is not None and rows[1][2][0].line == 4
+
+
+def test_a_file_that_is_not_a_workbook_is_rejected():
+    with pytest.raises(ImportRejected, match="1 行有错误"):
+        records(XlsxReader, b"not a zip")
+
+
+def test_jsonl_uses_physical_lines_and_merges_attrs():
+    data = "\n".join([
+        json.dumps({"event_id": "1", "attrs": {"suspects": 2}, "case_id": ""}),
+        "",
+        "[1, 2]",
+        "{broken",
+        json.dumps({"event_id": "2", "suspects": 1, "attrs": {"suspects": 2}}),
+    ]).encode()
+    header, rows = records(JsonLinesReader, data)
+    assert header == ["event_id", "suspects"]
+    assert rows[0] == (1, {"event_id": "1", "suspects": 2}, None)
+    assert [(line, problems[0].column) for line, _, problems in rows[1:]] == [(3, None), (4, None), (5, "suspects")]
+
+
+@pytest.mark.parametrize(("name", "cls"), [("a.CSV", CsvReader), ("b.xlsx", XlsxReader), ("c.ndjson", JsonLinesReader),
+                                           ("d.jsonl", JsonLinesReader)])
+def test_the_reader_is_chosen_by_extension(name, cls):
+    assert reader_for(name) is cls
+
+
+def test_an_unknown_extension_is_refused():
+    with pytest.raises(InvalidInput, match=r"\.xls"):
+        reader_for("old.xls")
+
+
+def test_chinese_headers_and_attribute_labels_resolve_to_canonical_names():
+    cmap = ColumnMap(SPECS["events"], attribute_aliases(DICT))
+    names, errors, missing = resolve_header(
+        cmap, ["事件编号", "事件类型", "检察院代码", "工号", "案件编号", "发生日期", "犯罪嫌疑人数", " Decision ", ""])
+    assert errors == [] and missing == []
+    assert names == ["event_id", "event_type", "procuratorate", "prosecutor", "case_id", "occurred_on", "suspects",
+                     "decision", None]
+    assert cmap.display("suspects") == "犯罪嫌疑人数"
+
+
+def test_header_problems_are_all_reported_on_line_1():
+    cmap = ColumnMap(SPECS["events"], attribute_aliases(DICT))
+    _, errors, missing = resolve_header(cmap, ["event_id", "事件编号", "event_type", "procuratorate", "colour"])
+    assert [(e.line, e.column) for e in errors] == [(1, "事件编号"), (1, "colour"), (1, "occurred_on")]
+    assert missing == ["occurred_on"]
+
+
+@pytest.mark.parametrize(
+    ("header", "kind"),
+    [
+        (["event_id", "事件类型"], "events"),
+        (["code", "name", "level", "parent_code"], "procuratorates"),
+        (["检察院代码", "部门代码", "部门名称"], "departments"),
+        (["工号", "姓名", "检察院代码", "部门代码", "业务条线", "任职起始日期"], "prosecutors"),
+    ],
+)
+def test_the_kind_is_detected_from_the_header(header, kind):
+    assert detect_kind(header, "f") == kind
+
+
+def test_content_hash_ignores_row_order_but_not_content():
+    def digest(rows):
+        h = ContentHash("events")
+        for row in rows:
+            h.add(row)
+        return h.hexdigest()
+
+    a, b = ["E1", {"x": 1, "y": True}], ["E2", {"x": 2}]
+    assert digest([a, b]) == digest([b, a])
+    assert digest([a, b]) != digest([a, ["E2", {"x": 2.5}]])
+    assert digest([a]) != ContentHash("procuratorates").hexdigest()
