@@ -369,3 +369,13 @@ def test_demo_province_directory_has_one_province_and_97_procuratorates(demo_app
     assert province["parent_code"] is None
     cities = client.get(f"/api/v1/procuratorates?parent={province['code']}").get_json()
     assert cities and {c["level"] for c in cities} == {"city"}
+
+
+def test_chinese_in_api_responses_is_raw_utf8(app, client):
+    from rulesvc.persistence.models import Procuratorate
+
+    with app.app_context():
+        db.session.add(Procuratorate(code="910000", name="示范省人民检察院", level="province"))
+        db.session.commit()
+    body = client.get("/api/v1/procuratorates/910000").get_data()
+    assert "示范省人民检察院".encode() in body and b"\\u" not in body
