@@ -117,6 +117,7 @@ class Result:
     metrics: tuple[MetricTrace, ...] = ()
     fired: frozenset[str] = field(default_factory=frozenset)
     executor: str = "python"
+    subject_name: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)

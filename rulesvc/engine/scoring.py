@@ -122,9 +122,11 @@ def _ramp(worst: float, best: float, points: float, unit: str, prefix: str, floo
             Branch(f"{prefix}linear", worst, best, a, b, text=between),
             Branch(f"{prefix}top", best, INF, points, hi_closed=True, text=f"{{x}} 达到 {be} → 满分 {fmt(points)} 分"),
         )
+    # Lower is better: reaching ``best`` (x <= best) is full marks, so the top interval includes it.
+    edge = math.nextafter(best, INF)
     return (
-        Branch(f"{prefix}top", -INF, best, points, text=f"{{x}} 优于 {be} → 满分 {fmt(points)} 分"),
-        Branch(f"{prefix}linear", best, worst, a, b, text=between),
+        Branch(f"{prefix}top", -INF, edge, points, text=f"{{x}} 达到 {be} → 满分 {fmt(points)} 分"),
+        Branch(f"{prefix}linear", edge, worst, a, b, text=between),
         Branch(f"{prefix}below", worst, INF, floor_pts, hi_closed=True, text=f"{{x}} 不优于 {w} → {fmt(floor_pts)} 分"),
     )
 

@@ -1,0 +1,90 @@
+"""``rulesvc evaluate``, ``rulesvc rank`` and ``rulesvc lint``: the engine from the command line."""
+
+from __future__ import annotations
+
+import json
+
+import click
+import polars as pl
+from flask import current_app
+from flask.cli import with_appcontext
+
+from rulesvc.engine.errors import DefinitionError, EngineError
+from rulesvc.engine.periods import parse_period
+from rulesvc.engine.render import render_text
+from rulesvc.errors import RulesvcError
+from rulesvc.extensions import db
+from rulesvc.schema.scheme import DocumentError
+
+
+def _load(path: str):
+    from rulesvc.services.dictionary import get_dictionary
+    from rulesvc.services.scoring import compile_cached, load_scheme_file
+
+    dictionary = get_dictionary(current_app.config["RULES_DIR"])
+    try:
+        return compile_cached(load_scheme_file(path), dictionary), dictionary
+    except (DocumentError, DefinitionError) as exc:
+        raise click.ClickException(f"{path}:\n{exc}") from exc
+
+
+@click.command("evaluate")
+@click.option("--scheme", "scheme_path", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--subject", required=True, help="检察官工号或检察院代码 (prosecutor code or procuratorate code)")
+@click.option("--period", required=True, help="2020-07, 2020-Q3 or 2020")
+@click.option("--json", "as_json", is_flag=True, help="Print the result and its trace as JSON.")
+@click.option("--executor", type=click.Choice(["durable", "python"]), default="durable", show_default=True)
+@with_appcontext
+def evaluate_command(scheme_path: str, subject: str, period: str, as_json: bool, executor: str) -> None:
+    """评估一个考评对象并打印得分与解释 (score one subject and print the score card with its trace)."""
+    from rulesvc.engine.evaluate import PythonDecider
+    from rulesvc.services.scoring import evaluate_one
+
+    compiled, dictionary = _load(scheme_path)
+    try:
+        p = parse_period(period)
+        decider = PythonDecider() if executor == "python" else None
+        result = evaluate_one(db.session, compiled, dictionary, p, subject, decider=decider)
+    except (RulesvcError, EngineError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2, default=str))
+    else:
+        units = {ci.indicator.code: ci.indicator.unit for ci in compiled.indicators}
+        click.echo(render_text(result, units=units))
+
+
+@click.command("rank")
+@click.option("--scheme", "scheme_path", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--period", required=True, help="2020-07, 2020-Q3 or 2020")
+@click.option("--top", type=int, default=30, show_default=True, help="Rows to print (0 = all).")
+@click.option("--group", type=click.Choice(["all", "procuratorate", "business", "level"]), default="all",
+              show_default=True, help="Rank within this group.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Also write every row to this CSV file.")
+@with_appcontext
+def rank_command(scheme_path: str, period: str, top: int, group: str, csv_path: str | None) -> None:
+    """按方案对全部考评对象评分排名 (score and rank every subject with the bulk executor)."""
+    from rulesvc.services.scoring import score_period
+
+    compiled, dictionary = _load(scheme_path)
+    try:
+        bulk, data = score_period(db.session, compiled, dictionary, parse_period(period))
+    except (RulesvcError, EngineError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    f = bulk.frame
+    cols = {"prosecutor_id": ["code", "name", "procuratorate_id", "business_code"],
+            "procuratorate_id": ["code", "name", "level"]}[bulk.key]
+    g = pl.lit(0) if group == "all" else pl.col({"procuratorate": "procuratorate_id", "business": "business_code",
+                                                  "level": "level"}[group])
+    f = f.with_columns(pl.col("total").rank("min", descending=True).over(g).cast(pl.Int64).alias("place"))
+    out = f.select(["place", *cols, "total", "grade"]).sort(["place", "code"])
+    if csv_path:
+        out.write_csv(csv_path)
+    grades = f.group_by("grade").len().sort("len", descending=True)
+    click.echo(f"{compiled.scheme.name}  期间 {period}  共 {f.height} 个考评对象  "
+               + "  ".join(f"{r['grade'] or '—'} {r['len']}" for r in grades.iter_rows(named=True)))
+    with pl.Config(tbl_rows=top if top > 0 else f.height, tbl_cols=-1, tbl_width_chars=160, fmt_str_lengths=40):
+        click.echo(out.head(top) if top > 0 else out)
+
+
+commands = [evaluate_command, rank_command]

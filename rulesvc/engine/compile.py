@@ -1,0 +1,304 @@
+"""Compile a scheme once: resolve every name, type-check every formula, build the scoring functions.
+
+The result, :class:`CompiledScheme`, is immutable and shared by both executors (per subject and
+bulk). Every problem is collected — not just the first — as a :class:`DefinitionError` with its path
+in the document and, inside a formula, its position.
+"""
+
+from __future__ import annotations
+
+import graphlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from rulesvc.engine import expr as X
+from rulesvc.engine import scoring
+from rulesvc.engine.dictionary import Dictionary
+from rulesvc.engine.errors import DefinitionError, DefinitionErrors
+from rulesvc.engine.model import Adjustment, Indicator, Metric, Scheme, Veto
+
+COMMON_FIELDS = {"case_id": "str", "occurred_on": "date", "event_type": "str"}
+
+
+@dataclass(frozen=True)
+class Predicate:
+    """A filter over one event, compiled for each executor."""
+
+    text: str
+    expr: Any
+    py: Callable[[Mapping[str, Any]], bool]
+    pl: Any  # polars expression (Boolean, nulls counted as False)
+    durable: dict[str, Any] | None  # None: not translatable, precomputed as a flag instead
+
+
+@dataclass(frozen=True)
+class CompiledMetric:
+    metric: Metric
+    types: frozenset[str]
+    where: Predicate | None
+    definition: str
+
+
+@dataclass(frozen=True)
+class CompiledIndicator:
+    indicator: Indicator
+    expr: Any
+    py: Callable[[Mapping[str, Any]], Any]
+    pl: Any
+    names: tuple[str, ...]  # metrics and indicators it reads
+    piecewise: scoring.Piecewise | None
+    higher_better: bool
+    peer_group: str = "all"
+
+    def explain(self, values: Mapping[str, Any]) -> str:
+        """The formula with the numbers filled in, e.g. ``(120 + 42) / 120 = 1.35``."""
+        return X.explain(self.expr, values)
+
+
+@dataclass(frozen=True)
+class CompiledPatternStep:
+    name: str
+    types: frozenset[str]
+    where: Predicate | None
+    at_least: int
+
+
+@dataclass(frozen=True)
+class CompiledAdjustment:
+    adjustment: Adjustment
+    types: frozenset[str]
+    where: Predicate | None
+    pattern: tuple[CompiledPatternStep, ...] = ()
+
+
+@dataclass(frozen=True)
+class CompiledVeto:
+    veto: Veto
+    types: frozenset[str]
+    where: Predicate | None
+
+
+@dataclass(frozen=True)
+class CompiledScheme:
+    scheme: Scheme
+    metrics: tuple[CompiledMetric, ...]
+    indicators: tuple[CompiledIndicator, ...]  # in evaluation order
+    adjustments: tuple[CompiledAdjustment, ...]
+    vetoes: tuple[CompiledVeto, ...]
+    dimension_max: Mapping[str, float]  # Σ max points of the scored indicators in each dimension
+    weight_share: Mapping[str, float]  # w_d / Σ w
+    event_types: frozenset[str]  # every event type the scheme reads
+
+    @property
+    def key(self) -> str:
+        return self.scheme.content_hash
+
+
+def _field_type(kind: str, choices: Mapping[str, str] | None) -> Any:
+    return X.field_type(kind, choices)
+
+
+def event_scope(dictionary: Dictionary, types: frozenset[str], path: str) -> dict[str, Any]:
+    """Fields a filter over events of ``types`` may use: those all the types share, plus common columns."""
+    scope: dict[str, Any] | None = None
+    for t in sorted(types):
+        et = dictionary.event_types.get(t)
+        if et is None:
+            continue
+        fields = {n: _field_type(f.type, f.choices) for n, f in et.fields.items()}
+        scope = fields if scope is None else {k: v for k, v in scope.items() if k in fields and fields[k] == v}
+    scope = dict(scope or {})
+    for name, kind in COMMON_FIELDS.items():
+        scope.setdefault(name, _field_type(kind, None))
+    return scope
+
+
+class _Compiler:
+    def __init__(self, scheme: Scheme, dictionary: Dictionary) -> None:
+        self.s = scheme
+        self.d = dictionary
+        self.errors: list[DefinitionError] = []
+
+    def guard(self, fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except DefinitionErrors as exc:
+            self.errors.extend(exc.errors)
+        except DefinitionError as exc:
+            self.errors.append(exc)
+        return None
+
+    def types(self, events: tuple[str, ...], path: str) -> frozenset[str]:
+        for i, t in enumerate(events):
+            if t not in self.d.event_types:
+                import difflib
+
+                near = difflib.get_close_matches(t, list(self.d.event_types), n=1)
+                hint = f"，是否为“{near[0]}”？" if near else ""
+                self.errors.append(DefinitionError(
+                    f"未知的事件类型“{t}”{hint} (unknown event type {t!r})", path=f"{path}.events[{i}]",
+                    expected="、".join(sorted(self.d.event_types))))
+        return frozenset(events)
+
+    def predicate(self, text: str | None, types: frozenset[str], path: str) -> Predicate | None:
+        if text is None:
+            return None
+        scope = event_scope(self.d, types, path)
+        e = X.parse_typed(text, scope, path=path, want="bool")
+        try:
+            dur = X.compile_durable(e)
+        except X.NotTranslatable:
+            dur = None
+        return Predicate(text, e, X.compile_predicate(e), X.compile_polars_predicate(e), dur)
+
+    def metric(self, m: Metric) -> CompiledMetric:
+        path = f"metrics.{m.code}"
+        types = self.types(m.events, path)
+        if m.agg != "count" and not m.field:
+            raise DefinitionError(f"聚合 {m.agg} 需要 field (aggregation {m.agg} needs a field)", path=f"{path}.field")
+        if m.field:
+            scope = event_scope(self.d, types, path)
+            if m.field not in scope:
+                raise DefinitionError(f"字段“{m.field}”不在这些事件类型中 (no field {m.field!r} in {sorted(types)})",
+                                      path=f"{path}.field", expected="、".join(sorted(scope)))
+            if m.agg in ("sum", "avg", "min", "max") and not X.is_number(scope[m.field]):
+                raise DefinitionError(f"{m.agg} 需要数值字段，“{m.field}”不是 (needs a number field)", path=f"{path}.field")
+        where = self.predicate(m.where, types, f"{path}.where")
+        target = f"{m.field}" if m.field else ""
+        definition = f"{m.agg}({target}{' of ' if target else ''}{'|'.join(sorted(types))}{' where ' + m.where if m.where else ''})"
+        return CompiledMetric(m, types, where, definition)
+
+    def indicators(self) -> tuple[CompiledIndicator, ...]:
+        metric_scope = {code: X.NUMBER for code in self.s.metrics}
+        deps: dict[str, set[str]] = {}
+        parsed: dict[str, Any] = {}
+        for code, ind in self.s.indicators.items():
+            if code in self.s.metrics:
+                self.errors.append(DefinitionError(f"指标代码与度量重名 (indicator {code!r} shadows a metric)",
+                                                   path=f"indicators.{code}"))
+                continue
+            scope = {**metric_scope, **{c: X.NUMBER for c in self.s.indicators if c != code}}
+            e = self.guard(lambda ind=ind, scope=scope, code=code: X.parse_typed(
+                ind.formula, scope, path=f"indicators.{code}.formula", want="number"))
+            if e is None:
+                continue
+            parsed[code] = e
+            deps[code] = {n for n in X.free_names(e) if n in self.s.indicators}
+        try:
+            order = list(graphlib.TopologicalSorter(deps).static_order())
+        except graphlib.CycleError as exc:
+            cycle = " → ".join(exc.args[1])
+            self.errors.append(DefinitionError(f"指标之间循环引用：{cycle} (circular reference)",
+                                               path=f"indicators.{exc.args[1][0]}.formula"))
+            return ()
+        out = []
+        for code in order:
+            if code not in parsed:
+                continue
+            ind = self.s.indicators[code]
+            self.check_dimension(ind.dimension, f"indicators.{code}.dimension", required=ind.scored)
+            hb = ind.direction != "lower_better"
+            pw = None
+            if ind.scored:
+                if ind.scoring is None:
+                    self.errors.append(DefinitionError("计分指标需要 scoring (a scored indicator needs a scoring rule)",
+                                                       path=f"indicators.{code}.scoring"))
+                    continue
+                pw = self.guard(lambda ind=ind, code=code, hb=hb: self.piecewise(ind, code, hb))
+            e = parsed[code]
+            out.append(CompiledIndicator(ind, e, X.compile_python(e), X.compile_polars(e),
+                                         tuple(sorted(X.free_names(e))), pw, hb, self.s.peer_group))
+        return tuple(out)
+
+    def piecewise(self, ind: Indicator, code: str, hb: bool) -> scoring.Piecewise:
+        assert ind.scoring is not None
+        path = f"indicators.{code}.scoring"
+        method = scoring.method(ind.scoring.method, f"{path}.method")
+        pw = method.compile(ind.scoring.params, higher_better=hb, unit=ind.unit, path=path)
+        scoring.check_coverage(pw, path)
+        missing = {"zero": 0.0, "worst": pw.min_points, "best": pw.max_points, "exclude": 0.0}[ind.scoring.missing]
+        return scoring.Piecewise(pw.derive, pw.branches, missing, pw.max_points, pw.min_points, hb, pw.unit)
+
+    def check_dimension(self, dim: str | None, path: str, *, required: bool) -> None:
+        if dim is None:
+            if required and self.s.combination.method == "weighted":
+                self.errors.append(DefinitionError("需要 dimension (a dimension is required)", path=path,
+                                                   expected="、".join(self.s.dimensions)))
+            return
+        if dim not in self.s.dimensions:
+            self.errors.append(DefinitionError(f"未知的维度“{dim}” (unknown dimension)", path=path,
+                                               expected="、".join(self.s.dimensions)))
+
+    def adjustment(self, a: Adjustment) -> CompiledAdjustment:
+        path = f"adjustments.{a.code}"
+        types = self.types(a.events, path)
+        self.check_dimension(a.dimension, f"{path}.dimension", required=False)
+        where = self.guard(lambda: self.predicate(a.where, types, f"{path}.where"))
+        steps = []
+        if a.pattern is not None:
+            for i, st in enumerate(a.pattern.require):
+                st_types = self.types(st.events, f"{path}.pattern[{i}]")
+                st_where = self.guard(lambda st=st, st_types=st_types, i=i: self.predicate(
+                    st.where, st_types, f"{path}.pattern[{i}].where"))
+                steps.append(CompiledPatternStep(st.name, st_types, st_where, st.at_least))
+        return CompiledAdjustment(a, types, where, tuple(steps))
+
+    def veto(self, v: Veto) -> CompiledVeto:
+        path = f"vetoes.{v.code}"
+        types = self.types(v.events, path)
+        if v.effect == "zero_dimension":
+            self.check_dimension(v.dimension, f"{path}.dimension", required=True)
+            if v.dimension is None:
+                self.errors.append(DefinitionError("zero_dimension 需要 dimension", path=f"{path}.dimension"))
+        elif v.grade is None:
+            self.errors.append(DefinitionError(f"{v.effect} 需要 grade", path=f"{path}.grade"))
+        elif self.s.grading and v.grade not in [b.grade for b in self.s.grading.bands]:
+            self.errors.append(DefinitionError(f"未知的等次“{v.grade}” (unknown grade)", path=f"{path}.grade",
+                                               expected="、".join(b.grade for b in self.s.grading.bands)))
+        where = self.guard(lambda: self.predicate(v.where, types, f"{path}.where"))
+        return CompiledVeto(v, types, where)
+
+    def grading(self) -> None:
+        g = self.s.grading
+        if g is None:
+            return
+        mins = [b.min for b in g.bands]
+        if mins != sorted(mins, reverse=True) or len(set(mins)) != len(mins):
+            self.errors.append(DefinitionError("等次须从高到低排列，分数线不重复 (bands run from best to worst)",
+                                               path="grading.bands"))
+
+    def run(self) -> CompiledScheme:
+        metrics = tuple(m for m in (self.guard(lambda m=m: self.metric(m)) for m in self.s.metrics.values()) if m)
+        indicators = self.indicators()
+        adjustments = tuple(self.adjustment(a) for a in self.s.adjustments.values())
+        vetoes = tuple(self.veto(v) for v in self.s.vetoes.values())
+        self.grading()
+        if self.s.combination.method == "weighted":
+            total_w = sum(d.weight for d in self.s.dimensions.values())
+            if total_w <= 0:
+                self.errors.append(DefinitionError("维度权重之和须大于 0 (dimension weights must add up to > 0)",
+                                                   path="dimensions"))
+        if self.errors:
+            raise DefinitionErrors(self.errors) if len(self.errors) > 1 else self.errors[0]
+        dim_max = {d: 0.0 for d in self.s.dimensions}
+        for ci in indicators:
+            if ci.piecewise is not None and ci.indicator.dimension:
+                dim_max[ci.indicator.dimension] += ci.piecewise.max_points
+        total_w = sum(d.weight for d in self.s.dimensions.values()) or 1.0
+        share = {c: d.weight / total_w for c, d in self.s.dimensions.items()}
+        types = set()
+        for cm in metrics:
+            types |= cm.types
+        for ca in adjustments:
+            types |= ca.types
+            for st in ca.pattern:
+                types |= st.types
+        for cv in vetoes:
+            types |= cv.types
+        return CompiledScheme(self.s, metrics, indicators, adjustments, vetoes, dim_max, share, frozenset(types))
+
+
+def compile_scheme(scheme: Scheme, dictionary: Dictionary) -> CompiledScheme:
+    """Check and compile ``scheme`` against ``dictionary``; raises DefinitionError(s) listing every problem."""
+    return _Compiler(scheme, dictionary).run()

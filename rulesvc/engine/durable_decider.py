@@ -1,0 +1,157 @@
+"""Decisions made by durable_rules: the per-subject executor the API uses.
+
+The compiled scheme becomes rules over single facts, named by what they decide:
+
+- ``ind:<indicator>:<branch>`` — an interval test on the indicator fact's ``x`` (or ``missing``);
+- ``adj:<adjustment>`` / ``veto:<veto>`` — the event type and filter on an event fact;
+- ``adj:<adjustment>`` on a case fact for patterns — each step's count reaching its minimum.
+
+Filters the expression compiler cannot translate safely are computed in Python and asserted as a
+boolean ``f_<rule>`` on the event fact, so durable_rules still makes (and records) the decision.
+All durable_rules calls go through ``rulesvc.engine.backends.durable`` (the only importer of durable).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rulesvc.engine.backends.durable import RuleSpec, compile_rules
+from rulesvc.engine.compile import CompiledScheme, Predicate
+from rulesvc.engine.evaluate import DecisionInput, Decisions
+
+EXCLUDED_KEYS = {"prosecutor_id", "procuratorate_id"}
+
+
+def _type_clause(types: frozenset[str]) -> dict[str, Any]:
+    ts = sorted(types)
+    return {"event_type": ts[0]} if len(ts) == 1 else {"$or": [{"event_type": t} for t in ts]}
+
+
+def _filter_clause(rule: str, pred: Predicate | None) -> list[dict[str, Any]]:
+    if pred is None:
+        return []
+    if pred.durable is not None:
+        return [pred.durable]
+    return [{f"f_{_flag(rule)}": True}]
+
+
+def _flag(rule: str) -> str:
+    return rule.replace(":", "_")
+
+
+def build_rules(compiled: CompiledScheme) -> list[RuleSpec]:
+    """Every decision of the scheme as a durable_rules rule over one fact."""
+    rules: list[RuleSpec] = []
+    for ci in compiled.indicators:
+        pw = ci.piecewise
+        if pw is None:
+            continue
+        code = ci.indicator.code
+        head = [{"t": "ind"}, {"code": code}]
+        rules.append(RuleSpec(f"ind:{code}:missing", {"$and": [*head, {"missing": True}]}))
+        for br in pw.branches:
+            parts = [*head, {"missing": False}]
+            if br.lo != -math.inf:
+                parts.append({"$gte": {"x": br.lo}})
+            if br.hi != math.inf:
+                parts.append({"$lte": {"x": br.hi}} if br.hi_closed else {"$lt": {"x": br.hi}})
+            rules.append(RuleSpec(f"ind:{code}:{br.id}", {"$and": parts}))
+    for ca in compiled.adjustments:
+        name = f"adj:{ca.adjustment.code}"
+        if ca.pattern:
+            steps = [{"$gte": {st.name: st.at_least}} for st in ca.pattern]
+            rules.append(RuleSpec(name, {"$and": [{"t": "case"}, {"adj": ca.adjustment.code}, *steps]}))
+        else:
+            rules.append(RuleSpec(name, {"$and": [{"t": "ev"}, _type_clause(ca.types), *_filter_clause(name, ca.where)]}))
+    for cv in compiled.vetoes:
+        name = f"veto:{cv.veto.code}"
+        rules.append(RuleSpec(name, {"$and": [{"t": "ev"}, _type_clause(cv.types), *_filter_clause(name, cv.where)]}))
+    return rules
+
+
+def _untranslated(compiled: CompiledScheme) -> list[tuple[str, Predicate, frozenset[str]]]:
+    out = []
+    for ca in compiled.adjustments:
+        if not ca.pattern and ca.where is not None and ca.where.durable is None:
+            out.append((f"adj:{ca.adjustment.code}", ca.where, ca.types))
+    for cv in compiled.vetoes:
+        if cv.where is not None and cv.where.durable is None:
+            out.append((f"veto:{cv.veto.code}", cv.where, cv.types))
+    return out
+
+
+def _scalar(v: Any) -> Any:
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    return v
+
+
+class DurableDecider:
+    """Asserts a subject's facts into the scheme's rules and reads back what fired."""
+
+    name = "durable"
+
+    def __init__(self) -> None:
+        self._rules: dict[str, Any] = {}
+
+    def _compiled(self, compiled: CompiledScheme) -> Any:
+        key = compiled.key or str(id(compiled))
+        rules = self._rules.get(key)
+        if rules is None:
+            rules = compile_rules(key, build_rules(compiled))
+            self._rules[key] = rules
+        return rules
+
+    def facts(self, compiled: CompiledScheme, facts: DecisionInput) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for code, x in facts.x.items():
+            fact: dict[str, Any] = {"id": f"i:{code}", "t": "ind", "code": code, "missing": x is None}
+            if x is not None:
+                fact["x"] = float(x)
+            out.append(fact)
+        flags = _untranslated(compiled)
+        relevant = compiled.event_types
+        for e in facts.events:
+            if e["event_type"] not in relevant:
+                continue
+            fact = {k: _scalar(v) for k, v in e.items() if v is not None and k not in EXCLUDED_KEYS}
+            fact["id"] = f"e:{e['event_id']}"
+            fact["t"] = "ev"
+            for rule, pred, types in flags:
+                fact[f"f_{_flag(rule)}"] = e["event_type"] in types and bool(pred.py(e))
+            out.append(fact)
+        for c in facts.cases:
+            out.append({**c, "id": f"c:{c['adj']}:{c['case_id']}", "t": "case"})
+        return out
+
+    def decide(self, compiled: CompiledScheme, facts: DecisionInput) -> Decisions:
+        firings = self._compiled(compiled).run(self.facts(compiled, facts))
+        branches: dict[str, str] = {}
+        adjustments: dict[str, list[str]] = {}
+        vetoes: dict[str, list[str]] = {}
+        for f in firings:
+            kind, _, rest = f.rule.partition(":")
+            if kind == "ind":
+                code, _, branch = rest.rpartition(":")
+                if code in branches and branches[code] != branch:
+                    raise AssertionError(f"two branches fired for {code}: {branches[code]}, {branch}")
+                branches[code] = branch
+            else:
+                target = adjustments if kind == "adj" else vetoes
+                fid = f.fact_id
+                ident = fid.split(":", 2)[2] if fid.startswith("c:") else fid.removeprefix("e:")
+                target.setdefault(rest, []).append(ident)
+        order = {f"e:{e['event_id']}": i for i, e in enumerate(facts.events)}
+        return Decisions(
+            branches,
+            {k: tuple(_in_order(v, order)) for k, v in adjustments.items()},
+            {k: tuple(_in_order(v, order)) for k, v in vetoes.items()},
+        )
+
+
+def _in_order(ids: Sequence[str], order: Mapping[str, int]) -> list[str]:
+    """Event ids in the order of the subject's events (cases sorted), like the Python decider."""
+    return sorted(set(ids), key=lambda i: (order.get(f"e:{i}", math.inf), i))
