@@ -87,4 +87,35 @@ def rank_command(scheme_path: str, period: str, top: int, group: str, csv_path: 
         click.echo(out.head(top) if top > 0 else out)
 
 
-commands = [evaluate_command, rank_command]
+@click.command("lint")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--strict", is_flag=True, help="Warnings fail too (exit status 1).")
+@with_appcontext
+def lint_command(paths: tuple[str, ...], strict: bool) -> None:
+    """检查考评方案 (check scheme files or directories of them: errors, then warnings, then notes)."""
+    from pathlib import Path
+
+    from rulesvc.engine.lint import Finding, lint
+    from rulesvc.services.dictionary import get_dictionary
+    from rulesvc.services.scoring import load_scheme_file
+
+    dictionary = get_dictionary(current_app.config["RULES_DIR"])
+    files = sorted(f for p in map(Path, paths) for f in ([p] if p.is_file() else p.rglob("*.y*ml")))
+    failed = False
+    for f in files:
+        try:
+            findings = lint(load_scheme_file(f), dictionary)
+        except DocumentError as exc:
+            findings = [Finding("error", path, "；".join(msgs)) for path, msgs in exc.problems.items()]
+        errors = sum(1 for x in findings if x.level == "error")
+        warnings = sum(1 for x in findings if x.level == "warning")
+        status = "✓ 通过 (clean)" if not errors and not warnings else f"{errors} 个错误, {warnings} 个警告"
+        click.echo(f"{f}: {status}")
+        for x in findings:
+            click.echo(f"  {x}")
+        failed = failed or errors > 0 or (strict and warnings > 0)
+    if failed:
+        raise SystemExit(1)
+
+
+commands = [evaluate_command, rank_command, lint_command]

@@ -33,6 +33,9 @@ def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     if isinstance(messages, Mapping):
         for key, value in messages.items():
+            if key == "value" and prefix:  # marshmallow's Dict nests a value's errors under "value"
+                out.update(_flatten(value, prefix))
+                continue
             sub = f"{prefix}.{key}" if prefix else str(key)
             if isinstance(key, int):
                 sub = f"{prefix}[{key}]"
