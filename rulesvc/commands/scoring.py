@@ -119,3 +119,43 @@ def lint_command(paths: tuple[str, ...], strict: bool) -> None:
 
 
 commands = [evaluate_command, rank_command, lint_command]
+
+
+@click.command("compare")
+@click.option("--scheme", "scheme_path", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--period", required=True, help="2020-07, 2020-Q3 or 2020 (streaks need several months)")
+@with_appcontext
+def compare_command(scheme_path: str, period: str) -> None:
+    """院际比较 (procuratorate-level: upstream / midstream / downstream, laggards, streaks)."""
+    from rulesvc.services.scoring import compare_units
+
+    compiled, dictionary = _load(scheme_path)
+    pc = compiled.scheme.peers
+    if pc is None:
+        raise click.ClickException("该方案没有 peers（院际比较）配置 (the scheme has no peers section)")
+    try:
+        frame, runs = compare_units(db.session, compiled, dictionary, parse_period(period))
+    except (RulesvcError, EngineError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    names = {ci.indicator.code: ci.indicator.name for ci in compiled.indicators}
+    click.echo(f"{compiled.scheme.name}  期间 {period}  比较组 {pc.group}  中游区间 ±{pc.band:.0%}")
+    for code in pc.indicators:
+        counts = frame.group_by(f"pos__{code}").len().sort(f"pos__{code}")
+        click.echo(f"  {names[code]}：" + "  ".join(f"{r[f'pos__{code}'] or '无数据'} {r['len']}"
+                                                  for r in counts.iter_rows(named=True)))
+    for flag, label in (("bottom_k", f"排名末 {pc.bottom_k} 位"), ("bottom_share", f"排名后 {pc.bottom_share or 0:.0%}")):
+        if flag in frame.columns:
+            rows = frame.filter(pl.col(flag)).sort("total")
+            click.echo(f"{label}（须书面说明）：" + "、".join(f"{r['name']} {r['total']:.2f}" for r in rows.iter_rows(named=True)))
+    if runs.height:
+        for code in pc.indicators:
+            named = runs.filter(pl.col(f"named__{code}")).join(frame.select(bulk_key(frame), "name"), on=bulk_key(frame))
+            click.echo(f"连续 {pc.streak} 个月{names[code]}劣于平均（通报）：" + (
+                "、".join(f"{r['name']}（最长 {r[f'longest__{code}']} 个月）" for r in named.iter_rows(named=True)) or "无"))
+
+
+def bulk_key(frame: pl.DataFrame) -> str:
+    return "procuratorate_id" if "procuratorate_id" in frame.columns and "prosecutor_id" not in frame.columns else "prosecutor_id"
+
+
+commands.append(compare_command)

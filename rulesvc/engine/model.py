@@ -180,6 +180,8 @@ class PeerComparison:
     bottom_share: float | None = None  # bottom 30 % of county-level units
     streak: int | None = None  # worse than the average this many periods running: named
     group: str = "level"  # compared within the same level (city with city, county with county)
+    bottom_k_groups: tuple[str, ...] = ()  # groups bottom_k applies to (Guangxi: city); empty = every group
+    bottom_share_groups: tuple[str, ...] = ()  # groups bottom_share applies to (Guangxi: county)
 
 
 @dataclass(frozen=True)

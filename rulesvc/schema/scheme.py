@@ -199,6 +199,8 @@ class PeersSchema(_Base):
     bottom_share = fields.Float(load_default=None, validate=validate.Range(min=0, max=1, min_inclusive=False))
     streak = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=2, max=36))
     group = fields.String(load_default="level", validate=validate.OneOf(m.PEER_GROUPS))
+    bottom_k_groups = fields.List(fields.String(), load_default=list)
+    bottom_share_groups = fields.List(fields.String(), load_default=list)
 
 
 def _dict_of(schema: type[Schema]) -> fields.Dict:
@@ -245,7 +247,10 @@ def _build(data: dict[str, Any], doc: Mapping[str, Any]) -> m.Scheme:
     if data["grading"]:
         g = data["grading"]
         grading = m.Grading(tuple(m.GradeBand(**b) for b in g["bands"]), quota_group=g["quota_group"])
-    peers = m.PeerComparison(**{**data["peers"], "indicators": tuple(data["peers"]["indicators"])}) if data["peers"] else None
+    peers = None
+    if data["peers"]:
+        p = data["peers"]
+        peers = m.PeerComparison(**{**p, **{k: tuple(p[k]) for k in ("indicators", "bottom_k_groups", "bottom_share_groups")}})
 
     def tup(d: dict[str, Any], *keys: str) -> dict[str, Any]:
         return {**d, **{k: tuple(d[k]) for k in keys if d.get(k) is not None}}

@@ -85,6 +85,26 @@ def score_period(session: Session, compiled: CompiledScheme, dictionary: Diction
     return evaluate_bulk(compiled, data.events, data.subjects, key=data.key), data
 
 
+def compare_units(session: Session, compiled: CompiledScheme, dictionary: Dictionary, period: Period,
+                  dataset_ids: list[int] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Procuratorate-level comparison for a period: the scored frame with positions and laggard flags,
+    and (when the scheme asks for streaks) the month-by-month streaks over the period's months."""
+    from rulesvc.engine.comparison import laggards, positions, streaks
+    from rulesvc.engine.periods import months_of
+
+    bulk, data = score_period(session, compiled, dictionary, period, dataset_ids)
+    frame = laggards(compiled, positions(compiled, bulk.frame))
+    runs = pl.DataFrame()
+    pc = compiled.scheme.peers
+    if pc is not None and pc.streak:
+        monthly = []
+        for month in months_of(period):
+            events = data.events.filter(pl.col("occurred_on").is_between(month.start, month.end))
+            monthly.append((month.label, evaluate_bulk(compiled, events, data.subjects, key=data.key).frame))
+        runs = streaks(compiled, monthly, data.key)
+    return frame, runs
+
+
 def needs_peers(compiled: CompiledScheme) -> bool:
     grading = compiled.scheme.grading
     quotas = grading is not None and any(b.quota is not None for b in grading.bands)

@@ -1,0 +1,68 @@
+"""Procuratorate-level comparison: upstream/midstream/downstream, laggard flags, streaks."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from rulesvc.config import PROJECT_ROOT
+from rulesvc.engine.comparison import laggards, positions, streaks
+from rulesvc.engine.compile import compile_scheme
+from rulesvc.engine.dictionary import load_dictionary
+from rulesvc.schema.scheme import load_scheme, read_document
+
+DICT = load_dictionary(PROJECT_ROOT / "rules")
+COMPILED = compile_scheme(load_scheme(read_document(
+    (PROJECT_ROOT / "tests/data/schemes/mini_org.yaml").read_text(encoding="utf-8"))), DICT)
+
+
+def frame(**cols):
+    n = len(cols["total"])
+    base = {"procuratorate_id": list(range(1, n + 1)), "level": ["county"] * n, "case_ratio": [1.5] * n,
+            "plea_rate": [0.8] * n}
+    return pl.DataFrame({**base, **cols})
+
+
+def test_position_is_relative_to_the_group_average_within_the_band():
+    # 案-件比 is lower-is-better: 1.2 is upstream, 1.5 midstream (average 1.5 ± 5 %), 1.8 downstream.
+    f = positions(COMPILED, frame(total=[1.0, 2.0, 3.0], case_ratio=[1.2, 1.5, 1.8]))
+    assert f["pos__case_ratio"].to_list() == ["上游", "中游", "下游"]
+    assert f["avg__case_ratio"].to_list() == [1.5, 1.5, 1.5]
+
+
+def test_groups_are_compared_separately():
+    f = positions(COMPILED, frame(total=[1.0] * 4, level=["city", "city", "county", "county"],
+                                  plea_rate=[0.9, 0.7, 0.5, 0.5]))
+    assert f["pos__plea_rate"].to_list() == ["上游", "下游", "中游", "中游"]
+
+
+def test_bottom_three_city_units_and_bottom_30_percent_of_county_units_are_flagged():
+    levels = ["city"] * 5 + ["county"] * 10
+    totals = [5.0, 4.0, 3.0, 2.0, 1.0] + [float(i) for i in range(10, 0, -1)]
+    f = laggards(COMPILED, frame(total=totals, level=levels))
+    assert f.filter(pl.col("bottom_k"))["total"].sort().to_list() == [1.0, 2.0, 3.0]
+    assert f.filter(pl.col("bottom_k"))["level"].unique().to_list() == ["city"]
+    assert f.filter(pl.col("bottom_share"))["total"].sort().to_list() == [1.0, 2.0, 3.0]
+    assert f.filter(pl.col("bottom_share"))["level"].unique().to_list() == ["county"]
+
+
+def test_a_group_no_larger_than_k_is_not_flagged_whole():
+    f = laggards(COMPILED, frame(total=[1.0, 2.0], level=["city", "city"]))
+    assert not f["bottom_k"].any()
+
+
+def test_ties_at_the_boundary_are_all_flagged():
+    f = laggards(COMPILED, frame(total=[1.0, 2.0, 3.0, 3.0, 9.0], level=["city"] * 5))
+    assert f["bottom_k"].to_list() == [True, True, True, True, False]
+
+
+def test_six_months_running_worse_than_average_is_named():
+    months = []
+    for m in range(1, 9):
+        # unit 1 is worse (higher 案-件比) in months 2..7 (six running), unit 2 in alternate months
+        r1 = 2.0 if 2 <= m <= 7 else 1.0
+        r2 = 2.0 if m % 2 else 1.0
+        months.append((f"2020-{m:02d}", frame(total=[0.0] * 3, case_ratio=[r1, r2, 1.0])))
+    runs = streaks(COMPILED, months, "procuratorate_id").sort("procuratorate_id")
+    assert runs["longest__case_ratio"].to_list() == [6, 1, 0]
+    assert runs["named__case_ratio"].to_list() == [True, False, False]
+    assert runs["streak__case_ratio"].to_list() == [0, 0, 0]  # none is in a run at the end (month 8)
