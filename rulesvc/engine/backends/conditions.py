@@ -6,7 +6,8 @@ here lets them be tested (and reused by other backends) without the C extension.
 A condition is a JSON-like tree over ONE fact:
 
 - ``{"field": value}`` or ``{"$eq": {"field": value}}`` — equality (value: bool, number or string)
-- ``{"$neq" | "$lt" | "$lte" | "$gt" | "$gte": {"field": value}}`` — ordering only on numbers
+- ``{"$neq": {"field": value}}`` on any type; ``{"$lt" | "$lte" | "$gt" | "$gte": {"field": n}}`` on numbers
+  only (the engine orders strings by raw escaped bytes, past their end)
 - ``{"$in": {"field": [v1, v2, ...]}}`` — any of the values (compiled to ``$or`` of equalities)
 - ``{"$and": [c, ...]}``, ``{"$or": [c, ...]}`` — non-empty lists
 

@@ -49,7 +49,7 @@ __all__ = [
     "compile_rules", "set_cache_size",
 ]  # fmt: skip
 
-DEFAULT_CACHE_SIZE = 32  # live compiled rule sets per process (H10: each leaves ~180 KB when deleted)
+DEFAULT_CACHE_SIZE = 16  # live compiled rule sets per process (H10); ~2 MB each for 150 rules (measured)
 DEFAULT_MAX_RULES_PER_RULESET = 200
 _KEY = re.compile(r"^[\w.:-]{1,128}$", re.ASCII)
 # Every ruleset also carries two housekeeping rules:
@@ -102,7 +102,7 @@ class _Live:
         self.dead = True
         for handle in self.handles:
             try:
-                _engine.delete_ruleset(handle)  # frees the pools; ~180 KB stay resident (H10)
+                _engine.delete_ruleset(handle)  # sessions already deleted: no residue measured (H10)
             except Exception:  # nothing more to free; the process must go on
                 pass
 

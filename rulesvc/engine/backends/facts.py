@@ -197,7 +197,7 @@ class SessionIds:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._index: dict[int, int] = {}  # hash of "i" -> i, for i < self._known
+        self._index: dict[int, int] = {}  # hash of engine id "i" -> i, for i = 0, 1, 2 ... (grown on demand)
 
     def _hashes_upto(self, n: int) -> dict[int, int]:
         with self._lock:

@@ -34,7 +34,7 @@ from rulesvc.engine.expr.nodes import (
     Str,
     walk,
 )
-from rulesvc.engine.expr.semantics import ROUND_SLACK, TOLERANCE
+from rulesvc.engine.expr.semantics import MOD_QUOTIENT_LIMIT, ROUND_SLACK, TOLERANCE
 
 _DTYPES: dict[str, pl.DataType] = {
     "number": pl.Float64(), "bool": pl.Boolean(), "string": pl.String(), "enum": pl.String(), "date": pl.Date(),
@@ -119,7 +119,8 @@ def _div(a: pl.Expr, b: pl.Expr) -> pl.Expr:
 def _mod(a: pl.Expr, b: pl.Expr) -> pl.Expr:
     # a - b * floor(a / b), spelled out exactly as semantics.mod computes it.
     q = a / b
-    return pl.when((b != 0.0) & q.is_finite()).then(_finite(a - b * q.floor()))
+    ok = (b != 0.0) & q.is_finite() & (q.abs() < MOD_QUOTIENT_LIMIT)
+    return pl.when(ok).then(_finite(a - b * q.floor()))
 
 
 _ARITH: dict[str, Callable[[pl.Expr, pl.Expr], pl.Expr]] = {

@@ -97,15 +97,20 @@ def div(a: float, b: float) -> float | None:
     return finite(a / b)
 
 
+MOD_QUOTIENT_LIMIT = 2.0**20
+
+
 def mod(a: float, b: float) -> float | None:
     """``a % b`` = ``a - b * floor(a / b)`` (the sign follows ``b``, as in Excel's MOD); null if b is 0.
 
-    Written out rather than Python's ``%`` so polars computes bit-for-bit the same thing.
+    Written out rather than Python's ``%`` so polars computes the same thing. Null when
+    ``|a / b| >= MOD_QUOTIENT_LIMIT``: the remainder then has no reliable digits (executors that fuse
+    the multiply-add disagree in the last places of ``a``, which is all the remainder is made of).
     """
     if b == 0.0:
         return None
     q = a / b
-    if not _isfinite(q):
+    if not _isfinite(q) or abs(q) >= MOD_QUOTIENT_LIMIT:
         return None
     return finite(a - b * float(math.floor(q)))
 
