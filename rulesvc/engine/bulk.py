@@ -100,8 +100,13 @@ def _counts(compiled: CompiledScheme, events: pl.DataFrame, key: str) -> pl.Data
     """Per subject: matching events per adjustment and veto, and matching cases per pattern."""
     aggs = []
     for ca in compiled.adjustments:
-        if not ca.pattern:
-            aggs.append(_mask(ca.types, ca.where).sum().alias(f"adjn__{ca.adjustment.code}"))
+        if ca.pattern:
+            continue
+        mask = _mask(ca.types, ca.where)
+        if ca.adjustment.per_case:  # distinct cases; events without a case do not count
+            aggs.append(pl.col("case_id").filter(mask).drop_nulls().n_unique().alias(f"adjn__{ca.adjustment.code}"))
+        else:
+            aggs.append(mask.sum().alias(f"adjn__{ca.adjustment.code}"))
     for cv in compiled.vetoes:
         aggs.append(_mask(cv.types, cv.where).sum().alias(f"veton__{cv.veto.code}"))
     ev = events.filter(pl.col(key).is_not_null())
@@ -194,13 +199,18 @@ def evaluate_bulk(compiled: CompiledScheme, events: pl.DataFrame, subjects: pl.D
         pl.sum_horizontal([pl.col(f"max__{ci.indicator.code}") for ci in scored if ci.indicator.dimension == d] or [pl.lit(0.0)])
         .alias(f"dimmax__{d}") for d in s.dimensions
     ])
+    # Dimensions with nothing to score for a subject are left out; the others are re-weighted.
+    f = f.with_columns(_ordered_sum([pl.lit(0.0)] + [
+        pl.when(pl.col(f"dimmax__{d}") > 0).then(pl.lit(compiled.weight_share[d])).otherwise(0.0) for d in s.dimensions
+    ]).alias("live_share"))
     contrib = []
     for ci in scored:
         code, dim = ci.indicator.code, ci.indicator.dimension
         p = pl.col(f"pts__{code}")
         if comb.method == "weighted":
             mx = pl.col(f"dimmax__{dim}") if dim else pl.lit(0.0)
-            c = pl.when(mx > 0).then(pl.lit(comb.span) * pl.lit(compiled.weight_share[dim] if dim else 0.0) * p / mx).otherwise(0.0)
+            share = pl.lit(compiled.weight_share[dim] if dim else 0.0) / pl.col("live_share")
+            c = pl.when(mx > 0).then(pl.lit(comb.span) * share * p / mx).otherwise(0.0)
         else:
             c = p
         if dim:

@@ -145,9 +145,19 @@ class DurableDecider:
                 ident = fid.split(":", 2)[2] if fid.startswith("c:") else fid.removeprefix("e:")
                 target.setdefault(rest, []).append(ident)
         order = {f"e:{e['event_id']}": i for i, e in enumerate(facts.events)}
+        adj_ids = {k: tuple(_in_order(v, order)) for k, v in adjustments.items()}
+        per_case = {ca.adjustment.code for ca in compiled.adjustments if ca.adjustment.per_case and not ca.pattern}
+        if per_case:
+            case_of = {e["event_id"]: e.get("case_id") for e in facts.events}
+            for code in per_case & adj_ids.keys():
+                cases = tuple(dict.fromkeys(c for c in (case_of[i] for i in adj_ids[code]) if c))
+                if cases:
+                    adj_ids[code] = cases
+                else:
+                    del adj_ids[code]
         return Decisions(
             branches,
-            {k: tuple(_in_order(v, order)) for k, v in adjustments.items()},
+            adj_ids,
             {k: tuple(_in_order(v, order)) for k, v in vetoes.items()},
         )
 

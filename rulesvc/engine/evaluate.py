@@ -70,6 +70,11 @@ def case_facts(compiled: CompiledScheme, events: Sequence[Row]) -> list[dict[str
     return out
 
 
+def distinct_cases(events: Iterable[Row]) -> tuple[str, ...]:
+    """Case ids of ``events`` in order of first appearance; events without a case do not count."""
+    return tuple(dict.fromkeys(e["case_id"] for e in events if e.get("case_id")))
+
+
 def pattern_holds(ca: CompiledAdjustment, case: Row) -> bool:
     return case["adj"] == ca.adjustment.code and all(case[st.name] >= st.at_least for st in ca.pattern)
 
@@ -90,6 +95,8 @@ class PythonDecider:
         for ca in compiled.adjustments:
             if ca.pattern:
                 ids = tuple(c["case_id"] for c in facts.cases if pattern_holds(ca, c))
+            elif ca.adjustment.per_case:
+                ids = distinct_cases(e for e in facts.events if matches(ca.where, ca.types, e))
             else:
                 ids = tuple(e["event_id"] for e in facts.events if matches(ca.where, ca.types, e))
             if ids:
@@ -177,7 +184,7 @@ def evaluate_subject(
         xs[ci.indicator.code] = None if v is None else derive_x(ci, v, subject, peers)
     decisions = decider.decide(compiled, DecisionInput(xs, events, case_facts(compiled, events)))
     return assemble(compiled, subject, period, metrics, values, xs, decisions, metric_traces, peers,
-                    executor=decider.name, explain=explain)
+                    executor=decider.name, explain=explain, events=events)
 
 
 def assemble(
@@ -193,6 +200,7 @@ def assemble(
     *,
     executor: str = "python",
     explain: bool = True,
+    events: Sequence[Row] = (),
 ) -> R.Result:
     """Points, caps, vetoes, combination and grade from the decisions; builds the trace."""
     s = compiled.scheme
@@ -241,6 +249,12 @@ def assemble(
         if ci.indicator.dimension:
             dim_max[ci.indicator.dimension] += pw.max_points
 
+    # A dimension with nothing to score for this subject (no applicable indicator, or all excluded for
+    # lack of data) is left out and the others re-weighted, rather than silently costing its weight.
+    live = 0.0
+    for d in s.dimensions:
+        if dim_max[d] > 0:
+            live += compiled.weight_share[d]
     lines: list[R.Line] = [R.Line("base", "base", "基础分 (base)", comb.base)] if comb.base else []
     contributions: dict[str, float] = {}
     for ci in compiled.indicators:
@@ -253,7 +267,7 @@ def assemble(
             notes[code] = f"{zeroed[dim]}：本维度计 0 分 (vetoed)"
         elif comb.method == "weighted":
             mx = dim_max.get(dim or "", 0.0)
-            contributions[code] = comb.span * compiled.weight_share[dim] * points[code] / mx if dim and mx else 0.0
+            contributions[code] = comb.span * (compiled.weight_share[dim] / live) * points[code] / mx if dim and mx else 0.0
         else:
             contributions[code] = points[code]
         lines.append(R.Line("indicator", code, ci.indicator.name, contributions[code]))
@@ -286,14 +300,17 @@ def assemble(
             derive=pw.derive if pw else "value", method=ind.scoring.method if ind.scoring else None,
             branch=branch, rule=rule, points=points.get(code, 0.0), max_points=pw.max_points if pw else 0.0,
             contribution=contributions.get(code, 0.0), note=notes.get(code, ""),
-            nearest=nearest_for(compiled, ci, metrics, values, x) if explain and pw and branch and branch != "missing" else None,
+            nearest=(nearest_for(compiled, ci, metrics, values, x, events)
+                     if explain and pw and branch and branch != "missing" else None),
         ))
     dims = []
     for code, d in s.dimensions.items():
         ind_codes = [ci.indicator.code for ci in compiled.indicators if ci.indicator.dimension == code]
         adj = math.fsum(ln.points for ln in adj_lines if _dim_of(compiled, ln.code) == code)
+        share = compiled.weight_share.get(code, 0.0)
         dims.append(R.DimensionTrace(
-            code, d.name, compiled.weight_share.get(code, 0.0), math.fsum(points.get(c, 0.0) for c in ind_codes),
+            code, d.name, share / live if comb.method == "weighted" and live and dim_max[code] > 0 else (
+                share if comb.method != "weighted" else 0.0), math.fsum(points.get(c, 0.0) for c in ind_codes),
             dim_max[code], adj, zeroed.get(code), math.fsum(contributions.get(c, 0.0) for c in ind_codes) + adj))
     return R.Result(
         subject=subject.id, scheme_code=s.code, scheme_hash=s.content_hash, period=period, total=total,

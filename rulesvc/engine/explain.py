@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rulesvc.engine import result as R
@@ -86,18 +86,37 @@ def _reach(ci: CompiledIndicator, metrics: Mapping[str, Any], values: Mapping[st
     return hi
 
 
+def _subset(a, b, events: Sequence[Mapping[str, Any]]) -> bool:
+    """Does every event counted by metric ``a`` also count in ``b``? Judged on the subject's own events
+    (``a``'s filter implies ``b``'s there); without any, only an unfiltered ``b`` over the same types."""
+    if not a.types <= b.types:
+        return False
+    if b.where is None:
+        return True
+    hits = [e for e in events if e["event_type"] in a.types and (a.where is None or a.where.py(e))]
+    return bool(hits) and all(b.where.py(e) for e in hits)
+
+
 def nearest_for(compiled: CompiledScheme, ci: CompiledIndicator, metrics: Mapping[str, Any],
-                values: Mapping[str, Any], x: float | None) -> R.Nearest | None:
+                values: Mapping[str, Any], x: float | None,
+                events: Sequence[Mapping[str, Any]] = ()) -> R.Nearest | None:
     """For value-scored indicators: the next better branch and the fewest extra events that reach it."""
     pw = ci.piecewise
     if pw is None or pw.derive != "value" or x is None:
         return None
     current = pw.branch_for(x)
-    found = _better(pw, current, x)
-    if found is None:
-        return None
-    target, threshold = found
-    gain = target.points(threshold) - current.points(x)
+    here = current.points(x)
+    if current.b and math.floor(here + 1e-9) + 1 < pw.max_points:
+        # On a sloped segment every step counts: aim at the next whole point, not at full marks.
+        want = math.floor(here + 1e-9) + 1
+        target, threshold = current, (want - current.a) / current.b
+        gain = want - here
+    else:
+        found = _better(pw, current, x)
+        if found is None:
+            return None
+        target, threshold = found
+        gain = target.points(threshold) - here
 
     def ok(v: float) -> bool:
         return v >= threshold if pw.higher_better else v <= threshold
@@ -105,10 +124,9 @@ def nearest_for(compiled: CompiledScheme, ci: CompiledIndicator, metrics: Mappin
     counts = {cm.metric.code: cm for cm in compiled.metrics if cm.metric.agg == "count" and cm.metric.code in ci.names}
     options: list[tuple[int, str, tuple[str, ...]]] = []
     for code, cm in counts.items():
-        # A matching event of a filtered metric also counts in the unfiltered metrics of the same events
-        # (a plea case is also a reviewed case): move them together.
-        along = tuple(c for c, o in counts.items() if c != code and cm.metric.where and not o.metric.where
-                      and cm.types <= o.types)
+        # One more event of this metric also counts in every metric it is a subset of (a plea case is
+        # also a reviewed case; a definite recommendation is also a recommendation): move them together.
+        along = tuple(c for c, o in counts.items() if c != code and _subset(cm, o, events))
         k = _reach(ci, metrics, values, (code, *along), ok)
         if k is not None:
             options.append((k, code, along))
@@ -118,6 +136,12 @@ def nearest_for(compiled: CompiledScheme, ci: CompiledIndicator, metrics: Mappin
     name = {cm.metric.code: (cm.metric.name or cm.metric.code) for cm in compiled.metrics}
     also = f"（同时计入{'、'.join('“' + name[a] + '”' for a in along)}）" if along else ""
     also_en = f" (also counted in {', '.join(along)})" if along else ""
+    # Say what the extra cases must NOT count in, so the hint reads as "more cases without returns",
+    # never as "inflate the denominator".
+    others = [c for c in counts if c != code and c not in along]
+    if others:
+        also += f"（且不计入{'、'.join('“' + name[o] + '”' for o in others)}）"
+        also_en += f" (not counted in {', '.join(others)})"
     th = fmt(threshold, ci.indicator.unit)
     return R.Nearest(
         branch=target.id, threshold=threshold, gain=gain,

@@ -41,6 +41,14 @@ def test_every_procuratorate_gets_the_same_score_from_both_executors(demo_app):
     assert set(bulk.frame["grade"].drop_nulls()) == {"上游", "中游", "下游"}
 
 
+@pytest.mark.parametrize("scheme", ["province-prosecutor-template.yaml", "county-910101-localized.yaml",
+                                    "province-procuratorate-quality.yaml"])
+def test_the_shipped_schemes_score_every_subject_the_same_both_ways(demo_app, scheme):
+    (n, diffs), bulk = _run(demo_app, PROJECT_ROOT / "rules" / "schemes" / scheme, "2020-02", DurableDecider())
+    assert n == bulk.frame.height and n >= 97
+    assert diffs == [], diffs[:20]
+
+
 def test_python_and_durable_deciders_agree(demo_app):
     (_, diffs), _ = _run(demo_app, SCHEMES / "mini.yaml", "2020-02", PythonDecider())
     assert diffs == [], diffs[:20]

@@ -46,7 +46,7 @@ def peers_for(values=(10.0, 20.0, 30.0)):
     stats = {}
     for code in ("adoption", "caseload", "caseload_rank"):
         stats[(code, "ordinary_crime")] = PeerStats.of(values if code != "adoption" else (0.9, 1.0))
-    return PeerContext(stats, {1: (80.0, 85.0, 99.0)})
+    return PeerContext(stats, {None: (80.0, 85.0, 99.0)})  # mini.yaml counts its quota province-wide
 
 
 def run(events, peers=None):
@@ -119,7 +119,7 @@ def test_adjustment_caps_apply_per_item_and_per_dimension():
         ev.add("quality_review", "C3", reviewer_level="province", rating="excellent")
     r = run(ev)
     [cap] = [ln for ln in r.attribution if ln.kind == "cap"]
-    assert cap.points == pytest.approx(10 - (25 - 6))
+    assert cap.points == pytest.approx(10 - (25 - 6 + 1.5))  # + three reviewed cases × 0.5
 
 
 def test_a_case_pattern_matches_cases_not_events():
@@ -134,11 +134,11 @@ def test_a_case_pattern_matches_cases_not_events():
 
 
 def test_the_grade_quota_moves_a_subject_down_and_says_why():
-    r = run(criminal_events(plea=20), PeerContext(peers_for().stats, {1: (99.0, 99.5, 100.0)}))
+    r = run(criminal_events(plea=20), PeerContext(peers_for().stats, {None: (99.0, 99.5, 100.0)}))
     assert r.total >= 92
-    r_alone = run(criminal_events(plea=20), PeerContext(peers_for().stats, {1: tuple(sorted([r.total] + [50.0] * 9))}))
+    r_alone = run(criminal_events(plea=20), PeerContext(peers_for().stats, {None: tuple(sorted([r.total] + [50.0] * 9))}))
     assert r_alone.grade == "优秀"
-    crowded = PeerContext(peers_for().stats, {1: tuple(sorted([r.total, r.total + 1, 99.0] + [50.0] * 7))})
+    crowded = PeerContext(peers_for().stats, {None: tuple(sorted([r.total, r.total + 1, 99.0] + [50.0] * 7))})
     r2 = run(criminal_events(plea=20), crowded)
     assert r2.grade == "良好" and "名额" in r2.grade_reason
 
@@ -150,3 +150,29 @@ def test_the_score_card_text_adds_up_line_by_line():
     shown = [float(line.split()[0]) for line in text.split("【得分构成】")[1].splitlines()[1:]
              if line.strip() and line.strip()[0] in "+-" and "另有" not in line]
     assert math.isclose(sum(shown), r.total, abs_tol=1e-3)
+
+
+def test_a_dimension_with_nothing_to_score_is_left_out_and_the_others_reweighted():
+    # Only criminal indicators in quality; a civil prosecutor has nothing there this period.
+    civil = Subject("P2", line="civil", groups={"business": "civil", "procuratorate": 1})
+    ev = Events().add("supervision_action", action="filing", adopted=True)
+    r = evaluate_subject(COMPILED, civil, ev, period="2020-07", peers=peers_for())
+    quality = next(d for d in r.dimensions if d.code == "quality")
+    assert quality.max_points == 0 and quality.weight_share == 0
+    live = [d for d in r.dimensions if d.max_points > 0]
+    assert sum(d.weight_share for d in live) == pytest.approx(1.0)
+
+
+def test_a_per_case_adjustment_counts_cases_not_events():
+    ev = criminal_events()
+    for case in ("C1", "C1", "C2"):
+        ev.add("quality_review", case, reviewer_level="county", rating="qualified")
+    r = run(ev)
+    [adj] = [a for a in r.adjustments if a.code == "reviewed_cases"]
+    assert adj.matched == 2 and adj.event_ids == ("C1", "C2") and adj.points == 1.0
+
+
+def test_the_nearest_hint_for_a_lower_is_better_ratio_says_what_must_not_grow():
+    r = run(criminal_events(returns=8))  # 案-件比 (20 + 8) / 20 = 1.4
+    near = r.indicator("case_ratio").nearest
+    assert near is not None and "且不计入“增加的件数”" in near.needs
