@@ -40,6 +40,10 @@ SUPERVISION_KIND_ADOPT = {"protest": 0.90, "retrial_rec": 0.73, "trial_rec": 0.8
 SUPERVISION_KINDS = (("protest", 0.10), ("retrial_rec", 0.20), ("trial_rec", 0.35), ("execution_rec", 0.35))
 PIL_DOMAINS = (("ecology", 0.40), ("black_soil", 0.10), ("food_drug", 0.20), ("state_assets", 0.15),
                ("land", 0.10), ("other", 0.05))
+# 不批捕复议/复核 is recorded on the arrest review itself (arrest_review.reconsidered), not here.
+EXTRA_KINDS = (("arrest_complaint", 0.14), ("non_arrest_review", 0.0), ("non_prosecution_review", 0.14),
+               ("detention_extension", 0.30), ("second_instance", 0.25), ("remand", 0.06), ("retrial", 0.02),
+               ("other", 0.07))
 HEARING_SUBJECTS = ("complaint", "non_prosecution", "judicial_aid", "civil_administrative", "public_interest")
 
 # (event_type, prosecutor index or None, unit index, case_id, date, attrs)
@@ -197,22 +201,27 @@ class EventStream:
         yield ("case_accepted", p.index, u, case_id, accepted,
                {"suspects": suspects, "detained": detained, "category": category, "organized_crime": organized,
                 "charge": rng.choice(CHARGES[category])})
-        # Extra proceedings (件): each return or extension adds one to 案-件比.
+        # Extra proceedings (件): each adds one to 案-件比. Returns for supplementary investigation
+        # and extensions are a minority of them (a county report: 退查率 4.56 %); the rest are the
+        # other extra stages of the 16-item list (appeals, reviews, second instance …).
         ratio = self._param(p, "ratio", t) - 0.12 * p.skill
-        extras = min(5, _poisson(rng, max(0.0, ratio - 1.0)))
+        extras = min(6, _poisson(rng, max(0.0, ratio - 1.0)))
         day = accepted
         returns = 0
         extensions = 0
         for _ in range(extras):
             day = day + dt.timedelta(days=rng.randint(5, 30))
-            if returns < 2 and (extensions >= 3 or rng.random() < 0.55):
+            r = rng.random()
+            if returns < 2 and r < 0.12:
                 returns += 1
                 if day <= end:
                     yield ("supplementary_investigation", p.index, u, case_id, day, {"round": returns})
-            elif extensions < 3:
+            elif extensions < 3 and r < 0.22:
                 extensions += 1
                 if day <= end:
                     yield ("review_extension", p.index, u, case_id, day, {"days": 15})
+            elif day <= end:
+                yield ("extra_proceeding", p.index, u, case_id, day, {"kind": _choose(rng, EXTRA_KINDS)})
         concluded = day + dt.timedelta(days=rng.randint(7, 30))
         judged = concluded + dt.timedelta(days=rng.randint(15, 60))
         plea_p = _clip01(self._param(p, "plea", t) + 0.03 * p.skill)

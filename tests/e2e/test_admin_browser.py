@@ -90,7 +90,7 @@ def test_procuratorates_in_chinese_search_filter_english_and_logout(page: Page, 
     page.screenshot(path=SHOTS.format("procuratorates-en"), full_page=False)
 
     page.locator(".navbar").get_by_role("link", name="Data dictionary", exact=True).click()
-    expect(page.get_by_role("link", name="List (16)")).to_be_visible()
+    expect(page.get_by_role("link", name="List (17)")).to_be_visible()
     page.screenshot(path=SHOTS.format("dictionary-en"), full_page=False)
 
     # Events (English) then back to Chinese.

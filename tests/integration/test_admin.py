@@ -325,7 +325,7 @@ def test_events_page_query_count_does_not_grow_with_page_size(demo_app, demo_cli
 
 def test_dictionary_lists_event_types_with_readable_fields(demo_client):
     html = demo_client.get("/admin/dictionary/").get_data(as_text=True)
-    assert list_count(html) == 16
+    assert list_count(html) == 17
     assert "受理审查起诉案件" in html and "犯罪嫌疑人数" in html and "必填" in html and "1–200" in html
 
 

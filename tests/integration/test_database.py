@@ -14,7 +14,7 @@ from rulesvc.persistence.models import BusinessLine, Dataset, Event, EventType, 
 
 def test_dictionary_is_loaded_into_the_database(app):
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(EventType)) == 16
+        assert db.session.scalar(select(func.count()).select_from(EventType)) == 17
         assert db.session.scalar(select(func.count()).select_from(BusinessLine)) == 10
 
 

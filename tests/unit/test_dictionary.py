@@ -14,7 +14,7 @@ def test_shipped_dictionary_has_the_event_types_the_indicators_need():
     for code in ("case_accepted", "arrest_review", "prosecution_review", "supplementary_investigation",
                  "review_extension", "court_judgment", "supervision_action", "public_hearing", "judicial_aid",
                  "quality_review", "civil_supervision", "administrative_supervision", "public_interest_case",
-                 "honour", "disciplinary_finding", "prosecution_withdrawn"):
+                 "honour", "disciplinary_finding", "prosecution_withdrawn", "extra_proceeding"):
         assert code in DICT.event_types
     assert len(DICT.businesses) == 10
     assert {b.line for b in DICT.businesses} == {"criminal", "civil", "administrative", "public_interest"}
