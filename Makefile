@@ -31,9 +31,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check rulesvc admin tests bench
 	$(BIN)/lint-imports --config setup.cfg
 
-## Benchmarks (write their figures to bench/RESULTS.md by hand after a run).
+## Benchmarks: each prints its figures with a same-run baseline; record them in bench/RESULTS.md.
 bench: $(STAMP)
 	$(BIN)/python bench/bench_demo_load.py
+	$(BIN)/python bench/bench_durable_adapter.py
+	$(BIN)/python bench/bench_engine.py
 
 ## Install the Debian Chromium + CJK fonts the browser tests use (needs root / apt).
 browser:
