@@ -268,12 +268,29 @@ class _Compiler:
             self.errors.append(DefinitionError("等次须从高到低排列，分数线不重复 (bands run from best to worst)",
                                                path="grading.bands"))
 
+    def groups(self) -> None:
+        """Procuratorates have no department or business: those groups only exist for prosecutors."""
+        if self.s.subject != "procuratorate":
+            return
+        wrong = {"department", "business"}
+        found = [("peer_group", self.s.peer_group)]
+        if self.s.grading:
+            found.append(("grading.quota_group", self.s.grading.quota_group))
+        if self.s.peers:
+            found.append(("peers.group", self.s.peers.group))
+        for path, group in found:
+            if group in wrong:
+                self.errors.append(DefinitionError(
+                    f"院级方案不能按“{group}”分组 (a procuratorate-level scheme cannot group by {group})",
+                    path=path, expected="all、procuratorate、level"))
+
     def run(self) -> CompiledScheme:
         metrics = tuple(m for m in (self.guard(lambda m=m: self.metric(m)) for m in self.s.metrics.values()) if m)
         indicators = self.indicators()
         adjustments = tuple(self.adjustment(a) for a in self.s.adjustments.values())
         vetoes = tuple(self.veto(v) for v in self.s.vetoes.values())
         self.grading()
+        self.groups()
         if self.s.combination.method == "weighted":
             total_w = sum(d.weight for d in self.s.dimensions.values())
             if total_w <= 0:

@@ -117,3 +117,9 @@ def test_structural_mistakes_are_document_errors_with_paths():
     with pytest.raises(DocumentError) as exc:
         load_scheme(doc)
     assert set(exc.value.problems) == {"indicators.plea_rate.scoring.missing", "dimensionz"}
+
+
+def test_a_procuratorate_scheme_cannot_compare_within_a_business_line():
+    fs = findings(lambda d: d.update(peer_group="business"))
+    [e] = only(fs, "error")
+    assert e.path == "peer_group" and "level" in e.message
