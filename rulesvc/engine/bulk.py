@@ -21,6 +21,7 @@ import polars as pl
 
 from rulesvc.engine.compile import CompiledScheme, Predicate
 from rulesvc.engine.evaluate import Subject
+from rulesvc.engine.expr.compile_polars import exact
 from rulesvc.engine.peers import PeerContext, PeerStats, grade_for
 
 GROUP_COLUMNS = {"procuratorate": "procuratorate_id", "department": "department_id", "business": "business_code",
@@ -133,12 +134,12 @@ def _derive(ci, group: str) -> pl.Expr:
     if kind == "percentile":
         n = peer.count().over(g)
         better = (n - peer.rank("max").over(g)) if ci.higher_better else (peer.rank("min").over(g) - 1)
-        x = pl.when(n <= 1).then(pl.lit(1.0)).otherwise((n - 1 - better).cast(pl.Float64) / (n - 1).cast(pl.Float64))
+        x = pl.when(n <= 1).then(pl.lit(1.0)).otherwise((n - 1 - better).cast(pl.Float64) / exact((n - 1).cast(pl.Float64)))
         return pl.when(v.is_null()).then(None).otherwise(x)
     ref = peer.mean().over(g) if kind == "ratio_to_avg" else (peer.max() if ci.higher_better else peer.min()).over(g)
     if ci.higher_better:
-        return pl.when(ref == 0).then(None).otherwise(v / ref)
-    return pl.when(v == 0).then(pl.when(ref == 0).then(pl.lit(1.0)).otherwise(None)).otherwise(ref / v)
+        return pl.when(ref == 0).then(None).otherwise(v / exact(ref))
+    return pl.when(v == 0).then(pl.when(ref == 0).then(pl.lit(1.0)).otherwise(None)).otherwise(ref / exact(v))
 
 
 def evaluate_bulk(compiled: CompiledScheme, events: pl.DataFrame, subjects: pl.DataFrame, *,
@@ -195,8 +196,8 @@ def evaluate_bulk(compiled: CompiledScheme, events: pl.DataFrame, subjects: pl.D
               if cv.veto.effect == "zero_dimension" and cv.veto.dimension == dim]
         zero_cols[dim] = pl.any_horizontal(vs) if vs else pl.lit(False)
     f = f.with_columns([z.alias(f"zeroed__{d}") for d, z in zero_cols.items()])
-    f = f.with_columns([
-        pl.sum_horizontal([pl.col(f"max__{ci.indicator.code}") for ci in scored if ci.indicator.dimension == d] or [pl.lit(0.0)])
+    f = f.with_columns([  # left to right, in indicator order, as the per-subject evaluator adds them
+        _ordered_sum([pl.lit(0.0)] + [pl.col(f"max__{ci.indicator.code}") for ci in scored if ci.indicator.dimension == d])
         .alias(f"dimmax__{d}") for d in s.dimensions
     ])
     # Dimensions with nothing to score for a subject are left out; the others are re-weighted.
@@ -209,8 +210,9 @@ def evaluate_bulk(compiled: CompiledScheme, events: pl.DataFrame, subjects: pl.D
         p = pl.col(f"pts__{code}")
         if comb.method == "weighted":
             mx = pl.col(f"dimmax__{dim}") if dim else pl.lit(0.0)
-            share = pl.lit(compiled.weight_share[dim] if dim else 0.0) / pl.col("live_share")
-            c = pl.when(mx > 0).then(pl.lit(comb.span) * share * p / mx).otherwise(0.0)
+            live = pl.col("live_share")
+            share = pl.lit(compiled.weight_share[dim] if dim else 0.0) / exact(live)
+            c = pl.when((mx > 0) & (live > 0)).then(pl.lit(comb.span) * share * p / exact(mx)).otherwise(0.0)
         else:
             c = p
         if dim:

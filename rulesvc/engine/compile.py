@@ -14,11 +14,54 @@ from typing import Any
 
 from rulesvc.engine import expr as X
 from rulesvc.engine import scoring
+from rulesvc.engine.backends.conditions import (
+    FIELD_NAME,
+    MAX_BOOL_OPS_PER_RULE,
+    count_bool_ops,
+    parse_condition,
+)
 from rulesvc.engine.dictionary import Dictionary
 from rulesvc.engine.errors import DefinitionError, DefinitionErrors
 from rulesvc.engine.model import Adjustment, Indicator, Metric, Scheme, Veto
 
 COMMON_FIELDS = {"case_id": "str", "occurred_on": "date", "event_type": "str"}
+# Names the executors use for their own columns and facts: a metric, indicator or pattern step may
+# not take one, or the bulk frame would read the wrong column.
+RESERVED = frozenset({
+    "event_id", "event_type", "prosecutor_id", "procuratorate_id", "department_id", "business_code", "case_id",
+    "occurred_on", "line", "level", "code", "name", "total", "raw_total", "grade", "grade_reason", "rank", "place",
+    "live_share", "quota_status", "is_leader", "leader_title", "active_from", "active_to", "parent_id",
+    "id", "sid", "t", "adj", "x", "missing", "bottom_k", "bottom_share",
+})
+STEP_NAME = FIELD_NAME  # the adapter's rule for fact field names: letters (Chinese too), digits, _
+
+
+def durable_safe(cond: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The condition if the durable_rules adapter will take it as is, else None (then the filter is
+    computed in Python and asserted as a flag): no ordering on text or dates (H21), not too many
+    and/or (the engine's slots per rule)."""
+    if cond is None:
+        return None
+    try:
+        parsed = parse_condition(cond, "where")
+    except DefinitionError:
+        return None
+    if count_bool_ops(parsed) > MAX_BOOL_OPS_PER_RULE:
+        return None
+
+    def ordered_text(node: Any) -> bool:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k in ("$lt", "$lte", "$gt", "$gte") and isinstance(v, dict):
+                    if any(not isinstance(c, int | float) or isinstance(c, bool) for c in v.values()):
+                        return True
+                if ordered_text(v):
+                    return True
+        elif isinstance(node, list):
+            return any(ordered_text(x) for x in node)
+        return False
+
+    return None if ordered_text(cond) else cond
 
 
 @dataclass(frozen=True)
@@ -147,7 +190,7 @@ class _Compiler:
         scope = event_scope(self.d, types, path)
         e = X.parse_typed(text, scope, path=path, want="bool")
         try:
-            dur = X.compile_durable(e)
+            dur = durable_safe(X.compile_durable(e))
         except X.NotTranslatable:
             dur = None
         return Predicate(text, e, X.compile_predicate(e), X.compile_polars_predicate(e), dur)
@@ -284,7 +327,29 @@ class _Compiler:
                     f"院级方案不能按“{group}”分组 (a procuratorate-level scheme cannot group by {group})",
                     path=path, expected="all、procuratorate、level"))
 
+    def names(self) -> None:
+        for section, codes in (("metrics", self.s.metrics), ("indicators", self.s.indicators)):
+            for code in codes:
+                if code in RESERVED or "__" in code:
+                    self.errors.append(DefinitionError(
+                        f"代码“{code}”为系统保留名称，请换一个 (reserved name; choose another code)",
+                        path=f"{section}.{code}", expected="a code not in: " + ", ".join(sorted(RESERVED))))
+        for code, a in self.s.adjustments.items():
+            if a.pattern is None:
+                continue
+            seen: set[str] = set()
+            for i, st in enumerate(a.pattern.require):
+                path = f"adjustments.{code}.pattern[{i}].name"
+                if not STEP_NAME.match(st.name) or st.name in RESERVED or "__" in st.name:
+                    self.errors.append(DefinitionError(
+                        f"步骤名“{st.name}”无效：须以字母或汉字开头，由字母、汉字、数字、下划线组成，且不是保留名称 (invalid step name)",
+                        path=path, expected="e.g. returns, dropped"))
+                elif st.name in seen:
+                    self.errors.append(DefinitionError(f"步骤名“{st.name}”重复 (duplicate step name)", path=path))
+                seen.add(st.name)
+
     def run(self) -> CompiledScheme:
+        self.names()
         metrics = tuple(m for m in (self.guard(lambda m=m: self.metric(m)) for m in self.s.metrics.values()) if m)
         indicators = self.indicators()
         adjustments = tuple(self.adjustment(a) for a in self.s.adjustments.values())

@@ -267,7 +267,8 @@ def assemble(
             notes[code] = f"{zeroed[dim]}：本维度计 0 分 (vetoed)"
         elif comb.method == "weighted":
             mx = dim_max.get(dim or "", 0.0)
-            contributions[code] = comb.span * (compiled.weight_share[dim] / live) * points[code] / mx if dim and mx else 0.0
+            ok = dim is not None and mx > 0 and live > 0  # only dimensions with points to attain count
+            contributions[code] = comb.span * (compiled.weight_share[dim] / live) * points[code] / mx if ok else 0.0
         else:
             contributions[code] = points[code]
         lines.append(R.Line("indicator", code, ci.indicator.name, contributions[code]))

@@ -204,6 +204,8 @@ def _durable_limits(c: CompiledScheme) -> list[Finding]:
     out: list[Finding] = []
     conds = []
     for r in rules:
+        # Filters the adapter would refuse are computed in Python (compile.durable_safe); what is left
+        # must parse — if not, that is a bug in the engine, reported as an error rather than hidden.
         try:
             cond = parse_condition(r.condition, r.name)
         except DefinitionError as exc:
@@ -211,7 +213,7 @@ def _durable_limits(c: CompiledScheme) -> list[Finding]:
             continue
         if count_bool_ops(cond) > MAX_BOOL_OPS_PER_RULE:
             out.append(Finding("error", _rule_path(r.name),
-                               f"条件过于复杂（{count_bool_ops(cond)} 个与/或，上限 {MAX_BOOL_OPS_PER_RULE}）：请拆分 (split the condition)"))
+                               f"条件过于复杂（{count_bool_ops(cond)} 个与/或，上限 {MAX_BOOL_OPS_PER_RULE}）"))
         conds.append(cond)
     if out:
         return out

@@ -10,6 +10,7 @@ The only module of the language that imports polars.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from functools import reduce
 
@@ -52,7 +53,9 @@ def compile_polars_predicate(expr: Expr | Node) -> pl.Expr:
 
 
 def _finite(e: pl.Expr) -> pl.Expr:
-    return pl.when(e.is_finite()).then(e)
+    """NaN and ±inf become null. ``replace`` mentions ``e`` once: ``when(e.is_finite()).then(e)`` copies
+    it, and nested arithmetic then doubles the expression at every operator (a 16-term sum took 17 s)."""
+    return e.replace([math.inf, -math.inf, math.nan], None)
 
 
 def _lit(value: object, kind: str) -> pl.Expr:
@@ -112,13 +115,23 @@ def _constant(node: Node) -> bool:
     return not any(isinstance(n, Name) for n in walk(node))
 
 
+def exact(divisor: pl.Expr) -> pl.Expr:
+    """A divisor polars divides by exactly.
+
+    polars 2.1 divides a column by a *scalar* (a literal, or a broadcast constant column) by multiplying
+    with its reciprocal: 100 / 6 gives 16.666666666666664, not Python's …668, and a tier boundary can
+    flip. Adding a real zero column makes the divisor a full column, which takes the exact path.
+    """
+    return divisor + pl.int_range(pl.len()).cast(pl.Float64) * 0.0
+
+
 def _div(a: pl.Expr, b: pl.Expr) -> pl.Expr:
-    return pl.when(b != 0.0).then(_finite(a / b))
+    return pl.when(b != 0.0).then(_finite(a / exact(b)))
 
 
 def _mod(a: pl.Expr, b: pl.Expr) -> pl.Expr:
     # a - b * floor(a / b), spelled out exactly as semantics.mod computes it.
-    q = a / b
+    q = a / exact(b)
     ok = (b != 0.0) & q.is_finite() & (q.abs() < MOD_QUOTIENT_LIMIT)
     return pl.when(ok).then(_finite(a - b * q.floor()))
 
@@ -157,12 +170,12 @@ def _round(node: Call, args: list[pl.Expr]) -> pl.Expr:
     n = int(digits.value) if isinstance(digits, Num) else 0  # the checker allows only a constant
     x = args[0]
     scale = 10.0 ** abs(n)
-    y = _finite(x * scale if n >= 0 else x / scale)
+    y = _finite(x * scale if n >= 0 else x / exact(pl.lit(scale)))
     a = y.abs()
     f = a.floor()
     r = pl.when(a - f >= 0.5 - ROUND_SLACK).then(f + 1.0).otherwise(f)
     r = pl.when(y < 0.0).then(-r).otherwise(r)
-    return _finite(r / scale if n >= 0 else r * scale)
+    return _finite(r / exact(pl.lit(scale)) if n >= 0 else r * scale)
 
 
 def _clip(node: Call, args: list[pl.Expr]) -> pl.Expr:
