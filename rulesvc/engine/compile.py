@@ -96,7 +96,7 @@ class CompiledIndicator:
 
     def explain(self, values: Mapping[str, Any]) -> str:
         """The formula with the numbers filled in, e.g. ``(120 + 42) / 120 = 1.35``."""
-        return X.explain(self.expr, values)
+        return X.explain(self.expr, values, self.py)
 
 
 @dataclass(frozen=True)

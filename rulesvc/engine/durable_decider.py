@@ -89,13 +89,47 @@ def _scalar(v: Any) -> Any:
     return v
 
 
+def _fields(node: Any, out: set[str]) -> set[str]:
+    """Every fact field a condition reads (keys that are not operators)."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if not k.startswith("$"):
+                out.add(k)
+            _fields(v, out)
+    elif isinstance(node, list):
+        for x in node:
+            _fields(x, out)
+    return out
+
+
 class DurableDecider:
-    """Asserts a subject's facts into the scheme's rules and reads back what fired."""
+    """Asserts a subject's facts into the scheme's rules and reads back what fired.
+
+    Only events some adjustment or veto reads are asserted, with only the fields the rules read
+    (metrics are aggregated before, in Python): a year of a prosecutor's events is hundreds of facts.
+    """
 
     name = "durable"
 
     def __init__(self) -> None:
         self._rules: dict[str, Any] = {}
+        self._reads: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+
+    def _reads_of(self, compiled: CompiledScheme) -> tuple[frozenset[str], frozenset[str]]:
+        key = compiled.key or str(id(compiled))
+        if key not in self._reads:
+            types: set[str] = set()
+            for ca in compiled.adjustments:
+                if not ca.pattern:
+                    types |= ca.types
+            for cv in compiled.vetoes:
+                types |= cv.types
+            fields: set[str] = {"event_type"}
+            for r in build_rules(compiled):
+                _fields(r.condition, fields)
+            fields -= {"t", "id"}
+            self._reads[key] = (frozenset(types), frozenset(fields))
+        return self._reads[key]
 
     def _compiled(self, compiled: CompiledScheme) -> Any:
         key = compiled.key or str(id(compiled))
@@ -113,11 +147,11 @@ class DurableDecider:
                 fact["x"] = float(x)
             out.append(fact)
         flags = _untranslated(compiled)
-        relevant = compiled.event_types
+        relevant, fields = self._reads_of(compiled)
         for e in facts.events:
             if e["event_type"] not in relevant:
                 continue
-            fact = {k: _scalar(v) for k, v in e.items() if v is not None and k not in EXCLUDED_KEYS}
+            fact = {k: _scalar(e[k]) for k in fields if e.get(k) is not None}
             fact["id"] = f"e:{e['event_id']}"
             fact["t"] = "ev"
             for rule, pred, types in flags:

@@ -123,9 +123,14 @@ def metric_values(compiled: CompiledScheme, events: Sequence[Row]) -> tuple[dict
     """Aggregate the subject's events into metric values (same null rules as the bulk executor)."""
     values: dict[str, float | None] = {}
     traces: list[R.MetricTrace] = []
+    by_type: dict[str, list[Row]] = {}
+    for e in events:  # one pass; each metric then reads only its own event types
+        by_type.setdefault(e["event_type"], []).append(e)
     for cm in compiled.metrics:
         m = cm.metric
-        hits = [e for e in events if matches(cm.where, cm.types, e)]
+        pool = by_type.get(next(iter(cm.types)), []) if len(cm.types) == 1 else [
+            e for e in events if e["event_type"] in cm.types]
+        hits = pool if cm.where is None else [e for e in pool if cm.where.py(e)]
         value: float | None
         if m.agg == "count":
             value = float(len(hits))

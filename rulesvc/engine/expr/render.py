@@ -52,14 +52,15 @@ def free_names(expr: Expr | Node) -> tuple[str, ...]:
     return tuple(seen)
 
 
-def explain(expr: Expr | Node, values: Mapping[str, Any]) -> str:
+def explain(expr: Expr | Node, values: Mapping[str, Any], compiled: Callable[[Mapping[str, Any]], Any] | None = None) -> str:
     """The formula with each name replaced by its value, then `` = `` and the result.
 
     ``explain(parse("(cases + returns + extensions) / cases", scope), {...})`` →
-    ``"(120 + 30 + 12) / 120 = 1.35"``. Null is shown as ``null``.
+    ``"(120 + 30 + 12) / 120 = 1.35"``. Null is shown as ``null``. Pass ``compiled`` (the formula's
+    ``compile_python`` closure) when you have it: compiling again on every call is the slow part.
     """
     root = expr.root if isinstance(expr, Expr) else expr
-    result = compile_python(root)(values)
+    result = (compiled or compile_python(root))(values)
 
     def name(n: Name) -> tuple[str, int]:
         text = format_value(compile_python(n)(values))  # read as the formula reads it: 5 → 5.0, ISO text → date
