@@ -57,9 +57,10 @@ def case_facts(compiled: CompiledScheme, events: Sequence[Row]) -> list[dict[str
         if not ca.pattern:
             continue
         per_case: dict[str, dict[str, Any]] = {}
+        types = frozenset().union(*(st.types for st in ca.pattern))
         for e in events:
             cid = e.get("case_id")
-            if not cid:
+            if not cid or e["event_type"] not in types:
                 continue
             for st in ca.pattern:
                 if matches(st.where, st.types, e):
@@ -119,8 +120,10 @@ class Subject:
     groups: Mapping[str, Any] = field(default_factory=dict)  # group kind → group key
 
 
-def metric_values(compiled: CompiledScheme, events: Sequence[Row]) -> tuple[dict[str, float | None], list[R.MetricTrace]]:
-    """Aggregate the subject's events into metric values (same null rules as the bulk executor)."""
+def metric_values(compiled: CompiledScheme, events: Sequence[Row],
+                  hits_out: dict | None = None) -> tuple[dict[str, float | None], list[R.MetricTrace]]:
+    """Aggregate the subject's events into metric values (same null rules as the bulk executor).
+    ``hits_out`` receives each metric's matching events as ``("hits", code)`` (the explanations reuse them)."""
     values: dict[str, float | None] = {}
     traces: list[R.MetricTrace] = []
     by_type: dict[str, list[Row]] = {}
@@ -131,6 +134,8 @@ def metric_values(compiled: CompiledScheme, events: Sequence[Row]) -> tuple[dict
         pool = by_type.get(next(iter(cm.types)), []) if len(cm.types) == 1 else [
             e for e in events if e["event_type"] in cm.types]
         hits = pool if cm.where is None else [e for e in pool if cm.where.py(e)]
+        if hits_out is not None:
+            hits_out[("hits", m.code)] = hits
         value: float | None
         if m.agg == "count":
             value = float(len(hits))
@@ -179,7 +184,8 @@ def evaluate_subject(
     """Score one subject from its events. ``peers`` supplies peer statistics and group totals
     (computed by the bulk executor) for rank/average/best scoring and grade quotas."""
     decider = decider or PythonDecider()
-    metrics, metric_traces = metric_values(compiled, events)
+    found: dict = {}
+    metrics, metric_traces = metric_values(compiled, events, found)
     values = indicator_values(compiled, metrics)
     xs: dict[str, float | None] = {}
     for ci in compiled.indicators:
@@ -189,7 +195,7 @@ def evaluate_subject(
         xs[ci.indicator.code] = None if v is None else derive_x(ci, v, subject, peers)
     decisions = decider.decide(compiled, DecisionInput(xs, events, case_facts(compiled, events)))
     return assemble(compiled, subject, period, metrics, values, xs, decisions, metric_traces, peers,
-                    executor=decider.name, explain=explain, events=events)
+                    executor=decider.name, explain=explain, events=events, cache=found)
 
 
 def assemble(
@@ -206,6 +212,7 @@ def assemble(
     executor: str = "python",
     explain: bool = True,
     events: Sequence[Row] = (),
+    cache: dict | None = None,
 ) -> R.Result:
     """Points, caps, vetoes, combination and grade from the decisions; builds the trace."""
     s = compiled.scheme
@@ -294,6 +301,7 @@ def assemble(
         fired.add(f"grade:{grade}")
 
     ind_traces = []
+    subset_cache: dict = cache if cache is not None else {}
     for ci in compiled.indicators:
         code, ind, pw = ci.indicator.code, ci.indicator, ci.piecewise
         branch = decisions.branches.get(code)
@@ -306,7 +314,7 @@ def assemble(
             derive=pw.derive if pw else "value", method=ind.scoring.method if ind.scoring else None,
             branch=branch, rule=rule, points=points.get(code, 0.0), max_points=pw.max_points if pw else 0.0,
             contribution=contributions.get(code, 0.0), note=notes.get(code, ""),
-            nearest=(nearest_for(compiled, ci, metrics, values, x, events)
+            nearest=(nearest_for(compiled, ci, metrics, values, x, events, subset_cache)
                      if explain and pw and branch and branch != "missing" else None),
         ))
     dims = []

@@ -86,20 +86,30 @@ def _reach(ci: CompiledIndicator, metrics: Mapping[str, Any], values: Mapping[st
     return hi
 
 
-def _subset(a, b, events: Sequence[Mapping[str, Any]]) -> bool:
+def _subset(a, b, events: Sequence[Mapping[str, Any]], cache: dict | None = None) -> bool:
     """Does every event counted by metric ``a`` also count in ``b``? Judged on the subject's own events
-    (``a``'s filter implies ``b``'s there); without any, only an unfiltered ``b`` over the same types."""
+    (``a``'s filter implies ``b``'s there); without any, only an unfiltered ``b`` over the same types.
+    ``cache`` (one per evaluation) keeps each answer, since several indicators ask the same pairs."""
+    key = (a.metric.code, b.metric.code)
+    if cache is not None and key in cache:
+        return cache[key]
     if not a.types <= b.types:
-        return False
-    if b.where is None:
-        return True
-    hits = [e for e in events if e["event_type"] in a.types and (a.where is None or a.where.py(e))]
-    return bool(hits) and all(b.where.py(e) for e in hits)
+        answer = False
+    elif b.where is None:
+        answer = True
+    else:
+        hits = cache.get(("hits", a.metric.code)) if cache is not None else None
+        if hits is None:  # the events metric a counted (evaluate puts them in the cache)
+            hits = [e for e in events if e["event_type"] in a.types and (a.where is None or a.where.py(e))]
+        answer = bool(hits) and all(b.where.py(e) for e in hits)
+    if cache is not None:
+        cache[key] = answer
+    return answer
 
 
 def nearest_for(compiled: CompiledScheme, ci: CompiledIndicator, metrics: Mapping[str, Any],
                 values: Mapping[str, Any], x: float | None,
-                events: Sequence[Mapping[str, Any]] = ()) -> R.Nearest | None:
+                events: Sequence[Mapping[str, Any]] = (), cache: dict | None = None) -> R.Nearest | None:
     """For value-scored indicators: the next better branch and the fewest extra events that reach it."""
     pw = ci.piecewise
     if pw is None or pw.derive != "value" or x is None:
@@ -126,7 +136,7 @@ def nearest_for(compiled: CompiledScheme, ci: CompiledIndicator, metrics: Mappin
     for code, cm in counts.items():
         # One more event of this metric also counts in every metric it is a subset of (a plea case is
         # also a reviewed case; a definite recommendation is also a recommendation): move them together.
-        along = tuple(c for c, o in counts.items() if c != code and _subset(cm, o, events))
+        along = tuple(c for c, o in counts.items() if c != code and _subset(cm, o, events, cache))
         k = _reach(ci, metrics, values, (code, *along), ok)
         if k is not None:
             options.append((k, code, along))
