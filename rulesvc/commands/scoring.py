@@ -127,7 +127,7 @@ commands = [evaluate_command, rank_command, lint_command]
 @with_appcontext
 def compare_command(scheme_path: str, period: str) -> None:
     """院际比较 (procuratorate-level: upstream / midstream / downstream, laggards, streaks)."""
-    from rulesvc.services.scoring import compare_units
+    from rulesvc.services.scoring import KEYS, compare_units
 
     compiled, dictionary = _load(scheme_path)
     pc = compiled.scheme.peers
@@ -148,14 +148,11 @@ def compare_command(scheme_path: str, period: str) -> None:
             rows = frame.filter(pl.col(flag)).sort("total")
             click.echo(f"{label}（须书面说明）：" + "、".join(f"{r['name']} {r['total']:.2f}" for r in rows.iter_rows(named=True)))
     if runs.height:
+        key = KEYS[compiled.scheme.subject]
         for code in pc.indicators:
-            named = runs.filter(pl.col(f"named__{code}")).join(frame.select(bulk_key(frame), "name"), on=bulk_key(frame))
+            named = runs.filter(pl.col(f"named__{code}")).join(frame.select(key, "name"), on=key)
             click.echo(f"连续 {pc.streak} 个月{names[code]}劣于平均（通报）：" + (
                 "、".join(f"{r['name']}（最长 {r[f'longest__{code}']} 个月）" for r in named.iter_rows(named=True)) or "无"))
-
-
-def bulk_key(frame: pl.DataFrame) -> str:
-    return "procuratorate_id" if "procuratorate_id" in frame.columns and "prosecutor_id" not in frame.columns else "prosecutor_id"
 
 
 commands.append(compare_command)

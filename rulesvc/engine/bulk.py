@@ -13,7 +13,6 @@ column per peer group kind used).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -299,7 +298,3 @@ def peer_context(compiled: CompiledScheme, f: pl.DataFrame, totals: dict[Any, tu
         elif sub.height:
             stats[(code, None)] = PeerStats(tuple(sub[code].sort()), sub[code].mean())
     return PeerContext(stats, totals)
-
-
-def subjects_for(events_subjects: Sequence[int]) -> pl.DataFrame:  # pragma: no cover - convenience
-    return pl.DataFrame({"prosecutor_id": list(events_subjects), "line": [None] * len(events_subjects)})

@@ -53,15 +53,11 @@ def derive_x(ci: CompiledIndicator, value: float, subject: Subject, peers: PeerC
         return value
     if peers is None:
         raise EvaluationError(f"指标 {ci.indicator.code} 按组内比较计分，需要同组数据 (needs peer statistics)")
-    key = (ci.indicator.code, group_key(subject, _peer_group(ci)))
+    key = (ci.indicator.code, group_key(subject, ci.peer_group))
     stats = peers.stats.get(key)
     if stats is None or not stats.values:
         return None
     return derive_from_stats(pw.derive, value, stats, ci.higher_better)
-
-
-def _peer_group(ci: CompiledIndicator) -> str:
-    return ci.peer_group
 
 
 def derive_from_stats(kind: str, value: float, stats: PeerStats, higher_better: bool) -> float | None:

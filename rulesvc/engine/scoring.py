@@ -15,14 +15,13 @@ Adding a method = adding a class with ``@register``.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from rulesvc.engine.errors import DefinitionError
 
 INF = math.inf
-DERIVATIONS = ("value", "percentile", "ratio_to_avg", "ratio_to_best")
 
 
 @dataclass(frozen=True)
@@ -129,10 +128,6 @@ def _ramp(worst: float, best: float, points: float, unit: str, prefix: str, floo
         Branch(f"{prefix}linear", edge, worst, a, b, text=between),
         Branch(f"{prefix}below", worst, INF, floor_pts, hi_closed=True, text=f"{{x}} 不优于 {w} → {fmt(floor_pts)} 分"),
     )
-
-
-def _missing(missing_policy: str, lo: float, hi: float) -> float:
-    return {"zero": 0.0, "worst": lo, "best": hi, "exclude": 0.0}.get(missing_policy, 0.0)
 
 
 @register
@@ -304,29 +299,3 @@ def check_coverage(pw: Piecewise, path: str) -> None:
         edge = br.hi
     if edge != INF or not pw.branches[-1].hi_closed:
         raise DefinitionError("计分区间未覆盖全部取值 (branches do not cover every value)", path=path)
-
-
-def derive_x(kind: str, value: float, peers: Sequence[float], higher_better: bool) -> float | None:
-    """x for one subject given its peers' values (itself included). Same rules as the bulk executor."""
-    if kind == "value":
-        return value
-    if kind == "percentile":
-        n = len(peers)
-        if n <= 1:
-            return 1.0
-        better = sum(1 for p in peers if (p > value if higher_better else p < value))
-        return (n - 1 - better) / (n - 1)
-    if kind == "ratio_to_avg":
-        avg = math.fsum(peers) / len(peers) if peers else 0.0
-        if avg == 0 or value == 0 and not higher_better:
-            return None
-        return value / avg if higher_better else avg / value
-    if kind == "ratio_to_best":
-        best = max(peers) if higher_better else min(peers)
-        if best == 0 or value == 0 and not higher_better:
-            return None
-        return value / best if higher_better else best / value
-    raise AssertionError(kind)
-
-
-Scorer = Callable[[float | None], tuple[str, float]]
