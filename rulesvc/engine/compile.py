@@ -7,6 +7,7 @@ in the document and, inside a formula, its position.
 
 from __future__ import annotations
 
+import functools
 import graphlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -73,6 +74,7 @@ class Predicate:
     py: Callable[[Mapping[str, Any]], bool]
     pl: Any  # polars expression (Boolean, nulls counted as False)
     durable: dict[str, Any] | None  # None: not translatable, precomputed as a flag instead
+    test: Callable[[Mapping[str, Any]], bool | None]  # like py, but null stays None (falsy): for filtering
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,11 @@ class CompiledMetric:
     types: frozenset[str]
     where: Predicate | None
     definition: str
+
+    @functools.cached_property
+    def lookup(self) -> tuple[str, str, Callable[[Mapping[str, Any]], bool] | None] | None:
+        """The filter as "field == constant, then the rest" (see ``expr.split_lookup``), or None."""
+        return X.split_lookup(self.where.expr) if self.where is not None and len(self.types) == 1 else None
 
 
 @dataclass(frozen=True)
@@ -96,7 +103,11 @@ class CompiledIndicator:
 
     def explain(self, values: Mapping[str, Any]) -> str:
         """The formula with the numbers filled in, e.g. ``(120 + 42) / 120 = 1.35``."""
-        return X.explain(self.expr, values, self.py)
+        return self._explainer(values)
+
+    @functools.cached_property
+    def _explainer(self) -> Callable[[Mapping[str, Any]], str]:
+        return X.explainer(self.expr, self.py)
 
 
 @dataclass(frozen=True)
@@ -136,6 +147,18 @@ class CompiledScheme:
     @property
     def key(self) -> str:
         return self.scheme.content_hash
+
+    @functools.cached_property
+    def metric_labels(self) -> Mapping[str, str]:
+        """Metric code → its name for people (the code when it has none)."""
+        return {cm.metric.code: (cm.metric.name or cm.metric.code) for cm in self.metrics}
+
+    @functools.cached_property
+    def count_metrics_of(self) -> Mapping[str, Mapping[str, CompiledMetric]]:
+        """Indicator code → the counting metrics its formula reads (what "n more cases" can move)."""
+        return {ci.indicator.code: {cm.metric.code: cm for cm in self.metrics
+                                    if cm.metric.agg == "count" and cm.metric.code in ci.names}
+                for ci in self.indicators}
 
 
 def _field_type(kind: str, choices: Mapping[str, str] | None) -> Any:
@@ -193,7 +216,7 @@ class _Compiler:
             dur = durable_safe(X.compile_durable(e))
         except X.NotTranslatable:
             dur = None
-        return Predicate(text, e, X.compile_predicate(e), X.compile_polars_predicate(e), dur)
+        return Predicate(text, e, X.compile_predicate(e), X.compile_polars_predicate(e), dur, X.compile_python(e))
 
     def metric(self, m: Metric) -> CompiledMetric:
         path = f"metrics.{m.code}"

@@ -178,10 +178,10 @@ class DurableDecider:
                 fid = f.fact_id
                 ident = fid.split(":", 2)[2] if fid.startswith("c:") else fid.removeprefix("e:")
                 target.setdefault(rest, []).append(ident)
-        order = {f"e:{e['event_id']}": i for i, e in enumerate(facts.events)}
+        order = {f"e:{e['event_id']}": i for i, e in enumerate(facts.events)} if adjustments or vetoes else {}
         adj_ids = {k: tuple(_in_order(v, order)) for k, v in adjustments.items()}
         per_case = {ca.adjustment.code for ca in compiled.adjustments if ca.adjustment.per_case and not ca.pattern}
-        if per_case:
+        if per_case and adj_ids:
             case_of = {e["event_id"]: e.get("case_id") for e in facts.events}
             for code in per_case & adj_ids.keys():
                 cases = tuple(dict.fromkeys(c for c in (case_of[i] for i in adj_ids[code]) if c))

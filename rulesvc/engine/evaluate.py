@@ -50,15 +50,19 @@ def matches(pred: Predicate | None, types: frozenset[str], event: Row) -> bool:
     return event["event_type"] in types and (pred is None or pred.py(event))
 
 
-def case_facts(compiled: CompiledScheme, events: Sequence[Row]) -> list[dict[str, Any]]:
-    """Per pattern adjustment and case: how many events of the case satisfy each step."""
+def case_facts(compiled: CompiledScheme, events: Sequence[Row],
+               by_type: Mapping[str, list[Row]] | None = None) -> list[dict[str, Any]]:
+    """Per pattern adjustment and case: how many events of the case satisfy each step.
+    ``by_type`` is ``by_event_type(events)`` when the caller has it."""
     out: list[dict[str, Any]] = []
     for ca in compiled.adjustments:
         if not ca.pattern:
             continue
         per_case: dict[str, dict[str, Any]] = {}
         types = frozenset().union(*(st.types for st in ca.pattern))
-        for e in events:
+        # Counting does not depend on the order the events come in.
+        pool = events if by_type is None else [e for t in sorted(types) for e in by_type.get(t, ())]
+        for e in pool:
             cid = e.get("case_id")
             if not cid or e["event_type"] not in types:
                 continue
@@ -120,20 +124,44 @@ class Subject:
     groups: Mapping[str, Any] = field(default_factory=dict)  # group kind → group key
 
 
-def metric_values(compiled: CompiledScheme, events: Sequence[Row],
-                  hits_out: dict | None = None) -> tuple[dict[str, float | None], list[R.MetricTrace]]:
+def by_event_type(events: Sequence[Row]) -> dict[str, list[Row]]:
+    """The events grouped by type, each group in the events' order (one pass)."""
+    out: dict[str, list[Row]] = {}
+    for e in events:
+        out.setdefault(e["event_type"], []).append(e)
+    return out
+
+
+def metric_values(compiled: CompiledScheme, events: Sequence[Row], hits_out: dict | None = None,
+                  by_type: Mapping[str, list[Row]] | None = None) -> tuple[dict[str, float | None], list[R.MetricTrace]]:
     """Aggregate the subject's events into metric values (same null rules as the bulk executor).
-    ``hits_out`` receives each metric's matching events as ``("hits", code)`` (the explanations reuse them)."""
+    ``hits_out`` receives each metric's matching events as ``("hits", code)`` (the explanations reuse them);
+    ``by_type`` is ``by_event_type(events)`` when the caller has it."""
     values: dict[str, float | None] = {}
     traces: list[R.MetricTrace] = []
-    by_type: dict[str, list[Row]] = {}
-    for e in events:  # one pass; each metric then reads only its own event types
-        by_type.setdefault(e["event_type"], []).append(e)
+    if by_type is None:  # each metric then reads only its own event types
+        by_type = by_event_type(events)
+    # Most filters start "kind == 'protest' and …" or "plea_leniency and …": group each type's events by
+    # that field once, then a metric reads its group and tests only the rest of its filter.
+    groups: dict[tuple[str, str], dict[Any, list[Row]] | None] = {}
     for cm in compiled.metrics:
         m = cm.metric
-        pool = by_type.get(next(iter(cm.types)), []) if len(cm.types) == 1 else [
-            e for e in events if e["event_type"] in cm.types]
-        hits = pool if cm.where is None else [e for e in pool if cm.where.py(e)]
+        lookup = cm.lookup
+        etype = next(iter(cm.types))
+        if lookup is not None:
+            field, wanted, rest = lookup
+            if (etype, field) not in groups:
+                groups[(etype, field)] = _group_by_value(by_type.get(etype, ()), field, wanted.__class__)
+            grouped = groups[(etype, field)]
+            if grouped is not None:
+                pool = grouped.get(wanted, [])
+                hits = pool if rest is None else [e for e in pool if rest(e)]
+            else:  # a value of another type: the whole filter decides (and reports it)
+                hits = [e for e in by_type.get(etype, ()) if cm.where.test(e)]  # type: ignore[union-attr]
+        else:
+            pool = by_type.get(etype, []) if len(cm.types) == 1 else [
+                e for e in events if e["event_type"] in cm.types]
+            hits = pool if cm.where is None else [e for e in pool if cm.where.test(e)]
         if hits_out is not None:
             hits_out[("hits", m.code)] = hits
         value: float | None
@@ -156,6 +184,19 @@ def metric_values(compiled: CompiledScheme, events: Sequence[Row],
         ids = tuple(e["event_id"] for e in hits[: R.EVENT_IDS_SHOWN])
         traces.append(R.MetricTrace(m.code, m.name or m.code, cm.definition, value, len(hits), ids))
     return values, traces
+
+
+def _group_by_value(events: Sequence[Row], field: str, cls: type) -> dict[Any, list[Row]] | None:
+    """Events by the value of a text or flag field, in their order (a null value joins no group); None
+    when some value is not of class ``cls`` (``str`` or ``bool``)."""
+    out: dict[Any, list[Row]] = {}
+    for e in events:
+        v = e.get(field)
+        if v.__class__ is cls:
+            out.setdefault(v, []).append(e)
+        elif v is not None:
+            return None
+    return out
 
 
 def applies(ci: CompiledIndicator, subject: Subject) -> bool:
@@ -185,7 +226,8 @@ def evaluate_subject(
     (computed by the bulk executor) for rank/average/best scoring and grade quotas."""
     decider = decider or PythonDecider()
     found: dict = {}
-    metrics, metric_traces = metric_values(compiled, events, found)
+    by_type = by_event_type(events)
+    metrics, metric_traces = metric_values(compiled, events, found, by_type)
     values = indicator_values(compiled, metrics)
     xs: dict[str, float | None] = {}
     for ci in compiled.indicators:
@@ -193,7 +235,7 @@ def evaluate_subject(
             continue
         v = values[ci.indicator.code]
         xs[ci.indicator.code] = None if v is None else derive_x(ci, v, subject, peers)
-    decisions = decider.decide(compiled, DecisionInput(xs, events, case_facts(compiled, events)))
+    decisions = decider.decide(compiled, DecisionInput(xs, events, case_facts(compiled, events, by_type)))
     return assemble(compiled, subject, period, metrics, values, xs, decisions, metric_traces, peers,
                     executor=decider.name, explain=explain, events=events, cache=found)
 

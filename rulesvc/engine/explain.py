@@ -60,13 +60,22 @@ def _better(pw, current: Branch, x: float) -> tuple[Branch, float] | None:
 def _reach(ci: CompiledIndicator, metrics: Mapping[str, Any], values: Mapping[str, Any], moved: tuple[str, ...],
            ok: Callable[[float], bool]) -> int | None:
     """Smallest k (events added to every metric in ``moved``) that makes ``ok(value)`` true."""
+    base = {n: (values[n] if n in values else metrics.get(n)) for n in ci.names}
+    start = [(m, base.get(m) or 0.0) for m in moved]
+
     def value_at(k: int) -> float | None:
-        env = {n: (values[n] if n in values else metrics.get(n)) for n in ci.names}
-        for m in moved:
-            env[m] = (env.get(m) or 0.0) + k
+        env = base.copy()
+        for m, v0 in start:
+            env[m] = v0 + k
         v = ci.py(env)
         return None if v is None or not math.isfinite(v) else v
 
+    # The value moves one way as events are added (ratios and sums do), so if the largest step probed
+    # is not enough, none is: one evaluation instead of a fruitless doubling search.
+    last = 1 << (MAX_STEPS.bit_length() - 1)
+    v = value_at(last)
+    if v is None or not ok(v):
+        return None
     hi = 1
     while hi <= MAX_STEPS:
         v = value_at(hi)
@@ -131,7 +140,7 @@ def nearest_for(compiled: CompiledScheme, ci: CompiledIndicator, metrics: Mappin
     def ok(v: float) -> bool:
         return v >= threshold if pw.higher_better else v <= threshold
 
-    counts = {cm.metric.code: cm for cm in compiled.metrics if cm.metric.agg == "count" and cm.metric.code in ci.names}
+    counts = compiled.count_metrics_of[ci.indicator.code]
     options: list[tuple[int, str, tuple[str, ...]]] = []
     for code, cm in counts.items():
         # One more event of this metric also counts in every metric it is a subset of (a plea case is
@@ -143,7 +152,7 @@ def nearest_for(compiled: CompiledScheme, ci: CompiledIndicator, metrics: Mappin
     if not options:
         return None
     k, code, along = min(options)
-    name = {cm.metric.code: (cm.metric.name or cm.metric.code) for cm in compiled.metrics}
+    name = compiled.metric_labels
     also = f"（同时计入{'、'.join('“' + name[a] + '”' for a in along)}）" if along else ""
     also_en = f" (also counted in {', '.join(along)})" if along else ""
     # Say what the extra cases must NOT count in, so the hint reads as "more cases without returns",

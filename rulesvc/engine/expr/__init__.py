@@ -49,13 +49,13 @@ Chinese + English ``message``.
 
 from rulesvc.engine.expr.compile_durable import compile_durable
 from rulesvc.engine.expr.compile_polars import compile_polars, compile_polars_predicate
-from rulesvc.engine.expr.compile_python import compile_predicate, compile_python
+from rulesvc.engine.expr.compile_python import compile_predicate, compile_python, split_lookup
 from rulesvc.engine.expr.errors import BadValueError, ExpressionError, NotTranslatable
 from rulesvc.engine.expr.functions import FUNCTIONS, Function
 from rulesvc.engine.expr.lexer import MAX_LENGTH
 from rulesvc.engine.expr.nodes import Expr, Node
 from rulesvc.engine.expr.parser import MAX_DEPTH, parse, parse_typed
-from rulesvc.engine.expr.render import explain, format_value, free_names, to_text
+from rulesvc.engine.expr.render import explain, explainer, format_value, free_names, to_text
 from rulesvc.engine.expr.semantics import TOLERANCE, close
 from rulesvc.engine.expr.types import (
     BOOL,
@@ -75,6 +75,6 @@ __all__ = [
     "BOOL", "DATE", "FUNCTIONS", "MAX_DEPTH", "MAX_LENGTH", "NULL", "NUMBER", "STRING", "TOLERANCE",
     "BadValueError", "Expr", "ExpressionError", "Function", "Node", "NotTranslatable", "Type",
     "close", "compile_durable", "compile_polars", "compile_polars_predicate", "compile_predicate",
-    "compile_python", "enum", "explain", "field_type", "format_value", "free_names", "is_number", "parse",
+    "compile_python", "enum", "explain", "explainer", "field_type", "format_value", "free_names", "is_number", "parse", "split_lookup",
     "parse_typed", "scope_of_fields", "to_text", "type_of_field",
 ]

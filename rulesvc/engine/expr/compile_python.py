@@ -40,6 +40,7 @@ Row = Mapping[str, Any]
 Fn = Callable[[Row], Any]
 
 _isfinite = math.isfinite
+_date = dt.date
 
 
 def compile_python(expr: Expr | Node) -> Fn:
@@ -49,8 +50,46 @@ def compile_python(expr: Expr | Node) -> Fn:
 
 def compile_predicate(expr: Expr | Node) -> Callable[[Row], bool]:
     """A function ``row -> bool`` for a filter or condition: a null result counts as not matched."""
-    fn = _compile(expr.root if isinstance(expr, Expr) else expr)
+    root = expr.root if isinstance(expr, Expr) else expr
+    fn = _compile(root)
+    if isinstance(root, Name) and root.type.kind == "bool":  # ``where: responsible``
+        key = root.name
+
+        def flag(row: Row) -> bool:
+            v = row.get(key)
+            return v is True or (v is not None and v is not False and fn(row) is True)
+
+        return flag
     return lambda row: fn(row) is True
+
+
+def split_lookup(expr: Expr | Node) -> tuple[str, str | bool, Callable[[Row], bool | None] | None] | None:
+    """``kind == 'protest' and outcome != 'pending'`` → ``("kind", "protest", <outcome != 'pending'>)``;
+    ``plea_leniency and appealed`` → ``("plea_leniency", True, <appealed>)``.
+
+    For a filter that requires a text field to equal a constant, or a flag to be true (alone, or as
+    one operand of a top-level ``and``): the field, the value and a predicate for the rest (``None``
+    when nothing is left; it answers true, false or null — use it as a truth value). An executor can then look the events up by that field's value and test only the rest:
+    the filter is true exactly when the field equals the constant and the rest is true. (Unlike the
+    whole filter, the rest is not evaluated for rows whose field differs, so a wrong-typed value in
+    *another* field of such a row raises nothing; rows that went through the data dictionary have
+    none.) ``None`` when the filter has no such conjunct."""
+    root = expr.root if isinstance(expr, Expr) else expr
+    operands = root.operands if isinstance(root, Logic) and root.op == "and" else (root,)
+    keys: list[tuple[int, int, str, str | bool]] = []  # (preference, position, field, value)
+    for i, node in enumerate(operands):
+        if (isinstance(node, Compare) and node.op == "==" and isinstance(node.left, Name)
+                and node.left.type.kind in ("string", "enum") and isinstance(node.right, Str)):
+            keys.append((0, i, node.left.name, node.right.value))  # usually the narrower group
+        elif isinstance(node, Name) and node.type.kind == "bool":
+            keys.append((1, i, node.name, True))
+    if not keys:
+        return None
+    _, i, name, value = min(keys)
+    rest = operands[:i] + operands[i + 1:]
+    if not rest:
+        return name, value, None
+    return name, value, _compile(rest[0] if len(rest) == 1 else Logic(root.pos, "and", rest))
 
 
 def _const(v: Any) -> Fn:
@@ -84,14 +123,19 @@ def _compile(node: Node) -> Fn:
         return _arith(node.op, _compile(node.left), _compile(node.right))
     if isinstance(node, Compare):
         op: Callable[[Any, Any], Any]
-        if node.left.type.kind == "number" or node.right.type.kind == "number":
-            op = sem.NUMBER_COMPARE[node.op]
-        else:
-            op = _EXACT[node.op]
+        number = node.left.type.kind == "number" or node.right.type.kind == "number"
+        op = sem.NUMBER_COMPARE[node.op] if number else _EXACT[node.op]
+        if isinstance(node.left, Name) and isinstance(node.right, Num | Str):
+            return _compare_name_const(node.op, op, node.left, node.right.value)
+        if isinstance(node.right, Num | Str):  # ``days_between(a, b) <= 45``
+            return _compare_const(op, _compile(node.left), node.right.value)
         return _binary(op, _compile(node.left), _compile(node.right))
     if isinstance(node, Logic):
         return _logic(node.op, [_compile(o) for o in node.operands])
     if isinstance(node, In):
+        if (node.item.type.kind in ("string", "enum") and isinstance(node.item, Name)
+                and all(isinstance(o, Str) for o in node.options)):
+            return _in_texts(node)
         return _in(node)
     if isinstance(node, Call):
         return _call(node)
@@ -175,9 +219,88 @@ _EXACT: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
+def _compare_name_const(op_text: str, op: Callable[[Any, Any], Any], name: Name, c: Any) -> Fn:
+    """``field <op> constant`` in one closure: the shape of nearly every event filter, so the
+    per-subject hot path. A value of the expected class is compared at once; anything else (null,
+    an int, a str subclass, a wrong type) goes through the general field reader first."""
+    key = name.name
+    read = _name(name)
+    if name.type.kind in ("string", "enum") and c.__class__ is str:
+        if op_text == "==":
+
+            def text_eq(row: Row) -> Any:
+                v = row.get(key)
+                if v.__class__ is str:
+                    return v == c
+                v = read(row)
+                return None if v is None else v == c
+
+            return text_eq
+        if op_text == "!=":
+
+            def text_ne(row: Row) -> Any:
+                v = row.get(key)
+                if v.__class__ is str:
+                    return v != c
+                v = read(row)
+                return None if v is None else v != c
+
+            return text_ne
+    if name.type.kind == "number" and c.__class__ is float:
+
+        def number_cmp(row: Row) -> Any:
+            v = row.get(key)
+            if v.__class__ is float and v - v == 0.0:
+                return op(v, c)
+            v = read(row)
+            return None if v is None else op(v, c)
+
+        return number_cmp
+    return _binary(op, read, _const(c))
+
+
+def _compare_const(op: Callable[[Any, Any], Any], lf: Fn, c: Any) -> Fn:
+    def compare_const(row: Row) -> Any:
+        a = lf(row)
+        return None if a is None else op(a, c)
+
+    return compare_const
+
+
+def _in_texts(node: In) -> Fn:
+    """``text_field in ['a', 'b']``: a set lookup (every option is a text constant, none null)."""
+    read = _name(node.item)  # type: ignore[arg-type]
+    key = node.item.name  # type: ignore[attr-defined]
+    options = frozenset(o.value for o in node.options)  # type: ignore[attr-defined]
+    negated = node.negated
+
+    def in_texts(row: Row) -> Any:
+        v = row.get(key)
+        if v.__class__ is not str:
+            v = read(row)
+            if v is None:
+                return None
+        return (v in options) is not negated
+
+    return in_texts
+
+
 def _logic(op: str, fs: list[Fn]) -> Fn:
     # Kleene: a definite answer (false for and, true for or) wins over null.
     stop = op == "or"
+    if len(fs) == 2:  # the usual case, unrolled
+        f0, f1 = fs
+
+        def logic2(row: Row) -> Any:
+            a = f0(row)
+            if a is stop:
+                return stop
+            b = f1(row)
+            if b is stop:
+                return stop
+            return None if a is None or b is None else not stop
+
+        return logic2
 
     def logic(row: Row) -> Any:
         unknown = False
@@ -272,8 +395,8 @@ def _name(node: Name) -> Fn:
 
         def date(row: Row) -> Any:
             v = row.get(key)
-            if v is None:
-                return None
+            if v.__class__ is _date or v is None:
+                return v
             if isinstance(v, dt.datetime):
                 return v.date()
             if isinstance(v, dt.date):

@@ -8,7 +8,9 @@ parentheses that keep the tree's shape.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -57,17 +59,69 @@ def explain(expr: Expr | Node, values: Mapping[str, Any], compiled: Callable[[Ma
 
     ``explain(parse("(cases + returns + extensions) / cases", scope), {...})`` →
     ``"(120 + 30 + 12) / 120 = 1.35"``. Null is shown as ``null``. Pass ``compiled`` (the formula's
-    ``compile_python`` closure) when you have it: compiling again on every call is the slow part.
+    ``compile_python`` closure) when you have it. To explain one formula many times, keep
+    :func:`explainer`'s function instead.
     """
+    return explainer(expr, compiled)(values)
+
+
+_SLOT = re.compile("\\((\ue000(\\d+)\ue001)\\)|\ue000(\\d+)\ue001")
+
+
+def explainer(expr: Expr | Node, compiled: Callable[[Mapping[str, Any]], Any] | None = None
+              ) -> Callable[[Mapping[str, Any]], str]:
+    """A function ``values -> explanation`` for one formula. The tree is rendered once, with a slot
+    for each name; a call only fills the slots. A slot is bracketed where the tree would bracket a
+    negative value (``1 - (-2)``) and only when the value is negative."""
     root = expr.root if isinstance(expr, Expr) else expr
-    result = (compiled or compile_python(root))(values)
+    result = compiled or compile_python(root)
+    names: list[Name] = []
+
+    def slot(n: Name) -> tuple[str, int]:
+        names.append(n)
+        return f"\ue000{len(names) - 1}\ue001", 0  # rendered as if negative: bracketed wherever that needs it
+
+    text = _render(root, slot)[0]
+    slots = list(_SLOT.finditer(text))
+    if [int(m.group(2) or m.group(3)) for m in slots] != list(range(len(names))):
+        # A text literal that looks like a slot: render every time instead.
+        return lambda values: _explain_slowly(root, values, result)
+    pieces: list[tuple[str, Callable[[Mapping[str, Any]], Any], bool]] = []
+    pos = 0
+    for i, m in enumerate(slots):
+        pieces.append((text[pos:m.start()], _reader(names[i]), m.group(2) is not None))
+        pos = m.end()
+    tail = text[pos:]
+
+    def fill(values: Mapping[str, Any]) -> str:
+        value = result(values)
+        out = []
+        for before, read, bracket in pieces:
+            out.append(before)
+            shown = format_value(read(values))  # read as the formula reads it: 5 → 5.0, ISO text → date
+            out.append(f"({shown})" if bracket and shown.startswith("-") else shown)
+        out.append(tail)
+        out.append(" = ")
+        out.append(format_value(value))
+        return "".join(out)
+
+    return fill
+
+
+def _explain_slowly(root: Node, values: Mapping[str, Any], compiled: Callable[[Mapping[str, Any]], Any]) -> str:
+    result = compiled(values)
 
     def name(n: Name) -> tuple[str, int]:
-        text = format_value(compile_python(n)(values))  # read as the formula reads it: 5 → 5.0, ISO text → date
+        text = format_value(_reader(n)(values))
         return text, (0 if text.startswith("-") else _ATOM)  # a negative value is bracketed: 1 - (-2)
 
-    text = _render(root, name)[0]
-    return f"{text} = {format_value(result)}"
+    return f"{_render(root, name)[0]} = {format_value(result)}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _reader(n: Name) -> Callable[[Mapping[str, Any]], Any]:
+    """The compiled reader of one name (names repeat across calls; compiling is the slow part)."""
+    return compile_python(n)
 
 
 def format_value(v: Any) -> str:
