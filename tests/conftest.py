@@ -121,20 +121,33 @@ def migrate_and_load_dictionary(app) -> None:
         db.session.commit()
 
 
-DATA_TABLES = ("events", "datasets", "users", "prosecutors", "departments", "procuratorates")
+DATA_TABLES = ("audit_log", "api_keys", "scheme_versions", "schemes", "events", "datasets", "users", "prosecutors",
+               "departments", "procuratorates")
+GUARDED = ("audit_log", "scheme_versions")  # append-only / frozen rows: their triggers refuse deletes
 
 
 def empty_tables(app) -> None:
+    """Empty the data tables between tests. The guards on the audit log and on published versions are
+    real triggers; only this test clean-up steps around them (PostgreSQL: replica mode, which a
+    superuser may set; SQLite: drop the triggers and put the same SQL back)."""
     from rulesvc.extensions import db
 
     with app.app_context():
         db.session.remove()
         with db.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
+                conn.execute(text("SET LOCAL session_replication_role = replica"))
                 conn.execute(text(f"TRUNCATE {', '.join(DATA_TABLES)} RESTART IDENTITY CASCADE"))
             else:
+                names = ", ".join(f"'{t}'" for t in GUARDED)
+                triggers = conn.execute(text(
+                    f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ({names})")).all()
+                for name, _ in triggers:
+                    conn.execute(text(f"DROP TRIGGER {name}"))
                 for table in DATA_TABLES:
                     conn.execute(text(f"DELETE FROM {table}"))
+                for _, sql in triggers:
+                    conn.execute(text(sql))
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
@@ -153,6 +166,38 @@ def _clean_app(db_kind, tmp_path_factory, pg_server):
 
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def _other_clean_app(db_kind, tmp_path_factory, pg_server):
+    url = _new_url(db_kind, "other", tmp_path_factory, pg_server)
+    app = make_app(url, tmp_path_factory.mktemp("instance-other"))
+    migrate_and_load_dictionary(app)
+    yield app
+    with app.app_context():
+        from rulesvc.extensions import db
+
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def other_app(_other_clean_app):
+    """A second migrated, empty database of the same kind (e.g. the target of an import)."""
+    yield _other_clean_app
+    empty_tables(_other_clean_app)
+
+
+@pytest.fixture(scope="session")
+def sqlite_app_factory():
+    """Builds the real app on a new, migrated SQLite file in a given directory (module-scoped data)."""
+
+    def build(directory: Path):
+        app = make_app(f"sqlite:///{directory / 'rulesvc.db'}", directory)
+        migrate_and_load_dictionary(app)
+        return app
+
+    return build
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from flask import Flask, Response, url_for
 from flask_smorest import Api, Blueprint
 from flask_smorest.pagination import PAGINATION_HEADER
 
-from rulesvc.api import errors, health, reference
+from rulesvc.api import auth, errors, health, reference, schemes
 from rulesvc.extensions import csrf
 
 API_PREFIX = "/api/v1"
@@ -33,6 +33,7 @@ ASSETS_URL = f"{DOCS_PREFIX}/assets"
 BLUEPRINTS: tuple[Blueprint, ...] = (
     health.blp,
     reference.blp,
+    auth.blp, *schemes.BLUEPRINTS,
 )
 
 API_DESCRIPTION = """\
@@ -42,6 +43,11 @@ HTTP API of the prosecutor performance evaluation (检察官业绩考评) rules 
 Errors always have the same JSON body: `{"code": <HTTP status>, "status": "<machine name>",
 "message": "<text>", "errors": {<field-level details>}}`.
 Lists are paginated with `page` and `page_size`; the `X-Pagination` header carries the totals.
+
+认证 (authentication): rule sets, versions and the audit log need a caller — an API key in
+`Authorization: Bearer rsk_…` (or `X-API-Key`), or the session cookie of a person signed in at `/admin/login/`,
+whose POST/PUT/PATCH/DELETE requests must also send the CSRF token in an `X-CSRFToken` header.
+Without valid credentials the answer is 401; `GET /api/v1/me` says who the caller is.
 """
 
 # Settings an instance config may override (app.config.setdefault).

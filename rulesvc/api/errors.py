@@ -124,7 +124,13 @@ def handle_domain_error(error: RulesvcError) -> HTTPException | Response:
     code = status_for(error)
     if not is_api_request():
         return default_exceptions.get(code, InternalServerError)(description=error.message)
-    return envelope(code, error.code, error.message, error.errors)
+    response = envelope(code, error.code, error.message, error.errors)
+    if "current" in error.details:  # a 409 carries the current state, so the client can reload and redo
+        body = response.get_json()
+        body["current"] = error.details["current"]
+        response = jsonify(body)
+        response.status_code = code
+    return response
 
 
 def register_error_handlers(app: Flask) -> None:

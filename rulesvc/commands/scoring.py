@@ -16,20 +16,46 @@ from rulesvc.errors import RulesvcError
 from rulesvc.extensions import db
 from rulesvc.schema.scheme import DocumentError
 
+SCHEME_HELP = ("方案文件，或数据库中的方案代码（按期间开始日生效的版本计分）"
+               " (a scheme file, or a scheme code in the database: the version in force on the period's first day)")
 
-def _load(path: str):
+
+def _load(spec: str, period: str | None = None):
+    """Compile a scheme given as a file, or as a scheme code in the database — then the version in
+    force on the first day of ``period`` (time travel), and say which on stderr."""
+    from pathlib import Path
+
+    from rulesvc.schema.scheme import load_scheme
     from rulesvc.services.dictionary import get_dictionary
+    from rulesvc.services.governance.access import system_actor
+    from rulesvc.services.governance.versions import version_in_effect
     from rulesvc.services.scoring import compile_cached, load_scheme_file
 
     dictionary = get_dictionary(current_app.config["RULES_DIR"])
     try:
-        return compile_cached(load_scheme_file(path), dictionary), dictionary
+        if Path(spec).is_file():
+            return compile_cached(load_scheme_file(spec), dictionary), dictionary
+        if period is None:
+            raise click.ClickException(f"{spec}: 不是文件 (not a file)")
+        try:
+            start = parse_period(period).start
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+        try:
+            v = version_in_effect(db.session, system_actor("cli"), spec, start)
+        except RulesvcError as exc:
+            raise click.ClickException(f"{spec}: 既不是文件，也没有在 {start} 生效的版本 (neither a file nor a scheme "
+                                       f"with a version in force on {start}): {exc}") from exc
+        until = f"至 {v.effective_to}" if v.effective_to else "起"
+        click.echo(f"按 {spec} 第 {v.number} 版计分（{v.effective_from} {until}生效，内容哈希 {v.content_hash[:12]}）"
+                   f" (scored with version {v.number}, in force on {start})", err=True)
+        return compile_cached(load_scheme(v.resolved), dictionary), dictionary
     except (DocumentError, DefinitionError) as exc:
-        raise click.ClickException(f"{path}:\n{exc}") from exc
+        raise click.ClickException(f"{spec}:\n{exc}") from exc
 
 
 @click.command("evaluate")
-@click.option("--scheme", "scheme_path", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--scheme", "scheme_path", required=True, help=SCHEME_HELP)
 @click.option("--subject", required=True, help="检察官工号或检察院代码 (prosecutor code or procuratorate code)")
 @click.option("--period", required=True, help="2020-07, 2020-Q3 or 2020")
 @click.option("--json", "as_json", is_flag=True, help="Print the result and its trace as JSON.")
@@ -40,7 +66,7 @@ def evaluate_command(scheme_path: str, subject: str, period: str, as_json: bool,
     from rulesvc.engine.evaluate import PythonDecider
     from rulesvc.services.scoring import evaluate_one
 
-    compiled, dictionary = _load(scheme_path)
+    compiled, dictionary = _load(scheme_path, period)
     try:
         p = parse_period(period)
         decider = PythonDecider() if executor == "python" else None
@@ -55,7 +81,7 @@ def evaluate_command(scheme_path: str, subject: str, period: str, as_json: bool,
 
 
 @click.command("rank")
-@click.option("--scheme", "scheme_path", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--scheme", "scheme_path", required=True, help=SCHEME_HELP)
 @click.option("--period", required=True, help="2020-07, 2020-Q3 or 2020")
 @click.option("--top", type=int, default=30, show_default=True, help="Rows to print (0 = all).")
 @click.option("--group", type=click.Choice(["all", "procuratorate", "business", "level"]), default="all",
@@ -66,7 +92,7 @@ def rank_command(scheme_path: str, period: str, top: int, group: str, csv_path: 
     """按方案对全部考评对象评分排名 (score and rank every subject with the bulk executor)."""
     from rulesvc.services.scoring import score_period
 
-    compiled, dictionary = _load(scheme_path)
+    compiled, dictionary = _load(scheme_path, period)
     try:
         bulk, data = score_period(db.session, compiled, dictionary, parse_period(period))
     except (RulesvcError, EngineError) as exc:
@@ -100,7 +126,9 @@ def lint_command(paths: tuple[str, ...], strict: bool) -> None:
     from rulesvc.services.scoring import load_scheme_file
 
     dictionary = get_dictionary(current_app.config["RULES_DIR"])
-    files = sorted(f for p in map(Path, paths) for f in ([p] if p.is_file() else p.rglob("*.y*ml")))
+    # A directory: its scheme and localization files (the data dictionary next to them is not a scheme).
+    files = sorted(f for p in map(Path, paths)
+                   for f in ([p] if p.is_file() else p.rglob("*.y*ml")) if p.is_file() or "dictionary" not in f.parts)
     failed = False
     for f in files:
         try:
@@ -122,14 +150,14 @@ commands = [evaluate_command, rank_command, lint_command]
 
 
 @click.command("compare")
-@click.option("--scheme", "scheme_path", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--scheme", "scheme_path", required=True, help=SCHEME_HELP)
 @click.option("--period", required=True, help="2020-07, 2020-Q3 or 2020 (streaks need several months)")
 @with_appcontext
 def compare_command(scheme_path: str, period: str) -> None:
     """院际比较 (procuratorate-level: upstream / midstream / downstream, laggards, streaks)."""
     from rulesvc.services.scoring import KEYS, compare_units
 
-    compiled, dictionary = _load(scheme_path)
+    compiled, dictionary = _load(scheme_path, period)
     pc = compiled.scheme.peers
     if pc is None:
         raise click.ClickException("该方案没有 peers（院际比较）配置 (the scheme has no peers section)")

@@ -36,9 +36,20 @@ def prepare(*, demo: bool) -> tuple[str, str | None]:
     db.session.commit()
     if demo and database_is_empty():
         run_demo(DemoConfig(seed=current_app.config["DEMO_SEED"]))
+        _publish_library()
     login = ensure_initial_admin(db.session, Path(current_app.instance_path))
     db.session.commit()
     return login
+
+
+def _publish_library() -> None:
+    """The demo's first start also puts the shipped rule library in force (from 2020-01-01)."""
+    from rulesvc.services.governance.library import publish_library
+
+    rules_dir = current_app.config["RULES_DIR"]
+    summary = publish_library(db.session, rules_dir, get_dictionary(rules_dir))
+    db.session.commit()
+    click.echo(f"已发布随附规则库 (published the shipped rule library): {', '.join(summary.published)}")
 
 
 def _print_login(username: str, password: str | None) -> None:

@@ -20,9 +20,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     func,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, attributes, mapped_column, relationship
 
 from rulesvc.persistence.base import Base, BigIntPK, JSONType
 
@@ -263,3 +264,159 @@ __all__ = [
     "User",
     "func",
 ]
+
+
+# -- Rule sets: schemes, their versions, the audit log, API keys ------------------------------------
+
+SUBJECT_KINDS = ("prosecutor", "procuratorate")
+PERIOD_KINDS = ("month", "quarter", "year")
+VERSION_STATUSES = ("draft", "in_review", "approved", "active", "retired")
+STATUS_LABELS = {"draft": "草稿", "in_review": "审核中", "approved": "已批准", "active": "已生效", "retired": "已停用"}
+# A version's content: frozen once it leaves draft (service layer, ORM event and database trigger).
+VERSION_CONTENT_COLUMNS = ("scheme_id", "number", "parent_id", "document", "resolved", "content_hash",
+                           "author", "author_ref", "change_note", "created_at")
+
+
+class Scheme(Base):
+    """An evaluation scheme (考评方案) of one procuratorate, for one subject kind and period kind.
+    What runs is one of its versions."""
+
+    __tablename__ = "schemes"
+    __table_args__ = (
+        CheckConstraint("subject_kind IN ('prosecutor', 'procuratorate')", name="subject_kind"),
+        CheckConstraint("period_kind IN ('month', 'quarter', 'year')", name="period_kind"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(80), unique=True, comment="方案代码, e.g. SFS-PROSECUTOR-910101")
+    name: Mapped[str] = mapped_column(String(200))
+    procuratorate_id: Mapped[int] = mapped_column(ForeignKey("procuratorates.id"), index=True)
+    subject_kind: Mapped[str] = mapped_column(String(16))
+    period_kind: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(120), default="")
+    last_number: Mapped[int] = mapped_column(Integer, default=0, server_default="0",
+                                             comment="highest version number ever given (never reused)")
+
+    procuratorate: Mapped[Procuratorate] = relationship()
+    versions: Mapped[list[SchemeVersion]] = relationship(
+        back_populates="scheme", order_by="SchemeVersion.number", foreign_keys="SchemeVersion.scheme_id")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class SchemeVersion(Base):
+    """One version of a scheme. A template version holds a whole document; a localization holds only
+    its overrides of a parent version. Lifecycle: draft → in_review → approved → active → retired
+    (in_review → draft when rejected). Once it leaves draft its content never changes."""
+
+    __tablename__ = "scheme_versions"
+    __table_args__ = (
+        UniqueConstraint("scheme_id", "number", name="uq_scheme_versions_scheme_number"),
+        CheckConstraint("status IN ('draft', 'in_review', 'approved', 'active', 'retired')", name="status"),
+        CheckConstraint("number >= 1", name="number"),
+        CheckConstraint("effective_to IS NULL OR effective_from IS NULL OR effective_to >= effective_from",
+                        name="effective_range"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("schemes.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("scheme_versions.id"), index=True)
+    # Template: the whole scheme document. Localization: {"description", "overrides": [...], "conflicts": [...]}.
+    document: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    author: Mapped[str] = mapped_column(String(120))
+    author_ref: Mapped[str] = mapped_column(String(40), comment="user:<id> or key:<id>")
+    change_note: Mapped[str] = mapped_column(Text, default="")
+    resolved: Mapped[dict[str, Any] | None] = mapped_column(JSONType, comment="the document that runs, set on submit")
+    content_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    simulation: Mapped[dict[str, Any] | None] = mapped_column(JSONType, comment="模拟测评 reference attached for approval")
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    submitted_by: Mapped[str | None] = mapped_column(String(120))
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    reviewed_by: Mapped[str | None] = mapped_column(String(120))
+    reviewed_by_ref: Mapped[str | None] = mapped_column(String(40))
+    review_note: Mapped[str] = mapped_column(Text, default="")
+    activated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    activated_by: Mapped[str | None] = mapped_column(String(120))
+    effective_from: Mapped[dt.date | None] = mapped_column(Date)
+    effective_to: Mapped[dt.date | None] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    lock_version: Mapped[int] = mapped_column(Integer, default=1, comment="optimistic locking counter")
+
+    scheme: Mapped[Scheme] = relationship(back_populates="versions", foreign_keys=[scheme_id])
+    parent: Mapped[SchemeVersion | None] = relationship(remote_side=[id])
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+    @property
+    def is_localization(self) -> bool:
+        return self.parent_id is not None
+
+    def __str__(self) -> str:
+        return f"{self.scheme.code} v{self.number}" if self.scheme else f"v{self.number}"
+
+
+class AuditRecord(Base):
+    """One change to a rule set: who, when, what (with the diff), from where. Append-only: the
+    database refuses updates and deletes."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(120))
+    actor_ref: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    procuratorate_id: Mapped[int | None] = mapped_column(ForeignKey("procuratorates.id"), index=True)
+    scheme_id: Mapped[int | None] = mapped_column(ForeignKey("schemes.id"), index=True)
+    # No foreign key: the log outlives what it describes (a deleted draft keeps its records).
+    version_id: Mapped[int | None] = mapped_column(Integer, index=True, comment="scheme_versions.id at the time")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    diff: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    detail: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    client: Mapped[str] = mapped_column(String(300), default="")
+
+
+class ApiKey(Base):
+    """A key another system uses to call the API. Only its sha256 is stored; it is shown once."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(16), unique=True, comment="the key's first characters, for lookup")
+    key_hash: Mapped[str] = mapped_column(String(64))
+    procuratorate_ids: Mapped[list[int]] = mapped_column(JSONType, comment="scope: these and those below them")
+    permissions: Mapped[list[str]] = mapped_column(JSONType)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(120), default="")
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class FrozenVersionError(RuntimeError):
+    """An attempt, through the ORM, to change a scheme version that left draft."""
+
+
+@event.listens_for(SchemeVersion, "before_update")
+def _refuse_frozen_changes(mapper: Any, connection: Any, target: SchemeVersion) -> None:
+    """The ORM's own guard (the database triggers are the floor): content of a version that left draft
+    never changes, whoever flushes it."""
+    status = attributes.get_history(target, "status")
+    was = status.deleted[0] if status.deleted else target.status
+    if was == "draft":
+        return
+    changed = [c for c in VERSION_CONTENT_COLUMNS if attributes.get_history(target, c).has_changes()]
+    if changed:
+        raise FrozenVersionError(
+            f"scheme version {target.id} is {was}: {', '.join(changed)} cannot change "
+            "(已提交的版本内容不可修改，请新建版本)")

@@ -22,15 +22,50 @@ from rulesvc.engine.periods import Period
 from rulesvc.engine.result import Result
 from rulesvc.errors import NotFound
 from rulesvc.persistence.models import Procuratorate
-from rulesvc.schema.scheme import load_scheme, read_document
+from rulesvc.schema.scheme import DocumentError, load_scheme, read_document
 from rulesvc.services.facts import events_frame, subjects_frame
 
 KEYS = {"prosecutor": "prosecutor_id", "procuratorate": "procuratorate_id"}
 
 
 def load_scheme_file(path: str | Path) -> Scheme:
-    text = Path(path).read_text(encoding="utf-8")
-    return load_scheme(read_document(text, source=str(path)))
+    """A scheme document from a file. A localization file (``base: {scheme: CODE}`` and ``overrides``,
+    see ``rules/localizations/``) is resolved against the scheme file with that code in the same rule
+    library (``<library>/schemes/``), found by walking up from the file."""
+    return load_scheme(read_scheme_document(path))
+
+
+def read_scheme_document(path: str | Path) -> dict:
+    path = Path(path)
+    doc = read_document(path.read_text(encoding="utf-8"), source=str(path))
+    if "overrides" not in doc or not isinstance(doc.get("base"), dict):
+        return doc
+    from rulesvc.engine.localize import LocalizationError, resolve
+
+    code = doc["base"].get("scheme")
+    base = _find_scheme_file(path, code)
+    if base is None:
+        raise DocumentError({"base.scheme": [f"找不到代码为 {code} 的上级方案文件 (no scheme file with code {code} "
+                                             "in a schemes/ folder above this file)"]})
+    identity = {k: doc[k] for k in ("code", "name", "org", "description") if k in doc}
+    try:
+        return resolve(read_scheme_document(base), doc["overrides"], identity)
+    except LocalizationError as exc:
+        raise DocumentError({f"overrides[{p['index']}] {p['path']}".strip(): [p["message"]]
+                             for p in exc.problems}) from None
+
+
+def _find_scheme_file(path: Path, code: object) -> Path | None:
+    for folder in path.resolve().parents:
+        schemes = folder / "schemes"
+        if schemes.is_dir():
+            for f in sorted(schemes.glob("*.y*ml")):
+                try:
+                    if read_document(f.read_text(encoding="utf-8"), source=str(f)).get("code") == code:
+                        return f
+                except DocumentError:
+                    continue
+    return None
 
 
 _COMPILED: OrderedDict[tuple[str, str], CompiledScheme] = OrderedDict()
@@ -57,10 +92,33 @@ def procuratorates_frame(session: Session) -> pl.DataFrame:
         ("procuratorate_id", pl.Int64), ("code", pl.Utf8), ("name", pl.Utf8), ("level", pl.Utf8), ("parent_id", pl.Int64)]).with_columns(pl.lit(None, dtype=pl.Utf8).alias("line"))
 
 
-def subjects_for(session: Session, kind: str) -> pl.DataFrame:
-    if kind == "prosecutor":
-        return subjects_frame(session)
-    return procuratorates_frame(session)
+def scope_ids(session: Session, org: str | None) -> set[int] | None:
+    """The procuratorates a scheme of ``org`` applies to: ``org`` and every one below it (None: all).
+
+    A county's localized scheme scores that county's prosecutors only — its quotas, ranks and peer
+    averages are among them, not the whole province."""
+    if org is None:
+        return None
+    rows = session.execute(select(Procuratorate.id, Procuratorate.code, Procuratorate.parent_id)).all()
+    root = next((r.id for r in rows if r.code == org), None)
+    if root is None:
+        raise NotFound(f"方案所属检察院 {org} 不在检察院名录中 (the scheme's procuratorate {org} is not in the directory)")
+    children: dict[int | None, list[int]] = {}
+    for r in rows:
+        children.setdefault(r.parent_id, []).append(r.id)
+    ids, todo = set(), [root]
+    while todo:
+        node = todo.pop()
+        ids.add(node)
+        todo.extend(children.get(node, ()))
+    return ids
+
+
+def subjects_for(session: Session, kind: str, org: str | None = None) -> pl.DataFrame:
+    """The subjects a scheme of ``org`` scores (see :func:`scope_ids`)."""
+    frame = subjects_frame(session) if kind == "prosecutor" else procuratorates_frame(session)
+    ids = scope_ids(session, org)
+    return frame if ids is None else frame.filter(pl.col("procuratorate_id").is_in(sorted(ids)))
 
 
 @dataclass(frozen=True)
@@ -75,7 +133,7 @@ def period_data(session: Session, compiled: CompiledScheme, dictionary: Dictiona
     kind = compiled.scheme.subject
     events = events_frame(session, dictionary, start=period.start, end=period.end, dataset_ids=dataset_ids,
                           event_types=compiled.event_types)
-    return PeriodData(events, subjects_for(session, kind), KEYS[kind])
+    return PeriodData(events, subjects_for(session, kind, compiled.scheme.org), KEYS[kind])
 
 
 def score_period(session: Session, compiled: CompiledScheme, dictionary: Dictionary, period: Period,
@@ -121,6 +179,10 @@ def evaluate_one(session: Session, compiled: CompiledScheme, dictionary: Diction
     data = period_data(session, compiled, dictionary, period, dataset_ids)
     row = data.subjects.filter(pl.col("code") == code)
     if row.height == 0:
+        everyone = subjects_for(session, compiled.scheme.subject)
+        if everyone.filter(pl.col("code") == code).height:
+            raise NotFound(f"{code} 不在方案 {compiled.scheme.code} 的适用范围内（检察院 {compiled.scheme.org} 及其下级）"
+                           f" ({code} is outside the scheme's procuratorate {compiled.scheme.org})")
         raise NotFound(f"没有编号为 {code} 的考评对象 (no {compiled.scheme.subject} with code {code})")
     subject_row = row.row(0, named=True)
     peers = None

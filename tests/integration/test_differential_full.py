@@ -18,17 +18,14 @@ from rulesvc.engine.periods import parse_period
 from rulesvc.extensions import db
 from rulesvc.services.dictionary import get_dictionary
 from rulesvc.services.scoring import compile_cached, load_scheme_file, period_data
-from tests.conftest import make_app, migrate_and_load_dictionary
 
 pytestmark = pytest.mark.slow
 SCHEMES = PROJECT_ROOT / "rules" / "schemes"
 
 
 @pytest.fixture(scope="module")
-def province(tmp_path_factory):
-    d = tmp_path_factory.mktemp("full")
-    app = make_app(f"sqlite:///{d / 'full.db'}", d)
-    migrate_and_load_dictionary(app)
+def province(tmp_path_factory, sqlite_app_factory):
+    app = sqlite_app_factory(tmp_path_factory.mktemp("full"))
     with app.app_context():
         summary = generate_and_load(DemoConfig())
     assert summary.events >= 1_000_000 and summary.prosecutors >= 2900

@@ -1,0 +1,859 @@
+"""Evaluation schemes (考评方案), their versions from draft to live, and the audit log.
+
+- ``/schemes``: list, create (a template with its first draft), one scheme, the version in force on a date;
+  new drafts of a scheme;
+- ``/versions/<id>``: read (with the resolved document and, for a localization, where each part comes
+  from), change a draft (with the ``lock_version`` read: a stale one is a 409 carrying the current
+  state), its overrides, delete it; localize, rebase, settle a rebase conflict; the lifecycle (submit,
+  attach a simulation, approve, reject, activate, retire); diff two versions; the drift report;
+- ``/audit``: the audit log, filtered and paginated.
+
+Every view authenticates (:mod:`rulesvc.api.auth`), calls one service of
+:mod:`rulesvc.services.governance.versions`, and commits on success (rolls back on any error). The
+services check every permission; a version the caller may not see is "not found".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import marshmallow as ma
+from flask import current_app
+from flask_smorest.pagination import PaginationParameters
+from sqlalchemy import select
+
+from rulesvc.api.auth import ApiBlueprint, current_actor, transactional
+from rulesvc.api.errors import ErrorSchema
+from rulesvc.errors import InvalidInput, NotFound
+from rulesvc.extensions import db
+from rulesvc.persistence.models import (
+    PERIOD_KINDS,
+    STATUS_LABELS,
+    SUBJECT_KINDS,
+    VERSION_STATUSES,
+    AuditRecord,
+    Procuratorate,
+    Scheme,
+)
+from rulesvc.services.dictionary import get_dictionary
+from rulesvc.services.governance import audit, versions
+
+schemes_blp = ApiBlueprint(
+    "schemes", __name__, url_prefix="/schemes",
+    description="考评方案：列表、新建、查看、某日生效的版本、新建草稿 "
+    "(Evaluation schemes: list, create, show, the version in force on a date, new drafts)",
+)
+versions_blp = ApiBlueprint(
+    "versions", __name__, url_prefix="/versions",
+    description="方案版本：草稿编辑、本地化、变基与冲突处理、提交—审核—生效—停用、对比、漂移报告 "
+    "(Scheme versions: drafts, localization, rebase and conflicts, submit → review → activate → retire, diff, drift)",
+)
+audit_blp = ApiBlueprint("audit", __name__, url_prefix="/audit", description="审计日志 (Audit log)")
+
+BLUEPRINTS = (schemes_blp, versions_blp, audit_blp)
+
+INT32_MAX = 2**31 - 1
+CODE_PATTERN = r"^[0-9]{6}$"
+SCHEME_CODE_PATTERN = r"^[A-Za-z0-9_.-]{1,80}$"
+_SCHEME_CODE_RE = re.compile(r"[A-Za-z0-9_.-]{1,80}")
+_PROCURATORATE_RE = re.compile(r"[0-9]{6}")
+# Text fields: the patterns are documented and are exactly what is checked (fullmatch).
+LINE_PATTERN = r"^[^\x00-\x1f\x7f]*$"  # one line, no control characters
+NONBLANK_LINE_PATTERN = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"  # line breaks and tabs allowed
+NONBLANK_TEXT_PATTERN = (
+    r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+)
+MAX_JSON_DEPTH = 64
+
+
+# -- field validation ---------------------------------------------------------------------------------
+
+
+def _procuratorate_code(value: str) -> None:
+    # A function, not validate.Regexp: its "$" lets a trailing newline through. The pattern only documents.
+    if not _PROCURATORATE_RE.fullmatch(value):
+        raise ma.ValidationError("须为 6 位数字代码 (must be a 6-digit code)")
+
+
+def _scheme_code(value: str) -> None:
+    if not _SCHEME_CODE_RE.fullmatch(value):
+        raise ma.ValidationError("只能由字母、数字、_ . - 组成，1–80 个字符 (letters, digits, _ . -; 1 to 80 characters)")
+
+
+def _matching(pattern: str, message: str) -> Any:
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> None:
+        if not compiled.fullmatch(value):
+            raise ma.ValidationError(message)
+
+    return check
+
+
+def _plain_json(value: Any, depth: int = 0) -> str | None:
+    """Why JSON data cannot be stored (NUL in a string or key, nested too deep), or None."""
+    if depth > MAX_JSON_DEPTH:
+        return f"嵌套超过 {MAX_JSON_DEPTH} 层 (nested deeper than {MAX_JSON_DEPTH})"
+    if isinstance(value, str):
+        return "字符串不能含 NUL 字符 (strings may not contain NUL)" if "\x00" in value else None
+    items: list[Any] = []
+    if isinstance(value, Mapping):
+        items = [x for kv in value.items() for x in kv]
+    elif isinstance(value, list):
+        items = value
+    return next((p for p in (_plain_json(x, depth + 1) for x in items) if p), None)
+
+
+def _storable(args: Mapping[str, Any], *names: str) -> None:
+    """JSON content (documents, overrides, values) the database cannot store is refused like any other content
+    problem the services find: a 422 ``invalid_input`` naming the field."""
+    errors = {n: [p] for n in names if n in args and (p := _plain_json(args[n]))}
+    if errors:
+        raise InvalidInput("内容无法保存 (the content cannot be stored)", errors=errors)
+
+
+def ProcuratorateCode(**kwargs: Any) -> ma.fields.String:  # field factories: named like the fields they make
+    return ma.fields.String(
+        validate=_procuratorate_code,
+        metadata={"pattern": CODE_PATTERN, **kwargs.pop("metadata", {})},
+        **kwargs,
+    )
+
+
+def SchemeCode(**kwargs: Any) -> ma.fields.String:
+    return ma.fields.String(
+        validate=_scheme_code,
+        metadata={"pattern": SCHEME_CODE_PATTERN, "maxLength": 80, **kwargs.pop("metadata", {})},
+        **kwargs,
+    )
+
+
+def Line(max_length: int, *, blank: bool = False, **kwargs: Any) -> ma.fields.String:
+    """One line of text (not blank unless ``blank``)."""
+    pattern = LINE_PATTERN if blank else NONBLANK_LINE_PATTERN
+    check = _matching(pattern, "须为一行文字，不能含控制字符" + ("" if blank else "，不能为空")
+                      + " (one line, no control characters" + (")" if blank else ", not blank)"))
+    return ma.fields.String(validate=[ma.validate.Length(max=max_length), check],
+                            metadata={"pattern": pattern, **kwargs.pop("metadata", {})}, **kwargs)
+
+
+def Note(max_length: int = 2000, *, blank: bool = True, **kwargs: Any) -> ma.fields.String:
+    """Free text: line breaks allowed (not blank unless ``blank``)."""
+    pattern = TEXT_PATTERN if blank else NONBLANK_TEXT_PATTERN
+    check = _matching(pattern, "不能含控制字符" + ("" if blank else "，不能为空")
+                      + " (no control characters" + (")" if blank else ", not blank)"))
+    return ma.fields.String(validate=[ma.validate.Length(max=max_length), check],
+                            metadata={"pattern": pattern, **kwargs.pop("metadata", {})}, **kwargs)
+
+
+def Counter(*, query: bool = False, **kwargs: Any) -> ma.fields.Integer:
+    """A positive 32-bit integer (ids, numbers, lock counters): a JSON number in a body, digits in a query."""
+    return ma.fields.Integer(strict=not query, validate=ma.validate.Range(min=1, max=INT32_MAX), **kwargs)
+
+
+def Day(**kwargs: Any) -> ma.fields.Date:
+    """A calendar date, YYYY-MM-DD."""
+    return ma.fields.Date(**kwargs)
+
+
+def Document(**kwargs: Any) -> ma.fields.Dict:
+    return ma.fields.Dict(keys=ma.fields.String(), **kwargs)
+
+
+def Overrides(**kwargs: Any) -> ma.fields.List:
+    return ma.fields.List(
+        ma.fields.Dict(keys=ma.fields.String()),
+        metadata={
+            "description": "覆盖项：[{op: set|add|remove|disable, path, value, reason}]，每项须写理由 "
+            "(overrides, each with its reason)",
+            **kwargs.pop("metadata", {}),
+        },
+        **kwargs,
+    )
+
+
+# -- response schemas -----------------------------------------------------------------------------------
+
+
+class VersionRefSchema(ma.Schema):
+    """The parent version a localization is based on."""
+
+    version_id = ma.fields.Integer(required=True)
+    scheme = ma.fields.String(required=True)
+    number = ma.fields.Integer(required=True)
+    content_hash = ma.fields.String(required=True, allow_none=True)
+
+
+class VersionSchema(ma.Schema):
+    """A scheme version (方案版本). ``document``: a template's whole scheme document, or a localization's
+    ``{description, overrides, conflicts}``; absent in lists."""
+
+    id = ma.fields.Integer(required=True)
+    scheme = ma.fields.String(required=True, metadata={"description": "方案代码 (scheme code)"})
+    number = ma.fields.Integer(required=True, metadata={"description": "版本号 (version number)"})
+    status = ma.fields.String(required=True, validate=ma.validate.OneOf(VERSION_STATUSES))
+    status_label = ma.fields.String(required=True, metadata={"description": "、".join(STATUS_LABELS.values())})
+    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(["template", "localization"]))
+    parent = ma.fields.Nested(VersionRefSchema, required=True, allow_none=True)
+    author = ma.fields.String(required=True)
+    change_note = ma.fields.String(required=True)
+    content_hash = ma.fields.String(
+        required=True, allow_none=True, metadata={"description": "提交时冻结的内容哈希 (content hash, set on submit)"}
+    )
+    lock_version = ma.fields.Integer(
+        required=True, metadata={"description": "修改计数：修改草稿时原样带回 (send it back when changing the draft)"}
+    )
+    simulation = ma.fields.Dict(required=True, allow_none=True, metadata={"description": "模拟测评 (simulation)"})
+    submitted_by = ma.fields.String(required=True, allow_none=True)
+    submitted_at = ma.fields.String(required=True, allow_none=True)
+    reviewed_by = ma.fields.String(required=True, allow_none=True)
+    reviewed_at = ma.fields.String(required=True, allow_none=True)
+    review_note = ma.fields.String(required=True)
+    effective_from = ma.fields.String(required=True, allow_none=True, metadata={"description": "生效日期 (YYYY-MM-DD)"})
+    effective_to = ma.fields.String(required=True, allow_none=True, metadata={"description": "失效日期 (YYYY-MM-DD)"})
+    created_at = ma.fields.String(required=True, allow_none=True)
+    updated_at = ma.fields.String(required=True, allow_none=True)
+    conflicts = ma.fields.List(
+        ma.fields.Dict(), required=True, metadata={"description": "变基后未处理的冲突 (unsettled rebase conflicts)"}
+    )
+    document = ma.fields.Dict(metadata={"description": "版本内容 (the version's content)"})
+
+
+class VersionDetailSchema(VersionSchema):
+    """A version with the document that runs and, for a localization, where each part comes from."""
+
+    resolved = ma.fields.Dict(
+        required=True, allow_none=True,
+        metadata={"description": "解析后的完整方案；无法解析时为 null (the resolved document; null when it does not resolve)"},
+    )
+    resolve_errors = ma.fields.Dict(
+        required=True, allow_none=True, metadata={"description": "无法解析的原因 (why it does not resolve)"}
+    )
+    provenance = ma.fields.Dict(
+        required=True, allow_none=True,
+        metadata={"description": "本地化版本各部分的来源：inherited/changed/local/disabled/removed (localizations only)"},
+    )
+
+
+class SchemeSchema(ma.Schema):
+    """An evaluation scheme with the versions the caller may see."""
+
+    code = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    procuratorate = ma.fields.String(required=True, metadata={"description": "所属检察院代码 (owner)"})
+    procuratorate_name = ma.fields.String(required=True)
+    subject_kind = ma.fields.String(required=True, validate=ma.validate.OneOf(SUBJECT_KINDS))
+    period_kind = ma.fields.String(required=True, validate=ma.validate.OneOf(PERIOD_KINDS))
+    created_at = ma.fields.String(required=True, allow_none=True)
+    in_force = ma.fields.Integer(
+        required=True, allow_none=True, metadata={"description": "今天生效的版本号 (number of the version in force today)"}
+    )
+    versions = ma.fields.List(ma.fields.Nested(VersionSchema), required=True)
+
+
+class InEffectSchema(ma.Schema):
+    """The version of a scheme in force on a date."""
+
+    scheme = ma.fields.String(required=True)
+    date = ma.fields.String(required=True, metadata={"description": "YYYY-MM-DD"})
+    version = ma.fields.Nested(VersionSchema, required=True)
+
+
+class DiffEndSchema(ma.Schema):
+    """One side of a diff."""
+
+    version_id = ma.fields.Integer(required=True)
+    label = ma.fields.String(required=True)
+
+
+class DiffSchema(ma.Schema):
+    """What changes from one version's resolved document to another's: as data and as text."""
+
+    from_ = ma.fields.Nested(DiffEndSchema, required=True, data_key="from", attribute="from")
+    to = ma.fields.Nested(DiffEndSchema, required=True)
+    diff = ma.fields.Dict(required=True, metadata={"description": "结构化差异 (structured diff)"})
+    text = ma.fields.String(required=True, metadata={"description": "可读的差异说明 (readable diff)"})
+
+
+class DriftTemplateSchema(ma.Schema):
+    """The version the drift report starts from."""
+
+    scheme = ma.fields.String(required=True)
+    version = ma.fields.Integer(required=True)
+    version_id = ma.fields.Integer(required=True)
+    content_hash = ma.fields.String(required=True, allow_none=True)
+
+
+class DriftParentSchema(ma.Schema):
+    """The version a descendant localizes."""
+
+    scheme = ma.fields.String(required=True)
+    version = ma.fields.Integer(required=True)
+
+
+class DriftRowSchema(ma.Schema):
+    """A descendant version and its overrides."""
+
+    scheme = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    procuratorate = ma.fields.String(required=True)
+    procuratorate_name = ma.fields.String(required=True)
+    version = ma.fields.Integer(required=True)
+    version_id = ma.fields.Integer(required=True)
+    status = ma.fields.String(required=True, validate=ma.validate.OneOf(VERSION_STATUSES))
+    parent = ma.fields.Nested(DriftParentSchema, required=True)
+    overrides = ma.fields.List(ma.fields.Dict(), required=True)
+    conflicts = ma.fields.Integer(required=True, metadata={"description": "未处理的冲突数 (unsettled conflicts)"})
+
+
+class DriftSchema(ma.Schema):
+    """Every descendant (localization, and theirs) of a version that the caller may see."""
+
+    template = ma.fields.Nested(DriftTemplateSchema, required=True)
+    descendants = ma.fields.List(ma.fields.Nested(DriftRowSchema), required=True)
+
+
+class AuditRecordSchema(ma.Schema):
+    """One audit record: who changed what, when, from where, and the diff."""
+
+    id = ma.fields.Integer(required=True)
+    at = ma.fields.String(required=True, metadata={"description": "ISO 8601, UTC"})
+    actor = ma.fields.String(required=True)
+    actor_ref = ma.fields.String(required=True)
+    action = ma.fields.String(required=True)
+    action_label = ma.fields.String(required=True)
+    procuratorate = ma.fields.String(required=True, allow_none=True)
+    scheme = ma.fields.String(required=True, allow_none=True)
+    version_id = ma.fields.Integer(required=True, allow_none=True)
+    summary = ma.fields.String(required=True)
+    diff = ma.fields.Raw(required=True, allow_none=True)
+    detail = ma.fields.Raw(required=True, allow_none=True)
+    ip = ma.fields.String(required=True)
+    client = ma.fields.String(required=True)
+
+
+class StaleSchema(ErrorSchema):
+    """The error envelope of a conflict, with the version's current state (reload, redo, send again)."""
+
+    current = ma.fields.Dict(
+        allow_none=True, metadata={"description": "版本的当前状态（与 GET 相同）(the version's current state)"}
+    )
+
+
+STALE_DOC = {
+    "schema": StaleSchema,
+    "description": "冲突：草稿已被他人修改或状态不允许 (conflict: stale lock_version or wrong status); "
+    "`current` holds the current state",
+}
+
+
+# -- request schemas ----------------------------------------------------------------------------------------
+
+
+class SchemeQuerySchema(ma.Schema):
+    """Filters of the scheme list."""
+
+    procuratorate = ProcuratorateCode(metadata={"description": "只列该检察院的方案 (only this procuratorate's)"})
+
+
+class SchemeCreateSchema(ma.Schema):
+    """A new scheme and its first version (a template draft holding ``document``)."""
+
+    code = SchemeCode(required=True, metadata={"description": "方案代码 (scheme code), e.g. SFS-PROSECUTOR-TEMPLATE"})
+    name = Line(200, required=True, metadata={"description": "方案名称 (name)"})
+    procuratorate = ProcuratorateCode(required=True, metadata={"description": "所属检察院代码 (owner)"})
+    subject_kind = ma.fields.String(required=True, validate=ma.validate.OneOf(SUBJECT_KINDS))
+    period_kind = ma.fields.String(required=True, validate=ma.validate.OneOf(PERIOD_KINDS))
+    document = Document(
+        required=True,
+        metadata={"description": "完整的方案文档（身份字段以方案为准）(the whole scheme document; identity comes from the scheme)"},
+    )
+    change_note = Note(load_default="", metadata={"description": "变更说明 (change note)"})
+
+
+class InEffectQuerySchema(ma.Schema):
+    """The date asked about."""
+
+    date = Day(load_default=None, metadata={"description": "日期，默认今天 (YYYY-MM-DD; default today)"})
+
+
+class DraftCreateSchema(ma.Schema):
+    """A new draft: a copy of a version (default: the newest) or a given document."""
+
+    from_version = Counter(metadata={"description": "以该版本号为底稿 (copy this version number)"})
+    document = Document(metadata={"description": "新草稿的内容 (the draft's content)"})
+    change_note = Note(load_default="")
+
+
+class DraftUpdateSchema(ma.Schema):
+    """A change to a draft (its document and/or change note), with the counter read."""
+
+    lock_version = Counter(required=True, metadata={"description": "读取时的修改计数 (lock_version as read)"})
+    document = Document()
+    change_note = Note()
+
+
+class OverridesUpdateSchema(ma.Schema):
+    """A localization draft's new list of overrides."""
+
+    lock_version = Counter(required=True)
+    overrides = Overrides(required=True)
+    change_note = Note()
+
+
+class LockQuerySchema(ma.Schema):
+    """The counter read."""
+
+    lock_version = Counter(query=True, required=True, metadata={"description": "读取时的修改计数 (lock_version as read)"})
+
+
+class LocalizeSchema(ma.Schema):
+    """A new scheme of a procuratorate localizing this (published) version."""
+
+    procuratorate = ProcuratorateCode(required=True, metadata={"description": "本地化的检察院 (the localizing one)"})
+    code = SchemeCode(required=True)
+    name = Line(200, required=True)
+    overrides = Overrides(load_default=list)
+    description = Note(load_default="")
+    change_note = Note(load_default="")
+
+
+class RebaseSchema(ma.Schema):
+    """The newer parent version to rebase on."""
+
+    new_parent_id = Counter(required=True, metadata={"description": "新的上级版本编号 (id of the newer parent version)"})
+    change_note = Note(load_default="")
+
+
+class SettleSchema(ma.Schema):
+    """How to settle one rebase conflict."""
+
+    lock_version = Counter(required=True)
+    path = Line(300, required=True, metadata={"description": "冲突的路径 (the conflict's path)"})
+    choice = ma.fields.String(
+        required=True, validate=ma.validate.OneOf(["keep", "take_upstream", "edit"]),
+        metadata={"description": "keep：保留本地；take_upstream：采用上级；edit：改为 value"},
+    )
+    value = ma.fields.Raw(allow_none=True, metadata={"description": "edit 的新值，仅 edit 时提供 (the new value; edit only)"})
+    reason = Note(metadata={"description": "理由 (reason)"})
+
+
+class SubmitSchema(ma.Schema):
+    """Submit for review; ``lock_version`` guards against submitting a draft changed since it was read."""
+
+    lock_version = Counter()
+
+
+class SimulationSchema(ma.Schema):
+    """The simulation (模拟测评) run of this version's content on a closed period."""
+
+    reference = Line(200, required=True, metadata={"description": "模拟测评编号 (simulation run reference)"})
+    period = Line(20, required=True, metadata={"description": "已结束的期间，如 2020、2020-Q4、2020-12 (a closed period)"})
+
+
+class ApproveSchema(ma.Schema):
+    """Approve (four eyes: not the author nor the submitter)."""
+
+    note = Note(load_default="")
+
+
+class RejectSchema(ma.Schema):
+    """Reject, back to draft, with the reason."""
+
+    note = Note(required=True, blank=False, metadata={"description": "退回理由 (reason)"})
+
+
+class ActivateSchema(ma.Schema):
+    """The date an approved version takes effect."""
+
+    effective_from = Day(required=True, metadata={"description": "生效日期 (YYYY-MM-DD)"})
+
+
+class RetireSchema(ma.Schema):
+    """Take a version out of use; an active one stays in force up to ``effective_to`` (default today)."""
+
+    effective_to = Day(metadata={"description": "最后生效日 (last day in force, YYYY-MM-DD)"})
+
+
+class AuditQuerySchema(ma.Schema):
+    """Filters of the audit log."""
+
+    scheme = SchemeCode(metadata={"description": "方案代码 (scheme code)"})
+    version_id = Counter(query=True)
+    action = ma.fields.String(validate=ma.validate.OneOf(sorted(audit.ACTION_LABELS)))
+    actor = Line(120, metadata={"description": "操作者名称 (actor name, exact)"})
+    since = ma.fields.AwareDateTime(default_timezone=dt.UTC, metadata={"description": "起（含）(from, inclusive)"})
+    until = ma.fields.AwareDateTime(default_timezone=dt.UTC, metadata={"description": "止（不含）(until, exclusive)"})
+
+    @ma.post_load
+    def _utc(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        for key in ("since", "until"):
+            if data.get(key) is not None:
+                try:
+                    data[key] = data[key].astimezone(dt.UTC)
+                except OverflowError:
+                    raise ma.ValidationError("超出范围 (out of range)", key) from None
+        return data
+
+
+# -- helpers --------------------------------------------------------------------------------------------------
+
+VERSION_ID = {"in": "path", "name": "version_id", "description": "方案版本编号 (scheme version id)"}
+
+
+def _scheme_or_404(code: str) -> str:
+    # Path values never reach the database unless they could be a scheme code.
+    if not _SCHEME_CODE_RE.fullmatch(code):
+        raise NotFound(f"没有代码为 {code!r} 的方案 (no such scheme)")
+    return code
+
+
+def _detail(version: Any) -> dict[str, Any]:
+    out = versions.view(version)
+    out["resolved"], out["resolve_errors"], out["provenance"] = None, None, None
+    try:
+        out["resolved"] = versions.resolve(version)
+    except InvalidInput as exc:
+        out["resolve_errors"] = exc.errors or {"document": [exc.message]}
+    if out["resolved"] is not None and version.parent_id is not None:
+        out["provenance"] = versions.provenance(version)
+    return out
+
+
+def _audit_rows(records: list[AuditRecord]) -> list[dict[str, Any]]:
+    scheme_ids = {r.scheme_id for r in records if r.scheme_id is not None}
+    org_ids = {r.procuratorate_id for r in records if r.procuratorate_id is not None}
+    schemes: dict[int, str] = {}
+    orgs: dict[int, str] = {}
+    if scheme_ids:
+        schemes = {i: c for i, c in db.session.execute(select(Scheme.id, Scheme.code).where(Scheme.id.in_(scheme_ids)))}
+    if org_ids:
+        orgs = {i: c for i, c in db.session.execute(
+            select(Procuratorate.id, Procuratorate.code).where(Procuratorate.id.in_(org_ids)))}
+    rows = []
+    for r in records:
+        at = r.at if r.at.tzinfo is not None else r.at.replace(tzinfo=dt.UTC)  # SQLite: naive, written in UTC
+        rows.append({
+            "id": r.id, "at": at.isoformat(), "actor": r.actor, "actor_ref": r.actor_ref, "action": r.action,
+            "action_label": audit.ACTION_LABELS.get(r.action, r.action),
+            "procuratorate": orgs.get(r.procuratorate_id), "scheme": schemes.get(r.scheme_id),
+            "version_id": r.version_id, "summary": r.summary, "diff": r.diff, "detail": r.detail,
+            "ip": r.ip, "client": r.client,
+        })
+    return rows
+
+
+# -- /schemes -------------------------------------------------------------------------------------------------
+
+
+SCHEME_CODE_PARAM = [{
+    "in": "path", "name": "code", "description": "方案代码 (scheme code)",
+    "schema": {"type": "string", "pattern": SCHEME_CODE_PATTERN, "maxLength": 80},
+}]
+
+
+@schemes_blp.route("")
+@schemes_blp.arguments(SchemeQuerySchema, location="query", as_kwargs=True)
+@schemes_blp.response(200, SchemeSchema(many=True))
+@schemes_blp.paginate(page_size=50, max_page_size=500)
+@transactional
+def list_schemes(pagination_parameters: PaginationParameters, procuratorate: str | None = None) -> list[dict[str, Any]]:
+    """可见的方案，按代码排序（分页）(the schemes the caller may see, by code; paginated).
+
+    Versions the caller may not see (another procuratorate's drafts) are left out.
+    """
+    actor = current_actor()
+    found = versions.list_schemes(db.session, actor, procuratorate=procuratorate)
+    pagination_parameters.item_count = len(found)
+    page = found[pagination_parameters.first_item:pagination_parameters.last_item + 1]
+    return [versions.scheme_view(s, actor) for s in page]
+
+
+@schemes_blp.route("", methods=["POST"])
+@schemes_blp.arguments(SchemeCreateSchema)
+@schemes_blp.response(201, VersionSchema)
+@schemes_blp.alt_response(403, response="FORBIDDEN")
+@schemes_blp.alt_response(409, response="CONFLICT")
+@transactional
+def create_scheme(args: dict[str, Any]) -> dict[str, Any]:
+    """新建方案及其第一个草稿版本 (create a scheme and its first version, a template draft).
+
+    Needs *edit* on the procuratorate. The code must be unused (409 otherwise).
+    """
+    _storable(args, "document")
+    v = versions.create_scheme(db.session, current_actor(), **args)
+    return versions.view(v)
+
+
+@schemes_blp.route("/<code>", parameters=SCHEME_CODE_PARAM)
+@schemes_blp.response(200, SchemeSchema)
+@schemes_blp.alt_response(404, response="NOT_FOUND")
+@transactional
+def get_scheme(code: str) -> dict[str, Any]:
+    """一个方案及其可见的版本 (one scheme with the versions the caller may see)."""
+    actor = current_actor()
+    return versions.scheme_view(versions.get_scheme(db.session, actor, _scheme_or_404(code)), actor)
+
+
+@schemes_blp.route("/<code>/in-effect", parameters=SCHEME_CODE_PARAM)
+@schemes_blp.arguments(InEffectQuerySchema, location="query", as_kwargs=True)
+@schemes_blp.response(200, InEffectSchema)
+@schemes_blp.alt_response(404, response="NOT_FOUND")
+@transactional
+def in_effect(code: str, date: dt.date | None = None) -> dict[str, Any]:
+    """某日生效的版本（默认今天）(the version in force on a date; default today).
+
+    A past period is evaluated with the version then in force. 404 when none was in force.
+    """
+    on = date or dt.date.today()
+    v = versions.version_in_effect(db.session, current_actor(), _scheme_or_404(code), on)
+    return {"scheme": v.scheme.code, "date": on.isoformat(), "version": versions.view(v, with_document=False)}
+
+
+@schemes_blp.route("/<code>/versions", methods=["POST"], parameters=SCHEME_CODE_PARAM)
+@schemes_blp.arguments(DraftCreateSchema)
+@schemes_blp.response(201, VersionSchema)
+@schemes_blp.alt_response(403, response="FORBIDDEN")
+@schemes_blp.alt_response(404, response="NOT_FOUND")
+@transactional
+def create_draft(args: dict[str, Any], code: str) -> dict[str, Any]:
+    """新建草稿：复制某版本（默认最新版本）或使用给定内容 (a new draft: a copy of a version — default the newest —
+    or the given document)."""
+    _storable(args, "document")
+    v = versions.create_draft(db.session, current_actor(), _scheme_or_404(code), **args)
+    return versions.view(v)
+
+
+# -- /versions ------------------------------------------------------------------------------------------------
+
+VERSION_RULE = f"/<int(max={INT32_MAX}):version_id>"
+
+
+@versions_blp.route(VERSION_RULE, parameters=[VERSION_ID])
+@versions_blp.response(200, VersionDetailSchema)
+@versions_blp.alt_response(404, response="NOT_FOUND")
+@transactional
+def get_version(version_id: int) -> dict[str, Any]:
+    """一个版本：内容、解析后的完整方案、本地化来源 (a version with its resolved document and, for a localization,
+    the provenance of each part)."""
+    return _detail(versions.get_version(db.session, current_actor(), version_id))
+
+
+@versions_blp.route(VERSION_RULE, methods=["PUT"], parameters=[VERSION_ID])
+@versions_blp.arguments(DraftUpdateSchema)
+@versions_blp.response(200, VersionSchema)
+@versions_blp.alt_response(403, response="FORBIDDEN")
+@versions_blp.alt_response(404, response="NOT_FOUND")
+@versions_blp.alt_response(409, **STALE_DOC)
+@transactional
+def update_version(args: dict[str, Any], version_id: int) -> dict[str, Any]:
+    """修改草稿的内容和/或变更说明 (change a draft's document and/or change note).
+
+    ``lock_version`` is the counter read with the draft: if someone changed it since, the answer is 409
+    with the draft's ``current`` state, never a silent overwrite.
+    """
+    _storable(args, "document")
+    v = versions.update_draft(db.session, current_actor(), version_id, **args)
+    return versions.view(v)
+
+
+@versions_blp.route(VERSION_RULE, methods=["DELETE"], parameters=[VERSION_ID])
+@versions_blp.arguments(LockQuerySchema, location="query", as_kwargs=True)
+@versions_blp.response(204)
+@versions_blp.alt_response(403, response="FORBIDDEN")
+@versions_blp.alt_response(404, response="NOT_FOUND")
+@versions_blp.alt_response(409, **STALE_DOC)
+@transactional
+def delete_version(version_id: int, lock_version: int) -> None:
+    """删除草稿 (delete a draft)."""
+    versions.delete_draft(db.session, current_actor(), version_id, lock_version=lock_version)
+
+
+@versions_blp.route(f"{VERSION_RULE}/overrides", methods=["PUT"], parameters=[VERSION_ID])
+@versions_blp.arguments(OverridesUpdateSchema)
+@versions_blp.response(200, VersionSchema)
+@versions_blp.alt_response(403, response="FORBIDDEN")
+@versions_blp.alt_response(404, response="NOT_FOUND")
+@versions_blp.alt_response(409, **STALE_DOC)
+@transactional
+def update_overrides(args: dict[str, Any], version_id: int) -> dict[str, Any]:
+    """替换本地化草稿的覆盖项 (replace a localization draft's overrides)."""
+    _storable(args, "overrides")
+    v = versions.set_overrides(db.session, current_actor(), version_id, **args)
+    return versions.view(v)
+
+
+@versions_blp.route(f"{VERSION_RULE}/localize", methods=["POST"], parameters=[VERSION_ID])
+@versions_blp.arguments(LocalizeSchema)
+@versions_blp.response(201, VersionSchema)
+@versions_blp.alt_response(403, response="FORBIDDEN")
+@versions_blp.alt_response(404, response="NOT_FOUND")
+@versions_blp.alt_response(409, response="CONFLICT")
+@transactional
+def localize(args: dict[str, Any], version_id: int) -> dict[str, Any]:
+    """本地化该（已发布的）版本：新方案的第一个草稿只保存覆盖项 (localize this published version: a new scheme of
+    the procuratorate whose first draft holds only the overrides)."""
+    _storable(args, "overrides")
+    v = versions.localize(db.session, current_actor(), parent_version_id=version_id, **args)
+    return versions.view(v)
+
+
+@versions_blp.route(f"{VERSION_RULE}/rebase", methods=["POST"], parameters=[VERSION_ID])
+@versions_blp.arguments(RebaseSchema)
+@versions_blp.response(201, VersionSchema)
+@versions_blp.alt_response(403, response="FORBIDDEN")
+@versions_blp.alt_response(404, response="NOT_FOUND")
+@versions_blp.alt_response(409, response="CONFLICT")
+@transactional
+def rebase(args: dict[str, Any], version_id: int) -> dict[str, Any]:
+    """变基到新的上级版本：得到新草稿，冲突须逐项处理 (rebase onto a newer parent version: a new draft; its
+    conflicts must be settled before submitting)."""
+    v = versions.rebase(db.session, current_actor(), version_id, **args)
+    return versions.view(v)
+
+
+@versions_blp.route(f"{VERSION_RULE}/settle", methods=["POST"], parameters=[VERSION_ID])
+@versions_blp.arguments(SettleSchema)
+@versions_blp.response(200, VersionSchema)
+@versions_blp.alt_response(403, response="FORBIDDEN")
+@versions_blp.alt_response(404, response="NOT_FOUND")
+@versions_blp.alt_response(409, **STALE_DOC)
+@transactional
+def settle(args: dict[str, Any], version_id: int) -> dict[str, Any]:
+    """处理一处变基冲突：保留本地、采用上级或改值 (settle one rebase conflict: keep, take_upstream or edit)."""
+    _storable(args, "value")
+    v = versions.settle(db.session, current_actor(), version_id, **args)
+    return versions.view(v)
+
+
+@versions_blp.route(f"{VERSION_RULE}/submit", methods=["POST"], parameters=[VERSION_ID])
+@versions_blp.arguments(SubmitSchema)
+@versions_blp.response(200, VersionSchema)
+@versions_blp.alt_response(403, response="FORBIDDEN")
+@versions_blp.alt_response(404, response="NOT_FOUND")
+@versions_blp.alt_response(409, **STALE_DOC)
+@transactional
+def submit(args: dict[str, Any], version_id: int) -> dict[str, Any]:
+    """提交审核：解析、检查（lint 无错误）并冻结内容 (submit for review: resolve, check — lint, no errors — and
+    freeze the content). 422 lists every problem by path."""
+    dictionary = get_dictionary(current_app.config["RULES_DIR"])
+    v = versions.submit(db.session, current_actor(), version_id, dictionary, lock_version=args.get("lock_version"))
+    return versions.view(v)
+
+
+@versions_blp.route(f"{VERSION_RULE}/simulation", methods=["POST"], parameters=[VERSION_ID])
+@versions_blp.arguments(SimulationSchema)
+@versions_blp.response(200, VersionSchema)
+@versions_blp.alt_response(403, response="FORBIDDEN")
+@versions_blp.alt_response(404, response="NOT_FOUND")
+@versions_blp.alt_response(409, response="CONFLICT")
+@transactional
+def attach_simulation(args: dict[str, Any], version_id: int) -> dict[str, Any]:
+    """附上该版本内容在已结束期间上的模拟测评 (attach the simulation run of this content on a closed period)."""
+    v = versions.attach_simulation(db.session, current_actor(), version_id, **args)
+    return versions.view(v)
+
+
+@versions_blp.route(f"{VERSION_RULE}/approve", methods=["POST"], parameters=[VERSION_ID])
+@versions_blp.arguments(ApproveSchema)
+@versions_blp.response(200, VersionSchema)
+@versions_blp.alt_response(403, response="FORBIDDEN")
+@versions_blp.alt_response(404, response="NOT_FOUND")
+@versions_blp.alt_response(409, response="CONFLICT")
+@transactional
+def approve(args: dict[str, Any], version_id: int) -> dict[str, Any]:
+    """批准（四眼原则：不能是编写或提交者；须已附模拟测评）(approve: not by its author or submitter; needs the
+    simulation of this content)."""
+    v = versions.approve(db.session, current_actor(), version_id, **args)
+    return versions.view(v)
+
+
+@versions_blp.route(f"{VERSION_RULE}/reject", methods=["POST"], parameters=[VERSION_ID])
+@versions_blp.arguments(RejectSchema)
+@versions_blp.response(200, VersionSchema)
+@versions_blp.alt_response(403, response="FORBIDDEN")
+@versions_blp.alt_response(404, response="NOT_FOUND")
+@versions_blp.alt_response(409, response="CONFLICT")
+@transactional
+def reject(args: dict[str, Any], version_id: int) -> dict[str, Any]:
+    """退回修改，须写理由 (reject back to draft, with the reason)."""
+    v = versions.reject(db.session, current_actor(), version_id, **args)
+    return versions.view(v)
+
+
+@versions_blp.route(f"{VERSION_RULE}/activate", methods=["POST"], parameters=[VERSION_ID])
+@versions_blp.arguments(ActivateSchema)
+@versions_blp.response(200, VersionSchema)
+@versions_blp.alt_response(403, response="FORBIDDEN")
+@versions_blp.alt_response(404, response="NOT_FOUND")
+@versions_blp.alt_response(409, response="CONFLICT")
+@transactional
+def activate(args: dict[str, Any], version_id: int) -> dict[str, Any]:
+    """自某日起生效；此前生效的版本截至前一日 (put in force from a date; the version in force before ends the day
+    before)."""
+    v = versions.activate(db.session, current_actor(), version_id, **args)
+    return versions.view(v)
+
+
+@versions_blp.route(f"{VERSION_RULE}/retire", methods=["POST"], parameters=[VERSION_ID])
+@versions_blp.arguments(RetireSchema)
+@versions_blp.response(200, VersionSchema)
+@versions_blp.alt_response(403, response="FORBIDDEN")
+@versions_blp.alt_response(404, response="NOT_FOUND")
+@versions_blp.alt_response(409, response="CONFLICT")
+@transactional
+def retire(args: dict[str, Any], version_id: int) -> dict[str, Any]:
+    """停用；已生效的版本有效至 effective_to（默认今天）(retire; an active version stays in force up to
+    ``effective_to``, default today)."""
+    v = versions.retire(db.session, current_actor(), version_id, **args)
+    return versions.view(v)
+
+
+@versions_blp.route(
+    f"/<int(max={INT32_MAX}):version_id>/diff/<int(max={INT32_MAX}):other_id>",
+    parameters=[VERSION_ID, {"in": "path", "name": "other_id", "description": "对比的另一版本 (the version compared to)"}],
+)
+@versions_blp.response(200, DiffSchema)
+@versions_blp.alt_response(404, response="NOT_FOUND")
+@versions_blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+@transactional
+def diff(version_id: int, other_id: int) -> dict[str, Any]:
+    """两个版本解析后方案的差异：结构化数据与文字 (the difference between two versions' resolved documents, as data
+    and as text)."""
+    return versions.diff_versions(db.session, current_actor(), version_id, other_id)
+
+
+@versions_blp.route(f"{VERSION_RULE}/drift", parameters=[VERSION_ID])
+@versions_blp.response(200, DriftSchema)
+@versions_blp.alt_response(404, response="NOT_FOUND")
+@transactional
+def drift(version_id: int) -> dict[str, Any]:
+    """漂移报告：该版本的各级本地化及其覆盖项 (drift report: every localization below this version that the caller
+    may see, with its overrides)."""
+    return versions.drift_report(db.session, current_actor(), version_id)
+
+
+# -- /audit ----------------------------------------------------------------------------------------------------
+
+
+@audit_blp.route("")
+@audit_blp.arguments(AuditQuerySchema, location="query", as_kwargs=True)
+@audit_blp.response(200, AuditRecordSchema(many=True))
+@audit_blp.alt_response(403, response="FORBIDDEN")
+@audit_blp.paginate(page_size=50, max_page_size=500)
+@transactional
+def list_audit(pagination_parameters: PaginationParameters, actor: str | None = None, **filters: Any) -> list[dict]:
+    """审计日志，最新在前（分页）(the audit log of the caller's procuratorates, newest first; paginated).
+
+    Needs the *audit* permission.
+    """
+    records, total = audit.list_records(
+        db.session, current_actor(), actor_name=actor, **filters,
+        offset=pagination_parameters.first_item, limit=pagination_parameters.page_size,
+    )
+    pagination_parameters.item_count = total
+    return _audit_rows(records)

@@ -1,0 +1,163 @@
+"""Who may do what, and where.
+
+An :class:`Actor` is a person (a user with a role) or a system (an API key with permissions), with the
+procuratorates in its scope: its own and every one below it (三级院: province → city → county). A
+provincial administrator's scope is the whole province.
+
+What each role may do (the matrix ``tests/integration/test_permissions.py`` walks):
+
+============ ====== ====== ======== ========== ======= ===========
+role          read   edit   review   activate   audit   api keys
+============ ====== ====== ======== ========== ======= ===========
+admin          ✓      ✓      ✓         ✓         ✓        ✓
+designer       ✓      ✓                          ✓
+reviewer       ✓             ✓         ✓         ✓
+viewer         ✓
+============ ====== ====== ======== ========== ======= ===========
+
+- *edit*: create schemes and drafts, localize, change drafts, rebase, settle conflicts, submit,
+  attach a simulation;
+- *review*: approve or reject a version in review — never one you wrote or submitted (four eyes);
+- *activate*: put an approved version in force from a date, retire one.
+
+Everything in scope is visible; outside it, only *published* (approved, active, retired) versions of
+the schemes of procuratorates *above* one's own are readable, so a county can localize the
+provincial template. A sibling's schemes (another county's drafts above all) are invisible: asking
+for one answers "not found", exactly as if it did not exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rulesvc.errors import NotFound, PermissionDenied
+from rulesvc.persistence.models import Procuratorate, User
+
+ACTIONS = ("read", "edit", "review", "activate", "audit", "manage_keys")
+ACTION_LABELS = {"read": "查看", "edit": "编辑", "review": "审核", "activate": "生效/停用", "audit": "查看审计日志",
+                 "manage_keys": "管理 API 密钥"}
+ROLE_ACTIONS: dict[str, frozenset[str]] = {
+    "admin": frozenset(ACTIONS),
+    "designer": frozenset({"read", "edit", "audit"}),
+    "reviewer": frozenset({"read", "review", "activate", "audit"}),
+    "viewer": frozenset({"read"}),
+}
+# What an API key may be granted (``manage_keys`` is for people only).
+KEY_PERMISSIONS = ("read", "edit", "review", "activate", "audit")
+PUBLISHED = frozenset({"approved", "active", "retired"})
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting, what they may do and where, and where the request came from (for the audit log)."""
+
+    ref: str  # "user:3", "key:5", "system:cli"
+    name: str
+    actions: frozenset[str]
+    scope: frozenset[int] | None  # procuratorate ids in scope (own + below); None: all of them
+    above: frozenset[int] = frozenset()  # procuratorates above the scope roots (their published schemes are readable)
+    role: str | None = None
+    ip: str = ""
+    client: str = ""
+    extra: dict = field(default_factory=dict, compare=False)
+
+    def in_scope(self, procuratorate_id: int) -> bool:
+        return self.scope is None or procuratorate_id in self.scope
+
+    def may(self, action: str) -> bool:
+        return action in self.actions
+
+
+class Tree:
+    """The procuratorate hierarchy (a few thousand rows at most: loaded whole)."""
+
+    def __init__(self, session: Session) -> None:
+        rows = session.execute(select(Procuratorate.id, Procuratorate.parent_id)).all()
+        self.parent = {r.id: r.parent_id for r in rows}
+        self.children: dict[int, list[int]] = {}
+        for pid, parent in self.parent.items():
+            if parent is not None:
+                self.children.setdefault(parent, []).append(pid)
+
+    def below(self, roots: Iterable[int]) -> frozenset[int]:
+        """``roots`` and every procuratorate under them."""
+        out: set[int] = set()
+        stack = [r for r in roots if r in self.parent]
+        while stack:
+            p = stack.pop()
+            if p not in out:
+                out.add(p)
+                stack.extend(self.children.get(p, ()))
+        return frozenset(out)
+
+    def above(self, roots: Iterable[int]) -> frozenset[int]:
+        """Every procuratorate above any of ``roots`` (not the roots themselves)."""
+        out: set[int] = set()
+        for r in roots:
+            p = self.parent.get(r)
+            while p is not None and p not in out:
+                out.add(p)
+                p = self.parent.get(p)
+        return frozenset(out)
+
+
+def actor_for_user(session: Session, user: User, *, ip: str = "", client: str = "") -> Actor:
+    """The actor of a signed-in person. A user without a procuratorate is scoped to everything only
+    if they are an administrator; otherwise to nothing."""
+    actions = ROLE_ACTIONS.get(user.role, frozenset()) if user.is_active else frozenset()
+    if user.procuratorate_id is None:
+        scope: frozenset[int] | None = None if user.role == "admin" else frozenset()
+        above: frozenset[int] = frozenset()
+    else:
+        tree = Tree(session)
+        scope = tree.below([user.procuratorate_id])
+        above = tree.above([user.procuratorate_id])
+    return Actor(ref=f"user:{user.id}", name=user.username, actions=actions, scope=scope, above=above,
+                 role=user.role, ip=ip, client=client)
+
+
+def actor_for_scope(session: Session, ref: str, name: str, actions: Iterable[str], roots: Iterable[int] | None, *,
+                    ip: str = "", client: str = "") -> Actor:
+    """An actor with explicit permissions over ``roots`` and below (``None``: everywhere)."""
+    if roots is None:
+        return Actor(ref=ref, name=name, actions=frozenset(actions), scope=None, ip=ip, client=client)
+    roots = list(roots)
+    tree = Tree(session)
+    return Actor(ref=ref, name=name, actions=frozenset(actions), scope=tree.below(roots), above=tree.above(roots),
+                 ip=ip, client=client)
+
+
+def system_actor(name: str = "cli") -> Actor:
+    """The operator at the server's command line (``rulesvc rules import``…): trusted, everywhere."""
+    return Actor(ref=f"system:{name}", name=f"系统 ({name})", actions=frozenset(ACTIONS), scope=None)
+
+
+def can_read(actor: Actor, procuratorate_id: int, status: str | None = None) -> bool:
+    """May ``actor`` see a scheme (``status`` None) or a version of it owned by ``procuratorate_id``?"""
+    if not actor.may("read"):
+        return False
+    if actor.in_scope(procuratorate_id):
+        return True
+    return procuratorate_id in actor.above and (status is None or status in PUBLISHED)
+
+
+def require_read(actor: Actor, procuratorate_id: int, status: str | None = None, *, what: str = "") -> None:
+    """Not found (never "forbidden") when invisible: a county learns nothing of another's drafts."""
+    if not can_read(actor, procuratorate_id, status):
+        raise NotFound(f"没有找到{what or '该对象'} (not found)")
+
+
+def require(actor: Actor, action: str, procuratorate_id: int, *, what: str = "") -> None:
+    """``actor`` may do ``action`` on something owned by ``procuratorate_id``, or an error says why."""
+    if not actor.may(action):
+        raise PermissionDenied(
+            f"当前身份无“{ACTION_LABELS.get(action, action)}”权限 ({actor.name} may not {action})",
+            errors={"permission": [action]})
+    if not actor.in_scope(procuratorate_id):
+        raise PermissionDenied(
+            f"{what or '该对象'}不属于本院或下级院 (outside {actor.name}'s procuratorates)",
+            errors={"procuratorate": ["outside your scope"]})

@@ -1,0 +1,92 @@
+"""API keys for other systems: ``rsk_<prefix>_<secret>``, shown once, stored as a sha256.
+
+A key is scoped to procuratorates (and those below them) and to permissions (a subset of
+:data:`~rulesvc.services.governance.access.KEY_PERMISSIONS`). Keys are random (256 bits), so a
+plain sha256 is the right store: nothing to brute-force, and a lookup by prefix stays cheap.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rulesvc.errors import InvalidInput, NotFound
+from rulesvc.persistence.models import ApiKey, Procuratorate, utcnow
+from rulesvc.services.governance import audit
+from rulesvc.services.governance.access import KEY_PERMISSIONS, Actor, actor_for_scope, require
+
+PREFIX = "rsk_"
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_key(session: Session, actor: Actor, *, name: str, procuratorates: Sequence[str], permissions: Sequence[str],
+               expires_at: dt.datetime | None = None) -> tuple[ApiKey, str]:
+    """A new key; returns it and the token (the only time the token exists in clear)."""
+    errors: dict[str, list[str]] = {}
+    if not (name or "").strip() or len(name) > 100:
+        errors["name"] = ["1–100 个字符 (1 to 100 characters)"]
+    bad = sorted(set(permissions) - set(KEY_PERMISSIONS))
+    if bad or not permissions:
+        errors["permissions"] = [f"取值须为 {', '.join(KEY_PERMISSIONS)} 中的一个或多个 (unknown: {', '.join(bad) or 'none given'})"]
+    orgs = list(session.scalars(select(Procuratorate).where(Procuratorate.code.in_(list(procuratorates)))))
+    missing = sorted(set(procuratorates) - {o.code for o in orgs})
+    if missing or not procuratorates:
+        errors["procuratorates"] = [f"未知的检察院代码 (unknown procuratorates): {', '.join(missing) or 'none given'}"]
+    if errors:
+        raise InvalidInput("API 密钥信息有误 (invalid API key)", errors=errors)
+    for o in orgs:
+        require(actor, "manage_keys", o.id, what=f"检察院 {o.code}")
+    prefix = secrets.token_hex(4)
+    while session.scalar(select(ApiKey.id).where(ApiKey.prefix == prefix)) is not None:
+        prefix = secrets.token_hex(4)
+    token = f"{PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    key = ApiKey(name=name.strip(), prefix=prefix, key_hash=_hash(token), procuratorate_ids=sorted(o.id for o in orgs),
+                 permissions=sorted(set(permissions)), created_by=actor.name, expires_at=expires_at)
+    session.add(key)
+    session.flush()
+    audit.record(session, actor, "apikey.create", procuratorate_id=orgs[0].id,
+                 summary=f"新建 API 密钥 {key.name}（{prefix}…）", detail={
+                     "key_id": key.id, "procuratorates": sorted(o.code for o in orgs), "permissions": key.permissions})
+    return key, token
+
+
+def revoke_key(session: Session, actor: Actor, prefix: str) -> ApiKey:
+    key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+    if key is None:
+        raise NotFound(f"没有前缀为 {prefix} 的 API 密钥 (no API key {prefix})")
+    for pid in key.procuratorate_ids:
+        require(actor, "manage_keys", pid, what="该 API 密钥")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        audit.record(session, actor, "apikey.revoke", procuratorate_id=key.procuratorate_ids[0],
+                     summary=f"吊销 API 密钥 {key.name}（{prefix}…）", detail={"key_id": key.id})
+    session.flush()
+    return key
+
+
+def actor_for_token(session: Session, token: str, *, ip: str = "", client: str = "") -> Actor | None:
+    """The actor of a valid, unrevoked, unexpired key; None otherwise (the caller answers 401)."""
+    if not token.startswith(PREFIX) or token.count("_") < 2 or len(token) > 200:
+        return None
+    prefix = token[len(PREFIX):].split("_", 1)[0]
+    key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+    if key is None or not hmac.compare_digest(key.key_hash, _hash(token)):
+        return None
+    now = utcnow()
+    expires = key.expires_at
+    if expires is not None and expires.tzinfo is None:
+        expires = expires.replace(tzinfo=dt.UTC)
+    if key.revoked_at is not None or (expires is not None and expires <= now):
+        return None
+    key.last_used_at = now
+    return actor_for_scope(session, f"key:{key.id}", f"API 密钥 {key.name}", key.permissions, key.procuratorate_ids,
+                           ip=ip, client=client)

@@ -1,0 +1,75 @@
+"""The audit log: every change to a rule set, who made it, when, from where, and what (a diff).
+
+Append-only: these functions only insert, and the database refuses updates and deletes (triggers in
+migration 0002).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from rulesvc.persistence.models import AuditRecord, Procuratorate, Scheme, SchemeVersion
+from rulesvc.services.governance.access import Actor, require
+
+ACTION_LABELS = {
+    "scheme.create": "新建方案", "version.create": "新建版本", "version.localize": "本地化",
+    "version.update": "修改草稿", "version.submit": "提交审核", "version.attach_simulation": "附模拟测评",
+    "version.approve": "批准", "version.reject": "退回", "version.activate": "生效", "version.retire": "停用",
+    "version.supersede": "被新版本取代", "version.rebase": "变基到新上级版本", "version.settle": "处理冲突",
+    "version.delete": "删除草稿", "rules.import": "从文件导入", "apikey.create": "新建 API 密钥",
+    "apikey.revoke": "吊销 API 密钥",
+}
+
+
+def record(session: Session, actor: Actor, action: str, *, summary: str, scheme: Scheme | None = None,
+           version: SchemeVersion | None = None, procuratorate_id: int | None = None, diff: Any = None,
+           detail: Any = None) -> AuditRecord:
+    """Append one record (flushed with the change it describes, in the same transaction)."""
+    if scheme is None and version is not None:
+        scheme = version.scheme
+    rec = AuditRecord(
+        at=dt.datetime.now(dt.UTC), actor=actor.name, actor_ref=actor.ref, action=action,
+        procuratorate_id=procuratorate_id if procuratorate_id is not None else (scheme.procuratorate_id if scheme else None),
+        scheme_id=scheme.id if scheme else None, version_id=version.id if version else None,
+        summary=summary, diff=diff, detail=detail, ip=(actor.ip or "")[:64], client=(actor.client or "")[:300],
+    )
+    session.add(rec)
+    session.flush()
+    return rec
+
+
+def list_records(session: Session, actor: Actor, *, scheme: str | None = None, version_id: int | None = None,
+                 action: str | None = None, actor_name: str | None = None, since: dt.datetime | None = None,
+                 until: dt.datetime | None = None, offset: int = 0, limit: int = 50) -> tuple[list[AuditRecord], int]:
+    """Records the actor may see (their procuratorates' and below), newest first, one page and the total."""
+    if not actor.may("audit"):
+        require(actor, "audit", -1)
+    q = select(AuditRecord)
+    if actor.scope is not None:
+        q = q.where(or_(AuditRecord.procuratorate_id.in_(actor.scope),
+                        (AuditRecord.procuratorate_id.is_(None)) & (AuditRecord.actor_ref == actor.ref)))
+    if scheme:
+        q = q.join(Scheme, Scheme.id == AuditRecord.scheme_id).where(Scheme.code == scheme)
+    if version_id is not None:
+        q = q.where(AuditRecord.version_id == version_id)
+    if action:
+        q = q.where(AuditRecord.action == action)
+    if actor_name:
+        q = q.where(AuditRecord.actor == actor_name)
+    if since is not None:
+        q = q.where(AuditRecord.at >= since)
+    if until is not None:
+        q = q.where(AuditRecord.at < until)
+    total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
+    rows = session.scalars(q.order_by(AuditRecord.id.desc()).offset(offset).limit(limit)).all()
+    return list(rows), total
+
+
+def procuratorate_code(session: Session, procuratorate_id: int | None) -> str | None:
+    if procuratorate_id is None:
+        return None
+    return session.scalar(select(Procuratorate.code).where(Procuratorate.id == procuratorate_id))

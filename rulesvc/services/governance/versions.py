@@ -1,0 +1,719 @@
+"""Schemes and their versions, from draft to live.
+
+A scheme (考评方案) belongs to one procuratorate, one subject kind and one period kind. Each version
+is either a *template* (the whole document) or a *localization* of a parent version (only its
+overrides, each with a reason). Lifecycle::
+
+    draft ──submit──▶ in_review ──approve──▶ approved ──activate(from a date)──▶ active ──retire──▶ retired
+      ▲                   │
+      └──────reject───────┘
+
+- Submitting resolves the document (parent + overrides), checks it (structure, then ``lint``: no
+  errors) and freezes its content with the content hash. From then on the version never changes: a
+  correction is a new version. (Rejecting returns it to draft, unpublished, for the author to fix.)
+- Approving needs a reviewer who neither wrote nor submitted it, and a simulation (模拟测评) of exactly
+  this content on a closed period attached to it.
+- Activating sets the date it takes effect. At most one version of a scheme is in force on any date:
+  the one in force before is closed the day before (it stays ``active`` for its past dates, so a past
+  period is still evaluated with the version then in force — see :func:`version_in_effect`).
+- Every change writes an audit record in the same transaction.
+- Drafts carry a counter (``lock_version``): a save with a stale counter is a conflict (HTTP 409),
+  never a silent overwrite.
+
+Functions take an :class:`~rulesvc.services.governance.access.Actor`, check permissions first, flush
+but never commit: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from rulesvc.engine import docdiff
+from rulesvc.engine import localize as loc
+from rulesvc.engine.dictionary import Dictionary
+from rulesvc.engine.lint import lint
+from rulesvc.engine.model import PERIOD_KINDS, SUBJECT_KINDS
+from rulesvc.engine.periods import parse_period
+from rulesvc.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from rulesvc.persistence.models import STATUS_LABELS, Procuratorate, Scheme, SchemeVersion, utcnow
+from rulesvc.schema.scheme import CODE, DocumentError, content_hash, load_scheme
+from rulesvc.services.governance import audit
+from rulesvc.services.governance.access import PUBLISHED, Actor, can_read, require, require_read
+
+IDENTITY = ("code", "name", "org", "description")
+SCHEME_CODE_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+
+
+# -- reading -----------------------------------------------------------------------------------------
+
+
+NO_VALUE: Any = object()  # settle(): no value given (a value may itself be null)
+
+
+def _procuratorate(session: Session, code: str) -> Procuratorate:
+    p = session.scalar(select(Procuratorate).where(Procuratorate.code == code))
+    if p is None:
+        raise InvalidInput(f"没有代码为 {code} 的检察院 (no procuratorate {code})", errors={"procuratorate": ["unknown"]})
+    return p
+
+
+def get_scheme(session: Session, actor: Actor, code: str) -> Scheme:
+    scheme = session.scalar(select(Scheme).where(Scheme.code == code))
+    if scheme is None:
+        raise NotFound(f"没有代码为 {code} 的方案 (no scheme {code})")
+    require_read(actor, scheme.procuratorate_id, what=f"方案 {code}")
+    return scheme
+
+
+def get_version(session: Session, actor: Actor, version_id: int, *, for_update: bool = False) -> SchemeVersion:
+    q = select(SchemeVersion).where(SchemeVersion.id == version_id)
+    v = session.scalar(q.with_for_update() if for_update else q)
+    if v is None:
+        raise NotFound(f"没有编号为 {version_id} 的方案版本 (no scheme version {version_id})")
+    require_read(actor, v.scheme.procuratorate_id, v.status, what=f"方案版本 {version_id}")
+    return v
+
+
+def scheme_version(session: Session, actor: Actor, code: str, number: int) -> SchemeVersion:
+    scheme = get_scheme(session, actor, code)
+    v = next((x for x in scheme.versions if x.number == number), None)
+    if v is None or not can_read(actor, scheme.procuratorate_id, v.status):
+        raise NotFound(f"方案 {code} 没有第 {number} 版 (scheme {code} has no version {number})")
+    return v
+
+
+def list_schemes(session: Session, actor: Actor, *, procuratorate: str | None = None) -> list[Scheme]:
+    q = select(Scheme).order_by(Scheme.code)
+    if procuratorate:
+        q = q.join(Procuratorate, Procuratorate.id == Scheme.procuratorate_id).where(Procuratorate.code == procuratorate)
+    return [s for s in session.scalars(q) if can_read(actor, s.procuratorate_id)
+            and (actor.in_scope(s.procuratorate_id) or any(v.status in PUBLISHED for v in s.versions))]
+
+
+def visible_versions(actor: Actor, scheme: Scheme) -> list[SchemeVersion]:
+    return [v for v in scheme.versions if can_read(actor, scheme.procuratorate_id, v.status)]
+
+
+# -- documents ---------------------------------------------------------------------------------------
+
+
+def identity_of(scheme: Scheme, document: Mapping[str, Any]) -> dict[str, Any]:
+    return {"code": scheme.code, "name": scheme.name, "org": scheme.procuratorate.code,
+            "description": document.get("description", "")}
+
+
+def resolve(version: SchemeVersion) -> dict[str, Any]:
+    """The document that runs: a template's own document, or the parent's resolved document with this
+    localization's overrides applied — with the scheme's identity either way."""
+    if version.resolved is not None and version.status != "draft":
+        return copy.deepcopy(version.resolved)
+    doc = version.document
+    ident = identity_of(version.scheme, doc)
+    if version.parent_id is None:
+        out = copy.deepcopy(dict(doc))
+        out.update(ident)
+        return out
+    parent = version.parent
+    assert parent is not None
+    try:
+        return loc.resolve(resolve(parent), doc.get("overrides", []), ident)
+    except loc.LocalizationError as exc:
+        raise InvalidInput("本地化覆盖项有误 (invalid overrides)", errors=_override_errors(exc)) from None
+
+
+def _override_errors(exc: loc.LocalizationError) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for p in exc.problems:
+        out.setdefault(f"overrides[{p.get('index')}] {p.get('path') or ''}".strip(), []).append(p["message"])
+    return out
+
+
+def check_document(document: Any, *, localization: bool) -> dict[str, Any]:
+    """Structure only (what can be checked before resolving): a mapping; for a localization a list of
+    valid overrides. Returns a normalised copy."""
+    if not isinstance(document, Mapping):
+        raise InvalidInput("方案文档应为一个对象 (the document must be an object)", errors={"document": ["not an object"]})
+    doc = copy.deepcopy(dict(document))
+    if localization:
+        unknown = set(doc) - {"description", "overrides", "conflicts"}
+        if unknown:
+            raise InvalidInput("本地化版本只保存覆盖项 (a localization holds only its overrides)",
+                               errors={f"document.{k}": ["unknown key"] for k in sorted(unknown)})
+        try:
+            doc["overrides"] = loc.validate_overrides(doc.get("overrides", []))
+        except loc.LocalizationError as exc:
+            raise InvalidInput("本地化覆盖项有误 (invalid overrides)", errors=_override_errors(exc)) from None
+        doc.setdefault("conflicts", [])
+    return doc
+
+
+def check_resolved(scheme: Scheme, doc: Mapping[str, Any], dictionary: Dictionary) -> list[dict[str, str]]:
+    """Structure and ``lint`` of a resolved document: InvalidInput listing every error by path;
+    returns the warnings."""
+    problems: dict[str, list[str]] = {}
+    if doc.get("subject") != scheme.subject_kind:
+        problems["subject"] = [f"应为 {scheme.subject_kind} (must be the scheme's subject kind)"]
+    if doc.get("period") != scheme.period_kind:
+        problems["period"] = [f"应为 {scheme.period_kind} (must be the scheme's period kind)"]
+    try:
+        model = load_scheme(doc)
+    except DocumentError as exc:
+        problems.update(exc.problems)
+        raise InvalidInput("方案文档结构有误 (invalid scheme document)", errors=problems) from None
+    findings = lint(model, dictionary)
+    for f in findings:
+        if f.level == "error":
+            problems.setdefault(f.path, []).append(f.message)
+    if problems:
+        raise InvalidInput("方案检查未通过 (the scheme does not pass its checks)", errors=problems)
+    return [{"level": f.level, "path": f.path, "message": f.message} for f in findings]
+
+
+# -- creating ----------------------------------------------------------------------------------------
+
+
+def _check_code(code: str) -> None:
+    if not code or len(code) > 80 or not set(code) <= SCHEME_CODE_CHARS:
+        raise InvalidInput("方案代码只能由字母、数字、_ . - 组成，最长 80 (bad scheme code)",
+                           errors={"code": ["letters, digits, _ . - ; at most 80"]})
+
+
+def create_scheme(session: Session, actor: Actor, *, code: str, name: str, procuratorate: str, subject_kind: str,
+                  period_kind: str, document: Mapping[str, Any], change_note: str = "") -> SchemeVersion:
+    """A new scheme with its first version, a draft holding ``document`` whole (a template)."""
+    org = _procuratorate(session, procuratorate)
+    require(actor, "edit", org.id, what=f"检察院 {procuratorate}")
+    errors: dict[str, list[str]] = {}
+    if subject_kind not in SUBJECT_KINDS:
+        errors["subject_kind"] = [f"one of {', '.join(SUBJECT_KINDS)}"]
+    if period_kind not in PERIOD_KINDS:
+        errors["period_kind"] = [f"one of {', '.join(PERIOD_KINDS)}"]
+    if not (name or "").strip():
+        errors["name"] = ["required"]
+    if errors:
+        raise InvalidInput("方案信息有误 (invalid scheme)", errors=errors)
+    _check_code(code)
+    if session.scalar(select(Scheme.id).where(Scheme.code == code)) is not None:
+        raise Conflict(f"方案代码 {code} 已被使用 (scheme code {code} is taken)", errors={"code": ["taken"]})
+    doc = check_document(document, localization=False)
+    scheme = Scheme(code=code, name=name.strip(), procuratorate=org, subject_kind=subject_kind,
+                    period_kind=period_kind, created_by=actor.name)
+    session.add(scheme)
+    session.flush()
+    audit.record(session, actor, "scheme.create", scheme=scheme,
+                 summary=f"新建方案 {code}（{name}）(created scheme {code})")
+    return _new_version(session, actor, scheme, doc, parent=None, change_note=change_note, action="version.create")
+
+
+def localize(session: Session, actor: Actor, *, parent_version_id: int, procuratorate: str, code: str, name: str,
+             overrides: Sequence[Mapping[str, Any]] = (), description: str = "", change_note: str = "") -> SchemeVersion:
+    """A new scheme of ``procuratorate`` localizing a published version: its first version is a draft
+    holding only ``overrides``."""
+    parent = get_version(session, actor, parent_version_id)
+    if parent.status not in PUBLISHED:
+        raise Conflict("只能本地化已批准或已生效的版本 (only a published version can be localized)",
+                       errors={"parent_version_id": [f"status is {parent.status}"]})
+    org = _procuratorate(session, procuratorate)
+    require(actor, "edit", org.id, what=f"检察院 {procuratorate}")
+    _check_code(code)
+    if session.scalar(select(Scheme.id).where(Scheme.code == code)) is not None:
+        raise Conflict(f"方案代码 {code} 已被使用 (scheme code {code} is taken)", errors={"code": ["taken"]})
+    if not (name or "").strip():
+        raise InvalidInput("缺少方案名称 (name required)", errors={"name": ["required"]})
+    doc = check_document({"description": description, "overrides": list(overrides)}, localization=True)
+    scheme = Scheme(code=code, name=name.strip(), procuratorate=org, subject_kind=parent.scheme.subject_kind,
+                    period_kind=parent.scheme.period_kind, created_by=actor.name)
+    session.add(scheme)
+    session.flush()
+    audit.record(session, actor, "scheme.create", scheme=scheme,
+                 summary=f"新建方案 {code}，本地化 {parent.scheme.code} 第 {parent.number} 版")
+    v = _new_version(session, actor, scheme, doc, parent=parent, change_note=change_note, action="version.localize")
+    resolve(v)  # every override must apply to the parent now
+    return v
+
+
+def create_draft(session: Session, actor: Actor, scheme_code: str, *, from_version: int | None = None,
+                 document: Mapping[str, Any] | None = None, change_note: str = "") -> SchemeVersion:
+    """A new draft of a scheme: a copy of ``from_version`` (default: the newest version), or ``document``."""
+    scheme = get_scheme(session, actor, scheme_code)
+    require(actor, "edit", scheme.procuratorate_id, what=f"方案 {scheme_code}")
+    base = None
+    if from_version is not None:
+        base = next((v for v in scheme.versions if v.number == from_version), None)
+        if base is None:
+            raise NotFound(f"方案 {scheme_code} 没有第 {from_version} 版 (no version {from_version})")
+    elif scheme.versions:
+        base = scheme.versions[-1]
+    parent = base.parent if base is not None else None
+    localization = parent is not None
+    if document is None:
+        if base is None:
+            raise InvalidInput("缺少方案文档 (document required)", errors={"document": ["required"]})
+        document = base.document
+    doc = check_document(document, localization=localization)
+    return _new_version(session, actor, scheme, doc, parent=parent, change_note=change_note, action="version.create")
+
+
+def _new_version(session: Session, actor: Actor, scheme: Scheme, doc: dict[str, Any], *, parent: SchemeVersion | None,
+                 change_note: str, action: str | None) -> SchemeVersion:
+    """A new draft; recorded under ``action`` unless the caller writes its own, fuller record (None)."""
+    number = max(max((v.number for v in scheme.versions), default=0), scheme.last_number or 0) + 1
+    scheme.last_number = number  # a deleted draft's number is never given again
+    v = SchemeVersion(scheme=scheme, number=number, parent=parent, document=doc, status="draft", author=actor.name,
+                      author_ref=actor.ref, change_note=change_note or "")
+    session.add(v)
+    session.flush()
+    if action is None:
+        return v
+    base = f"，基于 {parent.scheme.code} 第 {parent.number} 版" if parent else ""
+    audit.record(session, actor, action, version=v, summary=f"新建 {scheme.code} 第 {number} 版草稿{base}",
+                 detail={"document": doc, "parent_version_id": parent.id if parent else None})
+    return v
+
+
+# -- editing drafts ----------------------------------------------------------------------------------
+
+
+def _editable(session: Session, actor: Actor, version_id: int, lock_version: int | None) -> SchemeVersion:
+    v = get_version(session, actor, version_id)
+    require(actor, "edit", v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")
+    if v.status != "draft":
+        raise Conflict(f"第 {v.number} 版已{STATUS_LABELS[v.status]}，内容不可再改；请新建版本 "
+                       f"(version {v.number} is {v.status}: it cannot change — create a new version)",
+                       errors={"status": [v.status]}, current=view(v))
+    if lock_version is not None and lock_version != v.lock_version:
+        raise Conflict(f"该草稿已被他人修改（当前修改计数 {v.lock_version}，您的是 {lock_version}），请刷新后再改 "
+                       f"(the draft changed since you read it)",
+                       errors={"lock_version": [f"current is {v.lock_version}"]}, current=view(v))
+    return v
+
+
+def _save(session: Session, v: SchemeVersion) -> None:
+    """Flush a change guarded by the version counter; a concurrent change is a Conflict."""
+    v.updated_at = utcnow()
+    try:
+        session.flush()
+    except StaleDataError:
+        session.rollback()
+        current = session.get(SchemeVersion, v.id)
+        raise Conflict("该草稿刚被他人修改，请刷新后再改 (the draft was changed concurrently)",
+                       errors={"lock_version": ["stale"]}, current=view(current) if current else None) from None
+    except OperationalError as exc:  # SQLite: another writer committed since this transaction read
+        if "locked" not in str(exc) and "busy" not in str(exc):
+            raise
+        session.rollback()
+        current = session.get(SchemeVersion, v.id)
+        raise Conflict("该草稿刚被他人修改，请刷新后再改 (the draft was changed concurrently)",
+                       errors={"lock_version": ["stale"]}, current=view(current) if current else None) from None
+
+
+def update_draft(session: Session, actor: Actor, version_id: int, *, lock_version: int,
+                 document: Mapping[str, Any] | None = None, change_note: str | None = None) -> SchemeVersion:
+    """Replace a draft's document and/or change note. ``lock_version`` is the counter the caller read."""
+    v = _editable(session, actor, version_id, lock_version)
+    before = resolve_quietly(v)
+    if document is not None:
+        doc = check_document(document, localization=v.parent_id is not None)
+        if v.parent_id is not None:  # conflicts are settled one by one (settle), never by a save
+            doc["conflicts"] = copy.deepcopy(v.document.get("conflicts") or [])
+        v.document = doc
+        resolve(v)
+    if change_note is not None:
+        v.change_note = change_note
+    _save(session, v)
+    after = resolve_quietly(v)
+    audit.record(session, actor, "version.update", version=v, summary=f"修改 {v.scheme.code} 第 {v.number} 版草稿",
+                 diff=docdiff.diff(before, after) if before and after else None,
+                 detail={"lock_version": v.lock_version})
+    return v
+
+
+def resolve_quietly(v: SchemeVersion) -> dict[str, Any] | None:
+    try:
+        return resolve(v)
+    except InvalidInput:
+        return None
+
+
+def set_overrides(session: Session, actor: Actor, version_id: int, *, lock_version: int,
+                  overrides: Sequence[Mapping[str, Any]], change_note: str | None = None) -> SchemeVersion:
+    v = get_version(session, actor, version_id)
+    if v.parent_id is None:
+        raise InvalidInput("模板版本没有覆盖项 (a template has no overrides)", errors={"overrides": ["not a localization"]})
+    doc = {**v.document, "overrides": list(overrides)}
+    return update_draft(session, actor, version_id, lock_version=lock_version, document=doc, change_note=change_note)
+
+
+def delete_draft(session: Session, actor: Actor, version_id: int, *, lock_version: int) -> None:
+    v = _editable(session, actor, version_id, lock_version)
+    # The record keeps the whole document: deleting a draft loses nothing.
+    audit.record(session, actor, "version.delete", version=v,
+                 summary=f"删除 {v.scheme.code} 第 {v.number} 版草稿（其编号不再使用）",
+                 detail={"document": v.document, "number": v.number, "change_note": v.change_note,
+                         "parent_version_id": v.parent_id})
+    session.delete(v)
+    session.flush()
+
+
+# -- the lifecycle -----------------------------------------------------------------------------------
+
+
+def submit(session: Session, actor: Actor, version_id: int, dictionary: Dictionary, *,
+           lock_version: int | None = None) -> SchemeVersion:
+    """Resolve, check and freeze a draft; it goes to review."""
+    v = _editable(session, actor, version_id, lock_version)
+    conflicts = v.document.get("conflicts") or []
+    if conflicts:
+        raise Conflict(f"还有 {len(conflicts)} 处与上级新版本的冲突未处理 (unsettled rebase conflicts)",
+                       errors={f"conflicts[{i}]": [c.get("message", c.get("path", ""))] for i, c in enumerate(conflicts)})
+    doc = resolve(v)
+    warnings = check_resolved(v.scheme, doc, dictionary)
+    v.resolved = doc
+    v.content_hash = content_hash(doc)
+    v.status = "in_review"
+    v.submitted_at = utcnow()
+    v.submitted_by = actor.name
+    v.review_note = ""
+    _save(session, v)
+    audit.record(session, actor, "version.submit", version=v,
+                 summary=f"提交 {v.scheme.code} 第 {v.number} 版审核（内容哈希 {v.content_hash[:12]}）",
+                 diff=_diff_to_previous(session, v), detail={"content_hash": v.content_hash, "warnings": warnings,
+                                                              "submitter_ref": actor.ref})
+    return v
+
+
+def _diff_to_previous(session: Session, v: SchemeVersion) -> Any:
+    """What this version changes against the version in force (or the newest published one)."""
+    prev = [x for x in v.scheme.versions if x.id != v.id and x.status in PUBLISHED and x.resolved is not None]
+    if not prev:
+        return None
+    return docdiff.diff(prev[-1].resolved, v.resolved)
+
+
+def attach_simulation(session: Session, actor: Actor, version_id: int, *, reference: str, period: str,
+                      today: dt.date | None = None) -> SchemeVersion:
+    """Attach the simulation (模拟测评) run of this version's content on a closed period."""
+    v = get_version(session, actor, version_id)
+    require(actor, "edit", v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")
+    if v.status != "in_review":
+        raise Conflict("只能给审核中的版本附模拟测评 (attach a simulation to a version in review)",
+                       errors={"status": [v.status]})
+    _check_simulation(reference, period, today)
+    v.simulation = {"reference": reference.strip(), "period": period, "content_hash": v.content_hash,
+                    "attached_by": actor.name, "attached_at": utcnow().isoformat()}
+    _save(session, v)
+    audit.record(session, actor, "version.attach_simulation", version=v,
+                 summary=f"为 {v.scheme.code} 第 {v.number} 版附模拟测评 {reference}（{period}）",
+                 detail=v.simulation)
+    return v
+
+
+def _check_simulation(reference: str, period: str, today: dt.date | None) -> None:
+    errors: dict[str, list[str]] = {}
+    if not (reference or "").strip() or len(reference) > 200:
+        errors["reference"] = ["模拟测评编号必填，最长 200 (required, at most 200 characters)"]
+    try:
+        p = parse_period(period)
+        if p.end >= (today or dt.date.today()):
+            errors["period"] = [f"{period} 尚未结束，模拟测评须用已结束的期间 (the period must be closed)"]
+    except ValueError as exc:
+        errors["period"] = [str(exc)]
+    if errors:
+        raise InvalidInput("模拟测评引用有误 (invalid simulation reference)", errors=errors)
+
+
+def approve(session: Session, actor: Actor, version_id: int, *, note: str = "", today: dt.date | None = None) -> SchemeVersion:
+    v = get_version(session, actor, version_id)
+    require(actor, "review", v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")
+    if v.status != "in_review":
+        raise Conflict(f"只能批准审核中的版本，该版本{STATUS_LABELS[v.status]} (only a version in review can be approved)",
+                       errors={"status": [v.status]})
+    if actor.ref in (v.author_ref, _submitter_ref(session, v)):
+        raise PermissionDenied("不能批准自己编写或提交的版本 (you may not approve a version you wrote or submitted)",
+                               errors={"reviewer": ["four eyes"]})
+    sim = v.simulation or {}
+    if not sim:
+        raise Conflict("批准前须附上该版本的模拟测评结果 (attach a simulation of this version first)",
+                       errors={"simulation": ["required"]})
+    if sim.get("content_hash") != v.content_hash:
+        raise Conflict("模拟测评不是针对该版本内容的 (the simulation was of other content)",
+                       errors={"simulation": ["content hash differs"]})
+    _check_simulation(sim.get("reference", ""), sim.get("period", ""), today)
+    v.status = "approved"
+    v.reviewed_at = utcnow()
+    v.reviewed_by = actor.name
+    v.reviewed_by_ref = actor.ref
+    v.review_note = note or ""
+    _save(session, v)
+    audit.record(session, actor, "version.approve", version=v, summary=f"批准 {v.scheme.code} 第 {v.number} 版",
+                 detail={"note": note, "simulation": sim, "content_hash": v.content_hash})
+    return v
+
+
+def _submitter_ref(session: Session, v: SchemeVersion) -> str | None:
+    from rulesvc.persistence.models import AuditRecord
+
+    return session.scalar(select(AuditRecord.actor_ref).where(
+        AuditRecord.version_id == v.id, AuditRecord.action == "version.submit").order_by(AuditRecord.id.desc()).limit(1))
+
+
+def reject(session: Session, actor: Actor, version_id: int, *, note: str) -> SchemeVersion:
+    """Back to draft with the reviewer's reason; the author fixes it and submits again."""
+    v = get_version(session, actor, version_id)
+    require(actor, "review", v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")
+    if v.status != "in_review":
+        raise Conflict("只能退回审核中的版本 (only a version in review can be rejected)", errors={"status": [v.status]})
+    if not (note or "").strip():
+        raise InvalidInput("退回须说明理由 (a rejection needs a reason)", errors={"note": ["required"]})
+    if actor.ref in (v.author_ref, _submitter_ref(session, v)):
+        raise PermissionDenied("不能审核自己编写或提交的版本 (you may not review your own version)",
+                               errors={"reviewer": ["four eyes"]})
+    v.status = "draft"
+    v.reviewed_at = utcnow()
+    v.reviewed_by = actor.name
+    v.reviewed_by_ref = actor.ref
+    v.review_note = note.strip()
+    _save(session, v)
+    audit.record(session, actor, "version.reject", version=v,
+                 summary=f"退回 {v.scheme.code} 第 {v.number} 版：{note.strip()}", detail={"note": note.strip()})
+    return v
+
+
+def activate(session: Session, actor: Actor, version_id: int, *, effective_from: dt.date) -> SchemeVersion:
+    """Put an approved version in force from ``effective_from``; the version in force until then ends the
+    day before. Refused if that would leave a version with no days of its own."""
+    v = get_version(session, actor, version_id)
+    require(actor, "activate", v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")
+    if v.status != "approved":
+        raise Conflict(f"只能使已批准的版本生效，该版本{STATUS_LABELS[v.status]} (only an approved version can be activated)",
+                       errors={"status": [v.status]})
+    # Lock the scheme's versions: two activations at once must not both pass the overlap check.
+    others = session.scalars(select(SchemeVersion).where(
+        SchemeVersion.scheme_id == v.scheme_id, SchemeVersion.status == "active").with_for_update()).all()
+    superseded = []
+    for o in others:
+        if o.effective_to is not None and o.effective_to < effective_from:
+            continue
+        if o.effective_from is not None and o.effective_from >= effective_from:
+            raise Conflict(f"第 {o.number} 版自 {o.effective_from} 起生效，新版本的生效日期须晚于该日 "
+                           f"(version {o.number} is in force from {o.effective_from}: choose a later date)",
+                           errors={"effective_from": [f"after {o.effective_from}"]})
+        o.effective_to = effective_from - dt.timedelta(days=1)
+        superseded.append(o)
+    v.status = "active"
+    v.effective_from = effective_from
+    v.activated_at = utcnow()
+    v.activated_by = actor.name
+    _save(session, v)
+    for o in superseded:
+        audit.record(session, actor, "version.supersede", version=o,
+                     summary=f"{o.scheme.code} 第 {o.number} 版生效至 {o.effective_to}（被第 {v.number} 版取代）",
+                     detail={"effective_to": o.effective_to.isoformat(), "superseded_by": v.id})
+    audit.record(session, actor, "version.activate", version=v,
+                 summary=f"{v.scheme.code} 第 {v.number} 版自 {effective_from} 起生效",
+                 diff=docdiff.diff(superseded[-1].resolved, v.resolved) if superseded else None,
+                 detail={"effective_from": effective_from.isoformat()})
+    return v
+
+
+def retire(session: Session, actor: Actor, version_id: int, *, effective_to: dt.date | None = None) -> SchemeVersion:
+    """Take a version out of use. An active one stays in force up to ``effective_to`` (default: today)."""
+    v = get_version(session, actor, version_id)
+    require(actor, "activate", v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")
+    if v.status not in ("approved", "active"):
+        raise Conflict("只能停用已批准或已生效的版本 (only an approved or active version can be retired)",
+                       errors={"status": [v.status]})
+    if v.status == "active":
+        end = effective_to or dt.date.today()
+        if v.effective_to is not None and v.effective_to < end:
+            end = v.effective_to
+        if v.effective_from is not None and end < v.effective_from:
+            raise InvalidInput("停用日期早于生效日期 (retirement before the effective date)",
+                               errors={"effective_to": [f"on or after {v.effective_from}"]})
+        v.effective_to = end
+    v.status = "retired"
+    _save(session, v)
+    audit.record(session, actor, "version.retire", version=v,
+                 summary=f"停用 {v.scheme.code} 第 {v.number} 版" + (f"（生效至 {v.effective_to}）" if v.effective_to else ""),
+                 detail={"effective_to": v.effective_to.isoformat() if v.effective_to else None})
+    return v
+
+
+def version_in_effect(session: Session, actor: Actor, scheme_code: str, on: dt.date) -> SchemeVersion:
+    """The version of the scheme in force on ``on`` (time travel: a past period uses its own rules)."""
+    scheme = get_scheme(session, actor, scheme_code)
+    for v in scheme.versions:
+        if v.status in ("active", "retired") and v.effective_from is not None and v.effective_from <= on \
+                and (v.effective_to is None or on <= v.effective_to):
+            return v
+    raise NotFound(f"方案 {scheme_code} 在 {on} 没有生效的版本 (no version of {scheme_code} in force on {on})")
+
+
+# -- localization: rebase, conflicts, drift ----------------------------------------------------------
+
+
+def rebase(session: Session, actor: Actor, version_id: int, *, new_parent_id: int, change_note: str = "") -> SchemeVersion:
+    """A new draft of a localization on a newer parent version: overrides that still apply carry over;
+    ones whose target changed upstream are recorded as conflicts, which must be settled before submitting."""
+    v = get_version(session, actor, version_id)
+    require(actor, "edit", v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")
+    if v.parent is None:
+        raise InvalidInput("模板版本无需变基 (a template has no parent)", errors={"version": ["not a localization"]})
+    new_parent = get_version(session, actor, new_parent_id)
+    if new_parent.status not in PUBLISHED:
+        raise Conflict("只能变基到已发布的上级版本 (rebase onto a published version)",
+                       errors={"new_parent_id": [new_parent.status]})
+    if new_parent.scheme_id != v.parent.scheme_id:
+        raise InvalidInput("新上级版本须属于同一上级方案 (the new parent must be a version of the same parent scheme)",
+                           errors={"new_parent_id": ["other scheme"]})
+    old_doc, new_doc = resolve(v.parent), resolve(new_parent)
+    result = loc.rebase(old_doc, new_doc, v.document.get("overrides", []))
+    conflicts = [c.as_dict() for c in result.conflicts]
+    # A conflicting override that still applies stays in force until settled; one that no longer
+    # applies waits in its conflict.
+    overrides = list(result.carried) + [c["override"] for c in conflicts if c["applies"]]
+    doc = {"description": v.document.get("description", ""), "overrides": overrides, "conflicts": conflicts}
+    note = change_note or f"变基到 {new_parent.scheme.code} 第 {new_parent.number} 版"
+    draft = _new_version(session, actor, v.scheme, doc, parent=new_parent, change_note=note, action=None)
+    audit.record(session, actor, "version.rebase", version=draft,
+                 summary=f"{v.scheme.code} 第 {v.number} 版变基到 {new_parent.scheme.code} 第 {new_parent.number} 版："
+                         f"沿用 {len(result.carried)} 项，冲突 {len(conflicts)} 项",
+                 diff=docdiff.diff(old_doc, new_doc), detail={"conflicts": conflicts, "from_version": v.id,
+                                                            "document": doc, "parent_version_id": new_parent.id})
+    return draft
+
+
+def settle(session: Session, actor: Actor, version_id: int, *, lock_version: int, path: str, choice: str,
+           value: Any = NO_VALUE, reason: str | None = None) -> SchemeVersion:
+    """Settle one rebase conflict: ``keep`` the local override, ``take_upstream`` (drop it) or ``edit`` it
+    (a new ``value``, which may be null — so "no value given" is :data:`NO_VALUE`, not ``None``)."""
+    v = _editable(session, actor, version_id, lock_version)
+    conflicts = list(v.document.get("conflicts") or [])
+    found = next((c for c in conflicts if c.get("path") == path), None)
+    if found is None:
+        raise NotFound(f"没有路径为 {path} 的冲突 (no conflict at {path})")
+    if (choice == "edit") != (value is not NO_VALUE):
+        raise InvalidInput("只有 edit 带新的取值，且必须带 (edit, and only edit, takes a value)",
+                           errors={"value": ["required for edit" if choice == "edit" else "only for edit"]})
+    overrides = list(v.document.get("overrides") or [])
+    idx = next((i for i, o in enumerate(overrides) if o.get("path") == path), None)
+    current = overrides[idx] if idx is not None else found.get("override")
+    try:
+        settled = loc.settle(current, found, choice, *(() if value is NO_VALUE else (value,)), reason=reason or None)
+    except loc.LocalizationError as exc:
+        raise InvalidInput("无法如此处理该冲突 (cannot settle the conflict this way)",
+                           errors={"choice": [p["message"] for p in exc.problems]}) from None
+    if idx is not None:
+        if settled is None:
+            overrides.pop(idx)
+        else:
+            overrides[idx] = settled
+    elif settled is not None:
+        overrides.append(settled)
+    conflicts.remove(found)
+    v.document = {**v.document, "overrides": overrides, "conflicts": conflicts}
+    resolve(v)
+    _save(session, v)
+    labels = {"keep": "保留本地修改", "take_upstream": "采用上级新值", "edit": "改为新值"}
+    audit.record(session, actor, "version.settle", version=v,
+                 summary=f"处理冲突 {path}：{labels.get(choice, choice)}",
+                 detail={"path": path, "choice": choice, "value": None if value is NO_VALUE else value,
+                         "conflict": found})
+    return v
+
+
+def drift_report(session: Session, actor: Actor, version_id: int) -> dict[str, Any]:
+    """For a template version: every descendant version the actor may see, with its overrides."""
+    root = get_version(session, actor, version_id)
+    rows: list[dict[str, Any]] = []
+    frontier = [root]
+    while frontier:
+        parent = frontier.pop(0)
+        children = session.scalars(select(SchemeVersion).where(SchemeVersion.parent_id == parent.id)
+                                   .order_by(SchemeVersion.id)).all()
+        for c in children:
+            frontier.append(c)
+            if not can_read(actor, c.scheme.procuratorate_id, c.status):
+                continue
+            rows.append({
+                "scheme": c.scheme.code, "name": c.scheme.name, "procuratorate": c.scheme.procuratorate.code,
+                "procuratorate_name": c.scheme.procuratorate.name, "version": c.number, "version_id": c.id,
+                "status": c.status, "parent": {"scheme": parent.scheme.code, "version": parent.number},
+                "overrides": [{**o, "kind": loc.kind_of(o)[0], "kind_en": loc.kind_of(o)[1]}
+                              for o in c.document.get("overrides", [])],
+                "conflicts": len(c.document.get("conflicts") or []),
+            })
+    return {"template": {"scheme": root.scheme.code, "version": root.number, "version_id": root.id,
+                         "content_hash": root.content_hash}, "descendants": rows}
+
+
+def diff_versions(session: Session, actor: Actor, a_id: int, b_id: int) -> dict[str, Any]:
+    a, b = get_version(session, actor, a_id), get_version(session, actor, b_id)
+    d = docdiff.diff(resolve(a), resolve(b))
+    la, lb = f"{a.scheme.code} v{a.number}", f"{b.scheme.code} v{b.number}"
+    return {"from": {"version_id": a.id, "label": la}, "to": {"version_id": b.id, "label": lb}, "diff": d,
+            "text": docdiff.diff_text(d, la, lb)}
+
+
+def provenance(version: SchemeVersion) -> dict[str, Any]:
+    """For every part of the resolved document: inherited or local (and how)."""
+    if version.parent is None:
+        return {}
+    return loc.provenance(resolve(version.parent), version.document.get("overrides", []))
+
+
+# -- views -------------------------------------------------------------------------------------------
+
+
+def view(v: SchemeVersion, *, with_document: bool = True) -> dict[str, Any]:
+    """A version as the API and the CLI show it."""
+    out: dict[str, Any] = {
+        "id": v.id, "scheme": v.scheme.code, "number": v.number, "status": v.status,
+        "status_label": STATUS_LABELS.get(v.status, v.status), "kind": "localization" if v.parent_id else "template",
+        "parent": ({"version_id": v.parent.id, "scheme": v.parent.scheme.code, "number": v.parent.number,
+                    "content_hash": v.parent.content_hash} if v.parent else None),
+        "author": v.author, "change_note": v.change_note, "content_hash": v.content_hash,
+        "lock_version": v.lock_version, "simulation": v.simulation,
+        "submitted_by": v.submitted_by, "submitted_at": _iso(v.submitted_at),
+        "reviewed_by": v.reviewed_by, "reviewed_at": _iso(v.reviewed_at), "review_note": v.review_note,
+        "effective_from": v.effective_from.isoformat() if v.effective_from else None,
+        "effective_to": v.effective_to.isoformat() if v.effective_to else None,
+        "created_at": _iso(v.created_at), "updated_at": _iso(v.updated_at),
+        "conflicts": list((v.document or {}).get("conflicts") or []) if v.parent_id else [],
+    }
+    if with_document:
+        out["document"] = v.document
+    return out
+
+
+def scheme_view(scheme: Scheme, actor: Actor) -> dict[str, Any]:
+    versions = visible_versions(actor, scheme)
+    today = dt.date.today()
+    in_force = next((v.number for v in versions if v.status == "active" and v.effective_from
+                     and v.effective_from <= today and (v.effective_to is None or today <= v.effective_to)), None)
+    return {"code": scheme.code, "name": scheme.name, "procuratorate": scheme.procuratorate.code,
+            "procuratorate_name": scheme.procuratorate.name, "subject_kind": scheme.subject_kind,
+            "period_kind": scheme.period_kind, "created_at": _iso(scheme.created_at), "in_force": in_force,
+            "versions": [view(v, with_document=False) for v in versions]}
+
+
+def _iso(t: dt.datetime | None) -> str | None:
+    if t is None:
+        return None
+    if t.tzinfo is None:  # SQLite returns naive datetimes: they were written in UTC
+        t = t.replace(tzinfo=dt.UTC)
+    return t.isoformat()
+
+
+__all__ = ["CODE", "activate", "approve", "attach_simulation", "check_resolved", "create_draft", "create_scheme",
+           "delete_draft", "diff_versions", "drift_report", "get_scheme", "get_version", "list_schemes", "localize",
+           "provenance", "rebase", "reject", "resolve", "retire", "scheme_version", "set_overrides", "settle", "submit",
+           "update_draft", "version_in_effect", "view"]

@@ -1,0 +1,517 @@
+"""Versions and governance through the service layer, on SQLite and PostgreSQL: the whole loop from a
+provincial template to a rebased county localization, immutability through every path, optimistic
+locking under concurrent saves, time travel, and the permission matrix (role × action × whose
+procuratorate)."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import functools
+import json
+import threading
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+from werkzeug.security import generate_password_hash
+
+from rulesvc.config import PROJECT_ROOT
+from rulesvc.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from rulesvc.extensions import db
+from rulesvc.persistence.models import AuditRecord, FrozenVersionError, Procuratorate, SchemeVersion
+from rulesvc.schema.scheme import content_hash, read_document
+from rulesvc.services.dictionary import get_dictionary
+from rulesvc.services.governance import audit, versions
+from rulesvc.services.governance.access import actor_for_user
+
+MINI = PROJECT_ROOT / "tests" / "data" / "schemes" / "mini.yaml"
+TREE = [("910000", "示范省人民检察院", "province", None), ("910100", "东川市人民检察院", "city", "910000"),
+        ("910101", "清瑞区人民检察院", "county", "910100"), ("910102", "东湖区人民检察院", "county", "910100"),
+        ("910200", "西岭市人民检察院", "city", "910000"), ("910201", "西岭县人民检察院", "county", "910200")]
+PASSWORD = "correct horse battery"
+THREE_OVERRIDES = [
+    {"op": "set", "path": "dimensions.quality.weight", "value": 45, "reason": "本院把考评重心放在办案质量上"},
+    {"op": "set", "path": "indicators.plea_rate.scoring.tiers",
+     "value": [{"min": 0.92, "points": 10}, {"min": 0.88, "points": 8}, {"min": 0.85, "points": 6}],
+     "reason": "本院上年适用率已达 88.8%，省定档位已无区分度"},
+    {"op": "disable", "path": "indicators.supervision_points", "reason": "监督数取决于分案，不反映个人努力"},
+]
+
+
+def template_doc() -> dict[str, Any]:
+    return read_document(MINI.read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def org(app) -> dict[str, int]:
+    with app.app_context():
+        ids: dict[str, int] = {}
+        for code, name, level, parent in TREE:
+            p = Procuratorate(code=code, name=name, level=level, parent_id=ids.get(parent) if parent else None)
+            db.session.add(p)
+            db.session.flush()
+            ids[code] = p.id
+        db.session.commit()
+        return ids
+
+
+PEOPLE = {  # username: (role, procuratorate)
+    "padmin": ("admin", "910000"), "pdesigner": ("designer", "910000"), "previewer": ("reviewer", "910000"),
+    "pviewer": ("viewer", "910000"), "cdesigner": ("designer", "910101"), "creviewer": ("reviewer", "910101"),
+    "odesigner": ("designer", "910102"), "oreviewer": ("reviewer", "910102"), "citydesigner": ("designer", "910100"),
+    "wdesigner": ("designer", "910200"),
+}
+
+
+@functools.cache
+def password_hash() -> str:
+    return generate_password_hash(PASSWORD)  # scrypt: hashed once, not once per user and test
+
+
+@pytest.fixture
+def people(app, org) -> None:
+    from rulesvc.persistence.models import User
+
+    with app.app_context():
+        for name, (role, code) in PEOPLE.items():
+            db.session.add(User(username=name, password_hash=password_hash(), role=role, procuratorate_id=org[code]))
+        db.session.commit()
+
+
+def actor(name: str, **kw: Any):
+    from rulesvc.persistence.models import User
+
+    user = db.session.scalar(select(User).where(User.username == name))
+    return actor_for_user(db.session, user, ip="127.0.0.1", client="pytest", **kw)
+
+
+def publish_template(app, *, doc: dict | None = None, code: str = "TPL", start: dt.date = dt.date(2021, 1, 1)) -> int:
+    """The province writes, submits, simulates, approves and activates a template; returns its version id."""
+    with app.app_context():
+        dictionary = get_dictionary(app.config["RULES_DIR"])
+        v = versions.create_scheme(db.session, actor("pdesigner"), code=code, name="示范省检察官考评模板",
+                                   procuratorate="910000", subject_kind="prosecutor", period_kind="month",
+                                   document=doc or template_doc(), change_note="首版")
+        versions.submit(db.session, actor("pdesigner"), v.id, dictionary)
+        versions.attach_simulation(db.session, actor("pdesigner"), v.id, reference="SIM-2020-001", period="2020")
+        versions.approve(db.session, actor("previewer"), v.id, note="同意")
+        versions.activate(db.session, actor("previewer"), v.id, effective_from=start)
+        db.session.commit()
+        return v.id
+
+
+# -- the whole loop ----------------------------------------------------------------------------------
+
+
+def test_the_whole_loop(app, people) -> None:
+    tpl1 = publish_template(app)
+    with app.app_context():
+        dictionary = get_dictionary(app.config["RULES_DIR"])
+        county = actor("cdesigner")
+        # The county localizes the template with three overrides, each with a reason.
+        loc = versions.localize(db.session, county, parent_version_id=tpl1, procuratorate="910101", code="LOC-910101",
+                                name="清瑞区检察官考评方案", overrides=THREE_OVERRIDES, change_note="本地化")
+        db.session.commit()
+        resolved = versions.resolve(loc)
+        assert resolved["dimensions"]["quality"]["weight"] == 45
+        assert resolved["indicators"]["supervision_points"]["scored"] is False
+        assert resolved["org"] == "910101" and resolved["code"] == "LOC-910101"
+        prov = versions.provenance(loc)
+        assert prov, "a localization says which parts are local"
+        # A broken fix is refused by lint on submit, with the path.
+        bad = copy.deepcopy(THREE_OVERRIDES) + [
+            {"op": "set", "path": "indicators.plea_rate.formula", "value": "plea / nothing_here", "reason": "试错"}]
+        versions.set_overrides(db.session, county, loc.id, lock_version=loc.lock_version, overrides=bad)
+        db.session.commit()
+        with pytest.raises(InvalidInput) as err:
+            versions.submit(db.session, county, loc.id, dictionary)
+        db.session.rollback()
+        assert any("indicators.plea_rate" in k for k in err.value.errors)
+        loc = db.session.get(SchemeVersion, loc.id)
+        versions.set_overrides(db.session, county, loc.id, lock_version=loc.lock_version, overrides=THREE_OVERRIDES)
+        versions.submit(db.session, county, loc.id, dictionary)
+        db.session.commit()
+        assert loc.status == "in_review" and loc.content_hash == content_hash(loc.resolved)
+        # Rejected with a reason, fixed, submitted again.
+        versions.reject(db.session, actor("creviewer"), loc.id, note="请补充停用监督指标的依据")
+        db.session.commit()
+        assert loc.status == "draft"
+        fixed = copy.deepcopy(THREE_OVERRIDES)
+        fixed[2]["reason"] += "（第四检察部统一组织听证，见院党组会议纪要）"
+        versions.set_overrides(db.session, county, loc.id, lock_version=loc.lock_version, overrides=fixed)
+        versions.submit(db.session, county, loc.id, dictionary)
+        db.session.commit()
+        # Approval needs a simulation of this content on a closed period, and another person.
+        with pytest.raises(Conflict, match="模拟测评"):
+            versions.approve(db.session, actor("creviewer"), loc.id)
+        db.session.rollback()
+        with pytest.raises(InvalidInput, match="simulation"):
+            versions.attach_simulation(db.session, county, loc.id, reference="SIM-X", period="2099-01")
+        db.session.rollback()
+        versions.attach_simulation(db.session, county, loc.id, reference="SIM-910101-2020", period="2020")
+        db.session.commit()
+        with pytest.raises(PermissionDenied):
+            versions.approve(db.session, county, loc.id)  # the author, even with rights, may not approve
+        db.session.rollback()
+        versions.approve(db.session, actor("creviewer"), loc.id, note="同意")
+        versions.activate(db.session, actor("creviewer"), loc.id, effective_from=dt.date(2021, 7, 1))
+        db.session.commit()
+        loc_v1 = loc.id
+
+        # The province publishes v2: it changes the plea tiers the county overrode, and a weight it did not.
+        v2doc = template_doc()
+        v2doc["indicators"]["plea_rate"]["scoring"]["tiers"] = [{"min": 0.91, "points": 10}, {"min": 0.86, "points": 8},
+                                                                {"min": 0.81, "points": 6}]
+        v2doc["dimensions"]["effect"]["weight"] = 35
+        pd = actor("pdesigner")
+        v2 = versions.create_draft(db.session, pd, "TPL", document=v2doc, change_note="调整认罪认罚档位与效果权重")
+        versions.submit(db.session, pd, v2.id, dictionary)
+        versions.attach_simulation(db.session, pd, v2.id, reference="SIM-2021-H1", period="2021-06")
+        versions.approve(db.session, actor("previewer"), v2.id)
+        versions.activate(db.session, actor("previewer"), v2.id, effective_from=dt.date(2022, 1, 1))
+        db.session.commit()
+        tpl2 = v2.id
+
+        # The county rebases: two overrides carry over, the tiers are a conflict to settle.
+        rebased = versions.rebase(db.session, county, loc_v1, new_parent_id=tpl2)
+        db.session.commit()
+        conflicts = rebased.document["conflicts"]
+        assert [c["path"] for c in conflicts] == ["indicators.plea_rate.scoring.tiers"]
+        with pytest.raises(Conflict, match="冲突"):
+            versions.submit(db.session, county, rebased.id, dictionary)
+        db.session.rollback()
+        rebased = db.session.get(SchemeVersion, rebased.id)
+        with pytest.raises(InvalidInput) as edit_without_value:  # "edit" needs the new value
+            versions.settle(db.session, county, rebased.id, lock_version=rebased.lock_version,
+                            path="indicators.plea_rate.scoring.tiers", choice="edit")
+        assert "value" in edit_without_value.value.errors
+        versions.settle(db.session, county, rebased.id, lock_version=rebased.lock_version,
+                        path="indicators.plea_rate.scoring.tiers", choice="keep", reason="仍按本院档位")
+        db.session.commit()
+        assert rebased.document["conflicts"] == []
+        out = versions.resolve(rebased)
+        assert out["dimensions"]["effect"]["weight"] == 35  # upstream change taken
+        assert out["indicators"]["plea_rate"]["scoring"]["tiers"][0]["min"] == 0.92  # local value kept
+        versions.submit(db.session, county, rebased.id, dictionary)
+        db.session.commit()
+
+        # Drift: the template's descendants and their overrides.
+        drift = versions.drift_report(db.session, actor("pdesigner"), tpl2)
+        assert [d["scheme"] for d in drift["descendants"]] == ["LOC-910101"]
+        assert len(drift["descendants"][0]["overrides"]) == 3
+
+        # Time travel: each date gets the version then in force, and says which.
+        p = actor("pviewer")
+        assert versions.version_in_effect(db.session, p, "TPL", dt.date(2021, 12, 31)).number == 1
+        assert versions.version_in_effect(db.session, p, "TPL", dt.date(2022, 1, 1)).number == 2
+        with pytest.raises(NotFound):
+            versions.version_in_effect(db.session, p, "TPL", dt.date(2020, 6, 1))
+
+        # The audit log shows every step, in order.
+        records, total = audit.list_records(db.session, actor("padmin"), limit=500)
+        actions = [r.action for r in reversed(records)]
+        for step in ("scheme.create", "version.create", "version.submit", "version.attach_simulation",
+                     "version.approve", "version.activate", "version.localize", "version.update", "version.reject",
+                     "version.supersede", "version.rebase", "version.settle"):
+            assert step in actions, step
+        assert actions.count("version.rebase") == 1  # one record per step
+        assert all(r.actor and r.at and r.ip == "127.0.0.1" and r.client == "pytest" for r in records)
+        reject = next(r for r in records if r.action == "version.reject")
+        assert "依据" in reject.summary and reject.actor == "creviewer"
+        update = next(r for r in records if r.action == "version.update" and r.diff)
+        assert update.diff  # what changed, as a diff
+
+
+# -- immutability ------------------------------------------------------------------------------------
+
+
+def test_a_published_version_cannot_change_by_any_path(app, people) -> None:
+    vid = publish_template(app)
+    with app.app_context():
+        v = db.session.get(SchemeVersion, vid)
+        before = (copy.deepcopy(v.document), v.content_hash, v.status, v.lock_version)
+        # 1. the service
+        with pytest.raises(Conflict, match="新建版本"):
+            versions.update_draft(db.session, actor("pdesigner"), vid, lock_version=v.lock_version,
+                                  document=template_doc())
+        db.session.rollback()
+        # 2. the ORM
+        v = db.session.get(SchemeVersion, vid)
+        v.change_note = "悄悄改一下"
+        with pytest.raises(FrozenVersionError):
+            db.session.flush()
+        db.session.rollback()
+        # 3. SQL, past every Python guard
+        for sql in ("UPDATE scheme_versions SET document = :doc WHERE id = :id",
+                    "UPDATE scheme_versions SET content_hash = 'x' WHERE id = :id",
+                    "UPDATE scheme_versions SET status = 'draft' WHERE id = :id",
+                    "UPDATE scheme_versions SET effective_from = '2000-01-01' WHERE id = :id",
+                    "DELETE FROM scheme_versions WHERE id = :id"):
+            with pytest.raises(DBAPIError):
+                with db.engine.begin() as conn:
+                    conn.execute(text(sql), {"id": vid, "doc": '{"x": 1}'})
+        db.session.expire_all()
+        v = db.session.get(SchemeVersion, vid)
+        assert (v.document, v.content_hash, v.status, v.lock_version) == before
+        # The audit log is append-only.
+        n = db.session.scalar(select(text("count(*)")).select_from(AuditRecord))
+        for sql in ("UPDATE audit_log SET actor = 'someone else'", "DELETE FROM audit_log"):
+            with pytest.raises(DBAPIError):
+                with db.engine.begin() as conn:
+                    conn.execute(text(sql))
+        assert db.session.scalar(select(text("count(*)")).select_from(AuditRecord)) == n
+
+
+def test_a_draft_can_change_and_counts_its_saves(app, people) -> None:
+    with app.app_context():
+        d = actor("pdesigner")
+        v = versions.create_scheme(db.session, d, code="T", name="模板", procuratorate="910000",
+                                   subject_kind="prosecutor", period_kind="month", document=template_doc())
+        db.session.commit()
+        assert v.lock_version == 1
+        doc = template_doc()
+        doc["dimensions"]["quality"]["weight"] = 50
+        versions.update_draft(db.session, d, v.id, lock_version=1, document=doc)
+        db.session.commit()
+        assert v.lock_version == 2 and v.document["dimensions"]["quality"]["weight"] == 50
+        with pytest.raises(Conflict) as err:
+            versions.update_draft(db.session, d, v.id, lock_version=1, document=template_doc())
+        assert err.value.details["current"]["lock_version"] == 2  # the 409 carries the current state
+        db.session.rollback()
+
+
+# -- concurrency -------------------------------------------------------------------------------------
+
+
+def test_two_people_saving_one_draft_get_one_success_and_one_conflict(app, people) -> None:
+    with app.app_context():
+        v = versions.create_scheme(db.session, actor("pdesigner"), code="T", name="模板", procuratorate="910000",
+                                   subject_kind="prosecutor", period_kind="month", document=template_doc())
+        db.session.commit()
+        vid = v.id
+        db.session.remove()
+        barrier = threading.Barrier(2)
+        outcomes: list[str] = []
+
+        def save(user: str, weight: int) -> None:
+            with app.app_context():
+                session = Session(db.engine)
+                try:
+                    from rulesvc.persistence.models import User
+
+                    u = session.scalar(select(User).where(User.username == user))
+                    who = actor_for_user(session, u)
+                    draft = versions.get_version(session, who, vid)
+                    seen = draft.lock_version
+                    doc = template_doc()
+                    doc["dimensions"]["quality"]["weight"] = weight
+                    barrier.wait(timeout=10)  # both have read the draft before either saves
+                    versions.update_draft(session, who, vid, lock_version=seen, document=doc)
+                    session.commit()
+                    outcomes.append("ok")
+                except Conflict:
+                    session.rollback()
+                    outcomes.append("409")
+                finally:
+                    session.close()
+
+        threads = [threading.Thread(target=save, args=("pdesigner", 41)),
+                   threading.Thread(target=save, args=("padmin", 42))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        assert sorted(outcomes) == ["409", "ok"]
+        v = db.session.get(SchemeVersion, vid)
+        assert v.lock_version == 2 and v.document["dimensions"]["quality"]["weight"] in (41, 42)
+
+
+# -- the permission matrix ---------------------------------------------------------------------------
+
+# The county 910101's scheme: who may do what with it. ok / 403 (may see, may not do) / 404 (may not see).
+ACTIONS = ("read", "edit", "submit", "approve", "activate", "audit")
+MATRIX = {
+    "padmin":       ("ok", "ok", "ok", "ok", "ok", "ok"),
+    "pdesigner":    ("ok", "ok", "ok", 403, 403, "ok"),
+    "previewer":    ("ok", 403, 403, "ok", "ok", "ok"),
+    "pviewer":      ("ok", 403, 403, 403, 403, 403),
+    "citydesigner": ("ok", "ok", "ok", 403, 403, "ok"),  # the city above the county
+    "cdesigner":    ("ok", "ok", "ok", 403, 403, "ok"),  # the county's own designer
+    "creviewer":    ("ok", 403, 403, "ok", "ok", "ok"),
+    "odesigner":    (404, 404, 404, 404, 404, "none"),  # another county: sees nothing
+    "oreviewer":    (404, 404, 404, 404, 404, "none"),
+    "wdesigner":    (404, 404, 404, 404, 404, "none"),  # another city
+}
+
+
+def county_version(app, status: str) -> int:
+    """A version of the county's scheme, written by an administrator nobody in the matrix is."""
+    with app.app_context():
+        if db.session.scalar(select(text("count(*)")).select_from(text("users")).where(text("username = 'author'"))) == 0:
+            from rulesvc.persistence.models import User
+
+            db.session.add(User(username="author", password_hash=password_hash(), role="admin",
+                                procuratorate_id=db.session.scalar(
+                                    select(Procuratorate.id).where(Procuratorate.code == "910101"))))
+            db.session.commit()
+        a = actor("author")
+        v = versions.create_scheme(db.session, a, code="C", name="县院方案", procuratorate="910101",
+                                   subject_kind="prosecutor", period_kind="month", document=template_doc())
+        if status != "draft":
+            versions.submit(db.session, a, v.id, get_dictionary(app.config["RULES_DIR"]))
+            versions.attach_simulation(db.session, a, v.id, reference="SIM", period="2020")
+        if status == "approved":
+            versions.approve(db.session, actor("padmin"), v.id)
+        db.session.commit()
+        return v.id
+
+
+@pytest.mark.parametrize("who", list(MATRIX))
+@pytest.mark.parametrize("action", ACTIONS)
+def test_permission_matrix(app, people, who: str, action: str) -> None:
+    expected = MATRIX[who][ACTIONS.index(action)]
+    status = {"approve": "in_review", "activate": "approved"}.get(action, "draft")
+    vid = county_version(app, status)
+    with app.app_context():
+        a = actor(who)
+        dictionary = get_dictionary(app.config["RULES_DIR"])
+        calls = {
+            "read": lambda: versions.get_version(db.session, a, vid),
+            "edit": lambda: versions.update_draft(db.session, a, vid, lock_version=1, change_note="改"),
+            "submit": lambda: versions.submit(db.session, a, vid, dictionary),
+            "approve": lambda: versions.approve(db.session, a, vid),
+            "activate": lambda: versions.activate(db.session, a, vid, effective_from=dt.date(2021, 1, 1)),
+        }
+        if action == "audit":
+            if expected == 403:
+                with pytest.raises(PermissionDenied):
+                    audit.list_records(db.session, a)
+                return
+            records, _ = audit.list_records(db.session, a)
+            assert bool(records) == (expected == "ok")  # other counties see none of this county's records
+            return
+        if expected == "ok":
+            calls[action]()
+            db.session.commit()
+        else:
+            with pytest.raises(PermissionDenied if expected == 403 else NotFound):
+                calls[action]()
+            db.session.rollback()
+            v = db.session.get(SchemeVersion, vid)
+            assert v.status == status and v.lock_version == (1 if status == "draft" else v.lock_version)
+
+
+def test_a_county_cannot_see_another_countys_schemes_in_lists(app, people) -> None:
+    county_version(app, "draft")
+    with app.app_context():
+        assert [s.code for s in versions.list_schemes(db.session, actor("cdesigner"))] == ["C"]
+        assert versions.list_schemes(db.session, actor("odesigner")) == []
+        with pytest.raises(NotFound):
+            versions.get_scheme(db.session, actor("odesigner"), "C")
+
+
+def test_a_county_reads_the_published_template_but_not_its_drafts(app, people) -> None:
+    publish_template(app)
+    with app.app_context():
+        d = versions.create_draft(db.session, actor("pdesigner"), "TPL", change_note="v2 草稿")
+        db.session.commit()
+        county = actor("cdesigner")
+        scheme = versions.get_scheme(db.session, county, "TPL")
+        assert [v.number for v in versions.visible_versions(county, scheme)] == [1]
+        with pytest.raises(NotFound):
+            versions.get_version(db.session, county, d.id)
+        with pytest.raises(PermissionDenied):
+            versions.create_draft(db.session, county, "TPL")
+        db.session.rollback()
+
+
+def test_activation_never_overlaps_and_refuses_going_back(app, people) -> None:
+    tpl = publish_template(app, start=dt.date(2021, 1, 1))
+    with app.app_context():
+        pd, pr = actor("pdesigner"), actor("previewer")
+        dictionary = get_dictionary(app.config["RULES_DIR"])
+        v2 = versions.create_draft(db.session, pd, "TPL")
+        versions.submit(db.session, pd, v2.id, dictionary)
+        versions.attach_simulation(db.session, pd, v2.id, reference="S2", period="2020")
+        versions.approve(db.session, pr, v2.id)
+        db.session.commit()
+        with pytest.raises(Conflict, match="生效"):
+            versions.activate(db.session, pr, v2.id, effective_from=dt.date(2021, 1, 1))
+        db.session.rollback()
+        versions.activate(db.session, pr, v2.id, effective_from=dt.date(2021, 4, 1))
+        db.session.commit()
+        v1 = db.session.get(SchemeVersion, tpl)
+        assert v1.effective_to == dt.date(2021, 3, 31)
+        versions.retire(db.session, pr, v2.id, effective_to=dt.date(2021, 12, 31))
+        db.session.commit()
+        assert versions.version_in_effect(db.session, pr, "TPL", dt.date(2021, 6, 1)).number == 2
+        with pytest.raises(NotFound):
+            versions.version_in_effect(db.session, pr, "TPL", dt.date(2022, 1, 1))
+
+
+# -- time travel from the command line ---------------------------------------------------------------
+
+
+def test_evaluate_by_scheme_code_uses_the_version_in_force_then(demo_app) -> None:
+    """``rulesvc evaluate --scheme CODE`` scores January with version 1 and February with version 2,
+    and says which. (Adds a scheme of its own to the shared demo database; nothing else reads schemes.)"""
+    from rulesvc.persistence.models import Prosecutor
+    from rulesvc.services.governance.access import ACTIONS, Actor, system_actor
+
+    code = f"TT-{demo_app.config['SQLALCHEMY_DATABASE_URI'][-6:]}".replace("/", "-").replace(":", "-")
+    reviewer = Actor(ref="system:reviewer", name="审核员", actions=frozenset(ACTIONS), scope=None)
+    with demo_app.app_context():
+        dictionary = get_dictionary(demo_app.config["RULES_DIR"])
+        author = system_actor("test")
+        v1 = versions.create_scheme(db.session, author, code=code, name="时间旅行", procuratorate="910000",
+                                    subject_kind="prosecutor", period_kind="month", document=template_doc())
+        doc2 = template_doc()
+        doc2["combination"]["base"] = 70  # version 2 gives everyone 10 points less at the base
+        versions.submit(db.session, author, v1.id, dictionary)
+        versions.attach_simulation(db.session, author, v1.id, reference="S", period="2019-12")
+        versions.approve(db.session, reviewer, v1.id)
+        versions.activate(db.session, reviewer, v1.id, effective_from=dt.date(2020, 1, 1))
+        v2 = versions.create_draft(db.session, author, code, document=doc2)
+        versions.submit(db.session, author, v2.id, dictionary)
+        versions.attach_simulation(db.session, author, v2.id, reference="S2", period="2020-01")
+        versions.approve(db.session, reviewer, v2.id)
+        versions.activate(db.session, reviewer, v2.id, effective_from=dt.date(2020, 2, 1))
+        db.session.commit()
+        ids = v1.id, v2.id
+        subject = db.session.scalar(select(Prosecutor.code).order_by(Prosecutor.id).limit(1))
+    runner = demo_app.test_cli_runner()
+    jan = runner.invoke(args=["evaluate", "--scheme", code, "--subject", subject, "--period", "2020-01", "--json"])
+    feb = runner.invoke(args=["evaluate", "--scheme", code, "--subject", subject, "--period", "2020-02", "--json"])
+    assert jan.exit_code == 0 and feb.exit_code == 0, (jan.output, feb.output)
+    assert "第 1 版" in jan.stderr and "第 2 版" in feb.stderr
+    j, f = json.loads(jan.stdout), json.loads(feb.stdout)
+    with demo_app.app_context():
+        assert j["scheme_hash"] == db.session.get(SchemeVersion, ids[0]).content_hash
+        assert f["scheme_hash"] == db.session.get(SchemeVersion, ids[1]).content_hash
+    gone = runner.invoke(args=["evaluate", "--scheme", code, "--subject", subject, "--period", "2019-12"])
+    assert gone.exit_code != 0 and "没有在 2019-12-01 生效的版本" in gone.output
+
+
+def test_a_county_scheme_scores_only_that_county(demo_app) -> None:
+    """A scheme of 910101 ranks 910101's prosecutors — its quota and peer averages are among them — and
+    refuses, by name, to score a prosecutor of another procuratorate."""
+    from rulesvc.persistence.models import Procuratorate, Prosecutor
+
+    county = str(PROJECT_ROOT / "rules" / "localizations" / "910101" / "SFS-PROSECUTOR-910101.overrides.yaml")
+    with demo_app.app_context():
+        rows = db.session.execute(select(Prosecutor.code, Procuratorate.code).join(
+            Procuratorate, Procuratorate.id == Prosecutor.procuratorate_id)).all()
+    inside = sorted(p for p, org in rows if org == "910101")
+    outside = next(p for p, org in rows if org != "910101")
+    assert inside, "the demo has prosecutors in 910101"
+    runner = demo_app.test_cli_runner()
+    ranked = runner.invoke(args=["rank", "--scheme", county, "--period", "2020"])
+    assert ranked.exit_code == 0, ranked.output
+    assert f"共 {len(inside)} 个考评对象" in ranked.output
+    wrong = runner.invoke(args=["evaluate", "--scheme", county, "--subject", outside, "--period", "2020"])
+    assert wrong.exit_code != 0 and "不在方案 SFS-PROSECUTOR-910101 的适用范围内" in wrong.output
+    right = runner.invoke(args=["evaluate", "--scheme", county, "--subject", inside[0], "--period", "2020"])
+    assert right.exit_code == 0, right.output
