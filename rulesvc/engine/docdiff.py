@@ -187,7 +187,13 @@ def _entry(label: str, code: str, name: str) -> str:
     return f"{label} {code}（{name}）" if name else f"{label} {code}"
 
 
+def _scored(value: Any) -> str:
+    return "仅作分析、不计分" if value is False else "计分"  # absent means scored (the default)
+
+
 def _change_line(subject: str, ch: Mapping[str, Any]) -> str:
+    if ch["field"] == "scored":
+        return f"{subject}: 由{_scored(ch['old'])}改为{_scored(ch['new'])} (scored: {show(ch['new'])})"
     where = f" {ch['field']}" if ch["field"] else "（整体 whole）"
     return f"{subject}:{where} 由 {show(ch['old'])} 改为 {show(ch['new'])}"
 

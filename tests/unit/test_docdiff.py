@@ -250,7 +250,7 @@ def test_template_to_county_text_mentions_every_change():
         "新增指标 BLACK_SOIL_PIL_SHARE（黑土地保护公益诉讼案件占比）",
         "指标 PLEA_APPLY_RATE（认罪认罚从宽制度适用率）: scoring.tiers[0].min 由 0.9 改为 0.92",
         "指标 PLEA_APPLY_RATE（认罪认罚从宽制度适用率）: scoring.tiers[2].min 由 0.8 改为 0.85",
-        "指标 PUBLIC_HEARING_COUNT（公开听证数）: scored 由 （无） 改为 false",
+        "指标 PUBLIC_HEARING_COUNT（公开听证数）: 由计分改为仅作分析、不计分 (scored: false)",
     ):
         assert fragment in text, fragment
     assert "dimensions" not in text and "weight 由" not in text, "a weight change is told once"
