@@ -138,7 +138,7 @@ def test_the_whole_loop(app, people) -> None:
         # Rejected with a reason, fixed, submitted again.
         versions.reject(db.session, actor("creviewer"), loc.id, note="请补充停用监督指标的依据")
         db.session.commit()
-        assert loc.status == "draft"
+        assert loc.status == "draft" and loc.content_hash is None and loc.resolved is None  # nothing stale
         fixed = copy.deepcopy(THREE_OVERRIDES)
         fixed[2]["reason"] += "（第四检察部统一组织听证，见院党组会议纪要）"
         versions.set_overrides(db.session, county, loc.id, lock_version=loc.lock_version, overrides=fixed)

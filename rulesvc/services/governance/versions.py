@@ -481,9 +481,15 @@ def reject(session: Session, actor: Actor, version_id: int, *, note: str) -> Sch
     v.reviewed_by = actor.name
     v.reviewed_by_ref = actor.ref
     v.review_note = note.strip()
+    frozen_hash = v.content_hash
+    _save(session, v)
+    # A draft again: what was frozen at submit no longer describes it (the next submit freezes anew).
+    # Two steps, because content may change only once the status says draft.
+    v.resolved, v.content_hash = None, None
     _save(session, v)
     audit.record(session, actor, "version.reject", version=v,
-                 summary=f"退回 {v.scheme.code} 第 {v.number} 版：{note.strip()}", detail={"note": note.strip()})
+                 summary=f"退回 {v.scheme.code} 第 {v.number} 版：{note.strip()}",
+                 detail={"note": note.strip(), "content_hash": frozen_hash})
     return v
 
 
