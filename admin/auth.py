@@ -6,6 +6,7 @@ only "用户名或密码错误" (never which of the two was wrong). ``next`` is 
 
 from __future__ import annotations
 
+import hmac
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, flash, redirect, request, session, url_for
@@ -64,12 +65,16 @@ def is_signed_in() -> bool:
 
 
 def load_user(user_id: str) -> User | None:
-    """flask-login's user loader: the active user with this id."""
+    """flask-login's user loader: the active user with this id whose password has not changed since
+    the session began (see ``User.get_id``)."""
+    ident, _, stamp = (user_id or "").partition(".")
     try:
-        user = db.session.get(User, int(user_id))
+        user = db.session.get(User, int(ident))
     except (TypeError, ValueError):
         return None
-    return user if user is not None and user.is_active else None
+    if user is None or not user.is_active or not hmac.compare_digest(stamp, user.session_stamp):
+        return None
+    return user
 
 
 def init_auth(app: Flask) -> None:

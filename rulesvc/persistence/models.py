@@ -7,6 +7,7 @@ in ``attrs`` (JSON), typed and validated against the data dictionary before they
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Any
 
 from sqlalchemy import (
@@ -246,7 +247,13 @@ class User(Base):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        """``<id>.<stamp>``: the stamp derives from the password hash, so a new password (or a reset)
+        ends every session signed in with the old one."""
+        return f"{self.id}.{self.session_stamp}"
+
+    @property
+    def session_stamp(self) -> str:
+        return hashlib.sha256(self.password_hash.encode()).hexdigest()[:16]
 
     def __str__(self) -> str:
         return self.username

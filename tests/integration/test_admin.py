@@ -169,6 +169,21 @@ def test_logout_needs_post_with_csrf_and_ends_the_session(app, client):
     assert client.get("/admin/").status_code == 302
 
 
+def test_a_new_password_ends_the_sessions_signed_in_with_the_old_one(app, client):
+    from rulesvc.services.users import set_password
+
+    add_user(app)
+    login(client, "alice", PASSWORD)
+    assert client.get("/admin/").status_code == 200
+    with app.app_context():
+        set_password(db.session, "alice", "another long passphrase")
+        db.session.commit()
+    response = client.get("/admin/")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/admin/login/")
+    login(client, "alice", "another long passphrase")
+    assert client.get("/admin/").status_code == 200
+
+
 def test_inactive_user_cannot_sign_in(app, client):
     add_user(app)
     with app.app_context():
