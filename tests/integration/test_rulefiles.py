@@ -389,6 +389,8 @@ def test_cli_publishes_the_shipped_library_through_the_lifecycle(app, runner):
             select(AuditRecord).where(AuditRecord.version_id == county.id).order_by(AuditRecord.id))]
         assert steps == ["version.localize", "version.submit", "version.attach_simulation", "version.approve",
                          "version.activate"]
+        record = db.session.scalar(select(AuditRecord).where(AuditRecord.version_id == county.id).limit(1))
+        assert record.client.startswith("rulesvc 服务器本机") and record.actor_ref.startswith("system:")
     again = runner.invoke(args=["rules", "publish-library"])
     assert again.exit_code == 0 and "已发布 0" in again.output and f"= {LOCAL}" in again.output
     with app.app_context():

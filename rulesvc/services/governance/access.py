@@ -133,7 +133,8 @@ def actor_for_scope(session: Session, ref: str, name: str, actions: Iterable[str
 
 def system_actor(name: str = "cli") -> Actor:
     """The operator at the server's command line (``rulesvc rules import``…): trusted, everywhere."""
-    return Actor(ref=f"system:{name}", name=f"系统 ({name})", actions=frozenset(ACTIONS), scope=None)
+    return Actor(ref=f"system:{name}", name=f"系统 ({name})", actions=frozenset(ACTIONS), scope=None,
+                 client=f"rulesvc 服务器本机 (on the server: {name})")
 
 
 def can_read(actor: Actor, procuratorate_id: int, status: str | None = None) -> bool:
