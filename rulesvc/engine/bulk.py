@@ -73,8 +73,7 @@ class BulkResult:
         return frozenset(out)
 
 
-def metrics_frame(compiled: CompiledScheme, events: pl.DataFrame, key: str) -> pl.DataFrame:
-    """One row per subject with events: a column per metric (missing subjects are filled by the caller)."""
+def _metric_aggs(compiled: CompiledScheme) -> list[pl.Expr]:
     aggs: list[pl.Expr] = []
     for cm in compiled.metrics:
         m = cm.metric
@@ -92,12 +91,11 @@ def metrics_frame(compiled: CompiledScheme, events: pl.DataFrame, key: str) -> p
             else:
                 e = col.cast(pl.Float64).min() if m.agg == "min" else col.cast(pl.Float64).max()
         aggs.append(e.alias(m.code))
-    relevant = events.filter(pl.col(key).is_not_null() & pl.col("event_type").is_in(sorted(compiled.event_types)))
-    return relevant.group_by(key).agg(aggs)
+    return aggs
 
 
-def _counts(compiled: CompiledScheme, events: pl.DataFrame, key: str) -> pl.DataFrame:
-    """Per subject: matching events per adjustment and veto, and matching cases per pattern."""
+def _count_aggs(compiled: CompiledScheme) -> list[pl.Expr]:
+    """Matching events per (non-pattern) adjustment and per veto."""
     aggs = []
     for ca in compiled.adjustments:
         if ca.pattern:
@@ -109,17 +107,44 @@ def _counts(compiled: CompiledScheme, events: pl.DataFrame, key: str) -> pl.Data
             aggs.append(mask.sum().alias(f"adjn__{ca.adjustment.code}"))
     for cv in compiled.vetoes:
         aggs.append(_mask(cv.types, cv.where).sum().alias(f"veton__{cv.veto.code}"))
-    ev = events.filter(pl.col(key).is_not_null())
-    out = ev.group_by(key).agg(aggs) if aggs else ev.select(key).unique()
+    return aggs
+
+
+def _relevant(compiled: CompiledScheme, events: pl.DataFrame, key: str) -> pl.DataFrame:
+    return events.filter(pl.col(key).is_not_null() & pl.col("event_type").is_in(sorted(compiled.event_types)))
+
+
+def metrics_frame(compiled: CompiledScheme, events: pl.DataFrame, key: str) -> pl.DataFrame:
+    """One row per subject with events: a column per metric (missing subjects are filled by the caller)."""
+    return _relevant(compiled, events, key).group_by(key).agg(_metric_aggs(compiled))
+
+
+def _pattern_counts(compiled: CompiledScheme, relevant: pl.DataFrame, key: str, out: pl.DataFrame) -> pl.DataFrame:
+    """Matching cases per pattern adjustment, joined onto ``out``. Only the rows of a pattern's event
+    types take part in its case group-by (a step counts only its own types anyway)."""
     for ca in compiled.adjustments:
         if not ca.pattern:
             continue
         steps = [_mask(st.types, st.where).sum().alias(st.name) for st in ca.pattern]
         holds = pl.all_horizontal([pl.col(st.name) >= st.at_least for st in ca.pattern])
-        cases = (ev.filter(pl.col("case_id").is_not_null()).group_by([key, "case_id"]).agg(steps)
+        types = sorted(set().union(*(st.types for st in ca.pattern)))
+        cases = (relevant.filter(pl.col("case_id").is_not_null() & pl.col("event_type").is_in(types))
+                 .group_by([key, "case_id"]).agg(steps)
                  .filter(holds).group_by(key).agg(pl.len().alias(f"adjn__{ca.adjustment.code}")))
         out = out.join(cases, on=key, how="left")
     return out
+
+
+def _aggregate(compiled: CompiledScheme, events: pl.DataFrame, key: str) -> tuple[pl.DataFrame, list[str]]:
+    """Metrics, adjustment and veto counts in one pass over the events (per subject with events), and
+    the names of the count columns."""
+    relevant = _relevant(compiled, events, key)
+    counts = _count_aggs(compiled)
+    out = relevant.group_by(key).agg(_metric_aggs(compiled) + counts)
+    out = _pattern_counts(compiled, relevant, key, out)
+    names = [e.meta.output_name() for e in counts] + [f"adjn__{ca.adjustment.code}" for ca in compiled.adjustments
+                                                      if ca.pattern]
+    return out, names
 
 
 def _derive(ci, group: str) -> pl.Expr:
@@ -151,7 +176,8 @@ def evaluate_bulk(compiled: CompiledScheme, events: pl.DataFrame, subjects: pl.D
     """
     s = compiled.scheme
     comb = s.combination
-    f = subjects.join(metrics_frame(compiled, events, key), on=key, how="left")
+    aggregated, count_names = _aggregate(compiled, events, key)
+    f = subjects.join(aggregated, on=key, how="left")
     f = f.with_columns([
         pl.col(cm.metric.code).fill_null(0.0) if cm.metric.agg in ("count", "sum", "distinct") else pl.col(cm.metric.code)
         for cm in compiled.metrics
@@ -185,9 +211,7 @@ def evaluate_bulk(compiled: CompiledScheme, events: pl.DataFrame, subjects: pl.D
                  pl.when(applies & ~excluded).then(pl.lit(pw.max_points)).otherwise(0.0).alias(f"max__{code}")]
     f = f.with_columns(cols)
 
-    counts = _counts(compiled, events, key)
-    f = f.join(counts, on=key, how="left")
-    f = f.with_columns([pl.col(c).fill_null(0).cast(pl.Int64) for c in counts.columns if c != key])
+    f = f.with_columns([pl.col(c).fill_null(0).cast(pl.Int64) for c in count_names])
     f = f.with_columns([(pl.col(f"veton__{cv.veto.code}") > 0).alias(f"veto__{cv.veto.code}") for cv in compiled.vetoes])
     zero_cols = {}
     for dim in s.dimensions:

@@ -336,8 +336,11 @@ def assemble(
     if comb.floor is not None and clipped < comb.floor:
         clipped = comb.floor
     if clipped != raw_total:
-        lines.append(R.Line("clip", "total", f"总分限定在 [{comb.floor}, {comb.cap}] (total clipped)", clipped - raw_total))
-    total = ordered_sum(ln.points for ln in lines)
+        lines.append(R.Line("clip", "total", f"总分限定在 [{comb.floor}, {comb.cap}] (total clipped)",
+                            closing_delta(raw_total, clipped)))
+    # A clipped total is the bound itself, to the bit (as in the bulk executor); the clip line is chosen
+    # so that the lines add up to it exactly whenever a float allows, else to within an ulp.
+    total = clipped if clipped != raw_total else ordered_sum(ln.points for ln in lines)
     grade, reason = grade_for(compiled, total, [t.code for t in veto_traces], subject, peers)
     if grade:
         fired.add(f"grade:{grade}")
@@ -374,6 +377,15 @@ def assemble(
         vetoes=tuple(veto_traces), dimensions=tuple(dims), attribution=tuple(lines),
         metrics=tuple(metric_traces), fired=frozenset(fired), executor=executor, subject_name=subject.name,
     )
+
+
+def closing_delta(raw: float, target: float) -> float:
+    """The float ``d`` nearest ``target - raw`` with ``raw + d == target``, if one of the nearest does."""
+    d = target - raw
+    for candidate in (d, math.nextafter(d, math.inf), math.nextafter(d, -math.inf)):
+        if raw + candidate == target:
+            return candidate
+    return d
 
 
 def ordered_sum(values: Iterable[float]) -> float:

@@ -142,7 +142,12 @@ def check(compiled: CompiledScheme, bulk: BulkResult, events: pl.DataFrame, n_su
         by_id = {str(r[bulk.key]): r["total"] for r in bulk.frame.select(bulk.key, "total").to_dicts()}
         for r in results:
             lines = [ln.points for ln in r.attribution]
-            assert ordered_sum(lines) == r.total, (r.subject, r.total, r.attribution)
+            if any(ln.kind == "clip" for ln in r.attribution):  # the total is the bound; lines within an ulp
+                ulps = 4 * math.ulp(max(abs(x) for x in [*lines, r.total]))
+                assert abs(ordered_sum(lines) - r.total) <= ulps, \
+                    (r.subject, r.total, r.attribution)
+            else:
+                assert ordered_sum(lines) == r.total, (r.subject, r.total, r.attribution)
             assert math.isclose(math.fsum(lines), r.total, rel_tol=1e-12, abs_tol=1e-9), (r.subject, r.attribution)
             if FIXED_SCALAR_DIVISION:  # evaluate.ordered_sum promises the same bits in both executors
                 assert by_id[r.subject] == r.total, f"subject {r.subject}: totals differ in the last bits: " \
@@ -273,3 +278,20 @@ def test_a_procuratorate_scheme_with_a_prosecutor_peer_group_works_or_is_refused
     doc["indicators"]["i"]["scoring"] = {"method": "percentile", "points": 5}
     units = [{"procuratorate_id": u, "level": "county", "line": None} for u in (10, 11)]
     agree_or_refuse(doc, arrests(p1=2), subjects=units, key="procuratorate_id")
+
+
+def test_a_total_clipped_to_the_floor_is_the_floor_to_the_bit() -> None:
+    """Found by the fuzzer: raw −10 clipped to a floor of 1.825 gave 1.8249999999999993 per subject
+    (−10 + (1.825 − −10) in floats) and 1.825 in bulk."""
+    doc = small(combination={"method": "sum", "floor": 1.825},
+                adjustments={"a": {"name": "a", "event": "arrest_review", "points": -5}})
+    doc["indicators"]["i"]["scoring"] = {"method": "pass_fail", "threshold": 100, "points": 1}
+    compiled, bulk, events = run(doc, DataSet(arrests(p1=2), SUBJECTS[:1]), "prosecutor_id")
+    assert bulk.frame["total"].to_list() == [1.825]
+    for decider in (PythonDecider(), DURABLE):
+        results: list[Result] = []
+        with mock.patch.object(differential, "evaluate_subject", recording(results)):
+            assert compare(compiled, bulk, events, decider) == (1, [])
+        [r] = results
+        assert r.total == 1.825 and [ln.kind for ln in r.attribution][-1] == "clip"
+        assert abs(ordered_sum(ln.points for ln in r.attribution) - 1.825) <= 4 * math.ulp(11.825)
