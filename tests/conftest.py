@@ -12,7 +12,9 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -155,10 +157,11 @@ def db_kind(request) -> str:
     return request.param
 
 
-@pytest.fixture(scope="session")
-def _clean_app(db_kind, tmp_path_factory, pg_server):
-    url = _new_url(db_kind, "clean", tmp_path_factory, pg_server)
-    app = make_app(url, tmp_path_factory.mktemp("instance"))
+@contextmanager
+def _migrated_app(kind: str, label: str, tmp_path_factory, pg_server) -> Iterator[Any]:
+    """The real app on a new, migrated database of ``kind``; its connections closed afterwards."""
+    url = _new_url(kind, label, tmp_path_factory, pg_server)
+    app = make_app(url, tmp_path_factory.mktemp(f"instance-{label}"))
     migrate_and_load_dictionary(app)
     yield app
     with app.app_context():
@@ -166,19 +169,18 @@ def _clean_app(db_kind, tmp_path_factory, pg_server):
 
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def _clean_app(db_kind, tmp_path_factory, pg_server):
+    with _migrated_app(db_kind, "clean", tmp_path_factory, pg_server) as app:
+        yield app
 
 
 @pytest.fixture(scope="session")
 def _other_clean_app(db_kind, tmp_path_factory, pg_server):
-    url = _new_url(db_kind, "other", tmp_path_factory, pg_server)
-    app = make_app(url, tmp_path_factory.mktemp("instance-other"))
-    migrate_and_load_dictionary(app)
-    yield app
-    with app.app_context():
-        from rulesvc.extensions import db
-
-        db.session.remove()
-        db.engine.dispose()
+    with _migrated_app(db_kind, "other", tmp_path_factory, pg_server) as app:
+        yield app
 
 
 @pytest.fixture
@@ -222,17 +224,10 @@ def demo_app(db_kind, tmp_path_factory, pg_server):
     """A migrated database with a small demo province (read-only: do not change it in tests)."""
     from rulesvc.datagen.demo import DemoConfig, generate_and_load
 
-    url = _new_url(db_kind, "demo", tmp_path_factory, pg_server)
-    app = make_app(url, tmp_path_factory.mktemp("instance-demo"))
-    migrate_and_load_dictionary(app)
-    with app.app_context():
-        generate_and_load(DemoConfig(seed=7, **DEMO_TEST_SIZE))
-    yield app
-    with app.app_context():
-        from rulesvc.extensions import db
-
-        db.session.remove()
-        db.engine.dispose()
+    with _migrated_app(db_kind, "demo", tmp_path_factory, pg_server) as app:
+        with app.app_context():
+            generate_and_load(DemoConfig(seed=7, **DEMO_TEST_SIZE))
+        yield app
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn, TypeVar
 
 import click
 from flask.cli import with_appcontext
@@ -16,8 +18,10 @@ from flask.cli import with_appcontext
 from rulesvc.errors import RulesvcError
 from rulesvc.services.governance.access import KEY_PERMISSIONS
 
+T = TypeVar("T")
 
-def _fail(exc: RulesvcError) -> None:
+
+def _fail(exc: RulesvcError) -> NoReturn:
     """Print the error and every problem it lists (``errors``: file or field → messages); exit 1."""
     click.echo(exc.message, err=True)
     errors = exc.errors
@@ -27,6 +31,23 @@ def _fail(exc: RulesvcError) -> None:
             for message in messages if isinstance(messages, list | tuple) else [messages]:
                 click.echo(f"    - {message}", err=True)
     sys.exit(1)
+
+
+def _committed(work: Callable[[], T]) -> T:
+    """Run ``work`` and commit; on a domain error roll back, list the problems and exit 1; on any
+    other error roll back and re-raise. Nothing half-done is ever committed."""
+    from rulesvc.extensions import db
+
+    try:
+        result = work()
+        db.session.commit()
+    except RulesvcError as exc:
+        db.session.rollback()
+        _fail(exc)
+    except Exception:
+        db.session.rollback()
+        raise
+    return result
 
 
 # -- rules -------------------------------------------------------------------------------------------
@@ -56,7 +77,6 @@ def export_command(directory: Path, schemes: tuple[str, ...]) -> None:
         summary = export_rules(db.session, system_actor("cli"), directory, schemes=list(schemes) or None)
     except RulesvcError as exc:
         _fail(exc)
-        return
     finally:
         db.session.rollback()  # export only reads
     click.echo(summary.message)
@@ -77,16 +97,7 @@ def import_command(directory: Path) -> None:
     from rulesvc.services.governance.access import system_actor
     from rulesvc.services.governance.rulefiles import import_rules
 
-    try:
-        summary = import_rules(db.session, system_actor("cli"), directory)
-        db.session.commit()
-    except RulesvcError as exc:
-        db.session.rollback()
-        _fail(exc)
-        return
-    except Exception:
-        db.session.rollback()
-        raise
+    summary = _committed(lambda: import_rules(db.session, system_actor("cli"), directory))
     click.echo(summary.message)
     for label in summary.created:
         click.echo(f"  + {label}")
@@ -109,17 +120,8 @@ def publish_library_command(effective_from: dt.datetime) -> None:
     from rulesvc.services.governance.library import publish_library
 
     rules_dir = current_app.config["RULES_DIR"]
-    try:
-        summary = publish_library(db.session, rules_dir, get_dictionary(rules_dir),
-                                  effective_from=effective_from.date())
-        db.session.commit()
-    except RulesvcError as exc:
-        db.session.rollback()
-        _fail(exc)
-        return
-    except Exception:
-        db.session.rollback()
-        raise
+    summary = _committed(lambda: publish_library(db.session, rules_dir, get_dictionary(rules_dir),
+                                                 effective_from=effective_from.date()))
     click.echo(f"已发布 {len(summary.published)} 个方案版本 (published {len(summary.published)} scheme versions)")
     for label in summary.published:
         click.echo(f"  + {label}")
@@ -154,14 +156,9 @@ def create_key_command(name: str, procuratorates: tuple[str, ...], permissions: 
     expires_at = None
     if expires is not None:
         expires_at = dt.datetime.combine(expires.date() + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
-    try:
-        key, token = create_key(db.session, system_actor("cli"), name=name, procuratorates=list(procuratorates),
-                                permissions=list(permissions), expires_at=expires_at)
-        db.session.commit()
-    except RulesvcError as exc:
-        db.session.rollback()
-        _fail(exc)
-        return
+    key, token = _committed(lambda: create_key(db.session, system_actor("cli"), name=name,
+                                               procuratorates=list(procuratorates), permissions=list(permissions),
+                                               expires_at=expires_at))
     click.echo(f"已创建 API 密钥 {key.name}（前缀 {key.prefix}）(created API key {key.name}, prefix {key.prefix})")
     click.echo(f"  检察院 (procuratorates): {', '.join(sorted(procuratorates))}")
     click.echo(f"  权限 (permissions): {', '.join(key.permissions)}")
@@ -209,13 +206,7 @@ def revoke_key_command(prefix: str) -> None:
     from rulesvc.services.governance.access import system_actor
     from rulesvc.services.governance.apikeys import revoke_key
 
-    try:
-        key = revoke_key(db.session, system_actor("cli"), prefix)
-        db.session.commit()
-    except RulesvcError as exc:
-        db.session.rollback()
-        _fail(exc)
-        return
+    key = _committed(lambda: revoke_key(db.session, system_actor("cli"), prefix))
     click.echo(f"已吊销 API 密钥 {key.name}（{key.prefix}）(revoked API key {key.name}, {key.prefix})")
 
 
