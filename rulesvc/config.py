@@ -32,6 +32,8 @@ class Defaults:
     MAX_CONTENT_LENGTH = 256 * 1024 * 1024
     # Rows per bulk insert batch.
     IMPORT_BATCH_SIZE = 20_000
+    # Events dated outside their prosecutor's active dates: "reject" the file, or "flag" them and import.
+    IMPORT_OUTSIDE_OFFICE = "reject"
 
 
 ENV_PREFIX = "RULESVC_"
@@ -45,6 +47,7 @@ ENV_SETTINGS: dict[str, type] = {
     "RULES_DIR": str,
     "MAX_CONTENT_LENGTH": int,
     "IMPORT_BATCH_SIZE": int,
+    "IMPORT_OUTSIDE_OFFICE": str,
 }
 
 

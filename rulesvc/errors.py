@@ -40,6 +40,13 @@ class PermissionDenied(RulesvcError):
     code = "forbidden"
 
 
+class NotEvaluated(RulesvcError):
+    """The subject exists but does not take part in the period (not in office, not a quota prosecutor …);
+    the message says why."""
+
+    code = "not_evaluated"
+
+
 class InvalidInput(RulesvcError):
     """Input failed validation; ``errors`` maps field names to messages."""
 

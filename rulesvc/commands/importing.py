@@ -54,8 +54,11 @@ class _Bars:
 @click.option("--kind", type=click.Choice(KINDS), default=None,
               help="What the file holds (default: detected from the header columns).")
 @click.option("--name", default=None, help="Dataset name (default: the file name).")
+@click.option("--outside-office", type=click.Choice(["reject", "flag"]), default=None,
+              help="发生日期不在检察官任职期间的事件：reject 拒绝整个文件（默认，可由 RULESVC_IMPORT_OUTSIDE_OFFICE 设定），"
+                   "flag 导入并标注 (events dated outside their prosecutor's office: refuse the file, or import and flag them).")
 @with_appcontext
-def import_command(file: Path, kind: str | None, name: str | None) -> None:
+def import_command(file: Path, kind: str | None, name: str | None, outside_office: str | None) -> None:
     """导入事件或基础数据（CSV、Excel .xlsx、JSON Lines）(import events or reference data).
 
     A file with any bad row imports nothing and lists every bad row; importing the same data again
@@ -73,6 +76,7 @@ def import_command(file: Path, kind: str | None, name: str | None) -> None:
             created_by="cli",
             progress=bars,
             batch_size=current_app.config.get("IMPORT_BATCH_SIZE", 20_000),
+            outside_office=outside_office or current_app.config.get("IMPORT_OUTSIDE_OFFICE", "reject"),
         )
     except ImportRejected as exc:
         bars.close()
@@ -92,6 +96,10 @@ def import_command(file: Path, kind: str | None, name: str | None) -> None:
         sys.exit(1)
     bars.close()
     click.echo(result.message)
+    for row in result.flagged[:50]:
+        click.echo(f"  标注：{row}", err=True)
+    if result.flagged_count > 50:
+        click.echo(f"  …… 另有 {result.flagged_count - 50} 条标注未列出", err=True)
 
 
 commands = [import_command]

@@ -84,33 +84,66 @@ def evaluate_command(scheme_path: str, subject: str, period: str, as_json: bool,
 @click.option("--scheme", "scheme_path", required=True, help=SCHEME_HELP)
 @click.option("--period", required=True, help="2020-07, 2020-Q3 or 2020")
 @click.option("--top", type=int, default=30, show_default=True, help="Rows to print (0 = all).")
-@click.option("--group", type=click.Choice(["all", "procuratorate", "business", "level"]), default="all",
-              show_default=True, help="Rank within this group.")
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Also write every row to this CSV file.")
+@click.option("--group", type=click.Choice(["all", "procuratorate", "business", "line", "level"]), default="all",
+              show_default=True, help="名次在此范围内排 (rank within this group).")
+@click.option("--procuratorate", "org", help="只列出此检察院（代码）及其下级 (only this procuratorate and those below it).")
+@click.option("--points", is_flag=True, help="每项计分指标的得分也列出 (add each scored indicator's points).")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Also write every row to this CSV file (UTF-8 with BOM).")
 @with_appcontext
-def rank_command(scheme_path: str, period: str, top: int, group: str, csv_path: str | None) -> None:
+def rank_command(scheme_path: str, period: str, top: int, group: str, org: str | None, points: bool,
+                 csv_path: str | None) -> None:
     """按方案对全部考评对象评分排名 (score and rank every subject with the bulk executor)."""
-    from rulesvc.services.scoring import score_period
+    from rulesvc.commands._table import csv_safe, render
+    from rulesvc.services.scoring import ranking, scope_ids, score_period
 
     compiled, dictionary = _load(scheme_path, period)
     try:
         bulk, data = score_period(db.session, compiled, dictionary, parse_period(period))
+        ranked, left = ranking(db.session, compiled, bulk, dictionary, group=group, points=points)
+        if org:
+            codes = _org_codes(scope_ids(db.session, org))
+            ranked = ranked.filter(pl.col("检察院代码").is_in(codes))
+            left = left.filter(pl.col("检察院代码").is_in(codes)) if left.height else left
     except (RulesvcError, EngineError) as exc:
         raise click.ClickException(str(exc)) from exc
-    f = bulk.frame
-    cols = {"prosecutor_id": ["code", "name", "procuratorate_id", "business_code"],
-            "procuratorate_id": ["code", "name", "level"]}[bulk.key]
-    g = pl.lit(0) if group == "all" else pl.col({"procuratorate": "procuratorate_id", "business": "business_code",
-                                                  "level": "level"}[group])
-    f = f.with_columns(pl.col("total").rank("min", descending=True).over(g).cast(pl.Int64).alias("place"))
-    out = f.select(["place", *cols, "total", "grade"]).sort(["place", "code"])
+    graded = ranked.filter(pl.col("参评情况") == "参加考评")
+    counts = graded.group_by("等次").len().sort("len", descending=True)
+    click.echo(f"{compiled.scheme.name}  期间 {period}" + (f"  检察院 {org} 及其下级" if org else ""))
+    click.echo(f"参加考评 {graded.height} 个：" + "、".join(f"{r['等次'] or '无等次'} {r['len']}"
+                                                   for r in counts.iter_rows(named=True))
+               + f"；不参加等次评定 {ranked.height - graded.height} 个；不参加考评 {left.height} 个")
+    if group != "all":
+        click.echo(f"名次：在同一{GROUP_WORDS[group]}内排列")
+    shown = ranked if top <= 0 else ranked.head(top)
+    click.echo(render(shown.columns, shown.rows()))
+    if top > 0 and ranked.height > top:
+        click.echo(f"……共 {ranked.height} 行，只显示前 {top} 行（--top 0 显示全部，--csv 导出全部）")
+    if left.height:
+        click.echo(f"\n不参加考评（{left.height} 个）：")
+        click.echo(render(left.columns, left.head(top).rows() if top > 0 else left.rows()))
     if csv_path:
-        out.write_csv(csv_path)
-    grades = f.group_by("grade").len().sort("len", descending=True)
-    click.echo(f"{compiled.scheme.name}  期间 {period}  共 {f.height} 个考评对象  "
-               + "  ".join(f"{r['grade'] or '—'} {r['len']}" for r in grades.iter_rows(named=True)))
-    with pl.Config(tbl_rows=top if top > 0 else f.height, tbl_cols=-1, tbl_width_chars=160, fmt_str_lengths=40):
-        click.echo(out.head(top) if top > 0 else out)
+        out = pl.concat([ranked, left.rename({"原因": "说明"}).with_columns(pl.lit("不参加考评").alias("参评情况"))],
+                        how="diagonal_relaxed") if left.height else ranked
+        out = out.with_columns([pl.col(c).map_elements(csv_safe, return_dtype=pl.Utf8)
+                                for c, t in out.schema.items() if t == pl.Utf8])
+        with open(csv_path, "wb") as fh:  # a BOM, so Excel in China opens it as UTF-8
+            fh.write("\ufeff".encode())
+            out.write_csv(fh)
+        click.echo(f"已写入 {csv_path}（{out.height} 行）", err=True)
+
+
+GROUP_WORDS = {"procuratorate": "检察院", "business": "业务类别", "line": "业务条线", "level": "层级"}
+
+
+def _org_codes(ids: set[int] | None) -> list[str]:
+    from sqlalchemy import select
+
+    from rulesvc.persistence.models import Procuratorate
+
+    q = select(Procuratorate.code)
+    if ids is not None:
+        q = q.where(Procuratorate.id.in_(sorted(ids)))
+    return list(db.session.scalars(q))
 
 
 @click.command("lint")
@@ -121,9 +154,10 @@ def lint_command(paths: tuple[str, ...], strict: bool) -> None:
     """检查考评方案 (check scheme files or directories of them: errors, then warnings, then notes)."""
     from pathlib import Path
 
-    from rulesvc.engine.lint import Finding, lint
+    from rulesvc.engine.lint import Finding, lint_document
+    from rulesvc.schema.messages import check_structure
     from rulesvc.services.dictionary import get_dictionary
-    from rulesvc.services.scoring import load_scheme_file
+    from rulesvc.services.scoring import read_scheme_document
 
     dictionary = get_dictionary(current_app.config["RULES_DIR"])
     # A directory: its scheme and localization files (the data dictionary next to them is not a scheme).
@@ -131,9 +165,9 @@ def lint_command(paths: tuple[str, ...], strict: bool) -> None:
                    for f in ([p] if p.is_file() else p.rglob("*.y*ml")) if p.is_file() or "dictionary" not in f.parts)
     failed = False
     for f in files:
-        try:
-            findings = lint(load_scheme_file(f), dictionary)
-        except DocumentError as exc:
+        try:  # every error at once: structure, then definitions, then warnings and infos
+            findings = lint_document(read_scheme_document(f), dictionary, structure=check_structure)
+        except DocumentError as exc:  # YAML syntax, an unresolvable localization
             findings = [Finding("error", path, "；".join(msgs)) for path, msgs in exc.problems.items()]
         errors = sum(1 for x in findings if x.level == "error")
         warnings = sum(1 for x in findings if x.level == "warning")
@@ -155,6 +189,7 @@ commands = [evaluate_command, rank_command, lint_command]
 @with_appcontext
 def compare_command(scheme_path: str, period: str) -> None:
     """院际比较 (procuratorate-level: upstream / midstream / downstream, laggards, streaks)."""
+    from rulesvc.engine.comparison import laggard_rules
     from rulesvc.services.scoring import KEYS, compare_units
 
     compiled, dictionary = _load(scheme_path, period)
@@ -171,10 +206,13 @@ def compare_command(scheme_path: str, period: str) -> None:
         counts = frame.group_by(f"pos__{code}").len().sort(f"pos__{code}")
         click.echo(f"  {names[code]}：" + "  ".join(f"{r[f'pos__{code}'] or '无数据'} {r['len']}"
                                                   for r in counts.iter_rows(named=True)))
-    for flag, label in (("bottom_k", f"排名末 {pc.bottom_k} 位"), ("bottom_share", f"排名后 {pc.bottom_share or 0:.0%}")):
-        if flag in frame.columns:
-            rows = frame.filter(pl.col(flag)).sort("total")
-            click.echo(f"{label}（须书面说明）：" + "、".join(f"{r['name']} {r['total']:.2f}" for r in rows.iter_rows(named=True)))
+    for rule in laggard_rules(compiled, frame):
+        g = GROUP_COLUMNS_OF[pc.group]
+        in_group = frame if g is None else frame.filter(pl.col(g) == rule.group)
+        rows = in_group.filter(pl.col(rule.rule)).sort("total")
+        who = "、".join(f"{r['name']} {r['total']:.2f}" for r in rows.iter_rows(named=True)) or "无"
+        tie = f"（含同分并列，共 {rows.height} 个）" if rows.height > rule.places else ""
+        click.echo(f"{rule.note}{tie}：{who}")
     if runs.height:
         key = KEYS[compiled.scheme.subject]
         for code in pc.indicators:
@@ -182,5 +220,7 @@ def compare_command(scheme_path: str, period: str) -> None:
             click.echo(f"连续 {pc.streak} 个月{names[code]}劣于平均（通报）：" + (
                 "、".join(f"{r['name']}（最长 {r[f'longest__{code}']} 个月）" for r in named.iter_rows(named=True)) or "无"))
 
+
+GROUP_COLUMNS_OF = {"all": None, "procuratorate": "procuratorate_id", "level": "level"}
 
 commands.append(compare_command)

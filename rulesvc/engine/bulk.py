@@ -6,14 +6,20 @@ peer statistics by window functions, branches by ``when/then`` chains, grades by
 ``grade_for`` applied to the totals (it is cheap, and one implementation cannot drift).
 
 Input: an events frame (``rulesvc.services.facts``: event_id, event_type, <subject key>, case_id,
-occurred_on, one column per dictionary field) and a subjects frame (the subject key, ``line`` and a
-column per peer group kind used).
+occurred_on, one column per dictionary field) and a subjects frame (the subject key, ``line``, a column
+per peer group kind used, and for prosecutors ``business_code``, ``quota_status``, ``active_from``,
+``active_to``, ``is_leader``, ``leader_title``).
+
+Who takes part is decided first (``rulesvc.engine.participation``): subjects left out are not scored
+(``BulkResult.left_out``); subjects not graded are scored but are in no peer statistic, quota group
+or rank.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
@@ -21,10 +27,15 @@ import polars as pl
 from rulesvc.engine.compile import CompiledScheme, Predicate
 from rulesvc.engine.evaluate import Subject
 from rulesvc.engine.expr.compile_polars import exact
-from rulesvc.engine.peers import PeerContext, PeerStats, grade_for
+from rulesvc.engine.participation import EVALUATED, EXCLUDED, NO_ACTIVITY_REASON, NOT_GRADED, participation
+from rulesvc.engine.peers import PeerContext, PeerStats, grade_for, percentile_of
 
 GROUP_COLUMNS = {"procuratorate": "procuratorate_id", "department": "department_id", "business": "business_code",
-                 "level": "level"}
+                 "line": "line", "level": "level"}
+STATUS_COLUMNS = ("status", "status_code", "status_reason", "office_share")
+# Subject columns formulas may read (compile.subject_scope), with the column each comes from.
+ATTRIBUTE_COLUMNS = {"is_leader": ("is_leader", pl.Boolean), "leader_title": ("leader_title", pl.Utf8),
+                     "business": ("business_code", pl.Utf8), "line": ("line", pl.Utf8), "level": ("level", pl.Utf8)}
 
 
 def _mask(types: frozenset[str], pred: Predicate | None) -> pl.Expr:
@@ -47,13 +58,22 @@ def _group_expr(group: str) -> pl.Expr:
     return pl.lit(0) if group == "all" else pl.col(GROUP_COLUMNS[group])
 
 
+def _applies(lines: tuple[str, ...], businesses: tuple[str, ...]) -> pl.Expr:
+    e = pl.col("line").is_in(list(lines)).fill_null(False) if lines else pl.lit(True)
+    if businesses:
+        e = e & pl.col("business_code").is_in(list(businesses)).fill_null(False)
+    return e
+
+
 @dataclass(frozen=True)
 class BulkResult:
-    """One row per subject; columns documented in :func:`evaluate_bulk`."""
+    """One row per subject taking part (evaluated or not graded); columns documented in
+    :func:`evaluate_bulk`. ``left_out``: the subjects not evaluated, with the reason."""
 
     frame: pl.DataFrame
     peers: PeerContext
     key: str
+    left_out: pl.DataFrame = field(default_factory=pl.DataFrame)
 
     def fired(self, row: dict[str, Any], compiled: CompiledScheme) -> frozenset[str]:
         """The same rule ids a per-subject evaluation reports, read from one row."""
@@ -78,7 +98,17 @@ def _metric_aggs(compiled: CompiledScheme) -> list[pl.Expr]:
     for cm in compiled.metrics:
         m = cm.metric
         mask = _mask(cm.types, cm.where)
-        if m.agg == "count":
+        w = cm.weights
+        if w is not None:  # Σ integer numerators here; ÷ the common denominator once joined (_weighted)
+            num = (pl.col(w.field).cast(pl.Utf8)
+                   .replace_strict(dict(w.numerators), default=w.default, return_dtype=pl.Int64)
+                   .fill_null(w.default))
+            if m.agg == "count":
+                e = num.filter(mask).sum().cast(pl.Float64)
+            else:
+                val = pl.col(m.field).cast(pl.Float64)
+                e = (val * num.cast(pl.Float64)).filter(mask & val.is_not_null()).sum()
+        elif m.agg == "count":
             e = mask.sum().cast(pl.Float64)
         else:
             col = pl.col(m.field).filter(mask)
@@ -91,6 +121,9 @@ def _metric_aggs(compiled: CompiledScheme) -> list[pl.Expr]:
             else:
                 e = col.cast(pl.Float64).min() if m.agg == "min" else col.cast(pl.Float64).max()
         aggs.append(e.alias(m.code))
+    # Events any metric counts: a subject without any has no activity (no metrics: nobody is idle).
+    masks = [_mask(cm.types, cm.where) for cm in compiled.metrics]
+    aggs.append((pl.any_horizontal(masks).sum() if masks else pl.len()).alias("activity"))
     return aggs
 
 
@@ -125,7 +158,9 @@ def _pattern_counts(compiled: CompiledScheme, relevant: pl.DataFrame, key: str, 
     for ca in compiled.adjustments:
         if not ca.pattern:
             continue
-        steps = [_mask(st.types, st.where).sum().alias(st.name) for st in ca.pattern]
+        steps = [(_mask(st.types, st.where).sum() if st.sum is None else
+                  pl.col(st.sum).cast(pl.Float64).filter(_mask(st.types, st.where)).fill_null(0.0).sum())
+                 .alias(st.name) for st in ca.pattern]
         holds = pl.all_horizontal([pl.col(st.name) >= st.at_least for st in ca.pattern])
         types = sorted(set().union(*(st.types for st in ca.pattern)))
         cases = (relevant.filter(pl.col("case_id").is_not_null() & pl.col("event_type").is_in(types))
@@ -148,52 +183,100 @@ def _aggregate(compiled: CompiledScheme, events: pl.DataFrame, key: str) -> tupl
 
 
 def _derive(ci, group: str) -> pl.Expr:
+    """x of one peer-relative indicator for every row; the peer statistics come from the evaluated
+    subjects the indicator applies to (``peer__`` column); a group smaller than the indicator's
+    ``peer_min_size`` gives null. Percentiles of subjects outside the statistics are filled later."""
     code = ci.indicator.code
     v = pl.col(code)
     kind = ci.piecewise.derive
     if kind == "value":
         return v
     g = _group_expr(group)
-    peer = pl.when(pl.col(f"applies__{code}")).then(v)
+    peer = pl.col(f"peer__{code}")
+    n = peer.count().over(g)
     if kind == "percentile":
-        n = peer.count().over(g)
-        better = (n - peer.rank("max").over(g)) if ci.higher_better else (peer.rank("min").over(g) - 1)
-        x = pl.when(n <= 1).then(pl.lit(1.0)).otherwise((n - 1 - better).cast(pl.Float64) / exact((n - 1).cast(pl.Float64)))
-        return pl.when(v.is_null()).then(None).otherwise(x)
-    ref = peer.mean().over(g) if kind == "ratio_to_avg" else (peer.max() if ci.higher_better else peer.min()).over(g)
-    if ci.higher_better:
-        return pl.when(ref == 0).then(None).otherwise(v / exact(ref))
-    return pl.when(v == 0).then(pl.when(ref == 0).then(pl.lit(1.0)).otherwise(None)).otherwise(ref / exact(v))
+        # Mid-rank percentile among the other peers: (worse + ½·equal) / (n − 1) = (r_min − 1 + ½(r_max − r_min)) / (n − 1)
+        lo = peer.rank("min", descending=not ci.higher_better).over(g)
+        hi = peer.rank("max", descending=not ci.higher_better).over(g)
+        x = ((lo - 1).cast(pl.Float64) + 0.5 * (hi - lo).cast(pl.Float64)) / exact((n - 1).cast(pl.Float64))
+    else:
+        ref = peer.mean().over(g) if kind == "ratio_to_avg" else (peer.max() if ci.higher_better else peer.min()).over(g)
+        if ci.higher_better:
+            x = pl.when(ref == 0).then(None).otherwise(v / exact(ref))
+        else:
+            x = pl.when(v == 0).then(pl.when(ref == 0).then(pl.lit(1.0)).otherwise(None)).otherwise(ref / exact(v))
+    return pl.when(v.is_null() | (n < ci.peer_min_size)).then(None).otherwise(x)
+
+
+def _participation(compiled: CompiledScheme, subjects: pl.DataFrame, period: tuple[dt.date, dt.date] | None,
+                   key: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Subjects taking part with their status columns, and those left out (with the reason)."""
+    start, end = period if period is not None else (None, None)
+    cols = [c for c in ("level", "quota_status", "active_from", "active_to") if c in subjects.columns]
+    decided = [participation(compiled.scheme, row, start, end) for row in subjects.select(cols).iter_rows(named=True)] \
+        if cols else [participation(compiled.scheme, {}, start, end)] * subjects.height
+    f = subjects.with_columns(
+        pl.Series("status", [p.status for p in decided], dtype=pl.Utf8),
+        pl.Series("status_code", [p.code for p in decided], dtype=pl.Utf8),
+        pl.Series("status_reason", [p.reason for p in decided], dtype=pl.Utf8),
+        pl.Series("office_share", [p.office_share for p in decided], dtype=pl.Float64),
+    )
+    for col, dtype in ATTRIBUTE_COLUMNS.values():
+        if col not in f.columns:
+            f = f.with_columns(pl.lit(None, dtype=dtype).alias(col))
+    left = f.filter(pl.col("status") == EXCLUDED)
+    keep = list(dict.fromkeys(c for c in (key, "code", "name", "procuratorate_id") if c in left.columns))
+    return f.filter(pl.col("status") != EXCLUDED), left.select([*keep, "status", "status_code", "status_reason"])
 
 
 def evaluate_bulk(compiled: CompiledScheme, events: pl.DataFrame, subjects: pl.DataFrame, *,
-                  key: str = "prosecutor_id") -> BulkResult:
-    """Score every subject in ``subjects`` (the key column, ``line``, group columns).
+                  key: str = "prosecutor_id", period: tuple[dt.date, dt.date] | None = None) -> BulkResult:
+    """Score every subject in ``subjects`` (the key column, ``line``, group columns …) over the events of
+    ``period`` (first and last day; it decides who was in office and for what share of it).
 
-    Output columns per subject: metric codes, indicator codes, ``x__``/``branch__``/``pts__``/
-    ``contrib__<indicator>``, ``adjn__``/``adj__<adjustment>``, ``veto__<veto>``, ``cap__<dimension>``,
-    ``total``, ``grade``, ``grade_reason``, ``rank`` (1 = best, within the quota group).
+    Output columns per subject: ``status``/``status_code``/``status_reason``/``office_share``, metric codes,
+    indicator codes, ``x__``/``branch__``/``pts__``/``contrib__<indicator>``, ``adjn__``/``adj__<adjustment>``,
+    ``veto__<veto>``, ``cap__<dimension>``, ``total``, ``grade``, ``grade_reason``, ``rank`` (1 = best,
+    among the evaluated subjects of the quota group).
     """
     s = compiled.scheme
     comb = s.combination
+    subjects, left_out = _participation(compiled, subjects, period, key)
     aggregated, count_names = _aggregate(compiled, events, key)
     f = subjects.join(aggregated, on=key, how="left")
     f = f.with_columns([
         pl.col(cm.metric.code).fill_null(0.0) if cm.metric.agg in ("count", "sum", "distinct") else pl.col(cm.metric.code)
         for cm in compiled.metrics
     ])
+    f = f.with_columns([  # weighted metrics: one exact division by the weights' common denominator
+        (pl.col(cm.metric.code) / exact(pl.lit(float(cm.weights.denominator)))).alias(cm.metric.code)
+        for cm in compiled.metrics if cm.weights is not None])
+    if s.participants.no_activity == "not_graded":
+        idle = (pl.col("status") == EVALUATED) & (pl.col("activity").fill_null(0) == 0) & pl.lit(bool(compiled.metrics))
+        f = f.with_columns(
+            pl.when(idle).then(pl.lit(NOT_GRADED)).otherwise(pl.col("status")).alias("status"),
+            pl.when(idle).then(pl.lit("no_activity")).otherwise(pl.col("status_code")).alias("status_code"),
+            pl.when(idle).then(pl.lit(NO_ACTIVITY_REASON)).otherwise(pl.col("status_reason")).alias("status_reason"))
+    f = f.with_columns([pl.col(c).alias(name) for name, (c, _) in ATTRIBUTE_COLUMNS.items() if name != c])
+    share = pl.col("office_share")
     for ci in compiled.indicators:  # in dependency order
-        f = f.with_columns(ci.pl.cast(pl.Float64).alias(ci.indicator.code))
-        f = f.with_columns(pl.when(pl.col(ci.indicator.code).is_finite()).then(pl.col(ci.indicator.code))
-                           .otherwise(None).alias(ci.indicator.code))
+        code = ci.indicator.code
+        v = ci.pl.cast(pl.Float64)
+        v = pl.when(v.is_finite()).then(v).otherwise(None)
+        if ci.indicator.prorate:  # as indicator_values: value ÷ share of the period in office
+            v = pl.when(share == 1.0).then(v).when(share > 0).then(v / exact(share)).otherwise(None)
+        f = f.with_columns(v.alias(code))
     scored = [ci for ci in compiled.indicators if ci.piecewise is not None]
-    f = f.with_columns([
-        (pl.col("line").is_in(list(ci.indicator.lines)) if ci.indicator.lines else pl.lit(True)).alias(f"applies__{ci.indicator.code}")
-        for ci in scored
-    ])
+    f = f.with_columns([_applies(ci.indicator.lines, ci.indicator.businesses).alias(f"applies__{ci.indicator.code}")
+                        for ci in scored])
+    member = pl.col("status") == EVALUATED
+    f = f.with_columns([pl.when(pl.col(f"applies__{ci.indicator.code}") & member).then(pl.col(ci.indicator.code))
+                        .alias(f"peer__{ci.indicator.code}") for ci in scored if ci.piecewise.derive != "value"])
     f = f.with_columns([_derive(ci, ci.peer_group).alias(f"x__{ci.indicator.code}") for ci in scored])
     f = f.with_columns([pl.when(pl.col(f"x__{ci.indicator.code}").is_finite()).then(pl.col(f"x__{ci.indicator.code}"))
                         .otherwise(None).alias(f"x__{ci.indicator.code}") for ci in scored])
+    stats = peer_stats(compiled, f)
+    f = _outsiders_percentiles(compiled, f, stats)
     cols = []
     for ci in scored:
         code, pw = ci.indicator.code, ci.piecewise
@@ -212,11 +295,15 @@ def evaluate_bulk(compiled: CompiledScheme, events: pl.DataFrame, subjects: pl.D
     f = f.with_columns(cols)
 
     f = f.with_columns([pl.col(c).fill_null(0).cast(pl.Int64) for c in count_names])
+    f = f.with_columns([  # an adjustment limited to some lines or businesses counts nothing for the others
+        pl.when(_applies(ca.adjustment.lines, ca.adjustment.businesses)).then(pl.col(f"adjn__{ca.adjustment.code}"))
+        .otherwise(0).alias(f"adjn__{ca.adjustment.code}")
+        for ca in compiled.adjustments if ca.adjustment.lines or ca.adjustment.businesses])
     f = f.with_columns([(pl.col(f"veton__{cv.veto.code}") > 0).alias(f"veto__{cv.veto.code}") for cv in compiled.vetoes])
     zero_cols = {}
     for dim in s.dimensions:
         vs = [pl.col(f"veto__{cv.veto.code}") for cv in compiled.vetoes
-              if cv.veto.effect == "zero_dimension" and cv.veto.dimension == dim]
+              if any(e.effect == "zero_dimension" and e.dimension == dim for e in cv.veto.effects)]
         zero_cols[dim] = pl.any_horizontal(vs) if vs else pl.lit(False)
     f = f.with_columns([z.alias(f"zeroed__{d}") for d, z in zero_cols.items()])
     f = f.with_columns([  # left to right, in indicator order, as the per-subject evaluator adds them
@@ -274,51 +361,91 @@ def evaluate_bulk(compiled: CompiledScheme, events: pl.DataFrame, subjects: pl.D
     if comb.floor is not None:
         total = pl.when(total < comb.floor).then(pl.lit(comb.floor)).otherwise(total)
     f = f.with_columns(total.alias("total"))
-    return _grades(compiled, f, key)
+    return _grades(compiled, f, key, stats, left_out)
 
 
-def _grades(compiled: CompiledScheme, f: pl.DataFrame, key: str) -> BulkResult:
+def _outsiders_percentiles(compiled: CompiledScheme, f: pl.DataFrame,
+                           stats: dict[tuple[str, Any], PeerStats]) -> pl.DataFrame:
+    """Percentiles of subjects scored but not in the statistics (not graded), against the evaluated
+    peers — the same function a per-subject evaluation uses."""
+    fixes = []
+    for ci in compiled.indicators:
+        if ci.piecewise is None or ci.piecewise.derive != "percentile":
+            continue
+        code = ci.indicator.code
+        gcol = None if ci.peer_group == "all" else GROUP_COLUMNS[ci.peer_group]
+        rows = f.select(pl.col(code), pl.col(f"applies__{code}"), pl.col("status"),
+                        (pl.col(gcol) if gcol else pl.lit(None)).alias("g"), pl.col(f"x__{code}"))
+        if rows.filter(pl.col("status") != EVALUATED).height == 0:
+            continue
+        xs = []
+        for v, applies, status, g, x in rows.iter_rows():
+            if status != EVALUATED and applies and v is not None:
+                st = stats.get((code, g))
+                x = percentile_of(v, st.values, ci.higher_better, member=False) \
+                    if st is not None and len(st.values) >= ci.peer_min_size else None
+            xs.append(x)
+        fixes.append(pl.Series(f"x__{code}", xs, dtype=pl.Float64))
+    return f.with_columns(fixes) if fixes else f
+
+
+def _grades(compiled: CompiledScheme, f: pl.DataFrame, key: str, stats: dict[tuple[str, Any], PeerStats],
+            left_out: pl.DataFrame) -> BulkResult:
     s = compiled.scheme
     qgroup = s.grading.quota_group if s.grading else "all"
     gcol = None if qgroup == "all" else GROUP_COLUMNS[qgroup]
     totals: dict[Any, list[float]] = {}
-    for k, t in zip(f[gcol] if gcol else [None] * f.height, f["total"], strict=True):
+    evaluated = f.filter(pl.col("status") == EVALUATED)
+    for k, t in zip(evaluated[gcol] if gcol else [None] * evaluated.height, evaluated["total"], strict=True):
         totals.setdefault(k, []).append(t)
-    peers = peer_context(compiled, f, {k: tuple(sorted(v)) for k, v in totals.items()})
+    peers = PeerContext(stats, {k: tuple(sorted(v)) for k, v in totals.items()})
     grades, reasons = [], []
     veto_cols = [cv.veto.code for cv in compiled.vetoes]
     wanted = dict.fromkeys([key, "total", "line", *(c for c in GROUP_COLUMNS.values() if c in f.columns),
-                            *(f"veto__{c}" for c in veto_cols)])
+                            *STATUS_COLUMNS, *(f"veto__{c}" for c in veto_cols)])
     for row in f.select([c for c in wanted if c in f.columns]).iter_rows(named=True):
-        subj = subject_of(row, key)
+        subj = subject_of(row, key, final=True)
         g, r = grade_for(compiled, row["total"], [c for c in veto_cols if row[f"veto__{c}"]], subj, peers)
         grades.append(g)
         reasons.append(r)
     f = f.with_columns(pl.Series("grade", grades, dtype=pl.Utf8), pl.Series("grade_reason", reasons, dtype=pl.Utf8))
     g = pl.lit(0) if gcol is None else pl.col(gcol)
-    f = f.with_columns(pl.col("total").rank("min", descending=True).over(g).cast(pl.Int64).alias("rank"))
-    return BulkResult(f, peers, key)
+    ranked = pl.when(pl.col("status") == EVALUATED).then(pl.col("total"))
+    f = f.with_columns(ranked.rank("min", descending=True).over(g).cast(pl.Int64).alias("rank"))
+    return BulkResult(f, peers, key, left_out)
 
 
-def subject_of(row: dict[str, Any], key: str) -> Subject:
+def subject_of(row: dict[str, Any], key: str, *, final: bool = False) -> Subject:
+    """The :class:`Subject` of one row of the subjects (or result) frame. A subject the bulk executor
+    found without activity is handed on as evaluated (the per-subject executor decides that itself),
+    unless ``final``."""
     groups = {kind: row.get(col) for kind, col in GROUP_COLUMNS.items() if col in row}
-    return Subject(id=str(row[key]), line=row.get("line"), groups=groups)
+    status, code, reason = row.get("status") or EVALUATED, row.get("status_code") or "", row.get("status_reason") or ""
+    if code == "no_activity" and not final:
+        status, code, reason = EVALUATED, "", ""
+    share = row.get("office_share")
+    return Subject(id=str(row[key]), line=row.get("line"), groups=groups, business=row.get("business_code"),
+                   attrs={"is_leader": row.get("is_leader"), "leader_title": row.get("leader_title")},
+                   status=status, status_code=code, status_reason=reason,
+                   office_share=1.0 if share is None else share)
 
 
-def peer_context(compiled: CompiledScheme, f: pl.DataFrame, totals: dict[Any, tuple[float, ...]]) -> PeerContext:
-    """Peer statistics exactly as the bulk executor used them, for per-subject evaluations."""
+def peer_stats(compiled: CompiledScheme, f: pl.DataFrame) -> dict[tuple[str, Any], PeerStats]:
+    """Peer statistics exactly as the bulk executor uses them (the evaluated subjects an indicator applies
+    to, with a value), for per-subject evaluations."""
     stats: dict[tuple[str, Any], PeerStats] = {}
     for ci in compiled.indicators:
         if ci.piecewise is None or ci.piecewise.derive == "value":
             continue
         code = ci.indicator.code
         gcol = None if ci.peer_group == "all" else GROUP_COLUMNS[ci.peer_group]
-        sub = f.filter(pl.col(f"applies__{code}") & pl.col(code).is_not_null())
+        col = f"peer__{code}"
+        sub = f.filter(pl.col(col).is_not_null())
         by = [gcol] if gcol else []
         if by:
-            agg = sub.group_by(by).agg(pl.col(code).sort().alias("vals"), pl.col(code).mean().alias("mean"))
+            agg = sub.group_by(by).agg(pl.col(col).sort().alias("vals"), pl.col(col).mean().alias("mean"))
             for row in agg.iter_rows(named=True):
                 stats[(code, row[gcol])] = PeerStats(tuple(row["vals"]), row["mean"])
         elif sub.height:
-            stats[(code, None)] = PeerStats(tuple(sub[code].sort()), sub[code].mean())
-    return PeerContext(stats, totals)
+            stats[(code, None)] = PeerStats(tuple(sub[col].sort()), sub[col].mean())
+    return stats

@@ -14,11 +14,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
 from rulesvc.engine.bulk import GROUP_COLUMNS
 from rulesvc.engine.compile import CompiledScheme
+from rulesvc.engine.participation import LEVEL_LABELS
+from rulesvc.engine.peers import ROUNDING_LABELS, fmt_share, quota_places
 
 POSITIONS = ("上游", "中游", "下游")
 
@@ -27,13 +31,19 @@ def _group(group: str) -> pl.Expr:
     return pl.lit(0) if group == "all" else pl.col(GROUP_COLUMNS[group])
 
 
-def _in(g: pl.Expr, values: Sequence[str]) -> pl.Expr:
-    return g.cast(pl.Utf8).is_in(list(values)) if values else pl.lit(True)
+def _evaluated(frame: pl.DataFrame) -> pl.Expr:
+    return (pl.col("status") == "evaluated") if "status" in frame.columns else pl.lit(True)
 
 
-def _worse_than_average(code: str, higher_better: bool, g: pl.Expr) -> pl.Expr:
-    avg = pl.col(code).mean().over(g)
-    return (pl.col(code) < avg) if higher_better else (pl.col(code) > avg)
+def _average(code: str, frame: pl.DataFrame, g: pl.Expr) -> pl.Expr:
+    """The group's average over its evaluated units (those not graded are placed, never counted)."""
+    return pl.when(_evaluated(frame)).then(pl.col(code)).mean().over(g)
+
+
+def _worse_than_average(code: str, higher_better: bool, frame: pl.DataFrame, g: pl.Expr) -> pl.Expr:
+    avg = _average(code, frame, g)
+    worse = (pl.col(code) < avg) if higher_better else (pl.col(code) > avg)
+    return worse & _evaluated(frame)
 
 
 def positions(compiled: CompiledScheme, frame: pl.DataFrame) -> pl.DataFrame:
@@ -46,7 +56,7 @@ def positions(compiled: CompiledScheme, frame: pl.DataFrame) -> pl.DataFrame:
     cols = []
     for code in pc.indicators:
         ci = by_code[code]
-        v, avg = pl.col(code), pl.col(code).mean().over(g)
+        v, avg = pl.col(code), _average(code, frame, g)
         hi, lo = avg * (1 + pc.band), avg * (1 - pc.band)
         better = (v > hi) if ci.higher_better else (v < lo)
         worse = (v < lo) if ci.higher_better else (v > hi)
@@ -56,25 +66,81 @@ def positions(compiled: CompiledScheme, frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(cols)
 
 
-def laggards(compiled: CompiledScheme, frame: pl.DataFrame) -> pl.DataFrame:
-    """Add ``bottom_k`` / ``bottom_share`` flags: the lowest totals in each peer group.
+@dataclass(frozen=True)
+class LaggardRule:
+    """How one laggard rule applied to one peer group: for the comparison output to say what it did."""
 
-    Ties at the boundary are all flagged (nobody escapes an explanation by a tie).
+    rule: str  # bottom_k | bottom_share
+    group: Any
+    size: int  # evaluated units in the group
+    places: int  # units the rule flags before ties (0: none)
+    note: str  # in words, e.g. "市级院 9 个：末 3 位须书面说明" or why nothing was flagged
+
+
+def _group_label(group: str, key: Any) -> str:
+    if group == "level":
+        return LEVEL_LABELS.get(key, str(key))
+    return "全部" if group == "all" else str(key)
+
+
+def laggard_rules(compiled: CompiledScheme, frame: pl.DataFrame) -> list[LaggardRule]:
+    """For each peer group and each laggard rule that applies to it: how many units it flags.
+
+    - ``bottom_k`` (Guangxi: the last 3 city-level units): in a group of ``bottom_k`` units or fewer the
+      rule would flag everyone; ``bottom_k_when_small`` says what happens then — ``none`` (nobody is
+      flagged, the default), ``all`` or ``lowest`` (only the lowest).
+    - ``bottom_share`` (the last 30 % of county-level units): ``bottom_share × size`` rounded per
+      ``bottom_share_rounding`` (default ``floor``: 30 % of 5 is 1 unit, of 3 is none).
+    Only evaluated units count (``status``); ties at the boundary are all flagged (see :func:`laggards`).
     """
+    pc = compiled.scheme.peers
+    if pc is None:
+        return []
+    gcol = None if pc.group == "all" else GROUP_COLUMNS[pc.group]
+    f = frame.filter(pl.col("status") == "evaluated") if "status" in frame.columns else frame
+    sizes = (f.group_by(pl.col(gcol) if gcol else pl.lit(None).alias("g")).len().to_dicts())
+    out = []
+    for row in sorted(sizes, key=lambda r: str(r[gcol or "g"])):
+        key, n = row[gcol or "g"], row["len"]
+        label = _group_label(pc.group, key)
+        if pc.bottom_k is not None and (not pc.bottom_k_groups or str(key) in pc.bottom_k_groups):
+            k = pc.bottom_k
+            if n > k:
+                out.append(LaggardRule("bottom_k", key, n, k, f"{label} {n} 个：排名末 {k} 位须书面说明"))
+            else:
+                places = {"none": 0, "all": n, "lowest": min(1, n)}[pc.bottom_k_when_small]
+                what = {"none": "不作末位标记", "all": "全部标记", "lowest": "只标记末位 1 个"}[pc.bottom_k_when_small]
+                out.append(LaggardRule("bottom_k", key, n, places,
+                                       f"{label}仅 {n} 个，不多于 {k} 个：{what}（bottom_k_when_small: {pc.bottom_k_when_small}）"))
+        if pc.bottom_share is not None and (not pc.bottom_share_groups or str(key) in pc.bottom_share_groups):
+            places = quota_places(pc.bottom_share, n, pc.bottom_share_rounding)
+            out.append(LaggardRule("bottom_share", key, n, places,
+                                   f"{label} {n} 个：后 {fmt_share(pc.bottom_share)} 即 {n} × {fmt_share(pc.bottom_share)}"
+                                   f"{ROUNDING_LABELS[pc.bottom_share_rounding]}为 {places} 个须书面说明"))
+    return out
+
+
+def laggards(compiled: CompiledScheme, frame: pl.DataFrame) -> pl.DataFrame:
+    """Add ``bottom_k`` / ``bottom_share`` flags: the lowest totals of the evaluated units of each peer
+    group, as many as :func:`laggard_rules` says. Ties at the boundary are all flagged (nobody escapes an
+    explanation by a tie)."""
     pc = compiled.scheme.peers
     if pc is None:
         return frame
     g = _group(pc.group)
-    n = pl.len().over(g)
+    evaluated = (pl.col("status") == "evaluated") if "status" in frame.columns else pl.lit(True)
+    low = pl.when(evaluated).then(pl.col("total")).rank("min").over(g)  # 1 = lowest; ties share a place
+    rules = laggard_rules(compiled, frame)
     cols = []
-    low = pl.col("total").rank("min").over(g)  # 1 = lowest total; ties share a place, so all are flagged
-    if pc.bottom_k is not None:
-        # A group of k or fewer would be flagged whole: the rule is meant for groups with a bottom.
-        cols.append(((low <= pc.bottom_k) & (n > pc.bottom_k) & _in(g, pc.bottom_k_groups)).alias("bottom_k"))
-    if pc.bottom_share is not None:
-        places = (n.cast(pl.Float64) * pc.bottom_share + 1e-9).floor().cast(pl.Int64)
-        cols.append(((low <= places) & _in(g, pc.bottom_share_groups)).alias("bottom_share"))
-    return frame.with_columns(cols) if cols else frame
+    for rule in ("bottom_k", "bottom_share"):
+        if getattr(pc, rule) is None:
+            continue
+        places = {r.group: r.places for r in rules if r.rule == rule}
+        key = pl.lit(None) if pc.group == "all" else pl.col(GROUP_COLUMNS[pc.group])
+        limit = key.replace_strict(places, default=0, return_dtype=pl.Int64) if pc.group != "all" else \
+            pl.lit(places.get(None, 0))
+        cols.append((evaluated & (low <= limit)).fill_null(False).alias(rule))
+    return frame.with_columns(cols)
 
 
 def streaks(compiled: CompiledScheme, monthly: Sequence[tuple[str, pl.DataFrame]], key: str) -> pl.DataFrame:
@@ -89,7 +155,7 @@ def streaks(compiled: CompiledScheme, monthly: Sequence[tuple[str, pl.DataFrame]
     for label, frame in monthly:
         cols = [pl.col(key)]
         for code in pc.indicators:
-            worse = _worse_than_average(code, by_code[code].higher_better, g).fill_null(False)
+            worse = _worse_than_average(code, by_code[code].higher_better, frame, g).fill_null(False)
             cols.append(worse.alias(code))
         marks.append(frame.select(cols).with_columns(pl.lit(label).alias("month")))
     long = pl.concat(marks).sort([key, "month"])

@@ -23,7 +23,7 @@ from rulesvc.engine.backends.conditions import (
 )
 from rulesvc.engine.dictionary import Dictionary
 from rulesvc.engine.errors import DefinitionError, DefinitionErrors
-from rulesvc.engine.model import Adjustment, Indicator, Metric, Scheme, Veto
+from rulesvc.engine.model import Adjustment, Indicator, Metric, Scheme, Veto, Weights
 
 COMMON_FIELDS = {"case_id": "str", "occurred_on": "date", "event_type": "str"}
 # Names the executors use for their own columns and facts: a metric, indicator or pattern step may
@@ -33,7 +33,9 @@ RESERVED = frozenset({
     "occurred_on", "line", "level", "code", "name", "total", "raw_total", "grade", "grade_reason", "rank", "place",
     "live_share", "quota_status", "is_leader", "leader_title", "active_from", "active_to", "parent_id",
     "id", "sid", "t", "adj", "x", "missing", "bottom_k", "bottom_share",
+    "business", "office_share", "status", "status_reason", "status_code", "days_in_office", "activity",
 })
+LEVEL_CHOICES = {"province": "省级院", "city": "市级院", "county": "基层院"}
 STEP_NAME = FIELD_NAME  # the adapter's rule for fact field names: letters (Chinese too), digits, _
 
 
@@ -78,11 +80,28 @@ class Predicate:
 
 
 @dataclass(frozen=True)
+class CompiledWeights:
+    """A metric's weights as integers over one common denominator, so that both executors add them
+    exactly: an event weighs ``numerators.get(value of field, default) / denominator``."""
+
+    field: str
+    numerators: Mapping[str, int]
+    default: int
+    denominator: int
+
+    def of(self, event: Mapping[str, Any]) -> int:
+        v = event.get(self.field)
+        return self.default if v is None else self.numerators.get(str(v), self.default)
+
+
+@dataclass(frozen=True)
 class CompiledMetric:
     metric: Metric
     types: frozenset[str]
     where: Predicate | None
     definition: str
+    weights: CompiledWeights | None = None
+    unit: str = "件"  # what one of its count is called: 人 (persons), 件 (cases, matters), 次, 项 …
 
     @functools.cached_property
     def lookup(self) -> tuple[str, str, Callable[[Mapping[str, Any]], bool] | None] | None:
@@ -100,6 +119,7 @@ class CompiledIndicator:
     piecewise: scoring.Piecewise | None
     higher_better: bool
     peer_group: str = "all"
+    peer_min_size: int = 2
 
     def explain(self, values: Mapping[str, Any]) -> str:
         """The formula with the numbers filled in, e.g. ``(120 + 42) / 120 = 1.35``."""
@@ -115,7 +135,8 @@ class CompiledPatternStep:
     name: str
     types: frozenset[str]
     where: Predicate | None
-    at_least: int
+    at_least: float
+    sum: str | None = None  # add up this field of the matching events instead of counting them
 
 
 @dataclass(frozen=True)
@@ -154,6 +175,14 @@ class CompiledScheme:
         return {cm.metric.code: (cm.metric.name or cm.metric.code) for cm in self.metrics}
 
     @functools.cached_property
+    def formulas_labeled(self) -> Mapping[str, str]:
+        """Indicator code → its formula with the Chinese names of what it reads (metrics, indicators and
+        the subject's attributes) instead of the codes."""
+        labels = {**SUBJECT_LABELS, **self.metric_labels,
+                  **{ci.indicator.code: ci.indicator.name for ci in self.indicators}}
+        return {ci.indicator.code: X.to_labeled_text(ci.expr, labels) for ci in self.indicators}
+
+    @functools.cached_property
     def count_metrics_of(self) -> Mapping[str, Mapping[str, CompiledMetric]]:
         """Indicator code → the counting metrics its formula reads (what "n more cases" can move)."""
         return {ci.indicator.code: {cm.metric.code: cm for cm in self.metrics
@@ -178,6 +207,20 @@ def event_scope(dictionary: Dictionary, types: frozenset[str], path: str) -> dic
     for name, kind in COMMON_FIELDS.items():
         scope.setdefault(name, _field_type(kind, None))
     return scope
+
+
+def subject_scope(dictionary: Dictionary, subject: str) -> dict[str, Any]:
+    """What a formula may read of the subject itself (Yunnan counts a leader's cases with a coefficient):
+    ``is_leader``, ``leader_title``, ``business``, ``line``, ``level`` and ``office_share`` (the share of the
+    period in office, 0–1). A procuratorate has only ``level`` (the rest are null)."""
+    businesses = {b.code: b.name for b in dictionary.businesses} or {"-": "-"}
+    lines = dict(dictionary.lines) or {"-": "-"}
+    return {"is_leader": X.BOOL, "leader_title": X.STRING, "business": X.enum(businesses), "line": X.enum(lines),
+            "level": X.enum(LEVEL_CHOICES), "office_share": X.NUMBER}
+
+
+SUBJECT_LABELS = {"is_leader": "本人是否院领导", "leader_title": "本人领导职务", "business": "本人业务类别",
+                  "line": "本人业务条线", "level": "所在院层级", "office_share": "本期间在任时间占比"}
 
 
 class _Compiler:
@@ -232,11 +275,62 @@ class _Compiler:
                 raise DefinitionError(f"{m.agg} 需要数值字段，“{m.field}”不是 (needs a number field)", path=f"{path}.field")
         where = self.predicate(m.where, types, f"{path}.where")
         target = f"{m.field}" if m.field else ""
-        definition = f"{m.agg}({target}{' of ' if target else ''}{'|'.join(sorted(types))}{' where ' + m.where if m.where else ''})"
-        return CompiledMetric(m, types, where, definition)
+        weights = self.weights(m.weights, m.agg, types, f"{path}.weights") if m.weights else None
+        weighted = f" × 系数（按 {m.weights.by}）" if m.weights else ""
+        definition = (f"{m.agg}({target}{' of ' if target else ''}{'|'.join(sorted(types))}"
+                      f"{' where ' + m.where if m.where else ''}){weighted}")
+        return CompiledMetric(m, types, where, definition, weights, self.unit_of(m, types))
+
+    def unit_of(self, m: Metric, types: frozenset[str]) -> str:
+        """The metric's own ``unit``, else what the data dictionary says one event of its types counts (a
+        distinct count of cases: 件; of suspects: 人); nothing for sums and averages."""
+        if m.unit:
+            return m.unit
+        if m.agg == "count" and m.weights is None:
+            units = {self.d.event_types[t].unit for t in types if t in self.d.event_types}
+            return units.pop() if len(units) == 1 else "件"
+        if m.agg == "distinct":
+            return {"case_id": "件", "suspect_id": "人"}.get(m.field or "", "个")
+        return ""
+
+    def weights(self, w: Weights, agg: str, types: frozenset[str], path: str) -> CompiledWeights:
+        """A lookup table of weights: keys checked against the field's choices (a Chinese label is
+        accepted), every weight put over one common denominator."""
+        import math as _math
+
+        if agg not in ("count", "sum"):
+            raise DefinitionError(f"只有 count 与 sum 可以加权（本度量为 {agg}） (only count and sum take weights)",
+                                  path=path, expected="agg: count | sum")
+        scope = event_scope(self.d, types, path)
+        if w.by == "event_type":
+            ftype: Any = X.enum({t: self.d.event_types[t].name for t in sorted(types) if t in self.d.event_types})
+        elif w.by in scope and scope[w.by].kind in ("enum", "string"):
+            ftype = scope[w.by]
+        else:
+            raise DefinitionError(f"系数须按文本或枚举字段查表，“{w.by}”不是 (weights look up a text or enum field)",
+                                  path=f"{path}.by",
+                                  expected="、".join(["event_type", *sorted(n for n, t in scope.items()
+                                                                          if t.kind in ("enum", "string"))]))
+        numer: dict[str, tuple[int, int]] = {}
+        for key, frac in w.table.items():
+            k = ftype.key_for(key) if ftype.kind == "enum" else key
+            if k is None:
+                raise DefinitionError(f"“{key}”不是“{w.by}”的取值 (not a value of {w.by})", path=f"{path}.table.{key}",
+                                      expected=ftype.choice_list())
+            if k in numer:
+                raise DefinitionError(f"“{key}”重复（与“{k}”是同一取值） (duplicate key)", path=f"{path}.table.{key}")
+            numer[k] = frac
+        denominator = 1
+        for _, d in [*numer.values(), w.default]:
+            denominator = denominator * d // _math.gcd(denominator, d)
+        if denominator > 10**9:
+            raise DefinitionError("各系数的公分母过大，请用更简单的分数 (the weights' common denominator is too large)",
+                                  path=path)
+        return CompiledWeights(w.by, {k: n * (denominator // d) for k, (n, d) in numer.items()},
+                               w.default[0] * (denominator // w.default[1]), denominator)
 
     def indicators(self) -> tuple[CompiledIndicator, ...]:
-        metric_scope = {code: X.NUMBER for code in self.s.metrics}
+        metric_scope = {**subject_scope(self.d, self.s.subject), **{code: X.NUMBER for code in self.s.metrics}}
         deps: dict[str, set[str]] = {}
         parsed: dict[str, Any] = {}
         for code, ind in self.s.indicators.items():
@@ -273,9 +367,31 @@ class _Compiler:
                     continue
                 pw = self.guard(lambda ind=ind, code=code, hb=hb: self.piecewise(ind, code, hb))
             e = parsed[code]
+            self.applicability(ind.lines, ind.businesses, f"indicators.{code}")
+            if ind.prorate and self.s.subject != "prosecutor":
+                self.errors.append(DefinitionError("院级方案没有任职时间，不能按任职时间折算 (prorate needs prosecutors)",
+                                                   path=f"indicators.{code}.prorate"))
+            group = ind.peer_group or self.s.peer_group
             out.append(CompiledIndicator(ind, e, X.compile_python(e), X.compile_polars(e),
-                                         tuple(sorted(X.free_names(e))), pw, hb, self.s.peer_group))
+                                         tuple(sorted(X.free_names(e))), pw, hb, group,
+                                         ind.peer_min_size or self.s.peer_min_size))
         return tuple(out)
+
+    def applicability(self, lines: tuple[str, ...], businesses: tuple[str, ...], path: str) -> None:
+        """``lines`` and ``businesses`` name real lines and businesses (a typo would silently apply to nobody)."""
+        known_lines = set(self.d.lines) or {b.line for b in self.d.businesses}
+        for i, line in enumerate(lines):
+            if known_lines and line not in known_lines:
+                self.errors.append(DefinitionError(f"未知的业务条线“{line}” (unknown line)", path=f"{path}.lines[{i}]",
+                                                   expected="、".join(sorted(known_lines))))
+        known = {b.code for b in self.d.businesses}
+        for i, b in enumerate(businesses):
+            if b not in known:
+                self.errors.append(DefinitionError(f"未知的业务类别“{b}” (unknown business)", path=f"{path}.businesses[{i}]",
+                                                   expected="、".join(sorted(known))))
+            elif lines and next(x.line for x in self.d.businesses if x.code == b) not in lines:
+                self.errors.append(DefinitionError(f"业务类别“{b}”不属于 lines 所列条线，永远不适用 (business outside lines)",
+                                                   path=f"{path}.businesses[{i}]"))
 
     def piecewise(self, ind: Indicator, code: str, hb: bool) -> scoring.Piecewise:
         assert ind.scoring is not None
@@ -301,27 +417,37 @@ class _Compiler:
         types = self.types(a.events, path)
         self.check_dimension(a.dimension, f"{path}.dimension", required=False)
         where = self.guard(lambda: self.predicate(a.where, types, f"{path}.where"))
+        self.applicability(a.lines, a.businesses, path)
         steps = []
         if a.pattern is not None:
             for i, st in enumerate(a.pattern.require):
                 st_types = self.types(st.events, f"{path}.pattern[{i}]")
                 st_where = self.guard(lambda st=st, st_types=st_types, i=i: self.predicate(
                     st.where, st_types, f"{path}.pattern[{i}].where"))
-                steps.append(CompiledPatternStep(st.name, st_types, st_where, st.at_least))
+                if st.sum is not None:
+                    scope = event_scope(self.d, st_types, path)
+                    if st.sum not in scope or not X.is_number(scope[st.sum]):
+                        self.errors.append(DefinitionError(
+                            f"sum 须为这些事件共有的数值字段，“{st.sum}”不是 (sum needs a number field)",
+                            path=f"{path}.pattern[{i}].sum",
+                            expected="、".join(sorted(n for n, t in scope.items() if X.is_number(t)))))
+                steps.append(CompiledPatternStep(st.name, st_types, st_where, st.at_least, st.sum))
         return CompiledAdjustment(a, types, where, tuple(steps))
 
     def veto(self, v: Veto) -> CompiledVeto:
         path = f"vetoes.{v.code}"
         types = self.types(v.events, path)
-        if v.effect == "zero_dimension":
-            self.check_dimension(v.dimension, f"{path}.dimension", required=True)
-            if v.dimension is None:
-                self.errors.append(DefinitionError("zero_dimension 需要 dimension", path=f"{path}.dimension"))
-        elif v.grade is None:
-            self.errors.append(DefinitionError(f"{v.effect} 需要 grade", path=f"{path}.grade"))
-        elif self.s.grading and v.grade not in [b.grade for b in self.s.grading.bands]:
-            self.errors.append(DefinitionError(f"未知的等次“{v.grade}” (unknown grade)", path=f"{path}.grade",
-                                               expected="、".join(b.grade for b in self.s.grading.bands)))
+        for i, eff in enumerate(v.effects):
+            where = path if len(v.effects) == 1 else f"{path}.effects[{i}]"
+            if eff.effect == "zero_dimension":
+                self.check_dimension(eff.dimension, f"{where}.dimension", required=True)
+                if eff.dimension is None:
+                    self.errors.append(DefinitionError("zero_dimension 需要 dimension", path=f"{where}.dimension"))
+            elif eff.grade is None:
+                self.errors.append(DefinitionError(f"{eff.effect} 需要 grade", path=f"{where}.grade"))
+            elif self.s.grading and eff.grade not in [b.grade for b in self.s.grading.bands]:
+                self.errors.append(DefinitionError(f"未知的等次“{eff.grade}” (unknown grade)", path=f"{where}.grade",
+                                                   expected="、".join(b.grade for b in self.s.grading.bands)))
         where = self.guard(lambda: self.predicate(v.where, types, f"{path}.where"))
         return CompiledVeto(v, types, where)
 
@@ -338,8 +464,9 @@ class _Compiler:
         """Procuratorates have no department or business: those groups only exist for prosecutors."""
         if self.s.subject != "procuratorate":
             return
-        wrong = {"department", "business"}
+        wrong = {"department", "business", "line"}
         found = [("peer_group", self.s.peer_group)]
+        found += [(f"indicators.{c}.peer_group", i.peer_group) for c, i in self.s.indicators.items() if i.peer_group]
         if self.s.grading:
             found.append(("grading.quota_group", self.s.grading.quota_group))
         if self.s.peers:

@@ -84,6 +84,7 @@ class EventTypeDef:
     line: str | None = None
     requires_case: bool = False
     description: str = ""
+    unit: str = "件"  # what one event counts, in words: 人, 件, 次, 项
 
 
 @dataclass(frozen=True)
@@ -286,6 +287,7 @@ def build_dictionary(events_doc: Mapping[str, Any], business_doc: Mapping[str, A
             line=spec.get("line"),
             requires_case=bool(spec.get("requires_case", False)),
             description=str(spec.get("description", "")).strip(),
+            unit=str(spec.get("unit", "件")),
         )
     businesses: list[BusinessDef] = []
     lines: dict[str, str] = {}

@@ -33,16 +33,18 @@ from collections.abc import Mapping
 from typing import Any
 
 COLLECTIONS = ("dimensions", "metrics", "indicators", "adjustments", "vetoes")
-SECTIONS = ("combination", "grading", "peers")
-SCALARS = ("code", "name", "subject", "period", "org", "description", "peer_group")
+SECTIONS = ("participants", "combination", "grading", "peers")
+SCALARS = ("code", "name", "subject", "period", "org", "description", "peer_group", "peer_min_size")
 
 COLLECTION_LABELS = {
     "dimensions": "维度", "metrics": "度量", "indicators": "指标", "adjustments": "加减分项", "vetoes": "一票否决项",
 }
-SECTION_LABELS = {"combination": "总分合成 (combination)", "grading": "等次 (grading)", "peers": "组内比较 (peers)"}
+SECTION_LABELS = {"participants": "参评范围 (participants)", "combination": "总分合成 (combination)",
+                  "grading": "等次 (grading)", "peers": "组内比较 (peers)"}
 SCALAR_LABELS = {
     "code": "方案代码 (code)", "name": "方案名称 (name)", "subject": "考评对象 (subject)", "period": "考评周期 (period)",
     "org": "制定院 (org)", "description": "说明 (description)", "peer_group": "比较组 (peer_group)",
+    "peer_min_size": "比较组最少人数 (peer_min_size)",
 }
 
 

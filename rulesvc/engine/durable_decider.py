@@ -157,8 +157,9 @@ class DurableDecider:
             for rule, pred, types in flags:
                 fact[f"f_{_flag(rule)}"] = e["event_type"] in types and bool(pred.py(e))
             out.append(fact)
-        for c in facts.cases:
-            out.append({**c, "id": f"c:{c['adj']}:{c['case_id']}", "t": "case"})
+        for c in facts.cases:  # keys starting with "_" are ours (the events behind a case), never facts
+            out.append({**{k: v for k, v in c.items() if not k.startswith("_")},
+                        "id": f"c:{c['adj']}:{c['case_id']}", "t": "case"})
         return out
 
     def decide(self, compiled: CompiledScheme, facts: DecisionInput) -> Decisions:
@@ -180,19 +181,27 @@ class DurableDecider:
                 target.setdefault(rest, []).append(ident)
         order = {f"e:{e['event_id']}": i for i, e in enumerate(facts.events)} if adjustments or vetoes else {}
         adj_ids = {k: tuple(_in_order(v, order)) for k, v in adjustments.items()}
+        behind: dict[str, tuple[str, ...]] = {}
         per_case = {ca.adjustment.code for ca in compiled.adjustments if ca.adjustment.per_case and not ca.pattern}
         if per_case and adj_ids:
             case_of = {e["event_id"]: e.get("case_id") for e in facts.events}
             for code in per_case & adj_ids.keys():
-                cases = tuple(dict.fromkeys(c for c in (case_of[i] for i in adj_ids[code]) if c))
+                with_case = tuple(i for i in adj_ids[code] if case_of[i])
+                cases = tuple(dict.fromkeys(case_of[i] for i in with_case))
                 if cases:
-                    adj_ids[code] = cases
+                    adj_ids[code], behind[code] = cases, with_case
                 else:
                     del adj_ids[code]
+        patterns = {ca.adjustment.code for ca in compiled.adjustments if ca.pattern}
+        if patterns & adj_ids.keys():
+            events_of = {(c["adj"], c["case_id"]): c.get("_events", ()) for c in facts.cases}
+            for code in patterns & adj_ids.keys():
+                behind[code] = tuple(i for case in adj_ids[code] for i in events_of.get((code, case), ()))
         return Decisions(
             branches,
             adj_ids,
             {k: tuple(_in_order(v, order)) for k, v in vetoes.items()},
+            behind,
         )
 
 

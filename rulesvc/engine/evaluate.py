@@ -9,6 +9,7 @@ test holds them together.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,11 +25,15 @@ Row = Mapping[str, Any]
 
 @dataclass(frozen=True)
 class Decisions:
-    """What fired: branch per indicator, matching event (or case) ids per adjustment and veto."""
+    """What fired: branch per indicator, matching event (or case) ids per adjustment and veto.
+
+    ``adjustments`` holds what an adjustment counts — event ids, or case ids for ``per_case`` and
+    patterns; ``adjustment_events`` holds the event ids behind the cases of those."""
 
     branches: Mapping[str, str]
     adjustments: Mapping[str, tuple[str, ...]]
     vetoes: Mapping[str, tuple[str, ...]]
+    adjustment_events: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -53,7 +58,10 @@ def matches(pred: Predicate | None, types: frozenset[str], event: Row) -> bool:
 def case_facts(compiled: CompiledScheme, events: Sequence[Row],
                by_type: Mapping[str, list[Row]] | None = None) -> list[dict[str, Any]]:
     """Per pattern adjustment and case: how many events of the case satisfy each step.
-    ``by_type`` is ``by_event_type(events)`` when the caller has it."""
+    ``by_type`` is ``by_event_type(events)`` when the caller has it.
+    The key ``_events`` (never asserted as a fact) lists the ids of the events that matched a step.
+    A step with ``sum`` adds up that field of its events (a missing value adds nothing) instead of
+    counting them."""
     out: list[dict[str, Any]] = []
     for ca in compiled.adjustments:
         if not ca.pattern:
@@ -69,9 +77,19 @@ def case_facts(compiled: CompiledScheme, events: Sequence[Row],
             for st in ca.pattern:
                 if matches(st.where, st.types, e):
                     row = per_case.setdefault(cid, {"adj": ca.adjustment.code, "case_id": cid,
-                                                    **{s.name: 0 for s in ca.pattern}})
-                    row[st.name] += 1
+                                                    **{s.name: 0 for s in ca.pattern}, "_events": []})
+                    if st.sum is None:
+                        row[st.name] += 1
+                    else:
+                        v = e.get(st.sum)
+                        row[st.name] += float(v) if v is not None else 0.0
+                    if not row["_events"] or row["_events"][-1] != e["event_id"]:
+                        row["_events"].append(e["event_id"])
         out.extend(per_case[c] for c in sorted(per_case))
+    if out:
+        order = {e["event_id"]: i for i, e in enumerate(events)}
+        for row in out:
+            row["_events"] = sorted(row["_events"], key=lambda i: order.get(i, math.inf))
     return out
 
 
@@ -97,31 +115,47 @@ class PythonDecider:
             x = facts.x[ci.indicator.code]
             branches[ci.indicator.code] = "missing" if x is None else ci.piecewise.branch_for(x).id
         adjustments: dict[str, tuple[str, ...]] = {}
+        behind: dict[str, tuple[str, ...]] = {}
         for ca in compiled.adjustments:
+            code = ca.adjustment.code
             if ca.pattern:
-                ids = tuple(c["case_id"] for c in facts.cases if pattern_holds(ca, c))
-            elif ca.adjustment.per_case:
-                ids = distinct_cases(e for e in facts.events if matches(ca.where, ca.types, e))
+                held = [c for c in facts.cases if pattern_holds(ca, c)]
+                ids = tuple(c["case_id"] for c in held)
+                behind[code] = tuple(i for c in held for i in c.get("_events", ()))
             else:
-                ids = tuple(e["event_id"] for e in facts.events if matches(ca.where, ca.types, e))
+                hits = [e for e in facts.events if matches(ca.where, ca.types, e)]
+                ids = tuple(e["event_id"] for e in hits)
+                if ca.adjustment.per_case:
+                    behind[code] = tuple(e["event_id"] for e in hits if e.get("case_id"))
+                    ids = distinct_cases(hits)
             if ids:
-                adjustments[ca.adjustment.code] = ids
+                adjustments[code] = ids
+            else:
+                behind.pop(code, None)
         vetoes = {}
         for cv in compiled.vetoes:
             ids = tuple(e["event_id"] for e in facts.events if matches(cv.where, cv.types, e))
             if ids:
                 vetoes[cv.veto.code] = ids
-        return Decisions(branches, adjustments, vetoes)
+        return Decisions(branches, adjustments, vetoes, behind)
 
 
 @dataclass
 class Subject:
-    """Who is evaluated and the groups they are compared in."""
+    """Who is evaluated, the groups they are compared in, and how they take part in the period
+    (``rulesvc.engine.participation``: ``evaluated`` or ``not_graded`` with the reason — a subject left
+    out entirely is never evaluated)."""
 
     id: str
     name: str = ""
     line: str | None = None  # business line (四大检察) for indicators limited to some lines
     groups: Mapping[str, Any] = field(default_factory=dict)  # group kind → group key
+    business: str | None = None  # one of the ten businesses
+    attrs: Mapping[str, Any] = field(default_factory=dict)  # what formulas may read: is_leader, leader_title …
+    status: str = "evaluated"
+    status_code: str = ""
+    status_reason: str = ""
+    office_share: float = 1.0
 
 
 def by_event_type(events: Sequence[Row]) -> dict[str, list[Row]]:
@@ -165,7 +199,13 @@ def metric_values(compiled: CompiledScheme, events: Sequence[Row], hits_out: dic
         if hits_out is not None:
             hits_out[("hits", m.code)] = hits
         value: float | None
-        if m.agg == "count":
+        w = cm.weights
+        if w is not None:  # integers over one denominator: exact, the same in both executors
+            if m.agg == "count":
+                value = float(sum(w.of(e) for e in hits)) / w.denominator
+            else:
+                value = math.fsum(float(e[m.field]) * w.of(e) for e in hits if e.get(m.field) is not None) / w.denominator
+        elif m.agg == "count":
             value = float(len(hits))
         else:
             vals = [e.get(m.field) for e in hits]
@@ -200,15 +240,47 @@ def _group_by_value(events: Sequence[Row], field: str, cls: type) -> dict[Any, l
 
 
 def applies(ci: CompiledIndicator, subject: Subject) -> bool:
-    lines = ci.indicator.lines
-    return not lines or subject.line in lines
+    """Whether the indicator applies to the subject's business line and business."""
+    ind = ci.indicator
+    return (not ind.lines or subject.line in ind.lines) and (not ind.businesses or subject.business in ind.businesses)
 
 
-def indicator_values(compiled: CompiledScheme, metrics: Mapping[str, float | None]) -> dict[str, float | None]:
-    values: dict[str, Any] = dict(metrics)
+def adjustment_applies(ca: CompiledAdjustment, subject: Subject) -> bool:
+    a = ca.adjustment
+    return (not a.lines or subject.line in a.lines) and (not a.businesses or subject.business in a.businesses)
+
+
+def subject_env(subject: Subject) -> dict[str, Any]:
+    """The subject's attributes as formulas read them."""
+    return {"is_leader": subject.attrs.get("is_leader"), "leader_title": subject.attrs.get("leader_title"),
+            "business": subject.business, "line": subject.line, "level": subject.groups.get("level"),
+            "office_share": subject.office_share}
+
+
+def with_activity(compiled: CompiledScheme, subject: Subject, metric_traces: Sequence[R.MetricTrace]) -> Subject:
+    """The subject, not graded when the scheme says so and no metric counted any of their events."""
+    from rulesvc.engine.participation import NO_ACTIVITY_REASON
+
+    if (subject.status == "evaluated" and compiled.scheme.participants.no_activity == "not_graded"
+            and compiled.metrics and not any(t.events for t in metric_traces)):
+        return dataclasses.replace(subject, status="not_graded", status_code="no_activity",
+                                   status_reason=NO_ACTIVITY_REASON)
+    return subject
+
+
+def indicator_values(compiled: CompiledScheme, metrics: Mapping[str, float | None],
+                     subject: Subject | None = None) -> dict[str, float | None]:
+    """Every indicator's value, in dependency order. An indicator with ``prorate`` is divided by the
+    subject's share of the period in office (40 cases in half a year count as 80); an indicator that
+    reads another reads its pro-rated value."""
+    values: dict[str, Any] = {**(subject_env(subject) if subject else {}), **metrics}
+    share = subject.office_share if subject else 1.0
     for ci in compiled.indicators:
         v = ci.py(values)
-        values[ci.indicator.code] = None if v is None or not math.isfinite(v) else float(v)
+        v = None if v is None or not math.isfinite(v) else float(v)
+        if v is not None and ci.indicator.prorate and share != 1.0:
+            v = v / share if share > 0 else None
+        values[ci.indicator.code] = v
     return {ci.indicator.code: values[ci.indicator.code] for ci in compiled.indicators}
 
 
@@ -228,16 +300,23 @@ def evaluate_subject(
     found: dict = {}
     by_type = by_event_type(events)
     metrics, metric_traces = metric_values(compiled, events, found, by_type)
-    values = indicator_values(compiled, metrics)
+    subject = with_activity(compiled, subject, metric_traces)
+    values = indicator_values(compiled, metrics, subject)
     xs: dict[str, float | None] = {}
+    notes: dict[str, str] = {}
     for ci in compiled.indicators:
         if ci.piecewise is None or not applies(ci, subject):
             continue
         v = values[ci.indicator.code]
-        xs[ci.indicator.code] = None if v is None else derive_x(ci, v, subject, peers)
+        if v is None:
+            xs[ci.indicator.code] = None
+        else:
+            xs[ci.indicator.code], note = derive_x(ci, v, subject, peers)
+            if note:
+                notes[ci.indicator.code] = note
     decisions = decider.decide(compiled, DecisionInput(xs, events, case_facts(compiled, events, by_type)))
     return assemble(compiled, subject, period, metrics, values, xs, decisions, metric_traces, peers,
-                    executor=decider.name, explain=explain, events=events, cache=found)
+                    executor=decider.name, explain=explain, events=events, cache=found, x_notes=notes)
 
 
 def assemble(
@@ -255,8 +334,10 @@ def assemble(
     explain: bool = True,
     events: Sequence[Row] = (),
     cache: dict | None = None,
+    x_notes: Mapping[str, str] | None = None,
 ) -> R.Result:
-    """Points, caps, vetoes, combination and grade from the decisions; builds the trace."""
+    """Points, caps, vetoes, combination and grade from the decisions; builds the trace.
+    ``x_notes`` says why an indicator has no x although it has a value (a peer group too small)."""
     s = compiled.scheme
     comb = s.combination
     fired: set[str] = set()
@@ -268,14 +349,17 @@ def assemble(
             continue
         fired.add(f"veto:{cv.veto.code}")
         v = cv.veto
-        if v.effect == "zero_dimension" and v.dimension:
-            zeroed.setdefault(v.dimension, v.name)
-            detail = f"{s.dimensions[v.dimension].name}维度计 0 分 (dimension {v.dimension} set to 0)"
-        elif v.effect == "cap_grade":
-            detail = f"等次最高为{v.grade} (grade at best {v.grade})"
-        else:
-            detail = f"不得评为{v.grade} (may not be graded {v.grade})"
-        veto_traces.append(R.VetoTrace(v.code, v.name, v.effect, tuple(ids[: R.EVENT_IDS_SHOWN]), detail))
+        details = []
+        for e in v.effects:
+            if e.effect == "zero_dimension" and e.dimension:
+                zeroed.setdefault(e.dimension, v.name)
+                details.append(f"{s.dimensions[e.dimension].name}维度计 0 分 (dimension {e.dimension} set to 0)")
+            elif e.effect == "cap_grade":
+                details.append(f"等次最高为{e.grade} (grade at best {e.grade})")
+            else:
+                details.append(f"不得评为{e.grade} (may not be graded {e.grade})")
+        veto_traces.append(R.VetoTrace(v.code, v.name, "+".join(e.effect for e in v.effects),
+                                       tuple(ids[: R.EVENT_IDS_SHOWN]), "；".join(details), len(ids)))
 
     # Indicator points, and each dimension's attainable maximum for this subject.
     points: dict[str, float] = {}
@@ -286,17 +370,18 @@ def assemble(
         if pw is None:
             continue
         if not applies(ci, subject):
-            notes[code] = "不适用于该业务条线 (not applicable to this business line)"
+            notes[code] = "不适用于本人的业务条线或业务类别 (not applicable to this business)"
             continue
         branch = decisions.branches[code]
         fired.add(f"ind:{code}:{branch}")
         x = xs.get(code)
         if branch == "missing":
+            why = (x_notes or {}).get(code) or "无数据 (no data)"
             if ci.indicator.scoring and ci.indicator.scoring.missing == "exclude":
-                notes[code] = "无数据，不计入 (no data: excluded, the dimension is re-weighted)"
+                notes[code] = f"{why}，不计入，本维度按其余指标计分 (excluded, the dimension is re-weighted)"
                 continue
             points[code] = pw.missing_points
-            notes[code] = f"无数据，按{pw.missing_points:g}分计 (no data: scored {pw.missing_points:g})"
+            notes[code] = f"{why}，按{pw.missing_points:g}分计 (scored {pw.missing_points:g})"
         else:
             br = next(b for b in pw.branches if b.id == branch)
             points[code] = br.points(x) if x is not None else 0.0
@@ -327,7 +412,7 @@ def assemble(
             contributions[code] = points[code]
         lines.append(R.Line("indicator", code, ci.indicator.name, contributions[code]))
 
-    adj_traces, adj_lines = _adjustments(compiled, decisions, zeroed, fired)
+    adj_traces, adj_lines = _adjustments(compiled, decisions, zeroed, fired, subject)
     lines.extend(adj_lines)
     raw_total = ordered_sum(ln.points for ln in lines)
     clipped = raw_total
@@ -345,21 +430,38 @@ def assemble(
     if grade:
         fired.add(f"grade:{grade}")
 
+    # What one more point of an indicator adds to the total (for "what it would take"): its weighting,
+    # nothing in a vetoed dimension or once the total sits at its cap.
+    per_point: dict[str, float] = {}
+    for ci in compiled.indicators:
+        code, dim = ci.indicator.code, ci.indicator.dimension
+        if code not in points or (dim and dim in zeroed) or (comb.cap is not None and total >= comb.cap):
+            continue
+        if comb.method != "weighted":
+            per_point[code] = 1.0
+        elif dim is not None and dim_max.get(dim, 0.0) > 0 and live > 0:
+            per_point[code] = comb.span * (compiled.weight_share[dim] / live) / dim_max[dim]
     ind_traces = []
     subset_cache: dict = cache if cache is not None else {}
+    env = {**subject_env(subject), **metrics}
     for ci in compiled.indicators:
         code, ind, pw = ci.indicator.code, ci.indicator, ci.piecewise
         branch = decisions.branches.get(code)
         x = xs.get(code)
         rule = describe_branch(ci, branch, x, points.get(code)) if explain and branch else ""
+        prorated = ind.prorate and subject.office_share != 1.0 and values[code] is not None
         ind_traces.append(R.IndicatorTrace(
             code=code, name=ind.name, dimension=ind.dimension, formula=ind.formula,
-            substituted=ci.explain(values_for(ci, metrics, values)) if explain else "",
+            formula_labeled=compiled.formulas_labeled[code] if explain else "",
+            substituted=ci.explain(values_for(ci, env, values)) if explain else "",
             value=values[code], scored=pw is not None and code in points, x=x,
+            prorated_from=ci.py(values_for(ci, env, values)) if prorated else None,
             derive=pw.derive if pw else "value", method=ind.scoring.method if ind.scoring else None,
             branch=branch, rule=rule, points=points.get(code, 0.0), max_points=pw.max_points if pw else 0.0,
             contribution=contributions.get(code, 0.0), note=notes.get(code, ""),
-            nearest=(nearest_for(compiled, ci, metrics, values, x, events, subset_cache)
+            peer_note=(x_notes or {}).get(code, ""),
+            nearest=(nearest_for(compiled, ci, env, values, x, events, subset_cache,
+                                 per_point=per_point.get(code, 0.0), share=subject.office_share)
                      if explain and pw and branch and branch != "missing" else None),
         ))
     dims = []
@@ -367,15 +469,18 @@ def assemble(
         ind_codes = [ci.indicator.code for ci in compiled.indicators if ci.indicator.dimension == code]
         adj = math.fsum(ln.points for ln in adj_lines if _dim_of(compiled, ln.code) == code)
         share = compiled.weight_share.get(code, 0.0)
+        from_indicators = math.fsum(contributions.get(c, 0.0) for c in ind_codes)
         dims.append(R.DimensionTrace(
             code, d.name, share / live if comb.method == "weighted" and live and dim_max[code] > 0 else (
                 share if comb.method != "weighted" else 0.0), math.fsum(points.get(c, 0.0) for c in ind_codes),
-            dim_max[code], adj, zeroed.get(code), math.fsum(contributions.get(c, 0.0) for c in ind_codes) + adj))
+            dim_max[code], adj, zeroed.get(code), from_indicators + adj, from_indicators, share))
     return R.Result(
         subject=subject.id, scheme_code=s.code, scheme_hash=s.content_hash, period=period, total=total,
         grade=grade, grade_reason=reason, indicators=tuple(ind_traces), adjustments=tuple(adj_traces),
         vetoes=tuple(veto_traces), dimensions=tuple(dims), attribution=tuple(lines),
         metrics=tuple(metric_traces), fired=frozenset(fired), executor=executor, subject_name=subject.name,
+        status=subject.status, status_code=subject.status_code, status_reason=subject.status_reason,
+        office_share=subject.office_share,
     )
 
 
@@ -409,14 +514,14 @@ def _dim_of(compiled: CompiledScheme, code: str) -> str | None:
 
 
 def _adjustments(compiled: CompiledScheme, decisions: Decisions, zeroed: Mapping[str, str],
-                 fired: set[str]) -> tuple[list[R.AdjustmentTrace], list[R.Line]]:
+                 fired: set[str], subject: Subject) -> tuple[list[R.AdjustmentTrace], list[R.Line]]:
     traces: list[R.AdjustmentTrace] = []
     lines: list[R.Line] = []
     per_dim: dict[str, float] = {}
     for ca in compiled.adjustments:
         a = ca.adjustment
         ids = decisions.adjustments.get(a.code, ())
-        if not ids:
+        if not ids or not adjustment_applies(ca, subject):
             continue
         fired.add(f"adj:{a.code}")
         n = len(ids)
@@ -427,8 +532,12 @@ def _adjustments(compiled: CompiledScheme, decisions: Decisions, zeroed: Mapping
             note = f"封顶 {a.cap:g} 分 (capped at {a.cap:g})"
         if a.dimension and a.dimension in zeroed:
             pts, note = 0.0, f"{zeroed[a.dimension]}：本维度计 0 分 (vetoed)"
-        traces.append(R.AdjustmentTrace(a.code, a.name, a.dimension, n, tuple(ids[: R.EVENT_IDS_SHOWN]),
-                                        a.points, raw, a.cap, pts, note))
+        by_case = bool(ca.pattern) or a.per_case
+        event_ids = decisions.adjustment_events.get(a.code, ()) if by_case else ids
+        traces.append(R.AdjustmentTrace(a.code, a.name, a.dimension, n, tuple(event_ids[: R.EVENT_IDS_SHOWN]),
+                                        a.points, raw, a.cap, pts, note,
+                                        case_ids=tuple(ids[: R.EVENT_IDS_SHOWN]) if by_case else (),
+                                        counts="case" if by_case else "event"))
         lines.append(R.Line("adjustment", a.code, a.name, pts))
         if a.dimension:
             per_dim[a.dimension] = per_dim.get(a.dimension, 0.0) + pts

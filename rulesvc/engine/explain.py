@@ -6,7 +6,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from rulesvc.engine import result as R
@@ -19,15 +20,43 @@ MAX_STEPS = 100_000
 DERIVE_LABEL = {"percentile": "组内百分位", "ratio_to_avg": "与平均值之比", "ratio_to_best": "与最优者之比"}
 
 
+def fmt_apart(x: float, edges: Iterable[float], unit: str = "") -> str:
+    """``x`` as :func:`fmt` shows it, with as many more digits as it takes to tell it from every edge it
+    differs from: a rate one ulp under 10 % prints 9.9999999999999999%, never "10% 低于 10%"."""
+    shown = fmt(x, unit)
+    close = [e for e in edges if math.isfinite(e) and e != x and fmt(e, unit) == shown]
+    if not close or not math.isfinite(x):
+        return shown
+    scale = Decimal(100) if unit == "%" else Decimal(1)
+    exact = Decimal(x) * scale
+    for digits in range(2, 40):
+        text = f"{exact:.{digits}f}"
+        if all(f"{Decimal(e) * scale:.{digits}f}" != text for e in close):
+            text = text.rstrip("0").rstrip(".")
+            return text + "%" if unit == "%" else text
+    return repr(x)
+
+
+def edges_of(pw: Any) -> list[float]:
+    """The values a scoring rule's words compare with: each branch edge and the number before it (a
+    lower-is-better threshold t is stored as the edge just above t)."""
+    out: list[float] = []
+    for br in pw.branches:
+        for e in (br.lo, br.hi):
+            if math.isfinite(e):
+                out += [e, math.nextafter(e, -math.inf)]
+    return out
+
+
 def show_x(ci: CompiledIndicator, x: float | None) -> str:
     pw = ci.piecewise
     if x is None:
         return "无数据"
     if pw is None or pw.derive == "value":
-        return fmt(x, ci.indicator.unit)
+        return fmt_apart(x, edges_of(pw) if pw else (), ci.indicator.unit)
     if pw.derive == "percentile":
-        return f"{DERIVE_LABEL['percentile']} {x:.1%}"
-    return f"{DERIVE_LABEL[pw.derive]} {x:.3f}"
+        return f"{DERIVE_LABEL['percentile']} {fmt_apart(x, edges_of(pw), '%')}"
+    return f"{DERIVE_LABEL[pw.derive]} {fmt_apart(x, edges_of(pw))}"
 
 
 def describe_branch(ci: CompiledIndicator, branch: str, x: float | None, points: float | None) -> str:
@@ -57,19 +86,27 @@ def _better(pw, current: Branch, x: float) -> tuple[Branch, float] | None:
     return None
 
 
-def _reach(ci: CompiledIndicator, metrics: Mapping[str, Any], values: Mapping[str, Any], moved: tuple[str, ...],
-           ok: Callable[[float], bool]) -> int | None:
-    """Smallest k (events added to every metric in ``moved``) that makes ``ok(value)`` true."""
+def _value_at(ci: CompiledIndicator, metrics: Mapping[str, Any], values: Mapping[str, Any], moved: tuple[str, ...],
+              share: float) -> Callable[[int], float | None]:
+    """The indicator's value with ``k`` events added to every metric in ``moved`` (pro-rated as scored)."""
     base = {n: (values[n] if n in values else metrics.get(n)) for n in ci.names}
     start = [(m, base.get(m) or 0.0) for m in moved]
+    prorate = ci.indicator.prorate and share != 1.0
 
     def value_at(k: int) -> float | None:
         env = base.copy()
         for m, v0 in start:
             env[m] = v0 + k
         v = ci.py(env)
-        return None if v is None or not math.isfinite(v) else v
+        if v is None or not math.isfinite(v):
+            return None
+        return (v / share if share > 0 else None) if prorate else v
 
+    return value_at
+
+
+def _reach(value_at: Callable[[int], float | None], ok: Callable[[float], bool]) -> int | None:
+    """Smallest k (events added) that makes ``ok(value_at(k))`` true."""
     # The value moves one way as events are added (ratios and sums do), so if the largest step probed
     # is not enough, none is: one evaluation instead of a fruitless doubling search.
     last = 1 << (MAX_STEPS.bit_length() - 1)
@@ -118,8 +155,11 @@ def _subset(a, b, events: Sequence[Mapping[str, Any]], cache: dict | None = None
 
 def nearest_for(compiled: CompiledScheme, ci: CompiledIndicator, metrics: Mapping[str, Any],
                 values: Mapping[str, Any], x: float | None,
-                events: Sequence[Mapping[str, Any]] = (), cache: dict | None = None) -> R.Nearest | None:
-    """For value-scored indicators: the next better branch and the fewest extra events that reach it."""
+                events: Sequence[Mapping[str, Any]] = (), cache: dict | None = None, *,
+                per_point: float = 1.0, share: float = 1.0) -> R.Nearest | None:
+    """For value-scored indicators: the next better branch and the fewest extra events that reach it,
+    with the value actually reached in whole events, the points gained on the indicator and what they
+    add to the total (``per_point``: what one point of this indicator adds to the total)."""
     pw = ci.piecewise
     if pw is None or pw.derive != "value" or x is None:
         return None
@@ -129,30 +169,33 @@ def nearest_for(compiled: CompiledScheme, ci: CompiledIndicator, metrics: Mappin
         # On a sloped segment every step counts: aim at the next whole point, not at full marks.
         want = math.floor(here + 1e-9) + 1
         target, threshold = current, (want - current.a) / current.b
-        gain = want - here
     else:
         found = _better(pw, current, x)
         if found is None:
             return None
         target, threshold = found
-        gain = target.points(threshold) - here
 
     def ok(v: float) -> bool:
         return v >= threshold if pw.higher_better else v <= threshold
 
     counts = compiled.count_metrics_of[ci.indicator.code]
-    options: list[tuple[int, str, tuple[str, ...]]] = []
+    options: list[tuple[int, str, tuple[str, ...], Callable[[int], float | None]]] = []
     for code, cm in counts.items():
         # One more event of this metric also counts in every metric it is a subset of (a plea case is
         # also a reviewed case; a definite recommendation is also a recommendation): move them together.
         along = tuple(c for c, o in counts.items() if c != code and _subset(cm, o, events, cache))
-        k = _reach(ci, metrics, values, (code, *along), ok)
+        value_at = _value_at(ci, metrics, values, (code, *along), share)
+        k = _reach(value_at, ok)
         if k is not None:
-            options.append((k, code, along))
+            options.append((k, code, along, value_at))
     if not options:
         return None
-    k, code, along = min(options)
+    k, code, along, value_at = min(options, key=lambda o: o[:3])
+    reached = value_at(k)
+    assert reached is not None  # _reach only returns a k whose value is ok
+    gain = pw.branch_for(reached).points(reached) - here  # the points of the value reached, not of the threshold
     name = compiled.metric_labels
+    unit = next(cm.unit for cm in compiled.metrics if cm.metric.code == code) or "个"
     also = f"（同时计入{'、'.join('“' + name[a] + '”' for a in along)}）" if along else ""
     also_en = f" (also counted in {', '.join(along)})" if along else ""
     # Say what the extra cases must NOT count in, so the hint reads as "more cases without returns",
@@ -161,9 +204,13 @@ def nearest_for(compiled: CompiledScheme, ci: CompiledIndicator, metrics: Mappin
     if others:
         also += f"（且不计入{'、'.join('“' + name[o] + '”' for o in others)}）"
         also_en += f" (not counted in {', '.join(others)})"
-    th = fmt(threshold, ci.indicator.unit)
+    value = fmt_apart(reached, [threshold, *edges_of(pw)], ci.indicator.unit)
+    total_gain = gain * per_point
+    effect = f"总分 +{fmt(round(total_gain, 4))}" if per_point else "本维度已一票否决，总分不变"
     return R.Nearest(
         branch=target.id, threshold=threshold, gain=gain,
-        needs=f"再增加 {k} 件“{name[code]}”{also}，即可达到 {th}，+{fmt(round(gain, 4))} 分",
-        needs_en=f"{k} more {code}{also_en} reach {th}, +{fmt(round(gain, 4))} points",
+        needs=f"再增加 {k} {unit}“{name[code]}”{also}，即达到 {value}，本项 +{fmt(round(gain, 4))} 分，{effect}",
+        needs_en=f"{k} more {code}{also_en} reach {value}: +{fmt(round(gain, 4))} points here, "
+                 f"+{fmt(round(total_gain, 4))} on the total",
+        total_gain=total_gain, events=k, metric=code, unit=unit, reached=reached,
     )

@@ -4,12 +4,20 @@ Errors make a scheme unusable (everything ``compile_scheme`` refuses: unknown na
 tier gaps and overlaps). Warnings are legal but suspicious: weights that do not add up to 100, tiers
 no value can reach, caps that can never bind or always bind, metrics and indicators that count for
 nothing, bands no total can reach, a rule set beyond what one durable_rules ruleset takes.
+
+``lint`` checks a loaded scheme; ``lint_document`` a document as written, reporting its structural
+errors, then the definition errors of what remains once the erroneous parts are set aside, then the
+warnings — all in one run. The structural half (marshmallow) lives in ``rulesvc.schema.messages``
+and is passed in, since the engine imports no serialisation library.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from rulesvc.engine.backends.conditions import (
     MAX_BOOL_OPS_PER_RULE,
@@ -38,19 +46,120 @@ class Finding:
         return f"[{tag}] {self.path}: {self.message}"
 
 
+LEVELS = {"error": 0, "warning": 1, "info": 2}
+ROOT = "(document)"
+
+
 def lint(scheme: Scheme, dictionary: Dictionary) -> list[Finding]:
-    """Every finding, errors first. A scheme with errors is not checked further."""
+    """Every finding, errors first, then warnings, then infos (each by path).
+
+    A scheme that does not compile gets its definition errors and, beside them, the checks that need
+    no compiled scheme (weights, caps, quotas, the last band); the rest need a compiled scheme."""
+    out: list[Finding] = []
+    compiled = None
     try:
         compiled = compile_scheme(scheme, dictionary)
     except DefinitionErrors as exc:
-        return [_from_error(e) for e in exc.errors]
+        out.extend(_from_error(e) for e in exc.errors)
     except DefinitionError as exc:
-        return [_from_error(exc)]
-    out: list[Finding] = []
-    for check in (_weights, _tiers, _unused, _caps, _grades, _durable_limits):
-        out.extend(check(compiled))
-    order = {"error": 0, "warning": 1, "info": 2}
-    return sorted(out, key=lambda f: (order[f.level], f.path))
+        out.append(_from_error(exc))
+    for check in _SCHEME_CHECKS:
+        out.extend(check(scheme))
+    if compiled is not None:
+        for compiled_check in _COMPILED_CHECKS:
+            out.extend(compiled_check(compiled))
+    return sorted(out, key=lambda f: (LEVELS[f.level], f.path))
+
+
+@dataclass(frozen=True)
+class Structure:
+    """What the structural check of a document found (``rulesvc.schema.messages.check_structure``).
+
+    ``problems``: ``(path, messages)`` in Chinese, every structural error of the document as written;
+    ``scheme``: the scheme loaded from the document without the erroneous parts (``None`` when nothing
+    checkable remains); ``removed``: path → the value set aside (a bad optional key, or a whole entry of
+    ``metrics``, ``indicators``, … whose required key is bad); ``codes``: the codes of the entries set
+    aside, which follow-on definition errors would otherwise report as unknown."""
+
+    problems: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    scheme: Scheme | None = None
+    removed: Mapping[str, Any] = field(default_factory=dict)
+    codes: frozenset[str] = frozenset()
+
+
+def lint_document(doc: Mapping[str, Any], dictionary: Dictionary, *,
+                  structure: Callable[[Mapping[str, Any]], Structure]) -> list[Finding]:
+    """Every finding of a scheme document in one run: its structural errors, then the definition
+    errors of whatever can still be checked, then warnings, then infos — each with its path.
+
+    ``structure`` is the schema layer's check (``rulesvc.schema.messages.check_structure``). When the
+    document has structural errors, the remaining checks run on the document without the erroneous
+    parts; a definition error or warning that only follows from setting them aside is left out, and
+    one info says so."""
+    st = structure(doc)
+    structural = [Finding("error", path, "；".join(msgs)) for path, msgs in sorted(st.problems)]
+    rest: list[Finding] = []
+    if st.scheme is not None:
+        rest = [f for f in lint(st.scheme, dictionary) if not (st.removed and _follows_from_removal(f, st))]
+    notes: list[Finding] = []
+    if st.problems and st.scheme is None:
+        notes.append(Finding("info", ROOT, "结构错误使其余检查无法进行，请先改正上述错误 "
+                                           "(the structural errors leave nothing further to check: fix them first)"))
+    elif st.removed:
+        shown = list(st.removed)[:8]
+        more = f" 等 {len(st.removed)} 处" if len(st.removed) > len(shown) else ""
+        notes.append(Finding("info", ROOT, f"其余检查是在去掉有误部分（{'、'.join(shown)}{more}）后的方案上进行的 "
+                                           "(the remaining checks ran on the document without the erroneous parts)"))
+    by_level = {level: [f for f in rest if f.level == level] for level in LEVELS}
+    return [*structural, *by_level["error"], *by_level["warning"], *notes, *by_level["info"]]
+
+
+# Findings about totals over a section: setting an entry of it aside changes them, so they are not
+# reported while something of those sections is set aside (path of the finding → sections it sums).
+_AGGREGATES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
+    (re.compile(r"dimensions"), ("dimensions",)),
+    (re.compile(r"combination\.(cap|floor)|grading\.bands\[\d+\]\.min"),
+     ("dimensions", "indicators", "adjustments", "combination", "metrics")),
+)
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _within(path: str, outer: str) -> bool:
+    return path == outer or path.startswith((outer + ".", outer + "["))
+
+
+def _mentions(message: str, code: str) -> bool:
+    return any(f"{q}{code}{r}" in message for q, r in (("“", "”"), ("'", "'"), ('"', '"'), ("‘", "’")))
+
+
+def _strings(value: Any) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            yield from _strings(v)
+
+
+def _follows_from_removal(f: Finding, st: Structure) -> bool:
+    """A finding that is noise once parts of the document are set aside: about a removed part, naming a
+    removed entry (“unknown name 'plea'”), a total over a section that lost an entry, or an entry that
+    only a removed entry used (a metric "never used" because the indicator reading it was removed)."""
+    if any(_within(f.path, p) for p in st.removed):
+        return True
+    if any(_mentions(f.message, c) for c in st.codes):
+        return True
+    for pattern, sections in _AGGREGATES:
+        if pattern.fullmatch(f.path) and any(_within(p, s) for p in st.removed for s in sections):
+            return True
+    if f.level != "error":
+        m = re.fullmatch(r"(metrics|indicators|dimensions)\.([A-Za-z_][A-Za-z0-9_]*)(\.adjustment_cap)?", f.path)
+        if m:
+            used = {w for v in st.removed.values() for text in _strings(v) for w in _IDENT.findall(text)}
+            return m[2] in used
+    return False
 
 
 def _from_error(e: DefinitionError) -> Finding:
@@ -60,21 +169,70 @@ def _from_error(e: DefinitionError) -> Finding:
     return Finding("error", e.path or "(scheme)", msg)
 
 
-def _weights(c: CompiledScheme) -> list[Finding]:
-    s = c.scheme
+# -- checks of the scheme as loaded (run even when it does not compile) -------------------------------
+
+
+def _weights(s: Scheme) -> list[Finding]:
     if s.combination.method != "weighted":
         return []
     out = []
     total = sum(d.weight for d in s.dimensions.values())
-    if not math.isclose(total, 100.0) and not math.isclose(total, 1.0):
+    if s.dimensions and total > 0 and not math.isclose(total, 100.0) and not math.isclose(total, 1.0):
         out.append(Finding("warning", "dimensions", f"维度权重合计 {fmt(total)}，不是 100 (weights add up to {fmt(total)}, not 100;"
                                                     " they are used as shares of the total)"))
     for code, d in s.dimensions.items():
         if d.weight == 0:
             out.append(Finding("warning", f"dimensions.{code}.weight", "权重为 0：本维度指标不影响总分 (weight 0: its indicators never count)"))
-        elif c.dimension_max.get(code, 0.0) == 0:
-            out.append(Finding("warning", f"dimensions.{code}", "本维度没有计分指标，其权重无处落实 (no scored indicator: its weight is lost)"))
     return out
+
+
+def _adjustment_caps(s: Scheme) -> list[Finding]:
+    out = []
+    for a in s.adjustments.values():
+        if a.cap is not None and a.cap < abs(a.points):
+            out.append(Finding("warning", f"adjustments.{a.code}.cap",
+                               f"封顶 {fmt(a.cap)} 小于单次 {fmt(abs(a.points))} 分：第一次即封顶 (the cap always binds)"))
+    for code, d in s.dimensions.items():
+        if d.adjustment_cap is None:
+            continue
+        items = [a for a in s.adjustments.values() if a.dimension == code]
+        if not items:
+            out.append(Finding("warning", f"dimensions.{code}.adjustment_cap", "本维度没有加减分项，封顶永不生效 (no adjustment: the cap never binds)"))
+        elif all(a.cap is not None for a in items):
+            up = sum(a.cap for a in items if a.points > 0)
+            down = sum(a.cap for a in items if a.points < 0)
+            if max(up, down) <= d.adjustment_cap:
+                out.append(Finding("warning", f"dimensions.{code}.adjustment_cap",
+                                   f"各项封顶合计 {fmt(max(up, down))} 不超过维度封顶 {fmt(d.adjustment_cap)}：维度封顶永不生效 (never binds)"))
+    comb = s.combination
+    if comb.floor is not None and comb.floor <= 0 and not any(a.points < 0 for a in s.adjustments.values()) and comb.base >= 0:
+        out.append(Finding("info", "combination.floor", "没有扣分项，总分下限不会生效 (no penalty: the floor never binds)"))
+    return out
+
+
+def _bands(s: Scheme) -> list[Finding]:
+    g = s.grading
+    if g is None or not g.bands:
+        return []
+    out = []
+    if g.bands[-1].min > 0 and s.combination.floor is not None and s.combination.floor < g.bands[-1].min:
+        out.append(Finding("warning", f"grading.bands[{len(g.bands) - 1}].min",
+                           f"总分低于 {fmt(g.bands[-1].min)} 时没有等次 (totals below the last band get no grade)"))
+    quotas = sum(b.quota for b in g.bands if b.quota)
+    if quotas > 1:
+        out.append(Finding("warning", "grading.bands", f"名额比例合计 {quotas:.0%} 超过 100% (quotas add up to more than 100%)"))
+    return out
+
+
+# -- checks that need the compiled scheme --------------------------------------------------------------
+
+
+def _dimensions_scored(c: CompiledScheme) -> list[Finding]:
+    s = c.scheme
+    if s.combination.method != "weighted":
+        return []
+    return [Finding("warning", f"dimensions.{code}", "本维度没有计分指标，其权重无处落实 (no scored indicator: its weight is lost)")
+            for code, d in s.dimensions.items() if d.weight != 0 and c.dimension_max.get(code, 0.0) == 0]
 
 
 def _value_range(c: CompiledScheme, code: str) -> tuple[float, float] | None:
@@ -146,55 +304,26 @@ def _max_total(c: CompiledScheme) -> float:
     return min(top, comb.cap) if comb.cap is not None else top
 
 
-def _caps(c: CompiledScheme) -> list[Finding]:
-    out = []
-    s = c.scheme
-    for ca in c.adjustments:
-        a = ca.adjustment
-        if a.cap is not None and a.cap < abs(a.points):
-            out.append(Finding("warning", f"adjustments.{a.code}.cap",
-                               f"封顶 {fmt(a.cap)} 小于单次 {fmt(abs(a.points))} 分：第一次即封顶 (the cap always binds)"))
-    for code, d in s.dimensions.items():
-        if d.adjustment_cap is None:
-            continue
-        items = [ca.adjustment for ca in c.adjustments if ca.adjustment.dimension == code]
-        if not items:
-            out.append(Finding("warning", f"dimensions.{code}.adjustment_cap", "本维度没有加减分项，封顶永不生效 (no adjustment: the cap never binds)"))
-        elif all(a.cap is not None for a in items):
-            up = sum(a.cap for a in items if a.points > 0)
-            down = sum(a.cap for a in items if a.points < 0)
-            if max(up, down) <= d.adjustment_cap:
-                out.append(Finding("warning", f"dimensions.{code}.adjustment_cap",
-                                   f"各项封顶合计 {fmt(max(up, down))} 不超过维度封顶 {fmt(d.adjustment_cap)}：维度封顶永不生效 (never binds)"))
-    comb = s.combination
-    if comb.cap is not None:
-        uncapped = comb.base + (comb.span if comb.method == "weighted" else sum(c.dimension_max.values()))
-        bonus = [ca.adjustment for ca in c.adjustments if ca.adjustment.points > 0]
-        if all(a.cap is not None for a in bonus) and uncapped + sum(a.cap for a in bonus) <= comb.cap:
-            out.append(Finding("warning", "combination.cap",
-                               f"总分最高 {fmt(uncapped + sum(a.cap for a in bonus))}，总分封顶 {fmt(comb.cap)} 永不生效 (never binds)"))
-    if comb.floor is not None and comb.floor <= 0 and not any(ca.adjustment.points < 0 for ca in c.adjustments) and comb.base >= 0:
-        out.append(Finding("info", "combination.floor", "没有扣分项，总分下限不会生效 (no penalty: the floor never binds)"))
-    return out
+def _total_cap(c: CompiledScheme) -> list[Finding]:
+    comb = c.scheme.combination
+    if comb.cap is None:
+        return []
+    uncapped = comb.base + (comb.span if comb.method == "weighted" else sum(c.dimension_max.values()))
+    bonus = [ca.adjustment for ca in c.adjustments if ca.adjustment.points > 0]
+    if all(a.cap is not None for a in bonus) and uncapped + sum(a.cap for a in bonus) <= comb.cap:
+        return [Finding("warning", "combination.cap",
+                        f"总分最高 {fmt(uncapped + sum(a.cap for a in bonus))}，总分封顶 {fmt(comb.cap)} 永不生效 (never binds)")]
+    return []
 
 
 def _grades(c: CompiledScheme) -> list[Finding]:
     g = c.scheme.grading
     if g is None:
         return []
-    out = []
     top = _max_total(c)
-    for i, b in enumerate(g.bands):
-        if b.min > top:
-            out.append(Finding("warning", f"grading.bands[{i}].min",
-                               f"“{b.grade}”分数线 {fmt(b.min)} 高于可能的最高总分 {fmt(top)}：不可达 (unreachable)"))
-    if g.bands[-1].min > 0 and c.scheme.combination.floor is not None and c.scheme.combination.floor < g.bands[-1].min:
-        out.append(Finding("warning", f"grading.bands[{len(g.bands) - 1}].min",
-                           f"总分低于 {fmt(g.bands[-1].min)} 时没有等次 (totals below the last band get no grade)"))
-    quotas = sum(b.quota for b in g.bands if b.quota)
-    if quotas > 1:
-        out.append(Finding("warning", "grading.bands", f"名额比例合计 {quotas:.0%} 超过 100% (quotas add up to more than 100%)"))
-    return out
+    return [Finding("warning", f"grading.bands[{i}].min",
+                    f"“{b.grade}”分数线 {fmt(b.min)} 高于可能的最高总分 {fmt(top)}：不可达 (unreachable)")
+            for i, b in enumerate(g.bands) if b.min > top]
 
 
 def _durable_limits(c: CompiledScheme) -> list[Finding]:
@@ -228,3 +357,26 @@ def _rule_path(name: str) -> str:
     kind, _, rest = name.partition(":")
     section = {"ind": "indicators", "adj": "adjustments", "veto": "vetoes"}.get(kind, kind)
     return f"{section}.{rest.split(':')[0]}"
+
+
+def _participation(s: Scheme) -> list[Finding]:
+    """Choices about who is graded that a designer should make knowingly."""
+    out = []
+    if s.grading is not None:
+        for i, b in enumerate(s.grading.bands):
+            if b.quota is not None and b.quota_rounding == "floor" and b.quota < 1:
+                smallest = math.ceil(1 / b.quota - 1e-9)
+                out.append(Finding("info", f"grading.bands[{i}].quota_rounding",
+                                   f"名额向下取整：不足 {smallest} 人的组没有“{b.grade}”名额（{b.quota:.0%} × {smallest - 1} 人 < 1）"
+                                   f" (rounded down: a group of fewer than {smallest} has no place)"))
+    if s.participants.no_activity == "score" and s.combination.method == "weighted" and s.combination.base:
+        out.append(Finding("info", "participants.no_activity",
+                           f"零办案的考评对象照常评等次：没有数据的指标按 missing 规则处理，全部不计入时总分为基础分 "
+                           f"{s.combination.base:g} (subjects without activity are graded; with every indicator excluded "
+                           f"they score the base)"))
+    return out
+
+
+_SCHEME_CHECKS: tuple[Callable[[Scheme], list[Finding]], ...] = (_weights, _adjustment_caps, _bands, _participation)
+_COMPILED_CHECKS: tuple[Callable[[CompiledScheme], list[Finding]], ...] = (
+    _dimensions_scored, _tiers, _unused, _total_cap, _grades, _durable_limits)

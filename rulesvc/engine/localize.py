@@ -48,8 +48,8 @@ from rulesvc.engine.docdiff import MISSING, same_data
 OPS = ("set", "add", "remove", "disable")
 IDENTITY_KEYS = ("code", "name", "org", "description")
 COLLECTIONS = ("dimensions", "metrics", "indicators", "adjustments", "vetoes")
-SECTIONS = ("combination", "grading", "peers")
-SETTABLE_ROOTS = ("period", "peer_group", *SECTIONS, *COLLECTIONS)
+SECTIONS = ("participants", "combination", "grading", "peers")
+SETTABLE_ROOTS = ("period", "peer_group", "peer_min_size", *SECTIONS, *COLLECTIONS)
 ADDABLE = COLLECTIONS
 REMOVABLE = ("metrics", "indicators", "adjustments", "vetoes")
 OVERRIDE_KEYS = ("op", "path", "value", "reason")
@@ -383,6 +383,11 @@ def kind_of(override: Mapping[str, Any]) -> tuple[str, str]:
             return ("调整档位/目标", "threshold/target changed")
     if root == "grading":
         return ("调整等次", "grading changed")
+    if root == "participants":
+        return ("调整参评范围", "who is evaluated changed")
+    if root in ("peer_group", "peer_min_size") or (root == "indicators" and rest[:1] in (("peer_group",),
+                                                                                       ("peer_min_size",))):
+        return ("调整比较组", "peer group changed")
     return OTHER
 
 
@@ -397,7 +402,7 @@ def provenance(parent_doc: Mapping[str, Any], overrides: Any) -> dict[str, dict[
     - ``removed``: deleted by the localisation (kept in the listing so it can be shown);
 
     and ``overrides`` the ``[{"index", "op", "path", "reason", "kind": [zh, en]}]`` touching it.
-    Covers ``period``, ``peer_group``, ``combination``, every dimension, metric, indicator,
+    Covers ``period``, ``peer_group``, ``peer_min_size``, ``participants``, ``combination``, every dimension, metric, indicator,
     adjustment and veto, ``grading`` and ``peers``. Raises :class:`LocalizationError` like ``resolve``."""
     resolved = resolve(parent_doc, overrides)
     normalised = validate_overrides(overrides)
@@ -406,7 +411,7 @@ def provenance(parent_doc: Mapping[str, Any], overrides: Any) -> dict[str, dict[
         touching.setdefault(_part(parse_path(ov["path"])), []).append((i, ov))
 
     order: list[str] = []
-    for key in ("period", "peer_group", "combination"):
+    for key in ("period", "peer_group", "peer_min_size", "participants", "combination"):
         if key in resolved or key in touching:
             order.append(key)
     for coll in COLLECTIONS:

@@ -22,7 +22,13 @@ AGGREGATIONS = ("count", "sum", "distinct", "avg", "min", "max")
 DIRECTIONS = ("higher_better", "lower_better", "neutral")
 MISSING_POLICIES = ("zero", "worst", "best", "exclude")
 VETO_EFFECTS = ("zero_dimension", "cap_grade", "bar_grade")
-PEER_GROUPS = ("all", "procuratorate", "department", "business", "level")
+PEER_GROUPS = ("all", "procuratorate", "department", "business", "line", "level")
+QUOTA_STATUSES = ("quota", "non_quota")  # 员额 (including those who left the quota, while they were in it) / 非员额
+LEVELS = ("province", "city", "county")
+ROUNDINGS = ("floor", "round", "ceil", "at_least_one")
+NO_ACTIVITY = ("not_graded", "score")
+SMALL_GROUP = ("none", "all", "lowest")
+DEFAULT_PEER_MIN_SIZE = 5
 
 
 def frozen_map(d: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
@@ -44,6 +50,20 @@ class Metric:
     field: str | None = None
     where: str | None = None
     description: str = ""
+    weights: Weights | None = None  # a weighted count / sum: each event counts its weight (a lookup table)
+    unit: str = ""  # the word for one of what it counts (人, 件 …); default: from the data dictionary
+
+
+@dataclass(frozen=True)
+class Weights:
+    """A lookup table of weights by the value of one event field (工作量折算系数), e.g. by case type:
+    second-instance protest 4/3, filing review 1/3. Weights are exact fractions (``"4/3"``) or decimals;
+    a value not in the table weighs ``default``."""
+
+    by: str
+    table: Mapping[str, tuple[int, int]]  # key → (numerator, denominator), exact
+    default: tuple[int, int] = (0, 1)
+    labels: Mapping[str, str] = field(default_factory=frozen_map)  # key → the weight as written ("4/3")
 
 
 @dataclass(frozen=True)
@@ -74,6 +94,10 @@ class Indicator:
     unit: str = ""  # "%", "ratio", "件", "天" … for display
     description: str = ""
     source: str = ""  # where the definition comes from (a document, reference/indicators.csv)
+    businesses: tuple[str, ...] = ()  # of the ten businesses (finer than lines); empty = all
+    peer_group: str | None = None  # overrides the scheme's peer_group for this indicator
+    peer_min_size: int | None = None  # overrides the scheme's peer_min_size for this indicator
+    prorate: bool = False  # divide the value by the share of the period in office (counts, sums)
 
 
 @dataclass(frozen=True)
@@ -93,8 +117,9 @@ class Adjustment:
     cap: float | None = None  # the most this item can add (bonus) or take away (penalty), as a positive number
     per_case: bool = False
     pattern: CasePattern | None = None
-    lines: tuple[str, ...] = ()
+    lines: tuple[str, ...] = ()  # business lines it applies to; empty = all
     description: str = ""
+    businesses: tuple[str, ...] = ()  # of the ten businesses; empty = all
 
 
 @dataclass(frozen=True)
@@ -110,23 +135,35 @@ class CasePattern:
 
 @dataclass(frozen=True)
 class PatternStep:
+    """Matching events of one case: at least ``at_least`` of them — or, with ``sum``, their ``sum``
+    field adding up to at least ``at_least`` (accumulated flaw points: ≥ 40 in one case)."""
+
     name: str
     events: tuple[str, ...]
     where: str | None = None
-    at_least: int = 1
+    at_least: float = 1
+    sum: str | None = None
+
+
+@dataclass(frozen=True)
+class VetoEffect:
+    """One consequence of a veto: zero a dimension, cap the grade, or bar a grade."""
+
+    effect: str
+    dimension: str | None = None  # for zero_dimension
+    grade: str | None = None  # for cap_grade (at best this grade) and bar_grade (never this grade)
 
 
 @dataclass(frozen=True)
 class Veto:
-    """一票否决: a matching event zeroes a dimension, caps the grade, or bars a grade."""
+    """一票否决: a matching event has one or more ``effects`` (a wrongful case zeroes quality *and*
+    bars 优秀)."""
 
     code: str
     name: str
     events: tuple[str, ...]
-    effect: str
+    effects: tuple[VetoEffect, ...]
     where: str | None = None
-    dimension: str | None = None  # for zero_dimension
-    grade: str | None = None  # for cap_grade (at best this grade) and bar_grade (never this grade)
     description: str = ""
 
 
@@ -162,6 +199,7 @@ class GradeBand:
     grade: str
     min: float
     quota: float | None = None
+    quota_rounding: str = "round"  # places = quota × group size, rounded this way (see peers.quota_places)
 
 
 @dataclass(frozen=True)
@@ -182,6 +220,28 @@ class PeerComparison:
     group: str = "level"  # compared within the same level (city with city, county with county)
     bottom_k_groups: tuple[str, ...] = ()  # groups bottom_k applies to (Guangxi: city); empty = every group
     bottom_share_groups: tuple[str, ...] = ()  # groups bottom_share applies to (Guangxi: county)
+    bottom_k_when_small: str = "none"  # a group of bottom_k units or fewer: flag none, all, or the lowest
+    bottom_share_rounding: str = "floor"  # places = bottom_share × group size, rounded this way
+
+
+@dataclass(frozen=True)
+class Participants:
+    """Who is evaluated (参加考评) in a period, and who is scored but not graded.
+
+    - ``quota_statuses``: prosecutors of these statuses take part (default 员额 only; one who left the
+      quota is a quota prosecutor until the day they left, their ``active_to``);
+    - in office during the period (their active dates overlap it), else left out;
+    - ``min_office_share``: in office for less than this share of the period → scored and shown, but
+      not graded, ranked or compared (不参加等次评定);
+    - ``levels``: procuratorate levels that take part (empty = all);
+    - ``no_activity``: a subject with no event counted by any metric of the scheme: ``not_graded``
+      (shown with their score and that reason) or ``score`` (graded as the rules say).
+    """
+
+    quota_statuses: tuple[str, ...] = ("quota",)
+    min_office_share: float = 0.5
+    levels: tuple[str, ...] = ()
+    no_activity: str = "not_graded"
 
 
 @dataclass(frozen=True)
@@ -204,3 +264,5 @@ class Scheme:
     org: str | None = None
     description: str = ""
     content_hash: str = ""
+    participants: Participants = field(default_factory=Participants)
+    peer_min_size: int = DEFAULT_PEER_MIN_SIZE  # fewer evaluated peers with a value: no comparison (missing)

@@ -11,6 +11,7 @@ import bisect
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from rulesvc.engine.errors import EvaluationError
@@ -45,29 +46,47 @@ def group_key(subject: Subject, group: str) -> Any:
     return None if group == "all" else subject.groups.get(group)
 
 
-def derive_x(ci: CompiledIndicator, value: float, subject: Subject, peers: PeerContext | None) -> float | None:
-    """The number the scoring rule tests. None when it has no meaning (e.g. a ratio to an average of 0)."""
+def thin_note(n: int, need: int) -> str:
+    """The trace's words for a peer group too small to compare in."""
+    return f"同组不足 {need} 人（{n} 人），不作比较 (fewer than {need} peers: not compared)"
+
+
+def derive_x(ci: CompiledIndicator, value: float, subject: Subject, peers: PeerContext | None) -> tuple[float | None, str]:
+    """The number the scoring rule tests, and a note when there is none: a peer group smaller than the
+    indicator's ``peer_min_size`` (同组不足 N 人), or a ratio to an average of 0."""
     pw = ci.piecewise
     assert pw is not None
     if pw.derive == "value":
-        return value
+        return value, ""
     if peers is None:
         raise EvaluationError(f"指标 {ci.indicator.code} 按组内比较计分，需要同组数据 (needs peer statistics)")
     key = (ci.indicator.code, group_key(subject, ci.peer_group))
     stats = peers.stats.get(key)
-    if stats is None or not stats.values:
-        return None
-    return derive_from_stats(pw.derive, value, stats, ci.higher_better)
+    n = len(stats.values) if stats is not None else 0
+    if n < ci.peer_min_size:
+        return None, thin_note(n, ci.peer_min_size)
+    assert stats is not None
+    x = derive_from_stats(pw.derive, value, stats, ci.higher_better, member=subject.status == "evaluated")
+    return x, "" if x is not None else "同组比较无意义（参照值为 0） (no meaningful reference value)"
 
 
-def derive_from_stats(kind: str, value: float, stats: PeerStats, higher_better: bool) -> float | None:
+def percentile_of(value: float, values: Sequence[float], higher_better: bool, *, member: bool) -> float:
+    """The mid-rank percentile: the share of the *other* peers the value does better than, a tie
+    counting half — ``(B + ½·E) / M``, with B peers worse, E others equal and M others. For a member of
+    the group (its own value is among ``values``) that is ``(mid-rank − 1) / (n − 1)``: the best 1, the
+    worst 0, tied peers all the same value in between. ``values`` is sorted."""
+    lo, hi = bisect.bisect_left(values, value), bisect.bisect_right(values, value)
+    worse = lo if higher_better else len(values) - hi
+    equal = hi - lo - (1 if member else 0)
+    others = len(values) - (1 if member else 0)
+    return (worse + 0.5 * equal) / others
+
+
+def derive_from_stats(kind: str, value: float, stats: PeerStats, higher_better: bool, *, member: bool = True
+                      ) -> float | None:
     vs = stats.values
-    n = len(vs)
     if kind == "percentile":
-        if n <= 1:
-            return 1.0
-        better = n - bisect.bisect_right(vs, value) if higher_better else bisect.bisect_left(vs, value)
-        return (n - 1 - better) / (n - 1)
+        return percentile_of(value, vs, higher_better, member=member)
     if kind == "ratio_to_avg":
         ref = stats.mean
     elif kind == "ratio_to_best":
@@ -81,35 +100,57 @@ def derive_from_stats(kind: str, value: float, stats: PeerStats, higher_better: 
     return ref / value
 
 
-def quota_allows(totals: Sequence[float], total: float, quota: float) -> tuple[bool, int, int]:
+ROUNDING_LABELS = {"floor": "向下取整", "round": "四舍五入", "ceil": "向上取整", "at_least_one": "向下取整但至少 1 名"}
+
+
+def quota_places(quota: float, n: int, rounding: str = "floor") -> int:
+    """Places of a quota in a group of ``n``: ``quota × n`` computed exactly on the decimal the scheme
+    wrote (15 % of 10 is 1.5, not 1.4999…), then rounded — ``floor`` (1.5 → 1), ``round`` (half up:
+    1.5 → 2, 0.75 → 1, 0.45 → 0), ``ceil`` (0.45 → 1) or ``at_least_one`` (floor, but at least one place
+    in a non-empty group)."""
+    exact = Fraction(repr(float(quota))) * n
+    if rounding == "ceil":
+        return math.ceil(exact)
+    if rounding == "round":
+        return math.floor(exact + Fraction(1, 2))
+    places = math.floor(exact)
+    if rounding == "at_least_one" and n > 0:
+        return max(1, places)
+    return places
+
+
+def quota_allows(totals: Sequence[float], total: float, quota: float, rounding: str = "floor") -> tuple[bool, int, int]:
     """May a subject with ``total`` hold a band limited to ``quota`` of its group?
 
     A quota is never exceeded: the subjects at or above this total must fit within it, so subjects
     tied at the boundary all move to the next band. Returns (allowed, places, subjects at or above).
     """
-    places = math.floor(quota * len(totals) + 1e-9)
+    places = quota_places(quota, len(totals), rounding)
     at_or_above = len(totals) - bisect.bisect_left(totals, total)
     return at_or_above <= places, places, at_or_above
 
 
 def grade_for(compiled: CompiledScheme, total: float, vetoes: Sequence[str], subject: Subject,
               peers: PeerContext | None) -> tuple[str | None, str]:
-    """The grade and why: the band the total reaches, then veto caps and bars, then quotas."""
+    """The grade and why: the band the total reaches, then veto caps and bars, then quotas. A subject
+    not graded (``subject.status``) gets no grade, with the reason."""
     g = compiled.scheme.grading
     if g is None:
         return None, ""
+    if subject.status != "evaluated":
+        return None, subject.status_reason
     bands = list(g.bands)
     idx = next((i for i, b in enumerate(bands) if total >= b.min), None)
     if idx is None:
         return None, f"总分 {total:.2f} 低于最低等次分数线 (below every band)"
     reasons = [f"总分 {total:.2f} ≥ {bands[idx].min:g} → {bands[idx].grade}"]
     names = [b.grade for b in bands]
-    for code in vetoes:
-        v = compiled.scheme.vetoes[code]
-        if v.effect == "cap_grade" and v.grade in names and idx < names.index(v.grade):
-            idx = names.index(v.grade)
-            reasons.append(f"{v.name}：等次最高为{v.grade}")
-    barred = {compiled.scheme.vetoes[c].grade for c in vetoes if compiled.scheme.vetoes[c].effect == "bar_grade"}
+    effects = [(compiled.scheme.vetoes[c], e) for c in vetoes for e in compiled.scheme.vetoes[c].effects]
+    for v, e in effects:
+        if e.effect == "cap_grade" and e.grade in names and idx < names.index(e.grade):
+            idx = names.index(e.grade)
+            reasons.append(f"{v.name}：等次最高为{e.grade}")
+    barred = {e.grade for _, e in effects if e.effect == "bar_grade"}
     while idx < len(bands):
         band = bands[idx]
         if band.grade in barred:
@@ -121,12 +162,21 @@ def grade_for(compiled: CompiledScheme, total: float, vetoes: Sequence[str], sub
             if totals is None:
                 reasons.append(f"{band.grade}名额（{band.quota:.0%}）未核定：缺少同组总分 (quota not checked)")
             else:
-                ok, places, above = quota_allows(totals, total, band.quota)
+                ok, places, above = quota_allows(totals, total, band.quota, band.quota_rounding)
                 if not ok:
-                    reasons.append(f"{band.grade}名额 {band.quota:.0%} 共 {places} 名，总分不低于本人者 {above} 名 → 顺延")
+                    higher = len(totals) - bisect.bisect_right(totals, total)
+                    tie = f"（与 {above - higher - 1} 人同分，同分者一并顺延，名额不超出）" if higher < places else ""
+                    reasons.append(f"{band.grade}名额 {fmt_share(band.quota)} × {len(totals)} 人"
+                                   f"{ROUNDING_LABELS[band.quota_rounding]}共 {places} 名，"
+                                   f"总分不低于本人者 {above} 名 → 顺延{tie}")
                     idx += 1
                     continue
         break
     if idx >= len(bands):
         return None, "；".join(reasons)
     return bands[idx].grade, "；".join(reasons) + (f" → {bands[idx].grade}" if len(reasons) > 1 else "")
+
+
+def fmt_share(q: float) -> str:
+    """A share as people write it: 0.15 → 15%, 0.125 → 12.5%."""
+    return f"{q * 100:.4f}".rstrip("0").rstrip(".") + "%"

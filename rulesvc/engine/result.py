@@ -29,9 +29,14 @@ class Nearest:
 
     branch: str
     threshold: float
-    gain: float  # points gained on the indicator
-    needs: str  # in words: "再增加 2 件 plea_persons（+2 件 review_persons）"
+    gain: float  # points gained on the indicator (at the value reached)
+    needs: str  # in words: "再增加 2 人“适用认罪认罚人数”（同时计入…），即达到 90.5%，本项 +2 分，总分 +0.5714"
     needs_en: str
+    total_gain: float = 0.0  # what that adds to the total
+    events: int = 0  # how many more events
+    metric: str = ""  # of which metric
+    unit: str = ""  # 人, 件 …
+    reached: float | None = None  # the indicator's value with them
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,9 @@ class IndicatorTrace:
     contribution: float = 0.0  # what it adds to the total after weighting
     note: str = ""  # missing value, excluded, zeroed by a veto …
     nearest: Nearest | None = None
+    prorated_from: float | None = None  # the value before dividing by the share of the period in office
+    formula_labeled: str = ""  # the formula with the Chinese names of what it reads
+    peer_note: str = ""  # why a peer-relative indicator was not compared (同组不足 N 人)
 
 
 @dataclass(frozen=True)
@@ -67,15 +75,18 @@ class AdjustmentTrace:
     cap: float | None
     points: float  # after the item cap
     note: str = ""
+    case_ids: tuple[str, ...] = ()  # per_case and pattern items: the cases counted (event_ids: the events behind them)
+    counts: str = "event"  # what ``matched`` counts: event | case
 
 
 @dataclass(frozen=True)
 class VetoTrace:
     code: str
     name: str
-    effect: str
+    effect: str  # one effect, or several joined by "+"
     event_ids: tuple[str, ...]
     detail: str
+    matched: int = 0  # how many events matched (event_ids holds the first EVENT_IDS_SHOWN)
 
 
 @dataclass(frozen=True)
@@ -85,9 +96,11 @@ class DimensionTrace:
     weight_share: float
     points: float
     max_points: float
-    adjustments: float
+    adjustments: float  # its bonus and penalty items, after their caps and the dimension's cap
     zeroed_by: str | None
-    contribution: float
+    contribution: float  # what the dimension adds to the total: indicators + adjustments
+    indicators: float = 0.0  # the part of the contribution that comes from its indicators
+    nominal_share: float = 0.0  # its weight as the scheme states it (weight_share: re-weighted for this subject)
 
 
 @dataclass(frozen=True)
@@ -118,6 +131,10 @@ class Result:
     fired: frozenset[str] = field(default_factory=frozenset)
     executor: str = "python"
     subject_name: str = ""
+    status: str = "evaluated"  # evaluated | not_graded (rulesvc.engine.participation)
+    status_code: str = ""  # short_tenure | no_activity
+    status_reason: str = ""
+    office_share: float = 1.0  # share of the period in office
 
     def as_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)

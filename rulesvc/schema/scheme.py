@@ -10,10 +10,20 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from fractions import Fraction
 from typing import Any
 
 import yaml
-from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_load, validate
+from marshmallow import (
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    pre_load,
+    validate,
+    validates_schema,
+)
 
 from rulesvc.engine import model as m
 
@@ -29,45 +39,19 @@ class DocumentError(ValueError):
         super().__init__("方案文件有误 (invalid scheme document):\n  " + "\n  ".join(lines))
 
 
-def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    if isinstance(messages, Mapping):
-        for key, value in messages.items():
-            if key == "value" and prefix:  # marshmallow's Dict nests a value's errors under "value"
-                out.update(_flatten(value, prefix))
-                continue
-            sub = f"{prefix}.{key}" if prefix else str(key)
-            if isinstance(key, int):
-                sub = f"{prefix}[{key}]"
-            out.update(_flatten(value, sub))
-    elif isinstance(messages, list) and all(isinstance(x, str) for x in messages):
-        out[prefix or "(document)"] = [_translate(x) for x in messages]
-    elif isinstance(messages, list):
-        for i, value in enumerate(messages):
-            out.update(_flatten(value, f"{prefix}[{i}]"))
-    else:
-        out[prefix or "(document)"] = [_translate(str(messages))]
-    return out
+def _flatten(messages: Any, prefix: str = "", data: Any = None) -> dict[str, list[str]]:
+    """marshmallow's nested messages as ``{path: [Chinese message, …]}`` (see ``rulesvc.schema.messages``);
+    given ``data``, the document as loaded, a message also says what the offending value was."""
+    from rulesvc.schema.messages import NO_VALUE, flatten
 
-
-_ZH = {
-    "Missing data for required field.": "缺少必填项 (missing required field)",
-    "Unknown field.": "未知的键，可能是拼写错误 (unknown key — a typo?)",
-    "Not a valid number.": "应为数值 (not a valid number)",
-    "Not a valid string.": "应为文本 (not a valid string)",
-    "Not a valid boolean.": "应为 true/false (not a valid boolean)",
-    "Not a valid integer.": "应为整数 (not a valid integer)",
-    "Not a valid list.": "应为列表 (not a valid list)",
-    "Invalid input type.": "类型不对 (invalid input type)",
-}
+    return flatten(messages, NO_VALUE if data is None else data, prefix)
 
 
 def _translate(msg: str) -> str:
-    if msg in _ZH:
-        return _ZH[msg]
-    if msg.startswith("Must be one of:"):
-        return f"取值须为其一 ({msg})"
-    return msg
+    """One marshmallow message in Chinese, the English after it in brackets."""
+    from rulesvc.schema.messages import translate
+
+    return translate(msg)
 
 
 class _Base(Schema):
@@ -84,6 +68,38 @@ def _events_list(data: Any) -> Any:
     return data
 
 
+MAX_DENOMINATOR = 1_000_000
+
+
+def exact_fraction(raw: Any) -> Fraction:
+    """A weight as written — ``2``, ``0.5`` or ``"4/3"`` — as an exact fraction (4/3 stays 4/3, 0.1 is
+    1/10), so both executors add weights without rounding. Raises ``ValueError`` with the reason."""
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        raise ValueError("须为数值或分数，如 1、0.5、\"4/3\" (a number or a fraction such as \"4/3\")")
+    try:
+        f = Fraction(repr(raw) if isinstance(raw, float) else str(raw).strip())
+    except (ValueError, ZeroDivisionError):
+        raise ValueError(f"无法识别的系数“{raw}”，应为数值或分数，如 \"4/3\" (not a number or fraction)") from None
+    if f.denominator > MAX_DENOMINATOR or abs(f.numerator) > MAX_DENOMINATOR * 1000:
+        raise ValueError(f"系数“{raw}”的分母或分子过大 (too many digits)")
+    return f
+
+
+class _WeightValue(fields.Field):
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return exact_fraction(value)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+class WeightsSchema(_Base):
+    by = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    table = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=200)), values=_WeightValue(),
+                        required=True, validate=validate.Length(min=1, max=500))
+    default = _WeightValue(load_default=Fraction(0))
+
+
 class MetricSchema(_Base):
     name = fields.String(load_default="")
     events = fields.List(fields.String(validate=validate.Length(min=1)), required=True, validate=validate.Length(min=1))
@@ -91,6 +107,8 @@ class MetricSchema(_Base):
     field = fields.String(load_default=None)
     where = fields.String(load_default=None)
     description = fields.String(load_default="")
+    weights = fields.Nested(WeightsSchema, load_default=None)
+    unit = fields.String(load_default="", validate=validate.Length(max=8))
 
     @pre_load
     def _shorthand(self, data, **_):
@@ -123,13 +141,25 @@ class IndicatorSchema(_Base):
     unit = fields.String(load_default="")
     description = fields.String(load_default="")
     source = fields.String(load_default="")
+    businesses = fields.List(fields.String(), load_default=list)
+    peer_group = fields.String(load_default=None, validate=validate.OneOf(m.PEER_GROUPS))
+    peer_min_size = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=2, max=100_000))
+    prorate = fields.Boolean(load_default=False)
 
 
 class PatternStepSchema(_Base):
     name = fields.String(required=True)
     events = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
     where = fields.String(load_default=None)
-    at_least = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1, max=100))
+    at_least = fields.Float(load_default=1, allow_nan=False, validate=validate.Range(min=0, min_inclusive=False))
+    sum = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
+
+    @validates_schema
+    def _whole_counts(self, data, **_):
+        n = data.get("at_least", 1)
+        if data.get("sum") is None and (n != int(n) or not 1 <= n <= 100):
+            raise ValidationError("按件数计时须为 1 到 100 的整数；累计某字段请写 sum (a count: a whole number"
+                                  " from 1 to 100; to add up a field, give sum)", "at_least")
 
     @pre_load
     def _shorthand(self, data, **_):
@@ -146,6 +176,7 @@ class AdjustmentSchema(_Base):
     per_case = fields.Boolean(load_default=False)
     pattern = fields.List(fields.Nested(PatternStepSchema), load_default=None)
     lines = fields.List(fields.String(), load_default=list)
+    businesses = fields.List(fields.String(), load_default=list)
     description = fields.String(load_default="")
 
     @pre_load
@@ -153,10 +184,19 @@ class AdjustmentSchema(_Base):
         return _events_list(data)
 
 
+class VetoEffectSchema(_Base):
+    effect = fields.String(required=True, validate=validate.OneOf(m.VETO_EFFECTS))
+    dimension = fields.String(load_default=None)
+    grade = fields.String(load_default=None)
+
+
 class VetoSchema(_Base):
+    """One effect (``effect`` with its ``dimension`` or ``grade``) or several (``effects: [...]``)."""
+
     name = fields.String(required=True)
     events = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
-    effect = fields.String(required=True, validate=validate.OneOf(m.VETO_EFFECTS))
+    effect = fields.String(load_default=None, validate=validate.OneOf(m.VETO_EFFECTS))
+    effects = fields.List(fields.Nested(VetoEffectSchema), load_default=None, validate=validate.Length(min=1, max=10))
     where = fields.String(load_default=None)
     dimension = fields.String(load_default=None)
     grade = fields.String(load_default=None)
@@ -165,6 +205,16 @@ class VetoSchema(_Base):
     @pre_load
     def _shorthand(self, data, **_):
         return _events_list(data)
+
+    @validates_schema
+    def _one_form(self, data, **_):
+        single = data.get("effect") is not None
+        if single == (data.get("effects") is not None):
+            raise ValidationError("须写 effect（一个后果）或 effects（多个后果）之一 (give either effect or effects)",
+                                  "effect")
+        if not single and (data.get("dimension") is not None or data.get("grade") is not None):
+            raise ValidationError("使用 effects 时，dimension、grade 写在各后果中 (with effects, put dimension"
+                                  " and grade inside each effect)", "effects")
 
 
 class DimensionSchema(_Base):
@@ -185,6 +235,7 @@ class BandSchema(_Base):
     grade = fields.String(required=True)
     min = fields.Float(required=True, allow_nan=False)
     quota = fields.Float(load_default=None, validate=validate.Range(min=0, max=1, min_inclusive=False))
+    quota_rounding = fields.String(load_default="round", validate=validate.OneOf(m.ROUNDINGS))
 
 
 class GradingSchema(_Base):
@@ -201,6 +252,16 @@ class PeersSchema(_Base):
     group = fields.String(load_default="level", validate=validate.OneOf(m.PEER_GROUPS))
     bottom_k_groups = fields.List(fields.String(), load_default=list)
     bottom_share_groups = fields.List(fields.String(), load_default=list)
+    bottom_k_when_small = fields.String(load_default="none", validate=validate.OneOf(m.SMALL_GROUP))
+    bottom_share_rounding = fields.String(load_default="floor", validate=validate.OneOf(m.ROUNDINGS[:3]))
+
+
+class ParticipantsSchema(_Base):
+    quota_status = fields.List(fields.String(validate=validate.OneOf(m.QUOTA_STATUSES)),
+                               load_default=lambda: ["quota"], validate=validate.Length(min=1))
+    min_office_share = fields.Float(load_default=0.5, allow_nan=False, validate=validate.Range(min=0, max=1))
+    levels = fields.List(fields.String(validate=validate.OneOf(m.LEVELS)), load_default=list)
+    no_activity = fields.String(load_default="not_graded", validate=validate.OneOf(m.NO_ACTIVITY))
 
 
 def _dict_of(schema: type[Schema]) -> fields.Dict:
@@ -215,6 +276,9 @@ class SchemeSchema(_Base):
     org = fields.String(load_default=None, validate=validate.Regexp(r"^\d{6}$"))
     description = fields.String(load_default="")
     peer_group = fields.String(load_default="all", validate=validate.OneOf(m.PEER_GROUPS))
+    peer_min_size = fields.Integer(load_default=m.DEFAULT_PEER_MIN_SIZE, strict=True,
+                                   validate=validate.Range(min=2, max=100_000))
+    participants = fields.Nested(ParticipantsSchema, load_default=None)
     combination = fields.Nested(CombinationSchema, load_default=dict)
     dimensions = fields.Dict(keys=fields.String(validate=CODE), values=fields.Nested(DimensionSchema), required=True)
     metrics = _dict_of(MetricSchema)
@@ -247,6 +311,10 @@ def _build(data: dict[str, Any], doc: Mapping[str, Any]) -> m.Scheme:
     if data["grading"]:
         g = data["grading"]
         grading = m.Grading(tuple(m.GradeBand(**b) for b in g["bands"]), quota_group=g["quota_group"])
+    pa = data["participants"]
+    participants = m.Participants() if not pa else m.Participants(
+        quota_statuses=tuple(pa["quota_status"]), min_office_share=pa["min_office_share"],
+        levels=tuple(pa["levels"]), no_activity=pa["no_activity"])
     peers = None
     if data["peers"]:
         p = data["peers"]
@@ -260,20 +328,40 @@ def _build(data: dict[str, Any], doc: Mapping[str, Any]) -> m.Scheme:
         pattern = None
         if a.get("pattern"):
             pattern = m.CasePattern(tuple(m.PatternStep(**tup(s, "events")) for s in a["pattern"]))
-        adjustments[code] = m.Adjustment(code=code, **{**tup(a, "events", "lines"), "pattern": pattern})
+        adjustments[code] = m.Adjustment(code=code, **{**tup(a, "events", "lines", "businesses"), "pattern": pattern})
+    vetoes = {}
+    for code, v in data["vetoes"].items():
+        v = dict(v)
+        single = m.VetoEffect(v.pop("effect"), v.pop("dimension"), v.pop("grade"))
+        many = v.pop("effects")
+        effects = (single,) if many is None else tuple(m.VetoEffect(**e) for e in many)
+        vetoes[code] = m.Veto(code=code, effects=effects, **tup(v, "events"))
     return m.Scheme(
         code=data["code"], name=data["name"], subject=data["subject"], period=data["period"], org=data["org"],
         description=data["description"], peer_group=data["peer_group"],
-        metrics=m.frozen_map({c: m.Metric(code=c, **tup(x, "events")) for c, x in data["metrics"].items()}),
-        indicators=m.frozen_map({c: m.Indicator(code=c, **tup(x, "lines")) for c, x in data["indicators"].items()}),
+        metrics=m.frozen_map({c: m.Metric(code=c, **{**tup(x, "events"), "weights": _weights(x["weights"])})
+                              for c, x in data["metrics"].items()}),
+        indicators=m.frozen_map({c: m.Indicator(code=c, **tup(x, "lines", "businesses"))
+                                 for c, x in data["indicators"].items()}),
         dimensions=m.frozen_map({c: m.Dimension(code=c, **x) for c, x in data["dimensions"].items()}),
         combination=combination,
         grading=grading,
         adjustments=m.frozen_map(adjustments),
-        vetoes=m.frozen_map({c: m.Veto(code=c, **tup(x, "events")) for c, x in data["vetoes"].items()}),
+        vetoes=m.frozen_map(vetoes),
         peers=peers,
         content_hash=content_hash(doc),
+        participants=participants,
+        peer_min_size=data["peer_min_size"],
     )
+
+
+def _weights(w: dict[str, Any] | None) -> m.Weights | None:
+    if w is None:
+        return None
+    raw = {k: v for k, v in w["table"].items()}
+    return m.Weights(by=w["by"], table=m.frozen_map({k: (f.numerator, f.denominator) for k, f in raw.items()}),
+                     default=(w["default"].numerator, w["default"].denominator),
+                     labels=m.frozen_map({k: str(f) for k, f in raw.items()}))
 
 
 def load_scheme(doc: Mapping[str, Any]) -> m.Scheme:

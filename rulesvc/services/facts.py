@@ -107,19 +107,21 @@ def frame_from_rows(rows: Sequence[Sequence], dictionary: Dictionary, event_type
 
 
 def subjects_frame(session: Session) -> pl.DataFrame:
-    """Prosecutors with the groups peer comparisons use: procuratorate, department, business, level."""
+    """Prosecutors with the groups peer comparisons use (procuratorate, department, business, line, level)
+    and what decides who takes part (quota status, active dates) and formulas may read (leader, title)."""
     from rulesvc.persistence.models import BusinessLine, Procuratorate
 
     q = (
         select(Prosecutor.id.label("prosecutor_id"), Prosecutor.code, Prosecutor.name, Prosecutor.procuratorate_id,
                Prosecutor.department_id, Prosecutor.business_code, BusinessLine.line, Procuratorate.level,
-               Prosecutor.quota_status, Prosecutor.is_leader, Prosecutor.active_from, Prosecutor.active_to)
+               Prosecutor.quota_status, Prosecutor.is_leader, Prosecutor.leader_title, Prosecutor.active_from,
+               Prosecutor.active_to)
         .join(BusinessLine, BusinessLine.code == Prosecutor.business_code)
         .join(Procuratorate, Procuratorate.id == Prosecutor.procuratorate_id)
         .order_by(Prosecutor.id)
     )
     rows = session.execute(q).all()
-    types = [pl.Int64, pl.Utf8, pl.Utf8, pl.Int64, pl.Int64, pl.Utf8, pl.Utf8, pl.Utf8, pl.Utf8, pl.Boolean, pl.Date,
-             pl.Date]
+    types = [pl.Int64, pl.Utf8, pl.Utf8, pl.Int64, pl.Int64, pl.Utf8, pl.Utf8, pl.Utf8, pl.Utf8, pl.Boolean, pl.Utf8,
+             pl.Date, pl.Date]
     return pl.DataFrame([tuple(r) for r in rows], schema=list(zip(q.selected_columns.keys(), types, strict=True)),
                         orient="row")

@@ -5,6 +5,7 @@ The engine computes; this module fetches facts from the database and picks the e
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,9 +19,10 @@ from rulesvc.engine.compile import CompiledScheme, compile_scheme
 from rulesvc.engine.dictionary import Dictionary
 from rulesvc.engine.evaluate import Decider, PythonDecider, evaluate_subject
 from rulesvc.engine.model import Scheme
+from rulesvc.engine.participation import EXCLUDED, participation
 from rulesvc.engine.periods import Period
 from rulesvc.engine.result import Result
-from rulesvc.errors import NotFound
+from rulesvc.errors import NotEvaluated, NotFound
 from rulesvc.persistence.models import Procuratorate
 from rulesvc.schema.scheme import DocumentError, load_scheme, read_document
 from rulesvc.services.facts import events_frame, subjects_frame
@@ -126,6 +128,11 @@ class PeriodData:
     events: pl.DataFrame
     subjects: pl.DataFrame
     key: str
+    period: Period | None = None
+
+    @property
+    def span(self) -> tuple[dt.date, dt.date] | None:
+        return (self.period.start, self.period.end) if self.period else None
 
 
 def period_data(session: Session, compiled: CompiledScheme, dictionary: Dictionary, period: Period,
@@ -133,14 +140,14 @@ def period_data(session: Session, compiled: CompiledScheme, dictionary: Dictiona
     kind = compiled.scheme.subject
     events = events_frame(session, dictionary, start=period.start, end=period.end, dataset_ids=dataset_ids,
                           event_types=compiled.event_types)
-    return PeriodData(events, subjects_for(session, kind, compiled.scheme.org), KEYS[kind])
+    return PeriodData(events, subjects_for(session, kind, compiled.scheme.org), KEYS[kind], period)
 
 
 def score_period(session: Session, compiled: CompiledScheme, dictionary: Dictionary, period: Period,
                  dataset_ids: list[int] | None = None) -> tuple[BulkResult, PeriodData]:
     """Every subject of the period through the bulk executor (rankings, simulations)."""
     data = period_data(session, compiled, dictionary, period, dataset_ids)
-    return evaluate_bulk(compiled, data.events, data.subjects, key=data.key), data
+    return evaluate_bulk(compiled, data.events, data.subjects, key=data.key, period=data.span), data
 
 
 def compare_units(session: Session, compiled: CompiledScheme, dictionary: Dictionary, period: Period,
@@ -158,9 +165,56 @@ def compare_units(session: Session, compiled: CompiledScheme, dictionary: Dictio
         monthly = []
         for month in months_of(period):
             events = data.events.filter(pl.col("occurred_on").is_between(month.start, month.end))
-            monthly.append((month.label, evaluate_bulk(compiled, events, data.subjects, key=data.key).frame))
+            monthly.append((month.label, evaluate_bulk(compiled, events, data.subjects, key=data.key,
+                                                       period=(month.start, month.end)).frame))
         runs = streaks(compiled, monthly, data.key)
     return frame, runs
+
+
+RANK_GROUPS = ("all", "procuratorate", "business", "line", "level")
+
+
+def ranking(session: Session, compiled: CompiledScheme, bulk: BulkResult, dictionary: Dictionary, *,
+            group: str = "all", points: bool = False) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A bulk result as people read it: (ranked, left out), with codes and names — never internal ids.
+
+    ``ranked``: the subjects taking part, best first; 名次 is the place among the *evaluated* subjects of
+    ``group`` (ties share the higher place), empty for those not graded; with ``points``, one column per
+    scored indicator (its points). ``left_out``: who is not evaluated, and why."""
+    from rulesvc.engine.bulk import GROUP_COLUMNS
+    from rulesvc.engine.participation import LEVEL_LABELS, STATUS_LABELS
+
+    orgs = procuratorates_frame(session).select(
+        "procuratorate_id", pl.col("code").alias("org_code"), pl.col("name").alias("org_name"))
+    f = bulk.frame
+    g = pl.lit(0) if group == "all" else pl.col(GROUP_COLUMNS[group])
+    place = pl.when(pl.col("status") == "evaluated").then(pl.col("total")).rank("min", descending=True).over(g)
+    f = f.with_columns(place.cast(pl.Int64).alias("place"))
+    note = pl.when(pl.col("status") == "evaluated").then(pl.col("grade_reason")).otherwise(pl.col("status_reason"))
+    status = pl.col("status").replace_strict(STATUS_LABELS, default=None, return_dtype=pl.Utf8)
+    if bulk.key == "prosecutor_id":
+        businesses = {b.code: b.name for b in dictionary.businesses}
+        f = f.join(orgs, on="procuratorate_id", how="left")
+        cols = [pl.col("place").alias("名次"), pl.col("code").alias("工号"), pl.col("name").alias("姓名"),
+                pl.col("org_code").alias("检察院代码"), pl.col("org_name").alias("检察院"),
+                pl.col("business_code").replace_strict(businesses, default=None, return_dtype=pl.Utf8).alias("业务类别")]
+    else:
+        cols = [pl.col("place").alias("名次"), pl.col("code").alias("检察院代码"), pl.col("name").alias("检察院"),
+                pl.col("level").replace_strict(LEVEL_LABELS, default=None, return_dtype=pl.Utf8).alias("级别")]
+    cols += [pl.col("total").alias("总分"), pl.col("grade").alias("等次"), status.alias("参评情况"), note.alias("说明")]
+    if points:
+        cols += [pl.col(f"pts__{ci.indicator.code}").alias(f"{ci.indicator.name}（分）")
+                 for ci in compiled.indicators if ci.piecewise is not None]
+    ranked = f.sort(["place", "total", "code"], descending=[False, True, False], nulls_last=True).select(cols)
+    left = bulk.left_out
+    if left.height and bulk.key == "prosecutor_id":
+        left = left.join(orgs, on="procuratorate_id", how="left").select(
+            pl.col("code").alias("工号"), pl.col("name").alias("姓名"), pl.col("org_code").alias("检察院代码"),
+            pl.col("org_name").alias("检察院"), pl.col("status_reason").alias("原因"))
+    elif left.height:
+        left = left.select(pl.col("code").alias("检察院代码"), pl.col("name").alias("检察院"),
+                           pl.col("status_reason").alias("原因"))
+    return ranked, left
 
 
 def needs_peers(compiled: CompiledScheme) -> bool:
@@ -185,10 +239,15 @@ def evaluate_one(session: Session, compiled: CompiledScheme, dictionary: Diction
                            f" ({code} is outside the scheme's procuratorate {compiled.scheme.org})")
         raise NotFound(f"没有编号为 {code} 的考评对象 (no {compiled.scheme.subject} with code {code})")
     subject_row = row.row(0, named=True)
+    taking_part = participation(compiled.scheme, subject_row, period.start, period.end)
+    if taking_part.status == EXCLUDED:
+        raise NotEvaluated(f"{code} {subject_row.get('name') or ''}：{taking_part.reason}（{period.label}）",
+                           reason=taking_part.code)
     peers = None
     if needs_peers(compiled):
-        peers = evaluate_bulk(compiled, data.events, data.subjects, key=data.key).peers
-    subject = subject_of(subject_row, data.key)
+        peers = evaluate_bulk(compiled, data.events, data.subjects, key=data.key, period=data.span).peers
+    subject = subject_of({**subject_row, "status": taking_part.status, "status_code": taking_part.code,
+                          "status_reason": taking_part.reason, "office_share": taking_part.office_share}, data.key)
     subject.id = code
     subject.name = subject_row.get("name") or ""
     events = data.events.filter(pl.col(data.key) == subject_row[data.key]).to_dicts()

@@ -381,3 +381,34 @@ def test_cli_refuses_an_unsupported_format(app, runner, tmp_path):
     path.write_bytes(b"\xd0\xcf\x11\xe0")
     result = runner.invoke(import_command, [str(path)])
     assert result.exit_code == 1 and "不支持的文件格式" in result.stderr
+
+
+# -- events outside the prosecutor's office -------------------------------------------------------
+
+def test_an_event_dated_outside_the_prosecutors_office_is_refused_with_line_and_reason(reference, tmp_path):
+    lines = event_lines()[:2] + [
+        "X1,honour,220100,P004,,2020-07-15,,,,,,,honour,city,x",  # P004 left the quota on 2020-06-30
+        "X2,honour,220102,P001,,2017-12-31,,,,,,,honour,city,x",  # P001 in office from 2018-01-01
+        "X3,honour,220100,P004,,2020-06-30,,,,,,,honour,city,x",  # the last day in office counts
+    ]
+    with pytest.raises(ImportRejected) as info:
+        run_import(reference, write(tmp_path / "office.csv", lines))
+    errors = info.value.row_errors
+    assert [(e.line, e.column) for e in errors] == [(3, "occurred_on"), (4, "occurred_on")]
+    assert "不在检察官“P004”的任职期间（2015-01-01 至 2020-06-30）内" in errors[0].message_zh
+    assert "2018-01-01 至 今" in errors[1].message_zh and "active dates" in errors[1].message_en
+    assert count(reference, Event) == 0
+
+
+def test_events_outside_the_office_can_be_imported_flagged(reference, tmp_path, runner):
+    lines = event_lines()[:2] + ["X1,honour,220100,P004,,2020-07-15,,,,,,,honour,city,x"]
+    result = run_import(reference, write(tmp_path / "office.csv", lines), outside_office="flag")
+    assert result.created and result.rows == 2 and result.flagged_count == 1
+    assert result.flagged[0].line == 3 and "已导入并标注" in result.message
+    with reference.app_context():
+        ds = db.session.get(Dataset, result.dataset_id)
+        assert "第 3 行" in ds.note and "任职期间" in ds.note
+    cli = runner.invoke(import_command, [str(write(tmp_path / "again.csv", lines[:1] + [lines[2].replace("X1", "X9")])),
+                                         "--outside-office", "flag"])
+    assert cli.exit_code == 0, cli.output
+    assert "标注：第 2 行" in cli.stderr

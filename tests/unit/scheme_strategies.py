@@ -61,6 +61,10 @@ FIXED_NEGATIVE_DIMENSION_MAX = True
 #: the subject key) or are not identifiers (``step 1``).
 FIXED_ODD_STEP_NAMES = False  # refused at compile time now (tested separately), so not generated
 
+#: The period every generated data set covers (who was in office, and for what share of it).
+PERIOD = (dt.date(2020, 1, 1), dt.date(2020, 1, 31))
+TITLES = ["检察长", "副检察长", "检察委员会专职委员"]
+
 RESERVED_CODES = ["line", "level", "procuratorate_id", "department_id", "business_code", "grade", "rank",
                   "code", "name"]
 STEP_NAMES = ["returns", "dropped", "first", "second", "退查", "不起诉"]
@@ -259,6 +263,23 @@ def metric_doc(draw, pool: Sequence[str]) -> dict[str, Any]:
         doc["field"] = draw(st.sampled_from(numeric))
     if draw(st.booleans()):
         doc["where"] = draw(condition(types, text_order=True))  # metrics are computed in Python / polars only
+    if agg in ("count", "sum") and draw(st.integers(0, 3)) == 0:
+        doc["weights"] = draw(weights_doc(types))
+    return doc
+
+
+@st.composite
+def weights_doc(draw, types: Sequence[str]) -> dict[str, Any]:
+    """A lookup table of weights by event type or by an enum field the types share (exact fractions)."""
+    scope = event_scope(DICT, frozenset(types), "")
+    enums = sorted(n for n, t in scope.items() if t.kind == "enum")
+    by = draw(st.sampled_from(["event_type", *enums]))
+    keys = list(types) if by == "event_type" else [k for k, _ in scope[by].choices]
+    chosen = draw(st.lists(st.sampled_from(keys), min_size=1, max_size=len(keys), unique=True))
+    pool = [1, 2, 0, 0.5, "4/3", "1/3", "2/3", 1.5, "7/6", -1]
+    doc: dict[str, Any] = {"by": by, "table": {k: draw(st.sampled_from(pool)) for k in chosen}}
+    if draw(st.booleans()):
+        doc["default"] = draw(st.sampled_from([0, 1, "1/2"]))
     return doc
 
 
@@ -271,6 +292,10 @@ def _formula(draw, metrics: Sequence[str], earlier: Sequence[str]) -> str:
     if earlier:
         i = draw(st.sampled_from(list(earlier)))
         forms += [f"{i} * 2", f"1 - {i}", f"{i} + {a}", f"{i} / {a}", f"coalesce({i}, 0)"]
+    # What the subject is: a leader's count weighted (Yunnan), a business, a level, time in office.
+    forms += [f"if(is_leader, {a} * 2, {a})", f"{a} * office_share", f"if(business == 'civil', {a}, {b})",
+              f"if(level == 'county', {a}, {b} + 1)", f"if(leader_title == '检察长', {a} / 3, {a})",
+              f"if(line in ['criminal', 'civil'], {a}, 0)"]
     if FIXED_SCALAR_DIVISION:
         forms += [f"{a} / 10", f"({a} + {b}) / 3", f"{a} / 12 * 100", f"round({a} / {b}, 2)"]  # round: r / 10**n
     return draw(st.sampled_from(forms))
@@ -344,7 +369,7 @@ class Generated:
 def scheme_documents(draw) -> Generated:
     subject = "procuratorate" if draw(st.integers(0, 5)) == 0 else "prosecutor"
     groups = ["all", "procuratorate", "level"] if subject == "procuratorate" else \
-        ["all", "procuratorate", "business", "department", "level"]
+        ["all", "procuratorate", "business", "department", "line", "level"]
     pool = _types_from(draw, EVENT_TYPES, 3)
     codes = st.sampled_from(RESERVED_CODES) if FIXED_RESERVED_CODES else st.nothing()
 
@@ -385,8 +410,16 @@ def scheme_documents(draw) -> Generated:
                 ind["scoring"] = {"method": "per_unit", "points": -1.0, "cap": -3.0}  # a penalty: max 0
         if draw(st.integers(0, 3)) == 0:
             ind["lines"] = draw(st.lists(st.sampled_from(LINES), min_size=1, max_size=2, unique=True))
+        if draw(st.integers(0, 4)) == 0:
+            ind["businesses"] = draw(businesses_within(ind.get("lines")))
         if draw(st.integers(0, 3)) == 0:
             ind["unit"] = draw(st.sampled_from(["%", "件", "ratio"]))
+        if draw(st.integers(0, 4)) == 0:
+            ind["peer_group"] = draw(st.sampled_from(groups))
+        if draw(st.integers(0, 4)) == 0:
+            ind["peer_min_size"] = draw(st.sampled_from([2, 3, 4, 6]))
+        if subject == "prosecutor" and draw(st.integers(0, 3)) == 0:
+            ind["prorate"] = True
         indicators[code] = ind
     if FIXED_RESERVED_CODES and draw(st.booleans()):
         first = next(iter(indicators))
@@ -428,6 +461,8 @@ def scheme_documents(draw) -> Generated:
             band: dict[str, Any] = {"grade": grade_names[gi], "min": mn}
             if draw(st.integers(0, 3 if i == 0 else 8)) == 0:
                 band["quota"] = draw(st.sampled_from([0.1, 0.15, 0.2, 0.25, 0.3, 0.29, 0.5, 0.7, 1.0, 0.01]))
+                if draw(st.booleans()):
+                    band["quota_rounding"] = draw(st.sampled_from(["floor", "round", "ceil", "at_least_one"]))
             bands.append(band)
         grading = {"bands": bands}
         if draw(st.booleans()):
@@ -449,7 +484,11 @@ def scheme_documents(draw) -> Generated:
                 step: dict[str, Any] = {"name": name, **_events_key(draw, st_types)}
                 if draw(st.booleans()):
                     step["where"] = draw(condition(st_types, text_order=True, depth=1))  # Python and polars only
-                if draw(st.booleans()):
+                numeric = sorted(n for n, t in event_scope(DICT, frozenset(st_types), "").items() if t.kind == "number")
+                if numeric and draw(st.integers(0, 3)) == 0:  # accumulated points: sum a field, with a threshold
+                    step["sum"] = draw(st.sampled_from(numeric))
+                    step["at_least"] = draw(st.sampled_from([1, 2, 3.5, 40, 100, 0.5]))
+                elif draw(st.booleans()):
                     step["at_least"] = draw(st.integers(1, 3))
                 steps.append(step)
             a["pattern"] = steps
@@ -463,20 +502,32 @@ def scheme_documents(draw) -> Generated:
             a["cap"] = draw(st.sampled_from([1.0, 2.0, 3.0, 6.0, 0.5]))
         if draw(st.integers(0, 4)) == 0:
             a["per_case"] = True
+        if draw(st.integers(0, 5)) == 0:
+            a["lines"] = draw(st.lists(st.sampled_from(LINES), min_size=1, max_size=2, unique=True))
+        if draw(st.integers(0, 5)) == 0:
+            a["businesses"] = draw(businesses_within(a.get("lines")))
         adjustments[f"a{i}"] = a
 
     vetoes: dict[str, Any] = {}
     for i in range(draw(st.integers(0, 2))):
         types = _types_from(draw, pool if draw(st.integers(0, 3)) else EVENT_TYPES)
-        effect = draw(st.sampled_from(["zero_dimension", "cap_grade", "bar_grade"]))
-        v: dict[str, Any] = {"name": f"否决{i}", **_events_key(draw, types), "effect": effect}
+        effects = draw(st.lists(st.sampled_from(["zero_dimension", "cap_grade", "bar_grade"]), min_size=1, max_size=3))
+        v: dict[str, Any] = {"name": f"否决{i}", **_events_key(draw, types)}
         where = draw(durable_filter(types))
         if where is not None:
             v["where"] = where
-        if effect == "zero_dimension":
-            v["dimension"] = draw(st.sampled_from(sorted(dims)))
+        listed = []
+        for effect in effects:
+            e: dict[str, Any] = {"effect": effect}
+            if effect == "zero_dimension":
+                e["dimension"] = draw(st.sampled_from(sorted(dims)))
+            else:
+                e["grade"] = draw(st.sampled_from(grades))
+            listed.append(e)
+        if len(listed) == 1 and draw(st.booleans()):
+            v.update(listed[0])  # the one-effect form
         else:
-            v["grade"] = draw(st.sampled_from(grades))
+            v["effects"] = listed
         vetoes[f"v{i}"] = v
 
     doc: dict[str, Any] = {
@@ -485,6 +536,19 @@ def scheme_documents(draw) -> Generated:
     }
     if draw(st.booleans()):
         doc["peer_group"] = draw(st.sampled_from(groups))
+    if draw(st.integers(0, 2)) > 0:
+        doc["peer_min_size"] = draw(st.sampled_from([2, 2, 3, 5]))
+    if draw(st.booleans()):
+        pa: dict[str, Any] = {}
+        if draw(st.booleans()):
+            pa["quota_status"] = draw(st.sampled_from([["quota"], ["quota", "non_quota"], ["non_quota"]]))
+        if draw(st.booleans()):
+            pa["min_office_share"] = draw(st.sampled_from([0.0, 0.3, 0.5, 0.9, 1.0]))
+        if draw(st.integers(0, 3)) == 0:
+            pa["levels"] = draw(st.sampled_from([["county"], ["city", "county"], ["city"]]))
+        if draw(st.booleans()):
+            pa["no_activity"] = draw(st.sampled_from(["not_graded", "score"]))
+        doc["participants"] = pa
     if adjustments:
         doc["adjustments"] = adjustments
     if vetoes:
@@ -494,7 +558,21 @@ def scheme_documents(draw) -> Generated:
     return Generated(doc, "prosecutor_id" if subject == "prosecutor" else "procuratorate_id")
 
 
+@st.composite
+def businesses_within(draw, lines: Sequence[str] | None) -> list[str]:
+    pool = [code for code, line in BUSINESSES if not lines or line in lines]
+    return draw(st.lists(st.sampled_from(pool), min_size=1, max_size=3, unique=True))
+
+
 # -- data sets ----------------------------------------------------------------------------------------------
+
+# Active dates against PERIOD: in office throughout, joined or left during it (short and long), gone before
+# it began, not yet started; None is "open".
+OFFICE = [(dt.date(2015, 1, 1), None)] * 6 + [
+    (dt.date(2020, 1, 10), None), (dt.date(2020, 1, 20), None), (dt.date(2015, 1, 1), dt.date(2020, 1, 16)),
+    (dt.date(2015, 1, 1), dt.date(2020, 1, 5)), (dt.date(2015, 1, 1), dt.date(2019, 12, 31)),
+    (dt.date(2020, 2, 1), None), (dt.date(2020, 1, 16), dt.date(2020, 1, 16)), (dt.date(2020, 1, 1), dt.date(2020, 1, 31)),
+]
 
 LEVELS = ["city", "county"]
 Row = tuple[Any, ...]
@@ -511,7 +589,8 @@ class DataSet:
                                                        "line": pl.Utf8})
         return pl.DataFrame(self.subjects, schema={
             "prosecutor_id": pl.Int64, "line": pl.Utf8, "procuratorate_id": pl.Int64, "department_id": pl.Int64,
-            "business_code": pl.Utf8, "level": pl.Utf8})
+            "business_code": pl.Utf8, "level": pl.Utf8, "quota_status": pl.Utf8, "active_from": pl.Date,
+            "active_to": pl.Date, "is_leader": pl.Boolean, "leader_title": pl.Utf8})
 
 
 def attrs_for(event_type: str, seed: int) -> dict[str, Any]:
@@ -538,10 +617,14 @@ def datasets(draw, event_types: Sequence[str], key: str) -> DataSet:
         for pid in range(1, draw(st.integers(2, 40)) + 1):
             u = draw(st.integers(0, n_units - 1))
             code, line = draw(st.sampled_from(businesses))
+            a_from, a_to = draw(st.sampled_from(OFFICE))
+            status = draw(st.sampled_from(["quota"] * 6 + ["non_quota", "exited"]))
+            leader = draw(st.integers(0, 4)) == 0
             subjects.append({"prosecutor_id": pid, "line": line, "procuratorate_id": units[u],
                              "department_id": units[u] * 10 + draw(st.integers(0, 1)) if draw(st.integers(0, 9)) else None,
                              "business_code": code,
-                             "level": unit_levels[u]})
+                             "level": unit_levels[u], "quota_status": status, "active_from": a_from, "active_to": a_to,
+                             "is_leader": leader, "leader_title": draw(st.sampled_from(TITLES)) if leader else None})
             owner.append((pid, units[u]))
     else:
         if n_units < 2:

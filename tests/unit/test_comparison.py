@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from rulesvc.config import PROJECT_ROOT
-from rulesvc.engine.comparison import laggards, positions, streaks
+from rulesvc.engine.comparison import laggard_rules, laggards, positions, streaks
 from rulesvc.engine.compile import compile_scheme
 from rulesvc.engine.dictionary import load_dictionary
 from rulesvc.schema.scheme import load_scheme, read_document
@@ -66,3 +66,38 @@ def test_six_months_running_worse_than_average_is_named():
     assert runs["longest__case_ratio"].to_list() == [6, 1, 0]
     assert runs["named__case_ratio"].to_list() == [True, False, False]
     assert runs["streak__case_ratio"].to_list() == [0, 0, 0]  # none is in a run at the end (month 8)
+
+
+def with_peers(**peers) -> object:
+    doc = read_document((PROJECT_ROOT / "tests/data/schemes/mini_org.yaml").read_text(encoding="utf-8"))
+    doc["peers"] = {**doc["peers"], **peers}
+    return compile_scheme(load_scheme(doc), DICT)
+
+
+def test_a_group_of_k_or_fewer_is_flagged_as_the_scheme_says_and_the_output_states_it():
+    f = frame(total=[3.0, 1.0, 2.0], level=["city"] * 3)
+    for when, flagged in (("none", []), ("all", [1.0, 2.0, 3.0]), ("lowest", [1.0])):
+        c = with_peers(bottom_k_when_small=when)
+        got = laggards(c, f)
+        assert got.filter(pl.col("bottom_k"))["total"].sort().to_list() == flagged
+        [rule] = [r for r in laggard_rules(c, f) if r.rule == "bottom_k"]
+        assert rule.size == 3 and rule.places == len(flagged) and f"bottom_k_when_small: {when}" in rule.note
+
+
+def test_the_bottom_share_is_rounded_down_by_default():
+    f = frame(total=[5.0, 4.0, 3.0, 2.0, 1.0, 9.0, 8.0, 7.0], level=["county"] * 5 + ["city"] * 3)
+    got = laggards(COMPILED, f)
+    assert got.filter(pl.col("bottom_share"))["total"].to_list() == [1.0]  # 30 % of 5 = 1.5 → 1 county
+    [rule] = [r for r in laggard_rules(COMPILED, f) if r.rule == "bottom_share"]
+    assert (rule.group, rule.size, rule.places) == ("county", 5, 1) and "向下取整为 1 个" in rule.note
+    c = with_peers(bottom_share_rounding="round")
+    assert laggards(c, f).filter(pl.col("bottom_share")).height == 2
+
+
+def test_units_not_evaluated_are_neither_flagged_nor_counted():
+    f = frame(total=[0.0, 5.0, 4.0, 3.0, 2.0, 1.0], level=["city"] * 6).with_columns(
+        pl.Series("status", ["not_graded"] + ["evaluated"] * 5))
+    got = laggards(COMPILED, f)
+    assert got.filter(pl.col("bottom_k"))["total"].sort().to_list() == [1.0, 2.0, 3.0]
+    [rule] = [r for r in laggard_rules(COMPILED, f) if r.rule == "bottom_k"]
+    assert rule.size == 5

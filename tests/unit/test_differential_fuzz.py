@@ -38,7 +38,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
-from scheme_strategies import DICT, FIXED_SCALAR_DIVISION, DataSet, datasets, scheme_documents
+from scheme_strategies import DICT, FIXED_SCALAR_DIVISION, PERIOD, DataSet, datasets, scheme_documents
 
 from rulesvc.engine import differential
 from rulesvc.engine.bulk import GROUP_COLUMNS, BulkResult, evaluate_bulk
@@ -70,7 +70,7 @@ def reproducer(doc: dict[str, Any] | None = None, data: DataSet | None = None) -
 def run(doc: dict[str, Any], data: DataSet, key: str) -> tuple[CompiledScheme, BulkResult, pl.DataFrame]:
     compiled = compile_scheme(load_scheme(doc), DICT)
     events = frame_from_rows(data.rows, DICT, compiled.event_types)
-    return compiled, evaluate_bulk(compiled, events, data.subjects_frame(key), key=key), events
+    return compiled, evaluate_bulk(compiled, events, data.subjects_frame(key), key=key, period=PERIOD), events
 
 
 def recording(into: list[Result]) -> Callable[..., Result]:
@@ -85,19 +85,34 @@ def recording(into: list[Result]) -> Callable[..., Result]:
     return wrapper
 
 
+def places_of(quota: float, n: int, rounding: str) -> int:
+    """A quota's places, computed here independently of the engine: the exact decimal times n, rounded."""
+    exact = Fraction(repr(quota)) * n
+    if rounding == "floor":
+        return math.floor(exact)
+    if rounding == "ceil":
+        return math.ceil(exact)
+    if rounding == "round":
+        return math.floor(exact + Fraction(1, 2))
+    return max(1, math.floor(exact)) if n else 0
+
+
 def quota_excess(compiled: CompiledScheme, frame: pl.DataFrame) -> list[str]:
-    """Bands holding more subjects of a quota group than ``floor(quota × group size)``."""
+    """Bands holding more of a quota group's evaluated subjects than the quota's places; grades given to
+    subjects who are not evaluated."""
     g = compiled.scheme.grading
     if g is None:
         return []
+    out = [f"{r['grade']} given to a subject not graded ({r['status_reason']})"
+           for r in frame.filter((pl.col("status") != "evaluated") & pl.col("grade").is_not_null()).to_dicts()]
+    frame = frame.filter(pl.col("status") == "evaluated")
     col = None if g.quota_group == "all" else GROUP_COLUMNS[g.quota_group]
-    out = []
     groups = [frame] if col is None else frame.partition_by(col)
     for band in g.bands:
         if band.quota is None:
             continue
         for part in groups:
-            places = math.floor(Fraction(repr(band.quota)) * part.height)
+            places = places_of(band.quota, part.height, band.quota_rounding)
             held = part.filter(pl.col("grade") == band.grade).height
             if held > places:
                 where = "all" if col is None else f"{col}={part[col][0]}"
@@ -124,14 +139,56 @@ def forgiven(diffs: list[differential.Difference], results: list[Result], bulk: 
     return out
 
 
-def check(compiled: CompiledScheme, bulk: BulkResult, events: pl.DataFrame, n_subjects: int) -> list[str]:
+def expected_status(compiled: CompiledScheme, subject: dict[str, Any], active: set[Any]) -> str:
+    """Who takes part, computed here from the README's words (not with the engine's function)."""
+    pa = compiled.scheme.participants
+    if pa.levels and subject.get("level") not in pa.levels:
+        return "excluded"
+    if compiled.scheme.subject == "prosecutor":
+        status = {"exited": "quota"}.get(subject["quota_status"], subject["quota_status"])
+        if status not in pa.quota_statuses:
+            return "excluded"
+        start, end = PERIOD
+        lo = max(subject["active_from"], start)
+        hi = min(subject["active_to"] or end, end)
+        if lo > hi:
+            return "excluded"
+        if Fraction((hi - lo).days + 1, (end - start).days + 1) < Fraction(repr(pa.min_office_share)):
+            return "not_graded"
+    key = "prosecutor_id" if compiled.scheme.subject == "prosecutor" else "procuratorate_id"
+    if pa.no_activity == "not_graded" and compiled.metrics and subject[key] not in active:
+        return "not_graded"
+    return "evaluated"
+
+
+def active_subjects(compiled: CompiledScheme, events: pl.DataFrame, key: str) -> set[Any]:
+    """Subjects with at least one event some metric counts (evaluated per event in Python)."""
+    out = set()
+    for e in events.to_dicts():
+        if e[key] is not None and any(e["event_type"] in cm.types and
+                                      (cm.where is None or cm.where.py(e)) for cm in compiled.metrics):
+            out.add(e[key])
+    return out
+
+
+def check(compiled: CompiledScheme, bulk: BulkResult, events: pl.DataFrame, n_subjects: int,
+          subjects: list[dict[str, Any]] | None = None) -> list[str]:
     """The assertions of the module docstring; returns the differences forgiven as the known ulp bug."""
     excused: list[str] = []
+    assert bulk.frame.height + bulk.left_out.height == n_subjects
+    if subjects is not None:  # who takes part, as the README says
+        active = active_subjects(compiled, events, bulk.key)
+        got = {**{r[bulk.key]: r["status"] for r in bulk.frame.select(bulk.key, "status").to_dicts()},
+               **{r[bulk.key]: "excluded" for r in bulk.left_out.select(bulk.key).to_dicts()}}
+        want = {s[bulk.key]: expected_status(compiled, s, active) for s in subjects}
+        assert got == want
+        ranked = bulk.frame.filter(pl.col("rank").is_not_null())
+        assert set(ranked[bulk.key]) == {k for k, v in want.items() if v == "evaluated"}
     for decider in (PythonDecider(), DURABLE):
         results: list[Result] = []
         with mock.patch.object(differential, "evaluate_subject", recording(results)):
             n, diffs = compare(compiled, bulk, events, decider)
-        assert n == n_subjects == len(results)
+        assert n == bulk.frame.height == len(results)
         known = forgiven(diffs, results, bulk)
         if known:
             event("a grade differed only through the known ulp bug (FIXED_SCALAR_DIVISION)")
@@ -169,7 +226,14 @@ def test_generated_schemes_score_the_same_in_both_executors(data: st.DataObject)
     event(f"{grades} grades given" if compiled.scheme.grading else "no grading")
     if bulk.frame["grade_reason"].str.contains("顺延").any():
         event("a quota moved someone down")
-    check(compiled, bulk, events, len(ds.subjects))
+    if bulk.left_out.height:
+        event("someone was left out (not in office, not a quota prosecutor, level)")
+    if (bulk.frame["status"] == "not_graded").any():
+        event("someone was scored but not graded")
+    peer = [c for c in bulk.frame.columns if c.startswith("peer__")]
+    if peer and any(bulk.frame.filter(pl.col(c).is_not_null() & pl.col(f"x__{c[6:]}").is_null()).height for c in peer):
+        event("a peer group was too small to compare in")
+    check(compiled, bulk, events, len(ds.subjects), ds.subjects)
 
 
 # -- reproducers of what the fuzzer found (strict: they fail loudly once fixed) --------------------------------

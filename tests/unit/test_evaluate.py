@@ -16,8 +16,9 @@ from rulesvc.engine.render import render_text
 from rulesvc.schema.scheme import load_scheme, read_document
 
 DICT = load_dictionary(PROJECT_ROOT / "rules")
-COMPILED = compile_scheme(load_scheme(read_document(
-    (PROJECT_ROOT / "tests/data/schemes/mini.yaml").read_text(encoding="utf-8"))), DICT)
+# The peer groups below are tiny (two or three peers): compare in them all the same.
+COMPILED = compile_scheme(load_scheme({**read_document(
+    (PROJECT_ROOT / "tests/data/schemes/mini.yaml").read_text(encoding="utf-8")), "peer_min_size": 2}), DICT)
 DAY = dt.date(2020, 7, 10)
 SUBJECT = Subject("P1", "张三", line="criminal", groups={"business": "ordinary_crime", "procuratorate": 1})
 
@@ -76,7 +77,12 @@ def test_the_nearest_tier_says_how_many_more_cases_it_takes():
     near = r.indicator("plea_rate").nearest
     # 17/20 = 85 %; 90 % needs 10 more plea cases counted in both (27/30).
     assert near is not None and near.threshold == 0.9 and near.gain == 2
-    assert "再增加 10 件“认罪认罚人数”" in near.needs and "审查起诉人数" in near.needs
+    assert (near.events, near.metric, near.unit, near.reached) == (10, "plea", "人", 0.9)  # persons: 人
+    assert "再增加 10 人“认罪认罚人数”" in near.needs and "审查起诉人数" in near.needs
+    # The effect on the total, not only on the indicator: 2 of the quality dimension's 30 attainable
+    # points, worth 20 × 40 % / (40 % + 30 % + 30 %) of the total: 2 × 8 / 25 = 0.64.
+    contribution_per_point = r.indicator("plea_rate").contribution / r.indicator("plea_rate").points
+    assert near.total_gain == pytest.approx(2 * contribution_per_point) and "总分 +0.64" in near.needs
 
 
 def test_a_missing_value_excluded_reweights_its_dimension():
@@ -130,7 +136,9 @@ def test_a_case_pattern_matches_cases_not_events():
     ev.add("prosecution_review", "X2", suspect_id="X2-S1", decision="not_prosecute", plea_leniency=False)
     r = run(ev)
     [adj] = [a for a in r.adjustments if a.code == "returned_then_dropped"]
-    assert adj.event_ids == ("X1",) and adj.points == -2
+    assert adj.case_ids == ("X1",) and adj.counts == "case" and adj.points == -2
+    # The events behind the case (its two returns and the decision), in the order they came in.
+    assert adj.event_ids == ("E61", "E62", "E63") and adj.matched == 1
 
 
 def test_the_grade_quota_moves_a_subject_down_and_says_why():
@@ -169,10 +177,72 @@ def test_a_per_case_adjustment_counts_cases_not_events():
         ev.add("quality_review", case, reviewer_level="county", rating="qualified")
     r = run(ev)
     [adj] = [a for a in r.adjustments if a.code == "reviewed_cases"]
-    assert adj.matched == 2 and adj.event_ids == ("C1", "C2") and adj.points == 1.0
+    assert adj.matched == 2 and adj.case_ids == ("C1", "C2") and adj.points == 1.0
+    assert len(adj.event_ids) == 3 and all(i.startswith("E") for i in adj.event_ids)  # event ids, not case ids
 
 
 def test_the_nearest_hint_for_a_lower_is_better_ratio_says_what_must_not_grow():
     r = run(criminal_events(returns=8))  # 案-件比 (20 + 8) / 20 = 1.4
     near = r.indicator("case_ratio").nearest
     assert near is not None and "且不计入“增加的件数”" in near.needs
+
+
+# -- the score card tells the truth --------------------------------------------------------------------------
+
+def test_each_dimension_line_adds_up_from_the_lines_under_it():
+    ev = criminal_events()
+    for _ in range(5):
+        ev.add("quality_review", "C3", reviewer_level="province", rating="excellent")  # past the ±10 cap
+    r = run(ev)
+    for d in r.dimensions:
+        inds = [i.contribution for i in r.indicators if i.dimension == d.code and i.scored]
+        adjs = [a.points for a in r.adjustments if a.dimension == d.code]
+        caps = [ln.points for ln in r.attribution if ln.code == f"dimcap:{d.code}"]
+        assert d.indicators == pytest.approx(math.fsum(inds), abs=1e-12)
+        assert d.adjustments == pytest.approx(math.fsum(adjs + caps), abs=1e-12)
+        assert d.contribution == pytest.approx(d.indicators + d.adjustments, abs=1e-12)
+    text = render_text(r)
+    quality = next(d for d in r.dimensions if d.code == "quality")
+    assert f"计入总分 {quality.indicators:+.4f}；加减分 {quality.adjustments:+.4f}；本维度合计 {quality.contribution:+.4f}" in text
+    assert "质量加减分封顶" in text  # the cap line sits under the dimension
+
+
+def test_a_value_one_ulp_under_a_threshold_never_reads_as_reaching_it():
+    from rulesvc.engine.explain import describe_branch
+
+    ci = next(c for c in COMPILED.indicators if c.indicator.code == "plea_rate")
+    x = math.nextafter(0.8, 0)  # 79.99999999999999 %: below the 80 % tier
+    branch = ci.piecewise.branch_for(x)
+    text = describe_branch(ci, branch.id, x, branch.points(x))
+    assert branch.id == "else" and "80%" in text and "79.99999999999999" in text, text
+    assert describe_branch(ci, "tier3", 0.8, 6.0).startswith("80% 达到 ≥ 80% 档")  # exact values stay short
+
+
+def test_the_hint_states_the_value_reached_in_whole_events_not_the_threshold():
+    # 案-件比 (20 + 7) / 20 = 1.35 on a slope from 2.3 (0) to 1.0 (10 points): 7.31 points. The next whole
+    # point needs x ≤ 1.26; cases come whole: 7 more without extras give (27 + 7) / (20 + 7) = 1.2593.
+    r = run(criminal_events(returns=7))
+    near = r.indicator("case_ratio").nearest
+    assert near is not None and near.events == 7 and near.unit == "件" and near.threshold == pytest.approx(1.26)
+    assert near.reached == 34 / 27 and "即达到 1.2593" in near.needs and "1.26，" not in near.needs
+    assert near.gain == pytest.approx((2.3 - 34 / 27) / 1.3 * 10 - (2.3 - 1.35) / 1.3 * 10)  # at the value reached
+
+
+def test_a_percentile_line_shows_the_percentile_and_the_formula_its_labels():
+    r = run(criminal_events())
+    text = render_text(r)
+    rank = r.indicator("caseload_rank")
+    assert rank.derive == "percentile" and f"组内百分位 {rank.x:.1%}" in text
+    ratio = r.indicator("case_ratio")
+    assert ratio.formula_labeled == "(“受理案件数” + “增加的件数”) / “受理案件数”"
+    assert "（(“受理案件数” + “增加的件数”) / “受理案件数”）" in text
+
+
+def test_a_per_case_penalty_keeps_event_ids_and_case_ids_apart_in_json():
+    ev = criminal_events()
+    for case in ("C1", "C1", "C2"):
+        ev.add("quality_review", case, reviewer_level="county", rating="qualified")
+    d = run(ev).as_dict()
+    [adj] = [a for a in d["adjustments"] if a["code"] == "reviewed_cases"]
+    assert list(adj["case_ids"]) == ["C1", "C2"] and adj["counts"] == "case"
+    assert len(adj["event_ids"]) == 3 and not set(adj["event_ids"]) & {"C1", "C2"}

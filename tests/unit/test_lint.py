@@ -9,7 +9,8 @@ import yaml
 
 from rulesvc.config import PROJECT_ROOT
 from rulesvc.engine.dictionary import load_dictionary
-from rulesvc.engine.lint import lint
+from rulesvc.engine.lint import lint, lint_document
+from rulesvc.schema.messages import NO_VALUE, check_structure, translate
 from rulesvc.schema.scheme import DocumentError, load_scheme
 
 DICT = load_dictionary(PROJECT_ROOT / "rules")
@@ -123,3 +124,197 @@ def test_a_procuratorate_scheme_cannot_compare_within_a_business_line():
     fs = findings(lambda d: d.update(peer_group="business"))
     [e] = only(fs, "error")
     assert e.path == "peer_group" and "level" in e.message
+
+
+# -- every error at once: lint_document ---------------------------------------------------------------
+
+MINI = yaml.safe_load((PROJECT_ROOT / "tests/data/schemes/mini.yaml").read_text(encoding="utf-8"))
+
+
+def lint_doc(mutate) -> list:
+    doc = copy.deepcopy(MINI)
+    mutate(doc)
+    return lint_document(doc, DICT, structure=check_structure)
+
+
+def five_errors(d) -> None:
+    """A quota above 100 % (structure) and four definition errors, with weights adding up to 90."""
+    d["grading"]["bands"][0]["quota"] = 1.5
+    d["indicators"]["definite_rate"]["formula"] = "definite / recz"
+    d["metrics"]["supervision"]["event"] = "supervision_actoin"
+    d["indicators"]["plea_rate"]["scoring"]["tiers"] = [{"min": 0.9, "points": 10}, {"min": 0.95, "points": 8}]
+    d["indicators"]["caseload"]["dimension"] = "efficency"
+    d["dimensions"]["quality"]["weight"] = 30
+
+
+def test_mini_is_clean_as_a_document():
+    fs = lint_doc(lambda d: None)
+    assert only(fs, "error") == [] and only(fs, "warning") == []
+    assert not any(f.path == "(document)" for f in fs)
+
+
+def test_a_bad_quota_and_four_definition_errors_and_the_weights_warning_in_one_run():
+    fs = lint_doc(five_errors)
+    errors = {e.path: e.message for e in only(fs, "error")}
+    assert set(errors) == {"grading.bands[0].quota", "indicators.definite_rate.formula", "metrics.supervision.events[0]",
+                           "indicators.plea_rate.scoring.tiers[1].min", "indicators.caseload.dimension"}
+    quota = errors["grading.bands[0].quota"]
+    assert "须大于 0 且不大于 1" in quota and "当前为 1.5" in quota and "Must be" not in quota
+    assert "未知名称“recz”" in errors["indicators.definite_rate.formula"]
+    assert "未知的事件类型" in errors["metrics.supervision.events[0]"]
+    assert "档位" in errors["indicators.plea_rate.scoring.tiers[1].min"]
+    assert "未知的维度" in errors["indicators.caseload.dimension"]
+    [w] = only(fs, "warning")
+    assert w.path == "dimensions" and "维度权重合计 90" in w.message
+    [note] = [f for f in fs if f.path == "(document)"]
+    assert note.level == "info" and "grading.bands[0].quota" in note.message
+    # Structural errors first, then definition errors, then warnings, then infos.
+    assert fs[0].path == "grading.bands[0].quota"
+    levels = [f.level for f in fs]
+    assert levels == sorted(levels, key=["error", "warning", "info"].index)
+
+
+def test_lint_reports_the_weights_warning_beside_definition_errors():
+    def broken(d):
+        d["combination"] = {"method": "weighted", "base": 80}
+        d["dimensions"]["quality"]["weight"] = 90
+        d["indicators"]["plea_rate"]["formula"] = "plea / nobody"
+    fs = findings(broken)
+    assert [e.path for e in only(fs, "error")] == ["indicators.plea_rate.formula"]
+    assert [w.path for w in only(fs, "warning")] == ["dimensions"]
+
+
+def test_an_entry_whose_required_key_is_bad_is_set_aside_without_follow_on_errors():
+    def bad(d):
+        d["metrics"]["plea"]["agg"] = "median"  # optional key: only it is set aside
+        d["metrics"]["reviewed"] = {"events": []}  # required key: the metric is set aside …
+        d["dimensions"]["effect"]["weight"] = "thirty"  # … and so is this dimension
+    fs = lint_doc(bad)
+    errors = only(fs, "error")
+    assert {e.path for e in errors} == {"metrics.plea.agg", "metrics.reviewed.events", "dimensions.effect.weight"}
+    by_path = {e.path: e.message for e in errors}
+    assert "取值须为其一：count、sum" in by_path["metrics.plea.agg"] and "“median”" in by_path["metrics.plea.agg"]
+    assert "长度不得小于 1项" in by_path["metrics.reviewed.events"]
+    assert "应为数值" in by_path["dimensions.effect.weight"]
+    # No "unknown name 'reviewed'" in plea_rate, no "unknown dimension 'effect'", no weights total.
+    assert only(fs, "warning") == []
+    [note] = [f for f in fs if f.path == "(document)"]
+    assert "metrics.reviewed" in note.message and "dimensions.effect" in note.message
+
+
+def test_several_problems_of_one_entry_set_aside_only_that_entry():
+    fs = lint_doc(lambda d: d["metrics"].update(reviewed={"event": "prosecution_review", "events": [], "agg": 1}))
+    assert {e.path for e in only(fs, "error")} == {"metrics.reviewed.event", "metrics.reviewed.events",
+                                                   "metrics.reviewed.agg"}
+    [note] = [f for f in fs if f.path == "(document)"]
+    assert "metrics.reviewed" in note.message and "metrics、" not in note.message
+
+
+def test_an_unknown_key_and_a_bad_dict_key_are_reported_with_the_definition_errors():
+    def bad(d):
+        d["dimensionz"] = {}
+        d["metrics"]["bad key"] = {"event": "honour"}
+        d["indicators"]["caseload"]["dimension"] = "efficency"
+    fs = lint_doc(bad)
+    paths = [e.path for e in only(fs, "error")]
+    assert paths[:2] == ["dimensionz", "metrics.bad key.key"]
+    assert paths[2:] == ["indicators.caseload.dimension"]
+    assert "未知的键" in fs[0].message and "字母、数字、下划线" in fs[1].message
+
+
+def test_nothing_further_is_checked_when_a_required_section_is_unusable():
+    fs = lint_doc(lambda d: d.update(subject="judge", indicators="none"))
+    assert {e.path for e in only(fs, "error")} == {"subject", "indicators"}
+    [note] = only(fs, "info")
+    assert note.path == "(document)" and "无法进行" in note.message
+
+
+def test_a_bad_code_or_name_does_not_stop_the_other_checks():
+    fs = lint_doc(lambda d: (d.update(code="no spaces allowed", name=3),
+                             d["indicators"]["caseload"].update(dimension="efficency")))
+    assert [e.path for e in only(fs, "error")] == ["code", "name", "indicators.caseload.dimension"]
+
+
+def test_a_document_that_is_not_a_mapping():
+    e, note = lint_document(["not", "a", "scheme"], DICT, structure=check_structure)
+    assert e.level == "error" and "映射" in e.message
+    assert note.level == "info" and "无法进行" in note.message
+
+
+# -- marshmallow's messages in Chinese ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("english", "value", "words"), [
+    ("Missing data for required field.", NO_VALUE, ["缺少必填项", "missing required field"]),
+    ("Unknown field.", 3, ["未知的键"]),
+    ("Not a valid number.", "abc", ["应为数值", "当前为 “abc”", "not a valid number"]),
+    ("Not a valid string.", 5, ["应为文本", "当前为 5"]),
+    ("Not a valid boolean.", "yes", ["应为 true/false"]),
+    ("Not a valid integer.", 1.5, ["应为整数", "当前为 1.5"]),
+    ("Not a valid list.", "a", ["应为列表"]),
+    ("Not a valid mapping type.", [1], ["应为映射", "一个列表"]),
+    ("Not a valid widget.", NO_VALUE, ["应为有效的 widget", "not a valid widget"]),
+    ("Invalid input type.", 40, ["类型不对", "当前为 40"]),
+    ("Field may not be null.", None, ["不能为空"]),
+    ("Special numeric values (nan or infinity) are not permitted.", float("nan"), ["NaN 或无穷大", "当前为 NaN"]),
+    ("Must be greater than or equal to 0.", -1, ["须不小于 0", "当前为 -1"]),
+    ("Must be greater than 0.", NO_VALUE, ["须大于 0 (must be greater than 0)"]),
+    ("Must be less than or equal to 36.", 40, ["须不大于 36", "当前为 40"]),
+    ("Must be less than 1.", NO_VALUE, ["须小于 1"]),
+    ("Must be greater than 0 and less than or equal to 1.", 1.5, ["须大于 0 且不大于 1（当前为 1.5）"]),
+    ("Must be greater than or equal to 2 and less than 36.5.", NO_VALUE, ["须不小于 2 且小于 36.5"]),
+    ("Must be greater than -1e-05 and less than or equal to 100000.", NO_VALUE, ["须大于 -1e-05 且不大于 100000"]),
+    ("Shorter than minimum length 1.", [], ["长度不得小于 1项", "当前为 0 项"]),
+    ("Longer than maximum length 2000.", "x" * 2001, ["长度不得大于 2000个字符", "当前为 2001 个字符"]),
+    ("Length must be between 1 and 64.", NO_VALUE, ["长度须在 1 到 64 之间"]),
+    ("Length must be 3.", NO_VALUE, ["长度须为 3"]),
+    ("Must be one of: a, b, c.", "d", ["取值须为其一：a、b、c", "当前为 “d”"]),
+    ("One or more of the choices you made was not in: a, b.", NO_VALUE, ["各项取值须在其中：a、b"]),
+    ("Must be equal to 42.", 41, ["须等于 42", "当前为 41"]),
+    ("String does not match expected pattern.", "a b", ["格式不符"]),
+    ("Invalid value.", NO_VALUE, ["取值无效"]),
+    ("Something nobody foresaw.", NO_VALUE, ["取值有误", "something nobody foresaw"]),
+])
+def test_each_marshmallow_message_family_is_translated(english, value, words):
+    text = translate(english, value)
+    for w in words:
+        assert w in text, (text, w)
+    if english != "Must be greater than 0.":
+        assert english not in text  # the English is kept as a gloss (lower case), not repeated verbatim
+
+
+def test_missing_and_unknown_do_not_quote_a_value():
+    assert "当前为" not in translate("Missing data for required field.", 3)
+    assert "当前为" not in translate("Unknown field.", 3)
+
+
+def test_chinese_messages_are_left_as_they_are():
+    msg = "须为字母、数字、下划线组成的代码 (letters, digits, _)"
+    assert translate(msg, "a b") == msg
+
+
+def test_load_scheme_reports_every_structural_family_in_chinese():
+    doc = copy.deepcopy(MINI)
+    doc["grading"]["bands"][0]["quota"] = 1.5
+    doc["peers"] = {"streak": 1, "band": "x", "indicators": "plea_rate", "group": "city"}
+    doc["indicators"]["aid"]["formula"] = 5
+    doc["indicators"]["aid"]["scored"] = "maybe"
+    doc["adjustments"]["honour"]["points"] = float("inf")
+    doc["metrics"]["cases"]["events"] = []
+    del doc["metrics"]["cases"]["event"]
+    doc["combination"]["base"] = None
+    with pytest.raises(DocumentError) as exc:
+        load_scheme(doc)
+    problems = {p: "；".join(m) for p, m in exc.value.problems.items()}
+    assert "须大于 0 且不大于 1" in problems["grading.bands[0].quota"]
+    assert "须不小于 2 且不大于 36" in problems["peers.streak"]
+    assert "应为数值" in problems["peers.band"]
+    assert "应为列表" in problems["peers.indicators"]
+    assert "取值须为其一：all、" in problems["peers.group"]
+    assert "应为文本" in problems["indicators.aid.formula"]
+    assert "应为 true/false" in problems["indicators.aid.scored"]
+    assert "NaN 或无穷大" in problems["adjustments.honour.points"]
+    assert "长度不得小于 1" in problems["metrics.cases.events"]
+    assert "不能为空" in problems["combination.base"]
+    for text in problems.values():
+        assert not text.startswith(("Must", "Not a", "Length", "Shorter", "Field", "Special"))

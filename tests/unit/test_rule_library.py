@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from rulesvc.config import PROJECT_ROOT
+from rulesvc.engine.compile import SUBJECT_LABELS
 from rulesvc.engine.dictionary import load_dictionary
 from rulesvc.schema.scheme import load_scheme, read_document
 
@@ -158,14 +159,32 @@ def test_template_covers_every_line_of_work_in_every_dimension():
                        for ind in scheme.indicators.values()), f"{line} has no scored indicator in {dim}"
 
 
-def test_template_vetoes_a_wrongful_case_twice_and_penalises_the_returned_twice_pattern():
+def test_template_vetoes_a_wrongful_case_with_two_effects_and_penalises_the_returned_twice_pattern():
     scheme = load_scheme(doc_of(TEMPLATE))
-    wrongful = [v for v in scheme.vetoes.values() if "wrongful_case" in (v.where or "")]
-    assert {(v.effect, v.dimension or v.grade) for v in wrongful} == {("zero_dimension", "quality"), ("bar_grade", "优秀")}
-    pattern = [a for a in scheme.adjustments.values() if a.pattern]
+    [wrongful] = [v for v in scheme.vetoes.values() if "wrongful_case" in (v.where or "")]
+    assert {(e.effect, e.dimension or e.grade) for e in wrongful.effects} == {("zero_dimension", "quality"),
+                                                                              ("bar_grade", "优秀")}
+    pattern = [a for a in scheme.adjustments.values() if a.pattern and a.code == "RETURNED_TWICE_NOT_PROSECUTED"]
     assert pattern and pattern[0].points < 0
     steps = {s.name: s for s in pattern[0].pattern.require}
     assert steps["returns"].at_least == 2 and "not_prosecute" in steps["not_prosecuted"].where
+
+
+def test_template_takes_the_seeds_scheme_shapes():
+    """A leader's caseload with a coefficient (Yunnan), weighted counts (4/3, 2/3), an indicator for one
+    business, accumulated flaw points per case (≥ 40), counts pro-rated by time in office."""
+    scheme = load_scheme(doc_of(TEMPLATE))
+    assert "is_leader" in scheme.indicators["PER_CAPITA_CASELOAD"].formula
+    weights = scheme.metrics["civil_admin_workload"].weights
+    assert weights is not None and weights.table["protest"] == (4, 3) and weights.table["trial_rec"] == (2, 3)
+    assert scheme.indicators["CONDITIONAL_NON_PROS_RATE"].businesses == ("juvenile",)
+    [flaws] = [a for a in scheme.adjustments.values() if a.pattern and a.pattern.require[0].sum]
+    assert flaws.pattern.require[0].sum == "flaw_points" and flaws.pattern.require[0].at_least == 40
+    assert {c for c, i in scheme.indicators.items() if i.prorate} >= {"PER_CAPITA_CASELOAD", "WORKLOAD_SCORE",
+                                                                       "FILING_SUPERVISION"}
+    assert scheme.participants.quota_statuses == ("quota",) and scheme.participants.min_office_share == 0.5
+    assert scheme.participants.no_activity == "not_graded" and scheme.peer_min_size == 5
+    assert scheme.grading.bands[0].quota_rounding == "round"
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
@@ -181,6 +200,9 @@ def test_procuratorate_scheme_ranks_units_within_their_level():
     assert scheme.peer_group == "level"
     assert set(scheme.peers.indicators) <= set(scheme.indicators)
     assert (scheme.peers.band, scheme.peers.bottom_k, scheme.peers.bottom_share, scheme.peers.streak) == (0.05, 3, 0.30, 6)
+    # As the README says: bottom 3 among city-level units, bottom 30 % among county-level ones.
+    assert scheme.peers.bottom_k_groups == ("city",) and scheme.peers.bottom_share_groups == ("county",)
+    assert scheme.participants.levels == ("city", "county")
     # a procuratorate has no business line: an indicator limited to lines would never apply to it
     assert not any(ind.lines for ind in scheme.indicators.values())
     methods = {ind.scoring.method for ind in scheme.indicators.values() if ind.scored}
@@ -214,7 +236,7 @@ def test_every_event_type_and_field_named_exists_in_the_dictionary(path):
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
 def test_indicator_formulas_only_read_metrics_and_indicators(path):
     doc = doc_of(path)
-    known = set(doc.get("metrics") or {}) | set(doc["indicators"])
+    known = set(doc.get("metrics") or {}) | set(doc["indicators"]) | set(SUBJECT_LABELS)
     for code, ind in doc["indicators"].items():
         missing = names_in(ind["formula"]) - known
         assert not missing, f"{code}: {sorted(missing)} are neither metrics nor indicators"

@@ -90,12 +90,14 @@ def test_unknown_method_lists_the_known_ones():
     assert "linear" in str(exc.value)
 
 
-def test_percentile_ranks_best_as_one_and_shares_ties():
+def test_percentile_ranks_best_as_one_and_ties_share_the_mid_rank():
+    """(worse + ½·equal others) / (n − 1): the share of the other peers one does better than."""
     stats = PeerStats.of([1.0, 2.0, 2.0, 4.0])
     assert derive_from_stats("percentile", 4.0, stats, True) == 1.0
-    assert derive_from_stats("percentile", 2.0, stats, True) == pytest.approx(2 / 3)
+    assert derive_from_stats("percentile", 2.0, stats, True) == 0.5  # (1 + ½·1) / 3, not 2/3 ("ties go up")
     assert derive_from_stats("percentile", 1.0, stats, True) == 0.0
     assert derive_from_stats("percentile", 1.0, stats, False) == 1.0
+    assert derive_from_stats("percentile", 2.0, stats, False) == 0.5  # symmetric: the tie sits in the middle
 
 
 def test_ratios_to_average_and_best_are_oriented_so_higher_is_better():

@@ -44,6 +44,17 @@ def to_text(expr: Expr | Node) -> str:
     return _render(expr.root if isinstance(expr, Expr) else expr, _literal_name)[0]
 
 
+def to_labeled_text(expr: Expr | Node, labels: Mapping[str, str]) -> str:
+    """The canonical text with each name shown by its label in quotes (the data dictionary's and the
+    scheme's Chinese names): ``“适用认罪认罚人数” / “审查起诉审结人数”``. Names without a label stay as they are."""
+
+    def label(n: Name) -> tuple[str, int]:
+        shown = labels.get(n.name)
+        return (f"“{shown}”" if shown else n.name), _ATOM
+
+    return _render(expr.root if isinstance(expr, Expr) else expr, label)[0]
+
+
 def free_names(expr: Expr | Node) -> tuple[str, ...]:
     """The scope names ``expr`` reads, each once, in order of first appearance."""
     root = expr.root if isinstance(expr, Expr) else expr

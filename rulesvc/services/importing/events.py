@@ -30,10 +30,17 @@ CASE_ID_MAX = 64
 PROSECUTOR_CODE_MAX = 32
 
 
-class EventCheck:
-    """Pass one over an event file: every problem of every row, the content hash, the typed rows."""
+OUTSIDE_OFFICE = ("reject", "flag")
 
-    def __init__(self, session: Session, dictionary: Dictionary, cmap: ColumnMap, errors: ErrorLog) -> None:
+
+class EventCheck:
+    """Pass one over an event file: every problem of every row, the content hash, the typed rows.
+
+    An event of a prosecutor dated outside their active dates (任职期间) is an error (``outside_office=
+    "reject"``), or with ``"flag"`` imported and listed in ``flagged`` with its line and reason."""
+
+    def __init__(self, session: Session, dictionary: Dictionary, cmap: ColumnMap, errors: ErrorLog,
+                 outside_office: str = "reject") -> None:
         self.dictionary = dictionary
         self.cmap = cmap
         self.errors = errors
@@ -44,12 +51,15 @@ class EventCheck:
             et.code: {f.name for f in et.fields.values() if f.required} for et in dictionary.event_types.values()
         }
         self.org_ids: dict[str, int] = dict(session.execute(select(Procuratorate.code, Procuratorate.id)).all())
-        self.prosecutors: dict[str, tuple[int, int]] = {
-            code: (pid, org)
-            for code, pid, org in session.execute(
-                select(Prosecutor.code, Prosecutor.id, Prosecutor.procuratorate_id)
-            ).all()
-        }
+        self.prosecutors: dict[str, tuple[int, int]] = {}
+        self.office: dict[str, tuple[dt.date | None, dt.date | None]] = {}
+        for code, pid, org, a_from, a_to in session.execute(
+                select(Prosecutor.code, Prosecutor.id, Prosecutor.procuratorate_id, Prosecutor.active_from,
+                       Prosecutor.active_to)).all():
+            self.prosecutors[code] = (pid, org)
+            self.office[code] = (a_from, a_to)
+        self.outside_office = outside_office
+        self.flagged = ErrorLog(errors.limit)
         self.org_codes = {i: c for c, i in self.org_ids.items()}
         self.first_line: dict[str, int] = {}
         self._dates: dict[str, dt.date] = {}
@@ -131,6 +141,8 @@ class EventCheck:
         occurred = self._dates.get(raw) if type(raw) is str else None
         if occurred is None:
             occurred = self._date(line, raw)
+        if occurred is not None and pros_id is not None:
+            self._in_office(line, pros_code, occurred)
 
         attrs: dict[str, Any] = {}
         if et is not None:
@@ -147,6 +159,19 @@ class EventCheck:
         self._batch.append((eid, et.code, org_id, pros_id, case_id, occurred, attrs))
         if len(self._batch) >= SPOOL_BATCH:
             self._flush()
+
+    def _in_office(self, line: int, code: str | None, day: dt.date) -> None:
+        a_from, a_to = self.office.get(code or "", (None, None))
+        if (a_from is None or day >= a_from) and (a_to is None or day <= a_to):
+            return
+        span = f"{a_from or '—'} 至 {a_to or '今'}"
+        zh = f"发生日期 {day} 不在检察官“{code}”的任职期间（{span}）内"
+        en = f"occurred on {day}, outside prosecutor {code}'s active dates ({a_from} to {a_to or 'now'})"
+        if self.outside_office == "flag":
+            self.flagged.message(line, self.cmap.display("occurred_on"), zh + "，已按设置导入并标注", en, str(day))
+        else:
+            self.errors.message(line, self.cmap.display("occurred_on"),
+                                zh + "（如确属本人办理，可用 --outside-office flag 导入并标注）", en, str(day))
 
     def _attrs(self, line: int, et: EventTypeDef, values: dict[str, Any]) -> dict[str, Any]:
         """Typed attributes. Fast path: only the given fields are coerced; on any doubt the

@@ -29,7 +29,7 @@ from rulesvc.services.importing.columns import (
     resolve_header,
 )
 from rulesvc.services.importing.common import MAX_ERRORS, PROGRESS_EVERY, ErrorLog, Progress, reporter
-from rulesvc.services.importing.events import EventCheck, write_events
+from rulesvc.services.importing.events import OUTSIDE_OFFICE, EventCheck, write_events
 from rulesvc.services.importing.readers import Reader, Record, reader_for
 from rulesvc.services.importing.reference import ReferenceCheck, apply_reference
 
@@ -51,6 +51,8 @@ class ImportResult:
     updated: int = 0
     period_start: dt.date | None = None
     period_end: dt.date | None = None
+    flagged: tuple[RowError, ...] = ()  # events imported although dated outside their prosecutor's office
+    flagged_count: int = 0
 
 
 def import_file(
@@ -65,6 +67,7 @@ def import_file(
     progress: Progress | None = None,
     batch_size: int = 20_000,
     max_errors: int = MAX_ERRORS,
+    outside_office: str = "reject",
 ) -> ImportResult:
     """Import one file of events or reference data (a path, bytes, or a binary file object).
 
@@ -74,14 +77,21 @@ def import_file(
     nothing is written. The same data imported again (in any format) returns the existing dataset
     with ``created=False``. The function owns the transaction: it commits on success and rolls back
     on failure, so the session must hold no pending changes of the caller's.
+
+    An event of a prosecutor dated outside their active dates is a row error (``outside_office=
+    "reject"``, the default); with ``"flag"`` it is imported, listed in the result's ``flagged`` and
+    noted on the dataset.
     """
     check_kind(kind)
+    if outside_office not in OUTSIDE_OFFICE:
+        raise InvalidInput(f"outside_office 须为 {'、'.join(OUTSIDE_OFFICE)} 之一",
+                           errors={"outside_office": [f"one of {', '.join(OUTSIDE_OFFICE)}"]})
     fh, filename, owned = _open(source, filename)
     try:
         reader = reader_for(filename)(fh, filename)
         try:
             return _import(session, reader, filename, dictionary, kind, name, created_by, progress,
-                           batch_size, max_errors)
+                           batch_size, max_errors, outside_office)
         finally:
             reader.close()
     except BaseException:
@@ -124,6 +134,7 @@ def _import(
     progress: Progress | None,
     batch_size: int,
     max_errors: int,
+    outside_office: str = "reject",
 ) -> ImportResult:
     header = reader.open()
     kind = kind or detect_kind(header, filename)
@@ -138,7 +149,7 @@ def _import(
 
     checker: EventCheck | ReferenceCheck
     if kind == EVENTS:
-        checker = EventCheck(session, dictionary, cmap, errors)
+        checker = EventCheck(session, dictionary, cmap, errors, outside_office)
     else:
         checker = ReferenceCheck(session, kind, cmap, errors)
     try:
@@ -206,6 +217,10 @@ def _reject(errors: ErrorLog, filename: str) -> NoReturn:
 def _land_events(session: Session, checker: EventCheck, meta: dict, content_hash: str, batch_size: int,
                  progress: Progress | None) -> ImportResult:
     rows = len(checker.hash)
+    flagged = checker.flagged
+    if flagged.count:
+        lines = "、".join(str(e.line) for e in flagged.kept[:20]) + ("……" if flagged.count > 20 else "")
+        meta = {**meta, "note": f"{flagged.count} 条事件的发生日期不在检察官任职期间内，按设置导入并标注（第 {lines} 行）"}
     dataset = Dataset(kind="events", content_hash=content_hash, row_count=rows, period_start=checker.period_start,
                       period_end=checker.period_end, **meta)
     session.add(dataset)
@@ -222,14 +237,18 @@ def _land_events(session: Session, checker: EventCheck, meta: dict, content_hash
     tick(0)
     write_events(session, dataset.id, checker.typed_rows(), batch_size=batch_size, on_written=tick)
     session.commit()
+    warn_zh = f"；其中 {flagged.count} 条事件的发生日期不在检察官任职期间内，已导入并标注" if flagged.count else ""
+    warn_en = f"; {flagged.count} of them dated outside their prosecutor's office, imported and flagged" \
+        if flagged.count else ""
     return ImportResult(
         dataset_id=dataset.id, created=True, kind=EVENTS, rows=rows, content_hash=content_hash, inserted=rows,
         period_start=checker.period_start, period_end=checker.period_end,
+        flagged=tuple(sorted(flagged.kept, key=lambda e: e.line)), flagged_count=flagged.count,
         message=(
             f"已导入 {rows:,} 条事件：数据集 #{dataset.id}「{dataset.name}」，"
-            f"{checker.period_start} 至 {checker.period_end}"
+            f"{checker.period_start} 至 {checker.period_end}{warn_zh}"
             f"（imported {rows:,} events as dataset #{dataset.id} '{dataset.name}', "
-            f"{checker.period_start} to {checker.period_end}）"
+            f"{checker.period_start} to {checker.period_end}{warn_en}）"
         ),
     )
 

@@ -1,0 +1,234 @@
+"""Who is scored, and with whom: the six findings of the correctness review, each on both executors.
+
+1. people not in office (or not in the quota) are not scored, ranked or counted in a quota group or a
+   peer statistic; those in office for less than the scheme's share are scored but not graded;
+2. a peer group smaller than ``peer_min_size`` is not compared in (the indicator scores as missing);
+3. the percentile is the mid-rank one: ties share one value, they do not all go up;
+4. quota places are rounded as the band says (default: half up), so a unit of 5 has an 优秀 place;
+5. (procuratorate-level laggards: ``test_comparison.py``);
+6. a subject without any activity is not graded (or graded knowingly with ``no_activity: score``).
+
+Every scenario is scored by the bulk executor and, subject by subject, by both per-subject deciders
+(``differential.compare``), which must agree with it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import polars as pl
+import pytest
+
+from rulesvc.config import PROJECT_ROOT
+from rulesvc.engine.bulk import BulkResult, evaluate_bulk
+from rulesvc.engine.compile import compile_scheme
+from rulesvc.engine.dictionary import load_dictionary
+from rulesvc.engine.differential import compare
+from rulesvc.engine.durable_decider import DurableDecider
+from rulesvc.engine.evaluate import PythonDecider, evaluate_subject
+from rulesvc.engine.participation import participation
+from rulesvc.engine.peers import quota_places
+from rulesvc.schema.scheme import load_scheme
+from rulesvc.services.facts import frame_from_rows
+
+DICT = load_dictionary(PROJECT_ROOT / "rules")
+YEAR = (dt.date(2020, 1, 1), dt.date(2020, 12, 31))
+SUBJECT_SCHEMA = {
+    "prosecutor_id": pl.Int64, "code": pl.Utf8, "name": pl.Utf8, "line": pl.Utf8, "procuratorate_id": pl.Int64,
+    "department_id": pl.Int64, "business_code": pl.Utf8, "level": pl.Utf8, "quota_status": pl.Utf8,
+    "active_from": pl.Date, "active_to": pl.Date, "is_leader": pl.Boolean, "leader_title": pl.Utf8}
+LINE = {"ordinary_crime": "criminal", "civil": "civil", "public_interest": "public_interest"}
+
+
+def person(pid: int, business: str = "ordinary_crime", *, unit: int = 10, status: str = "quota",
+           since: dt.date = dt.date(2015, 1, 1), until: dt.date | None = None) -> dict[str, Any]:
+    return {"prosecutor_id": pid, "code": f"P{pid}", "name": f"检察官{pid}", "line": LINE[business],
+            "procuratorate_id": unit, "department_id": unit * 10, "business_code": business, "level": "county",
+            "quota_status": status, "active_from": since, "active_to": until, "is_leader": False, "leader_title": None}
+
+
+def filings(pid: int, n: int, unit: int = 10) -> list[tuple]:
+    """``n`` supervision filings of prosecutor ``pid`` in July 2020."""
+    return [(f"F{pid}-{i}", "supervision_action", pid, unit, None, dt.date(2020, 7, 1),
+             json.dumps({"action": "filing", "adopted": True})) for i in range(n)]
+
+
+def scheme(**parts: Any) -> dict[str, Any]:
+    """A prosecutor scheme with one count indicator scored by percentile (8 points) and a pass/fail one."""
+    doc: dict[str, Any] = {
+        "code": "t", "name": "测试", "subject": "prosecutor", "period": "year",
+        "combination": {"method": "sum", "base": 80},
+        "dimensions": {"effect": {"name": "效果", "weight": 1}},
+        "metrics": {"filings": {"event": "supervision_action", "where": "action == 'filing'"}},
+        "indicators": {
+            "FILINGS_RANK": {"name": "监督立案数", "formula": "filings", "dimension": "effect",
+                             "scoring": {"method": "percentile", "points": 10, "missing": "exclude"}},
+        },
+        "grading": {"quota_group": "procuratorate",
+                    "bands": [{"grade": "优秀", "min": 85, "quota": 0.25, "quota_rounding": "floor"},
+                              {"grade": "合格", "min": 0}]},
+        "peer_min_size": 2,
+    }
+    for k, v in parts.items():
+        doc[k] = {**doc[k], **v} if isinstance(v, dict) and isinstance(doc.get(k), dict) else v
+    return doc
+
+
+def score(doc: dict[str, Any], subjects: list[dict[str, Any]], rows: list[tuple]) -> BulkResult:
+    """Bulk-score, and require both per-subject deciders to agree with it on every subject."""
+    compiled = compile_scheme(load_scheme(doc), DICT)
+    events = frame_from_rows(rows, DICT, compiled.event_types)
+    bulk = evaluate_bulk(compiled, events, pl.DataFrame(subjects, schema=SUBJECT_SCHEMA), period=YEAR)
+    for decider in (PythonDecider(), DurableDecider()):
+        n, diffs = compare(compiled, bulk, events, decider)
+        assert n == bulk.frame.height and diffs == [], diffs[:10]
+    return bulk
+
+
+def row(bulk: BulkResult, pid: int) -> dict[str, Any]:
+    return bulk.frame.filter(pl.col("prosecutor_id") == pid).row(0, named=True)
+
+
+# -- 1. who is evaluated ------------------------------------------------------------------------------------
+
+def test_people_not_in_office_or_not_in_the_quota_are_left_out_with_the_reason():
+    six = [person(i) for i in range(1, 7)]
+    others = [person(7, since=dt.date(2021, 3, 1)),  # appointed after the period
+              person(8, status="exited", until=dt.date(2019, 6, 30)),  # left the quota before it
+              person(9, status="non_quota")]  # 非员额: never ranked with the quota prosecutors
+    rows = [r for i in range(1, 7) for r in filings(i, i)]
+    bulk = score(scheme(), six + others, rows)
+    assert sorted(bulk.frame["prosecutor_id"]) == [1, 2, 3, 4, 5, 6]
+    reasons = dict(zip(bulk.left_out["prosecutor_id"], bulk.left_out["status_reason"], strict=True))
+    assert set(reasons) == {7, 8, 9}
+    assert "不在任" in reasons[7] and "2021-03-01" in reasons[7]
+    assert "不在任" in reasons[8] and "2019-06-30" in reasons[8]
+    assert "非员额" in reasons[9]
+    # The quota group is the six: 25 % of 6 rounded down is one 优秀 place (with the two outsiders it
+    # was 25 % of 8 = two places, and a second person got 优秀).
+    assert bulk.frame.filter(pl.col("grade") == "优秀").height == 1
+    assert bulk.peers.totals[10] == tuple(sorted(bulk.frame["total"]))
+    # Percentiles among the six only: the lowest is 0, the best 1 (outsiders' zeros lift nobody).
+    assert row(bulk, 1)["x__FILINGS_RANK"] == 0.0 and row(bulk, 6)["x__FILINGS_RANK"] == 1.0
+    assert row(bulk, 3)["x__FILINGS_RANK"] == pytest.approx(2 / 5)
+
+
+def test_someone_who_left_the_quota_during_the_period_counts_for_the_days_in_it():
+    p = person(1, status="exited", until=dt.date(2020, 9, 30))
+    got = participation(load_scheme(scheme()), p, *YEAR)
+    assert got.status == "evaluated" and got.days_in_office == 274 and got.office_share == 274 / 366
+
+
+def test_less_than_half_the_period_in_office_is_scored_but_not_graded_ranked_or_compared():
+    six = [person(i) for i in range(1, 7)]
+    joiner = person(7, since=dt.date(2020, 9, 1))  # 122 of 366 days
+    rows = [r for i in range(1, 8) for r in filings(i, i)]
+    bulk = score(scheme(), six + [joiner], rows)
+    j = row(bulk, 7)
+    assert j["status"] == "not_graded" and "122 天" in j["status_reason"] and "不参加等次评定" in j["status_reason"]
+    assert j["grade"] is None and j["rank"] is None and j["total"] > 80  # scored and shown
+    assert j["grade_reason"] == j["status_reason"]
+    assert len(bulk.peers.totals[10]) == 6  # not in the quota group
+    # not in the peer statistic: the six keep 0 … 1; the joiner (7 filings, the most) is placed against them
+    assert row(bulk, 6)["x__FILINGS_RANK"] == 1.0 and j["x__FILINGS_RANK"] == 1.0
+    stats = bulk.peers.stats[("FILINGS_RANK", None)]
+    assert stats.values == (1.0, 2.0, 3.0, 4.0, 5.0, 6.0)
+
+
+def test_counts_can_be_pro_rated_by_the_time_in_office():
+    doc = scheme(participants={"min_office_share": 0.25})
+    doc["indicators"]["FILINGS_RANK"]["prorate"] = True
+    joiner = person(2, since=dt.date(2020, 7, 1))  # 184 days: 6 filings count as 6 × 366 / 184
+    bulk = score(doc, [person(1), joiner], filings(1, 10) + filings(2, 6))
+    assert row(bulk, 2)["FILINGS_RANK"] == 6 / (184 / 366) and row(bulk, 1)["FILINGS_RANK"] == 10
+    assert row(bulk, 2)["x__FILINGS_RANK"] == 1.0  # 11.93 beats 10: ahead once pro-rated
+
+
+# -- 2. peer groups too small -------------------------------------------------------------------------------
+
+def test_a_subject_alone_in_its_peer_group_is_not_compared_with_itself():
+    doc = scheme(peer_group="business", peer_min_size=5)
+    crim = [person(i) for i in range(1, 7)]
+    lone = person(7, "public_interest")  # the only public-interest prosecutor
+    rows = [r for i in range(1, 8) for r in filings(i, i)]
+    bulk = score(doc, [*crim, lone], rows)
+    r = row(bulk, 7)
+    assert r["x__FILINGS_RANK"] is None and r["branch__FILINGS_RANK"] == "missing"
+    assert r["pts__FILINGS_RANK"] is None and r["total"] == 80  # excluded (missing: exclude), not full marks
+    compiled = compile_scheme(load_scheme(doc), DICT)
+    events = frame_from_rows(filings(7, 7), DICT, compiled.event_types).to_dicts()
+    from rulesvc.engine.bulk import subject_of
+
+    card = evaluate_subject(compiled, subject_of(r, "prosecutor_id"), events, period="2020", peers=bulk.peers)
+    ind = card.indicator("FILINGS_RANK")
+    assert "同组不足 5 人（1 人），不作比较" in ind.note and ind.peer_note.startswith("同组不足 5 人")
+
+
+def test_an_indicator_can_be_compared_in_its_own_peer_group():
+    doc = scheme(peer_group="business", peer_min_size=5)
+    doc["indicators"]["FILINGS_RANK"]["peer_group"] = "procuratorate"  # all the unit's prosecutors
+    people = [person(i) for i in range(1, 7)] + [person(7, "public_interest")]
+    bulk = score(doc, people, [r for i in range(1, 8) for r in filings(i, i)])
+    assert row(bulk, 7)["x__FILINGS_RANK"] == 1.0
+
+
+# -- 3. percentile: ties share the mid-rank -----------------------------------------------------------------
+
+def test_tied_peers_share_the_mid_rank_percentile_and_do_not_all_go_up():
+    people = [person(i) for i in range(1, 11)]
+    counts = [0, 0, 0, 0, 0, 0, 3, 4, 5, 6]  # six tied at the bottom
+    rows = [r for i, n in enumerate(counts, start=1) for r in filings(i, n)]
+    bulk = score(scheme(participants={"no_activity": "score"}), people, rows)  # zero filings are still graded
+    xs = {r["prosecutor_id"]: r["x__FILINGS_RANK"] for r in bulk.frame.to_dicts()}
+    assert {xs[i] for i in range(1, 7)} == {2.5 / 9}  # (0 worse + ½ × 5 others equal) / 9 others — not 5/9
+    assert [xs[i] for i in range(7, 11)] == [6 / 9, 7 / 9, 8 / 9, 1.0]
+
+
+# -- 4. quota rounding --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("rounding", "n", "places"), [
+    ("round", 5, 1), ("round", 6, 1), ("round", 3, 0), ("round", 10, 2), ("floor", 6, 0), ("floor", 10, 1),
+    ("ceil", 3, 1), ("ceil", 7, 2), ("at_least_one", 3, 1), ("at_least_one", 20, 3), ("at_least_one", 0, 0)])
+def test_quota_places_are_rounded_as_the_band_says(rounding, n, places):
+    assert quota_places(0.15, n, rounding) == places
+
+
+def test_a_unit_of_five_gets_an_excellent_place_by_default():
+    doc = scheme()
+    doc["grading"]["bands"][0] = {"grade": "优秀", "min": 85, "quota": 0.15}  # default rounding: half up
+    rows = [r for i in range(1, 6) for r in filings(i, i)]
+    bulk = score(doc, [person(i) for i in range(1, 6)], rows)
+    assert bulk.frame.filter(pl.col("grade") == "优秀")["prosecutor_id"].to_list() == [5]
+    doc["grading"]["bands"][0]["quota_rounding"] = "floor"
+    bulk = score(doc, [person(i) for i in range(1, 6)], rows)
+    assert bulk.frame.filter(pl.col("grade") == "优秀").height == 0
+    assert "向下取整共 0 名" in row(bulk, 5)["grade_reason"]
+
+
+def test_tied_totals_at_the_quota_boundary_move_down_together_and_the_card_says_so():
+    doc = scheme()
+    doc["grading"]["bands"][0] = {"grade": "优秀", "min": 85, "quota": 0.2}  # 20 % of 5: one place
+    rows = [r for i, n in enumerate([1, 2, 3, 5, 5], start=1) for r in filings(i, n)]
+    bulk = score(doc, [person(i) for i in range(1, 6)], rows)
+    assert bulk.frame.filter(pl.col("grade") == "优秀").height == 0
+    assert "同分者一并顺延" in row(bulk, 5)["grade_reason"]
+
+
+# -- 6. no activity -----------------------------------------------------------------------------------------
+
+def test_a_prosecutor_without_any_activity_is_not_graded_by_default():
+    rows = [r for i in range(1, 6) for r in filings(i, i)]
+    bulk = score(scheme(), [person(i) for i in range(1, 7)], rows)  # 6 has no event at all
+    idle = row(bulk, 6)
+    assert idle["status"] == "not_graded" and idle["status_code"] == "no_activity"
+    assert idle["grade"] is None and "零办案" in idle["grade_reason"] and idle["total"] == 80
+    assert 6 not in set(bulk.frame.filter(pl.col("rank").is_not_null())["prosecutor_id"])
+
+
+def test_a_scheme_may_grade_subjects_without_activity_knowingly():
+    rows = [r for i in range(1, 6) for r in filings(i, i)]
+    bulk = score(scheme(participants={"no_activity": "score"}), [person(i) for i in range(1, 7)], rows)
+    idle = row(bulk, 6)
+    assert idle["status"] == "evaluated" and idle["grade"] == "合格" and idle["total"] == 80
