@@ -192,10 +192,11 @@ def handwritten_template() -> dict[str, pl.Expr]:
         **_outcomes("civil", "civil_supervision", "done", "changed"),
         **_outcomes("admin", "administrative_supervision", "done", "changed"),
         "admin_cases": _distinct(adm), "admin_disputes_resolved": _n(adm & c("dispute_resolved")),
-        "protests_all": _n(civ_adm & (c("kind") == "protest")), "sup_recs_all": _n(civ_adm & (c("kind") != "protest")),
+        "civil_admin_workload": _n(civ_adm & (c("kind") == "protest")) * 4 / 3
+        + _n(civ_adm & (c("kind") != "protest")) * 2 / 3,
         "pil_pre_due": _n(pic & (c("stage") == "pre_litigation") & (c("outcome") != "pending")),
         "pil_pre_rectified": _n(pic & (c("stage") == "pre_litigation") & (c("outcome") == "rectified")),
-        "pil_pre_all": _n(pic & (c("stage") == "pre_litigation")), "pil_suits_all": _n(pic & (c("stage") == "lawsuit")),
+        "pil_workload": _n(pic & (c("stage") == "pre_litigation")) * 2 / 3 + _n(pic & (c("stage") == "lawsuit")),
         "pil_suits_decided": _n(pic & (c("stage") == "lawsuit") & c("outcome").is_in(["supported", "rejected"])),
         "pil_suits_supported": _n(pic & (c("stage") == "lawsuit") & (c("outcome") == "supported")),
         "hearings": _n(T == "public_hearing"), "hearings_resolved": _n((T == "public_hearing") & c("resolved")),
@@ -316,7 +317,7 @@ def typical_criminal(data: Data) -> dict[str, Any]:
     """The median (by event count) criminal prosecutor in post for the whole year."""
     counts = data.events.group_by(KEY).len()
     full_year = data.subjects.filter(
-        (pl.col("line") == "criminal") & (pl.col("active_from") <= YEAR[0])
+        (pl.col("line") == "criminal") & (pl.col("quota_status") == "quota") & (pl.col("active_from") <= YEAR[0])
         & (pl.col("active_to").is_null() | (pl.col("active_to") >= YEAR[1])))
     ranked = full_year.join(counts, on=KEY).sort(["len", KEY])
     return ranked.row(ranked.height // 2, named=True)
@@ -328,9 +329,9 @@ def bench_single(data: Data, bulk: Any, runs: int, zen_decision: Any | None) -> 
     c = data.compiled
     row = typical_criminal(data)
     events = data.events.filter(pl.col(KEY) == row[KEY]).to_dicts()  # prepared outside the timing
-    subject = subject_of(row, KEY)
     durable, python = DurableDecider(), PythonDecider()
     ref = bulk.frame.filter(pl.col(KEY) == row[KEY]).row(0, named=True)
+    subject = subject_of(ref, KEY)  # with how they take part (evaluated, share of the year in office)
     # The scoring part alone (decisions, points, combination, trace from x): what the zen graph does, and more.
     metrics = {cm.metric.code: ref[cm.metric.code] for cm in c.metrics}
     values = {ci.indicator.code: ref[ci.indicator.code] for ci in c.indicators}
@@ -359,7 +360,7 @@ def bench_bulk(data: Data) -> dict[str, Any]:
     c = data.compiled
     exprs = handwritten(c)
     times, last = interleaved({
-        "bulk": lambda: evaluate_bulk(c, data.events, data.subjects, key=KEY),
+        "bulk": lambda: evaluate_bulk(c, data.events, data.subjects, key=KEY, period=YEAR),
         "hand": lambda: data.events.group_by(KEY).agg([e.alias(k) for k, e in exprs.items()]),
         "metrics": lambda: metrics_frame(c, data.events, KEY),
     }, runs=3)
@@ -388,7 +389,7 @@ def bench_zen(data: Data, bulk: Any, engine: Any, decision: Any) -> dict[str, An
     # Ours: everything after metric aggregation. The subjects frame already carries the metric values
     # and the events frame is empty, so evaluate_bulk computes indicators, peer derivations, branches,
     # points, contributions, totals, grades and ranks for every subject, and aggregates nothing.
-    with_metrics = data.subjects.join(metrics_frame(c, data.events, KEY), on=KEY, how="left")
+    with_metrics = data.subjects.join(metrics_frame(c, data.events, KEY, finished=False), on=KEY, how="left")
     empty = data.events.clear()
     codes = [ci.indicator.code for ci in c.indicators if ci.piecewise is not None]
     contexts = [{"x": dict(zip(codes, xs, strict=True))}
@@ -406,7 +407,7 @@ def bench_zen(data: Data, bulk: Any, engine: Any, decision: Any) -> dict[str, An
     loop({"trace": False})  # warm-up
     requests = [{"key": "scheme", "context": ctx} for ctx in contexts]
     times, last = interleaved({
-        "ours": lambda: evaluate_bulk(c, empty, with_metrics, key=KEY),
+        "ours": lambda: evaluate_bulk(c, empty, with_metrics, key=KEY, period=YEAR),
         "off": lambda: loop({"trace": False}),
         "on": lambda: loop({"trace": True}),
         "batch": lambda: engine.evaluate_batch(requests, {"trace": False}),

@@ -107,11 +107,13 @@ def rank_command(scheme_path: str, period: str, top: int, group: str, org: str |
     except (RulesvcError, EngineError) as exc:
         raise click.ClickException(str(exc)) from exc
     graded = ranked.filter(pl.col("参评情况") == "参加考评")
-    counts = graded.group_by("等次").len().sort("len", descending=True)
+    counts = dict(graded.group_by("等次").len().iter_rows())
+    bands = [b.grade for b in compiled.scheme.grading.bands] if compiled.scheme.grading else []
+    order = [g for g in bands if g in counts] + [g for g in counts if g not in bands]
+    unit = "人" if bulk.key == "prosecutor_id" else "个"
     click.echo(f"{compiled.scheme.name}  期间 {period}" + (f"  检察院 {org} 及其下级" if org else ""))
-    click.echo(f"参加考评 {graded.height} 个：" + "、".join(f"{r['等次'] or '无等次'} {r['len']}"
-                                                   for r in counts.iter_rows(named=True))
-               + f"；不参加等次评定 {ranked.height - graded.height} 个；不参加考评 {left.height} 个")
+    click.echo(f"参加考评 {graded.height} {unit}：" + "、".join(f"{g or '无等次'} {counts[g]}" for g in order)
+               + f"；不参加等次评定 {ranked.height - graded.height} {unit}；不参加考评 {left.height} {unit}")
     if group != "all":
         click.echo(f"名次：在同一{GROUP_WORDS[group]}内排列")
     shown = ranked if top <= 0 else ranked.head(top)
@@ -119,7 +121,7 @@ def rank_command(scheme_path: str, period: str, top: int, group: str, org: str |
     if top > 0 and ranked.height > top:
         click.echo(f"……共 {ranked.height} 行，只显示前 {top} 行（--top 0 显示全部，--csv 导出全部）")
     if left.height:
-        click.echo(f"\n不参加考评（{left.height} 个）：")
+        click.echo(f"\n不参加考评（{left.height} {unit}）：")
         click.echo(render(left.columns, left.head(top).rows() if top > 0 else left.rows()))
     if csv_path:
         out = pl.concat([ranked, left.rename({"原因": "说明"}).with_columns(pl.lit("不参加考评").alias("参评情况"))],
@@ -133,6 +135,7 @@ def rank_command(scheme_path: str, period: str, top: int, group: str, org: str |
 
 
 GROUP_WORDS = {"procuratorate": "检察院", "business": "业务类别", "line": "业务条线", "level": "层级"}
+PEER_GROUP_WORDS = {"all": "全部", "procuratorate": "同一检察院", "level": "同级院"}
 
 
 def _org_codes(ids: set[int] | None) -> list[str]:
@@ -201,11 +204,14 @@ def compare_command(scheme_path: str, period: str) -> None:
     except (RulesvcError, EngineError) as exc:
         raise click.ClickException(str(exc)) from exc
     names = {ci.indicator.code: ci.indicator.name for ci in compiled.indicators}
-    click.echo(f"{compiled.scheme.name}  期间 {period}  比较组 {pc.group}  中游区间 ±{pc.band:.0%}")
+    click.echo(f"{compiled.scheme.name}  期间 {period}  比较组：{PEER_GROUP_WORDS.get(pc.group, pc.group)}  "
+               f"中游区间：平均值 ±{pc.band:.0%}")
     for code in pc.indicators:
-        counts = frame.group_by(f"pos__{code}").len().sort(f"pos__{code}")
-        click.echo(f"  {names[code]}：" + "  ".join(f"{r[f'pos__{code}'] or '无数据'} {r['len']}"
-                                                  for r in counts.iter_rows(named=True)))
+        counts = dict(frame.group_by(f"pos__{code}").len().iter_rows())
+        shown = [(p, counts[p]) for p in ("上游", "中游", "下游") if p in counts]
+        if None in counts:
+            shown.append(("无数据", counts[None]))
+        click.echo(f"  {names[code]}：" + "  ".join(f"{p} {n}" for p, n in shown))
     for rule in laggard_rules(compiled, frame):
         g = GROUP_COLUMNS_OF[pc.group]
         in_group = frame if g is None else frame.filter(pl.col(g) == rule.group)

@@ -23,7 +23,7 @@ from rulesvc.extensions import db
 from rulesvc.persistence.bulk import EventRow, attrs_json, insert_events
 from rulesvc.persistence.models import Dataset, Department, Procuratorate, Prosecutor
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 DEFAULT_PROSECUTORS = 3000
 
 

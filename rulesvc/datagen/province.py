@@ -2,6 +2,11 @@
 
 Everything is drawn from one seeded ``random.Random``, so the same seed gives the same province.
 Names are invented (a fictional province with code prefix 91, unused by real administrative codes).
+
+The province as a whole replays the pilot province Jilin (案-件比 1:2.29 → 1:1.35, plea leniency
+78.3 % → 84.4 %, definite sentencing recommendations 69.3 % → 80.8 %), and county 910101 replays
+Meihekou (1:1.8 → 1:1.33, 84 % → 88.8 %): each unit draws its start and end around the province's,
+then :func:`calibrate` scales them so that the caseload-weighted province figures are Jilin's exactly.
 """
 
 from __future__ import annotations
@@ -65,6 +70,20 @@ LEADER_TITLES = ("检察长", "副检察长", "副检察长", "检察委员会�
 # Share of all prosecutors at each level (provincial procuratorates handle few first-instance cases).
 LEVEL_SHARE = {"province": 0.02, "city": 0.21, "county": 0.77}
 
+# Businesses whose prosecutors handle criminal cases (and so make 案-件比, plea and sentencing figures).
+CRIMINAL_CASE_BUSINESSES = frozenset({"ordinary_crime", "serious_crime", "duty_crime", "economic_crime", "juvenile"})
+LEADER_CASELOAD = 0.4  # leaders handle cases too, fewer of them (Yunnan: a ratio coefficient)
+
+# (start, end) of the year, province-wide: Jilin, the pilot province.
+PROVINCE_TARGETS = {"ratio": (2.29, 1.35), "plea": (0.783, 0.844), "definite": (0.693, 0.808)}
+# The county that replays Meihekou (梅河口): the one with a localized scheme in the rule library.
+MEIHEKOU_CODE = "910101"
+MEIHEKOU_NAME = "清瑞"  # as the rule library names it (rules/schemes/county-910101-localized.yaml)
+MEIHEKOU_PARAMS = {"ratio": (1.80, 1.33), "plea": (0.84, 0.888)}
+LITTLE_IMPROVER_SHARE = 0.10  # units that improve little over the year; the others improve as Jilin did
+JOINER_SHARE = 0.015  # prosecutors appointed during the period (quota seats filled)
+LEFT_BEFORE_SHARE = 0.010  # prosecutors who left the quota before the period: in the directory, no events
+
 
 @dataclass
 class Unit:
@@ -100,37 +119,48 @@ def _county_names(rng: random.Random, n: int) -> list[str]:
     names: set[str] = set()
     while len(names) < n:
         names.add(rng.choice(COUNTY_SYLLABLES) + rng.choice(COUNTY_SYLLABLES))
-    return sorted(names, key=lambda s: rng.random())
+    # Shuffle from a sorted list: a set's order changes with the process's hash seed.
+    return sorted(sorted(names), key=lambda s: rng.random())
 
 
-def _unit_params(rng: random.Random, improving: bool) -> dict[str, tuple[float, float]]:
-    """(start-of-year, end-of-year) values the seeds report; improving units move as Jilin did."""
+def _gap(name: str, value: float) -> float:
+    """Distance from the ideal: ratio − 1 for 案-件比 (1:1 is ideal), 1 − rate for a rate."""
+    return value - 1.0 if name == "ratio" else 1.0 - value
 
-    def moving(lo: float, hi: float, step_lo: float, step_hi: float, cap: float) -> tuple[float, float]:
-        start = rng.uniform(lo, hi)
-        if improving:
-            end = start + rng.uniform(step_lo, step_hi)
-            end = min(end, cap) if step_hi > 0 else max(end, cap)
-        else:
-            end = start + rng.uniform(-0.01, 0.01)
-        return start, end
 
-    if improving:  # 案-件比 1:2.29 → 1:1.35 in Jilin; units land between 1:1.2 and 1:2.3
-        ratio_start = rng.uniform(1.8, 2.6)
-        ratio = (ratio_start, max(1.25, ratio_start - rng.uniform(0.4, 0.9)))
-    else:
-        ratio_start = rng.uniform(1.2, 2.3)
-        ratio = (ratio_start, ratio_start + rng.uniform(-0.05, 0.05))
-    return {
-        "plea": moving(0.79, 0.85, 0.03, 0.06, 0.885),  # Jilin 78.3% → 84.4%
-        "definite": moving(0.69, 0.75, 0.04, 0.10, 0.81),  # Jilin 69.3% → 80.8%
+def _from_gap(name: str, gap: float) -> float:
+    return 1.0 + gap if name == "ratio" else 1.0 - gap
+
+
+def _unit_params(rng: random.Random) -> tuple[dict[str, tuple[float, float]], bool]:
+    """(start-of-period, end-of-period) values of one unit, drawn around the province's (Jilin's).
+
+    A unit's distance from the ideal starts at 0.7–1.35 × the province's and most units keep 12–30 %
+    (案-件比), 55–83 % (plea) or 43–75 % (definite) of it by the end, as Jilin did (27 %, 72 %, 63 %); a
+    few (``LITTLE_IMPROVER_SHARE``) keep 70–100 % of it. :func:`calibrate` then scales the lot so the
+    province lands on Jilin's figures. Always exactly 13 draws, as in generator v1, so a seed still
+    draws the same county names and people.
+    """
+    improving = rng.random() >= LITTLE_IMPROVER_SHARE
+
+    def moving(name: str, spread: tuple[float, float], keep: tuple[float, float],
+               little: tuple[float, float]) -> tuple[float, float]:
+        gap = _gap(name, PROVINCE_TARGETS[name][0]) * rng.uniform(*spread)
+        share = rng.uniform(*keep) if improving else rng.uniform(*little)
+        return _from_gap(name, gap), _from_gap(name, gap * share)
+
+    params = {
+        "ratio": moving("ratio", (0.70, 1.35), (0.12, 0.30), (0.70, 0.95)),
+        "plea": moving("plea", (0.75, 1.30), (0.55, 0.83), (0.92, 1.00)),
+        "definite": moving("definite", (0.80, 1.25), (0.43, 0.75), (0.90, 1.00)),
         "adopt": (rng.uniform(0.94, 0.98),) * 2,  # Ningxia 96%
-        "ratio": ratio,
         "non_arrest": (rng.uniform(0.18, 0.32),) * 2,
         "non_prosecute": (rng.uniform(0.08, 0.20),) * 2,
-        "review": moving(0.05, 0.07, 0.02, 0.04, 0.10),  # Dongpo 5% → 10%
-        "hearing_resolved": (rng.uniform(0.70, 0.83),) * 2,  # Anhui 76.5%
     }
+    review = rng.uniform(0.045, 0.06)  # Dongpo: case quality review 5% → 10%
+    params["review"] = (review, review + (rng.uniform(0.035, 0.06) if improving else rng.uniform(0.0, 0.01)))
+    params["hearing_resolved"] = (rng.uniform(0.70, 0.83),) * 2  # Anhui 76.5%
+    return params, improving
 
 
 def build_units(rng: random.Random) -> list[Unit]:
@@ -139,11 +169,19 @@ def build_units(rng: random.Random) -> list[Unit]:
 
     def add(code: str, name: str, level: str, parent: str | None) -> None:
         depts = COUNTY_DEPARTMENTS if level == "county" else FULL_DEPARTMENTS
-        improving = rng.random() < 0.45
-        units.append(Unit(len(units), code, name, level, parent, depts, _unit_params(rng, improving), improving))
+        params, improving = _unit_params(rng)
+        if code == MEIHEKOU_CODE:
+            params.update(MEIHEKOU_PARAMS)
+            improving = True
+        units.append(Unit(len(units), code, name, level, parent, depts, params, improving))
 
     add(PROVINCE_CODE, PROVINCE_NAME, "province", None)
     county_names = _county_names(rng, sum(COUNTIES_PER_CITY))
+    first = int(MEIHEKOU_CODE[2:4]) - 1, int(MEIHEKOU_CODE[4:6]) - 1
+    at = sum(COUNTIES_PER_CITY[: first[0]]) + first[1]
+    if MEIHEKOU_NAME in county_names:  # drawn for another county: that one gets 910101's name
+        county_names[county_names.index(MEIHEKOU_NAME)] = county_names[at]
+    county_names[at] = MEIHEKOU_NAME
     taken = 0
     for c, (city, n_counties) in enumerate(zip(CITY_NAMES, COUNTIES_PER_CITY, strict=True), start=1):
         city_code = f"91{c:02d}00"
@@ -180,7 +218,13 @@ def _pick_business(rng: random.Random) -> str:
 
 
 def build_people(rng: random.Random, units: list[Unit], total: int, start: dt.date, end: dt.date) -> list[Person]:
-    """About ``total`` prosecutors; each unit has 2–4 leaders who also handle cases."""
+    """About ``total`` prosecutors; each unit has 2–4 leaders who also handle cases.
+
+    Who is in office from ``start`` to ``end``: most since 2005–2019; 3 % outside the quota; about 1 %
+    leave the quota during the period, about 1.5 % join during it (``JOINER_SHARE``) and about 1 % left
+    before it (``LEFT_BEFORE_SHARE``: in the directory, without events). Ends by calibrating the units
+    (:func:`calibrate`), which needs their staff.
+    """
     people: list[Person] = []
     for unit, n in zip(units, _staff_counts(rng, units, total), strict=True):
         for k in range(n):
@@ -215,4 +259,98 @@ def build_people(rng: random.Random, units: list[Unit], total: int, start: dt.da
                     skill=max(-1.0, min(1.0, rng.gauss(0, 0.45))),
                 )
             )
+    _joiners_and_leavers(rng, people, start, end)
+    _centre_skills(people, start)
+    calibrate(units, people, start, end)
     return people
+
+
+def _joiners_and_leavers(rng: random.Random, people: list[Person], start: dt.date, end: dt.date) -> None:
+    """A second pass over quota prosecutors who are not leaders: some joined during the period, some
+    left the quota before it. (A pass of its own, so everyone drawn above stays as it was.)"""
+    span = (end - start).days
+    for p in people:
+        if p.is_leader or p.quota_status != "quota":
+            continue
+        r = rng.random()
+        if r < JOINER_SHARE:  # appointed during the period, after its first months (e.g. April, September)
+            p.active_from = start + dt.timedelta(days=int(span * rng.uniform(0.2, 0.85)))
+        elif r < JOINER_SHARE + LEFT_BEFORE_SHARE:  # 员额退出 before the period
+            p.quota_status = "exited"
+            p.active_to = start - dt.timedelta(days=rng.randint(20, 400))
+            if p.active_from >= p.active_to:
+                p.active_from = dt.date(p.active_to.year - 3, p.active_from.month, 1)
+
+
+def caseload_weight(p: Person) -> float:
+    """Expected criminal cases of a prosecutor relative to a full-time case handler (0 outside crime)."""
+    if p.business not in CRIMINAL_CASE_BUSINESSES:
+        return 0.0
+    return LEADER_CASELOAD if p.is_leader else 1.0
+
+
+def in_office(p: Person, day: dt.date) -> bool:
+    return p.active_from <= day and (p.active_to is None or day <= p.active_to)
+
+
+def _centre_skills(people: list[Person], start: dt.date) -> None:
+    """Skill is relative to the unit: shift it so a unit's case handlers average 0 (weighted by caseload)
+    and the unit's expected figures are its parameters."""
+    totals: dict[int, list[float]] = {}
+    for p in people:
+        w = caseload_weight(p)
+        if w and (p.active_to is None or p.active_to >= start):
+            acc = totals.setdefault(p.unit.index, [0.0, 0.0])
+            acc[0] += w * p.skill
+            acc[1] += w
+    for p in people:
+        acc = totals.get(p.unit.index)
+        if acc and acc[1]:
+            p.skill = max(-1.0, min(1.0, p.skill - acc[0] / acc[1]))
+
+
+def calibrate(units: list[Unit], people: list[Person], start: dt.date, end: dt.date) -> None:
+    """Scale the units' 案-件比, plea and definite parameters so the province replays Jilin.
+
+    Each unit weighs by its expected number of criminal cases (of suspects with a sentencing
+    recommendation for the definite rate) at the start and at the end. Distances from the ideal are
+    scaled, never shifted, so every unit stays valid (ratio ≥ 1, rates ≤ 1). Units
+    with fixed parameters (Meihekou) count but are not scaled; at the end only the improving units are
+    scaled, so the little improvers still improve little.
+    """
+    w_start = [0.0] * len(units)
+    w_end = [0.0] * len(units)
+    for p in people:
+        w = caseload_weight(p)
+        if w:
+            w_start[p.unit.index] += w * in_office(p, start)
+            w_end[p.unit.index] += w * in_office(p, end)
+    for name, (target_start, target_end) in PROVINCE_TARGETS.items():
+        fixed = [name in MEIHEKOU_PARAMS and u.code == MEIHEKOU_CODE for u in units]
+        if name == "definite":  # only plea cases that go to court carry a sentencing recommendation
+            ws = [w * u.params["plea"][0] * (1 - u.params["non_prosecute"][0]) for w, u in zip(w_start, units, strict=True)]
+            we = [w * u.params["plea"][1] * (1 - u.params["non_prosecute"][1]) for w, u in zip(w_end, units, strict=True)]
+        else:
+            ws, we = w_start, w_end
+        gaps = [[_gap(name, v) for v in u.params[name]] for u in units]
+        k = _scale(target_start, name, ws, [g[0] for g in gaps], fixed)
+        for g, f in zip(gaps, fixed, strict=True):
+            if not f:
+                g[0] *= k
+                g[1] *= k
+        scaled = [f or not u.improving for u, f in zip(units, fixed, strict=True)]
+        k = _scale(target_end, name, we, [g[1] for g in gaps], scaled)
+        for u, g, f in zip(units, gaps, scaled, strict=True):
+            if not f:
+                g[1] *= k
+            u.params[name] = (_from_gap(name, g[0]), _from_gap(name, g[1]))
+
+
+def _scale(target: float, name: str, weights: list[float], gaps: list[float], kept: list[bool]) -> float:
+    """The factor on the gaps not ``kept`` that makes the weighted mean gap the target's."""
+    total = sum(weights)
+    if not total:
+        return 1.0
+    kept_part = sum(w * g for w, g, k in zip(weights, gaps, kept, strict=True) if k)
+    free_part = sum(w * g for w, g, k in zip(weights, gaps, kept, strict=True) if not k)
+    return max(0.0, _gap(name, target) * total - kept_part) / free_part if free_part else 1.0

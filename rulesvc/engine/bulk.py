@@ -147,9 +147,19 @@ def _relevant(compiled: CompiledScheme, events: pl.DataFrame, key: str) -> pl.Da
     return events.filter(pl.col(key).is_not_null() & pl.col("event_type").is_in(sorted(compiled.event_types)))
 
 
-def metrics_frame(compiled: CompiledScheme, events: pl.DataFrame, key: str) -> pl.DataFrame:
-    """One row per subject with events: a column per metric (missing subjects are filled by the caller)."""
-    return _relevant(compiled, events, key).group_by(key).agg(_metric_aggs(compiled))
+def metrics_frame(compiled: CompiledScheme, events: pl.DataFrame, key: str, *, finished: bool = True) -> pl.DataFrame:
+    """One row per subject with events: a column per metric (missing subjects are filled by the caller).
+    ``finished=False`` leaves weighted metrics as the sums of their numerators, as ``evaluate_bulk``
+    expects them in a subjects frame that already carries metric columns."""
+    f = _relevant(compiled, events, key).group_by(key).agg(_metric_aggs(compiled))
+    return _weighted(compiled, f) if finished else f
+
+
+def _weighted(compiled: CompiledScheme, f: pl.DataFrame) -> pl.DataFrame:
+    """Weighted metrics: one exact division by the weights' common denominator (as per subject)."""
+    return f.with_columns([
+        (pl.col(cm.metric.code) / exact(pl.lit(float(cm.weights.denominator)))).alias(cm.metric.code)
+        for cm in compiled.metrics if cm.weights is not None])
 
 
 def _pattern_counts(compiled: CompiledScheme, relevant: pl.DataFrame, key: str, out: pl.DataFrame) -> pl.DataFrame:
@@ -248,9 +258,7 @@ def evaluate_bulk(compiled: CompiledScheme, events: pl.DataFrame, subjects: pl.D
         pl.col(cm.metric.code).fill_null(0.0) if cm.metric.agg in ("count", "sum", "distinct") else pl.col(cm.metric.code)
         for cm in compiled.metrics
     ])
-    f = f.with_columns([  # weighted metrics: one exact division by the weights' common denominator
-        (pl.col(cm.metric.code) / exact(pl.lit(float(cm.weights.denominator)))).alias(cm.metric.code)
-        for cm in compiled.metrics if cm.weights is not None])
+    f = _weighted(compiled, f)
     if s.participants.no_activity == "not_graded":
         idle = (pl.col("status") == EVALUATED) & (pl.col("activity").fill_null(0) == 0) & pl.lit(bool(compiled.metrics))
         f = f.with_columns(

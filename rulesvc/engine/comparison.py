@@ -115,7 +115,7 @@ def laggard_rules(compiled: CompiledScheme, frame: pl.DataFrame) -> list[Laggard
         if pc.bottom_share is not None and (not pc.bottom_share_groups or str(key) in pc.bottom_share_groups):
             places = quota_places(pc.bottom_share, n, pc.bottom_share_rounding)
             out.append(LaggardRule("bottom_share", key, n, places,
-                                   f"{label} {n} 个：后 {fmt_share(pc.bottom_share)} 即 {n} × {fmt_share(pc.bottom_share)}"
+                                   f"{label} {n} 个：后 {fmt_share(pc.bottom_share)} 即 {n} × {fmt_share(pc.bottom_share)} "
                                    f"{ROUNDING_LABELS[pc.bottom_share_rounding]}为 {places} 个须书面说明"))
     return out
 

@@ -38,13 +38,13 @@ def fmt_apart(x: float, edges: Iterable[float], unit: str = "") -> str:
 
 
 def edges_of(pw: Any) -> list[float]:
-    """The values a scoring rule's words compare with: each branch edge and the number before it (a
-    lower-is-better threshold t is stored as the edge just above t)."""
+    """The thresholds a scoring rule's words state. A branch edge is the threshold itself, or — where
+    reaching t means x ≤ t — the float just above t; of the two, the one a designer wrote is the shorter."""
     out: list[float] = []
     for br in pw.branches:
         for e in (br.lo, br.hi):
             if math.isfinite(e):
-                out += [e, math.nextafter(e, -math.inf)]
+                out.append(min((e, math.nextafter(e, -math.inf)), key=lambda v: len(repr(v))))
     return out
 
 

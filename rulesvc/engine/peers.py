@@ -166,7 +166,7 @@ def grade_for(compiled: CompiledScheme, total: float, vetoes: Sequence[str], sub
                 if not ok:
                     higher = len(totals) - bisect.bisect_right(totals, total)
                     tie = f"（与 {above - higher - 1} 人同分，同分者一并顺延，名额不超出）" if higher < places else ""
-                    reasons.append(f"{band.grade}名额 {fmt_share(band.quota)} × {len(totals)} 人"
+                    reasons.append(f"{band.grade}名额 {fmt_share(band.quota)} × {len(totals)} 人，"
                                    f"{ROUNDING_LABELS[band.quota_rounding]}共 {places} 名，"
                                    f"总分不低于本人者 {above} 名 → 顺延{tie}")
                     idx += 1

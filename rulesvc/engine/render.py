@@ -109,8 +109,11 @@ def _indicator(out: list[str], ind: IndicatorTrace, unit: str) -> None:
     out.append(f"  · {ind.name} = {value}  → {fmt(round(ind.points, 4))} / {fmt(ind.max_points)} 分，"
                f"计入总分 {_signed(ind.contribution)}")
     if ind.substituted and not ind.formula.strip().isidentifier():  # a bare metric name needs no working
-        labeled = f"（{ind.formula_labeled}）" if ind.formula_labeled and ind.formula_labeled != ind.formula else ""
-        out.append(f"      公式：{ind.formula}{labeled}  即 {ind.substituted}")
+        if ind.formula_labeled and ind.formula_labeled != ind.formula:
+            out.append(f"      公式：{ind.formula_labeled}（{ind.formula}）")
+        else:
+            out.append(f"      公式：{ind.formula}")
+        out.append(f"      即 {ind.substituted}")
     elif ind.formula_labeled and ind.formula_labeled != ind.formula:
         out.append(f"      口径：{ind.formula_labeled}")
     if ind.rule:

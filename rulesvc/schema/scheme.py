@@ -371,7 +371,7 @@ def load_scheme(doc: Mapping[str, Any]) -> m.Scheme:
     try:
         data = SchemeSchema().load(dict(doc))
     except ValidationError as exc:
-        raise DocumentError(_flatten(exc.messages)) from None
+        raise DocumentError(_flatten(exc.messages, data=dict(doc))) from None
     return _build(data, doc)
 
 

@@ -97,12 +97,17 @@ def test_every_generated_event_is_valid_against_the_dictionary():
 
 
 def test_demo_indicators_land_where_the_seeds_put_them():
-    """Province-wide over a year: 案-件比, plea leniency, definite recommendations, adoption, caseload."""
+    """Province-wide over a year: 案-件比, plea leniency, definite recommendations, adoption, caseload.
+
+    The province moves from Jilin's start to its end (1:2.29 → 1:1.35, 78.3 % → 84.4 %, 69.3 % →
+    80.8 %), so a year's figures lie between them; tests/integration/test_demo_calibration.py checks
+    the months. 案-件比 counts as CASE_RATIO_CRIM does (rules/schemes/province-procuratorate-quality.yaml).
+    """
     rng = random.Random(20200701)
     units = build_units(rng)
     people = build_people(rng, units, 1000, dt.date(2020, 1, 1), dt.date(2020, 12, 31))
     counts: dict[str, int] = {}
-    plea = definite = recs = adopted = made = 0
+    plea = definite = recs = adopted = made = reconsidered = 0
     for etype, _, _, _, _, a in EventStream(random.Random(20200702), people, dt.date(2020, 1, 1), 12):
         counts[etype] = counts.get(etype, 0) + 1
         if etype == "prosecution_review":
@@ -112,14 +117,19 @@ def test_demo_indicators_land_where_the_seeds_put_them():
         elif etype == "court_judgment" and a["rec_made"]:
             made += 1
             adopted += a["rec_adopted"]
+        elif etype == "arrest_review":
+            reconsidered += a["reconsidered"]
+        elif etype == "extra_proceeding":
+            counts["non_arrest_review"] = counts.get("non_arrest_review", 0) + (a["kind"] == "non_arrest_review")
     cases = counts["case_accepted"]
-    extras = counts["supplementary_investigation"] + counts["review_extension"] + counts["extra_proceeding"]
+    extras = (counts["supplementary_investigation"] + counts["review_extension"] + counts["prosecution_withdrawn"]
+              + reconsidered + counts["extra_proceeding"] - counts.get("non_arrest_review", 0))
     ratio = (cases + extras) / cases
-    assert 1.3 <= ratio <= 2.1
+    assert 1.6 <= ratio <= 2.0
     # Returns for supplementary investigation stay a minority of extra proceedings, as in real reports.
     assert 0.03 <= counts["supplementary_investigation"] / cases <= 0.15
-    assert 0.78 <= plea / counts["prosecution_review"] <= 0.89
-    assert 0.69 <= definite / recs <= 0.81
+    assert 0.783 <= plea / counts["prosecution_review"] <= 0.844
+    assert 0.693 <= definite / recs <= 0.808
     assert 0.94 <= adopted / made <= 0.98
     all_cases = cases + counts["civil_supervision"] + counts["administrative_supervision"] + counts["public_interest_case"]
     assert 65 <= all_cases / len(people) <= 95

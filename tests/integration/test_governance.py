@@ -512,7 +512,7 @@ def test_a_county_scheme_scores_only_that_county(demo_app) -> None:
     assert ranked.exit_code == 0, ranked.output
     import re
 
-    counts = re.search(r"参加考评 (\d+) 个：.*；不参加等次评定 (\d+) 个；不参加考评 (\d+) 个", ranked.output)
+    counts = re.search(r"参加考评 (\d+) 人：.*；不参加等次评定 (\d+) 人；不参加考评 (\d+) 人", ranked.output)
     assert counts and sum(map(int, counts.groups())) == len(inside), ranked.output
     wrong = runner.invoke(args=["evaluate", "--scheme", county, "--subject", outside, "--period", "2020"])
     assert wrong.exit_code != 0 and "不在方案 SFS-PROSECUTOR-910101 的适用范围内" in wrong.output

@@ -89,7 +89,7 @@ def test_the_bottom_share_is_rounded_down_by_default():
     got = laggards(COMPILED, f)
     assert got.filter(pl.col("bottom_share"))["total"].to_list() == [1.0]  # 30 % of 5 = 1.5 → 1 county
     [rule] = [r for r in laggard_rules(COMPILED, f) if r.rule == "bottom_share"]
-    assert (rule.group, rule.size, rule.places) == ("county", 5, 1) and "向下取整为 1 个" in rule.note
+    assert (rule.group, rule.size, rule.places) == ("county", 5, 1) and "5 × 30% 向下取整为 1 个" in rule.note
     c = with_peers(bottom_share_rounding="round")
     assert laggards(c, f).filter(pl.col("bottom_share")).height == 2
 

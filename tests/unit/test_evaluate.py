@@ -216,6 +216,8 @@ def test_a_value_one_ulp_under_a_threshold_never_reads_as_reaching_it():
     text = describe_branch(ci, branch.id, x, branch.points(x))
     assert branch.id == "else" and "80%" in text and "79.99999999999999" in text, text
     assert describe_branch(ci, "tier3", 0.8, 6.0).startswith("80% 达到 ≥ 80% 档")  # exact values stay short
+    lower = next(c for c in COMPILED.indicators if c.indicator.code == "case_ratio")
+    assert describe_branch(lower, "top", 1.0, 10.0).startswith("1 达到 1")  # x ≤ 1 stored as 1 + ulp: still "1"
 
 
 def test_the_hint_states_the_value_reached_in_whole_events_not_the_threshold():
@@ -235,7 +237,7 @@ def test_a_percentile_line_shows_the_percentile_and_the_formula_its_labels():
     assert rank.derive == "percentile" and f"组内百分位 {rank.x:.1%}" in text
     ratio = r.indicator("case_ratio")
     assert ratio.formula_labeled == "(“受理案件数” + “增加的件数”) / “受理案件数”"
-    assert "（(“受理案件数” + “增加的件数”) / “受理案件数”）" in text
+    assert "公式：(“受理案件数” + “增加的件数”) / “受理案件数”（(cases + extras) / cases）" in text
 
 
 def test_a_per_case_penalty_keeps_event_ids_and_case_ids_apart_in_json():

@@ -1,0 +1,125 @@
+"""Scheme shapes from the seeds, each scored by both executors (bulk and per subject, both deciders):
+
+- a subject attribute in a formula (Yunnan counts a leader's caseload with a coefficient);
+- a weighted count from a lookup table (workload = Σ items × case-type coefficient, 4/3, 2/3 …), exact;
+- one veto with several effects (a wrongful case zeroes quality and bars 优秀);
+- an indicator for some of the ten businesses, finer than lines;
+- accumulated flaw points per case with a threshold (≥ 40 points in one case).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from fractions import Fraction
+from typing import Any
+
+import pytest
+from scenarios import DICT, person, row, score
+
+from rulesvc.engine.compile import compile_scheme
+from rulesvc.engine.errors import DefinitionError
+from rulesvc.schema.scheme import load_scheme
+
+
+def ev(eid: str, etype: str, pid: int, case: str | None = None, **attrs: Any) -> tuple:
+    return (eid, etype, pid, 10, case, dt.date(2020, 5, 1), json.dumps(attrs, ensure_ascii=False))
+
+
+def base(**parts: Any) -> dict[str, Any]:
+    return {"code": "s", "name": "形态", "subject": "prosecutor", "period": "year",
+            "combination": {"method": "sum", "base": 0}, "dimensions": {"q": {"name": "质量", "weight": 1}},
+            "peer_min_size": 2, "participants": {"no_activity": "score"}, **parts}
+
+
+def test_a_leaders_caseload_counts_with_a_coefficient():
+    doc = base(metrics={"cases": {"event": "case_accepted"}},
+               indicators={"LOAD": {"name": "办案量", "formula": "cases * if(is_leader, 2.5, 1)", "dimension": "q",
+                                    "scoring": {"method": "per_unit", "points": 1, "cap": 100}}})
+    leader = {**person(2), "is_leader": True, "leader_title": "副检察长"}
+    rows = [ev(f"A{i}", "case_accepted", 1, f"A{i}", suspects=1, category="ordinary") for i in range(10)]
+    rows += [ev(f"B{i}", "case_accepted", 2, f"B{i}", suspects=1, category="ordinary") for i in range(4)]
+    bulk = score(doc, [person(1), leader], rows)
+    assert row(bulk, 1)["LOAD"] == 10 and row(bulk, 2)["LOAD"] == 10  # 4 × 2.5
+
+
+def test_a_weighted_count_adds_exact_fractions():
+    doc = base(metrics={"work": {"name": "工作量", "events": ["civil_supervision", "administrative_supervision"],
+                                 "weights": {"by": "kind", "default": "1/3",
+                                             "table": {"protest": "4/3", "retrial_rec": "2/3", "trial_rec": "2/3"}}}},
+               indicators={"WORK": {"name": "工作量", "formula": "work", "dimension": "q",
+                                    "scoring": {"method": "tiers", "tiers": [{"min": 4, "points": 2}]}}})
+    kinds = ["protest", "protest", "retrial_rec", "execution_rec"]  # 4/3 + 4/3 + 2/3 + 1/3 (default) = 11/3
+    rows = [ev(f"C{i}", "civil_supervision", 1, f"C{i}", kind=k, outcome="adopted") for i, k in enumerate(kinds)]
+    rows.append(ev("C9", "administrative_supervision", 1, "C9", kind="trial_rec", outcome="pending"))  # + 2/3
+    bulk = score(doc, [person(1), person(2)], rows)
+    assert row(bulk, 1)["work"] == float(Fraction(13, 3))  # 13/3 as the nearest double: one rounding, not five
+    assert row(bulk, 1)["pts__WORK"] == 2
+
+
+def test_weights_name_values_of_the_field_and_the_label_is_accepted():
+    doc = base(metrics={"work": {"event": "civil_supervision", "weights": {"by": "kind", "table": {"抗诉": 2}}}},
+               indicators={"W": {"name": "w", "formula": "work", "dimension": "q",
+                                 "scoring": {"method": "per_unit", "points": 1, "cap": 9}}})
+    label = next(v for k, v in DICT.event_types["civil_supervision"].fields["kind"].choices.items() if k == "protest")
+    doc["metrics"]["work"]["weights"]["table"] = {label: 2}
+    compile_scheme(load_scheme(doc), DICT)
+    doc["metrics"]["work"]["weights"]["table"] = {"protset": 2}
+    with pytest.raises(DefinitionError, match="protset"):
+        compile_scheme(load_scheme(doc), DICT)
+
+
+def test_one_veto_zeroes_a_dimension_and_bars_a_grade():
+    doc = base(metrics={"cases": {"event": "case_accepted"}},
+               dimensions={"q": {"name": "质量", "weight": 1}, "e": {"name": "效果", "weight": 1}},
+               indicators={"Q": {"name": "质量分", "formula": "cases", "dimension": "q",
+                                 "scoring": {"method": "per_unit", "points": 50, "cap": 50}},
+                           "E": {"name": "效果分", "formula": "cases", "dimension": "e",
+                                 "scoring": {"method": "per_unit", "points": 50, "cap": 50}}},
+               vetoes={"WRONG": {"name": "错案", "event": "disciplinary_finding", "where": "kind == 'wrongful_case'",
+                                 "effects": [{"effect": "zero_dimension", "dimension": "q"},
+                                             {"effect": "bar_grade", "grade": "优秀"}]}},
+               grading={"bands": [{"grade": "优秀", "min": 50}, {"grade": "合格", "min": 0}]})
+    rows = [ev("A1", "case_accepted", p, f"A{p}", suspects=1, category="ordinary") for p in (1, 2)]
+    rows.append(ev("W1", "disciplinary_finding", 2, kind="wrongful_case", responsible=True))
+    bulk = score(doc, [person(1), person(2)], rows)
+    assert (row(bulk, 1)["total"], row(bulk, 1)["grade"]) == (100, "优秀")
+    clean, hit = row(bulk, 1), row(bulk, 2)
+    assert hit["contrib__Q"] == 0 and hit["total"] == 50 and hit["grade"] == "合格"  # 50 would be 优秀: barred
+    assert clean["veto__WRONG"] is False and hit["veto__WRONG"] is True
+
+
+def test_an_indicator_can_apply_to_some_businesses_only():
+    doc = base(metrics={"juv": {"event": "prosecution_review", "where": "juvenile"},
+                        "all": {"event": "prosecution_review"}},
+               indicators={"JUV": {"name": "未检", "formula": "juv / all", "dimension": "q", "lines": ["criminal"],
+                                   "businesses": ["juvenile"], "unit": "%",
+                                   "scoring": {"method": "pass_fail", "threshold": 0.5, "points": 5}}})
+    juvenile, ordinary = {**person(1), "business_code": "juvenile"}, person(2)
+    rows = [ev(f"R{p}", "prosecution_review", p, f"C{p}", suspect_id="S", decision="prosecute", plea_leniency=True,
+               juvenile=True) for p in (1, 2)]
+    bulk = score(doc, [juvenile, ordinary], rows)
+    assert row(bulk, 1)["pts__JUV"] == 5 and row(bulk, 2)["pts__JUV"] is None  # not applicable, not zero
+    doc["indicators"]["JUV"]["businesses"] = ["civil"]  # outside the criminal line: applies to nobody
+    with pytest.raises(DefinitionError, match="civil"):
+        compile_scheme(load_scheme(doc), DICT)
+
+
+def test_accumulated_flaw_points_of_a_case_trigger_at_the_threshold():
+    doc = base(metrics={"cases": {"event": "case_accepted"}},
+               indicators={"N": {"name": "n", "formula": "cases", "dimension": "q",
+                                 "scoring": {"method": "per_unit", "points": 1, "cap": 10}}},
+               adjustments={"FLAWS40": {"name": "单案瑕疵扣分累计达 40 分", "event": "quality_review", "points": -5,
+                                        "dimension": "q",
+                                        "pattern": [{"name": "flaws", "event": "quality_review", "sum": "flaw_points",
+                                                     "at_least": 40}]}})
+    review = {"reviewer_level": "city", "rating": "flawed"}
+    rows = [ev("A1", "case_accepted", 1, "X", suspects=1, category="ordinary"),
+            ev("V1", "quality_review", 1, "X", **review, flaw_points=25),
+            ev("V2", "quality_review", 1, "X", **review, flaw_points=15),  # case X: 25 + 15 = 40 → triggers
+            ev("V3", "quality_review", 1, "Y", **review, flaw_points=39),  # case Y: 39 → does not
+            ev("V4", "quality_review", 1, "Y", **{**review, "rating": "qualified"}),  # no points: adds nothing
+            ev("A2", "case_accepted", 2, "Z", suspects=1, category="ordinary")]
+    bulk = score(doc, [person(1), person(2)], rows)
+    assert row(bulk, 1)["adjn__FLAWS40"] == 1 and row(bulk, 1)["adj__FLAWS40"] == -5
+    assert row(bulk, 2)["adjn__FLAWS40"] == 0
