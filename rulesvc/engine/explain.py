@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
@@ -37,15 +38,17 @@ def fmt_apart(x: float, edges: Iterable[float], unit: str = "") -> str:
     return repr(x)
 
 
-def edges_of(pw: Any) -> list[float]:
+@functools.lru_cache(maxsize=4096)
+def edges_of(pw: Any) -> tuple[float, ...]:
     """The thresholds a scoring rule's words state. A branch edge is the threshold itself, or — where
-    reaching t means x ≤ t — the float just above t; of the two, the one a designer wrote is the shorter."""
+    reaching t means x ≤ t — the float just above t; of the two, the one a designer wrote is the shorter.
+    (A compiled rule is immutable: computed once per rule.)"""
     out: list[float] = []
     for br in pw.branches:
         for e in (br.lo, br.hi):
             if math.isfinite(e):
                 out.append(min((e, math.nextafter(e, -math.inf)), key=lambda v: len(repr(v))))
-    return out
+    return tuple(out)
 
 
 def show_x(ci: CompiledIndicator, x: float | None) -> str:

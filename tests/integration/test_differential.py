@@ -56,3 +56,29 @@ def test_the_shipped_schemes_score_every_subject_the_same_both_ways(demo_app, sc
 def test_python_and_durable_deciders_agree(demo_app):
     (_, diffs), _ = _run(demo_app, SCHEMES / "mini.yaml", "2020-02", PythonDecider())
     assert diffs == [], diffs[:20]
+
+
+def test_the_shipped_procuratorate_scheme_flags_laggards_as_the_readme_says(demo_app):
+    """Bottom 3 among city-level units only, bottom 30 % (rounded down) among county-level units only;
+    the province is not compared."""
+    from rulesvc.engine.comparison import laggard_rules
+    from rulesvc.services.scoring import compare_units
+
+    with demo_app.app_context():
+        dictionary = get_dictionary(demo_app.config["RULES_DIR"])
+        compiled = compile_cached(load_scheme_file(PROJECT_ROOT / "rules" / "schemes" /
+                                                   "province-procuratorate-quality.yaml"), dictionary)
+        frame, _ = compare_units(db.session, compiled, dictionary, parse_period("2020-02"))
+    assert "910000" not in frame["code"].to_list()
+    evaluated = frame.filter(frame["status"] == "evaluated")
+    cities, counties = (evaluated.filter(evaluated["level"] == lvl) for lvl in ("city", "county"))
+    assert set(frame.filter(frame["bottom_k"])["level"]) == {"city"}
+    assert set(frame.filter(frame["bottom_share"])["level"]) == {"county"}
+    lowest_cities = sorted(cities["total"])[:3]
+    assert sorted(frame.filter(frame["bottom_k"])["total"]) == [t for t in sorted(cities["total"]) if t <= lowest_cities[-1]]
+    places = counties.height * 3 // 10
+    cut = sorted(counties["total"])[places - 1]
+    assert sorted(frame.filter(frame["bottom_share"])["total"]) == [t for t in sorted(counties["total"]) if t <= cut]
+    rules = {(r.rule, r.group): r for r in laggard_rules(compiled, frame)}
+    assert set(rules) == {("bottom_k", "city"), ("bottom_share", "county")}
+    assert rules[("bottom_share", "county")].places == places
