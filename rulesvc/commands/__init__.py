@@ -12,6 +12,13 @@ import pkgutil
 import click
 
 
+class CliError(click.ClickException):
+    """A command's error, shown in Chinese like everything else it prints (click says "Error:")."""
+
+    def show(self, file=None) -> None:  # type: ignore[no-untyped-def]
+        click.echo(f"错误：{self.format_message()}", file=file, err=True)
+
+
 def all_commands() -> list[click.Command]:
     found: list[click.Command] = []
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):

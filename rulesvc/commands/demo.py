@@ -8,6 +8,7 @@ import sys
 import click
 from flask.cli import with_appcontext
 
+from rulesvc.commands import CliError
 from rulesvc.datagen.demo import DEFAULT_PROSECUTORS, DemoConfig, generate_and_load
 from rulesvc.errors import RulesvcError
 
@@ -58,7 +59,7 @@ def run_demo(cfg: DemoConfig) -> None:
     try:
         summary = generate_and_load(cfg, progress=progress)
     except RulesvcError as exc:
-        raise click.ClickException(exc.message) from exc
+        raise CliError(exc.message) from exc
     click.echo(
         f"已导入 (loaded): {summary.procuratorates} 个检察院, {summary.departments} 个部门, "
         f"{summary.prosecutors} 名检察官, {summary.events:,} 条事件 — "

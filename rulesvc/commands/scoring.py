@@ -9,6 +9,7 @@ import polars as pl
 from flask import current_app
 from flask.cli import with_appcontext
 
+from rulesvc.commands import CliError
 from rulesvc.engine.errors import DefinitionError, EngineError
 from rulesvc.engine.periods import parse_period
 from rulesvc.engine.render import render_text
@@ -36,29 +37,29 @@ def _load(spec: str, period: str | None = None):
         if Path(spec).is_file():
             return compile_cached(load_scheme_file(spec), dictionary), dictionary
         if period is None:
-            raise click.ClickException(f"{spec}: 不是文件 (not a file)")
+            raise CliError(f"{spec}: 不是文件 (not a file)")
         try:
             start = parse_period(period).start
         except ValueError as exc:
-            raise click.ClickException(str(exc)) from exc
+            raise CliError(str(exc)) from exc
         try:
             v = version_in_effect(db.session, system_actor("cli"), spec, start)
         except RulesvcError as exc:
-            raise click.ClickException(f"{spec}: 既不是文件，也没有在 {start} 生效的版本 (neither a file nor a scheme "
+            raise CliError(f"{spec}: 既不是文件，也没有在 {start} 生效的版本 (neither a file nor a scheme "
                                        f"with a version in force on {start}): {exc}") from exc
         until = f"至 {v.effective_to}" if v.effective_to else "起"
         click.echo(f"按 {spec} 第 {v.number} 版计分（{v.effective_from} {until}生效，内容哈希 {v.content_hash[:12]}）"
                    f" (scored with version {v.number}, in force on {start})", err=True)
         return compile_cached(load_scheme(v.resolved), dictionary), dictionary
     except (DocumentError, DefinitionError) as exc:
-        raise click.ClickException(f"{spec}:\n{exc}") from exc
+        raise CliError(f"{spec}:\n{exc}") from exc
 
 
 @click.command("evaluate")
 @click.option("--scheme", "scheme_path", required=True, help=SCHEME_HELP)
 @click.option("--subject", required=True, help="检察官工号或检察院代码 (prosecutor code or procuratorate code)")
-@click.option("--period", required=True, help="2020-07, 2020-Q3 or 2020")
-@click.option("--json", "as_json", is_flag=True, help="Print the result and its trace as JSON.")
+@click.option("--period", required=True, help="考评期间：2020-07、2020-Q3 或 2020 (period)")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出结果与完整解释 (print the result and its trace as JSON).")
 @click.option("--executor", type=click.Choice(["durable", "python"]), default="durable", show_default=True)
 @with_appcontext
 def evaluate_command(scheme_path: str, subject: str, period: str, as_json: bool, executor: str) -> None:
@@ -72,7 +73,7 @@ def evaluate_command(scheme_path: str, subject: str, period: str, as_json: bool,
         decider = PythonDecider() if executor == "python" else None
         result = evaluate_one(db.session, compiled, dictionary, p, subject, decider=decider)
     except (RulesvcError, EngineError) as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise CliError(str(exc)) from exc
     if as_json:
         click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2, default=str))
     else:
@@ -82,13 +83,15 @@ def evaluate_command(scheme_path: str, subject: str, period: str, as_json: bool,
 
 @click.command("rank")
 @click.option("--scheme", "scheme_path", required=True, help=SCHEME_HELP)
-@click.option("--period", required=True, help="2020-07, 2020-Q3 or 2020")
-@click.option("--top", type=int, default=30, show_default=True, help="Rows to print (0 = all).")
-@click.option("--group", type=click.Choice(["all", "procuratorate", "business", "line", "level"]), default="all",
-              show_default=True, help="名次在此范围内排 (rank within this group).")
+@click.option("--period", required=True, help="考评期间：2020-07、2020-Q3 或 2020 (period)")
+@click.option("--top", type=int, default=30, show_default=True, help="显示前多少行，0 为全部 (rows to print, 0 = all).")
+@click.option("--group", type=click.Choice(["all", "procuratorate", "department", "business", "line", "level"]),
+              default="all", show_default=True,
+              help="名次在此范围内排：all 为方案适用范围内统一排名 (rank within this group).")
 @click.option("--procuratorate", "org", help="只列出此检察院（代码）及其下级 (only this procuratorate and those below it).")
 @click.option("--points", is_flag=True, help="每项计分指标的得分也列出 (add each scored indicator's points).")
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Also write every row to this CSV file (UTF-8 with BOM).")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False),
+              help="同时把全部行写入此 CSV 文件（UTF-8 带 BOM） (also write every row to this CSV file).")
 @with_appcontext
 def rank_command(scheme_path: str, period: str, top: int, group: str, org: str | None, points: bool,
                  csv_path: str | None) -> None:
@@ -105,7 +108,7 @@ def rank_command(scheme_path: str, period: str, top: int, group: str, org: str |
             ranked = ranked.filter(pl.col("检察院代码").is_in(codes))
             left = left.filter(pl.col("检察院代码").is_in(codes)) if left.height else left
     except (RulesvcError, EngineError) as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise CliError(str(exc)) from exc
     graded = ranked.filter(pl.col("参评情况") == "参加考评")
     counts = dict(graded.group_by("等次").len().iter_rows())
     bands = [b.grade for b in compiled.scheme.grading.bands] if compiled.scheme.grading else []
@@ -114,8 +117,8 @@ def rank_command(scheme_path: str, period: str, top: int, group: str, org: str |
     click.echo(f"{compiled.scheme.name}  期间 {period}" + (f"  检察院 {org} 及其下级" if org else ""))
     click.echo(f"参加考评 {graded.height} {unit}：" + "、".join(f"{g or '无等次'} {counts[g]}" for g in order)
                + f"；不参加等次评定 {ranked.height - graded.height} {unit}；不参加考评 {left.height} {unit}")
-    if group != "all":
-        click.echo(f"名次：在同一{GROUP_WORDS[group]}内排列")
+    click.echo("名次：" + (f"在同一{GROUP_WORDS[group]}内排列" if group != "all" else "方案适用范围内统一排列")
+               + "，只排参加考评者，同分同名次（--group 可改）")
     shown = ranked if top <= 0 else ranked.head(top)
     click.echo(render(shown.columns, shown.rows()))
     if top > 0 and ranked.height > top:
@@ -128,13 +131,14 @@ def rank_command(scheme_path: str, period: str, top: int, group: str, org: str |
                         how="diagonal_relaxed") if left.height else ranked
         out = out.with_columns([pl.col(c).map_elements(csv_safe, return_dtype=pl.Utf8)
                                 for c, t in out.schema.items() if t == pl.Utf8])
+        out = out.with_columns([pl.col(c).round(6) for c, t in out.schema.items() if t == pl.Float64])
         with open(csv_path, "wb") as fh:  # a BOM, so Excel in China opens it as UTF-8
             fh.write("\ufeff".encode())
             out.write_csv(fh)
         click.echo(f"已写入 {csv_path}（{out.height} 行）", err=True)
 
 
-GROUP_WORDS = {"procuratorate": "检察院", "business": "业务类别", "line": "业务条线", "level": "层级"}
+GROUP_WORDS = {"procuratorate": "检察院", "department": "部门", "business": "业务", "line": "业务条线", "level": "层级"}
 PEER_GROUP_WORDS = {"all": "全部", "procuratorate": "同一检察院", "level": "同级院"}
 
 
@@ -151,7 +155,7 @@ def _org_codes(ids: set[int] | None) -> list[str]:
 
 @click.command("lint")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("--strict", is_flag=True, help="Warnings fail too (exit status 1).")
+@click.option("--strict", is_flag=True, help="有警告也视为不通过（退出码 1） (warnings fail too).")
 @with_appcontext
 def lint_command(paths: tuple[str, ...], strict: bool) -> None:
     """检查考评方案 (check scheme files or directories of them: errors, then warnings, then notes)."""
@@ -188,7 +192,7 @@ commands = [evaluate_command, rank_command, lint_command]
 
 @click.command("compare")
 @click.option("--scheme", "scheme_path", required=True, help=SCHEME_HELP)
-@click.option("--period", required=True, help="2020-07, 2020-Q3 or 2020 (streaks need several months)")
+@click.option("--period", required=True, help="考评期间：2020-07、2020-Q3 或 2020（连续 N 个月劣于平均需要多个月） (streaks need several months)")
 @with_appcontext
 def compare_command(scheme_path: str, period: str) -> None:
     """院际比较 (procuratorate-level: upstream / midstream / downstream, laggards, streaks)."""
@@ -198,11 +202,11 @@ def compare_command(scheme_path: str, period: str) -> None:
     compiled, dictionary = _load(scheme_path, period)
     pc = compiled.scheme.peers
     if pc is None:
-        raise click.ClickException("该方案没有 peers（院际比较）配置 (the scheme has no peers section)")
+        raise CliError("该方案没有 peers（院际比较）配置 (the scheme has no peers section)")
     try:
         frame, runs = compare_units(db.session, compiled, dictionary, parse_period(period))
     except (RulesvcError, EngineError) as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise CliError(str(exc)) from exc
     names = {ci.indicator.code: ci.indicator.name for ci in compiled.indicators}
     click.echo(f"{compiled.scheme.name}  期间 {period}  比较组：{PEER_GROUP_WORDS.get(pc.group, pc.group)}  "
                f"中游区间：平均值 ±{pc.band:.0%}")
@@ -210,7 +214,7 @@ def compare_command(scheme_path: str, period: str) -> None:
         counts = dict(frame.group_by(f"pos__{code}").len().iter_rows())
         shown = [(p, counts[p]) for p in ("上游", "中游", "下游") if p in counts]
         if None in counts:
-            shown.append(("无数据", counts[None]))
+            shown.append(("未定位（不参加排名、无数据或同级不足最少家数）", counts[None]))
         click.echo(f"  {names[code]}：" + "  ".join(f"{p} {n}" for p, n in shown))
     for rule in laggard_rules(compiled, frame):
         g = GROUP_COLUMNS_OF[pc.group]

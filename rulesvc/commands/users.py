@@ -7,6 +7,7 @@ import sys
 import click
 from flask.cli import with_appcontext
 
+from rulesvc.commands import CliError
 from rulesvc.errors import InvalidInput, RulesvcError
 from rulesvc.persistence.models import ROLES
 
@@ -22,7 +23,7 @@ def _fail(exc: RulesvcError) -> click.ClickException:
     lines = [exc.message]
     if isinstance(exc, InvalidInput) and isinstance(exc.errors, dict):
         lines += [f"  {name}: {message}" for name, message in exc.errors.items()]
-    return click.ClickException("\n".join(lines))
+    return CliError("\n".join(lines))
 
 
 @click.group("users")

@@ -25,10 +25,10 @@ from typing import Any
 import polars as pl
 
 from rulesvc.engine.compile import CompiledScheme, Predicate
-from rulesvc.engine.evaluate import Subject
+from rulesvc.engine.evaluate import Subject, snap_total
 from rulesvc.engine.expr.compile_polars import exact
 from rulesvc.engine.participation import EVALUATED, EXCLUDED, NO_ACTIVITY_REASON, NOT_GRADED, participation
-from rulesvc.engine.peers import PeerContext, PeerStats, grade_for, percentile_of
+from rulesvc.engine.peers import RATIO_OF_ZERO, PeerContext, PeerStats, grade_for, percentile_of
 
 GROUP_COLUMNS = {"procuratorate": "procuratorate_id", "department": "department_id", "business": "business_code",
                  "line": "line", "level": "level"}
@@ -214,7 +214,8 @@ def _derive(ci, group: str) -> pl.Expr:
         if ci.higher_better:
             x = pl.when(ref == 0).then(None).otherwise(v / exact(ref))
         else:
-            x = pl.when(v == 0).then(pl.when(ref == 0).then(pl.lit(1.0)).otherwise(None)).otherwise(ref / exact(v))
+            x = pl.when(v == 0).then(pl.when(ref == 0).then(pl.lit(1.0)).otherwise(pl.lit(RATIO_OF_ZERO))) \
+                .otherwise(ref / exact(v))
     return pl.when(v.is_null() | (n < ci.peer_min_size)).then(None).otherwise(x)
 
 
@@ -400,6 +401,7 @@ def _outsiders_percentiles(compiled: CompiledScheme, f: pl.DataFrame,
 def _grades(compiled: CompiledScheme, f: pl.DataFrame, key: str, stats: dict[tuple[str, Any], PeerStats],
             left_out: pl.DataFrame) -> BulkResult:
     s = compiled.scheme
+    f = f.with_columns(pl.Series("total", [snap_total(t) for t in f["total"]], dtype=pl.Float64))
     qgroup = s.grading.quota_group if s.grading else "all"
     gcol = None if qgroup == "all" else GROUP_COLUMNS[qgroup]
     totals: dict[Any, list[float]] = {}

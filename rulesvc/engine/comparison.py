@@ -47,21 +47,26 @@ def _worse_than_average(code: str, higher_better: bool, frame: pl.DataFrame, g: 
 
 
 def positions(compiled: CompiledScheme, frame: pl.DataFrame) -> pl.DataFrame:
-    """Add ``avg__<ind>`` and ``pos__<ind>`` (上游/中游/下游, null without a value) per compared indicator."""
+    """Add ``avg__<ind>`` and ``pos__<ind>`` (上游/中游/下游) per compared indicator. Only evaluated units
+    with a value are placed, and only in a group with at least ``peer_min_size`` of them; the others are
+    null (not placed)."""
     pc = compiled.scheme.peers
     if pc is None:
         return frame
     g = _group(pc.group)
+    evaluated = _evaluated(frame)
     by_code = {ci.indicator.code: ci for ci in compiled.indicators}
     cols = []
     for code in pc.indicators:
         ci = by_code[code]
         v, avg = pl.col(code), _average(code, frame, g)
+        n = pl.when(evaluated).then(v).count().over(g)
         hi, lo = avg * (1 + pc.band), avg * (1 - pc.band)
         better = (v > hi) if ci.higher_better else (v < lo)
         worse = (v < lo) if ci.higher_better else (v > hi)
+        unplaced = v.is_null() | ~evaluated | (n < ci.peer_min_size)
         cols += [avg.alias(f"avg__{code}"),
-                 pl.when(v.is_null()).then(None).when(better).then(pl.lit(POSITIONS[0]))
+                 pl.when(unplaced).then(None).when(better).then(pl.lit(POSITIONS[0]))
                  .when(worse).then(pl.lit(POSITIONS[2])).otherwise(pl.lit(POSITIONS[1])).alias(f"pos__{code}")]
     return frame.with_columns(cols)
 

@@ -397,6 +397,18 @@ class _Compiler:
         assert ind.scoring is not None
         path = f"indicators.{code}.scoring"
         method = scoring.method(ind.scoring.method, f"{path}.method")
+        unknown = [k for k in ind.scoring.params if k not in method.params]
+        if unknown:  # a typo (`misssing`, `wrost`) would otherwise be silently ignored
+            import difflib
+
+            problems = []
+            for k in unknown:
+                near = difflib.get_close_matches(k, [*method.params, "missing", "method"], n=1)
+                hint = f"，是否为“{near[0]}”？" if near else ""
+                problems.append(DefinitionError(
+                    f"计分方法 {method.name} 没有参数“{k}”{hint} (unknown parameter {k!r} of {method.name})",
+                    path=f"{path}.{k}", expected="、".join([*method.params, "missing"])))
+            raise DefinitionErrors(problems) if len(problems) > 1 else problems[0]
         pw = method.compile(ind.scoring.params, higher_better=hb, unit=ind.unit, path=path)
         scoring.check_coverage(pw, path)
         missing = {"zero": 0.0, "worst": pw.min_points, "best": pw.max_points, "exclude": 0.0}[ind.scoring.missing]

@@ -378,7 +378,8 @@ def assemble(
         if branch == "missing":
             why = (x_notes or {}).get(code) or "无数据 (no data)"
             if ci.indicator.scoring and ci.indicator.scoring.missing == "exclude":
-                notes[code] = f"{why}，不计入，本维度按其余指标计分 (excluded, the dimension is re-weighted)"
+                notes[code] = (f"{why}，不计入，本维度按其余指标计分 (excluded, the dimension is re-weighted)"
+                               if comb.method == "weighted" else f"{why}，不计入 (excluded)")
                 continue
             points[code] = pw.missing_points
             notes[code] = f"{why}，按{pw.missing_points:g}分计 (scored {pw.missing_points:g})"
@@ -426,6 +427,13 @@ def assemble(
     # A clipped total is the bound itself, to the bit (as in the bulk executor); the clip line is chosen
     # so that the lines add up to it exactly whenever a float allows, else to within an ulp.
     total = clipped if clipped != raw_total else ordered_sum(ln.points for ln in lines)
+    # Round away the floating-point residue of the weighting (80 + 1.6 + 3.6 + 4.8 is 89.99999999999999 in
+    # floats): a total that is 90 in decimal arithmetic reaches a band at 90 and ties with every other 90.
+    snapped = snap_total(total)
+    if snapped != total:
+        lines.append(R.Line("round", "total", f"总分按 {TOTAL_DIGITS} 位小数舍入（消除浮点误差）",
+                            closing_delta(ordered_sum(ln.points for ln in lines), snapped)))
+        total = snapped
     grade, reason = grade_for(compiled, total, [t.code for t in veto_traces], subject, peers)
     if grade:
         fired.add(f"grade:{grade}")
@@ -482,6 +490,15 @@ def assemble(
         status=subject.status, status_code=subject.status_code, status_reason=subject.status_reason,
         office_share=subject.office_share,
     )
+
+
+TOTAL_DIGITS = 9  # far below any printed figure, far above floating-point residue (~1e-14)
+
+
+def snap_total(total: float) -> float:
+    """The total rounded to ``TOTAL_DIGITS`` decimals (Python's correctly rounded ``round``); both
+    executors call this very function, so they keep giving the same bits."""
+    return round(total, TOTAL_DIGITS)
 
 
 def closing_delta(raw: float, target: float) -> float:

@@ -12,12 +12,14 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from rulesvc.engine import result as R
+from rulesvc.engine.peers import RATIO_OF_ZERO
 from rulesvc.engine.scoring import Branch, fmt
 
 if TYPE_CHECKING:
     from rulesvc.engine.compile import CompiledIndicator, CompiledScheme
 
 MAX_STEPS = 100_000
+MISSING_WORDS = {"zero": "计零分", "worst": "计最低分", "best": "计满分", "exclude": "不计入"}  # glossary: 无数据时
 DERIVE_LABEL = {"percentile": "组内百分位", "ratio_to_avg": "与平均值之比", "ratio_to_best": "与最优者之比"}
 
 
@@ -59,6 +61,8 @@ def show_x(ci: CompiledIndicator, x: float | None) -> str:
         return fmt_apart(x, edges_of(pw) if pw else (), ci.indicator.unit)
     if pw.derive == "percentile":
         return f"{DERIVE_LABEL['percentile']} {fmt_apart(x, edges_of(pw), '%')}"
+    if x >= RATIO_OF_ZERO:
+        return "本人为 0（越低越好：优于同组任何比值）"
     return f"{DERIVE_LABEL[pw.derive]} {fmt_apart(x, edges_of(pw))}"
 
 
@@ -67,7 +71,11 @@ def describe_branch(ci: CompiledIndicator, branch: str, x: float | None, points:
     if pw is None:
         return ""
     if branch == "missing":
-        return f"无数据 → 按 {ci.indicator.scoring.missing if ci.indicator.scoring else 'zero'} 规则计 {fmt(pw.missing_points)} 分"
+        policy = ci.indicator.scoring.missing if ci.indicator.scoring else "zero"
+        why = "无数据" if pw.derive == "value" else "无数据或同组无从比较（原因见说明）"
+        if policy == "exclude":
+            return f"{why} → {MISSING_WORDS[policy]}"
+        return f"{why} → {MISSING_WORDS[policy]}：{fmt(pw.missing_points)} 分"
     br = next(b for b in pw.branches if b.id == branch)
     return br.text.format(x=show_x(ci, x), points=fmt(round(points or 0.0, 4)))
 

@@ -67,7 +67,7 @@ def derive_x(ci: CompiledIndicator, value: float, subject: Subject, peers: PeerC
         return None, thin_note(n, ci.peer_min_size)
     assert stats is not None
     x = derive_from_stats(pw.derive, value, stats, ci.higher_better, member=subject.status == "evaluated")
-    return x, "" if x is not None else "同组比较无意义（参照值为 0） (no meaningful reference value)"
+    return x, "" if x is not None else "同组的参照值（平均值或最优值）为 0，无从比较 (the peers' reference value is 0)"
 
 
 def percentile_of(value: float, values: Sequence[float], higher_better: bool, *, member: bool) -> float:
@@ -80,6 +80,9 @@ def percentile_of(value: float, values: Sequence[float], higher_better: bool, *,
     equal = hi - lo - (1 if member else 0)
     others = len(values) - (1 if member else 0)
     return (worse + 0.5 * equal) / others
+
+
+RATIO_OF_ZERO = 1e6  # x of a lower-is-better ratio whose own value is 0 (reference ÷ 0): above every anchor
 
 
 def derive_from_stats(kind: str, value: float, stats: PeerStats, higher_better: bool, *, member: bool = True
@@ -95,8 +98,8 @@ def derive_from_stats(kind: str, value: float, stats: PeerStats, higher_better: 
         raise AssertionError(kind)
     if higher_better:
         return None if ref == 0 else value / ref
-    if value == 0:
-        return 1.0 if ref == 0 else None
+    if value == 0:  # lower is better and the value is 0: as good as it gets (a tie if the reference is 0 too)
+        return 1.0 if ref == 0 else RATIO_OF_ZERO
     return ref / value
 
 

@@ -7,8 +7,19 @@ line; the attribution at the end adds up, line by line, to the total.
 
 from __future__ import annotations
 
+import re
+
+from rulesvc.engine.peers import RATIO_OF_ZERO
 from rulesvc.engine.result import AdjustmentTrace, IndicatorTrace, Line, Result
 from rulesvc.engine.scoring import fmt
+
+_ENGLISH = re.compile(r"\s*\((?=[A-Za-z])[^()（）]*\)")
+
+
+def zh(text: str) -> str:
+    """The Chinese of an engine message: its " (English …)" part dropped (a screen shows one language)."""
+    return _ENGLISH.sub("", text)
+
 
 DERIVE_ZH = {"percentile": "组内百分位", "ratio_to_avg": "与同组平均值之比", "ratio_to_best": "与同组最优者之比"}
 STATUS_ZH = {"evaluated": "参加考评", "not_graded": "不参加等次评定"}
@@ -61,23 +72,23 @@ def render_text(result: Result, *, units: dict[str, str] | None = None, width: i
         out.append("【一票否决】")
         for v in result.vetoes:
             more = f" 等 {v.matched} 件" if v.matched > 5 else ""
-            out.append(f"  {v.name}：{v.detail}  [{'、'.join(v.event_ids[:5])}{more}]")
+            out.append(f"  {v.name}：{zh(v.detail)}  [{'、'.join(v.event_ids[:5])}{more}]")
     out.append(rule)
     out.append("【得分构成】（逐项相加即总分）")
     for line in result.attribution:
-        if line.kind == "indicator" and line.points == 0:
+        if (line.kind == "indicator" and line.points == 0) or line.kind == "round":  # round: < 1e-9, never visible
             continue
-        out.append(f"  {line.points:>+10.4f}  {line.label}")
+        out.append(f"  {line.points:>+10.4f}  {zh(line.label)}")
     hidden = sum(1 for ln in result.attribution if ln.kind == "indicator" and ln.points == 0)
     if hidden:
         out.append(f"  {0:>+10.4f}  （另有 {hidden} 项指标计入 0 分）")
     out.append(f"  {'=' * 10}")
     out.append(f"  {result.total:>10.4f}  总分")
-    out.append(f"等次：{result.grade or '—'}  （{result.grade_reason}）")
+    out.append(f"等次：{result.grade or '—'}  （{zh(result.grade_reason)}）")
     nearest = [i for i in result.indicators if i.nearest]
     if nearest:
         out.append(rule)
-        out.append("【提升空间】最近的未达档位")
+        out.append("【提升空间】最近的未达档位（逐项单独计算：增加的案件也可能同时改变其他指标和加减分）")
         for ind in sorted(nearest, key=lambda i: (-i.nearest.total_gain, -i.nearest.gain))[:8]:
             out.append(f"  {ind.name}：{ind.nearest.needs}")
     return "\n".join(out)
@@ -85,26 +96,27 @@ def render_text(result: Result, *, units: dict[str, str] | None = None, width: i
 
 def _adjustments(out: list[str], items: list[AdjustmentTrace], cap: Line | None) -> None:
     for a in items:
-        note = f"（{a.note}）" if a.note else ""
+        note = f"（{zh(a.note)}）" if a.note else ""
         what = "案" if a.counts == "case" else "项"
         ids = a.case_ids if a.counts == "case" else a.event_ids
         shown = "、".join(ids[:5]) + ("…" if a.matched > 5 else "")
         out.append(f"  · {a.name}：{a.matched} {what} × {a.points_each:+g} = {a.raw:+g} → 计入 {a.points:+.4f}{note}"
                    f"  [{shown}]")
     if cap is not None:
-        out.append(f"  · {cap.label}：{cap.points:+.4f}")
+        out.append(f"  · {zh(cap.label)}：{cap.points:+.4f}")
 
 
 def _indicator(out: list[str], ind: IndicatorTrace, unit: str) -> None:
     if not ind.scored:
-        tag = "（仅分析，不计分）" if not ind.method else f"（{ind.note}）"
+        tag = "（仅分析，不计分）" if not ind.method else f"（{zh(ind.note)}）"
         out.append(f"  · {ind.name} = {_value(ind.value, unit)}{tag}")
         return
     value = _value(ind.value, unit)
     if ind.prorated_from is not None:
         value += f"（按任职时间折算，实际 {_value(ind.prorated_from, unit)}）"
     if ind.derive in DERIVE_ZH:  # the number the rule tests is the percentile or the ratio, not the count
-        shown = "无法比较" if ind.x is None else (f"{ind.x:.1%}" if ind.derive == "percentile" else fmt(round(ind.x, 4)))
+        shown = ("无法比较" if ind.x is None else f"{ind.x:.1%}" if ind.derive == "percentile"
+                 else "本人为 0（最优）" if ind.x >= RATIO_OF_ZERO else fmt(round(ind.x, 4)))
         value += f"，{DERIVE_ZH[ind.derive]} {shown}"
     out.append(f"  · {ind.name} = {value}  → {fmt(round(ind.points, 4))} / {fmt(ind.max_points)} 分，"
                f"计入总分 {_signed(ind.contribution)}")
@@ -113,10 +125,13 @@ def _indicator(out: list[str], ind: IndicatorTrace, unit: str) -> None:
             out.append(f"      公式：{ind.formula_labeled}（{ind.formula}）")
         else:
             out.append(f"      公式：{ind.formula}")
-        out.append(f"      即 {ind.substituted}")
+        working = ind.substituted
+        if working.endswith(" = null"):
+            working = working.removesuffix(" = null") + " = 无数据（除数为 0 或缺少数据）"
+        out.append(f"      即 {working}")
     elif ind.formula_labeled and ind.formula_labeled != ind.formula:
         out.append(f"      口径：{ind.formula_labeled}")
     if ind.rule:
         out.append(f"      规则：{ind.rule}")
     if ind.note:
-        out.append(f"      说明：{ind.note}")
+        out.append(f"      说明：{zh(ind.note)}")

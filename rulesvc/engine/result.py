@@ -107,7 +107,7 @@ class DimensionTrace:
 class Line:
     """One line of the additive attribution."""
 
-    kind: str  # base | indicator | adjustment | cap | clip
+    kind: str  # base | indicator | adjustment | cap | clip | round
     code: str
     label: str
     points: float

@@ -84,6 +84,7 @@ class Method:
     name: ClassVar[str]
     label: ClassVar[str]
     params_doc: ClassVar[str] = ""
+    params: ClassVar[tuple[str, ...]] = ()  # the parameters it takes (anything else is a typo)
 
     def compile(self, params: Mapping[str, Any], *, higher_better: bool, unit: str, path: str) -> Piecewise:
         raise NotImplementedError
@@ -137,6 +138,7 @@ class Linear(Method):
     name = "linear"
     label = "两点线性"
     params_doc = "worst, best, points"
+    params = ("worst", "best", "points")
 
     def compile(self, params, *, higher_better, unit, path):
         worst, best, pts = _num(params, "worst", path), _num(params, "best", path), _num(params, "points", path)
@@ -158,6 +160,7 @@ class Tiers(Method):
     name = "tiers"
     label = "分档计分"
     params_doc = "tiers: [{min|max, points}], else"
+    params = ("tiers", "else")
 
     def compile(self, params, *, higher_better, unit, path):
         tiers = params.get("tiers")
@@ -207,6 +210,7 @@ class PerUnit(Method):
     name = "per_unit"
     label = "按件计分（封顶）"
     params_doc = "points, cap"
+    params = ("points", "cap")
 
     def compile(self, params, *, higher_better, unit, path):
         per, cap = _num(params, "points", path), _num(params, "cap", path)
@@ -227,6 +231,7 @@ class PassFail(Method):
     name = "pass_fail"
     label = "达标计分"
     params_doc = "threshold, points, fail_points"
+    params = ("threshold", "points", "fail_points")
 
     def compile(self, params, *, higher_better, unit, path):
         thr, pts = _num(params, "threshold", path), _num(params, "points", path)
@@ -247,6 +252,7 @@ class _Relative(Method):
 
     derive: ClassVar[str]
     anchors: ClassVar[tuple[float, float]]  # default (worst x, best x)
+    params = ("points", "worst", "best")
 
     def compile(self, params, *, higher_better, unit, path):
         pts = _num(params, "points", path)

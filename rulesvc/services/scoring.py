@@ -171,7 +171,7 @@ def compare_units(session: Session, compiled: CompiledScheme, dictionary: Dictio
     return frame, runs
 
 
-RANK_GROUPS = ("all", "procuratorate", "business", "line", "level")
+RANK_GROUPS = ("all", "procuratorate", "department", "business", "line", "level")
 
 
 def ranking(session: Session, compiled: CompiledScheme, bulk: BulkResult, dictionary: Dictionary, *,
@@ -197,7 +197,7 @@ def ranking(session: Session, compiled: CompiledScheme, bulk: BulkResult, dictio
         f = f.join(orgs, on="procuratorate_id", how="left")
         cols = [pl.col("place").alias("名次"), pl.col("code").alias("工号"), pl.col("name").alias("姓名"),
                 pl.col("org_code").alias("检察院代码"), pl.col("org_name").alias("检察院"),
-                pl.col("business_code").replace_strict(businesses, default=None, return_dtype=pl.Utf8).alias("业务类别")]
+                pl.col("business_code").replace_strict(businesses, default=None, return_dtype=pl.Utf8).alias("业务")]
     else:
         cols = [pl.col("place").alias("名次"), pl.col("code").alias("检察院代码"), pl.col("name").alias("检察院"),
                 pl.col("level").replace_strict(LEVEL_LABELS, default=None, return_dtype=pl.Utf8).alias("级别")]

@@ -101,3 +101,11 @@ def test_units_not_evaluated_are_neither_flagged_nor_counted():
     assert got.filter(pl.col("bottom_k"))["total"].sort().to_list() == [1.0, 2.0, 3.0]
     [rule] = [r for r in laggard_rules(COMPILED, f) if r.rule == "bottom_k"]
     assert rule.size == 5
+
+
+def test_units_not_evaluated_or_in_a_group_too_small_are_not_placed():
+    f = frame(total=[1.0] * 4, level=["city", "county", "county", "county"], plea_rate=[0.9, 0.9, 0.7, 0.5]
+              ).with_columns(pl.Series("status", ["evaluated", "evaluated", "evaluated", "not_graded"]))
+    got = positions(COMPILED, f)["pos__plea_rate"].to_list()
+    assert got == [None, "上游", "下游", None]  # one city: nothing to compare with; 0.5 is not graded
+    assert positions(COMPILED, f)["avg__plea_rate"].to_list()[1:3] == [0.8, 0.8]  # 0.5 not in the average

@@ -199,7 +199,7 @@ def check(compiled: CompiledScheme, bulk: BulkResult, events: pl.DataFrame, n_su
         by_id = {str(r[bulk.key]): r["total"] for r in bulk.frame.select(bulk.key, "total").to_dicts()}
         for r in results:
             lines = [ln.points for ln in r.attribution]
-            if any(ln.kind == "clip" for ln in r.attribution):  # the total is the bound; lines within an ulp
+            if any(ln.kind in ("clip", "round") for ln in r.attribution):  # a bound or rounded: lines within an ulp
                 ulps = 4 * math.ulp(max(abs(x) for x in [*lines, r.total]))
                 assert abs(ordered_sum(lines) - r.total) <= ulps, \
                     (r.subject, r.total, r.attribution)

@@ -123,3 +123,13 @@ def test_accumulated_flaw_points_of_a_case_trigger_at_the_threshold():
     bulk = score(doc, [person(1), person(2)], rows)
     assert row(bulk, 1)["adjn__FLAWS40"] == 1 and row(bulk, 1)["adj__FLAWS40"] == -5
     assert row(bulk, 2)["adjn__FLAWS40"] == 0
+
+
+def test_a_misspelled_scoring_parameter_is_an_error_not_ignored():
+    doc = base(metrics={"cases": {"event": "case_accepted"}},
+               indicators={"N": {"name": "n", "formula": "cases", "dimension": "q",
+                                 "scoring": {"method": "ratio_to_avg", "points": 5, "wrost": 0.5, "misssing": "best"}}})
+    with pytest.raises(DefinitionError) as exc:
+        compile_scheme(load_scheme(doc), DICT)
+    text = str(exc.value)
+    assert "“wrost”，是否为“worst”" in text and "“misssing”，是否为“missing”" in text

@@ -15,6 +15,7 @@ Every scenario is scored by the bulk executor and, subject by subject, by both p
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import polars as pl
 import pytest
@@ -168,3 +169,59 @@ def test_a_scheme_may_grade_subjects_without_activity_knowingly():
     bulk = score(scheme(participants={"no_activity": "score"}), [person(i) for i in range(1, 7)], rows)
     idle = row(bulk, 6)
     assert idle["status"] == "evaluated" and idle["grade"] == "合格" and idle["total"] == 80
+
+
+# -- totals that are exact in decimals, and a lower-is-better zero ------------------------------------------
+
+def weighted_doc() -> dict:
+    """Base 80 + 20 × (40 / 30 / 30): three dimensions, one count indicator each, 10 points for 10 events."""
+    dims = {"q": ("filing", 40), "e": ("withdrawal", 30), "f": ("correction", 30)}
+    return {
+        "code": "w", "name": "加权", "subject": "prosecutor", "period": "year",
+        "combination": {"method": "weighted", "base": 80, "span": 20},
+        "dimensions": {d: {"name": d, "weight": w} for d, (_, w) in dims.items()},
+        "metrics": {a: {"event": "supervision_action", "where": f"action == '{a}'"} for a, _ in dims.values()},
+        "indicators": {f"I_{d}": {"name": d, "formula": a, "dimension": d,
+                                  "scoring": {"method": "per_unit", "points": 1, "cap": 10}} for d, (a, _) in dims.items()},
+        "grading": {"bands": [{"grade": "优秀", "min": 95, "quota": 0.5}, {"grade": "良好", "min": 90},
+                              {"grade": "合格", "min": 80}]},
+        "participants": {"no_activity": "score"},
+    }
+
+
+def actions(pid: int, filing: int, withdrawal: int, correction: int) -> list[tuple]:
+    out = []
+    for action, n in (("filing", filing), ("withdrawal", withdrawal), ("correction", correction)):
+        out += [(f"{action[0]}{pid}-{i}", "supervision_action", pid, 10, None, dt.date(2020, 3, 1),
+                 json.dumps({"action": action, "adopted": True})) for i in range(n)]
+    return out
+
+
+def test_a_total_that_is_exactly_on_a_grade_line_reaches_it():
+    # 80 + 20 × (0.4 × 0.2 + 0.3 × 0.6 + 0.3 × 0.8) = 90 exactly; in floats 89.99999999999999 before rounding.
+    bulk = score(weighted_doc(), [person(1), person(2)], actions(1, 2, 6, 8) + actions(2, 1, 1, 1))
+    assert row(bulk, 1)["total"] == 90.0 and row(bulk, 1)["grade"] == "良好"
+    assert row(bulk, 2)["total"] == 82.0 and row(bulk, 2)["grade"] == "合格"
+
+
+def test_equal_decimal_totals_tie_for_a_quota_place():
+    doc = weighted_doc()
+    doc["grading"]["bands"][:2] = [{"grade": "优秀", "min": 90, "quota": 0.34, "quota_rounding": "floor"},  # 1 of 3
+                                   {"grade": "良好", "min": 85}]
+    bulk = score(doc, [person(1), person(2), person(3)],
+                 actions(1, 5, 5, 5) + actions(2, 2, 6, 8) + actions(3, 0, 0, 1))
+    assert row(bulk, 1)["total"] == row(bulk, 2)["total"] == 90.0
+    assert row(bulk, 1)["grade"] == row(bulk, 2)["grade"] == "良好"  # both move down: one place, two tied
+    assert row(bulk, 1)["rank"] == row(bulk, 2)["rank"] == 1
+
+
+def test_a_lower_is_better_ratio_of_zero_is_the_best_not_missing():
+    doc = scheme(peer_min_size=2)
+    doc["indicators"]["FILINGS_RANK"] = {
+        "name": "退查（越少越好）", "formula": "filings", "dimension": "effect", "direction": "lower_better",
+        "scoring": {"method": "ratio_to_avg", "points": 10, "worst": 0.5, "best": 1.5, "missing": "exclude"}}
+    counts = [0, 0, 2, 4]  # average 1.5
+    bulk = score({**doc, "participants": {"no_activity": "score"}}, [person(i) for i in range(1, 5)],
+                 [r for i, n in enumerate(counts, start=1) for r in filings(i, n)])
+    assert row(bulk, 1)["pts__FILINGS_RANK"] == 10 and row(bulk, 2)["pts__FILINGS_RANK"] == 10  # 0 is best
+    assert row(bulk, 3)["pts__FILINGS_RANK"] == pytest.approx(2.5)  # 1.5 / 2 = 0.75 → (0.75 − 0.5) × 10
