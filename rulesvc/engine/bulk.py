@@ -27,12 +27,18 @@ import polars as pl
 from rulesvc.engine.compile import CompiledScheme, Predicate
 from rulesvc.engine.evaluate import Subject, snap_total
 from rulesvc.engine.expr.compile_polars import exact
-from rulesvc.engine.participation import EVALUATED, EXCLUDED, NO_ACTIVITY_REASON, NOT_GRADED, participation
+from rulesvc.engine.participation import (
+    EVALUATED,
+    EXCLUDED,
+    NO_ACTIVITY_REASON,
+    NOT_GRADED,
+    Participation,
+    participation,
+)
 from rulesvc.engine.peers import RATIO_OF_ZERO, PeerContext, PeerStats, grade_for, percentile_of
 
 GROUP_COLUMNS = {"procuratorate": "procuratorate_id", "department": "department_id", "business": "business_code",
                  "line": "line", "level": "level"}
-STATUS_COLUMNS = ("status", "status_code", "status_reason", "office_share")
 # Subject columns formulas may read (compile.subject_scope), with the column each comes from.
 ATTRIBUTE_COLUMNS = {"is_leader": ("is_leader", pl.Boolean), "leader_title": ("leader_title", pl.Utf8),
                      "business": ("business_code", pl.Utf8), "line": ("line", pl.Utf8), "level": ("level", pl.Utf8)}
@@ -224,7 +230,12 @@ def _participation(compiled: CompiledScheme, subjects: pl.DataFrame, period: tup
     """Subjects taking part with their status columns, and those left out (with the reason)."""
     start, end = period if period is not None else (None, None)
     cols = [c for c in ("level", "quota_status", "active_from", "active_to") if c in subjects.columns]
-    decided = [participation(compiled.scheme, row, start, end) for row in subjects.select(cols).iter_rows(named=True)] \
+    plain = _plainly_evaluated(compiled, subjects, start, end)
+    everyone = Participation(EVALUATED)
+    # Most subjects are plainly evaluated (in office all period, of a status and level taken): the same
+    # answer participation() gives, without calling it; the others go through it.
+    decided = [everyone if ok else participation(compiled.scheme, row, start, end)
+               for ok, row in zip(plain, subjects.select(cols).iter_rows(named=True), strict=True)] \
         if cols else [participation(compiled.scheme, {}, start, end)] * subjects.height
     f = subjects.with_columns(
         pl.Series("status", [p.status for p in decided], dtype=pl.Utf8),
@@ -238,6 +249,27 @@ def _participation(compiled: CompiledScheme, subjects: pl.DataFrame, period: tup
     left = f.filter(pl.col("status") == EXCLUDED)
     keep = list(dict.fromkeys(c for c in (key, "code", "name", "procuratorate_id") if c in left.columns))
     return f.filter(pl.col("status") != EXCLUDED), left.select([*keep, "status", "status_code", "status_reason"])
+
+
+def _plainly_evaluated(compiled: CompiledScheme, subjects: pl.DataFrame, start: dt.date | None,
+                       end: dt.date | None) -> list[bool]:
+    """Rows :func:`participation` would call evaluated with the whole period in office (share 1)."""
+    rules = compiled.scheme.participants
+    ok = pl.lit(True)
+    if rules.levels:
+        ok = ok & pl.col("level").is_in(list(rules.levels)).fill_null(False) if "level" in subjects.columns \
+            else pl.lit(False)
+    if compiled.scheme.subject == "prosecutor":
+        if "quota_status" not in subjects.columns:
+            return [False] * subjects.height
+        status = pl.col("quota_status").fill_null("quota").replace("exited", "quota")
+        ok = ok & status.is_in(list(rules.quota_statuses))
+        if start is not None and end is not None:
+            if "active_from" not in subjects.columns:
+                return [False] * subjects.height
+            ok = ok & pl.col("active_from").is_not_null() & (pl.col("active_from") <= start)
+            ok = ok & (pl.col("active_to").is_null() | (pl.col("active_to") >= end))
+    return subjects.with_columns(ok.fill_null(False).alias("__plain"))["__plain"].to_list()  # a literal broadcasts
 
 
 def evaluate_bulk(compiled: CompiledScheme, events: pl.DataFrame, subjects: pl.DataFrame, *,
@@ -268,22 +300,23 @@ def evaluate_bulk(compiled: CompiledScheme, events: pl.DataFrame, subjects: pl.D
             pl.when(idle).then(pl.lit(NO_ACTIVITY_REASON)).otherwise(pl.col("status_reason")).alias("status_reason"))
     f = f.with_columns([pl.col(c).alias(name) for name, (c, _) in ATTRIBUTE_COLUMNS.items() if name != c])
     share = pl.col("office_share")
-    for ci in compiled.indicators:  # in dependency order
-        code = ci.indicator.code
-        v = ci.pl.cast(pl.Float64)
-        v = pl.when(v.is_finite()).then(v).otherwise(None)
-        if ci.indicator.prorate:  # as indicator_values: value ÷ share of the period in office
-            v = pl.when(share == 1.0).then(v).when(share > 0).then(v / exact(share)).otherwise(None)
-        f = f.with_columns(v.alias(code))
+    for level in _levels(compiled):  # indicators that read only metrics, then those reading them, …
+        cols = []
+        for ci in level:
+            v = ci.pl.cast(pl.Float64)
+            v = pl.when(v.is_finite()).then(v).otherwise(None)
+            if ci.indicator.prorate:  # as indicator_values: value ÷ share of the period in office
+                v = pl.when(share == 1.0).then(v).when(share > 0).then(v / exact(share)).otherwise(None)
+            cols.append(v.alias(ci.indicator.code))
+        f = f.with_columns(cols)
     scored = [ci for ci in compiled.indicators if ci.piecewise is not None]
     f = f.with_columns([_applies(ci.indicator.lines, ci.indicator.businesses).alias(f"applies__{ci.indicator.code}")
                         for ci in scored])
     member = pl.col("status") == EVALUATED
     f = f.with_columns([pl.when(pl.col(f"applies__{ci.indicator.code}") & member).then(pl.col(ci.indicator.code))
                         .alias(f"peer__{ci.indicator.code}") for ci in scored if ci.piecewise.derive != "value"])
-    f = f.with_columns([_derive(ci, ci.peer_group).alias(f"x__{ci.indicator.code}") for ci in scored])
-    f = f.with_columns([pl.when(pl.col(f"x__{ci.indicator.code}").is_finite()).then(pl.col(f"x__{ci.indicator.code}"))
-                        .otherwise(None).alias(f"x__{ci.indicator.code}") for ci in scored])
+    f = f.with_columns([pl.when(x.is_finite()).then(x).otherwise(None).alias(f"x__{ci.indicator.code}")
+                        for ci in scored for x in [_derive(ci, ci.peer_group)]])
     stats = peer_stats(compiled, f)
     f = _outsiders_percentiles(compiled, f, stats)
     cols = []
@@ -373,6 +406,21 @@ def evaluate_bulk(compiled: CompiledScheme, events: pl.DataFrame, subjects: pl.D
     return _grades(compiled, f, key, stats, left_out)
 
 
+def _levels(compiled: CompiledScheme) -> list[list[Any]]:
+    """The indicators in dependency levels: each level reads only metrics and earlier levels, so one
+    ``with_columns`` computes a whole level."""
+    codes = {ci.indicator.code for ci in compiled.indicators}
+    depth: dict[str, int] = {}
+    levels: list[list[Any]] = []
+    for ci in compiled.indicators:  # already in dependency order
+        d = 1 + max((depth[n] for n in ci.names if n in codes), default=-1)
+        depth[ci.indicator.code] = d
+        while len(levels) <= d:
+            levels.append([])
+        levels[d].append(ci)
+    return levels
+
+
 def _outsiders_percentiles(compiled: CompiledScheme, f: pl.DataFrame,
                            stats: dict[tuple[str, Any], PeerStats]) -> pl.DataFrame:
     """Percentiles of subjects scored but not in the statistics (not graded), against the evaluated
@@ -411,13 +459,18 @@ def _grades(compiled: CompiledScheme, f: pl.DataFrame, key: str, stats: dict[tup
     peers = PeerContext(stats, {k: tuple(sorted(v)) for k, v in totals.items()})
     grades, reasons = [], []
     veto_cols = [cv.veto.code for cv in compiled.vetoes]
-    wanted = dict.fromkeys([key, "total", "line", *(c for c in GROUP_COLUMNS.values() if c in f.columns),
-                            *STATUS_COLUMNS, *(f"veto__{c}" for c in veto_cols)])
-    for row in f.select([c for c in wanted if c in f.columns]).iter_rows(named=True):
-        subj = subject_of(row, key, final=True)
-        g, r = grade_for(compiled, row["total"], [c for c in veto_cols if row[f"veto__{c}"]], subj, peers)
-        grades.append(g)
-        reasons.append(r)
+    if s.grading is None:
+        grades, reasons = [None] * f.height, [""] * f.height
+    else:
+        wanted = dict.fromkeys([key, "total", *([gcol] if gcol else []), "status", "status_reason",
+                                *(f"veto__{c}" for c in veto_cols)])
+        for row in f.select(list(wanted)).iter_rows(named=True):
+            # All grade_for reads of the subject: how they take part and their quota group.
+            subj = Subject(id=str(row[key]), groups={qgroup: row[gcol]} if gcol else {}, status=row["status"],
+                           status_reason=row["status_reason"])
+            g, r = grade_for(compiled, row["total"], [c for c in veto_cols if row[f"veto__{c}"]], subj, peers)
+            grades.append(g)
+            reasons.append(r)
     f = f.with_columns(pl.Series("grade", grades, dtype=pl.Utf8), pl.Series("grade_reason", reasons, dtype=pl.Utf8))
     g = pl.lit(0) if gcol is None else pl.col(gcol)
     ranked = pl.when(pl.col("status") == EVALUATED).then(pl.col("total"))

@@ -193,8 +193,9 @@ def metric_values(compiled: CompiledScheme, events: Sequence[Row], hits_out: dic
             else:  # a value of another type: the whole filter decides (and reports it)
                 hits = [e for e in by_type.get(etype, ()) if cm.where.test(e)]  # type: ignore[union-attr]
         else:
+            # Several types: their groups one after the other (aggregates do not depend on the order).
             pool = by_type.get(etype, []) if len(cm.types) == 1 else [
-                e for e in events if e["event_type"] in cm.types]
+                e for t in sorted(cm.types) for e in by_type.get(t, ())]
             hits = pool if cm.where is None else [e for e in pool if cm.where.test(e)]
         if hits_out is not None:
             hits_out[("hits", m.code)] = hits

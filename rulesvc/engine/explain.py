@@ -27,7 +27,7 @@ def fmt_apart(x: float, edges: Iterable[float], unit: str = "") -> str:
     """``x`` as :func:`fmt` shows it, with as many more digits as it takes to tell it from every edge it
     differs from: a rate one ulp under 10 % prints 9.9999999999999999%, never "10% 低于 10%"."""
     shown = fmt(x, unit)
-    close = [e for e in edges if math.isfinite(e) and e != x and fmt(e, unit) == shown]
+    close = [e for e in edges if e != x and _shown(e, unit) == shown]
     if not close or not math.isfinite(x):
         return shown
     scale = Decimal(100) if unit == "%" else Decimal(1)
@@ -38,6 +38,11 @@ def fmt_apart(x: float, edges: Iterable[float], unit: str = "") -> str:
             text = text.rstrip("0").rstrip(".")
             return text + "%" if unit == "%" else text
     return repr(x)
+
+
+@functools.lru_cache(maxsize=8192)
+def _shown(e: float, unit: str) -> str:
+    return fmt(e, unit) if math.isfinite(e) else ""
 
 
 @functools.lru_cache(maxsize=4096)

@@ -8,6 +8,7 @@ them as a :class:`PeerContext` built from the same numbers, so both give identic
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -106,6 +107,7 @@ def derive_from_stats(kind: str, value: float, stats: PeerStats, higher_better: 
 ROUNDING_LABELS = {"floor": "向下取整", "round": "四舍五入", "ceil": "向上取整", "at_least_one": "向下取整但至少 1 名"}
 
 
+@functools.lru_cache(maxsize=4096)
 def quota_places(quota: float, n: int, rounding: str = "floor") -> int:
     """Places of a quota in a group of ``n``: ``quota × n`` computed exactly on the decimal the scheme
     wrote (15 % of 10 is 1.5, not 1.4999…), then rounded — ``floor`` (1.5 → 1), ``round`` (half up:
