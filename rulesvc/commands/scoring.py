@@ -16,6 +16,7 @@ from rulesvc.engine.render import render_text
 from rulesvc.errors import RulesvcError
 from rulesvc.extensions import db
 from rulesvc.schema.scheme import DocumentError
+from rulesvc.services.scoring import RANK_GROUPS
 
 SCHEME_HELP = ("方案文件，或数据库中的方案代码（按期间开始日生效的版本计分）"
                " (a scheme file, or a scheme code in the database: the version in force on the period's first day)")
@@ -85,7 +86,7 @@ def evaluate_command(scheme_path: str, subject: str, period: str, as_json: bool,
 @click.option("--scheme", "scheme_path", required=True, help=SCHEME_HELP)
 @click.option("--period", required=True, help="考评期间：2020-07、2020-Q3 或 2020 (period)")
 @click.option("--top", type=int, default=30, show_default=True, help="显示前多少行，0 为全部 (rows to print, 0 = all).")
-@click.option("--group", type=click.Choice(["all", "procuratorate", "department", "business", "line", "level"]),
+@click.option("--group", type=click.Choice(RANK_GROUPS),
               default="all", show_default=True,
               help="名次在此范围内排：all 为方案适用范围内统一排名 (rank within this group).")
 @click.option("--procuratorate", "org", help="只列出此检察院（代码）及其下级 (only this procuratorate and those below it).")
