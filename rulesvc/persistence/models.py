@@ -169,11 +169,21 @@ class EventField(Base):
     event_type: Mapped[EventType] = relationship(back_populates="fields")
 
 
+DATASET_STATUSES = ("in_use", "withdrawn")
+DATASET_STATUS_LABELS = {"in_use": "使用中", "withdrawn": "已撤回"}
+
+
 class Dataset(Base):
-    """An imported batch of events or reference data. Immutable once imported; identified by its hash."""
+    """An imported batch of events or reference data. Immutable once imported; identified by its hash.
+
+    A dataset is never deleted: a wrong one is *withdrawn* (with a reason; its events stop counting) or
+    *corrected* by a later dataset that names it in ``corrects_id`` (the later one's events replace
+    those with the same event ids)."""
 
     __tablename__ = "datasets"
-    __table_args__ = (CheckConstraint("kind IN ('events', 'reference')", name="kind"),)
+    __table_args__ = (
+        CheckConstraint("kind IN ('events', 'reference')", name="kind"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -186,9 +196,32 @@ class Dataset(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     created_by: Mapped[str | None] = mapped_column(String(80))
     note: Mapped[str] = mapped_column(Text, default="")
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id"), index=True,
+                                                    comment="the earlier dataset this one corrects")
+
+    withdrawal: Mapped[DatasetWithdrawal | None] = relationship(back_populates="dataset", uselist=False)
+
+    @property
+    def status(self) -> str:
+        return "withdrawn" if self.withdrawal is not None else "in_use"
 
     def __str__(self) -> str:
         return f"{self.name} #{self.id}"
+
+
+class DatasetWithdrawal(Base):
+    """A dataset taken out of use, with who, when and why. The dataset row itself never changes (the
+    database refuses updates of imported rows); withdrawing adds this record, and nothing removes it."""
+
+    __tablename__ = "dataset_withdrawals"
+
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"), primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    by: Mapped[str] = mapped_column(String(120))
+    by_ref: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text)
+
+    dataset: Mapped[Dataset] = relationship(back_populates="withdrawal")
 
 
 class Event(Base):
@@ -200,6 +233,7 @@ class Event(Base):
         Index("ix_events_prosecutor_date", "prosecutor_id", "occurred_on"),
         Index("ix_events_org_date", "procuratorate_id", "occurred_on"),
         Index("ix_events_case", "case_id"),
+        Index("ix_events_external_id", "external_id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -237,6 +271,11 @@ class User(Base):
 
     procuratorate: Mapped[Procuratorate | None] = relationship()
 
+    @property
+    def person_ref(self) -> str:
+        """Who this is as a person (four eyes compares people, not credentials)."""
+        return f"user:{self.id}"
+
     # flask-login protocol, written out so persistence does not import flask_login.
     @property
     def is_authenticated(self) -> bool:
@@ -262,6 +301,7 @@ class User(Base):
 __all__ = [
     "BusinessLine",
     "Dataset",
+    "DatasetWithdrawal",
     "Department",
     "Event",
     "EventField",
@@ -269,6 +309,8 @@ __all__ = [
     "Procuratorate",
     "Prosecutor",
     "User",
+    "UserSession",
+    "VersionContribution",
     "func",
 ]
 
@@ -342,6 +384,7 @@ class SchemeVersion(Base):
     simulation: Mapped[dict[str, Any] | None] = mapped_column(JSONType, comment="模拟测评 reference attached for approval")
     submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     submitted_by: Mapped[str | None] = mapped_column(String(120))
+    submitted_by_ref: Mapped[str | None] = mapped_column(String(40), comment="the person who submitted: user:<id>…")
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     reviewed_by: Mapped[str | None] = mapped_column(String(120))
     reviewed_by_ref: Mapped[str | None] = mapped_column(String(40))
@@ -405,9 +448,59 @@ class ApiKey(Base):
     last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True,
+                                                 comment="the person the key acts for; NULL: a named system")
+
+    owner: Mapped[User | None] = relationship()
+
+    @property
+    def person_ref(self) -> str:
+        """The person behind the key (four eyes), or the key itself as a named system."""
+        return f"user:{self.owner_id}" if self.owner_id is not None else f"system:key-{self.id}"
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class UserSession(Base):
+    """A signed-in session of a person, held server-side: signing out, a new password or an expired
+    timeout ends it, and a cookie saved before that no longer works. Only the token's sha256 is kept."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, comment="sha256 of the session token")
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    end_reason: Mapped[str | None] = mapped_column(String(32), comment="logout, password, idle, absolute, deactivated")
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    client: Mapped[str] = mapped_column(String(300), default="")
+
+    user: Mapped[User] = relationship()
+
+
+CONTRIBUTION_ROLES = ("created", "edited", "copied", "rebased", "submitted")
+
+
+class VersionContribution(Base):
+    """A person who contributed to a version's content (wrote, edited, copied it from another version,
+    rebased or submitted it). Four eyes: none of them may approve or reject the version."""
+
+    __tablename__ = "version_contributions"
+    __table_args__ = (
+        CheckConstraint("role IN ('created', 'edited', 'copied', 'rebased', 'submitted')", name="role"),
+        Index("ix_version_contributions_version_person", "version_id", "person"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("scheme_versions.id", ondelete="CASCADE"))
+    person: Mapped[str] = mapped_column(String(40), comment="user:<id>, or system:<name> for a key of no one")
+    name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(16))
+    via: Mapped[str] = mapped_column(String(40), comment="the credential used: user:<id>, key:<id>, system:<name>")
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    from_version_id: Mapped[int | None] = mapped_column(Integer, comment="copied: the version it was copied from")
 
 
 class FrozenVersionError(RuntimeError):
