@@ -69,6 +69,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     for command in all_commands():
         app.cli.add_command(command)
     _csrf_expiry(app)
+    _request_language(app)
 
     @app.get("/")
     def index():  # pragma: no cover - a redirect
@@ -91,6 +92,19 @@ def _csrf_expiry(app: Flask) -> None:
             # Back to the login form when that was it; other forms (logout …) go to the admin home.
             return redirect(request.full_path.rstrip("?") if request.path.endswith("/login/") else "/admin/")
         return exc
+
+
+def _request_language(app: Flask) -> None:
+    """Messages of the catalogue (errors above all) in the request's language: the language switch,
+    else ``?lang=``, else ``Accept-Language``, else the configured default (Chinese)."""
+    from rulesvc.catalogue import language_of, set_language
+
+    @app.before_request
+    def _set_language() -> None:
+        chosen = session.get("lang") or request.args.get("lang")
+        if not chosen and request.accept_languages:
+            chosen = request.accept_languages.best_match(["zh", "zh-CN", "en"]) or None
+        set_language(language_of(chosen or app.config["DEFAULT_LOCALE"]))
 
 
 def select_locale() -> str:

@@ -9,6 +9,7 @@ import click
 from flask.cli import FlaskGroup
 
 from rulesvc import create_app
+from rulesvc.catalogue import set_language, shell_language
 from rulesvc.commands import all_commands
 
 
@@ -16,8 +17,10 @@ from rulesvc.commands import all_commands
 def main() -> None:
     """检察官业绩考评规则服务 — rules engine and configuration service.
 
-    Configuration comes from RULESVC_* environment variables (see the README).
+    Configuration comes from RULESVC_* environment variables (see the README). Messages are in Chinese
+    unless RULESVC_LANG or LANG starts with "en".
     """
+    set_language(shell_language())
 
 
 for _command in all_commands():

@@ -9,17 +9,41 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from rulesvc.catalogue import Msg, render
+
 
 class RulesvcError(Exception):
-    """Root of every error the service raises on purpose."""
+    """Root of every error the service raises on purpose.
+
+    ``message`` is a catalogue message (:func:`rulesvc.catalogue.msg`) — rendered at the edge in the
+    reader's language — or, for the few errors not yet in the catalogue, a plain string. ``errors``
+    maps fields to lists of messages (catalogue messages or strings). ``error_code`` is the stable
+    code other systems and tests match on.
+    """
 
     code = "error"
 
-    def __init__(self, message: str, *, errors: Any = None, **details: Any) -> None:
+    def __init__(self, message: str | Msg, *, errors: Any = None, **details: Any) -> None:
         super().__init__(message)
-        self.message = message
+        self.msg = message if isinstance(message, Msg) else None
+        self._text = message if isinstance(message, str) else None
         self.errors = errors
         self.details = details
+
+    @property
+    def error_code(self) -> str:
+        return self.msg.code if self.msg is not None else self.code
+
+    @property
+    def message(self) -> str:
+        """The message in the current language (see :mod:`rulesvc.catalogue`)."""
+        return self.msg.render() if self.msg is not None else str(self._text)
+
+    def rendered_errors(self, lang: str | None = None) -> Any:
+        return render(self.errors, lang)
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class NotFound(RulesvcError):

@@ -2,13 +2,15 @@
 
 Every error under ``/api/`` is answered with the same JSON envelope::
 
-    {"code": 404, "status": "not_found", "message": "…", "errors": {…}}
+    {"code": 404, "status": "not_found", "error_code": "not_found.scheme", "message": "…", "errors": {…}}
 
 - ``code``: the HTTP status code;
 - ``status``: a stable machine-readable name — the domain error's ``code`` (``not_found``,
   ``import_rejected``…) or the snake-cased HTTP reason (``method_not_allowed``,
   ``unprocessable_entity``…);
-- ``message``: a human-readable sentence;
+- ``error_code``: the stable code of the message in :mod:`rulesvc.catalogue` (``version.four_eyes``,
+  ``dataset.ids_exist``…), or ``status`` where there is none;
+- ``message``: a sentence in the request's language (Chinese unless the caller asks for English);
 - ``errors``: field-level details (``{"query": {"level": ["…"]}}`` for request validation, the bad
   rows for an import), ``{}`` when there are none.
 
@@ -50,6 +52,10 @@ class ErrorSchema(ma.Schema):
     """The JSON error envelope (documentation only: responses are built by :func:`envelope`)."""
 
     code = ma.fields.Integer(required=True, metadata={"description": "HTTP status code"})
+    error_code = ma.fields.String(
+        required=True,
+        metadata={"description": "Stable code of the message (rulesvc.catalogue), e.g. version.four_eyes"},
+    )
     status = ma.fields.String(
         required=True,
         metadata={"description": "Machine-readable error name, e.g. not_found, unprocessable_entity"},
@@ -86,9 +92,10 @@ def http_status_name(code: int) -> str:
     return phrase.lower().replace(" ", "_").replace("-", "_").replace("'", "")
 
 
-def envelope(code: int, status: str, message: str, errors: Any = None) -> Response:
+def envelope(code: int, status: str, message: str, errors: Any = None, *, error_code: str | None = None) -> Response:
     """Build the JSON error response."""
-    response = jsonify({"code": code, "status": status, "message": message, "errors": errors or {}})
+    response = jsonify({"code": code, "status": status, "error_code": error_code or status, "message": message,
+                        "errors": errors or {}})
     response.status_code = code
     return response
 
@@ -124,7 +131,7 @@ def handle_domain_error(error: RulesvcError) -> HTTPException | Response:
     code = status_for(error)
     if not is_api_request():
         return default_exceptions.get(code, InternalServerError)(description=error.message)
-    response = envelope(code, error.code, error.message, error.errors)
+    response = envelope(code, error.code, error.message, error.rendered_errors(), error_code=error.error_code)
     if "current" in error.details:  # a 409 carries the current state, so the client can reload and redo
         body = response.get_json()
         body["current"] = error.details["current"]

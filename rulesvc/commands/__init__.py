@@ -16,7 +16,10 @@ class CliError(click.ClickException):
     """A command's error, shown in Chinese like everything else it prints (click says "Error:")."""
 
     def show(self, file=None) -> None:  # type: ignore[no-untyped-def]
-        click.echo(f"错误：{self.format_message()}", file=file, err=True)
+        from rulesvc.catalogue import current_language
+
+        label = "Error: " if current_language() == "en" else "错误："
+        click.echo(f"{label}{self.format_message()}", file=file, err=True)
 
 
 def all_commands() -> list[click.Command]:

@@ -1,0 +1,192 @@
+"""The message catalogue: every message the service shows a person, by a stable code, in Chinese and
+English.
+
+A raise site names a code and its fields — ``InvalidInput(msg("dataset.ids_exist", count=3))`` — and
+never builds a sentence. The edges render it in the reader's language: the API and the admin UI in the
+request's language (the language switch, else ``Accept-Language``, else Chinese), the CLI by the
+locale of the shell (Chinese unless ``LANG`` starts with ``en``). Tests assert codes, not wording.
+
+Rules for entries:
+
+- one code, one meaning; codes are ``area.what`` in lower case and never change once released
+  (other systems match on them);
+- fields are named, never positional, and every language uses the same ones;
+- Chinese uses the glossary's words (``../shared/glossary.md``): 方案, 版本, 草稿, 数据集…
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+LANGUAGES = ("zh", "en")
+DEFAULT_LANGUAGE = "zh"
+
+_language: contextvars.ContextVar[str | None] = contextvars.ContextVar("rulesvc_language", default=None)
+
+
+def current_language() -> str:
+    """The language of the current request or command: ``zh`` or ``en``."""
+    chosen = _language.get()
+    if chosen in LANGUAGES:
+        return chosen  # type: ignore[return-value]
+    return DEFAULT_LANGUAGE
+
+
+def language_of(tag: str | None) -> str:
+    """``zh_Hans_CN``, ``zh-CN``, ``en_US.UTF-8``, ``en`` … → ``zh`` or ``en`` (Chinese unless English)."""
+    return "en" if (tag or "").strip().lower().startswith("en") else "zh"
+
+
+def set_language(lang: str | None) -> contextvars.Token[str | None]:
+    return _language.set(language_of(lang) if lang else None)
+
+
+@contextlib.contextmanager
+def language(lang: str) -> Iterator[None]:
+    token = set_language(lang)
+    try:
+        yield
+    finally:
+        _language.reset(token)
+
+
+def shell_language(environ: Mapping[str, str] | None = None) -> str:
+    """The CLI's language: ``RULESVC_LANG``, else ``LC_ALL`` / ``LC_MESSAGES`` / ``LANG``; Chinese by default."""
+    env = os.environ if environ is None else environ
+    for name in ("RULESVC_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = env.get(name)
+        if value and value not in ("C", "POSIX", "C.UTF-8"):
+            return language_of(value)
+    return DEFAULT_LANGUAGE
+
+
+@dataclass(frozen=True)
+class Msg:
+    """A message not yet rendered: a catalogue code and its fields."""
+
+    code: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def render(self, lang: str | None = None) -> str:
+        entry = MESSAGES.get(self.code)
+        if entry is None:  # a code missing from the catalogue is a bug; show the code, never crash
+            return self.code
+        template = entry[1] if (lang or current_language()) == "en" else entry[0]
+        values = {k: _field(v, lang) for k, v in self.params.items()}
+        try:
+            return template.format(**values)
+        except (KeyError, IndexError, ValueError):
+            return template
+
+    def __str__(self) -> str:
+        return self.render()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, **({"fields": dict(self.params)} if self.params else {})}
+
+
+def _field(value: Any, lang: str | None) -> Any:
+    if isinstance(value, Msg):
+        return value.render(lang)
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return "、".join(value) if (lang or current_language()) != "en" else ", ".join(value)
+    return value
+
+
+def msg(code: str, **params: Any) -> Msg:
+    """A catalogue message. Unknown codes are caught by ``tests/unit/test_catalogue.py``."""
+    return Msg(code, params)
+
+
+def render(value: Any, lang: str | None = None) -> Any:
+    """Render every :class:`Msg` inside ``value`` (dicts, lists) in ``lang``; other values unchanged."""
+    if isinstance(value, Msg):
+        return value.render(lang)
+    if isinstance(value, Mapping):
+        return {k: render(v, lang) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [render(v, lang) for v in value]
+    return value
+
+
+def codes_in(value: Any) -> Any:
+    """The same structure with each :class:`Msg` replaced by its code (for machine readers and tests)."""
+    if isinstance(value, Msg):
+        return value.code
+    if isinstance(value, Mapping):
+        return {k: codes_in(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [codes_in(v) for v in value]
+    return value
+
+
+# code -> (中文, English). Grouped by area; keep each group sorted by code.
+MESSAGES: dict[str, tuple[str, str]] = {
+    # -- generic ---------------------------------------------------------------------------------
+    "error.internal": ("服务器内部错误，已记录", "Internal server error; it has been logged"),
+    "error.unavailable": ("数据库暂时无法访问，请稍后重试", "The database is unavailable; please retry shortly"),
+    "error.not_found": ("没有找到{what}", "{what_en} not found"),
+    "field.required": ("必填", "Required"),
+    "field.too_long": ("过长：最多 {max} 个字符（现为 {length}）", "Too long: at most {max} characters (got {length})"),
+    "field.nul_byte": ("不能含有空字符（\\0）", "Must not contain NUL characters"),
+    "field.not_a_number": ("不是有限数值（NaN、Infinity 等不被接受）", "Not a finite number (NaN, Infinity … are refused)"),
+    "field.too_deep": ("嵌套过深：最多 {max} 层", "Nested too deeply: at most {max} levels"),
+    "field.too_large": ("内容过大：最多 {max_kb} KB（现为 {size_kb} KB）", "Too large: at most {max_kb} KB (got {size_kb} KB)"),
+    "field.bad_code": ("只能用字母、数字和 _ . -，最长 {max} 个字符", "Only letters, digits and _ . -, at most {max} characters"),
+    "field.out_of_range": ("超出范围：须在 {min} 与 {max} 之间", "Out of range: must be between {min} and {max}"),
+    "request.invalid": ("请求有误，请按字段说明修改", "The request is invalid; see the field messages"),
+    "request.body_too_large": ("请求体过大：最多 {max_kb} KB", "Request body too large: at most {max_kb} KB"),
+    "request.bad_json": ("请求体不是有效的 JSON：{detail}", "The request body is not valid JSON: {detail}"),
+    # -- permissions -----------------------------------------------------------------------------
+    "permission.action": ("当前身份无“{action}”权限", "{name} may not {action_en}"),
+    "permission.scope": ("{what}不属于本院或下级院", "{what_en} is outside {name}'s procuratorates"),
+    "permission.read_first": ("须同时有“查看”权限才能{action}", "{action_en} also needs the read permission"),
+    "not_found.object": ("没有找到该对象", "Not found"),
+    "not_found.scheme": ("没有找到方案 {code}", "Scheme {code} not found"),
+    "not_found.version": ("没有找到版本 {version_id}", "Version {version_id} not found"),
+    "not_found.procuratorate": ("没有找到代码为 {code} 的检察院", "No procuratorate with code {code}"),
+    "not_found.dataset": ("没有找到数据集 {dataset}", "Dataset {dataset} not found"),
+    "not_found.user": ("没有找到用户 {username}", "User {username} not found"),
+    # -- versions: lifecycle and four eyes ---------------------------------------------------------
+    "version.bad_transition": ("第 {number} 版{status}，不能{step}", "Version {number} is {status_en}: it cannot be {step_en}"),
+    "version.frozen": ("第 {number} 版已{status}，内容不可再改；请新建版本",
+                       "Version {number} is {status_en}: its content cannot change; create a new version"),
+    "version.stale": ("该草稿已被他人修改（当前修改计数 {current}，您的是 {yours}），请刷新后再改",
+                      "The draft changed since you read it (counter {current}, yours {yours}); reload and redo"),
+    "version.concurrent": ("该草稿刚被他人修改，请刷新后再改", "The draft was changed concurrently; reload and redo"),
+    "version.four_eyes": ("不能审核自己参与过的版本（{roles}）：须由未参与编写、复制或提交的另一人审核",
+                          "You may not review a version you contributed to ({roles_en}); another person must"),
+    "version.conflicts_open": ("还有 {count} 处与上级新版本的冲突未处理", "{count} rebase conflicts are not settled"),
+    "version.reject_needs_note": ("退回须说明理由", "A rejection needs a reason"),
+    "version.simulation_required": ("批准前须附上该版本的模拟测评结果", "Attach a simulation of this version first"),
+    "version.simulation_other_content": ("模拟测评不是针对该版本内容的", "The simulation was of other content"),
+    "version.simulation_invalid": ("模拟测评引用有误", "Invalid simulation reference"),
+    "version.simulation_reference": ("模拟测评编号必填，最长 200 个字符", "Required, at most 200 characters"),
+    "version.period_open": ("{period} 尚未结束，模拟测评须用已结束的期间", "{period} is not over: use a closed period"),
+    "version.period_bad": ("期间格式有误：{detail}（如 2020、2020-Q3、2020-07）",
+                           "Bad period: {detail} (e.g. 2020, 2020-Q3, 2020-07)"),
+    "version.template_no_overrides": ("模板版本没有覆盖项", "A template has no overrides"),
+    "version.document_invalid": ("方案文档有误，请按字段说明修改", "The scheme document is invalid; see the field messages"),
+    # -- keys ------------------------------------------------------------------------------------
+    "key.owner_unknown": ("没有找到密钥持有人 {username}", "No user {username} to own the key"),
+    # -- sessions and sign-in -----------------------------------------------------------------------
+    "auth.required": ("请先登录或提供 API 密钥", "Sign in or send an API key"),
+    "auth.session_ended": ("登录已失效，请重新登录", "Your session has ended; please sign in again"),
+    "auth.too_many_attempts": ("登录失败次数过多，请 {minutes} 分钟后再试",
+                               "Too many failed sign-ins; try again in {minutes} minutes"),
+    # -- datasets and imports -------------------------------------------------------------------------
+    "dataset.ids_exist": ("{count} 个事件编号已在使用中的数据集中出现，未导入任何数据；如为更正，请声明所更正的数据集",
+                          "{count} event ids are already in datasets in use; nothing imported. "
+                          "Declare the file a correction of the dataset it corrects"),
+    "dataset.withdrawn": ("数据集 {dataset} 已撤回", "Dataset {dataset} is withdrawn"),
+    "dataset.withdraw_needs_reason": ("撤回须说明理由", "A withdrawal needs a reason"),
+}
+
+
+__all__ = ["LANGUAGES", "MESSAGES", "Msg", "codes_in", "current_language", "language", "language_of", "msg",
+           "render", "set_language", "shell_language"]
