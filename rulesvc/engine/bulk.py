@@ -25,8 +25,9 @@ from typing import Any
 import polars as pl
 
 from rulesvc.engine.compile import CompiledScheme, Predicate
-from rulesvc.engine.evaluate import Subject, snap_total
+from rulesvc.engine.evaluate import snap_total
 from rulesvc.engine.expr.compile_polars import exact
+from rulesvc.engine.model import Subject
 from rulesvc.engine.participation import (
     EVALUATED,
     EXCLUDED,

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from rulesvc.engine import result as R
 from rulesvc.engine.compile import CompiledAdjustment, CompiledIndicator, CompiledScheme, Predicate
 from rulesvc.engine.explain import describe_branch, nearest_for
+from rulesvc.engine.model import Subject
 from rulesvc.engine.peers import PeerContext, derive_x, grade_for
 
 Row = Mapping[str, Any]
@@ -138,24 +139,6 @@ class PythonDecider:
             if ids:
                 vetoes[cv.veto.code] = ids
         return Decisions(branches, adjustments, vetoes, behind)
-
-
-@dataclass
-class Subject:
-    """Who is evaluated, the groups they are compared in, and how they take part in the period
-    (``rulesvc.engine.participation``: ``evaluated`` or ``not_graded`` with the reason — a subject left
-    out entirely is never evaluated)."""
-
-    id: str
-    name: str = ""
-    line: str | None = None  # business line (四大检察) for indicators limited to some lines
-    groups: Mapping[str, Any] = field(default_factory=dict)  # group kind → group key
-    business: str | None = None  # one of the ten businesses
-    attrs: Mapping[str, Any] = field(default_factory=dict)  # what formulas may read: is_leader, leader_title …
-    status: str = "evaluated"
-    status_code: str = ""
-    status_reason: str = ""
-    office_share: float = 1.0
 
 
 def by_event_type(events: Sequence[Row]) -> dict[str, list[Row]]:

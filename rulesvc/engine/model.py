@@ -4,6 +4,7 @@ A scheme reads events through **metrics** (aggregations with filters), computes 
 (formulas over metrics), turns each indicator's value into points with a **scoring rule**, adds
 **adjustments** (加减分项) for matching events, applies **vetoes** (一票否决), **combines** the points
 with a base score and dimension weights, and assigns a **grade** from bands with optional quotas.
+A :class:`Subject` is who a scheme scores (a prosecutor or a procuratorate) as both executors see it.
 
 Nothing here parses text or touches storage: ``rulesvc.schema`` validates documents into these
 classes, ``rulesvc.engine.compile`` checks names and formulas and prepares them for execution.
@@ -266,3 +267,21 @@ class Scheme:
     content_hash: str = ""
     participants: Participants = field(default_factory=Participants)
     peer_min_size: int = DEFAULT_PEER_MIN_SIZE  # fewer evaluated peers with a value: no comparison (missing)
+
+
+@dataclass
+class Subject:
+    """Who is evaluated, the groups they are compared in, and how they take part in the period
+    (``rulesvc.engine.participation``: ``evaluated`` or ``not_graded`` with the reason — a subject left
+    out entirely is never evaluated)."""
+
+    id: str
+    name: str = ""
+    line: str | None = None  # business line (四大检察) for indicators limited to some lines
+    groups: Mapping[str, Any] = field(default_factory=dict)  # group kind → group key
+    business: str | None = None  # one of the ten businesses
+    attrs: Mapping[str, Any] = field(default_factory=dict)  # what formulas may read: is_leader, leader_title …
+    status: str = "evaluated"
+    status_code: str = ""
+    status_reason: str = ""
+    office_share: float = 1.0

@@ -16,10 +16,10 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from rulesvc.engine.errors import EvaluationError
+from rulesvc.engine.model import Subject
 
 if TYPE_CHECKING:
     from rulesvc.engine.compile import CompiledIndicator, CompiledScheme
-    from rulesvc.engine.evaluate import Subject
 
 
 @dataclass(frozen=True)

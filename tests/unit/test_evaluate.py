@@ -10,7 +10,8 @@ import pytest
 from rulesvc.config import PROJECT_ROOT
 from rulesvc.engine.compile import compile_scheme
 from rulesvc.engine.dictionary import load_dictionary
-from rulesvc.engine.evaluate import Subject, evaluate_subject
+from rulesvc.engine.evaluate import evaluate_subject
+from rulesvc.engine.model import Subject
 from rulesvc.engine.peers import PeerContext, PeerStats
 from rulesvc.engine.render import render_text
 from rulesvc.schema.scheme import load_scheme, read_document
