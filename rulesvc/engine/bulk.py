@@ -1,18 +1,21 @@
 """The bulk executor: every subject of a period at once, column-wise with polars.
 
-Same semantics as :mod:`rulesvc.engine.evaluate` (the differential test holds them together):
-metrics by one group-by with conditional aggregations, indicators by the compiled polars formulas,
-peer statistics by window functions, branches by ``when/then`` chains, grades by the very same
-``grade_for`` applied to the totals (it is cheap, and one implementation cannot drift).
+Same semantics as :mod:`rulesvc.engine.evaluate`, in the same phases by the same names
+(``phase_metrics`` → ``phase_participation`` → ``phase_indicators`` → ``phase_peers`` → ``phase_points`` →
+``phase_vetoes`` → ``phase_adjustments`` → ``phase_combine`` → ``phase_grade``; the differential test holds
+them together and names the phase where they part): metrics by one group-by with conditional
+aggregations, indicators by the compiled polars formulas, peer statistics by window functions, branches
+by ``when/then`` chains, grades by the very same ``grade_for`` applied to the totals (it is cheap, and
+one implementation cannot drift).
 
 Input: an events frame (``rulesvc.services.facts``: event_id, event_type, <subject key>, case_id,
 occurred_on, one column per dictionary field) and a subjects frame (the subject key, ``line``, a column
 per peer group kind used, and for prosecutors ``business_code``, ``quota_status``, ``active_from``,
 ``active_to``, ``is_leader``, ``leader_title``).
 
-Who takes part is decided first (``rulesvc.engine.participation``): subjects left out are not scored
-(``BulkResult.left_out``); subjects not graded are scored but are in no peer statistic, quota group
-or rank.
+Who takes part is decided once the metrics are known (``rulesvc.engine.participation``; no activity
+needs the metrics): subjects left out are not scored (``BulkResult.left_out``); subjects not graded are
+scored but are in no peer statistic, quota group or rank.
 """
 
 from __future__ import annotations
@@ -282,23 +285,52 @@ def evaluate_bulk(compiled: CompiledScheme, events: pl.DataFrame, subjects: pl.D
     indicator codes, ``x__``/``branch__``/``pts__``/``contrib__<indicator>``, ``adjn__``/``adj__<adjustment>``,
     ``veto__<veto>``, ``cap__<dimension>``, ``total``, ``grade``, ``grade_reason``, ``rank`` (1 = best,
     among the evaluated subjects of the quota group).
+
+    The phases are those of the per-subject executor, by the same names (``evaluate.PHASES``).
     """
-    s = compiled.scheme
-    comb = s.combination
-    subjects, left_out = _participation(compiled, subjects, period, key)
+    f = phase_metrics(compiled, events, subjects, key)
+    f, left_out = phase_participation(compiled, f, period, key)
+    f = phase_indicators(compiled, f)
+    f, stats = phase_peers(compiled, f)
+    f = phase_points(compiled, f)
+    f = phase_vetoes(compiled, f)
+    f = phase_adjustments(compiled, f)
+    f = phase_combine(compiled, f)
+    return phase_grade(compiled, f, key, stats, left_out)
+
+
+def phase_metrics(compiled: CompiledScheme, events: pl.DataFrame, subjects: pl.DataFrame, key: str) -> pl.DataFrame:
+    """The subjects with their metrics and the counts of events matching each adjustment and veto, from
+    one pass over the events (a subject without events counts 0, and an ``avg`` / ``min`` / ``max`` of
+    nothing is null)."""
     aggregated, count_names = _aggregate(compiled, events, key)
     f = subjects.join(aggregated, on=key, how="left")
     f = f.with_columns([
         pl.col(cm.metric.code).fill_null(0.0) if cm.metric.agg in ("count", "sum", "distinct") else pl.col(cm.metric.code)
         for cm in compiled.metrics
     ])
-    f = _weighted(compiled, f)
-    if s.participants.no_activity == "not_graded":
+    f = f.with_columns([pl.col(c).fill_null(0).cast(pl.Int64) for c in count_names])
+    return _weighted(compiled, f)
+
+
+def phase_participation(compiled: CompiledScheme, f: pl.DataFrame, period: tuple[dt.date, dt.date] | None,
+                        key: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Who takes part (``rulesvc.engine.participation``): the subjects taking part with their status
+    columns — not graded also when the scheme says so and no metric counted any of their events — and
+    those left out, with the reason."""
+    f, left_out = _participation(compiled, f, period, key)
+    if compiled.scheme.participants.no_activity == "not_graded":
         idle = (pl.col("status") == EVALUATED) & (pl.col("activity").fill_null(0) == 0) & pl.lit(bool(compiled.metrics))
         f = f.with_columns(
             pl.when(idle).then(pl.lit(NOT_GRADED)).otherwise(pl.col("status")).alias("status"),
             pl.when(idle).then(pl.lit("no_activity")).otherwise(pl.col("status_code")).alias("status_code"),
             pl.when(idle).then(pl.lit(NO_ACTIVITY_REASON)).otherwise(pl.col("status_reason")).alias("status_reason"))
+    return f, left_out
+
+
+def phase_indicators(compiled: CompiledScheme, f: pl.DataFrame) -> pl.DataFrame:
+    """Every indicator's value, a dependency level at a time; ``prorate`` divides by the share of the
+    period in office (as the per-subject ``phase_indicators``)."""
     f = f.with_columns([pl.col(c).alias(name) for name, (c, _) in ATTRIBUTE_COLUMNS.items() if name != c])
     share = pl.col("office_share")
     for level in _levels(compiled):  # indicators that read only metrics, then those reading them, …
@@ -306,10 +338,16 @@ def evaluate_bulk(compiled: CompiledScheme, events: pl.DataFrame, subjects: pl.D
         for ci in level:
             v = ci.pl.cast(pl.Float64)
             v = pl.when(v.is_finite()).then(v).otherwise(None)
-            if ci.indicator.prorate:  # as indicator_values: value ÷ share of the period in office
+            if ci.indicator.prorate:
                 v = pl.when(share == 1.0).then(v).when(share > 0).then(v / exact(share)).otherwise(None)
             cols.append(v.alias(ci.indicator.code))
         f = f.with_columns(cols)
+    return f
+
+
+def phase_peers(compiled: CompiledScheme, f: pl.DataFrame) -> tuple[pl.DataFrame, dict[tuple[str, Any], PeerStats]]:
+    """Whether each scored indicator applies (``applies__``), the peer statistics (``peer__``: the values
+    of the evaluated subjects it applies to) and x, the number its scoring rule tests (``x__``)."""
     scored = [ci for ci in compiled.indicators if ci.piecewise is not None]
     f = f.with_columns([_applies(ci.indicator.lines, ci.indicator.businesses).alias(f"applies__{ci.indicator.code}")
                         for ci in scored])
@@ -319,7 +357,13 @@ def evaluate_bulk(compiled: CompiledScheme, events: pl.DataFrame, subjects: pl.D
     f = f.with_columns([pl.when(x.is_finite()).then(x).otherwise(None).alias(f"x__{ci.indicator.code}")
                         for ci in scored for x in [_derive(ci, ci.peer_group)]])
     stats = peer_stats(compiled, f)
-    f = _outsiders_percentiles(compiled, f, stats)
+    return _outsiders_percentiles(compiled, f, stats), stats
+
+
+def phase_points(compiled: CompiledScheme, f: pl.DataFrame) -> pl.DataFrame:
+    """Each scored indicator's branch and points (``branch__``, ``pts__``; null when it does not apply or
+    is excluded for lack of data), its attainable maximum (``max__``) and each dimension's (``dimmax__``)."""
+    scored = [ci for ci in compiled.indicators if ci.piecewise is not None]
     cols = []
     for ci in scored:
         code, pw = ci.indicator.code, ci.piecewise
@@ -336,26 +380,69 @@ def evaluate_bulk(compiled: CompiledScheme, events: pl.DataFrame, subjects: pl.D
                  pl.when(applies & ~excluded).then(pts).otherwise(None).alias(f"pts__{code}"),
                  pl.when(applies & ~excluded).then(pl.lit(pw.max_points)).otherwise(0.0).alias(f"max__{code}")]
     f = f.with_columns(cols)
+    return f.with_columns([  # left to right, in indicator order, as the per-subject evaluator adds them
+        _ordered_sum([pl.lit(0.0)] + [pl.col(f"max__{ci.indicator.code}") for ci in scored if ci.indicator.dimension == d])
+        .alias(f"dimmax__{d}") for d in compiled.scheme.dimensions
+    ])
 
-    f = f.with_columns([pl.col(c).fill_null(0).cast(pl.Int64) for c in count_names])
-    f = f.with_columns([  # an adjustment limited to some lines or businesses counts nothing for the others
-        pl.when(_applies(ca.adjustment.lines, ca.adjustment.businesses)).then(pl.col(f"adjn__{ca.adjustment.code}"))
-        .otherwise(0).alias(f"adjn__{ca.adjustment.code}")
-        for ca in compiled.adjustments if ca.adjustment.lines or ca.adjustment.businesses])
+
+def phase_vetoes(compiled: CompiledScheme, f: pl.DataFrame) -> pl.DataFrame:
+    """The vetoes that fired (``veto__``) and the dimensions they zero (``zeroed__``)."""
     f = f.with_columns([(pl.col(f"veton__{cv.veto.code}") > 0).alias(f"veto__{cv.veto.code}") for cv in compiled.vetoes])
     zero_cols = {}
-    for dim in s.dimensions:
+    for dim in compiled.scheme.dimensions:
         vs = [pl.col(f"veto__{cv.veto.code}") for cv in compiled.vetoes
               if any(e.effect == "zero_dimension" and e.dimension == dim for e in cv.veto.effects)]
         zero_cols[dim] = pl.any_horizontal(vs) if vs else pl.lit(False)
-    f = f.with_columns([z.alias(f"zeroed__{d}") for d, z in zero_cols.items()])
-    f = f.with_columns([  # left to right, in indicator order, as the per-subject evaluator adds them
-        _ordered_sum([pl.lit(0.0)] + [pl.col(f"max__{ci.indicator.code}") for ci in scored if ci.indicator.dimension == d])
-        .alias(f"dimmax__{d}") for d in s.dimensions
-    ])
+    return f.with_columns([z.alias(f"zeroed__{d}") for d, z in zero_cols.items()])
+
+
+def phase_adjustments(compiled: CompiledScheme, f: pl.DataFrame) -> pl.DataFrame:
+    """Points per adjustment (``adj__``: capped per item, nothing in a vetoed dimension; one limited to
+    some lines or businesses counts nothing for the others), then each dimension's adjustment cap
+    (``cap__``: what brings the dimension's adjustments back to the cap)."""
+    f = f.with_columns([
+        pl.when(_applies(ca.adjustment.lines, ca.adjustment.businesses)).then(pl.col(f"adjn__{ca.adjustment.code}"))
+        .otherwise(0).alias(f"adjn__{ca.adjustment.code}")
+        for ca in compiled.adjustments if ca.adjustment.lines or ca.adjustment.businesses])
+    adj = []
+    for ca in compiled.adjustments:
+        a = ca.adjustment
+        raw = pl.col(f"adjn__{a.code}").cast(pl.Float64) * a.points
+        e = raw
+        if a.cap is not None:
+            e = pl.when(raw.abs() > a.cap).then(pl.lit(math.copysign(a.cap, a.points))).otherwise(raw)
+        if a.dimension:
+            e = pl.when(pl.col(f"zeroed__{a.dimension}")).then(0.0).otherwise(e)
+        adj.append(pl.when(pl.col(f"adjn__{a.code}") > 0).then(e).otherwise(0.0).alias(f"adj__{a.code}"))
+    f = f.with_columns(adj)
+    return f.with_columns(_dimension_caps(compiled))
+
+
+def _dimension_caps(compiled: CompiledScheme) -> list[pl.Expr]:
+    caps = []
+    for dim, d in compiled.scheme.dimensions.items():
+        if d.adjustment_cap is None:
+            continue
+        parts = [pl.col(f"adj__{ca.adjustment.code}") for ca in compiled.adjustments if ca.adjustment.dimension == dim]
+        if not parts:
+            continue
+        tot = _ordered_sum([pl.lit(0.0), *parts])
+        caps.append(pl.when(tot.abs() > d.adjustment_cap).then(pl.lit(d.adjustment_cap) * tot.sign() - tot)
+                    .otherwise(0.0).alias(f"cap__{dim}"))
+    return caps
+
+
+def phase_combine(compiled: CompiledScheme, f: pl.DataFrame) -> pl.DataFrame:
+    """Each indicator's contribution (``contrib__``; weighted: re-weighted over the dimensions with points
+    to attain, ``live_share``; nothing from a vetoed dimension), then the total: base, contributions,
+    adjustments and caps added left to right (``raw_total``), clipped and rounded (``total``)."""
+    comb = compiled.scheme.combination
+    scored = [ci for ci in compiled.indicators if ci.piecewise is not None]
     # Dimensions with nothing to score for a subject are left out; the others are re-weighted.
     f = f.with_columns(_ordered_sum([pl.lit(0.0)] + [
-        pl.when(pl.col(f"dimmax__{d}") > 0).then(pl.lit(compiled.weight_share[d])).otherwise(0.0) for d in s.dimensions
+        pl.when(pl.col(f"dimmax__{d}") > 0).then(pl.lit(compiled.weight_share[d])).otherwise(0.0)
+        for d in compiled.scheme.dimensions
     ]).alias("live_share"))
     contrib = []
     for ci in scored:
@@ -372,31 +459,9 @@ def evaluate_bulk(compiled: CompiledScheme, events: pl.DataFrame, subjects: pl.D
             c = pl.when(pl.col(f"zeroed__{dim}")).then(0.0).otherwise(c)
         contrib.append(pl.when(p.is_null()).then(None).otherwise(c).alias(f"contrib__{code}"))
     f = f.with_columns(contrib)
-    adj = []
-    for ca in compiled.adjustments:
-        a = ca.adjustment
-        raw = pl.col(f"adjn__{a.code}").cast(pl.Float64) * a.points
-        e = raw
-        if a.cap is not None:
-            e = pl.when(raw.abs() > a.cap).then(pl.lit(math.copysign(a.cap, a.points))).otherwise(raw)
-        if a.dimension:
-            e = pl.when(pl.col(f"zeroed__{a.dimension}")).then(0.0).otherwise(e)
-        adj.append(pl.when(pl.col(f"adjn__{a.code}") > 0).then(e).otherwise(0.0).alias(f"adj__{a.code}"))
-    f = f.with_columns(adj)
-    caps = []
-    for dim, d in s.dimensions.items():
-        if d.adjustment_cap is None:
-            continue
-        parts = [pl.col(f"adj__{ca.adjustment.code}") for ca in compiled.adjustments if ca.adjustment.dimension == dim]
-        if not parts:
-            continue
-        tot = _ordered_sum([pl.lit(0.0), *parts])
-        caps.append(pl.when(tot.abs() > d.adjustment_cap).then(pl.lit(d.adjustment_cap) * tot.sign() - tot)
-                    .otherwise(0.0).alias(f"cap__{dim}"))
-    f = f.with_columns(caps)
     terms = [pl.lit(comb.base)] + [pl.col(f"contrib__{ci.indicator.code}").fill_null(0.0) for ci in scored]
     terms += [pl.col(f"adj__{ca.adjustment.code}") for ca in compiled.adjustments]
-    terms += [pl.col(c.meta.output_name()) for c in caps]
+    terms += [pl.col(c.meta.output_name()) for c in _dimension_caps(compiled)]
     f = f.with_columns(_ordered_sum(terms).alias("raw_total"))
     total = pl.col("raw_total")
     if comb.cap is not None:
@@ -404,7 +469,7 @@ def evaluate_bulk(compiled: CompiledScheme, events: pl.DataFrame, subjects: pl.D
     if comb.floor is not None:
         total = pl.when(total < comb.floor).then(pl.lit(comb.floor)).otherwise(total)
     f = f.with_columns(total.alias("total"))
-    return _grades(compiled, f, key, stats, left_out)
+    return f.with_columns(pl.Series("total", [snap_total(t) for t in f["total"]], dtype=pl.Float64))
 
 
 def _levels(compiled: CompiledScheme) -> list[list[Any]]:
@@ -447,10 +512,11 @@ def _outsiders_percentiles(compiled: CompiledScheme, f: pl.DataFrame,
     return f.with_columns(fixes) if fixes else f
 
 
-def _grades(compiled: CompiledScheme, f: pl.DataFrame, key: str, stats: dict[tuple[str, Any], PeerStats],
-            left_out: pl.DataFrame) -> BulkResult:
+def phase_grade(compiled: CompiledScheme, f: pl.DataFrame, key: str, stats: dict[tuple[str, Any], PeerStats],
+                left_out: pl.DataFrame) -> BulkResult:
+    """Grades by the very function the per-subject executor calls (``peers.grade_for``), with the totals
+    of each quota group (``grade``, ``grade_reason``), and the rank among the evaluated (``rank``)."""
     s = compiled.scheme
-    f = f.with_columns(pl.Series("total", [snap_total(t) for t in f["total"]], dtype=pl.Float64))
     qgroup = s.grading.quota_group if s.grading else "all"
     gcol = None if qgroup == "all" else GROUP_COLUMNS[qgroup]
     totals: dict[Any, list[float]] = {}

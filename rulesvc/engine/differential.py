@@ -1,21 +1,28 @@
 """Hold the executors together: the bulk result of every subject against a per-subject evaluation.
 
 Used by the differential tests and by ``bench/``; returns the differences instead of asserting, so a
-failure lists every subject and every field that disagrees.
+failure lists every subject and every field that disagrees. Both executors run the same phases by the
+same names (``evaluate.PHASES``: ``phase_metrics`` … ``phase_grade`` in ``evaluate`` and in ``bulk``);
+each difference names the phase whose output it is, and a subject's differences come in phase order,
+so the first one points at the phase where the executors part.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
+from rulesvc.engine import result as R
 from rulesvc.engine.bulk import BulkResult, subject_of
 from rulesvc.engine.compile import CompiledScheme
-from rulesvc.engine.evaluate import Decider, evaluate_subject
+from rulesvc.engine.evaluate import PHASES, Decider, evaluate_subject
 
 TOLERANCE = 1e-9
+# The phase that decides each kind of fired rule id.
+FIRED_PHASE = {"ind": "points", "veto": "vetoes", "adj": "adjustments", "grade": "grade"}
 
 
 @dataclass(frozen=True)
@@ -24,6 +31,7 @@ class Difference:
     what: str
     bulk: object
     single: object
+    phase: str = ""  # one of ``evaluate.PHASES``
 
 
 def _close(a: float | None, b: float | None) -> bool:
@@ -46,30 +54,53 @@ def compare(compiled: CompiledScheme, bulk: BulkResult, events: pl.DataFrame, de
         sub_events = by_subject.get((sid,))
         evs = sub_events.to_dicts() if sub_events is not None else []
         r = evaluate_subject(compiled, subject_of(row, key), evs, period=period, decider=decider, peers=bulk.peers)
-        name = str(sid)
-        for ind in r.indicators:
-            if ind.method is None:
-                continue
-            b_pts = row.get(f"pts__{ind.code}")
-            s_pts = ind.points if ind.scored else None
-            if not _close(b_pts, s_pts):
-                diffs.append(Difference(name, f"points {ind.code}", b_pts, s_pts))
-            if not _close(row.get(f"contrib__{ind.code}"), ind.contribution if ind.scored else None):
-                diffs.append(Difference(name, f"contribution {ind.code}", row.get(f"contrib__{ind.code}"), ind.contribution))
-            if not _close(row.get(ind.code), ind.value):
-                diffs.append(Difference(name, f"value {ind.code}", row.get(ind.code), ind.value))
-        adj = {a.code: a.points for a in r.adjustments}
-        for ca in compiled.adjustments:
-            code = ca.adjustment.code
-            if not _close(row[f"adj__{code}"], adj.get(code, 0.0)):
-                diffs.append(Difference(name, f"adjustment {code}", row[f"adj__{code}"], adj.get(code, 0.0)))
-        if not _close(row["total"], r.total):
-            diffs.append(Difference(name, "total", row["total"], r.total))
-        if row["grade"] != r.grade:
-            diffs.append(Difference(name, "grade", row["grade"], r.grade))
-        fired = bulk.fired(row, compiled)
-        if fired != r.fired:
-            diffs.append(Difference(name, "fired", sorted(fired - r.fired), sorted(r.fired - fired)))
-        if not _close(math.fsum(ln.points for ln in r.attribution), r.total):
-            diffs.append(Difference(name, "attribution does not add up", r.total, [ln.points for ln in r.attribution]))
+        found = _differences(compiled, bulk, row, r)
+        diffs.extend(sorted(found, key=lambda d: PHASES.index(d.phase)))
     return len(rows), diffs
+
+
+def _differences(compiled: CompiledScheme, bulk: BulkResult, row: dict[str, Any], r: R.Result) -> list[Difference]:
+    """One subject's differences, each under the phase whose output it is."""
+    name = str(row[bulk.key])
+    out: list[Difference] = []
+
+    def differ(phase: str, what: str, b: object, s: object) -> None:
+        out.append(Difference(name, what, b, s, phase))
+
+    for m in r.metrics:
+        if not _close(row.get(m.code), m.value):
+            differ("metrics", f"metric {m.code}", row.get(m.code), m.value)
+    for col, got in (("status", r.status), ("status_code", r.status_code)):
+        if (row.get(col) or "") != got:
+            differ("participation", col, row.get(col), got)
+    for ind in r.indicators:
+        if not _close(row.get(ind.code), ind.value):
+            differ("indicators", f"value {ind.code}", row.get(ind.code), ind.value)
+        if ind.method is None:
+            continue
+        if row.get(f"applies__{ind.code}") and not _close(row.get(f"x__{ind.code}"), ind.x):
+            differ("peers", f"x {ind.code}", row.get(f"x__{ind.code}"), ind.x)
+        b_pts = row.get(f"pts__{ind.code}")
+        s_pts = ind.points if ind.scored else None
+        if not _close(b_pts, s_pts):
+            differ("points", f"points {ind.code}", b_pts, s_pts)
+        if not _close(row.get(f"contrib__{ind.code}"), ind.contribution if ind.scored else None):
+            differ("combine", f"contribution {ind.code}", row.get(f"contrib__{ind.code}"), ind.contribution)
+    adj = {a.code: a.points for a in r.adjustments}
+    for ca in compiled.adjustments:
+        code = ca.adjustment.code
+        if not _close(row[f"adj__{code}"], adj.get(code, 0.0)):
+            differ("adjustments", f"adjustment {code}", row[f"adj__{code}"], adj.get(code, 0.0))
+    if not _close(row["total"], r.total):
+        differ("combine", "total", row["total"], r.total)
+    if not _close(math.fsum(ln.points for ln in r.attribution), r.total):
+        differ("combine", "attribution does not add up", r.total, [ln.points for ln in r.attribution])
+    if row["grade"] != r.grade:
+        differ("grade", "grade", row["grade"], r.grade)
+    fired = bulk.fired(row, compiled)
+    for phase in dict.fromkeys(FIRED_PHASE.values()):
+        only_bulk = sorted(f for f in fired - r.fired if FIRED_PHASE[f.split(":", 1)[0]] == phase)
+        only_single = sorted(f for f in r.fired - fired if FIRED_PHASE[f.split(":", 1)[0]] == phase)
+        if only_bulk or only_single:
+            differ(phase, "fired", only_bulk, only_single)
+    return out

@@ -20,7 +20,7 @@ from typing import Any
 
 from rulesvc.engine.backends.durable import RuleSpec, compile_rules
 from rulesvc.engine.compile import CompiledScheme, Predicate
-from rulesvc.engine.evaluate import DecisionInput, Decisions
+from rulesvc.engine.decide import DecisionInput, Decisions
 
 EXCLUDED_KEYS = {"prosecutor_id", "procuratorate_id"}
 

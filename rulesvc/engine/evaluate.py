@@ -1,10 +1,13 @@
-"""Evaluate one subject: metrics → indicators → decisions → points → total → grade, with the trace.
+"""Evaluate one subject, with the trace, in named phases::
 
-The *decisions* — which scoring branch holds each indicator's value, which events match each
-adjustment and veto — are made by a :class:`Decider`: plain Python (:class:`PythonDecider`) or
-durable_rules (``rulesvc.engine.backends``). Everything else is computed here, once, for both.
-The bulk executor (``rulesvc.engine.bulk``) implements the same rules column-wise; a differential
-test holds them together.
+    metrics → participation → indicators → peers → (decisions) → points → vetoes → adjustments → combine → grade
+
+Each phase is a function ``phase_<name>`` here and in the bulk executor (``rulesvc.engine.bulk``), which
+runs the same phases column-wise; the differential test (``rulesvc.engine.differential``) holds them
+together and names the phase where they part. The *decisions* — which scoring branch holds each
+indicator's x, which events match each adjustment and veto — are made by a :class:`Decider`
+(``rulesvc.engine.decide``): plain Python (:class:`PythonDecider`) or durable_rules
+(``rulesvc.engine.durable_decider``). Everything else is computed here, once, for both.
 """
 
 from __future__ import annotations
@@ -12,133 +15,22 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any
 
 from rulesvc.engine import result as R
-from rulesvc.engine.compile import CompiledAdjustment, CompiledIndicator, CompiledScheme, Predicate
+from rulesvc.engine.compile import CompiledAdjustment, CompiledIndicator, CompiledScheme
+from rulesvc.engine.decide import (
+    Decider,
+    DecisionInput,
+    Decisions,
+    PythonDecider,
+    Row,
+    case_facts,
+)
 from rulesvc.engine.explain import describe_branch, nearest_for
 from rulesvc.engine.model import Subject
 from rulesvc.engine.peers import PeerContext, derive_x, grade_for
-
-Row = Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class Decisions:
-    """What fired: branch per indicator, matching event (or case) ids per adjustment and veto.
-
-    ``adjustments`` holds what an adjustment counts — event ids, or case ids for ``per_case`` and
-    patterns; ``adjustment_events`` holds the event ids behind the cases of those."""
-
-    branches: Mapping[str, str]
-    adjustments: Mapping[str, tuple[str, ...]]
-    vetoes: Mapping[str, tuple[str, ...]]
-    adjustment_events: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class DecisionInput:
-    """What a decider needs: x per scored indicator (None = missing), the events, the case facts."""
-
-    x: Mapping[str, float | None]
-    events: Sequence[Row]
-    cases: Sequence[Row] = ()  # one per (adjustment with a pattern, case): {"adj", "case_id", step: count}
-
-
-class Decider(Protocol):
-    name: str
-
-    def decide(self, compiled: CompiledScheme, facts: DecisionInput) -> Decisions: ...
-
-
-def matches(pred: Predicate | None, types: frozenset[str], event: Row) -> bool:
-    return event["event_type"] in types and (pred is None or pred.py(event))
-
-
-def case_facts(compiled: CompiledScheme, events: Sequence[Row],
-               by_type: Mapping[str, list[Row]] | None = None) -> list[dict[str, Any]]:
-    """Per pattern adjustment and case: how many events of the case satisfy each step.
-    ``by_type`` is ``by_event_type(events)`` when the caller has it.
-    The key ``_events`` (never asserted as a fact) lists the ids of the events that matched a step.
-    A step with ``sum`` adds up that field of its events (a missing value adds nothing) instead of
-    counting them."""
-    out: list[dict[str, Any]] = []
-    for ca in compiled.adjustments:
-        if not ca.pattern:
-            continue
-        per_case: dict[str, dict[str, Any]] = {}
-        types = frozenset().union(*(st.types for st in ca.pattern))
-        # Counting does not depend on the order the events come in.
-        pool = events if by_type is None else [e for t in sorted(types) for e in by_type.get(t, ())]
-        for e in pool:
-            cid = e.get("case_id")
-            if not cid or e["event_type"] not in types:
-                continue
-            for st in ca.pattern:
-                if matches(st.where, st.types, e):
-                    row = per_case.setdefault(cid, {"adj": ca.adjustment.code, "case_id": cid,
-                                                    **{s.name: 0 for s in ca.pattern}, "_events": []})
-                    if st.sum is None:
-                        row[st.name] += 1
-                    else:
-                        v = e.get(st.sum)
-                        row[st.name] += float(v) if v is not None else 0.0
-                    if not row["_events"] or row["_events"][-1] != e["event_id"]:
-                        row["_events"].append(e["event_id"])
-        out.extend(per_case[c] for c in sorted(per_case))
-    if out:
-        order = {e["event_id"]: i for i, e in enumerate(events)}
-        for row in out:
-            row["_events"] = sorted(row["_events"], key=lambda i: order.get(i, math.inf))
-    return out
-
-
-def distinct_cases(events: Iterable[Row]) -> tuple[str, ...]:
-    """Case ids of ``events`` in order of first appearance; events without a case do not count."""
-    return tuple(dict.fromkeys(e["case_id"] for e in events if e.get("case_id")))
-
-
-def pattern_holds(ca: CompiledAdjustment, case: Row) -> bool:
-    return case["adj"] == ca.adjustment.code and all(case[st.name] >= st.at_least for st in ca.pattern)
-
-
-class PythonDecider:
-    """Decisions made by the compiled Python closures: the reference the others are tested against."""
-
-    name = "python"
-
-    def decide(self, compiled: CompiledScheme, facts: DecisionInput) -> Decisions:
-        branches: dict[str, str] = {}
-        for ci in compiled.indicators:
-            if ci.piecewise is None or ci.indicator.code not in facts.x:
-                continue
-            x = facts.x[ci.indicator.code]
-            branches[ci.indicator.code] = "missing" if x is None else ci.piecewise.branch_for(x).id
-        adjustments: dict[str, tuple[str, ...]] = {}
-        behind: dict[str, tuple[str, ...]] = {}
-        for ca in compiled.adjustments:
-            code = ca.adjustment.code
-            if ca.pattern:
-                held = [c for c in facts.cases if pattern_holds(ca, c)]
-                ids = tuple(c["case_id"] for c in held)
-                behind[code] = tuple(i for c in held for i in c.get("_events", ()))
-            else:
-                hits = [e for e in facts.events if matches(ca.where, ca.types, e)]
-                ids = tuple(e["event_id"] for e in hits)
-                if ca.adjustment.per_case:
-                    behind[code] = tuple(e["event_id"] for e in hits if e.get("case_id"))
-                    ids = distinct_cases(hits)
-            if ids:
-                adjustments[code] = ids
-            else:
-                behind.pop(code, None)
-        vetoes = {}
-        for cv in compiled.vetoes:
-            ids = tuple(e["event_id"] for e in facts.events if matches(cv.where, cv.types, e))
-            if ids:
-                vetoes[cv.veto.code] = ids
-        return Decisions(branches, adjustments, vetoes, behind)
 
 
 def by_event_type(events: Sequence[Row]) -> dict[str, list[Row]]:
@@ -149,7 +41,16 @@ def by_event_type(events: Sequence[Row]) -> dict[str, list[Row]]:
     return out
 
 
-def metric_values(compiled: CompiledScheme, events: Sequence[Row], hits_out: dict | None = None,
+# -- the phases ----------------------------------------------------------------------------------------
+#
+# One function per phase, named as its counterpart in the bulk executor (``rulesvc.engine.bulk``), in the
+# order both run them; ``rulesvc.engine.differential`` reports a disagreement under the phase it starts in.
+# Between ``phase_peers`` and ``phase_points`` the decider decides (branches, matching events).
+
+PHASES = ("metrics", "participation", "indicators", "peers", "points", "vetoes", "adjustments", "combine", "grade")
+
+
+def phase_metrics(compiled: CompiledScheme, events: Sequence[Row], hits_out: dict[Any, Any] | None = None,
                   by_type: Mapping[str, list[Row]] | None = None) -> tuple[dict[str, float | None], list[R.MetricTrace]]:
     """Aggregate the subject's events into metric values (same null rules as the bulk executor).
     ``hits_out`` receives each metric's matching events as ``("hits", code)`` (the explanations reuse them);
@@ -241,8 +142,10 @@ def subject_env(subject: Subject) -> dict[str, Any]:
             "office_share": subject.office_share}
 
 
-def with_activity(compiled: CompiledScheme, subject: Subject, metric_traces: Sequence[R.MetricTrace]) -> Subject:
-    """The subject, not graded when the scheme says so and no metric counted any of their events."""
+def phase_participation(compiled: CompiledScheme, subject: Subject, metric_traces: Sequence[R.MetricTrace]) -> Subject:
+    """The subject, not graded when the scheme says so and no metric counted any of their events.
+    (Whether they take part at all, and their share of the period in office, the caller decided with
+    ``rulesvc.engine.participation.participation`` — the function the bulk executor calls.)"""
     from rulesvc.engine.participation import NO_ACTIVITY_REASON
 
     if (subject.status == "evaluated" and compiled.scheme.participants.no_activity == "not_graded"
@@ -252,7 +155,7 @@ def with_activity(compiled: CompiledScheme, subject: Subject, metric_traces: Seq
     return subject
 
 
-def indicator_values(compiled: CompiledScheme, metrics: Mapping[str, float | None],
+def phase_indicators(compiled: CompiledScheme, metrics: Mapping[str, float | None],
                      subject: Subject | None = None) -> dict[str, float | None]:
     """Every indicator's value, in dependency order. An indicator with ``prorate`` is divided by the
     subject's share of the period in office (40 cases in half a year count as 80); an indicator that
@@ -268,6 +171,26 @@ def indicator_values(compiled: CompiledScheme, metrics: Mapping[str, float | Non
     return {ci.indicator.code: values[ci.indicator.code] for ci in compiled.indicators}
 
 
+def phase_peers(compiled: CompiledScheme, subject: Subject, values: Mapping[str, float | None],
+                peers: PeerContext | None) -> tuple[dict[str, float | None], dict[str, str]]:
+    """x of every scored indicator that applies to the subject — the number its scoring rule tests: the
+    value, or its percentile / ratio among the peers (None: missing) — and why an x is missing although
+    the value is not (a peer group too small, a reference value of 0)."""
+    xs: dict[str, float | None] = {}
+    notes: dict[str, str] = {}
+    for ci in compiled.indicators:
+        if ci.piecewise is None or not applies(ci, subject):
+            continue
+        v = values[ci.indicator.code]
+        if v is None:
+            xs[ci.indicator.code] = None
+        else:
+            xs[ci.indicator.code], note = derive_x(ci, v, subject, peers)
+            if note:
+                notes[ci.indicator.code] = note
+    return xs, notes
+
+
 def evaluate_subject(
     compiled: CompiledScheme,
     subject: Subject,
@@ -281,23 +204,12 @@ def evaluate_subject(
     """Score one subject from its events. ``peers`` supplies peer statistics and group totals
     (computed by the bulk executor) for rank/average/best scoring and grade quotas."""
     decider = decider or PythonDecider()
-    found: dict = {}
+    found: dict[Any, Any] = {}
     by_type = by_event_type(events)
-    metrics, metric_traces = metric_values(compiled, events, found, by_type)
-    subject = with_activity(compiled, subject, metric_traces)
-    values = indicator_values(compiled, metrics, subject)
-    xs: dict[str, float | None] = {}
-    notes: dict[str, str] = {}
-    for ci in compiled.indicators:
-        if ci.piecewise is None or not applies(ci, subject):
-            continue
-        v = values[ci.indicator.code]
-        if v is None:
-            xs[ci.indicator.code] = None
-        else:
-            xs[ci.indicator.code], note = derive_x(ci, v, subject, peers)
-            if note:
-                notes[ci.indicator.code] = note
+    metrics, metric_traces = phase_metrics(compiled, events, found, by_type)
+    subject = phase_participation(compiled, subject, metric_traces)
+    values = phase_indicators(compiled, metrics, subject)
+    xs, notes = phase_peers(compiled, subject, values, peers)
     decisions = decider.decide(compiled, DecisionInput(xs, events, case_facts(compiled, events, by_type)))
     return assemble(compiled, subject, period, metrics, values, xs, decisions, metric_traces, peers,
                     executor=decider.name, explain=explain, events=events, cache=found, x_notes=notes)
@@ -317,16 +229,92 @@ def assemble(
     executor: str = "python",
     explain: bool = True,
     events: Sequence[Row] = (),
-    cache: dict | None = None,
+    cache: dict[Any, Any] | None = None,
     x_notes: Mapping[str, str] | None = None,
 ) -> R.Result:
-    """Points, caps, vetoes, combination and grade from the decisions; builds the trace.
+    """The phases after the decisions — points, vetoes, adjustments, combine, grade — and the trace.
     ``x_notes`` says why an indicator has no x although it has a value (a peer group too small)."""
     s = compiled.scheme
-    comb = s.combination
     fired: set[str] = set()
+    scored = phase_points(compiled, subject, decisions, xs, x_notes or {}, fired)
+    zeroed, veto_traces = phase_vetoes(compiled, decisions, fired)
+    adj_traces, adj_lines = phase_adjustments(compiled, decisions, zeroed, fired, subject)
+    combined = phase_combine(compiled, scored, zeroed, adj_lines)
+    grade, reason = phase_grade(compiled, combined.total, [t.code for t in veto_traces], subject, peers, fired)
+    ind_traces = _indicator_traces(compiled, subject, metrics, values, xs, decisions, scored, combined, zeroed,
+                                   explain=explain, events=events, cache=cache if cache is not None else {},
+                                   x_notes=x_notes or {})
+    return R.Result(
+        subject=subject.id, scheme_code=s.code, scheme_hash=s.content_hash, period=period, total=combined.total,
+        grade=grade, grade_reason=reason, indicators=tuple(ind_traces), adjustments=tuple(adj_traces),
+        vetoes=tuple(veto_traces), dimensions=tuple(_dimension_traces(compiled, scored, combined, zeroed, adj_lines)),
+        attribution=tuple(combined.lines), metrics=tuple(metric_traces), fired=frozenset(fired), executor=executor,
+        subject_name=subject.name, status=subject.status, status_code=subject.status_code,
+        status_reason=subject.status_reason, office_share=subject.office_share,
+    )
+
+
+@dataclass
+class Points:
+    """What :func:`phase_points` found: points per scored indicator (an indicator excluded for lack of
+    data, or not applicable, has none), each dimension's attainable maximum, the trace's notes."""
+
+    points: dict[str, float]
+    dim_max: dict[str, float]
+    notes: dict[str, str]
+
+
+@dataclass
+class Combined:
+    """What :func:`phase_combine` found: the total, the attribution lines that add up to it, each
+    indicator's contribution, and the weight share of the dimensions with points to attain."""
+
+    total: float
+    lines: list[R.Line]
+    contributions: dict[str, float]
+    live: float
+
+
+def phase_points(compiled: CompiledScheme, subject: Subject, decisions: Decisions, xs: Mapping[str, float | None],
+                 x_notes: Mapping[str, str], fired: set[str]) -> Points:
+    """Each scored indicator's points from the branch its x fell in (or what missing data scores), and
+    each dimension's attainable maximum for this subject."""
+    comb = compiled.scheme.combination
+    points: dict[str, float] = {}
+    dim_max = dict.fromkeys(compiled.scheme.dimensions, 0.0)
+    notes: dict[str, str] = {}
+    for ci in compiled.indicators:
+        code, pw = ci.indicator.code, ci.piecewise
+        if pw is None:
+            continue
+        if not applies(ci, subject):
+            notes[code] = "不适用于本人的业务条线或业务类别 (not applicable to this business)"
+            continue
+        branch = decisions.branches[code]
+        fired.add(f"ind:{code}:{branch}")
+        x = xs.get(code)
+        if branch == "missing":
+            why = x_notes.get(code) or "无数据 (no data)"
+            if ci.indicator.scoring and ci.indicator.scoring.missing == "exclude":
+                notes[code] = (f"{why}，不计入，本维度按其余指标计分 (excluded, the dimension is re-weighted)"
+                               if comb.method == "weighted" else f"{why}，不计入 (excluded)")
+                continue
+            points[code] = pw.missing_points
+            notes[code] = f"{why}，按{pw.missing_points:g}分计 (scored {pw.missing_points:g})"
+        else:
+            br = next(b for b in pw.branches if b.id == branch)
+            points[code] = br.points(x) if x is not None else 0.0
+        if ci.indicator.dimension:
+            dim_max[ci.indicator.dimension] += pw.max_points
+    return Points(points, dim_max, notes)
+
+
+def phase_vetoes(compiled: CompiledScheme, decisions: Decisions,
+                 fired: set[str]) -> tuple[dict[str, str], list[R.VetoTrace]]:
+    """The vetoes that fired: the dimensions they zero (dimension → the veto's name) and their traces."""
+    s = compiled.scheme
     zeroed: dict[str, str] = {}
-    veto_traces = []
+    traces: list[R.VetoTrace] = []
     for cv in compiled.vetoes:
         ids = decisions.vetoes.get(cv.veto.code, ())
         if not ids:
@@ -342,37 +330,60 @@ def assemble(
                 details.append(f"等次最高为{e.grade} (grade at best {e.grade})")
             else:
                 details.append(f"不得评为{e.grade} (may not be graded {e.grade})")
-        veto_traces.append(R.VetoTrace(v.code, v.name, "+".join(e.effect for e in v.effects),
-                                       tuple(ids[: R.EVENT_IDS_SHOWN]), "；".join(details), len(ids)))
+        traces.append(R.VetoTrace(v.code, v.name, "+".join(e.effect for e in v.effects),
+                                  tuple(ids[: R.EVENT_IDS_SHOWN]), "；".join(details), len(ids)))
+    return zeroed, traces
 
-    # Indicator points, and each dimension's attainable maximum for this subject.
-    points: dict[str, float] = {}
-    dim_max = dict.fromkeys(s.dimensions, 0.0)
-    notes: dict[str, str] = {}
-    for ci in compiled.indicators:
-        code, pw = ci.indicator.code, ci.piecewise
-        if pw is None:
-            continue
-        if not applies(ci, subject):
-            notes[code] = "不适用于本人的业务条线或业务类别 (not applicable to this business)"
-            continue
-        branch = decisions.branches[code]
-        fired.add(f"ind:{code}:{branch}")
-        x = xs.get(code)
-        if branch == "missing":
-            why = (x_notes or {}).get(code) or "无数据 (no data)"
-            if ci.indicator.scoring and ci.indicator.scoring.missing == "exclude":
-                notes[code] = (f"{why}，不计入，本维度按其余指标计分 (excluded, the dimension is re-weighted)"
-                               if comb.method == "weighted" else f"{why}，不计入 (excluded)")
-                continue
-            points[code] = pw.missing_points
-            notes[code] = f"{why}，按{pw.missing_points:g}分计 (scored {pw.missing_points:g})"
-        else:
-            br = next(b for b in pw.branches if b.id == branch)
-            points[code] = br.points(x) if x is not None else 0.0
-        if ci.indicator.dimension:
-            dim_max[ci.indicator.dimension] += pw.max_points
 
+def phase_adjustments(compiled: CompiledScheme, decisions: Decisions, zeroed: Mapping[str, str],
+                      fired: set[str], subject: Subject) -> tuple[list[R.AdjustmentTrace], list[R.Line]]:
+    """Points per adjustment (capped per item, nothing in a vetoed dimension), then each dimension's
+    adjustment cap: the traces, and the attribution lines in the order the total adds them."""
+    traces: list[R.AdjustmentTrace] = []
+    lines: list[R.Line] = []
+    per_dim: dict[str, float] = {}
+    for ca in compiled.adjustments:
+        a = ca.adjustment
+        ids = decisions.adjustments.get(a.code, ())
+        if not ids or not adjustment_applies(ca, subject):
+            continue
+        fired.add(f"adj:{a.code}")
+        n = len(ids)
+        raw = n * a.points
+        pts, note = raw, ""
+        if a.cap is not None and abs(raw) > a.cap:
+            pts = math.copysign(a.cap, raw)
+            note = f"封顶 {a.cap:g} 分 (capped at {a.cap:g})"
+        if a.dimension and a.dimension in zeroed:
+            pts, note = 0.0, f"{zeroed[a.dimension]}：本维度计 0 分 (vetoed)"
+        by_case = bool(ca.pattern) or a.per_case
+        event_ids = decisions.adjustment_events.get(a.code, ()) if by_case else ids
+        traces.append(R.AdjustmentTrace(a.code, a.name, a.dimension, n, tuple(event_ids[: R.EVENT_IDS_SHOWN]),
+                                        a.points, raw, a.cap, pts, note,
+                                        case_ids=tuple(ids[: R.EVENT_IDS_SHOWN]) if by_case else (),
+                                        counts="case" if by_case else "event"))
+        lines.append(R.Line("adjustment", a.code, a.name, pts))
+        if a.dimension:
+            per_dim[a.dimension] = per_dim.get(a.dimension, 0.0) + pts
+    for dim in compiled.scheme.dimensions:  # dimension order, as in the bulk executor
+        if dim not in per_dim:
+            continue
+        total = per_dim[dim]
+        cap = compiled.scheme.dimensions[dim].adjustment_cap
+        if cap is not None and abs(total) > cap:
+            lines.append(R.Line("cap", f"dimcap:{dim}", f"{compiled.scheme.dimensions[dim].name}加减分封顶 ±{cap:g}",
+                                math.copysign(cap, total) - total))
+    return traces, lines
+
+
+def phase_combine(compiled: CompiledScheme, scored: Points, zeroed: Mapping[str, str],
+                  adj_lines: Sequence[R.Line]) -> Combined:
+    """Base, the indicators' contributions (weighted: each dimension's share of the span, re-weighted over
+    the dimensions with points to attain; nothing from a vetoed dimension), the adjustment lines, the clip
+    to ``cap`` / ``floor``, the rounding: the total and the lines that add up to it."""
+    s = compiled.scheme
+    comb = s.combination
+    points, dim_max, notes = scored.points, scored.dim_max, scored.notes
     # A dimension with nothing to score for this subject (no applicable indicator, or all excluded for
     # lack of data) is left out and the others re-weighted, rather than silently costing its weight.
     live = 0.0
@@ -391,13 +402,13 @@ def assemble(
             notes[code] = f"{zeroed[dim]}：本维度计 0 分 (vetoed)"
         elif comb.method == "weighted":
             mx = dim_max.get(dim or "", 0.0)
-            ok = dim is not None and mx > 0 and live > 0  # only dimensions with points to attain count
-            contributions[code] = comb.span * (compiled.weight_share[dim] / live) * points[code] / mx if ok else 0.0
+            if dim is not None and mx > 0 and live > 0:  # only dimensions with points to attain count
+                contributions[code] = comb.span * (compiled.weight_share[dim] / live) * points[code] / mx
+            else:
+                contributions[code] = 0.0
         else:
             contributions[code] = points[code]
         lines.append(R.Line("indicator", code, ci.indicator.name, contributions[code]))
-
-    adj_traces, adj_lines = _adjustments(compiled, decisions, zeroed, fired, subject)
     lines.extend(adj_lines)
     raw_total = ordered_sum(ln.points for ln in lines)
     clipped = raw_total
@@ -418,10 +429,28 @@ def assemble(
         lines.append(R.Line("round", "total", f"总分按 {TOTAL_DIGITS} 位小数舍入（消除浮点误差）",
                             closing_delta(ordered_sum(ln.points for ln in lines), snapped)))
         total = snapped
-    grade, reason = grade_for(compiled, total, [t.code for t in veto_traces], subject, peers)
+    return Combined(total, lines, contributions, live)
+
+
+def phase_grade(compiled: CompiledScheme, total: float, vetoes: Sequence[str], subject: Subject,
+                peers: PeerContext | None, fired: set[str]) -> tuple[str | None, str]:
+    """The grade and why (:func:`rulesvc.engine.peers.grade_for`, the function the bulk executor calls)."""
+    grade, reason = grade_for(compiled, total, vetoes, subject, peers)
     if grade:
         fired.add(f"grade:{grade}")
+    return grade, reason
 
+
+# -- the trace -----------------------------------------------------------------------------------------
+
+
+def _indicator_traces(compiled: CompiledScheme, subject: Subject, metrics: Mapping[str, float | None],
+                      values: Mapping[str, float | None], xs: Mapping[str, float | None], decisions: Decisions,
+                      scored: Points, combined: Combined, zeroed: Mapping[str, str], *, explain: bool,
+                      events: Sequence[Row], cache: dict[Any, Any],
+                      x_notes: Mapping[str, str]) -> list[R.IndicatorTrace]:
+    comb = compiled.scheme.combination
+    points, dim_max, notes, total, live = scored.points, scored.dim_max, scored.notes, combined.total, combined.live
     # What one more point of an indicator adds to the total (for "what it would take"): its weighting,
     # nothing in a vetoed dimension or once the total sits at its cap.
     per_point: dict[str, float] = {}
@@ -433,8 +462,7 @@ def assemble(
             per_point[code] = 1.0
         elif dim is not None and dim_max.get(dim, 0.0) > 0 and live > 0:
             per_point[code] = comb.span * (compiled.weight_share[dim] / live) / dim_max[dim]
-    ind_traces = []
-    subset_cache: dict = cache if cache is not None else {}
+    traces = []
     env = {**subject_env(subject), **metrics}
     for ci in compiled.indicators:
         code, ind, pw = ci.indicator.code, ci.indicator, ci.piecewise
@@ -442,7 +470,7 @@ def assemble(
         x = xs.get(code)
         rule = describe_branch(ci, branch, x, points.get(code)) if explain and branch else ""
         prorated = ind.prorate and subject.office_share != 1.0 and values[code] is not None
-        ind_traces.append(R.IndicatorTrace(
+        traces.append(R.IndicatorTrace(
             code=code, name=ind.name, dimension=ind.dimension, formula=ind.formula,
             formula_labeled=compiled.formulas_labeled[code] if explain else "",
             substituted=ci.explain(values_for(ci, env, values)) if explain else "",
@@ -450,30 +478,30 @@ def assemble(
             prorated_from=ci.py(values_for(ci, env, values)) if prorated else None,
             derive=pw.derive if pw else "value", method=ind.scoring.method if ind.scoring else None,
             branch=branch, rule=rule, points=points.get(code, 0.0), max_points=pw.max_points if pw else 0.0,
-            contribution=contributions.get(code, 0.0), note=notes.get(code, ""),
-            peer_note=(x_notes or {}).get(code, ""),
-            nearest=(nearest_for(compiled, ci, env, values, x, events, subset_cache,
+            contribution=combined.contributions.get(code, 0.0), note=notes.get(code, ""),
+            peer_note=x_notes.get(code, ""),
+            nearest=(nearest_for(compiled, ci, env, values, x, events, cache,
                                  per_point=per_point.get(code, 0.0), share=subject.office_share)
                      if explain and pw and branch and branch != "missing" else None),
         ))
+    return traces
+
+
+def _dimension_traces(compiled: CompiledScheme, scored: Points, combined: Combined, zeroed: Mapping[str, str],
+                      adj_lines: Sequence[R.Line]) -> list[R.DimensionTrace]:
+    comb = compiled.scheme.combination
+    points, dim_max, live = scored.points, scored.dim_max, combined.live
     dims = []
-    for code, d in s.dimensions.items():
+    for code, d in compiled.scheme.dimensions.items():
         ind_codes = [ci.indicator.code for ci in compiled.indicators if ci.indicator.dimension == code]
         adj = math.fsum(ln.points for ln in adj_lines if _dim_of(compiled, ln.code) == code)
         share = compiled.weight_share.get(code, 0.0)
-        from_indicators = math.fsum(contributions.get(c, 0.0) for c in ind_codes)
+        from_indicators = math.fsum(combined.contributions.get(c, 0.0) for c in ind_codes)
         dims.append(R.DimensionTrace(
             code, d.name, share / live if comb.method == "weighted" and live and dim_max[code] > 0 else (
                 share if comb.method != "weighted" else 0.0), math.fsum(points.get(c, 0.0) for c in ind_codes),
             dim_max[code], adj, zeroed.get(code), from_indicators + adj, from_indicators, share))
-    return R.Result(
-        subject=subject.id, scheme_code=s.code, scheme_hash=s.content_hash, period=period, total=total,
-        grade=grade, grade_reason=reason, indicators=tuple(ind_traces), adjustments=tuple(adj_traces),
-        vetoes=tuple(veto_traces), dimensions=tuple(dims), attribution=tuple(lines),
-        metrics=tuple(metric_traces), fired=frozenset(fired), executor=executor, subject_name=subject.name,
-        status=subject.status, status_code=subject.status_code, status_reason=subject.status_reason,
-        office_share=subject.office_share,
-    )
+    return dims
 
 
 TOTAL_DIGITS = 9  # far below any printed figure, far above floating-point residue (~1e-14)
@@ -514,40 +542,8 @@ def _dim_of(compiled: CompiledScheme, code: str) -> str | None:
     return code.removeprefix("dimcap:") if code.startswith("dimcap:") else None
 
 
-def _adjustments(compiled: CompiledScheme, decisions: Decisions, zeroed: Mapping[str, str],
-                 fired: set[str], subject: Subject) -> tuple[list[R.AdjustmentTrace], list[R.Line]]:
-    traces: list[R.AdjustmentTrace] = []
-    lines: list[R.Line] = []
-    per_dim: dict[str, float] = {}
-    for ca in compiled.adjustments:
-        a = ca.adjustment
-        ids = decisions.adjustments.get(a.code, ())
-        if not ids or not adjustment_applies(ca, subject):
-            continue
-        fired.add(f"adj:{a.code}")
-        n = len(ids)
-        raw = n * a.points
-        pts, note = raw, ""
-        if a.cap is not None and abs(raw) > a.cap:
-            pts = math.copysign(a.cap, raw)
-            note = f"封顶 {a.cap:g} 分 (capped at {a.cap:g})"
-        if a.dimension and a.dimension in zeroed:
-            pts, note = 0.0, f"{zeroed[a.dimension]}：本维度计 0 分 (vetoed)"
-        by_case = bool(ca.pattern) or a.per_case
-        event_ids = decisions.adjustment_events.get(a.code, ()) if by_case else ids
-        traces.append(R.AdjustmentTrace(a.code, a.name, a.dimension, n, tuple(event_ids[: R.EVENT_IDS_SHOWN]),
-                                        a.points, raw, a.cap, pts, note,
-                                        case_ids=tuple(ids[: R.EVENT_IDS_SHOWN]) if by_case else (),
-                                        counts="case" if by_case else "event"))
-        lines.append(R.Line("adjustment", a.code, a.name, pts))
-        if a.dimension:
-            per_dim[a.dimension] = per_dim.get(a.dimension, 0.0) + pts
-    for dim in compiled.scheme.dimensions:  # dimension order, as in the bulk executor
-        if dim not in per_dim:
-            continue
-        total = per_dim[dim]
-        cap = compiled.scheme.dimensions[dim].adjustment_cap
-        if cap is not None and abs(total) > cap:
-            lines.append(R.Line("cap", f"dimcap:{dim}", f"{compiled.scheme.dimensions[dim].name}加减分封顶 ±{cap:g}",
-                                math.copysign(cap, total) - total))
-    return traces, lines
+__all__ = ["PHASES", "TOTAL_DIGITS", "Combined", "Decider", "DecisionInput", "Decisions", "Points", "PythonDecider",
+           "adjustment_applies", "applies", "assemble", "by_event_type", "closing_delta", "evaluate_subject",
+           "ordered_sum", "phase_adjustments", "phase_combine", "phase_grade", "phase_indicators", "phase_metrics",
+           "phase_participation", "phase_peers", "phase_points", "phase_vetoes", "snap_total", "subject_env",
+           "values_for"]
