@@ -98,9 +98,9 @@ def _field(value: Any, lang: str | None) -> Any:
     return value
 
 
-def msg(code: str, **params: Any) -> Msg:
+def msg(key: str, /, **params: Any) -> Msg:
     """A catalogue message. Unknown codes are caught by ``tests/unit/test_catalogue.py``."""
-    return Msg(code, params)
+    return Msg(key, params)
 
 
 def render(value: Any, lang: str | None = None) -> Any:
@@ -138,6 +138,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "field.too_deep": ("嵌套过深：最多 {max} 层", "Nested too deeply: at most {max} levels"),
     "field.too_large": ("内容过大：最多 {max_kb} KB（现为 {size_kb} KB）", "Too large: at most {max_kb} KB (got {size_kb} KB)"),
     "field.bad_code": ("只能用字母、数字和 _ . -，最长 {max} 个字符", "Only letters, digits and _ . -, at most {max} characters"),
+    "field.one_of": ("取值须为 {choices} 之一", "Must be one of {choices}"),
     "field.out_of_range": ("超出范围：须在 {min} 与 {max} 之间", "Out of range: must be between {min} and {max}"),
     "request.invalid": ("请求有误，请按字段说明修改", "The request is invalid; see the field messages"),
     "request.body_too_large": ("请求体过大：最多 {max_kb} KB", "Request body too large: at most {max_kb} KB"),
@@ -149,6 +150,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "not_found.object": ("没有找到该对象", "Not found"),
     "not_found.scheme": ("没有找到方案 {code}", "Scheme {code} not found"),
     "not_found.version": ("没有找到版本 {version_id}", "Version {version_id} not found"),
+    "not_found.scheme_version": ("方案 {code} 没有第 {number} 版", "Scheme {code} has no version {number}"),
+    "not_found.in_force": ("方案 {code} 在 {date} 没有生效的版本", "No version of {code} is in force on {date}"),
+    "not_found.conflict": ("没有路径为 {path} 的冲突", "No conflict at {path}"),
     "not_found.procuratorate": ("没有找到代码为 {code} 的检察院", "No procuratorate with code {code}"),
     "not_found.dataset": ("没有找到数据集 {dataset}", "Dataset {dataset} not found"),
     "not_found.user": ("没有找到用户 {username}", "User {username} not found"),
@@ -171,20 +175,95 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "version.period_bad": ("期间格式有误：{detail}（如 2020、2020-Q3、2020-07）",
                            "Bad period: {detail} (e.g. 2020, 2020-Q3, 2020-07)"),
     "version.template_no_overrides": ("模板版本没有覆盖项", "A template has no overrides"),
+    "version.template_no_parent": ("模板版本没有上级版本，无需变基", "A template has no parent to rebase onto"),
+    "version.overrides_invalid": ("本地化覆盖项有误", "Invalid overrides"),
+    "version.not_an_object": ("方案文档应为一个对象", "The document must be an object"),
+    "version.localization_keys": ("本地化版本只保存说明、覆盖项和冲突", "A localization holds only description, overrides and conflicts"),
+    "version.must_be": ("应为 {value}", "Must be {value}"),
+    "version.checks_failed": ("方案检查未通过，请按字段说明修改", "The scheme does not pass its checks; see the field messages"),
+    "version.scheme_invalid": ("方案信息有误", "Invalid scheme"),
+    "version.code_taken": ("方案代码 {code} 已被使用", "Scheme code {code} is taken"),
+    "version.parent_unpublished": ("上级版本须已批准或已生效", "The parent version must be approved or active"),
+    "version.parent_other_scheme": ("新上级版本须属于同一上级方案", "The new parent must be a version of the same parent scheme"),
+    "version.effective_overlap": ("第 {number} 版自 {date} 起生效，新版本的生效日期须晚于该日",
+                                  "Version {number} is in force from {date}: choose a later date"),
+    "version.retire_before_start": ("停用日期不能早于生效日期 {date}", "Retirement cannot be before the effective date {date}"),
+    "version.settle_value": ("只有“修改”带新的取值，且必须带", "edit, and only edit, takes a value"),
+    "version.settle_refused": ("无法如此处理该冲突", "The conflict cannot be settled this way"),
     "version.document_invalid": ("方案文档有误，请按字段说明修改", "The scheme document is invalid; see the field messages"),
     # -- keys ------------------------------------------------------------------------------------
-    "key.owner_unknown": ("没有找到密钥持有人 {username}", "No user {username} to own the key"),
+    "key.owner_unknown": ("没有找到在用的用户 {username}，无法作为密钥持有人", "No active user {username} to own the key"),
+    "key.review_needs_owner": ("带“审核”权限的密钥须指定持有人（--owner 用户名）：批准是个人的行为",
+                               "A key with the review permission needs an owner (--owner USERNAME): approving is a person's act"),
+    "key.read_required": ("密钥须有“查看”权限：其他权限都以能查看为前提", "A key needs the read permission: every other one builds on it"),
+    "key.invalid": ("API 密钥信息有误", "Invalid API key"),
     # -- sessions and sign-in -----------------------------------------------------------------------
+    "auth.csrf_required": ("以登录会话提交的修改须带有效的 X-CSRFToken 头",
+                           "A change sent with a session cookie needs a valid X-CSRFToken header"),
+    "auth.invalid_key": ("API 密钥无效、已吊销或已过期", "Invalid, revoked or expired API key"),
     "auth.required": ("请先登录或提供 API 密钥", "Sign in or send an API key"),
     "auth.session_ended": ("登录已失效，请重新登录", "Your session has ended; please sign in again"),
     "auth.too_many_attempts": ("登录失败次数过多，请 {minutes} 分钟后再试",
                                "Too many failed sign-ins; try again in {minutes} minutes"),
+    "user.activated": ("已启用用户 {username}", "User {username} activated"),
+    "user.created": ("已创建用户 {username}（{role}，{procuratorate}）", "Created user {username} ({role_en}, {procuratorate_en})"),
+    "user.deactivated": ("已停用用户 {username}，结束其 {count} 个登录会话",
+                         "User {username} deactivated; {count} signed-in sessions ended"),
+    "user.invalid": ("用户信息无效", "Invalid user"),
+    "user.last_admin": ("{username} 是最后一个启用的管理员，不能停用或改为其他角色",
+                        "{username} is the last active administrator: it cannot be deactivated or given another role"),
+    "user.needs_procuratorate": ("{role}须属于一个检察院（--procuratorate 检察院代码）：没有所属检察院的{role}看不到任何数据",
+                                 "A {role_en} needs a procuratorate (--procuratorate CODE): without one they see nothing"),
+    "user.nothing_to_change": ("没有要修改的内容：请给出 --procuratorate、--role 或 --display-name",
+                               "Nothing to change: give --procuratorate, --role or --display-name"),
+    "user.password_blank": ("密码首尾不能是空白字符", "The password must not start or end with blanks"),
+    "user.password_changed": ("已更新 {username} 的密码，结束其 {count} 个登录会话",
+                              "Password of {username} changed; {count} signed-in sessions ended"),
+    "user.password_invalid": ("密码无效", "Invalid password"),
+    "user.password_long": ("密码最多 {max} 个字符", "The password must have at most {max} characters"),
+    "user.password_short": ("密码至少 {min} 个字符", "The password must have at least {min} characters"),
+    "user.province_wide": ("全省", "the whole province"),
+    "user.role": ("角色须为 {roles} 之一", "The role must be one of {roles}"),
+    "user.updated": ("已更新用户 {username}：{changes}", "User {username} updated: {changes_en}"),
+    "user.username_pattern": ("用户名须以小写字母开头，3–40 个字符，只含小写字母、数字和 _ . -",
+                              "Username: 3-40 characters, lower-case letters, digits, _ . -, starting with a letter"),
+    "user.username_taken": ("用户名 {username} 已存在", "Username {username} already exists"),
     # -- datasets and imports -------------------------------------------------------------------------
+    "dataset.ambiguous": ("“{ref}”对应多个数据集（{matches}），请给出数据集编号或更长的哈希前缀",
+                          "'{ref}' matches several datasets ({matches}); give the dataset number or a longer hash prefix"),
+    "dataset.corrected": ("已导入更正数据集 {dataset}（更正 {corrected}）：替换其中 {replaced} 条事件，新增 {added} 条",
+                          "Imported dataset {dataset} correcting {corrected}: {replaced} of its events replaced, "
+                          "{added} added"),
+    "dataset.corrections_remain": ("更正它的数据集 {datasets} 仍在使用中，其事件继续计入；如也应撤回，请逐个撤回",
+                                   "The datasets correcting it ({datasets}) stay in use and their events still count; "
+                                   "withdraw them one by one if they should not"),
+    "dataset.ids_elsewhere": ("{count} 个事件编号已在数据集 {corrected} 以外的使用中数据集中，未导入任何数据；"
+                              "更正只能替换被更正数据集中的事件（这些事件请更正其所在的数据集）",
+                              "{count} event ids are in datasets in use other than {corrected}; nothing imported. "
+                              "A correction replaces events of the dataset it corrects only (correct the dataset "
+                              "each event is in)"),
     "dataset.ids_exist": ("{count} 个事件编号已在使用中的数据集中出现，未导入任何数据；如为更正，请声明所更正的数据集",
                           "{count} event ids are already in datasets in use; nothing imported. "
                           "Declare the file a correction of the dataset it corrects"),
-    "dataset.withdrawn": ("数据集 {dataset} 已撤回", "Dataset {dataset} is withdrawn"),
+    "dataset.not_events": ("数据集 {dataset} 是基础数据，不是事件：只有事件数据集可以更正或撤回",
+                           "Dataset {dataset} holds reference data: only event datasets can be corrected or withdrawn"),
+    "dataset.restored": ("数据集 {corrected} 中曾被它替换的 {count} 条事件重新计入",
+                         "{count} events of dataset {corrected} it had replaced count again"),
+    "dataset.withdraw_done": ("已撤回数据集 {dataset}：其 {events} 条事件不再计入考评",
+                              "Dataset {dataset} withdrawn: its {events} events no longer count"),
     "dataset.withdraw_needs_reason": ("撤回须说明理由", "A withdrawal needs a reason"),
+    "dataset.withdrawn": ("数据集 {dataset} 已撤回", "Dataset {dataset} is withdrawn"),
+    "import.bad_choice": ("“{name}”须为 {choices} 之一", "'{name}' must be one of {choices}"),
+    "import.encoding_unknown": ("不认识的编码名称“{name}”（可用如 utf-8、gb18030、cp1252）",
+                                "Unknown encoding '{name}' (e.g. utf-8, gb18030, cp1252)"),
+    "import.needs_filename": ("缺少文件名，无法判断格式", "A file name is needed to tell the format"),
+    "import.rejected": ("{source}：{count} 处错误，未导入任何数据", "{source}: {count} errors; nothing imported"),
+    "import.stopped": ("{source}：已发现 {count} 处错误，检查到此为止（其后约 {unchecked} 行未检查），未导入任何数据",
+                       "{source}: stopped after {count} errors (about {unchecked} more rows not checked); "
+                       "nothing imported"),
+    "import.unknown_kind": ("未知的导入类型“{kind}”，可用：{kinds}", "Unknown kind '{kind}'; use one of {kinds}"),
+    "import.unsupported_format": ("不支持的文件格式：{filename}（支持 {known}）",
+                                  "{filename}: unsupported format; use one of {known}"),
 }
 
 

@@ -78,6 +78,30 @@ def upgrade():
     op.add_column('scheme_versions', sa.Column('submitted_by_ref', sa.String(length=40), nullable=True,
                                                comment='the person who submitted: user:<id>…'))
 
+    # Contributors of the versions that exist already, from the audit log (by person: a key's
+    # records count as that key, a named system — keys had no owners before this revision).
+    person = "CASE WHEN actor_ref LIKE 'key:%' THEN 'system:key-' || substr(actor_ref, 5) ELSE actor_ref END"
+    op.execute(f"""
+        INSERT INTO version_contributions (version_id, person, name, role, via, at)
+        SELECT version_id, {person}, substr(actor, 1, 120),
+               CASE action WHEN 'version.submit' THEN 'submitted' WHEN 'version.rebase' THEN 'rebased'
+                           WHEN 'version.update' THEN 'edited' WHEN 'version.settle' THEN 'edited'
+                           ELSE 'created' END,
+               actor_ref, min(at)
+        FROM audit_log
+        WHERE action IN ('version.create', 'version.localize', 'version.update', 'version.settle',
+                         'version.rebase', 'version.submit', 'rules.import')
+          AND version_id IN (SELECT id FROM scheme_versions)
+        GROUP BY version_id, actor_ref, actor, action
+    """)
+    op.execute(f"""
+        INSERT INTO version_contributions (version_id, person, name, role, via, at)
+        SELECT v.id, CASE WHEN v.author_ref LIKE 'key:%' THEN 'system:key-' || substr(v.author_ref, 5)
+                          ELSE v.author_ref END, substr(v.author, 1, 120), 'created', v.author_ref, v.created_at
+        FROM scheme_versions v
+        WHERE NOT EXISTS (SELECT 1 FROM version_contributions c WHERE c.version_id = v.id AND c.role = 'created')
+    """)
+
     if op.get_bind().dialect.name == "postgresql":
         op.execute("CREATE TRIGGER dataset_withdrawals_append_only BEFORE UPDATE OR DELETE ON dataset_withdrawals "
                    "FOR EACH ROW EXECUTE FUNCTION rulesvc_append_only()")

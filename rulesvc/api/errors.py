@@ -29,6 +29,7 @@ import marshmallow as ma
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError, default_exceptions
 
+from rulesvc.catalogue import codes_in
 from rulesvc.errors import Conflict, ImportRejected, InvalidInput, NotFound, PermissionDenied, RulesvcError
 
 API_PATH_PREFIX = "/api/"
@@ -61,6 +62,9 @@ class ErrorSchema(ma.Schema):
         metadata={"description": "Machine-readable error name, e.g. not_found, unprocessable_entity"},
     )
     message = ma.fields.String(required=True, metadata={"description": "Human-readable message"})
+    field_codes = ma.fields.Raw(
+        metadata={"description": "The catalogue codes of the field messages in errors, same shape (when there are any)"},
+    )
     errors = ma.fields.Raw(
         required=True,
         metadata={
@@ -132,12 +136,32 @@ def handle_domain_error(error: RulesvcError) -> HTTPException | Response:
     if not is_api_request():
         return default_exceptions.get(code, InternalServerError)(description=error.message)
     response = envelope(code, error.code, error.message, error.rendered_errors(), error_code=error.error_code)
+    codes = codes_in(error.errors)
+    if codes != error.errors:  # field messages from the catalogue: their codes too, for machines
+        body = response.get_json()
+        body["field_codes"] = codes
+        response = jsonify(body)
+        response.status_code = code
+    if "current" not in error.details and "reload_version_id" in error.details:
+        error.details["current"] = _current_version(error.details["reload_version_id"])
     if "current" in error.details:  # a 409 carries the current state, so the client can reload and redo
         body = response.get_json()
         body["current"] = error.details["current"]
         response = jsonify(body)
         response.status_code = code
     return response
+
+
+def _current_version(version_id: int) -> Any:
+    """A version as it is now, read after the failed unit of work was rolled back (a concurrent save
+    won: the 409 shows what it saved)."""
+    from rulesvc.extensions import db
+    from rulesvc.persistence.models import SchemeVersion
+    from rulesvc.services.governance.versions import view
+
+    db.session.rollback()
+    v = db.session.get(SchemeVersion, version_id)
+    return view(v) if v is not None else None
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -223,6 +223,19 @@ class VersionSchema(ma.Schema):
     document = ma.fields.Dict(metadata={"description": "版本内容 (the version's content)"})
 
 
+class ContributionSchema(ma.Schema):
+    """A person who contributed to a version's content; none of them may review it (four eyes)."""
+
+    person = ma.fields.String(required=True, metadata={"description": "user:<id>, or system:<name>"})
+    name = ma.fields.String(required=True)
+    role = ma.fields.String(required=True, validate=ma.validate.OneOf(
+        ["created", "edited", "copied", "rebased", "submitted"]))
+    role_label = ma.fields.String(required=True)
+    via = ma.fields.String(required=True, metadata={"description": "the credential used: user:<id>, key:<id>…"})
+    at = ma.fields.String(required=True, allow_none=True)
+    from_version_id = ma.fields.Integer(required=True, allow_none=True)
+
+
 class VersionDetailSchema(VersionSchema):
     """A version with the document that runs and, for a localization, where each part comes from."""
 
@@ -237,6 +250,8 @@ class VersionDetailSchema(VersionSchema):
         required=True, allow_none=True,
         metadata={"description": "本地化版本各部分的来源：inherited/changed/local/disabled/removed (localizations only)"},
     )
+    contributors = ma.fields.List(ma.fields.Nested(ContributionSchema), required=True,
+                                  metadata={"description": "参与编写、修改、复制、变基或提交该版本的人：他们不能审核它 (four eyes)"})
 
 
 class SchemeSchema(ma.Schema):

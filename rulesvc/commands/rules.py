@@ -145,9 +145,11 @@ def apikeys_group() -> None:
               help="权限，可重复 (permission; repeatable)")
 @click.option("--expires", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, metavar="YYYY-MM-DD",
               help="有效至该日（含，UTC）(valid through this date, UTC)")
+@click.option("--owner", default=None, metavar="USERNAME",
+              help="密钥持有人（用户名）；带 review 权限时必填 (the person the key acts for; required with review)")
 @with_appcontext
 def create_key_command(name: str, procuratorates: tuple[str, ...], permissions: tuple[str, ...],
-                       expires: dt.datetime | None) -> None:
+                       expires: dt.datetime | None, owner: str | None) -> None:
     """新建 API 密钥；密钥只显示这一次 (create an API key; the key is shown once)."""
     from rulesvc.extensions import db
     from rulesvc.services.governance.access import system_actor
@@ -158,7 +160,7 @@ def create_key_command(name: str, procuratorates: tuple[str, ...], permissions: 
         expires_at = dt.datetime.combine(expires.date() + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
     key, token = _committed(lambda: create_key(db.session, system_actor("cli"), name=name,
                                                procuratorates=list(procuratorates), permissions=list(permissions),
-                                               expires_at=expires_at))
+                                               expires_at=expires_at, owner=owner))
     click.echo(f"已创建 API 密钥 {key.name}（前缀 {key.prefix}）(created API key {key.name}, prefix {key.prefix})")
     click.echo(f"  检察院 (procuratorates): {', '.join(sorted(procuratorates))}")
     click.echo(f"  权限 (permissions): {', '.join(key.permissions)}")

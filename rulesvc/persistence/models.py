@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, attributes, mapped_column, relationship
 
 from rulesvc.persistence.base import Base, BigIntPK, JSONType
+from rulesvc.persistence.lifecycle import STATUS_LABELS, VERSION_STATUSES, Status, is_editable
 
 LEVELS = ("province", "city", "county")
 LEVEL_LABELS = {"province": "省级院", "city": "市级院", "county": "基层院"}
@@ -308,6 +309,8 @@ __all__ = [
     "EventType",
     "Procuratorate",
     "Prosecutor",
+    "STATUS_LABELS",
+    "VERSION_STATUSES",
     "User",
     "UserSession",
     "VersionContribution",
@@ -319,8 +322,7 @@ __all__ = [
 
 SUBJECT_KINDS = ("prosecutor", "procuratorate")
 PERIOD_KINDS = ("month", "quarter", "year")
-VERSION_STATUSES = ("draft", "in_review", "approved", "active", "retired")
-STATUS_LABELS = {"draft": "草稿", "in_review": "审核中", "approved": "已批准", "active": "已生效", "retired": "已停用"}
+# The lifecycle (statuses, steps, labels) is declared once, in rulesvc.persistence.lifecycle.
 # A version's content: frozen once it leaves draft (service layer, ORM event and database trigger).
 VERSION_CONTENT_COLUMNS = ("scheme_id", "number", "parent_id", "document", "resolved", "content_hash",
                            "author", "author_ref", "change_note", "created_at")
@@ -363,7 +365,7 @@ class SchemeVersion(Base):
     __tablename__ = "scheme_versions"
     __table_args__ = (
         UniqueConstraint("scheme_id", "number", name="uq_scheme_versions_scheme_number"),
-        CheckConstraint("status IN ('draft', 'in_review', 'approved', 'active', 'retired')", name="status"),
+        CheckConstraint("status IN (" + ", ".join(f"'{s}'" for s in VERSION_STATUSES) + ")", name="status"),
         CheckConstraint("number >= 1", name="number"),
         CheckConstraint("effective_to IS NULL OR effective_from IS NULL OR effective_to >= effective_from",
                         name="effective_range"),
@@ -375,7 +377,7 @@ class SchemeVersion(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("scheme_versions.id"), index=True)
     # Template: the whole scheme document. Localization: {"description", "overrides": [...], "conflicts": [...]}.
     document: Mapped[dict[str, Any]] = mapped_column(JSONType)
-    status: Mapped[str] = mapped_column(String(16), default="draft")
+    status: Mapped[str] = mapped_column(String(16), default=Status.DRAFT.value)
     author: Mapped[str] = mapped_column(String(120))
     author_ref: Mapped[str] = mapped_column(String(40), comment="user:<id> or key:<id>")
     change_note: Mapped[str] = mapped_column(Text, default="")
@@ -513,7 +515,7 @@ def _refuse_frozen_changes(mapper: Any, connection: Any, target: SchemeVersion) 
     never changes, whoever flushes it."""
     status = attributes.get_history(target, "status")
     was = status.deleted[0] if status.deleted else target.status
-    if was == "draft":
+    if is_editable(was):
         return
     changed = [c for c in VERSION_CONTENT_COLUMNS if attributes.get_history(target, c).has_changes()]
     if changed:

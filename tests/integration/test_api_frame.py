@@ -20,14 +20,14 @@ from rulesvc.errors import Conflict, ImportRejected, InvalidInput, NotFound, Per
 from rulesvc.extensions import db
 from rulesvc.persistence.models import Procuratorate
 
-ENVELOPE_KEYS = {"code", "status", "message", "errors"}
+ENVELOPE_KEYS = {"code", "status", "error_code", "message", "errors"}
 
 
 def assert_envelope(response, code: int, status: str) -> dict:
     assert response.status_code == code
     assert response.mimetype == "application/json"
     body = response.get_json()
-    assert set(body) == ENVELOPE_KEYS
+    assert ENVELOPE_KEYS <= set(body) <= ENVELOPE_KEYS | {"field_codes", "current"}
     assert body["code"] == code
     assert body["status"] == status
     assert isinstance(body["message"], str) and body["message"]
@@ -59,7 +59,7 @@ def test_openapi_document_is_json_and_lists_the_resources(client):
     assert spec["info"]["version"] == "v1"
     assert "检察官" in spec["info"]["title"] and "Prosecutor" in spec["info"]["title"]
     assert {"/api/v1/health", "/api/v1/procuratorates", "/api/v1/procuratorates/{code}"} <= set(spec["paths"])
-    assert set(spec["components"]["schemas"]["Error"]["properties"]) == ENVELOPE_KEYS
+    assert set(spec["components"]["schemas"]["Error"]["properties"]) == ENVELOPE_KEYS | {"field_codes"}
     list_op = spec["paths"]["/api/v1/procuratorates"]["get"]
     assert "X-Pagination" in list_op["responses"]["200"]["headers"]
     assert {p["name"] for p in list_op["parameters"]} >= {"level", "parent", "page", "page_size"}

@@ -41,7 +41,7 @@ TEMPLATE_CODE = "SFS-PROSECUTOR-TEMPLATE"
 COUNTY_CODE = "SFS-PROSECUTOR-910101"
 USER_AGENT = "rulesvc-tests/1.0 (integration)"
 PASSWORD = "correct horse battery"
-ENVELOPE_KEYS = {"code", "status", "message", "errors"}
+ENVELOPE_KEYS = {"code", "status", "error_code", "message", "errors"}
 
 THREE_OVERRIDES = [
     {"op": "set", "path": "dimensions.quality.weight", "value": 45,
@@ -70,8 +70,10 @@ def world(app) -> dict[str, dict[str, str]]:
             ids[code] = p.id
         headers = {}
         for name, (code, permissions) in KEYS.items():
+            # Each key is one person's (four eyes compares people): its owner, a user of the same name.
+            create_user(db.session, f"key-{name}", "a long enough password", role="viewer", procuratorate_id=ids[code])
             _, token = create_key(db.session, system_actor("tests"), name=name, procuratorates=[code],
-                                  permissions=permissions)
+                                  permissions=permissions, owner=f"key-{name}")
             headers[name] = {"Authorization": f"Bearer {token}", "User-Agent": USER_AGENT}
         db.session.commit()
     return headers
@@ -232,7 +234,7 @@ def test_the_whole_loop_with_three_api_keys(world, client):
     active = publish(client, world, v1["id"], author="province", effective_from="2021-01-01")
     assert (active["status"], active["effective_from"], active["effective_to"]) == ("active", "2021-01-01", None)
     assert active["content_hash"] and active["simulation"]["period"] == "2020"
-    assert active["reviewed_by"].endswith("reviewer") and active["submitted_by"].endswith("province")
+    assert active["reviewed_by"].startswith("API 密钥 reviewer") and active["submitted_by"].startswith("API 密钥 province")
 
     scheme = ok(client.get(f"/api/v1/schemes/{TEMPLATE_CODE}", headers=county))  # a county sees the published template
     assert scheme["procuratorate"] == "910000" and [v["status"] for v in scheme["versions"]] == ["active"]
@@ -316,7 +318,7 @@ def test_the_whole_loop_with_three_api_keys(world, client):
     assert template_steps == ["scheme.create", "version.create", "version.submit", "version.attach_simulation",
                               "version.approve", "version.activate"]
     [rejection] = ok(client.get("/api/v1/audit?action=version.reject", headers=world["auditor"]))
-    assert rejection["actor"].endswith("reviewer") and rejection["actor_ref"].startswith("key:")
+    assert rejection["actor"].startswith("API 密钥 reviewer") and rejection["actor_ref"].startswith("key:")
     assert rejection["client"] == USER_AGENT and rejection["ip"] == "127.0.0.1"
     assert rejection["procuratorate"] == "910101" and rejection["version_id"] == loc["id"]
     assert rejection["action_label"] == "退回" and "质量权重" in rejection["summary"]
@@ -462,7 +464,7 @@ def test_the_services_own_checks_are_422_with_paths(world, client):
     body = envelope(client.post("/api/v1/schemes", headers=province, json={
         "code": "X", "name": "x", "procuratorate": "990000", "subject_kind": "prosecutor", "period_kind": "year",
         "document": {}}), 422, "invalid_input")
-    assert body["errors"] == {"procuratorate": ["unknown"]}
+    assert body["field_codes"] == {"procuratorate": ["not_found.procuratorate"]} and body["error_code"] == "not_found.procuratorate"
     body = envelope(client.post("/api/v1/schemes", headers=province, json={
         "code": "Y", "name": "y", "procuratorate": "910000", "subject_kind": "prosecutor", "period_kind": "year",
         "document": {"name\x00": "nul"}}), 422, "invalid_input")

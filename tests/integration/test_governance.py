@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
+from rulesvc.catalogue import codes_in
 from rulesvc.config import PROJECT_ROOT
 from rulesvc.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from rulesvc.extensions import db
@@ -145,16 +146,20 @@ def test_the_whole_loop(app, people) -> None:
         versions.submit(db.session, county, loc.id, dictionary)
         db.session.commit()
         # Approval needs a simulation of this content on a closed period, and another person.
-        with pytest.raises(Conflict, match="模拟测评"):
+        with pytest.raises(Conflict) as err:
             versions.approve(db.session, actor("creviewer"), loc.id)
+        assert err.value.error_code == "version.simulation_required"
         db.session.rollback()
-        with pytest.raises(InvalidInput, match="simulation"):
+        with pytest.raises(InvalidInput) as err:
             versions.attach_simulation(db.session, county, loc.id, reference="SIM-X", period="2099-01")
+        assert err.value.error_code == "version.simulation_invalid"
+        assert codes_in(err.value.errors) == {"period": ["version.period_open"]}
         db.session.rollback()
         versions.attach_simulation(db.session, county, loc.id, reference="SIM-910101-2020", period="2020")
         db.session.commit()
-        with pytest.raises(PermissionDenied):
-            versions.approve(db.session, county, loc.id)  # the author, even with rights, may not approve
+        with pytest.raises(PermissionDenied) as err:
+            versions.approve(db.session, county, loc.id)  # the author may not approve
+        assert err.value.error_code == "permission.action"  # a designer has no review right at all
         db.session.rollback()
         versions.approve(db.session, actor("creviewer"), loc.id, note="同意")
         versions.activate(db.session, actor("creviewer"), loc.id, effective_from=dt.date(2021, 7, 1))
@@ -180,8 +185,9 @@ def test_the_whole_loop(app, people) -> None:
         db.session.commit()
         conflicts = rebased.document["conflicts"]
         assert [c["path"] for c in conflicts] == ["indicators.plea_rate.scoring.tiers"]
-        with pytest.raises(Conflict, match="冲突"):
+        with pytest.raises(Conflict) as err:
             versions.submit(db.session, county, rebased.id, dictionary)
+        assert err.value.error_code == "version.conflicts_open"
         db.session.rollback()
         rebased = db.session.get(SchemeVersion, rebased.id)
         with pytest.raises(InvalidInput) as edit_without_value:  # "edit" needs the new value
@@ -234,9 +240,10 @@ def test_a_published_version_cannot_change_by_any_path(app, people) -> None:
         v = db.session.get(SchemeVersion, vid)
         before = (copy.deepcopy(v.document), v.content_hash, v.status, v.lock_version)
         # 1. the service
-        with pytest.raises(Conflict, match="新建版本"):
+        with pytest.raises(Conflict) as err:
             versions.update_draft(db.session, actor("pdesigner"), vid, lock_version=v.lock_version,
                                   document=template_doc())
+        assert err.value.error_code == "version.frozen"
         db.session.rollback()
         # 2. the ORM
         v = db.session.get(SchemeVersion, vid)
@@ -315,6 +322,8 @@ def test_two_people_saving_one_draft_get_one_success_and_one_conflict(app, peopl
                 except Conflict:
                     session.rollback()
                     outcomes.append("409")
+                except Exception as exc:
+                    outcomes.append(repr(exc))
                 finally:
                     session.close()
 
@@ -438,8 +447,9 @@ def test_activation_never_overlaps_and_refuses_going_back(app, people) -> None:
         versions.attach_simulation(db.session, pd, v2.id, reference="S2", period="2020")
         versions.approve(db.session, pr, v2.id)
         db.session.commit()
-        with pytest.raises(Conflict, match="生效"):
+        with pytest.raises(Conflict) as err:
             versions.activate(db.session, pr, v2.id, effective_from=dt.date(2021, 1, 1))
+        assert err.value.error_code == "version.effective_overlap"
         db.session.rollback()
         versions.activate(db.session, pr, v2.id, effective_from=dt.date(2021, 4, 1))
         db.session.commit()

@@ -34,12 +34,16 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from rulesvc.catalogue import msg
 from rulesvc.errors import NotFound, PermissionDenied
+from rulesvc.persistence.lifecycle import PUBLISHED
 from rulesvc.persistence.models import Procuratorate, User
 
 ACTIONS = ("read", "edit", "review", "activate", "audit", "manage_keys")
 ACTION_LABELS = {"read": "查看", "edit": "编辑", "review": "审核", "activate": "生效/停用", "audit": "查看审计日志",
                  "manage_keys": "管理 API 密钥"}
+ACTION_LABELS_EN = {"read": "read", "edit": "edit", "review": "review", "activate": "activate or retire",
+                    "audit": "read the audit log", "manage_keys": "manage API keys"}
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     "admin": frozenset(ACTIONS),
     "designer": frozenset({"read", "edit", "audit"}),
@@ -48,14 +52,13 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
 }
 # What an API key may be granted (``manage_keys`` is for people only).
 KEY_PERMISSIONS = ("read", "edit", "review", "activate", "audit")
-PUBLISHED = frozenset({"approved", "active", "retired"})
 
 
 @dataclass(frozen=True)
 class Actor:
     """Who is acting, what they may do and where, and where the request came from (for the audit log)."""
 
-    ref: str  # "user:3", "key:5", "system:cli"
+    ref: str  # the credential: "user:3", "key:5", "system:cli"
     name: str
     actions: frozenset[str]
     scope: frozenset[int] | None  # procuratorate ids in scope (own + below); None: all of them
@@ -64,12 +67,21 @@ class Actor:
     ip: str = ""
     client: str = ""
     extra: dict = field(default_factory=dict, compare=False)
+    # The person (or named system) behind the credential: "user:3" for a session of user 3 and for a
+    # key owned by user 3 alike. Four eyes compares this, never ``ref``.
+    person: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.person:
+            object.__setattr__(self, "person", self.ref)
 
     def in_scope(self, procuratorate_id: int) -> bool:
         return self.scope is None or procuratorate_id in self.scope
 
     def may(self, action: str) -> bool:
-        return action in self.actions
+        """Whether the actor holds ``action``. Every action reads what it acts on, so none is held
+        without *read* (a key granted *edit* alone may do nothing)."""
+        return action in self.actions and "read" in self.actions
 
 
 class Tree:
@@ -117,18 +129,18 @@ def actor_for_user(session: Session, user: User, *, ip: str = "", client: str = 
         scope = tree.below([user.procuratorate_id])
         above = tree.above([user.procuratorate_id])
     return Actor(ref=f"user:{user.id}", name=user.username, actions=actions, scope=scope, above=above,
-                 role=user.role, ip=ip, client=client)
+                 role=user.role, ip=ip, client=client, person=user.person_ref)
 
 
 def actor_for_scope(session: Session, ref: str, name: str, actions: Iterable[str], roots: Iterable[int] | None, *,
-                    ip: str = "", client: str = "") -> Actor:
+                    ip: str = "", client: str = "", person: str = "") -> Actor:
     """An actor with explicit permissions over ``roots`` and below (``None``: everywhere)."""
     if roots is None:
-        return Actor(ref=ref, name=name, actions=frozenset(actions), scope=None, ip=ip, client=client)
+        return Actor(ref=ref, name=name, actions=frozenset(actions), scope=None, ip=ip, client=client, person=person)
     roots = list(roots)
     tree = Tree(session)
     return Actor(ref=ref, name=name, actions=frozenset(actions), scope=tree.below(roots), above=tree.above(roots),
-                 ip=ip, client=client)
+                 ip=ip, client=client, person=person)
 
 
 def system_actor(name: str = "cli") -> Actor:
@@ -149,16 +161,19 @@ def can_read(actor: Actor, procuratorate_id: int, status: str | None = None) -> 
 def require_read(actor: Actor, procuratorate_id: int, status: str | None = None, *, what: str = "") -> None:
     """Not found (never "forbidden") when invisible: a county learns nothing of another's drafts."""
     if not can_read(actor, procuratorate_id, status):
-        raise NotFound(f"没有找到{what or '该对象'} (not found)")
+        raise NotFound(msg("not_found.object"))
 
 
 def require(actor: Actor, action: str, procuratorate_id: int, *, what: str = "") -> None:
     """``actor`` may do ``action`` on something owned by ``procuratorate_id``, or an error says why."""
     if not actor.may(action):
-        raise PermissionDenied(
-            f"当前身份无“{ACTION_LABELS.get(action, action)}”权限 ({actor.name} may not {action})",
-            errors={"permission": [action]})
+        if action in actor.actions:  # held, but without read
+            raise PermissionDenied(msg("permission.read_first", action=ACTION_LABELS.get(action, action),
+                                       action_en=ACTION_LABELS_EN.get(action, action)), errors={"permission": ["read"]})
+        raise PermissionDenied(msg("permission.action", action=ACTION_LABELS.get(action, action),
+                                   action_en=ACTION_LABELS_EN.get(action, action), name=actor.name),
+                               errors={"permission": [action]})
     if not actor.in_scope(procuratorate_id):
-        raise PermissionDenied(
-            f"{what or '该对象'}不属于本院或下级院 (outside {actor.name}'s procuratorates)",
-            errors={"procuratorate": ["outside your scope"]})
+        raise PermissionDenied(msg("permission.scope", what=what or "该对象", what_en=what or "it", name=actor.name),
+                               errors={"procuratorate": [msg("permission.scope", what=what or "该对象",
+                                                             what_en=what or "it", name=actor.name)]})

@@ -12,12 +12,14 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from rulesvc.catalogue import msg
 from rulesvc.errors import InvalidInput, NotFound
-from rulesvc.persistence.models import ApiKey, Procuratorate, utcnow
+from rulesvc.persistence.models import ApiKey, Procuratorate, User, utcnow
 from rulesvc.services.governance import audit
 from rulesvc.services.governance.access import KEY_PERMISSIONS, Actor, actor_for_scope, require
 
@@ -29,9 +31,13 @@ def _hash(token: str) -> str:
 
 
 def create_key(session: Session, actor: Actor, *, name: str, procuratorates: Sequence[str], permissions: Sequence[str],
-               expires_at: dt.datetime | None = None) -> tuple[ApiKey, str]:
-    """A new key; returns it and the token (the only time the token exists in clear)."""
-    errors: dict[str, list[str]] = {}
+               expires_at: dt.datetime | None = None, owner: str | None = None) -> tuple[ApiKey, str]:
+    """A new key; returns it and the token (the only time the token exists in clear).
+
+    ``owner`` (a user name) is the person the key acts for: four eyes treats their key and their signed-in
+    session as one person. A key without an owner is a named system, and may not *review* (approving is
+    a person's act) — nor may one whose owner could not review themselves."""
+    errors: dict[str, list[Any]] = {}
     if not (name or "").strip() or len(name) > 100:
         errors["name"] = ["1–100 个字符 (1 to 100 characters)"]
     bad = sorted(set(permissions) - set(KEY_PERMISSIONS))
@@ -41,8 +47,17 @@ def create_key(session: Session, actor: Actor, *, name: str, procuratorates: Seq
     missing = sorted(set(procuratorates) - {o.code for o in orgs})
     if missing or not procuratorates:
         errors["procuratorates"] = [f"未知的检察院代码 (unknown procuratorates): {', '.join(missing) or 'none given'}"]
+    person = None
+    if owner:
+        person = session.scalar(select(User).where(User.username == owner))
+        if person is None or not person.is_active:
+            errors["owner"] = [msg("key.owner_unknown", username=owner)]
+    if "review" in permissions and person is None and "owner" not in errors:
+        errors["owner"] = [msg("key.review_needs_owner")]
+    if permissions and "read" not in permissions:
+        errors.setdefault("permissions", []).append(msg("key.read_required"))
     if errors:
-        raise InvalidInput("API 密钥信息有误 (invalid API key)", errors=errors)
+        raise InvalidInput(msg("key.invalid"), errors=errors)
     for o in orgs:
         require(actor, "manage_keys", o.id, what=f"检察院 {o.code}")
     prefix = secrets.token_hex(4)
@@ -50,12 +65,14 @@ def create_key(session: Session, actor: Actor, *, name: str, procuratorates: Seq
         prefix = secrets.token_hex(4)
     token = f"{PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     key = ApiKey(name=name.strip(), prefix=prefix, key_hash=_hash(token), procuratorate_ids=sorted(o.id for o in orgs),
-                 permissions=sorted(set(permissions)), created_by=actor.name, expires_at=expires_at)
+                 permissions=sorted(set(permissions)), created_by=actor.name, expires_at=expires_at,
+                 owner_id=person.id if person is not None else None)
     session.add(key)
     session.flush()
     audit.record(session, actor, "apikey.create", procuratorate_id=orgs[0].id,
                  summary=f"新建 API 密钥 {key.name}（{prefix}…）", detail={
-                     "key_id": key.id, "procuratorates": sorted(o.code for o in orgs), "permissions": key.permissions})
+                     "key_id": key.id, "procuratorates": sorted(o.code for o in orgs), "permissions": key.permissions,
+                     "owner": owner or None})
     return key, token
 
 
@@ -87,6 +104,10 @@ def actor_for_token(session: Session, token: str, *, ip: str = "", client: str =
         expires = expires.replace(tzinfo=dt.UTC)
     if key.revoked_at is not None or (expires is not None and expires <= now):
         return None
+    owner = key.owner
+    if owner is not None and not owner.is_active:  # a deactivated person's keys stop with them
+        return None
     key.last_used_at = now
-    return actor_for_scope(session, f"key:{key.id}", f"API 密钥 {key.name}", key.permissions, key.procuratorate_ids,
-                           ip=ip, client=client)
+    name = f"API 密钥 {key.name}" + (f"（{owner.username}）" if owner is not None else "")
+    return actor_for_scope(session, f"key:{key.id}", name, key.permissions, key.procuratorate_ids,
+                           ip=ip, client=client, person=key.person_ref)

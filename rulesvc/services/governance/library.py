@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rulesvc.engine.dictionary import Dictionary
+from rulesvc.persistence.lifecycle import Status
 from rulesvc.persistence.models import Scheme, SchemeVersion
 from rulesvc.schema.scheme import read_document
 from rulesvc.services.governance import versions
@@ -107,5 +108,5 @@ def _active_version(session: Session, code: str | None) -> SchemeVersion | None:
     if code is None:
         return None
     return session.scalar(select(SchemeVersion).join(Scheme, SchemeVersion.scheme_id == Scheme.id)
-                          .where(Scheme.code == code, SchemeVersion.status == "active")
+                          .where(Scheme.code == code, SchemeVersion.status == Status.ACTIVE.value)
                           .order_by(SchemeVersion.number.desc()).limit(1))

@@ -33,20 +33,23 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.exc import StaleDataError
 
+from rulesvc.catalogue import msg
 from rulesvc.engine import docdiff
 from rulesvc.engine import localize as loc
 from rulesvc.engine.dictionary import Dictionary
 from rulesvc.engine.lint import lint
 from rulesvc.engine.model import PERIOD_KINDS, SUBJECT_KINDS
 from rulesvc.engine.periods import parse_period
-from rulesvc.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from rulesvc.persistence.models import STATUS_LABELS, Procuratorate, Scheme, SchemeVersion, utcnow
+from rulesvc.errors import Conflict, InvalidInput, NotFound
+from rulesvc.persistence import lifecycle
+from rulesvc.persistence.lifecycle import STATUS_LABELS, STATUS_LABELS_EN, Status, Step
+from rulesvc.persistence.models import Procuratorate, Scheme, SchemeVersion, utcnow
 from rulesvc.schema.scheme import CODE, DocumentError, content_hash, load_scheme
-from rulesvc.services.governance import audit
-from rulesvc.services.governance.access import PUBLISHED, Actor, can_read, require, require_read
+from rulesvc.services.governance import audit, contributors
+from rulesvc.services.governance.access import Actor, can_read, require, require_read
 
 IDENTITY = ("code", "name", "org", "description")
 SCHEME_CODE_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
@@ -61,14 +64,15 @@ NO_VALUE: Any = object()  # settle(): no value given (a value may itself be null
 def _procuratorate(session: Session, code: str) -> Procuratorate:
     p = session.scalar(select(Procuratorate).where(Procuratorate.code == code))
     if p is None:
-        raise InvalidInput(f"没有代码为 {code} 的检察院 (no procuratorate {code})", errors={"procuratorate": ["unknown"]})
+        raise InvalidInput(msg("not_found.procuratorate", code=code),
+                           errors={"procuratorate": [msg("not_found.procuratorate", code=code)]})
     return p
 
 
 def get_scheme(session: Session, actor: Actor, code: str) -> Scheme:
     scheme = session.scalar(select(Scheme).where(Scheme.code == code))
     if scheme is None:
-        raise NotFound(f"没有代码为 {code} 的方案 (no scheme {code})")
+        raise NotFound(msg("not_found.scheme", code=code))
     require_read(actor, scheme.procuratorate_id, what=f"方案 {code}")
     return scheme
 
@@ -77,7 +81,7 @@ def get_version(session: Session, actor: Actor, version_id: int, *, for_update: 
     q = select(SchemeVersion).where(SchemeVersion.id == version_id)
     v = session.scalar(q.with_for_update() if for_update else q)
     if v is None:
-        raise NotFound(f"没有编号为 {version_id} 的方案版本 (no scheme version {version_id})")
+        raise NotFound(msg("not_found.version", version_id=version_id))
     require_read(actor, v.scheme.procuratorate_id, v.status, what=f"方案版本 {version_id}")
     return v
 
@@ -86,7 +90,7 @@ def scheme_version(session: Session, actor: Actor, code: str, number: int) -> Sc
     scheme = get_scheme(session, actor, code)
     v = next((x for x in scheme.versions if x.number == number), None)
     if v is None or not can_read(actor, scheme.procuratorate_id, v.status):
-        raise NotFound(f"方案 {code} 没有第 {number} 版 (scheme {code} has no version {number})")
+        raise NotFound(msg("not_found.scheme_version", code=code, number=number))
     return v
 
 
@@ -95,7 +99,7 @@ def list_schemes(session: Session, actor: Actor, *, procuratorate: str | None = 
     if procuratorate:
         q = q.join(Procuratorate, Procuratorate.id == Scheme.procuratorate_id).where(Procuratorate.code == procuratorate)
     return [s for s in session.scalars(q) if can_read(actor, s.procuratorate_id)
-            and (actor.in_scope(s.procuratorate_id) or any(v.status in PUBLISHED for v in s.versions))]
+            and (actor.in_scope(s.procuratorate_id) or any(v.status in lifecycle.PUBLISHED for v in s.versions))]
 
 
 def visible_versions(actor: Actor, scheme: Scheme) -> list[SchemeVersion]:
@@ -113,7 +117,7 @@ def identity_of(scheme: Scheme, document: Mapping[str, Any]) -> dict[str, Any]:
 def resolve(version: SchemeVersion) -> dict[str, Any]:
     """The document that runs: a template's own document, or the parent's resolved document with this
     localization's overrides applied — with the scheme's identity either way."""
-    if version.resolved is not None and version.status != "draft":
+    if version.resolved is not None and not lifecycle.is_editable(version.status):
         return copy.deepcopy(version.resolved)
     doc = version.document
     ident = identity_of(version.scheme, doc)
@@ -126,7 +130,7 @@ def resolve(version: SchemeVersion) -> dict[str, Any]:
     try:
         return loc.resolve(resolve(parent), doc.get("overrides", []), ident)
     except loc.LocalizationError as exc:
-        raise InvalidInput("本地化覆盖项有误 (invalid overrides)", errors=_override_errors(exc)) from None
+        raise InvalidInput(msg("version.overrides_invalid"), errors=_override_errors(exc)) from None
 
 
 def _override_errors(exc: loc.LocalizationError) -> dict[str, list[str]]:
@@ -140,17 +144,17 @@ def check_document(document: Any, *, localization: bool) -> dict[str, Any]:
     """Structure only (what can be checked before resolving): a mapping; for a localization a list of
     valid overrides. Returns a normalised copy."""
     if not isinstance(document, Mapping):
-        raise InvalidInput("方案文档应为一个对象 (the document must be an object)", errors={"document": ["not an object"]})
+        raise InvalidInput(msg("version.document_invalid"), errors={"document": [msg("version.not_an_object")]})
     doc = copy.deepcopy(dict(document))
     if localization:
         unknown = set(doc) - {"description", "overrides", "conflicts"}
         if unknown:
-            raise InvalidInput("本地化版本只保存覆盖项 (a localization holds only its overrides)",
-                               errors={f"document.{k}": ["unknown key"] for k in sorted(unknown)})
+            raise InvalidInput(msg("version.localization_keys"),
+                               errors={f"document.{k}": [msg("version.localization_keys")] for k in sorted(unknown)})
         try:
             doc["overrides"] = loc.validate_overrides(doc.get("overrides", []))
         except loc.LocalizationError as exc:
-            raise InvalidInput("本地化覆盖项有误 (invalid overrides)", errors=_override_errors(exc)) from None
+            raise InvalidInput(msg("version.overrides_invalid"), errors=_override_errors(exc)) from None
         doc.setdefault("conflicts", [])
     return doc
 
@@ -158,22 +162,22 @@ def check_document(document: Any, *, localization: bool) -> dict[str, Any]:
 def check_resolved(scheme: Scheme, doc: Mapping[str, Any], dictionary: Dictionary) -> list[dict[str, str]]:
     """Structure and ``lint`` of a resolved document: InvalidInput listing every error by path;
     returns the warnings."""
-    problems: dict[str, list[str]] = {}
+    problems: dict[str, list[Any]] = {}
     if doc.get("subject") != scheme.subject_kind:
-        problems["subject"] = [f"应为 {scheme.subject_kind} (must be the scheme's subject kind)"]
+        problems["subject"] = [msg("version.must_be", value=scheme.subject_kind)]
     if doc.get("period") != scheme.period_kind:
-        problems["period"] = [f"应为 {scheme.period_kind} (must be the scheme's period kind)"]
+        problems["period"] = [msg("version.must_be", value=scheme.period_kind)]
     try:
         model = load_scheme(doc)
     except DocumentError as exc:
         problems.update(exc.problems)
-        raise InvalidInput("方案文档结构有误 (invalid scheme document)", errors=problems) from None
+        raise InvalidInput(msg("version.document_invalid"), errors=problems) from None
     findings = lint(model, dictionary)
     for f in findings:
         if f.level == "error":
             problems.setdefault(f.path, []).append(f.message)
     if problems:
-        raise InvalidInput("方案检查未通过 (the scheme does not pass its checks)", errors=problems)
+        raise InvalidInput(msg("version.checks_failed"), errors=problems)
     return [{"level": f.level, "path": f.path, "message": f.message} for f in findings]
 
 
@@ -182,8 +186,7 @@ def check_resolved(scheme: Scheme, doc: Mapping[str, Any], dictionary: Dictionar
 
 def _check_code(code: str) -> None:
     if not code or len(code) > 80 or not set(code) <= SCHEME_CODE_CHARS:
-        raise InvalidInput("方案代码只能由字母、数字、_ . - 组成，最长 80 (bad scheme code)",
-                           errors={"code": ["letters, digits, _ . - ; at most 80"]})
+        raise InvalidInput(msg("version.scheme_invalid"), errors={"code": [msg("field.bad_code", max=80)]})
 
 
 def create_scheme(session: Session, actor: Actor, *, code: str, name: str, procuratorate: str, subject_kind: str,
@@ -191,18 +194,18 @@ def create_scheme(session: Session, actor: Actor, *, code: str, name: str, procu
     """A new scheme with its first version, a draft holding ``document`` whole (a template)."""
     org = _procuratorate(session, procuratorate)
     require(actor, "edit", org.id, what=f"检察院 {procuratorate}")
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[Any]] = {}
     if subject_kind not in SUBJECT_KINDS:
-        errors["subject_kind"] = [f"one of {', '.join(SUBJECT_KINDS)}"]
+        errors["subject_kind"] = [msg("field.one_of", choices=list(SUBJECT_KINDS))]
     if period_kind not in PERIOD_KINDS:
-        errors["period_kind"] = [f"one of {', '.join(PERIOD_KINDS)}"]
-    if not (name or "").strip():
-        errors["name"] = ["required"]
+        errors["period_kind"] = [msg("field.one_of", choices=list(PERIOD_KINDS))]
+    if not isinstance(name, str) or not name.strip():
+        errors["name"] = [msg("field.required")]
     if errors:
-        raise InvalidInput("方案信息有误 (invalid scheme)", errors=errors)
+        raise InvalidInput(msg("version.scheme_invalid"), errors=errors)
     _check_code(code)
     if session.scalar(select(Scheme.id).where(Scheme.code == code)) is not None:
-        raise Conflict(f"方案代码 {code} 已被使用 (scheme code {code} is taken)", errors={"code": ["taken"]})
+        raise Conflict(msg("version.code_taken", code=code), errors={"code": [msg("version.code_taken", code=code)]})
     doc = check_document(document, localization=False)
     scheme = Scheme(code=code, name=name.strip(), procuratorate=org, subject_kind=subject_kind,
                     period_kind=period_kind, created_by=actor.name)
@@ -218,16 +221,15 @@ def localize(session: Session, actor: Actor, *, parent_version_id: int, procurat
     """A new scheme of ``procuratorate`` localizing a published version: its first version is a draft
     holding only ``overrides``."""
     parent = get_version(session, actor, parent_version_id)
-    if parent.status not in PUBLISHED:
-        raise Conflict("只能本地化已批准或已生效的版本 (only a published version can be localized)",
-                       errors={"parent_version_id": [f"status is {parent.status}"]})
+    if parent.status not in lifecycle.PUBLISHED:
+        raise Conflict(msg("version.parent_unpublished"), errors={"parent_version_id": [msg("version.parent_unpublished")]})
     org = _procuratorate(session, procuratorate)
     require(actor, "edit", org.id, what=f"检察院 {procuratorate}")
     _check_code(code)
     if session.scalar(select(Scheme.id).where(Scheme.code == code)) is not None:
-        raise Conflict(f"方案代码 {code} 已被使用 (scheme code {code} is taken)", errors={"code": ["taken"]})
-    if not (name or "").strip():
-        raise InvalidInput("缺少方案名称 (name required)", errors={"name": ["required"]})
+        raise Conflict(msg("version.code_taken", code=code), errors={"code": [msg("version.code_taken", code=code)]})
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInput(msg("version.scheme_invalid"), errors={"name": [msg("field.required")]})
     doc = check_document({"description": description, "overrides": list(overrides)}, localization=True)
     scheme = Scheme(code=code, name=name.strip(), procuratorate=org, subject_kind=parent.scheme.subject_kind,
                     period_kind=parent.scheme.period_kind, created_by=actor.name)
@@ -249,17 +251,23 @@ def create_draft(session: Session, actor: Actor, scheme_code: str, *, from_versi
     if from_version is not None:
         base = next((v for v in scheme.versions if v.number == from_version), None)
         if base is None:
-            raise NotFound(f"方案 {scheme_code} 没有第 {from_version} 版 (no version {from_version})")
+            raise NotFound(msg("not_found.scheme_version", code=scheme_code, number=from_version))
     elif scheme.versions:
         base = scheme.versions[-1]
     parent = base.parent if base is not None else None
     localization = parent is not None
+    # A copy when the content is the base's — taken from it, or sent back unchanged.
+    copied = base is not None and (document is None or document == base.document)
     if document is None:
         if base is None:
-            raise InvalidInput("缺少方案文档 (document required)", errors={"document": ["required"]})
+            raise InvalidInput(msg("version.document_invalid"), errors={"document": [msg("field.required")]})
         document = base.document
     doc = check_document(document, localization=localization)
-    return _new_version(session, actor, scheme, doc, parent=parent, change_note=change_note, action="version.create")
+    draft = _new_version(session, actor, scheme, doc, parent=parent, change_note=change_note, action="version.create")
+    if copied:
+        assert base is not None
+        contributors.copy_from(session, base, draft)  # B's content copied by A is still B's (four eyes)
+    return draft
 
 
 def _new_version(session: Session, actor: Actor, scheme: Scheme, doc: dict[str, Any], *, parent: SchemeVersion | None,
@@ -267,10 +275,11 @@ def _new_version(session: Session, actor: Actor, scheme: Scheme, doc: dict[str, 
     """A new draft; recorded under ``action`` unless the caller writes its own, fuller record (None)."""
     number = max(max((v.number for v in scheme.versions), default=0), scheme.last_number or 0) + 1
     scheme.last_number = number  # a deleted draft's number is never given again
-    v = SchemeVersion(scheme=scheme, number=number, parent=parent, document=doc, status="draft", author=actor.name,
+    v = SchemeVersion(scheme=scheme, number=number, parent=parent, document=doc, status=Status.DRAFT.value, author=actor.name,
                       author_ref=actor.ref, change_note=change_note or "")
     session.add(v)
     session.flush()
+    contributors.add(session, v, actor, "rebased" if action is None else "created")
     if action is None:
         return v
     base = f"，基于 {parent.scheme.code} 第 {parent.number} 版" if parent else ""
@@ -285,34 +294,45 @@ def _new_version(session: Session, actor: Actor, scheme: Scheme, doc: dict[str, 
 def _editable(session: Session, actor: Actor, version_id: int, lock_version: int | None) -> SchemeVersion:
     v = get_version(session, actor, version_id)
     require(actor, "edit", v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")
-    if v.status != "draft":
-        raise Conflict(f"第 {v.number} 版已{STATUS_LABELS[v.status]}，内容不可再改；请新建版本 "
-                       f"(version {v.number} is {v.status}: it cannot change — create a new version)",
-                       errors={"status": [v.status]}, current=view(v))
+    if not lifecycle.is_editable(v.status):
+        raise Conflict(msg("version.frozen", number=v.number, status=STATUS_LABELS[v.status],
+                           status_en=STATUS_LABELS_EN[v.status]), errors={"status": [v.status]}, current=view(v))
     if lock_version is not None and lock_version != v.lock_version:
-        raise Conflict(f"该草稿已被他人修改（当前修改计数 {v.lock_version}，您的是 {lock_version}），请刷新后再改 "
-                       f"(the draft changed since you read it)",
-                       errors={"lock_version": [f"current is {v.lock_version}"]}, current=view(v))
+        raise Conflict(msg("version.stale", current=v.lock_version, yours=lock_version),
+                       errors={"lock_version": [msg("version.stale", current=v.lock_version, yours=lock_version)]},
+                       current=view(v))
     return v
 
 
+def _step(v: SchemeVersion, step: Step) -> None:
+    """Take ``step`` of the lifecycle, or a 409 saying why not."""
+    try:
+        lifecycle.advance(v, step)
+    except lifecycle.TransitionRefused:
+        t = lifecycle.TRANSITIONS[step]
+        raise Conflict(msg("version.bad_transition", number=v.number, status=STATUS_LABELS[v.status],
+                           status_en=STATUS_LABELS_EN[v.status], step=t.label, step_en=t.label_en),
+                       errors={"status": [v.status]}) from None
+
+
 def _save(session: Session, v: SchemeVersion) -> None:
-    """Flush a change guarded by the version counter; a concurrent change is a Conflict."""
+    """Flush a change guarded by the version counter; a concurrent change is a Conflict.
+
+    The transaction is the caller's: this never rolls it back. The Conflict names the version
+    (``reload_version_id``) so the edge that owns the transaction, having rolled it back, can answer
+    with the current state."""
     v.updated_at = utcnow()
+    vid = v.id  # read now: after a failed flush the object cannot be read until the caller rolls back
     try:
         session.flush()
     except StaleDataError:
-        session.rollback()
-        current = session.get(SchemeVersion, v.id)
-        raise Conflict("该草稿刚被他人修改，请刷新后再改 (the draft was changed concurrently)",
-                       errors={"lock_version": ["stale"]}, current=view(current) if current else None) from None
+        raise Conflict(msg("version.concurrent"), errors={"lock_version": [msg("version.concurrent")]},
+                       reload_version_id=vid) from None
     except OperationalError as exc:  # SQLite: another writer committed since this transaction read
         if "locked" not in str(exc) and "busy" not in str(exc):
             raise
-        session.rollback()
-        current = session.get(SchemeVersion, v.id)
-        raise Conflict("该草稿刚被他人修改，请刷新后再改 (the draft was changed concurrently)",
-                       errors={"lock_version": ["stale"]}, current=view(current) if current else None) from None
+        raise Conflict(msg("version.concurrent"), errors={"lock_version": [msg("version.concurrent")]},
+                       reload_version_id=vid) from None
 
 
 def update_draft(session: Session, actor: Actor, version_id: int, *, lock_version: int,
@@ -329,6 +349,7 @@ def update_draft(session: Session, actor: Actor, version_id: int, *, lock_versio
     if change_note is not None:
         v.change_note = change_note
     _save(session, v)
+    contributors.add(session, v, actor, "edited")
     after = resolve_quietly(v)
     audit.record(session, actor, "version.update", version=v, summary=f"修改 {v.scheme.code} 第 {v.number} 版草稿",
                  diff=docdiff.diff(before, after) if before and after else None,
@@ -347,7 +368,8 @@ def set_overrides(session: Session, actor: Actor, version_id: int, *, lock_versi
                   overrides: Sequence[Mapping[str, Any]], change_note: str | None = None) -> SchemeVersion:
     v = get_version(session, actor, version_id)
     if v.parent_id is None:
-        raise InvalidInput("模板版本没有覆盖项 (a template has no overrides)", errors={"overrides": ["not a localization"]})
+        raise InvalidInput(msg("version.template_no_overrides"),
+                           errors={"overrides": [msg("version.template_no_overrides")]})
     doc = {**v.document, "overrides": list(overrides)}
     return update_draft(session, actor, version_id, lock_version=lock_version, document=doc, change_note=change_note)
 
@@ -372,17 +394,19 @@ def submit(session: Session, actor: Actor, version_id: int, dictionary: Dictiona
     v = _editable(session, actor, version_id, lock_version)
     conflicts = v.document.get("conflicts") or []
     if conflicts:
-        raise Conflict(f"还有 {len(conflicts)} 处与上级新版本的冲突未处理 (unsettled rebase conflicts)",
+        raise Conflict(msg("version.conflicts_open", count=len(conflicts)),
                        errors={f"conflicts[{i}]": [c.get("message", c.get("path", ""))] for i, c in enumerate(conflicts)})
     doc = resolve(v)
     warnings = check_resolved(v.scheme, doc, dictionary)
     v.resolved = doc
     v.content_hash = content_hash(doc)
-    v.status = "in_review"
+    _step(v, Step.SUBMIT)
     v.submitted_at = utcnow()
     v.submitted_by = actor.name
+    v.submitted_by_ref = actor.person
     v.review_note = ""
     _save(session, v)
+    contributors.add(session, v, actor, "submitted")
     audit.record(session, actor, "version.submit", version=v,
                  summary=f"提交 {v.scheme.code} 第 {v.number} 版审核（内容哈希 {v.content_hash[:12]}）",
                  diff=_diff_to_previous(session, v), detail={"content_hash": v.content_hash, "warnings": warnings,
@@ -392,7 +416,7 @@ def submit(session: Session, actor: Actor, version_id: int, dictionary: Dictiona
 
 def _diff_to_previous(session: Session, v: SchemeVersion) -> Any:
     """What this version changes against the version in force (or the newest published one)."""
-    prev = [x for x in v.scheme.versions if x.id != v.id and x.status in PUBLISHED and x.resolved is not None]
+    prev = [x for x in v.scheme.versions if x.id != v.id and x.status in lifecycle.PUBLISHED and x.resolved is not None]
     if not prev:
         return None
     return docdiff.diff(prev[-1].resolved, v.resolved)
@@ -403,8 +427,9 @@ def attach_simulation(session: Session, actor: Actor, version_id: int, *, refere
     """Attach the simulation (模拟测评) run of this version's content on a closed period."""
     v = get_version(session, actor, version_id)
     require(actor, "edit", v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")
-    if v.status != "in_review":
-        raise Conflict("只能给审核中的版本附模拟测评 (attach a simulation to a version in review)",
+    if v.status != Status.IN_REVIEW:
+        raise Conflict(msg("version.bad_transition", number=v.number, status=STATUS_LABELS[v.status],
+                           status_en=STATUS_LABELS_EN[v.status], step="附模拟测评", step_en="given a simulation"),
                        errors={"status": [v.status]})
     _check_simulation(reference, period, today)
     v.simulation = {"reference": reference.strip(), "period": period, "content_hash": v.content_hash,
@@ -417,37 +442,32 @@ def attach_simulation(session: Session, actor: Actor, version_id: int, *, refere
 
 
 def _check_simulation(reference: str, period: str, today: dt.date | None) -> None:
-    errors: dict[str, list[str]] = {}
-    if not (reference or "").strip() or len(reference) > 200:
-        errors["reference"] = ["模拟测评编号必填，最长 200 (required, at most 200 characters)"]
+    errors: dict[str, list[Any]] = {}
+    if not isinstance(reference, str) or not reference.strip() or len(reference) > 200:
+        errors["reference"] = [msg("version.simulation_reference")]
     try:
         p = parse_period(period)
         if p.end >= (today or dt.date.today()):
-            errors["period"] = [f"{period} 尚未结束，模拟测评须用已结束的期间 (the period must be closed)"]
-    except ValueError as exc:
-        errors["period"] = [str(exc)]
+            errors["period"] = [msg("version.period_open", period=period)]
+    except (ValueError, TypeError, OverflowError) as exc:
+        errors["period"] = [msg("version.period_bad", detail=str(exc)[:200])]
     if errors:
-        raise InvalidInput("模拟测评引用有误 (invalid simulation reference)", errors=errors)
+        raise InvalidInput(msg("version.simulation_invalid"), errors=errors)
 
 
 def approve(session: Session, actor: Actor, version_id: int, *, note: str = "", today: dt.date | None = None) -> SchemeVersion:
     v = get_version(session, actor, version_id)
     require(actor, "review", v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")
-    if v.status != "in_review":
-        raise Conflict(f"只能批准审核中的版本，该版本{STATUS_LABELS[v.status]} (only a version in review can be approved)",
-                       errors={"status": [v.status]})
-    if actor.ref in (v.author_ref, _submitter_ref(session, v)):
-        raise PermissionDenied("不能批准自己编写或提交的版本 (you may not approve a version you wrote or submitted)",
-                               errors={"reviewer": ["four eyes"]})
+    lifecycle_check(v, Step.APPROVE)
+    contributors.require_other_person(session, actor, v)
     sim = v.simulation or {}
     if not sim:
-        raise Conflict("批准前须附上该版本的模拟测评结果 (attach a simulation of this version first)",
-                       errors={"simulation": ["required"]})
+        raise Conflict(msg("version.simulation_required"), errors={"simulation": [msg("version.simulation_required")]})
     if sim.get("content_hash") != v.content_hash:
-        raise Conflict("模拟测评不是针对该版本内容的 (the simulation was of other content)",
-                       errors={"simulation": ["content hash differs"]})
+        raise Conflict(msg("version.simulation_other_content"),
+                       errors={"simulation": [msg("version.simulation_other_content")]})
     _check_simulation(sim.get("reference", ""), sim.get("period", ""), today)
-    v.status = "approved"
+    _step(v, Step.APPROVE)
     v.reviewed_at = utcnow()
     v.reviewed_by = actor.name
     v.reviewed_by_ref = actor.ref
@@ -458,25 +478,26 @@ def approve(session: Session, actor: Actor, version_id: int, *, note: str = "", 
     return v
 
 
-def _submitter_ref(session: Session, v: SchemeVersion) -> str | None:
-    from rulesvc.persistence.models import AuditRecord
-
-    return session.scalar(select(AuditRecord.actor_ref).where(
-        AuditRecord.version_id == v.id, AuditRecord.action == "version.submit").order_by(AuditRecord.id.desc()).limit(1))
+def lifecycle_check(v: SchemeVersion, step: Step) -> None:
+    """``step`` is allowed from ``v``'s status, or a 409 saying why not (nothing changes)."""
+    try:
+        lifecycle.check(v, step)
+    except lifecycle.TransitionRefused:
+        t = lifecycle.TRANSITIONS[step]
+        raise Conflict(msg("version.bad_transition", number=v.number, status=STATUS_LABELS[v.status],
+                           status_en=STATUS_LABELS_EN[v.status], step=t.label, step_en=t.label_en),
+                       errors={"status": [v.status]}) from None
 
 
 def reject(session: Session, actor: Actor, version_id: int, *, note: str) -> SchemeVersion:
     """Back to draft with the reviewer's reason; the author fixes it and submits again."""
     v = get_version(session, actor, version_id)
     require(actor, "review", v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")
-    if v.status != "in_review":
-        raise Conflict("只能退回审核中的版本 (only a version in review can be rejected)", errors={"status": [v.status]})
-    if not (note or "").strip():
-        raise InvalidInput("退回须说明理由 (a rejection needs a reason)", errors={"note": ["required"]})
-    if actor.ref in (v.author_ref, _submitter_ref(session, v)):
-        raise PermissionDenied("不能审核自己编写或提交的版本 (you may not review your own version)",
-                               errors={"reviewer": ["four eyes"]})
-    v.status = "draft"
+    lifecycle_check(v, Step.REJECT)
+    if not isinstance(note, str) or not note.strip():
+        raise InvalidInput(msg("version.reject_needs_note"), errors={"note": [msg("version.reject_needs_note")]})
+    contributors.require_other_person(session, actor, v)
+    _step(v, Step.REJECT)
     v.reviewed_at = utcnow()
     v.reviewed_by = actor.name
     v.reviewed_by_ref = actor.ref
@@ -498,23 +519,20 @@ def activate(session: Session, actor: Actor, version_id: int, *, effective_from:
     day before. Refused if that would leave a version with no days of its own."""
     v = get_version(session, actor, version_id)
     require(actor, "activate", v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")
-    if v.status != "approved":
-        raise Conflict(f"只能使已批准的版本生效，该版本{STATUS_LABELS[v.status]} (only an approved version can be activated)",
-                       errors={"status": [v.status]})
+    lifecycle_check(v, Step.ACTIVATE)
     # Lock the scheme's versions: two activations at once must not both pass the overlap check.
     others = session.scalars(select(SchemeVersion).where(
-        SchemeVersion.scheme_id == v.scheme_id, SchemeVersion.status == "active").with_for_update()).all()
+        SchemeVersion.scheme_id == v.scheme_id, SchemeVersion.status == Status.ACTIVE.value).with_for_update()).all()
     superseded = []
     for o in others:
         if o.effective_to is not None and o.effective_to < effective_from:
             continue
         if o.effective_from is not None and o.effective_from >= effective_from:
-            raise Conflict(f"第 {o.number} 版自 {o.effective_from} 起生效，新版本的生效日期须晚于该日 "
-                           f"(version {o.number} is in force from {o.effective_from}: choose a later date)",
-                           errors={"effective_from": [f"after {o.effective_from}"]})
+            later = msg("version.effective_overlap", number=o.number, date=o.effective_from.isoformat())
+            raise Conflict(later, errors={"effective_from": [later]})
         o.effective_to = effective_from - dt.timedelta(days=1)
         superseded.append(o)
-    v.status = "active"
+    _step(v, Step.ACTIVATE)
     v.effective_from = effective_from
     v.activated_at = utcnow()
     v.activated_by = actor.name
@@ -534,18 +552,16 @@ def retire(session: Session, actor: Actor, version_id: int, *, effective_to: dt.
     """Take a version out of use. An active one stays in force up to ``effective_to`` (default: today)."""
     v = get_version(session, actor, version_id)
     require(actor, "activate", v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")
-    if v.status not in ("approved", "active"):
-        raise Conflict("只能停用已批准或已生效的版本 (only an approved or active version can be retired)",
-                       errors={"status": [v.status]})
-    if v.status == "active":
+    lifecycle_check(v, Step.RETIRE)
+    if v.status == Status.ACTIVE:
         end = effective_to or dt.date.today()
         if v.effective_to is not None and v.effective_to < end:
             end = v.effective_to
         if v.effective_from is not None and end < v.effective_from:
-            raise InvalidInput("停用日期早于生效日期 (retirement before the effective date)",
-                               errors={"effective_to": [f"on or after {v.effective_from}"]})
+            early = msg("version.retire_before_start", date=v.effective_from.isoformat())
+            raise InvalidInput(early, errors={"effective_to": [early]})
         v.effective_to = end
-    v.status = "retired"
+    _step(v, Step.RETIRE)
     _save(session, v)
     audit.record(session, actor, "version.retire", version=v,
                  summary=f"停用 {v.scheme.code} 第 {v.number} 版" + (f"（生效至 {v.effective_to}）" if v.effective_to else ""),
@@ -557,10 +573,10 @@ def version_in_effect(session: Session, actor: Actor, scheme_code: str, on: dt.d
     """The version of the scheme in force on ``on`` (time travel: a past period uses its own rules)."""
     scheme = get_scheme(session, actor, scheme_code)
     for v in scheme.versions:
-        if v.status in ("active", "retired") and v.effective_from is not None and v.effective_from <= on \
+        if lifecycle.can_be_in_force(v.status) and v.effective_from is not None and v.effective_from <= on \
                 and (v.effective_to is None or on <= v.effective_to):
             return v
-    raise NotFound(f"方案 {scheme_code} 在 {on} 没有生效的版本 (no version of {scheme_code} in force on {on})")
+    raise NotFound(msg("not_found.in_force", code=scheme_code, date=on.isoformat()))
 
 
 # -- localization: rebase, conflicts, drift ----------------------------------------------------------
@@ -572,14 +588,13 @@ def rebase(session: Session, actor: Actor, version_id: int, *, new_parent_id: in
     v = get_version(session, actor, version_id)
     require(actor, "edit", v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")
     if v.parent is None:
-        raise InvalidInput("模板版本无需变基 (a template has no parent)", errors={"version": ["not a localization"]})
+        raise InvalidInput(msg("version.template_no_parent"), errors={"version": [msg("version.template_no_parent")]})
     new_parent = get_version(session, actor, new_parent_id)
-    if new_parent.status not in PUBLISHED:
-        raise Conflict("只能变基到已发布的上级版本 (rebase onto a published version)",
-                       errors={"new_parent_id": [new_parent.status]})
+    if new_parent.status not in lifecycle.PUBLISHED:
+        raise Conflict(msg("version.parent_unpublished"), errors={"new_parent_id": [msg("version.parent_unpublished")]})
     if new_parent.scheme_id != v.parent.scheme_id:
-        raise InvalidInput("新上级版本须属于同一上级方案 (the new parent must be a version of the same parent scheme)",
-                           errors={"new_parent_id": ["other scheme"]})
+        raise InvalidInput(msg("version.parent_other_scheme"),
+                           errors={"new_parent_id": [msg("version.parent_other_scheme")]})
     old_doc, new_doc = resolve(v.parent), resolve(new_parent)
     result = loc.rebase(old_doc, new_doc, v.document.get("overrides", []))
     conflicts = [c.as_dict() for c in result.conflicts]
@@ -589,6 +604,7 @@ def rebase(session: Session, actor: Actor, version_id: int, *, new_parent_id: in
     doc = {"description": v.document.get("description", ""), "overrides": overrides, "conflicts": conflicts}
     note = change_note or f"变基到 {new_parent.scheme.code} 第 {new_parent.number} 版"
     draft = _new_version(session, actor, v.scheme, doc, parent=new_parent, change_note=note, action=None)
+    contributors.copy_from(session, v, draft)
     audit.record(session, actor, "version.rebase", version=draft,
                  summary=f"{v.scheme.code} 第 {v.number} 版变基到 {new_parent.scheme.code} 第 {new_parent.number} 版："
                          f"沿用 {len(result.carried)} 项，冲突 {len(conflicts)} 项",
@@ -605,18 +621,16 @@ def settle(session: Session, actor: Actor, version_id: int, *, lock_version: int
     conflicts = list(v.document.get("conflicts") or [])
     found = next((c for c in conflicts if c.get("path") == path), None)
     if found is None:
-        raise NotFound(f"没有路径为 {path} 的冲突 (no conflict at {path})")
+        raise NotFound(msg("not_found.conflict", path=str(path)[:200]))
     if (choice == "edit") != (value is not NO_VALUE):
-        raise InvalidInput("只有 edit 带新的取值，且必须带 (edit, and only edit, takes a value)",
-                           errors={"value": ["required for edit" if choice == "edit" else "only for edit"]})
+        raise InvalidInput(msg("version.settle_value"), errors={"value": [msg("version.settle_value")]})
     overrides = list(v.document.get("overrides") or [])
     idx = next((i for i, o in enumerate(overrides) if o.get("path") == path), None)
     current = overrides[idx] if idx is not None else found.get("override")
     try:
         settled = loc.settle(current, found, choice, *(() if value is NO_VALUE else (value,)), reason=reason or None)
     except loc.LocalizationError as exc:
-        raise InvalidInput("无法如此处理该冲突 (cannot settle the conflict this way)",
-                           errors={"choice": [p["message"] for p in exc.problems]}) from None
+        raise InvalidInput(msg("version.settle_refused"), errors={"choice": [p["message"] for p in exc.problems]}) from None
     if idx is not None:
         if settled is None:
             overrides.pop(idx)
@@ -628,6 +642,7 @@ def settle(session: Session, actor: Actor, version_id: int, *, lock_version: int
     v.document = {**v.document, "overrides": overrides, "conflicts": conflicts}
     resolve(v)
     _save(session, v)
+    contributors.add(session, v, actor, "edited")
     labels = {"keep": "保留本地修改", "take_upstream": "采用上级新值", "edit": "改为新值"}
     audit.record(session, actor, "version.settle", version=v,
                  summary=f"处理冲突 {path}：{labels.get(choice, choice)}",
@@ -697,13 +712,15 @@ def view(v: SchemeVersion, *, with_document: bool = True) -> dict[str, Any]:
     }
     if with_document:
         out["document"] = v.document
+        session = object_session(v)
+        out["contributors"] = contributors.view(session, v) if session is not None else []
     return out
 
 
 def scheme_view(scheme: Scheme, actor: Actor) -> dict[str, Any]:
     versions = visible_versions(actor, scheme)
     today = dt.date.today()
-    in_force = next((v.number for v in versions if v.status == "active" and v.effective_from
+    in_force = next((v.number for v in versions if v.status == Status.ACTIVE and v.effective_from
                      and v.effective_from <= today and (v.effective_to is None or today <= v.effective_to)), None)
     return {"code": scheme.code, "name": scheme.name, "procuratorate": scheme.procuratorate.code,
             "procuratorate_name": scheme.procuratorate.name, "subject_kind": scheme.subject_kind,

@@ -1,0 +1,169 @@
+"""Security regressions, governance (issue 9, findings 1, 6 and 7): four eyes compares *people* — the three
+bypasses found by the probe and the one-person-two-credentials case — and the lifecycle is one declared
+state machine that the database enforces too.
+
+Each test replays what the probe did over HTTP and asserts the refusal by its stable code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from rulesvc.extensions import db
+from rulesvc.persistence import lifecycle
+from rulesvc.persistence.models import Procuratorate, SchemeVersion
+from rulesvc.services.dictionary import get_dictionary
+from rulesvc.services.governance import versions
+from rulesvc.services.governance.access import actor_for_user, system_actor
+from rulesvc.services.governance.apikeys import create_key
+from rulesvc.services.users import create_user
+from tests.integration.test_api_schemes import TREE, template_document
+
+ALL = ["read", "edit", "review", "activate", "audit"]
+
+
+@pytest.fixture
+def people(app) -> dict[str, dict[str, str]]:
+    """Three people (A, B, C) at the province, each with a key holding every permission; and Alice, an
+    administrator who also owns a key."""
+    with app.app_context():
+        ids: dict[str, int] = {}
+        for code, name, level, parent in TREE:
+            p = Procuratorate(code=code, name=name, level=level, parent_id=ids.get(parent) if parent else None)
+            db.session.add(p)
+            db.session.flush()
+            ids[code] = p.id
+        headers = {}
+        for person in ("A", "B", "C", "alice"):
+            user = create_user(db.session, f"person-{person.lower()}", "a long enough password",
+                               role="admin" if person == "alice" else "viewer", procuratorate_id=ids["910000"])
+            _, token = create_key(db.session, system_actor("tests"), name=f"key of {person}", procuratorates=["910000"],
+                                  permissions=ALL, owner=f"person-{person.lower()}")
+            headers[person] = {"Authorization": f"Bearer {token}", "X-Person": f"user:{user.id}"}
+        db.session.commit()
+    return headers
+
+
+def ok(response, code: int = 200) -> Any:
+    assert response.status_code == code, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def refused(response, status: int, error_code: str) -> dict:
+    assert response.status_code == status, response.get_data(as_text=True)
+    body = response.get_json()
+    assert body["error_code"] == error_code, body
+    return body
+
+
+def new_scheme(client, headers) -> dict:
+    return ok(client.post("/api/v1/schemes", headers=headers, json={
+        "code": "T", "name": "模板", "procuratorate": "910000", "subject_kind": "prosecutor",
+        "period_kind": "year", "document": template_document()}), 201)
+
+
+def submit_with_simulation(client, headers, vid: int) -> None:
+    ok(client.post(f"/api/v1/versions/{vid}/submit", headers=headers, json={}))
+    ok(client.post(f"/api/v1/versions/{vid}/simulation", headers=headers,
+                   json={"reference": f"SIM-{vid}", "period": "2020"}))
+
+
+def test_someone_who_edited_a_draft_does_not_approve_it(people, client):
+    v = new_scheme(client, people["A"])
+    doc = template_document()
+    doc["description"] = "B 改过"
+    ok(client.put(f"/api/v1/versions/{v['id']}", headers=people["B"], json={"lock_version": v["lock_version"],
+                                                                               "document": doc}))
+    submit_with_simulation(client, people["A"], v["id"])
+    body = refused(client.post(f"/api/v1/versions/{v['id']}/approve", headers=people["B"], json={}), 403,
+                   "version.four_eyes")
+    assert "修改" in body["message"]  # says why: B edited it
+    ok(client.post(f"/api/v1/versions/{v['id']}/approve", headers=people["C"], json={}))
+
+
+def test_content_copied_from_someone_elses_version_is_still_theirs(people, client):
+    v1 = new_scheme(client, people["B"])  # B writes v1
+    v2 = ok(client.post("/api/v1/schemes/T/versions", headers=people["A"], json={"from_version": 1}), 201)
+    submit_with_simulation(client, people["A"], v2["id"])
+    refused(client.post(f"/api/v1/versions/{v2['id']}/approve", headers=people["B"], json={}), 403,
+            "version.four_eyes")
+    contributions = ok(client.get(f"/api/v1/versions/{v2['id']}", headers=people["C"]))["contributors"]
+    a, b = people["A"]["X-Person"], people["B"]["X-Person"]
+    assert {(c["person"], c["role"]) for c in contributions} >= {(b, "copied"), (a, "created"), (a, "submitted")}
+    assert v1["id"] != v2["id"]
+
+
+def test_a_submitter_stays_a_contributor_after_a_rejection(people, client):
+    v = new_scheme(client, people["A"])
+    submit_with_simulation(client, people["B"], v["id"])  # B submits
+    ok(client.post(f"/api/v1/versions/{v['id']}/reject", headers=people["C"], json={"note": "请补充说明"}))
+    submit_with_simulation(client, people["A"], v["id"])  # A resubmits
+    refused(client.post(f"/api/v1/versions/{v['id']}/approve", headers=people["B"], json={}), 403,
+            "version.four_eyes")
+    refused(client.post(f"/api/v1/versions/{v['id']}/reject", headers=people["B"], json={"note": "x"}), 403,
+            "version.four_eyes")
+
+
+def test_one_person_with_a_session_and_a_key_is_one_person(people, app, client):
+    """Alice submits signed in (her session) and tries to approve with her own key."""
+    with app.app_context():
+        from rulesvc.persistence.models import User
+
+        alice = db.session.query(User).filter_by(username="person-alice").one()
+        session_actor = actor_for_user(db.session, alice)
+        draft = versions.create_scheme(db.session, session_actor, code="T", name="模板", procuratorate="910000",
+                                       subject_kind="prosecutor", period_kind="year", document=template_document())
+        versions.submit(db.session, session_actor, draft.id, get_dictionary(app.config["RULES_DIR"]))
+        versions.attach_simulation(db.session, session_actor, draft.id, reference="SIM-1", period="2020")
+        db.session.commit()
+        vid = draft.id
+    refused(client.post(f"/api/v1/versions/{vid}/approve", headers=people["alice"], json={}), 403,
+            "version.four_eyes")
+    ok(client.post(f"/api/v1/versions/{vid}/approve", headers=people["C"], json={}))
+
+
+def test_a_key_that_may_review_belongs_to_a_person(app):
+    with app.app_context():
+        db.session.add(Procuratorate(code="910000", name="示范省人民检察院", level="province"))
+        db.session.flush()
+        from rulesvc.errors import InvalidInput
+
+        with pytest.raises(InvalidInput) as err:
+            create_key(db.session, system_actor("tests"), name="bot", procuratorates=["910000"],
+                       permissions=["read", "review"])
+        assert err.value.errors["owner"][0].code == "key.review_needs_owner"
+        with pytest.raises(InvalidInput) as err:
+            create_key(db.session, system_actor("tests"), name="bot", procuratorates=["910000"], permissions=["edit"])
+        assert [m.code for m in err.value.errors["permissions"]] == ["key.read_required"]
+
+
+def test_the_lifecycle_table_is_what_the_database_enforces():
+    import ast
+
+    from rulesvc.config import PROJECT_ROOT
+
+    source = (PROJECT_ROOT / "migrations/versions/0002_rule_sets_governance.py").read_text(encoding="utf-8")
+    edges = ast.literal_eval(source[source.index("EDGES = ") + len("EDGES = "):source.index("FROZEN = ")].strip())
+    assert frozenset(edges) == lifecycle.EDGES
+    assert set(lifecycle.steps_from("in_review")) == {lifecycle.Step.APPROVE, lifecycle.Step.REJECT}
+    assert lifecycle.steps_from("retired") == []
+
+
+def test_the_database_refuses_an_undeclared_edge(people, app, client):
+    v = new_scheme(client, people["A"])
+    with app.app_context():
+        with pytest.raises(Exception, match="cannot move|不能如此变更"):
+            db.session.execute(text("UPDATE scheme_versions SET status = 'active' WHERE id = :id"), {"id": v["id"]})
+            db.session.flush()
+        db.session.rollback()
+        assert db.session.get(SchemeVersion, v["id"]).status == "draft"
+
+
+def test_a_step_from_the_wrong_state_is_409_with_its_code(people, client):
+    v = new_scheme(client, people["A"])
+    refused(client.post(f"/api/v1/versions/{v['id']}/approve", headers=people["C"], json={}), 409,
+            "version.bad_transition")
+    refused(client.post(f"/api/v1/versions/{v['id']}/activate", headers=people["C"],
+                        json={"effective_from": "2021-01-01"}), 409, "version.bad_transition")
