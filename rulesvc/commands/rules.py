@@ -178,7 +178,7 @@ def create_key_command(name: str, procuratorates: tuple[str, ...], permissions: 
 def list_keys_command() -> None:
     """列出 API 密钥（不显示密钥本身）(list API keys; never the keys themselves)."""
     from rulesvc.extensions import db
-    from rulesvc.services.governance.rulefiles import list_api_keys
+    from rulesvc.services.governance.keylist import list_api_keys
 
     keys = list_api_keys(db.session)
     db.session.rollback()
