@@ -5,7 +5,8 @@
 - ``templates/``: the base (navbar with the language switch), login and home pages.
 - ``translations/``: the project catalog (English msgids; ``zh_Hans_CN`` and ``en``), see the README.
 
-Every asset comes from Flask-Admin's bundled static files: no CDN, no web fonts.
+Every asset comes from Flask-Admin's bundled static files: no CDN, no web fonts. Inline scripts run only
+with the request's Content-Security-Policy nonce (``rulesvc.security``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from flask_babel import lazy_gettext
 
 from admin.auth import init_auth
 from admin.formatting import is_english
+from rulesvc.security import csp_nonce
 
 # Registered only for its template folder (admin/templates), so Flask finds our pages.
 _templates = Blueprint("rulesvc_admin_templates", __name__, template_folder="templates")
@@ -39,6 +41,8 @@ def init_admin(app: Flask) -> None:
         name=lazy_gettext("Evaluation rules"),
         theme=Bootstrap4Theme(swatch="default", fluid=True, base_template="admin/rulesvc_base.html"),
         index_view=HomeView(name=lazy_gettext("Home"), endpoint="admin", url="/admin"),
+        # Flask-Admin's <script> tags carry the request's CSP nonce (see rulesvc.security).
+        csp_nonce_generator=csp_nonce,
     )
     admin.add_views(*model_views())
     admin.init_app(app)

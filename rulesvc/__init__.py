@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask, request, session
 
 from rulesvc import config
-from rulesvc.extensions import babel, csrf, db, login_manager, migrate
+from rulesvc.extensions import babel, csrf, db, init_limiter, login_manager, migrate
 
 __version__ = "0.1.0"
 
@@ -55,6 +55,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
     csrf.init_app(app)
+    init_limiter(app)
+
+    from rulesvc.security import init_security
+
+    init_security(app)
 
     from rulesvc.api import init_api
 

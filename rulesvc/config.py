@@ -7,6 +7,7 @@ Environment variables override everything except an explicit ``test_config``.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +35,48 @@ class Defaults:
     IMPORT_BATCH_SIZE = 20_000
     # Events dated outside their prosecutor's active dates: "reject" the file, or "flag" them and import.
     IMPORT_OUTSIDE_OFFICE = "reject"
+    # The site is served over HTTPS (directly or behind a TLS proxy): cookies get Secure, HTTP requests
+    # are redirected to HTTPS and responses carry Strict-Transport-Security. Off for plain HTTP (tests,
+    # one laptop).
+    HTTPS = False
+    # A signed-in session ends after this many minutes without a request (idle timeout) …
+    SESSION_IDLE_MINUTES = 30
+    # … and this many hours after sign-in whatever happens (absolute timeout).
+    SESSION_ABSOLUTE_HOURS = 12
+    # Sign-in throttling: this many failed sign-ins for one user name within the window lock the name,
+    # this many from one address lock the address; a lock lasts LOGIN_LOCKOUT_MINUTES.
+    LOGIN_FAILURES_PER_USER = 5
+    LOGIN_FAILURES_PER_IP = 30
+    LOGIN_WINDOW_MINUTES = 15
+    LOGIN_LOCKOUT_MINUTES = 15
+    # Limits of one imported file (checked while streaming, before anything is written). The demo's
+    # year is 1.16M events: 2M rows leaves headroom for a province's year in one file.
+    IMPORT_MAX_ROWS = 2_000_000
+    # Largest cell (characters); a bigger one is a row error.
+    IMPORT_MAX_CELL_CHARS = 4096
+    # Largest file (bytes); an .xlsx is also refused when it unpacks to more than 8x this, or when a
+    # part of it is compressed more than IMPORT_MAX_XLSX_RATIO times (a zip bomb).
+    IMPORT_MAX_FILE_BYTES = 512 * 1024 * 1024
+    IMPORT_MAX_XLSX_RATIO = 200
+    # Checking stops after this many row errors and says how many rows were not checked.
+    IMPORT_MAX_ERRORS = 200
 
 
 ENV_PREFIX = "RULESVC_"
+
+
+def boolean(raw: str) -> bool:
+    """``1/true/yes/on`` or ``0/false/no/off`` (any case); anything else is an error, never a guess."""
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)
+
+
 # Names read from the environment, with the type to coerce to.
-ENV_SETTINGS: dict[str, type] = {
+ENV_SETTINGS: dict[str, Callable[[str], Any]] = {
     "DATABASE_URL": str,
     "REDIS_URL": str,
     "SECRET_KEY": str,
@@ -48,6 +86,11 @@ ENV_SETTINGS: dict[str, type] = {
     "MAX_CONTENT_LENGTH": int,
     "IMPORT_BATCH_SIZE": int,
     "IMPORT_OUTSIDE_OFFICE": str,
+    "IMPORT_MAX_ROWS": int,
+    "IMPORT_MAX_CELL_CHARS": int,
+    "IMPORT_MAX_FILE_BYTES": int,
+    "IMPORT_MAX_XLSX_RATIO": int,
+    "IMPORT_MAX_ERRORS": int,
 }
 
 
@@ -62,7 +105,7 @@ def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
         try:
             found[name] = kind(raw)
         except ValueError as exc:
-            raise RuntimeError(f"{ENV_PREFIX}{name}={raw!r} is not a valid {kind.__name__}") from exc
+            raise RuntimeError(f"{ENV_PREFIX}{name}={raw!r} is not a valid {getattr(kind, '__name__', 'value')}") from exc
     return found
 
 

@@ -5,7 +5,10 @@ Two ways in, checked in this order:
 1. an API key (for other systems) in ``Authorization: Bearer rsk_…`` or ``X-API-Key: rsk_…``. A header
    that is present but holds no valid key (unknown, revoked, expired, another scheme) is a 401: never a
    silent fall-back to the session;
-2. the session cookie of a person signed in at ``/admin/login/`` (flask-login). The API blueprints are
+2. the session cookie of a person signed in at ``/admin/login/`` (flask-login), while its server-side
+   session is live (:mod:`rulesvc.websession`: not signed out, no new password, not deactivated, idle
+   and absolute timeouts not passed). A cookie whose session has ended is a 401 with ``error_code``
+   ``auth.session_ended``: a copy saved before sign-out reads nothing and changes nothing. The API blueprints are
    exempt from the app-wide CSRF check (API clients send no form), so a cookie-authenticated request
    that changes state (POST, PUT, PATCH, DELETE) must carry the CSRF token in an ``X-CSRFToken`` header
    itself; without a valid one it is refused (403 ``csrf_failed``). A browser never adds the key
@@ -24,17 +27,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
+import flask
 import marshmallow as ma
 from flask import current_app, g, request
 from flask_login import current_user
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 from flask_wtf.csrf import validate_csrf
 from sqlalchemy import select
 from wtforms.validators import ValidationError
 
-from rulesvc.api.errors import ErrorSchema
+from rulesvc import websession
+from rulesvc.api.errors import ErrorSchema, envelope
+from rulesvc.catalogue import Msg, msg
 from rulesvc.errors import PermissionDenied
 from rulesvc.extensions import db
 from rulesvc.persistence.models import Procuratorate, User
@@ -88,9 +94,11 @@ class CsrfFailed(PermissionDenied):
     code = "csrf_failed"
 
 
-def _unauthorized(message: str, *, invalid_token: bool = False) -> None:
+def _unauthorized(message: Msg, *, invalid_token: bool = False) -> NoReturn:
     challenge = CHALLENGE + (', error="invalid_token"' if invalid_token else "")
-    abort(401, message=message, headers={"WWW-Authenticate": challenge})
+    response = envelope(401, "unauthorized", message.render(), error_code=message.code)
+    response.headers["WWW-Authenticate"] = challenge
+    flask.abort(response)
 
 
 def _token_from_headers() -> str | None:
@@ -117,11 +125,7 @@ def _check_csrf() -> None:
     try:
         validate_csrf(token)
     except ValidationError as exc:
-        raise CsrfFailed(
-            f"会话方式的修改请求须带有效的 X-CSRFToken 头 (a session-authenticated change needs a valid "
-            f"X-CSRFToken header: {exc})",
-            errors={"X-CSRFToken": [str(exc)]},
-        ) from None
+        raise CsrfFailed(msg("auth.csrf_required"), errors={"X-CSRFToken": [str(exc)]}) from None
 
 
 def authenticate() -> Actor:
@@ -135,14 +139,12 @@ def authenticate() -> Actor:
     if token is not None:
         actor = actor_for_token(db.session, token, ip=ip, client=client) if token else None
         if actor is None:
-            _unauthorized("API 密钥无效、已吊销或已过期 (invalid, revoked or expired API key)", invalid_token=True)
+            _unauthorized(msg("auth.invalid_key"), invalid_token=True)
     else:
         user = _signed_in_user()
         if user is None:
-            _unauthorized(
-                "需要认证：请在 Authorization 头中提供 API 密钥，或先登录 "
-                "(authentication required: send an API key as 'Authorization: Bearer rsk_…', or sign in)"
-            )
+            ended = websession.ended_reason()
+            _unauthorized(msg("auth.session_ended") if ended not in (None, "unknown") else msg("auth.required"))
         if request.method not in SAFE_METHODS:
             _check_csrf()
         actor = actor_for_user(db.session, user, ip=ip, client=client)

@@ -1,4 +1,9 @@
-"""``rulesvc users create`` and ``rulesvc users set-password``: accounts for the admin UI and the API."""
+"""``rulesvc users …``: accounts for the admin UI and the API.
+
+``create``, ``update``, ``set-password``, ``deactivate``, ``activate``, ``list``. A designer, reviewer or
+viewer must belong to a procuratorate (``--procuratorate CODE``): they act for it and those below it, and
+without one they would see nothing. An administrator without one acts for the whole province.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,13 @@ import sys
 import click
 from flask.cli import with_appcontext
 
+from rulesvc.catalogue import Msg, msg
 from rulesvc.commands import CliError
-from rulesvc.errors import InvalidInput, RulesvcError
-from rulesvc.persistence.models import ROLES
+from rulesvc.commands._table import render
+from rulesvc.errors import RulesvcError
+from rulesvc.persistence.models import ROLE_LABELS, ROLES, User
+
+FIELD_LABELS = {"role": "角色", "procuratorate": "所属检察院", "display_name": "显示名称"}
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -21,9 +30,28 @@ def _read_password(from_stdin: bool) -> str:
 
 def _fail(exc: RulesvcError) -> click.ClickException:
     lines = [exc.message]
-    if isinstance(exc, InvalidInput) and isinstance(exc.errors, dict):
-        lines += [f"  {name}: {message}" for name, message in exc.errors.items()]
+    errors = exc.rendered_errors()
+    if isinstance(errors, dict):
+        lines += [f"  {name}: {message}" for name, message in errors.items()]
     return CliError("\n".join(lines))
+
+
+def _echo(message: Msg) -> None:
+    click.echo(message.render())
+
+
+def _procuratorate_id(code: str | None) -> int | None:
+    from rulesvc.extensions import db
+    from rulesvc.services.users import procuratorate_by_code
+
+    return None if code is None else procuratorate_by_code(db.session, code).id
+
+
+def _where(user: User) -> tuple[str, str]:
+    """The user's procuratorate for a message: (Chinese, English)."""
+    if user.procuratorate is None:
+        return msg("user.province_wide").render("zh"), msg("user.province_wide").render("en")
+    return f"{user.procuratorate.code} {user.procuratorate.name}", user.procuratorate.code
 
 
 @click.group("users")
@@ -34,22 +62,56 @@ def users_group() -> None:
 @users_group.command("create")
 @click.argument("username")
 @click.option("--role", type=click.Choice(ROLES), default="viewer", show_default=True, help="角色 (role)")
+@click.option("--procuratorate", "procuratorate", metavar="CODE", default=None,
+              help="所属检察院代码；管理员以外的角色必填 (procuratorate code; required except for admin)")
 @click.option("--display-name", default="", help="显示名称 (display name)")
 @click.option("--password-stdin", is_flag=True, help="从标准输入读取密码 (read the password from stdin)")
 @with_appcontext
-def create_command(username: str, role: str, display_name: str, password_stdin: bool) -> None:
+def create_command(username: str, role: str, procuratorate: str | None, display_name: str, password_stdin: bool) -> None:
     """创建用户 USERNAME (create a user; the password is asked for unless --password-stdin)."""
     from rulesvc.extensions import db
     from rulesvc.services.users import create_user
 
-    password = _read_password(password_stdin)
     try:
-        user = create_user(db.session, username, password, role=role, display_name=display_name)
+        org_id = _procuratorate_id(procuratorate)
+        password = _read_password(password_stdin)
+        user = create_user(db.session, username, password, role=role, display_name=display_name,
+                           procuratorate_id=org_id)
         db.session.commit()
     except RulesvcError as exc:
         db.session.rollback()
         raise _fail(exc) from exc
-    click.echo(f"已创建用户 {user.username}（{role}） (created user {user.username}, role {role})")
+    where, where_en = _where(user)
+    _echo(msg("user.created", username=user.username, role=ROLE_LABELS[role], role_en=role,
+              procuratorate=where, procuratorate_en=where_en))
+
+
+@users_group.command("update")
+@click.argument("username")
+@click.option("--role", type=click.Choice(ROLES), default=None, help="新角色 (new role)")
+@click.option("--procuratorate", "procuratorate", metavar="CODE", default=None,
+              help="新的所属检察院代码 (new procuratorate code)")
+@click.option("--no-procuratorate", is_flag=True,
+              help="取消所属检察院：仅管理员，即全省 (no procuratorate: administrators only, the whole province)")
+@click.option("--display-name", default=None, help="新的显示名称 (new display name)")
+@with_appcontext
+def update_command(username: str, role: str | None, procuratorate: str | None, no_procuratorate: bool,
+                   display_name: str | None) -> None:
+    """修改用户 USERNAME 的角色、所属检察院或显示名称 (change a user's role, procuratorate or display name)."""
+    from rulesvc.extensions import db
+    from rulesvc.services.users import UNSET, update_user
+
+    if procuratorate is not None and no_procuratorate:
+        raise click.UsageError("--procuratorate 与 --no-procuratorate 不能同时使用 (use one of them)")
+    try:
+        org_id = None if no_procuratorate else (UNSET if procuratorate is None else _procuratorate_id(procuratorate))
+        user, changed = update_user(db.session, username, role=role, procuratorate_id=org_id, display_name=display_name)
+        db.session.commit()
+    except RulesvcError as exc:
+        db.session.rollback()
+        raise _fail(exc) from exc
+    labels = [FIELD_LABELS.get(name, name) for name in changed] or ["—"]
+    _echo(msg("user.updated", username=user.username, changes=labels, changes_en=changed or ["—"]))
 
 
 @users_group.command("set-password")
@@ -57,18 +119,69 @@ def create_command(username: str, role: str, display_name: str, password_stdin: 
 @click.option("--password-stdin", is_flag=True, help="从标准输入读取密码 (read the password from stdin)")
 @with_appcontext
 def set_password_command(username: str, password_stdin: bool) -> None:
-    """重设用户 USERNAME 的密码 (set a new password)."""
+    """重设用户 USERNAME 的密码，并结束其全部登录会话 (set a new password; ends every session of the user)."""
     from rulesvc.extensions import db
-    from rulesvc.services.users import set_password
+    from rulesvc.services import sessions
+    from rulesvc.services.users import get_user, set_password
 
-    password = _read_password(password_stdin)
     try:
+        live = sessions.live_count(db.session, get_user(db.session, username).id)  # "no such user" first
+        password = _read_password(password_stdin)
         user = set_password(db.session, username, password)
         db.session.commit()
     except RulesvcError as exc:
         db.session.rollback()
         raise _fail(exc) from exc
-    click.echo(f"已更新 {user.username} 的密码 (password of {user.username} changed)")
+    _echo(msg("user.password_changed", username=user.username, count=live))
+
+
+@users_group.command("deactivate")
+@click.argument("username")
+@with_appcontext
+def deactivate_command(username: str) -> None:
+    """停用用户 USERNAME：不能再登录，其登录会话立即结束 (deactivate: no sign-in, sessions end now)."""
+    from rulesvc.extensions import db
+    from rulesvc.services.users import deactivate_user
+
+    try:
+        user, ended = deactivate_user(db.session, username)
+        db.session.commit()
+    except RulesvcError as exc:
+        db.session.rollback()
+        raise _fail(exc) from exc
+    _echo(msg("user.deactivated", username=user.username, count=ended))
+
+
+@users_group.command("activate")
+@click.argument("username")
+@with_appcontext
+def activate_command(username: str) -> None:
+    """重新启用用户 USERNAME (let a deactivated user sign in again)."""
+    from rulesvc.extensions import db
+    from rulesvc.services.users import activate_user
+
+    try:
+        user = activate_user(db.session, username)
+        db.session.commit()
+    except RulesvcError as exc:
+        db.session.rollback()
+        raise _fail(exc) from exc
+    _echo(msg("user.activated", username=user.username))
+
+
+@users_group.command("list")
+@with_appcontext
+def list_command() -> None:
+    """列出全部用户：角色、所属检察院、是否启用 (every user: role, procuratorate, active)."""
+    from rulesvc.extensions import db
+    from rulesvc.services.users import list_users
+
+    rows = []
+    for user in list_users(db.session):
+        where, _ = _where(user)
+        rows.append([user.username, user.display_name or "—", ROLE_LABELS.get(user.role, user.role), where,
+                     user.is_active, user.last_login_at.strftime("%Y-%m-%d %H:%M") if user.last_login_at else None])
+    click.echo(render(["用户名", "显示名称", "角色", "所属检察院", "启用", "最近登录"], rows))
 
 
 commands = [users_group]

@@ -1,7 +1,19 @@
-"""User accounts: creation with validation, password checks, and the first administrator.
+"""User accounts: creation with validation, password checks, procuratorates, deactivation, and the first
+administrator.
 
 Passwords are stored as werkzeug hashes (scrypt). Nothing here knows Flask: the admin UI, the API and the
 CLI call these functions with a SQLAlchemy session and commit (``ensure_initial_admin`` excepted).
+
+**Who belongs where.** A person acts for their procuratorate and those below it
+(:func:`rulesvc.services.governance.access.actor_for_user`). An administrator without a procuratorate
+acts for the whole province; anyone else without one would see nothing at all, so a designer, reviewer
+or viewer **must** be given a procuratorate: :func:`create_user` and :func:`update_user` refuse otherwise
+(``user.needs_procuratorate``).
+
+**Ending sessions.** A new password (:func:`set_password`) and deactivation (:func:`deactivate_user`)
+end every signed-in session of the user at once (:mod:`rulesvc.services.sessions`). The last active
+administrator can be neither deactivated nor given another role, so an installation never locks itself
+out.
 """
 
 from __future__ import annotations
@@ -11,19 +23,25 @@ import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from rulesvc.errors import InvalidInput, NotFound
-from rulesvc.persistence.models import ROLES, User, utcnow
+from rulesvc.catalogue import Msg, msg
+from rulesvc.errors import Conflict, InvalidInput, NotFound
+from rulesvc.persistence.models import ROLE_LABELS, ROLES, Procuratorate, User, utcnow
+from rulesvc.services import sessions
 
 USERNAME_RE = re.compile(r"^[a-z][a-z0-9_.-]{2,39}$")
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256
 INITIAL_ADMIN = "admin"
 CREDENTIALS_FILE = "admin-credentials.txt"
+# Roles that act for the whole province when they have no procuratorate (the others must have one).
+PROVINCE_WIDE_ROLES = frozenset({"admin"})
+UNSET: Any = object()
 
 
 def normalise_username(username: str) -> str:
@@ -31,14 +49,45 @@ def normalise_username(username: str) -> str:
     return (username or "").strip().lower()
 
 
-def _password_problem(password: str) -> str | None:
+def _password_problem(password: str) -> Msg | None:
     if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
-        return f"密码至少 {MIN_PASSWORD_LENGTH} 个字符 (password must have at least {MIN_PASSWORD_LENGTH} characters)"
+        return msg("user.password_short", min=MIN_PASSWORD_LENGTH)
     if len(password) > MAX_PASSWORD_LENGTH:
-        return f"密码最多 {MAX_PASSWORD_LENGTH} 个字符 (password must have at most {MAX_PASSWORD_LENGTH} characters)"
+        return msg("user.password_long", max=MAX_PASSWORD_LENGTH)
     if password.strip() != password:
-        return "密码首尾不能是空白字符 (password must not start or end with blanks)"
+        return msg("user.password_blank")
     return None
+
+
+def _role_problem(role: str) -> Msg | None:
+    return None if role in ROLES else msg("user.role", roles=list(ROLES))
+
+
+def _scope_problem(session: Session, role: str, procuratorate_id: int | None) -> Msg | None:
+    """Only an administrator may have no procuratorate; a given procuratorate must exist."""
+    if procuratorate_id is None:
+        if role in PROVINCE_WIDE_ROLES or role not in ROLES:
+            return None
+        return msg("user.needs_procuratorate", role=ROLE_LABELS[role], role_en=role)
+    if session.get(Procuratorate, procuratorate_id) is None:
+        return msg("not_found.procuratorate", code=procuratorate_id)
+    return None
+
+
+def procuratorate_by_code(session: Session, code: str) -> Procuratorate:
+    """The procuratorate with this code, or ``NotFound`` (``not_found.procuratorate``)."""
+    found = session.scalar(select(Procuratorate).where(Procuratorate.code == (code or "").strip()))
+    if found is None:
+        raise NotFound(msg("not_found.procuratorate", code=code))
+    return found
+
+
+def get_user(session: Session, username: str) -> User:
+    """The user with this name, or ``NotFound`` (``not_found.user``)."""
+    user = session.scalar(select(User).where(User.username == normalise_username(username)))
+    if user is None:
+        raise NotFound(msg("not_found.user", username=username))
+    return user
 
 
 def create_user(
@@ -51,26 +100,23 @@ def create_user(
 ) -> User:
     """Add a user (flushed, not committed).
 
-    Raises :class:`~rulesvc.errors.InvalidInput` with ``errors`` mapping each bad field to a message:
-    ``username`` (pattern ``[a-z][a-z0-9_.-]{2,39}``, or already taken), ``password`` (at least 12 characters),
-    ``role`` (one of :data:`~rulesvc.persistence.models.ROLES`).
+    Raises :class:`~rulesvc.errors.InvalidInput` (``user.invalid``) with ``errors`` mapping each bad field
+    to a message: ``username`` (pattern ``[a-z][a-z0-9_.-]{2,39}``, or already taken), ``password`` (at
+    least 12 characters), ``role`` (one of :data:`~rulesvc.persistence.models.ROLES`), ``procuratorate``
+    (required unless the role is admin; must exist).
     """
     name = normalise_username(username)
-    errors: dict[str, str] = {}
+    errors: dict[str, Msg] = {}
     if not USERNAME_RE.match(name):
-        errors["username"] = (
-            "用户名须以小写字母开头，3–40 个字符，只含小写字母、数字和 _ . - "
-            "(username: 3-40 characters, lower-case letters, digits, _ . -, starting with a letter)"
-        )
+        errors["username"] = msg("user.username_pattern")
     elif session.scalar(select(User.id).where(User.username == name)) is not None:
-        errors["username"] = f"用户名 {name} 已存在 (username {name} already exists)"
-    problem = _password_problem(password)
-    if problem:
-        errors["password"] = problem
-    if role not in ROLES:
-        errors["role"] = f"角色须为 {', '.join(ROLES)} 之一 (role must be one of {', '.join(ROLES)})"
+        errors["username"] = msg("user.username_taken", username=name)
+    for field_name, problem in (("password", _password_problem(password)), ("role", _role_problem(role)),
+                                ("procuratorate", _scope_problem(session, role, procuratorate_id))):
+        if problem is not None:
+            errors[field_name] = problem
     if errors:
-        raise InvalidInput("用户信息无效 (invalid user)", errors=errors)
+        raise InvalidInput(msg("user.invalid"), errors=errors)
     user = User(
         username=name,
         display_name=display_name or "",
@@ -85,16 +131,80 @@ def create_user(
 
 
 def set_password(session: Session, username: str, password: str) -> User:
-    """Replace a user's password (flushed, not committed). Raises ``NotFound`` or ``InvalidInput``."""
-    user = session.scalar(select(User).where(User.username == normalise_username(username)))
-    if user is None:
-        raise NotFound(f"用户 {username} 不存在 (no user {username})")
+    """Replace a user's password and end every session they are signed in with (flushed, not
+    committed). Raises ``NotFound`` or ``InvalidInput``."""
+    user = get_user(session, username)
     problem = _password_problem(password)
     if problem:
-        raise InvalidInput("密码无效 (invalid password)", errors={"password": problem})
+        raise InvalidInput(msg("user.password_invalid"), errors={"password": problem})
     user.password_hash = generate_password_hash(password)
+    sessions.end_all(session, user.id, sessions.PASSWORD)
     session.flush()
     return user
+
+
+def update_user(session: Session, username: str, *, role: str | None = None, procuratorate_id: Any = UNSET,
+                display_name: str | None = None) -> tuple[User, list[str]]:
+    """Change a user's role, procuratorate (``None``: none — administrators only) or display name
+    (flushed, not committed). Returns the user and the names of the fields that changed.
+
+    The result must hold the same rules as :func:`create_user` (``InvalidInput``), and the last active
+    administrator keeps the role (``Conflict``, ``user.last_admin``). The change applies from the user's
+    next request: their permissions and scope are read on every request.
+    """
+    user = get_user(session, username)
+    if role is None and procuratorate_id is UNSET and display_name is None:
+        raise InvalidInput(msg("user.nothing_to_change"))
+    new_role = user.role if role is None else role
+    new_org = user.procuratorate_id if procuratorate_id is UNSET else procuratorate_id
+    errors = {name: problem for name, problem in (("role", _role_problem(new_role)),
+                                                  ("procuratorate", _scope_problem(session, new_role, new_org)))
+              if problem is not None}
+    if errors:
+        raise InvalidInput(msg("user.invalid"), errors=errors)
+    if user.role == "admin" and new_role != "admin":
+        _keep_an_admin(session, user)
+    changed = [name for name, old, new in (("role", user.role, new_role), ("procuratorate", user.procuratorate_id, new_org),
+                                           ("display_name", user.display_name,
+                                            user.display_name if display_name is None else display_name))
+               if old != new]
+    user.role, user.procuratorate_id = new_role, new_org
+    if display_name is not None:
+        user.display_name = display_name
+    session.flush()
+    return user, changed
+
+
+def deactivate_user(session: Session, username: str) -> tuple[User, int]:
+    """Deactivate a user and end their sessions (flushed, not committed); returns the user and how many
+    sessions ended. They can no longer sign in; their API keys are another matter (``rulesvc apikeys``)."""
+    user = get_user(session, username)
+    if user.role == "admin" and user.is_active:
+        _keep_an_admin(session, user)
+    user.is_active = False
+    ended = sessions.end_all(session, user.id, sessions.DEACTIVATED)
+    session.flush()
+    return user, ended
+
+
+def activate_user(session: Session, username: str) -> User:
+    """Let a deactivated user sign in again (flushed, not committed)."""
+    user = get_user(session, username)
+    user.is_active = True
+    session.flush()
+    return user
+
+
+def list_users(session: Session) -> list[User]:
+    """Every user by name, with their procuratorate loaded."""
+    return list(session.scalars(select(User).options(selectinload(User.procuratorate)).order_by(User.username)))
+
+
+def _keep_an_admin(session: Session, user: User) -> None:
+    others = session.scalar(select(func.count()).select_from(User).where(
+        User.role == "admin", User.is_active.is_(True), User.id != user.id))
+    if not others:
+        raise Conflict(msg("user.last_admin", username=user.username))
 
 
 @lru_cache(maxsize=1)

@@ -4,6 +4,8 @@
   as ``executable_path`` with the flags a headless, offline, root-run Chromium needs.
 - ``live_server``: the demo database (SQLite) served by werkzeug in a thread; yields the base URL.
 - ``e2e_user``: the account the browser signs in with.
+- ``csp_watch``: fails the test when Chromium reports a Content-Security-Policy violation on any page
+  it loaded (the ``securitypolicyviolation`` event, and the console's "Refused to …" errors).
 
 Without ``/usr/bin/chromium`` the tests are skipped with the reason (``make browser`` installs it).
 """
@@ -15,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import ConsoleMessage, Page
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
@@ -64,6 +67,45 @@ def e2e_user(demo_app) -> tuple[str, str]:
             create_user(db.session, username, password, role="admin", display_name="浏览器测试")
             db.session.commit()
     return E2E_USER
+
+
+# Collects every violation a page reports, from before its first script runs.
+CSP_LISTENER = """
+window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation', (e) => {
+  window.__cspViolations.push(`${e.violatedDirective} blocked ${e.blockedURI} (${e.sourceFile}:${e.lineNumber})`);
+});
+"""
+# Blocked by design, not a sign of a broken page: Redoc's sidebar logo from cdn.redoc.ly (the
+# documentation pages load nothing from elsewhere, see rulesvc/api/__init__.py).
+EXPECTED_VIOLATIONS = ("cdn.redoc.ly",)
+
+
+@pytest.fixture
+def csp_watch(page: Page) -> Iterator[list[str]]:
+    """Every CSP violation of the test's pages; the test fails if there is any (see EXPECTED_VIOLATIONS)."""
+    seen: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text or message.text.startswith("Refused to"):
+            seen.append(f"console: {message.text}")
+
+    def on_load(_page: Page) -> None:
+        seen.extend(f"event: {v}" for v in (_page.evaluate("window.__cspViolations || []") or []))
+        _page.evaluate("window.__cspViolations = []")
+
+    page.add_init_script(CSP_LISTENER)
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: seen.append(f"page error: {error}"))
+    page.on("framenavigated", lambda frame: None)
+    page.on("load", on_load)
+    yield seen
+    try:
+        on_load(page)
+    except Exception:  # the page is closing or navigating: what was collected stands
+        pass
+    unexpected = [v for v in seen if not any(marker in v for marker in EXPECTED_VIOLATIONS)]
+    assert not unexpected, "CSP violations or page errors:\n" + "\n".join(unexpected)
 
 
 @pytest.fixture(scope="session")

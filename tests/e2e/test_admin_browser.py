@@ -1,4 +1,6 @@
-"""The admin UI in a real browser: Chinese login, the 97 procuratorates, search, filters, English, logout.
+"""The admin UI in a real browser: Chinese login, the 97 procuratorates, search, filters, English, logout,
+the lockout message, and the API documentation pages — all under the Content-Security-Policy, with no
+violation reported by Chromium (every page is watched: see ``csp_watch`` in conftest.py).
 
 Screenshots go to /tmp/rulesvc-admin-*.png (look at them: Chinese must render as text, not boxes).
 Skipped, with the reason, when /usr/bin/chromium is missing (see conftest.py).
@@ -28,7 +30,7 @@ def sign_in(page: Page, base: str, user: tuple[str, str]) -> None:
     expect(page).to_have_url(f"{base}/admin/")
 
 
-def test_login_page_is_chinese_and_rejects_a_wrong_password(page: Page, live_server: str, e2e_user):
+def test_login_page_is_chinese_and_rejects_a_wrong_password(page: Page, live_server: str, e2e_user, csp_watch):
     page.goto(f"{live_server}/admin/procuratorates/")
     expect(page.get_by_role("heading", name="登录")).to_be_visible()
     expect(page.locator("a.navbar-brand")).to_have_text("检察官业绩考评规则服务")
@@ -44,7 +46,7 @@ def test_login_page_is_chinese_and_rejects_a_wrong_password(page: Page, live_ser
     expect(page.get_by_text("请输入用户名")).to_be_visible()
 
 
-def test_procuratorates_in_chinese_search_filter_english_and_logout(page: Page, live_server: str, e2e_user):
+def test_procuratorates_in_chinese_search_filter_english_and_logout(page: Page, live_server: str, e2e_user, csp_watch):
     sign_in(page, live_server, e2e_user)
     expect(page.locator("#count-procuratorates")).to_have_text("97")
     page.screenshot(path=SHOTS.format("home"), full_page=True)
@@ -107,3 +109,56 @@ def test_procuratorates_in_chinese_search_filter_english_and_logout(page: Page, 
     expect(page.get_by_text("您已退出登录")).to_be_visible()
     page.goto(f"{live_server}/admin/procuratorates/")
     expect(page).to_have_url(re.compile(r"/admin/login/"))
+
+
+def test_the_admin_scripts_run_under_the_policy(page: Page, live_server: str, e2e_user, csp_watch):
+    """The filter menu, select2, the page-size menu and the pager are all script-driven."""
+    sign_in(page, live_server, e2e_user)
+    page.goto(f"{live_server}/admin/events/")
+    page.get_by_role("link", name="添加筛选器").click()
+    page.locator(".dropdown-menu").get_by_text("事件类型", exact=True).click()
+    expect(page.locator("table.filters tr")).to_have_count(1)
+    expect(page.locator(".select2-container").first).to_be_visible()  # select2 ran (a script)
+    page.locator("table.filters select.filter-val").first.select_option(index=1, force=True)
+    page.get_by_role("button", name="应用").click()
+    expect(page).to_have_url(re.compile(r"flt\d+_0="))
+    page.locator(".pagination a.page-link").filter(has_text="2").first.click()
+    expect(page).to_have_url(re.compile(r"page=1"))
+    page.locator("li.active a.page-link").first.click()  # the current page: a javascript:void(0) link
+    page.screenshot(path=SHOTS.format("events-filtered-zh"), full_page=False)
+    assert page.evaluate("document.querySelectorAll('script[nonce]').length") > 5
+
+
+def test_a_locked_name_gets_a_chinese_message(page: Page, live_server: str, csp_watch):
+    page.goto(f"{live_server}/admin/login/")
+    for _ in range(5):
+        page.get_by_label("用户名").fill("e2e_lock_probe")
+        page.get_by_label("密码").fill("not the password")
+        page.get_by_role("button", name="登录").click()
+    expect(page.locator("#login-error")).to_have_text(re.compile(r"登录失败次数过多，请 1[45] 分钟后再试"))
+    expect(page.get_by_label("用户名")).to_have_value("e2e_lock_probe")
+    page.screenshot(path=SHOTS.format("lockout"), full_page=True)
+
+
+def test_api_docs_render_under_their_policy(page: Page, live_server: str, csp_watch):
+    page.goto(f"{live_server}/api/docs/swagger")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("检察官业绩考评规则服务")
+    expect(page.locator(".opblock-tag").first).to_be_visible()
+    page.screenshot(path=SHOTS.format("swagger"), full_page=False)
+    page.goto(f"{live_server}/api/docs/redoc")
+    expect(page.locator("h1").first).to_contain_text("检察官业绩考评规则服务")
+    expect(page.locator("[role=menuitem], li[data-item-id]").first).to_be_visible()
+    page.screenshot(path=SHOTS.format("redoc"), full_page=False)
+
+
+def test_the_csp_watch_catches_a_violation(page: Page, live_server: str, csp_watch):
+    """The watch itself works: a script injected without the nonce is blocked and reported."""
+    page.goto(f"{live_server}/admin/login/")
+    page.evaluate("""() => { const s = document.createElement('script');
+                             s.textContent = 'window.__injected = true'; document.body.appendChild(s); }""")
+    page.wait_for_function("window.__cspViolations.length > 0")
+    assert page.evaluate("window.__injected === undefined")  # blocked, not run
+    page.evaluate("window.__cspViolations = []")
+    page.wait_for_timeout(200)  # let the console message arrive, then forget it: this violation is expected
+    assert any("Content Security Policy" in v for v in csp_watch), csp_watch
+    csp_watch.clear()

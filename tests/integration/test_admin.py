@@ -40,9 +40,24 @@ def login(client, username: str, password: str, next_url: str | None = None):
     return client.post(url, data={"csrf_token": token, "username": username, "password": password})
 
 
-def add_user(app, username: str = "alice", role: str = "viewer", password: str = PASSWORD) -> None:
+def province_id(app) -> int:
+    """The province's procuratorate (created in an empty database): non-administrators need one."""
     with app.app_context():
-        create_user(db.session, username, password, role=role)
+        found = db.session.scalar(select(Procuratorate.id).where(Procuratorate.parent_id.is_(None)).order_by(Procuratorate.code))
+        if found is None:
+            org = Procuratorate(code="910000", name="示范省人民检察院", level="province")
+            db.session.add(org)
+            db.session.commit()
+            found = org.id
+        return found
+
+
+def add_user(app, username: str = "alice", role: str = "viewer", password: str = PASSWORD,
+             procuratorate_id: int | None = None) -> None:
+    if role != "admin" and procuratorate_id is None:
+        procuratorate_id = province_id(app)
+    with app.app_context():
+        create_user(db.session, username, password, role=role, procuratorate_id=procuratorate_id)
         db.session.commit()
 
 
@@ -381,3 +396,4 @@ def test_chinese_catalog_is_complete_and_compiled():
 def _relative(method_map):
     # babel.cfg patterns start at the repository root ("admin/**.py"); extraction walks admin/.
     return [(pattern.removeprefix("admin/"), method) for pattern, method in method_map]
+
