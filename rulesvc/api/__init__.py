@@ -3,7 +3,8 @@
 - ``/api/v1/…``: the resources, one flask-smorest ``Blueprint`` per module, listed in :data:`BLUEPRINTS`;
 - ``/api/docs/openapi.json``, ``/api/docs/swagger``, ``/api/docs/redoc``: the spec and two viewers,
   served with vendored assets from ``rulesvc/api/static`` (see its ``VENDORED.md``), never a CDN;
-- errors: one JSON envelope, built in :mod:`rulesvc.api.errors`.
+- errors: one JSON envelope, built in :mod:`rulesvc.api.errors`; a database that does not answer is a
+  503 with ``Retry-After`` everywhere (:mod:`rulesvc.api.unavailable`).
 
 Adding a resource: write ``rulesvc/api/<name>.py`` with ``blp = Blueprint("<name>", __name__,
 url_prefix="/<name>", description="中文 (English)")`` and append ``<name>.blp`` to :data:`BLUEPRINTS`.
@@ -22,6 +23,8 @@ from flask_smorest import Api, Blueprint
 from flask_smorest.pagination import PAGINATION_HEADER
 
 from rulesvc.api import auth, errors, health, reference, schemes
+from rulesvc.api.guard import register_guard
+from rulesvc.api.unavailable import register_unavailable
 from rulesvc.extensions import csrf
 
 API_PREFIX = "/api/v1"
@@ -164,6 +167,8 @@ def init_api(app: Flask) -> RulesvcApi:
         flask.Blueprint(ASSETS_BLUEPRINT, __name__, static_folder="static", static_url_path=ASSETS_URL)
     )
     api = RulesvcApi(app)
+    register_unavailable(app)
+    register_guard(app)
     for blp in BLUEPRINTS:
         csrf.exempt(blp)
         api.register_blueprint(blp, url_prefix=API_PREFIX + (blp.url_prefix or ""))

@@ -2,6 +2,10 @@
 
 Each probe runs in its own daemon thread and gets about a second: a database or Redis that hangs makes
 the check answer 503 in time instead of hanging the caller (a load balancer, a monitor).
+
+The endpoint is public, so a failed probe's ``reason`` says only what kind of failure it was (no
+answer in time, refused or failed connection, error) — never the driver's message, which names the
+host, the port, the user or the database. The full message goes to the log.
 """
 
 from __future__ import annotations
@@ -36,7 +40,8 @@ class DatabaseHealthSchema(ma.Schema):
     status = ma.fields.String(required=True, validate=ma.validate.OneOf([OK, UNAVAILABLE]))
     dialect = ma.fields.String(required=True, metadata={"description": "sqlite or postgresql"})
     latency_ms = ma.fields.Float(required=True, allow_none=True)
-    reason = ma.fields.String(metadata={"description": "Why the database is unavailable"})
+    reason = ma.fields.String(metadata={"description": "Why the database is unavailable (the kind of failure; "
+                                                       "details are in the server log)"})
 
 
 class RedisHealthSchema(ma.Schema):
@@ -44,7 +49,8 @@ class RedisHealthSchema(ma.Schema):
 
     status = ma.fields.String(required=True, validate=ma.validate.OneOf([OK, UNAVAILABLE, NOT_CONFIGURED]))
     latency_ms = ma.fields.Float(required=True, allow_none=True)
-    reason = ma.fields.String(metadata={"description": "Why Redis is unavailable"})
+    reason = ma.fields.String(metadata={"description": "Why Redis is unavailable (the kind of failure; "
+                                                       "details are in the server log)"})
 
 
 class HealthSchema(ma.Schema):
@@ -123,7 +129,8 @@ def _run_with_deadline(
     def run(name: str, probe: Callable[[], dict[str, Any]]) -> None:
         try:
             results[name] = probe()
-        except Exception as exc:  # any failure to answer is "unavailable", with a short reason
+        except Exception as exc:  # any failure to answer is "unavailable", with a short public reason
+            log.warning("health: %s probe failed: %s", name, _detail(exc))
             results[name] = {"status": UNAVAILABLE, "latency_ms": None, "reason": _reason(exc)}
 
     threads = [
@@ -139,7 +146,18 @@ def _run_with_deadline(
     return {name: dict(results.get(name) or timed_out) for name in probes}
 
 
-def _reason(exc: BaseException) -> str:
-    """The exception's class and first line, short: enough to act on, no traceback."""
+def _detail(exc: BaseException) -> str:
+    """The exception's class and first line, for the log (it may name hosts and ports)."""
     first_line = (str(exc).strip().splitlines() or [""])[0]
-    return f"{type(exc).__name__}: {first_line}"[:200]
+    return f"{type(exc).__name__}: {first_line}"[:300]
+
+
+def _reason(exc: BaseException) -> str:
+    """A public reason: the kind of failure only, never the driver's message (host, port, user …)."""
+    original = getattr(exc, "orig", None) or exc
+    names = {cls.__name__ for cls in type(original).__mro__} | {cls.__name__ for cls in type(exc).__mro__}
+    if names & {"TimeoutError", "ConnectionTimeout", "QueryCanceled"}:
+        return "timeout: no answer in time"
+    if names & {"ConnectionError", "OperationalError", "ConnectionRefusedError", "OSError", "InterfaceError"}:
+        return "connection failed"
+    return "error: " + type(exc).__name__
