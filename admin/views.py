@@ -2,6 +2,13 @@
 
 Every view is a declaration (columns, labels, search, filters, formatters); code lives only in hooks.
 Nothing can be created, edited or deleted here: those URLs answer 404.
+
+**Scoped by the user's tree**, with the rule the API uses (:func:`~rulesvc.services.governance.access.
+actor_for_user`): a person sees their procuratorate and those below it; an administrator without a
+procuratorate sees the province; anyone else without one sees nothing. Each view names the condition
+that scopes its rows (:meth:`ReadOnlyView.scope_condition`); it applies to the list, its count, one
+record (``get_one``: another county's prosecutor is "not found"), the home page's counts and the
+filters' choices. The data dictionary is province-wide reference data: everyone sees all of it.
 """
 
 from __future__ import annotations
@@ -18,7 +25,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, exists, false, func, or_, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import selectinload
 
 from admin import formatting as fmt
@@ -38,19 +46,57 @@ from rulesvc.persistence.models import (
     Prosecutor,
     User,
 )
+from rulesvc.services.governance.access import actor_for_user
+
+# -- the signed-in user's tree -----------------------------------------------------------------------------
+
+
+def user_scope() -> frozenset[int] | None:
+    """The procuratorate ids the signed-in user may see (theirs and those below), ``None`` for all of
+    them; read once per request. A scope that holds every procuratorate is ``None`` too (no filter)."""
+    if "rulesvc_admin_scope" not in g:
+        scope: frozenset[int] | None = frozenset()
+        if is_signed_in():
+            scope = actor_for_user(db.session, current_user._get_current_object()).scope
+            if scope is not None and len(scope) == db.session.scalar(select(func.count()).select_from(Procuratorate)):
+                scope = None
+        g.rulesvc_admin_scope = scope
+    return g.rulesvc_admin_scope
+
+
+def in_scope(column: Any) -> Any:
+    """``column IN (the user's procuratorates)``, or ``None`` when the user sees them all."""
+    scope = user_scope()
+    if scope is None:
+        return None
+    return column.in_(sorted(scope)) if scope else false()
+
+
+def dataset_in_scope() -> Any:
+    """Reference datasets (the directory) for everyone; an event dataset for those it holds events of."""
+    events = in_scope(Event.procuratorate_id)
+    if events is None:
+        return None
+    return or_(Dataset.kind == "reference", exists().where(Event.dataset_id == Dataset.id, events))
+
+
+def scoped(stmt: Any, condition: Any) -> Any:
+    return stmt if condition is None else stmt.where(condition)
+
 
 # -- choices of the filters (read when the page renders) -------------------------------------------------
 
 
 def procuratorate_choices() -> list[tuple[int, str]]:
-    """Every procuratorate, by code."""
-    return list(db.session.execute(select(Procuratorate.id, Procuratorate.name).order_by(Procuratorate.code)).all())
+    """The user's procuratorates, by code."""
+    stmt = select(Procuratorate.id, Procuratorate.name).order_by(Procuratorate.code)
+    return list(db.session.execute(scoped(stmt, in_scope(Procuratorate.id))).all())
 
 
 def parent_choices() -> list[tuple[int, str]]:
-    """Procuratorates that can have children (province and city level)."""
+    """The user's procuratorates that can have children (province and city level)."""
     stmt = select(Procuratorate.id, Procuratorate.name).where(Procuratorate.level != "county").order_by(Procuratorate.code)
-    return list(db.session.execute(stmt).all())
+    return list(db.session.execute(scoped(stmt, in_scope(Procuratorate.id))).all())
 
 
 def business_choices() -> list[tuple[str, str]]:
@@ -72,8 +118,9 @@ def event_type_choices() -> list[tuple[str, str]]:
 
 
 def dataset_choices() -> list[tuple[int, str]]:
-    """Event datasets, newest first."""
-    rows = db.session.execute(select(Dataset.id, Dataset.name).where(Dataset.kind == "events").order_by(Dataset.id.desc()))
+    """The user's event datasets, newest first."""
+    stmt = select(Dataset.id, Dataset.name).where(Dataset.kind == "events").order_by(Dataset.id.desc())
+    rows = db.session.execute(scoped(stmt, dataset_in_scope()))
     return [(id_, f"#{id_} {name}") for id_, name in rows]
 
 
@@ -127,6 +174,35 @@ class ReadOnlyView(ModelView):
         """No form: nothing is edited here (and JSON columns need no form field)."""
         return type(f"{self.model.__name__}ReadOnlyForm", (self.form_base_class,), {})
 
+    # -- the user's tree ------------------------------------------------------------------------------------
+
+    def scope_condition(self) -> Any:
+        """The condition that keeps this view to the user's procuratorates, ``None`` for no filter.
+        The default: nothing is province-wide unless a view says so."""
+        return false()
+
+    def get_query(self) -> Any:
+        """The rows of the user's tree."""
+        return self._scoped(super().get_query())
+
+    def get_count_query(self) -> Any:
+        """Counted in the user's tree (the "列表 (N)" tab and the pager)."""
+        return self._scoped(super().get_count_query())
+
+    def get_one(self, id: Any) -> Any:
+        """One record, only inside the user's tree (else ``None``: "not found")."""
+        found = super().get_one(id)
+        condition = self.scope_condition()
+        if found is None or condition is None:
+            return found
+        keys = zip(sa_inspect(self.model).primary_key, sa_inspect(found).identity, strict=True)
+        stmt = select(func.count()).select_from(self.model).where(condition, *(column == value for column, value in keys))
+        return found if db.session.scalar(stmt) else None
+
+    def _scoped(self, query: Any) -> Any:
+        condition = self.scope_condition()
+        return query if condition is None else query.filter(condition)
+
 
 class ProcuratorateView(ReadOnlyView):
     """检察院: the 97 procuratorates of the province on one page."""
@@ -144,6 +220,9 @@ class ProcuratorateView(ReadOnlyView):
     ]
     column_formatters = {"level": lambda v, c, m, n: fmt.level_label(m.level)}
 
+    def scope_condition(self) -> Any:
+        return in_scope(Procuratorate.id)
+
 
 class DepartmentView(ReadOnlyView):
     """部门 of every procuratorate."""
@@ -158,6 +237,9 @@ class DepartmentView(ReadOnlyView):
         fmt.ChoiceFilter(Department.business_code, _l("Business"), business_choices),
     ]
     column_formatters = {"business": lambda v, c, m, n: fmt.pick(m.business.name, m.business.name_en) if m.business else ""}
+
+    def scope_condition(self) -> Any:
+        return in_scope(Department.procuratorate_id)
 
 
 class ProsecutorView(ReadOnlyView):
@@ -190,6 +272,9 @@ class ProsecutorView(ReadOnlyView):
         "is_leader": lambda v, c, m, n: (m.leader_title or fmt.yes_no(True)) if m.is_leader else "",
     }
 
+    def scope_condition(self) -> Any:
+        return in_scope(Prosecutor.procuratorate_id)
+
 
 class EventTypeView(ReadOnlyView):
     """数据字典: the event types and their typed fields."""
@@ -215,6 +300,10 @@ class EventTypeView(ReadOnlyView):
         "requires_case": lambda v, c, m, n: fmt.yes_no(m.requires_case),
         "fields": lambda v, c, m, n: fmt.fields_markup(m.fields),
     }
+
+    def scope_condition(self) -> Any:
+        """The data dictionary is the province's: everyone sees all of it."""
+        return None
 
     def get_query(self) -> Any:
         """Event types with their fields in one more query, not one per row."""
@@ -250,6 +339,9 @@ class DatasetView(ReadOnlyView):
         else "",
         "created_at": lambda v, c, m, n: fmt.format_date(m.created_at),
     }
+
+    def scope_condition(self) -> Any:
+        return dataset_in_scope()
 
 
 class EventView(ReadOnlyView):
@@ -289,6 +381,9 @@ class EventView(ReadOnlyView):
         "attrs": lambda v, c, m, n: fmt.attrs_markup(m.event_type, m.attrs),
         "dataset_id": lambda v, c, m, n: f"#{m.dataset_id}",
     }
+
+    def scope_condition(self) -> Any:
+        return in_scope(Event.procuratorate_id)
 
     def search_placeholder(self) -> str:
         """Say that search is an exact match."""
@@ -343,6 +438,11 @@ class UserView(ReadOnlyView):
         """Administrators only."""
         return is_signed_in() and getattr(current_user, "role", None) == "admin"
 
+    def scope_condition(self) -> Any:
+        """An administrator of a city sees the accounts of the city and its counties; the province's
+        administrator (no procuratorate) sees every account."""
+        return in_scope(User.procuratorate_id)
+
 
 class HomeView(AuthIndexView):
     """The welcome page: what the service holds, and where the API is documented."""
@@ -353,13 +453,15 @@ class HomeView(AuthIndexView):
 
     @expose("/")
     def index(self) -> ResponseReturnValue:
-        """Counts of procuratorates, prosecutors, datasets and events (sign-in required)."""
+        """Counts of the procuratorates, prosecutors, datasets and events the user sees (sign-in required)."""
         if not is_signed_in():
             return redirect(login_url_for_current_request())
         counts = {
-            name: db.session.scalar(select(func.count()).select_from(model))
-            for name, model in (("procuratorates", Procuratorate), ("prosecutors", Prosecutor),
-                                ("datasets", Dataset), ("events", Event))
+            name: db.session.scalar(scoped(select(func.count()).select_from(model), condition))
+            for name, model, condition in (("procuratorates", Procuratorate, in_scope(Procuratorate.id)),
+                                           ("prosecutors", Prosecutor, in_scope(Prosecutor.procuratorate_id)),
+                                           ("datasets", Dataset, dataset_in_scope()),
+                                           ("events", Event, in_scope(Event.procuratorate_id)))
         }
         return self.render("admin/rulesvc_index.html", counts=counts)
 

@@ -397,3 +397,138 @@ def _relative(method_map):
     # babel.cfg patterns start at the repository root ("admin/**.py"); extraction walks admin/.
     return [(pattern.removeprefix("admin/"), method) for pattern, method in method_map]
 
+
+# -- lists scoped by the user's tree ------------------------------------------------------------------------
+
+
+def _scope_user(demo_app, username: str, role: str, code: str | None) -> None:
+    with demo_app.app_context():
+        if db.session.scalar(select(User.id).where(User.username == username)) is None:
+            org = db.session.scalar(select(Procuratorate.id).where(Procuratorate.code == code)) if code else None
+            create_user(db.session, username, PASSWORD, role=role, procuratorate_id=org)
+            db.session.commit()
+
+
+@pytest.fixture
+def tree(demo_app):
+    """A county with prosecutors and events, its city, and the ids of both trees."""
+    from rulesvc.persistence.models import Prosecutor
+
+    with demo_app.app_context():
+        county = db.session.scalars(
+            select(Procuratorate).join(Prosecutor, Prosecutor.procuratorate_id == Procuratorate.id)
+            .where(Procuratorate.level == "county").order_by(Procuratorate.code)).first()
+        city = db.session.get(Procuratorate, county.parent_id)
+        city_ids = {city.id, *db.session.scalars(select(Procuratorate.id).where(Procuratorate.parent_id == city.id))}
+        other = db.session.scalars(select(Prosecutor).where(Prosecutor.procuratorate_id.not_in(city_ids))
+                                   .order_by(Prosecutor.id)).first()
+        own = db.session.scalars(select(Prosecutor).where(Prosecutor.procuratorate_id == county.id)
+                                 .order_by(Prosecutor.id)).first()
+        return {"county": county.code, "county_id": county.id, "city": city.code, "city_ids": city_ids,
+                "other_prosecutor": (other.id, other.code), "own_prosecutor": (own.id, own.code)}
+
+
+def _counts(demo_app, ids: set[int] | None) -> dict[str, int]:
+    from rulesvc.persistence.models import Dataset, Department, Prosecutor
+
+    def count(model, column):
+        stmt = select(func.count()).select_from(model)
+        return db.session.scalar(stmt if ids is None else stmt.where(column.in_(ids)))
+
+    with demo_app.app_context():
+        return {
+            "procuratorates": count(Procuratorate, Procuratorate.id),
+            "departments": count(Department, Department.procuratorate_id),
+            "prosecutors": count(Prosecutor, Prosecutor.procuratorate_id),
+            "events": count(Event, Event.procuratorate_id),
+            "datasets": db.session.scalar(select(func.count()).select_from(Dataset)),
+        }
+
+
+def _client_for(demo_app, username: str):
+    client = demo_app.test_client()
+    assert login(client, username, PASSWORD).status_code == 302
+    return client
+
+
+def _seen(client) -> dict[str, int]:
+    return {name: list_count(client.get(f"/admin/{name}/").get_data(as_text=True))
+            for name in ("procuratorates", "departments", "prosecutors", "events", "datasets", "dictionary")}
+
+
+def test_a_county_viewer_sees_their_county_only(demo_app, tree):
+    _scope_user(demo_app, "county_viewer", "viewer", tree["county"])
+    client = _client_for(demo_app, "county_viewer")
+    expected = _counts(demo_app, {tree["county_id"]})
+    seen = _seen(client)
+    assert seen == {**expected, "dictionary": 17}, seen  # the data dictionary is the province's
+    assert 0 < seen["prosecutors"] < _counts(demo_app, None)["prosecutors"]
+    html = client.get("/admin/").get_data(as_text=True)
+    assert 'id="count-procuratorates">1<' in html
+    assert f'id="count-events">{expected["events"]:,}<' in html
+    # Another county's prosecutor: not found, by search, by filter, by id.
+    other_id, other_code = tree["other_prosecutor"]
+    assert list_count(client.get("/admin/prosecutors/", query_string={"search": other_code}).get_data(as_text=True)) == 0
+    assert list_count(client.get("/admin/prosecutors/", query_string={"search": tree["own_prosecutor"][1]})
+                      .get_data(as_text=True)) == 1
+    with demo_app.app_context():
+        other_org = db.session.scalar(select(Procuratorate.id).where(Procuratorate.id.not_in(tree["city_ids"])))
+    assert list_count(client.get("/admin/events/", query_string={"flt0_1": str(other_org)}).get_data(as_text=True)) == 0
+    assert client.get(f"/admin/prosecutors/details/?id={other_id}").status_code == 404
+    assert client.get("/admin/users/").status_code == 403
+    # The filter menus offer only their own procuratorate.
+    html = client.get("/admin/events/").get_data(as_text=True)
+    with demo_app.app_context():
+        names = dict(db.session.execute(select(Procuratorate.id, Procuratorate.name)).all())
+    assert names[tree["county_id"]] in html and names[other_org] not in html
+
+
+def test_a_city_designer_sees_the_city_and_its_counties(demo_app, tree):
+    _scope_user(demo_app, "city_designer", "designer", tree["city"])
+    seen = _seen(_client_for(demo_app, "city_designer"))
+    expected = _counts(demo_app, tree["city_ids"])
+    assert seen == {**expected, "dictionary": 17}, seen
+    assert seen["procuratorates"] == len(tree["city_ids"]) > 1
+
+
+def test_the_province_admin_sees_everything(demo_app, demo_client):
+    assert _seen(demo_client) == {**_counts(demo_app, None), "dictionary": 17}
+
+
+def test_a_city_admin_sees_the_accounts_of_the_city_tree_only(demo_app, tree):
+    _scope_user(demo_app, "county_viewer", "viewer", tree["county"])
+    _scope_user(demo_app, "city_admin", "admin", tree["city"])
+    html = _client_for(demo_app, "city_admin").get("/admin/users/").get_data(as_text=True)
+    assert "county_viewer" in html and "city_admin" in html
+    assert UI_TESTER not in html  # the province's administrator (no procuratorate) is outside the city
+
+
+def test_someone_without_a_procuratorate_sees_nothing(demo_app):
+    """A designer created before procuratorates were required (the service now refuses it)."""
+    with demo_app.app_context():
+        if db.session.scalar(select(User.id).where(User.username == "orphan")) is None:
+            from werkzeug.security import generate_password_hash
+
+            db.session.add(User(username="orphan", password_hash=generate_password_hash(PASSWORD), role="designer"))
+            db.session.commit()
+    seen = _seen(_client_for(demo_app, "orphan"))
+    assert seen == {"procuratorates": 0, "departments": 0, "prosecutors": 0, "events": 0,
+                    "datasets": seen["datasets"], "dictionary": 17}
+    with demo_app.app_context():
+        from rulesvc.persistence.models import Dataset
+
+        reference = db.session.scalar(select(func.count()).where(Dataset.kind == "reference"))
+    assert seen["datasets"] == reference  # the directory's imports only, never an events dataset
+
+
+def test_get_one_is_scoped_too(demo_app, tree):
+    """Flask-Admin's record views are switched off (404); their loader is scoped all the same."""
+    from flask_login import login_user
+
+    _scope_user(demo_app, "county_viewer", "viewer", tree["county"])
+    with demo_app.test_request_context("/admin/prosecutors/"):
+        login_user(db.session.scalar(select(User).where(User.username == "county_viewer")))
+        (view,) = [v for v in demo_app.extensions["admin"][0]._views if v.endpoint == "admin_prosecutors"]
+        assert view.get_one(str(tree["own_prosecutor"][0])) is not None
+        assert view.get_one(str(tree["other_prosecutor"][0])) is None
+        assert view.get_one("999999999") is None
