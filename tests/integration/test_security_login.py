@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from rulesvc.extensions import db, limiter
-from rulesvc.persistence.models import AuditRecord, Procuratorate
+from rulesvc.persistence.models import AuditRecord, Procuratorate, User
 from rulesvc.services.users import create_user
 
 PASSWORD = "correct horse battery"
@@ -196,3 +196,20 @@ def test_redis_failing_falls_back_to_memory_not_to_no_limit(app, users, tmp_path
     with broken.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+def test_the_province_admin_reads_lockouts_in_the_audit_log(app, users):
+    browser = Browser(app, address())
+    for _ in range(5):
+        browser.login(users["ann"], "wrong password")
+    with app.app_context():
+        create_user(db.session, f"root_{uuid.uuid4().hex[:6]}", PASSWORD, role="admin")
+        db.session.commit()
+        root = db.session.scalar(select(User.username).where(User.role == "admin"))
+    admin = Browser(app, address())
+    assert admin.login(root, PASSWORD).status_code == 302
+    response = admin.client.get("/api/v1/audit?action=auth.lockout", environ_base={"REMOTE_ADDR": admin.ip})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    (record,) = response.get_json()
+    assert record["action"] == "auth.lockout" and record["action_label"] == "登录锁定"
+    assert users["ann"] in record["summary"] and record["ip"] == browser.ip

@@ -21,7 +21,7 @@ ACTION_LABELS = {
     "version.approve": "批准", "version.reject": "退回", "version.activate": "生效", "version.retire": "停用",
     "version.supersede": "被新版本取代", "version.rebase": "变基到新上级版本", "version.settle": "处理冲突",
     "version.delete": "删除草稿", "rules.import": "从文件导入", "apikey.create": "新建 API 密钥",
-    "apikey.revoke": "吊销 API 密钥",
+    "apikey.revoke": "吊销 API 密钥", "auth.lockout": "登录锁定",
 }
 
 
