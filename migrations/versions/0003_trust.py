@@ -75,6 +75,9 @@ def upgrade():
     op.create_index('ix_events_external_id', 'events', ['external_id'], unique=False)
     _add_reference('api_keys', 'owner_id', 'users', 'the person the key acts for; NULL: a named system')
     op.create_index(op.f('ix_api_keys_owner_id'), 'api_keys', ['owner_id'], unique=False)
+    op.create_index('ix_scheme_versions_summary', 'scheme_versions',
+                    ['scheme_id', 'number', 'status', 'parent_id', 'content_hash', 'effective_from', 'effective_to',
+                     'updated_at', 'id'])
     op.add_column('scheme_versions', sa.Column('submitted_by_ref', sa.String(length=40), nullable=True,
                                                comment='the person who submitted: user:<id>…'))
 
@@ -128,6 +131,7 @@ def downgrade():
     else:
         op.execute("DROP TRIGGER IF EXISTS dataset_withdrawals_no_update")
         op.execute("DROP TRIGGER IF EXISTS dataset_withdrawals_no_delete")
+    op.drop_index('ix_scheme_versions_summary', table_name='scheme_versions')
     with op.batch_alter_table('scheme_versions') as batch_op:
         batch_op.drop_column('submitted_by_ref')
     op.drop_index(op.f('ix_api_keys_owner_id'), table_name='api_keys')

@@ -20,6 +20,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import flask
 import marshmallow as ma
 from flask import current_app
 from flask_smorest.pagination import PaginationParameters
@@ -268,6 +269,26 @@ class SchemeSchema(ma.Schema):
         required=True, allow_none=True, metadata={"description": "今天生效的版本号 (number of the version in force today)"}
     )
     versions = ma.fields.List(ma.fields.Nested(VersionSchema), required=True)
+
+
+class VersionSummarySchema(ma.Schema):
+    """A version in a list: enough to choose one; ``GET /versions/{id}`` has the rest."""
+
+    id = ma.fields.Integer(required=True)
+    number = ma.fields.Integer(required=True)
+    status = ma.fields.String(required=True, validate=ma.validate.OneOf(VERSION_STATUSES))
+    status_label = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(["template", "localization"]))
+    content_hash = ma.fields.String(required=True, allow_none=True)
+    effective_from = ma.fields.String(required=True, allow_none=True)
+    effective_to = ma.fields.String(required=True, allow_none=True)
+    updated_at = ma.fields.String(required=True, allow_none=True)
+
+
+class SchemeSummarySchema(SchemeSchema):
+    """A scheme in a list, with a summary of each version the caller may see."""
+
+    versions = ma.fields.List(ma.fields.Nested(VersionSummarySchema), required=True)
 
 
 class InEffectSchema(ma.Schema):
@@ -573,19 +594,20 @@ SCHEME_CODE_PARAM = [{
 
 @schemes_blp.route("")
 @schemes_blp.arguments(SchemeQuerySchema, location="query", as_kwargs=True)
-@schemes_blp.response(200, SchemeSchema(many=True))
+@schemes_blp.response(200, SchemeSummarySchema(many=True))
 @schemes_blp.paginate(page_size=50, max_page_size=500)
 @transactional
 def list_schemes(pagination_parameters: PaginationParameters, procuratorate: str | None = None) -> list[dict[str, Any]]:
     """可见的方案，按代码排序（分页）(the schemes the caller may see, by code; paginated).
 
-    Versions the caller may not see (another procuratorate's drafts) are left out.
+    Versions the caller may not see (another procuratorate's drafts) are left out. Each version is a
+    summary; ``GET /versions/{id}`` gives one whole.
     """
-    actor = current_actor()
-    found = versions.list_schemes(db.session, actor, procuratorate=procuratorate)
+    found = versions.scheme_summaries(db.session, current_actor(), procuratorate=procuratorate)
     pagination_parameters.item_count = len(found)
-    page = found[pagination_parameters.first_item:pagination_parameters.last_item + 1]
-    return [versions.scheme_view(s, actor) for s in page]
+    # The summaries are built in the schema's exact shape (a test holds them to it), so they are sent as
+    # they are: dumping 250 nested rows through marshmallow took half of this list's time.
+    return flask.jsonify(found[pagination_parameters.first_item:pagination_parameters.last_item + 1])
 
 
 @schemes_blp.route("", methods=["POST"])

@@ -365,6 +365,9 @@ class SchemeVersion(Base):
     __tablename__ = "scheme_versions"
     __table_args__ = (
         UniqueConstraint("scheme_id", "number", name="uq_scheme_versions_scheme_number"),
+        # Covers the list of versions (GET /schemes): SQLite never walks past the large documents.
+        Index("ix_scheme_versions_summary", "scheme_id", "number", "status", "parent_id", "content_hash",
+              "effective_from", "effective_to", "updated_at", "id"),
         CheckConstraint("status IN (" + ", ".join(f"'{s}'" for s in VERSION_STATUSES) + ")", name="status"),
         CheckConstraint("number >= 1", name="number"),
         CheckConstraint("effective_to IS NULL OR effective_from IS NULL OR effective_to >= effective_from",

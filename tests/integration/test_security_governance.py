@@ -167,3 +167,147 @@ def test_a_step_from_the_wrong_state_is_409_with_its_code(people, client):
             "version.bad_transition")
     refused(client.post(f"/api/v1/versions/{v['id']}/activate", headers=people["C"],
                         json={"effective_from": "2021-01-01"}), 409, "version.bad_transition")
+
+
+def test_the_list_of_schemes_takes_a_fixed_number_of_queries(people, app, client):
+    """Finding 8 (slow reads): no query per scheme or per version — the statement count does not grow."""
+    from sqlalchemy import event
+
+    from rulesvc.api.schemes import SchemeSummarySchema
+
+    def count_for_list() -> tuple[int, list]:
+        statements: list[str] = []
+
+        def seen(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+            statements.append(statement)
+
+        with app.app_context():
+            engine = db.engine
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            body = ok(client.get("/api/v1/schemes?page_size=500", headers=people["A"]))
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
+        return len(statements), body
+
+    with app.app_context():
+        actor = system_actor("tests")
+        for i in range(3):
+            versions.create_scheme(db.session, actor, code=f"S{i}", name=f"方案{i}", procuratorate="910000",
+                                   subject_kind="prosecutor", period_kind="year", document=template_document())
+        db.session.commit()
+    few, _ = count_for_list()
+    with app.app_context():
+        for i in range(3, 12):
+            versions.create_scheme(db.session, actor, code=f"S{i}", name=f"方案{i}", procuratorate="910000",
+                                   subject_kind="prosecutor", period_kind="year", document=template_document())
+        for i in range(12):
+            versions.create_draft(db.session, actor, f"S{i}")
+        db.session.commit()
+    many, body = count_for_list()
+    assert many <= few <= 8, (few, many)  # the first may also note the key's last use
+    assert sum(len(s["versions"]) for s in body) == 24
+    assert SchemeSummarySchema(many=True).dump(body) == body  # sent as built: exactly the documented shape
+
+
+# --- finding 6 and 7: bad input is a 4xx, never a 500; and nothing changes ----------------------------------
+
+
+def _read_only_and_edit_only_keys(app) -> dict[str, dict[str, str]]:
+    from rulesvc.persistence.models import ApiKey
+    from rulesvc.services.governance.apikeys import _hash
+
+    headers = {}
+    with app.app_context():
+        _, token = create_key(db.session, system_actor("tests"), name="reader", procuratorates=["910000"],
+                              permissions=["read"])
+        headers["reader"] = {"Authorization": f"Bearer {token}"}
+        # A key granted edit without read (as keys could be before this check existed), written directly.
+        token = "rsk_e0e0e0e0_" + "x" * 43
+        db.session.add(ApiKey(name="edit-only", prefix="e0e0e0e0", key_hash=_hash(token), procuratorate_ids=[
+            db.session.query(Procuratorate.id).filter_by(code="910000").scalar()], permissions=["edit"]))
+        db.session.commit()
+        headers["edit_only"] = {"Authorization": f"Bearer {token}"}
+    return headers
+
+
+def test_a_caller_who_may_not_write_gets_403_before_any_validation(people, app, client):
+    keys = _read_only_and_edit_only_keys(app)
+    for name in ("reader", "edit_only"):
+        refused(client.post("/api/v1/schemes", headers=keys[name], json={"code": "bad code!", "name": 7}), 403,
+                "permission.read_only")
+        refused(client.post("/api/v1/schemes", headers=keys[name], data="{not json",
+                            content_type="application/json"), 403, "permission.read_only")
+    assert ok(client.get("/api/v1/schemes", headers=keys["reader"])) == []
+
+
+@pytest.mark.parametrize("raw", [
+    '{"code": "X", "document": {"a": NaN}}',
+    '{"code": "X", "document": {"a": Infinity}}',
+    '{"code": "X", "document": {"a": -Infinity}}',
+    '{"code": "X", "document": {"a": 1e999}}',
+    "[" * 100_000 + "]" * 100_000,
+    '{"a": ' + "[" * 40 + "]" * 40 + "}",
+    '{"code": "X", "document": {"a": 1}',  # truncated
+    b'{"code": "\xff\xfe"}',
+])
+def test_hostile_json_bodies_are_400(people, client, raw):
+    body = raw if isinstance(raw, bytes) else raw.encode()
+    response = client.post("/api/v1/schemes", headers=people["A"], data=body, content_type="application/json")
+    refused(response, 400, "request.bad_json")
+    assert ok(client.get("/api/v1/schemes", headers=people["A"])) == []
+
+
+def test_a_body_too_large_is_413_and_a_long_description_is_422(people, client):
+    huge = {"code": "X", "name": "x", "procuratorate": "910000", "subject_kind": "prosecutor", "period_kind": "year",
+            "document": {"description": "长" * 3_500_000}}
+    refused(client.post("/api/v1/schemes", headers=people["A"], json=huge), 413, "request.body_too_large")
+    v = new_scheme(client, people["A"])
+    doc = template_document()
+    doc["description"] = "说明" * 5_000  # 10,000 characters: far more than any description needs
+    body = refused(client.put(f"/api/v1/versions/{v['id']}", headers=people["A"],
+                              json={"lock_version": v["lock_version"], "document": doc}), 422, "version.document_invalid")
+    assert body["field_codes"] == {"document.description": ["field.too_long"]}
+    body = refused(client.put(f"/api/v1/versions/{v['id']}", headers=people["A"],
+                              json={"lock_version": v["lock_version"], "change_note": "x" * 5000}), 422,
+                   "unprocessable_entity")
+    again = ok(client.get(f"/api/v1/versions/{v['id']}", headers=people["A"]))
+    assert again["lock_version"] == v["lock_version"] and again["change_note"] == ""  # nothing changed
+
+
+@pytest.mark.parametrize("period", ["2020-13", "99999-01", "", "2020-Q9", "0000", "2020-00", "x" * 300, "2020-1",
+                                    "2019-12..2020-01", "-1"])
+def test_a_bad_period_on_the_simulation_is_422(people, client, period):
+    v = new_scheme(client, people["A"])
+    ok(client.post(f"/api/v1/versions/{v['id']}/submit", headers=people["A"], json={}))
+    response = client.post(f"/api/v1/versions/{v['id']}/simulation", headers=people["A"],
+                           json={"reference": "SIM", "period": period})
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert ok(client.get(f"/api/v1/versions/{v['id']}", headers=people["A"]))["simulation"] is None
+
+
+@pytest.mark.parametrize("page", [2 ** 58, 2 ** 63, 10 ** 30])
+def test_an_absurd_page_is_an_empty_page(people, client, page):
+    new_scheme(client, people["A"])
+    for path in ("/api/v1/audit", "/api/v1/schemes", "/api/v1/procuratorates"):
+        response = client.get(f"{path}?page={page}", headers=people["A"])
+        assert response.status_code == 200, (path, response.get_data(as_text=True)[:300])
+        assert response.get_json() == []
+
+
+def test_a_draft_only_scheme_above_is_not_found_below(people, app, client):
+    """Finding 7: a city's scheme with only drafts is invisible to its counties, by name too."""
+    with app.app_context():
+        city = actor_for_user(db.session, create_user(db.session, "city-designer", "a long enough password",
+                                                      role="designer", procuratorate_id=db.session.query(
+                                                          Procuratorate.id).filter_by(code="910100").scalar()))
+        versions.create_scheme(db.session, city, code="CITY-DRAFT", name="市院草稿", procuratorate="910100",
+                               subject_kind="prosecutor", period_kind="year", document=template_document())
+        _, token = create_key(db.session, system_actor("tests"), name="county", procuratorates=["910101"],
+                              permissions=["read", "edit"])
+        db.session.commit()
+    county = {"Authorization": f"Bearer {token}"}
+    refused(client.get("/api/v1/schemes/CITY-DRAFT", headers=county), 404, "not_found.scheme")
+    refused(client.get("/api/v1/schemes/NO-SUCH-SCHEME", headers=county), 404, "not_found.scheme")
+    assert [s["code"] for s in ok(client.get("/api/v1/schemes", headers=county))] == []
+    assert ok(client.get("/api/v1/schemes/CITY-DRAFT", headers=people["A"]))["code"] == "CITY-DRAFT"

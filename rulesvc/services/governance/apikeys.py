@@ -24,6 +24,7 @@ from rulesvc.services.governance import audit
 from rulesvc.services.governance.access import KEY_PERMISSIONS, Actor, actor_for_scope, require
 
 PREFIX = "rsk_"
+LAST_USED_GRAIN = dt.timedelta(minutes=1)
 
 
 def _hash(token: str) -> str:
@@ -107,7 +108,11 @@ def actor_for_token(session: Session, token: str, *, ip: str = "", client: str =
     owner = key.owner
     if owner is not None and not owner.is_active:  # a deactivated person's keys stop with them
         return None
-    key.last_used_at = now
+    last = key.last_used_at
+    if last is not None and last.tzinfo is None:
+        last = last.replace(tzinfo=dt.UTC)
+    if last is None or now - last > LAST_USED_GRAIN:  # a write a minute at most, not one per request
+        key.last_used_at = now
     name = f"API 密钥 {key.name}" + (f"（{owner.username}）" if owner is not None else "")
     return actor_for_scope(session, f"key:{key.id}", name, key.permissions, key.procuratorate_ids,
                            ip=ip, client=client, person=key.person_ref)

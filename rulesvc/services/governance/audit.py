@@ -7,6 +7,8 @@ migration 0002).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -31,6 +33,7 @@ def record(session: Session, actor: Actor, action: str, *, summary: str, scheme:
     """Append one record (flushed with the change it describes, in the same transaction)."""
     if scheme is None and version is not None:
         scheme = version.scheme
+    diff, detail = _bounded(diff), _bounded(detail)
     rec = AuditRecord(
         at=dt.datetime.now(dt.UTC), actor=actor.name, actor_ref=actor.ref, action=action,
         procuratorate_id=procuratorate_id if procuratorate_id is not None else (scheme.procuratorate_id if scheme else None),
@@ -40,6 +43,22 @@ def record(session: Session, actor: Actor, action: str, *, summary: str, scheme:
     session.add(rec)
     session.flush()
     return rec
+
+
+# A record never holds more than this of a diff or a detail: a whole scheme document (itself at most
+# rulesvc.schema.limits.MAX_DOCUMENT_BYTES) fits, so deleting a draft still loses nothing.
+MAX_RECORD_PART_BYTES = 1_200_000
+
+
+def _bounded(value: Any) -> Any:
+    """``value``, or — if it would take more than :data:`MAX_RECORD_PART_BYTES` — a note of its size and
+    hash (the append-only log must not be a way to fill the disk)."""
+    if value is None:
+        return None
+    text = json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":")).encode("utf-8")
+    if len(text) <= MAX_RECORD_PART_BYTES:
+        return value
+    return {"truncated": True, "bytes": len(text), "sha256": hashlib.sha256(text).hexdigest()}
 
 
 def list_records(session: Session, actor: Actor, *, scheme: str | None = None, version_id: int | None = None,
@@ -65,6 +84,8 @@ def list_records(session: Session, actor: Actor, *, scheme: str | None = None, v
     if until is not None:
         q = q.where(AuditRecord.at < until)
     total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
+    if offset >= total:  # also keeps absurd page numbers away from the database's integer range
+        return [], total
     rows = session.scalars(q.order_by(AuditRecord.id.desc()).offset(offset).limit(limit)).all()
     return list(rows), total
 

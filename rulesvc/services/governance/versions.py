@@ -33,13 +33,14 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session, defer, object_session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from rulesvc.catalogue import msg
 from rulesvc.engine import docdiff
 from rulesvc.engine import localize as loc
 from rulesvc.engine.dictionary import Dictionary
+from rulesvc.engine.errors import DefinitionError
 from rulesvc.engine.lint import lint
 from rulesvc.engine.model import PERIOD_KINDS, SUBJECT_KINDS
 from rulesvc.engine.periods import parse_period
@@ -47,6 +48,7 @@ from rulesvc.errors import Conflict, InvalidInput, NotFound
 from rulesvc.persistence import lifecycle
 from rulesvc.persistence.lifecycle import STATUS_LABELS, STATUS_LABELS_EN, Status, Step
 from rulesvc.persistence.models import Procuratorate, Scheme, SchemeVersion, utcnow
+from rulesvc.schema import limits
 from rulesvc.schema.scheme import CODE, DocumentError, content_hash, load_scheme
 from rulesvc.services.governance import audit, contributors
 from rulesvc.services.governance.access import Actor, can_read, require, require_read
@@ -70,10 +72,15 @@ def _procuratorate(session: Session, code: str) -> Procuratorate:
 
 
 def get_scheme(session: Session, actor: Actor, code: str) -> Scheme:
+    """A scheme ``actor`` may see: in their tree, or above it with a published version (a scheme above
+    with drafts only is "not found", exactly as if it did not exist)."""
     scheme = session.scalar(select(Scheme).where(Scheme.code == code))
     if scheme is None:
         raise NotFound(msg("not_found.scheme", code=code))
     require_read(actor, scheme.procuratorate_id, what=f"方案 {code}")
+    if not actor.in_scope(scheme.procuratorate_id) and not any(lifecycle.is_published(v.status)
+                                                               for v in scheme.versions):
+        raise NotFound(msg("not_found.scheme", code=code))
     return scheme
 
 
@@ -95,11 +102,61 @@ def scheme_version(session: Session, actor: Actor, code: str, number: int) -> Sc
 
 
 def list_schemes(session: Session, actor: Actor, *, procuratorate: str | None = None) -> list[Scheme]:
-    q = select(Scheme).order_by(Scheme.code)
+    """The schemes ``actor`` may see, with their versions' summaries loaded in three queries (documents
+    stay in the database: a list never needs them)."""
+    summary = (defer(SchemeVersion.document), defer(SchemeVersion.resolved))
+    q = (select(Scheme).order_by(Scheme.code)
+         .options(selectinload(Scheme.procuratorate),
+                  selectinload(Scheme.versions).options(
+                      *summary, selectinload(SchemeVersion.parent).options(*summary, selectinload(SchemeVersion.scheme)))))
     if procuratorate:
         q = q.join(Procuratorate, Procuratorate.id == Scheme.procuratorate_id).where(Procuratorate.code == procuratorate)
     return [s for s in session.scalars(q) if can_read(actor, s.procuratorate_id)
             and (actor.in_scope(s.procuratorate_id) or any(v.status in lifecycle.PUBLISHED for v in s.versions))]
+
+
+SUMMARY_COLUMNS = (SchemeVersion.id, SchemeVersion.scheme_id, SchemeVersion.number, SchemeVersion.status,
+                   SchemeVersion.parent_id, SchemeVersion.content_hash, SchemeVersion.effective_from,
+                   SchemeVersion.effective_to, SchemeVersion.updated_at)
+
+
+def scheme_summaries(session: Session, actor: Actor, *, procuratorate: str | None = None) -> list[dict[str, Any]]:
+    """The schemes ``actor`` may see, each with a summary of the versions they may see — two queries of
+    plain columns, whatever the number of versions (details come from :func:`get_version`)."""
+    q = (select(Scheme.id, Scheme.code, Scheme.name, Scheme.procuratorate_id, Scheme.subject_kind, Scheme.period_kind,
+                Scheme.created_at, Procuratorate.code.label("org_code"), Procuratorate.name.label("org_name"))
+         .join(Procuratorate, Procuratorate.id == Scheme.procuratorate_id).order_by(Scheme.code))
+    if procuratorate:
+        q = q.where(Procuratorate.code == procuratorate)
+    schemes = [r for r in session.execute(q) if can_read(actor, r.procuratorate_id)]
+    if not schemes:
+        return []
+    by_scheme: dict[int, list[Any]] = {}
+    ids = [r.id for r in schemes]
+    for chunk in range(0, len(ids), 500):
+        for row in session.execute(select(*SUMMARY_COLUMNS).where(SchemeVersion.scheme_id.in_(ids[chunk:chunk + 500]))
+                                   .order_by(SchemeVersion.scheme_id, SchemeVersion.number)):
+            by_scheme.setdefault(row.scheme_id, []).append(row)
+    today = dt.date.today()
+    out = []
+    for r in schemes:
+        rows = [v for v in by_scheme.get(r.id, ()) if can_read(actor, r.procuratorate_id, v.status)]
+        if not actor.in_scope(r.procuratorate_id) and not any(lifecycle.is_published(v.status) for v in rows):
+            continue  # a scheme above with nothing published is not there for this caller
+        in_force = next((v.number for v in rows if v.status == Status.ACTIVE and v.effective_from
+                         and v.effective_from <= today and (v.effective_to is None or today <= v.effective_to)), None)
+        out.append({
+            "code": r.code, "name": r.name, "procuratorate": r.org_code, "procuratorate_name": r.org_name,
+            "subject_kind": r.subject_kind, "period_kind": r.period_kind, "created_at": _iso(r.created_at),
+            "in_force": in_force,
+            "versions": [{"id": v.id, "number": v.number, "status": v.status,
+                          "status_label": STATUS_LABELS.get(v.status, v.status),
+                          "kind": "localization" if v.parent_id else "template", "content_hash": v.content_hash,
+                          "effective_from": v.effective_from.isoformat() if v.effective_from else None,
+                          "effective_to": v.effective_to.isoformat() if v.effective_to else None,
+                          "updated_at": _iso(v.updated_at)} for v in rows],
+        })
+    return out
 
 
 def visible_versions(actor: Actor, scheme: Scheme) -> list[SchemeVersion]:
@@ -140,11 +197,26 @@ def _override_errors(exc: loc.LocalizationError) -> dict[str, list[str]]:
     return out
 
 
+def _check_texts(*, names: tuple[str, ...] = (), **fields: Any) -> None:
+    """Free-text fields within :data:`~rulesvc.schema.limits.MAX_TEXT_CHARS` (names within
+    :data:`~rulesvc.schema.limits.MAX_NAME_CHARS`), without NUL — before anything is written."""
+    problems = limits.text_problems({k: v for k, v in fields.items() if k not in names})
+    problems.update(limits.text_problems({k: fields[k] for k in names}, max_chars=limits.MAX_NAME_CHARS))
+    if problems:
+        raise InvalidInput(msg("request.invalid"), errors=problems)
+
+
 def check_document(document: Any, *, localization: bool) -> dict[str, Any]:
-    """Structure only (what can be checked before resolving): a mapping; for a localization a list of
-    valid overrides. Returns a normalised copy."""
+    """Structure only (what can be checked before resolving): a mapping of storable values (finite
+    numbers, no NUL, bounded depth and size: :mod:`rulesvc.schema.limits`); for a localization a list
+    of valid overrides. Returns a normalised copy."""
     if not isinstance(document, Mapping):
         raise InvalidInput(msg("version.document_invalid"), errors={"document": [msg("version.not_an_object")]})
+    problems = limits.document_problems(document)
+    problems.update({f"document.{k}": v for k, v in limits.text_problems(
+        {"description": document.get("description")}).items()})
+    if problems:
+        raise InvalidInput(msg("version.document_invalid"), errors=problems)
     doc = copy.deepcopy(dict(document))
     if localization:
         unknown = set(doc) - {"description", "overrides", "conflicts"}
@@ -192,6 +264,7 @@ def _check_code(code: str) -> None:
 def create_scheme(session: Session, actor: Actor, *, code: str, name: str, procuratorate: str, subject_kind: str,
                   period_kind: str, document: Mapping[str, Any], change_note: str = "") -> SchemeVersion:
     """A new scheme with its first version, a draft holding ``document`` whole (a template)."""
+    _check_texts(name=name, change_note=change_note, names=("name",))
     org = _procuratorate(session, procuratorate)
     require(actor, "edit", org.id, what=f"检察院 {procuratorate}")
     errors: dict[str, list[Any]] = {}
@@ -220,6 +293,7 @@ def localize(session: Session, actor: Actor, *, parent_version_id: int, procurat
              overrides: Sequence[Mapping[str, Any]] = (), description: str = "", change_note: str = "") -> SchemeVersion:
     """A new scheme of ``procuratorate`` localizing a published version: its first version is a draft
     holding only ``overrides``."""
+    _check_texts(name=name, description=description, change_note=change_note, names=("name",))
     parent = get_version(session, actor, parent_version_id)
     if parent.status not in lifecycle.PUBLISHED:
         raise Conflict(msg("version.parent_unpublished"), errors={"parent_version_id": [msg("version.parent_unpublished")]})
@@ -245,6 +319,7 @@ def localize(session: Session, actor: Actor, *, parent_version_id: int, procurat
 def create_draft(session: Session, actor: Actor, scheme_code: str, *, from_version: int | None = None,
                  document: Mapping[str, Any] | None = None, change_note: str = "") -> SchemeVersion:
     """A new draft of a scheme: a copy of ``from_version`` (default: the newest version), or ``document``."""
+    _check_texts(change_note=change_note)
     scheme = get_scheme(session, actor, scheme_code)
     require(actor, "edit", scheme.procuratorate_id, what=f"方案 {scheme_code}")
     base = None
@@ -338,6 +413,7 @@ def _save(session: Session, v: SchemeVersion) -> None:
 def update_draft(session: Session, actor: Actor, version_id: int, *, lock_version: int,
                  document: Mapping[str, Any] | None = None, change_note: str | None = None) -> SchemeVersion:
     """Replace a draft's document and/or change note. ``lock_version`` is the counter the caller read."""
+    _check_texts(change_note=change_note)
     v = _editable(session, actor, version_id, lock_version)
     before = resolve_quietly(v)
     if document is not None:
@@ -443,19 +519,22 @@ def attach_simulation(session: Session, actor: Actor, version_id: int, *, refere
 
 def _check_simulation(reference: str, period: str, today: dt.date | None) -> None:
     errors: dict[str, list[Any]] = {}
-    if not isinstance(reference, str) or not reference.strip() or len(reference) > 200:
+    if not isinstance(reference, str) or not reference.strip() or len(reference) > 200 or "\x00" in reference:
         errors["reference"] = [msg("version.simulation_reference")]
     try:
         p = parse_period(period)
         if p.end >= (today or dt.date.today()):
             errors["period"] = [msg("version.period_open", period=period)]
-    except (ValueError, TypeError, OverflowError) as exc:
-        errors["period"] = [msg("version.period_bad", detail=str(exc)[:200])]
+    except (DefinitionError, ValueError, TypeError, OverflowError):
+        errors["period"] = [msg("version.period_bad", period=str(period)[:40])]
     if errors:
         raise InvalidInput(msg("version.simulation_invalid"), errors=errors)
 
 
 def approve(session: Session, actor: Actor, version_id: int, *, note: str = "", today: dt.date | None = None) -> SchemeVersion:
+    """Approve a version in review: another person than its contributors, with a simulation of exactly
+    this content on a closed period attached."""
+    _check_texts(note=note)
     v = get_version(session, actor, version_id)
     require(actor, "review", v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")
     lifecycle_check(v, Step.APPROVE)
@@ -491,6 +570,7 @@ def lifecycle_check(v: SchemeVersion, step: Step) -> None:
 
 def reject(session: Session, actor: Actor, version_id: int, *, note: str) -> SchemeVersion:
     """Back to draft with the reviewer's reason; the author fixes it and submits again."""
+    _check_texts(note=note)
     v = get_version(session, actor, version_id)
     require(actor, "review", v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")
     lifecycle_check(v, Step.REJECT)
@@ -585,6 +665,7 @@ def version_in_effect(session: Session, actor: Actor, scheme_code: str, on: dt.d
 def rebase(session: Session, actor: Actor, version_id: int, *, new_parent_id: int, change_note: str = "") -> SchemeVersion:
     """A new draft of a localization on a newer parent version: overrides that still apply carry over;
     ones whose target changed upstream are recorded as conflicts, which must be settled before submitting."""
+    _check_texts(change_note=change_note)
     v = get_version(session, actor, version_id)
     require(actor, "edit", v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")
     if v.parent is None:
@@ -617,6 +698,7 @@ def settle(session: Session, actor: Actor, version_id: int, *, lock_version: int
            value: Any = NO_VALUE, reason: str | None = None) -> SchemeVersion:
     """Settle one rebase conflict: ``keep`` the local override, ``take_upstream`` (drop it) or ``edit`` it
     (a new ``value``, which may be null — so "no value given" is :data:`NO_VALUE`, not ``None``)."""
+    _check_texts(reason=reason)
     v = _editable(session, actor, version_id, lock_version)
     conflicts = list(v.document.get("conflicts") or [])
     found = next((c for c in conflicts if c.get("path") == path), None)
@@ -708,7 +790,10 @@ def view(v: SchemeVersion, *, with_document: bool = True) -> dict[str, Any]:
         "effective_from": v.effective_from.isoformat() if v.effective_from else None,
         "effective_to": v.effective_to.isoformat() if v.effective_to else None,
         "created_at": _iso(v.created_at), "updated_at": _iso(v.updated_at),
-        "conflicts": list((v.document or {}).get("conflicts") or []) if v.parent_id else [],
+        # Only a localization's draft can have unsettled conflicts (they are settled before submitting),
+        # so a list of versions reads no document but those.
+        "conflicts": (list((v.document or {}).get("conflicts") or [])
+                      if v.parent_id and lifecycle.is_editable(v.status) else []),
     }
     if with_document:
         out["document"] = v.document

@@ -1,0 +1,68 @@
+"""Before any view of the API sees a change request: who, then whether they may write at all, then
+whether the body can be accepted — in that order, so a caller learns nothing they may not know.
+
+1. No credentials → 401 (:func:`rulesvc.api.auth.authenticate`).
+2. A caller who may not change anything (read, audit only) → 403 before the body is even parsed (not a
+   422 that would describe the request format to someone who may not use it).
+3. The JSON body: at most :data:`rulesvc.schema.limits.MAX_BODY_BYTES` (413), valid JSON without NaN or
+   Infinity, nested at most :data:`~rulesvc.schema.limits.MAX_DEPTH` deep, without NUL characters
+   (400 with the field). Checked on the raw body, before webargs parses it for the view.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response, request
+
+from rulesvc.api.errors import envelope
+from rulesvc.catalogue import codes_in, msg, render
+from rulesvc.schema.limits import MAX_BODY_BYTES, BodyError, parse_json_body
+
+API_PREFIX = "/api/v1/"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+READ_ONLY_ACTIONS = frozenset({"read", "audit"})
+
+
+def _refuse(status: int, message, problems=None) -> Response:  # type: ignore[no-untyped-def]
+    response = envelope(status, {400: "bad_request", 403: "forbidden", 413: "request_entity_too_large"}[status],
+                        render(message), render(problems or {}), error_code=message.code)
+    if problems:
+        body = response.get_json()
+        body["field_codes"] = codes_in(problems)
+        from flask import jsonify
+
+        response = jsonify(body)
+        response.status_code = status
+    return response
+
+
+def register_guard(app: Flask) -> None:
+    app.config.setdefault("MAX_CONTENT_LENGTH", MAX_BODY_BYTES * 4)  # werkzeug's own ceiling, for every form too
+
+    @app.before_request
+    def _guard_changes() -> Response | None:
+        if request.method in SAFE_METHODS or not request.path.startswith(API_PREFIX):
+            return None
+        if request.routing_exception is not None:  # 404 / 405: routing answers, as for anyone
+            return None
+        from flask import current_app
+
+        from rulesvc.api.auth import ApiBlueprint, authenticate
+
+        if not isinstance(current_app.blueprints.get(request.blueprint or ""), ApiBlueprint):
+            return None  # a public endpoint (none changes anything today)
+
+        actor = authenticate()  # 401 first
+        if not (actor.actions - READ_ONLY_ACTIONS) or "read" not in actor.actions:
+            return _refuse(403, msg("permission.read_only", name=actor.name))
+        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+            return _refuse(413, msg("request.body_too_large", max_kb=MAX_BODY_BYTES // 1000))
+        if request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
+            return None  # not JSON: the view's own parser answers (webargs reads JSON bodies only)
+        raw = request.get_data(cache=True)
+        if not raw.strip():
+            return None
+        try:
+            parse_json_body(raw)
+        except BodyError as exc:
+            return _refuse(exc.status, exc.message, exc.problems)
+        return None

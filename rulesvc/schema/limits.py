@@ -1,0 +1,169 @@
+"""What may be stored, checked before anything is written: one module used by the API, the rules-file
+import and the services.
+
+- **JSON storability**: finite numbers only (no NaN, Infinity — PostgreSQL's JSONB refuses them and they
+  mean nothing in a rule), no NUL characters (PostgreSQL refuses them in text), nesting at most
+  :data:`MAX_DEPTH` deep (a scheme document is about 6 levels; 100,000 levels crashed the parser).
+- **Sizes**: a scheme document at most :data:`MAX_DOCUMENT_BYTES` once serialised; a free-text field
+  (description, change note, reason, review note) at most :data:`MAX_TEXT_CHARS` characters; a code at
+  most its column's length, of letters, digits and ``_ . -``.
+- **Request bodies** (:func:`parse_json_body`): at most :data:`MAX_BODY_BYTES`, valid JSON without
+  NaN/Infinity, at most :data:`MAX_DEPTH` deep — a hostile body is a 400/413, never a 500; the content
+  itself (NUL, sizes of fields) is then checked by the view's schema and the services (422 per field).
+
+Every check walks the value iteratively (no recursion to exhaust) and stops at the first problem of
+each kind; problems are field-level catalogue messages keyed by the path of the value
+(``document.indicators.x.scoring.tiers[0].min``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from rulesvc.catalogue import Msg, msg
+
+MAX_DEPTH = 32
+MAX_DOCUMENT_BYTES = 1_000_000
+MAX_BODY_BYTES = 2_000_000
+MAX_TEXT_CHARS = 4_000
+MAX_NAME_CHARS = 200
+MAX_CODE_CHARS = 80
+CODE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+
+
+def _path(parent: str, key: Any) -> str:
+    if isinstance(key, int):
+        return f"{parent}[{key}]"
+    return f"{parent}.{key}" if parent else str(key)
+
+
+def storable_problems(value: Any, where: str = "document", *, max_depth: int = MAX_DEPTH,
+                      max_text: int | None = None) -> dict[str, list[Msg]]:
+    """Every place in ``value`` that cannot be stored: ``{path: [message]}`` (empty when all is well)."""
+    problems: dict[str, list[Msg]] = {}
+    stack: list[tuple[Any, str, int]] = [(value, where, 0)]
+    while stack:
+        item, path, depth = stack.pop()
+        if depth > max_depth:
+            problems.setdefault(path, []).append(msg("field.too_deep", max=max_depth))
+            continue
+        if isinstance(item, str):
+            if "\x00" in item:
+                problems.setdefault(path, []).append(msg("field.nul_byte"))
+            if max_text is not None and len(item) > max_text:
+                problems.setdefault(path, []).append(msg("field.too_long", max=max_text, length=len(item)))
+        elif isinstance(item, bool) or item is None or isinstance(item, int):
+            continue
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                problems.setdefault(path, []).append(msg("field.not_a_number"))
+        elif isinstance(item, Mapping):
+            for k, v in item.items():
+                if not isinstance(k, str) or "\x00" in k:
+                    problems.setdefault(path, []).append(msg("field.nul_byte"))
+                    continue
+                stack.append((v, _path(path, k), depth + 1))
+        elif isinstance(item, (list, tuple)):
+            for i, v in enumerate(item):
+                stack.append((v, _path(path, i), depth + 1))
+        else:  # dates and the like never reach here from JSON; refuse rather than store a repr
+            problems.setdefault(path, []).append(msg("field.not_storable", kind=type(item).__name__))
+        if len(problems) >= 50:
+            break
+    return problems
+
+
+def document_problems(document: Any, where: str = "document", *,
+                      max_bytes: int = MAX_DOCUMENT_BYTES) -> dict[str, list[Msg]]:
+    """A scheme document (or a localization's overrides): storable, and at most ``max_bytes`` serialised."""
+    problems = storable_problems(document, where)
+    if problems:
+        return problems
+    size = len(json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    if size > max_bytes:
+        return {where: [msg("field.too_large", max_kb=max_bytes // 1000, size_kb=size // 1000)]}
+    return {}
+
+
+def text_problems(fields: Mapping[str, Any], *, max_chars: int = MAX_TEXT_CHARS) -> dict[str, list[Msg]]:
+    """Free-text fields (``None`` allowed): strings of at most ``max_chars``, without NUL."""
+    problems: dict[str, list[Msg]] = {}
+    for name, value in fields.items():
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            problems[name] = [msg("field.not_text")]
+        elif "\x00" in value:
+            problems[name] = [msg("field.nul_byte")]
+        elif len(value) > max_chars:
+            problems[name] = [msg("field.too_long", max=max_chars, length=len(value))]
+    return problems
+
+
+def code_problem(code: Any, *, max_chars: int = MAX_CODE_CHARS) -> Msg | None:
+    if not isinstance(code, str) or not code or len(code) > max_chars or not set(code) <= CODE_CHARS:
+        return msg("field.bad_code", max=max_chars)
+    return None
+
+
+class BodyError(ValueError):
+    """A request body that cannot be accepted; ``status`` 400 or 413, ``message`` a catalogue message."""
+
+    def __init__(self, status: int, message: Msg, problems: dict[str, list[Msg]] | None = None) -> None:
+        super().__init__(message.code)
+        self.status = status
+        self.message = message
+        self.problems = problems or {}
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999 parses as infinity
+        raise ValueError(f"{text[:40]} is out of range for a number")
+    return value
+
+
+def parse_json_body(raw: bytes, *, max_bytes: int = MAX_BODY_BYTES, max_depth: int = MAX_DEPTH) -> Any:
+    """Parse a request body strictly: size, syntax (no NaN/Infinity), depth, NUL — or :class:`BodyError`.
+
+    Python's parser is recursive but guarded (a RecursionError, caught here, for absurd nesting); the
+    depth limit proper is checked on the parsed value, iteratively."""
+    if len(raw) > max_bytes:
+        raise BodyError(413, msg("request.body_too_large", max_kb=max_bytes // 1000))
+    try:
+        value = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise BodyError(400, msg("request.bad_json", detail=f"nested too deeply (at most {max_depth} levels)"),
+                        {"body": [msg("field.too_deep", max=max_depth)]}) from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, NaN/Infinity
+        raise BodyError(400, msg("request.bad_json", detail=str(exc)[:200])) from None
+    if _deeper_than(value, max_depth):
+        raise BodyError(400, msg("request.bad_json", detail=f"nested more than {max_depth} levels"),
+                        {"body": [msg("field.too_deep", max=max_depth)]})
+    # What is left (NUL characters, sizes of fields) is the content's business: the view's schema and the
+    # services answer it with a 422 naming every field at once.
+    return value
+
+
+def _deeper_than(value: Any, max_depth: int) -> bool:
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > max_depth:
+            return True
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return False
+
+
+__all__ = ["MAX_BODY_BYTES", "MAX_DEPTH", "MAX_DOCUMENT_BYTES", "MAX_NAME_CHARS", "MAX_TEXT_CHARS", "BodyError",
+           "code_problem", "document_problems", "parse_json_body", "storable_problems", "text_problems"]
