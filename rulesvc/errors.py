@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from rulesvc.catalogue import Msg, render
+from rulesvc.catalogue import Msg, msg, render
 
 
 class RulesvcError(Exception):
@@ -103,15 +103,31 @@ class RowError:
 
 @dataclass
 class ImportRejected(RulesvcError):
-    """A file had bad rows; nothing was imported. ``row_errors`` lists every one."""
+    """A file had bad rows; nothing was imported. ``row_errors`` lists them (``reason``, when given, is
+    the message; else "N errors").
+
+    ``total_errors`` counts every error found (``row_errors`` may keep fewer); ``unchecked_rows`` is
+    ``None`` when every row was checked, else about how many rows were left unchecked because checking
+    stopped at the error limit. Both are also in ``details``."""
 
     row_errors: list[RowError] = field(default_factory=list)
     source: str = ""
+    total_errors: int | None = None
+    unchecked_rows: int | None = None
+    reason: Msg | None = None  # the message, when it is more precise than "N errors"
     code = "import_rejected"
 
     def __post_init__(self) -> None:
-        n = len(self.row_errors)
-        super().__init__(
-            f"{self.source}: {n} 行有错误，未导入任何数据 ({n} bad rows, nothing imported)",
-            errors=[e.as_dict() for e in self.row_errors],
-        )
+        if self.total_errors is None:
+            self.total_errors = len(self.row_errors)
+        if self.reason is not None:
+            message = self.reason
+        elif self.unchecked_rows is None:
+            message = msg("import.rejected", source=self.source, count=self.total_errors)
+        else:
+            message = msg("import.stopped", source=self.source, count=self.total_errors,
+                          unchecked=f"{self.unchecked_rows:,}")
+        super().__init__(message, errors=[e.as_dict() for e in self.row_errors])
+        self.details["total_errors"] = self.total_errors
+        if self.unchecked_rows is not None:
+            self.details["unchecked_rows"] = self.unchecked_rows

@@ -123,9 +123,10 @@ def migrate_and_load_dictionary(app) -> None:
         db.session.commit()
 
 
-DATA_TABLES = ("audit_log", "api_keys", "scheme_versions", "schemes", "events", "datasets", "users", "prosecutors",
-               "departments", "procuratorates")
-GUARDED = ("audit_log", "scheme_versions")  # append-only / frozen rows: their triggers refuse deletes
+DATA_TABLES = ("audit_log", "api_keys", "scheme_versions", "schemes", "events", "dataset_withdrawals", "datasets",
+               "users", "prosecutors", "departments", "procuratorates")
+# append-only / frozen rows: their triggers refuse deletes
+GUARDED = ("audit_log", "scheme_versions", "dataset_withdrawals")
 
 
 def empty_tables(app) -> None:

@@ -1,5 +1,6 @@
 """Plain-text tables for the terminal: columns padded by display width (a Chinese character takes two
-cells), numbers right-aligned. Also the cell escaping every CSV export uses."""
+cells), numbers right-aligned. Also the cell escaping every CSV export uses (:func:`csv_safe`) and the
+control-character escaping of text echoed to the terminal (:func:`printable`)."""
 
 from __future__ import annotations
 
@@ -41,9 +42,26 @@ def render(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, digits: int
     return "\n".join(out)
 
 
+# What makes Excel, WPS and LibreOffice read a cell as a formula (OWASP "CSV injection"): these
+# characters first — also after leading spaces, which some of them trim.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_LEADING_SPACE = " \t\r\n\u00a0\u3000"
+
+
 def csv_safe(v: Any) -> Any:
-    """A text cell a spreadsheet would read as a formula (= + - @, tab, CR) gets a leading apostrophe;
-    numbers stay numbers."""
-    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    """The one escape of every cell this project writes to a CSV or XLSX file: a text cell a spreadsheet
+    would read as a formula (``=`` ``+`` ``-`` ``@``, tab, CR, or any of them after leading spaces) gets a
+    leading apostrophe, so ``=cmd|' /C calc'!A0`` stays text. Numbers stay numbers."""
+    if isinstance(v, str) and v and (v[0] in FORMULA_TRIGGERS or v.lstrip(_LEADING_SPACE)[:1] in FORMULA_TRIGGERS):
         return "'" + v
     return v
+
+
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F, *range(0x80, 0xA0)]}
+_CONTROL.update({c: f"\\u{c:04x}" for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0xFFFE, 0xFFFF]})
+
+
+def printable(text: str) -> str:
+    """Text for the terminal with control characters (escape sequences, NUL, bidi overrides) shown as
+    escapes: messages echo cells of imported files, which must not drive the terminal."""
+    return text.translate(_CONTROL)

@@ -133,6 +133,8 @@ def rank_command(scheme_path: str, period: str, top: int, group: str, org: str |
         out = out.with_columns([pl.col(c).map_elements(csv_safe, return_dtype=pl.Utf8)
                                 for c, t in out.schema.items() if t == pl.Utf8])
         out = out.with_columns([pl.col(c).round(6) for c, t in out.schema.items() if t == pl.Float64])
+        # Headers too: with --points they carry indicator names, which a scheme's author chose.
+        out = out.rename({c: csv_safe(c) for c in out.columns if csv_safe(c) != c})
         with open(csv_path, "wb") as fh:  # a BOM, so Excel in China opens it as UTF-8
             fh.write("\ufeff".encode())
             out.write_csv(fh)

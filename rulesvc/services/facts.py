@@ -3,19 +3,35 @@
 The engine never reads the database; this module does, once per run, and hands it columns.
 Numbers (int and float fields) become Float64 (the formula language has one number type), enums and
 text become Utf8, dates Date, booleans Boolean. A field absent from an event is null.
+
+**What counts (facts counted once).** Every read of events for scoring goes through
+:func:`events_in_use`: the events of the event datasets *in use* (not withdrawn), except those a
+correction replaces — an event of dataset D is left out when a dataset in use that corrects D, directly
+or through a chain of corrections (D ← C1 ← C2), holds an event with the same event id. So:
+
+- withdrawing a dataset takes its events out; withdrawing a correction brings back the events it had
+  replaced (unless a later correction in the chain still replaces them);
+- withdrawing a dataset that has been corrected takes out its own events only: the corrections are
+  datasets of their own and keep counting until they are withdrawn too.
+
+The import refuses an event id that is already counted (unless the file corrects the dataset that holds
+it), so with this rule an event id counts at most once. :func:`datasets_in_use` names, by id and
+content hash, the datasets a period is scored on; passing that list back as ``datasets`` scores exactly
+the same events again, whatever was imported or withdrawn since.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
 import polars as pl
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from rulesvc.engine.dictionary import Dictionary
-from rulesvc.persistence.models import Event, Prosecutor
+from rulesvc.persistence.models import Dataset, DatasetWithdrawal, Event, Prosecutor
 
 POLARS_TYPES = {"bool": pl.Boolean, "int": pl.Float64, "float": pl.Float64, "str": pl.Utf8, "enum": pl.Utf8,
                 "date": pl.Utf8}
@@ -37,6 +53,98 @@ def date_fields(dictionary: Dictionary) -> set[str]:
     return {n for et in dictionary.event_types.values() for n, f in et.fields.items() if f.type == "date"}
 
 
+@dataclass(frozen=True)
+class InUse:
+    """Which event datasets count (``datasets``, with their ``hashes``) and, for each of them that a
+    counting correction replaces events of, the datasets doing so (``replaced_by``)."""
+
+    datasets: tuple[int, ...]
+    hashes: dict[int, str] = field(default_factory=dict)
+    replaced_by: dict[int, tuple[int, ...]] = field(default_factory=dict)
+
+    def condition(self) -> ColumnElement[bool]:
+        """SQL: this event counts. One ``IN`` over a few dataset ids and, per corrected dataset, its
+        events' ids ``NOT IN`` the (few) ids of the corrections that count — an uncorrelated subquery the
+        database evaluates once (PostgreSQL: a hashed subplan; SQLite: an ephemeral index), instead of
+        a lookup per event. No per-row work in Python."""
+        conds: list[ColumnElement[bool]] = [Event.dataset_id.in_(self.datasets)]
+        for corrected, by in sorted(self.replaced_by.items()):
+            other = aliased(Event)
+            replacing = select(other.external_id).where(other.dataset_id.in_(by))
+            conds.append(or_(Event.dataset_id != corrected, Event.external_id.not_in(replacing)))
+        return and_(*conds)
+
+
+def in_use(session: Session, datasets: Iterable[int] | None = None) -> InUse:
+    """The event datasets that count: those not withdrawn (``datasets=None``), or exactly ``datasets``
+    (a list recorded earlier, to score the same facts again) — and which of them correct which."""
+    rows = session.execute(
+        select(Dataset.id, Dataset.content_hash, Dataset.corrects_id, DatasetWithdrawal.dataset_id)
+        .outerjoin(DatasetWithdrawal, DatasetWithdrawal.dataset_id == Dataset.id)
+        .where(Dataset.kind == "events")
+    ).all()
+    hashes = {r[0]: r[1] for r in rows}
+    if datasets is None:
+        chosen = {r[0] for r in rows if r[3] is None}
+    else:
+        chosen = {int(d) for d in datasets} & set(hashes)
+    children: dict[int, list[int]] = {}
+    for r in rows:
+        if r[2] is not None:
+            children.setdefault(r[2], []).append(r[0])
+    replaced_by: dict[int, tuple[int, ...]] = {}
+    for d in chosen:
+        below, todo = set(), list(children.get(d, ()))
+        while todo:  # every correction of d, of its corrections … whether or not it counts itself
+            c = todo.pop()
+            if c not in below:
+                below.add(c)
+                todo.extend(children.get(c, ()))
+        counting = sorted(below & chosen)
+        if counting:
+            replaced_by[d] = tuple(counting)
+    ids = tuple(sorted(chosen))
+    return InUse(ids, {i: hashes[i] for i in ids}, replaced_by)
+
+
+def datasets_in_use(session: Session, start: dt.date, end: dt.date,
+                    datasets: Iterable[int] | None = None) -> list[tuple[int, str]]:
+    """``(id, content hash)`` of the datasets a period is scored on, sorted: those in use (or of
+    ``datasets``) holding events of the period, and the corrections that replace any of their events
+    (wherever those are dated: a correction may move an event out of the period)."""
+    plan = in_use(session, datasets)
+    if not plan.datasets:
+        return []
+    overlapping = set(session.scalars(
+        select(Dataset.id).where(Dataset.id.in_(plan.datasets), Dataset.period_start <= end,
+                                 Dataset.period_end >= start)))
+    for d in list(overlapping):
+        overlapping.update(plan.replaced_by.get(d, ()))
+    return [(i, plan.hashes[i]) for i in sorted(overlapping)]
+
+
+def events_in_use(
+    start: dt.date,
+    end: dt.date,
+    plan: InUse,
+    *,
+    event_types: Iterable[str] | None = None,
+    prosecutor_ids: Sequence[int] | None = None,
+    columns: Sequence[ColumnElement] | None = None,
+) -> Select:
+    """The one query of the events that count (see the module's docstring) with ``start <= occurred_on
+    <= end``: every scoring path builds on it."""
+    cols = columns if columns is not None else (
+        Event.external_id, Event.event_type, Event.prosecutor_id, Event.procuratorate_id, Event.case_id,
+        Event.occurred_on, Event.attrs)
+    q = select(*cols).where(Event.occurred_on.between(start, end), plan.condition())
+    if event_types is not None:
+        q = q.where(Event.event_type.in_(sorted(set(event_types))))
+    if prosecutor_ids is not None:
+        q = q.where(Event.prosecutor_id.in_(prosecutor_ids))
+    return q
+
+
 def events_frame(
     session: Session,
     dictionary: Dictionary,
@@ -46,17 +154,15 @@ def events_frame(
     dataset_ids: Sequence[int] | None = None,
     event_types: Iterable[str] | None = None,
     prosecutor_ids: Sequence[int] | None = None,
+    plan: InUse | None = None,
 ) -> pl.DataFrame:
-    """Events with ``start <= occurred_on <= end``, one column per dictionary field."""
+    """The events that count (:func:`events_in_use`) with ``start <= occurred_on <= end``, one column
+    per dictionary field. ``dataset_ids`` scores exactly those datasets (a recorded list), ``plan`` a
+    plan already made (so the frame and the list recorded with it agree)."""
     types = sorted(set(event_types)) if event_types is not None else None
-    q = select(Event.external_id, Event.event_type, Event.prosecutor_id, Event.procuratorate_id, Event.case_id,
-               Event.occurred_on, Event.attrs).where(Event.occurred_on.between(start, end))
-    if dataset_ids is not None:
-        q = q.where(Event.dataset_id.in_(dataset_ids))
-    if types is not None:
-        q = q.where(Event.event_type.in_(types))
-    if prosecutor_ids is not None:
-        q = q.where(Event.prosecutor_id.in_(prosecutor_ids))
+    if plan is None:
+        plan = in_use(session, dataset_ids)
+    q = events_in_use(start, end, plan, event_types=types, prosecutor_ids=prosecutor_ids)
     conn = session.connection()
     if conn.dialect.name == "postgresql":
         # JSONB → text on the server: decoding in polars (Rust) is far faster than psycopg's dicts.

@@ -25,7 +25,7 @@ from rulesvc.engine.result import Result
 from rulesvc.errors import NotEvaluated, NotFound
 from rulesvc.persistence.models import Procuratorate
 from rulesvc.schema.scheme import DocumentError, load_scheme, read_document
-from rulesvc.services.facts import events_frame, subjects_frame
+from rulesvc.services.facts import datasets_in_use, events_frame, in_use, subjects_frame
 
 KEYS = {"prosecutor": "prosecutor_id", "procuratorate": "procuratorate_id"}
 
@@ -125,22 +125,35 @@ def subjects_for(session: Session, kind: str, org: str | None = None) -> pl.Data
 
 @dataclass(frozen=True)
 class PeriodData:
+    """What a period is scored on: its events (those that count, see :mod:`rulesvc.services.facts`),
+    its subjects, and ``datasets`` — ``(id, content hash)`` of the datasets the events came from, sorted,
+    so the same score can be computed again later (``dataset_ids=[i for i, _ in data.datasets]``)."""
+
     events: pl.DataFrame
     subjects: pl.DataFrame
     key: str
     period: Period | None = None
+    datasets: tuple[tuple[int, str], ...] = ()
 
     @property
     def span(self) -> tuple[dt.date, dt.date] | None:
         return (self.period.start, self.period.end) if self.period else None
 
+    @property
+    def dataset_hashes(self) -> tuple[str, ...]:
+        return tuple(h for _, h in self.datasets)
+
 
 def period_data(session: Session, compiled: CompiledScheme, dictionary: Dictionary, period: Period,
                 dataset_ids: list[int] | None = None) -> PeriodData:
+    """The events and subjects of a period. ``dataset_ids`` (a list recorded with an earlier score)
+    scores exactly those datasets; by default the datasets in use now."""
     kind = compiled.scheme.subject
-    events = events_frame(session, dictionary, start=period.start, end=period.end, dataset_ids=dataset_ids,
+    plan = in_use(session, dataset_ids)  # one plan for the frame and the record of it
+    events = events_frame(session, dictionary, start=period.start, end=period.end, plan=plan,
                           event_types=compiled.event_types)
-    return PeriodData(events, subjects_for(session, kind, compiled.scheme.org), KEYS[kind], period)
+    used = datasets_in_use(session, period.start, period.end, plan.datasets)
+    return PeriodData(events, subjects_for(session, kind, compiled.scheme.org), KEYS[kind], period, tuple(used))
 
 
 def score_period(session: Session, compiled: CompiledScheme, dictionary: Dictionary, period: Period,

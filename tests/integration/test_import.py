@@ -213,13 +213,14 @@ def test_every_bad_row_is_reported_with_line_and_column(reference, tmp_path):
     assert count(reference, Event) == 0
 
 
-def test_a_flood_of_errors_keeps_the_first_ones_and_counts_all(reference, tmp_path):
+def test_a_flood_of_errors_stops_at_the_limit_and_says_how_many_rows_were_not_checked(reference, tmp_path):
     header = event_lines()[0]
     lines = [header] + [f"F{i},case_accepted,220102,P001,C1,2020-07-0{i},x,ordinary,,,,,,," for i in range(1, 6)]
     with pytest.raises(ImportRejected) as info:
         run_import(reference, write(tmp_path / "flood.csv", lines), max_errors=3)
     assert [e.line for e in info.value.row_errors] == [2, 3, 4]
-    assert info.value.details["total_errors"] == 5
+    assert info.value.details["total_errors"] == 3 and info.value.details["unchecked_rows"] == 2
+    assert info.value.error_code == "import.stopped"
 
 
 def test_unknown_prosecutor_and_prosecutor_of_another_procuratorate_are_reported(reference, tmp_path):

@@ -97,8 +97,10 @@ def test_xlsx_rows_keep_their_sheet_numbers_and_native_types():
 
 
 def test_a_file_that_is_not_a_workbook_is_rejected():
-    with pytest.raises(ImportRejected, match="1 行有错误"):
+    with pytest.raises(ImportRejected) as info:
         records(XlsxReader, b"not a zip")
+    assert info.value.error_code == "import.rejected" and info.value.details["total_errors"] == 1
+    assert "Excel" in info.value.row_errors[0].message_zh
 
 
 def test_jsonl_uses_physical_lines_and_merges_attrs():

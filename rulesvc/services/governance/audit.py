@@ -24,6 +24,7 @@ ACTION_LABELS = {
     "version.supersede": "被新版本取代", "version.rebase": "变基到新上级版本", "version.settle": "处理冲突",
     "version.delete": "删除草稿", "rules.import": "从文件导入", "apikey.create": "新建 API 密钥",
     "apikey.revoke": "吊销 API 密钥", "auth.lockout": "登录锁定",
+    "dataset.correct": "导入更正数据集", "dataset.withdraw": "撤回数据集",
 }
 
 

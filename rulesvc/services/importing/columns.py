@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from rulesvc.catalogue import msg
 from rulesvc.engine.dictionary import Dictionary
 from rulesvc.errors import ImportRejected, InvalidInput, RowError
 
@@ -214,10 +215,8 @@ def unknown_column_error(kind: str, line: int, written: str) -> RowError:
 def check_kind(kind: str | None) -> None:
     """Refuse a kind name that is not one of :data:`KINDS`."""
     if kind is not None and kind not in KINDS:
-        raise InvalidInput(
-            f"未知的导入类型“{kind}”，可用：{', '.join(KINDS)} (unknown kind '{kind}'; use one of {', '.join(KINDS)})",
-            errors={"kind": [f"must be one of {', '.join(KINDS)}"]},
-        )
+        raise InvalidInput(msg("import.unknown_kind", kind=kind, kinds=list(KINDS)),
+                           errors={"kind": [msg("import.bad_choice", name="kind", choices=list(KINDS))]})
 
 
 def detect_kind(header: Sequence[str], source: str) -> str:

@@ -1,13 +1,19 @@
-"""``import_file``: read, check every row, and land a whole file, or nothing, in one transaction."""
+"""``import_file``: read, check every row, and land a whole file, or nothing, in one transaction.
+
+Facts are counted once: an event id already counted (in a dataset in use, not replaced by a correction)
+may not be imported again — the file is refused with those rows listed — unless the file is declared a
+correction of the dataset that holds them (``corrects=``): then its events replace those with the same
+ids there, and its new ids are added. The same data imported again is recognised by its content hash
+and changes nothing.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import io
 import os
-import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
@@ -15,9 +21,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from rulesvc.catalogue import Msg, msg
 from rulesvc.engine.dictionary import Dictionary
-from rulesvc.errors import ImportRejected, InvalidInput, RowError
-from rulesvc.persistence.models import Dataset
+from rulesvc.errors import Conflict, ImportRejected, InvalidInput, RowError
+from rulesvc.persistence.models import Dataset, DatasetWithdrawal, Event
+from rulesvc.services.facts import in_use
+from rulesvc.services.governance import audit
+from rulesvc.services.governance.access import Actor
 from rulesvc.services.importing.columns import (
     EVENTS,
     KIND_LABELS,
@@ -28,13 +38,16 @@ from rulesvc.services.importing.columns import (
     detect_kind,
     resolve_header,
 )
-from rulesvc.services.importing.common import MAX_ERRORS, PROGRESS_EVERY, ErrorLog, Progress, reporter
+from rulesvc.services.importing.common import PROGRESS_EVERY, ErrorLog, Limits, Progress, reporter
+from rulesvc.services.importing.datasets import label, lock_facts, resolve_dataset
 from rulesvc.services.importing.events import OUTSIDE_OFFICE, EventCheck, write_events
 from rulesvc.services.importing.readers import Reader, Record, reader_for
 from rulesvc.services.importing.reference import ReferenceCheck, apply_reference
 
 Source = str | os.PathLike[str] | bytes | IO[bytes]
 _SPOOL_IN_MEMORY = 16 * 1024 * 1024
+# Event ids looked up per query when checking that a file's ids are not counted yet.
+_ID_BATCH = 5_000
 
 
 @dataclass(frozen=True)
@@ -53,6 +66,10 @@ class ImportResult:
     period_end: dt.date | None = None
     flagged: tuple[RowError, ...] = ()  # events imported although dated outside their prosecutor's office
     flagged_count: int = 0
+    corrects_id: int | None = None  # a correction: the dataset it corrects
+    replaced: int = 0  # a correction: events of that dataset it replaced
+    added: int = 0  # a correction: events with new ids
+    summary: Msg | None = None  # the message as a catalogue entry, when it has one
 
 
 def import_file(
@@ -66,17 +83,33 @@ def import_file(
     created_by: str | None = None,
     progress: Progress | None = None,
     batch_size: int = 20_000,
-    max_errors: int = MAX_ERRORS,
+    max_errors: int | None = None,
     outside_office: str = "reject",
+    limits: Limits | None = None,
+    encoding: str | None = None,
+    corrects: Dataset | str | int | None = None,
+    actor: Actor | None = None,
+    reuse_withdrawn: bool = False,
 ) -> ImportResult:
     """Import one file of events or reference data (a path, bytes, or a binary file object).
 
     The format comes from ``filename``'s extension (``.csv``, ``.xlsx``, ``.jsonl``/``.ndjson``);
     ``kind`` (events, procuratorates, departments, prosecutors) from the argument or the header.
-    Every row is checked; if any is bad, :class:`~rulesvc.errors.ImportRejected` lists them all and
-    nothing is written. The same data imported again (in any format) returns the existing dataset
-    with ``created=False``. The function owns the transaction: it commits on success and rolls back
-    on failure, so the session must hold no pending changes of the caller's.
+    Every row is checked, within ``limits`` (size, rows, cells; checking stops after
+    ``limits.max_errors`` errors, or ``max_errors``); if any is bad,
+    :class:`~rulesvc.errors.ImportRejected` lists them and nothing is written. A text file must be
+    UTF-8 or certainly GB18030, unless ``encoding`` names its encoding. The same data imported again (in
+    any format) returns the existing dataset with ``created=False``. The function owns the transaction:
+    it commits on success and rolls back on failure, so the session must hold no pending changes of
+    the caller's.
+
+    An event id already counted in a dataset in use refuses the file (the rows listed), unless
+    ``corrects`` names that dataset (its number or a hash prefix): the file is then a correction — its
+    events replace the dataset's events with the same ids, new ids are added, and ``actor`` is recorded
+    in the audit log (required for a correction).
+
+    The same data as a dataset that was withdrawn is refused (:class:`~rulesvc.errors.Conflict`): the
+    withdrawal was meant. With ``reuse_withdrawn`` it is imported again as a new dataset.
 
     An event of a prosecutor dated outside their active dates is a row error (``outside_office=
     "reject"``, the default); with ``"flag"`` it is imported, listed in the result's ``flagged`` and
@@ -84,14 +117,30 @@ def import_file(
     """
     check_kind(kind)
     if outside_office not in OUTSIDE_OFFICE:
-        raise InvalidInput(f"outside_office 须为 {'、'.join(OUTSIDE_OFFICE)} 之一",
-                           errors={"outside_office": [f"one of {', '.join(OUTSIDE_OFFICE)}"]})
-    fh, filename, owned = _open(source, filename)
+        raise InvalidInput(msg("import.bad_choice", name="outside_office", choices=list(OUTSIDE_OFFICE)),
+                           errors={"outside_office": [msg("import.bad_choice", name="outside_office",
+                                                          choices=list(OUTSIDE_OFFICE))]})
+    limits = limits or Limits()
+    if max_errors is not None:
+        limits = replace(limits, max_errors=max_errors)
+    target = None
+    if corrects is not None:
+        if actor is None:
+            raise ValueError("a correction needs the actor to record in the audit log")
+        target = corrects if isinstance(corrects, Dataset) else resolve_dataset(session, corrects)
+        if target.kind != EVENTS:
+            raise InvalidInput(msg("dataset.not_events", dataset=label(target)),
+                               errors={"corrects": [msg("dataset.not_events", dataset=label(target))]})
+        if kind is not None and kind != EVENTS:
+            raise InvalidInput(msg("import.bad_choice", name="kind", choices=[EVENTS]),
+                               errors={"kind": [msg("import.bad_choice", name="kind", choices=[EVENTS])]})
+        kind = EVENTS
+    fh, filename, owned = _open(source, filename, limits)
     try:
-        reader = reader_for(filename)(fh, filename)
+        reader = reader_for(filename)(fh, filename, limits, encoding)
         try:
             return _import(session, reader, filename, dictionary, kind, name, created_by, progress,
-                           batch_size, max_errors, outside_office)
+                           batch_size, limits, outside_office, target, actor, reuse_withdrawn)
         finally:
             reader.close()
     except BaseException:
@@ -102,23 +151,24 @@ def import_file(
             fh.close()
 
 
-def _open(source: Source, filename: str | None) -> tuple[IO[bytes], str, bool]:
-    """A seekable binary file (copying a non-seekable stream to a temporary file) and its name."""
+def _open(source: Source, filename: str | None, limits: Limits) -> tuple[IO[bytes], str, bool]:
+    """A seekable binary file (copying a non-seekable stream to a temporary file, up to the size
+    limit and a byte more, so the reader can say it is too big) and its name."""
     if isinstance(source, str | os.PathLike):
         path = Path(source)
         return open(path, "rb"), filename or path.name, True  # closed by import_file
     if not filename:
-        raise InvalidInput(
-            "缺少文件名，无法判断格式 (a file name is needed to tell the format)",
-            errors={"filename": ["required"]},
-        )
+        raise InvalidInput(msg("import.needs_filename"), errors={"filename": [msg("field.required")]})
     if isinstance(source, bytes):
         return io.BytesIO(source), filename, True
     if source.seekable():
         source.seek(0)
         return source, filename, False
     spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY)  # closed by import_file
-    shutil.copyfileobj(source, spool)
+    left = limits.max_file_bytes + 1
+    while left > 0 and (chunk := source.read(min(left, 1 << 20))):
+        spool.write(chunk)
+        left -= len(chunk)
     spool.seek(0)
     return spool, filename, True
 
@@ -133,13 +183,19 @@ def _import(
     created_by: str | None,
     progress: Progress | None,
     batch_size: int,
-    max_errors: int,
+    limits: Limits,
     outside_office: str = "reject",
+    target: Dataset | None = None,
+    actor: Actor | None = None,
+    reuse_withdrawn: bool = False,
 ) -> ImportResult:
     header = reader.open()
     kind = kind or detect_kind(header, filename)
+    if target is not None and kind != EVENTS:
+        raise InvalidInput(msg("dataset.not_events", dataset=filename),
+                           errors={"corrects": [msg("dataset.not_events", dataset=filename)]})
     cmap = ColumnMap(SPECS[kind], attribute_aliases(dictionary) if kind == EVENTS else None)
-    errors = ErrorLog(max_errors)
+    errors = ErrorLog(limits.max_errors)
     if reader.tabular:
         reader.columns, header_errors, missing = resolve_header(cmap, header)
         errors.extend(header_errors)
@@ -153,21 +209,32 @@ def _import(
     else:
         checker = ReferenceCheck(session, kind, cmap, errors)
     try:
-        _check_all(reader, checker, cmap, progress)
+        unchecked = _check_all(reader, checker, cmap, progress, errors, limits)
         if errors.count:
-            _reject(errors, filename)
+            _reject(errors, filename, unchecked)
         rows = len(checker.hash)
         if rows == 0:
             errors.message(1, None, "文件中没有数据行", "the file has no data rows")
             _reject(errors, filename)
+        if target is not None:  # the same rows as a correction of another dataset are another dataset
+            checker.hash.salt = f"corrects:{target.content_hash}"
         content_hash = checker.hash.hexdigest()
         existing = session.scalar(select(Dataset).where(Dataset.content_hash == content_hash))
         meta = {"name": (name or filename)[:200], "source": filename[:300], "created_by": created_by}
         if isinstance(checker, EventCheck):
+            while existing is not None and (withdrawal := session.get(DatasetWithdrawal, existing.id)) is not None:
+                # The same data as a withdrawn dataset: a withdrawal was meant, so only on request is
+                # the data used again — as a new dataset (another hash), the withdrawn one unchanged.
+                if not reuse_withdrawn:
+                    session.rollback()
+                    raise Conflict(msg("dataset.withdrawn_data", dataset=label(existing), reason=withdrawal.reason))
+                checker.hash.salt = "|".join(filter(None, [checker.hash.salt, f"again:{existing.content_hash}"]))
+                content_hash = checker.hash.hexdigest()
+                existing = session.scalar(select(Dataset).where(Dataset.content_hash == content_hash))
             if existing is not None:
                 session.rollback()
-                return _unchanged(existing, kind, rows)
-            return _land_events(session, checker, meta, content_hash, batch_size, progress)
+                return _unchanged(session, existing, kind, rows)
+            return _land_events(session, checker, meta, content_hash, batch_size, progress, target, actor)
         return _land_reference(session, checker, existing, meta, content_hash)
     finally:
         if isinstance(checker, EventCheck):
@@ -175,20 +242,30 @@ def _import(
 
 
 def _check_all(reader: Reader, checker: EventCheck | ReferenceCheck, cmap: ColumnMap,
-               progress: Progress | None) -> None:
+               progress: Progress | None, errors: ErrorLog, limits: Limits) -> int | None:
+    """Check every record, or stop after ``limits.max_errors`` errors: then about how many rows were
+    left unchecked (``None`` when all were checked)."""
     total = reader.progress_total()
     tick = reporter(progress, "validate", total)
     tick(0)
     check = checker.check
+    last_line = limits.max_rows + 1  # the readers count rows up front; this is the backstop
     n = 0
     for record in reader.records():
+        if record[0] > last_line:
+            errors.message(record[0], None, f"超过每个文件最多 {limits.max_rows:,} 行的上限",
+                           f"more than the limit of {limits.max_rows:,} rows per file")
+            return reader.rows_after(record[0])
         if not reader.tabular and record[1] is not None:
             record = _resolve_keys(record, cmap)
         check(record)
+        if errors.full:
+            return reader.rows_after(record[0])
         n += 1
         if n % PROGRESS_EVERY == 0:
             tick(reader.progress_done())
     tick(total)
+    return None
 
 
 def _resolve_keys(record: Record, cmap: ColumnMap) -> Record:
@@ -208,21 +285,61 @@ def _resolve_keys(record: Record, cmap: ColumnMap) -> Record:
     return line, resolved, problems
 
 
-def _reject(errors: ErrorLog, filename: str) -> NoReturn:
-    exc = ImportRejected(row_errors=sorted(errors.kept, key=lambda e: e.line), source=filename)
-    exc.details["total_errors"] = errors.count
-    raise exc
+def _reject(errors: ErrorLog, filename: str, unchecked: int | None = None) -> NoReturn:
+    raise ImportRejected(row_errors=sorted(errors.kept, key=lambda e: e.line), source=filename,
+                         total_errors=errors.count, unchecked_rows=unchecked)
+
+
+def _counted_ids(session: Session, checker: EventCheck, target: Dataset | None,
+                 limit: int) -> tuple[int, list[RowError], int]:
+    """Which of the file's event ids are counted already: ``(replaced, problems, conflicts)`` —
+    how many are in ``target`` (a correction replaces them), the rows of those counted in any other
+    dataset in use (at most ``limit``), and how many such rows there are."""
+    plan = in_use(session)
+    if not plan.datasets:
+        return 0, [], 0
+    names = dict(session.execute(select(Dataset.id, Dataset.name).where(Dataset.id.in_(plan.datasets))).all())
+    first_line = checker.first_line
+    column = checker.cmap.display("event_id")
+    ids = list(first_line)
+    replaced = 0
+    problems: list[RowError] = []
+    conflicts = 0
+    for i in range(0, len(ids), _ID_BATCH):
+        batch = ids[i:i + _ID_BATCH]
+        found = session.execute(select(Event.external_id, Event.dataset_id)
+                                .where(Event.external_id.in_(batch), plan.condition())).all()
+        for eid, ds in found:
+            if target is not None and ds == target.id:
+                replaced += 1
+                continue
+            conflicts += 1
+            if len(problems) < limit:
+                where = f"#{ds}「{names.get(ds, '')}」"
+                problems.append(RowError(
+                    first_line[eid], column,
+                    f"事件编号“{eid}”已计入使用中的数据集 {where}" + ("" if target is not None else "（如为更正，请用 --corrects 指明所更正的数据集）"),
+                    f"event id '{eid}' is already counted, in dataset #{ds} '{names.get(ds, '')}'", eid))
+    return replaced, sorted(problems, key=lambda e: e.line), conflicts
 
 
 def _land_events(session: Session, checker: EventCheck, meta: dict, content_hash: str, batch_size: int,
-                 progress: Progress | None) -> ImportResult:
+                 progress: Progress | None, target: Dataset | None = None,
+                 actor: Actor | None = None) -> ImportResult:
     rows = len(checker.hash)
     flagged = checker.flagged
     if flagged.count:
         lines = "、".join(str(e.line) for e in flagged.kept[:20]) + ("……" if flagged.count > 20 else "")
         meta = {**meta, "note": f"{flagged.count} 条事件的发生日期不在检察官任职期间内，按设置导入并标注（第 {lines} 行）"}
+    lock_facts(session)  # from the check below to the commit, no other import of events or withdrawal
+    replaced, problems, conflicts = _counted_ids(session, checker, target, checker.errors.limit)
+    if conflicts:
+        session.rollback()
+        reason = (msg("dataset.ids_elsewhere", count=conflicts, corrected=label(target)) if target is not None
+                  else msg("dataset.ids_exist", count=conflicts))
+        raise ImportRejected(row_errors=problems, source=meta["source"], total_errors=conflicts, reason=reason)
     dataset = Dataset(kind="events", content_hash=content_hash, row_count=rows, period_start=checker.period_start,
-                      period_end=checker.period_end, **meta)
+                      period_end=checker.period_end, corrects_id=target.id if target is not None else None, **meta)
     session.add(dataset)
     try:
         session.flush()
@@ -232,10 +349,25 @@ def _land_events(session: Session, checker: EventCheck, meta: dict, content_hash
         existing = session.scalar(select(Dataset).where(Dataset.content_hash == content_hash))
         if existing is None:
             raise
-        return _unchanged(existing, EVENTS, rows)
+        return _unchanged(session, existing, EVENTS, rows)
     tick = reporter(progress, "write", rows)
     tick(0)
     write_events(session, dataset.id, checker.typed_rows(), batch_size=batch_size, on_written=tick)
+    if target is not None:
+        assert actor is not None
+        summary = msg("dataset.corrected", dataset=label(dataset), corrected=label(target), replaced=replaced,
+                      added=rows - replaced)
+        audit.record(session, actor, "dataset.correct", summary=summary.render("zh")[:2000],
+                     detail={"dataset_id": dataset.id, "content_hash": content_hash, "corrects_id": target.id,
+                             "corrects_hash": target.content_hash, "replaced": replaced, "added": rows - replaced,
+                             "source": meta["source"]})
+        session.commit()
+        return ImportResult(
+            dataset_id=dataset.id, created=True, kind=EVENTS, rows=rows, content_hash=content_hash, inserted=rows,
+            period_start=checker.period_start, period_end=checker.period_end,
+            flagged=tuple(sorted(flagged.kept, key=lambda e: e.line)), flagged_count=flagged.count,
+            corrects_id=target.id, replaced=replaced, added=rows - replaced, summary=summary, message=str(summary),
+        )
     session.commit()
     warn_zh = f"；其中 {flagged.count} 条事件的发生日期不在检察官任职期间内，已导入并标注" if flagged.count else ""
     warn_en = f"; {flagged.count} of them dated outside their prosecutor's office, imported and flagged" \
@@ -259,7 +391,7 @@ def _land_reference(session: Session, checker: ReferenceCheck, existing: Dataset
     inserted, updated = apply_reference(session, kind, checker.rows)
     if existing is not None and not inserted and not updated:
         session.rollback()
-        return _unchanged(existing, kind, rows)
+        return _unchanged(session, existing, kind, rows)
     label = KIND_LABELS[kind]
     counts_zh = f"新增 {inserted}，更新 {updated}，未变 {rows - inserted - updated}"
     counts_en = f"{inserted} added, {updated} updated, {rows - inserted - updated} unchanged"
@@ -285,10 +417,10 @@ def _land_reference(session: Session, checker: ReferenceCheck, existing: Dataset
     )
 
 
-def _unchanged(existing: Dataset, kind: str, rows: int) -> ImportResult:
+def _unchanged(session: Session, existing: Dataset, kind: str, rows: int) -> ImportResult:
     return ImportResult(
         dataset_id=existing.id, created=False, kind=kind, rows=rows, content_hash=existing.content_hash,
-        period_start=existing.period_start, period_end=existing.period_end,
+        period_start=existing.period_start, period_end=existing.period_end, corrects_id=existing.corrects_id,
         message=(f"相同的数据已导入过（数据集 #{existing.id}「{existing.name}」），未做任何修改"
                  f"（already imported as dataset #{existing.id} '{existing.name}'; nothing changed）"),
     )
