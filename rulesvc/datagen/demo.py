@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
+from rulesvc.catalogue import msg
 from rulesvc.datagen.events import EventStream
 from rulesvc.datagen.province import Person, Unit, build_people, build_units
 from rulesvc.errors import Conflict
@@ -63,7 +64,7 @@ def generate_and_load(cfg: DemoConfig, *, progress: Callable[[int], None] | None
     Refuses (``Conflict``) when procuratorates already exist: the demo never mixes with real data.
     """
     if not database_is_empty():
-        raise Conflict("数据库中已有检察院数据，不生成演示数据 (the database already holds procuratorates)")
+        raise Conflict(msg("demo.not_empty"))
     t0 = time.perf_counter()
     rng = random.Random(cfg.seed)
     units = build_units(rng)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Row, Select, func, select
 from sqlalchemy.orm import Session, aliased
 
+from rulesvc.catalogue import msg
 from rulesvc.errors import InvalidInput, NotFound
 from rulesvc.persistence.models import LEVEL_LABELS, LEVELS, Procuratorate
 
@@ -66,7 +67,7 @@ def list_procuratorates(
     Returns one page (``offset``/``limit``) and the total number of matches.
     """
     if level is not None and level not in LEVELS:
-        raise InvalidInput("未知的检察院级别 (unknown level)", errors={"level": [f"one of {', '.join(LEVELS)}"]})
+        raise InvalidInput(msg("directory.bad_level"), errors={"level": [msg("field.one_of", choices=list(LEVELS))]})
     if parent is not None and not is_code(parent):
         return [], 0
     query = _entries_query()
@@ -86,8 +87,8 @@ def list_procuratorates(
 def get_procuratorate(session: Session, code: str) -> ProcuratorateEntry:
     """The procuratorate with this code; :class:`~rulesvc.errors.NotFound` if there is none."""
     if not is_code(code):
-        raise NotFound("不是检察院代码（6 位数字）(not a procuratorate code: 6 digits)", procuratorate=code[:20])
+        raise NotFound(msg("directory.not_a_code"), procuratorate=code[:20])
     row = session.execute(_entries_query().where(Procuratorate.code == code)).first()
     if row is None:
-        raise NotFound(f"没有代码为 {code} 的检察院 (no procuratorate with code {code})", procuratorate=code)
+        raise NotFound(msg("not_found.procuratorate", code=code), procuratorate=code)
     return _entry(row)

@@ -80,7 +80,7 @@ def create_key(session: Session, actor: Actor, *, name: str, procuratorates: Seq
 def revoke_key(session: Session, actor: Actor, prefix: str) -> ApiKey:
     key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
     if key is None:
-        raise NotFound(f"没有前缀为 {prefix} 的 API 密钥 (no API key {prefix})")
+        raise NotFound(msg("not_found.key", prefix=prefix[:20]))
     for pid in key.procuratorate_ids:
         require(actor, "manage_keys", pid, what="该 API 密钥")
     if key.revoked_at is None:
