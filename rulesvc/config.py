@@ -39,6 +39,10 @@ class Defaults:
     # are redirected to HTTPS and responses carry Strict-Transport-Security. Off for plain HTTP (tests,
     # one laptop).
     HTTPS = False
+    # How many reverse proxies (nginx …) stand in front of the service and set X-Forwarded-For and
+    # X-Forwarded-Proto. 0: none, the caller's address is the TCP peer's. Behind one proxy set 1, or every
+    # request seems to come from the proxy (one address for the sign-in throttle) and HTTPS looks like HTTP.
+    PROXIES = 0
     # A signed-in session ends after this many minutes without a request (idle timeout) …
     SESSION_IDLE_MINUTES = 30
     # … and this many hours after sign-in whatever happens (absolute timeout).
@@ -91,6 +95,14 @@ ENV_SETTINGS: dict[str, Callable[[str], Any]] = {
     "IMPORT_MAX_FILE_BYTES": int,
     "IMPORT_MAX_XLSX_RATIO": int,
     "IMPORT_MAX_ERRORS": int,
+    "HTTPS": boolean,
+    "PROXIES": int,
+    "SESSION_IDLE_MINUTES": int,
+    "SESSION_ABSOLUTE_HOURS": int,
+    "LOGIN_FAILURES_PER_USER": int,
+    "LOGIN_FAILURES_PER_IP": int,
+    "LOGIN_WINDOW_MINUTES": int,
+    "LOGIN_LOCKOUT_MINUTES": int,
 }
 
 

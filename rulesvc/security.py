@@ -16,6 +16,11 @@ Every response — admin pages, the API, the documentation, error pages, static 
 - With ``HTTPS`` on: ``Strict-Transport-Security``, and plain-HTTP requests are redirected to HTTPS
   (unless a TLS proxy says ``X-Forwarded-Proto: https``).
 
+Behind ``PROXIES`` trusted reverse proxies, werkzeug's ``ProxyFix`` takes the caller's address and scheme
+from their ``X-Forwarded-For`` / ``X-Forwarded-Proto`` (the sign-in throttle counts by that address, the
+session and the audit log record it). With ``PROXIES`` at 0 those headers are ignored: a client cannot
+choose the address it is counted under.
+
 Cookies (the session, and flask-login's "remember me" cookie, which this service never sets): HttpOnly,
 ``SameSite=Lax``, ``Secure`` when ``HTTPS`` is on; a remember cookie could not outlive the absolute
 session timeout, and could not sign anyone in anyway (see :mod:`rulesvc.websession`).
@@ -32,6 +37,7 @@ import hashlib
 import secrets
 
 from flask import Flask, Response, g, redirect, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 NONCE_BYTES = 16
 HSTS = "max-age=31536000"
@@ -77,6 +83,9 @@ def init_security(app: Flask) -> None:
         app.config[f"{prefix}_SECURE"] = https
     app.config["REMEMBER_COOKIE_DURATION"] = min(app.config.get("REMEMBER_COOKIE_DURATION") or absolute, absolute)
     app.jinja_env.globals["csp_nonce"] = csp_nonce
+    proxies = int(app.config.get("PROXIES") or 0)
+    if proxies > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
 
     if https:
         @app.before_request

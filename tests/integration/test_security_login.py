@@ -213,3 +213,30 @@ def test_the_province_admin_reads_lockouts_in_the_audit_log(app, users):
     (record,) = response.get_json()
     assert record["action"] == "auth.lockout" and record["action_label"] == "登录锁定"
     assert users["ann"] in record["summary"] and record["ip"] == browser.ip
+
+
+def test_behind_a_proxy_the_forwarded_address_is_counted(app, users, tmp_path):
+    """PROXIES=1: the address the proxy forwards is the one locked; without it the header is ignored."""
+    from tests.conftest import make_app
+
+    proxied = make_app(app.config["DATABASE_URL"], tmp_path, PROXIES=1)
+    client = proxied.test_client()
+    caller, proxy = address(), address()
+    env = {"REMOTE_ADDR": proxy}
+    token = _csrf(client.get("/admin/login/", environ_base=env).get_data(as_text=True))
+    for _ in range(5):
+        client.post("/admin/login/", environ_base=env, headers={"X-Forwarded-For": caller},
+                    data={"csrf_token": token, "username": users["ann"], "password": "wrong password"})
+    (record,) = lockouts(app)
+    assert record.ip == caller and record.detail["ip"] == caller
+    with proxied.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    # Not behind a proxy: a forged header changes nothing.
+    browser = Browser(app, address())
+    browser.client.post("/admin/login/", environ_base={"REMOTE_ADDR": browser.ip},
+                        headers={"X-Forwarded-For": "203.0.113.9"},
+                        data={"csrf_token": browser.token, "username": users["ben"], "password": "wrong"})
+    for _ in range(4):
+        browser.login(users["ben"], "wrong")
+    assert [r.ip for r in lockouts(app)][-1] == browser.ip

@@ -294,3 +294,14 @@ def test_a_remember_cookie_cannot_sign_anyone_in(app, designer, client):
     assert client.get("/api/v1/me").status_code == 401
     assert client.get("/admin/prosecutors/").status_code == 302
 
+
+
+def test_the_security_settings_read_from_the_environment():
+    from rulesvc.config import from_environment
+
+    read = from_environment({"RULESVC_HTTPS": "1", "RULESVC_SESSION_IDLE_MINUTES": "10",
+                             "RULESVC_SESSION_ABSOLUTE_HOURS": "8", "RULESVC_PROXIES": "1"})
+    assert read == {"HTTPS": True, "SESSION_IDLE_MINUTES": 10, "SESSION_ABSOLUTE_HOURS": 8, "PROXIES": 1}
+    assert from_environment({"RULESVC_HTTPS": "off"}) == {"HTTPS": False}
+    with pytest.raises(RuntimeError, match="RULESVC_HTTPS"):
+        from_environment({"RULESVC_HTTPS": "maybe"})  # never a guess (bool("0") would be True)
