@@ -21,15 +21,15 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(BIN)/rulesvc serve --host $(HOST) --port $(PORT)
 
-## Run the whole test suite (SQLite, and PostgreSQL when it answers on 127.0.0.1:5432).
-test: $(STAMP)
-	$(BIN)/ruff check rulesvc admin tests bench
-	$(BIN)/lint-imports --config setup.cfg
+## Run the linters, then the whole test suite (SQLite, and PostgreSQL when it answers on 127.0.0.1:5432).
+test: lint
 	$(BIN)/python -m pytest
 
+## ruff, the import contracts (setup.cfg) and mypy (pyproject.toml: strict on the engine).
 lint: $(STAMP)
 	$(BIN)/ruff check rulesvc admin tests bench
-	$(BIN)/lint-imports --config setup.cfg
+	$(BIN)/lint-imports --no-logo setup.cfg
+	$(BIN)/mypy
 
 ## Benchmarks: each prints its figures with a same-run baseline; record them in bench/RESULTS.md.
 bench: $(STAMP)

@@ -304,9 +304,9 @@ def _centre_skills(people: list[Person], start: dt.date) -> None:
             acc[0] += w * p.skill
             acc[1] += w
     for p in people:
-        acc = totals.get(p.unit.index)
-        if acc and acc[1]:
-            p.skill = max(-1.0, min(1.0, p.skill - acc[0] / acc[1]))
+        unit = totals.get(p.unit.index)
+        if unit and unit[1]:
+            p.skill = max(-1.0, min(1.0, p.skill - unit[0] / unit[1]))
 
 
 def calibrate(units: list[Unit], people: list[Person], start: dt.date, end: dt.date) -> None:

@@ -23,11 +23,11 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import polars as pl
 
-from rulesvc.engine.compile import CompiledScheme, Predicate
+from rulesvc.engine.compile import CompiledIndicator, CompiledScheme, Predicate
 from rulesvc.engine.evaluate import snap_total
 from rulesvc.engine.expr.compile_polars import exact
 from rulesvc.engine.model import Subject
@@ -40,6 +40,10 @@ from rulesvc.engine.participation import (
     participation,
 )
 from rulesvc.engine.peers import RATIO_OF_ZERO, PeerContext, PeerStats, grade_for, percentile_of
+from rulesvc.engine.scoring import Piecewise
+
+if TYPE_CHECKING:
+    from polars.expr.whenthen import ChainedThen, Then
 
 GROUP_COLUMNS = {"procuratorate": "procuratorate_id", "department": "department_id", "business": "business_code",
                  "line": "line", "level": "level"}
@@ -116,11 +120,13 @@ def _metric_aggs(compiled: CompiledScheme) -> list[pl.Expr]:
             if m.agg == "count":
                 e = num.filter(mask).sum().cast(pl.Float64)
             else:
+                assert m.field is not None  # every aggregation but count names its field
                 val = pl.col(m.field).cast(pl.Float64)
                 e = (val * num.cast(pl.Float64)).filter(mask & val.is_not_null()).sum()
         elif m.agg == "count":
             e = mask.sum().cast(pl.Float64)
         else:
+            assert m.field is not None
             col = pl.col(m.field).filter(mask)
             if m.agg == "distinct":
                 e = col.drop_nulls().n_unique().cast(pl.Float64)
@@ -202,12 +208,13 @@ def _aggregate(compiled: CompiledScheme, events: pl.DataFrame, key: str) -> tupl
     return out, names
 
 
-def _derive(ci, group: str) -> pl.Expr:
+def _derive(ci: CompiledIndicator, group: str) -> pl.Expr:
     """x of one peer-relative indicator for every row; the peer statistics come from the evaluated
     subjects the indicator applies to (``peer__`` column); a group smaller than the indicator's
     ``peer_min_size`` gives null. Percentiles of subjects outside the statistics are filled later."""
     code = ci.indicator.code
     v = pl.col(code)
+    assert ci.piecewise is not None
     kind = ci.piecewise.derive
     if kind == "value":
         return v
@@ -348,14 +355,14 @@ def phase_indicators(compiled: CompiledScheme, f: pl.DataFrame) -> pl.DataFrame:
 def phase_peers(compiled: CompiledScheme, f: pl.DataFrame) -> tuple[pl.DataFrame, dict[tuple[str, Any], PeerStats]]:
     """Whether each scored indicator applies (``applies__``), the peer statistics (``peer__``: the values
     of the evaluated subjects it applies to) and x, the number its scoring rule tests (``x__``)."""
-    scored = [ci for ci in compiled.indicators if ci.piecewise is not None]
+    scored = _scored(compiled)
     f = f.with_columns([_applies(ci.indicator.lines, ci.indicator.businesses).alias(f"applies__{ci.indicator.code}")
-                        for ci in scored])
+                        for ci, _ in scored])
     member = pl.col("status") == EVALUATED
     f = f.with_columns([pl.when(pl.col(f"applies__{ci.indicator.code}") & member).then(pl.col(ci.indicator.code))
-                        .alias(f"peer__{ci.indicator.code}") for ci in scored if ci.piecewise.derive != "value"])
+                        .alias(f"peer__{ci.indicator.code}") for ci, pw in scored if pw.derive != "value"])
     f = f.with_columns([pl.when(x.is_finite()).then(x).otherwise(None).alias(f"x__{ci.indicator.code}")
-                        for ci in scored for x in [_derive(ci, ci.peer_group)]])
+                        for ci, _ in scored for x in [_derive(ci, ci.peer_group)]])
     stats = peer_stats(compiled, f)
     return _outsiders_percentiles(compiled, f, stats), stats
 
@@ -363,13 +370,13 @@ def phase_peers(compiled: CompiledScheme, f: pl.DataFrame) -> tuple[pl.DataFrame
 def phase_points(compiled: CompiledScheme, f: pl.DataFrame) -> pl.DataFrame:
     """Each scored indicator's branch and points (``branch__``, ``pts__``; null when it does not apply or
     is excluded for lack of data), its attainable maximum (``max__``) and each dimension's (``dimmax__``)."""
-    scored = [ci for ci in compiled.indicators if ci.piecewise is not None]
+    scored = _scored(compiled)
     cols = []
-    for ci in scored:
-        code, pw = ci.indicator.code, ci.piecewise
+    for ci, pw in scored:
+        code = ci.indicator.code
         x = pl.col(f"x__{code}")
-        br = pl.when(x.is_null()).then(pl.lit("missing"))
-        pts = pl.when(x.is_null()).then(pl.lit(pw.missing_points))
+        br: Then | ChainedThen = pl.when(x.is_null()).then(pl.lit("missing"))
+        pts: Then | ChainedThen = pl.when(x.is_null()).then(pl.lit(pw.missing_points))
         for b in pw.branches:
             cond = (x >= b.lo) & ((x < b.hi) | (pl.lit(b.hi_closed) & (x == b.hi)))
             br = br.when(cond).then(pl.lit(b.id))
@@ -381,7 +388,7 @@ def phase_points(compiled: CompiledScheme, f: pl.DataFrame) -> pl.DataFrame:
                  pl.when(applies & ~excluded).then(pl.lit(pw.max_points)).otherwise(0.0).alias(f"max__{code}")]
     f = f.with_columns(cols)
     return f.with_columns([  # left to right, in indicator order, as the per-subject evaluator adds them
-        _ordered_sum([pl.lit(0.0)] + [pl.col(f"max__{ci.indicator.code}") for ci in scored if ci.indicator.dimension == d])
+        _ordered_sum([pl.lit(0.0)] + [pl.col(f"max__{ci.indicator.code}") for ci, _ in scored if ci.indicator.dimension == d])
         .alias(f"dimmax__{d}") for d in compiled.scheme.dimensions
     ])
 
@@ -438,7 +445,7 @@ def phase_combine(compiled: CompiledScheme, f: pl.DataFrame) -> pl.DataFrame:
     to attain, ``live_share``; nothing from a vetoed dimension), then the total: base, contributions,
     adjustments and caps added left to right (``raw_total``), clipped and rounded (``total``)."""
     comb = compiled.scheme.combination
-    scored = [ci for ci in compiled.indicators if ci.piecewise is not None]
+    scored = [ci for ci, _ in _scored(compiled)]
     # Dimensions with nothing to score for a subject are left out; the others are re-weighted.
     f = f.with_columns(_ordered_sum([pl.lit(0.0)] + [
         pl.when(pl.col(f"dimmax__{d}") > 0).then(pl.lit(compiled.weight_share[d])).otherwise(0.0)
@@ -472,7 +479,12 @@ def phase_combine(compiled: CompiledScheme, f: pl.DataFrame) -> pl.DataFrame:
     return f.with_columns(pl.Series("total", [snap_total(t) for t in f["total"]], dtype=pl.Float64))
 
 
-def _levels(compiled: CompiledScheme) -> list[list[Any]]:
+def _scored(compiled: CompiledScheme) -> list[tuple[CompiledIndicator, Piecewise]]:
+    """The scored indicators with their scoring rules, in indicator order."""
+    return [(ci, ci.piecewise) for ci in compiled.indicators if ci.piecewise is not None]
+
+
+def _levels(compiled: CompiledScheme) -> list[list[CompiledIndicator]]:
     """The indicators in dependency levels: each level reads only metrics and earlier levels, so one
     ``with_columns`` computes a whole level."""
     codes = {ci.indicator.code for ci in compiled.indicators}
@@ -524,7 +536,8 @@ def phase_grade(compiled: CompiledScheme, f: pl.DataFrame, key: str, stats: dict
     for k, t in zip(evaluated[gcol] if gcol else [None] * evaluated.height, evaluated["total"], strict=True):
         totals.setdefault(k, []).append(t)
     peers = PeerContext(stats, {k: tuple(sorted(v)) for k, v in totals.items()})
-    grades, reasons = [], []
+    grades: list[str | None] = []
+    reasons: list[str] = []
     veto_cols = [cv.veto.code for cv in compiled.vetoes]
     if s.grading is None:
         grades, reasons = [None] * f.height, [""] * f.height
@@ -539,9 +552,9 @@ def phase_grade(compiled: CompiledScheme, f: pl.DataFrame, key: str, stats: dict
             grades.append(g)
             reasons.append(r)
     f = f.with_columns(pl.Series("grade", grades, dtype=pl.Utf8), pl.Series("grade_reason", reasons, dtype=pl.Utf8))
-    g = pl.lit(0) if gcol is None else pl.col(gcol)
+    group = pl.lit(0) if gcol is None else pl.col(gcol)
     ranked = pl.when(pl.col("status") == EVALUATED).then(pl.col("total"))
-    f = f.with_columns(ranked.rank("min", descending=True).over(g).cast(pl.Int64).alias("rank"))
+    f = f.with_columns(ranked.rank("min", descending=True).over(group).cast(pl.Int64).alias("rank"))
     return BulkResult(f, peers, key, left_out)
 
 
@@ -571,11 +584,10 @@ def peer_stats(compiled: CompiledScheme, f: pl.DataFrame) -> dict[tuple[str, Any
         gcol = None if ci.peer_group == "all" else GROUP_COLUMNS[ci.peer_group]
         col = f"peer__{code}"
         sub = f.filter(pl.col(col).is_not_null())
-        by = [gcol] if gcol else []
-        if by:
-            agg = sub.group_by(by).agg(pl.col(col).sort().alias("vals"), pl.col(col).mean().alias("mean"))
+        if gcol is not None:
+            agg = sub.group_by([gcol]).agg(pl.col(col).sort().alias("vals"), pl.col(col).mean().alias("mean"))
             for row in agg.iter_rows(named=True):
                 stats[(code, row[gcol])] = PeerStats(tuple(row["vals"]), row["mean"])
         elif sub.height:
-            stats[(code, None)] = PeerStats(tuple(sub[col].sort()), sub[col].mean())
+            stats[(code, None)] = PeerStats(tuple(sub[col].sort()), cast(float, sub[col].mean()))
     return stats

@@ -104,7 +104,7 @@ class CompiledMetric:
     unit: str = "件"  # what one of its count is called: 人 (persons), 件 (cases, matters), 次, 项 …
 
     @functools.cached_property
-    def lookup(self) -> tuple[str, str, Callable[[Mapping[str, Any]], bool] | None] | None:
+    def lookup(self) -> tuple[str, str | bool, Callable[[Mapping[str, Any]], bool | None] | None] | None:
         """The filter as "field == constant, then the rest" (see ``expr.split_lookup``), or None."""
         return X.split_lookup(self.where.expr) if self.where is not None and len(self.types) == 1 else None
 
@@ -339,8 +339,8 @@ class _Compiler:
                                                    path=f"indicators.{code}"))
                 continue
             scope = {**metric_scope, **{c: X.NUMBER for c in self.s.indicators if c != code}}
-            e = self.guard(lambda ind=ind, scope=scope, code=code: X.parse_typed(
-                ind.formula, scope, path=f"indicators.{code}.formula", want="number"))
+            e = self.guard(functools.partial(X.parse_typed, ind.formula, scope, path=f"indicators.{code}.formula",
+                                             want="number"))
             if e is None:
                 continue
             parsed[code] = e
@@ -365,7 +365,7 @@ class _Compiler:
                     self.errors.append(DefinitionError("计分指标需要 scoring (a scored indicator needs a scoring rule)",
                                                        path=f"indicators.{code}.scoring"))
                     continue
-                pw = self.guard(lambda ind=ind, code=code, hb=hb: self.piecewise(ind, code, hb))
+                pw = self.guard(functools.partial(self.piecewise, ind, code, hb))
             e = parsed[code]
             self.applicability(ind.lines, ind.businesses, f"indicators.{code}")
             if ind.prorate and self.s.subject != "prosecutor":
@@ -434,8 +434,7 @@ class _Compiler:
         if a.pattern is not None:
             for i, st in enumerate(a.pattern.require):
                 st_types = self.types(st.events, f"{path}.pattern[{i}]")
-                st_where = self.guard(lambda st=st, st_types=st_types, i=i: self.predicate(
-                    st.where, st_types, f"{path}.pattern[{i}].where"))
+                st_where = self.guard(functools.partial(self.predicate, st.where, st_types, f"{path}.pattern[{i}].where"))
                 if st.sum is not None:
                     scope = event_scope(self.d, st_types, path)
                     if st.sum not in scope or not X.is_number(scope[st.sum]):
@@ -512,7 +511,7 @@ class _Compiler:
 
     def run(self) -> CompiledScheme:
         self.names()
-        metrics = tuple(m for m in (self.guard(lambda m=m: self.metric(m)) for m in self.s.metrics.values()) if m)
+        metrics = tuple(m for m in (self.guard(functools.partial(self.metric, m)) for m in self.s.metrics.values()) if m)
         indicators = self.indicators()
         adjustments = tuple(self.adjustment(a) for a in self.s.adjustments.values())
         vetoes = tuple(self.veto(v) for v in self.s.vetoes.values())

@@ -11,7 +11,7 @@ import datetime as dt
 import hashlib
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -223,7 +223,7 @@ def _date(f: FieldDef, raw: Any) -> str:
 def _enum(f: FieldDef, raw: Any) -> str:
     assert f.choices is not None
     text = str(raw).strip() if isinstance(raw, str | int) and not isinstance(raw, bool) else None
-    if text in f.choices:
+    if text is not None and text in f.choices:
         return text
     # Accept the Chinese label too: people type what they see in the UI.
     for key, label in f.choices.items():
@@ -236,7 +236,7 @@ def _enum(f: FieldDef, raw: Any) -> str:
     )
 
 
-_COERCERS = {"bool": _bool, "int": _int, "float": _float, "str": _str, "date": _date, "enum": _enum}
+_COERCERS: dict[str, Callable[[FieldDef, Any], Any]] = {"bool": _bool, "int": _int, "float": _float, "str": _str, "date": _date, "enum": _enum}
 
 
 def _field(where: str, name: str, spec: Any) -> FieldDef:

@@ -184,7 +184,7 @@ class DurableDecider:
         behind: dict[str, tuple[str, ...]] = {}
         per_case = {ca.adjustment.code for ca in compiled.adjustments if ca.adjustment.per_case and not ca.pattern}
         if per_case and adj_ids:
-            case_of = {e["event_id"]: e.get("case_id") for e in facts.events}
+            case_of: dict[str, Any] = {e["event_id"]: e.get("case_id") for e in facts.events}
             for code in per_case & adj_ids.keys():
                 with_case = tuple(i for i in adj_ids[code] if case_of[i])
                 cases = tuple(dict.fromkeys(case_of[i] for i in with_case))

@@ -89,12 +89,15 @@ def phase_metrics(compiled: CompiledScheme, events: Sequence[Row], hits_out: dic
             if m.agg == "count":
                 value = float(sum(w.of(e) for e in hits)) / w.denominator
             else:
-                value = math.fsum(float(e[m.field]) * w.of(e) for e in hits if e.get(m.field) is not None) / w.denominator
+                assert m.field is not None  # every aggregation but count names its field
+                fld = m.field
+                value = math.fsum(float(e[fld]) * w.of(e) for e in hits if e.get(fld) is not None) / w.denominator
         elif m.agg == "count":
             value = float(len(hits))
         else:
-            vals = [e.get(m.field) for e in hits]
-            vals = [v for v in vals if v is not None]
+            assert m.field is not None
+            fld = m.field
+            vals: list[Any] = [v for v in (e.get(fld) for e in hits) if v is not None]
             if m.agg == "distinct":
                 value = float(len(set(vals)))
             elif m.agg == "sum":

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from rulesvc.engine import result as R
 from rulesvc.engine.peers import RATIO_OF_ZERO
-from rulesvc.engine.scoring import Branch, fmt
+from rulesvc.engine.scoring import Branch, Piecewise, fmt
 
 if TYPE_CHECKING:
-    from rulesvc.engine.compile import CompiledIndicator, CompiledScheme
+    from rulesvc.engine.compile import CompiledIndicator, CompiledMetric, CompiledScheme
 
 MAX_STEPS = 100_000
 MISSING_WORDS = {"zero": "计零分", "worst": "计最低分", "best": "计满分", "exclude": "不计入"}  # glossary: 无数据时
@@ -85,7 +85,7 @@ def describe_branch(ci: CompiledIndicator, branch: str, x: float | None, points:
     return br.text.format(x=show_x(ci, x), points=fmt(round(points or 0.0, 4)))
 
 
-def _better(pw, current: Branch, x: float) -> tuple[Branch, float] | None:
+def _better(pw: Piecewise, current: Branch, x: float) -> tuple[Branch, float] | None:
     """The adjacent branch in the better direction with more points, and the x it starts at."""
     order = list(pw.branches)
     i = order.index(current)
@@ -148,13 +148,15 @@ def _reach(value_at: Callable[[int], float | None], ok: Callable[[float], bool])
     return hi
 
 
-def _subset(a, b, events: Sequence[Mapping[str, Any]], cache: dict | None = None) -> bool:
+def _subset(a: CompiledMetric, b: CompiledMetric, events: Sequence[Mapping[str, Any]],
+            cache: dict[Any, Any] | None = None) -> bool:
     """Does every event counted by metric ``a`` also count in ``b``? Judged on the subject's own events
     (``a``'s filter implies ``b``'s there); without any, only an unfiltered ``b`` over the same types.
     ``cache`` (one per evaluation) keeps each answer, since several indicators ask the same pairs."""
     key = (a.metric.code, b.metric.code)
     if cache is not None and key in cache:
-        return cache[key]
+        known: bool = cache[key]
+        return known
     if not a.types <= b.types:
         answer = False
     elif b.where is None:
@@ -171,7 +173,7 @@ def _subset(a, b, events: Sequence[Mapping[str, Any]], cache: dict | None = None
 
 def nearest_for(compiled: CompiledScheme, ci: CompiledIndicator, metrics: Mapping[str, Any],
                 values: Mapping[str, Any], x: float | None,
-                events: Sequence[Mapping[str, Any]] = (), cache: dict | None = None, *,
+                events: Sequence[Mapping[str, Any]] = (), cache: dict[Any, Any] | None = None, *,
                 per_point: float = 1.0, share: float = 1.0) -> R.Nearest | None:
     """For value-scored indicators: the next better branch and the fewest extra events that reach it,
     with the value actually reached in whole events, the points gained on the indicator and what they

@@ -199,8 +199,8 @@ def _adjustment_caps(s: Scheme) -> list[Finding]:
         if not items:
             out.append(Finding("warning", f"dimensions.{code}.adjustment_cap", "本维度没有加减分项，封顶永不生效 (no adjustment: the cap never binds)"))
         elif all(a.cap is not None for a in items):
-            up = sum(a.cap for a in items if a.points > 0)
-            down = sum(a.cap for a in items if a.points < 0)
+            up = sum(a.cap or 0.0 for a in items if a.points > 0)  # every cap is set (above)
+            down = sum(a.cap or 0.0 for a in items if a.points < 0)
             if max(up, down) <= d.adjustment_cap:
                 out.append(Finding("warning", f"dimensions.{code}.adjustment_cap",
                                    f"各项封顶合计 {fmt(max(up, down))} 不超过维度封顶 {fmt(d.adjustment_cap)}：维度封顶永不生效 (never binds)"))
@@ -265,9 +265,10 @@ def _tiers(c: CompiledScheme) -> list[Finding]:
                                            f"(unreachable: the value lies in [{rng[0]:g}, {rng[1]:g}])"))
         if ind.scoring.method in ("linear", "pass_fail") and rng is not None:
             for k in ("best", "worst", "threshold"):
-                v = ind.scoring.params.get(k)
-                if isinstance(v, int | float) and not rng[0] <= v <= rng[1]:
-                    out.append(Finding("warning", f"{path}.{k}", f"{k} = {fmt(v, ind.unit)} 超出取值范围 (outside the value's range)"))
+                given = ind.scoring.params.get(k)
+                if isinstance(given, int | float) and not rng[0] <= given <= rng[1]:
+                    out.append(Finding("warning", f"{path}.{k}",
+                                       f"{k} = {fmt(given, ind.unit)} 超出取值范围 (outside the value's range)"))
         if ind.scoring.method == "per_unit":
             per, cap = float(ind.scoring.params["points"]), float(ind.scoring.params["cap"])
             if abs(cap) < abs(per):
@@ -310,9 +311,10 @@ def _total_cap(c: CompiledScheme) -> list[Finding]:
         return []
     uncapped = comb.base + (comb.span if comb.method == "weighted" else sum(c.dimension_max.values()))
     bonus = [ca.adjustment for ca in c.adjustments if ca.adjustment.points > 0]
-    if all(a.cap is not None for a in bonus) and uncapped + sum(a.cap for a in bonus) <= comb.cap:
+    caps = [a.cap for a in bonus if a.cap is not None]
+    if len(caps) == len(bonus) and uncapped + sum(caps) <= comb.cap:
         return [Finding("warning", "combination.cap",
-                        f"总分最高 {fmt(uncapped + sum(a.cap for a in bonus))}，总分封顶 {fmt(comb.cap)} 永不生效 (never binds)")]
+                        f"总分最高 {fmt(uncapped + sum(caps))}，总分封顶 {fmt(comb.cap)} 永不生效 (never binds)")]
     return []
 
 

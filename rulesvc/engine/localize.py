@@ -197,6 +197,7 @@ def _static(index: int, raw: Any) -> tuple[dict[str, Any] | None, list[Problem]]
         bad(f"{op} 不带取值 (takes no value)")
     if problems:
         return None, problems
+    assert isinstance(reason, str)
     ov: dict[str, Any] = {"op": op, "path": format_path(tokens)}
     if op in ("set", "add"):
         ov["value"] = copy.deepcopy(raw["value"])
@@ -285,7 +286,7 @@ def _check(doc: Any, ov: Mapping[str, Any], tokens: Sequence[Token]) -> str | No
     return None  # pragma: no cover - the target exists
 
 
-def _apply(doc: dict[str, Any], ov: Mapping[str, Any], tokens: Sequence[Token]) -> None:
+def _apply(doc: dict[Any, Any], ov: Mapping[str, Any], tokens: Sequence[Token]) -> None:
     op = ov["op"]
     if op == "add":
         if doc.get(tokens[0]) is None:

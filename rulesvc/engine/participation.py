@@ -28,7 +28,7 @@ from rulesvc.engine.scoring import fmt
 EVALUATED, NOT_GRADED, EXCLUDED = "evaluated", "not_graded", "excluded"
 STATUS_LABELS = {EVALUATED: "参加考评", NOT_GRADED: "不参加等次评定", EXCLUDED: "不参加考评"}
 QUOTA_LABELS = {"quota": "员额检察官", "non_quota": "非员额人员", "exited": "已退出员额"}
-LEVEL_LABELS = {"province": "省级院", "city": "市级院", "county": "基层院"}
+LEVEL_LABELS: dict[Any, str] = {"province": "省级院", "city": "市级院", "county": "基层院"}
 NO_ACTIVITY_REASON = "本期间没有计入本方案各项指标的业务数据（零办案），不参加等次评定"
 
 

@@ -85,12 +85,12 @@ def render_text(result: Result, *, units: dict[str, str] | None = None, width: i
     out.append(f"  {'=' * 10}")
     out.append(f"  {result.total:>10.4f}  总分")
     out.append(f"等次：{result.grade or '—'}  （{zh(result.grade_reason)}）")
-    nearest = [i for i in result.indicators if i.nearest]
+    nearest = [(i.name, i.nearest) for i in result.indicators if i.nearest]
     if nearest:
         out.append(rule)
         out.append("【提升空间】最近的未达档位（逐项单独计算：增加的案件也可能同时改变其他指标和加减分）")
-        for ind in sorted(nearest, key=lambda i: (-i.nearest.total_gain, -i.nearest.gain))[:8]:
-            out.append(f"  {ind.name}：{ind.nearest.needs}")
+        for name, n in sorted(nearest, key=lambda p: (-p[1].total_gain, -p[1].gain))[:8]:
+            out.append(f"  {name}：{n.needs}")
     return "\n".join(out)
 
 

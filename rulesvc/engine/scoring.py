@@ -140,7 +140,7 @@ class Linear(Method):
     params_doc = "worst, best, points"
     params = ("worst", "best", "points")
 
-    def compile(self, params, *, higher_better, unit, path):
+    def compile(self, params: Mapping[str, Any], *, higher_better: bool, unit: str, path: str) -> Piecewise:
         worst, best, pts = _num(params, "worst", path), _num(params, "best", path), _num(params, "points", path)
         if worst == best:
             raise DefinitionError("best 与 worst 不能相等 (best must differ from worst)", path=f"{path}.best")
@@ -162,7 +162,7 @@ class Tiers(Method):
     params_doc = "tiers: [{min|max, points}], else"
     params = ("tiers", "else")
 
-    def compile(self, params, *, higher_better, unit, path):
+    def compile(self, params: Mapping[str, Any], *, higher_better: bool, unit: str, path: str) -> Piecewise:
         tiers = params.get("tiers")
         if not isinstance(tiers, Sequence) or isinstance(tiers, str) or not tiers:
             raise DefinitionError("需要至少一档 (at least one tier is required)", path=f"{path}.tiers", expected="list")
@@ -212,7 +212,7 @@ class PerUnit(Method):
     params_doc = "points, cap"
     params = ("points", "cap")
 
-    def compile(self, params, *, higher_better, unit, path):
+    def compile(self, params: Mapping[str, Any], *, higher_better: bool, unit: str, path: str) -> Piecewise:
         per, cap = _num(params, "points", path), _num(params, "cap", path)
         if per == 0 or cap == 0 or (per > 0) != (cap > 0):
             raise DefinitionError("points 与 cap 须同号且非零 (points and cap need the same sign)", path=f"{path}.cap")
@@ -233,7 +233,7 @@ class PassFail(Method):
     params_doc = "threshold, points, fail_points"
     params = ("threshold", "points", "fail_points")
 
-    def compile(self, params, *, higher_better, unit, path):
+    def compile(self, params: Mapping[str, Any], *, higher_better: bool, unit: str, path: str) -> Piecewise:
         thr, pts = _num(params, "threshold", path), _num(params, "points", path)
         fail = _num(params, "fail_points", path, default=0.0)
         t = fmt(thr, unit)
@@ -254,7 +254,7 @@ class _Relative(Method):
     anchors: ClassVar[tuple[float, float]]  # default (worst x, best x)
     params = ("points", "worst", "best")
 
-    def compile(self, params, *, higher_better, unit, path):
+    def compile(self, params: Mapping[str, Any], *, higher_better: bool, unit: str, path: str) -> Piecewise:
         pts = _num(params, "points", path)
         worst = _num(params, "worst", path, default=self.anchors[0])
         best = _num(params, "best", path, default=self.anchors[1])

@@ -76,6 +76,7 @@ def insert_events(
 
 def _copy_postgres(conn: Connection, rows: Iterable[EventRow], batch_size: int, progress) -> int:
     raw = conn.connection.driver_connection  # psycopg 3 connection, same transaction
+    assert raw is not None
     n = 0
     esc = _copy_text
     with raw.cursor() as cur:
@@ -96,6 +97,7 @@ def _copy_postgres(conn: Connection, rows: Iterable[EventRow], batch_size: int, 
 
 def _executemany(conn: Connection, rows: Iterable[EventRow], batch_size: int, progress) -> int:
     raw = conn.connection.driver_connection  # sqlite3 connection, same transaction
+    assert raw is not None
     sql = f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
     n = 0
     cur = raw.cursor()

@@ -400,10 +400,10 @@ def _problems(doc: dict[str, Any], reported: Mapping[str, list[str]], root_schem
             raw[p.path] = p if seen is None else Problem(p.steps, seen.messages + p.messages, p.value, p.on_key)
     out = []
     for path, msgs in reported.items():
-        p = raw.get(path)
-        if p is None or len(p.messages) != len(msgs):
-            p = Problem(_parse_path(path), tuple(msgs))
-        out.append(p)
+        found = raw.get(path)
+        if found is None or len(found.messages) != len(msgs):
+            found = Problem(_parse_path(path), tuple(msgs))
+        out.append(found)
     return out
 
 

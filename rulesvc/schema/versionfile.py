@@ -72,7 +72,7 @@ class ParentRef:
 # -- fields ------------------------------------------------------------------------------------------
 
 
-def _missing(key: str) -> dict[str, str]:
+def _missing(key: str) -> dict[str, Any]:
     text = f"缺少 {key} (missing key {key})"
     return {"required": text, "null": text}
 

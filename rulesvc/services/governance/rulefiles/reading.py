@@ -263,7 +263,7 @@ def _read_version(path: Path, scheme: SchemeFile, problems: Problems) -> Version
         return None
     status = loaded["status"]
     meta = VersionMeta(**{k: loaded[k] for k in VersionMeta.__dataclass_fields__ if loaded.get(k) is not None})
-    return VersionFile(path=path, scheme=scheme.code, number=number, status=status, parent=loaded["parent"],
+    return VersionFile(path=path, scheme=scheme.code, number=loaded["number"], status=status, parent=loaded["parent"],
                        document=document, content_hash=loaded["content_hash"] if status != DRAFT else None,
                        meta=meta)
 
