@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+import durable_rules_engine as engine  # a dependency of rulesvc (the adapter's engine): never skipped
 import pytest
 
 from rulesvc.engine.expr import (
@@ -109,9 +110,6 @@ def test_not_translatable_is_not_a_definition_error() -> None:
 
 
 # -- the translation agrees with the Python executor when durable runs it ---------------------------
-
-engine = pytest.importorskip("durable_rules_engine")
-
 
 def dumps(o: Any) -> str:
     """JSON with floats never in exponent form (H2) and raw UTF-8 (H17)."""

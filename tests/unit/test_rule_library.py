@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from rulesvc.config import PROJECT_ROOT
-from rulesvc.engine.compile import SUBJECT_LABELS
+from rulesvc.engine.compile import SUBJECT_LABELS, compile_scheme
 from rulesvc.engine.dictionary import load_dictionary
+from rulesvc.engine.lint import lint
 from rulesvc.schema.scheme import load_scheme, read_document
 
 SCHEMES = PROJECT_ROOT / "rules" / "schemes"
@@ -282,10 +283,6 @@ def test_county_changes_are_the_four_kinds_of_localisation():
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
 def test_every_scheme_compiles_against_the_dictionary(path):
-    try:
-        from rulesvc.engine.compile import compile_scheme
-    except ImportError:
-        pytest.skip("compiler not available")
     scheme = load_scheme(doc_of(path))
     compiled = compile_scheme(scheme, DICT)
     scored = [ci for ci in compiled.indicators if ci.indicator.scored]
@@ -295,6 +292,5 @@ def test_every_scheme_compiles_against_the_dictionary(path):
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
 def test_shipped_schemes_have_no_lint_errors_or_warnings(path):
-    lint = pytest.importorskip("rulesvc.engine.lint").lint
     findings = [f for f in lint(load_scheme(doc_of(path)), DICT) if f.level != "info"]
     assert findings == []
