@@ -311,3 +311,32 @@ def test_a_draft_only_scheme_above_is_not_found_below(people, app, client):
     refused(client.get("/api/v1/schemes/NO-SUCH-SCHEME", headers=county), 404, "not_found.scheme")
     assert [s["code"] for s in ok(client.get("/api/v1/schemes", headers=county))] == []
     assert ok(client.get("/api/v1/schemes/CITY-DRAFT", headers=people["A"]))["code"] == "CITY-DRAFT"
+
+
+def test_rules_files_obey_the_same_limits(app, other_app, tmp_path):
+    """Finding (code review): NUL bytes and non-numbers got in through `rules import`; the same checks
+    as the API now refuse them, naming the file and the field, and nothing is written."""
+    import yaml
+
+    from tests.integration.test_rulefiles import add_orgs, counts, export, run_import, version_path
+
+    add_orgs(app)
+    with app.app_context():
+        versions.create_scheme(db.session, system_actor(), code="T-FILES", name="模板", procuratorate="910000",
+                               subject_kind="prosecutor", period_kind="year", document=template_document())
+        db.session.commit()
+    export(app, tmp_path)
+    path = version_path(tmp_path, "910000", "T-FILES", 1)
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["document"]["description"] = "含有\x00空字符"
+    data["document"]["combination"]["base"] = float("nan")
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    add_orgs(other_app)
+    before = counts(other_app)
+    from rulesvc.errors import InvalidInput
+
+    with pytest.raises(InvalidInput) as info:
+        run_import(other_app, tmp_path)
+    problems = " ".join(str(m) for m in info.value.errors[str(path)])
+    assert "document.description" in problems and "document.combination.base" in problems
+    assert counts(other_app) == before

@@ -16,10 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rulesvc.engine import localize as loc
+from rulesvc.persistence import lifecycle
 from rulesvc.persistence.models import Procuratorate, Scheme, SchemeVersion
 from rulesvc.schema.scheme import content_hash
 from rulesvc.schema.versionfile import DRAFT
-from rulesvc.services.governance import audit, versions
+from rulesvc.services.governance import audit, contributors, versions
 from rulesvc.services.governance.access import PUBLISHED, Actor, can_read, require
 from rulesvc.services.governance.rulefiles.reading import (
     Problems,
@@ -29,7 +30,7 @@ from rulesvc.services.governance.rulefiles.reading import (
     read_tree,
 )
 
-IN_FORCE = ("active", "retired")  # statuses that were in force on their dates
+IN_FORCE = lifecycle.IN_FORCE_CAPABLE  # statuses that were in force on their dates
 Key = tuple[str, int]  # (scheme code, version number)
 
 
@@ -307,8 +308,11 @@ class _Writer:
             effective_to=m.effective_to)
         if m.created_at is not None:
             row.created_at = m.created_at
+        # Written with its recorded status (history restored, not a step of the lifecycle); whoever
+        # imports it contributed to it here, so they never review it (four eyes).
         self.session.add(row)
         self.session.flush()
+        contributors.add(self.session, row, self.actor, "created")
         audit.record(self.session, self.actor, "rules.import", version=row,
                      summary=f"从文件导入 {scheme.code} 第 {v.number} 版（{v.status}）"
                              f"(imported {scheme.code} version {v.number}, {v.status})",

@@ -18,6 +18,7 @@ from marshmallow import ValidationError
 
 from rulesvc.errors import Conflict, InvalidInput
 from rulesvc.persistence.models import VERSION_STATUSES
+from rulesvc.schema import limits
 from rulesvc.schema.versionfile import (
     DRAFT,
     SCHEME_KEYS,
@@ -273,10 +274,17 @@ def check_document(path: Path, document: Any, *, localization: bool, problems: P
     (a date must be quoted), then its structure (``versions.check_document``: a mapping; a localization
     holds only valid overrides). Returns the normalised document, or None after reporting why, each
     problem under the document path it is about (``document.…``)."""
-    # Bounds on size, depth, text and numbers (rulesvc.schema.limits) belong here, first.
+    # What cannot be stored (NaN, infinity, NUL, depth: rulesvc.schema.limits, as for the API), every
+    # place at once; then values YAML made that JSON has not (an unquoted date), with the hint.
+    found = {k: v for k, v in limits.storable_problems(document, "document").items()
+             if not all(m.code == "field.not_storable" for m in v)}
+    for where, messages in found.items():
+        for message in messages:
+            problems.add(path, f"{where}: {message}", field=where)
     where = not_json(document, "document")
     if where:
         problems.add(path, f"{where} 不是 JSON 数据（日期请加引号）(not JSON data: quote dates)", field=where)
+    if found or where:
         return None
     try:
         return versions.check_document(document, localization=localization)
