@@ -13,11 +13,12 @@ import datetime as dt
 import io
 import os
 import tempfile
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
-from sqlalchemy import select
+from sqlalchemy import column, select, table, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,7 +26,7 @@ from rulesvc.catalogue import Msg, msg
 from rulesvc.engine.dictionary import Dictionary
 from rulesvc.errors import Conflict, ImportRejected, InvalidInput, RowError
 from rulesvc.persistence.models import Dataset, DatasetWithdrawal, Event
-from rulesvc.services.facts import in_use
+from rulesvc.services.facts import InUse, in_use
 from rulesvc.services.governance import audit
 from rulesvc.services.governance.access import Actor
 from rulesvc.services.importing.columns import (
@@ -46,8 +47,10 @@ from rulesvc.services.importing.reference import ReferenceCheck, apply_reference
 
 Source = str | os.PathLike[str] | bytes | IO[bytes]
 _SPOOL_IN_MEMORY = 16 * 1024 * 1024
-# Event ids looked up per query when checking that a file's ids are not counted yet.
+# Event ids looked up per query when checking that a file's ids are not counted yet (SQLite).
 _ID_BATCH = 5_000
+# COPY's text format: backslash, tab, newline and carriage return escaped.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
 @dataclass(frozen=True)
@@ -301,14 +304,10 @@ def _counted_ids(session: Session, checker: EventCheck, target: Dataset | None,
     names = dict(session.execute(select(Dataset.id, Dataset.name).where(Dataset.id.in_(plan.datasets))).all())
     first_line = checker.first_line
     column = checker.cmap.display("event_id")
-    ids = list(first_line)
     replaced = 0
     problems: list[RowError] = []
     conflicts = 0
-    for i in range(0, len(ids), _ID_BATCH):
-        batch = ids[i:i + _ID_BATCH]
-        found = session.execute(select(Event.external_id, Event.dataset_id)
-                                .where(Event.external_id.in_(batch), plan.condition())).all()
+    for found in _counted(session, list(first_line), plan):
         for eid, ds in found:
             if target is not None and ds == target.id:
                 replaced += 1
@@ -321,6 +320,34 @@ def _counted_ids(session: Session, checker: EventCheck, target: Dataset | None,
                     f"事件编号“{eid}”已计入使用中的数据集 {where}" + ("" if target is not None else "（如为更正，请用 --corrects 指明所更正的数据集）"),
                     f"event id '{eid}' is already counted, in dataset #{ds} '{names.get(ds, '')}'", eid))
     return replaced, sorted(problems, key=lambda e: e.line), conflicts
+
+
+def _counted(session: Session, ids: list[str], plan: InUse) -> Iterator[Sequence[tuple[str, int]]]:
+    """``(event id, dataset)`` of the counted events among ``ids``, in batches.
+
+    PostgreSQL: the ids go to a temporary table (``COPY``) joined with the events in one query — a
+    list of thousands of ids in ``IN`` is planned as a scan of the whole table whenever the table's
+    statistics are stale (right after a big import, or with autovacuum off), 80 s for a million ids.
+    SQLite: batches of ``IN``, answered from the event-id index (about 2 s for a million ids)."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        session.execute(text("DROP TABLE IF EXISTS rulesvc_import_ids"))
+        session.execute(text("CREATE TEMPORARY TABLE rulesvc_import_ids (external_id varchar(64) PRIMARY KEY) "
+                             "ON COMMIT DROP"))
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cur, cur.copy("COPY rulesvc_import_ids (external_id) FROM STDIN") as copy:
+            for i in range(0, len(ids), 50_000):
+                copy.write("".join(f"{eid.translate(_COPY_ESCAPES)}\n" for eid in ids[i:i + 50_000]))
+        session.execute(text("ANALYZE rulesvc_import_ids"))
+        new_ids = table("rulesvc_import_ids", column("external_id"))
+        yield session.execute(select(Event.external_id, Event.dataset_id)
+                              .join_from(new_ids, Event, Event.external_id == new_ids.c.external_id)
+                              .where(plan.condition())).tuples().all()
+        session.execute(text("DROP TABLE rulesvc_import_ids"))
+        return
+    for i in range(0, len(ids), _ID_BATCH):
+        yield session.execute(select(Event.external_id, Event.dataset_id)
+                              .where(Event.external_id.in_(ids[i:i + _ID_BATCH]), plan.condition())).tuples().all()
 
 
 def _land_events(session: Session, checker: EventCheck, meta: dict, content_hash: str, batch_size: int,
