@@ -213,6 +213,7 @@ def check(compiled: CompiledScheme, bulk: BulkResult, events: pl.DataFrame, n_su
     return excused
 
 
+@pytest.mark.slow
 @FUZZ
 @given(st.data())
 def test_generated_schemes_score_the_same_in_both_executors(data: st.DataObject) -> None:

@@ -169,6 +169,7 @@ def worker() -> Iterator[list[Worker]]:
     box[0].close()
 
 
+@pytest.mark.slow
 @settings(max_examples=int(os.environ.get("RULESVC_FUZZ_EXAMPLES", "300")), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                                                   HealthCheck.function_scoped_fixture])  # fmt: skip
 @given(

@@ -14,6 +14,7 @@ import math
 from typing import Any
 
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -168,6 +169,7 @@ def same(x: Any, y: Any) -> bool:
     return bool(x == y)
 
 
+@pytest.mark.slow
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(formulas, rows)
 def test_python_and_polars_agree_on_random_formulas(formula: tuple[str, str], data: list[dict[str, Any]]) -> None:
