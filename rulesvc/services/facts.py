@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import polars as pl
 from sqlalchemy import ColumnElement, Select, and_, or_, select
@@ -40,7 +41,7 @@ BASE_COLUMNS = ("event_id", "event_type", "prosecutor_id", "procuratorate_id", "
 
 def attrs_struct(dictionary: Dictionary, event_types: Iterable[str] | None = None) -> pl.Struct:
     """The union of the fields of ``event_types`` as a polars struct (a field name has one type)."""
-    found: dict[str, pl.DataType] = {}
+    found: dict[str, Any] = {}
     for code, et in dictionary.event_types.items():
         if event_types is not None and code not in event_types:
             continue
@@ -173,6 +174,7 @@ def events_frame(
     else:
         # SQLite stores the JSON text; read it raw instead of through the JSON type's per-row decode.
         raw = conn.connection.driver_connection
+        assert raw is not None
         sql, params = _sqlite_sql(q, conn)
         rows = raw.execute(sql, params).fetchall()
     return frame_from_rows(rows, dictionary, types)
@@ -182,7 +184,7 @@ def _sqlite_sql(q, conn) -> tuple[str, tuple]:
     compiled = q.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     params = tuple(
         (v.isoformat() if isinstance(v, dt.date) else v)
-        for v in (compiled.params[k] for k in compiled.positiontup)  # type: ignore[union-attr]
+        for v in (compiled.params[k] for k in compiled.positiontup or ())
     )
     return str(compiled), params
 

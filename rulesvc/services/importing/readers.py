@@ -328,6 +328,8 @@ class _TextReader(Reader):
     """Shared by text formats: the encoding is detected, the lines counted, the bytes decoded as a
     stream and read a bounded line at a time."""
 
+    _wrapper: io.TextIOWrapper | None = None
+
     def _text(self) -> io.TextIOWrapper:
         self._check_size()
         scan = _scan_text(self.fh, self.source, self.encoding)
@@ -335,14 +337,16 @@ class _TextReader(Reader):
         self._physical = 0
         self._record_chars = 0
         self._marked = False
-        self._wrapper = io.TextIOWrapper(self.fh, encoding=scan.encoding, newline="")
-        return self._wrapper
+        wrapper = io.TextIOWrapper(self.fh, encoding=scan.encoding, newline="")
+        self._wrapper = wrapper
+        return wrapper
 
     def _lines(self) -> Iterator[str]:
         """Physical lines of at most ``max_line_chars`` characters. A longer line is skipped (read in
         pieces of that size, never whole) and stands as :data:`LONG_MARK`; a NUL becomes
         :data:`NUL_MARK`. ``_record_chars`` and ``_marked`` tell the caller when to look closer."""
         cap = self.limits.max_line_chars
+        assert self._wrapper is not None
         readline = self._wrapper.readline
         while True:
             text = readline(cap)
@@ -391,9 +395,9 @@ class CsvReader(_TextReader):
             problems = self._cell_problems(1, header)
             if problems:
                 raise ImportRejected(row_errors=problems, source=self.source)
-        self.columns = [h.strip() for h in header]
-        self.header = list(self.columns)
-        return list(self.columns)
+        names = [h.strip() for h in header]
+        self.columns, self.header = list(names), names
+        return list(names)
 
     def records(self) -> Iterator[Record]:
         cols = self.columns
@@ -422,13 +426,13 @@ class CsvReader(_TextReader):
                     yield line, None, problems
                     continue
             # Empty cells are absent values; skipping them here keeps the per-row work small.
-            values = {k: v for k, v in zip(cols, row, strict=False) if v and not v.isspace()}
-            values.pop(None, None)  # type: ignore[call-overload]
-            problems = None
+            values: dict[Any, Any] = {k: v for k, v in zip(cols, row, strict=False) if v and not v.isspace()}
+            values.pop(None, None)
+            extra = None
             if len(row) > width and any(c.strip() for c in row[width:]):
-                problems = [_extra_cells(line, width)]
-            if values or problems:
-                yield line, values, problems
+                extra = [_extra_cells(line, width)]
+            if values or extra:
+                yield line, values, extra
 
 
 def _extra_cells(line: int, width: int) -> RowError:
@@ -688,14 +692,14 @@ class XlsxReader(Reader):
         problems = self._cell_problems(1, cells)
         if problems:
             raise ImportRejected(row_errors=problems, source=self.source)
-        self.columns = [c.strip() for c in cells]
-        if not any(self.columns):
+        names = [c.strip() for c in cells]
+        if not any(names):
             raise _reject(self.source, "工作表是空的，第 1 行应为表头", "the sheet is empty; row 1 must be the header")
-        while self.columns and self.columns[-1] == "":
-            self.columns.pop()
-        self.header = list(self.columns)
+        while names and names[-1] == "":
+            names.pop()
+        self.columns, self.header = list(names), names
         self._done = 1
-        return list(self.columns)
+        return list(names)
 
     def _inspect(self) -> int:
         """Refuse a workbook that would take more than its share of time or memory to open; the number
@@ -780,17 +784,17 @@ class XlsxReader(Reader):
                 if any(type(c) is str and (len(c) > cell_limit or "\x00" in c) for c in row):
                     yield line, None, self._cell_problems(line, list(row))
                     continue
-                values = {
+                values: dict[Any, Any] = {
                     k: v
                     for k, v in zip(cols, row, strict=False)
                     if v is not None and not (isinstance(v, str) and (v == "" or v.isspace()))
                 }
-                values.pop(None, None)  # type: ignore[call-overload]
-                problems = None
+                values.pop(None, None)
+                extra = None
                 if len(row) > width and any(c is not None and str(c).strip() for c in row[width:]):
-                    problems = [_extra_cells(line, width)]
-                if values or problems:
-                    yield line, values, problems
+                    extra = [_extra_cells(line, width)]
+                if values or extra:
+                    yield line, values, extra
         except (zipfile.BadZipFile, zlib.error, KeyError, OSError, SyntaxError, ValueError, TypeError,
                 IndexError) as exc:
             yield line + 1, None, [RowError(line + 1, None, f"工作表读到此处出错，之后的行未读取：{exc}",

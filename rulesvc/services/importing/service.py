@@ -322,7 +322,7 @@ def _counted_ids(session: Session, checker: EventCheck, target: Dataset | None,
     return replaced, sorted(problems, key=lambda e: e.line), conflicts
 
 
-def _counted(session: Session, ids: list[str], plan: InUse) -> Iterator[Sequence[tuple[str, int]]]:
+def _counted(session: Session, ids: list[str], plan: InUse) -> Iterator[Sequence[Any]]:
     """``(event id, dataset)`` of the counted events among ``ids``, in batches.
 
     PostgreSQL: the ids go to a temporary table (``COPY``) joined with the events in one query — a
@@ -335,6 +335,7 @@ def _counted(session: Session, ids: list[str], plan: InUse) -> Iterator[Sequence
         session.execute(text("CREATE TEMPORARY TABLE rulesvc_import_ids (external_id varchar(64) PRIMARY KEY) "
                              "ON COMMIT DROP"))
         raw = conn.connection.driver_connection
+        assert raw is not None
         with raw.cursor() as cur, cur.copy("COPY rulesvc_import_ids (external_id) FROM STDIN") as copy:
             for i in range(0, len(ids), 50_000):
                 copy.write("".join(f"{eid.translate(_COPY_ESCAPES)}\n" for eid in ids[i:i + 50_000]))
@@ -342,12 +343,12 @@ def _counted(session: Session, ids: list[str], plan: InUse) -> Iterator[Sequence
         new_ids = table("rulesvc_import_ids", column("external_id"))
         yield session.execute(select(Event.external_id, Event.dataset_id)
                               .join_from(new_ids, Event, Event.external_id == new_ids.c.external_id)
-                              .where(plan.condition())).tuples().all()
+                              .where(plan.condition())).all()
         session.execute(text("DROP TABLE rulesvc_import_ids"))
         return
     for i in range(0, len(ids), _ID_BATCH):
         yield session.execute(select(Event.external_id, Event.dataset_id)
-                              .where(Event.external_id.in_(ids[i:i + _ID_BATCH]), plan.condition())).tuples().all()
+                              .where(Event.external_id.in_(ids[i:i + _ID_BATCH]), plan.condition())).all()
 
 
 def _land_events(session: Session, checker: EventCheck, meta: dict, content_hash: str, batch_size: int,
