@@ -278,9 +278,9 @@ def check_document(path: Path, document: Any, *, localization: bool, problems: P
     # place at once; then values YAML made that JSON has not (an unquoted date), with the hint.
     found = {k: v for k, v in limits.storable_problems(document, "document").items()
              if not all(m.code == "field.not_storable" for m in v)}
-    for where, messages in found.items():
+    for place, messages in found.items():
         for message in messages:
-            problems.add(path, f"{where}: {message}", field=where)
+            problems.add(path, f"{place}: {message}", field=place)
     where = not_json(document, "document")
     if where:
         problems.add(path, f"{where} 不是 JSON 数据（日期请加引号）(not JSON data: quote dates)", field=where)
