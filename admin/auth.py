@@ -107,10 +107,10 @@ class AuthIndexView(AdminIndexView):
             throttle = LoginThrottle()
             lock = throttle.locked(username, ip)
             if lock is None:
-                user = authenticate(db.session, username, form.password.data or "")
+                user = authenticate(db.session(), username, form.password.data or "")
                 if user is not None:
                     throttle.succeeded(username)
-                    record_login(db.session, user)
+                    record_login(db.session(), user)
                     websession.begin(user)  # commits
                     current_app.logger.info("admin login: %s", user.username)
                     return redirect(target)

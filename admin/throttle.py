@@ -27,6 +27,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
 from flask import current_app
@@ -77,7 +78,7 @@ class LoginThrottle:
     def locked(self, username: str, ip: str) -> Lock | None:
         """The lock that refuses this attempt, if any (the address's first)."""
         for scope, key in (("ip", ip), ("user", username)):
-            seconds = self._call(lambda s, scope=scope, key=key: self._lock_left(s, scope, key))
+            seconds = self._call(partial(self._lock_left, scope=scope, key=key))
             if seconds:
                 return Lock(scope, seconds)
         return None
@@ -86,14 +87,14 @@ class LoginThrottle:
         """Count a failed attempt; returns the lock it started (and writes it to the audit log), if any."""
         started: Lock | None = None
         for scope, key, limit in (("user", username, self.per_user), ("ip", ip, self.per_ip)):
-            if self._call(lambda s, scope=scope, key=key: self._count_failure(s, scope, key)):
+            if self._call(partial(self._count_failure, scope=scope, key=key)):
                 self._record(scope, username, ip, client, limit)
                 started = started or Lock(scope, self.lockout_minutes * 60)
         return started
 
     def succeeded(self, username: str) -> None:
         """A successful sign-in forgets its own name's failures (not its address's)."""
-        self._call(lambda s: s.clear(self.failures["user"], *self._ids("fail", "user", username)))
+        self._call(partial(self._clear, scope="user", key=username))
 
     # -- storage -----------------------------------------------------------------------------------------
 
@@ -106,6 +107,9 @@ class LoginThrottle:
             return 0
         reset = strategy.get_window_stats(self.lock_item, *ids).reset_time
         return max(1, math.ceil(reset - time.time()))
+
+    def _clear(self, strategy: RateLimiter, scope: str, key: str) -> None:
+        strategy.clear(self.failures[scope], *self._ids("fail", scope, key))
 
     def _count_failure(self, strategy: RateLimiter, scope: str, key: str) -> bool:
         """Count one failure; True when it reached the limit (the key is locked from now on)."""
@@ -139,7 +143,7 @@ class LoginThrottle:
                                   "user_exists": user is not None if scope == "user" else None}
         actor = Actor(ref="system:login", name="登录限制 (sign-in throttle)", actions=frozenset(), scope=None,
                       ip=ip, client=client)
-        audit.record(db.session, actor, LOCKOUT_ACTION, summary=summary, detail=detail,
+        audit.record(db.session(), actor, LOCKOUT_ACTION, summary=summary, detail=detail,
                      procuratorate_id=user.procuratorate_id if user is not None else None)
         db.session.commit()
         log.warning("login throttle: %s", summary)

@@ -57,7 +57,7 @@ def user_scope() -> frozenset[int] | None:
     if "rulesvc_admin_scope" not in g:
         scope: frozenset[int] | None = frozenset()
         if is_signed_in():
-            scope = actor_for_user(db.session, current_user._get_current_object()).scope
+            scope = actor_for_user(db.session(), current_user._get_current_object()).scope
             if scope is not None and len(scope) == db.session.scalar(select(func.count()).select_from(Procuratorate)):
                 scope = None
         g.rulesvc_admin_scope = scope
@@ -147,7 +147,7 @@ class ReadOnlyView(ModelView):
     form_base_class = FlaskForm
     page_size = 50
     can_set_page_size = True
-    page_size_options = (20, 50, 100)
+    page_size_options: tuple[int, ...] = (20, 50, 100)
     column_display_pk = False
     # Only the list page exists; every other Flask-Admin URL of the view answers 404.
     allowed_views = frozenset({"index_view"})

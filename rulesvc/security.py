@@ -37,6 +37,7 @@ import hashlib
 import secrets
 
 from flask import Flask, Response, g, redirect, request
+from flask.typing import ResponseReturnValue
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 NONCE_BYTES = 16
@@ -89,7 +90,7 @@ def init_security(app: Flask) -> None:
 
     if https:
         @app.before_request
-        def _to_https() -> Response | None:
+        def _to_https() -> ResponseReturnValue | None:
             if _over_https():
                 return None
             return redirect(request.url.replace("http://", "https://", 1), code=308)

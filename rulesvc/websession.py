@@ -44,7 +44,7 @@ def client_of_request() -> tuple[str, str]:
 def begin(user: User) -> None:
     """Sign ``user`` in: a new server-side session, a fresh cookie (only the language choice survives)."""
     ip, client = client_of_request()
-    token = sessions.start(db.session, user, ip=ip, client=client)
+    token = sessions.start(db.session(), user, ip=ip, client=client)
     db.session.commit()
     lang = session.get("lang")
     session.clear()
@@ -58,7 +58,7 @@ def end(reason: str = sessions.LOGOUT) -> None:
     """End the current request's server-side session (sign-out)."""
     token = session.get(TOKEN_KEY)
     if token:
-        sessions.end(db.session, token, reason)
+        sessions.end(db.session(), token, reason)
         db.session.commit()
 
 
@@ -86,8 +86,9 @@ def load_user(user_id: str) -> User | None:
     return user
 
 
-def _forget(reason: str) -> None:
-    """The request is anonymous: say why (for the 401's message) and drop the dead session's keys."""
+def _forget(reason: str) -> User | None:
+    """The request is anonymous (returns ``None``): say why (for the 401's message) and drop the dead
+    session's keys."""
     setattr(g, _G_ENDED, reason)
     for key in (TOKEN_KEY, *_LOGIN_KEYS):
         session.pop(key, None)

@@ -77,7 +77,7 @@ SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
         "(session of a person signed in at /admin/login/; POST/PUT/PATCH/DELETE also need an X-CSRFToken header)",
     },
 }
-SECURITY = [{name: []} for name in SECURITY_SCHEMES]
+SECURITY: list[dict[str, list[str]]] = [{name: []} for name in SECURITY_SCHEMES]
 
 UNAUTHORIZED_DOC = {
     "schema": ErrorSchema,
@@ -137,7 +137,7 @@ def authenticate() -> Actor:
     client = (request.user_agent.string or "")[:CLIENT_MAX_CHARS]
     token = _token_from_headers()
     if token is not None:
-        actor = actor_for_token(db.session, token, ip=ip, client=client) if token else None
+        actor = actor_for_token(db.session(), token, ip=ip, client=client) if token else None
         if actor is None:
             _unauthorized(msg("auth.invalid_key"), invalid_token=True)
     else:
@@ -147,7 +147,7 @@ def authenticate() -> Actor:
             _unauthorized(msg("auth.session_ended") if ended not in (None, "unknown") else msg("auth.required"))
         if request.method not in SAFE_METHODS:
             _check_csrf()
-        actor = actor_for_user(db.session, user, ip=ip, client=client)
+        actor = actor_for_user(db.session(), user, ip=ip, client=client)
     assert actor is not None
     setattr(g, _G_KEY, actor)
     return actor

@@ -44,7 +44,7 @@ def _procuratorate_id(code: str | None) -> int | None:
     from rulesvc.extensions import db
     from rulesvc.services.users import procuratorate_by_code
 
-    return None if code is None else procuratorate_by_code(db.session, code).id
+    return None if code is None else procuratorate_by_code(db.session(), code).id
 
 
 def _where(user: User) -> tuple[str, str]:
@@ -75,7 +75,7 @@ def create_command(username: str, role: str, procuratorate: str | None, display_
     try:
         org_id = _procuratorate_id(procuratorate)
         password = _read_password(password_stdin)
-        user = create_user(db.session, username, password, role=role, display_name=display_name,
+        user = create_user(db.session(), username, password, role=role, display_name=display_name,
                            procuratorate_id=org_id)
         db.session.commit()
     except RulesvcError as exc:
@@ -105,7 +105,7 @@ def update_command(username: str, role: str | None, procuratorate: str | None, n
         raise click.UsageError("--procuratorate 与 --no-procuratorate 不能同时使用 (use one of them)")
     try:
         org_id = None if no_procuratorate else (UNSET if procuratorate is None else _procuratorate_id(procuratorate))
-        user, changed = update_user(db.session, username, role=role, procuratorate_id=org_id, display_name=display_name)
+        user, changed = update_user(db.session(), username, role=role, procuratorate_id=org_id, display_name=display_name)
         db.session.commit()
     except RulesvcError as exc:
         db.session.rollback()
@@ -125,9 +125,9 @@ def set_password_command(username: str, password_stdin: bool) -> None:
     from rulesvc.services.users import get_user, set_password
 
     try:
-        live = sessions.live_count(db.session, get_user(db.session, username).id)  # "no such user" first
+        live = sessions.live_count(db.session(), get_user(db.session(), username).id)  # "no such user" first
         password = _read_password(password_stdin)
-        user = set_password(db.session, username, password)
+        user = set_password(db.session(), username, password)
         db.session.commit()
     except RulesvcError as exc:
         db.session.rollback()
@@ -144,7 +144,7 @@ def deactivate_command(username: str) -> None:
     from rulesvc.services.users import deactivate_user
 
     try:
-        user, ended = deactivate_user(db.session, username)
+        user, ended = deactivate_user(db.session(), username)
         db.session.commit()
     except RulesvcError as exc:
         db.session.rollback()
@@ -161,7 +161,7 @@ def activate_command(username: str) -> None:
     from rulesvc.services.users import activate_user
 
     try:
-        user = activate_user(db.session, username)
+        user = activate_user(db.session(), username)
         db.session.commit()
     except RulesvcError as exc:
         db.session.rollback()
@@ -177,7 +177,7 @@ def list_command() -> None:
     from rulesvc.services.users import list_users
 
     rows = []
-    for user in list_users(db.session):
+    for user in list_users(db.session()):
         where, _ = _where(user)
         rows.append([user.username, user.display_name or "—", ROLE_LABELS.get(user.role, user.role), where,
                      user.is_active, user.last_login_at.strftime("%Y-%m-%d %H:%M") if user.last_login_at else None])
