@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import zipfile
 
 import openpyxl
 import pytest
@@ -19,7 +20,7 @@ from rulesvc.services.importing.columns import (
     detect_kind,
     resolve_header,
 )
-from rulesvc.services.importing.common import ContentHash
+from rulesvc.services.importing.common import ContentHash, Limits
 from rulesvc.services.importing.readers import (
     CsvReader,
     JsonLinesReader,
@@ -169,3 +170,82 @@ def test_content_hash_ignores_row_order_but_not_content():
     assert digest([a, b]) == digest([b, a])
     assert digest([a, b]) != digest([a, ["E2", {"x": 2.5}]])
     assert digest([a]) != ContentHash("procuratorates").hexdigest()
+
+
+# -- limits, NUL characters and encodings (issue 9) ----------------------------------------------------
+
+
+def test_windows_1252_is_not_taken_for_gb18030_but_may_be_named():
+    data = "name\nRenée Müller\n".encode("cp1252")
+    assert data.decode("gb18030")  # GB18030 reads it without complaint: "Ren閑 M黮ler"
+    with pytest.raises(ImportRejected) as info:
+        detect_encoding(io.BytesIO(data), "f")
+    assert "--encoding" in info.value.row_errors[0].message_zh and info.value.row_errors[0].line == 2
+    assert detect_encoding(io.BytesIO(data), "f", forced="cp1252") == "cp1252"
+    header, rows = records_with(CsvReader, data, encoding="cp1252")
+    assert rows[0][1] == {"name": "Renée Müller"}
+
+
+def test_a_forced_encoding_must_decode_every_byte_and_exist():
+    with pytest.raises(ImportRejected) as info:
+        detect_encoding(io.BytesIO("a\n张三\n".encode("gb18030")), "f", forced="ascii")
+    assert info.value.row_errors[0].line == 2
+    with pytest.raises(InvalidInput):
+        detect_encoding(io.BytesIO(b"a\n"), "f", forced="klingon")
+
+
+def records_with(reader_cls, data: bytes, **kwargs):
+    reader = reader_cls(io.BytesIO(data), "f", **kwargs)
+    header = reader.open()
+    try:
+        return header, list(reader.records())
+    finally:
+        reader.close()
+
+
+def test_a_line_longer_than_the_limit_is_skipped_unread_and_the_next_line_read():
+    limits = Limits(max_cell_chars=10)  # lines up to 640 characters
+    data = b"a,b\n" + b"x" * 5000 + b",1\nok,2\n"
+    _, rows = records_with(CsvReader, data, limits=limits)
+    assert rows[0][0] == 2 and rows[0][1] is None and "640" in rows[0][2][0].message_zh
+    assert rows[1][:2] == (3, {"a": "ok", "b": "2"})
+
+
+def test_cells_too_long_or_with_nul_are_errors_of_their_column():
+    limits = Limits(max_cell_chars=10)
+    _, rows = records_with(CsvReader, b"a,b\n" + b"y" * 11 + b",1\nok,n\x00ul\n", limits=limits)
+    assert [(line, [(e.column, e.value) for e in problems]) for line, _, problems in rows] == [
+        (2, [("a", "y" * 11)]), (3, [("b", "n\\0ul")])]
+    _, rows = records_with(JsonLinesReader, b'{"a": "' + b"z" * 11 + b'"}\n{"b": "\\u0000"}\n', limits=limits)
+    assert [[e.column for e in problems] for _, _, problems in rows] == [["a"], ["b"]]
+
+
+def test_json_nested_100000_deep_is_a_row_error():
+    _, rows = records_with(JsonLinesReader, b'{"a": 1}\n' + b"[" * 100_000 + b"]" * 100_000 + b"\n")
+    assert rows[1][0] == 2 and rows[1][1] is None
+
+
+def test_rows_are_counted_before_any_is_checked():
+    with pytest.raises(ImportRejected) as info:
+        records_with(CsvReader, b"a\n" + b"1\n" * 11, limits=Limits(max_rows=10))
+    assert "11" in info.value.row_errors[0].message_zh
+    header, rows = records_with(CsvReader, b"a\n" + b"1\n" * 10, limits=Limits(max_rows=10))
+    assert len(rows) == 10
+
+
+def test_xlsx_rows_below_a_stale_dimension_are_read():
+    book = openpyxl.Workbook()
+    for row in (["a"], [1], [2], [3], [4]):
+        book.active.append(row)
+    buf = io.BytesIO()
+    book.save(buf)
+    src = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for name in src.namelist():
+            data = src.read(name)
+            if name == "xl/worksheets/sheet1.xml":
+                data = data.replace(b'<dimension ref="A1:A5"', b'<dimension ref="A1:A2"')
+            z.writestr(name, data)
+    _, rows = records_with(XlsxReader, out.getvalue())
+    assert [values for _, values, _ in rows] == [{"a": 1}, {"a": 2}, {"a": 3}, {"a": 4}]
