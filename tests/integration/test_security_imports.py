@@ -158,6 +158,39 @@ def test_the_same_nine_events_as_a_second_file_are_refused_and_the_metric_stays_
         assert db.session.scalar(select(func.count()).select_from(Dataset).where(Dataset.kind == "events")) == 1
 
 
+def test_two_imports_of_the_same_ids_at_once_land_one(reference, tmp_path, monkeypatch):
+    """The check that ids are not counted yet and the write that counts them do not interleave with
+    another import: the second waits for the first, then finds the ids counted."""
+    import threading
+
+    from rulesvc.services.importing import service
+
+    real_write = service.write_events
+
+    def slow_write(*args, **kwargs):
+        time.sleep(0.8)  # the other import gets to its check meanwhile
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(service, "write_events", slow_write)
+    files = [write(tmp_path / "a.csv", NINE + [case("QA", 20)]), write(tmp_path / "b.csv", NINE + [case("QB", 21)])]
+    outcomes: list[object] = []
+
+    def one(path: Path) -> None:
+        try:
+            outcomes.append(run_import(reference, path))
+        except ImportRejected as exc:
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=one, args=(f,)) for f in files]
+    for t in threads:
+        t.start()
+        time.sleep(0.2)
+    for t in threads:
+        t.join(30)
+    assert sorted(type(o).__name__ for o in outcomes) == ["ImportRejected", "ImportResult"]
+    assert all(n == 1 for n in counting(reference).values()) and len(counting(reference)) == 10
+
+
 def test_the_byte_identical_file_again_changes_nothing(reference, tmp_path):
     path = write(tmp_path / "july.csv", NINE)
     first = run_import(reference, path)

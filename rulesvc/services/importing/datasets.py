@@ -37,10 +37,19 @@ _FACTS_LOCK = 0x72756C6573766301  # "rulesvc" 1
 
 
 def lock_facts(session: Session) -> None:
-    """Serialise changes to what counts (imports of events, withdrawals) until the transaction ends.
-    SQLite has one writer at a time already; a write that lost the race fails instead of landing."""
-    if session.connection().dialect.name == "postgresql":
+    """Serialise changes to what counts (imports of events, withdrawals) until the transaction ends:
+    PostgreSQL, a transaction-level advisory lock; SQLite, the database's write lock taken now
+    (``BEGIN IMMEDIATE``) rather than at the first write — the driver runs the reads before it outside
+    any transaction, so another import could otherwise land between this one's check and its write."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _FACTS_LOCK})
+        return
+    raw = conn.connection.driver_connection
+    if raw is not None and not raw.in_transaction:
+        raw.execute("BEGIN IMMEDIATE")
+    else:  # a transaction is open already: a write that changes nothing takes the lock
+        session.execute(text("UPDATE datasets SET id = id WHERE 0 = 1"))
 
 
 def label(dataset: Dataset) -> str:
