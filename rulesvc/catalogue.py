@@ -33,7 +33,7 @@ def current_language() -> str:
     """The language of the current request or command: ``zh`` or ``en``."""
     chosen = _language.get()
     if chosen in LANGUAGES:
-        return chosen  # type: ignore[return-value]
+        return chosen
     return DEFAULT_LANGUAGE
 
 

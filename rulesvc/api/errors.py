@@ -109,7 +109,7 @@ def handle_http_exception(error: HTTPException) -> HTTPException | Response:
     if not is_api_request() or error.code is None:
         return error
     if error.response is not None:  # abort(response): the caller built the response already
-        return error.response
+        return error.response  # type: ignore[return-value]  # werkzeug types it as its sansio base
     code = error.code
     data: dict[str, Any] = getattr(error, "data", None) or {}
     if code >= 500:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from flask import Flask, Response, request
 
 from rulesvc.api.errors import envelope
-from rulesvc.catalogue import codes_in, msg, render
+from rulesvc.catalogue import Msg, codes_in, msg, render
 from rulesvc.schema.limits import MAX_BODY_BYTES, BodyError, parse_json_body
 
 API_PREFIX = "/api/v1/"
@@ -22,7 +22,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 READ_ONLY_ACTIONS = frozenset({"read", "audit"})
 
 
-def _refuse(status: int, message, problems=None) -> Response:  # type: ignore[no-untyped-def]
+def _refuse(status: int, message: Msg, problems: dict[str, list[Msg]] | None = None) -> Response:
     response = envelope(status, {400: "bad_request", 403: "forbidden", 413: "request_entity_too_large"}[status],
                         render(message), render(problems or {}), error_code=message.code)
     if problems:

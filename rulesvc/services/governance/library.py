@@ -74,7 +74,7 @@ def publish_library(session: Session, rules_dir: str | Path, dictionary: Diction
         summary.published.append(f"{v.scheme.code} v{v.number}")
 
     for path, doc in _documents(rules_dir / "schemes"):
-        code = doc.get("code")
+        code = str(doc.get("code"))
         if code in local_codes:
             continue
         if exists(code):
@@ -88,12 +88,12 @@ def publish_library(session: Session, rules_dir: str | Path, dictionary: Diction
         published[code] = v
 
     for path, doc in localizations:
-        code = doc.get("code")
+        code = str(doc.get("code"))
         if exists(code):
             summary.skipped.append(code)
             continue
         base = (doc.get("base") or {}).get("scheme")
-        parent = published.get(base) or _active_version(session, base)
+        parent = published.get(str(base)) or _active_version(session, str(base))
         if parent is None:
             continue  # its template is not in this database: nothing to localize
         v = versions.localize(

@@ -493,7 +493,7 @@ def submit(session: Session, actor: Actor, version_id: int, dictionary: Dictiona
 def _diff_to_previous(session: Session, v: SchemeVersion) -> Any:
     """What this version changes against the version in force (or the newest published one)."""
     prev = [x for x in v.scheme.versions if x.id != v.id and x.status in lifecycle.PUBLISHED and x.resolved is not None]
-    if not prev:
+    if not prev or prev[-1].resolved is None or v.resolved is None:
         return None
     return docdiff.diff(prev[-1].resolved, v.resolved)
 
@@ -620,10 +620,11 @@ def activate(session: Session, actor: Actor, version_id: int, *, effective_from:
     for o in superseded:
         audit.record(session, actor, "version.supersede", version=o,
                      summary=f"{o.scheme.code} 第 {o.number} 版生效至 {o.effective_to}（被第 {v.number} 版取代）",
-                     detail={"effective_to": o.effective_to.isoformat(), "superseded_by": v.id})
+                     detail={"effective_to": str(o.effective_to), "superseded_by": v.id})
     audit.record(session, actor, "version.activate", version=v,
                  summary=f"{v.scheme.code} 第 {v.number} 版自 {effective_from} 起生效",
-                 diff=docdiff.diff(superseded[-1].resolved, v.resolved) if superseded else None,
+                 diff=(docdiff.diff(superseded[-1].resolved, v.resolved)
+                       if superseded and superseded[-1].resolved is not None and v.resolved is not None else None),
                  detail={"effective_from": effective_from.isoformat()})
     return v
 
