@@ -318,7 +318,9 @@ def _counted_ids(session: Session, checker: EventCheck, target: Dataset | None,
                 problems.append(RowError(
                     first_line[eid], column,
                     f"事件编号“{eid}”已计入使用中的数据集 {where}" + ("" if target is not None else "（如为更正，请用 --corrects 指明所更正的数据集）"),
-                    f"event id '{eid}' is already counted, in dataset #{ds} '{names.get(ds, '')}'", eid))
+                    f"event id '{eid}' is already counted, in dataset #{ds} '{names.get(ds, '')}'"
+                    + ("" if target is not None else " (a correction? name the dataset it corrects with --corrects)"),
+                    eid))
     return replaced, sorted(problems, key=lambda e: e.line), conflicts
 
 
