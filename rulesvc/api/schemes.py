@@ -25,9 +25,11 @@ import marshmallow as ma
 from flask import current_app
 from flask_smorest.pagination import PaginationParameters
 from sqlalchemy import select
+from werkzeug.routing import IntegerConverter
 
 from rulesvc.api.auth import ApiBlueprint, current_actor, transactional
 from rulesvc.api.errors import ErrorSchema
+from rulesvc.catalogue import msg
 from rulesvc.errors import InvalidInput, NotFound
 from rulesvc.extensions import db
 from rulesvc.persistence.models import (
@@ -54,9 +56,36 @@ versions_blp = ApiBlueprint(
 )
 audit_blp = ApiBlueprint("audit", __name__, url_prefix="/audit", description="审计日志 (Audit log)")
 
+INT32_MAX = 2**31 - 1
+
+
+class VersionIdConverter(IntegerConverter):
+    """A version id in a URL: digits, documented as at most 2^31 − 1 (the column's range).
+
+    A larger number is "not found" (:func:`_ids_in_range`), never the converter's ``ValidationError``:
+    werkzeug picks the rule by method before it converts, so that error made ``PUT`` or ``DELETE
+    /versions/99999999999`` a 405 "use GET" for a version that cannot exist."""
+
+    def __init__(self, url_map: Any) -> None:
+        super().__init__(url_map, max=INT32_MAX)
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+
+# Before the first route: the converter must be known when the rules are added.
+versions_blp.record_once(lambda state: state.app.url_map.converters.setdefault("version_id", VersionIdConverter))
+
+
+@versions_blp.url_value_preprocessor
+def _ids_in_range(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    for name in ("version_id", "other_id"):
+        if values and values.get(name, 0) > INT32_MAX:
+            raise NotFound(msg("not_found.version", version_id=values[name]))
+
+
 BLUEPRINTS = (schemes_blp, versions_blp, audit_blp)
 
-INT32_MAX = 2**31 - 1
 CODE_PATTERN = r"^[0-9]{6}$"
 SCHEME_CODE_PATTERN = r"^[A-Za-z0-9_.-]{1,80}$"
 _SCHEME_CODE_RE = re.compile(r"[A-Za-z0-9_.-]{1,80}")
@@ -387,6 +416,27 @@ STALE_DOC = {
 }
 
 
+BAD_BODY_DOC = {
+    "schema": ErrorSchema,
+    "description": "请求体不是有效的 JSON：语法错误、NaN/Infinity、嵌套过深 (the body is not valid JSON: bad syntax, "
+    "NaN or Infinity, nested too deeply); `error_code` request.bad_json",
+}
+TOO_LARGE_DOC = {
+    "schema": ErrorSchema,
+    "description": "请求体过大 (the body is too large); `error_code` request.body_too_large",
+}
+
+
+def _guarded(blp: ApiBlueprint) -> Any:
+    """Documents what :mod:`rulesvc.api.guard` answers to any change request before its view: 400 for a
+    body that is not JSON, 413 for one too large (its 403 for read-only callers each operation lists)."""
+
+    def decorate(func: Any) -> Any:
+        return blp.alt_response(400, **BAD_BODY_DOC)(blp.alt_response(413, **TOO_LARGE_DOC)(func))
+
+    return decorate
+
+
 # -- request schemas ----------------------------------------------------------------------------------------
 
 
@@ -615,6 +665,7 @@ def list_schemes(pagination_parameters: PaginationParameters, procuratorate: str
 @schemes_blp.response(201, VersionSchema)
 @schemes_blp.alt_response(403, response="FORBIDDEN")
 @schemes_blp.alt_response(409, response="CONFLICT")
+@_guarded(schemes_blp)
 @transactional
 def create_scheme(args: dict[str, Any]) -> dict[str, Any]:
     """新建方案及其第一个草稿版本 (create a scheme and its first version, a template draft).
@@ -656,6 +707,7 @@ def in_effect(code: str, date: dt.date | None = None) -> dict[str, Any]:
 @schemes_blp.response(201, VersionSchema)
 @schemes_blp.alt_response(403, response="FORBIDDEN")
 @schemes_blp.alt_response(404, response="NOT_FOUND")
+@_guarded(schemes_blp)
 @transactional
 def create_draft(args: dict[str, Any], code: str) -> dict[str, Any]:
     """新建草稿：复制某版本（默认最新版本）或使用给定内容 (a new draft: a copy of a version — default the newest —
@@ -667,7 +719,7 @@ def create_draft(args: dict[str, Any], code: str) -> dict[str, Any]:
 
 # -- /versions ------------------------------------------------------------------------------------------------
 
-VERSION_RULE = f"/<int(max={INT32_MAX}):version_id>"
+VERSION_RULE = "/<version_id:version_id>"
 
 
 @versions_blp.route(VERSION_RULE, parameters=[VERSION_ID])
@@ -686,6 +738,7 @@ def get_version(version_id: int) -> dict[str, Any]:
 @versions_blp.alt_response(403, response="FORBIDDEN")
 @versions_blp.alt_response(404, response="NOT_FOUND")
 @versions_blp.alt_response(409, **STALE_DOC)
+@_guarded(versions_blp)
 @transactional
 def update_version(args: dict[str, Any], version_id: int) -> dict[str, Any]:
     """修改草稿的内容和/或变更说明 (change a draft's document and/or change note).
@@ -704,6 +757,7 @@ def update_version(args: dict[str, Any], version_id: int) -> dict[str, Any]:
 @versions_blp.alt_response(403, response="FORBIDDEN")
 @versions_blp.alt_response(404, response="NOT_FOUND")
 @versions_blp.alt_response(409, **STALE_DOC)
+@_guarded(versions_blp)
 @transactional
 def delete_version(version_id: int, lock_version: int) -> None:
     """删除草稿 (delete a draft)."""
@@ -716,6 +770,7 @@ def delete_version(version_id: int, lock_version: int) -> None:
 @versions_blp.alt_response(403, response="FORBIDDEN")
 @versions_blp.alt_response(404, response="NOT_FOUND")
 @versions_blp.alt_response(409, **STALE_DOC)
+@_guarded(versions_blp)
 @transactional
 def update_overrides(args: dict[str, Any], version_id: int) -> dict[str, Any]:
     """替换本地化草稿的覆盖项 (replace a localization draft's overrides)."""
@@ -730,6 +785,7 @@ def update_overrides(args: dict[str, Any], version_id: int) -> dict[str, Any]:
 @versions_blp.alt_response(403, response="FORBIDDEN")
 @versions_blp.alt_response(404, response="NOT_FOUND")
 @versions_blp.alt_response(409, response="CONFLICT")
+@_guarded(versions_blp)
 @transactional
 def localize(args: dict[str, Any], version_id: int) -> dict[str, Any]:
     """本地化该（已发布的）版本：新方案的第一个草稿只保存覆盖项 (localize this published version: a new scheme of
@@ -745,6 +801,7 @@ def localize(args: dict[str, Any], version_id: int) -> dict[str, Any]:
 @versions_blp.alt_response(403, response="FORBIDDEN")
 @versions_blp.alt_response(404, response="NOT_FOUND")
 @versions_blp.alt_response(409, response="CONFLICT")
+@_guarded(versions_blp)
 @transactional
 def rebase(args: dict[str, Any], version_id: int) -> dict[str, Any]:
     """变基到新的上级版本：得到新草稿，冲突须逐项处理 (rebase onto a newer parent version: a new draft; its
@@ -759,6 +816,7 @@ def rebase(args: dict[str, Any], version_id: int) -> dict[str, Any]:
 @versions_blp.alt_response(403, response="FORBIDDEN")
 @versions_blp.alt_response(404, response="NOT_FOUND")
 @versions_blp.alt_response(409, **STALE_DOC)
+@_guarded(versions_blp)
 @transactional
 def settle(args: dict[str, Any], version_id: int) -> dict[str, Any]:
     """处理一处变基冲突：保留本地、采用上级或改值 (settle one rebase conflict: keep, take_upstream or edit)."""
@@ -773,6 +831,7 @@ def settle(args: dict[str, Any], version_id: int) -> dict[str, Any]:
 @versions_blp.alt_response(403, response="FORBIDDEN")
 @versions_blp.alt_response(404, response="NOT_FOUND")
 @versions_blp.alt_response(409, **STALE_DOC)
+@_guarded(versions_blp)
 @transactional
 def submit(args: dict[str, Any], version_id: int) -> dict[str, Any]:
     """提交审核：解析、检查（lint 无错误）并冻结内容 (submit for review: resolve, check — lint, no errors — and
@@ -788,6 +847,7 @@ def submit(args: dict[str, Any], version_id: int) -> dict[str, Any]:
 @versions_blp.alt_response(403, response="FORBIDDEN")
 @versions_blp.alt_response(404, response="NOT_FOUND")
 @versions_blp.alt_response(409, response="CONFLICT")
+@_guarded(versions_blp)
 @transactional
 def attach_simulation(args: dict[str, Any], version_id: int) -> dict[str, Any]:
     """附上该版本内容在已结束期间上的模拟测评 (attach the simulation run of this content on a closed period)."""
@@ -801,6 +861,7 @@ def attach_simulation(args: dict[str, Any], version_id: int) -> dict[str, Any]:
 @versions_blp.alt_response(403, response="FORBIDDEN")
 @versions_blp.alt_response(404, response="NOT_FOUND")
 @versions_blp.alt_response(409, response="CONFLICT")
+@_guarded(versions_blp)
 @transactional
 def approve(args: dict[str, Any], version_id: int) -> dict[str, Any]:
     """批准（四眼原则：不能是编写或提交者；须已附模拟测评）(approve: not by its author or submitter; needs the
@@ -815,6 +876,7 @@ def approve(args: dict[str, Any], version_id: int) -> dict[str, Any]:
 @versions_blp.alt_response(403, response="FORBIDDEN")
 @versions_blp.alt_response(404, response="NOT_FOUND")
 @versions_blp.alt_response(409, response="CONFLICT")
+@_guarded(versions_blp)
 @transactional
 def reject(args: dict[str, Any], version_id: int) -> dict[str, Any]:
     """退回修改，须写理由 (reject back to draft, with the reason)."""
@@ -828,6 +890,7 @@ def reject(args: dict[str, Any], version_id: int) -> dict[str, Any]:
 @versions_blp.alt_response(403, response="FORBIDDEN")
 @versions_blp.alt_response(404, response="NOT_FOUND")
 @versions_blp.alt_response(409, response="CONFLICT")
+@_guarded(versions_blp)
 @transactional
 def activate(args: dict[str, Any], version_id: int) -> dict[str, Any]:
     """自某日起生效；此前生效的版本截至前一日 (put in force from a date; the version in force before ends the day
@@ -842,6 +905,7 @@ def activate(args: dict[str, Any], version_id: int) -> dict[str, Any]:
 @versions_blp.alt_response(403, response="FORBIDDEN")
 @versions_blp.alt_response(404, response="NOT_FOUND")
 @versions_blp.alt_response(409, response="CONFLICT")
+@_guarded(versions_blp)
 @transactional
 def retire(args: dict[str, Any], version_id: int) -> dict[str, Any]:
     """停用；已生效的版本有效至 effective_to（默认今天）(retire; an active version stays in force up to
@@ -851,7 +915,7 @@ def retire(args: dict[str, Any], version_id: int) -> dict[str, Any]:
 
 
 @versions_blp.route(
-    f"/<int(max={INT32_MAX}):version_id>/diff/<int(max={INT32_MAX}):other_id>",
+    f"{VERSION_RULE}/diff/<version_id:other_id>",
     parameters=[VERSION_ID, {"in": "path", "name": "other_id", "description": "对比的另一版本 (the version compared to)"}],
 )
 @versions_blp.response(200, DiffSchema)
