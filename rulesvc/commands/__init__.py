@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from typing import IO, Any
 
 import click
 
@@ -15,7 +16,7 @@ import click
 class CliError(click.ClickException):
     """A command's error, shown in Chinese like everything else it prints (click says "Error:")."""
 
-    def show(self, file=None) -> None:  # type: ignore[no-untyped-def]
+    def show(self, file: IO[Any] | None = None) -> None:
         from rulesvc.catalogue import current_language
 
         label = "Error: " if current_language() == "en" else "错误："

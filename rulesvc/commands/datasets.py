@@ -35,7 +35,7 @@ def list_command(show_all: bool) -> None:
     """列出数据集及其状态（使用中 / 已撤回）与计入考评的事件数 (datasets, their status and counting events)."""
     from rulesvc.services.importing import list_datasets
 
-    infos = list_datasets(db.session, kind=None if show_all else "events")
+    infos = list_datasets(db.session(), kind=None if show_all else "events")
     db.session.rollback()  # read only
     en = current_language() == "en"
     rows = []
@@ -71,8 +71,8 @@ def withdraw_command(dataset: str, reason: str) -> None:
     from rulesvc.services.importing.datasets import label
 
     try:
-        target = resolve_dataset(db.session, dataset)
-        done = withdraw_dataset(db.session, system_actor("cli"), target, reason)
+        target = resolve_dataset(db.session(), dataset)
+        done = withdraw_dataset(db.session(), system_actor("cli"), target, reason)
         name = label(target)
         db.session.commit()
     except RulesvcError as exc:

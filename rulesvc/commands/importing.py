@@ -120,7 +120,7 @@ def import_command(args: tuple[str, ...], kind: str | None, name: str | None, ou
     bars = _Bars(enabled=sys.stderr.isatty() and file.stat().st_size >= LARGE_FILE_BYTES)
     try:
         result = import_file(
-            db.session,
+            db.session(),
             file,
             dictionary=dictionary,
             kind=kind,

@@ -74,7 +74,7 @@ def export_command(directory: Path, schemes: tuple[str, ...]) -> None:
     from rulesvc.services.governance.rulefiles import export_rules
 
     try:
-        summary = export_rules(db.session, system_actor("cli"), directory, schemes=list(schemes) or None)
+        summary = export_rules(db.session(), system_actor("cli"), directory, schemes=list(schemes) or None)
     except RulesvcError as exc:
         _fail(exc)
     finally:
@@ -97,7 +97,7 @@ def import_command(directory: Path) -> None:
     from rulesvc.services.governance.access import system_actor
     from rulesvc.services.governance.rulefiles import import_rules
 
-    summary = _committed(lambda: import_rules(db.session, system_actor("cli"), directory))
+    summary = _committed(lambda: import_rules(db.session(), system_actor("cli"), directory))
     click.echo(summary.message)
     for label in summary.created:
         click.echo(f"  + {label}")
@@ -120,7 +120,7 @@ def publish_library_command(effective_from: dt.datetime) -> None:
     from rulesvc.services.governance.library import publish_library
 
     rules_dir = current_app.config["RULES_DIR"]
-    summary = _committed(lambda: publish_library(db.session, rules_dir, get_dictionary(rules_dir),
+    summary = _committed(lambda: publish_library(db.session(), rules_dir, get_dictionary(rules_dir),
                                                  effective_from=effective_from.date()))
     click.echo(f"已发布 {len(summary.published)} 个方案版本 (published {len(summary.published)} scheme versions)")
     for label in summary.published:
@@ -158,7 +158,7 @@ def create_key_command(name: str, procuratorates: tuple[str, ...], permissions: 
     expires_at = None
     if expires is not None:
         expires_at = dt.datetime.combine(expires.date() + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
-    key, token = _committed(lambda: create_key(db.session, system_actor("cli"), name=name,
+    key, token = _committed(lambda: create_key(db.session(), system_actor("cli"), name=name,
                                                procuratorates=list(procuratorates), permissions=list(permissions),
                                                expires_at=expires_at, owner=owner))
     click.echo(f"已创建 API 密钥 {key.name}（前缀 {key.prefix}）(created API key {key.name}, prefix {key.prefix})")
@@ -180,7 +180,7 @@ def list_keys_command() -> None:
     from rulesvc.extensions import db
     from rulesvc.services.governance.keylist import list_api_keys
 
-    keys = list_api_keys(db.session)
+    keys = list_api_keys(db.session())
     db.session.rollback()
     if not keys:
         click.echo("没有 API 密钥 (no API keys)")
@@ -208,7 +208,7 @@ def revoke_key_command(prefix: str) -> None:
     from rulesvc.services.governance.access import system_actor
     from rulesvc.services.governance.apikeys import revoke_key
 
-    key = _committed(lambda: revoke_key(db.session, system_actor("cli"), prefix))
+    key = _committed(lambda: revoke_key(db.session(), system_actor("cli"), prefix))
     click.echo(f"已吊销 API 密钥 {key.name}（{key.prefix}）(revoked API key {key.name}, {key.prefix})")
 
 

@@ -44,10 +44,12 @@ def _load(spec: str, period: str | None = None):
         except ValueError as exc:
             raise CliError(str(exc)) from exc
         try:
-            v = version_in_effect(db.session, system_actor("cli"), spec, start)
+            v = version_in_effect(db.session(), system_actor("cli"), spec, start)
         except RulesvcError as exc:
             raise CliError(f"{spec}: 既不是文件，也没有在 {start} 生效的版本 (neither a file nor a scheme "
                                        f"with a version in force on {start}): {exc}") from exc
+        if v.resolved is None or v.content_hash is None:  # in force means published: never
+            raise CliError(f"{spec}: 第 {v.number} 版没有冻结的内容 (version {v.number} has no frozen content)")
         until = f"至 {v.effective_to}" if v.effective_to else "起"
         click.echo(f"按 {spec} 第 {v.number} 版计分（{v.effective_from} {until}生效，内容哈希 {v.content_hash[:12]}）"
                    f" (scored with version {v.number}, in force on {start})", err=True)
@@ -72,7 +74,7 @@ def evaluate_command(scheme_path: str, subject: str, period: str, as_json: bool,
     try:
         p = parse_period(period)
         decider = PythonDecider() if executor == "python" else None
-        result = evaluate_one(db.session, compiled, dictionary, p, subject, decider=decider)
+        result = evaluate_one(db.session(), compiled, dictionary, p, subject, decider=decider)
     except (RulesvcError, EngineError) as exc:
         raise CliError(str(exc)) from exc
     if as_json:
@@ -102,10 +104,10 @@ def rank_command(scheme_path: str, period: str, top: int, group: str, org: str |
 
     compiled, dictionary = _load(scheme_path, period)
     try:
-        bulk, data = score_period(db.session, compiled, dictionary, parse_period(period))
-        ranked, left = ranking(db.session, compiled, bulk, dictionary, group=group, points=points)
+        bulk, data = score_period(db.session(), compiled, dictionary, parse_period(period))
+        ranked, left = ranking(db.session(), compiled, bulk, dictionary, group=group, points=points)
         if org:
-            codes = _org_codes(scope_ids(db.session, org))
+            codes = _org_codes(scope_ids(db.session(), org))
             ranked = ranked.filter(pl.col("检察院代码").is_in(codes))
             left = left.filter(pl.col("检察院代码").is_in(codes)) if left.height else left
     except (RulesvcError, EngineError) as exc:
@@ -207,7 +209,7 @@ def compare_command(scheme_path: str, period: str) -> None:
     if pc is None:
         raise CliError("该方案没有 peers（院际比较）配置 (the scheme has no peers section)")
     try:
-        frame, runs = compare_units(db.session, compiled, dictionary, parse_period(period))
+        frame, runs = compare_units(db.session(), compiled, dictionary, parse_period(period))
     except (RulesvcError, EngineError) as exc:
         raise CliError(str(exc)) from exc
     names = {ci.indicator.code: ci.indicator.name for ci in compiled.indicators}

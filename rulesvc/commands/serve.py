@@ -31,13 +31,13 @@ def prepare(*, demo: bool) -> tuple[str, str | None]:
 
     click.echo("升级数据库结构 (upgrading the database schema) …")
     upgrade()
-    if sync_dictionary(db.session, get_dictionary(current_app.config["RULES_DIR"])):
+    if sync_dictionary(db.session(), get_dictionary(current_app.config["RULES_DIR"])):
         click.echo("已载入数据字典 (data dictionary loaded)")
     db.session.commit()
     if demo and database_is_empty():
         run_demo(DemoConfig(seed=current_app.config["DEMO_SEED"]))
         _publish_library()
-    login = ensure_initial_admin(db.session, Path(current_app.instance_path))
+    login = ensure_initial_admin(db.session(), Path(current_app.instance_path))
     db.session.commit()
     return login
 
@@ -47,7 +47,7 @@ def _publish_library() -> None:
     from rulesvc.services.governance.library import publish_library
 
     rules_dir = current_app.config["RULES_DIR"]
-    summary = publish_library(db.session, rules_dir, get_dictionary(rules_dir))
+    summary = publish_library(db.session(), rules_dir, get_dictionary(rules_dir))
     db.session.commit()
     click.echo(f"已发布随附规则库 (published the shipped rule library): {', '.join(summary.published)}")
 

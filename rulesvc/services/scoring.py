@@ -9,6 +9,7 @@ import datetime as dt
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from sqlalchemy import select
@@ -49,7 +50,7 @@ def read_scheme_document(path: str | Path) -> dict:
     if base is None:
         raise DocumentError({"base.scheme": [f"找不到代码为 {code} 的上级方案文件 (no scheme file with code {code} "
                                              "in a schemes/ folder above this file)"]})
-    identity = {k: doc[k] for k in ("code", "name", "org", "description") if k in doc}
+    identity: dict[str, Any] = {k: doc[k] for k in ("code", "name", "org", "description") if k in doc}
     try:
         return resolve(read_scheme_document(base), doc["overrides"], identity)
     except LocalizationError as exc:

@@ -222,14 +222,14 @@ def apply_reference(session: Session, kind: str, rows: list[dict[str, Any]]) -> 
         for row in rows:
             wanted = {"name": row["name"], "business_code": row["business"]}
             key = (row["procuratorate"], row["code"])
-            obj = depts.get(key)
-            if obj is None:
-                depts[key] = obj = Department(procuratorate=orgs[row["procuratorate"]], code=row["code"])
-                session.add(obj)
+            dept = depts.get(key)
+            if dept is None:
+                depts[key] = dept = Department(procuratorate=orgs[row["procuratorate"]], code=row["code"])
+                session.add(dept)
                 inserted += 1
-            elif _differs(obj, wanted):
+            elif _differs(dept, wanted):
                 updated += 1
-            _assign(obj, wanted)
+            _assign(dept, wanted)
     else:
         depts = {(d.procuratorate.code, d.code): d for d in session.scalars(select(Department))}
         people = {p.code: p for p in session.scalars(select(Prosecutor))}
@@ -245,14 +245,14 @@ def apply_reference(session: Session, kind: str, rows: list[dict[str, Any]]) -> 
                 "active_from": dt.date.fromisoformat(row["active_from"]),
                 "active_to": dt.date.fromisoformat(row["active_to"]) if row["active_to"] else None,
             }
-            obj = people.get(row["code"])
-            if obj is None:
-                people[row["code"]] = obj = Prosecutor(code=row["code"])
-                session.add(obj)
+            person = people.get(row["code"])
+            if person is None:
+                people[row["code"]] = person = Prosecutor(code=row["code"])
+                session.add(person)
                 inserted += 1
-            elif _differs(obj, wanted):
+            elif _differs(person, wanted):
                 updated += 1
-            _assign(obj, wanted)
+            _assign(person, wanted)
     session.flush()
     return inserted, updated
 
