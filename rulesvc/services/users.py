@@ -27,12 +27,12 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from rulesvc.catalogue import Msg, msg
 from rulesvc.errors import Conflict, InvalidInput, NotFound
 from rulesvc.persistence.models import ROLE_LABELS, ROLES, Procuratorate, User, utcnow
 from rulesvc.services import sessions
+from rulesvc.services.passwords import check_password, hash_password
 
 USERNAME_RE = re.compile(r"^[a-z][a-z0-9_.-]{2,39}$")
 MIN_PASSWORD_LENGTH = 12
@@ -120,7 +120,7 @@ def create_user(
     user = User(
         username=name,
         display_name=display_name or "",
-        password_hash=generate_password_hash(password),
+        password_hash=hash_password(password),
         role=role,
         procuratorate_id=procuratorate_id,
         is_active=True,
@@ -137,7 +137,7 @@ def set_password(session: Session, username: str, password: str) -> User:
     problem = _password_problem(password)
     if problem:
         raise InvalidInput(msg("user.password_invalid"), errors={"password": problem})
-    user.password_hash = generate_password_hash(password)
+    user.password_hash = hash_password(password)
     sessions.end_all(session, user.id, sessions.PASSWORD)
     session.flush()
     return user
@@ -210,7 +210,7 @@ def _keep_an_admin(session: Session, user: User) -> None:
 @lru_cache(maxsize=1)
 def _dummy_hash() -> str:
     # Checked against when the user is unknown, so both paths cost one hash computation.
-    return generate_password_hash(secrets.token_urlsafe(16))
+    return hash_password(secrets.token_urlsafe(16))
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
@@ -220,9 +220,9 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     """
     user = session.scalar(select(User).where(User.username == normalise_username(username)))
     if user is None:
-        check_password_hash(_dummy_hash(), password or "")
+        check_password(_dummy_hash(), password or "")
         return None
-    if not check_password_hash(user.password_hash, password or ""):
+    if not check_password(user.password_hash, password or ""):
         return None
     return user if user.is_active else None
 
