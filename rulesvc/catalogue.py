@@ -198,6 +198,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "version.settle_value": ("只有“修改”带新的取值，且必须带", "edit, and only edit, takes a value"),
     "version.settle_refused": ("无法如此处理该冲突", "The conflict cannot be settled this way"),
     "version.document_invalid": ("方案文档有误，请按字段说明修改", "The scheme document is invalid; see the field messages"),
+    # -- scoring -------------------------------------------------------------------------------------
+    "scoring.org_unknown": ("方案所属检察院 {org} 不在检察院名录中", "The scheme's procuratorate {org} is not in the directory"),
+    "scoring.outside_scheme": ("{code} 不在方案 {scheme} 的适用范围内（检察院 {org} 及其下级）",
+                               "{code} is outside scheme {scheme} (procuratorate {org} and those below it)"),
+    "scoring.no_subject": ("没有编号为 {code} 的考评对象", "No subject with code {code}"),
+    "scoring.not_evaluated": ("{code} {name}：{reason}（{period}）", "{code} {name} is not evaluated in {period}: {reason_en}"),
     # -- keys ------------------------------------------------------------------------------------
     "key.owner_unknown": ("没有找到在用的用户 {username}，无法作为密钥持有人", "No active user {username} to own the key"),
     "key.review_needs_owner": ("带“审核”权限的密钥须指定持有人（--owner 用户名）：批准是个人的行为",

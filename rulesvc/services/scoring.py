@@ -15,6 +15,7 @@ import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from rulesvc.catalogue import msg
 from rulesvc.engine.bulk import BulkResult, evaluate_bulk, subject_of
 from rulesvc.engine.compile import CompiledScheme, compile_scheme
 from rulesvc.engine.dictionary import Dictionary
@@ -105,7 +106,7 @@ def scope_ids(session: Session, org: str | None) -> set[int] | None:
     rows = session.execute(select(Procuratorate.id, Procuratorate.code, Procuratorate.parent_id)).all()
     root = next((r.id for r in rows if r.code == org), None)
     if root is None:
-        raise NotFound(f"方案所属检察院 {org} 不在检察院名录中 (the scheme's procuratorate {org} is not in the directory)")
+        raise NotFound(msg("scoring.org_unknown", org=org))
     children: dict[int | None, list[int]] = {}
     for r in rows:
         children.setdefault(r.parent_id, []).append(r.id)
@@ -249,13 +250,14 @@ def evaluate_one(session: Session, compiled: CompiledScheme, dictionary: Diction
     if row.height == 0:
         everyone = subjects_for(session, compiled.scheme.subject)
         if everyone.filter(pl.col("code") == code).height:
-            raise NotFound(f"{code} 不在方案 {compiled.scheme.code} 的适用范围内（检察院 {compiled.scheme.org} 及其下级）"
-                           f" ({code} is outside the scheme's procuratorate {compiled.scheme.org})")
-        raise NotFound(f"没有编号为 {code} 的考评对象 (no {compiled.scheme.subject} with code {code})")
+            raise NotFound(msg("scoring.outside_scheme", code=code, scheme=compiled.scheme.code,
+                               org=compiled.scheme.org))
+        raise NotFound(msg("scoring.no_subject", code=code))
     subject_row = row.row(0, named=True)
     taking_part = participation(compiled.scheme, subject_row, period.start, period.end)
     if taking_part.status == EXCLUDED:
-        raise NotEvaluated(f"{code} {subject_row.get('name') or ''}：{taking_part.reason}（{period.label}）",
+        raise NotEvaluated(msg("scoring.not_evaluated", code=code, name=subject_row.get("name") or "",
+                               reason=taking_part.reason, reason_en=taking_part.code, period=period.label),
                            reason=taking_part.code)
     peers = None
     if needs_peers(compiled):
