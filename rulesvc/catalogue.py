@@ -203,7 +203,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "scoring.outside_scheme": ("{code} 不在方案 {scheme} 的适用范围内（检察院 {org} 及其下级）",
                                "{code} is outside scheme {scheme} (procuratorate {org} and those below it)"),
     "scoring.no_subject": ("没有编号为 {code} 的考评对象", "No subject with code {code}"),
-    "scoring.not_evaluated": ("{code} {name}：{reason}（{period}）", "{code} {name} is not evaluated in {period}: {reason_en}"),
+    "scoring.not_evaluated": ("{code} {name} 不参加{period}考评：{reason}", "{code} {name} is not evaluated in {period}: {reason_en}"),
     # -- keys ------------------------------------------------------------------------------------
     "key.owner_unknown": ("没有找到在用的用户 {username}，无法作为密钥持有人", "No active user {username} to own the key"),
     "key.review_needs_owner": ("带“审核”权限的密钥须指定持有人（--owner 用户名）：批准是个人的行为",
