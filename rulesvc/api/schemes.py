@@ -703,7 +703,7 @@ def in_effect(code: str, date: dt.date | None = None) -> dict[str, Any]:
 
 
 @schemes_blp.route("/<code>/versions", methods=["POST"], parameters=SCHEME_CODE_PARAM)
-@schemes_blp.arguments(DraftCreateSchema)
+@schemes_blp.arguments(DraftCreateSchema, required=False)  # every field optional: no body is an empty one
 @schemes_blp.response(201, VersionSchema)
 @schemes_blp.alt_response(403, response="FORBIDDEN")
 @schemes_blp.alt_response(404, response="NOT_FOUND")
@@ -826,7 +826,7 @@ def settle(args: dict[str, Any], version_id: int) -> dict[str, Any]:
 
 
 @versions_blp.route(f"{VERSION_RULE}/submit", methods=["POST"], parameters=[VERSION_ID])
-@versions_blp.arguments(SubmitSchema)
+@versions_blp.arguments(SubmitSchema, required=False)  # every field optional: no body is an empty one
 @versions_blp.response(200, VersionSchema)
 @versions_blp.alt_response(403, response="FORBIDDEN")
 @versions_blp.alt_response(404, response="NOT_FOUND")
@@ -856,7 +856,7 @@ def attach_simulation(args: dict[str, Any], version_id: int) -> dict[str, Any]:
 
 
 @versions_blp.route(f"{VERSION_RULE}/approve", methods=["POST"], parameters=[VERSION_ID])
-@versions_blp.arguments(ApproveSchema)
+@versions_blp.arguments(ApproveSchema, required=False)  # every field optional: no body is an empty one
 @versions_blp.response(200, VersionSchema)
 @versions_blp.alt_response(403, response="FORBIDDEN")
 @versions_blp.alt_response(404, response="NOT_FOUND")
@@ -900,7 +900,7 @@ def activate(args: dict[str, Any], version_id: int) -> dict[str, Any]:
 
 
 @versions_blp.route(f"{VERSION_RULE}/retire", methods=["POST"], parameters=[VERSION_ID])
-@versions_blp.arguments(RetireSchema)
+@versions_blp.arguments(RetireSchema, required=False)  # every field optional: no body is an empty one
 @versions_blp.response(200, VersionSchema)
 @versions_blp.alt_response(403, response="FORBIDDEN")
 @versions_blp.alt_response(404, response="NOT_FOUND")
