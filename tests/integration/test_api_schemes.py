@@ -58,16 +58,22 @@ def template_document() -> dict[str, Any]:
     return read_document(TEMPLATE.read_text(encoding="utf-8"), source=TEMPLATE.name)
 
 
+def add_tree() -> dict[str, int]:
+    """The six procuratorates of :data:`TREE` (flushed): ``{code: id}``."""
+    ids: dict[str, int] = {}
+    for code, name, level, parent in TREE:
+        p = Procuratorate(code=code, name=name, level=level, parent_id=ids.get(parent) if parent else None)
+        db.session.add(p)
+        db.session.flush()
+        ids[code] = p.id
+    return ids
+
+
 @pytest.fixture
 def world(app) -> dict[str, dict[str, str]]:
     """The six procuratorates and an API key per role: ``{name: request headers}``."""
     with app.app_context():
-        ids: dict[str, int] = {}
-        for code, name, level, parent in TREE:
-            p = Procuratorate(code=code, name=name, level=level, parent_id=ids.get(parent) if parent else None)
-            db.session.add(p)
-            db.session.flush()
-            ids[code] = p.id
+        ids = add_tree()
         headers = {}
         for name, (code, permissions) in KEYS.items():
             # Each key is one person's (four eyes compares people): its owner, a user of the same name.

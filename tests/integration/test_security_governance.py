@@ -19,7 +19,7 @@ from rulesvc.services.governance import versions
 from rulesvc.services.governance.access import actor_for_user, system_actor
 from rulesvc.services.governance.apikeys import create_key
 from rulesvc.services.users import create_user
-from tests.integration.test_api_schemes import TREE, template_document
+from tests.integration.test_api_schemes import add_tree, template_document
 
 ALL = ["read", "edit", "review", "activate", "audit"]
 
@@ -29,12 +29,7 @@ def people(app) -> dict[str, dict[str, str]]:
     """Three people (A, B, C) at the province, each with a key holding every permission; and Alice, an
     administrator who also owns a key."""
     with app.app_context():
-        ids: dict[str, int] = {}
-        for code, name, level, parent in TREE:
-            p = Procuratorate(code=code, name=name, level=level, parent_id=ids.get(parent) if parent else None)
-            db.session.add(p)
-            db.session.flush()
-            ids[code] = p.id
+        ids = add_tree()
         headers = {}
         for person in ("A", "B", "C", "alice"):
             user = create_user(db.session, f"person-{person.lower()}", "a long enough password",

@@ -381,13 +381,8 @@ def _editable(session: Session, actor: Actor, version_id: int, lock_version: int
 
 def _step(v: SchemeVersion, step: Step) -> None:
     """Take ``step`` of the lifecycle, or a 409 saying why not."""
-    try:
-        lifecycle.advance(v, step)
-    except lifecycle.TransitionRefused:
-        t = lifecycle.TRANSITIONS[step]
-        raise Conflict(msg("version.bad_transition", number=v.number, status=STATUS_LABELS[v.status],
-                           status_en=STATUS_LABELS_EN[v.status], step=t.label, step_en=t.label_en),
-                       errors={"status": [v.status]}) from None
+    lifecycle_check(v, step)
+    lifecycle.advance(v, step)
 
 
 def _save(session: Session, v: SchemeVersion) -> None:
