@@ -25,11 +25,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-from sqlalchemy import create_engine, make_url, select, text
+from sqlalchemy import Engine, make_url, select, text
 
-from rulesvc.config import normalise_database_url
 from rulesvc.extensions import db
 from rulesvc.persistence.models import Procuratorate, Scheme, SchemeVersion
 from rulesvc.services.dictionary import get_dictionary
@@ -345,25 +343,26 @@ class Targets:
 
 
 class Snapshot:
-    """The database of ``app`` as it is now, to be put back with :meth:`restore` (SQLite: the backup API
-    into a side file; PostgreSQL: a template database to re-create it from)."""
+    """The database of ``app`` as it is now, to be put back with :meth:`restore`. SQLite: a copy made with
+    the backup API. PostgreSQL: a template database to re-create it from, through ``admin`` (an
+    AUTOCOMMIT engine on the same server: the test server's, ``pg_server.engine``)."""
 
-    def __init__(self, app) -> None:
+    def __init__(self, app, admin: Engine | None = None) -> None:
         self.app = app
-        self.url = app.config["SQLALCHEMY_DATABASE_URI"]
+        self.url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
         self._close_connections()
-        if self.url.startswith("sqlite"):
-            self.path = Path(make_url(self.url).database or "")
+        self.sqlite = self.url.get_backend_name() == "sqlite"
+        if self.sqlite:
+            self.path = Path(self.url.database or "")
             self.copy = Path(tempfile.mkdtemp()) / "snapshot.db"
             _sqlite_copy(self.path, self.copy)
-        else:
-            parts = urlsplit(self.url)
-            self.name = parts.path.lstrip("/")
-            self.template = f"{self.name}_seed"
-            self.admin = create_engine(normalise_database_url(urlunsplit(parts._replace(path="/postgres"))),
-                                       isolation_level="AUTOCOMMIT")
-            with self.admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{self.template}" TEMPLATE "{self.name}"'))
+            return
+        assert admin is not None, "PostgreSQL: an engine that may create databases"
+        self.admin = admin
+        self.name = self.url.database
+        self.template = f"{self.name}_seed"
+        with self.admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{self.template}" TEMPLATE "{self.name}"'))
 
     def _close_connections(self) -> None:
         with self.app.app_context():
@@ -372,7 +371,7 @@ class Snapshot:
 
     def restore(self) -> None:
         self._close_connections()
-        if self.url.startswith("sqlite"):
+        if self.sqlite:
             _sqlite_copy(self.copy, self.path)
             return
         with self.admin.connect() as conn:
@@ -380,13 +379,13 @@ class Snapshot:
             conn.execute(text(f'CREATE DATABASE "{self.name}" TEMPLATE "{self.template}"'))
 
     def drop(self) -> None:
+        """Remove the copy (the database itself is the caller's)."""
         self._close_connections()
-        if self.url.startswith("sqlite"):
+        if self.sqlite:
             shutil.rmtree(self.copy.parent, ignore_errors=True)
             return
         with self.admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)'))
-        self.admin.dispose()
 
 
 def _sqlite_copy(source: Path, target: Path) -> None:
