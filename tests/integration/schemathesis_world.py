@@ -39,7 +39,7 @@ from tests.integration.test_api_schemes import (
     COUNTY_CODE,
     TEMPLATE_CODE,
     THREE_OVERRIDES,
-    TREE,
+    add_tree,
     template_document,
 )
 
@@ -77,12 +77,7 @@ def seed_world(app) -> dict[str, dict[str, str]]:
     and only the published versions of the province's."""
     with app.app_context():
         session = db.session
-        org: dict[str, int] = {}
-        for code, name, level, parent in TREE:
-            p = Procuratorate(code=code, name=name, level=level, parent_id=org.get(parent) if parent else None)
-            session.add(p)
-            session.flush()
-            org[code] = p.id
+        org = add_tree()
         people = {"designer": ("designer", "910000"), "city-designer": ("designer", "910100"),
                   "county-designer": ("designer", "910101"), "reviewer": ("reviewer", "910000"),
                   "fuzzer": ("admin", "910000")}
