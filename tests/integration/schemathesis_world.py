@@ -1,7 +1,7 @@
 """What the schemathesis runs of ``test_api_schemathesis.py`` are pointed at.
 
-- :func:`seed_world`: a small province for the run with a key holding every permission. That run changes
-  data, so it gets a database of its own, never the shared ``demo_app``. The world is seeded through the
+- :func:`seed_world`: a small province for the runs (one of them, with a key holding every permission,
+  changes data: it gets the test's own database, never the shared ``demo_app``). It is seeded through the
   services by people who are not the fuzzer (designers at the province, a city and a county, a reviewer),
   so four eyes lets the fuzzer's key approve and reject what they wrote. It holds a version in every state
   an operation starts from: drafts, versions in review with and without a simulation, approved, active, a

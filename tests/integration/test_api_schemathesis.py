@@ -2,8 +2,9 @@
 
 Every documented operation gets schemathesis's coverage cases (each parameter at and past its bounds,
 missing, of the wrong type; other methods; other media types) and generated valid (positive) and invalid
-(negative) requests, with two keys, on a small province of their own
-(:mod:`tests.integration.schemathesis_world`; never the shared demo database, which this changes):
+(negative) requests, with two keys, on a small province seeded for it
+(:mod:`tests.integration.schemathesis_world`) in the test's own database (``app``; never the shared demo
+database: this changes data):
 
 - a **read-only** key (read, audit) of a city: it reads its own and its counties' schemes and the
   province's published versions; every change it asks for is refused (403) before its body is read;
@@ -54,7 +55,6 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
 )
 
 from rulesvc.catalogue import MESSAGES  # noqa: E402
-from tests.conftest import _migrated_app  # noqa: E402
 from tests.integration.schemathesis_world import Snapshot, Targets, seed_world  # noqa: E402
 
 
@@ -310,23 +310,23 @@ def _describe(operation, mode: str, case, exc: BaseException, headers: dict[str,
 
 
 @pytest.mark.slow
-def test_api_conforms_to_its_openapi_document(db_kind, tmp_path_factory, pg_server, capsys):
+def test_api_conforms_to_its_openapi_document(app, db_kind, pg_server, capsys):
+    """(``app``: a migrated database of its own — emptied afterwards, as for any test.)"""
     budget = BUDGETS[db_kind]
-    with _migrated_app(db_kind, "fuzz", tmp_path_factory, pg_server) as app:
-        keys = seed_world(app)
-        targets = Targets.read(app, writer=keys["every permission"])
-        snapshot = Snapshot(app, admin=pg_server.engine if db_kind == "postgresql" else None)
-        try:
-            runs = [
-                Run("read-only key (read, audit) of a city", keys["read-only"],
-                    lambda op: budget.reads if op.method.upper() == "GET" else budget.refused,
-                    targets=targets.seen_by(keys["read-only"]), checks=(changes_nothing,)).fuzz(app),
-                Run("key with every permission on the province", keys["every permission"],
-                    lambda op: budget.everything, targets=targets, reset=snapshot.restore,
-                    reset_every=budget.reset_every).fuzz(app),
-            ]
-        finally:
-            snapshot.drop()
+    keys = seed_world(app)
+    targets = Targets.read(app, writer=keys["every permission"])
+    snapshot = Snapshot(app, admin=pg_server.engine if db_kind == "postgresql" else None)
+    try:
+        runs = [
+            Run("read-only key (read, audit) of a city", keys["read-only"],
+                lambda op: budget.reads if op.method.upper() == "GET" else budget.refused,
+                targets=targets.seen_by(keys["read-only"]), checks=(changes_nothing,)).fuzz(app),
+            Run("key with every permission on the province", keys["every permission"],
+                lambda op: budget.everything, targets=targets, reset=snapshot.restore,
+                reset_every=budget.reset_every).fuzz(app),
+        ]
+    finally:
+        snapshot.drop()
 
     with capsys.disabled():  # the counts, in every run's output
         print("".join(f"\n{run.summary()}" for run in runs))
