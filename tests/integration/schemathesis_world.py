@@ -7,11 +7,12 @@
   an operation starts from: drafts, versions in review with and without a simulation, approved, active, a
   localization draft with overrides, a rebase draft with an open conflict.
 - :class:`Targets`: the real ids and codes of a database, by the state their versions are in, and
-  :meth:`Targets.aim`, which points part of the generated requests at them (ids, codes, lock counters,
-  periods), so that they reach the services' real work and not only their 404s.
-- :class:`Snapshot`: the seeded database kept aside and put back before each operation is fuzzed, so
-  every operation starts from the whole world (one that approves does not find the versions in review
-  already used up by another).
+  :meth:`Targets.aim`, which points most generated requests at them (ids, codes, lock counters, periods,
+  dates) and grafts generated values into real documents and overrides, so that they reach the services'
+  real work and not only their 404s or the request schema.
+- :class:`Snapshot`: the seeded database kept aside and put back before each operation and every few
+  changes, so every operation finds the whole world (one that approves does not find the versions in
+  review already used up by another, nor by its own first cases).
 """
 
 from __future__ import annotations
