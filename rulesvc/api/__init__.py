@@ -44,7 +44,11 @@ API_DESCRIPTION = """\
 HTTP API of the prosecutor performance evaluation (检察官业绩考评) rules engine and configuration service.
 
 Errors always have the same JSON body: `{"code": <HTTP status>, "status": "<machine name>",
-"message": "<text>", "errors": {<field-level details>}}`.
+"error_code": "<stable message code, e.g. version.four_eyes>", "message": "<text>",
+"errors": {<field-level details>}, "field_codes": {<the fields' message codes, when known>}}`.
+Messages are in Chinese, or in English with `Accept-Language: en` or `?lang=en`; match on `error_code`.
+Order of refusals: 401 (no caller), 403 (may not write at all), 413/400 (body too large, not JSON,
+NaN/Infinity, nested too deeply), then 422 per field. A database that does not answer: 503 with Retry-After.
 Lists are paginated with `page` and `page_size`; the `X-Pagination` header carries the totals.
 
 认证 (authentication): rule sets, versions and the audit log need a caller — an API key in

@@ -57,7 +57,7 @@ class ProcuratorateQuerySchema(ma.Schema):
 def list_directory(pagination_parameters: PaginationParameters, **filters: Any) -> list[ProcuratorateEntry]:
     """List procuratorates, ordered by code (paginated; see the X-Pagination header)."""
     items, total = list_procuratorates(
-        db.session,
+        db.session(),
         **filters,
         offset=pagination_parameters.first_item,
         limit=pagination_parameters.page_size,
@@ -76,4 +76,4 @@ def list_directory(pagination_parameters: PaginationParameters, **filters: Any) 
 @blp.alt_response(404, response="NOT_FOUND")
 def get_one(code: str) -> ProcuratorateEntry:
     """One procuratorate by its code."""
-    return get_procuratorate(db.session, code)
+    return get_procuratorate(db.session(), code)

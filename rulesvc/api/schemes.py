@@ -626,7 +626,8 @@ def _audit_rows(records: list[AuditRecord]) -> list[dict[str, Any]]:
         rows.append({
             "id": r.id, "at": at.isoformat(), "actor": r.actor, "actor_ref": r.actor_ref, "action": r.action,
             "action_label": audit.ACTION_LABELS.get(r.action, r.action),
-            "procuratorate": orgs.get(r.procuratorate_id), "scheme": schemes.get(r.scheme_id),
+            "procuratorate": orgs.get(r.procuratorate_id) if r.procuratorate_id is not None else None,
+            "scheme": schemes.get(r.scheme_id) if r.scheme_id is not None else None,
             "version_id": r.version_id, "summary": r.summary, "diff": r.diff, "detail": r.detail,
             "ip": r.ip, "client": r.client,
         })
@@ -647,13 +648,13 @@ SCHEME_CODE_PARAM = [{
 @schemes_blp.response(200, SchemeSummarySchema(many=True))
 @schemes_blp.paginate(page_size=50, max_page_size=500)
 @transactional
-def list_schemes(pagination_parameters: PaginationParameters, procuratorate: str | None = None) -> list[dict[str, Any]]:
+def list_schemes(pagination_parameters: PaginationParameters, procuratorate: str | None = None) -> flask.Response:
     """可见的方案，按代码排序（分页）(the schemes the caller may see, by code; paginated).
 
     Versions the caller may not see (another procuratorate's drafts) are left out. Each version is a
     summary; ``GET /versions/{id}`` gives one whole.
     """
-    found = versions.scheme_summaries(db.session, current_actor(), procuratorate=procuratorate)
+    found = versions.scheme_summaries(db.session(), current_actor(), procuratorate=procuratorate)
     pagination_parameters.item_count = len(found)
     # The summaries are built in the schema's exact shape (a test holds them to it), so they are sent as
     # they are: dumping 250 nested rows through marshmallow took half of this list's time.
@@ -673,7 +674,7 @@ def create_scheme(args: dict[str, Any]) -> dict[str, Any]:
     Needs *edit* on the procuratorate. The code must be unused (409 otherwise).
     """
     _storable(args, "document")
-    v = versions.create_scheme(db.session, current_actor(), **args)
+    v = versions.create_scheme(db.session(), current_actor(), **args)
     return versions.view(v)
 
 
@@ -684,7 +685,7 @@ def create_scheme(args: dict[str, Any]) -> dict[str, Any]:
 def get_scheme(code: str) -> dict[str, Any]:
     """一个方案及其可见的版本 (one scheme with the versions the caller may see)."""
     actor = current_actor()
-    return versions.scheme_view(versions.get_scheme(db.session, actor, _scheme_or_404(code)), actor)
+    return versions.scheme_view(versions.get_scheme(db.session(), actor, _scheme_or_404(code)), actor)
 
 
 @schemes_blp.route("/<code>/in-effect", parameters=SCHEME_CODE_PARAM)
@@ -698,7 +699,7 @@ def in_effect(code: str, date: dt.date | None = None) -> dict[str, Any]:
     A past period is evaluated with the version then in force. 404 when none was in force.
     """
     on = date or dt.date.today()
-    v = versions.version_in_effect(db.session, current_actor(), _scheme_or_404(code), on)
+    v = versions.version_in_effect(db.session(), current_actor(), _scheme_or_404(code), on)
     return {"scheme": v.scheme.code, "date": on.isoformat(), "version": versions.view(v, with_document=False)}
 
 
@@ -713,7 +714,7 @@ def create_draft(args: dict[str, Any], code: str) -> dict[str, Any]:
     """新建草稿：复制某版本（默认最新版本）或使用给定内容 (a new draft: a copy of a version — default the newest —
     or the given document)."""
     _storable(args, "document")
-    v = versions.create_draft(db.session, current_actor(), _scheme_or_404(code), **args)
+    v = versions.create_draft(db.session(), current_actor(), _scheme_or_404(code), **args)
     return versions.view(v)
 
 
@@ -729,7 +730,7 @@ VERSION_RULE = "/<version_id:version_id>"
 def get_version(version_id: int) -> dict[str, Any]:
     """一个版本：内容、解析后的完整方案、本地化来源 (a version with its resolved document and, for a localization,
     the provenance of each part)."""
-    return _detail(versions.get_version(db.session, current_actor(), version_id))
+    return _detail(versions.get_version(db.session(), current_actor(), version_id))
 
 
 @versions_blp.route(VERSION_RULE, methods=["PUT"], parameters=[VERSION_ID])
@@ -747,7 +748,7 @@ def update_version(args: dict[str, Any], version_id: int) -> dict[str, Any]:
     with the draft's ``current`` state, never a silent overwrite.
     """
     _storable(args, "document")
-    v = versions.update_draft(db.session, current_actor(), version_id, **args)
+    v = versions.update_draft(db.session(), current_actor(), version_id, **args)
     return versions.view(v)
 
 
@@ -761,7 +762,7 @@ def update_version(args: dict[str, Any], version_id: int) -> dict[str, Any]:
 @transactional
 def delete_version(version_id: int, lock_version: int) -> None:
     """删除草稿 (delete a draft)."""
-    versions.delete_draft(db.session, current_actor(), version_id, lock_version=lock_version)
+    versions.delete_draft(db.session(), current_actor(), version_id, lock_version=lock_version)
 
 
 @versions_blp.route(f"{VERSION_RULE}/overrides", methods=["PUT"], parameters=[VERSION_ID])
@@ -775,7 +776,7 @@ def delete_version(version_id: int, lock_version: int) -> None:
 def update_overrides(args: dict[str, Any], version_id: int) -> dict[str, Any]:
     """替换本地化草稿的覆盖项 (replace a localization draft's overrides)."""
     _storable(args, "overrides")
-    v = versions.set_overrides(db.session, current_actor(), version_id, **args)
+    v = versions.set_overrides(db.session(), current_actor(), version_id, **args)
     return versions.view(v)
 
 
@@ -791,7 +792,7 @@ def localize(args: dict[str, Any], version_id: int) -> dict[str, Any]:
     """本地化该（已发布的）版本：新方案的第一个草稿只保存覆盖项 (localize this published version: a new scheme of
     the procuratorate whose first draft holds only the overrides)."""
     _storable(args, "overrides")
-    v = versions.localize(db.session, current_actor(), parent_version_id=version_id, **args)
+    v = versions.localize(db.session(), current_actor(), parent_version_id=version_id, **args)
     return versions.view(v)
 
 
@@ -806,7 +807,7 @@ def localize(args: dict[str, Any], version_id: int) -> dict[str, Any]:
 def rebase(args: dict[str, Any], version_id: int) -> dict[str, Any]:
     """变基到新的上级版本：得到新草稿，冲突须逐项处理 (rebase onto a newer parent version: a new draft; its
     conflicts must be settled before submitting)."""
-    v = versions.rebase(db.session, current_actor(), version_id, **args)
+    v = versions.rebase(db.session(), current_actor(), version_id, **args)
     return versions.view(v)
 
 
@@ -821,7 +822,7 @@ def rebase(args: dict[str, Any], version_id: int) -> dict[str, Any]:
 def settle(args: dict[str, Any], version_id: int) -> dict[str, Any]:
     """处理一处变基冲突：保留本地、采用上级或改值 (settle one rebase conflict: keep, take_upstream or edit)."""
     _storable(args, "value")
-    v = versions.settle(db.session, current_actor(), version_id, **args)
+    v = versions.settle(db.session(), current_actor(), version_id, **args)
     return versions.view(v)
 
 
@@ -837,7 +838,7 @@ def submit(args: dict[str, Any], version_id: int) -> dict[str, Any]:
     """提交审核：解析、检查（lint 无错误）并冻结内容 (submit for review: resolve, check — lint, no errors — and
     freeze the content). 422 lists every problem by path."""
     dictionary = get_dictionary(current_app.config["RULES_DIR"])
-    v = versions.submit(db.session, current_actor(), version_id, dictionary, lock_version=args.get("lock_version"))
+    v = versions.submit(db.session(), current_actor(), version_id, dictionary, lock_version=args.get("lock_version"))
     return versions.view(v)
 
 
@@ -851,7 +852,7 @@ def submit(args: dict[str, Any], version_id: int) -> dict[str, Any]:
 @transactional
 def attach_simulation(args: dict[str, Any], version_id: int) -> dict[str, Any]:
     """附上该版本内容在已结束期间上的模拟测评 (attach the simulation run of this content on a closed period)."""
-    v = versions.attach_simulation(db.session, current_actor(), version_id, **args)
+    v = versions.attach_simulation(db.session(), current_actor(), version_id, **args)
     return versions.view(v)
 
 
@@ -866,7 +867,7 @@ def attach_simulation(args: dict[str, Any], version_id: int) -> dict[str, Any]:
 def approve(args: dict[str, Any], version_id: int) -> dict[str, Any]:
     """批准（四眼原则：不能是编写或提交者；须已附模拟测评）(approve: not by its author or submitter; needs the
     simulation of this content)."""
-    v = versions.approve(db.session, current_actor(), version_id, **args)
+    v = versions.approve(db.session(), current_actor(), version_id, **args)
     return versions.view(v)
 
 
@@ -880,7 +881,7 @@ def approve(args: dict[str, Any], version_id: int) -> dict[str, Any]:
 @transactional
 def reject(args: dict[str, Any], version_id: int) -> dict[str, Any]:
     """退回修改，须写理由 (reject back to draft, with the reason)."""
-    v = versions.reject(db.session, current_actor(), version_id, **args)
+    v = versions.reject(db.session(), current_actor(), version_id, **args)
     return versions.view(v)
 
 
@@ -895,7 +896,7 @@ def reject(args: dict[str, Any], version_id: int) -> dict[str, Any]:
 def activate(args: dict[str, Any], version_id: int) -> dict[str, Any]:
     """自某日起生效；此前生效的版本截至前一日 (put in force from a date; the version in force before ends the day
     before)."""
-    v = versions.activate(db.session, current_actor(), version_id, **args)
+    v = versions.activate(db.session(), current_actor(), version_id, **args)
     return versions.view(v)
 
 
@@ -910,7 +911,7 @@ def activate(args: dict[str, Any], version_id: int) -> dict[str, Any]:
 def retire(args: dict[str, Any], version_id: int) -> dict[str, Any]:
     """停用；已生效的版本有效至 effective_to（默认今天）(retire; an active version stays in force up to
     ``effective_to``, default today)."""
-    v = versions.retire(db.session, current_actor(), version_id, **args)
+    v = versions.retire(db.session(), current_actor(), version_id, **args)
     return versions.view(v)
 
 
@@ -925,7 +926,7 @@ def retire(args: dict[str, Any], version_id: int) -> dict[str, Any]:
 def diff(version_id: int, other_id: int) -> dict[str, Any]:
     """两个版本解析后方案的差异：结构化数据与文字 (the difference between two versions' resolved documents, as data
     and as text)."""
-    return versions.diff_versions(db.session, current_actor(), version_id, other_id)
+    return versions.diff_versions(db.session(), current_actor(), version_id, other_id)
 
 
 @versions_blp.route(f"{VERSION_RULE}/drift", parameters=[VERSION_ID])
@@ -935,7 +936,7 @@ def diff(version_id: int, other_id: int) -> dict[str, Any]:
 def drift(version_id: int) -> dict[str, Any]:
     """漂移报告：该版本的各级本地化及其覆盖项 (drift report: every localization below this version that the caller
     may see, with its overrides)."""
-    return versions.drift_report(db.session, current_actor(), version_id)
+    return versions.drift_report(db.session(), current_actor(), version_id)
 
 
 # -- /audit ----------------------------------------------------------------------------------------------------
@@ -953,7 +954,7 @@ def list_audit(pagination_parameters: PaginationParameters, actor: str | None = 
     Needs the *audit* permission.
     """
     records, total = audit.list_records(
-        db.session, current_actor(), actor_name=actor, **filters,
+        db.session(), current_actor(), actor_name=actor, **filters,
         offset=pagination_parameters.first_item, limit=pagination_parameters.page_size,
     )
     pagination_parameters.item_count = total
