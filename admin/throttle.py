@@ -14,9 +14,10 @@ name's failures (never the address's: one valid account must not reset an attack
 never slowed by other names' failures unless its address is locked. Each lock is one record in the
 audit log (``auth.lockout``).
 
-Storage: Redis in server mode (every worker shares the counters), memory in embedded mode (see
-:func:`rulesvc.extensions.init_limiter`). When Redis fails mid-way the counters fall back to this
-process's memory (logged), rather than letting every attempt through or failing every sign-in.
+Storage: Redis when ``RULESVC_REDIS_URL`` is set, else the database (``login_counts``): either way
+every worker process of the server shares the counters and a worker restart forgets nothing. When the
+storage fails mid-way the counters fall back to this process's memory (logged), rather than letting
+every attempt through or failing every sign-in.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from sqlalchemy import select
 
 from rulesvc.extensions import db, limiter
 from rulesvc.persistence.models import User
+from rulesvc.persistence.throttle import SqlMovingWindow
 from rulesvc.services.governance import audit
 from rulesvc.services.governance.access import Actor
 
@@ -58,6 +60,21 @@ class Lock:
     @property
     def minutes(self) -> int:
         return max(1, math.ceil(self.seconds / 60))
+
+
+_SQL_STRATEGY = "rulesvc_login_sql"
+
+
+def _strategy() -> RateLimiter:
+    """Redis when configured (Flask-Limiter's storage); else the database, which every worker process of
+    the server shares and a restart does not empty (memory would count per process)."""
+    if current_app.config.get("REDIS_URL"):
+        return limiter().limiter
+    strategy = current_app.extensions.get(_SQL_STRATEGY)
+    if strategy is None:
+        strategy = MovingWindowRateLimiter(SqlMovingWindow(db.engine))
+        current_app.extensions[_SQL_STRATEGY] = strategy
+    return strategy
 
 
 class LoginThrottle:
@@ -123,7 +140,7 @@ class LoginThrottle:
 
     def _call(self, operation: Callable[[RateLimiter], T]) -> T:
         try:
-            return operation(limiter().limiter)
+            return operation(_strategy())
         except Exception as exc:  # Redis down or failing: this process's memory, never no throttling
             log.warning("login throttle: storage failed (%s: %s); counting in memory", type(exc).__name__, exc)
             fallback = current_app.extensions.setdefault(_FALLBACK, MovingWindowRateLimiter(MemoryStorage()))

@@ -104,12 +104,19 @@ def _request_language(app: Flask) -> None:
     else ``?lang=``, else ``Accept-Language``, else the configured default (Chinese)."""
     from rulesvc.catalogue import language_of, set_language
 
-    @app.before_request
     def _set_language() -> None:
         chosen = session.get("lang") or request.args.get("lang")
         if not chosen and request.accept_languages:
             chosen = request.accept_languages.best_match(["zh", "zh-CN", "en"]) or None
         set_language(language_of(chosen or app.config["DEFAULT_LOCALE"]))
+
+    # First of every hook (the CSRF check, the API guard and the sign-in throttle answer in it too), and
+    # forgotten at the end, so no answer ever speaks the previous request's language.
+    app.before_request_funcs.setdefault(None, []).insert(0, _set_language)
+
+    @app.teardown_request
+    def _forget_language(_exc: BaseException | None) -> None:
+        set_language(None)
 
 
 def select_locale() -> str:

@@ -124,7 +124,7 @@ def migrate_and_load_dictionary(app) -> None:
 
 
 DATA_TABLES = ("audit_log", "api_keys", "scheme_versions", "schemes", "events", "dataset_withdrawals", "datasets",
-               "users", "prosecutors", "departments", "procuratorates")
+               "users", "prosecutors", "departments", "procuratorates", "login_counts")
 # append-only / frozen rows: their triggers refuse deletes
 GUARDED = ("audit_log", "scheme_versions", "dataset_withdrawals")
 

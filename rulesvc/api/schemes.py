@@ -41,6 +41,7 @@ from rulesvc.persistence.models import (
     Procuratorate,
     Scheme,
 )
+from rulesvc.schema import limits
 from rulesvc.services.dictionary import get_dictionary
 from rulesvc.services.governance import audit, versions
 
@@ -87,8 +88,8 @@ def _ids_in_range(endpoint: str | None, values: dict[str, Any] | None) -> None:
 BLUEPRINTS = (schemes_blp, versions_blp, audit_blp)
 
 CODE_PATTERN = r"^[0-9]{6}$"
-SCHEME_CODE_PATTERN = r"^[A-Za-z0-9_.-]{1,80}$"
-_SCHEME_CODE_RE = re.compile(r"[A-Za-z0-9_.-]{1,80}")
+SCHEME_CODE_PATTERN = limits.SCHEME_CODE_PATTERN
+_SCHEME_CODE_RE = re.compile(SCHEME_CODE_PATTERN[1:-1])
 _PROCURATORATE_RE = re.compile(r"[0-9]{6}")
 # Text fields: the patterns are documented and are exactly what is checked (fullmatch).
 LINE_PATTERN = r"^[^\x00-\x1f\x7f]*$"  # one line, no control characters

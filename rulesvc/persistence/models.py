@@ -485,6 +485,18 @@ class UserSession(Base):
     user: Mapped[User] = relationship()
 
 
+class LoginCount(Base):
+    """One counted sign-in failure (or lock) of the throttle when no Redis is configured: shared by
+    every worker (see :mod:`rulesvc.persistence.throttle`)."""
+
+    __tablename__ = "login_counts"
+    __table_args__ = (Index("ix_login_counts_key_at", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(300))
+    at: Mapped[float] = mapped_column(comment="seconds since the epoch")
+
+
 CONTRIBUTION_ROLES = ("created", "edited", "copied", "rebased", "submitted")
 
 

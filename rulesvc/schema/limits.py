@@ -32,6 +32,9 @@ MAX_TEXT_CHARS = 4_000
 MAX_NAME_CHARS = 200
 MAX_CODE_CHARS = 80
 CODE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+# A code names a folder in `rules export`: it starts with a letter or digit, so ".", ".." or ".hidden"
+# can never be one.
+SCHEME_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$"
 
 
 def _path(parent: str, key: Any) -> str:
@@ -78,8 +81,9 @@ def storable_problems(value: Any, where: str = "document", *, max_depth: int = M
 
 def document_problems(document: Any, where: str = "document", *,
                       max_bytes: int = MAX_DOCUMENT_BYTES) -> dict[str, list[Msg]]:
-    """A scheme document (or a localization's overrides): storable, and at most ``max_bytes`` serialised."""
-    problems = storable_problems(document, where)
+    """A scheme document (or a localization's overrides): storable, every text in it (names, formulas,
+    descriptions, reasons) at most :data:`MAX_TEXT_CHARS`, and at most ``max_bytes`` serialised."""
+    problems = storable_problems(document, where, max_text=MAX_TEXT_CHARS)
     if problems:
         return problems
     size = len(json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
@@ -104,7 +108,8 @@ def text_problems(fields: Mapping[str, Any], *, max_chars: int = MAX_TEXT_CHARS)
 
 
 def code_problem(code: Any, *, max_chars: int = MAX_CODE_CHARS) -> Msg | None:
-    if not isinstance(code, str) or not code or len(code) > max_chars or not set(code) <= CODE_CHARS:
+    if not isinstance(code, str) or not code or len(code) > max_chars or not set(code) <= CODE_CHARS \
+            or not code[0].isascii() or not code[0].isalnum():
         return msg("field.bad_code", max=max_chars)
     return None
 

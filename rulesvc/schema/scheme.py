@@ -26,6 +26,7 @@ from marshmallow import (
 )
 
 from rulesvc.engine import model as m
+from rulesvc.schema import limits
 
 CODE = validate.Regexp(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$", error="须为字母、数字、下划线组成的代码 (letters, digits, _)")
 
@@ -269,7 +270,7 @@ def _dict_of(schema: type[Schema]) -> fields.Dict:
 
 
 class SchemeSchema(_Base):
-    code = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{1,80}$"))
+    code = fields.String(required=True, validate=validate.Regexp(limits.SCHEME_CODE_PATTERN))
     name = fields.String(required=True)
     subject = fields.String(required=True, validate=validate.OneOf(m.SUBJECT_KINDS))
     period = fields.String(required=True, validate=validate.OneOf(m.PERIOD_KINDS))

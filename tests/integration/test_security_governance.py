@@ -335,3 +335,62 @@ def test_rules_files_obey_the_same_limits(app, other_app, tmp_path):
     problems = " ".join(str(m) for m in info.value.errors[str(path)])
     assert "document.description" in problems and "document.combination.base" in problems
     assert counts(other_app) == before
+
+
+# --- the re-probe's findings (after the first fixes) -------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", [".", "..", "...", ".hidden", "-x", "_x"])
+def test_a_scheme_code_starts_with_a_letter_or_digit(people, client, code):
+    """`..` was accepted, then written outside its folder by `rules export` and lost on import."""
+    response = client.post("/api/v1/schemes", headers=people["A"], json={
+        "code": code, "name": "x", "procuratorate": "910000", "subject_kind": "prosecutor", "period_kind": "year",
+        "document": template_document()})
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert ok(client.get("/api/v1/schemes", headers=people["A"])) == []
+
+
+def test_every_text_inside_a_document_is_bounded(people, client):
+    doc = template_document()
+    first = next(iter(doc["indicators"]))
+    doc["indicators"][first]["name"] = "名" * 5000
+    body = refused(client.post("/api/v1/schemes", headers=people["A"], json={
+        "code": "T", "name": "模板", "procuratorate": "910000", "subject_kind": "prosecutor", "period_kind": "year",
+        "document": doc}), 422, "version.document_invalid")
+    assert body["field_codes"] == {f"document.indicators.{first}.name": ["field.too_long"]}
+
+
+def test_rules_import_reads_no_symbolic_link(app, other_app, tmp_path):
+    """A version file linked to /etc/shadow had its content echoed in the error messages."""
+    from rulesvc.errors import InvalidInput
+    from tests.integration.test_rulefiles import add_orgs, export, run_import, version_path
+
+    add_orgs(app)
+    with app.app_context():
+        versions.create_scheme(db.session, system_actor(), code="T-LINK", name="模板", procuratorate="910000",
+                               subject_kind="prosecutor", period_kind="year", document=template_document())
+        db.session.commit()
+    export(app, tmp_path)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:hash-of-the-server:20228:0:99999:7:::\n", encoding="utf-8")
+    path = version_path(tmp_path, "910000", "T-LINK", 1)
+    path.unlink()
+    path.symlink_to(secret)
+    add_orgs(other_app)
+    with pytest.raises(InvalidInput) as info:
+        run_import(other_app, tmp_path)
+    shown = " ".join(str(m) for ms in info.value.errors.values() for m in ms)
+    assert "符号链接" in shown and "hash-of-the-server" not in shown
+
+
+def test_no_answer_speaks_the_previous_requests_language(people, client):
+    """413 and 400 answered in the language of the request before on the same thread."""
+    english = {**people["A"], "Accept-Language": "en"}
+    chinese = {**people["A"], "Accept-Language": "zh-CN"}
+    for _ in range(3):
+        body = refused(client.post("/api/v1/schemes", headers=english, data=b"{", content_type="application/json"),
+                       400, "request.bad_json")
+        assert body["message"].startswith("The request body")
+        body = refused(client.post("/api/v1/schemes", headers=chinese, data=b"{", content_type="application/json"),
+                       400, "request.bad_json")
+        assert body["message"].startswith("请求体")

@@ -559,6 +559,15 @@ def test_too_many_rows_and_too_big_a_file_are_refused_before_checking(reference,
 # == 3. NUL bytes =====================================================================================
 
 
+def test_a_terminal_escape_in_a_name_is_a_row_error(reference, tmp_path):
+    """Re-probe: a prosecutor named A<ESC>]0;pwn<BEL>B imported, then `rank` printed the escape sequence."""
+    names = write(tmp_path / "people.csv", ["P010,A\x1b]0;pwn\x07B,220102,,ordinary_crime,quota,false,,2018-01-01,"],
+                  header="code,name,procuratorate,department,business,quota_status,is_leader,leader_title,"
+                         "active_from,active_to")
+    errors = rejection(reference, names).row_errors
+    assert [(e.line, e.column) for e in errors] == [(2, "name")] and "\\x1b" in errors[0].value
+
+
 def test_a_nul_byte_is_a_row_error_of_its_cell_not_a_server_error(reference, tmp_path):
     csv_path = write(tmp_path / "nul.csv", [case("K1", 1), case("K2", 2).replace("C-K2", "C-\x00K2")])
     refused = rejection(reference, csv_path)

@@ -4,8 +4,8 @@ mode, memory storage as embedded, and Redis failing half-way).
 Issue 9, finding 5: "402 wrong passwords in 30 s on /admin/login/, no delay, no lockout". Every test
 counts the answers, so it fails if a single extra attempt gets through.
 
-Each test signs in from addresses of its own (``REMOTE_ADDR``) and with names of its own: the counters
-live outside the database (Redis or memory) and outlast the test's rows.
+Each test signs in from addresses of its own (``REMOTE_ADDR``) and with names of its own: counters
+in Redis outlast the test's rows.
 """
 
 from __future__ import annotations
@@ -172,17 +172,23 @@ def test_server_mode_counts_in_redis_shared_by_workers(app, users, redis_url):
         db.engine.dispose()
 
 
-def test_embedded_mode_counts_in_memory(app, users, tmp_path):
+def test_without_redis_the_workers_share_the_counts_in_the_database(app, users, tmp_path):
+    """The re-probe's finding: under `rulesvc serve` without Redis each gunicorn worker counted in its own
+    memory (8 passwords tried instead of 4, and a restart forgot the lock). Two app instances on one
+    database — two workers — now share one count, and a third started afterwards still sees the lock."""
     from tests.conftest import make_app
 
-    embedded = make_app(app.config["DATABASE_URL"], tmp_path, REDIS_URL=None)
-    with embedded.app_context():
-        assert type(limiter().storage).__name__ == "MemoryStorage"
-    browser = Browser(embedded, address())
-    assert statuses([browser.login(users["ann"], "wrong") for _ in range(6)]) == [200] * 4 + [429] * 2
-    with embedded.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    workers = [make_app(app.config["DATABASE_URL"], tmp_path / f"w{i}", REDIS_URL=None) for i in range(3)]
+    ip = address()
+    first, second = Browser(workers[0], ip), Browser(workers[1], ip)
+    answers = [(first if i % 2 else second).login(users["ann"], "wrong password") for i in range(6)]
+    assert statuses(answers) == [200] * 4 + [429] * 2
+    restarted = Browser(workers[2], address())  # a worker restarted since: the lock is still there
+    assert statuses([restarted.login(users["ann"], PASSWORD)]) == [429]
+    for worker in workers:
+        with worker.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 def test_redis_failing_falls_back_to_memory_not_to_no_limit(app, users, tmp_path):

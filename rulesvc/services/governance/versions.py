@@ -54,7 +54,6 @@ from rulesvc.services.governance import audit, contributors
 from rulesvc.services.governance.access import Actor, can_read, require, require_read
 
 IDENTITY = ("code", "name", "org", "description")
-SCHEME_CODE_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
 
 
 # -- reading -----------------------------------------------------------------------------------------
@@ -213,8 +212,6 @@ def check_document(document: Any, *, localization: bool) -> dict[str, Any]:
     if not isinstance(document, Mapping):
         raise InvalidInput(msg("version.document_invalid"), errors={"document": [msg("version.not_an_object")]})
     problems = limits.document_problems(document)
-    problems.update({f"document.{k}": v for k, v in limits.text_problems(
-        {"description": document.get("description")}).items()})
     if problems:
         raise InvalidInput(msg("version.document_invalid"), errors=problems)
     doc = copy.deepcopy(dict(document))
@@ -257,8 +254,9 @@ def check_resolved(scheme: Scheme, doc: Mapping[str, Any], dictionary: Dictionar
 
 
 def _check_code(code: str) -> None:
-    if not code or len(code) > 80 or not set(code) <= SCHEME_CODE_CHARS:
-        raise InvalidInput(msg("version.scheme_invalid"), errors={"code": [msg("field.bad_code", max=80)]})
+    problem = limits.code_problem(code)
+    if problem is not None:
+        raise InvalidInput(msg("version.scheme_invalid"), errors={"code": [problem]})
 
 
 def create_scheme(session: Session, actor: Actor, *, code: str, name: str, procuratorate: str, subject_kind: str,

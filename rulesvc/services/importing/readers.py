@@ -127,6 +127,8 @@ class Reader(ABC):
                 found.append(_cell_too_long(line, self._cell_name(i), len(v), limit, v))
             elif NUL_MARK in v or "\x00" in v:
                 found.append(_nul(line, self._cell_name(i), v))
+            elif CONTROL.search(v):
+                found.append(_control(line, self._cell_name(i), v))
         return found
 
 
@@ -158,6 +160,17 @@ def _cell_too_long(line: int, column: str, length: int, limit: int, value: str) 
 def _line_too_long(line: int, limit: int) -> RowError:
     return RowError(line, None, f"此行超过 {limit:,} 个字符，未读取", f"the line is longer than {limit:,} characters; "
                     "not read")
+
+
+# Control characters other than tab and line breaks: nothing a case system writes on purpose, and an
+# escape sequence in a name would reach every terminal that prints it (`rank`, `evaluate`).
+CONTROL = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _control(line: int, column: str, value: str) -> RowError:
+    shown = CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value[:40])
+    return RowError(line, column, "单元格含有控制字符（如 ESC），请删除后再导入",
+                    "the cell contains a control character (such as ESC); remove it", shown)
 
 
 def _nul(line: int, column: str, value: str) -> RowError:
@@ -362,6 +375,8 @@ class _TextReader(Reader):
             self._record_chars += len(text)
             if "\x00" in text:
                 text = text.replace("\x00", NUL_MARK)
+                self._marked = True
+            elif CONTROL.search(text):
                 self._marked = True
             yield text
 
@@ -781,7 +796,7 @@ class XlsxReader(Reader):
         try:
             for line, row in enumerate(self._rows, start=2):
                 self._done = line
-                if any(type(c) is str and (len(c) > cell_limit or "\x00" in c) for c in row):
+                if any(type(c) is str and (len(c) > cell_limit or "\x00" in c or CONTROL.search(c)) for c in row):
                     yield line, None, self._cell_problems(line, list(row))
                     continue
                 values: dict[Any, Any] = {

@@ -167,7 +167,7 @@ def read_tree(directory: str | Path) -> list[SchemeFile]:
 
 
 def _folders(parent: Path) -> list[Path]:
-    return sorted(p for p in parent.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return sorted(p for p in parent.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith("."))
 
 
 def _with_versions(scheme: SchemeFile, folder: Path, problems: Problems) -> SchemeFile:
@@ -192,7 +192,18 @@ def _with_versions(scheme: SchemeFile, folder: Path, problems: Problems) -> Sche
     return dataclasses.replace(scheme, versions=tuple(sorted(found, key=lambda x: x.number)))
 
 
+MAX_FILE_BYTES = 2 * limits.MAX_DOCUMENT_BYTES  # a version file is its document plus a few lines
+
+
 def _read_yaml(path: Path, problems: Problems) -> dict[str, Any] | None:
+    # Only regular files of a sensible size: a symbolic link could point anywhere on the server (and
+    # its content be echoed back in the error messages).
+    if path.is_symlink() or not path.is_file():
+        problems.add(path, "是符号链接或特殊文件，不读取 (a symbolic link or special file: not read)")
+        return None
+    if path.stat().st_size > MAX_FILE_BYTES:
+        problems.add(path, f"文件过大：最多 {MAX_FILE_BYTES // 1_000_000} MB (file too large)")
+        return None
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
@@ -233,7 +244,7 @@ def _read_scheme(folder: Path, problems: Problems) -> SchemeFile | None:
         problems.add(path, f"检察院代码 {loaded['procuratorate']} 与目录名 {folder.parent.name} 不符 "
                            "(procuratorate differs from the folder name)", field="procuratorate")
     code, name = loaded["code"], loaded["name"]
-    if len(name) > 200 or len(code) > 80 or not set(code) <= versions.SCHEME_CODE_CHARS:
+    if len(name) > 200 or len(code) > 80 or limits.code_problem(code) is not None:
         problems.add(path, "方案代码（字母、数字、_ . -，最长 80）或名称（最长 200）有误 (bad code or name)",
                      field="code" if len(name) <= 200 else "name")
     if problems.count(path) > before:
