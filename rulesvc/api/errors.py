@@ -23,14 +23,16 @@ these instead.
 from __future__ import annotations
 
 import http
+import re
 from typing import Any
 
 import marshmallow as ma
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError, default_exceptions
 
-from rulesvc.catalogue import codes_in
+from rulesvc.catalogue import codes_in, current_language, msg
 from rulesvc.errors import Conflict, ImportRejected, InvalidInput, NotFound, PermissionDenied, RulesvcError
+from rulesvc.schema.messages import translate
 
 API_PATH_PREFIX = "/api/"
 
@@ -104,6 +106,21 @@ def envelope(code: int, status: str, message: str, errors: Any = None, *, error_
     return response
 
 
+_ENGLISH_TAIL = re.compile(r"\s+\([^()]*\)$")
+
+
+def _in_chinese(value: Any) -> Any:
+    """marshmallow's English field messages in Chinese (:func:`rulesvc.schema.messages.translate`), without
+    the English gloss it keeps after them."""
+    if isinstance(value, str):
+        return _ENGLISH_TAIL.sub("", translate(value)) if value.isascii() else value
+    if isinstance(value, dict):
+        return {k: _in_chinese(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_in_chinese(v) for v in value]
+    return value
+
+
 def handle_http_exception(error: HTTPException) -> HTTPException | Response:
     """werkzeug/flask-smorest/webargs HTTP errors: the envelope under /api/, werkzeug's page elsewhere."""
     if not is_api_request() or error.code is None:
@@ -119,6 +136,10 @@ def handle_http_exception(error: HTTPException) -> HTTPException | Response:
         message = data.get("message") or error.description or error.name
         # webargs puts validation errors in "messages"; flask-smorest's abort(errors=...) in "errors".
         errors = data.get("errors", data.get("messages"))
+        if code == 422 and "messages" in data:  # the request schema's own refusals: in the reader's language
+            message = msg("request.invalid").render()
+            if current_language() != "en":
+                errors = _in_chinese(errors)
     response = envelope(code, http_status_name(code), message, errors)
     # Keep werkzeug's headers (Allow on 405, WWW-Authenticate on 401, Retry-After…) but not its
     # HTML content type.

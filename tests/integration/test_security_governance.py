@@ -394,3 +394,14 @@ def test_no_answer_speaks_the_previous_requests_language(people, client):
         body = refused(client.post("/api/v1/schemes", headers=chinese, data=b"{", content_type="application/json"),
                        400, "request.bad_json")
         assert body["message"].startswith("请求体")
+
+
+def test_request_schema_refusals_speak_the_readers_language(people, client):
+    """Re-probe: the request schema's 422 answered in English ("Not a valid string.") under Chinese."""
+    bad = {"code": "T", "name": 7, "procuratorate": "910000", "subject_kind": "prosecutor", "period_kind": "year",
+           "document": {}}
+    zh = client.post("/api/v1/schemes", headers=people["A"], json=bad).get_json()
+    en = client.post("/api/v1/schemes", headers={**people["A"], "Accept-Language": "en"}, json=bad).get_json()
+    assert zh["status"] == en["status"] == "unprocessable_entity"
+    assert zh["message"].startswith("请求有误") and zh["errors"]["json"]["name"] == ["应为文本"]
+    assert en["message"].startswith("The request is invalid") and en["errors"]["json"]["name"] == ["Not a valid string."]
