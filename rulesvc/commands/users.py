@@ -8,6 +8,8 @@ without one they would see nothing. An administrator without one acts for the wh
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import TypeVar
 
 import click
 from flask.cli import with_appcontext
@@ -28,12 +30,28 @@ def _read_password(from_stdin: bool) -> str:
     return click.prompt("密码 (password)", hide_input=True, confirmation_prompt=True)
 
 
+T = TypeVar("T")
+
+
 def _fail(exc: RulesvcError) -> click.ClickException:
     lines = [exc.message]
     errors = exc.rendered_errors()
     if isinstance(errors, dict):
         lines += [f"  {name}: {message}" for name, message in errors.items()]
     return CliError("\n".join(lines))
+
+
+def _committed(work: Callable[[], T]) -> T:
+    """Run ``work`` and commit; a domain error rolls back and is shown as the command's error."""
+    from rulesvc.extensions import db
+
+    try:
+        result = work()
+        db.session.commit()
+    except RulesvcError as exc:
+        db.session.rollback()
+        raise _fail(exc) from exc
+    return result
 
 
 def _echo(message: Msg) -> None:
@@ -143,12 +161,7 @@ def deactivate_command(username: str) -> None:
     from rulesvc.extensions import db
     from rulesvc.services.users import deactivate_user
 
-    try:
-        user, ended = deactivate_user(db.session(), username)
-        db.session.commit()
-    except RulesvcError as exc:
-        db.session.rollback()
-        raise _fail(exc) from exc
+    user, ended = _committed(lambda: deactivate_user(db.session(), username))
     _echo(msg("user.deactivated", username=user.username, count=ended))
 
 
@@ -160,12 +173,7 @@ def activate_command(username: str) -> None:
     from rulesvc.extensions import db
     from rulesvc.services.users import activate_user
 
-    try:
-        user = activate_user(db.session(), username)
-        db.session.commit()
-    except RulesvcError as exc:
-        db.session.rollback()
-        raise _fail(exc) from exc
+    user = _committed(lambda: activate_user(db.session(), username))
     _echo(msg("user.activated", username=user.username))
 
 

@@ -308,20 +308,27 @@ def test_a_draft_only_scheme_above_is_not_found_below(people, app, client):
     assert ok(client.get("/api/v1/schemes/CITY-DRAFT", headers=people["A"]))["code"] == "CITY-DRAFT"
 
 
+def _exported_draft(app, directory, code: str):
+    """A template draft ``code`` of the province, exported to ``directory``: the path of its version file."""
+    from tests.integration.test_rulefiles import add_orgs, export, version_path
+
+    add_orgs(app)
+    with app.app_context():
+        versions.create_scheme(db.session, system_actor(), code=code, name="模板", procuratorate="910000",
+                               subject_kind="prosecutor", period_kind="year", document=template_document())
+        db.session.commit()
+    export(app, directory)
+    return version_path(directory, "910000", code, 1)
+
+
 def test_rules_files_obey_the_same_limits(app, other_app, tmp_path):
     """Finding (code review): NUL bytes and non-numbers got in through `rules import`; the same checks
     as the API now refuse them, naming the file and the field, and nothing is written."""
     import yaml
 
-    from tests.integration.test_rulefiles import add_orgs, counts, export, run_import, version_path
+    from tests.integration.test_rulefiles import add_orgs, counts, run_import
 
-    add_orgs(app)
-    with app.app_context():
-        versions.create_scheme(db.session, system_actor(), code="T-FILES", name="模板", procuratorate="910000",
-                               subject_kind="prosecutor", period_kind="year", document=template_document())
-        db.session.commit()
-    export(app, tmp_path)
-    path = version_path(tmp_path, "910000", "T-FILES", 1)
+    path = _exported_draft(app, tmp_path, "T-FILES")
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     data["document"]["description"] = "含有\x00空字符"
     data["document"]["combination"]["base"] = float("nan")
@@ -363,17 +370,11 @@ def test_every_text_inside_a_document_is_bounded(people, client):
 def test_rules_import_reads_no_symbolic_link(app, other_app, tmp_path):
     """A version file linked to /etc/shadow had its content echoed in the error messages."""
     from rulesvc.errors import InvalidInput
-    from tests.integration.test_rulefiles import add_orgs, export, run_import, version_path
+    from tests.integration.test_rulefiles import add_orgs, run_import
 
-    add_orgs(app)
-    with app.app_context():
-        versions.create_scheme(db.session, system_actor(), code="T-LINK", name="模板", procuratorate="910000",
-                               subject_kind="prosecutor", period_kind="year", document=template_document())
-        db.session.commit()
-    export(app, tmp_path)
+    path = _exported_draft(app, tmp_path, "T-LINK")
     secret = tmp_path / "secret.txt"
     secret.write_text("root:hash-of-the-server:20228:0:99999:7:::\n", encoding="utf-8")
-    path = version_path(tmp_path, "910000", "T-LINK", 1)
     path.unlink()
     path.symlink_to(secret)
     add_orgs(other_app)
