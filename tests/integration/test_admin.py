@@ -6,7 +6,6 @@ The users service and ``rulesvc users`` are tested in test_users.py.
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -15,12 +14,13 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from admin.auth import safe_next
 from rulesvc.extensions import db
 from rulesvc.persistence.models import Event, EventType, Procuratorate, User
 from rulesvc.services.users import create_user
+from tests.integration.helpers import province_id, sql_statements
 
 PASSWORD = "correct horse battery"
 UI_TESTER = "ui_tester"
@@ -40,18 +40,6 @@ def login(client, username: str, password: str, next_url: str | None = None):
     return client.post(url, data={"csrf_token": token, "username": username, "password": password})
 
 
-def province_id(app) -> int:
-    """The province's procuratorate (created in an empty database): non-administrators need one."""
-    with app.app_context():
-        found = db.session.scalar(select(Procuratorate.id).where(Procuratorate.parent_id.is_(None)).order_by(Procuratorate.code))
-        if found is None:
-            org = Procuratorate(code="910000", name="示范省人民检察院", level="province")
-            db.session.add(org)
-            db.session.commit()
-            found = org.id
-        return found
-
-
 def add_user(app, username: str = "alice", role: str = "viewer", password: str = PASSWORD,
              procuratorate_id: int | None = None) -> None:
     if role != "admin" and procuratorate_id is None:
@@ -69,22 +57,6 @@ def list_count(html: str) -> int:
 
 def rows(html: str) -> int:
     return html.count('<td class="col-id">') or html.count('<td class="col-code">')
-
-
-@contextmanager
-def count_queries(app):
-    seen: list[str] = []
-
-    def _before(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", _before)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", _before)
 
 
 @pytest.fixture
@@ -346,9 +318,9 @@ def test_events_filters_and_search(demo_app, demo_client):
 
 def test_events_page_query_count_does_not_grow_with_page_size(demo_app, demo_client):
     demo_client.get("/admin/events/?page_size=20")  # warm up (dictionary, sessions)
-    with count_queries(demo_app) as small:
+    with sql_statements(demo_app) as small:
         assert demo_client.get("/admin/events/?page_size=20").status_code == 200
-    with count_queries(demo_app) as large:
+    with sql_statements(demo_app) as large:
         assert demo_client.get("/admin/events/?page_size=100").status_code == 200
     assert len(small) == len(large) <= 15, "\n".join(large)
 

@@ -20,6 +20,7 @@ from rulesvc.schema.scheme import read_document
 from rulesvc.services.governance.access import system_actor
 from rulesvc.services.governance.apikeys import create_key, revoke_key
 from rulesvc.services.users import create_user
+from tests.integration.helpers import add_procuratorates
 
 TEMPLATE = PROJECT_ROOT / "rules" / "schemes" / "province-prosecutor-template.yaml"
 TREE = [
@@ -60,13 +61,7 @@ def template_document() -> dict[str, Any]:
 
 def add_tree() -> dict[str, int]:
     """The six procuratorates of :data:`TREE` (flushed): ``{code: id}``."""
-    ids: dict[str, int] = {}
-    for code, name, level, parent in TREE:
-        p = Procuratorate(code=code, name=name, level=level, parent_id=ids.get(parent) if parent else None)
-        db.session.add(p)
-        db.session.flush()
-        ids[code] = p.id
-    return ids
+    return add_procuratorates(TREE)
 
 
 @pytest.fixture

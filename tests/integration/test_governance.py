@@ -27,6 +27,7 @@ from rulesvc.schema.scheme import content_hash, read_document
 from rulesvc.services.dictionary import get_dictionary
 from rulesvc.services.governance import audit, versions
 from rulesvc.services.governance.access import actor_for_user
+from tests.integration.helpers import add_procuratorates
 
 MINI = PROJECT_ROOT / "tests" / "data" / "schemes" / "mini.yaml"
 TREE = [("910000", "示范省人民检察院", "province", None), ("910100", "东川市人民检察院", "city", "910000"),
@@ -49,12 +50,7 @@ def template_doc() -> dict[str, Any]:
 @pytest.fixture
 def org(app) -> dict[str, int]:
     with app.app_context():
-        ids: dict[str, int] = {}
-        for code, name, level, parent in TREE:
-            p = Procuratorate(code=code, name=name, level=level, parent_id=ids.get(parent) if parent else None)
-            db.session.add(p)
-            db.session.flush()
-            ids[code] = p.id
+        ids = add_procuratorates(TREE)
         db.session.commit()
         return ids
 

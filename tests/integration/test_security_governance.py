@@ -19,6 +19,7 @@ from rulesvc.services.governance import versions
 from rulesvc.services.governance.access import actor_for_user, system_actor
 from rulesvc.services.governance.apikeys import create_key
 from rulesvc.services.users import create_user
+from tests.integration.helpers import sql_statements
 from tests.integration.test_api_schemes import add_tree, template_document
 
 ALL = ["read", "edit", "review", "activate", "audit"]
@@ -166,23 +167,11 @@ def test_a_step_from_the_wrong_state_is_409_with_its_code(people, client):
 
 def test_the_list_of_schemes_takes_a_fixed_number_of_queries(people, app, client):
     """Finding 8 (slow reads): no query per scheme or per version — the statement count does not grow."""
-    from sqlalchemy import event
-
     from rulesvc.api.schemes import SchemeSummarySchema
 
     def count_for_list() -> tuple[int, list]:
-        statements: list[str] = []
-
-        def seen(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
-            statements.append(statement)
-
-        with app.app_context():
-            engine = db.engine
-        event.listen(engine, "before_cursor_execute", seen)
-        try:
+        with sql_statements(app) as statements:
             body = ok(client.get("/api/v1/schemes?page_size=500", headers=people["A"]))
-        finally:
-            event.remove(engine, "before_cursor_execute", seen)
         return len(statements), body
 
     with app.app_context():

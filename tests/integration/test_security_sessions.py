@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from rulesvc.commands.users import users_group
 from rulesvc.extensions import db
@@ -22,6 +21,7 @@ from rulesvc.services.sessions import token_id
 from rulesvc.services.users import create_user, set_password
 from rulesvc.websession import TOKEN_KEY
 from tests.conftest import make_app
+from tests.integration.helpers import sql_statements
 from tests.integration.test_api_schemes import template_document
 
 PASSWORD = "correct horse battery"
@@ -171,21 +171,9 @@ def test_absolute_timeout_ends_an_active_session(app, designer, client):
     assert rows(app, designer)[0].end_reason == "absolute"
 
 
-@contextmanager
 def session_writes(app):
-    seen: list[str] = []
-
-    def _before(conn, cursor, statement, *args):
-        if statement.lstrip().upper().startswith("UPDATE") and "user_sessions" in statement:
-            seen.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", _before)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", _before)
+    """The UPDATEs of ``user_sessions`` run inside the block."""
+    return sql_statements(app, lambda sql: sql.lstrip().upper().startswith("UPDATE") and "user_sessions" in sql)
 
 
 def test_last_seen_is_written_at_most_once_a_minute(app, designer, client):

@@ -19,23 +19,13 @@ from rulesvc.services.users import (
     ensure_initial_admin,
     set_password,
 )
+from tests.integration.helpers import province_id
 
 PASSWORD = "correct horse battery"
 
 
-def province(app) -> int:
-    with app.app_context():
-        found = db.session.scalar(select(Procuratorate.id).where(Procuratorate.code == "910000"))
-        if found is None:
-            org = Procuratorate(code="910000", name="示范省人民检察院", level="province")
-            db.session.add(org)
-            db.session.commit()
-            found = org.id
-        return found
-
-
 def add_user(app, username: str, role: str = "viewer") -> None:
-    org = None if role == "admin" else province(app)
+    org = None if role == "admin" else province_id(app)
     with app.app_context():
         create_user(db.session, username, PASSWORD, role=role, procuratorate_id=org)
         db.session.commit()
@@ -53,7 +43,7 @@ def add_user(app, username: str, role: str = "viewer") -> None:
     ],
 )
 def test_create_user_rejects_bad_input_with_field_errors(app, kwargs, field):
-    args = {"username": "valid_name", "password": PASSWORD, "role": "viewer", "procuratorate_id": province(app), **kwargs}
+    args = {"username": "valid_name", "password": PASSWORD, "role": "viewer", "procuratorate_id": province_id(app), **kwargs}
     with app.app_context():
         with pytest.raises(InvalidInput) as info:
             create_user(db.session, **args)
@@ -62,7 +52,7 @@ def test_create_user_rejects_bad_input_with_field_errors(app, kwargs, field):
 
 
 def test_create_user_rejects_a_taken_username_and_hashes_the_password(app):
-    org = province(app)
+    org = province_id(app)
     with app.app_context():
         user = create_user(db.session, "Bob", PASSWORD, role="designer", display_name="鲍勃", procuratorate_id=org)
         assert user.username == "bob" and PASSWORD not in user.password_hash
@@ -74,7 +64,7 @@ def test_create_user_rejects_a_taken_username_and_hashes_the_password(app):
 
 
 def test_authenticate_and_set_password(app):
-    org = province(app)
+    org = province_id(app)
     with app.app_context():
         create_user(db.session, "carol", PASSWORD, procuratorate_id=org)
         assert authenticate(db.session, " Carol ", PASSWORD).username == "carol"
@@ -111,7 +101,7 @@ def test_ensure_initial_admin_leaves_existing_users_alone(app, tmp_path):
 
 
 def test_users_cli_creates_a_user_and_sets_a_password(app, runner):
-    province(app)
+    province_id(app)
     result = runner.invoke(users_group, ["create", "dave", "--role", "reviewer", "--procuratorate", "910000",
                                          "--password-stdin"], input=PASSWORD + "\n")
     assert result.exit_code == 0, result.output
@@ -131,7 +121,7 @@ def test_users_cli_creates_a_user_and_sets_a_password(app, runner):
 
 
 def add_city(app, code: str = "910100", name: str = "东川市人民检察院") -> int:
-    parent = province(app)
+    parent = province_id(app)
     with app.app_context():
         org = Procuratorate(code=code, name=name, level="city", parent_id=parent)
         db.session.add(org)
@@ -140,7 +130,7 @@ def add_city(app, code: str = "910100", name: str = "东川市人民检察院") 
 
 
 def test_a_non_admin_needs_a_procuratorate_and_it_must_exist(app, runner):
-    province(app)
+    province_id(app)
     for role in ("designer", "reviewer", "viewer"):
         result = runner.invoke(users_group, ["create", f"no_org_{role}", "--role", role, "--password-stdin"],
                                input=PASSWORD + "\n")
@@ -199,7 +189,7 @@ def test_users_update_changes_procuratorate_role_and_name(app, runner):
 
 
 def test_the_last_active_admin_stays(app, runner):
-    province(app)
+    province_id(app)
     add_user(app, "root", role="admin")
     for args in (["deactivate", "root"], ["update", "root", "--role", "viewer", "--procuratorate", "910000"]):
         result = runner.invoke(users_group, args)
@@ -237,7 +227,7 @@ def test_users_list_shows_role_procuratorate_and_state(app, runner):
 
 
 def test_english_cli_messages(app, runner):
-    province(app)
+    province_id(app)
     with language("en"):  # what `rulesvc` sets from LANG=en_…
         result = runner.invoke(users_group, ["create", "eve", "--role", "designer", "--password-stdin"],
                                input=PASSWORD + "\n")
