@@ -8,6 +8,10 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
+# The CSV cell escape lives with the spreadsheet writer (a lower layer); its names stay here for callers.
+from rulesvc.spreadsheet import FORMULA_TRIGGERS as FORMULA_TRIGGERS
+from rulesvc.spreadsheet import csv_safe as csv_safe
+
 
 def width(text: str) -> int:
     """Display width: wide and full-width characters take two cells."""
@@ -40,21 +44,6 @@ def render(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, digits: int
     out = [line(list(headers)), "  ".join("─" * w for w in widths)]
     out += [line(r) for r in text]
     return "\n".join(out)
-
-
-# What makes Excel, WPS and LibreOffice read a cell as a formula (OWASP "CSV injection"): these
-# characters first — also after leading spaces, which some of them trim.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-_LEADING_SPACE = " \t\r\n\u00a0\u3000"
-
-
-def csv_safe(v: Any) -> Any:
-    """The one escape of every cell this project writes to a CSV or XLSX file: a text cell a spreadsheet
-    would read as a formula (``=`` ``+`` ``-`` ``@``, tab, CR, or any of them after leading spaces) gets a
-    leading apostrophe, so ``=cmd|' /C calc'!A0`` stays text. Numbers stay numbers."""
-    if isinstance(v, str) and v and (v[0] in FORMULA_TRIGGERS or v.lstrip(_LEADING_SPACE)[:1] in FORMULA_TRIGGERS):
-        return "'" + v
-    return v
 
 
 _CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F, *range(0x80, 0xA0)]}
