@@ -18,13 +18,26 @@ The import refuses an event id that is already counted (unless the file corrects
 it), so with this rule an event id counts at most once. :func:`datasets_in_use` names, by id and
 content hash, the datasets a period is scored on; passing that list back as ``datasets`` scores exactly
 the same events again, whatever was imported or withdrawn since.
+
+**Events cache.** Datasets are immutable, so the frame of every event in use is a function of the
+datasets in use and the dictionary: :func:`cached_events` keeps it as a file named by :func:`cache_key`
+(callers pass ``<instance folder>/cache/events``), and a period is cut from it (:func:`cut`) — the same
+frame, row for row, as reading the period from the database. A withdrawal or a correcting import
+changes the datasets in use, so the key, so the next read.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import time
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -33,6 +46,8 @@ from sqlalchemy.orm import Session, aliased
 
 from rulesvc.engine.dictionary import Dictionary
 from rulesvc.persistence.models import Dataset, DatasetWithdrawal, Event, Prosecutor
+
+logger = logging.getLogger(__name__)
 
 POLARS_TYPES = {"bool": pl.Boolean, "int": pl.Float64, "float": pl.Float64, "str": pl.Utf8, "enum": pl.Utf8,
                 "date": pl.Utf8}
@@ -156,62 +171,224 @@ def events_frame(
     event_types: Iterable[str] | None = None,
     prosecutor_ids: Sequence[int] | None = None,
     plan: InUse | None = None,
+    cache_dir: Path | None = None,
 ) -> pl.DataFrame:
     """The events that count (:func:`events_in_use`) with ``start <= occurred_on <= end``, one column
     per dictionary field. ``dataset_ids`` scores exactly those datasets (a recorded list), ``plan`` a
-    plan already made (so the frame and the list recorded with it agree)."""
+    plan already made (so the frame and the list recorded with it agree).
+
+    Rows come grouped by event type (types in name order), in the order the events were written within
+    a type. With ``cache_dir`` the events of the datasets in use are read once, kept there as a file
+    (see :func:`cached_events`) and the period is cut from it: the same frame, row for row."""
     types = sorted(set(event_types)) if event_types is not None else None
     if plan is None:
         plan = in_use(session, dataset_ids)
-    q = events_in_use(start, end, plan, event_types=types, prosecutor_ids=prosecutor_ids)
+    if cache_dir is not None:
+        everything = cached_events(session, dictionary, plan, Path(cache_dir))
+        return cut(everything, dictionary, start=start, end=end, event_types=types, prosecutor_ids=prosecutor_ids)
+    q = events_in_use(start, end, plan, event_types=types, prosecutor_ids=prosecutor_ids, columns=_columns())
+    return _decode(_fetch(session, q), dictionary, types)
+
+
+def _columns() -> list[Any]:
+    """The columns :func:`_fetch` reads, the event's row id last (it orders events within a type)."""
+    return [Event.external_id, Event.event_type, Event.prosecutor_id, Event.procuratorate_id, Event.case_id,
+            Event.occurred_on, Event.attrs, Event.id]
+
+
+ROW_NAMES = ("event_id", "event_type", "prosecutor_id", "procuratorate_id", "case_id", "occurred_on", "attrs")
+_ROW_TYPES = (pl.Utf8, pl.Utf8, pl.Int64, pl.Int64, pl.Utf8, None, pl.Utf8)  # None: date or text, by driver
+_FETCH_ROWS = 200_000
+
+
+def _fetch(session: Session, q: Select) -> pl.DataFrame:
+    """The raw rows of ``q`` (the columns of :func:`_columns`) as a frame, attributes still JSON text.
+
+    Straight from the driver's cursor, a batch at a time into polars' row constructor: no SQLAlchemy
+    row objects, no Python transposition (measured on 1.16M events: 2.5 s against 4.3 s)."""
+    from sqlalchemy import String, cast
+
     conn = session.connection()
     if conn.dialect.name == "postgresql":
         # JSONB → text on the server: decoding in polars (Rust) is far faster than psycopg's dicts.
-        from sqlalchemy import String, cast
-
-        q = q.with_only_columns(*q.selected_columns[:-1], cast(Event.attrs, String).label("attrs"))
-        rows = conn.execute(q).all()
-    else:
-        # SQLite stores the JSON text; read it raw instead of through the JSON type's per-row decode.
-        raw = conn.connection.driver_connection
-        assert raw is not None
-        sql, params = _sqlite_sql(q, conn)
-        rows = raw.execute(sql, params).fetchall()
-    return frame_from_rows(rows, dictionary, types)
-
-
-def _sqlite_sql(q, conn) -> tuple[str, tuple]:
+        cols = list(q.selected_columns)
+        cols[6] = cast(Event.attrs, String).label("attrs")
+        q = q.with_only_columns(*cols)
+    raw = conn.connection.driver_connection
+    assert raw is not None
     compiled = q.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    params = tuple(
-        (v.isoformat() if isinstance(v, dt.date) else v)
-        for v in (compiled.params[k] for k in compiled.positiontup or ())
-    )
-    return str(compiled), params
+    if compiled.positiontup is not None:  # SQLite: qmark parameters, dates as ISO text
+        params: Any = tuple((v.isoformat() if isinstance(v, dt.date) else v)
+                            for v in (compiled.params[k] for k in compiled.positiontup))
+    else:
+        params = compiled.params
+    cursor = raw.cursor()
+    try:
+        cursor.execute(str(compiled), params)
+        schema = [*zip(ROW_NAMES, _ROW_TYPES, strict=True), ("_row", pl.Int64)]
+        chunks = []
+        while batch := cursor.fetchmany(_FETCH_ROWS):
+            chunks.append(pl.DataFrame(batch, schema=schema, orient="row"))
+    finally:
+        cursor.close()
+    if not chunks:
+        return pl.DataFrame(schema=[(n, t or pl.Utf8) for n, t in schema])
+    return pl.concat(chunks, how="vertical_relaxed")
 
 
 def frame_from_rows(rows: Sequence[Sequence], dictionary: Dictionary, event_types: Iterable[str] | None) -> pl.DataFrame:
-    """Build the typed frame from (id, type, prosecutor, procuratorate, case, date, attrs JSON text) rows.
+    """Build the typed frame from (id, type, prosecutor, procuratorate, case, date, attrs JSON text) rows."""
+    schema = list(zip(ROW_NAMES, _ROW_TYPES, strict=True))
+    base = pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row") if rows else \
+        pl.DataFrame(schema=[(n, t or pl.Date) for n, t in schema])
+    return _decode(base, dictionary, event_types)
+
+
+def _decode(base: pl.DataFrame, dictionary: Dictionary, event_types: Iterable[str] | None) -> pl.DataFrame:
+    """The typed frame from raw rows (:data:`ROW_NAMES`, optionally ``_row``, the order within a type).
 
     Attributes are decoded per event type, each with its own few fields: one wide struct of every
-    field in the dictionary decodes about 6x slower (measured: 6.4 s against 1.0 s for 1M events).
-    """
-    names = ("event_id", "event_type", "prosecutor_id", "procuratorate_id", "case_id", "occurred_on", "attrs")
-    types = (pl.Utf8, pl.Utf8, pl.Int64, pl.Int64, pl.Utf8, None, pl.Utf8)
-    columns = list(zip(*rows, strict=True)) if rows else [()] * len(names)
-    base = pl.DataFrame([pl.Series(n, c, dtype=t) for n, c, t in zip(names, columns, types, strict=True)])
+    field in the dictionary decodes about 6x slower (measured: 6.4 s against 1.0 s for 1M events). The
+    types are decoded in parallel (one lazy frame each, collected together)."""
     if base["occurred_on"].dtype != pl.Date:
         base = base.with_columns(pl.col("occurred_on").cast(pl.Utf8).str.slice(0, 10).str.to_date("%Y-%m-%d"))
     wanted = set(event_types) if event_types is not None else set(dictionary.event_types)
     parts = []
-    for (etype,), sub in base.partition_by("event_type", as_dict=True, maintain_order=True).items():
+    for (etype,), sub in sorted(base.partition_by("event_type", as_dict=True, maintain_order=True).items(),
+                                key=lambda kv: str(kv[0][0])):
+        lazy = sub.lazy()
+        if "_row" in sub.columns:
+            lazy = lazy.sort("_row").drop("_row")
         struct = attrs_struct(dictionary, [etype])
-        parts.append(sub.with_columns(pl.col("attrs").str.json_decode(struct)).unnest("attrs"))
-    template = pl.DataFrame(schema={**base.drop("attrs").schema, **dict(attrs_struct(dictionary, wanted).to_schema())})
-    decoded = pl.concat([template, *parts], how="diagonal_relaxed")
+        parts.append(lazy.with_columns(pl.col("attrs").str.json_decode(struct)).unnest("attrs"))
+    decoded_parts = pl.collect_all(parts) if parts else []
+    template = pl.DataFrame(schema={**base.drop("attrs", "_row", strict=False).schema,
+                                    **dict(attrs_struct(dictionary, wanted).to_schema())})
+    decoded = pl.concat([template, *decoded_parts], how="diagonal_relaxed")
     dates = [c for c in date_fields(dictionary) if c in decoded.columns]
     if dates:
         decoded = decoded.with_columns([pl.col(c).str.to_date("%Y-%m-%d", strict=False) for c in dates])
     return decoded
+
+
+def frame_schema(dictionary: Dictionary, event_types: Iterable[str] | None = None) -> pl.Schema:
+    """The columns (and types) of an events frame of ``event_types`` (all the dictionary's: None)."""
+    wanted = set(event_types) if event_types is not None else set(dictionary.event_types)
+    struct = attrs_struct(dictionary, wanted)
+    dates = date_fields(dictionary)
+    base = dict(zip(BASE_COLUMNS, (pl.Utf8, pl.Utf8, pl.Int64, pl.Int64, pl.Utf8, pl.Date), strict=True))
+    return pl.Schema({**base, **{k: (pl.Date if k in dates else v) for k, v in struct.to_schema().items()}})
+
+
+def cut(everything: pl.DataFrame, dictionary: Dictionary, *, start: dt.date, end: dt.date,
+        event_types: Iterable[str] | None = None, prosecutor_ids: Sequence[int] | None = None) -> pl.DataFrame:
+    """The events of a period (and of ``event_types`` / ``prosecutor_ids``) from a frame of all the
+    events in use, with the columns :func:`events_frame` gives for those types."""
+    cond = pl.col("occurred_on").is_between(start, end)
+    if event_types is not None:
+        cond = cond & pl.col("event_type").is_in(sorted(set(event_types)))
+    if prosecutor_ids is not None:
+        cond = cond & pl.col("prosecutor_id").is_in(list(prosecutor_ids))
+    return everything.lazy().filter(cond).select(list(frame_schema(dictionary, event_types))).collect()
+
+
+# ------------------------------------------------------------------------------------- events cache
+CACHE_FORMAT = 1  # bump when the file layout or the frame's construction changes
+CACHE_MAX_FILES = 8
+CACHE_MAX_BYTES = 8 * 1024**3
+_SUFFIX = ".parquet"
+
+
+def cache_key(session: Session, dictionary: Dictionary, plan: InUse) -> str:
+    """What determines the frame of every event in use: the datasets in use (content hashes — they are
+    immutable — with their ids and creation times, since events refer to prosecutors and procuratorates
+    by this database's ids), which corrections replace events of which, the dictionary (the columns and
+    their types) and the cache format. A withdrawal or a correcting import changes the plan, so the key."""
+    created = dict(session.execute(select(Dataset.id, Dataset.created_at)
+                                   .where(Dataset.id.in_(plan.datasets))).all()) if plan.datasets else {}
+    material = {
+        "format": CACHE_FORMAT,
+        "dictionary": dictionary.content_hash,
+        "datasets": [[i, plan.hashes.get(i), str(created.get(i))] for i in plan.datasets],
+        "replaced_by": [[d, list(by)] for d, by in sorted(plan.replaced_by.items())],
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:40]
+
+
+def cached_events(session: Session, dictionary: Dictionary, plan: InUse, cache_dir: Path) -> pl.DataFrame:
+    """Every event in use (all dates, all the dictionary's types) from ``cache_dir``, read from the
+    database and written there first when missing.
+
+    Files are Parquet with LZ4 pages, named by :func:`cache_key`, written to a temporary name, flushed
+    to disk and renamed into place, so a reader sees a whole file or none. (Measured on the demo year,
+    1.16M events: Parquet/LZ4 19 MB, loads in 0.08 s; Arrow IPC uncompressed 566 MB, 0.3–0.6 s — polars
+    2 no longer memory-maps it; IPC/zstd 13 MB, 0.17 s.) A file that does not load, or loads with other columns, is deleted and built
+    again. The folder keeps the :data:`CACHE_MAX_FILES` most recently used files within
+    :data:`CACHE_MAX_BYTES`."""
+    if not plan.datasets:
+        return pl.DataFrame(schema=frame_schema(dictionary))
+    path = cache_dir / f"events-{cache_key(session, dictionary, plan)}{_SUFFIX}"
+    expected = frame_schema(dictionary)
+    if path.exists():
+        try:
+            frame = pl.read_parquet(path)
+            if frame.schema != expected:
+                raise ValueError(f"{path.name}: unexpected columns")
+            os.utime(path)  # most recently used
+            return frame
+        except Exception:  # a damaged or foreign file: build it again
+            logger.warning("events cache file %s unreadable; rebuilding it", path, exc_info=True)
+            path.unlink(missing_ok=True)
+    q = events_in_use(dt.date.min, dt.date.max, plan, columns=_columns())
+    frame = _decode(_fetch(session, q), dictionary, None).select(list(expected))
+    _write_atomically(frame, path)
+    prune_cache(cache_dir, keep=path)
+    return frame
+
+
+def _write_atomically(frame: pl.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        frame.write_parquet(tmp, compression="lz4")
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError:
+        logger.warning("could not write the events cache file %s", path, exc_info=True)
+        tmp.unlink(missing_ok=True)
+
+
+def prune_cache(cache_dir: Path, *, keep: Path | None = None, max_files: int | None = None,
+                max_bytes: int | None = None) -> list[Path]:
+    """Delete the least recently used cache files beyond ``max_files`` / ``max_bytes`` (never ``keep``),
+    and temporary files left by writers that died an hour ago or more. Returns what was deleted."""
+    max_files = CACHE_MAX_FILES if max_files is None else max_files
+    max_bytes = CACHE_MAX_BYTES if max_bytes is None else max_bytes
+    deleted: list[Path] = []
+    now = time.time()
+    entries = []
+    for p in cache_dir.glob("*"):
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        if p.name.endswith(".tmp"):
+            if now - st.st_mtime > 3600:
+                p.unlink(missing_ok=True)
+                deleted.append(p)
+        elif p.name.startswith("events-") and p.name.endswith(_SUFFIX):
+            entries.append((p != keep, -st.st_mtime, st.st_size, p))
+    total = 0
+    for n, (_, _, size, p) in enumerate(sorted(entries)):
+        total += size
+        if p != keep and (n >= max_files or total > max_bytes):
+            try:
+                p.unlink()
+                deleted.append(p)
+            except OSError:
+                pass
+    return deleted
 
 
 def subjects_frame(session: Session) -> pl.DataFrame:

@@ -147,21 +147,24 @@ class PeriodData:
 
 
 def period_data(session: Session, compiled: CompiledScheme, dictionary: Dictionary, period: Period,
-                dataset_ids: list[int] | None = None) -> PeriodData:
+                dataset_ids: list[int] | None = None, *, cache_dir: Path | None = None) -> PeriodData:
     """The events and subjects of a period. ``dataset_ids`` (a list recorded with an earlier score)
-    scores exactly those datasets; by default the datasets in use now."""
+    scores exactly those datasets; by default the datasets in use now. With ``cache_dir`` (callers pass
+    ``<instance folder>/cache/events``) the events in use are read from the database once and kept
+    there (``facts.cached_events``); the frame is the same."""
     kind = compiled.scheme.subject
     plan = in_use(session, dataset_ids)  # one plan for the frame and the record of it
     events = events_frame(session, dictionary, start=period.start, end=period.end, plan=plan,
-                          event_types=compiled.event_types)
+                          event_types=compiled.event_types, cache_dir=cache_dir)
     used = datasets_in_use(session, period.start, period.end, plan.datasets)
     return PeriodData(events, subjects_for(session, kind, compiled.scheme.org), KEYS[kind], period, tuple(used))
 
 
 def score_period(session: Session, compiled: CompiledScheme, dictionary: Dictionary, period: Period,
-                 dataset_ids: list[int] | None = None) -> tuple[BulkResult, PeriodData]:
-    """Every subject of the period through the bulk executor (rankings, simulations)."""
-    data = period_data(session, compiled, dictionary, period, dataset_ids)
+                 dataset_ids: list[int] | None = None, *, cache_dir: Path | None = None) -> tuple[BulkResult, PeriodData]:
+    """Every subject of the period through the bulk executor (rankings, simulations); ``cache_dir`` as
+    in :func:`period_data`."""
+    data = period_data(session, compiled, dictionary, period, dataset_ids, cache_dir=cache_dir)
     return evaluate_bulk(compiled, data.events, data.subjects, key=data.key, period=data.span), data
 
 
