@@ -40,7 +40,7 @@ from rulesvc.engine.comparison import POSITIONS, laggard_rules, laggards, positi
 from rulesvc.engine.compile import CompiledIndicator, CompiledScheme
 from rulesvc.engine.participation import EVALUATED, EXCLUDED, LEVEL_LABELS, NOT_GRADED, STATUS_LABELS
 from rulesvc.engine.peers import ROUNDING_LABELS, fmt_share, quota_places
-from rulesvc.engine.runcompare import NO_GRADE, compare, overview, shared_bins
+from rulesvc.engine.runcompare import NO_GRADE, kendall_tau_b, overview, shared_bins, spearman
 from rulesvc.engine.scoring import Piecewise
 
 DIGITS = 6  # of every float in the summary
@@ -89,6 +89,7 @@ class Options:
     why_top: int = 5  # risers and fallers whose "why it moved" is in the summary
     fairness_threshold: float = 1.5  # points: flag a group whose mean differs from the rest by more
     flat_share: float = 0.9  # flag an indicator when >= this share of subjects have the same points
+    list_limit: int = 100  # subjects listed per grade entering / leaving (the subjects table has them all)
 
 
 @dataclass(frozen=True)
@@ -149,10 +150,17 @@ def _ordered_grades(grades: Sequence[str], order: Sequence[str]) -> list[str]:
 
 # -- the attribution of one subject, as compact JSON -------------------------------------------------------
 
+def _json_number(e: pl.Expr) -> pl.Expr:
+    """A Float64 as JSON text: polars writes the shortest text that reads back as the same float; null,
+    NaN and infinities (never produced by the executor) are written null."""
+    return pl.when(e.is_finite()).then(e.cast(pl.Utf8)).otherwise(pl.lit("null"))
+
+
 def detail_expr(compiled: CompiledScheme, frame: pl.DataFrame) -> pl.Expr:
     """Each row's attribution as one compact JSON object (built by polars, no per-row Python)::
 
-        {"ind": {CODE: {name, value, x, branch, pts, max, contrib}},   # indicators that apply (branch set)
+        {"ind": {CODE: {name, value, [x,] branch, pts, max, contrib}},  # indicators that apply (branch set);
+                                                                        # x: the percentile / ratio tested
          "adj": {CODE: {name, n, pts}},                                  # adjustments that matched
          "cap": {DIMENSION: {name, pts}},                                # dimension caps that bit
          "veto": {CODE: name},                                           # vetoes that fired
@@ -164,13 +172,18 @@ def detail_expr(compiled: CompiledScheme, frame: pl.DataFrame) -> pl.Expr:
     ind: list[pl.Expr] = []
     for ci, pw in _scored(compiled):
         code = ci.indicator.code
-        entry = pl.struct(
-            pl.lit(ci.indicator.name, dtype=pl.Utf8).alias("name"), _col(frame, code, pl.Float64).alias("value"),
-            _col(frame, f"x__{code}", pl.Float64).alias("x"), pl.col(f"branch__{code}").cast(pl.Utf8).alias("branch"),
-            pl.col(f"pts__{code}").cast(pl.Float64).alias("pts"), pl.lit(float(pw.max_points)).alias("max"),
-            pl.col(f"contrib__{code}").cast(pl.Float64).alias("contrib"),
-        ).struct.json_encode()
-        ind.append(pl.when(pl.col(f"branch__{code}").is_not_null()).then(pl.lit(json.dumps(code) + ":") + entry))
+        # Text built by concatenation (no json_encode: this is the bulk of the report's time): the name
+        # is encoded once here, the branch ids are identifiers, numbers are written as they round-trip.
+        parts = [pl.lit(f'{json.dumps(code)}:{{"name":{json.dumps(ci.indicator.name, ensure_ascii=False)},"value":'),
+                 _json_number(_col(frame, code, pl.Float64))]
+        if pw.derive != "value":  # the percentile or ratio the rule tests
+            parts += [pl.lit(',"x":'), _json_number(_col(frame, f"x__{code}", pl.Float64))]
+        parts += [pl.lit(',"branch":"'), pl.col(f"branch__{code}").cast(pl.Utf8), pl.lit('","pts":'),
+                  _json_number(pl.col(f"pts__{code}").cast(pl.Float64)),
+                  pl.lit(f',"max":{json.dumps(float(pw.max_points))},"contrib":'),
+                  _json_number(pl.col(f"contrib__{code}").cast(pl.Float64)), pl.lit("}")]
+        entry = pl.concat_str(parts)
+        ind.append(pl.when(pl.col(f"branch__{code}").is_not_null()).then(entry))
     adj: list[pl.Expr] = []
     for ca in compiled.adjustments:
         a = ca.adjustment
@@ -304,7 +317,8 @@ class _Ctx:
     labels: Labels
     options: Options
     order: list[str]
-    subjects: pl.DataFrame
+    subjects: pl.DataFrame  # the subjects table without the details (filtering it stays cheap)
+    details: pl.DataFrame  # subject_id, detail_c, detail_b
 
     def sides(self) -> list[tuple[str, str, Side | None]]:
         return [("candidate", "c", self.candidate), ("baseline", "b", self.baseline)]
@@ -405,53 +419,55 @@ def _side_stats(stats: dict[str, Any], bands: list[str]) -> dict[str, Any]:
     return out
 
 
-def _people(ctx: _Ctx, keys: Sequence[Any], rows: Mapping[Any, dict[str, Any]]) -> list[dict[str, Any]]:
-    out = []
-    for k in sorted(keys, key=lambda k: (str(rows[k]["code"]), k)):
-        r = rows[k]
-        out.append({**ctx.who(r), "total_b": r["total_b"], "total_c": r["total_c"],
-                    "grade_b": r["grade_b"], "grade_c": r["grade_c"]})
-    return out
+def _people(ctx: _Ctx, part: pl.DataFrame) -> dict[str, Any]:
+    """Who enters or leaves one grade: how many, and the first ``list_limit`` of them by code."""
+    rows = part.sort(["code", "subject_id"], nulls_last=True).head(ctx.options.list_limit).to_dicts()
+    return {"count": part.height, "truncated": part.height > len(rows),
+            "subjects": [{**ctx.who(r), **{k: r[k] for k in ("total_b", "total_c", "grade_b", "grade_c")}} for r in rows]}
 
 
 def _overview(ctx: _Ctx) -> dict[str, Any]:
+    """Both sides' statistics (``runcompare.overview``), the shared histogram, the agreement of the two
+    rankings, the grade transitions in band order and who enters and leaves each grade — the numbers of
+    ``runcompare.compare``, computed from its parts over the subjects table (its per-subject movers list is
+    not needed here) — and per side who takes part and the quota places."""
     t = ctx.subjects
-    cand = t.select(pl.col("subject_id").alias("key"), pl.col("total_c").alias("total"), pl.col("grade_c").alias("grade"))
-    base = t.select(pl.col("subject_id").alias("key"), pl.col("total_b").alias("total"), pl.col("grade_b").alias("grade"))
-    sides: dict[str, Any] = {}
+    stats: dict[str, Any] = {}
+    for name, s, side in ctx.sides():
+        if side is not None:
+            g = t.filter(pl.col(f"total_{s}").is_not_null())
+            stats[name] = overview(g[f"total_{s}"].to_list(), g[f"grade_{s}"].fill_null(NO_GRADE).to_list())
     bands = {"candidate": _bands(ctx.candidate.compiled),
              "baseline": _bands(ctx.baseline.compiled) if ctx.baseline else []}
     out: dict[str, Any] = {"compared": None, "histogram": None, "agreement": None, "transitions": None,
                            "entering": None, "leaving": None}
+    tc = t.filter(pl.col("total_c").is_not_null())["total_c"].to_list()
     if ctx.baseline is not None:
-        r = compare(cand, base, top=ctx.options.top, bins=ctx.options.bins)
-        stats = r["overview"]
-        h = r["histogram"]
-        out["compared"] = r["compared"]
+        tb = t.filter(pl.col("total_b").is_not_null())["total_b"].to_list()
+        h = shared_bins(tb, tc, bins=ctx.options.bins)
         out["histogram"] = {"edges": h["edges"], "candidate": h["b"], "baseline": h["a"]}
-        out["agreement"] = r["agreement"]
-        tr = r["transitions"]
-        grades = _ordered_grades([*tr["grades"], *ctx.order], ctx.order)
-        counts = tr["counts"]
+        both = t.filter(pl.col("total_c").is_not_null() & pl.col("total_b").is_not_null()).with_columns(
+            pl.col("grade_c").fill_null(NO_GRADE), pl.col("grade_b").fill_null(NO_GRADE))
+        out["compared"] = both.height
+        xc, xb = both["total_c"].to_list(), both["total_b"].to_list()
+        out["agreement"] = {"spearman_rho": spearman(xc, xb), "kendall_tau_b": kendall_tau_b(xc, xb)}
+        counts = {(f, to): n for f, to, n in both.group_by("grade_b", "grade_c").len().iter_rows()}
+        grades = _ordered_grades([*{g for pair in counts for g in pair}, *ctx.order], ctx.order)
         out["transitions"] = {
             "grades": grades, "rows": "baseline", "columns": "candidate",
-            "matrix": [[counts.get(f, {}).get(to, 0) for to in grades] for f in grades],
-            "changed": sum(counts.get(f, {}).get(to, 0) for f in grades for to in grades if f != to),
+            "matrix": [[counts.get((f, to), 0) for to in grades] for f in grades],
+            "changed": sum(n for (f, to), n in counts.items() if f != to),
         }
-        wanted = {k for d in (r["entering"], r["leaving"]) for ks in d.values() for k in ks}
-        rows = {row["subject_id"]: row for row in t.filter(pl.col("subject_id").is_in(sorted(wanted))).to_dicts()}
-        out["entering"] = [{"grade": g, "subjects": _people(ctx, r["entering"].get(g, []), rows)} for g in grades]
-        out["leaving"] = [{"grade": g, "subjects": _people(ctx, r["leaving"].get(g, []), rows)} for g in grades]
+        moved = both.filter(pl.col("grade_b") != pl.col("grade_c"))
+        out["entering"] = [{"grade": g, **_people(ctx, moved.filter(pl.col("grade_c") == g))} for g in grades]
+        out["leaving"] = [{"grade": g, **_people(ctx, moved.filter(pl.col("grade_b") == g))} for g in grades]
     else:
-        c = cand.filter(pl.col("total").is_not_null())
-        stats = {"candidate": overview(c["total"].to_list(), c["grade"].cast(pl.Utf8).fill_null(NO_GRADE).to_list())}
-        h = shared_bins(c["total"].to_list(), [], bins=ctx.options.bins)
+        h = shared_bins(tc, [], bins=ctx.options.bins)
         out["histogram"] = {"edges": h["edges"], "candidate": h["a"], "baseline": None}
+    sides: dict[str, Any] = {}
     for name, _, side in ctx.sides():
-        if side is None:
-            sides[name] = None
-            continue
-        sides[name] = {**_side_stats(stats[name], bands[name]), **_participation(side), "quota": _quota(ctx, side)}
+        sides[name] = None if side is None else \
+            {**_side_stats(stats[name], bands[name]), **_participation(side), "quota": _quota(ctx, side)}
     return {"sides": sides, **out}
 
 
@@ -464,11 +480,15 @@ def _movers(ctx: _Ctx) -> dict[str, Any]:
         part = both.filter(pl.col("delta_total") > 0 if up else pl.col("delta_total") < 0)
         part = part.sort(["delta_total", "code", "subject_id"], descending=[up, False, False], nulls_last=True)
         out = []
-        for i, r in enumerate(part.head(ctx.options.top).to_dicts()):
+        top = part.head(ctx.options.top)
+        explained = top["subject_id"].head(ctx.options.why_top).implode()
+        details = {r["subject_id"]: r for r in ctx.details.filter(pl.col("subject_id").is_in(explained)).to_dicts()}
+        for i, r in enumerate(top.to_dicts()):
             m = {**ctx.who(r), **{k: r[k] for k in ("total_b", "total_c", "delta_total", "rank_b", "rank_c",
                                                      "delta_rank", "grade_b", "grade_c", "grade_move")}}
             if i < ctx.options.why_top:
-                dc, db = _detail(r["detail_c"]), _detail(r["detail_b"])
+                d = details[r["subject_id"]]
+                dc, db = _detail(d["detail_c"]), _detail(d["detail_b"])
                 m["why"] = [w for w in why_moved(dc, db) if abs(w["delta"]) > 1e-9][:WHY_ITEMS]
                 m["grade_reason_b"], m["grade_reason_c"] = db.get("grade_reason"), dc.get("grade_reason")
             out.append(m)
@@ -483,10 +503,17 @@ def _movers(ctx: _Ctx) -> dict[str, Any]:
             "max_abs_delta_rank": both["delta_rank"].abs().max() if both.height else None}
 
 
-def _indicator_side(ci: CompiledIndicator, pw: Piecewise, side: Side, options: Options) -> dict[str, Any]:
-    """Points of one indicator among the subjects graded on one side that it applies to."""
+def _graded_points(side: Side) -> pl.DataFrame:
+    """The columns the indicator statistics read, of the subjects graded on one side."""
+    cols = ["total"] + [f"{p}__{ci.indicator.code}" for ci, _ in _scored(side.compiled)
+                        for p in ("applies", "pts", "branch", "contrib")]
+    return side.frame.filter(pl.col("status") == EVALUATED).select(cols)
+
+
+def _indicator_side(ci: CompiledIndicator, pw: Piecewise, side: Side, ev: pl.DataFrame,
+                    options: Options) -> dict[str, Any]:
+    """Points of one indicator among the subjects graded on one side (``ev``) that it applies to."""
     code = ci.indicator.code
-    ev = side.frame.filter(pl.col("status") == EVALUATED)
     a, p, br = pl.col(f"applies__{code}"), pl.col(f"pts__{code}").cast(pl.Float64), pl.col(f"branch__{code}")
     c = pl.col(f"contrib__{code}").cast(pl.Float64)
     s = ev.select(
@@ -527,18 +554,20 @@ def _indicator_side(ci: CompiledIndicator, pw: Piecewise, side: Side, options: O
 
 def _indicators(ctx: _Ctx) -> list[dict[str, Any]]:
     per: dict[str, dict[str, tuple[CompiledIndicator, Piecewise]]] = {}
+    graded: dict[str, pl.DataFrame] = {}
     codes: list[str] = []
     for name, _, side in ctx.sides():
         if side is None:
             continue
         per[name] = {ci.indicator.code: (ci, pw) for ci, pw in _scored(side.compiled)}
+        graded[name] = _graded_points(side)
         codes += [c for c in per[name] if c not in codes]
     out = []
     for code in codes:
         entry: dict[str, Any] = {"code": code}
         for name, _, side in ctx.sides():
             got = per.get(name, {}).get(code)
-            entry[name] = _indicator_side(got[0], got[1], side, ctx.options) if got and side else None
+            entry[name] = _indicator_side(got[0], got[1], side, graded[name], ctx.options) if got and side else None
         ci = (per.get("candidate", {}).get(code) or per["baseline"][code])[0]
         ind = ci.indicator
         entry.update({"name": ind.name, "dimension": ind.dimension, "method": ind.scoring.method if ind.scoring else None,
@@ -587,8 +616,7 @@ def _fairness(ctx: _Ctx) -> dict[str, Any]:
                 per[s][r[col]] = {
                     "count": r["n"], "mean": r["mean"], "mean_rest": rest, "diff_from_rest": diff,
                     "flagged": diff is not None and abs(diff) > thr,
-                    "grades": [{"grade": gr, "count": r[f"g{i}"], "share": r[f"g{i}"] / r["n"]}
-                               for i, gr in enumerate(grades)],
+                    "grade_shares": {gr: r[f"g{i}"] / r["n"] for i, gr in enumerate(grades)},
                 }
         keys = sorted({k for d in per.values() for k in d}, key=_sort_key)
         rows = []
@@ -659,7 +687,8 @@ def build_report(candidate: Side, baseline: Side | None, *, key: str, labels: La
     alone (Δ fields null)."""
     order = grade_order(candidate.compiled, baseline.compiled if baseline else None)
     subjects = subjects_table(candidate, baseline, key, order)
-    ctx = _Ctx(candidate, baseline, key, labels, options, order, subjects)
+    ctx = _Ctx(candidate, baseline, key, labels, options, order, subjects.drop("detail_c", "detail_b"),
+               subjects.select("subject_id", "detail_c", "detail_b"))
     scheme = {n: ({"code": s.compiled.scheme.code, "name": s.compiled.scheme.name,
                    "content_hash": s.compiled.scheme.content_hash, "subject": s.compiled.scheme.subject,
                    "grades": _bands(s.compiled)} if s else None) for n, _, s in ctx.sides()}

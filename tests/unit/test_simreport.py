@@ -280,7 +280,7 @@ def test_fairness_by_line_is_flagged_on_both_sides(report):
         assert g["count"] == 3 and g["mean"] == pytest.approx(sum(civ) / 3, abs=1e-6)
         assert g["diff_from_rest"] == pytest.approx(sum(civ) / 3 - sum(crim) / 6, abs=1e-6)
         assert g["flagged"] is (abs(sum(civ) / 3 - sum(crim) / 6) > 1.5) is True
-        shares = {x["grade"]: x["share"] for x in g["grades"]}
+        shares = g["grade_shares"]
         grades = hand_grades(params)
         assert shares["合格"] == pytest.approx(round(sum(1 for p in GRADED if PEOPLE[p][0] == "civil"
                                                       and grades[p] == "合格") / 3, 6))
