@@ -367,7 +367,7 @@ def _quota(ctx: _Ctx, side: Side) -> list[dict[str, Any]]:
         *[(pl.col("grade") == b.grade).sum().alias(f"taken{i}") for i, b in enumerate(banded)],
         *[(pl.col("total") >= b.min).sum().alias(f"reached{i}") for i, b in enumerate(banded)],
     ).to_dicts()
-    agg.sort(key=lambda r: _sort_key(r[gname]))
+    agg = sorted((r for r in agg if r["n"]), key=lambda r: _sort_key(r[gname]))
     out = []
     for i, b in enumerate(banded):
         assert b.quota is not None

@@ -334,6 +334,29 @@ def test_why_moved_adds_up_to_the_change_of_total_for_every_subject():
     assert abs(sum(i["delta"] for i in only_c) - json.loads(r.subjects["detail_c"][0])["total"]) < 1e-9
 
 
+def test_an_indicator_or_a_subject_in_one_version_only_is_reported_with_the_other_side_null():
+    doc = scheme_doc(**CANDIDATE)
+    doc["indicators"]["HEAR"] = {"name": "公开听证数", "formula": "hearings", "dimension": "quality",
+                                 "scoring": {"method": "per_unit", "points": 1, "cap": 5}}
+    doc["participants"] = {"quota_status": ["quota", "non_quota"]}  # 非员额 staff taken too
+    compiled = compile_scheme(load_scheme(doc), DICT)
+    bulk = evaluate_bulk(compiled, frame_from_rows(events(PEOPLE), DICT, compiled.event_types), subjects(PEOPLE),
+                         period=YEAR)
+    r = build_report(Side(compiled, bulk.frame, bulk.left_out), side(BASELINE), key="prosecutor_id", labels=LABELS)
+    hear = next(i for i in r.summary["indicators"] if i["code"] == "HEAR")
+    assert hear["in"] == ["candidate"] and hear["baseline"] is None and hear["delta_mean_contrib"] is None
+    hearings = [PEOPLE[p][3] for p in GRADED]
+    assert hear["candidate"]["full"] == sum(1 for h in hearings if h >= 5)
+    assert {t["branch"]: t["count"] for t in hear["candidate"]["tiers"]} == {
+        "none": 0, "per_unit": sum(1 for h in hearings if 0 <= h < 5), "capped": sum(1 for h in hearings if h >= 5)}
+    assert hear["candidate"]["flags"]["tiers_never_reached"] == ["none"]
+    staff = r.subjects.filter(pl.col("subject_id") == 99).row(0, named=True)
+    assert (staff["status_c"], staff["status_b"]) == ("not_graded", "excluded")  # no activity / 非员额
+    assert staff["detail_b"] is None and why_moved(staff["detail_c"], staff["detail_b"])[0]["kind"] == "base"
+    assert r.summary["overview"]["sides"]["candidate"]["left_out"] == 0
+    assert r.summary["overview"]["sides"]["baseline"]["left_out_reasons"][0]["code"] == "quota_status"
+
+
 def test_grade_order_places_a_grade_of_the_baseline_only_after_its_predecessor():
     def with_bands(bands: list[str]) -> Any:
         doc = scheme_doc(**BASELINE)
