@@ -75,6 +75,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.cli.add_command(command)
     _csrf_expiry(app)
     _request_language(app)
+    _simulations(app)
 
     @app.get("/")
     def index():  # pragma: no cover - a redirect
@@ -83,6 +84,30 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         return redirect("/admin/")
 
     return app
+
+
+def _simulations(app: Flask) -> None:
+    """Where simulation runs execute: RQ (``REDIS_URL`` set; ``rulesvc worker`` runs them) or background
+    threads of this process. ``app.extensions["rulesvc.simulations"]`` is the dispatcher the API and the
+    CLI hand runs to; ``…_scope`` opens a database session outside any request."""
+    from contextlib import contextmanager
+
+    from rulesvc.services.simulation.execute import Settings
+    from rulesvc.services.simulation.jobs import RqDispatcher, ThreadDispatcher
+
+    @contextmanager
+    def scope():
+        with app.app_context():
+            try:
+                yield db.session()
+            finally:
+                db.session.remove()
+
+    settings = Settings(rules_dir=app.config["RULES_DIR"], cache_dir=str(Path(app.instance_path) / "cache" / "events"))
+    app.extensions["rulesvc.simulation_scope"] = scope
+    app.extensions["rulesvc.simulation_settings"] = settings
+    url = app.config.get("REDIS_URL")
+    app.extensions["rulesvc.simulations"] = RqDispatcher(url) if url else ThreadDispatcher(scope, settings)
 
 
 def _csrf_expiry(app: Flask) -> None:

@@ -71,6 +71,12 @@ class NotEvaluated(RulesvcError):
     code = "not_evaluated"
 
 
+class Unavailable(RulesvcError):
+    """A service this one needs (the job queue's Redis…) does not answer: try again later (HTTP 503)."""
+
+    code = "unavailable"
+
+
 class InvalidInput(RulesvcError):
     """Input failed validation; ``errors`` maps field names to messages."""
 

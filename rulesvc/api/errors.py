@@ -31,7 +31,15 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError, default_exceptions
 
 from rulesvc.catalogue import codes_in, current_language, msg
-from rulesvc.errors import Conflict, ImportRejected, InvalidInput, NotFound, PermissionDenied, RulesvcError
+from rulesvc.errors import (
+    Conflict,
+    ImportRejected,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    RulesvcError,
+    Unavailable,
+)
 from rulesvc.schema.messages import translate
 
 API_PATH_PREFIX = "/api/"
@@ -44,6 +52,7 @@ DOMAIN_STATUS: dict[type[RulesvcError], int] = {
     PermissionDenied: 403,
     InvalidInput: 422,
     ImportRejected: 400,
+    Unavailable: 503,
     RulesvcError: 400,
 }
 
@@ -170,6 +179,8 @@ def handle_domain_error(error: RulesvcError) -> HTTPException | Response:
         body["current"] = error.details["current"]
         response = jsonify(body)
         response.status_code = code
+    if code == 503:
+        response.headers["Retry-After"] = str(error.details.get("retry_after", 30))
     return response
 
 

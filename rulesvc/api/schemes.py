@@ -238,7 +238,11 @@ class VersionSchema(ma.Schema):
     lock_version = ma.fields.Integer(
         required=True, metadata={"description": "修改计数：修改草稿时原样带回 (send it back when changing the draft)"}
     )
-    simulation = ma.fields.Dict(required=True, allow_none=True, metadata={"description": "模拟测评 (simulation)"})
+    simulation = ma.fields.Dict(required=True, allow_none=True, metadata={
+        "description": "审核所依据的模拟测评 (the simulation run approval rests on): run_id, run_hash, result_hash, "
+                       "periods, content_hash, scenarios {count, passed}, attached_by, attached_at"})
+    scenarios = ma.fields.List(ma.fields.Dict(), required=True, metadata={
+        "description": "回归用例 (regression scenarios: expected results, frozen with the content on submit)"})
     submitted_by = ma.fields.String(required=True, allow_none=True)
     submitted_at = ma.fields.String(required=True, allow_none=True)
     reviewed_by = ma.fields.String(required=True, allow_none=True)
@@ -536,16 +540,33 @@ class SubmitSchema(ma.Schema):
 
 
 class SimulationSchema(ma.Schema):
-    """The simulation (模拟测评) run of this version's content on a closed period."""
+    """The simulation run (模拟测评) approval is to rest on."""
 
-    reference = Line(200, required=True, metadata={"description": "模拟测评编号 (simulation run reference)"})
-    period = Line(20, required=True, metadata={"description": "已结束的期间，如 2020、2020-Q4、2020-12 (a closed period)"})
+    simulation_id = ma.fields.Integer(
+        required=True, strict=True, validate=ma.validate.Range(min=1, max=INT32_MAX),
+        metadata={"description": "成功完成、内容哈希与该版本一致、回归用例全部通过的模拟测评编号 "
+                                 "(a succeeded run of exactly this content whose scenarios pass)", "example": 1})
 
 
 class ApproveSchema(ma.Schema):
     """Approve (four eyes: not the author nor the submitter)."""
 
     note = Note(load_default="")
+    simulation_id = ma.fields.Integer(
+        strict=True, validate=ma.validate.Range(min=1, max=INT32_MAX),
+        metadata={"description": "依据的模拟测评；不填则用已指定的，或最新一次合格的 "
+                                 "(the run approval rests on; default: the one attached, else the newest that qualifies)"})
+
+
+class ScenariosUpdateSchema(ma.Schema):
+    """A draft's regression scenarios (回归用例), replaced whole."""
+
+    lock_version = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1, max=INT32_MAX))
+    scenarios = ma.fields.List(ma.fields.Dict(), required=True, validate=ma.validate.Length(max=500), metadata={
+        "description": "预期结果列表 (expected results): {subject, period, expected: {total?, grade?, indicators?}, "
+                       "tolerance?, note?}",
+        "example": [{"subject": "P000123", "period": "2020", "expected": {"total": 93.5, "grade": "优秀"},
+                     "tolerance": 0.005}]})
 
 
 class RejectSchema(ma.Schema):
@@ -852,8 +873,29 @@ def submit(args: dict[str, Any], version_id: int) -> dict[str, Any]:
 @_guarded(versions_blp)
 @transactional
 def attach_simulation(args: dict[str, Any], version_id: int) -> dict[str, Any]:
-    """附上该版本内容在已结束期间上的模拟测评 (attach the simulation run of this content on a closed period)."""
-    v = versions.attach_simulation(db.session(), current_actor(), version_id, **args)
+    """指定审核所依据的模拟测评 (name the simulation run approval rests on).
+
+    The run must have succeeded on exactly this content (its hash) and the version's regression
+    scenarios must pass against it; 409 says which condition fails. Start runs with
+    ``POST /simulations``."""
+    v = versions.attach_simulation(db.session(), current_actor(), version_id, run_id=args["simulation_id"])
+    return versions.view(v)
+
+
+@versions_blp.route(f"{VERSION_RULE}/scenarios", methods=["PUT"], parameters=[VERSION_ID])
+@versions_blp.arguments(ScenariosUpdateSchema)
+@versions_blp.response(200, VersionSchema)
+@versions_blp.alt_response(403, response="FORBIDDEN")
+@versions_blp.alt_response(404, response="NOT_FOUND")
+@versions_blp.alt_response(409, **STALE_DOC)
+@_guarded(versions_blp)
+@transactional
+def set_scenarios(args: dict[str, Any], version_id: int) -> dict[str, Any]:
+    """替换草稿的回归用例 (replace a draft's regression scenarios).
+
+    Each expects a total, a grade and/or indicator points of one subject in one period, within a
+    tolerance. They freeze with the content on submit; every simulation run checks them."""
+    v = versions.set_scenarios(db.session(), current_actor(), version_id, **args)
     return versions.view(v)
 
 
@@ -866,9 +908,10 @@ def attach_simulation(args: dict[str, Any], version_id: int) -> dict[str, Any]:
 @_guarded(versions_blp)
 @transactional
 def approve(args: dict[str, Any], version_id: int) -> dict[str, Any]:
-    """批准（四眼原则：不能是编写或提交者；须已附模拟测评）(approve: not by its author or submitter; needs the
-    simulation of this content)."""
-    v = versions.approve(db.session(), current_actor(), version_id, **args)
+    """批准（四眼原则：不能是编写或提交者；须有该内容成功完成且回归用例通过的模拟测评）(approve: not by its
+    author or submitter; needs a succeeded simulation of exactly this content whose scenarios pass)."""
+    v = versions.approve(db.session(), current_actor(), version_id, note=args.get("note", ""),
+                         run_id=args.get("simulation_id"))
     return versions.view(v)
 
 

@@ -10,7 +10,7 @@ import datetime as dt
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 from flask.cli import with_appcontext
@@ -110,8 +110,10 @@ def import_command(directory: Path) -> None:
 def publish_library_command(effective_from: dt.datetime) -> None:
     """把随附规则库发布到数据库 (publish the shipped rule library: rules/schemes and rules/localizations).
 
-    Each template and localization goes through submit, simulation reference, approval (by a second
-    system actor) and activation, all in the audit log. Schemes already in the database are skipped.
+    Each template and localization goes through submit, a real simulation run on 2020, approval on it
+    (by a second system actor) and activation, all in the audit log; revisions (rules/revisions) are
+    simulated and left in review. Schemes already in the database are skipped; versions left in review
+    for want of data are finished once the data is there.
     """
     from flask import current_app
 
@@ -120,11 +122,21 @@ def publish_library_command(effective_from: dt.datetime) -> None:
     from rulesvc.services.governance.library import publish_library
 
     rules_dir = current_app.config["RULES_DIR"]
-    summary = _committed(lambda: publish_library(db.session(), rules_dir, get_dictionary(rules_dir),
+    settings = current_app.extensions["rulesvc.simulation_settings"]
+    summary = _committed(lambda: publish_library(db.session(), rules_dir, get_dictionary(rules_dir), settings,
                                                  effective_from=effective_from.date()))
+    echo_summary(summary)
+
+
+def echo_summary(summary: Any) -> None:
     click.echo(f"已发布 {len(summary.published)} 个方案版本 (published {len(summary.published)} scheme versions)")
     for label in summary.published:
         click.echo(f"  + {label}")
+    for label in summary.in_review:
+        click.echo(f"  ? {label} 已完成模拟测评，待审核 (simulated, waiting for a reviewer)")
+    for label in summary.pending:
+        click.echo(f"  ! {label} 没有 2020 年数据，无法模拟测评，留在审核中；导入数据后再运行本命令 "
+                   "(no data to simulate on: left in review; run this again after importing data)")
     for code in summary.skipped:
         click.echo(f"  = {code} 已存在，未改动 (already present, left alone)")
 

@@ -47,9 +47,13 @@ def _publish_library() -> None:
     from rulesvc.services.governance.library import publish_library
 
     rules_dir = current_app.config["RULES_DIR"]
-    summary = publish_library(db.session(), rules_dir, get_dictionary(rules_dir))
+    summary = publish_library(db.session(), rules_dir, get_dictionary(rules_dir),
+                              current_app.extensions["rulesvc.simulation_settings"])
     db.session.commit()
     click.echo(f"已发布随附规则库 (published the shipped rule library): {', '.join(summary.published)}")
+    for label in summary.in_review:
+        click.echo(f"  {label}：已模拟测评，待审核（管理页或 GET /api/v1/simulations 查看报告）"
+                   " (simulated against the version in force, waiting for review)")
 
 
 def _print_login(username: str, password: str | None) -> None:

@@ -3,3 +3,7 @@
 Rule: nothing here imports Flask, SQLAlchemy, marshmallow or durable_rules (except the one adapter in
 ``backends/durable.py``). Data comes in as plain values; results go out as plain dataclasses.
 """
+
+# The version of the engine's semantics. A simulation run's identity includes it: bump it whenever a
+# change can move a score, so a run of the old engine is never taken for one of the new.
+ENGINE_VERSION = "2026.12.1"

@@ -15,9 +15,11 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -325,7 +327,7 @@ PERIOD_KINDS = ("month", "quarter", "year")
 # The lifecycle (statuses, steps, labels) is declared once, in rulesvc.persistence.lifecycle.
 # A version's content: frozen once it leaves draft (service layer, ORM event and database trigger).
 VERSION_CONTENT_COLUMNS = ("scheme_id", "number", "parent_id", "document", "resolved", "content_hash",
-                           "author", "author_ref", "change_note", "created_at")
+                           "author", "author_ref", "change_note", "created_at", "scenarios")
 
 
 class Scheme(Base):
@@ -386,7 +388,10 @@ class SchemeVersion(Base):
     change_note: Mapped[str] = mapped_column(Text, default="")
     resolved: Mapped[dict[str, Any] | None] = mapped_column(JSONType, comment="the document that runs, set on submit")
     content_hash: Mapped[str | None] = mapped_column(String(64), index=True)
-    simulation: Mapped[dict[str, Any] | None] = mapped_column(JSONType, comment="模拟测评 reference attached for approval")
+    simulation: Mapped[dict[str, Any] | None] = mapped_column(
+        JSONType, comment="the 模拟测评 run approval rests on: {run_id, result_hash, periods, content_hash, …}")
+    scenarios: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONType, default=list, comment="regression scenarios (expected results); frozen with the content on submit")
     submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     submitted_by: Mapped[str | None] = mapped_column(String(120))
     submitted_by_ref: Mapped[str | None] = mapped_column(String(40), comment="the person who submitted: user:<id>…")
@@ -518,6 +523,108 @@ class VersionContribution(Base):
     via: Mapped[str] = mapped_column(String(40), comment="the credential used: user:<id>, key:<id>, system:<name>")
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     from_version_id: Mapped[int | None] = mapped_column(Integer, comment="copied: the version it was copied from")
+
+
+SIMULATION_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+SIMULATION_STATUS_LABELS = {"queued": "排队中", "running": "测评中", "succeeded": "已完成", "failed": "失败",
+                            "cancelled": "已取消"}
+
+
+class SimulationRun(Base):
+    """A simulation run (模拟测评): a candidate version scored against a baseline on closed periods.
+
+    Its identity (``run_hash``) is the hash of everything its figures depend on: candidate and baseline
+    content hashes, periods, dataset hashes, dictionary hash, engine version and report options. Asking
+    for the same run again returns this row; a failed or cancelled one is queued again in place. Results
+    are written in one transaction with the status ``succeeded``: a run is never half-written."""
+
+    __tablename__ = "simulation_runs"
+    __table_args__ = (
+        CheckConstraint("status IN (" + ", ".join(f"'{s}'" for s in SIMULATION_STATUSES) + ")", name="status"),
+        Index("ix_simulation_runs_candidate", "candidate_hash", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_hash: Mapped[str] = mapped_column(String(64), unique=True, comment="identity: sha256 of the inputs")
+    procuratorate_id: Mapped[int] = mapped_column(ForeignKey("procuratorates.id"), index=True,
+                                                  comment="the candidate scheme's procuratorate (who may see it)")
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("schemes.id"), index=True)
+    # SET NULL: a draft simulated and then deleted leaves its runs, which keep the documents they scored.
+    candidate_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("scheme_versions.id", ondelete="SET NULL"), index=True)
+    baseline_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("scheme_versions.id", ondelete="SET NULL"), index=True)
+    documents: Mapped[dict[str, Any]] = mapped_column(
+        JSONType, comment="the resolved documents scored: {candidate: …, baseline: … or null}")
+    candidate_hash: Mapped[str] = mapped_column(String(64))
+    baseline_hash: Mapped[str | None] = mapped_column(String(64))
+    baseline_choice: Mapped[str] = mapped_column(String(16), default="default",
+                                                 comment="default (in force), explicit, or none")
+    periods: Mapped[list[str]] = mapped_column(JSONType)
+    datasets: Mapped[list[list[Any]]] = mapped_column(JSONType, comment="[[id, content hash], …] scored")
+    dictionary_hash: Mapped[str] = mapped_column(String(64))
+    engine_version: Mapped[str] = mapped_column(String(40))
+    options: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    phase: Mapped[str] = mapped_column(String(40), default="")
+    percent: Mapped[int] = mapped_column(Integer, default=0)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[str] = mapped_column(Text, default="")
+    error_code: Mapped[str] = mapped_column(String(60), default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    job_id: Mapped[str] = mapped_column(String(80), default="")
+    result_hash: Mapped[str | None] = mapped_column(String(64))
+    report: Mapped[bytes | None] = mapped_column(LargeBinary, comment="the report's summary, gzip-compressed JSON")
+    scenario_results: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
+    scenarios_passed: Mapped[bool | None] = mapped_column(Boolean)
+    subjects_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[str] = mapped_column(String(120), default="")
+    created_by_ref: Mapped[str] = mapped_column(String(40), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
+                                                             comment="last sign of life of the process running it")
+
+    scheme: Mapped[Scheme] = relationship()
+    candidate: Mapped[SchemeVersion] = relationship(foreign_keys=[candidate_version_id])
+    baseline: Mapped[SchemeVersion | None] = relationship(foreign_keys=[baseline_version_id])
+
+
+class SimulationSubject(Base):
+    """One subject of one period of a succeeded run, under both versions (``_c`` candidate, ``_b``
+    baseline); ``detail_c``/``detail_b`` hold the attribution behind the totals (JSON), from which "why
+    it moved" is answered."""
+
+    __tablename__ = "simulation_subjects"
+    __table_args__ = (
+        Index("ix_simulation_subjects_run_period_code", "run_id", "period", "code"),
+        Index("ix_simulation_subjects_run_period_delta", "run_id", "period", "delta_total"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("simulation_runs.id", ondelete="CASCADE"))
+    period: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[int] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(100), default="")
+    procuratorate_id: Mapped[int | None] = mapped_column(Integer)
+    business_code: Mapped[str | None] = mapped_column(String(32))
+    line: Mapped[str | None] = mapped_column(String(32))
+    level: Mapped[str | None] = mapped_column(String(16))
+    status_c: Mapped[str | None] = mapped_column(String(16))
+    status_b: Mapped[str | None] = mapped_column(String(16))
+    total_c: Mapped[float | None] = mapped_column(Float)
+    total_b: Mapped[float | None] = mapped_column(Float)
+    grade_c: Mapped[str | None] = mapped_column(String(40))
+    grade_b: Mapped[str | None] = mapped_column(String(40))
+    rank_c: Mapped[int | None] = mapped_column(Integer)
+    rank_b: Mapped[int | None] = mapped_column(Integer)
+    delta_total: Mapped[float | None] = mapped_column(Float)
+    delta_rank: Mapped[int | None] = mapped_column(Integer)
+    grade_move: Mapped[int | None] = mapped_column(Integer)
+    detail_c: Mapped[str | None] = mapped_column(Text)
+    detail_b: Mapped[str | None] = mapped_column(Text)
 
 
 class FrozenVersionError(RuntimeError):

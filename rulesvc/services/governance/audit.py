@@ -19,7 +19,8 @@ from rulesvc.services.governance.access import Actor, require
 
 ACTION_LABELS = {
     "scheme.create": "新建方案", "version.create": "新建版本", "version.localize": "本地化",
-    "version.update": "修改草稿", "version.submit": "提交审核", "version.attach_simulation": "附模拟测评",
+    "version.update": "修改草稿", "version.submit": "提交审核", "version.attach_simulation": "指定模拟测评",
+    "version.scenarios": "修改回归用例", "simulation.create": "发起模拟测评", "simulation.cancel": "取消模拟测评",
     "version.approve": "批准", "version.reject": "退回", "version.activate": "生效", "version.retire": "停用",
     "version.supersede": "被新版本取代", "version.rebase": "变基到新上级版本", "version.settle": "处理冲突",
     "version.delete": "删除草稿", "rules.import": "从文件导入", "apikey.create": "新建 API 密钥",

@@ -11,8 +11,9 @@ overrides, each with a reason). Lifecycle::
 - Submitting resolves the document (parent + overrides), checks it (structure, then ``lint``: no
   errors) and freezes its content with the content hash. From then on the version never changes: a
   correction is a new version. (Rejecting returns it to draft, unpublished, for the author to fix.)
-- Approving needs a reviewer who neither wrote nor submitted it, and a simulation (模拟测评) of exactly
-  this content on a closed period attached to it.
+- Approving needs a reviewer who neither wrote nor submitted it, and a succeeded simulation run (模拟测评)
+  of exactly this content on closed periods with data, whose regression scenarios pass
+  (:mod:`rulesvc.services.simulation.gate`).
 - Activating sets the date it takes effect. At most one version of a scheme is in force on any date:
   the one in force before is closed the day before (it stays ``active`` for its past dates, so a past
   period is still evaluated with the version then in force — see :func:`version_in_effect`).
@@ -40,10 +41,8 @@ from rulesvc.catalogue import msg
 from rulesvc.engine import docdiff
 from rulesvc.engine import localize as loc
 from rulesvc.engine.dictionary import Dictionary
-from rulesvc.engine.errors import DefinitionError
 from rulesvc.engine.lint import lint
 from rulesvc.engine.model import PERIOD_KINDS, SUBJECT_KINDS
-from rulesvc.engine.periods import parse_period
 from rulesvc.errors import Conflict, InvalidInput, NotFound
 from rulesvc.persistence import lifecycle
 from rulesvc.persistence.lifecycle import STATUS_LABELS, STATUS_LABELS_EN, Status, Step
@@ -337,6 +336,9 @@ def create_draft(session: Session, actor: Actor, scheme_code: str, *, from_versi
         document = base.document
     doc = check_document(document, localization=localization)
     draft = _new_version(session, actor, scheme, doc, parent=parent, change_note=change_note, action="version.create")
+    if base is not None and base.scenarios:
+        draft.scenarios = list(base.scenarios)  # expected results carry over to the next version
+        session.flush()
     if copied:
         assert base is not None
         contributors.copy_from(session, base, draft)  # B's content copied by A is still B's (four eyes)
@@ -349,7 +351,7 @@ def _new_version(session: Session, actor: Actor, scheme: Scheme, doc: dict[str, 
     number = max(max((v.number for v in scheme.versions), default=0), scheme.last_number or 0) + 1
     scheme.last_number = number  # a deleted draft's number is never given again
     v = SchemeVersion(scheme=scheme, number=number, parent=parent, document=doc, status=Status.DRAFT.value, author=actor.name,
-                      author_ref=actor.ref, change_note=change_note or "")
+                      author_ref=actor.ref, change_note=change_note or "", scenarios=[])
     session.add(v)
     session.flush()
     contributors.add(session, v, actor, "rebased" if action is None else "created")
@@ -467,8 +469,12 @@ def submit(session: Session, actor: Actor, version_id: int, dictionary: Dictiona
                        errors={f"conflicts[{i}]": [c.get("message", c.get("path", ""))] for i, c in enumerate(conflicts)})
     doc = resolve(v)
     warnings = check_resolved(v.scheme, doc, dictionary)
+    frozen_hash = content_hash(doc)
+    from rulesvc.services.simulation import gate
+
+    gate.scenarios_at_submit(session, v, doc, frozen_hash, dictionary)
     v.resolved = doc
-    v.content_hash = content_hash(doc)
+    v.content_hash = frozen_hash
     _step(v, Step.SUBMIT)
     v.submitted_at = utcnow()
     v.submitted_by = actor.name
@@ -491,54 +497,40 @@ def _diff_to_previous(session: Session, v: SchemeVersion) -> Any:
     return docdiff.diff(prev[-1].resolved, v.resolved)
 
 
-def attach_simulation(session: Session, actor: Actor, version_id: int, *, reference: str, period: str,
-                      today: dt.date | None = None) -> SchemeVersion:
-    """Attach the simulation (模拟测评) run of this version's content on a closed period."""
+def attach_simulation(session: Session, actor: Actor, version_id: int, *, run_id: int) -> SchemeVersion:
+    """Name the simulation run (模拟测评) approval is to rest on: a succeeded run of exactly this content
+    whose regression scenarios pass (409 saying why not otherwise)."""
+    from rulesvc.services.simulation import gate
+
     v = get_version(session, actor, version_id)
     require(actor, "edit", v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")
     if v.status != Status.IN_REVIEW:
         raise Conflict(msg("version.bad_transition", number=v.number, status=STATUS_LABELS[v.status],
                            status_en=STATUS_LABELS_EN[v.status], step="附模拟测评", step_en="given a simulation"),
                        errors={"status": [v.status]})
-    _check_simulation(reference, period, today)
-    v.simulation = {"reference": reference.strip(), "period": period, "content_hash": v.content_hash,
-                    "attached_by": actor.name, "attached_at": utcnow().isoformat()}
+    run, results = gate.run_for_approval(session, v, run_id)
+    v.simulation = gate.record(v, run, results, actor.name, utcnow().isoformat())
     _save(session, v)
     audit.record(session, actor, "version.attach_simulation", version=v,
-                 summary=f"为 {v.scheme.code} 第 {v.number} 版附模拟测评 {reference}（{period}）",
+                 summary=f"为 {v.scheme.code} 第 {v.number} 版指定模拟测评 #{run.id}（{'、'.join(run.periods)}）",
                  detail=v.simulation)
     return v
 
 
-def _check_simulation(reference: str, period: str, today: dt.date | None) -> None:
-    errors: dict[str, list[Any]] = {}
-    if not isinstance(reference, str) or not reference.strip() or len(reference) > 200 or "\x00" in reference:
-        errors["reference"] = [msg("version.simulation_reference")]
-    try:
-        p = parse_period(period)
-        if p.end >= (today or dt.date.today()):
-            errors["period"] = [msg("version.period_open", period=period)]
-    except (DefinitionError, ValueError, TypeError, OverflowError):
-        errors["period"] = [msg("version.period_bad", period=str(period)[:40])]
-    if errors:
-        raise InvalidInput(msg("version.simulation_invalid"), errors=errors)
+def approve(session: Session, actor: Actor, version_id: int, *, note: str = "", run_id: int | None = None) -> SchemeVersion:
+    """Approve a version in review: another person than its contributors, resting on a succeeded
+    simulation run of exactly this content whose scenarios pass (:mod:`rulesvc.services.simulation.gate`:
+    the run named, else the one attached, else the newest that qualifies)."""
+    from rulesvc.services.simulation import gate
 
-
-def approve(session: Session, actor: Actor, version_id: int, *, note: str = "", today: dt.date | None = None) -> SchemeVersion:
-    """Approve a version in review: another person than its contributors, with a simulation of exactly
-    this content on a closed period attached."""
     _check_texts(note=note)
     v = get_version(session, actor, version_id)
     require(actor, "review", v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")
     lifecycle_check(v, Step.APPROVE)
     contributors.require_other_person(session, actor, v)
-    sim = v.simulation or {}
-    if not sim:
-        raise Conflict(msg("version.simulation_required"), errors={"simulation": [msg("version.simulation_required")]})
-    if sim.get("content_hash") != v.content_hash:
-        raise Conflict(msg("version.simulation_other_content"),
-                       errors={"simulation": [msg("version.simulation_other_content")]})
-    _check_simulation(sim.get("reference", ""), sim.get("period", ""), today)
+    run, results = gate.run_for_approval(session, v, run_id)
+    sim = gate.record(v, run, results, actor.name, utcnow().isoformat())
+    v.simulation = sim
     _step(v, Step.APPROVE)
     v.reviewed_at = utcnow()
     v.reviewed_by = actor.name
@@ -547,6 +539,23 @@ def approve(session: Session, actor: Actor, version_id: int, *, note: str = "", 
     _save(session, v)
     audit.record(session, actor, "version.approve", version=v, summary=f"批准 {v.scheme.code} 第 {v.number} 版",
                  detail={"note": note, "simulation": sim, "content_hash": v.content_hash})
+    return v
+
+
+def set_scenarios(session: Session, actor: Actor, version_id: int, *, lock_version: int,
+                  scenarios: Sequence[Mapping[str, Any]]) -> SchemeVersion:
+    """Replace a draft's regression scenarios (checked: 422 with the field of each problem)."""
+    from rulesvc.services.simulation.scenarios import validate
+
+    v = _editable(session, actor, version_id, lock_version)
+    before = list(v.scenarios or [])
+    v.scenarios = validate(list(scenarios))
+    v.updated_at = utcnow()
+    _save(session, v)
+    contributors.add(session, v, actor, "edited")
+    audit.record(session, actor, "version.scenarios", version=v,
+                 summary=f"修改 {v.scheme.code} 第 {v.number} 版的回归用例（{len(before)} → {len(v.scenarios)} 条）",
+                 detail={"before": before, "after": v.scenarios})
     return v
 
 
@@ -778,7 +787,7 @@ def view(v: SchemeVersion, *, with_document: bool = True) -> dict[str, Any]:
         "parent": ({"version_id": v.parent.id, "scheme": v.parent.scheme.code, "number": v.parent.number,
                     "content_hash": v.parent.content_hash} if v.parent else None),
         "author": v.author, "change_note": v.change_note, "content_hash": v.content_hash,
-        "lock_version": v.lock_version, "simulation": v.simulation,
+        "lock_version": v.lock_version, "simulation": v.simulation, "scenarios": list(v.scenarios or []),
         "submitted_by": v.submitted_by, "submitted_at": _iso(v.submitted_at),
         "reviewed_by": v.reviewed_by, "reviewed_at": _iso(v.reviewed_at), "review_note": v.review_note,
         "effective_from": v.effective_from.isoformat() if v.effective_from else None,

@@ -1,0 +1,331 @@
+"""Running a simulation: score candidate and baseline on the same facts, build the report, save it whole.
+
+:func:`execute` is what a worker (or the embedded thread) calls with a run id. It claims the run
+(``queued`` → ``running``, atomically: two workers never run one run), beats a heartbeat from a side
+thread (which also notices a cancel request), computes, and writes the per-subject rows, the report,
+the result hash and ``succeeded`` in **one** transaction — so a run is either complete or has nothing
+written. A run whose process is killed stops beating and is failed by the next reader
+(:func:`rulesvc.services.simulation.runs.reap_stale`); asking for it again queues it again.
+
+:func:`simulate` is the computation alone (no database writes): the CLI uses it for a candidate given
+as a file. Both versions are scored by the bulk executor on the *same* events frame (the union of the
+event types both read) and the *same* subjects frame (the candidate scheme's scope).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from rulesvc.catalogue import msg
+from rulesvc.engine.bulk import evaluate_bulk
+from rulesvc.engine.compile import CompiledScheme
+from rulesvc.engine.dictionary import Dictionary
+from rulesvc.engine.participation import LEVEL_LABELS
+from rulesvc.engine.periods import Period, parse_period
+from rulesvc.engine.simreport import Labels, Options, Report, Side, build_report
+from rulesvc.persistence.models import Procuratorate, SimulationRun, SimulationSubject, utcnow
+from rulesvc.schema.scheme import load_scheme
+from rulesvc.services.dictionary import get_dictionary
+from rulesvc.services.facts import events_frame, in_use
+from rulesvc.services.scoring import KEYS, compile_cached, subjects_for
+from rulesvc.services.simulation import scenarios as sc
+from rulesvc.services.simulation.runs import stale_after
+from rulesvc.services.simulation.spec import canonical_hash
+
+log = logging.getLogger(__name__)
+
+SessionScope = Callable[[], AbstractContextManager[Session]]
+SUBJECT_COLUMNS = ("subject_id", "code", "name", "procuratorate_id", "business_code", "line", "level", "status_c",
+                   "status_b", "total_c", "total_b", "grade_c", "grade_b", "rank_c", "rank_b", "delta_total",
+                   "delta_rank", "grade_move", "detail_c", "detail_b")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What running needs besides the database: the rule library (data dictionary) and, optionally,
+    a folder to cache events frames in."""
+
+    rules_dir: str
+    cache_dir: str | None = None
+
+
+class Cancelled(Exception):
+    """The run was asked to stop."""
+
+
+@dataclass
+class Progress:
+    """Where a computation is, and whether it should stop; shared between the computing thread and the
+    heartbeat."""
+
+    phase: str = "loading"
+    percent: int = 0
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+    def step(self, phase: str, percent: float) -> None:
+        if self.cancel.is_set():
+            raise Cancelled
+        self.phase, self.percent = phase, max(0, min(100, int(percent)))
+
+
+@dataclass(frozen=True)
+class PeriodReport:
+    period: str
+    report: Report
+
+
+@dataclass(frozen=True)
+class Outcome:
+    periods: list[PeriodReport]
+    result_hash: str
+    summary: dict[str, Any]
+
+
+Loader = Callable[[Period, frozenset[str]], tuple[pl.DataFrame, pl.DataFrame]]
+
+
+def simulate(candidate: CompiledScheme, baseline: CompiledScheme | None, periods: list[Period], load: Loader,
+             labels: Labels, options: dict[str, Any], progress: Progress | None = None) -> Outcome:
+    """Score both versions on each period (``load(period, event types)`` → events, subjects) and build
+    the report. Pure apart from ``load``."""
+    progress = progress or Progress()
+    kind = candidate.scheme.subject
+    key = KEYS[kind]
+    types = frozenset(candidate.event_types) | (frozenset(baseline.event_types) if baseline else frozenset())
+    opts = Options(**options)
+    out: list[PeriodReport] = []
+    n = len(periods)
+    for i, p in enumerate(periods):
+        share = 100 / n
+        progress.step("loading", i * share)
+        events, subjects = load(p, types)
+        progress.step("scoring_candidate", i * share + share * 0.2)
+        cand = evaluate_bulk(candidate, events, subjects, key=key, period=(p.start, p.end))
+        base = None
+        if baseline is not None:
+            progress.step("scoring_baseline", i * share + share * 0.45)
+            base = evaluate_bulk(baseline, events, subjects, key=key, period=(p.start, p.end))
+        progress.step("report", i * share + share * 0.7)
+        report = build_report(Side(candidate, cand.frame, cand.left_out),
+                              Side(baseline, base.frame, base.left_out) if base is not None and baseline else None,
+                              key=key, labels=labels, options=opts)
+        out.append(PeriodReport(p.label, report))
+    progress.step("report", 95)
+    summary = {"periods": [{"period": pr.period, **pr.report.summary} for pr in out]}
+    return Outcome(out, result_hash(out), summary)
+
+
+def result_hash(periods: list[PeriodReport]) -> str:
+    """sha256 over every figure of the run: each period's summary and its per-subject rows."""
+    digest = []
+    for pr in periods:
+        rows = pr.report.subjects.select(list(SUBJECT_COLUMNS)).sort("code")
+        digest.append({"period": pr.period, "summary": canonical_hash(pr.report.summary),
+                       "subjects": canonical_hash(rows.rows())})
+    return canonical_hash(digest)
+
+
+def labels_for(session: Session, dictionary: Dictionary) -> Labels:
+    rows = session.execute(select(Procuratorate.id, Procuratorate.code, Procuratorate.name, Procuratorate.level)).all()
+    return Labels(
+        procuratorates={r.id: (r.code, r.name, r.level) for r in rows},
+        businesses={b.code: b.name for b in dictionary.businesses},
+        lines={b.line: b.line_name for b in dictionary.businesses},
+        levels=dict(LEVEL_LABELS),
+    )
+
+
+def db_loader(session: Session, dictionary: Dictionary, dataset_ids: list[int], kind: str, org: str | None,
+              cache_dir: str | None = None) -> Loader:
+    """Events of exactly ``dataset_ids`` (as recorded with the run) and the subjects of ``org``'s scope."""
+    plan = in_use(session, dataset_ids)
+    subjects = subjects_for(session, kind, org)
+
+    def load(p: Period, types: frozenset[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+        kwargs: dict[str, Any] = {}
+        if cache_dir is not None and "cache_dir" in events_frame.__code__.co_varnames:
+            kwargs["cache_dir"] = cache_dir
+        events = events_frame(session, dictionary, start=p.start, end=p.end, plan=plan, event_types=types, **kwargs)
+        return events, subjects
+
+    return load
+
+
+# -- the job -----------------------------------------------------------------------------------------
+
+
+class Heartbeat:
+    """A side thread that writes the run's progress and heartbeat every few seconds and notices a
+    cancel request (one writer: the computing thread never writes while it runs)."""
+
+    def __init__(self, scope: SessionScope, run_id: int, progress: Progress) -> None:
+        self.scope, self.run_id, self.progress = scope, run_id, progress
+        self.interval = max(0.2, min(5.0, stale_after() / 6))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"simulation-{run_id}-heartbeat", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                with self.scope() as s:
+                    s.execute(update(SimulationRun).where(SimulationRun.id == self.run_id,
+                                                          SimulationRun.status == "running")
+                              .values(heartbeat_at=utcnow(), phase=self.progress.phase, percent=self.progress.percent))
+                    if s.scalar(select(SimulationRun.cancel_requested).where(SimulationRun.id == self.run_id)):
+                        self.progress.cancel.set()
+                    s.commit()
+            except Exception:  # a missed beat is not fatal; the next one may get through
+                log.warning("simulation %s: heartbeat failed", self.run_id, exc_info=True)
+
+
+def execute(scope: SessionScope, run_id: int, settings: Settings) -> str:
+    """Run ``run_id`` if it is queued; returns its final status."""
+    with scope() as s:
+        now = utcnow()
+        claimed = s.execute(update(SimulationRun).where(SimulationRun.id == run_id, SimulationRun.status == "queued")
+                            .values(status="running", phase="loading", percent=0, started_at=now, heartbeat_at=now,
+                                    attempts=SimulationRun.attempts + 1)
+                            .execution_options(synchronize_session=False))
+        s.commit()
+        if not getattr(claimed, "rowcount", 0):
+            status = s.scalar(select(SimulationRun.status).where(SimulationRun.id == run_id))
+            return status or "missing"
+    progress = Progress()
+    try:
+        with Heartbeat(scope, run_id, progress):
+            outcome, scenario_results = _compute(scope, run_id, settings, progress)
+            progress.step("saving", 97)
+            with scope() as s:
+                return _save(s, run_id, outcome, scenario_results)
+    except Cancelled:
+        return _finish(scope, run_id, "cancelled", "simulation.cancelled", "")
+    except Exception as exc:
+        log.exception("simulation %s failed", run_id)
+        return _finish(scope, run_id, "failed", "simulation.error", f"{type(exc).__name__}: {exc}"[:2000])
+
+
+def _compute(scope: SessionScope, run_id: int, settings: Settings,
+             progress: Progress) -> tuple[Outcome, list[dict[str, Any]]]:
+    with scope() as s:
+        run = s.get(SimulationRun, run_id)
+        assert run is not None
+        return compute(s, run, settings, progress)
+
+
+def compute(s: Session, run: SimulationRun, settings: Settings,
+            progress: Progress | None = None) -> tuple[Outcome, list[dict[str, Any]]]:
+    """The figures of ``run`` (read from ``s``, nothing written) and its scenario results."""
+    progress = progress or Progress()
+    dictionary = get_dictionary(settings.rules_dir)
+    if run.dictionary_hash != dictionary.content_hash:
+        raise RuntimeError(msg("simulation.dictionary_changed").render("zh"))
+    docs = run.documents
+    candidate = compile_cached(load_scheme(docs["candidate"]), dictionary)
+    baseline = compile_cached(load_scheme(docs["baseline"]), dictionary) if docs.get("baseline") else None
+    periods = [parse_period(p) for p in run.periods]
+    scheme = run.scheme
+    load = db_loader(s, dictionary, [d[0] for d in run.datasets], scheme.subject_kind, scheme.procuratorate.code,
+                     settings.cache_dir)
+    outcome = simulate(candidate, baseline, periods, load, labels_for(s, dictionary), dict(run.options), progress)
+    version_scenarios = list(run.candidate.scenarios or []) if run.candidate is not None else []
+    progress.step("scenarios", 96)
+    return outcome, check_scenarios(version_scenarios, outcome)
+
+
+def run_here(s: Session, run: SimulationRun, settings: Settings) -> SimulationRun:
+    """Compute and record ``run`` (queued) in this session and thread — for the CLI, the rule library's
+    publication and tests: no worker, no heartbeat. Flushes; the caller commits (or rolls back: then
+    nothing of it was written)."""
+    run.status, run.phase, run.started_at, run.attempts = "running", "loading", utcnow(), run.attempts + 1
+    s.flush()
+    outcome, results = compute(s, run, settings)
+    _write(s, run, outcome, results)
+    s.flush()
+    return run
+
+
+def check_scenarios(scenarios: list[dict[str, Any]], outcome: Outcome) -> list[dict[str, Any]]:
+    rows: dict[tuple[str, str], Any] = {}
+    wanted = {(x["period"], x["subject"]) for x in scenarios}
+    for pr in outcome.periods:
+        hits = pr.report.subjects.filter(pl.col("code").is_in(sorted({c for p, c in wanted if p == pr.period})))
+        for r in hits.iter_rows(named=True):
+            rows[(pr.period, r["code"])] = _Row(r["total_c"], r["grade_c"], r["detail_c"])
+    return sc.check(scenarios, [pr.period for pr in outcome.periods], lambda p, c: rows.get((p, c)))
+
+
+@dataclass(frozen=True)
+class _Row:
+    total_c: float | None
+    grade_c: str | None
+    detail_c: str | None
+
+
+def _save(s: Session, run_id: int, outcome: Outcome, scenario_results: list[dict[str, Any]]) -> str:
+    """Everything in one transaction, and only if the run is still ours and running."""
+    run = s.get(SimulationRun, run_id, with_for_update=True)
+    if run is None or run.status != "running":
+        return run.status if run is not None else "missing"
+    if run.cancel_requested:
+        raise Cancelled
+    _write(s, run, outcome, scenario_results)
+    s.commit()
+    return "succeeded"
+
+
+def _write(s: Session, run: SimulationRun, outcome: Outcome, scenario_results: list[dict[str, Any]]) -> None:
+    run_id = run.id
+    count = 0
+    for pr in outcome.periods:
+        for chunk in _chunks(pr.report.subjects.select(list(SUBJECT_COLUMNS)), 2000):
+            s.execute(insert(SimulationSubject), [{**r, "run_id": run_id, "period": pr.period} for r in chunk])
+            count += len(chunk)
+    run.report = gzip.compress(json.dumps(outcome.summary, ensure_ascii=False, sort_keys=True,
+                                          separators=(",", ":")).encode("utf-8"), mtime=0)
+    run.result_hash = outcome.result_hash
+    run.scenario_results = scenario_results
+    run.scenarios_passed = not sc.failures(scenario_results)
+    run.subjects_count = count
+    run.status, run.phase, run.percent, run.finished_at = "succeeded", "done", 100, utcnow()
+
+
+def _chunks(frame: pl.DataFrame, size: int) -> Iterator[list[dict[str, Any]]]:
+    for start in range(0, frame.height, size):
+        yield frame.slice(start, size).to_dicts()
+
+
+def _finish(scope: SessionScope, run_id: int, status: str, code: str, detail: str) -> str:
+    with scope() as s, contextlib.suppress(Exception):
+        s.rollback()
+    with scope() as s:
+        s.execute(update(SimulationRun).where(SimulationRun.id == run_id, SimulationRun.status == "running")
+                  .values(status=status, phase=status, error_code=code, error=detail or msg(code).render("zh"),
+                          finished_at=utcnow())
+                  .execution_options(synchronize_session=False))
+        s.commit()
+        final = s.scalar(select(SimulationRun.status).where(SimulationRun.id == run_id))
+    return final or status
+
+
+__all__ = ["Cancelled", "Outcome", "Progress", "Settings", "check_scenarios", "compute", "db_loader", "execute",
+           "labels_for", "run_here", "simulate"]
