@@ -198,8 +198,9 @@ class Heartbeat:
                 log.warning("simulation %s: heartbeat failed", self.run_id, exc_info=True)
 
 
-def execute(scope: SessionScope, run_id: int, settings: Settings) -> str:
-    """Run ``run_id`` if it is queued; returns its final status."""
+def execute(scope: SessionScope, run_id: int, settings: Settings, progress: Progress | None = None) -> str:
+    """Run ``run_id`` if it is queued; returns its final status. ``progress`` lets the caller watch (the
+    CLI's progress bar)."""
     with scope() as s:
         now = utcnow()
         claimed = s.execute(update(SimulationRun).where(SimulationRun.id == run_id, SimulationRun.status == "queued")
@@ -210,7 +211,7 @@ def execute(scope: SessionScope, run_id: int, settings: Settings) -> str:
         if not getattr(claimed, "rowcount", 0):
             status = s.scalar(select(SimulationRun.status).where(SimulationRun.id == run_id))
             return status or "missing"
-    progress = Progress()
+    progress = progress or Progress()
     try:
         with Heartbeat(scope, run_id, progress):
             outcome, scenario_results = _compute(scope, run_id, settings, progress)

@@ -6,7 +6,7 @@ export of the same run (:mod:`rulesvc.spreadsheet` writes no timestamps).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -34,8 +34,16 @@ def iter_xlsx_export(scope: SessionScope, run_id: int) -> Iterator[bytes]:
         assert run is not None
         report = report_of(run) or {"periods": []}
         info = _info(run)
+        results = list(run.scenario_results or [])
+    return iter_xlsx(sheets(info, report, _subject_rows(scope, run_id), results))
+
+
+def sheets(info: list[tuple[Any, ...]], report: dict[str, Any], subject_rows: Iterable[Sequence[Any]],
+           scenario_results: list[dict[str, Any]]) -> list[Sheet]:
+    """The workbook of a report: an information sheet, one sheet per section, the per-subject rows
+    (:data:`SUBJECT_HEADER`, consumed lazily) and the scenario results."""
     periods = report["periods"]
-    sheets = [
+    out = [
         Sheet("说明", ("项目", "内容"), info, widths=(16, 80)),
         Sheet("概览", ("期间", "项目", "对照版本", "候选版本", "变化"), _overview(periods)),
         Sheet("等次分布", ("期间", "等次", "对照人数", "对照占比", "候选人数", "候选占比", "候选名额", "候选已占"),
@@ -51,12 +59,12 @@ def iter_xlsx_export(scope: SessionScope, run_id: int) -> Iterator[bytes]:
         Sheet("档位分布", ("期间", "指标代码", "指标名称", "版本", "档位", "规则", "人数", "占比"), _tiers(periods)),
         Sheet("公平性", ("期间", "分组方式", "分组", "对照人数", "对照平均分", "对照与其余之差", "候选人数", "候选平均分",
                       "候选与其余之差", "平均分变化", "提示"), _fairness(periods)),
-        Sheet("逐人结果", SUBJECT_HEADER, _subject_rows(scope, run_id)),
-        Sheet("回归用例", ("代码", "期间", "结果", "核对项", "预期", "实际", "说明"), _scenarios(run_id, scope)),
+        Sheet("逐人结果", SUBJECT_HEADER, subject_rows),
+        Sheet("回归用例", ("代码", "期间", "结果", "核对项", "预期", "实际", "说明"), _scenarios(scenario_results)),
     ]
     if any(p.get("org_level") for p in periods):
-        sheets.insert(-2, Sheet("检察院层级变化", ("期间", "代码", "名称", "变化"), _org_changes(periods)))
-    return iter_xlsx(sheets)
+        out.insert(-2, Sheet("检察院层级变化", ("期间", "代码", "名称", "变化"), _org_changes(periods)))
+    return out
 
 
 def _info(run: SimulationRun) -> list[tuple[Any, ...]]:
@@ -192,10 +200,7 @@ def _org_changes(periods: list[dict[str, Any]]) -> Iterator[tuple[Any, ...]]:
             yield (p["period"], ch.get("code"), ch.get("name"), "；".join(parts))
 
 
-def _scenarios(run_id: int, scope: SessionScope) -> Iterator[tuple[Any, ...]]:
-    with scope() as s:
-        run = s.get(SimulationRun, run_id)
-        results = list(run.scenario_results or []) if run else []
+def _scenarios(results: list[dict[str, Any]]) -> Iterator[tuple[Any, ...]]:
     for r in results:
         verdict = "通过" if r["passed"] else "未通过"
         if not r["checks"]:
@@ -229,4 +234,15 @@ def _subject_rows(scope: SessionScope, run_id: int) -> Iterator[tuple[Any, ...]]
                    r.total_c, r.delta_total, r.rank_b, r.rank_c, r.delta_rank, r.grade_b, r.grade_c, r.grade_move)
 
 
-__all__ = ["iter_csv_export", "iter_xlsx_export"]
+def subject_rows(rows: Iterable[dict[str, Any]], period: str, orgs: dict[int, str], business: dict[str, str],
+                 line_names: dict[str, str]) -> Iterator[tuple[Any, ...]]:
+    """:data:`SUBJECT_HEADER` rows from report subject rows (``engine.simreport.SUBJECT_SCHEMA`` dicts)."""
+    for r in rows:
+        yield (period, r["code"], r["name"], orgs.get(r["procuratorate_id"]),
+               business.get(r["business_code"] or "", r["business_code"]), line_names.get(r["line"] or "", r["line"]),
+               STATUS.get(r["status_b"] or "", r["status_b"]), STATUS.get(r["status_c"] or "", r["status_c"]),
+               r["total_b"], r["total_c"], r["delta_total"], r["rank_b"], r["rank_c"], r["delta_rank"], r["grade_b"],
+               r["grade_c"], r["grade_move"])
+
+
+__all__ = ["SUBJECT_HEADER", "iter_csv_export", "iter_xlsx_export", "sheets", "subject_rows"]
