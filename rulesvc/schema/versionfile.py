@@ -26,7 +26,7 @@ from rulesvc.engine.model import PERIOD_KINDS, SUBJECT_KINDS
 SCHEME_KEYS = ("code", "name", "procuratorate", "subject_kind", "period_kind")
 # A version file's keys, in the order export writes them.
 VERSION_KEYS = ("number", "status", "parent", "author", "author_ref", "created_at", "change_note", "content_hash",
-                "simulation", "submitted_by", "submitted_at", "reviewed_by", "reviewed_by_ref", "reviewed_at",
+                "simulation", "scenarios", "submitted_by", "submitted_at", "reviewed_by", "reviewed_by_ref", "reviewed_at",
                 "review_note", "activated_by", "activated_at", "effective_from", "effective_to", "document")
 REQUIRED_VERSION_KEYS = ("number", "status", "author", "author_ref", "document")
 TIME_KEYS = ("created_at", "submitted_at", "reviewed_at", "activated_at")
@@ -199,6 +199,8 @@ class VersionFileSchema(_FileSchema):
     change_note = _optional(_Text(TEXT_KEYS["change_note"]))
     content_hash = fields.Raw(load_default=None, allow_none=True)
     simulation = _optional(_Simulation())
+    # Regression scenarios; checked in detail by the services (rulesvc.services.simulation.scenarios).
+    scenarios = _optional(fields.List(fields.Dict()))
     submitted_by = _optional(_Text(TEXT_KEYS["submitted_by"]))
     submitted_at = _optional(_Time())
     reviewed_by = _optional(_Text(TEXT_KEYS["reviewed_by"]))

@@ -22,6 +22,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -154,10 +155,8 @@ def db_loader(session: Session, dictionary: Dictionary, dataset_ids: list[int], 
     subjects = subjects_for(session, kind, org)
 
     def load(p: Period, types: frozenset[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
-        kwargs: dict[str, Any] = {}
-        if cache_dir is not None and "cache_dir" in events_frame.__code__.co_varnames:
-            kwargs["cache_dir"] = cache_dir
-        events = events_frame(session, dictionary, start=p.start, end=p.end, plan=plan, event_types=types, **kwargs)
+        events = events_frame(session, dictionary, start=p.start, end=p.end, plan=plan, event_types=types,
+                              cache_dir=Path(cache_dir) if cache_dir else None)
         return events, subjects
 
     return load

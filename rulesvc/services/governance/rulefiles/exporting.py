@@ -89,6 +89,7 @@ def version_data(v: SchemeVersion) -> dict[str, Any]:
         "change_note": v.change_note or "",
         "content_hash": v.content_hash if v.status != DRAFT else None,
         "simulation": copy.deepcopy(v.simulation),
+        "scenarios": copy.deepcopy(list(v.scenarios or [])),
         "submitted_by": v.submitted_by,
         "submitted_at": iso_time(v.submitted_at),
         "reviewed_by": v.reviewed_by,

@@ -302,6 +302,7 @@ class _Writer:
             author=m.author, author_ref=m.author_ref, change_note=m.change_note,
             resolved=copy.deepcopy(self.plan.resolved[v.key]) if published else None,
             content_hash=v.content_hash if published else None, simulation=m.simulation,
+            scenarios=list(m.scenarios or []),
             submitted_at=m.submitted_at, submitted_by=m.submitted_by, reviewed_at=m.reviewed_at,
             reviewed_by=m.reviewed_by, reviewed_by_ref=m.reviewed_by_ref, review_note=m.review_note,
             activated_at=m.activated_at, activated_by=m.activated_by, effective_from=m.effective_from,

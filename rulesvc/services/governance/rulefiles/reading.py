@@ -52,6 +52,7 @@ class VersionMeta:
     created_at: dt.datetime | None = None
     change_note: str = ""
     simulation: dict[str, Any] | None = None
+    scenarios: list[dict[str, Any]] | None = None
     submitted_by: str | None = None
     submitted_at: dt.datetime | None = None
     reviewed_by: str | None = None
@@ -274,6 +275,16 @@ def _read_version(path: Path, scheme: SchemeFile, problems: Problems) -> Version
     if problems.count(path) > before or document is None:
         return None
     status = loaded["status"]
+    if loaded.get("scenarios"):
+        from rulesvc.errors import InvalidInput
+        from rulesvc.services.simulation.scenarios import validate
+
+        try:
+            loaded["scenarios"] = validate(loaded["scenarios"])
+        except InvalidInput as exc:
+            for where, messages in (exc.rendered_errors() or {}).items():
+                problems.add(path, f"{where}: {'；'.join(map(str, messages))}", field="scenarios")
+            return None
     meta = VersionMeta(**{k: loaded[k] for k in VersionMeta.__dataclass_fields__ if loaded.get(k) is not None})
     return VersionFile(path=path, scheme=scheme.code, number=loaded["number"], status=status, parent=loaded["parent"],
                        document=document, content_hash=loaded["content_hash"] if status != DRAFT else None,
