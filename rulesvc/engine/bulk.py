@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 import polars as pl
 
-from rulesvc.engine.compile import CompiledIndicator, CompiledScheme, Predicate
+from rulesvc.engine.compile import CompiledAdjustment, CompiledIndicator, CompiledScheme, Predicate
 from rulesvc.engine.evaluate import snap_total
 from rulesvc.engine.expr.compile_polars import exact
 from rulesvc.engine.model import Subject
@@ -160,7 +161,13 @@ def _count_aggs(compiled: CompiledScheme) -> list[pl.Expr]:
 
 
 def _relevant(compiled: CompiledScheme, events: pl.DataFrame, key: str) -> pl.DataFrame:
-    return events.filter(pl.col(key).is_not_null() & pl.col("event_type").is_in(sorted(compiled.event_types)))
+    """The events of the scheme's types with a subject, and only the columns the aggregations read (a
+    country's year is tens of millions of rows: copying columns nobody reads doubles the memory)."""
+    exprs = _metric_aggs(compiled) + _count_aggs(compiled) + [
+        e for ca in compiled.adjustments if ca.pattern for e in _pattern_plan(ca)[0]]
+    needed = {key, "event_type", "case_id"} | {n for e in exprs for n in e.meta.root_names()}
+    return (events.select([c for c in events.columns if c in needed])
+            .filter(pl.col(key).is_not_null() & pl.col("event_type").is_in(sorted(compiled.event_types))))
 
 
 def metrics_frame(compiled: CompiledScheme, events: pl.DataFrame, key: str, *, finished: bool = True) -> pl.DataFrame:
@@ -179,21 +186,29 @@ def _weighted(compiled: CompiledScheme, f: pl.DataFrame) -> pl.DataFrame:
 
 
 def _pattern_counts(compiled: CompiledScheme, relevant: pl.DataFrame, key: str, out: pl.DataFrame) -> pl.DataFrame:
-    """Matching cases per pattern adjustment, joined onto ``out``. Only the rows of a pattern's event
-    types take part in its case group-by (a step counts only its own types anyway)."""
+    """Matching cases per pattern adjustment, joined onto ``out``."""
     for ca in compiled.adjustments:
-        if not ca.pattern:
-            continue
-        steps = [(_mask(st.types, st.where).sum() if st.sum is None else
-                  pl.col(st.sum).cast(pl.Float64).filter(_mask(st.types, st.where)).fill_null(0.0).sum())
-                 .alias(st.name) for st in ca.pattern]
-        holds = pl.all_horizontal([pl.col(st.name) >= st.at_least for st in ca.pattern])
-        types = sorted(set().union(*(st.types for st in ca.pattern)))
-        cases = (relevant.filter(pl.col("case_id").is_not_null() & pl.col("event_type").is_in(types))
-                 .group_by([key, "case_id"]).agg(steps)
-                 .filter(holds).group_by(key).agg(pl.len().alias(f"adjn__{ca.adjustment.code}")))
-        out = out.join(cases, on=key, how="left")
+        if ca.pattern:
+            out = out.join(_pattern_cases(ca, relevant, key), on=key, how="left")
     return out
+
+
+def _pattern_plan(ca: CompiledAdjustment) -> tuple[list[pl.Expr], pl.Expr, list[str]]:
+    """A pattern adjustment's per-case step aggregations, the condition a case must meet, its event types."""
+    steps = [(_mask(st.types, st.where).sum() if st.sum is None else
+              pl.col(st.sum).cast(pl.Float64).filter(_mask(st.types, st.where)).fill_null(0.0).sum())
+             .alias(st.name) for st in ca.pattern]
+    holds = pl.all_horizontal([pl.col(st.name) >= st.at_least for st in ca.pattern])
+    return steps, holds, sorted(set().union(*(st.types for st in ca.pattern)))
+
+
+def _pattern_cases(ca: CompiledAdjustment, relevant: pl.DataFrame, key: str) -> pl.DataFrame:
+    """Matching cases of one pattern adjustment per subject (``adjn__<code>``). Only the rows of the
+    pattern's event types take part in its case group-by (a step counts only its own types anyway)."""
+    steps, holds, types = _pattern_plan(ca)
+    return (relevant.filter(pl.col("case_id").is_not_null() & pl.col("event_type").is_in(types))
+            .group_by([key, "case_id"]).agg(steps)
+            .filter(holds).group_by(key).agg(pl.len().alias(f"adjn__{ca.adjustment.code}")))
 
 
 def _aggregate(compiled: CompiledScheme, events: pl.DataFrame, key: str) -> tuple[pl.DataFrame, list[str]]:
@@ -284,7 +299,8 @@ def _plainly_evaluated(compiled: CompiledScheme, subjects: pl.DataFrame, start: 
 
 
 def evaluate_bulk(compiled: CompiledScheme, events: pl.DataFrame, subjects: pl.DataFrame, *,
-                  key: str = "prosecutor_id", period: tuple[dt.date, dt.date] | None = None) -> BulkResult:
+                  key: str = "prosecutor_id", period: tuple[dt.date, dt.date] | None = None,
+                  metrics_cache: dict[Any, Any] | None = None, events_key: Hashable | None = None) -> BulkResult:
     """Score every subject in ``subjects`` (the key column, ``line``, group columns …) over the events of
     ``period`` (first and last day; it decides who was in office and for what share of it).
 
@@ -294,8 +310,14 @@ def evaluate_bulk(compiled: CompiledScheme, events: pl.DataFrame, subjects: pl.D
     among the evaluated subjects of the quota group).
 
     The phases are those of the per-subject executor, by the same names (``evaluate.PHASES``).
+
+    ``metrics_cache``: a dict the caller keeps across calls on the same events (e.g. a candidate and a
+    baseline version): each aggregation over the events (metric, adjustment or veto count, case pattern)
+    is computed once and reused by every later call that asks for an identical one
+    (:mod:`rulesvc.engine.bulkcache`). The events are recognised by ``events_key`` when given, else by
+    the frame object itself. The result is the same as without it.
     """
-    f = phase_metrics(compiled, events, subjects, key)
+    f = phase_metrics(compiled, events, subjects, key, cache=metrics_cache, events_key=events_key)
     f, left_out = phase_participation(compiled, f, period, key)
     f = phase_indicators(compiled, f)
     f, stats = phase_peers(compiled, f)
@@ -306,11 +328,18 @@ def evaluate_bulk(compiled: CompiledScheme, events: pl.DataFrame, subjects: pl.D
     return phase_grade(compiled, f, key, stats, left_out)
 
 
-def phase_metrics(compiled: CompiledScheme, events: pl.DataFrame, subjects: pl.DataFrame, key: str) -> pl.DataFrame:
+def phase_metrics(compiled: CompiledScheme, events: pl.DataFrame, subjects: pl.DataFrame, key: str, *,
+                  cache: dict[Any, Any] | None = None, events_key: Hashable | None = None) -> pl.DataFrame:
     """The subjects with their metrics and the counts of events matching each adjustment and veto, from
     one pass over the events (a subject without events counts 0, and an ``avg`` / ``min`` / ``max`` of
-    nothing is null)."""
-    aggregated, count_names = _aggregate(compiled, events, key)
+    nothing is null). With ``cache``, only the aggregations not already in it are computed
+    (:func:`rulesvc.engine.bulkcache.aggregate`)."""
+    if cache is None:
+        aggregated, count_names = _aggregate(compiled, events, key)
+    else:
+        from rulesvc.engine.bulkcache import aggregate
+
+        aggregated, count_names = aggregate(compiled, events, key, cache, events_key)
     f = subjects.join(aggregated, on=key, how="left")
     f = f.with_columns([
         pl.col(cm.metric.code).fill_null(0.0) if cm.metric.agg in ("count", "sum", "distinct") else pl.col(cm.metric.code)
