@@ -116,13 +116,22 @@ def upgrade():
         sa.Column('delta_total', sa.Float(), nullable=True),
         sa.Column('delta_rank', sa.Integer(), nullable=True),
         sa.Column('grade_move', sa.Integer(), nullable=True),
-        sa.Column('detail_c', sa.Text(), nullable=True),
-        sa.Column('detail_b', sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(['run_id'], ['simulation_runs.id'],
                                 name=op.f('fk_simulation_subjects_run_id_simulation_runs'), ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_simulation_subjects')),
     )
     op.create_index('ix_simulation_subjects_run_period_code', 'simulation_subjects', ['run_id', 'period', 'code'])
+    op.create_table(
+        'simulation_details',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('run_id', sa.Integer(), nullable=False),
+        sa.Column('period', sa.String(length=16), nullable=False),
+        sa.Column('data', sa.LargeBinary(), nullable=False),
+        sa.ForeignKeyConstraint(['run_id'], ['simulation_runs.id'],
+                                name=op.f('fk_simulation_details_run_id_simulation_runs'), ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_simulation_details')),
+        sa.UniqueConstraint('run_id', 'period', name='uq_simulation_details_run_period'),
+    )
     op.create_index('ix_simulation_subjects_run_period_delta', 'simulation_subjects',
                     ['run_id', 'period', 'delta_total'])
 
@@ -214,6 +223,7 @@ def downgrade():
             bind.execute(versions.update().where(versions.c.id == vid).values(simulation=old))
     op.execute("ALTER TABLE scheme_versions DROP COLUMN scenarios")
     _install_guards(OLD_CONTENT)
+    op.drop_table('simulation_details')
     op.drop_index('ix_simulation_subjects_run_period_delta', table_name='simulation_subjects')
     op.drop_index('ix_simulation_subjects_run_period_code', table_name='simulation_subjects')
     op.drop_table('simulation_subjects')

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import io
 import json
 import logging
 import threading
@@ -36,7 +37,13 @@ from rulesvc.engine.dictionary import Dictionary
 from rulesvc.engine.participation import LEVEL_LABELS
 from rulesvc.engine.periods import Period, parse_period
 from rulesvc.engine.simreport import Labels, Options, Report, Side, build_report
-from rulesvc.persistence.models import Procuratorate, SimulationRun, SimulationSubject, utcnow
+from rulesvc.persistence.models import (
+    Procuratorate,
+    SimulationDetail,
+    SimulationRun,
+    SimulationSubject,
+    utcnow,
+)
 from rulesvc.schema.scheme import load_scheme
 from rulesvc.services.dictionary import get_dictionary
 from rulesvc.services.facts import events_frame, in_use
@@ -50,7 +57,8 @@ log = logging.getLogger(__name__)
 SessionScope = Callable[[], AbstractContextManager[Session]]
 SUBJECT_COLUMNS = ("subject_id", "code", "name", "procuratorate_id", "business_code", "line", "level", "status_c",
                    "status_b", "total_c", "total_b", "grade_c", "grade_b", "rank_c", "rank_b", "delta_total",
-                   "delta_rank", "grade_move", "detail_c", "detail_b")
+                   "delta_rank", "grade_move")
+DETAIL_COLUMNS = ("code", "detail_c", "detail_b")
 
 
 @dataclass(frozen=True)
@@ -149,15 +157,26 @@ def labels_for(session: Session, dictionary: Dictionary) -> Labels:
 
 
 def db_loader(session: Session, dictionary: Dictionary, dataset_ids: list[int], kind: str, org: str | None,
-              cache_dir: str | None = None) -> Loader:
-    """Events of exactly ``dataset_ids`` (as recorded with the run) and the subjects of ``org``'s scope."""
+              cache_dir: str | None = None, span: tuple[Period, Period] | None = None) -> Loader:
+    """Events of exactly ``dataset_ids`` (as recorded with the run) and the subjects of ``org``'s scope.
+
+    With ``span`` (the first and last period of a run) the events from the first day of the one to the
+    last day of the other are read once, and each period takes its slice: twelve months cost one read."""
     plan = in_use(session, dataset_ids)
     subjects = subjects_for(session, kind, org)
+    held: dict[frozenset[str], pl.DataFrame] = {}
+
+    def read(start: Any, end: Any, types: frozenset[str]) -> pl.DataFrame:
+        return events_frame(session, dictionary, start=start, end=end, plan=plan, event_types=types,
+                            cache_dir=Path(cache_dir) if cache_dir else None)
 
     def load(p: Period, types: frozenset[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
-        events = events_frame(session, dictionary, start=p.start, end=p.end, plan=plan, event_types=types,
-                              cache_dir=Path(cache_dir) if cache_dir else None)
-        return events, subjects
+        if span is None or (span[0].start, span[1].end) == (p.start, p.end):
+            return read(p.start, p.end, types), subjects
+        if types not in held:
+            held.clear()
+            held[types] = read(span[0].start, span[1].end, types)
+        return held[types].filter(pl.col("occurred_on").is_between(p.start, p.end)), subjects
 
     return load
 
@@ -244,8 +263,9 @@ def compute(s: Session, run: SimulationRun, settings: Settings,
     baseline = compile_cached(load_scheme(docs["baseline"]), dictionary) if docs.get("baseline") else None
     periods = [parse_period(p) for p in run.periods]
     scheme = run.scheme
+    first, last = min(periods, key=lambda p: p.start), max(periods, key=lambda p: p.end)
     load = db_loader(s, dictionary, [d[0] for d in run.datasets], scheme.subject_kind, scheme.procuratorate.code,
-                     settings.cache_dir)
+                     settings.cache_dir, span=(first, last) if len(periods) > 1 else None)
     outcome = simulate(candidate, baseline, periods, load, labels_for(s, dictionary), dict(run.options), progress)
     version_scenarios = list(run.candidate.scenarios or []) if run.candidate is not None else []
     progress.step("scenarios", 96)
@@ -270,15 +290,8 @@ def check_scenarios(scenarios: list[dict[str, Any]], outcome: Outcome) -> list[d
     for pr in outcome.periods:
         hits = pr.report.subjects.filter(pl.col("code").is_in(sorted({c for p, c in wanted if p == pr.period})))
         for r in hits.iter_rows(named=True):
-            rows[(pr.period, r["code"])] = _Row(r["total_c"], r["grade_c"], r["detail_c"])
+            rows[(pr.period, r["code"])] = sc.Result(r["total_c"], r["grade_c"], r["detail_c"])
     return sc.check(scenarios, [pr.period for pr in outcome.periods], lambda p, c: rows.get((p, c)))
-
-
-@dataclass(frozen=True)
-class _Row:
-    total_c: float | None
-    grade_c: str | None
-    detail_c: str | None
 
 
 def _save(s: Session, run_id: int, outcome: Outcome, scenario_results: list[dict[str, Any]]) -> str:
@@ -300,6 +313,10 @@ def _write(s: Session, run: SimulationRun, outcome: Outcome, scenario_results: l
         for chunk in _chunks(pr.report.subjects.select(list(SUBJECT_COLUMNS)), 2000):
             s.execute(insert(SimulationSubject), [{**r, "run_id": run_id, "period": pr.period} for r in chunk])
             count += len(chunk)
+        buf = io.BytesIO()
+        pr.report.subjects.select(list(DETAIL_COLUMNS)).sort("code").write_parquet(
+            buf, compression="zstd", compression_level=6, statistics=False)
+        s.add(SimulationDetail(run_id=run_id, period=pr.period, data=buf.getvalue()))
     run.report = gzip.compress(json.dumps(outcome.summary, ensure_ascii=False, sort_keys=True,
                                           separators=(",", ":")).encode("utf-8"), mtime=0)
     run.result_hash = outcome.result_hash

@@ -24,6 +24,7 @@ from rulesvc.schema.scheme import load_scheme
 from rulesvc.services.facts import in_use
 from rulesvc.services.scoring import compile_cached
 from rulesvc.services.simulation import scenarios as sc
+from rulesvc.services.simulation.runs import details
 
 
 def check_run(session: Session, version: SchemeVersion, run: SimulationRun) -> list[dict[str, Any]]:
@@ -45,9 +46,14 @@ def check_against_run(session: Session, scenarios: list[dict[str, Any]], run: Si
     if not scenarios:
         return []
     codes = sorted({s["subject"] for s in scenarios})
-    rows = session.scalars(select(SimulationSubject).where(
-        SimulationSubject.run_id == run.id, SimulationSubject.code.in_(codes)))
-    found = {(r.period, r.code): r for r in rows}
+    found: dict[tuple[str, str], sc.Result] = {}
+    wanted = {(s["period"], s["subject"]) for s in scenarios}
+    for period in sorted({p for p, _ in wanted if p in run.periods}):
+        detail = details(session, run.id, period, [c for p, c in wanted if p == period])
+        for r in session.scalars(select(SimulationSubject).where(
+                SimulationSubject.run_id == run.id, SimulationSubject.period == period,
+                SimulationSubject.code.in_(codes))):
+            found[(period, r.code)] = sc.Result(r.total_c, r.grade_c, detail.get(r.code, (None, None))[0])
     return sc.check(scenarios, list(run.periods), lambda p, c: found.get((p, c)))
 
 

@@ -49,7 +49,8 @@ def lock_in(session: Session, actor: Actor, run_id: int, *, subjects: Sequence[s
         raise InvalidInput(msg("simulation.lockin_missing", codes="、".join(missing[:20]), period=period),
                            errors={"subjects": [msg("simulation.lockin_missing", codes="、".join(missing[:20]),
                                                     period=period)]})
-    new = [_scenario(rows[c], period, expect, tolerance, run.id) for c in codes]
+    found = runs.details(session, run.id, period, codes) if "indicators" in expect else {}
+    new = [_scenario(rows[c], found.get(c, (None, None))[0], period, expect, tolerance, run.id) for c in codes]
     replaced = {(s["subject"], s["period"]) for s in new}
     kept = [s for s in (v.scenarios or []) if (s["subject"], s["period"]) not in replaced]
     return versions.set_scenarios(session, actor, v.id, lock_version=lock_version or v.lock_version,
@@ -65,14 +66,15 @@ def _movers(session: Session, run_id: int, period: str, n: int) -> list[str]:
     return [*up, *down]
 
 
-def _scenario(row: SimulationSubject, period: str, expect: Sequence[str], tolerance: float, run_id: int) -> dict[str, Any]:
+def _scenario(row: SimulationSubject, detail: str | None, period: str, expect: Sequence[str], tolerance: float,
+              run_id: int) -> dict[str, Any]:
     expected: dict[str, Any] = {}
     if "total" in expect and row.total_c is not None:
         expected["total"] = row.total_c
     if "grade" in expect and row.grade_c:
         expected["grade"] = row.grade_c
     if "indicators" in expect:
-        points = {k: p for k, p in indicator_points(row.detail_c).items() if p is not None}
+        points = {k: p for k, p in indicator_points(detail).items() if p is not None}
         if points:
             expected["indicators"] = points
     return {"subject": row.code, "period": period, "expected": expected, "tolerance": tolerance,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import hashlib
+import io
 import json
 import os
 from collections.abc import Sequence
@@ -42,6 +43,7 @@ from rulesvc.persistence.models import (
     SIMULATION_STATUS_LABELS,
     Scheme,
     SchemeVersion,
+    SimulationDetail,
     SimulationRun,
     SimulationSubject,
     utcnow,
@@ -340,8 +342,19 @@ def subject_result(session: Session, actor: Actor, run_id: int, code: str, *,
 def why(session: Session, actor: Actor, run_id: int, code: str, *, period: str | None = None) -> dict[str, Any]:
     """Why ``code`` moved: each indicator's and adjustment's points and contribution under both
     versions, by contribution to Δ total (:func:`rulesvc.engine.simreport.why_moved`)."""
-    _, row = subject_result(session, actor, run_id, code, period=period)
-    return {**subject_view(row), "items": why_moved(row.detail_c, row.detail_b)}
+    run, row = subject_result(session, actor, run_id, code, period=period)
+    found = details(session, run.id, row.period, [row.code]).get(row.code, (None, None))
+    return {**subject_view(row), "items": why_moved(*found)}
+
+
+def details(session: Session, run_id: int, period: str, codes: Sequence[str]) -> dict[str, tuple[str | None, str | None]]:
+    """code → (candidate detail, baseline detail) JSON texts of ``codes`` in one period of a run."""
+    data = session.scalar(select(SimulationDetail.data).where(SimulationDetail.run_id == run_id,
+                                                               SimulationDetail.period == period))
+    if data is None or not codes:
+        return {}
+    frame = pl.read_parquet(io.BytesIO(data)).filter(pl.col("code").is_in(sorted(set(codes))))
+    return {c: (dc, db) for c, dc, db in frame.iter_rows()}
 
 
 def _succeeded(session: Session, actor: Actor, run_id: int) -> SimulationRun:

@@ -18,7 +18,8 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any
 
 from rulesvc.catalogue import Msg, msg
 from rulesvc.engine.errors import DefinitionError
@@ -31,8 +32,9 @@ KEYS = {"subject", "period", "expected", "tolerance", "note"}
 EXPECTED_KEYS = {"total", "grade", "indicators"}
 
 
-class Outcome(Protocol):
-    """A subject's result in a run (a stored row or a report row): total, grade, attribution detail."""
+@dataclass(frozen=True)
+class Result:
+    """A subject's result in a run (from the stored rows or a report): total, grade, attribution detail."""
 
     total_c: float | None
     grade_c: str | None
@@ -116,7 +118,7 @@ def _number(v: Any) -> bool:
 
 
 def check(scenarios: Sequence[Mapping[str, Any]], periods: Sequence[str],
-          lookup: Callable[[str, str], Outcome | None]) -> list[dict[str, Any]]:
+          lookup: Callable[[str, str], Result | None]) -> list[dict[str, Any]]:
     """Each scenario with ``passed`` and, per expectation, the expected and actual values."""
     results = []
     for sc in scenarios:
