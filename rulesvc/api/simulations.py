@@ -26,6 +26,7 @@ from rulesvc.services.dictionary import get_dictionary
 from rulesvc.services.simulation import ask, runs
 from rulesvc.services.simulation import export as export
 from rulesvc.services.simulation import lockin as lockin
+from rulesvc.spreadsheet import XLSX_MIMETYPE
 
 blp = ApiBlueprint(
     "simulations", __name__, url_prefix="/simulations",
@@ -303,8 +304,10 @@ def cancel(run_id: int) -> dict[str, Any]:
 
 @blp.route("/<int:run_id>/export", parameters=[RUN_ID])
 @blp.arguments(ExportQuerySchema, location="query", as_kwargs=True)
-@blp.response(200, description="XLSX 或 CSV 文件，流式输出 (the file, streamed)",
-              content_type="application/octet-stream")
+@blp.doc(responses={"200": {
+    "description": "XLSX 或 CSV 文件，流式输出 (the file, streamed)",
+    "content": {XLSX_MIMETYPE: {"schema": {"type": "string", "format": "binary"}},
+                "text/csv": {"schema": {"type": "string"}}}}})
 @blp.alt_response(404, response="NOT_FOUND")
 @blp.alt_response(409, response="CONFLICT")
 def export_run(run_id: int, format: str) -> flask.Response:
@@ -321,7 +324,7 @@ def export_run(run_id: int, format: str) -> flask.Response:
         mimetype = "text/csv; charset=utf-8"
     else:
         body = export.iter_xlsx_export(scope, run.id)
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        mimetype = XLSX_MIMETYPE
     session.commit()
     response = flask.Response(flask.stream_with_context(body), mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
