@@ -121,11 +121,12 @@ def simulate(candidate: CompiledScheme, baseline: CompiledScheme | None, periods
         progress.step("loading", i * share)
         events, subjects = load(p, types)
         progress.step("scoring_candidate", i * share + share * 0.2)
-        cand = evaluate_bulk(candidate, events, subjects, key=key, period=(p.start, p.end))
+        shared: dict[Any, Any] = {}  # the aggregations both versions share are computed once
+        cand = evaluate_bulk(candidate, events, subjects, key=key, period=(p.start, p.end), metrics_cache=shared)
         base = None
         if baseline is not None:
             progress.step("scoring_baseline", i * share + share * 0.45)
-            base = evaluate_bulk(baseline, events, subjects, key=key, period=(p.start, p.end))
+            base = evaluate_bulk(baseline, events, subjects, key=key, period=(p.start, p.end), metrics_cache=shared)
         progress.step("report", i * share + share * 0.7)
         report = build_report(Side(candidate, cand.frame, cand.left_out),
                               Side(baseline, base.frame, base.left_out) if base is not None and baseline else None,
