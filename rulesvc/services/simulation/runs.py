@@ -414,6 +414,7 @@ def _version_ref(v: SchemeVersion | None, h: str | None) -> dict[str, Any]:
 
 
 def _iso(t: dt.datetime | None) -> str | None:
+    t = _aware(t)  # SQLite returns naive datetimes: they were written in UTC
     return t.isoformat() if t else None
 
 
