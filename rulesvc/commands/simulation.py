@@ -147,8 +147,14 @@ def _from_file(path: str, baseline: Any, periods: list[str], out: str | None) ->
                      current_app.extensions["rulesvc.simulation_settings"].cache_dir)
     progress = Progress()
     box: list[Any] = []
-    worker = threading.Thread(target=lambda: box.append(_guard(lambda: simulate(
-        candidate, base, chosen, load, labels_for(session, dictionary), parse_options(None), progress))), daemon=True)
+    labels = labels_for(session, dictionary)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def compute() -> Any:
+        with app.app_context():  # the session's queries need one in this thread too
+            return simulate(candidate, base, chosen, load, labels, parse_options(None), progress)
+
+    worker = threading.Thread(target=lambda: box.append(_guard(compute)), daemon=True)
     worker.start()
     _watch(worker, progress)
     if not box or isinstance(box[0], BaseException):
