@@ -191,7 +191,7 @@ class Heartbeat:
 
     def __init__(self, scope: SessionScope, run_id: int, progress: Progress) -> None:
         self.scope, self.run_id, self.progress = scope, run_id, progress
-        self.interval = max(0.2, min(5.0, stale_after() / 6))
+        self.interval = max(0.2, min(1.0, stale_after() / 6))  # progress readable within a second
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"simulation-{run_id}-heartbeat", daemon=True)
 
