@@ -123,8 +123,10 @@ def migrate_and_load_dictionary(app) -> None:
         db.session.commit()
 
 
-DATA_TABLES = ("audit_log", "api_keys", "scheme_versions", "schemes", "events", "dataset_withdrawals", "datasets",
-               "users", "prosecutors", "departments", "procuratorates", "login_counts")
+# simulation runs first: on SQLite a run left behind would block deleting its scheme (foreign key)
+DATA_TABLES = ("simulation_details", "simulation_subjects", "simulation_runs", "audit_log", "api_keys",
+               "scheme_versions", "schemes", "events", "dataset_withdrawals", "datasets", "users", "prosecutors",
+               "departments", "procuratorates", "login_counts")
 # append-only / frozen rows: their triggers refuse deletes
 GUARDED = ("audit_log", "scheme_versions", "dataset_withdrawals")
 

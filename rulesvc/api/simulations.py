@@ -82,12 +82,14 @@ class CreateSchema(ma.Schema):
         "description": "对照版本：版本编号；\"default\"（默认：同一方案——本地化方案则其上级方案——在首个期间首日生效的版本）；"
                        "\"none\"（不对照）(a version id; \"default\": the version in force on the first period's first "
                        "day; \"none\")",
-        "oneOf": [{"type": "integer", "minimum": 1}, {"type": "string", "enum": ["default", "none"]}],
+        "oneOf": [{"type": "integer", "minimum": 1, "maximum": INT32_MAX}, {"type": "string", "enum": ["default", "none"]}],
         "example": "default"})
     periods = PeriodsField(required=True, metadata={
         "description": "已结束的期间：2020、2020-Q3、2020-07，或月份区间 2020-01..2020-12（逐月计分）；可为列表 "
                        "(closed periods; a range of months is scored month by month)",
-        "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "maxItems": 24}],
+        "oneOf": [{"type": "string", "minLength": 1, "maxLength": 20},
+                  {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 20}, "minItems": 1,
+                   "maxItems": 24}],
         "example": ["2020"]})
     options = ma.fields.Dict(load_default=dict, metadata={
         "description": "报告选项 (report options): top (10), why_top (5), bins (20), fairness_threshold (1.5 分), "
@@ -332,7 +334,7 @@ def export_run(run_id: int, format: str) -> flask.Response:
 
 
 @blp.route("/<int:run_id>/lock-in", methods=["POST"], parameters=[RUN_ID])
-@blp.arguments(LockInSchema)
+@blp.arguments(LockInSchema, required=False)  # every field optional: no body is an empty one
 @blp.response(200, description="候选版本（草稿）及其回归用例 (the candidate draft with its scenarios)")
 @blp.alt_response(403, response="FORBIDDEN")
 @blp.alt_response(404, response="NOT_FOUND")

@@ -4,11 +4,13 @@
   changes data: it gets the test's own database, never the shared ``demo_app``). It is seeded through the
   services by people who are not the fuzzer (designers at the province, a city and a county, a reviewer),
   so four eyes lets the fuzzer's key approve and reject what they wrote. It holds a version in every state
-  an operation starts from: drafts, versions in review with and without a simulation, approved, active, a
-  localization draft with overrides, a rebase draft with an open conflict.
+  an operation starts from: drafts, versions in review with and without a simulation run named, approved,
+  active, a localization draft with overrides, a rebase draft with an open conflict; and events of 2020
+  with simulation runs (模拟测评) on them: succeeded ones (one of a draft, to lock results in from) and one
+  left queued (to cancel).
 - :class:`Targets`: the real ids and codes of a database, by the state their versions are in, and
-  :meth:`Targets.aim`, which points most generated requests at them (ids, codes, lock counters, periods,
-  dates) and grafts generated values into real documents and overrides, so that they reach the services'
+  :meth:`Targets.aim`, which points most generated requests at them (ids, run ids, codes, lock counters,
+  periods, dates) and grafts generated values into real documents and overrides, so that they reach the services'
   real work and not only their 404s or the request schema.
 - :class:`Snapshot`: the seeded database kept aside and put back before each operation and every few
   changes, so every operation finds the whole world (one that approves does not find the versions in
@@ -30,12 +32,14 @@ from typing import Any
 from sqlalchemy import Engine, make_url, select, text
 
 from rulesvc.extensions import db
-from rulesvc.persistence.models import Procuratorate, Scheme, SchemeVersion
+from rulesvc.persistence.models import Procuratorate, Prosecutor, Scheme, SchemeVersion, SimulationRun
 from rulesvc.services.dictionary import get_dictionary
 from rulesvc.services.governance import versions
 from rulesvc.services.governance.access import actor_for_user, system_actor
 from rulesvc.services.governance.apikeys import create_key
+from rulesvc.services.simulation.runs import create_run
 from rulesvc.services.users import create_user
+from tests.integration.helpers import give_events, simulate
 from tests.integration.test_api_schemes import (
     COUNTY_CODE,
     TEMPLATE_CODE,
@@ -57,11 +61,13 @@ DATES = ["2021-06-30", "2022-03-01", "2023-01-01", "2020-12-31", "2030-07-01"]
 
 def _publish(session, vid: int, author, reviewer, dictionary, *, until: str = "active",
              effective_from: dt.date | None = None) -> None:
-    """Submit and simulate (the author), approve and activate (the reviewer) — stopping at ``until``."""
+    """Submit, simulate on 2020 and name the run (the author), approve and activate (the reviewer) —
+    stopping at ``until``."""
     versions.submit(session, author, vid, dictionary)
     if until == "in_review_bare":
         return
-    versions.attach_simulation(session, author, vid, reference=f"SIM-{vid:03d}", period="2020")
+    run = simulate(session, author, vid, "2020")
+    versions.attach_simulation(session, author, vid, run_id=run.id)
     if until == "in_review":
         return
     versions.approve(session, reviewer, vid, note="模拟结果合理")
@@ -77,8 +83,11 @@ def seed_world(app) -> dict[str, dict[str, str]]:
     whole province, ``read-only`` (read, audit) on a city — which sees its own and its counties' schemes,
     and only the published versions of the province's."""
     with app.app_context():
-        session = db.session
         org = add_tree()
+        db.session.commit()
+    give_events(app, "2020")
+    with app.app_context():
+        session = db.session
         people = {"designer": ("designer", "910000"), "city-designer": ("designer", "910100"),
                   "county-designer": ("designer", "910101"), "reviewer": ("reviewer", "910000"),
                   "fuzzer": ("admin", "910000")}
@@ -103,8 +112,8 @@ def seed_world(app) -> dict[str, dict[str, str]]:
                                    code=COUNTY_CODE, name="清瑞区方案", overrides=copy.deepcopy(THREE_OVERRIDES),
                                    description="依据省院模板本地化")
         _publish(session, county.id, actor["county-designer"], reviewer, dictionary, effective_from=dt.date(2021, 1, 1))
-        versions.localize(session, actor["city-designer"], parent_version_id=v1.id, procuratorate="910100",
-                          code=CITY_CODE, name="东川市方案", overrides=copy.deepcopy(THREE_OVERRIDES[1:]))
+        city = versions.localize(session, actor["city-designer"], parent_version_id=v1.id, procuratorate="910100",
+                                 code=CITY_CODE, name="东川市方案", overrides=copy.deepcopy(THREE_OVERRIDES[1:]))
         doc2 = copy.deepcopy(doc)
         doc2["dimensions"]["quality"]["weight"] = 50
         v2 = versions.create_draft(session, designer, TEMPLATE_CODE, document=doc2, change_note="质量权重调为 50")
@@ -122,6 +131,12 @@ def seed_world(app) -> dict[str, dict[str, str]]:
         versions.create_scheme(session, actor["county-designer"], code=OTHER_CODE, name="东湖区草稿",
                                procuratorate="910101", subject_kind="prosecutor", period_kind="year",
                                document={"description": "空白草稿"})
+        # Simulation runs besides those approval rests on: one of the city's draft (results to lock in),
+        # one asked for and never started (to cancel: queued for a worker that is not there).
+        simulate(session, actor["city-designer"], city.id, "2020")
+        queued = create_run(session, designer, dictionary, candidate_version_id=v1.id, periods=["2020-Q4"],
+                            baseline="none", mode="rq").run
+        assert queued.status == "queued"
         session.commit()
     return {"every permission": {"Authorization": f"Bearer {token}"},
             "read-only": {"Authorization": f"Bearer {read_only}"}}
@@ -144,6 +159,12 @@ SUITS: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/versions/{version_id}/reject"): ("in_review", "in_review_bare"),
     ("POST", "/versions/{version_id}/activate"): ("approved",),
     ("POST", "/versions/{version_id}/retire"): ("approved", "active"),
+}
+# Which runs suit an operation on /simulations/{run_id}…: (method, path) -> run kinds (see Targets.runs).
+# Operations not listed take a succeeded run.
+RUN_SUITS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("POST", "/simulations/{run_id}/cancel"): ("queued",),
+    ("POST", "/simulations/{run_id}/lock-in"): ("of_draft",),
 }
 AIMED_SHARE = 80  # of every 100 cases, this many get real ids and codes
 OPS = ("set", "add", "remove", "disable")
@@ -189,6 +210,8 @@ class Targets:
     schemes: list[str]
     kinds: dict[str, list[int]] = field(default_factory=dict)
     numbers: list[int] = field(default_factory=list)
+    runs: dict[str, list[int]] = field(default_factory=dict)  # "succeeded", "queued", "of_draft", "any"
+    subjects: list[str] = field(default_factory=list)  # prosecutors' codes (a run's subjects)
     app: Any = None
     writer: dict[str, str] | None = None  # headers of a key that may edit (to prepare a submit)
     template: dict[str, Any] = field(default_factory=dict)
@@ -218,22 +241,37 @@ class Targets:
             if "in_review" in kinds:  # "in_review": ready for a decision (with its simulation)
                 kinds["in_review"] = [i for i in kinds["in_review"] if i not in kinds.get("in_review_bare", [])]
             numbers = sorted(set(db.session.scalars(select(SchemeVersion.number))))
+            runs: dict[str, list[int]] = {}
+            for r in db.session.execute(select(SimulationRun.id, SimulationRun.status, SimulationRun.candidate_version_id)):
+                names = ["any", r.status]
+                if r.status == "succeeded" and r.candidate_version_id in kinds.get("draft", []):
+                    names.append("of_draft")
+                for n in names:
+                    runs.setdefault(n, []).append(r.id)
+            subjects = list(db.session.scalars(select(Prosecutor.code).order_by(Prosecutor.code)))
             template = template_document()
             return cls(procuratorates=list(db.session.scalars(select(Procuratorate.code).order_by(Procuratorate.code))),
                        schemes=list(db.session.scalars(select(Scheme.code).order_by(Scheme.code))),
-                       kinds={k: sorted(v) for k, v in kinds.items()}, numbers=numbers or [1], app=app, writer=writer,
+                       kinds={k: sorted(v) for k, v in kinds.items()}, numbers=numbers or [1],
+                       runs={k: sorted(v) for k, v in runs.items()}, subjects=subjects or ["P0"], app=app, writer=writer,
                        template=template, template_paths=paths_in(template),
                        override_paths=paths_in(THREE_OVERRIDES))
 
     def seen_by(self, headers: dict[str, str]) -> Targets:
         """The same, less what the caller with ``headers`` may not see (asked of the API itself), and
         nothing prepared with another key."""
-        response = self.app.test_client().get("/api/v1/schemes?page_size=500", headers=headers)
+        client = self.app.test_client()
+        response = client.get("/api/v1/schemes?page_size=500", headers=headers)
         assert response.status_code == 200, response.get_data(as_text=True)
-        seen = {v["id"] for s in response.get_json() for v in s["versions"]}
+        schemes = response.get_json()
+        seen = {v["id"] for s in schemes for v in s["versions"]}
         kinds = {k: [i for i in ids if i in seen] for k, ids in self.kinds.items()}
-        return replace(self, schemes=[s["code"] for s in response.get_json()],
-                       kinds={k: ids for k, ids in kinds.items() if ids}, writer=None)
+        response = client.get("/api/v1/simulations?page_size=100", headers=headers)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        visible = {r["id"] for r in response.get_json()}
+        runs = {k: [i for i in ids if i in visible] for k, ids in self.runs.items()}
+        return replace(self, schemes=[s["code"] for s in schemes], kinds={k: ids for k, ids in kinds.items() if ids},
+                       runs={k: ids for k, ids in runs.items() if ids}, writer=None)
 
     def _lock_version(self, version_id: Any) -> int | None:
         if version_id not in self.kinds.get("any", []):
@@ -285,8 +323,13 @@ class Targets:
                 params["version_id"] = pick(suits)
             if "other_id" in params:
                 params["other_id"] = pick(self.kinds["any"], 7)
+            if "run_id" in params:
+                wanted = RUN_SUITS.get((method, path), ("succeeded",))
+                fit = sorted({i for kind in wanted for i in self.runs.get(kind, [])})
+                params["run_id"] = pick(fit if fit and choice % 10 != 9 else self.runs.get("any", [1]))
             if "code" in params:
-                params["code"] = pick(self.procuratorates if path.startswith("/procuratorates") else self.schemes)
+                params["code"] = pick(self.procuratorates if path.startswith("/procuratorates") else
+                                      self.subjects if path.startswith("/simulations") else self.schemes)
             if params != case.path_parameters:
                 case.path_parameters = params
         target = (case.path_parameters or {}).get("version_id")
@@ -301,6 +344,10 @@ class Targets:
             "lock_version": lambda: self._lock_version(target) if choice % 4 else None,
             "path": lambda: CONFLICT_PATH if choice % 3 else None,
             "period": lambda: pick(PERIODS),
+            "periods": lambda: pick(PERIODS) if choice % 3 else [pick(PERIODS), pick(PERIODS, 1)],
+            "candidate_version_id": lambda: pick(self.kinds.get("any", [1]), 3),
+            "simulation_id": lambda: pick(self.runs.get("succeeded", [1]), 1),
+            "subjects": lambda: [pick(self.subjects, 2)] if choice % 3 else None,
             "date": lambda: pick(DATES),
             "effective_from": lambda: pick(DATES, 2),
             "effective_to": lambda: pick(DATES, 4),

@@ -20,7 +20,7 @@ from rulesvc.schema.scheme import read_document
 from rulesvc.services.governance.access import system_actor
 from rulesvc.services.governance.apikeys import create_key, revoke_key
 from rulesvc.services.users import create_user
-from tests.integration.helpers import add_procuratorates
+from tests.integration.helpers import add_procuratorates, give_events, simulation_run
 
 TEMPLATE = PROJECT_ROOT / "rules" / "schemes" / "province-prosecutor-template.yaml"
 TREE = [
@@ -101,12 +101,21 @@ def new_template(client, headers, *, code: str = TEMPLATE_CODE, document: dict[s
     }), 201)
 
 
+def simulated(client, version_id: int, period: str = "2020") -> int:
+    """A real simulation run (模拟测评) of the version on ``period``'s events (given to the database first),
+    computed in this process; its id."""
+    give_events(client.application, period)
+    return simulation_run(client.application, version_id, period)
+
+
 def publish(client, world, version_id: int, *, author: str, effective_from: str) -> dict:
-    """Submit (author), simulate on 2020 (author), approve and activate (the reviewer)."""
+    """Submit (author), simulate on 2020 and name the run (author), approve and activate (the reviewer)."""
     assert ok(client.post(f"/api/v1/versions/{version_id}/submit", headers=world[author], json={}))["status"] == \
         "in_review"
-    ok(client.post(f"/api/v1/versions/{version_id}/simulation", headers=world[author],
-                   json={"reference": f"SIM-2020-{version_id:03d}", "period": "2020"}))
+    run_id = simulated(client, version_id)
+    named = ok(client.post(f"/api/v1/versions/{version_id}/simulation", headers=world[author],
+                           json={"simulation_id": run_id}))
+    assert named["simulation"]["run_id"] == run_id and named["simulation"]["content_hash"] == named["content_hash"]
     assert ok(client.post(f"/api/v1/versions/{version_id}/approve", headers=world["reviewer"],
                           json={"note": "模拟结果合理"}))["status"] == "approved"
     return ok(client.post(f"/api/v1/versions/{version_id}/activate", headers=world["reviewer"],
@@ -234,7 +243,8 @@ def test_the_whole_loop_with_three_api_keys(world, client):
     envelope(client.post(f"/api/v1/versions/{v1['id']}/approve", headers=reviewer, json={}), 409, "conflict")
     active = publish(client, world, v1["id"], author="province", effective_from="2021-01-01")
     assert (active["status"], active["effective_from"], active["effective_to"]) == ("active", "2021-01-01", None)
-    assert active["content_hash"] and active["simulation"]["period"] == "2020"
+    assert active["content_hash"] and active["simulation"]["periods"] == ["2020"]
+    assert active["simulation"]["content_hash"] == active["content_hash"] and active["simulation"]["result_hash"]
     assert active["reviewed_by"].startswith("API 密钥 reviewer") and active["submitted_by"].startswith("API 密钥 province")
 
     scheme = ok(client.get(f"/api/v1/schemes/{TEMPLATE_CODE}", headers=county))  # a county sees the published template
@@ -285,9 +295,10 @@ def test_the_whole_loop_with_three_api_keys(world, client):
     # 5. Submit again (with the counter), simulate, approve, activate.
     ok(client.post(f"/api/v1/versions/{loc['id']}/submit", headers=county,
                    json={"lock_version": saved["lock_version"]}))
-    ok(client.post(f"/api/v1/versions/{loc['id']}/simulation", headers=county,
-                   json={"reference": "SIM-910101-2020", "period": "2020"}))
-    ok(client.post(f"/api/v1/versions/{loc['id']}/approve", headers=reviewer, json={}))
+    run_id = simulated(client, loc["id"])
+    ok(client.post(f"/api/v1/versions/{loc['id']}/simulation", headers=county, json={"simulation_id": run_id}))
+    approved = ok(client.post(f"/api/v1/versions/{loc['id']}/approve", headers=reviewer, json={}))
+    assert approved["simulation"]["run_id"] == run_id and approved["simulation"]["periods"] == ["2020"]
     live = ok(client.post(f"/api/v1/versions/{loc['id']}/activate", headers=reviewer,
                           json={"effective_from": "2021-01-01"}))
     assert live["status"] == "active"

@@ -27,7 +27,7 @@ from rulesvc.schema.scheme import content_hash, read_document
 from rulesvc.services.dictionary import get_dictionary
 from rulesvc.services.governance import audit, versions
 from rulesvc.services.governance.access import actor_for_user
-from tests.integration.helpers import add_procuratorates
+from tests.integration.helpers import add_procuratorates, give_events, simulate
 
 MINI = PROJECT_ROOT / "tests" / "data" / "schemes" / "mini.yaml"
 TREE = [("910000", "示范省人民检察院", "province", None), ("910100", "东川市人民检察院", "city", "910000"),
@@ -86,14 +86,17 @@ def actor(name: str, **kw: Any):
 
 
 def publish_template(app, *, doc: dict | None = None, code: str = "TPL", start: dt.date = dt.date(2021, 1, 1)) -> int:
-    """The province writes, submits, simulates, approves and activates a template; returns its version id."""
+    """The province writes, submits, simulates (a real run on 2020's events), approves and activates a
+    template; returns its version id."""
+    give_events(app, "2020")
     with app.app_context():
         dictionary = get_dictionary(app.config["RULES_DIR"])
         v = versions.create_scheme(db.session, actor("pdesigner"), code=code, name="示范省检察官考评模板",
                                    procuratorate="910000", subject_kind="prosecutor", period_kind="month",
                                    document=doc or template_doc(), change_note="首版")
         versions.submit(db.session, actor("pdesigner"), v.id, dictionary)
-        versions.attach_simulation(db.session, actor("pdesigner"), v.id, reference="SIM-2020-001", period="2020")
+        run = simulate(db.session, actor("pdesigner"), v.id, "2020")
+        versions.attach_simulation(db.session, actor("pdesigner"), v.id, run_id=run.id)
         versions.approve(db.session, actor("previewer"), v.id, note="同意")
         versions.activate(db.session, actor("previewer"), v.id, effective_from=start)
         db.session.commit()
@@ -105,6 +108,7 @@ def publish_template(app, *, doc: dict | None = None, code: str = "TPL", start: 
 
 def test_the_whole_loop(app, people) -> None:
     tpl1 = publish_template(app)
+    give_events(app, "2021-06")  # the province simulates v2 on a month of 2021
     with app.app_context():
         dictionary = get_dictionary(app.config["RULES_DIR"])
         county = actor("cdesigner")
@@ -141,23 +145,31 @@ def test_the_whole_loop(app, people) -> None:
         versions.set_overrides(db.session, county, loc.id, lock_version=loc.lock_version, overrides=fixed)
         versions.submit(db.session, county, loc.id, dictionary)
         db.session.commit()
-        # Approval needs a simulation of this content on a closed period, and another person.
+        # Approval needs a simulation run of this content on a closed period, and another person.
         with pytest.raises(Conflict) as err:
             versions.approve(db.session, actor("creviewer"), loc.id)
         assert err.value.error_code == "version.simulation_required"
         db.session.rollback()
-        with pytest.raises(InvalidInput) as err:
-            versions.attach_simulation(db.session, county, loc.id, reference="SIM-X", period="2099-01")
-        assert err.value.error_code == "version.simulation_invalid"
-        assert codes_in(err.value.errors) == {"period": ["version.period_open"]}
+        with pytest.raises(InvalidInput) as err:  # a period not over yet cannot be simulated
+            simulate(db.session, county, loc.id, "2099-01")
+        assert err.value.error_code == "simulation.invalid"
+        assert codes_in(err.value.errors) == {"periods": ["simulation.period_open"]}
         db.session.rollback()
-        versions.attach_simulation(db.session, county, loc.id, reference="SIM-910101-2020", period="2020")
+        run = simulate(db.session, county, loc.id, "2020")
+        versions.attach_simulation(db.session, county, loc.id, run_id=run.id)
         db.session.commit()
+        assert loc.simulation["run_id"] == run.id and loc.simulation["periods"] == ["2020"]
+        assert loc.simulation["content_hash"] == loc.content_hash == run.candidate_hash
+        assert loc.simulation["result_hash"] == run.result_hash and run.result_hash
+        # By default against the version in force when the period began: the template only took effect
+        # in 2021, so in 2020 there is nothing to compare with and the report shows the candidate alone.
+        assert run.baseline_version_id is None and run.baseline_choice == "default"
         with pytest.raises(PermissionDenied) as err:
             versions.approve(db.session, county, loc.id)  # the author may not approve
         assert err.value.error_code == "permission.action"  # a designer has no review right at all
         db.session.rollback()
         versions.approve(db.session, actor("creviewer"), loc.id, note="同意")
+        assert loc.simulation["run_id"] == run.id and loc.simulation["content_hash"] == loc.content_hash
         versions.activate(db.session, actor("creviewer"), loc.id, effective_from=dt.date(2021, 7, 1))
         db.session.commit()
         loc_v1 = loc.id
@@ -170,8 +182,9 @@ def test_the_whole_loop(app, people) -> None:
         pd = actor("pdesigner")
         v2 = versions.create_draft(db.session, pd, "TPL", document=v2doc, change_note="调整认罪认罚档位与效果权重")
         versions.submit(db.session, pd, v2.id, dictionary)
-        versions.attach_simulation(db.session, pd, v2.id, reference="SIM-2021-H1", period="2021-06")
-        versions.approve(db.session, actor("previewer"), v2.id)
+        run2 = simulate(db.session, pd, v2.id, "2021-06")
+        versions.approve(db.session, actor("previewer"), v2.id)  # on the newest run of its content
+        assert v2.simulation["run_id"] == run2.id and v2.simulation["periods"] == ["2021-06"]
         versions.activate(db.session, actor("previewer"), v2.id, effective_from=dt.date(2022, 1, 1))
         db.session.commit()
         tpl2 = v2.id
@@ -353,7 +366,10 @@ MATRIX = {
 
 
 def county_version(app, status: str) -> int:
-    """A version of the county's scheme, written by an administrator nobody in the matrix is."""
+    """A version of the county's scheme, written by an administrator nobody in the matrix is (in review
+    or later: with a real simulation run on 2020)."""
+    if status != "draft":
+        give_events(app, "2020", ["910101"])
     with app.app_context():
         if db.session.scalar(select(text("count(*)")).select_from(text("users")).where(text("username = 'author'"))) == 0:
             from rulesvc.persistence.models import User
@@ -367,7 +383,8 @@ def county_version(app, status: str) -> int:
                                    subject_kind="prosecutor", period_kind="month", document=template_doc())
         if status != "draft":
             versions.submit(db.session, a, v.id, get_dictionary(app.config["RULES_DIR"]))
-            versions.attach_simulation(db.session, a, v.id, reference="SIM", period="2020")
+            run = simulate(db.session, a, v.id, "2020")
+            versions.attach_simulation(db.session, a, v.id, run_id=run.id)
         if status == "approved":
             versions.approve(db.session, actor("padmin"), v.id)
         db.session.commit()
@@ -440,8 +457,8 @@ def test_activation_never_overlaps_and_refuses_going_back(app, people) -> None:
         dictionary = get_dictionary(app.config["RULES_DIR"])
         v2 = versions.create_draft(db.session, pd, "TPL")
         versions.submit(db.session, pd, v2.id, dictionary)
-        versions.attach_simulation(db.session, pd, v2.id, reference="S2", period="2020")
-        versions.approve(db.session, pr, v2.id)
+        run = simulate(db.session, pd, v2.id, "2020")
+        versions.approve(db.session, pr, v2.id, run_id=run.id)
         db.session.commit()
         with pytest.raises(Conflict) as err:
             versions.activate(db.session, pr, v2.id, effective_from=dt.date(2021, 1, 1))
@@ -477,13 +494,14 @@ def test_evaluate_by_scheme_code_uses_the_version_in_force_then(demo_app) -> Non
         doc2 = template_doc()
         doc2["combination"]["base"] = 70  # version 2 gives everyone 10 points less at the base
         versions.submit(db.session, author, v1.id, dictionary)
-        versions.attach_simulation(db.session, author, v1.id, reference="S", period="2019-12")
-        versions.approve(db.session, reviewer, v1.id)
+        run = simulate(db.session, author, v1.id, "2020-01")  # the demo's events
+        versions.approve(db.session, reviewer, v1.id, run_id=run.id)
         versions.activate(db.session, reviewer, v1.id, effective_from=dt.date(2020, 1, 1))
         v2 = versions.create_draft(db.session, author, code, document=doc2)
         versions.submit(db.session, author, v2.id, dictionary)
-        versions.attach_simulation(db.session, author, v2.id, reference="S2", period="2020-01")
-        versions.approve(db.session, reviewer, v2.id)
+        run = simulate(db.session, author, v2.id, "2020-01")
+        assert run.baseline_version_id == v1.id  # against the version in force then
+        versions.approve(db.session, reviewer, v2.id, run_id=run.id)
         versions.activate(db.session, reviewer, v2.id, effective_from=dt.date(2020, 2, 1))
         db.session.commit()
         ids = v1.id, v2.id

@@ -14,13 +14,21 @@ from sqlalchemy import func, select
 
 from rulesvc.errors import Conflict, InvalidInput
 from rulesvc.extensions import db
-from rulesvc.persistence.models import ApiKey, AuditRecord, Procuratorate, Scheme, SchemeVersion
+from rulesvc.persistence.models import (
+    ApiKey,
+    AuditRecord,
+    Procuratorate,
+    Scheme,
+    SchemeVersion,
+    SimulationRun,
+)
 from rulesvc.schema.scheme import content_hash, read_document
 from rulesvc.services.dictionary import get_dictionary
 from rulesvc.services.governance import versions
 from rulesvc.services.governance.access import ACTIONS, Actor, system_actor
 from rulesvc.services.governance.apikeys import actor_for_token
 from rulesvc.services.governance.rulefiles import export_rules, import_rules, version_data
+from tests.integration.helpers import give_events, simulate
 
 TEMPLATE = "SFS-PROSECUTOR-TEMPLATE"
 LOCAL = "SFS-PROSECUTOR-910101"
@@ -48,8 +56,10 @@ def add_orgs(app, codes=("910000", "910100", "910101")) -> None:
 
 
 def build_rules(app) -> None:
-    """Template (active from 2021), its localization for 910101 (active from 2022), a draft after it."""
+    """Template (active from 2021), its localization for 910101 (active from 2022), a draft after it; each
+    published version approved on a real simulation run on 2020's events."""
     add_orgs(app)
+    give_events(app, "2020")
     rules_dir = Path(app.config["RULES_DIR"])
     text = (rules_dir / "schemes" / "province-prosecutor-template.yaml").read_text(encoding="utf-8")
     doc = read_document(text, source="province-prosecutor-template.yaml")
@@ -60,14 +70,16 @@ def build_rules(app) -> None:
         t1 = versions.create_scheme(s, author, code=TEMPLATE, name=doc["name"], procuratorate="910000",
                                     subject_kind="prosecutor", period_kind="year", document=doc, change_note="初版")
         versions.submit(s, author, t1.id, dictionary)
-        versions.attach_simulation(s, author, t1.id, reference="SIM-2020-PROVINCE", period="2020")
+        run = simulate(s, author, t1.id, "2020")
+        versions.attach_simulation(s, author, t1.id, run_id=run.id)
         versions.approve(s, REVIEWER, t1.id, note="同意")
         versions.activate(s, REVIEWER, t1.id, effective_from=dt.date(2021, 1, 1))
         l1 = versions.localize(s, author, parent_version_id=t1.id, procuratorate="910101", code=LOCAL,
                                name="清瑞区人民检察院检察官业绩考评方案", overrides=OVERRIDES,
                                description="清瑞区院依据省院模板本地化的方案。\n质量权重提高。", change_note="本地化")
         versions.submit(s, author, l1.id, dictionary)
-        versions.attach_simulation(s, author, l1.id, reference="SIM-2020-910101", period="2020")
+        run = simulate(s, author, l1.id, "2020")
+        versions.attach_simulation(s, author, l1.id, run_id=run.id)
         versions.approve(s, REVIEWER, l1.id)
         versions.activate(s, REVIEWER, l1.id, effective_from=dt.date(2022, 1, 1))
         l2 = versions.create_draft(s, author, LOCAL, change_note="下一版：停用更多指标")
@@ -138,12 +150,15 @@ def test_export_layout_and_stable_bytes(app, tmp_path):
     assert "清瑞区院" in text and "\\u" not in text  # unicode written as is
     v1 = yaml.safe_load(text)
     assert list(v1) == ["number", "status", "parent", "author", "author_ref", "created_at", "change_note",
-                        "content_hash", "simulation", "submitted_by", "submitted_at", "reviewed_by", "reviewed_by_ref",
+                        "content_hash", "simulation", "scenarios", "submitted_by", "submitted_at", "reviewed_by", "reviewed_by_ref",
                         "reviewed_at", "review_note", "activated_by", "activated_at", "effective_from", "effective_to",
                         "document"]
     assert "resolved" not in v1
     assert v1["status"] == "active" and v1["effective_from"] == "2022-01-01" and v1["reviewed_by_ref"] == "user:99"
     assert v1["document"]["overrides"][0]["path"] == "dimensions.quality.weight"
+    # the run approval rested on, as the version records it
+    assert v1["simulation"]["periods"] == ["2020"] and v1["simulation"]["content_hash"] == v1["content_hash"]
+    assert v1["simulation"]["run_id"] and v1["simulation"]["result_hash"] and v1["scenarios"] == []
     with app.app_context():
         t1 = versions.scheme_version(db.session, system_actor(), TEMPLATE, 1)
         assert v1["parent"] == {"scheme": TEMPLATE, "number": 1, "content_hash": t1.content_hash}
@@ -366,32 +381,79 @@ def test_cli_apikeys(app, runner):
 
 def test_cli_publishes_the_shipped_library_through_the_lifecycle(app, runner):
     """``rules publish-library`` (also run on the demo's first start): templates and the county
-    localization go live through submit, simulation, approval by a second actor and activation."""
+    localization go live through submit, a real simulation run on 2020, approval on that run by a second
+    actor and activation; the template's shipped revision (v2) is simulated against v1 and left in review."""
     add_orgs(app)
+    give_events(app, "2020")
     result = runner.invoke(args=["rules", "publish-library"])
     assert result.exit_code == 0, result.output
-    assert "SFS-PROSECUTOR-910101 v1" in result.output
+    assert "SFS-PROSECUTOR-910101 v1" in result.output and f"? {TEMPLATE} v2" in result.output
     rules_dir = Path(app.config["RULES_DIR"])
     county_file = rules_dir / "schemes" / "county-910101-localized.yaml"
     county_doc = read_document(county_file.read_text(encoding="utf-8"), source=county_file.name)
     with app.app_context():
         rows = db.session.scalars(select(SchemeVersion).order_by(SchemeVersion.id)).all()
         assert {(v.scheme.code, v.number, v.status) for v in rows} == {
-            (TEMPLATE, 1, "active"), (LOCAL, 1, "active"), ("SFS-PROCURATORATE-QUALITY-MONTHLY", 1, "active")}
+            (TEMPLATE, 1, "active"), (LOCAL, 1, "active"), ("SFS-PROCURATORATE-QUALITY-MONTHLY", 1, "active"),
+            (TEMPLATE, 2, "in_review")}
         county = next(v for v in rows if v.scheme.code == LOCAL)
         # Stored as overrides of the template, it resolves to exactly the full county file.
         assert county.parent.scheme.code == TEMPLATE and county.document["overrides"]
         assert county.content_hash == content_hash(county_doc)
-        assert county.author_ref != county.reviewed_by_ref and county.simulation["period"] == "2020"
+        assert county.author_ref != county.reviewed_by_ref
+        # Approved on a real run of exactly its content on 2020.
+        run = db.session.get(SimulationRun, county.simulation["run_id"])
+        assert run.status == "succeeded" and run.candidate_hash == county.content_hash
+        assert county.simulation["periods"] == ["2020"] == run.periods
+        assert county.simulation["content_hash"] == county.content_hash
+        assert county.simulation["result_hash"] == run.result_hash and run.subjects_count > 0
         in_force = versions.version_in_effect(db.session, system_actor(), LOCAL, dt.date(2020, 7, 1))
         assert in_force.id == county.id
         steps = [r.action for r in db.session.scalars(
             select(AuditRecord).where(AuditRecord.version_id == county.id).order_by(AuditRecord.id))]
-        assert steps == ["version.localize", "version.submit", "version.attach_simulation", "version.approve",
-                         "version.activate"]
+        assert steps == ["version.localize", "version.submit", "version.approve", "version.activate"]
+        approval = db.session.scalar(select(AuditRecord).where(AuditRecord.version_id == county.id,
+                                                               AuditRecord.action == "version.approve"))
+        assert approval.detail["simulation"]["run_id"] == run.id
         record = db.session.scalar(select(AuditRecord).where(AuditRecord.version_id == county.id).limit(1))
         assert record.client.startswith("rulesvc 服务器本机") and record.actor_ref.startswith("system:")
+        # The revision: simulated against v1 (in force in 2020), its run attached, waiting for a person.
+        t1, t2 = (next(v for v in rows if v.scheme.code == TEMPLATE and v.number == n) for n in (1, 2))
+        revision_run = db.session.get(SimulationRun, t2.simulation["run_id"])
+        assert revision_run.baseline_version_id == t1.id and revision_run.candidate_hash == t2.content_hash
+        assert t2.reviewed_by is None
     again = runner.invoke(args=["rules", "publish-library"])
     assert again.exit_code == 0 and "已发布 0" in again.output and f"= {LOCAL}" in again.output
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(SchemeVersion)) == 3
+        assert db.session.scalar(select(func.count()).select_from(SchemeVersion)) == 4
+
+
+def test_publish_library_without_data_leaves_versions_in_review_until_data_is_imported(app, runner):
+    """Without events for 2020 nothing can be simulated, so nothing is approved: the templates wait in
+    review, the command says why and what to do; run again after importing data, it finishes them (and
+    localizes and revises the template then)."""
+    add_orgs(app)
+    result = runner.invoke(args=["rules", "publish-library"])
+    assert result.exit_code == 0, result.output
+    assert "已发布 0" in result.output
+    assert f"! {TEMPLATE} v1 没有 2020 年数据" in result.output and "导入数据后再运行本命令" in result.output
+    with app.app_context():
+        rows = db.session.scalars(select(SchemeVersion)).all()
+        assert {(v.scheme.code, v.number, v.status) for v in rows} == {
+            (TEMPLATE, 1, "in_review"), ("SFS-PROCURATORATE-QUALITY-MONTHLY", 1, "in_review")}
+        assert all(v.simulation is None and v.reviewed_by is None for v in rows)
+        assert db.session.scalar(select(func.count()).select_from(SimulationRun)) == 0
+        db.session.rollback()
+
+    give_events(app, "2020")
+    again = runner.invoke(args=["rules", "publish-library"])
+    assert again.exit_code == 0, again.output
+    assert f"+ {TEMPLATE} v1" in again.output and f"+ {LOCAL} v1" in again.output and "没有 2020 年数据" not in again.output
+    with app.app_context():
+        rows = db.session.scalars(select(SchemeVersion)).all()
+        assert {(v.scheme.code, v.number, v.status) for v in rows} == {
+            (TEMPLATE, 1, "active"), (LOCAL, 1, "active"), ("SFS-PROCURATORATE-QUALITY-MONTHLY", 1, "active"),
+            (TEMPLATE, 2, "in_review")}
+        template = next(v for v in rows if v.scheme.code == TEMPLATE and v.number == 1)
+        assert template.simulation["periods"] == ["2020"] and template.simulation["content_hash"] == template.content_hash
+        assert template.author_ref != template.reviewed_by_ref

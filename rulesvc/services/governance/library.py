@@ -149,8 +149,8 @@ def publish_library(session: Session, rules_dir: str | Path, dictionary: Diction
             continue
         base = (doc.get("base") or {}).get("scheme")
         parent = published.get(str(base)) or _active_version(session, str(base))
-        if parent is None:
-            continue  # its template is not in this database: nothing to localize
+        if parent is None or parent.status != Status.ACTIVE:
+            continue  # its template is not in this database, or waits in review for data: nothing to localize yet
         v = versions.localize(
             session, author, parent_version_id=parent.id, procuratorate=str(doc["org"]), code=code,
             name=doc["name"], overrides=doc.get("overrides") or [], description=doc.get("description", ""),

@@ -252,6 +252,8 @@ def list_runs(session: Session, actor: Actor, *, scheme: str | None = None, vers
     if status:
         q = q.where(SimulationRun.status == status)
     total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
+    if (page - 1) * page_size >= total:  # also keeps absurd page numbers away from the database's integer range
+        return [], total
     runs = list(session.scalars(q.order_by(SimulationRun.id.desc()).offset((page - 1) * page_size).limit(page_size)))
     reap_stale(session, runs)
     return runs, total
@@ -322,6 +324,8 @@ def subjects_page(session: Session, actor: Actor, run_id: int, *, period: str | 
         like = f"%{search.strip()}%"
         q = q.where(SimulationSubject.code.like(like) | SimulationSubject.name.like(like))
     total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
+    if (page - 1) * page_size >= total:  # also keeps absurd page numbers away from the database's integer range
+        return [], total
     col = SORTS[sort]
     order = (col.desc() if descending else col.asc()).nulls_last()
     rows = list(session.scalars(q.order_by(order, SimulationSubject.code).offset((page - 1) * page_size).limit(page_size)))
