@@ -253,6 +253,8 @@ _FIRST_DATE = dt.date(1900, 1, 1)
 
 
 def _text_cell(ref: str, text: str, style: int = 0) -> str:
+    if not _FORBIDDEN_RE.sub("", text):  # nothing XML can hold (control characters only): an empty cell
+        return ""
     if style == _S_HEADER:
         style = _S_HEADER_QUOTED if _looks_like_formula(text) else _S_HEADER
     elif text and text[0] in _SUSPECT_FIRST and _looks_like_formula(text):
