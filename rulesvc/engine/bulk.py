@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import polars as pl
 
@@ -49,6 +49,10 @@ if TYPE_CHECKING:
 GROUP_COLUMNS = {"procuratorate": "procuratorate_id", "department": "department_id", "business": "business_code",
                  "line": "line", "level": "level"}
 # Subject columns formulas may read (compile.subject_scope), with the column each comes from.
+# Events aggregated at once: above this the relevant events are aggregated in parts by subject (``_each_part``),
+# so the group-by's working memory stays bounded whatever the size of the country.
+AGG_PART_ROWS = 2_000_000
+T = TypeVar("T")
 ATTRIBUTE_COLUMNS = {"is_leader": ("is_leader", pl.Boolean), "leader_title": ("leader_title", pl.Utf8),
                      "business": ("business_code", pl.Utf8), "line": ("line", pl.Utf8), "level": ("level", pl.Utf8)}
 
@@ -163,18 +167,54 @@ def _count_aggs(compiled: CompiledScheme) -> list[pl.Expr]:
 def _relevant(compiled: CompiledScheme, events: pl.DataFrame, key: str) -> pl.DataFrame:
     """The events of the scheme's types with a subject, and only the columns the aggregations read (a
     country's year is tens of millions of rows: copying columns nobody reads doubles the memory)."""
+    return events.select(_relevant_columns(compiled, events, key)).filter(_relevant_rows(compiled, key))
+
+
+def _relevant_columns(compiled: CompiledScheme, events: pl.DataFrame, key: str) -> list[str]:
     exprs = _metric_aggs(compiled) + _count_aggs(compiled) + [
         e for ca in compiled.adjustments if ca.pattern for e in _pattern_plan(ca)[0]]
     needed = {key, "event_type", "case_id"} | {n for e in exprs for n in e.meta.root_names()}
-    return (events.select([c for c in events.columns if c in needed])
-            .filter(pl.col(key).is_not_null() & pl.col("event_type").is_in(sorted(compiled.event_types))))
+    return [c for c in events.columns if c in needed]
+
+
+def _relevant_rows(compiled: CompiledScheme, key: str) -> pl.Expr:
+    return (pl.col(key).is_not_null() & pl.col("event_type").is_in(sorted(compiled.event_types))).fill_null(False)
+
+
+def _each_part(compiled: CompiledScheme, events: pl.DataFrame, key: str, fn: Callable[[pl.DataFrame], T]) -> list[T]:
+    """``fn`` applied to the relevant events (:func:`_relevant`) — at once when they are at most
+    ``AGG_PART_ROWS``, else to each of ``⌈rows / AGG_PART_ROWS⌉`` parts by a hash of the subject key.
+
+    Every per-subject aggregation depends on the subject's own events only (a case pattern groups by
+    subject and case), so each subject's row is the same computed from its part; the parts' results are
+    simply put together (:func:`_stack`). What it bounds: the filtered copy of the events and the
+    group-by's working memory (its per-row group indices, masks and filtered columns) are those of one
+    part, not of the whole period — at national scale (26M events) several times the events frame itself.
+    Only one part is held at a time."""
+    if events.height <= AGG_PART_ROWS:
+        return [fn(_relevant(compiled, events, key))]
+    sel = events.select(_relevant_columns(compiled, events, key))
+    keep = sel.select(_relevant_rows(compiled, key)).to_series()
+    n = -(-int(keep.sum()) // AGG_PART_ROWS)
+    if n <= 1:
+        return [fn(sel.filter(keep))]
+    part = sel.select((pl.col(key).hash(seed=0) % n).cast(pl.UInt32)).to_series()
+    return [fn(sel.filter(keep & (part == i))) for i in range(n)]  # each part freed once fn returns
+
+
+def _stack(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """The parts' per-subject frames as one (no subject is in two parts)."""
+    if len(frames) == 1:
+        return frames[0]
+    return pl.concat([f for f in frames if f.height] or frames[:1])
 
 
 def metrics_frame(compiled: CompiledScheme, events: pl.DataFrame, key: str, *, finished: bool = True) -> pl.DataFrame:
     """One row per subject with events: a column per metric (missing subjects are filled by the caller).
     ``finished=False`` leaves weighted metrics as the sums of their numerators, as ``evaluate_bulk``
     expects them in a subjects frame that already carries metric columns."""
-    f = _relevant(compiled, events, key).group_by(key).agg(_metric_aggs(compiled))
+    aggs = _metric_aggs(compiled)
+    f = _stack(_each_part(compiled, events, key, lambda rel: rel.group_by(key).agg(aggs)))
     return _weighted(compiled, f) if finished else f
 
 
@@ -213,11 +253,14 @@ def _pattern_cases(ca: CompiledAdjustment, relevant: pl.DataFrame, key: str) -> 
 
 def _aggregate(compiled: CompiledScheme, events: pl.DataFrame, key: str) -> tuple[pl.DataFrame, list[str]]:
     """Metrics, adjustment and veto counts in one pass over the events (per subject with events), and
-    the names of the count columns."""
-    relevant = _relevant(compiled, events, key)
+    the names of the count columns. A large period is aggregated in parts by subject (:func:`_each_part`)."""
     counts = _count_aggs(compiled)
-    out = relevant.group_by(key).agg(_metric_aggs(compiled) + counts)
-    out = _pattern_counts(compiled, relevant, key, out)
+    aggs = _metric_aggs(compiled) + counts
+
+    def one(relevant: pl.DataFrame) -> pl.DataFrame:
+        return _pattern_counts(compiled, relevant, key, relevant.group_by(key).agg(aggs))
+
+    out = _stack(_each_part(compiled, events, key, one))
     names = [e.meta.output_name() for e in counts] + [f"adjn__{ca.adjustment.code}" for ca in compiled.adjustments
                                                       if ca.pattern]
     return out, names

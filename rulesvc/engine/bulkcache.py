@@ -73,10 +73,11 @@ def aggregate(compiled: CompiledScheme, events: pl.DataFrame, key: str, store: d
     from rulesvc.engine.bulk import (
         _aggregate,
         _count_aggs,
+        _each_part,
         _metric_aggs,
         _pattern_cases,
         _pattern_plan,
-        _relevant,
+        _stack,
     )
 
     counts = _count_aggs(compiled)
@@ -89,20 +90,26 @@ def aggregate(compiled: CompiledScheme, events: pl.DataFrame, key: str, store: d
     entry = _entry(store, events, key, compiled.event_types, events_key)
     have = set(entry.frame.columns) if entry.frame is not None else set()
     missing = {str(fp): e for e, (_, fp) in zip(aggs, named, strict=True) if fp not in have}
-    relevant = None
-    if missing:
-        relevant = _relevant(compiled, events, key)
-        new = relevant.group_by(key).agg([e.alias(fp) for fp, e in missing.items()])
-        entry.frame = new if entry.frame is None else entry.frame.join(new, on=key, how="left")
+    new_patterns = {str(pfp): ca for ca, pfp in patterns if pfp not in entry.patterns}
+    if missing or new_patterns:
+        # One pass over the events (in parts by subject when they are many: bulk._each_part) for all
+        # that is missing: the aggregations in one group-by, each new case pattern in its own.
+        def one(relevant: pl.DataFrame) -> tuple[pl.DataFrame | None, dict[str, pl.DataFrame]]:
+            new = relevant.group_by(key).agg([e.alias(fp) for fp, e in missing.items()]) if missing else None
+            return new, {fp: _pattern_cases(ca, relevant, key).rename({f"adjn__{ca.adjustment.code}": fp})
+                         for fp, ca in new_patterns.items()}
+
+        parts = _each_part(compiled, events, key, one)
+        if missing:
+            new = _stack([f for f, _ in parts if f is not None])
+            entry.frame = new if entry.frame is None else entry.frame.join(new, on=key, how="left")
+        for fp in new_patterns:
+            entry.patterns[fp] = _stack([p[fp] for _, p in parts])
+        del parts
     assert entry.frame is not None
     out = entry.frame.select(pl.col(key), *[pl.col(str(fp)).alias(name) for name, fp in named])
     for ca, pfp in patterns:
         assert pfp is not None
-        name = f"adjn__{ca.adjustment.code}"
-        if pfp not in entry.patterns:
-            if relevant is None:
-                relevant = _relevant(compiled, events, key)
-            entry.patterns[pfp] = _pattern_cases(ca, relevant, key).rename({name: pfp})
-        out = out.join(entry.patterns[pfp].rename({pfp: name}), on=key, how="left")
+        out = out.join(entry.patterns[pfp].rename({pfp: f"adjn__{ca.adjustment.code}"}), on=key, how="left")
     names = [e.meta.output_name() for e in counts] + [f"adjn__{ca.adjustment.code}" for ca, _ in patterns]
     return out, names
