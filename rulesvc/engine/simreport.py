@@ -510,13 +510,12 @@ def _graded_points(side: Side) -> pl.DataFrame:
     return side.frame.filter(pl.col("status") == EVALUATED).select(cols)
 
 
-def _indicator_side(ci: CompiledIndicator, pw: Piecewise, side: Side, ev: pl.DataFrame,
-                    options: Options) -> dict[str, Any]:
-    """Points of one indicator among the subjects graded on one side (``ev``) that it applies to."""
+def _indicator_stats(ci: CompiledIndicator, pw: Piecewise) -> list[pl.Expr]:
+    """The scalar statistics of one indicator over the graded subjects of a side (one row)."""
     code = ci.indicator.code
     a, p, br = pl.col(f"applies__{code}"), pl.col(f"pts__{code}").cast(pl.Float64), pl.col(f"branch__{code}")
     c = pl.col(f"contrib__{code}").cast(pl.Float64)
-    s = ev.select(
+    return [
         pl.len().alias("graded"), a.sum().alias("applies"),
         (a & p.is_not_null()).sum().alias("with_points"),
         (a & (p == float(pw.max_points))).sum().alias("full"), (a & (p == 0)).sum().alias("zero"),
@@ -524,7 +523,17 @@ def _indicator_side(ci: CompiledIndicator, pw: Piecewise, side: Side, ev: pl.Dat
         p.mean().alias("mean"), p.std(ddof=0).alias("sd"), p.min().alias("min"), p.max().alias("max"),
         pl.corr(p.filter(p.is_not_null()), pl.col("total").cast(pl.Float64).filter(p.is_not_null())).alias("corr_total"),
         c.mean().alias("mean_contrib"), c.fill_null(0.0).mean().alias("mean_contrib_all"),
-    ).row(0, named=True)
+    ]
+
+
+def _indicator_side(ci: CompiledIndicator, pw: Piecewise, side: Side, ev: pl.DataFrame,
+                    options: Options, s: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Points of one indicator among the subjects graded on one side (``ev``) that it applies to; ``s``:
+    its :func:`_indicator_stats` when already computed (with every indicator's, in one query)."""
+    code = ci.indicator.code
+    a, p, br = pl.col(f"applies__{code}"), pl.col(f"pts__{code}").cast(pl.Float64), pl.col(f"branch__{code}")
+    if s is None:
+        s = ev.select(_indicator_stats(ci, pw)).row(0, named=True)
     n = s["applies"]
 
     def share(k: str) -> float | None:
@@ -562,12 +571,21 @@ def _indicators(ctx: _Ctx) -> list[dict[str, Any]]:
         per[name] = {ci.indicator.code: (ci, pw) for ci, pw in _scored(side.compiled)}
         graded[name] = _graded_points(side)
         codes += [c for c in per[name] if c not in codes]
+    # Every indicator's scalar statistics of a side in one query (the same expressions, one collect).
+    stats: dict[str, dict[str, dict[str, Any]]] = {}
+    for name, scored in per.items():
+        exprs = [e.alias(f"{i}:{e.meta.output_name()}") for i, (ci, pw) in enumerate(scored.values())
+                 for e in _indicator_stats(ci, pw)]
+        row = graded[name].select(exprs).row(0, named=True) if exprs else {}
+        stats[name] = {code: {k.split(":", 1)[1]: v for k, v in row.items() if k.split(":", 1)[0] == str(i)}
+                       for i, code in enumerate(scored)}
     out = []
     for code in codes:
         entry: dict[str, Any] = {"code": code}
         for name, _, side in ctx.sides():
             got = per.get(name, {}).get(code)
-            entry[name] = _indicator_side(got[0], got[1], side, graded[name], ctx.options) if got and side else None
+            entry[name] = _indicator_side(got[0], got[1], side, graded[name], ctx.options, stats[name][code]) \
+                if got and side else None
         ci = (per.get("candidate", {}).get(code) or per["baseline"][code])[0]
         ind = ci.indicator
         entry.update({"name": ind.name, "dimension": ind.dimension, "method": ind.scoring.method if ind.scoring else None,
