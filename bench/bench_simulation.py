@@ -10,17 +10,21 @@
       plain     the same without metrics_cache (two full aggregations);
       lower     the lower bound: one plain polars group_by computing the same aggregations both versions
                 need (the union of their metric / adjustment / veto aggregations, de-duplicated, and the
-                case-pattern group-by) — no participation, no scoring, no report.
+                case-pattern group-by) — no participation, no scoring, no report; in the engine's parts
+                by subject above bulk.AGG_PART_ROWS events.
+    Peak RSS is each step's own (VmHWM reset through /proc/self/clear_refs), the data included.
+    --columns read keeps only the event columns either version reads (what a projecting loader holds);
+    the default keeps all of them, as facts.events_frame loads them.
 (b) Province-year from the database (the demo DB, RULESVC_INSTANCE_PATH): the simulation service's
     computation (rulesvc.services.simulation.execute.simulate with its db_loader) cold (empty events
     cache: read from the database, cache written), warm (cache present), and the 12 months of the year
-    in one run (warm); then the same three with the metrics pass shared (period_data + 2× evaluate_bulk
-    with metrics_cache + build_report), which the service does not do yet.
+    in one run (warm). The service shares the metrics pass between the two versions (metrics_cache), so
+    the former "shared" variant (period_data + 2× evaluate_bulk with metrics_cache) is no longer run.
 
 Candidate: template v2 (rules/revisions/SFS-PROSECUTOR-TEMPLATE/v2.overrides.yaml resolved on v1);
 baseline: template v1.
 
-    .venv/bin/python bench/bench_simulation.py [--sizes 1,4,23] [--runs 3] [--skip-db] [--skip-national]
+    .venv/bin/python bench/bench_simulation.py [--sizes 1,4,23] [--runs 3] [--columns all|read] [--skip-db] [--skip-national]
 """
 
 from __future__ import annotations
@@ -79,6 +83,21 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def rss_mb() -> tuple[float, float]:
+    """(current RSS, peak RSS since the last reset_peak()) in MiB, from /proc/self/status."""
+    got = {line.split(":")[0]: int(line.split()[1]) / 1024 for line in Path("/proc/self/status").read_text().splitlines()
+           if line.startswith(("VmRSS", "VmHWM"))}
+    return got.get("VmRSS", 0.0), got.get("VmHWM", peak_rss_mb())
+
+
+def reset_peak() -> None:
+    """Start a new peak RSS (VmHWM) from the current RSS (Linux: clear_refs 5), so each step's own peak is seen."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
 def machine() -> str:
     mem = next((int(line.split()[1]) // 1024 for line in Path("/proc/meminfo").read_text().splitlines()
                 if line.startswith("MemTotal")), 0)
@@ -129,21 +148,29 @@ def base_province(dictionary: Dictionary) -> tuple[Path, Path]:
     return ev_path, subj_path
 
 
-def country(k: int, ev_path: Path, subj_path: Path) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+def country(k: int, ev_path: Path, subj_path: Path, columns: list[str] | None = None
+            ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """The province replicated ``k`` times: copy r has its own prosecutor, procuratorate, department,
-    case and event ids, and drops (r mod 5)·2 % of its events (copy 0 keeps all)."""
-    events, subjects = pl.read_parquet(ev_path), pl.read_parquet(subj_path)
+    case and event ids, and drops (r mod 5)·2 % of its events (copy 0 keeps all). ``columns``: only
+    those event columns (None: all, as ``facts.events_frame`` loads them).
+
+    Each copy is built from the Parquet file on its own (read, filter, renumber) and only the copies are
+    kept: no copy of the whole country is made (the copies are concatenated without rechunking)."""
+    subjects = pl.read_parquet(subj_path)
     units = pl.read_parquet(ev_path.parent / ev_path.name.replace("events-", "units-"))
     n_p, n_u = int(subjects["prosecutor_id"].max()), int(units["procuratorate_id"].max())
     n_d = int(subjects["department_id"].max())
     ev_parts, subj_parts, unit_parts = [], [], []
     for r in range(k):
-        e = events
+        e = pl.scan_parquet(ev_path)
+        if columns is not None:
+            e = e.select([c for c in pl.read_parquet_schema(ev_path) if c in set(columns) | {"event_id"}])
         if r % 5:
             e = e.filter(pl.col("event_id").hash(seed=r) % 100 >= 2 * (r % 5))
         ev_parts.append(e.with_columns(
             (pl.col("prosecutor_id") + r * n_p), (pl.col("procuratorate_id") + r * n_u),
-            (pl.lit(f"C{r}-") + pl.col("case_id")).alias("case_id"), (pl.lit(f"C{r}-") + pl.col("event_id")).alias("event_id")))
+            (pl.lit(f"C{r}-") + pl.col("case_id")).alias("case_id"),
+            (pl.lit(f"C{r}-") + pl.col("event_id")).alias("event_id")).collect())
         subj_parts.append(subjects.with_columns(
             (pl.col("prosecutor_id") + r * n_p), (pl.col("procuratorate_id") + r * n_u), (pl.col("department_id") + r * n_d),
             (pl.lit(f"C{r}-") + pl.col("code")).alias("code")))
@@ -152,29 +179,44 @@ def country(k: int, ev_path: Path, subj_path: Path) -> tuple[pl.DataFrame, pl.Da
     return pl.concat(ev_parts, rechunk=False), pl.concat(subj_parts), pl.concat(unit_parts)
 
 
+def read_columns(candidate: CompiledScheme, baseline: CompiledScheme, ev_path: Path) -> list[str]:
+    """The event columns either version reads (what a loader projecting columns would hold)."""
+    head = pl.read_parquet(ev_path, n_rows=10)
+    return sorted({c for v in (candidate, baseline) for c in bulk._relevant_columns(v, head, KEY)} | {"procuratorate_id"})
+
+
 def lower_bound(candidate: CompiledScheme, baseline: CompiledScheme, events: pl.DataFrame) -> pl.DataFrame:
     """One plain group-by with every aggregation either version needs (de-duplicated), and the case
-    pattern's own group-by: what any engine must at least compute. No scoring."""
+    pattern's own group-by: what any engine must at least compute. No scoring. Above
+    ``bulk.AGG_PART_ROWS`` events it runs on parts by subject, hand-partitioned like the engine's (one
+    group-by over 26M rows needs more memory than the target allows)."""
     aggs: dict[str | None, pl.Expr] = {}
     for c in (candidate, baseline):
         for e in bulk._metric_aggs(c) + bulk._count_aggs(c):
             aggs.setdefault(fingerprint(e), e.meta.undo_aliases().alias(f"a{len(aggs)}"))
     types = sorted(candidate.event_types | baseline.event_types)
-    rel = events.filter(pl.col(KEY).is_not_null() & pl.col("event_type").is_in(types))
-    out = rel.group_by(KEY).agg(list(aggs.values()))
-    seen = set()
+    patterns: dict[str | None, tuple[list[pl.Expr], pl.Expr, list[str]]] = {}
     for c in (candidate, baseline):
         for ca in c.adjustments:
             if ca.pattern:
                 steps, holds, ptypes = bulk._pattern_plan(ca)
-                fp = fingerprint(*steps, holds, extra="|".join(ptypes))
-                if fp in seen:
-                    continue
-                seen.add(fp)
-                cases = (rel.filter(pl.col("case_id").is_not_null() & pl.col("event_type").is_in(ptypes))
-                         .group_by([KEY, "case_id"]).agg(steps).filter(holds).group_by(KEY).agg(pl.len().alias(fp)))
-                out = out.join(cases, on=KEY, how="left")
-    return out
+                patterns.setdefault(fingerprint(*steps, holds, extra="|".join(ptypes)), (steps, holds, ptypes))
+
+    def one(rel: pl.DataFrame) -> pl.DataFrame:
+        out = rel.group_by(KEY).agg(list(aggs.values()))
+        for fp, (steps, holds, ptypes) in patterns.items():
+            cases = (rel.filter(pl.col("case_id").is_not_null() & pl.col("event_type").is_in(ptypes))
+                     .group_by([KEY, "case_id"]).agg(steps).filter(holds).group_by(KEY).agg(pl.len().alias(str(fp))))
+            out = out.join(cases, on=KEY, how="left")
+        return out
+
+    relevant = pl.col(KEY).is_not_null() & pl.col("event_type").is_in(types)
+    events = events.select(sorted({c for v in (candidate, baseline) for c in bulk._relevant_columns(v, events, KEY)}))
+    n = -(-events.height // bulk.AGG_PART_ROWS)
+    if n <= 1:
+        return one(events.filter(relevant))
+    part = events.select((pl.col(KEY).hash(seed=0) % n).cast(pl.UInt32)).to_series()
+    return pl.concat([one(events.filter(relevant & (part == i))) for i in range(n)])
 
 
 def labels_of(units: pl.DataFrame, dictionary: Dictionary) -> Labels:
@@ -183,21 +225,25 @@ def labels_of(units: pl.DataFrame, dictionary: Dictionary) -> Labels:
                   lines={b.line: b.line_name for b in dictionary.businesses}, levels=dict(LEVEL_LABELS))
 
 
-def one_size(k: int, runs: int) -> dict[str, Any]:
-    """In a child process: build the k× country, time ours / plain / lower bound taking turns."""
+def one_size(k: int, runs: int, columns: str) -> dict[str, Any]:
+    """In a child process: build the k× country, time ours / plain / lower bound taking turns; RSS after
+    each step and each step's own peak."""
     dictionary = load_dictionary(PROJECT_ROOT / "rules")
     candidate, baseline = versions(dictionary)
     ev_path, subj_path = base_province(dictionary)
+    reset_peak()
     t0 = time.perf_counter()
-    events, subjects, units = country(k, ev_path, subj_path)
+    events, subjects, units = country(k, ev_path, subj_path,
+                                      read_columns(candidate, baseline, ev_path) if columns == "read" else None)
     build_s = time.perf_counter() - t0
-    rss_data = peak_rss_mb()
+    rss_data, build_peak = rss_mb()
     labels = labels_of(units, dictionary)
 
     def ours() -> Any:
         cache: dict[Any, Any] = {}
         cand = evaluate_bulk(candidate, events, subjects, key=KEY, period=YEAR, metrics_cache=cache)
         base = evaluate_bulk(baseline, events, subjects, key=KEY, period=YEAR, metrics_cache=cache)
+        del cache
         t = time.perf_counter()
         report = build_report(Side(candidate, cand.frame, cand.left_out), Side(baseline, base.frame, base.left_out),
                               key=KEY, labels=labels)
@@ -213,41 +259,50 @@ def one_size(k: int, runs: int) -> dict[str, Any]:
 
     fns: dict[str, Callable[[], Any]] = {"ours": ours, "plain": plain, "lower": lower}
     timings: dict[str, list[float]] = {n: [] for n in [*fns, "report"]}
-    rss: dict[str, float] = {}
+    peak: dict[str, float] = {}
+    after: dict[str, float] = {}
     last: dict[str, Any] = {}
     for _ in range(runs):
         for name, fn in fns.items():
+            last.pop(name, None)
+            reset_peak()
             t = time.perf_counter()
             last[name] = fn()
             timings[name].append(time.perf_counter() - t)
-            rss[name] = peak_rss_mb()
+            now, top = rss_mb()
+            peak[name], after[name] = max(peak.get(name, 0.0), top), now
     report = last["ours"]
     return {
-        "k": k, "events": events.height, "prosecutors": subjects.height, "build_s": build_s,
+        "k": k, "columns": columns, "event_columns": events.width, "events": events.height,
+        "prosecutors": subjects.height, "build_s": build_s,
         "evaluated": int(report.subjects.filter(pl.col("status_c") == "evaluated").height),
         "median": {n: statistics.median(v) for n, v in timings.items() if v},
-        "all": timings, "rss_after_data_mb": rss_data, "rss_peak_mb": peak_rss_mb(), "rss_by_step": rss,
-        "load": os.getloadavg()[0],
+        "all": timings, "rss_after_data_mb": rss_data, "rss_build_peak_mb": build_peak,
+        "rss_peak_mb": peak_rss_mb(), "rss_peak_by_step_mb": peak, "rss_after_step_mb": after,
+        "load": os.getloadavg(), "part_rows": bulk.AGG_PART_ROWS,
     }
 
 
-def national(sizes: list[int], runs: int) -> list[dict[str, Any]]:
+def national(sizes: list[int], runs: int, columns: str) -> list[dict[str, Any]]:
     base_province(load_dictionary(PROJECT_ROOT / "rules"))  # generated once, before the children
     out = []
     for k in sizes:
         n = runs if k < 10 else 1
-        proc = subprocess.run([sys.executable, __file__, "--child", str(k), "--runs", str(n)],
+        proc = subprocess.run([sys.executable, __file__, "--child", str(k), "--runs", str(n), "--columns", columns],
                               capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             print(proc.stdout[-2000:], proc.stderr[-4000:])
             raise SystemExit(f"size {k}× failed")
         res = json.loads(proc.stdout.strip().splitlines()[-1])
-        m = res["median"]
-        print(f"{k:>2}×: {res['events']:>11,} events, {res['prosecutors']:>6,} prosecutors ({res['evaluated']:,} "
-              f"evaluated); ours {m['ours']:.2f} s (report {m['report']:.2f} s) · plain 2× bulk {m['plain']:.2f} s · "
+        m, pk = res["median"], res["rss_peak_by_step_mb"]
+        print(f"{k:>2}× ({columns} columns: {res['event_columns']}): {res['events']:>11,} events, "
+              f"{res['prosecutors']:>6,} prosecutors ({res['evaluated']:,} evaluated); "
+              f"ours {m['ours']:.2f} s (report {m['report']:.2f} s) · plain 2× bulk {m['plain']:.2f} s · "
               f"lower bound {m['lower']:.2f} s · ours/lower ×{m['ours'] / m['lower']:.2f} · "
-              f"peak RSS {res['rss_peak_mb'] / 1024:.2f} GiB (data alone {res['rss_after_data_mb'] / 1024:.2f} GiB) · "
-              f"runs {n}, load {res['load']:.2f}")
+              f"peak RSS ours {pk['ours'] / 1024:.2f} GiB, plain {pk['plain'] / 1024:.2f}, lower {pk['lower'] / 1024:.2f} "
+              f"(data alone {res['rss_after_data_mb'] / 1024:.2f} GiB, building it {res['rss_build_peak_mb'] / 1024:.2f}; "
+              f"process {res['rss_peak_mb'] / 1024:.2f}) · build {res['build_s']:.0f} s · runs {n}, "
+              f"load {' '.join(f'{x:.1f}' for x in res['load'])}", flush=True)
         out.append(res)
     return out
 
@@ -275,23 +330,12 @@ def province_from_db(runs: int) -> dict[str, Any]:
 
         def service(periods: list[Any], cache_dir: Path) -> Any:
             labels = labels_for(session, dictionary)  # inside the timing, as the service does it
-            load = db_loader(session, dictionary, ids, "prosecutor", candidate.scheme.org, str(cache_dir))
+            span = (periods[0], periods[-1]) if len(periods) > 1 else None  # as execute() passes it
+            load = db_loader(session, dictionary, ids, "prosecutor", candidate.scheme.org, str(cache_dir), span=span)
             return simulate(candidate, baseline, periods, load, labels, {})
 
-        def shared(periods: list[Any], cache_dir: Path) -> Any:
-            labels = labels_for(session, dictionary)
-            reports = []
-            for p in periods:
-                data = period_data(session, candidate, dictionary, p, ids, cache_dir=cache_dir)
-                mc: dict[Any, Any] = {}
-                cand = evaluate_bulk(candidate, data.events, data.subjects, key=data.key, period=data.span, metrics_cache=mc)
-                base = evaluate_bulk(baseline, data.events, data.subjects, key=data.key, period=data.span, metrics_cache=mc)
-                reports.append(build_report(Side(candidate, cand.frame, cand.left_out),
-                                            Side(baseline, base.frame, base.left_out), key=data.key, labels=labels))
-            return reports
-
         for _ in range(runs):
-            for name, fn in (("service", service), ("shared", shared)):
+            for name, fn in (("service", service),):
                 shutil.rmtree(cache, ignore_errors=True)
                 for label, periods in ((f"{name} cold", [year]), (f"{name} warm", [year]), (f"{name} 12 months", months)):
                     t = time.perf_counter()
@@ -311,18 +355,20 @@ def main() -> None:
     ap.add_argument("--sizes", default="1,4,23")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--child", type=int)
+    ap.add_argument("--columns", default="all", choices=["all", "read"],
+                    help="event columns held: all (as facts.events_frame loads them) or those either version reads")
     ap.add_argument("--skip-db", action="store_true")
     ap.add_argument("--skip-national", action="store_true")
     args = ap.parse_args()
     if args.child is not None:
-        print(json.dumps(one_size(args.child, args.runs)))
+        print(json.dumps(one_size(args.child, args.runs, args.columns)))
         return
     print("machine:", machine())
     t0 = time.perf_counter()
     if not args.skip_db:
         province_from_db(args.runs)
     if not args.skip_national:
-        national([int(s) for s in args.sizes.split(",")], args.runs)
+        national([int(s) for s in args.sizes.split(",")], args.runs, args.columns)
     print(f"whole benchmark {time.perf_counter() - t0:.0f} s; load average at the end "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
