@@ -40,7 +40,14 @@ from rulesvc.engine.participation import (
     Participation,
     participation,
 )
-from rulesvc.engine.peers import RATIO_OF_ZERO, PeerContext, PeerStats, grade_for, percentile_of
+from rulesvc.engine.peers import (
+    RATIO_OF_ZERO,
+    PeerContext,
+    PeerStats,
+    bands_kept_from,
+    grade_for,
+    percentile_of,
+)
 from rulesvc.engine.scoring import Piecewise
 
 if TYPE_CHECKING:
@@ -596,6 +603,23 @@ def _outsiders_percentiles(compiled: CompiledScheme, f: pl.DataFrame,
     return f.with_columns(fixes) if fixes else f
 
 
+def _kept_from_quota(compiled: CompiledScheme, evaluated: pl.DataFrame,
+                     gcol: str | None) -> dict[tuple[str, Any], tuple[float, ...]]:
+    """Per (quota band, group): the sorted totals of the evaluated subjects a veto keeps out of the band
+    (``peers.bands_kept_from``) — they take none of its places."""
+    g = compiled.scheme.grading
+    codes = [cv.veto.code for cv in compiled.vetoes]
+    if g is None or not codes or not any(b.quota is not None for b in g.bands):
+        return {}
+    quota_bands = {b.grade for b in g.bands if b.quota is not None}
+    fired = evaluated.filter(pl.any_horizontal([pl.col(f"veto__{c}") for c in codes]))
+    kept: dict[tuple[str, Any], list[float]] = {}
+    for row in fired.select([*([gcol] if gcol else []), "total", *(f"veto__{c}" for c in codes)]).iter_rows(named=True):
+        for band in bands_kept_from(compiled, [c for c in codes if row[f"veto__{c}"]]) & quota_bands:
+            kept.setdefault((band, row[gcol] if gcol else None), []).append(row["total"])
+    return {k: tuple(sorted(v)) for k, v in kept.items()}
+
+
 def phase_grade(compiled: CompiledScheme, f: pl.DataFrame, key: str, stats: dict[tuple[str, Any], PeerStats],
                 left_out: pl.DataFrame) -> BulkResult:
     """Grades by the very function the per-subject executor calls (``peers.grade_for``), with the totals
@@ -607,7 +631,8 @@ def phase_grade(compiled: CompiledScheme, f: pl.DataFrame, key: str, stats: dict
     evaluated = f.filter(pl.col("status") == EVALUATED)
     for k, t in zip(evaluated[gcol] if gcol else [None] * evaluated.height, evaluated["total"], strict=True):
         totals.setdefault(k, []).append(t)
-    peers = PeerContext(stats, {k: tuple(sorted(v)) for k, v in totals.items()})
+    peers = PeerContext(stats, {k: tuple(sorted(v)) for k, v in totals.items()},
+                        _kept_from_quota(compiled, evaluated, gcol))
     grades: list[str | None] = []
     reasons: list[str] = []
     veto_cols = [cv.veto.code for cv in compiled.vetoes]

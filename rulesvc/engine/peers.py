@@ -41,6 +41,9 @@ class PeerContext:
 
     stats: Mapping[tuple[str, Any], PeerStats] = field(default_factory=dict)
     totals: Mapping[Any, tuple[float, ...]] = field(default_factory=dict)
+    # (band, quota group key) -> sorted totals of the evaluated subjects a veto keeps out of that band:
+    # they take none of its places (see ``quota_allows``).
+    ineligible: Mapping[tuple[str, Any], tuple[float, ...]] = field(default_factory=dict)
 
 
 def group_key(subject: Subject, group: str) -> Any:
@@ -124,15 +127,36 @@ def quota_places(quota: float, n: int, rounding: str = "floor") -> int:
     return places
 
 
-def quota_allows(totals: Sequence[float], total: float, quota: float, rounding: str = "floor") -> tuple[bool, int, int]:
+def quota_allows(totals: Sequence[float], total: float, quota: float, rounding: str = "floor",
+                 ineligible: Sequence[float] = ()) -> tuple[bool, int, int]:
     """May a subject with ``total`` hold a band limited to ``quota`` of its group?
 
-    A quota is never exceeded: the subjects at or above this total must fit within it, so subjects
-    tied at the boundary all move to the next band. Returns (allowed, places, subjects at or above).
+    Places are a share of the whole group (``totals``: every evaluated subject). They go by total, best
+    first, among the subjects who may hold the band: ``ineligible`` (sorted totals of those a veto bars
+    from it or caps below it) take none, so a barred high scorer leaves the place to the next. A quota
+    is never exceeded: the eligible subjects at or above this total must fit within it, so subjects tied
+    at the boundary all move to the next band. Returns (allowed, places, eligible subjects at or above).
     """
     places = quota_places(quota, len(totals), rounding)
     at_or_above = len(totals) - bisect.bisect_left(totals, total)
+    at_or_above -= len(ineligible) - bisect.bisect_left(ineligible, total)
     return at_or_above <= places, places, at_or_above
+
+
+def bands_kept_from(compiled: CompiledScheme, vetoes: Sequence[str]) -> set[str]:
+    """The bands a subject with these vetoes may not hold: barred, or above a grade cap."""
+    g = compiled.scheme.grading
+    if g is None or not vetoes:
+        return set()
+    names = [b.grade for b in g.bands]
+    out: set[str] = set()
+    for c in vetoes:
+        for e in compiled.scheme.vetoes[c].effects:
+            if e.effect == "bar_grade" and e.grade:
+                out.add(e.grade)
+            elif e.effect == "cap_grade" and e.grade in names:
+                out.update(names[:names.index(e.grade)])
+    return out
 
 
 def grade_for(compiled: CompiledScheme, total: float, vetoes: Sequence[str], subject: Subject,
@@ -167,13 +191,15 @@ def grade_for(compiled: CompiledScheme, total: float, vetoes: Sequence[str], sub
             if totals is None:
                 reasons.append(f"{band.grade}名额（{band.quota:.0%}）未核定：缺少同组总分 (quota not checked)")
             else:
-                ok, places, above = quota_allows(totals, total, band.quota, band.quota_rounding)
+                kept = peers.ineligible.get((band.grade, group_key(subject, g.quota_group)), ()) if peers else ()
+                ok, places, above = quota_allows(totals, total, band.quota, band.quota_rounding, kept)
                 if not ok:
                     higher = len(totals) - bisect.bisect_right(totals, total)
+                    higher -= len(kept) - bisect.bisect_right(kept, total)
                     tie = f"（与 {above - higher - 1} 人同分，同分者一并顺延，名额不超出）" if higher < places else ""
                     reasons.append(f"{band.grade}名额 {fmt_share(band.quota)} × {len(totals)} 人，"
                                    f"{ROUNDING_LABELS[band.quota_rounding]}共 {places} 名，"
-                                   f"总分不低于本人者 {above} 名 → 顺延{tie}")
+                                   f"可评{band.grade}且总分不低于本人者 {above} 名 → 顺延{tie}")
                     idx += 1
                     continue
         break

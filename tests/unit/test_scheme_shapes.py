@@ -133,3 +133,28 @@ def test_a_misspelled_scoring_parameter_is_an_error_not_ignored():
         compile_scheme(load_scheme(doc), DICT)
     text = str(exc.value)
     assert "“wrost”，是否为“worst”" in text and "“misssing”，是否为“missing”" in text
+
+
+def test_a_subject_barred_by_a_veto_takes_no_quota_place():
+    """15 % … 20 % 优秀 are places among those who may hold 优秀: the top scorer, barred by a veto, leaves
+    his place to the next (both executors, both deciders)."""
+    doc = base(metrics={"cases": {"event": "case_accepted"}},
+               indicators={"Q": {"name": "办案数", "formula": "cases", "dimension": "q",
+                                 "scoring": {"method": "per_unit", "points": 10, "cap": 100}}},
+               vetoes={"WRONG": {"name": "错案", "event": "disciplinary_finding", "where": "kind == 'wrongful_case'",
+                                 "effects": [{"effect": "bar_grade", "grade": "优秀"}]},
+                       "CAP": {"name": "严重瑕疵", "event": "disciplinary_finding", "where": "kind == 'procedural_defect'",
+                               "effects": [{"effect": "cap_grade", "grade": "合格"}]}},
+               grading={"bands": [{"grade": "优秀", "min": 1, "quota": 0.2},
+                                  {"grade": "合格", "min": 0}]})
+    people = [person(p) for p in range(1, 11)]
+    rows = [ev(f"A{p}-{i}", "case_accepted", p, f"A{p}-{i}", suspects=1, category="ordinary")
+            for p in range(1, 11) for i in range(11 - p)]  # totals 100, 90, …, 10
+    rows.append(ev("W1", "disciplinary_finding", 1, kind="wrongful_case", responsible=True))
+    rows.append(ev("W2", "disciplinary_finding", 2, kind="procedural_defect", responsible=True))
+    bulk = score(doc, people, rows)
+    grades = {p: row(bulk, p)["grade"] for p in range(1, 11)}
+    # 20 % of 10 = 2 places, for 3 and 4: 1 is barred, 2 capped at 合格 — neither takes a place.
+    assert [p for p, g in grades.items() if g == "优秀"] == [3, 4]
+    assert grades[1] == grades[2] == grades[5] == "合格"
+    assert "可评优秀且总分不低于本人者 3 名" in row(bulk, 5)["grade_reason"]
