@@ -66,9 +66,12 @@ class PeriodsField(ma.fields.Field):
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
         items = [value] if isinstance(value, str) else value
-        if not isinstance(items, list) or not items or len(items) > 24 or not all(
-                isinstance(x, str) and 0 < len(x) <= 20 for x in items):
+        if not isinstance(items, list) or not items:
             raise ma.ValidationError(msg("simulation.periods_required").render())
+        if len(items) > 24:
+            raise ma.ValidationError(msg("simulation.too_many_periods", count=len(items), limit=24).render())
+        if not all(isinstance(x, str) and 0 < len(x) <= 20 for x in items):
+            raise ma.ValidationError(msg("simulation.periods_type").render())
         return items
 
 
@@ -323,7 +326,7 @@ def export_run(run_id: int, format: str) -> flask.Response:
     body: Iterator[str] | Iterator[bytes]
     if format == "csv":
         body = export.iter_csv_export(scope, run.id)
-        mimetype = "text/csv; charset=utf-8"
+        mimetype = "text/csv"
     else:
         body = export.iter_xlsx_export(scope, run.id)
         mimetype = XLSX_MIMETYPE

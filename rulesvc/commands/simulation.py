@@ -32,7 +32,8 @@ KIND = {"base": "基础分", "indicator": "指标", "adjustment": "加减分", "
 @click.option("--period", "periods", required=True, multiple=True, metavar="PERIOD",
               help="已结束的期间：2020、2020-Q3、2020-07 或 2020-01..2020-12（逐月），可重复 (closed periods; repeatable)")
 @click.option("--out", "out", type=click.Path(dir_okay=False), help="把报告写入 .xlsx 或 .csv 文件 (write the report)")
-@click.option("--top", type=int, default=10, show_default=True, help="列出升降最大的前几名 (movers listed)")
+@click.option("--top", type=click.IntRange(1, 10), default=10, show_default=True,
+              help="列出升降最大的前几名，最多 10 名（报告所列）(movers listed, at most the report's 10)")
 @with_appcontext
 def simulate_command(candidate: str, baseline: str, periods: tuple[str, ...], out: str | None, top: int) -> None:
     """模拟测评：候选版本与对照版本在历史数据上对比计分 (simulate a version against a baseline on closed periods).
@@ -41,6 +42,8 @@ def simulate_command(candidate: str, baseline: str, periods: tuple[str, ...], ou
     scheme file is simulated in memory and nothing is stored."""
     if out and Path(out).suffix.lower() not in (".xlsx", ".csv"):
         raise CliError(f"--out {out}: 只能是 .xlsx 或 .csv 文件 (must end in .xlsx or .csv)")
+    if out and not Path(out).resolve().parent.is_dir():
+        raise CliError(f"--out {out}: 目录 {Path(out).resolve().parent} 不存在 (no such folder)")
     base: Any = baseline if baseline in ("default", "none") else _int(baseline, "--baseline")
     try:
         if candidate.isdigit() and not Path(candidate).is_file():
@@ -107,7 +110,9 @@ def _stored(version_id: int, baseline: Any, periods: list[str], out: str | None)
         chunks = export.iter_csv_export(scope, run_id) if out.lower().endswith(".csv") \
             else export.iter_xlsx_export(scope, run_id)
         _write(out, chunks)
-    info = [("模拟测评", f"#{run.id}"), ("结果哈希", run.result_hash or "")]
+    cand = f"{run.scheme.code} 第 {run.candidate.number} 版" if run.candidate else "（已删除的草稿）"
+    base = f"{run.baseline.scheme.code} 第 {run.baseline.number} 版" if run.baseline else "无"
+    info = [("模拟测评", f"#{run.id}"), ("候选版本", cand), ("对照版本", base), ("结果哈希", run.result_hash or "")]
     return runs.report_of(run) or {"periods": []}, list(run.scenario_results or []), info
 
 
@@ -252,8 +257,13 @@ def _overview(p: dict[str, Any]) -> None:
     for g in p.get("grades") or []:
         rows.append([f"{g}人数", (old.get(g) or {}).get("count"), (grades.get(g) or {}).get("count"),
                      _delta((old.get(g) or {}).get("count"), (grades.get(g) or {}).get("count"))])
+    old_quota = {q["grade"]: q for q in b.get("quota") or []}
     for q in c.get("quota") or []:
-        rows.append([f"{q['grade']}名额（{q['quota_label']}）已占/可占", None, f"{q['taken']}/{q['places']}", None])
+        o = old_quota.get(q["grade"])
+        rows.append([f"{q['grade']}名额（{q['quota_label']}）已占/可占", f"{o['taken']}/{o['places']}" if o else None,
+                     f"{q['taken']}/{q['places']}", None])
+    for key, label in (("not_graded", "计分但不评定等次"), ("left_out", "不参加考评")):
+        rows.append([f"{label}人数", b.get(key), c.get(key), _delta(b.get(key), c.get(key))])
     click.echo("\n概览")
     click.echo(render(["项目", "对照版本", "候选版本", "变化"], rows))
     agreement = p["overview"].get("agreement")
@@ -283,6 +293,8 @@ def _movers(p: dict[str, Any], top: int) -> None:
     for key, title in (("risers", "总分上升最多"), ("fallers", "总分下降最多")):
         rows = movers.get(key) or []
         if not rows:
+            if p["overview"].get("transitions"):
+                click.echo(f"\n{title}：无（没有人的总分{'上升' if key == 'risers' else '下降'}）")
             continue
         click.echo(f"\n{title}")
         click.echo(render(["代码", "姓名", "检察院", "对照总分", "候选总分", "变化", "对照名次", "候选名次", "对照等次", "候选等次"],
@@ -302,12 +314,13 @@ def _pts(v: Any) -> str:
 
 
 def _flags(p: dict[str, Any]) -> None:
-    flat = [i for i in p.get("indicators") or [] if "flat" in (i.get("flagged") or [])]
-    never = [i for i in p.get("indicators") or [] if "tiers_never_reached" in (i.get("flagged") or [])]
+    cand = [(i, i["candidate"]) for i in p.get("indicators") or [] if i.get("candidate")]
+    flat = [i for i, c in cand if c["flags"]["flat"]]
+    never = [i for i, c in cand if c["flags"]["tiers_never_reached"]]
     if flat:
-        click.echo("\n区分度不足的指标（九成以上的人得分相同）：" + "、".join(i["name"] for i in flat))
+        click.echo("\n候选版本中区分度不足的指标（九成以上的人得分相同）：" + "、".join(i["name"] for i in flat))
     if never:
-        click.echo("有档位无人达到的指标：" + "、".join(i["name"] for i in never))
+        click.echo("候选版本中有档位无人达到的指标（详见报告“档位分布”）：" + "、".join(i["name"] for i in never))
     fairness = p.get("fairness") or {}
     by = {g["by"]: g for g in fairness.get("groupings") or []}
     line = by.get("line")

@@ -528,6 +528,8 @@ class VersionContribution(Base):
 SIMULATION_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 SIMULATION_STATUS_LABELS = {"queued": "排队中", "running": "测评中", "succeeded": "已完成", "failed": "失败",
                             "cancelled": "已取消"}
+SIMULATION_STATUS_LABELS_EN = {"queued": "queued", "running": "running", "succeeded": "finished", "failed": "failed",
+                               "cancelled": "cancelled"}
 
 
 class SimulationRun(Base):

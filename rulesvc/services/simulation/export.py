@@ -11,14 +11,21 @@ from typing import Any
 
 from sqlalchemy import select
 
-from rulesvc.persistence.models import BusinessLine, Procuratorate, SimulationRun, SimulationSubject
+from rulesvc.engine.participation import STATUS_LABELS
+from rulesvc.persistence.models import (
+    SIMULATION_STATUS_LABELS,
+    BusinessLine,
+    Procuratorate,
+    SimulationRun,
+    SimulationSubject,
+)
 from rulesvc.services.simulation.execute import SessionScope
-from rulesvc.services.simulation.runs import PHASE_LABELS, report_of
+from rulesvc.services.simulation.runs import report_of
 from rulesvc.spreadsheet import Sheet, iter_csv, iter_xlsx
 
 SIDE = {"baseline": "对照版本", "candidate": "候选版本"}
 KIND = {"base": "基础分", "indicator": "指标", "adjustment": "加减分项", "cap": "加减分封顶", "clip": "总分封顶/保底"}
-STATUS = {"evaluated": "参加考评", "not_graded": "计分不定等次", "excluded": "不参加考评"}
+STATUS = dict(STATUS_LABELS)  # 参加考评 / 不参加等次评定 / 不参加考评, as everywhere else
 SUBJECT_HEADER = ("期间", "代码", "姓名", "检察院", "业务", "条线", "对照参评情况", "候选参评情况", "对照总分", "候选总分",
                   "总分变化", "对照名次", "候选名次", "名次变化（正为上升）", "对照等次", "候选等次", "等次升降档数")
 FLAGS = {"flat": "区分度不足", "tiers_never_reached": "有无人达到的档位", "tier_everyone": "所有人同一档"}
@@ -46,8 +53,8 @@ def sheets(info: list[tuple[Any, ...]], report: dict[str, Any], subject_rows: It
     out = [
         Sheet("说明", ("项目", "内容"), info, widths=(16, 80)),
         Sheet("概览", ("期间", "项目", "对照版本", "候选版本", "变化"), _overview(periods)),
-        Sheet("等次分布", ("期间", "等次", "对照人数", "对照占比", "候选人数", "候选占比", "候选名额", "候选已占"),
-              _grades(periods)),
+        Sheet("等次分布", ("期间", "等次", "对照人数", "对照占比", "候选人数", "候选占比", "对照名额", "对照已占",
+                       "候选名额", "候选已占"), _grades(periods)),
         Sheet("等次变化", ("期间", "对照等次", "候选等次", "人数"), _transitions(periods)),
         Sheet("升降最大", ("期间", "方向", "代码", "姓名", "检察院", "对照总分", "候选总分", "总分变化", "对照名次", "候选名次",
                        "名次变化", "对照等次", "候选等次"), _movers(periods)),
@@ -77,7 +84,7 @@ def _info(run: SimulationRun) -> list[tuple[Any, ...]]:
         ("期间", "、".join(run.periods)),
         ("数据集", "；".join(f"#{d[0]} {d[1][:12]}" for d in run.datasets)),
         ("数据字典哈希", run.dictionary_hash), ("引擎版本", run.engine_version), ("结果哈希", run.result_hash or ""),
-        ("身份哈希", run.run_hash), ("状态", PHASE_LABELS.get(run.phase, run.phase)),
+        ("身份哈希", run.run_hash), ("状态", SIMULATION_STATUS_LABELS.get(run.status, run.status)),
     ]
 
 
@@ -109,7 +116,7 @@ def _overview(periods: list[dict[str, Any]]) -> Iterator[tuple[Any, ...]]:
 
 
 def _triple(period: str, label: str, b: Any, c: Any) -> tuple[Any, ...]:
-    delta = c - b if isinstance(b, int | float) and isinstance(c, int | float) else None
+    delta = round(c - b, 6) if isinstance(b, int | float) and isinstance(c, int | float) else None
     return (period, label, b, c, delta)
 
 
@@ -120,10 +127,11 @@ def _grades(periods: list[dict[str, Any]]) -> Iterator[tuple[Any, ...]]:
         gb = {g["grade"]: g for g in b.get("grades") or []}
         gc = {g["grade"]: g for g in c.get("grades") or []}
         quota = {q["grade"]: q for q in c.get("quota") or []}
+        old_quota = {q["grade"]: q for q in b.get("quota") or []}
         for grade in p.get("grades") or list(dict.fromkeys([*gc, *gb])):
-            x, y, q = gb.get(grade) or {}, gc.get(grade) or {}, quota.get(grade) or {}
+            x, y, q, o = gb.get(grade) or {}, gc.get(grade) or {}, quota.get(grade) or {}, old_quota.get(grade) or {}
             yield (p["period"], grade, x.get("count"), x.get("share"), y.get("count"), y.get("share"),
-                   q.get("places"), q.get("taken"))
+                   o.get("places"), o.get("taken"), q.get("places"), q.get("taken"))
 
 
 def _transitions(periods: list[dict[str, Any]]) -> Iterator[tuple[Any, ...]]:

@@ -65,9 +65,11 @@ def run_for_approval(session: Session, version: SchemeVersion, run_id: int | Non
         if run is None:
             raise NotFound(msg("not_found.simulation", run_id=wanted))
         return run, check_run(session, version, run)
-    candidates = list(session.scalars(select(SimulationRun).where(
-        SimulationRun.candidate_hash == version.content_hash, SimulationRun.status == "succeeded")
-        .order_by(SimulationRun.id.desc())))
+    # The newest run against the default baseline (the version in force) first: a run against another
+    # baseline qualifies too (the gate asks that this content was simulated), but is not preferred.
+    candidates = sorted(session.scalars(select(SimulationRun).where(
+        SimulationRun.candidate_hash == version.content_hash, SimulationRun.status == "succeeded")),
+        key=lambda r: (r.baseline_choice != "default", -r.id))
     if not candidates:
         _refuse("version.simulation_required")
     last: Conflict | None = None

@@ -41,6 +41,7 @@ from rulesvc.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from rulesvc.persistence import lifecycle
 from rulesvc.persistence.models import (
     SIMULATION_STATUS_LABELS,
+    SIMULATION_STATUS_LABELS_EN,
     Scheme,
     SchemeVersion,
     SimulationDetail,
@@ -188,6 +189,9 @@ def _baseline(session: Session, actor: Actor, candidate: SchemeVersion, baseline
     except NotFound:
         errors["baseline"] = [msg("not_found.version", version_id=baseline)]
         return None, "explicit"
+    if v.id == candidate.id:
+        errors["baseline"] = [msg("simulation.baseline_self")]
+        return None, "explicit"
     if v.scheme.subject_kind != candidate.scheme.subject_kind:
         errors["baseline"] = [msg("simulation.baseline_kind", kind=v.scheme.subject_kind,
                                   expected=candidate.scheme.subject_kind)]
@@ -291,7 +295,8 @@ def cancel_run(session: Session, actor: Actor, run_id: int) -> SimulationRun:
     run = get_run(session, actor, run_id)
     require(actor, "edit", run.procuratorate_id, what=f"模拟测评 {run_id}")
     if run.status in FINISHED:
-        raise Conflict(msg("simulation.finished", run_id=run.id, status=SIMULATION_STATUS_LABELS[run.status]),
+        raise Conflict(msg("simulation.finished", run_id=run.id, status=SIMULATION_STATUS_LABELS[run.status],
+                           status_en=SIMULATION_STATUS_LABELS_EN[run.status]),
                        errors={"status": [run.status]})
     if run.status == "queued":
         run.status, run.phase, run.finished_at = "cancelled", "cancelled", utcnow()
@@ -369,7 +374,8 @@ def _succeeded(session: Session, actor: Actor, run_id: int) -> SimulationRun:
 
 def require_succeeded(run: SimulationRun) -> None:
     if run.status != "succeeded":
-        raise Conflict(msg("simulation.not_done", run_id=run.id, status=SIMULATION_STATUS_LABELS[run.status]),
+        raise Conflict(msg("simulation.not_done", run_id=run.id, status=SIMULATION_STATUS_LABELS[run.status],
+                           status_en=SIMULATION_STATUS_LABELS_EN[run.status]),
                        errors={"status": [run.status]})
 
 

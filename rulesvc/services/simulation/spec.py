@@ -41,10 +41,16 @@ def parse_periods(texts: Sequence[str] | str, *, today: dt.date | None = None, f
     if not items:
         raise InvalidInput(msg("simulation.periods_bad"), errors={field: [msg("simulation.periods_required")]})
     for text in items:
+        if not isinstance(text, str):
+            problems.append(msg("simulation.periods_type"))
+            continue
         try:
-            found = _expand(str(text))
+            found = _expand(text)
+        except TooLong as exc:
+            problems.append(msg("simulation.too_many_periods", count=exc.count, limit=MAX_PERIODS))
+            continue
         except (DefinitionError, ValueError, OverflowError):
-            problems.append(msg("simulation.period_bad", period=str(text)[:40]))
+            problems.append(msg("simulation.period_bad", period=text[:40]))
             continue
         for p in found:
             if p.end >= today:
@@ -65,10 +71,18 @@ def _expand(text: str) -> list[Period]:
     a, b = parse_period(first), parse_period(last)
     if a.kind != "month" or b.kind != "month" or b.start < a.start:
         raise ValueError(text)
-    months = months_of(Period(text, "range", a.start, b.end))
-    if len(months) > MAX_PERIODS:
-        raise ValueError(text)
-    return months
+    count = (b.start.year - a.start.year) * 12 + b.start.month - a.start.month + 1
+    if count > MAX_PERIODS:
+        raise TooLong(count)
+    return months_of(Period(text, "range", a.start, b.end))
+
+
+class TooLong(ValueError):
+    """A range of more months than a run takes."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(count)
+        self.count = count
 
 
 def parse_options(given: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -78,7 +92,10 @@ def parse_options(given: Mapping[str, Any] | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, (default, lo, hi) in OPTION_BOUNDS.items():
         value = given.pop(name, default)
-        ok = isinstance(value, int | float) and not isinstance(value, bool) and lo <= value <= hi
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            errors[f"options.{name}"] = [msg("simulation.option_number")]
+            continue
+        ok = lo <= value <= hi
         if name in INT_OPTIONS:
             ok = ok and float(value).is_integer()
         if not ok:
