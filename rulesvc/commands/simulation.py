@@ -266,6 +266,9 @@ def _overview(p: dict[str, Any]) -> None:
         rows.append([f"{label}人数", b.get(key), c.get(key), _delta(b.get(key), c.get(key))])
     click.echo("\n概览")
     click.echo(render(["项目", "对照版本", "候选版本", "变化"], rows))
+    for key in ("not_graded_reasons", "left_out_reasons"):
+        for r in c.get(key) or []:
+            click.echo(f"  {r['count']} 人：{r['reason']}")
     agreement = p["overview"].get("agreement")
     if agreement:
         click.echo(f"名次一致程度：肯德尔 τ = {_fmt(agreement.get('kendall_tau_b'))}，斯皮尔曼 ρ = "

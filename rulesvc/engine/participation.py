@@ -30,6 +30,15 @@ STATUS_LABELS = {EVALUATED: "参加考评", NOT_GRADED: "不参加等次评定",
 QUOTA_LABELS = {"quota": "员额检察官", "non_quota": "非员额人员", "exited": "已退出员额"}
 LEVEL_LABELS: dict[Any, str] = {"province": "省级院", "city": "市级院", "county": "基层院"}
 NO_ACTIVITY_REASON = "本期间没有计入本方案各项指标的业务数据（零办案），不参加等次评定"
+# The reason codes in words that hold for everyone with the code (a count of people is told this way;
+# each person's own reason, with their dates, is in ``Participation.reason``).
+REASON_LABELS = {
+    "quota_status": "员额状态不在本方案考评之列（如非员额人员），不参加考评",
+    "not_in_office": "本期间不在任，不参加考评",
+    "level": "检察院层级不在本方案考评之列，不参加考评",
+    "short_tenure": "本期间在任时间不足方案规定的比例，不参加等次评定",
+    "no_activity": NO_ACTIVITY_REASON,
+}
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,14 @@ import polars as pl
 from rulesvc.engine.bulk import GROUP_COLUMNS
 from rulesvc.engine.comparison import POSITIONS, laggard_rules, laggards, positions
 from rulesvc.engine.compile import CompiledIndicator, CompiledScheme
-from rulesvc.engine.participation import EVALUATED, EXCLUDED, LEVEL_LABELS, NOT_GRADED, STATUS_LABELS
+from rulesvc.engine.participation import (
+    EVALUATED,
+    EXCLUDED,
+    LEVEL_LABELS,
+    NOT_GRADED,
+    REASON_LABELS,
+    STATUS_LABELS,
+)
 from rulesvc.engine.peers import ROUNDING_LABELS, fmt_share, quota_places
 from rulesvc.engine.runcompare import NO_GRADE, kendall_tau_b, overview, shared_bins, spearman
 from rulesvc.engine.scoring import Piecewise
@@ -390,10 +397,11 @@ def _reasons(frame: pl.DataFrame, status: str | None) -> list[dict[str, Any]]:
         return []
     f = frame.filter(pl.col("status") == status) if status else frame
     rows = f.group_by(pl.col("status_code").fill_null(""), pl.col("status_reason").fill_null("")).len().to_dicts()
-    # One line per reason code; the words of its first reason (sorted) stand for it.
+    # One line per reason code, in words that hold for all of them (never one person's dates).
     by: dict[str, dict[str, Any]] = {}
     for r in sorted(rows, key=lambda r: (r["status_code"], r["status_reason"])):
-        e = by.setdefault(r["status_code"], {"code": r["status_code"], "reason": r["status_reason"], "count": 0})
+        words = REASON_LABELS.get(r["status_code"], r["status_reason"])
+        e = by.setdefault(r["status_code"], {"code": r["status_code"], "reason": words, "count": 0})
         e["count"] += r["len"]
     return list(by.values())
 
