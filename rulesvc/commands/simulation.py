@@ -124,7 +124,7 @@ def _from_file(path: str, baseline: Any, periods: list[str], out: str | None) ->
     from rulesvc.services.governance.access import system_actor
     from rulesvc.services.scoring import compile_cached, load_scheme_file
     from rulesvc.services.simulation import export
-    from rulesvc.services.simulation.execute import Progress, db_loader, labels_for, simulate
+    from rulesvc.services.simulation.execute import Progress, db_loader, labels_for, scored_columns, simulate
     from rulesvc.services.simulation.spec import parse_options, parse_periods
 
     if not Path(path).is_file():
@@ -149,7 +149,8 @@ def _from_file(path: str, baseline: Any, periods: list[str], out: str | None) ->
         base = compile_cached(load_scheme(versions.resolve(v)), dictionary)
     org = candidate.scheme.org
     load = db_loader(session, dictionary, list(in_use(session).datasets), candidate.scheme.subject, org,
-                     current_app.extensions["rulesvc.simulation_settings"].cache_dir)
+                     current_app.extensions["rulesvc.simulation_settings"].cache_dir,
+                     columns=scored_columns(candidate, base))
     progress = Progress()
     box: list[Any] = []
     labels = labels_for(session, dictionary)

@@ -184,6 +184,17 @@ def _relevant_columns(compiled: CompiledScheme, events: pl.DataFrame, key: str) 
     return [c for c in events.columns if c in needed]
 
 
+EVENT_BASE_COLUMNS = ("event_id", "event_type", "prosecutor_id", "procuratorate_id", "case_id", "occurred_on")
+
+
+def columns_read(compiled: CompiledScheme, key: str) -> set[str]:
+    """The event columns a bulk run of ``compiled`` reads: the base columns and every field its metrics,
+    adjustment and veto conditions and case patterns name (a loader may hold only these)."""
+    exprs = _metric_aggs(compiled) + _count_aggs(compiled) + [
+        e for ca in compiled.adjustments if ca.pattern for e in _pattern_plan(ca)[0]]
+    return {*EVENT_BASE_COLUMNS, key} | {n for e in exprs for n in e.meta.root_names()}
+
+
 def _relevant_rows(compiled: CompiledScheme, key: str) -> pl.Expr:
     return (pl.col(key).is_not_null() & pl.col("event_type").is_in(sorted(compiled.event_types))).fill_null(False)
 

@@ -172,6 +172,7 @@ def events_frame(
     prosecutor_ids: Sequence[int] | None = None,
     plan: InUse | None = None,
     cache_dir: Path | None = None,
+    columns: Iterable[str] | None = None,
 ) -> pl.DataFrame:
     """The events that count (:func:`events_in_use`) with ``start <= occurred_on <= end``, one column
     per dictionary field. ``dataset_ids`` scores exactly those datasets (a recorded list), ``plan`` a
@@ -183,11 +184,13 @@ def events_frame(
     types = sorted(set(event_types)) if event_types is not None else None
     if plan is None:
         plan = in_use(session, dataset_ids)
+    keep = None if columns is None else set(columns) | {"event_id", "event_type", "prosecutor_id", "occurred_on"}
     if cache_dir is not None:
-        everything = cached_events(session, dictionary, plan, Path(cache_dir))
+        everything = cached_events(session, dictionary, plan, Path(cache_dir), columns=keep)
         return cut(everything, dictionary, start=start, end=end, event_types=types, prosecutor_ids=prosecutor_ids)
     q = events_in_use(start, end, plan, event_types=types, prosecutor_ids=prosecutor_ids, columns=_columns())
-    return _decode(_fetch(session, q), dictionary, types)
+    frame = _decode(_fetch(session, q), dictionary, types)
+    return frame if keep is None else frame.select([c for c in frame.columns if c in keep])
 
 
 def _columns() -> list[Any]:
@@ -289,7 +292,8 @@ def cut(everything: pl.DataFrame, dictionary: Dictionary, *, start: dt.date, end
         cond = cond & pl.col("event_type").is_in(sorted(set(event_types)))
     if prosecutor_ids is not None:
         cond = cond & pl.col("prosecutor_id").is_in(list(prosecutor_ids))
-    return everything.lazy().filter(cond).select(list(frame_schema(dictionary, event_types))).collect()
+    wanted = [c for c in frame_schema(dictionary, event_types) if c in everything.columns]
+    return everything.lazy().filter(cond).select(wanted).collect()
 
 
 # ------------------------------------------------------------------------------------- events cache
@@ -315,7 +319,8 @@ def cache_key(session: Session, dictionary: Dictionary, plan: InUse) -> str:
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:40]
 
 
-def cached_events(session: Session, dictionary: Dictionary, plan: InUse, cache_dir: Path) -> pl.DataFrame:
+def cached_events(session: Session, dictionary: Dictionary, plan: InUse, cache_dir: Path,
+                  columns: set[str] | None = None) -> pl.DataFrame:
     """Every event in use (all dates, all the dictionary's types) from ``cache_dir``, read from the
     database and written there first when missing.
 
@@ -324,14 +329,15 @@ def cached_events(session: Session, dictionary: Dictionary, plan: InUse, cache_d
     1.16M events: Parquet/LZ4 19 MB, loads in 0.08 s; Arrow IPC uncompressed 566 MB, 0.3–0.6 s — polars
     2 no longer memory-maps it; IPC/zstd 13 MB, 0.17 s.) A file that does not load, or loads with other columns, is deleted and built
     again. The folder keeps the :data:`CACHE_MAX_FILES` most recently used files within
-    :data:`CACHE_MAX_BYTES`."""
+    :data:`CACHE_MAX_BYTES`. ``columns``: read only those (the file holds them all)."""
+    full = frame_schema(dictionary)
+    expected = full if columns is None else pl.Schema({c: t for c, t in full.items() if c in columns})
     if not plan.datasets:
-        return pl.DataFrame(schema=frame_schema(dictionary))
+        return pl.DataFrame(schema=expected)
     path = cache_dir / f"events-{cache_key(session, dictionary, plan)}{_SUFFIX}"
-    expected = frame_schema(dictionary)
     if path.exists():
         try:
-            frame = pl.read_parquet(path)
+            frame = pl.read_parquet(path, columns=list(expected))
             if frame.schema != expected:
                 raise ValueError(f"{path.name}: unexpected columns")
             os.utime(path)  # most recently used
@@ -340,10 +346,10 @@ def cached_events(session: Session, dictionary: Dictionary, plan: InUse, cache_d
             logger.warning("events cache file %s unreadable; rebuilding it", path, exc_info=True)
             path.unlink(missing_ok=True)
     q = events_in_use(dt.date.min, dt.date.max, plan, columns=_columns())
-    frame = _decode(_fetch(session, q), dictionary, None).select(list(expected))
+    frame = _decode(_fetch(session, q), dictionary, None).select(list(full))
     _write_atomically(frame, path)
     prune_cache(cache_dir, keep=path)
-    return frame
+    return frame.select(list(expected))
 
 
 def _write_atomically(frame: pl.DataFrame, path: Path) -> None:

@@ -115,14 +115,20 @@ def scenarios_at_submit(session: Session, version: SchemeVersion, resolved: dict
 
 def _score_now(session: Session, version: SchemeVersion, resolved: dict[str, Any], dictionary: Dictionary,
                scenarios: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    from rulesvc.services.simulation.execute import check_scenarios, db_loader, labels_for, simulate
+    from rulesvc.services.simulation.execute import (
+        check_scenarios,
+        db_loader,
+        labels_for,
+        scored_columns,
+        simulate,
+    )
     from rulesvc.services.simulation.spec import parse_options
 
     compiled = compile_cached(load_scheme(resolved), dictionary)
     periods = sorted({parse_period(s["period"]) for s in scenarios}, key=lambda p: (p.start, p.end))
     scheme = version.scheme
     load = db_loader(session, dictionary, list(in_use(session).datasets), scheme.subject_kind,
-                     scheme.procuratorate.code)
+                     scheme.procuratorate.code, columns=scored_columns(compiled, None))
     outcome = simulate(compiled, None, periods, load, labels_for(session, dictionary), parse_options(None))
     return check_scenarios(scenarios, outcome)
 
