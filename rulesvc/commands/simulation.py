@@ -233,6 +233,7 @@ def _print(summary: dict[str, Any], results: list[dict[str, Any]], info: list[tu
         _matrix(p)
         _movers(p, top)
         _flags(p)
+    _streaks(summary.get("streaks"))
     if results:
         ok = sum(1 for r in results if r["passed"])
         click.echo(f"\n回归用例：{ok}/{len(results)} 通过")
@@ -344,6 +345,23 @@ def _flags(p: dict[str, Any]) -> None:
         names = "、".join(printable(str(f["label"])) for f in flagged[:8])
         more = f" 等 {len(flagged)} 个" if len(flagged) > 8 else ""
         click.echo(f"按{word}：{names}{more}的平均分与其余人员相差超过 {fairness['threshold']} 分（详见报告“公平性”）")
+
+
+def _streaks(data: dict[str, Any] | None) -> None:
+    if not data:
+        return
+    for side, word in (("baseline", "对照版本"), ("candidate", "候选版本")):
+        part = data.get(side)
+        if not part:
+            continue
+        names = "、".join(f"{u['name']}（{'、'.join(u['indicators'])}）" for u in part["named"][:12])
+        more = f" 等 {len(part['named'])} 个" if len(part["named"]) > 12 else ""
+        click.echo(f"\n{word}：连续 {part['streak']} 个月及以上差于同组平均的院 {len(part['named'])} 个"
+                   + (f"：{names}{more}" if names else ""))
+    if data.get("changes"):
+        click.echo(f"连续落后的认定有变化的院 {len(data['changes'])} 个：" + "、".join(
+            f"{c['name']}（{'、'.join(c['baseline']) or '无'} → {'、'.join(c['candidate']) or '无'}）"
+            for c in data["changes"][:12]))
 
 
 @click.command("worker")

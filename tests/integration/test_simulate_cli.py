@@ -102,3 +102,20 @@ def test_bad_requests_are_clear_messages_and_change_nothing(app, drafts, args, w
     assert words in result.output, result.output
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(SimulationRun)) == 1
+
+
+def test_a_procuratorate_scheme_over_months_reports_who_trails_month_after_month(demo_app, tmp_path):
+    """The shipped procuratorate-level scheme, as a file, over the demo's months: per month positions
+    and laggards, and the units named for trailing the average month after month (its ``streak``)."""
+    from rulesvc.config import PROJECT_ROOT
+
+    scheme = PROJECT_ROOT / "rules" / "schemes" / "province-procuratorate-quality.yaml"
+    out = tmp_path / "units.xlsx"
+    result = demo_app.test_cli_runner().invoke(args=[
+        "simulate", "--candidate", str(scheme), "--baseline", "none", "--period", "2020-01..2020-02",
+        "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "══ 期间 2020-01" in result.output and "══ 期间 2020-02" in result.output
+    assert "个月及以上差于同组平均的院" in result.output  # two months: nobody reaches a 6-month streak
+    book = openpyxl.load_workbook(out, read_only=True)
+    assert "连续落后" in book.sheetnames

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from rulesvc.catalogue import msg
 from rulesvc.engine.bulk import columns_read, evaluate_bulk
+from rulesvc.engine.comparison import streaks
 from rulesvc.engine.compile import CompiledScheme
 from rulesvc.engine.dictionary import Dictionary
 from rulesvc.engine.participation import LEVEL_LABELS
@@ -116,6 +117,7 @@ def simulate(candidate: CompiledScheme, baseline: CompiledScheme | None, periods
     opts = Options(**options)
     out: list[PeriodReport] = []
     n = len(periods)
+    monthly: dict[str, list[tuple[str, pl.DataFrame]]] = {"candidate": [], "baseline": []}
     for i, p in enumerate(periods):
         share = 100 / n
         progress.step("loading", i * share)
@@ -127,14 +129,53 @@ def simulate(candidate: CompiledScheme, baseline: CompiledScheme | None, periods
         if baseline is not None:
             progress.step("scoring_baseline", i * share + share * 0.45)
             base = evaluate_bulk(baseline, events, subjects, key=key, period=(p.start, p.end), metrics_cache=shared)
+        if kind == "procuratorate" and p.kind == "month":
+            monthly["candidate"].append((p.label, cand.frame))
+            if base is not None:
+                monthly["baseline"].append((p.label, base.frame))
         progress.step("report", i * share + share * 0.7)
         report = build_report(Side(candidate, cand.frame, cand.left_out),
                               Side(baseline, base.frame, base.left_out) if base is not None and baseline else None,
                               key=key, labels=labels, options=opts)
         out.append(PeriodReport(p.label, report))
     progress.step("report", 95)
-    summary = {"periods": [{"period": pr.period, **pr.report.summary} for pr in out]}
-    return Outcome(out, result_hash(out), summary)
+    summary: dict[str, Any] = {"periods": [{"period": pr.period, **pr.report.summary} for pr in out]}
+    if len(monthly["candidate"]) > 1:
+        summary["streaks"] = streak_changes(candidate, baseline, monthly, key, labels)
+    return Outcome(out, result_hash(out) if "streaks" not in summary else
+                   canonical_hash([result_hash(out), canonical_hash(summary["streaks"])]), summary)
+
+
+def streak_changes(candidate: CompiledScheme, baseline: CompiledScheme | None,
+                   monthly: dict[str, list[tuple[str, pl.DataFrame]]], key: str, labels: Labels) -> dict[str, Any]:
+    """Procuratorate-level schemes over consecutive months: each unit's runs of months worse than its
+    group's average per compared indicator (``engine.comparison.streaks``) under both versions, who is
+    named (a run reaching the scheme's ``streak``), and the units whose naming changes."""
+    sides = {"candidate": candidate, "baseline": baseline}
+    named: dict[str, dict[int, list[str]]] = {}
+    out: dict[str, Any] = {"months": [m for m, _ in monthly["candidate"]]}
+    for side, compiled in sides.items():
+        if compiled is None or compiled.scheme.peers is None or not compiled.scheme.peers.streak:
+            out[side] = None
+            continue
+        frame = streaks(compiled, monthly[side], key)
+        codes = list(compiled.scheme.peers.indicators)
+        words = {ci.indicator.code: ci.indicator.name for ci in compiled.indicators}
+        named[side] = {r[key]: [words.get(c, c) for c in codes if r.get(f"named__{c}")]
+                       for r in frame.iter_rows(named=True)}
+        out[side] = {"streak": compiled.scheme.peers.streak,
+                     "named": [{"procuratorate_id": u, "code": labels.procuratorates.get(u, ("", "", ""))[0],
+                                "name": labels.procuratorates.get(u, ("", "", ""))[1], "indicators": cs}
+                               for u, cs in sorted(named[side].items()) if cs]}
+    changes = []
+    if len(named) == 2:
+        for u in sorted(set(named["candidate"]) | set(named["baseline"])):
+            c, b = named["candidate"].get(u, []), named["baseline"].get(u, [])
+            if c != b:
+                lab = labels.procuratorates.get(u, ("", "", ""))
+                changes.append({"procuratorate_id": u, "code": lab[0], "name": lab[1], "baseline": b, "candidate": c})
+    out["changes"] = changes
+    return out
 
 
 def result_hash(periods: list[PeriodReport]) -> str:

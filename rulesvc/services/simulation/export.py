@@ -71,7 +71,17 @@ def sheets(info: list[tuple[Any, ...]], report: dict[str, Any], subject_rows: It
     ]
     if any(p.get("org_level") for p in periods):
         out.insert(-2, Sheet("检察院层级变化", ("期间", "代码", "名称", "变化"), _org_changes(periods)))
+    if report.get("streaks"):
+        out.insert(-2, Sheet("连续落后", ("版本", "代码", "名称", "连续差于平均的指标"), _streak_rows(report["streaks"])))
     return out
+
+
+def _streak_rows(data: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
+    for side in ("baseline", "candidate"):
+        for u in (data.get(side) or {}).get("named") or []:
+            yield (SIDE[side], u["code"], u["name"], "、".join(u["indicators"]))
+    for c in data.get("changes") or []:
+        yield ("变化", c["code"], c["name"], f"{'、'.join(c['baseline']) or '无'} → {'、'.join(c['candidate']) or '无'}")
 
 
 def _info(run: SimulationRun) -> list[tuple[Any, ...]]:
