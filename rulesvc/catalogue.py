@@ -143,6 +143,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "field.one_of": ("取值须为 {choices} 之一", "Must be one of {choices}"),
     "field.out_of_range": ("超出范围：须在 {min} 与 {max} 之间", "Out of range: must be between {min} and {max}"),
     "request.invalid": ("请求有误，请按字段说明修改", "The request is invalid; see the field messages"),
+    "request.no_such_url": ("没有这个地址，请对照接口文档（/api/docs）检查路径", "No such URL; see the API documentation (/api/docs)"),
+    "request.method_not_allowed": ("该地址不支持此请求方法，允许的方法见 Allow 响应头",
+                                   "This URL does not take this method; see the Allow header"),
     "request.body_too_large": ("请求体过大：最多 {max_kb} KB", "Request body too large: at most {max_kb} KB"),
     "request.bad_json": ("请求体不是有效的 JSON：{detail}", "The request body is not valid JSON: {detail}"),
     # -- permissions -----------------------------------------------------------------------------

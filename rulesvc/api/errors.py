@@ -130,6 +130,10 @@ def _in_chinese(value: Any) -> Any:
     return value
 
 
+# werkzeug's own refusals (no such URL, method not allowed …), in the reader's language.
+HTTP_MESSAGES = {404: "request.no_such_url", 405: "request.method_not_allowed"}
+
+
 def handle_http_exception(error: HTTPException) -> HTTPException | Response:
     """werkzeug/flask-smorest/webargs HTTP errors: the envelope under /api/, werkzeug's page elsewhere."""
     if not is_api_request() or error.code is None:
@@ -143,6 +147,8 @@ def handle_http_exception(error: HTTPException) -> HTTPException | Response:
         errors: Any = None
     else:
         message = data.get("message") or error.description or error.name
+        if not data.get("message") and code in HTTP_MESSAGES and error.description == type(error).description:
+            message = msg(HTTP_MESSAGES[code]).render()  # werkzeug's stock English sentence: ours instead
         # webargs puts validation errors in "messages"; flask-smorest's abort(errors=...) in "errors".
         errors = data.get("errors", data.get("messages"))
         if code == 422 and "messages" in data:  # the request schema's own refusals: in the reader's language
