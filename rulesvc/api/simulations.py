@@ -257,8 +257,17 @@ def list_runs(pagination_parameters: PaginationParameters, **filters: Any) -> li
 @transactional
 def get_run(run_id: int) -> flask.Response:
     """一次模拟测评：状态、进度，完成后附报告 (a run: state, progress, and its report once done)."""
-    run = runs.get_run(db.session(), current_actor(), run_id)
-    head = json.dumps(runs.view(run), ensure_ascii=False, separators=(",", ":"))
+    session = db.session()
+    run = runs.get_run(session, current_actor(), run_id)
+    view = runs.view(run)
+    if run.status == "succeeded" and run.candidate is not None and run.candidate.scenarios:
+        # The candidate's scenarios as they are now (added or locked in after the run), checked
+        # against this run's results — what the gate will check.
+        from rulesvc.services.simulation import gate
+
+        results = gate.check_against_run(session, list(run.candidate.scenarios), run)
+        view["scenarios"] = {"passed": all(r["passed"] for r in results), "results": results}
+    head = json.dumps(view, ensure_ascii=False, separators=(",", ":"))
     raw = runs.report_bytes(run)
     body = head[:-1].encode("utf-8") + b',"report":' + (raw if raw is not None else b"null") + b"}"
     return flask.Response(body, status=200, mimetype="application/json")

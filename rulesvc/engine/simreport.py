@@ -596,7 +596,11 @@ def _indicators(ctx: _Ctx) -> list[dict[str, Any]]:
                 if got and side else None
         ci = (per.get("candidate", {}).get(code) or per["baseline"][code])[0]
         ind = ci.indicator
-        entry.update({"name": ind.name, "dimension": ind.dimension, "method": ind.scoring.method if ind.scoring else None,
+        owner = ctx.candidate if code in per.get("candidate", {}) else ctx.baseline
+        dims = owner.compiled.scheme.dimensions if owner is not None else {}
+        entry.update({"name": ind.name, "dimension": ind.dimension,
+                      "dimension_name": dims[ind.dimension].name if ind.dimension and ind.dimension in dims else None,
+                      "method": ind.scoring.method if ind.scoring else None,
                       "lines": list(ind.lines), "businesses": list(ind.businesses)})
         other = per.get("baseline", {}).get(code)
         mine = per.get("candidate", {}).get(code)

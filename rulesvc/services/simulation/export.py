@@ -63,7 +63,7 @@ def sheets(info: list[tuple[Any, ...]], report: dict[str, Any], subject_rows: It
         Sheet("指标区分度", ("期间", "指标代码", "指标名称", "维度", "版本", "适用人数", "满分占比", "零分占比", "缺数据占比",
                         "平均得分", "标准差", "最低", "最高", "与总分相关系数", "平均贡献", "平均贡献变化", "提示"),
               _indicators(periods)),
-        Sheet("档位分布", ("期间", "指标代码", "指标名称", "版本", "档位", "规则", "人数", "占比"), _tiers(periods)),
+        Sheet("档位分布", ("期间", "指标代码", "指标名称", "版本", "档位代码", "规则", "人数", "占比"), _tiers(periods)),
         Sheet("公平性", ("期间", "分组方式", "分组", "对照人数", "对照平均分", "对照与其余之差", "候选人数", "候选平均分",
                       "候选与其余之差", "平均分变化", "提示"), _fairness(periods)),
         Sheet("逐人结果", SUBJECT_HEADER, subject_rows),
@@ -183,7 +183,8 @@ def _indicators(periods: list[dict[str, Any]]) -> Iterator[tuple[Any, ...]]:
                                                         ("tiers_never_reached", bool(s["flags"]["tiers_never_reached"])),
                                                         ("tier_everyone", s["flags"]["tier_everyone"] is not None)) if on)
                 delta = ind.get("delta_mean_contrib_all") if side == "candidate" else None
-                yield (p["period"], ind["code"], ind["name"], ind.get("dimension"), SIDE[side], s["applies"],
+                yield (p["period"], ind["code"], ind["name"], ind.get("dimension_name") or ind.get("dimension"),
+                       SIDE[side], s["applies"],
                        s["full_share"], s["zero_share"], s["missing_share"], s["mean"], s["sd"], s["min"], s["max"],
                        s["corr_total"], s["mean_contrib_all"], delta, flags)
 

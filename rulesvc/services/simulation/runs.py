@@ -104,6 +104,8 @@ def create_run(session: Session, actor: Actor, dictionary: Dictionary, *, candid
     except InvalidInput as exc:
         errors.update(exc.errors or {})
         opts = {}
+    if errors:  # what the request says is wrong, at once, before any document is checked
+        raise InvalidInput(msg("simulation.invalid"), errors=errors)
     cand_doc = _scorable(candidate, dictionary, "candidate")
     base_version, choice = _baseline(session, actor, candidate, baseline, chosen, errors)
     base_doc = _scorable(base_version, dictionary, "baseline") if base_version is not None else None
