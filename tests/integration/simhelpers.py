@@ -235,6 +235,20 @@ def publish(client, keys, version_id: int, *, effective_from: str = "2020-01-01"
                           json={"effective_from": effective_from}))
 
 
+def v2_against_v1(app, folder: Path) -> tuple[Any, dict[str, dict[str, str]], dict[str, Any]]:
+    """The province imported into ``app`` (a thread-mode app), version 1 published on a real run, version 2
+    (a lower top tier, other weights) simulated against it on 2020: (client, keys, the succeeded run)."""
+    import_province(app, folder)
+    keys = make_keys(app)
+    c = app.test_client()
+    v1 = new_scheme(c, keys["province"], scheme_doc(**BASELINE))
+    publish(c, keys, v1["id"], effective_from="2020-01-01")
+    v2 = new_draft(c, keys["province"], scheme_doc(**CANDIDATE))
+    run = wait_for(c, keys["province"], simulate(c, keys["province"], v2["id"], "2020")["id"])
+    assert run["status"] == "succeeded", run
+    return c, keys, run
+
+
 # -- clean-up -----------------------------------------------------------------------------------------
 
 

@@ -36,16 +36,9 @@ from tests.integration.simhelpers import (
     LEVEL,
     NAMES,
     PEOPLE,
-    import_province,
-    make_keys,
-    new_draft,
-    new_scheme,
     ok,
-    publish,
     remove_runs,
-    scheme_doc,
-    simulate,
-    wait_for,
+    v2_against_v1,
 )
 
 ORDER = [g for g, _ in BANDS]
@@ -121,14 +114,7 @@ def run(app, tmp_path):
     """Version 1 published, version 2 simulated against it on 2020 (default baseline), in thread mode."""
     sim = make_app(app.config["DATABASE_URL"], tmp_path / "instance", REDIS_URL=None)
     try:
-        import_province(sim, tmp_path / "files")
-        keys = make_keys(sim)
-        c = sim.test_client()
-        v1 = new_scheme(c, keys["province"], scheme_doc(**BASELINE))
-        publish(c, keys, v1["id"], effective_from="2020-01-01")
-        v2 = new_draft(c, keys["province"], scheme_doc(**CANDIDATE))
-        done = wait_for(c, keys["province"], simulate(c, keys["province"], v2["id"], "2020")["id"])
-        assert done["status"] == "succeeded", done
+        c, keys, done = v2_against_v1(sim, tmp_path / "files")
         rows = ok(c.get(f"/api/v1/simulations/{done['id']}/subjects?sort=code&order=asc&page_size=500",
                         headers=keys["province"]))
         yield SimpleNamespace(client=c, keys=keys, run=done, report=done["report"]["periods"][0],

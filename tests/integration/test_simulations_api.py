@@ -43,6 +43,7 @@ from tests.integration.simhelpers import (
     remove_runs,
     scheme_doc,
     simulate,
+    v2_against_v1,
     wait_for,
 )
 
@@ -272,14 +273,7 @@ def test_a_second_database_with_the_same_inputs_computes_the_same_result_hash(pu
     run = wait_for(c, k["province"], simulate(c, k["province"], published.v2["id"], "2020")["id"])
     twin = make_app(other_app.config["DATABASE_URL"], tmp_path / "twin", REDIS_URL=None)
     try:
-        import_province(twin, tmp_path / "twin-files")
-        keys = make_keys(twin)
-        tc = twin.test_client()
-        v1 = new_scheme(tc, keys["province"], scheme_doc(**BASELINE))
-        publish(tc, keys, v1["id"], effective_from="2020-01-01")
-        v2 = new_draft(tc, keys["province"], scheme_doc(**CANDIDATE))
-        theirs = wait_for(tc, keys["province"], simulate(tc, keys["province"], v2["id"], "2020")["id"])
-        assert theirs["status"] == "succeeded"
+        _, _, theirs = v2_against_v1(twin, tmp_path / "twin-files")
         assert theirs["candidate"]["content_hash"] == run["candidate"]["content_hash"]
         assert theirs["run_hash"] == run["run_hash"]
         assert theirs["result_hash"] == run["result_hash"]
