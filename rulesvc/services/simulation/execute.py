@@ -140,10 +140,16 @@ def simulate(candidate: CompiledScheme, baseline: CompiledScheme | None, periods
         out.append(PeriodReport(p.label, report))
     progress.step("report", 95)
     summary: dict[str, Any] = {"periods": [{"period": pr.period, **pr.report.summary} for pr in out]}
-    if len(monthly["candidate"]) > 1:
+    if len(monthly["candidate"]) > 1 and _consecutive([m for m, _ in monthly["candidate"]]):
         summary["streaks"] = streak_changes(candidate, baseline, monthly, key, labels)
     return Outcome(out, result_hash(out) if "streaks" not in summary else
                    canonical_hash([result_hash(out), canonical_hash(summary["streaks"])]), summary)
+
+
+def _consecutive(months: list[str]) -> bool:
+    """``2020-11``, ``2020-12``, ``2021-01`` …: each the month after the one before."""
+    index = [int(m[:4]) * 12 + int(m[5:7]) for m in months]
+    return all(b == a + 1 for a, b in zip(index, index[1:], strict=False))
 
 
 def streak_changes(candidate: CompiledScheme, baseline: CompiledScheme | None,
