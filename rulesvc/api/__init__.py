@@ -22,7 +22,7 @@ from flask import Flask, Response, url_for
 from flask_smorest import Api, Blueprint
 from flask_smorest.pagination import PAGINATION_HEADER
 
-from rulesvc.api import auth, errors, health, reference, schemes, simulations
+from rulesvc.api import auth, errors, evaluations, health, reference, schemes, simulations
 from rulesvc.api.guard import register_guard
 from rulesvc.api.unavailable import register_unavailable
 from rulesvc.extensions import csrf
@@ -36,7 +36,7 @@ ASSETS_URL = f"{DOCS_PREFIX}/assets"
 BLUEPRINTS: tuple[Blueprint, ...] = (
     health.blp,
     reference.blp,
-    auth.blp, *schemes.BLUEPRINTS, simulations.blp,
+    auth.blp, *schemes.BLUEPRINTS, simulations.blp, evaluations.blp,
 )
 
 API_DESCRIPTION = """\

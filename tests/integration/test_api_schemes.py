@@ -209,7 +209,7 @@ def test_session_cookie_reads_freely_but_changes_need_the_csrf_token(app, world,
     token = _sign_in(app, client, "pdesigner", "designer", "910000")
     me = ok(client.get("/api/v1/me"))
     assert me["kind"] == "user" and me["name"] == "pdesigner" and me["role"] == "designer"
-    assert me["actions"] == ["read", "edit", "audit"] and me["scope"]["roots"] == ["910000"]
+    assert me["actions"] == ["read", "edit", "audit", "score"] and me["scope"]["roots"] == ["910000"]
     body = {"code": "SESSION-TEMPLATE", "name": "会话创建的方案", "procuratorate": "910000",
             "subject_kind": "prosecutor", "period_kind": "year", "document": template_document()}
 

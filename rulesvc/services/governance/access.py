@@ -39,19 +39,21 @@ from rulesvc.errors import NotFound, PermissionDenied
 from rulesvc.persistence.lifecycle import PUBLISHED
 from rulesvc.persistence.models import Procuratorate, User
 
-ACTIONS = ("read", "edit", "review", "activate", "audit", "manage_keys")
+ACTIONS = ("read", "edit", "review", "activate", "audit", "manage_keys", "score")
 ACTION_LABELS = {"read": "查看", "edit": "编辑", "review": "审核", "activate": "生效/停用", "audit": "查看审计日志",
-                 "manage_keys": "管理 API 密钥"}
+                 "manage_keys": "管理 API 密钥", "score": "查询考评得分"}
 ACTION_LABELS_EN = {"read": "read", "edit": "edit", "review": "review", "activate": "activate or retire",
-                    "audit": "read the audit log", "manage_keys": "manage API keys"}
+                    "audit": "read the audit log", "manage_keys": "manage API keys", "score": "score subjects"}
+# Every person may see the scores of the people in their tree; a key needs *score* granted (reading
+# rules no longer implies scoring people).
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     "admin": frozenset(ACTIONS),
-    "designer": frozenset({"read", "edit", "audit"}),
-    "reviewer": frozenset({"read", "review", "activate", "audit"}),
-    "viewer": frozenset({"read"}),
+    "designer": frozenset({"read", "edit", "audit", "score"}),
+    "reviewer": frozenset({"read", "review", "activate", "audit", "score"}),
+    "viewer": frozenset({"read", "score"}),
 }
 # What an API key may be granted (``manage_keys`` is for people only).
-KEY_PERMISSIONS = ("read", "edit", "review", "activate", "audit")
+KEY_PERMISSIONS = ("read", "edit", "review", "activate", "audit", "score")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,87 @@
+"""``POST /api/v1/evaluations`` (issue 11, first step) as another system calls it: one subject's card under
+the version in force, agreeing with the simulation's per-subject figures of the same inputs; trace
+levels; the *score* permission; a subject outside the caller's tree is not found; clear 4xx."""
+
+from __future__ import annotations
+
+import pytest
+
+from rulesvc.extensions import db
+from rulesvc.services.governance.access import system_actor
+from rulesvc.services.governance.apikeys import create_key
+from tests.conftest import make_app
+from tests.integration.simhelpers import (
+    BASELINE,
+    import_province,
+    make_keys,
+    new_scheme,
+    ok,
+    publish,
+    refused,
+    remove_runs,
+    scheme_doc,
+    simulate,
+    wait_for,
+)
+
+
+@pytest.fixture
+def world(app, tmp_path):
+    sim = make_app(app.config["DATABASE_URL"], tmp_path / "instance", REDIS_URL=None)
+    try:
+        import_province(sim, tmp_path / "files")
+        keys = make_keys(sim)
+        with sim.app_context():
+            for name, org, perms in (("scorer", "910000", ["read", "score"]), ("county-scorer", "910101", ["read", "score"])):
+                _, token = create_key(db.session, system_actor("tests"), name=name, procuratorates=[org],
+                                      permissions=perms)
+                keys[name] = {"Authorization": f"Bearer {token}"}
+            db.session.commit()
+        c = sim.test_client()
+        v1 = new_scheme(c, keys["province"], {**scheme_doc(**BASELINE)})
+        publish(c, keys, v1["id"], effective_from="2020-01-01")
+        yield sim, c, keys, v1
+    finally:
+        remove_runs(sim)
+        with sim.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def ask(c, headers, **body):
+    return c.post("/api/v1/evaluations", headers=headers, json={"scheme": "SIM-PROSECUTOR", "period": "2020", **body})
+
+
+def test_a_card_agrees_with_the_simulation_of_the_same_inputs(world):
+    _, c, k, v1 = world
+    run = wait_for(c, k["province"], simulate(c, k["province"], v1["id"], "2020", expect=None, baseline="none")["id"])
+    rows = {r["code"]: r for r in ok(c.get(f"/api/v1/simulations/{run['id']}/subjects?page_size=100",
+                                           headers=k["province"]))}
+    for code in ("P01", "P04", "P07"):
+        card = ok(ask(c, k["scorer"], subject=code))
+        assert card["figures"] == "provisional" and card["scheme"]["version_id"] == v1["id"]
+        assert card["scheme"]["content_hash"] == run["candidate"]["content_hash"]
+        assert card["total"] == pytest.approx(rows[code]["candidate"]["total"], abs=1e-9)
+        assert card["grade"] == rows[code]["candidate"]["grade"]
+        assert sum(line["points"] for line in card["attribution"]) == pytest.approx(card["total"], abs=1e-6)
+        assert {i["code"] for i in card["indicators"]} and card["datasets"]
+    none = ok(ask(c, k["scorer"], subject="P01", trace="none"))
+    assert "indicators" not in none and none["total"] == ok(ask(c, k["scorer"], subject="P01"))["total"]
+    full = ok(ask(c, k["scorer"], subject="P01", trace="full"))
+    assert full["trace"]["metrics"] and full["trace"]["indicators"]
+
+
+def test_who_may_score_whom_and_clear_refusals(world):
+    _, c, k, v1 = world
+    refused(ask(c, k["readonly"], subject="P01"), 403, "permission.read_only")  # read alone does not score
+    refused(ask(c, k["county-scorer"], subject="P07"), 404, "scoring.no_subject")  # another unit: not found
+    assert ok(ask(c, k["county-scorer"], subject="P01"))["subject"]["code"] == "P01"
+    refused(ask(c, k["scorer"], subject="NOBODY"), 404, "scoring.no_subject")
+    body = refused(ask(c, k["scorer"], subject="P01", period="2020-13"), 422, "evaluation.period_bad")
+    assert body["field_codes"]["period"] == ["evaluation.period_bad"]
+    refused(ask(c, k["scorer"], subject="P01", period="2019"), 404, "not_found.in_force")
+    refused(c.post("/api/v1/evaluations", headers=k["scorer"], json={"subject": "P01", "period": "2020"}), 422,
+            "evaluation.scheme_or_version")
+    by_id = ok(c.post("/api/v1/evaluations", headers=k["scorer"],
+                      json={"subject": "P01", "period": "2020", "version_id": v1["id"]}))
+    assert by_id["total"] == ok(ask(c, k["scorer"], subject="P01"))["total"]
