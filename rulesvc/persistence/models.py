@@ -641,6 +641,36 @@ class SimulationDetail(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+IDEMPOTENCY_STATES = ("in_progress", "done")
+
+
+class IdempotencyKey(Base):
+    """The first answer to a POST sent with an ``Idempotency-Key`` header, replayed to its retries for
+    24 hours (see :mod:`rulesvc.api.idempotency`). Keys are per caller: ``key:<id>`` or ``user:<id>``."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (
+        CheckConstraint("state IN ('in_progress', 'done')", name="state"),
+        UniqueConstraint("caller", "key", name="uq_idempotency_keys_caller_key"),
+        Index("ix_idempotency_keys_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    caller: Mapped[str] = mapped_column(
+        String(40), comment="the credential: key:<id> (API key) or user:<id> (signed-in person)")
+    key: Mapped[str] = mapped_column(String(255), comment="the Idempotency-Key header as sent")
+    method: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(String(500))
+    request_hash: Mapped[str] = mapped_column(String(64), comment="sha256 of the query string and the body")
+    state: Mapped[str] = mapped_column(String(16), default="in_progress", comment="in_progress, done")
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    content_type: Mapped[str | None] = mapped_column(String(200))
+    response_headers: Mapped[dict[str, str] | None] = mapped_column(
+        JSONType, comment="other headers of the answer to replay (Location…)")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class FrozenVersionError(RuntimeError):
     """An attempt, through the ORM, to change a scheme version that left draft."""
 
