@@ -345,6 +345,26 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "import.unknown_kind": ("未知的导入类型“{kind}”，可用：{kinds}", "Unknown kind '{kind}'; use one of {kinds}"),
     "import.unsupported_format": ("不支持的文件格式：{filename}（支持 {known}）",
                                   "{filename}: unsupported format; use one of {known}"),
+    # -- inline events (a caller's own facts, checked as an import's rows) -------------------------------
+    "inline_events.invalid": ("提交的事件有 {count} 处错误，未计分；请按字段说明修改",
+                              "The events have {count} errors; nothing was scored. See the field messages"),
+    "inline_events.not_a_list": ("事件应为 JSON 对象的列表", "The events must be a list of JSON objects"),
+    "inline_events.not_an_object": ("每条事件应为一个 JSON 对象", "Each event must be a JSON object"),
+    "inline_events.other_subject": ("只能提交考评对象 {subject} 的事件，这一条是 {given} 的",
+                                    "Only events of the subject {subject} may be given; this one is {given}'s"),
+    "inline_events.outside_period": ("发生日期 {day} 不在考评期间 {period}（{start} 至 {end}）内，不会计入",
+                                     "Occurred on {day}, outside the period {period} ({start} to {end}): it "
+                                     "would not count"),
+    "inline_events.row": ("列 {column}：{message}", "column {column}: {message_en}"),
+    "inline_events.row_label": ("第 {number} 条事件（events[{index}]）", "events[{index}]"),
+    "inline_events.stopped": ("提交的事件已发现 {count} 处错误，检查到此为止（其后 {unchecked} 条未检查），未计分",
+                              "Stopped after {count} errors in the events ({unchecked} more not checked); "
+                              "nothing was scored"),
+    "inline_events.subject_required": ("须填写考评对象 {subject}：未填写的事件不计入任何检察官",
+                                       "Must name the subject {subject}: an event without a prosecutor counts for "
+                                       "no prosecutor"),
+    "inline_events.too_many": ("一次最多提交 {limit} 条事件，现有 {count} 条，未检查",
+                               "At most {limit} events per request, not {count}; none was checked"),
 }
 
 

@@ -31,16 +31,29 @@ PROSECUTOR_CODE_MAX = 32
 
 
 OUTSIDE_OFFICE = ("reject", "flag")
+# What an error about an event dated outside its prosecutor's office adds in Chinese for the CLI's user.
+OFFICE_HINT = "（如确属本人办理，可用 --outside-office flag 导入并标注）"
+
+
+def line_label(line: int) -> tuple[str, str]:
+    """How a message names another row of a file: ``("第 3 行", "line 3")``."""
+    return f"第 {line} 行", f"line {line}"
 
 
 class EventCheck:
     """Pass one over an event file: every problem of every row, the content hash, the typed rows.
 
     An event of a prosecutor dated outside their active dates (任职期间) is an error (``outside_office=
-    "reject"``), or with ``"flag"`` imported and listed in ``flagged`` with its line and reason."""
+    "reject"``), or with ``"flag"`` imported and listed in ``flagged`` with its line and reason.
+
+    Also checks rows that are not a file's (inline events, :mod:`rulesvc.services.inline_events`): each
+    :meth:`check` returns the row's typed values; ``spool=False`` keeps no rows, ``row_label`` names
+    another row in messages (a repeated event id), ``office_hint`` is what the error of an event
+    outside its prosecutor's office suggests."""
 
     def __init__(self, session: Session, dictionary: Dictionary, cmap: ColumnMap, errors: ErrorLog,
-                 outside_office: str = "reject") -> None:
+                 outside_office: str = "reject", *, spool: bool = True,
+                 row_label: Callable[[int], tuple[str, str]] = line_label, office_hint: str = OFFICE_HINT) -> None:
         self.dictionary = dictionary
         self.cmap = cmap
         self.errors = errors
@@ -65,34 +78,40 @@ class EventCheck:
         self._dates: dict[str, dt.date] = {}
         self.period_start: dt.date | None = None
         self.period_end: dt.date | None = None
-        self._spool: IO[bytes] | None = tempfile.TemporaryFile(prefix="rulesvc-import-")
+        self.row_label = row_label
+        self.office_hint = office_hint
+        self._spool: IO[bytes] | None = tempfile.TemporaryFile(prefix="rulesvc-import-") if spool else None
         self._batch: list[tuple[Any, ...]] = []
 
     @property
     def rows(self) -> int:
         return len(self.hash)
 
-    def check(self, record: Record) -> None:
-        """Check one record; keep its typed row if the file is clean so far.
+    def check(self, record: Record) -> tuple[Any, ...] | None:
+        """Check one record; keep its typed row if the file is clean so far. Returns the typed row
+        ``(event id, type, procuratorate id, prosecutor id, case id, date, attributes)`` when this
+        record is fine (whatever the rows before it), else ``None``.
 
         Each cell has a fast path (a plain dictionary hit for codes, types and dates) and falls back
         to the careful parsers in :mod:`.values` only when that misses: this loop runs a million times.
         """
         line, values, problems = record
         errors = self.errors
+        before = errors.count
         if problems:
             errors.extend(problems)
         if values is None:
-            return
+            return None
         pop = values.pop
 
         eid = self._text(line, pop("event_id", None), "event_id", EXTERNAL_ID_MAX, required=True)
         if eid is not None:
             first = self.first_line.setdefault(eid, line)
             if first != line:
+                zh, en = self.row_label(first)
                 errors.message(
-                    line, self.cmap.display("event_id"), f"事件编号“{eid}”与第 {first} 行重复",
-                    f"event id '{eid}' repeats line {first}", eid,
+                    line, self.cmap.display("event_id"), f"事件编号“{eid}”与{zh}重复",
+                    f"event id '{eid}' repeats {en}", eid,
                 )
 
         raw = pop("event_type", None)
@@ -148,17 +167,21 @@ class EventCheck:
         if et is not None:
             attrs = self._attrs(line, et, values)
 
-        if errors.count:
-            return  # a rejected file writes nothing: stop keeping rows, keep finding errors
+        if errors.count != before:
+            return None
         assert et is not None and eid is not None and org_id is not None and occurred is not None
+        row = (eid, et.code, org_id, pros_id, case_id, occurred, attrs)
+        if before:
+            return row  # a rejected file writes nothing: stop keeping rows, keep finding errors
         self.hash.add([eid, et.code, org_code, pros_code, case_id, occurred.isoformat(), attrs])
         if self.period_start is None or occurred < self.period_start:
             self.period_start = occurred
         if self.period_end is None or occurred > self.period_end:
             self.period_end = occurred
-        self._batch.append((eid, et.code, org_id, pros_id, case_id, occurred, attrs))
+        self._batch.append(row)
         if len(self._batch) >= SPOOL_BATCH:
             self._flush()
+        return row
 
     def _in_office(self, line: int, code: str | None, day: dt.date) -> None:
         a_from, a_to = self.office.get(code or "", (None, None))
@@ -170,8 +193,7 @@ class EventCheck:
         if self.outside_office == "flag":
             self.flagged.message(line, self.cmap.display("occurred_on"), zh + "，已按设置导入并标注", en, str(day))
         else:
-            self.errors.message(line, self.cmap.display("occurred_on"),
-                                zh + "（如确属本人办理，可用 --outside-office flag 导入并标注）", en, str(day))
+            self.errors.message(line, self.cmap.display("occurred_on"), zh + self.office_hint, en, str(day))
 
     def _attrs(self, line: int, et: EventTypeDef, values: dict[str, Any]) -> dict[str, Any]:
         """Typed attributes. Fast path: only the given fields are coerced; on any doubt the

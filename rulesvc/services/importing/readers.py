@@ -495,47 +495,57 @@ class JsonLinesReader(_TextReader):
             return line, None, [RowError(line, None, "JSON 嵌套过深", "the JSON is nested too deeply")]
         except ValueError as exc:
             return line, None, [RowError(line, None, f"不是合法的 JSON：{exc}", f"not valid JSON: {exc}")]
-        if not isinstance(obj, dict):
-            return line, None, [RowError(line, None, "每行应为一个 JSON 对象", "each line must be a JSON object")]
-        if len(raw) > self.limits.max_cell_chars or NUL_MARK in raw or "\\u0000" in raw:
-            problems = self._value_problems(line, obj)
-            if problems:
-                return line, None, problems
-        values = {k: v for k, v in obj.items() if v is not None and not (isinstance(v, str) and v.strip() == "")}
-        attrs = values.pop("attrs", None)
-        if attrs is None:
-            return line, values, None
-        if not isinstance(attrs, dict):
-            return line, values, [RowError(line, "attrs", "attrs 应为 JSON 对象", "attrs must be a JSON object", attrs)]
-        problems = []
-        for k, v in attrs.items():
-            if v is None or (isinstance(v, str) and v.strip() == ""):
-                continue
-            if k in values:
-                problems.append(
-                    RowError(line, k, "字段同时出现在顶层和 attrs 中", "the field is given both at the top level and in attrs")
-                )
-            values[k] = v
-        return line, values, problems or None
+        # A short line without a NUL cannot hold a cell too long or a NUL: skip the scan (most lines).
+        scan = len(raw) > self.limits.max_cell_chars or NUL_MARK in raw or "\\u0000" in raw
+        return json_record(line, obj, self.limits, scan=scan)
 
-    def _value_problems(self, line: int, obj: dict[str, Any]) -> list[RowError]:
-        """Keys and text values (top level and inside ``attrs``) too long or holding a NUL."""
-        limit = self.limits.max_cell_chars
-        found: list[RowError] = []
-        items = list(obj.items())
-        if isinstance(obj.get("attrs"), dict):
-            items += list(obj["attrs"].items())
-        for key, value in items:
-            shown = _preview(key)
-            if len(key) > limit:
-                found.append(_cell_too_long(line, shown, len(key), limit, key))
-            elif NUL_MARK in key or "\x00" in key:
-                found.append(_nul(line, shown, key))
-            elif isinstance(value, str) and len(value) > limit:
-                found.append(_cell_too_long(line, key, len(value), limit, value))
-            elif isinstance(value, str) and (NUL_MARK in value or "\x00" in value):
-                found.append(_nul(line, key, value))
-        return found
+
+def json_record(line: int, obj: Any, limits: Limits, *, scan: bool = True) -> Record:
+    """One parsed JSON object as a record, as a JSON Lines file's line is read: empty values (``null``,
+    blank text) left out, the fields of an ``"attrs"`` object taken to the top level, keys and text
+    values too long or holding a NUL refused (``scan``). Values keep their JSON types. Also the way
+    inline events given to the evaluation API are read (:mod:`rulesvc.services.inline_events`)."""
+    if not isinstance(obj, dict):
+        return line, None, [RowError(line, None, "每行应为一个 JSON 对象", "each line must be a JSON object")]
+    if scan:
+        problems = _value_problems(line, obj, limits.max_cell_chars)
+        if problems:
+            return line, None, problems
+    values = {k: v for k, v in obj.items() if v is not None and not (isinstance(v, str) and v.strip() == "")}
+    attrs = values.pop("attrs", None)
+    if attrs is None:
+        return line, values, None
+    if not isinstance(attrs, dict):
+        return line, values, [RowError(line, "attrs", "attrs 应为 JSON 对象", "attrs must be a JSON object", attrs)]
+    problems = []
+    for k, v in attrs.items():
+        if v is None or (isinstance(v, str) and v.strip() == ""):
+            continue
+        if k in values:
+            problems.append(
+                RowError(line, k, "字段同时出现在顶层和 attrs 中", "the field is given both at the top level and in attrs")
+            )
+        values[k] = v
+    return line, values, problems or None
+
+
+def _value_problems(line: int, obj: dict[str, Any], limit: int) -> list[RowError]:
+    """Keys and text values (top level and inside ``attrs``) too long or holding a NUL."""
+    found: list[RowError] = []
+    items = list(obj.items())
+    if isinstance(obj.get("attrs"), dict):
+        items += list(obj["attrs"].items())
+    for key, value in items:
+        shown = _preview(key)
+        if len(key) > limit:
+            found.append(_cell_too_long(line, shown, len(key), limit, key))
+        elif NUL_MARK in key or "\x00" in key:
+            found.append(_nul(line, shown, key))
+        elif isinstance(value, str) and len(value) > limit:
+            found.append(_cell_too_long(line, key, len(value), limit, value))
+        elif isinstance(value, str) and (NUL_MARK in value or "\x00" in value):
+            found.append(_nul(line, key, value))
+    return found
 
 
 # -- Excel --------------------------------------------------------------------------------------------

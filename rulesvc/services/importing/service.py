@@ -260,7 +260,7 @@ def _check_all(reader: Reader, checker: EventCheck | ReferenceCheck, cmap: Colum
                            f"more than the limit of {limits.max_rows:,} rows per file")
             return reader.rows_after(record[0])
         if not reader.tabular and record[1] is not None:
-            record = _resolve_keys(record, cmap)
+            record = resolve_keys(record, cmap)
         check(record)
         if errors.full:
             return reader.rows_after(record[0])
@@ -271,7 +271,7 @@ def _check_all(reader: Reader, checker: EventCheck | ReferenceCheck, cmap: Colum
     return None
 
 
-def _resolve_keys(record: Record, cmap: ColumnMap) -> Record:
+def resolve_keys(record: Record, cmap: ColumnMap) -> Record:
     """JSON lines name their columns per line: map each key, keeping unknown ones for the report."""
     line, values, problems = record
     assert values is not None
