@@ -23,6 +23,7 @@ from rulesvc.engine.backends.conditions import (
 )
 from rulesvc.engine.dictionary import Dictionary
 from rulesvc.engine.errors import DefinitionError, DefinitionErrors
+from rulesvc.engine.expr.compile_columns import Block, compile_mask
 from rulesvc.engine.model import Adjustment, Indicator, Metric, Scheme, Veto, Weights
 
 COMMON_FIELDS = {"case_id": "str", "occurred_on": "date", "event_type": "str"}
@@ -108,6 +109,20 @@ class CompiledMetric:
         """The filter as "field == constant, then the rest" (see ``expr.split_lookup``), or None."""
         return X.split_lookup(self.where.expr) if self.where is not None and len(self.types) == 1 else None
 
+    @functools.cached_property
+    def block_key(self) -> str | tuple[str, ...]:
+        """The event type it reads, or its types in order (how the executor groups its events)."""
+        return next(iter(self.types)) if len(self.types) == 1 else tuple(sorted(self.types))
+
+    @functools.cached_property
+    def label(self) -> str:
+        return self.metric.name or self.metric.code
+
+    @functools.cached_property
+    def mask(self) -> Callable[[Block], list[bool]] | None:
+        """The filter over a block of events taken column-wise (``expr.compile_mask``), or None."""
+        return compile_mask(self.where.expr) if self.where is not None else None
+
 
 @dataclass(frozen=True)
 class CompiledIndicator:
@@ -125,8 +140,12 @@ class CompiledIndicator:
         """The formula with the numbers filled in, e.g. ``(120 + 42) / 120 = 1.35``."""
         return self._explainer(values)
 
+    def explain_value(self, values: Mapping[str, Any], value: Any) -> str:
+        """:meth:`explain` when the caller has the formula's value on ``values`` already."""
+        return self._explainer(values, value)
+
     @functools.cached_property
-    def _explainer(self) -> Callable[[Mapping[str, Any]], str]:
+    def _explainer(self) -> Callable[..., str]:
         return X.explainer(self.expr, self.py)
 
 
@@ -137,6 +156,11 @@ class CompiledPatternStep:
     where: Predicate | None
     at_least: float
     sum: str | None = None  # add up this field of the matching events instead of counting them
+
+    @functools.cached_property
+    def mask(self) -> Callable[[Block], list[bool]] | None:
+        """The step's filter over a block of events taken column-wise, or None (no filter)."""
+        return compile_mask(self.where.expr) if self.where is not None else None
 
 
 @dataclass(frozen=True)
@@ -173,6 +197,14 @@ class CompiledScheme:
     def metric_labels(self) -> Mapping[str, str]:
         """Metric code → its name for people (the code when it has none)."""
         return {cm.metric.code: (cm.metric.name or cm.metric.code) for cm in self.metrics}
+
+    @functools.cached_property
+    def metric_units(self) -> Mapping[str, str]:
+        """Metric code → what one of its count is called (件, 人 …)."""
+        units: dict[str, str] = {}
+        for cm in self.metrics:
+            units.setdefault(cm.metric.code, cm.unit)  # the first, as a search in order would find
+        return units
 
     @functools.cached_property
     def formulas_labeled(self) -> Mapping[str, str]:

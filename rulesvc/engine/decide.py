@@ -9,9 +9,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import compress
+from operator import itemgetter
 from typing import Any, Protocol
 
-from rulesvc.engine.compile import CompiledAdjustment, CompiledScheme, Predicate
+from rulesvc.engine.compile import CompiledAdjustment, CompiledPatternStep, CompiledScheme, Predicate
+from rulesvc.engine.expr.compile_columns import Block, Unsupported
 
 Row = Mapping[str, Any]
 
@@ -48,10 +51,29 @@ def matches(pred: Predicate | None, types: frozenset[str], event: Row) -> bool:
     return event["event_type"] in types and (pred is None or pred.py(event))
 
 
+class EventBlocks(dict[Any, Block]):
+    """One evaluation's events as column blocks (``expr.compile_columns``), made on first use: by event
+    type, or for a tuple of types their events one type after the other. The metrics and the case
+    facts share them, so a column read or a test made for one is not made again for the other."""
+
+    def __init__(self, by_type: Mapping[str, Sequence[Row]]) -> None:
+        super().__init__()
+        self.by_type = by_type
+
+    def __missing__(self, key: str | tuple[str, ...]) -> Block:
+        if isinstance(key, str):
+            rows: Sequence[Row] = self.by_type.get(key, [])
+        else:
+            rows = [e for t in key for e in self.by_type.get(t, ())]
+        block = self[key] = Block(rows)
+        return block
+
+
 def case_facts(compiled: CompiledScheme, events: Sequence[Row],
-               by_type: Mapping[str, list[Row]] | None = None) -> list[dict[str, Any]]:
+               by_type: Mapping[str, list[Row]] | None = None,
+               blocks: EventBlocks | None = None) -> list[dict[str, Any]]:
     """Per pattern adjustment and case: how many events of the case satisfy each step.
-    ``by_type`` is ``by_event_type(events)`` when the caller has it.
+    ``by_type`` is ``by_event_type(events)`` when the caller has it (and ``blocks`` its column blocks).
     The key ``_events`` (never asserted as a fact) lists the ids of the events that matched a step.
     A step with ``sum`` adds up that field of its events (a missing value adds nothing) instead of
     counting them."""
@@ -62,28 +84,80 @@ def case_facts(compiled: CompiledScheme, events: Sequence[Row],
         per_case: dict[str, dict[str, Any]] = {}
         types = frozenset().union(*(st.types for st in ca.pattern))
         # Counting does not depend on the order the events come in.
-        pool = events if by_type is None else [e for t in sorted(types) for e in by_type.get(t, ())]
-        for e in pool:
-            cid = e.get("case_id")
-            if not cid or e["event_type"] not in types:
-                continue
-            for st in ca.pattern:
-                if matches(st.where, st.types, e):
-                    row = per_case.setdefault(cid, {"adj": ca.adjustment.code, "case_id": cid,
-                                                    **{s.name: 0 for s in ca.pattern}, "_events": []})
-                    if st.sum is None:
-                        row[st.name] += 1
-                    else:
-                        v = e.get(st.sum)
-                        row[st.name] += float(v) if v is not None else 0.0
-                    if not row["_events"] or row["_events"][-1] != e["event_id"]:
-                        row["_events"].append(e["event_id"])
+        if by_type is None:
+            _count_cases(ca, events, types, per_case)
+        else:
+            if blocks is None:
+                blocks = EventBlocks(by_type)
+            for t in sorted(types):
+                block = blocks[t]
+                if block.rows and not _count_cases_by_columns(ca, t, block, per_case):
+                    _count_cases(ca, block.rows, types, per_case)
         out.extend(per_case[c] for c in sorted(per_case))
     if out:
-        order = {e["event_id"]: i for i, e in enumerate(events)}
+        order = dict(zip(map(itemgetter("event_id"), events), range(len(events)), strict=True))  # the last of a repeated id
         for row in out:
             row["_events"] = sorted(row["_events"], key=lambda i: order.get(i, math.inf))
     return out
+
+
+def _count_cases(ca: CompiledAdjustment, pool: Iterable[Row], types: frozenset[str],
+                 per_case: dict[str, dict[str, Any]]) -> None:
+    """Add the events of ``pool`` to the cases' step counts, row by row."""
+    for e in pool:
+        cid = e.get("case_id")
+        if not cid or e["event_type"] not in types:
+            continue
+        for st in ca.pattern:
+            if matches(st.where, st.types, e):
+                _add(ca, st, e, cid, per_case)
+
+
+def _count_cases_by_columns(ca: CompiledAdjustment, etype: str, block: Block,
+                            per_case: dict[str, dict[str, Any]]) -> bool:
+    """:func:`_count_cases` for the events of one type, each step's filter tested column-wise first
+    (then only the events some step matched are visited, in order). False, having added nothing,
+    when the block must be counted row by row."""
+    steps: list[tuple[CompiledPatternStep, list[bool] | None]] = []
+    try:
+        for st in ca.pattern:
+            if etype in st.types:
+                steps.append((st, st.mask(block) if st.mask is not None else None))
+    except Unsupported:
+        return False
+    if not steps:
+        return True
+    rows = block.rows
+    if any(m is None for _, m in steps):
+        hit: Iterable[int] = range(len(rows))
+    else:
+        masks = [m for _, m in steps if m is not None]
+        any_step = masks[0] if len(masks) == 1 else list(map(any, zip(*masks, strict=True)))
+        hit = compress(range(len(rows)), any_step)
+    for i in hit:
+        e = rows[i]
+        cid = e.get("case_id")
+        if not cid:
+            continue
+        for st, m in steps:
+            if m is None or m[i]:
+                _add(ca, st, e, cid, per_case)
+    return True
+
+
+def _add(ca: CompiledAdjustment, st: CompiledPatternStep, e: Row, cid: str,
+         per_case: dict[str, dict[str, Any]]) -> None:
+    row = per_case.get(cid)
+    if row is None:
+        row = per_case[cid] = {"adj": ca.adjustment.code, "case_id": cid, **{s.name: 0 for s in ca.pattern},
+                               "_events": []}
+    if st.sum is None:
+        row[st.name] += 1
+    else:
+        v = e.get(st.sum)
+        row[st.name] += float(v) if v is not None else 0.0
+    if not row["_events"] or row["_events"][-1] != e["event_id"]:
+        row["_events"].append(e["event_id"])
 
 
 def distinct_cases(events: Iterable[Row]) -> tuple[str, ...]:

@@ -16,6 +16,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
+from itertools import compress
+from operator import itemgetter
 from typing import Any
 
 from rulesvc.engine.backends.durable import RuleSpec, compile_rules
@@ -23,6 +25,7 @@ from rulesvc.engine.compile import CompiledScheme, Predicate
 from rulesvc.engine.decide import DecisionInput, Decisions
 
 EXCLUDED_KEYS = {"prosecutor_id", "procuratorate_id"}
+_TYPE, _ID = itemgetter("event_type"), itemgetter("event_id")
 
 
 def _type_clause(types: frozenset[str]) -> dict[str, Any]:
@@ -148,9 +151,10 @@ class DurableDecider:
             out.append(fact)
         flags = _untranslated(compiled)
         relevant, fields = self._reads_of(compiled)
-        for e in facts.events:
-            if e["event_type"] not in relevant:
-                continue
+        events = facts.events
+        # Only the events some adjustment or veto reads, in their order (a C-level pass picks them).
+        for i in compress(range(len(events)), map(relevant.__contains__, map(_TYPE, events))):
+            e = events[i]
             fact = {k: _scalar(e[k]) for k in fields if e.get(k) is not None}
             fact["id"] = f"e:{e['event_id']}"
             fact["t"] = "ev"
@@ -179,7 +183,7 @@ class DurableDecider:
                 fid = f.fact_id
                 ident = fid.split(":", 2)[2] if fid.startswith("c:") else fid.removeprefix("e:")
                 target.setdefault(rest, []).append(ident)
-        order = {f"e:{e['event_id']}": i for i, e in enumerate(facts.events)} if adjustments or vetoes else {}
+        order = _positions(facts.events) if adjustments or vetoes else {}
         adj_ids = {k: tuple(_in_order(v, order)) for k, v in adjustments.items()}
         behind: dict[str, tuple[str, ...]] = {}
         per_case = {ca.adjustment.code for ca in compiled.adjustments if ca.adjustment.per_case and not ca.pattern}
@@ -205,6 +209,16 @@ class DurableDecider:
         )
 
 
+def _positions(events: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """Each event id as its fact id writes it (``f"e:{id}"`` without the prefix) → the event's position
+    (the last of a repeated id)."""
+    ids = list(map(_ID, events))
+    if set(map(type, ids)) - {str}:
+        ids = list(map(format, ids))  # as an f-string writes it
+    return dict(zip(ids, range(len(ids)), strict=True))
+
+
 def _in_order(ids: Sequence[str], order: Mapping[str, int]) -> list[str]:
-    """Event ids in the order of the subject's events (cases sorted), like the Python decider."""
-    return sorted(set(ids), key=lambda i: (order.get(f"e:{i}", math.inf), i))
+    """Event ids in the order of the subject's events (cases sorted), like the Python decider.
+    ``order`` is :func:`_positions` of the events."""
+    return sorted(set(ids), key=lambda i: (order.get(i, math.inf), i))

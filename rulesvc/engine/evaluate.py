@@ -16,19 +16,22 @@ import dataclasses
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import compress
 from typing import Any
 
 from rulesvc.engine import result as R
-from rulesvc.engine.compile import CompiledAdjustment, CompiledIndicator, CompiledScheme
+from rulesvc.engine.compile import CompiledAdjustment, CompiledIndicator, CompiledMetric, CompiledScheme
 from rulesvc.engine.decide import (
     Decider,
     DecisionInput,
     Decisions,
+    EventBlocks,
     PythonDecider,
     Row,
     case_facts,
 )
 from rulesvc.engine.explain import describe_branch, nearest_for
+from rulesvc.engine.expr.compile_columns import Block, Unsupported
 from rulesvc.engine.model import Subject
 from rulesvc.engine.peers import PeerContext, derive_x, grade_for
 
@@ -51,36 +54,37 @@ PHASES = ("metrics", "participation", "indicators", "peers", "points", "vetoes",
 
 
 def phase_metrics(compiled: CompiledScheme, events: Sequence[Row], hits_out: dict[Any, Any] | None = None,
-                  by_type: Mapping[str, list[Row]] | None = None) -> tuple[dict[str, float | None], list[R.MetricTrace]]:
+                  by_type: Mapping[str, list[Row]] | None = None,
+                  blocks: EventBlocks | None = None) -> tuple[dict[str, float | None], list[R.MetricTrace]]:
     """Aggregate the subject's events into metric values (same null rules as the bulk executor).
     ``hits_out`` receives each metric's matching events as ``("hits", code)`` (the explanations reuse them);
-    ``by_type`` is ``by_event_type(events)`` when the caller has it."""
+    ``by_type`` is ``by_event_type(events)`` when the caller has it, ``blocks`` its column blocks."""
     values: dict[str, float | None] = {}
     traces: list[R.MetricTrace] = []
     if by_type is None:  # each metric then reads only its own event types
         by_type = by_event_type(events)
-    # Most filters start "kind == 'protest' and …" or "plea_leniency and …": group each type's events by
-    # that field once, then a metric reads its group and tests only the rest of its filter.
+    # Each metric reads the block of its event types (several types: one after the other; aggregates do
+    # not depend on the order). Its filter is computed column-wise over the block (``expr.compile_columns``:
+    # exact; a test several metrics share is made once), or row by row when the block's values are not
+    # all of the classes the column-wise tests take.
+    if blocks is None:
+        blocks = EventBlocks(by_type)
     groups: dict[tuple[str, str], dict[Any, list[Row]] | None] = {}
+    shown = R.EVENT_IDS_SHOWN
+    make_trace = R.make_metric_trace
     for cm in compiled.metrics:
         m = cm.metric
-        lookup = cm.lookup
-        etype = next(iter(cm.types))
-        if lookup is not None:
-            field, wanted, rest = lookup
-            if (etype, field) not in groups:
-                groups[(etype, field)] = _group_by_value(by_type.get(etype, ()), field, wanted.__class__)
-            grouped = groups[(etype, field)]
-            if grouped is not None:
-                pool = grouped.get(wanted, [])
-                hits = pool if rest is None else [e for e in pool if rest(e)]
-            else:  # a value of another type: the whole filter decides (and reports it)
-                hits = [e for e in by_type.get(etype, ()) if cm.where.test(e)]  # type: ignore[union-attr]
+        block = blocks[cm.block_key]
+        pool = block.rows
+        mask: list[bool] | None = None
+        if cm.where is None or not pool:
+            hits = pool
         else:
-            # Several types: their groups one after the other (aggregates do not depend on the order).
-            pool = by_type.get(etype, []) if len(cm.types) == 1 else [
-                e for t in sorted(cm.types) for e in by_type.get(t, ())]
-            hits = pool if cm.where is None else [e for e in pool if cm.where.test(e)]
+            try:
+                mask = cm.mask(block)  # type: ignore[misc]
+                hits = list(compress(pool, mask))
+            except Unsupported:
+                mask, hits = None, _hits_row_wise(cm, by_type, groups)
         if hits_out is not None:
             hits_out[("hits", m.code)] = hits
         value: float | None
@@ -96,22 +100,53 @@ def phase_metrics(compiled: CompiledScheme, events: Sequence[Row], hits_out: dic
             value = float(len(hits))
         else:
             assert m.field is not None
-            fld = m.field
-            vals: list[Any] = [v for v in (e.get(fld) for e in hits) if v is not None]
-            if m.agg == "distinct":
-                value = float(len(set(vals)))
-            elif m.agg == "sum":
-                value = float(math.fsum(vals))
-            elif not vals:
-                value = None
-            elif m.agg == "avg":
-                value = math.fsum(vals) / len(vals)
+            if mask is not None:
+                fvals: Any = compress(block.column(m.field), mask)
+            elif hits is pool:
+                fvals = block.column(m.field)
             else:
-                value = float(min(vals) if m.agg == "min" else max(vals))
+                fvals = Block(hits).column(m.field)
+            if m.agg == "distinct":
+                distinct = set(fvals)
+                distinct.discard(None)
+                value = float(len(distinct))
+            else:
+                vals: list[Any] = [v for v in fvals if v is not None]
+                if m.agg == "sum":
+                    value = float(math.fsum(vals))
+                elif not vals:
+                    value = None
+                elif m.agg == "avg":
+                    value = math.fsum(vals) / len(vals)
+                else:
+                    value = float(min(vals) if m.agg == "min" else max(vals))
         values[m.code] = value
-        ids = tuple(e["event_id"] for e in hits[: R.EVENT_IDS_SHOWN])
-        traces.append(R.MetricTrace(m.code, m.name or m.code, cm.definition, value, len(hits), ids))
+        ids = tuple([e["event_id"] for e in hits[:shown]])
+        traces.append(make_trace(code=m.code, name=cm.label, definition=cm.definition, value=value,
+                                 events=len(hits), event_ids=ids))
     return values, traces
+
+
+def _hits_row_wise(cm: CompiledMetric, by_type: Mapping[str, list[Row]],
+                   groups: dict[tuple[str, str], dict[Any, list[Row]] | None]) -> list[Row]:
+    """The events a metric counts, filtered row by row (the block's values are not all of the classes
+    the column-wise filter takes: this decides — or raises — as the filter always has)."""
+    assert cm.where is not None
+    lookup = cm.lookup
+    etype = next(iter(cm.types))
+    if lookup is not None:
+        # Most filters start "kind == 'protest' and …" or "plea_leniency and …": group each type's events
+        # by that field once, then a metric reads its group and tests only the rest of its filter.
+        field, wanted, rest = lookup
+        if (etype, field) not in groups:
+            groups[(etype, field)] = _group_by_value(by_type.get(etype, ()), field, wanted.__class__)
+        grouped = groups[(etype, field)]
+        if grouped is not None:
+            pool = grouped.get(wanted, [])
+            return pool if rest is None else [e for e in pool if rest(e)]
+        return [e for e in by_type.get(etype, ()) if cm.where.test(e)]  # a value of another type: the whole filter
+    pool = by_type.get(etype, []) if len(cm.types) == 1 else [e for t in sorted(cm.types) for e in by_type.get(t, ())]
+    return [e for e in pool if cm.where.test(e)]
 
 
 def _group_by_value(events: Sequence[Row], field: str, cls: type) -> dict[Any, list[Row]] | None:
@@ -209,11 +244,12 @@ def evaluate_subject(
     decider = decider or PythonDecider()
     found: dict[Any, Any] = {}
     by_type = by_event_type(events)
-    metrics, metric_traces = phase_metrics(compiled, events, found, by_type)
+    blocks = EventBlocks(by_type)
+    metrics, metric_traces = phase_metrics(compiled, events, found, by_type, blocks)
     subject = phase_participation(compiled, subject, metric_traces)
     values = phase_indicators(compiled, metrics, subject)
     xs, notes = phase_peers(compiled, subject, values, peers)
-    decisions = decider.decide(compiled, DecisionInput(xs, events, case_facts(compiled, events, by_type)))
+    decisions = decider.decide(compiled, DecisionInput(xs, events, case_facts(compiled, events, by_type, blocks)))
     return assemble(compiled, subject, period, metrics, values, xs, decisions, metric_traces, peers,
                     executor=decider.name, explain=explain, events=events, cache=found, x_notes=notes)
 
@@ -305,7 +341,7 @@ def phase_points(compiled: CompiledScheme, subject: Subject, decisions: Decision
             points[code] = pw.missing_points
             notes[code] = f"{why}，按{pw.missing_points:g}分计 (scored {pw.missing_points:g})"
         else:
-            br = next(b for b in pw.branches if b.id == branch)
+            br = pw.by_id[branch]
             points[code] = br.points(x) if x is not None else 0.0
         if ci.indicator.dimension:
             dim_max[ci.indicator.dimension] += pw.max_points
@@ -467,25 +503,34 @@ def _indicator_traces(compiled: CompiledScheme, subject: Subject, metrics: Mappi
             per_point[code] = comb.span * (compiled.weight_share[dim] / live) / dim_max[dim]
     traces = []
     env = {**subject_env(subject), **metrics}
+    share = subject.office_share
+    labeled = compiled.formulas_labeled
+    contributions = combined.contributions
+    make_trace = R.make_indicator_trace
     for ci in compiled.indicators:
         code, ind, pw = ci.indicator.code, ci.indicator, ci.piecewise
         branch = decisions.branches.get(code)
         x = xs.get(code)
-        rule = describe_branch(ci, branch, x, points.get(code)) if explain and branch else ""
-        prorated = ind.prorate and subject.office_share != 1.0 and values[code] is not None
-        traces.append(R.IndicatorTrace(
-            code=code, name=ind.name, dimension=ind.dimension, formula=ind.formula,
-            formula_labeled=compiled.formulas_labeled[code] if explain else "",
-            substituted=ci.explain(values_for(ci, env, values)) if explain else "",
-            value=values[code], scored=pw is not None and code in points, x=x,
-            prorated_from=ci.py(values_for(ci, env, values)) if prorated else None,
-            derive=pw.derive if pw else "value", method=ind.scoring.method if ind.scoring else None,
-            branch=branch, rule=rule, points=points.get(code, 0.0), max_points=pw.max_points if pw else 0.0,
-            contribution=combined.contributions.get(code, 0.0), note=notes.get(code, ""),
-            peer_note=x_notes.get(code, ""),
+        value = values[code]
+        prorated = ind.prorate and share != 1.0 and value is not None
+        substituted, prorated_from = "", None
+        if explain or prorated:
+            inputs = values_for(ci, env, values)
+            raw = ci.py(inputs)  # the value before pro-rating
+            substituted = ci.explain_value(inputs, raw) if explain else ""
+            prorated_from = raw if prorated else None
+        traces.append(make_trace(
+            code=code, name=ind.name, dimension=ind.dimension, formula=ind.formula, substituted=substituted,
+            value=value, scored=pw is not None and code in points, x=x, derive=pw.derive if pw else "value",
+            method=ind.scoring.method if ind.scoring else None, branch=branch,
+            rule=describe_branch(ci, branch, x, points.get(code)) if explain and branch else "",
+            points=points.get(code, 0.0), max_points=pw.max_points if pw else 0.0,
+            contribution=contributions.get(code, 0.0), note=notes.get(code, ""),
             nearest=(nearest_for(compiled, ci, env, values, x, events, cache,
-                                 per_point=per_point.get(code, 0.0), share=subject.office_share)
+                                 per_point=per_point.get(code, 0.0), share=share)
                      if explain and pw and branch and branch != "missing" else None),
+            prorated_from=prorated_from, formula_labeled=labeled[code] if explain else "",
+            peer_note=x_notes.get(code, ""),
         ))
     return traces
 

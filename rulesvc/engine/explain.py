@@ -27,7 +27,17 @@ def fmt_apart(x: float, edges: Iterable[float], unit: str = "") -> str:
     """``x`` as :func:`fmt` shows it, with as many more digits as it takes to tell it from every edge it
     differs from: a rate one ulp under 10 % prints 9.9999999999999999%, never "10% 低于 10%"."""
     shown = fmt(x, unit)
-    close = [e for e in edges if e != x and _shown(e, unit) == shown]
+    return _apart(x, shown, [e for e in edges if e != x and _shown(e, unit) == shown], unit)
+
+
+def fmt_apart_edges(x: float, pw: Piecewise, unit: str = "") -> str:
+    """``fmt_apart(x, edges_of(pw), unit)``, looking the edges up by how they are shown (once per rule)."""
+    shown = fmt(x, unit)
+    same = _edges_shown(pw, unit).get(shown)
+    return _apart(x, shown, [e for e in same if e != x] if same else [], unit)
+
+
+def _apart(x: float, shown: str, close: list[float], unit: str) -> str:
     if not close or not math.isfinite(x):
         return shown
     scale = Decimal(100) if unit == "%" else Decimal(1)
@@ -40,35 +50,42 @@ def fmt_apart(x: float, edges: Iterable[float], unit: str = "") -> str:
     return repr(x)
 
 
+def _edges_shown(pw: Piecewise, unit: str) -> dict[str, list[float]]:
+    """The rule's stated edges by how :func:`fmt` shows them in ``unit``, in edge order (kept on the
+    compiled rule, which is immutable: hashing it for a cache would cost more than the lookup saves)."""
+    table = pw.shown_edges.get(unit)
+    if table is None:
+        table = {}
+        for e in edges_of(pw):
+            table.setdefault(_shown(e, unit), []).append(e)
+        pw.shown_edges[unit] = table
+    return table
+
+
 @functools.lru_cache(maxsize=8192)
 def _shown(e: float, unit: str) -> str:
     return fmt(e, unit) if math.isfinite(e) else ""
 
 
-@functools.lru_cache(maxsize=4096)
 def edges_of(pw: Any) -> tuple[float, ...]:
-    """The thresholds a scoring rule's words state. A branch edge is the threshold itself, or — where
-    reaching t means x ≤ t — the float just above t; of the two, the one a designer wrote is the shorter.
-    (A compiled rule is immutable: computed once per rule.)"""
-    out: list[float] = []
-    for br in pw.branches:
-        for e in (br.lo, br.hi):
-            if math.isfinite(e):
-                out.append(min((e, math.nextafter(e, -math.inf)), key=lambda v: len(repr(v))))
-    return tuple(out)
+    """The thresholds a scoring rule's words state (``Piecewise.stated_edges``, computed once per rule)."""
+    edges: tuple[float, ...] = pw.stated_edges
+    return edges
 
 
 def show_x(ci: CompiledIndicator, x: float | None) -> str:
     pw = ci.piecewise
     if x is None:
         return "无数据"
-    if pw is None or pw.derive == "value":
-        return fmt_apart(x, edges_of(pw) if pw else (), ci.indicator.unit)
+    if pw is None:
+        return fmt(x, ci.indicator.unit)
+    if pw.derive == "value":
+        return fmt_apart_edges(x, pw, ci.indicator.unit)
     if pw.derive == "percentile":
-        return f"{DERIVE_LABEL['percentile']} {fmt_apart(x, edges_of(pw), '%')}"
+        return f"{DERIVE_LABEL['percentile']} {fmt_apart_edges(x, pw, '%')}"
     if x >= RATIO_OF_ZERO:
         return "本人为 0（越低越好：优于同组任何比值）"
-    return f"{DERIVE_LABEL[pw.derive]} {fmt_apart(x, edges_of(pw))}"
+    return f"{DERIVE_LABEL[pw.derive]} {fmt_apart_edges(x, pw)}"
 
 
 def describe_branch(ci: CompiledIndicator, branch: str, x: float | None, points: float | None) -> str:
@@ -81,7 +98,7 @@ def describe_branch(ci: CompiledIndicator, branch: str, x: float | None, points:
         if policy == "exclude":
             return f"{why} → {MISSING_WORDS[policy]}"
         return f"{why} → {MISSING_WORDS[policy]}：{fmt(pw.missing_points)} 分"
-    br = next(b for b in pw.branches if b.id == branch)
+    br = pw.by_id[branch]
     return br.text.format(x=show_x(ci, x), points=fmt(round(points or 0.0, 4)))
 
 
@@ -213,7 +230,7 @@ def nearest_for(compiled: CompiledScheme, ci: CompiledIndicator, metrics: Mappin
     assert reached is not None  # _reach only returns a k whose value is ok
     gain = pw.branch_for(reached).points(reached) - here  # the points of the value reached, not of the threshold
     name = compiled.metric_labels
-    unit = next(cm.unit for cm in compiled.metrics if cm.metric.code == code) or "个"
+    unit = compiled.metric_units[code] or "个"
     also = f"（同时计入{'、'.join('“' + name[a] + '”' for a in along)}）" if along else ""
     also_en = f" (also counted in {', '.join(along)})" if along else ""
     # Say what the extra cases must NOT count in, so the hint reads as "more cases without returns",

@@ -7,10 +7,31 @@ adjustment, each cap or clip applied, and ``total`` is exactly their ``math.fsum
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 EVENT_IDS_SHOWN = 20  # event ids kept per metric / adjustment in the trace; the count is always exact
+
+T = TypeVar("T")
+
+
+def maker(cls: type[T]) -> Callable[..., T]:
+    """A constructor of the frozen dataclass ``cls`` taking every field by keyword: the same object
+    (``==``, ``hash``, ``repr``, ``asdict``, immutability), made in half the time — a frozen dataclass
+    sets its fields one ``object.__setattr__`` at a time, and a full trace makes about a hundred.
+    Pass the fields in their declared order (the instance's ``vars`` keep the order given)."""
+    names = frozenset(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+    new = object.__new__
+
+    def make(**values: Any) -> T:
+        if values.keys() != names:
+            raise TypeError(f"{cls.__name__} needs exactly the fields {sorted(names)}, got {sorted(values)}")
+        obj = new(cls)
+        obj.__dict__.update(values)
+        return obj
+
+    return make
 
 
 @dataclass(frozen=True)
@@ -143,3 +164,7 @@ class Result:
 
     def indicator(self, code: str) -> IndicatorTrace:
         return next(i for i in self.indicators if i.code == code)
+
+
+make_metric_trace = maker(MetricTrace)
+make_indicator_trace = maker(IndicatorTrace)

@@ -14,6 +14,7 @@ Adding a method = adding a class with ``@register``.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -54,6 +55,28 @@ class Piecewise:
     min_points: float
     higher_better: bool
     unit: str = ""
+
+    @functools.cached_property
+    def by_id(self) -> Mapping[str, Branch]:
+        """Branch id → branch (a compiled rule is immutable: built once)."""
+        return {br.id: br for br in reversed(self.branches)}  # the first of a repeated id, as a search finds
+
+    @functools.cached_property
+    def stated_edges(self) -> tuple[float, ...]:
+        """The thresholds the rule's words state. A branch edge is the threshold itself, or — where
+        reaching t means x ≤ t — the float just above t; of the two, the one a designer wrote is the
+        shorter (``rulesvc.engine.explain`` shows values apart from them)."""
+        out: list[float] = []
+        for br in self.branches:
+            for e in (br.lo, br.hi):
+                if math.isfinite(e):
+                    out.append(min((e, math.nextafter(e, -math.inf)), key=lambda v: len(repr(v))))
+        return tuple(out)
+
+    @functools.cached_property
+    def shown_edges(self) -> dict[str, dict[str, list[float]]]:
+        """Memo of ``rulesvc.engine.explain``: unit → an edge as people read it → the stated edges shown so."""
+        return {}
 
     def branch_for(self, x: float) -> Branch:
         for br in self.branches:

@@ -79,8 +79,11 @@ def explain(expr: Expr | Node, values: Mapping[str, Any], compiled: Callable[[Ma
 _SLOT = re.compile("\\((\ue000(\\d+)\ue001)\\)|\ue000(\\d+)\ue001")
 
 
+_UNSET: Any = object()
+
+
 def explainer(expr: Expr | Node, compiled: Callable[[Mapping[str, Any]], Any] | None = None
-              ) -> Callable[[Mapping[str, Any]], str]:
+              ) -> Callable[..., str]:
     """A function ``values -> explanation`` for one formula. The tree is rendered once, with a slot
     for each name; a call only fills the slots. A slot is bracketed where the tree would bracket a
     negative value (``1 - (-2)``) and only when the value is negative."""
@@ -96,7 +99,7 @@ def explainer(expr: Expr | Node, compiled: Callable[[Mapping[str, Any]], Any] | 
     slots = list(_SLOT.finditer(text))
     if [int(m.group(2) or m.group(3)) for m in slots] != list(range(len(names))):
         # A text literal that looks like a slot: render every time instead.
-        return lambda values: _explain_slowly(root, values, result)
+        return lambda values, value=_UNSET: _explain_slowly(root, values, result)
     pieces: list[tuple[str, Callable[[Mapping[str, Any]], Any], bool]] = []
     pos = 0
     for i, m in enumerate(slots):
@@ -104,8 +107,9 @@ def explainer(expr: Expr | Node, compiled: Callable[[Mapping[str, Any]], Any] | 
         pos = m.end()
     tail = text[pos:]
 
-    def fill(values: Mapping[str, Any]) -> str:
-        value = result(values)
+    def fill(values: Mapping[str, Any], value: Any = _UNSET) -> str:
+        if value is _UNSET:  # the caller may have computed it already (it is result(values))
+            value = result(values)
         out = []
         for before, read, bracket in pieces:
             out.append(before)
@@ -137,6 +141,8 @@ def _reader(n: Name) -> Callable[[Mapping[str, Any]], Any]:
 
 def format_value(v: Any) -> str:
     """A value as people read it: ``1.35``, ``120``, ``'起诉'``, ``date('2020-07-01')``, ``null``."""
+    if v.__class__ is float:  # the usual case first
+        return _number(v, friendly=True)
     if v is None:
         return "null"
     if v is True or v is False:
