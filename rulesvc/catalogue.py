@@ -148,6 +148,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                    "This URL does not take this method; see the Allow header"),
     "request.body_too_large": ("请求体过大：最多 {max_kb} KB", "Request body too large: at most {max_kb} KB"),
     "request.bad_json": ("请求体不是有效的 JSON：{detail}", "The request body is not valid JSON: {detail}"),
+    # -- Idempotency-Key (rulesvc.api.idempotency) ------------------------------------------------
+    "idempotency.key_invalid": ("幂等键（Idempotency-Key 请求头）有误", "Invalid Idempotency-Key header"),
+    "idempotency.key_format": ("应为 1 至 {limit} 个可打印 ASCII 字符，首尾不能是空格（建议用 UUID）",
+                               "Must be 1 to {limit} printable ASCII characters, no space at either end (a UUID is best)"),
+    "idempotency.key_reused": ("该幂等键已用于另一个请求；请求内容不同时须换用新键",
+                               "This Idempotency-Key was used for another request: use a new key for a different request"),
+    "idempotency.key_used_for": ("已用于另一个 {method} {path} 请求", "Already used for another {method} {path} request"),
+    "idempotency.in_progress": ("使用该幂等键的首次请求仍在处理中，请 {seconds} 秒后重试",
+                                "The first request with this Idempotency-Key is still being processed; retry in {seconds} s"),
     # -- permissions -----------------------------------------------------------------------------
     "permission.action": ("当前身份无“{action}”权限", "{name} may not {action_en}"),
     "permission.scope": ("{what} 不属于本院或下级院", "{what_en} is outside {name}'s procuratorates"),

@@ -13,6 +13,7 @@ import marshmallow as ma
 from flask import current_app
 
 from rulesvc.api.auth import ApiBlueprint, current_actor, transactional
+from rulesvc.api.idempotency import idempotent
 from rulesvc.api.schemes import INT32_MAX, SCHEME_CODE_PATTERN, Line, _guarded
 from rulesvc.extensions import db
 from rulesvc.services import evaluation
@@ -77,6 +78,7 @@ class EvaluationSchema(ma.Schema):
 @blp.alt_response(403, response="FORBIDDEN")
 @blp.alt_response(404, response="NOT_FOUND")
 @_guarded(blp)
+@idempotent
 @transactional
 def evaluate(args: dict[str, Any]) -> dict[str, Any]:
     """给一名检察官或一个检察院在一个期间计分 (score one subject for one period).

@@ -17,6 +17,7 @@ from flask import current_app
 from flask_smorest.pagination import PaginationParameters
 
 from rulesvc.api.auth import ApiBlueprint, current_actor, transactional
+from rulesvc.api.idempotency import idempotent
 from rulesvc.api.schemes import INT32_MAX, Line, _guarded
 from rulesvc.catalogue import msg
 from rulesvc.errors import NotFound
@@ -219,6 +220,7 @@ class WhySchema(SubjectRowSchema):
 @blp.alt_response(404, response="NOT_FOUND")
 @blp.alt_response(503, description="模拟测评队列（Redis）无法连接：未创建任何测评 (the queue does not answer)")
 @_guarded(blp)
+@idempotent(atomic=False)  # the run is committed before its job is queued
 def create(args: dict[str, Any]) -> Any:
     """发起模拟测评 (ask for a simulation run).
 
