@@ -22,7 +22,17 @@ from flask import Flask, Response, url_for
 from flask_smorest import Api, Blueprint
 from flask_smorest.pagination import PAGINATION_HEADER
 
-from rulesvc.api import auth, errors, evaluations, health, reference, schemes, simulations
+from rulesvc.api import (
+    auth,
+    errors,
+    evaluations,
+    health,
+    publications,
+    rankings,
+    reference,
+    schemes,
+    simulations,
+)
 from rulesvc.api.guard import register_guard
 from rulesvc.api.unavailable import register_unavailable
 from rulesvc.extensions import csrf
@@ -36,7 +46,8 @@ ASSETS_URL = f"{DOCS_PREFIX}/assets"
 BLUEPRINTS: tuple[Blueprint, ...] = (
     health.blp,
     reference.blp,
-    auth.blp, *schemes.BLUEPRINTS, simulations.blp, evaluations.blp,
+    auth.blp, *schemes.BLUEPRINTS, simulations.blp, evaluations.blp, evaluations.subjects_blp,
+    rankings.blp, rankings.comparisons_blp, publications.blp,
 )
 
 API_DESCRIPTION = """\

@@ -154,16 +154,7 @@ def streaks(compiled: CompiledScheme, monthly: Sequence[tuple[str, pl.DataFrame]
     pc = compiled.scheme.peers
     if pc is None or not monthly:
         return pl.DataFrame()
-    g = _group(pc.group)
-    by_code = {ci.indicator.code: ci for ci in compiled.indicators}
-    marks = []
-    for label, frame in monthly:
-        cols = [pl.col(key)]
-        for code in pc.indicators:
-            worse = _worse_than_average(code, by_code[code].higher_better, frame, g).fill_null(False)
-            cols.append(worse.alias(code))
-        marks.append(frame.select(cols).with_columns(pl.lit(label).alias("month")))
-    long = pl.concat(marks).sort([key, "month"])
+    long = monthly_marks(compiled, monthly, key)
     out = long.select(key).unique().sort(key)
     need = pc.streak or math.inf
     for code in pc.indicators:
@@ -175,6 +166,24 @@ def streaks(compiled: CompiledScheme, monthly: Sequence[tuple[str, pl.DataFrame]
         out = out.join(runs, on=key, how="left").with_columns(
             (pl.col(f"longest__{code}") >= need).alias(f"named__{code}"))
     return out
+
+
+def monthly_marks(compiled: CompiledScheme, monthly: Sequence[tuple[str, pl.DataFrame]], key: str) -> pl.DataFrame:
+    """One row per subject and month: ``month`` and, per compared indicator, whether the unit was worse
+    than its group's average that month (evaluated units only)."""
+    pc = compiled.scheme.peers
+    if pc is None or not monthly:
+        return pl.DataFrame()
+    g = _group(pc.group)
+    by_code = {ci.indicator.code: ci for ci in compiled.indicators}
+    marks = []
+    for label, frame in monthly:
+        cols = [pl.col(key)]
+        for code in pc.indicators:
+            worse = _worse_than_average(code, by_code[code].higher_better, frame, g).fill_null(False)
+            cols.append(worse.alias(code))
+        marks.append(frame.select(cols).with_columns(pl.lit(label).alias("month")))
+    return pl.concat(marks).sort([key, "month"])
 
 
 def _current_and_longest(seq: pl.Series) -> list[int]:

@@ -671,6 +671,63 @@ class IdempotencyKey(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class Publication(Base):
+    """A period's results under a version, published (发布): frozen for good. The whole bulk result is kept
+    (``frame``, zstd Parquet) with each subject's card in :class:`PublicationCard`; ``result_hash`` is the
+    sha256 of the figures. A correction is a new publication (``sequence`` + 1, ``supersedes_id``,
+    ``reason``); both stay readable. Database triggers refuse any UPDATE or DELETE."""
+
+    __tablename__ = "publications"
+    __table_args__ = (
+        UniqueConstraint("scheme_id", "period", "sequence", name="uq_publications_scheme_period_sequence"),
+        Index("ix_publications_scheme_period", "scheme_id", "period"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("schemes.id"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("scheme_versions.id"))
+    procuratorate_id: Mapped[int] = mapped_column(ForeignKey("procuratorates.id"), index=True,
+                                                  comment="the scheme's procuratorate (who may see the publication)")
+    period: Mapped[str] = mapped_column(String(16), comment="2020, 2020-Q3 or 2020-07")
+    period_start: Mapped[dt.date] = mapped_column(Date)
+    period_end: Mapped[dt.date] = mapped_column(Date)
+    sequence: Mapped[int] = mapped_column(Integer, comment="1 for the first; a correction is +1")
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("publications.id"), unique=True)
+    reason: Mapped[str] = mapped_column(Text, default="", comment="why a correction was published")
+    content_hash: Mapped[str] = mapped_column(String(64), comment="the version's content hash")
+    datasets: Mapped[list[list[Any]]] = mapped_column(JSONType, comment="[[id, content hash], …] scored")
+    dictionary_hash: Mapped[str] = mapped_column(String(64))
+    engine_version: Mapped[str] = mapped_column(String(40))
+    result_hash: Mapped[str] = mapped_column(String(64), comment="sha256 of the published figures")
+    subjects_count: Mapped[int] = mapped_column(Integer)
+    graded_count: Mapped[int] = mapped_column(Integer)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSONType, comment="grade counts and totals, for lists")
+    frame: Mapped[bytes] = mapped_column(LargeBinary, comment="the bulk result, zstd Parquet")
+    left_out: Mapped[bytes] = mapped_column(LargeBinary, comment="who was not evaluated and why, zstd Parquet")
+    extra: Mapped[bytes | None] = mapped_column(LargeBinary, comment="procuratorate schemes: monthly streaks, zstd Parquet")
+    published_by: Mapped[str] = mapped_column(String(120))
+    published_by_ref: Mapped[str] = mapped_column(String(40))
+    published_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    scheme: Mapped[Scheme] = relationship()
+    version: Mapped[SchemeVersion] = relationship()
+
+
+class PublicationCard(Base):
+    """One subject's published score card (gzip-compressed JSON), with total, grade and place for lists."""
+
+    __tablename__ = "publication_cards"
+
+    publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id"), primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    procuratorate_id: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    total: Mapped[float | None] = mapped_column(Float)
+    grade: Mapped[str | None] = mapped_column(String(40))
+    place: Mapped[int | None] = mapped_column(Integer)
+    card: Mapped[bytes] = mapped_column(LargeBinary, comment="the score card, gzip-compressed JSON")
+
+
 class FrozenVersionError(RuntimeError):
     """An attempt, through the ORM, to change a scheme version that left draft."""
 

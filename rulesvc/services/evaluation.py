@@ -1,19 +1,22 @@
-"""Scores for other systems (issue 11, first step): one subject, one period, under a scheme's version in
-force on the period's first day or a named version — total, grade and why, rank and percentile in the
-quota group, dimensions, indicators, adjustments, vetoes and the nearest tier not reached, with what is
-needed to reproduce it (version and content hash, dataset hashes, engine version).
+"""Score cards for other systems: one subject, or many, for one period under a scheme — total, grade and
+why, rank and percentile in the quota group, dimensions, indicators, adjustments, vetoes and the
+nearest tier not reached, with what is needed to reproduce it and whether the figures are **published**
+(frozen, :mod:`rulesvc.services.publications`) or **provisional** (computed now, :mod:`.results`).
 
-Peer statistics and ranks come from a bulk run of the same inputs, kept in a small in-process cache
-keyed by (content hash, dataset hashes, period, dictionary hash): a card never disagrees with the
-ranking, and asking for another subject of the same period does not score the province again.
+The head of a card (status, total, grade, place) always comes from the period's bulk result — the very
+row the ranking shows; the explanation comes from the per-subject evaluator on the same inputs with the
+same peers (the differential tests hold the two together).
 
-Every answer says ``figures: "provisional"``: published (frozen) results arrive with publications.
+What-if: a card may be computed from the caller's own events (``events``, validated as import rows)
+instead of the stored ones; peers, group sizes and quotas still come from the stored period.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
+import dataclasses
+import gzip
+import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,130 +25,279 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rulesvc.catalogue import msg
-from rulesvc.engine import ENGINE_VERSION
-from rulesvc.engine.bulk import BulkResult, evaluate_bulk, subject_of
-from rulesvc.engine.compile import CompiledScheme
+from rulesvc.engine.bulk import subject_of
 from rulesvc.engine.dictionary import Dictionary
-from rulesvc.engine.errors import DefinitionError
 from rulesvc.engine.evaluate import evaluate_subject
 from rulesvc.engine.participation import EVALUATED
-from rulesvc.engine.periods import Period, parse_period
-from rulesvc.errors import InvalidInput, NotEvaluated, NotFound
-from rulesvc.persistence.models import Procuratorate, SchemeVersion
-from rulesvc.schema.scheme import DocumentError, load_scheme
-from rulesvc.services.governance import versions
+from rulesvc.errors import InvalidInput, NotEvaluated, NotFound, RulesvcError
+from rulesvc.persistence.models import Procuratorate, PublicationCard
+from rulesvc.services import results
 from rulesvc.services.governance.access import Actor, require
-from rulesvc.services.scoring import PeriodData, compile_cached, default_decider, period_data
+from rulesvc.services.scoring import default_decider, subjects_for
 
 TRACES = ("none", "summary", "full")
-_BULK: OrderedDict[tuple[Any, ...], BulkResult] = OrderedDict()
-_BULK_SIZE = 8
-_LOCK = threading.Lock()
+HEAD = ("subject", "period", "status", "status_reason", "total", "grade", "grade_reason", "rank")
+MAX_BATCH_SUBJECTS = 5000
+MAX_FULL_TRACES = 100  # a full trace carries every event behind every point: a batch of them is bounded
 
 
 def evaluate(session: Session, actor: Actor, dictionary: Dictionary, *, subject: str, period: str,
              scheme: str | None = None, version_id: int | None = None, trace: str = "summary",
-             cache_dir: str | Path | None = None) -> dict[str, Any]:
+             events: list[dict[str, Any]] | None = None, cache_dir: str | Path | None = None) -> dict[str, Any]:
     """One subject's score card. 404 for an unknown scheme, version or subject, or a subject outside the
-    caller's tree or the scheme's scope; 422 for a bad period; the reason when the subject is not
-    evaluated in the period."""
-    p = _period(period)
-    v = _version(session, actor, p, scheme, version_id)
-    try:
-        compiled = compile_cached(load_scheme(v.resolved if v.resolved is not None else versions.resolve(v)),
-                                  dictionary)
-    except (DocumentError, DefinitionError):  # a draft that does not load or compile yet
-        raise InvalidInput(msg("simulation.version_invalid", number=v.number, code=v.scheme.code),
-                           errors={"version_id": [msg("simulation.version_invalid", number=v.number,
-                                                      code=v.scheme.code)]}) from None
-    data = period_data(session, compiled, dictionary, p, cache_dir=Path(cache_dir) if cache_dir else None)
-    row = data.subjects.filter(pl.col("code") == subject)
-    if row.height == 0 or not actor.in_scope(row["procuratorate_id"][0]):
-        raise NotFound(msg("scoring.no_subject", code=subject))  # outside the caller's tree: as if absent
-    require(actor, "score", row["procuratorate_id"][0], what=f"考评对象 {subject}")
-    bulk = _bulk(compiled, data, dictionary)
-    scored = bulk.frame.filter(pl.col(data.key) == row[data.key][0])
-    if scored.height == 0:
-        left = bulk.left_out.filter(pl.col(data.key) == row[data.key][0])
-        reason = left["status_reason"][0] if left.height else ""
-        raise NotEvaluated(msg("scoring.not_evaluated", code=subject, name=row["name"][0] or "", reason=reason,
-                               reason_en=left["status_code"][0] if left.height else "", period=p.label))
-    r = scored.row(0, named=True)
-    subj = subject_of(r, data.key, final=True)
-    subj.id, subj.name = subject, r.get("name") or ""
-    events = data.events.filter(pl.col(data.key) == r[data.key]).to_dicts()
-    result = evaluate_subject(compiled, subj, events, period=p.label, decider=default_decider(), peers=bulk.peers)
-    return _answer(session, v, compiled, data, bulk, r, result.as_dict(), trace)
-
-
-def _period(text: str) -> Period:
-    try:
-        return parse_period(text)
-    except (DefinitionError, ValueError, OverflowError):
-        raise InvalidInput(msg("evaluation.period_bad", period=str(text)[:40]),
-                           errors={"period": [msg("evaluation.period_bad", period=str(text)[:40])]}) from None
-
-
-def _version(session: Session, actor: Actor, p: Period, scheme: str | None, version_id: int | None) -> SchemeVersion:
-    if version_id is not None:
-        return versions.get_version(session, actor, version_id)
-    if not scheme:
-        raise InvalidInput(msg("evaluation.scheme_or_version"),
-                           errors={"scheme": [msg("evaluation.scheme_or_version")]})
-    return versions.version_in_effect(session, actor, scheme, p.start)
-
-
-def _bulk(compiled: CompiledScheme, data: PeriodData, dictionary: Dictionary) -> BulkResult:
-    key = (compiled.scheme.content_hash, data.dataset_hashes, data.period.label if data.period else None,
-           dictionary.content_hash, data.subjects.height)
-    with _LOCK:
-        if key in _BULK:
-            _BULK.move_to_end(key)
-            return _BULK[key]
-    bulk = evaluate_bulk(compiled, data.events, data.subjects, key=data.key, period=data.span)
-    with _LOCK:
-        _BULK[key] = bulk
-        while len(_BULK) > _BULK_SIZE:
-            _BULK.popitem(last=False)
-    return bulk
-
-
-def _answer(session: Session, v: SchemeVersion, compiled: CompiledScheme, data: PeriodData, bulk: BulkResult,
-            row: dict[str, Any], full: dict[str, Any], trace: str) -> dict[str, Any]:
-    org = session.scalar(select(Procuratorate).where(Procuratorate.id == row["procuratorate_id"]))
-    graded = bulk.frame.filter(pl.col("status") == EVALUATED)
-    qgroup = compiled.scheme.grading.quota_group if compiled.scheme.grading else "all"
-    from rulesvc.engine.bulk import GROUP_COLUMNS
-
-    gcol = None if qgroup == "all" else GROUP_COLUMNS[qgroup]
-    group = graded if gcol is None else graded.filter(pl.col(gcol) == row.get(gcol))
-    rank = row.get("rank") if row.get("status") == EVALUATED else None
-    size = group.height
-    percentile = None if rank is None or size == 0 else round(100.0 * (size - rank) / max(size - 1, 1), 2)
-    out: dict[str, Any] = {
-        "subject": {"code": full["subject"], "name": full["subject_name"],
-                    "procuratorate": {"code": org.code, "name": org.name} if org else None},
-        "period": full["period"], "figures": "provisional",
-        "scheme": {"code": v.scheme.code, "version_id": v.id, "number": v.number, "status": v.status,
-                   "content_hash": compiled.scheme.content_hash},
-        "datasets": [{"id": i, "content_hash": h} for i, h in data.datasets], "engine_version": ENGINE_VERSION,
-        "status": full["status"], "status_reason": full["status_reason"],
-        "total": full["total"], "grade": full["grade"], "grade_reason": full["grade_reason"],
-        "rank": {"place": rank, "of": size, "group": qgroup, "percentile": percentile},
-    }
-    if trace == "none":
+    caller's tree or the scheme's scope; 422 for a bad period or bad inline events; 400
+    ``scoring.not_evaluated`` with the reason when the subject does not take part in the period."""
+    p = results.parse(period)
+    if events is not None:
+        return _what_if(session, actor, dictionary, subject=subject, p=p, scheme=scheme, version_id=version_id,
+                        trace=trace, rows=events, cache_dir=cache_dir)
+    fig = results.figures(session, actor, dictionary, period=p, scheme=scheme, version_id=version_id,
+                          cache_dir=cache_dir)
+    row = _subject_row(session, actor, fig, subject)
+    if fig.publication is not None:
+        stored = session.get(PublicationCard, (fig.publication.id, subject))
+        if stored is None:  # cannot happen: a publication writes a card for every row of its frame
+            raise NotFound(msg("scoring.no_subject", code=subject))
+        card = json.loads(gzip.decompress(stored.card))
+        out = answer(fig, card, trace)
+        if trace == "full":
+            again = results.provisional_figures(session, fig.version, dictionary, fig.period, cache_dir=cache_dir,
+                                                dataset_ids=[i for i, _ in fig.datasets])
+            out["trace"] = _result(again, _subject_row(session, actor, again, subject)).as_dict()
         return out
-    out["dimensions"] = full["dimensions"]
-    out["indicators"] = [{k: i[k] for k in ("code", "name", "dimension", "value", "x", "branch", "rule", "points",
-                                            "max_points", "contribution", "note", "nearest", "formula_labeled")}
-                         for i in full["indicators"]]
-    out["adjustments"] = [{k: a[k] for k in ("code", "name", "dimension", "matched", "points_each", "points",
-                                             "cap", "note")} for a in full["adjustments"]]
-    out["vetoes"] = [{k: x[k] for k in ("code", "name", "effect", "detail", "matched")} for x in full["vetoes"]]
-    out["attribution"] = full["attribution"]
-    if trace == "full":
+    result = _result(fig, row)
+    full = result.as_dict() if trace == "full" else None
+    return answer(fig, card_of(session, fig, row, summary_of(result)), trace, full=full)
+
+
+def _subject_row(session: Session, actor: Actor, fig: results.Figures, code: str) -> dict[str, Any]:
+    """The subject's row of the period's results, if the caller may score it; else why not."""
+    found = fig.row(code)
+    if found is None:
+        left = fig.left_out.filter(pl.col("code") == code) if "code" in fig.left_out.columns else fig.left_out.clear()
+        if left.height and actor.in_scope(left["procuratorate_id"][0]):
+            require(actor, "score", left["procuratorate_id"][0], what=f"考评对象 {code}")
+            r = left.row(0, named=True)
+            raise NotEvaluated(msg("scoring.not_evaluated", code=code, name=r.get("name") or "",
+                                   reason=r.get("status_reason") or "", reason_en=r.get("status_code") or "",
+                                   period=fig.period.label), reason=r.get("status_code") or "")
+        everyone = subjects_for(session, fig.compiled.scheme.subject)
+        hit = everyone.filter(pl.col("code") == code)
+        if hit.height and actor.in_scope(hit["procuratorate_id"][0]) and fig.compiled.scheme.org:
+            raise NotFound(msg("scoring.outside_scheme", code=code, scheme=fig.scheme.code,
+                               org=fig.compiled.scheme.org))
+        raise NotFound(msg("scoring.no_subject", code=code))
+    row = found
+    if not actor.in_scope(row["procuratorate_id"]):
+        raise NotFound(msg("scoring.no_subject", code=code))  # outside the caller's tree: as if absent
+    require(actor, "score", row["procuratorate_id"], what=f"考评对象 {code}")
+    return row
+
+
+def _result(fig: results.Figures, row: dict[str, Any]) -> Any:
+    assert fig.computed is not None
+    subj = subject_of(row, fig.key, final=True)
+    subj.id, subj.name = row["code"], row.get("name") or ""
+    return evaluate_subject(fig.compiled, subj, fig.computed.events_of(row[fig.key]), period=fig.period.label,
+                            decider=default_decider(), peers=fig.computed.bulk.peers)
+
+
+def _orgs(session: Session) -> dict[int, dict[str, str]]:
+    return {r.id: {"code": r.code, "name": r.name}
+            for r in session.execute(select(Procuratorate.id, Procuratorate.code, Procuratorate.name)).all()}
+
+
+def head_of(fig: results.Figures, row: dict[str, Any], org: dict[str, str] | None, ranks: dict[str, Any]) -> dict[str, Any]:
+    """The head of a card from the period's bulk row: who, total, grade and why, place in the group."""
+    evaluated = row.get("status") == EVALUATED
+    return {
+        "subject": {"code": row["code"], "name": row.get("name") or "", "procuratorate": org},
+        "period": fig.period.label,
+        "status": row.get("status"), "status_reason": row.get("status_reason") or "",
+        "total": row.get("total"), "grade": row.get("grade") if evaluated else None,
+        "grade_reason": row.get("grade_reason") or "" if evaluated else "",
+        "rank": {"place": ranks.get("place") if evaluated else None, "of": ranks.get("group_size"),
+                 "group": fig.quota_group, "percentile": ranks.get("percentile") if evaluated else None},
+    }
+
+
+def _ranks(fig: results.Figures, code: str) -> dict[str, Any]:
+    row = fig.row(code)
+    if row is None:
+        return {}
+    return {"place": row["place"], "group_size": row["group_size"], "percentile": row["percentile"]}
+
+
+def card_of(session: Session, fig: results.Figures, row: dict[str, Any], full: dict[str, Any],
+            orgs: dict[int, dict[str, str]] | None = None, ranks: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A subject's card (what a publication stores): the head from the bulk row, the explanation from
+    the per-subject result ``full``."""
+    orgs = orgs if orgs is not None else {}
+    org = orgs.get(row["procuratorate_id"]) if orgs else _orgs(session).get(row["procuratorate_id"])
+    card = head_of(fig, row, org, ranks if ranks is not None else _ranks(fig, row["code"]))
+    card.update(full if "metrics" not in full else {
+        "dimensions": full["dimensions"],
+        "indicators": [{k: i.get(k) for k in INDICATOR_KEYS} for i in full["indicators"]],
+        "adjustments": [{k: a.get(k) for k in ADJUSTMENT_KEYS} for a in full["adjustments"]],
+        "vetoes": [{k: x.get(k) for k in VETO_KEYS} for x in full["vetoes"]],
+        "attribution": full["attribution"]})
+    return card
+
+
+INDICATOR_KEYS = ("code", "name", "dimension", "value", "x", "branch", "rule", "points", "max_points", "contribution",
+                  "note", "nearest", "formula_labeled")
+ADJUSTMENT_KEYS = ("code", "name", "dimension", "matched", "points_each", "points", "cap", "note")
+VETO_KEYS = ("code", "name", "effect", "detail", "matched")
+
+
+def summary_of(result: Any) -> dict[str, Any]:
+    """The parts of a result a card shows (``trace=summary``), read straight off the result: the same
+    values as ``result.as_dict()`` gives them, without copying the whole trace (metrics, event ids)."""
+    def flat(o: Any) -> dict[str, Any]:
+        return {f.name: getattr(o, f.name) for f in dataclasses.fields(o)}
+
+    def indicator(i: Any) -> dict[str, Any]:
+        d = {k: getattr(i, k) for k in INDICATOR_KEYS}
+        if i.nearest is not None:
+            d["nearest"] = flat(i.nearest)
+        return d
+
+    return {"dimensions": [flat(d) for d in result.dimensions],
+            "indicators": [indicator(i) for i in result.indicators],
+            "adjustments": [{k: getattr(a, k) for k in ADJUSTMENT_KEYS} for a in result.adjustments],
+            "vetoes": [{k: getattr(x, k) for k in VETO_KEYS} for x in result.vetoes],
+            "attribution": [flat(line) for line in result.attribution]}
+
+
+def answer(fig: results.Figures, card: dict[str, Any], trace: str, *, full: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A card as answered: who and when, then where the figures come from, then the figures."""
+    out = {"subject": card["subject"], "period": card["period"], **fig.provenance()}
+    keys = HEAD[2:] if trace == "none" else [k for k in card if k not in ("subject", "period")]
+    out.update({k: card[k] for k in keys})
+    if trace == "full" and full is not None:
         out["trace"] = full
     return out
 
 
-__all__ = ["TRACES", "evaluate"]
+# ------------------------------------------------------------------------------------------- what-if
+
+
+def _what_if(session: Session, actor: Actor, dictionary: Dictionary, *, subject: str, p: Any, scheme: str | None,
+             version_id: int | None, trace: str, rows: list[dict[str, Any]],
+             cache_dir: str | Path | None) -> dict[str, Any]:
+    from rulesvc.services.inline_events import inline_events
+
+    v = results.version_for(session, actor, p, scheme, version_id)
+    fig = results.provisional_figures(session, v, dictionary, p, cache_dir=cache_dir)
+    row = _subject_row(session, actor, fig, subject)
+    assert fig.computed is not None
+    subject_row = fig.computed.data.subjects.filter(pl.col("code") == subject).row(0, named=True)
+    frame = inline_events(session, dictionary, rows, subject_row=subject_row, key=fig.key, period=p,
+                          event_types=set(fig.compiled.event_types))
+    subj = subject_of(row, fig.key, final=True)
+    subj.id, subj.name = subject, row.get("name") or ""
+    result = evaluate_subject(fig.compiled, subj, frame.to_dicts(), period=p.label, decider=default_decider(),
+                              peers=fig.computed.bulk.peers)
+    full = result.as_dict()  # what-if: the head comes from this result (no bulk row holds it)
+    # Where the caller's figures would stand among the others of the group (their stored row left out).
+    others = results.ranked(fig).filter(pl.col("code") != subject)
+    gcol = None if fig.quota_group == "all" else results.GROUP_COLUMNS[fig.quota_group]
+    group = others.filter(pl.col("status") == EVALUATED)
+    if gcol is not None:
+        group = group.filter(pl.col(gcol) == row.get(gcol))
+    evaluated = full["status"] == EVALUATED
+    place = int((group["total"] > full["total"]).sum()) + 1 if evaluated else None
+    size = group.height + 1
+    ranks = {"place": place, "group_size": size,
+             "percentile": round(100.0 * (size - place) / (size - 1), 2) if place and size > 1 else (100.0 if place else None)}
+    wrow = {**row, "status": full["status"], "status_reason": full["status_reason"], "total": full["total"],
+            "grade": full["grade"], "grade_reason": full["grade_reason"]}
+    out = answer(fig, card_of(session, fig, wrow, summary_of(result), ranks=ranks), trace,
+                 full=full if trace == "full" else None)
+    out["figures"] = results.PROVISIONAL
+    out["events"] = {"source": "inline", "count": frame.height, "rows": len(rows)}
+    return out
+
+
+# --------------------------------------------------------------------------------------------- batch
+
+
+def batch(session: Session, actor: Actor, dictionary: Dictionary, *, period: str, scheme: str | None = None,
+          version_id: int | None = None, subjects: list[str] | None = None, procuratorate: str | None = None,
+          trace: str = "none", cache_dir: str | Path | None = None) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
+    """Cards of many subjects — the listed ``subjects`` or everyone of ``procuratorate`` and below (within
+    the caller's tree) — as (what the figures rest on, the cards one by one). A listed subject that
+    cannot be scored gets ``{"subject": {"code": …}, "error": {"code", "message"}}`` in its place."""
+    if (subjects is None) == (procuratorate is None):
+        bad = msg("evaluation.batch_who")
+        raise InvalidInput(bad, errors={"subjects": [bad]})
+    if subjects is not None and len(subjects) > MAX_BATCH_SUBJECTS:
+        bad = msg("evaluation.batch_too_many", limit=MAX_BATCH_SUBJECTS)
+        raise InvalidInput(bad, errors={"subjects": [bad]})
+    fig = results.figures(session, actor, dictionary, period=period, scheme=scheme, version_id=version_id,
+                          cache_dir=cache_dir)
+    ranked = results.ranked(fig)
+    if procuratorate is not None:
+        from rulesvc.services.scoring import scope_ids
+
+        org = session.scalar(select(Procuratorate).where(Procuratorate.code == procuratorate))
+        if org is None or not actor.in_scope(org.id):
+            raise NotFound(msg("not_found.procuratorate", code=procuratorate))
+        require(actor, "score", org.id, what=f"检察院 {procuratorate}")
+        below = scope_ids(session, procuratorate) or set()
+        chosen = ranked.filter(pl.col("procuratorate_id").is_in(sorted(below)))
+        if actor.scope is not None:
+            chosen = chosen.filter(pl.col("procuratorate_id").is_in(sorted(actor.scope)))
+        codes = chosen.sort(["place", "code"], nulls_last=True)["code"].to_list()
+    else:
+        codes = list(dict.fromkeys(subjects or []))
+    if trace == "full" and len(codes) > MAX_FULL_TRACES:
+        bad = msg("evaluation.batch_full_trace", limit=MAX_FULL_TRACES)
+        raise InvalidInput(bad, errors={"trace": [bad]})
+    meta = {"period": fig.period.label, **fig.provenance(), "count": len(codes), "trace": trace}
+    return meta, _cards(session, actor, dictionary, fig, ranked, codes, trace, cache_dir)
+
+
+def _cards(session: Session, actor: Actor, dictionary: Dictionary, fig: results.Figures, ranked: pl.DataFrame,
+           codes: list[str], trace: str, cache_dir: str | Path | None) -> Iterator[dict[str, Any]]:
+    orgs = _orgs(session)
+    rows = {r["code"]: r for r in ranked.filter(pl.col("code").is_in(codes)).iter_rows(named=True)}
+    stored: dict[str, bytes] = {}
+    if fig.publication is not None and trace != "none":
+        for i in range(0, len(codes), 500):
+            part = codes[i:i + 500]
+            stored.update({r[0]: r[1] for r in session.execute(select(PublicationCard.code, PublicationCard.card).where(
+                PublicationCard.publication_id == fig.publication.id, PublicationCard.code.in_(part))).all()})
+    again = None
+    for code in codes:
+        row = rows.get(code)
+        try:
+            if row is None or not actor.in_scope(row["procuratorate_id"]):
+                _subject_row(session, actor, fig, code)  # raises the reason
+            assert row is not None
+            require(actor, "score", row["procuratorate_id"], what=f"考评对象 {code}")
+            ranks = {"place": row["place"], "group_size": row["group_size"], "percentile": row["percentile"]}
+            if trace == "none":
+                card = head_of(fig, row, orgs.get(row["procuratorate_id"]), ranks)
+                yield {k: card[k] for k in HEAD}
+                continue
+            if fig.publication is not None:
+                card = json.loads(gzip.decompress(stored[code]))
+                full = None
+                if trace == "full":
+                    if again is None:
+                        again = results.provisional_figures(session, fig.version, dictionary, fig.period,
+                                                            cache_dir=cache_dir, dataset_ids=[i for i, _ in fig.datasets])
+                    full = _result(again, again.frame.filter(pl.col("code") == code).row(0, named=True)).as_dict()
+            else:
+                result = _result(fig, row)
+                full = result.as_dict() if trace == "full" else None
+                card = card_of(session, fig, row, summary_of(result), orgs, ranks)
+            out = {k: v for k, v in answer(fig, card, trace, full=full).items()
+                   if k not in ("figures", "scheme", "datasets", "dictionary_hash", "engine_version", "publication")}
+            yield out
+        except RulesvcError as exc:
+            yield {"subject": {"code": code}, "error": {"code": exc.error_code, "message": exc.message}}
+
+
+__all__ = ["TRACES", "answer", "batch", "card_of", "evaluate", "head_of"]

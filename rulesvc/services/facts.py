@@ -33,6 +33,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Sequence
@@ -335,12 +336,18 @@ def cached_events(session: Session, dictionary: Dictionary, plan: InUse, cache_d
     if not plan.datasets:
         return pl.DataFrame(schema=expected)
     path = cache_dir / f"events-{cache_key(session, dictionary, plan)}{_SUFFIX}"
+    memo_key = (str(path), tuple(expected))
+    with _MEMO_LOCK:
+        for k, f in _MEMO:
+            if k == memo_key:
+                return f
     if path.exists():
         try:
             frame = pl.read_parquet(path, columns=list(expected))
             if frame.schema != expected:
                 raise ValueError(f"{path.name}: unexpected columns")
             os.utime(path)  # most recently used
+            _remember(memo_key, frame)
             return frame
         except Exception:  # a damaged or foreign file: build it again
             logger.warning("events cache file %s unreadable; rebuilding it", path, exc_info=True)
@@ -350,6 +357,20 @@ def cached_events(session: Session, dictionary: Dictionary, plan: InUse, cache_d
     _write_atomically(frame, path)
     prune_cache(cache_dir, keep=path)
     return frame.select(list(expected))
+
+
+# The last frames read from the cache folder, kept in memory: a file's name is the hash of what it holds,
+# so a name seen again holds the same events. A worker answering month after month of one year reads the
+# file once, not once per month. At most _MEMO_SIZE frames (memory stays bounded).
+_MEMO: list[tuple[tuple[Any, ...], pl.DataFrame]] = []
+_MEMO_SIZE = 2
+_MEMO_LOCK = threading.Lock()
+
+
+def _remember(key: tuple[Any, ...], frame: pl.DataFrame) -> None:
+    with _MEMO_LOCK:
+        _MEMO[:] = [(k, f) for k, f in _MEMO if k != key][: _MEMO_SIZE - 1]
+        _MEMO.insert(0, (key, frame))
 
 
 def _write_atomically(frame: pl.DataFrame, path: Path) -> None:

@@ -6,6 +6,7 @@ The engine computes; this module fetches facts from the database and picks the e
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -274,10 +275,20 @@ def evaluate_one(session: Session, compiled: CompiledScheme, dictionary: Diction
                             peers=peers)
 
 
+_DECIDERS = threading.local()
+_DECIDER_SCHEMES = 32  # rule sets one decider keeps compiled before it is replaced (memory stays bounded)
+
+
 def default_decider() -> Decider:
+    """The durable_rules decider of this thread: it keeps each scheme's rule set compiled, so a second
+    evaluation under the same scheme does not compile it again. Replaced by a fresh one once it holds
+    :data:`_DECIDER_SCHEMES` rule sets."""
     from rulesvc.engine.durable_decider import DurableDecider
 
-    return DurableDecider()
+    d = getattr(_DECIDERS, "decider", None)
+    if d is None or len(getattr(d, "_rules", ())) >= _DECIDER_SCHEMES:
+        d = _DECIDERS.decider = DurableDecider()
+    return d  # type: ignore[no-any-return,unused-ignore]
 
 
 __all__ = ["PythonDecider", "compile_cached", "evaluate_one", "load_scheme_file", "score_period"]

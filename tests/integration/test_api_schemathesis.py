@@ -86,8 +86,11 @@ GRAFTED = [None, True, 0, -1, 2**31, 2**64, 0.5, -1e300, "", "文字", " ", [], 
 ACCEPTABLE = frozenset({200, 201, 202, 204, 401, 403, 404, 409})  # 202: a simulation run accepted (queued)
 # Reads whose query the service checks against what it reads (422 ``invalid_input``, like a change's
 # content): a run's per-subject results for a period the run does not hold (``simulation.period_not_in_run``).
+# Scoring reads check their query against the scheme they name: comparisons need a scheme that scores
+# procuratorates, a history at most 24 periods (``comparison.not_procuratorate``, ``history.too_long``).
 CHECKED_READS = frozenset({"GET /api/v1/simulations/{run_id}/subjects",
-                           "GET /api/v1/simulations/{run_id}/subjects/{code}/why"})
+                           "GET /api/v1/simulations/{run_id}/subjects/{code}/why",
+                           "GET /api/v1/comparisons", "GET /api/v1/subjects/{code}/history"})
 
 
 def _settings(examples: int) -> settings:

@@ -77,11 +77,34 @@ def test_who_may_score_whom_and_clear_refusals(world):
     refused(ask(c, k["county-scorer"], subject="P07"), 404, "scoring.no_subject")  # another unit: not found
     assert ok(ask(c, k["county-scorer"], subject="P01"))["subject"]["code"] == "P01"
     refused(ask(c, k["scorer"], subject="NOBODY"), 404, "scoring.no_subject")
-    body = refused(ask(c, k["scorer"], subject="P01", period="2020-13"), 422, "evaluation.period_bad")
-    assert body["field_codes"]["period"] == ["evaluation.period_bad"]
+    body = refused(ask(c, k["scorer"], subject="P01", period="2020-13"), 422)
+    assert "2020-Q3" in body["errors"]["json"]["period"][0]  # the request schema says what a period looks like
     refused(ask(c, k["scorer"], subject="P01", period="2019"), 404, "not_found.in_force")
     refused(c.post("/api/v1/evaluations", headers=k["scorer"], json={"subject": "P01", "period": "2020"}), 422,
             "evaluation.scheme_or_version")
     by_id = ok(c.post("/api/v1/evaluations", headers=k["scorer"],
                       json={"subject": "P01", "period": "2020", "version_id": v1["id"]}))
     assert by_id["total"] == ok(ask(c, k["scorer"], subject="P01"))["total"]
+
+
+def filings(code: str, org: str, n: int, day: str = "2020-07-01") -> list[dict]:
+    return [{"event_id": f"W-{code}-{i}", "event_type": "supervision_action", "procuratorate": org, "prosecutor": code,
+             "occurred_on": day, "action": "filing", "adopted": True} for i in range(n)]
+
+
+def test_what_if_on_the_callers_own_events(world):
+    _, c, k, v1 = world
+    stored = ok(ask(c, k["scorer"], subject="P04"))  # 3 filings, no hearings
+    what_if = ok(ask(c, k["scorer"], subject="P04", events=filings("P04", "910101", 6)))
+    assert what_if["figures"] == "provisional" and what_if["events"] == {"source": "inline", "count": 6, "rows": 6}
+    fil = {i["code"]: i for i in what_if["indicators"]}["FIL"]
+    assert fil["value"] == 6 and fil["points"] == 10 and what_if["total"] > stored["total"]
+    assert sum(line["points"] for line in what_if["attribution"]) == pytest.approx(what_if["total"], abs=1e-6)
+    assert ok(ask(c, k["scorer"], subject="P04"))["total"] == stored["total"]  # nothing was stored
+    # Rows are checked as an import's rows are, with the row and column named.
+    bad = refused(ask(c, k["scorer"], subject="P04", events=[{**filings("P04", "910101", 1)[0],
+                                                                "occurred_on": "2020-02-30"}]), 422)
+    assert "events[0].occurred_on" in bad["errors"]
+    other = refused(ask(c, k["scorer"], subject="P04", events=filings("P01", "910101", 1)), 422)
+    assert any(key.startswith("events[0]") for key in other["errors"])
+    refused(ask(c, k["county-scorer"], subject="P07", events=filings("P07", "910100", 1)), 404, "scoring.no_subject")

@@ -26,6 +26,7 @@ ACTION_LABELS = {
     "version.delete": "删除草稿", "rules.import": "从文件导入", "apikey.create": "新建 API 密钥",
     "apikey.revoke": "吊销 API 密钥", "auth.lockout": "登录锁定",
     "dataset.correct": "导入更正数据集", "dataset.withdraw": "撤回数据集",
+    "publication.publish": "发布考评结果", "publication.supersede": "更正已发布的考评结果",
 }
 
 

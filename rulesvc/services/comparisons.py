@@ -1,0 +1,128 @@
+"""Procuratorate-level comparison (院际比较) of a period, as the provincial bulletins publish it:
+
+- each compared indicator's position against the peer group's average — 上游 (better than the average
+  by more than the scheme's band), 中游 (within it), 下游 (worse) — the Jieyang method;
+- laggard flags: the ``bottom_k`` lowest totals of a group and the lowest ``bottom_share`` (Guangxi: the
+  last 3 city-level units, the last 30 % of county-level ones), ties at the boundary all flagged;
+- streaks (Guangxi: worse than the average six months running): for each unit and indicator the months it
+  was worse than its group's average, the run that ends with the period's last month, the longest run,
+  and whether it reaches the scheme's ``streak`` (named).
+
+Streaks look at the period's months and, when the period is shorter than the streak (a monthly
+bulletin), at as many months before it as the streak needs (at most 24): July's bulletin names a unit
+behind since February. Every month is scored under the same version as the period.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rulesvc.catalogue import msg
+from rulesvc.engine.comparison import POSITIONS, laggard_rules, laggards, monthly_marks, positions
+from rulesvc.engine.dictionary import Dictionary
+from rulesvc.engine.periods import Period, months_of, parse_period
+from rulesvc.errors import InvalidInput
+from rulesvc.persistence.models import Procuratorate
+from rulesvc.services import results
+from rulesvc.services.governance.access import Actor
+
+MAX_MONTHS = 24
+
+
+def streak_months(fig: results.Figures) -> list[Period]:
+    """The months streaks are read over (see the module's docstring)."""
+    months = months_of(fig.period)
+    pc = fig.compiled.scheme.peers
+    need = min(max(len(months), (pc.streak or 0) if pc else 0), MAX_MONTHS)
+    d = fig.period.end
+    out: list[Period] = []
+    while len(out) < need:
+        out.append(parse_period(f"{d.year}-{d.month:02d}"))
+        d = dt.date(d.year, d.month, 1) - dt.timedelta(days=1)
+    return list(reversed(out))
+
+
+def monthly_streaks(session: Session, fig: results.Figures, dictionary: Dictionary,
+                    cache_dir: str | Path | None = None) -> pl.DataFrame | None:
+    """Per unit and month, whether it was worse than its group's average on each compared indicator."""
+    pc = fig.compiled.scheme.peers
+    if pc is None or not pc.streak:
+        return None
+    ids = [i for i, _ in fig.datasets] if fig.publication is not None else None
+    monthly = []
+    for m in streak_months(fig):
+        c = results.compute(session, fig.compiled, dictionary, m, cache_dir=cache_dir, dataset_ids=ids)
+        monthly.append((m.label, c.bulk.frame))
+    return monthly_marks(fig.compiled, monthly, fig.key)
+
+
+def comparison(session: Session, actor: Actor, dictionary: Dictionary, *, period: str, scheme: str | None = None,
+               version_id: int | None = None, cache_dir: str | Path | None = None) -> dict[str, Any]:
+    fig = results.figures(session, actor, dictionary, period=period, scheme=scheme, version_id=version_id,
+                          cache_dir=cache_dir)
+    if fig.compiled.scheme.subject != "procuratorate":
+        bad = msg("comparison.not_procuratorate", code=fig.scheme.code)
+        raise InvalidInput(bad, errors={"scheme": [bad]})
+    c = fig.compiled
+    pc = c.scheme.peers
+    frame = laggards(c, positions(c, results.ranked(fig, pc.group if pc else None)))
+    marks = fig.extra if fig.publication is not None else monthly_streaks(session, fig, dictionary, cache_dir)
+    names = {r.id: (r.code, r.name) for r in session.execute(select(Procuratorate.id, Procuratorate.code,
+                                                                    Procuratorate.name)).all()}
+    compared = list(pc.indicators) if pc else []
+    by_code = {ci.indicator.code: ci for ci in c.indicators}
+    runs = _runs(marks, fig.key, compared) if marks is not None and marks.height else {}
+    units = []
+    for row in frame.sort(["place", "code"], nulls_last=True).iter_rows(named=True):
+        if not actor.in_scope(row["procuratorate_id"]):
+            continue
+        inds = []
+        for code in compared:
+            r = runs.get((row[fig.key], code), {})
+            inds.append({"code": code, "name": by_code[code].indicator.name, "value": row.get(code),
+                         "average": row.get(f"avg__{code}"), "position": row.get(f"pos__{code}"),
+                         "months_worse": r.get("months", []), "streak": r.get("current", 0),
+                         "streak_months": r.get("current_months", []), "longest": r.get("longest", 0),
+                         "named": bool(pc and pc.streak and r.get("longest", 0) >= pc.streak)})
+        units.append({"code": row["code"], "name": names.get(row["procuratorate_id"], ("", row.get("name")))[1],
+                      "level": row.get("level"), "status": row["status"], "total": row.get("total"),
+                      "grade": row.get("grade"), "place": row.get("place"), "group_size": row.get("group_size"),
+                      "bottom_k": bool(row.get("bottom_k")), "bottom_share": bool(row.get("bottom_share")),
+                      "indicators": inds})
+    rules = [{"rule": r.rule, "group": r.group, "size": r.size, "places": r.places, "note": r.note}
+             for r in laggard_rules(c, frame)]
+    return {"period": fig.period.label, **fig.provenance(),
+            "method": {"group": pc.group if pc else "all", "band": pc.band if pc else None,
+                       "positions": list(POSITIONS), "streak": pc.streak if pc else None,
+                       "streak_months": [m.label for m in streak_months(fig)] if pc and pc.streak else [],
+                       "laggard_rules": rules},
+            "units": units}
+
+
+def _runs(marks: pl.DataFrame, key: str, compared: list[str]) -> dict[tuple[Any, str], dict[str, Any]]:
+    out: dict[tuple[Any, str], dict[str, Any]] = {}
+    for (k,), part in marks.sort([key, "month"]).partition_by(key, as_dict=True).items():
+        months = part["month"].to_list()
+        for code in compared:
+            flags = part[code].to_list()
+            worse = [m for m, f in zip(months, flags, strict=True) if f]
+            current: list[str] = []
+            for m, f in zip(reversed(months), reversed(flags), strict=True):
+                if not f:
+                    break
+                current.insert(0, m)
+            longest = run = 0
+            for f in flags:
+                run = run + 1 if f else 0
+                longest = max(longest, run)
+            out[(k, code)] = {"months": worse, "current": len(current), "current_months": current, "longest": longest}
+    return out
+
+
+__all__ = ["comparison", "monthly_streaks", "streak_months"]

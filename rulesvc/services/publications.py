@@ -1,0 +1,223 @@
+"""Publishing a period's results (发布): the figures other systems file away, frozen for good.
+
+``publish`` scores the period under the version in force on its first day (or a named version that has
+been in force), on the data in use now, and writes the whole bulk result (Parquet) and every subject's
+card as one publication, with the hash of the figures, the version's content hash, the dataset hashes,
+the dictionary hash and the engine version — in one transaction, with its audit record. From then on
+evaluations, rankings, batches and history of that scheme and period answer with these figures and say
+``figures: "published"``, whatever is imported or activated later.
+
+Database triggers refuse any UPDATE or DELETE of publications and their cards. A correction (更正) is
+a new publication that names the latest one and gives a reason; both stay readable, the newest is
+answered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rulesvc.catalogue import msg
+from rulesvc.engine.dictionary import Dictionary
+from rulesvc.engine.participation import EVALUATED
+from rulesvc.errors import Conflict, InvalidInput, NotFound
+from rulesvc.persistence import lifecycle
+from rulesvc.persistence.models import Procuratorate, Publication, PublicationCard, SchemeVersion, utcnow
+from rulesvc.services import evaluation, results
+from rulesvc.services.governance import audit, versions
+from rulesvc.services.governance.access import Actor, require, require_read
+
+MAX_REASON = 1000
+
+
+def publish(session: Session, actor: Actor, dictionary: Dictionary, *, scheme: str, period: str,
+            version_id: int | None = None, reason: str = "", supersedes: int | None = None,
+            cache_dir: str | Path | None = None, today: dt.date | None = None) -> Publication:
+    """Publish ``scheme``'s results for ``period`` (needs *activate* on the scheme's procuratorate).
+
+    Refused: an open period; a period already published (unless ``supersedes`` names its latest
+    publication, with a ``reason``); a version never in force; a correction that would change nothing."""
+    s = versions.get_scheme(session, actor, scheme)
+    require(actor, "activate", s.procuratorate_id, what=f"方案 {scheme}")
+    p = results.parse(period)
+    if p.end >= (today or dt.date.today()):
+        bad = msg("publication.period_open", period=p.label, end=p.end.isoformat())
+        raise InvalidInput(bad, errors={"period": [bad]})
+    reason = (reason or "").strip()
+    if len(reason) > MAX_REASON:
+        bad = msg("field.too_long", limit=MAX_REASON)
+        raise InvalidInput(bad, errors={"reason": [bad]})
+    latest = results.current_publication(session, s.id, p.label)
+    if supersedes is None and latest is not None:
+        raise Conflict(msg("publication.exists", code=s.code, period=p.label, id=latest.id,
+                           at=latest.published_at.isoformat(timespec="minutes")), publication_id=latest.id)
+    if supersedes is not None:
+        old = session.get(Publication, supersedes)
+        if old is None or old.scheme_id != s.id or old.period != p.label:
+            raise NotFound(msg("not_found.publication", id=supersedes))
+        assert latest is not None
+        if latest.id != old.id:
+            raise Conflict(msg("publication.not_current", id=old.id, by=latest.id), publication_id=latest.id)
+        if not reason:
+            bad = msg("publication.reason_required")
+            raise InvalidInput(bad, errors={"reason": [bad]})
+    v = _version(session, actor, s.code, p, version_id)
+    fig = results.provisional_figures(session, v, dictionary, p, cache_dir=cache_dir)
+    if fig.frame.height == 0:
+        bad = msg("publication.no_subjects", period=p.label)
+        raise InvalidInput(bad, errors={"period": [bad]})
+    if supersedes is not None and latest is not None and _same_inputs(latest, fig):
+        raise Conflict(msg("publication.unchanged", id=latest.id), publication_id=latest.id)
+    cards = _cards(session, fig)
+    frame = _stored_frame(fig)
+    left_out = fig.left_out
+    extra = _streaks(session, fig, dictionary, cache_dir)
+    digest = _result_hash(cards, left_out, extra)
+    graded = fig.frame.filter(pl.col("status") == EVALUATED)
+    pub = Publication(
+        scheme_id=s.id, version_id=v.id, procuratorate_id=s.procuratorate_id, period=p.label,
+        period_start=p.start, period_end=p.end, sequence=(latest.sequence + 1) if latest else 1,
+        supersedes_id=latest.id if supersedes is not None and latest else None, reason=reason,
+        content_hash=fig.compiled.scheme.content_hash, datasets=[[i, h] for i, h in fig.datasets],
+        dictionary_hash=fig.dictionary_hash, engine_version=fig.engine_version, result_hash=digest,
+        subjects_count=fig.frame.height, graded_count=graded.height, summary=_summary(fig, graded),
+        frame=results.write_parquet(frame), left_out=results.write_parquet(left_out),
+        extra=results.write_parquet(extra) if extra is not None else None,
+        published_by=actor.name[:120], published_by_ref=actor.ref[:40], published_at=utcnow())
+    session.add(pub)
+    session.flush()
+    session.add_all(PublicationCard(publication_id=pub.id, code=c["subject"]["code"], procuratorate_id=pid,
+                                    status=c["status"], total=c["total"], grade=c["grade"], place=c["rank"]["place"],
+                                    card=gzip.compress(_canonical(c), 6, mtime=0))
+                    for pid, c in cards)
+    session.flush()
+    what = "publication.supersede" if supersedes is not None else "publication.publish"
+    summary = (f"发布 {s.code} {p.label} 考评结果（第 {v.number} 版，{pub.subjects_count} 个考评对象）" if supersedes is None
+               else f"更正 {s.code} {p.label} 已发布的结果：发布 #{pub.id} 取代 #{supersedes}（{reason}）")
+    audit.record(session, actor, what, scheme=s, version=v, summary=summary,
+                 detail={"publication_id": pub.id, "period": p.label, "result_hash": digest,
+                         "datasets": pub.datasets, "supersedes": pub.supersedes_id, "reason": reason})
+    return pub
+
+
+def _version(session: Session, actor: Actor, code: str, p: Any, version_id: int | None) -> SchemeVersion:
+    if version_id is None:
+        return versions.version_in_effect(session, actor, code, p.start)
+    v = versions.get_version(session, actor, version_id)
+    if v.scheme.code != code:
+        bad = msg("publication.version_other_scheme", version_id=version_id, code=code)
+        raise InvalidInput(bad, errors={"version_id": [bad]})
+    if not lifecycle.can_be_in_force(v.status) or v.effective_from is None:
+        bad = msg("publication.version_not_in_force", number=v.number, status=v.status)
+        raise InvalidInput(bad, errors={"version_id": [bad]})
+    return v
+
+
+def _same_inputs(pub: Publication, fig: results.Figures) -> bool:
+    return (pub.content_hash == fig.compiled.scheme.content_hash and pub.engine_version == fig.engine_version
+            and pub.dictionary_hash == fig.dictionary_hash
+            and [list(x) for x in pub.datasets] == [[i, h] for i, h in fig.datasets])
+
+
+def _cards(session: Session, fig: results.Figures) -> list[tuple[int, dict[str, Any]]]:
+    """Every subject's card, its head checked against the bulk row it must equal."""
+    orgs = {r.id: {"code": r.code, "name": r.name}
+            for r in session.execute(select(Procuratorate.id, Procuratorate.code, Procuratorate.name)).all()}
+    out = []
+    for row in results.ranked(fig).sort("code").iter_rows(named=True):
+        full = evaluation.summary_of(evaluation._result(fig, row))
+        ranks = {"place": row["place"], "group_size": row["group_size"], "percentile": row["percentile"]}
+        out.append((row["procuratorate_id"], evaluation.card_of(session, fig, row, full, orgs, ranks)))
+    return out
+
+
+def _stored_frame(fig: results.Figures) -> pl.DataFrame:
+    """The bulk result as published: every column but the internal peer helpers."""
+    return fig.frame.select([c for c in fig.frame.columns if not c.startswith("peer__")])
+
+
+def _streaks(session: Session, fig: results.Figures, dictionary: Dictionary,
+             cache_dir: str | Path | None) -> pl.DataFrame | None:
+    """Procuratorate schemes with streak naming: the monthly streaks over the period, frozen with it."""
+    from rulesvc.services import comparisons
+
+    pc = fig.compiled.scheme.peers
+    if fig.compiled.scheme.subject != "procuratorate" or pc is None or not pc.streak:
+        return None
+    return comparisons.monthly_streaks(session, fig, dictionary, cache_dir)
+
+
+def _canonical(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str).encode("utf-8")
+
+
+def _result_hash(cards: list[tuple[int, dict[str, Any]]], left_out: pl.DataFrame, extra: pl.DataFrame | None) -> str:
+    h = hashlib.sha256()
+    for _, c in cards:
+        h.update(_canonical(c))
+        h.update(b"\n")
+    h.update(_canonical(left_out.to_dicts()))
+    if extra is not None:
+        h.update(_canonical(extra.to_dicts()))
+    return h.hexdigest()
+
+
+def _summary(fig: results.Figures, graded: pl.DataFrame) -> dict[str, Any]:
+    counts = {r["grade"]: r["len"] for r in graded.group_by("grade").len().to_dicts()} if graded.height else {}
+    g = fig.compiled.scheme.grading
+    order = [b.grade for b in g.bands] if g is not None else []
+    order += sorted(str(x) for x in counts if x not in order)  # none expected: a grade is a band
+    return {"graded": graded.height, "not_graded": fig.frame.height - graded.height, "left_out": fig.left_out.height,
+            "grades": {str(x): counts.get(x, 0) for x in order},
+            "mean_total": round(sum(graded["total"].to_list()) / graded.height, 4) if graded.height else None}
+
+
+# -------------------------------------------------------------------------------------------- reading
+
+
+def get(session: Session, actor: Actor, publication_id: int) -> Publication:
+    pub = session.get(Publication, publication_id)
+    if pub is None:
+        raise NotFound(msg("not_found.publication", id=publication_id))
+    require_read(actor, pub.procuratorate_id, "active")
+    return pub
+
+
+def listing(session: Session, actor: Actor, *, scheme: str | None = None, period: str | None = None,
+            page: int = 1, page_size: int = 50) -> tuple[list[Publication], int]:
+    q = select(Publication)
+    if scheme:
+        q = q.where(Publication.scheme_id == versions.get_scheme(session, actor, scheme).id)
+    if period:
+        q = q.where(Publication.period == results.parse(period).label)
+    pubs = [p for p in session.scalars(q.order_by(Publication.id.desc())).all()
+            if actor.may("read") and (actor.in_scope(p.procuratorate_id) or p.procuratorate_id in actor.above)]
+    return pubs[(page - 1) * page_size: page * page_size], len(pubs)
+
+
+def view(session: Session, pub: Publication) -> dict[str, Any]:
+    successor = session.scalar(select(Publication.id).where(Publication.supersedes_id == pub.id))
+    v = pub.version
+    return {
+        "id": pub.id, "scheme": {"code": pub.scheme.code, "name": pub.scheme.name}, "period": pub.period,
+        "period_start": pub.period_start.isoformat(), "period_end": pub.period_end.isoformat(),
+        "sequence": pub.sequence, "current": successor is None, "superseded_by": successor,
+        "supersedes": pub.supersedes_id, "reason": pub.reason,
+        "version": {"id": v.id, "number": v.number, "content_hash": pub.content_hash},
+        "datasets": [{"id": i, "content_hash": h} for i, h in pub.datasets],
+        "dictionary_hash": pub.dictionary_hash, "engine_version": pub.engine_version,
+        "result_hash": pub.result_hash, "subjects": pub.subjects_count, "graded": pub.graded_count,
+        "summary": pub.summary, "published_by": pub.published_by,
+        "published_at": pub.published_at.isoformat(timespec="seconds"),
+    }
+
+
+__all__ = ["get", "listing", "publish", "view"]

@@ -1,0 +1,171 @@
+"""Rankings (排名) of a period and a subject's history over periods (纵向比较), published or provisional.
+
+A ranking's place is among the *evaluated* subjects of the group asked for (default: the scheme's quota
+group), ties sharing the better place, over everyone the scheme scores — a county reading its own
+prosecutors sees their places in the whole province, not among themselves. Filters (procuratorate,
+business, grade) only choose which rows are shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rulesvc.catalogue import msg
+from rulesvc.engine.dictionary import Dictionary
+from rulesvc.engine.participation import EVALUATED, LEVEL_LABELS, STATUS_LABELS
+from rulesvc.engine.periods import Period, parse_period
+from rulesvc.errors import InvalidInput, NotEvaluated, NotFound, RulesvcError
+from rulesvc.persistence.models import Procuratorate
+from rulesvc.services import results
+from rulesvc.services.governance.access import Actor
+from rulesvc.services.scoring import RANK_GROUPS, scope_ids
+
+MAX_HISTORY_PERIODS = 24
+
+
+def rankings(session: Session, actor: Actor, dictionary: Dictionary, *, period: str, scheme: str | None = None,
+             version_id: int | None = None, group: str | None = None, procuratorate: str | None = None,
+             business: str | None = None, grade: str | None = None,
+             cache_dir: str | Path | None = None) -> tuple[dict[str, Any], pl.DataFrame]:
+    """(what the figures rest on + quota use, the ranked rows the caller may see, best first)."""
+    if group is not None and group not in RANK_GROUPS:
+        bad = msg("ranking.group_bad", choices="、".join(RANK_GROUPS))
+        raise InvalidInput(bad, errors={"group": [bad]})
+    fig = results.figures(session, actor, dictionary, period=period, scheme=scheme, version_id=version_id,
+                          cache_dir=cache_dir)
+    f = results.ranked(fig, group)
+    if actor.scope is not None:
+        f = f.filter(pl.col("procuratorate_id").is_in(sorted(actor.scope)))
+    if procuratorate:
+        org = session.scalar(select(Procuratorate).where(Procuratorate.code == procuratorate))
+        if org is None or not actor.in_scope(org.id):
+            raise NotFound(msg("not_found.procuratorate", code=procuratorate))
+        f = f.filter(pl.col("procuratorate_id").is_in(sorted(scope_ids(session, procuratorate) or ())))
+    if business and "business_code" in f.columns:
+        f = f.filter(pl.col("business_code") == business)
+    if grade:
+        f = f.filter(pl.col("grade") == grade)
+    f = f.sort(["place", "total", "code"], descending=[False, True, False], nulls_last=True)
+    meta = {"period": fig.period.label, **fig.provenance(), "group": group or fig.quota_group,
+            "quota": results.quota_use(fig), "subject_kind": fig.compiled.scheme.subject}
+    return meta, f
+
+
+def rows(session: Session, dictionary: Dictionary, frame: pl.DataFrame, kind: str) -> list[dict[str, Any]]:
+    """Ranked rows as JSON objects: codes and names, never internal ids."""
+    orgs = {r.id: {"code": r.code, "name": r.name}
+            for r in session.execute(select(Procuratorate.id, Procuratorate.code, Procuratorate.name)).all()}
+    businesses = {b.code: b.name for b in dictionary.businesses}
+    out = []
+    for r in frame.iter_rows(named=True):
+        item: dict[str, Any] = {"place": r.get("place"), "code": r["code"], "name": r.get("name") or ""}
+        if kind == "prosecutor":
+            item["procuratorate"] = orgs.get(r["procuratorate_id"])
+            item["business"] = {"code": r.get("business_code"), "name": businesses.get(r.get("business_code") or "")}
+            item["line"] = r.get("line")
+        else:
+            item["level"] = r.get("level")
+        item.update({"status": r["status"], "total": r.get("total"),
+                     "grade": r.get("grade") if r["status"] == EVALUATED else None,
+                     "group_size": r.get("group_size"), "percentile": r.get("percentile"),
+                     "grade_reason": r.get("grade_reason") if r["status"] == EVALUATED else r.get("status_reason")})
+        out.append(item)
+    return out
+
+
+def table(session: Session, dictionary: Dictionary, frame: pl.DataFrame, kind: str) -> tuple[list[str], Iterator[Sequence[Any]]]:
+    """The ranking as a sheet with Chinese headers (CSV / XLSX)."""
+    if kind == "prosecutor":
+        header = ["名次", "工号", "姓名", "检察院代码", "检察院", "业务", "总分", "等次", "同组参评人数", "百分位", "参评情况", "说明"]
+    else:
+        header = ["名次", "检察院代码", "检察院", "级别", "总分", "等次", "同组参评数", "百分位", "参评情况", "说明"]
+
+    def body() -> Iterator[Sequence[Any]]:
+        for r in rows(session, dictionary, frame, kind):
+            status = STATUS_LABELS.get(r["status"], r["status"])
+            if kind == "prosecutor":
+                org = r["procuratorate"] or {}
+                yield [r["place"], r["code"], r["name"], org.get("code"), org.get("name"), r["business"]["name"],
+                       r["total"], r["grade"], r["group_size"], r["percentile"], status, r["grade_reason"]]
+            else:
+                yield [r["place"], r["code"], r["name"], LEVEL_LABELS.get(r.get("level"), r.get("level")), r["total"],
+                       r["grade"], r["group_size"], r["percentile"], status, r["grade_reason"]]
+    return header, body()
+
+
+# -------------------------------------------------------------------------------------------- history
+
+
+def periods_between(start: str, end: str, every: str) -> list[Period]:
+    """Months (or quarters) from ``start`` to ``end`` inclusive, both written as months (2020-01)."""
+    try:
+        a, b = parse_period(start), parse_period(end)
+        if a.kind != "month" or b.kind != "month":
+            raise ValueError("应写月份，如 2020-01 (months, e.g. 2020-01)")
+    except Exception as exc:
+        bad = msg("history.range_bad", detail=str(exc)[:120])
+        raise InvalidInput(bad, errors={"from": [bad]}) from None
+    if b.start < a.start:
+        bad = msg("history.range_bad", detail=f"{start} 晚于 {end} ({start} is after {end})")
+        raise InvalidInput(bad, errors={"to": [bad]})
+    out: list[Period] = []
+    y, m = a.start.year, a.start.month
+    while (y, m) <= (b.start.year, b.start.month):
+        label = f"{y}-{m:02d}" if every == "month" else f"{y}-Q{(m - 1) // 3 + 1}"
+        if not out or out[-1].label != label:
+            out.append(parse_period(label))
+        if len(out) > MAX_HISTORY_PERIODS:
+            bad = msg("history.too_long", limit=MAX_HISTORY_PERIODS, count=f"{MAX_HISTORY_PERIODS}+")
+            raise InvalidInput(bad, errors={"to": [bad]})
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def history(session: Session, actor: Actor, dictionary: Dictionary, *, code: str, scheme: str, start: str, end: str,
+            every: str = "month", cache_dir: str | Path | None = None) -> dict[str, Any]:
+    """A subject's total, grade and place period by period, each under the version in force then and
+    published where a publication covers it."""
+    from rulesvc.services.evaluation import _subject_row
+
+    out = []
+    seen = False
+    for p in periods_between(start, end, every):
+        item: dict[str, Any] = {"period": p.label}
+        try:
+            fig = results.figures(session, actor, dictionary, period=p, scheme=scheme, cache_dir=cache_dir)
+            ranked = results.ranked(fig)
+            row = _subject_row(session, actor, fig, code)
+            seen = True
+            r = ranked.filter(pl.col("code") == code).row(0, named=True)
+            evaluated = r["status"] == EVALUATED
+            item.update({"figures": fig.figures, "version": {"id": fig.version.id, "number": fig.version.number},
+                         "publication": fig.publication.id if fig.publication is not None else None,
+                         "status": row["status"], "total": r.get("total"),
+                         "grade": r.get("grade") if evaluated else None,
+                         "place": r.get("place") if evaluated else None, "of": r.get("group_size"),
+                         "percentile": r.get("percentile") if evaluated else None})
+        except NotEvaluated as exc:
+            seen = True
+            item.update({"figures": None, "status": "excluded", "note": exc.message})
+        except NotFound as exc:
+            if exc.error_code in ("scoring.no_subject",):
+                item.update({"figures": None, "status": None, "note": exc.message})
+            elif exc.error_code == "not_found.in_force":
+                item.update({"figures": None, "status": None, "note": exc.message})
+            else:
+                raise
+        except RulesvcError:
+            raise
+        out.append(item)
+    if not seen:
+        raise NotFound(msg("scoring.no_subject", code=code))
+    return {"subject": code, "scheme": scheme, "every": every, "periods": out}
+
+
+__all__ = ["history", "periods_between", "rankings", "rows", "table"]

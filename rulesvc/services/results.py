@@ -1,0 +1,348 @@
+"""A period's results under a scheme, as other systems read them: **published** (frozen by a
+publication, see :mod:`rulesvc.services.publications`) or **provisional** (computed now from the data
+and rules there are).
+
+:func:`figures` decides which: asked by scheme code, a period with a publication answers with the
+latest publication of that scheme and period — whatever data was imported or which version was
+activated since; asked for a ``version_id``, only a publication of that very version counts. Without
+a publication the period is scored now through the bulk executor and said to be provisional.
+
+Provisional results are cached per process, keyed by everything they depend on — the version's
+content hash, the data generation (the datasets and withdrawals there are), the period, the dictionary
+— so ranking, cards and history of one period never score the province twice, and a new import or
+withdrawal is seen by the next request. Caches are small LRUs: a worker's memory stays flat.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import polars as pl
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from rulesvc.catalogue import msg
+from rulesvc.engine import ENGINE_VERSION
+from rulesvc.engine.bulk import GROUP_COLUMNS, BulkResult, evaluate_bulk
+from rulesvc.engine.compile import CompiledScheme
+from rulesvc.engine.dictionary import Dictionary
+from rulesvc.engine.errors import DefinitionError
+from rulesvc.engine.participation import EVALUATED
+from rulesvc.engine.peers import quota_places
+from rulesvc.engine.periods import Period, parse_period
+from rulesvc.errors import InvalidInput
+from rulesvc.persistence.models import Dataset, DatasetWithdrawal, Publication, Scheme, SchemeVersion
+from rulesvc.schema.scheme import DocumentError, load_scheme
+from rulesvc.services.governance import versions
+from rulesvc.services.governance.access import Actor
+from rulesvc.services.scoring import KEYS, compile_cached, period_data, subjects_for
+
+PUBLISHED, PROVISIONAL = "published", "provisional"
+T = TypeVar("T")
+
+
+class _Lru:
+    """A small thread-safe LRU; ``get_or_make`` computes outside the lock (two threads may both compute
+    the same value once; both results are equal)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._d: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_make(self, key: Hashable, make: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._d:
+                self._d.move_to_end(key)
+                return self._d[key]  # type: ignore[no-any-return,unused-ignore]
+        value = make()
+        with self._lock:
+            self._d[key] = value
+            while len(self._d) > self.size:
+                self._d.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._d.clear()
+
+
+_DATA = _Lru(14)  # (generation, period, scheme scope, event types …) -> PeriodData + events by subject
+_BULK = _Lru(28)  # (content hash, datasets, period, dictionary, subjects) -> BulkResult
+_PUBLISHED = _Lru(16)  # publication id -> (frame, left out, extra)
+
+
+def clear_caches() -> None:
+    """Forget every cached result (tests; a worker never needs it: keys change with their inputs)."""
+    for c in (_DATA, _BULK, _PUBLISHED, _COMPILED, _INDEX):
+        c.clear()
+
+
+class _Loaded:
+    """A period's data and, made on first use (a card needs it, a ranking does not), its events split
+    by subject."""
+
+    def __init__(self, data: Any) -> None:
+        self.data = data
+        self._by: dict[Any, pl.DataFrame] | None = None
+        self._lock = threading.Lock()
+
+    def by_subject(self) -> dict[Any, pl.DataFrame]:
+        with self._lock:
+            if self._by is None:
+                ev = self.data.events
+                self._by = {k[0]: part for k, part in ev.partition_by(self.data.key, as_dict=True).items()} \
+                    if ev.height else {}
+            return self._by
+
+
+@dataclass
+class Computed:
+    """A provisional computation: the period's data, the bulk result and the events by subject."""
+
+    data: Any  # scoring.PeriodData
+    bulk: BulkResult
+    loaded: _Loaded = field(repr=False)
+
+    def events_of(self, key_value: Any) -> list[dict[str, Any]]:
+        part = self.loaded.by_subject().get(key_value)
+        return [] if part is None else part.to_dicts()
+
+
+@dataclass
+class Figures:
+    """The results of one period under one version of a scheme, published or provisional.
+
+    ``frame``: one row per subject taking part (the bulk executor's columns, see
+    ``engine.bulk.evaluate_bulk``); ``left_out``: who is not evaluated in the period and why."""
+
+    scheme: Scheme
+    version: SchemeVersion
+    compiled: CompiledScheme
+    period: Period
+    frame: pl.DataFrame
+    left_out: pl.DataFrame
+    key: str
+    datasets: tuple[tuple[int, str], ...]
+    dictionary_hash: str
+    engine_version: str
+    publication: Publication | None = None
+    computed: Computed | None = None
+    extra: pl.DataFrame | None = None
+
+    def row(self, code: str) -> dict[str, Any] | None:
+        """The subject's row of :func:`ranked` (place, group size, percentile in the quota group), found
+        through an index kept with the frame."""
+        frame, index = _INDEX.get_or_make(id(self.frame), lambda: _index(self))
+        if frame is not self.frame:  # the id of a frame no longer cached was reused: build afresh
+            frame, index = _index(self)
+        i = index.get(code)
+        return None if i is None else index[None].row(i, named=True)
+
+    @property
+    def figures(self) -> str:
+        return PUBLISHED if self.publication is not None else PROVISIONAL
+
+    @property
+    def quota_group(self) -> str:
+        g = self.compiled.scheme.grading
+        return g.quota_group if g is not None else "all"
+
+    def provenance(self) -> dict[str, Any]:
+        """What the figures rest on: enough to compute them again, and whether they are published."""
+        v = self.version
+        out: dict[str, Any] = {
+            "figures": self.figures,
+            "scheme": {"code": self.scheme.code, "name": self.scheme.name, "version_id": v.id, "number": v.number,
+                       "status": v.status, "content_hash": self.compiled.scheme.content_hash},
+            "datasets": [{"id": i, "content_hash": h} for i, h in self.datasets],
+            "dictionary_hash": self.dictionary_hash, "engine_version": self.engine_version,
+        }
+        out["publication"] = publication_ref(self.publication) if self.publication is not None else None
+        return out
+
+
+_INDEX = _Lru(16)  # id(frame) -> (frame, {code: row number, None: ranked frame})
+
+
+def _index(fig: Figures) -> tuple[pl.DataFrame, dict[Any, Any]]:
+    r = ranked(fig)
+    index: dict[Any, Any] = {c: i for i, c in enumerate(r["code"].to_list())}
+    index[None] = r
+    return fig.frame, index
+
+
+def publication_ref(p: Publication) -> dict[str, Any]:
+    return {"id": p.id, "sequence": p.sequence, "published_at": p.published_at.isoformat(timespec="seconds"),
+            "published_by": p.published_by, "result_hash": p.result_hash, "supersedes": p.supersedes_id,
+            "reason": p.reason}
+
+
+def parse(text: str, field_name: str = "period") -> Period:
+    """A period as written (2020, 2020-Q3, 2020-07), or a field error."""
+    try:
+        return parse_period(str(text))
+    except (DefinitionError, ValueError, OverflowError):
+        bad = msg("evaluation.period_bad", period=str(text)[:40])
+        raise InvalidInput(bad, errors={field_name: [bad]}) from None
+
+
+def version_for(session: Session, actor: Actor, p: Period, scheme: str | None, version_id: int | None) -> SchemeVersion:
+    """``version_id``, or the version of ``scheme`` in force on the period's first day."""
+    if version_id is not None:
+        return versions.get_version(session, actor, version_id)
+    if not scheme:
+        raise InvalidInput(msg("evaluation.scheme_or_version"), errors={"scheme": [msg("evaluation.scheme_or_version")]})
+    return versions.version_in_effect(session, actor, scheme, p.start)
+
+
+_COMPILED = _Lru(32)  # (version id, content hash, lock version, dictionary) -> CompiledScheme
+
+
+def compiled_version(v: SchemeVersion, dictionary: Dictionary) -> CompiledScheme:
+    """The version compiled, once per process for each content of it (a draft's content changes with
+    its lock version; a submitted version's never)."""
+    def make() -> CompiledScheme:
+        try:
+            return compile_cached(load_scheme(v.resolved if v.resolved is not None else versions.resolve(v)),
+                                  dictionary)
+        except (DocumentError, DefinitionError):  # a draft that does not load or compile yet
+            bad = msg("simulation.version_invalid", number=v.number, code=v.scheme.code)
+            raise InvalidInput(bad, errors={"version_id": [bad]}) from None
+
+    return _COMPILED.get_or_make((v.id, v.content_hash, v.lock_version, dictionary.content_hash), make)
+
+
+def current_publication(session: Session, scheme_id: int, period: str) -> Publication | None:
+    """The latest publication of a scheme's period (a correction supersedes the one before it)."""
+    return session.scalar(select(Publication).where(Publication.scheme_id == scheme_id, Publication.period == period)
+                          .order_by(Publication.sequence.desc()).limit(1))
+
+
+def figures(session: Session, actor: Actor, dictionary: Dictionary, *, period: str | Period, scheme: str | None = None,
+            version_id: int | None = None, cache_dir: str | Path | None = None,
+            provisional: bool = False) -> Figures:
+    """The results of ``period``: published when a publication covers the request (see the module's
+    docstring), else computed now. ``provisional=True`` computes now even when published (publishing
+    itself; a full trace of a published card)."""
+    p = period if isinstance(period, Period) else parse(period)
+    if scheme and version_id is None and not provisional:
+        s = versions.get_scheme(session, actor, scheme)
+        pub = current_publication(session, s.id, p.label)
+        if pub is not None:
+            return published_figures(pub, dictionary)
+    v = version_for(session, actor, p, scheme, version_id)
+    if not provisional and version_id is not None:
+        pub = current_publication(session, v.scheme_id, p.label)
+        if pub is not None and pub.version_id == v.id:
+            return published_figures(pub, dictionary)
+    return provisional_figures(session, v, dictionary, p, cache_dir=cache_dir)
+
+
+def provisional_figures(session: Session, v: SchemeVersion, dictionary: Dictionary, p: Period, *,
+                        cache_dir: str | Path | None = None, dataset_ids: list[int] | None = None) -> Figures:
+    compiled = compiled_version(v, dictionary)
+    computed = compute(session, compiled, dictionary, p, cache_dir=cache_dir, dataset_ids=dataset_ids)
+    return Figures(v.scheme, v, compiled, p, computed.bulk.frame, computed.bulk.left_out, computed.bulk.key,
+                   computed.data.datasets, dictionary.content_hash, ENGINE_VERSION, computed=computed)
+
+
+def generation(session: Session) -> tuple[Any, ...]:
+    """Changes whenever facts or reference data may have changed: every import (events or reference
+    data) adds a dataset, every withdrawal a row (datasets are immutable)."""
+    n, top = session.execute(select(func.count(Dataset.id), func.max(Dataset.id))).one()
+    w = session.scalar(select(func.count(DatasetWithdrawal.dataset_id)))
+    return (n, top, w)
+
+
+def compute(session: Session, compiled: CompiledScheme, dictionary: Dictionary, p: Period, *,
+            cache_dir: str | Path | None = None, dataset_ids: list[int] | None = None) -> Computed:
+    """The period scored now (cached: see the module's docstring)."""
+    gen = generation(session)
+    scope = (compiled.scheme.subject, compiled.scheme.org)
+    dkey = (gen, p.label, scope, tuple(sorted(compiled.event_types)), dictionary.content_hash,
+            tuple(dataset_ids) if dataset_ids is not None else None)
+
+    loaded = _DATA.get_or_make(dkey, lambda: _Loaded(period_data(session, compiled, dictionary, p, dataset_ids,
+                                                               cache_dir=Path(cache_dir) if cache_dir else None)))
+    data = loaded.data
+    bkey = (compiled.scheme.content_hash, data.dataset_hashes, p.label, dictionary.content_hash, gen, scope)
+    bulk = _BULK.get_or_make(bkey, lambda: evaluate_bulk(compiled, data.events, data.subjects, key=data.key,
+                                                         period=data.span))
+    return Computed(data, bulk, loaded)
+
+
+def published_figures(pub: Publication, dictionary: Dictionary) -> Figures:
+    frame, left_out, extra = _PUBLISHED.get_or_make(pub.id, lambda: (
+        read_parquet(pub.frame), read_parquet(pub.left_out), read_parquet(pub.extra) if pub.extra else None))
+    v = pub.version
+    compiled = compiled_version(v, dictionary)
+    return Figures(pub.scheme, v, compiled, parse_period(pub.period), frame, left_out, KEYS[compiled.scheme.subject],
+                   tuple((int(i), str(h)) for i, h in pub.datasets), pub.dictionary_hash, pub.engine_version,
+                   publication=pub, extra=extra)
+
+
+def write_parquet(frame: pl.DataFrame) -> bytes:
+    buf = io.BytesIO()
+    frame.write_parquet(buf, compression="zstd", statistics=False)
+    return buf.getvalue()
+
+
+def read_parquet(data: bytes) -> pl.DataFrame:
+    return pl.read_parquet(io.BytesIO(data))
+
+
+# ---------------------------------------------------------------------------------------------- ranks
+
+
+def ranked(fig: Figures, group: str | None = None) -> pl.DataFrame:
+    """The frame with ``place`` (among the evaluated subjects of ``group``, default the quota group;
+    ties share the better place), ``group_size`` and ``percentile`` (100 = best of the group, 0 = last)."""
+    group = group or fig.quota_group
+    f = fig.frame
+    g = pl.lit(0) if group == "all" else pl.col(GROUP_COLUMNS[group])
+    ev = pl.col("status") == EVALUATED
+    place = pl.when(ev).then(pl.col("total")).rank("min", descending=True).over(g).cast(pl.Int64)
+    size = ev.sum().over(g).cast(pl.Int64)
+    f = f.with_columns(place.alias("place"), pl.when(ev).then(size).alias("group_size"))
+    pct = pl.when(pl.col("group_size") > 1).then(
+        100.0 * (pl.col("group_size") - pl.col("place")) / (pl.col("group_size") - 1)).otherwise(100.0).round(2)
+    return f.with_columns(pl.when(ev).then(pct).alias("percentile"))
+
+
+def quota_use(fig: Figures, frame: pl.DataFrame | None = None) -> list[dict[str, Any]]:
+    """Per band with a quota, per quota group: places available, taken and reached."""
+    g = fig.compiled.scheme.grading
+    if g is None or not any(b.quota is not None for b in g.bands):
+        return []
+    gcol = None if g.quota_group == "all" else GROUP_COLUMNS[g.quota_group]
+    ev = (fig.frame if frame is None else frame).filter(pl.col("status") == EVALUATED)
+    out = []
+    for b in g.bands:
+        if b.quota is None:
+            continue
+        parts = ev.partition_by(gcol, as_dict=True) if gcol else {(None,): ev}
+        places = taken = reached = size = 0
+        for part in parts.values():
+            size += part.height
+            places += quota_places(b.quota, part.height, b.quota_rounding)
+            taken += int((part["grade"] == b.grade).sum())
+            reached += int((part["total"] >= b.min).sum())
+        out.append({"grade": b.grade, "quota": b.quota, "quota_group": g.quota_group, "size": size,
+                    "places": places, "taken": taken, "reached": reached})
+    return out
+
+
+def today() -> dt.date:
+    return dt.date.today()
+
+
+__all__ = ["PROVISIONAL", "PUBLISHED", "Computed", "Figures", "clear_caches", "compute", "current_publication",
+           "figures", "parse", "published_figures", "quota_use", "ranked", "subjects_for", "version_for"]

@@ -1,0 +1,207 @@
+"""Published results (发布) as another system relies on them: publish a period, read the same figures
+after a correcting import and a new version in force, correct them with a reason (both publications
+readable), the database refusing any change; and the reading calls — batch (JSON and JSON Lines),
+rankings (JSON, CSV, XLSX), history — saying whether their figures are published or provisional."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import zipfile
+
+import pytest
+from sqlalchemy import text
+
+from rulesvc.extensions import db
+from rulesvc.services.dictionary import get_dictionary
+from rulesvc.services.governance.access import system_actor
+from rulesvc.services.governance.apikeys import create_key
+from rulesvc.services.importing import import_file
+from rulesvc.services.results import clear_caches
+from tests.conftest import make_app
+from tests.integration.simhelpers import (
+    BASELINE,
+    CANDIDATE,
+    import_province,
+    make_keys,
+    new_draft,
+    new_scheme,
+    ok,
+    publish,
+    refused,
+    remove_runs,
+    scheme_doc,
+)
+
+PERIOD = "2020-07"
+
+
+@pytest.fixture
+def world(app, tmp_path):
+    sim = make_app(app.config["DATABASE_URL"], tmp_path / "instance", REDIS_URL=None)
+    clear_caches()
+    try:
+        import_province(sim, tmp_path / "files")
+        keys = make_keys(sim)
+        with sim.app_context():
+            for name, org, perms in (("scorer", "910000", ["read", "score"]),
+                                     ("county-scorer", "910101", ["read", "score"])):
+                _, token = create_key(db.session, system_actor("tests"), name=name, procuratorates=[org],
+                                      permissions=perms)
+                keys[name] = {"Authorization": f"Bearer {token}"}
+            db.session.commit()
+        c = sim.test_client()
+        v1 = new_scheme(c, keys["province"], scheme_doc(**BASELINE))
+        publish(c, keys, v1["id"], effective_from="2020-01-01", periods=PERIOD)
+        yield sim, c, keys, v1, tmp_path
+    finally:
+        remove_runs(sim)
+        with sim.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def card(c, headers, code="P01", **body):
+    return ok(c.post("/api/v1/evaluations", headers=headers,
+                     json={"scheme": "SIM-PROSECUTOR", "period": PERIOD, "subject": code, **body}))
+
+
+def correcting_import(app, folder):
+    """P01's July filings corrected: four of the six were filed in August (a correcting dataset replacing
+    the same event ids)."""
+    rows = [["event_id", "event_type", "procuratorate", "prosecutor", "case_id", "occurred_on", "action", "adopted",
+             "subject", "resolved", "kind", "level", "title"]]
+    rows += [[f"F-2020-07-P01-{i}", "supervision_action", "910101", "P01", "", "2020-07-01" if i < 2 else "2020-08-03",
+              "filing", "true", "", "", "", "", ""] for i in range(6)]
+    path = folder / "fix.csv"
+    with path.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(rows)
+    with app.app_context():
+        from sqlalchemy import select
+
+        from rulesvc.persistence.models import Dataset
+
+        first = db.session.scalar(select(Dataset.id).where(Dataset.kind == "events").order_by(Dataset.id))
+        result = import_file(db.session, path, dictionary=get_dictionary(app.config["RULES_DIR"]), created_by="tests",
+                             corrects=first, actor=system_actor("tests"))
+        assert result.created
+        db.session.commit()
+
+
+def test_published_figures_do_not_move_under_new_data_and_rules_and_a_correction_supersedes(world):
+    sim, c, k, v1, tmp = world
+    before = card(c, k["scorer"])
+    assert before["figures"] == "provisional" and before["publication"] is None
+
+    refused(c.post("/api/v1/publications", headers=k["scorer"], json={"scheme": "SIM-PROSECUTOR", "period": PERIOD}),
+            403)  # publishing needs *activate*
+    refused(c.post("/api/v1/publications", headers=k["reviewer"], json={"scheme": "SIM-PROSECUTOR",
+                                                                "period": dt.date.today().strftime("%Y-%m")}),
+            422, "publication.period_open")
+    pub = ok(c.post("/api/v1/publications", headers=k["reviewer"], json={"scheme": "SIM-PROSECUTOR", "period": PERIOD}),
+             201)
+    assert pub["sequence"] == 1 and pub["current"] and pub["version"]["id"] == v1["id"] and pub["subjects"] >= 9
+    refused(c.post("/api/v1/publications", headers=k["reviewer"], json={"scheme": "SIM-PROSECUTOR", "period": PERIOD}),
+            409, "publication.exists")
+
+    published = card(c, k["scorer"])
+    assert published["figures"] == "published" and published["publication"]["id"] == pub["id"]
+    for key in ("total", "grade", "rank", "indicators", "attribution", "dimensions"):
+        assert published[key] == before[key], key
+    assert card(c, k["scorer"], trace="full")["trace"]["total"] == pytest.approx(published["total"], abs=1e-9)
+
+    # New facts and new rules: the published answer does not move; the provisional one does.
+    correcting_import(sim, tmp)
+    v2 = new_draft(c, k["province"], scheme_doc(**CANDIDATE))
+    publish(c, k, v2["id"], effective_from="2020-07-01", periods=PERIOD)
+    again = c.post("/api/v1/evaluations", headers=k["scorer"],
+                   json={"scheme": "SIM-PROSECUTOR", "period": PERIOD, "subject": "P01"})
+    assert again.status_code == 200 and json.loads(again.data) == json.loads(
+        c.post("/api/v1/evaluations", headers=k["scorer"],
+               json={"scheme": "SIM-PROSECUTOR", "period": PERIOD, "subject": "P01"}).data)
+    assert {k2: v for k2, v in again.json.items()} == published  # byte for byte the same figures
+    now = card(c, k["scorer"], version_id=v2["id"])
+    assert now["figures"] == "provisional" and now["total"] != published["total"]
+
+    # Nothing to change without a reason; a correction with one supersedes, both stay readable.
+    blank = refused(c.post(f"/api/v1/publications/{pub['id']}/supersede", headers=k["reviewer"], json={"reason": " "}),
+                    422)
+    assert "reason" in blank["errors"]["json"]
+    fixed = ok(c.post(f"/api/v1/publications/{pub['id']}/supersede", headers=k["reviewer"],
+                      json={"reason": "导入更正数据集：P01 七月监督立案数更正为 2 件；第 2 版自 7 月起生效"}), 201)
+    assert fixed["sequence"] == 2 and fixed["supersedes"] == pub["id"] and fixed["version"]["id"] == v2["id"]
+    assert fixed["result_hash"] != pub["result_hash"]
+    corrected = card(c, k["scorer"])
+    assert corrected["publication"]["id"] == fixed["id"] and corrected["total"] == pytest.approx(now["total"])
+    old = ok(c.get(f"/api/v1/publications/{pub['id']}", headers=k["scorer"]))
+    assert not old["current"] and old["superseded_by"] == fixed["id"] and old["result_hash"] == pub["result_hash"]
+    refused(c.post(f"/api/v1/publications/{pub['id']}/supersede", headers=k["reviewer"], json={"reason": "再改"}),
+            409, "publication.not_current")
+    refused(c.post(f"/api/v1/publications/{fixed['id']}/supersede", headers=k["reviewer"], json={"reason": "再改"}),
+            409, "publication.unchanged")
+    listed = ok(c.get("/api/v1/publications?scheme=SIM-PROSECUTOR", headers=k["scorer"]))
+    assert [p["id"] for p in listed] == [fixed["id"], pub["id"]]
+
+    # The database itself refuses to change a publication or its cards.
+    with sim.app_context():
+        for sql in ("UPDATE publications SET result_hash = 'x'", "DELETE FROM publications",
+                    "UPDATE publication_cards SET total = 100", "DELETE FROM publication_cards"):
+            with pytest.raises(Exception, match="已发布的考评结果不可修改"):
+                with db.engine.begin() as conn:
+                    conn.execute(text(sql))
+
+
+def test_batch_rankings_and_history_say_where_their_figures_come_from(world):
+    sim, c, k, v1, _ = world
+    both = ok(c.post("/api/v1/evaluations/batch", headers=k["scorer"],
+                     json={"scheme": "SIM-PROSECUTOR", "period": PERIOD, "procuratorate": "910000"}))
+    assert both["figures"] == "provisional" and both["count"] == len(both["cards"]) >= 9
+    rows = {x["subject"]["code"]: x for x in both["cards"]}
+    assert rows["P01"]["total"] == card(c, k["scorer"])["total"]
+    listed = ok(c.post("/api/v1/evaluations/batch", headers=k["scorer"],
+                       json={"scheme": "SIM-PROSECUTOR", "period": PERIOD, "subjects": ["P02", "NOBODY"],
+                             "trace": "summary"}))
+    assert listed["cards"][0]["indicators"] and listed["cards"][1]["error"]["code"] == "scoring.no_subject"
+    county = ok(c.post("/api/v1/evaluations/batch", headers=k["county-scorer"],
+                       json={"scheme": "SIM-PROSECUTOR", "period": PERIOD, "subjects": ["P01", "P07"]}))
+    assert "error" not in county["cards"][0] and county["cards"][1]["error"]["code"] == "scoring.no_subject"
+
+    ok(c.post("/api/v1/publications", headers=k["reviewer"], json={"scheme": "SIM-PROSECUTOR", "period": PERIOD}), 201)
+    lines = c.post("/api/v1/evaluations/batch", headers={**k["scorer"], "Accept": "application/x-ndjson"},
+                   json={"scheme": "SIM-PROSECUTOR", "period": PERIOD, "procuratorate": "910000", "trace": "summary"})
+    assert lines.status_code == 200 and lines.mimetype == "application/x-ndjson"
+    parsed = [json.loads(line) for line in lines.data.decode().splitlines()]
+    assert parsed[0]["figures"] == "published" and len(parsed) - 1 == parsed[0]["count"]
+    assert {p["subject"]["code"]: p["total"] for p in parsed[1:]} == {x["subject"]["code"]: x["total"]
+                                                                     for x in both["cards"]}
+
+    page = c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={PERIOD}&page_size=3", headers=k["scorer"])
+    assert page.status_code == 200 and page.headers["X-Figures"] == "published"
+    assert [r["place"] for r in page.json] == sorted(r["place"] for r in page.json) and len(page.json) == 3
+    assert json.loads(page.headers["X-Pagination"])["total"] >= 9
+    mine = ok(c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={PERIOD}", headers=k["county-scorer"]))
+    assert {r["procuratorate"]["code"] for r in mine} == {"910101"}
+    whole = {r["code"]: r["place"] for r in ok(c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={PERIOD}"
+                                                     "&page_size=100", headers=k["scorer"]))}
+    assert all(r["place"] == whole[r["code"]] for r in mine)  # places among everyone, not within the county
+    text_csv = c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={PERIOD}&format=csv", headers=k["scorer"])
+    table = list(csv.reader(io.StringIO(text_csv.data.decode("utf-8-sig"))))
+    assert table[0][:3] == ["名次", "工号", "姓名"] and len(table) - 1 == len(whole)
+    xlsx = c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={PERIOD}",
+                 headers={**k["scorer"], "Accept": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})
+    assert zipfile.ZipFile(io.BytesIO(xlsx.data)).namelist()
+    refused(c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={PERIOD}", headers=k["readonly"]), 403)
+
+    hist = ok(c.get("/api/v1/subjects/P01/history?scheme=SIM-PROSECUTOR&from=2020-06&to=2020-08",
+                    headers=k["scorer"]))
+    by = {p["period"]: p for p in hist["periods"]}
+    assert by["2020-07"]["figures"] == "published" and by["2020-07"]["total"] == rows["P01"]["total"]
+    assert by["2020-08"]["figures"] == "provisional"
+    refused(c.get("/api/v1/subjects/P07/history?scheme=SIM-PROSECUTOR&from=2020-06&to=2020-08",
+                  headers=k["county-scorer"]), 404)
+    refused(c.get("/api/v1/subjects/P01/history?scheme=SIM-PROSECUTOR&from=2020-01&to=2022-12",
+                  headers=k["scorer"]), 422, "history.too_long")
+    refused(c.get(f"/api/v1/comparisons?scheme=SIM-PROSECUTOR&period={PERIOD}", headers=k["scorer"]), 422,
+            "comparison.not_procuratorate")
