@@ -94,9 +94,11 @@ def case_facts(compiled: CompiledScheme, events: Sequence[Row],
                 if block.rows and not _count_cases_by_columns(ca, t, block, per_case):
                     _count_cases(ca, block.rows, types, per_case)
         out.extend(per_case[c] for c in sorted(per_case))
-    if out:
-        order = dict(zip(map(itemgetter("event_id"), events), range(len(events)), strict=True))  # the last of a repeated id
-        for row in out:
+    order: dict[Any, int] = {}
+    for row in out:
+        if len(row["_events"]) > 1:  # one event is in order already
+            if not order:  # the last of a repeated id
+                order = dict(zip(map(itemgetter("event_id"), events), range(len(events)), strict=True))
             row["_events"] = sorted(row["_events"], key=lambda i: order.get(i, math.inf))
     return out
 

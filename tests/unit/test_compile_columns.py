@@ -70,6 +70,22 @@ def test_column_mask_is_true_exactly_where_the_row_filter_is(text):
         assert mask_of(Block(rows)) == [row_test(r) for r in rows]
 
 
+@pytest.mark.parametrize("text", ["days_between(accepted_on, occurred_on) <= 45",
+                                  "not days_between(accepted_on, occurred_on) > 30",
+                                  "days_between(occurred_on, accepted_on) == -30 or plea"])
+def test_day_counts_are_compared_column_wise_as_the_row_filter_does(text):
+    e = X.parse_typed(text, SCOPE, path="where", want="bool")
+    row_test = X.compile_predicate(e)
+    day = dt.date(2020, 3, 1)
+    for seed in range(5):
+        rows = _rows(60, seed)
+        for i, r in enumerate(rows):  # dates everywhere (the column-wise path), then a few nulls (row-wise)
+            r["accepted_on"], r["occurred_on"] = day, day + dt.timedelta(days=i % 50)
+        assert compile_mask(e)(Block(rows)) == [row_test(r) for r in rows]
+        rows[7]["occurred_on"] = None
+        assert compile_mask(e)(Block(rows)) == [row_test(r) for r in rows]
+
+
 def test_a_value_of_another_class_sends_the_block_row_by_row():
     e = X.parse_typed("kind == 'protest' and plea", SCOPE, path="where", want="bool")
     rows = _rows(20, 1)

@@ -18,13 +18,14 @@ Exact by construction, never by approximation:
 
 from __future__ import annotations
 
+import datetime as dt
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from itertools import repeat
 from typing import Any
 
 from rulesvc.engine.expr.compile_python import compile_python
-from rulesvc.engine.expr.nodes import Compare, Expr, In, Logic, Name, Node, Not, Str
+from rulesvc.engine.expr.nodes import Call, Compare, Expr, In, Logic, Name, Node, Not, Num, Str
 
 Row = Mapping[str, Any]
 Mask = list[bool]
@@ -33,6 +34,10 @@ _eq, _ne, _is, _is_not, _and, _or, _not = (operator.eq, operator.ne, operator.is
                                            operator.or_, operator.not_)
 _TEXT: frozenset[type] = frozenset({str, type(None)})
 _FLAG: frozenset[type] = frozenset({bool, type(None)})
+_DATE: frozenset[type] = frozenset({dt.date, type(None)})  # exactly date: a datetime is read as its date
+_sub = operator.sub
+_ORDER: dict[str, Callable[[Any, Any], bool]] = {"==": operator.eq, "!=": operator.ne, "<": operator.lt,
+                                                 "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
 
 class Unsupported(Exception):
@@ -103,7 +108,40 @@ def _masks(node: Node) -> tuple[MaskFn, MaskFn]:
         options = frozenset(o.value for o in node.options)  # type: ignore[attr-defined]
         inside, outside = _text_in(node.item.name, options), _text_not_in(node.item.name, options)
         return (outside, inside) if node.negated else (inside, outside)
+    if _is_days_test(node):
+        assert isinstance(node, Compare) and isinstance(node.left, Call) and isinstance(node.right, Num)
+        first, second = (a.name for a in node.left.args)  # type: ignore[attr-defined]
+        return _days_masks(node, first, second, _ORDER[node.op], int(node.right.value))
     return _row_wise(node)
+
+
+def _is_days_test(node: Node) -> bool:
+    """``days_between(d1, d2) <op> n`` for two date fields and a whole number n: day counts are whole,
+    so the tolerance of number comparisons never applies (two whole numbers within 1e-9 relative of
+    each other are equal) and the test is exact on ``timedelta``s."""
+    return (isinstance(node, Compare) and isinstance(node.left, Call) and node.left.name.lower() == "days_between"
+            and len(node.left.args) == 2
+            and all(isinstance(a, Name) and a.type.kind == "date" for a in node.left.args)
+            and isinstance(node.right, Num) and node.right.value.is_integer() and abs(node.right.value) < 1e8)
+
+
+def _days_masks(node: Node, first: str, second: str, op: Callable[[Any, Any], bool], days: int) -> tuple[MaskFn, MaskFn]:
+    limit = dt.timedelta(days=days)
+    fallback_t, fallback_f = _row_wise(node)
+
+    def true(block: Block) -> Mask:
+        d1, d2 = block.clean(first, _DATE), block.clean(second, _DATE)
+        if None in d1 or None in d2:  # a null day count: the row closure says null
+            return fallback_t(block)
+        return list(map(op, map(_sub, d2, d1), repeat(limit)))
+
+    def false(block: Block) -> Mask:
+        d1, d2 = block.clean(first, _DATE), block.clean(second, _DATE)
+        if None in d1 or None in d2:
+            return fallback_f(block)
+        return list(map(_not, true(block)))
+
+    return _memo(("days", first, second, op, days), true), false
 
 
 def _fold(op: Callable[[Any, Any], Any], fns: list[MaskFn]) -> MaskFn:
