@@ -25,6 +25,7 @@ from rulesvc.engine.dictionary import Dictionary
 from rulesvc.engine.errors import DefinitionError, DefinitionErrors
 from rulesvc.engine.expr.compile_columns import Block, compile_mask
 from rulesvc.engine.model import Adjustment, Indicator, Metric, Scheme, Veto, Weights
+from rulesvc.engine.result import MetricTrace
 
 COMMON_FIELDS = {"case_id": "str", "occurred_on": "date", "event_type": "str"}
 # Names the executors use for their own columns and facts: a metric, indicator or pattern step may
@@ -119,6 +120,13 @@ class CompiledMetric:
         return self.metric.name or self.metric.code
 
     @functools.cached_property
+    def of_no_events(self) -> tuple[float | None, MetricTrace]:
+        """Its value over no events (a count or sum is 0, an average, minimum or maximum null) and that
+        trace: what the per-subject executor gives a subject with no event of its types."""
+        value = None if self.metric.agg in ("avg", "min", "max") else 0.0
+        return value, MetricTrace(self.metric.code, self.label, self.definition, value, 0, ())
+
+    @functools.cached_property
     def mask(self) -> Callable[[Block], list[bool]] | None:
         """The filter over a block of events taken column-wise (``expr.compile_mask``), or None."""
         return compile_mask(self.where.expr) if self.where is not None else None
@@ -197,6 +205,39 @@ class CompiledScheme:
     def metric_labels(self) -> Mapping[str, str]:
         """Metric code → its name for people (the code when it has none)."""
         return {cm.metric.code: (cm.metric.name or cm.metric.code) for cm in self.metrics}
+
+    @functools.cached_property
+    def event_fields(self) -> Mapping[str, tuple[str, ...]]:
+        """Event type → the fields any filter, aggregation, weight or pattern step reads from events of
+        that type, after ``event_id``, ``event_type`` and ``case_id`` (``frame_events`` hands over no more)."""
+        reads: dict[str, dict[str, None]] = {}
+
+        def add(types: frozenset[str], names: Any) -> None:
+            for t in types:
+                reads.setdefault(t, dict.fromkeys(("event_id", "event_type", "case_id"))).update(
+                    dict.fromkeys(n for n in names if n))
+
+        for cm in self.metrics:
+            add(cm.types, [*(X.free_names(cm.where.expr) if cm.where else ()), cm.metric.field,
+                           cm.weights.field if cm.weights else None])
+        for ca in self.adjustments:
+            add(ca.types, X.free_names(ca.where.expr) if ca.where else ())
+            for st in ca.pattern:
+                add(st.types, [*(X.free_names(st.where.expr) if st.where else ()), st.sum])
+        for cv in self.vetoes:
+            add(cv.types, X.free_names(cv.where.expr) if cv.where else ())
+        return {t: tuple(names) for t, names in reads.items()}
+
+    @functools.cached_property
+    def fact_types(self) -> frozenset[str]:
+        """The event types an adjustment (not a pattern) or a veto reads: their events become decision facts."""
+        types: set[str] = set()
+        for ca in self.adjustments:
+            if not ca.pattern:
+                types |= ca.types
+        for cv in self.vetoes:
+            types |= cv.types
+        return frozenset(types)
 
     @functools.cached_property
     def metric_units(self) -> Mapping[str, str]:

@@ -76,8 +76,14 @@ def phase_metrics(compiled: CompiledScheme, events: Sequence[Row], hits_out: dic
         m = cm.metric
         block = blocks[cm.block_key]
         pool = block.rows
+        if not pool:  # nothing of its types: the value and trace of no events (immutable, made once)
+            if hits_out is not None:
+                hits_out[("hits", m.code)] = pool
+            values[m.code], trace = cm.of_no_events
+            traces.append(trace)
+            continue
         mask: list[bool] | None = None
-        if cm.where is None or not pool:
+        if cm.where is None:
             hits = pool
         else:
             try:

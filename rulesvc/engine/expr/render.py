@@ -100,10 +100,11 @@ def explainer(expr: Expr | Node, compiled: Callable[[Mapping[str, Any]], Any] | 
     if [int(m.group(2) or m.group(3)) for m in slots] != list(range(len(names))):
         # A text literal that looks like a slot: render every time instead.
         return lambda values, value=_UNSET: _explain_slowly(root, values, result)
-    pieces: list[tuple[str, Callable[[Mapping[str, Any]], Any], bool]] = []
+    pieces: list[tuple[str, str, bool, Callable[[Mapping[str, Any]], Any], bool]] = []
     pos = 0
     for i, m in enumerate(slots):
-        pieces.append((text[pos:m.start()], _reader(names[i]), m.group(2) is not None))
+        n = names[i]
+        pieces.append((text[pos:m.start()], n.name, n.type.kind == "number", _reader(n), m.group(2) is not None))
         pos = m.end()
     tail = text[pos:]
 
@@ -111,9 +112,13 @@ def explainer(expr: Expr | Node, compiled: Callable[[Mapping[str, Any]], Any] | 
         if value is _UNSET:  # the caller may have computed it already (it is result(values))
             value = result(values)
         out = []
-        for before, read, bracket in pieces:
+        for before, key, number, read, bracket in pieces:
             out.append(before)
-            shown = format_value(read(values))  # read as the formula reads it: 5 → 5.0, ISO text → date
+            v = values.get(key)
+            if number and v.__class__ is float and v - v == 0.0:  # what the reader returns as is: format it
+                shown = str(int(v)) if v.is_integer() and abs(v) < 1e16 else f"{v:.10g}"
+            else:
+                shown = format_value(read(values))  # read as the formula reads it: 5 → 5.0, ISO text → date
             out.append(f"({shown})" if bracket and shown.startswith("-") else shown)
         out.append(tail)
         out.append(" = ")
