@@ -702,9 +702,12 @@ class Publication(Base):
     subjects_count: Mapped[int] = mapped_column(Integer)
     graded_count: Mapped[int] = mapped_column(Integer)
     summary: Mapped[dict[str, Any]] = mapped_column(JSONType, comment="grade counts and totals, for lists")
-    frame: Mapped[bytes] = mapped_column(LargeBinary, comment="the bulk result, zstd Parquet")
-    left_out: Mapped[bytes] = mapped_column(LargeBinary, comment="who was not evaluated and why, zstd Parquet")
-    extra: Mapped[bytes | None] = mapped_column(LargeBinary, comment="procuratorate schemes: monthly streaks, zstd Parquet")
+    # The blobs load when read (each request names a publication; its frames are cached in the process).
+    frame: Mapped[bytes] = mapped_column(LargeBinary, deferred=True, comment="the bulk result, zstd Parquet")
+    left_out: Mapped[bytes] = mapped_column(LargeBinary, deferred=True,
+                                            comment="who was not evaluated and why, zstd Parquet")
+    extra: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True,
+                                                comment="procuratorate schemes: monthly streaks, zstd Parquet")
     published_by: Mapped[str] = mapped_column(String(120))
     published_by_ref: Mapped[str] = mapped_column(String(40))
     published_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

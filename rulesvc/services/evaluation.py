@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from rulesvc.catalogue import msg
 from rulesvc.engine.bulk import subject_of
 from rulesvc.engine.dictionary import Dictionary
-from rulesvc.engine.evaluate import evaluate_subject
+from rulesvc.engine.frame_events import evaluate_subject_frame
 from rulesvc.engine.participation import EVALUATED
 from rulesvc.errors import InvalidInput, NotEvaluated, NotFound, RulesvcError
 from rulesvc.persistence.models import Procuratorate, PublicationCard
@@ -98,8 +98,8 @@ def _result(fig: results.Figures, row: dict[str, Any]) -> Any:
     assert fig.computed is not None
     subj = subject_of(row, fig.key, final=True)
     subj.id, subj.name = row["code"], row.get("name") or ""
-    return evaluate_subject(fig.compiled, subj, fig.computed.events_of(row[fig.key]), period=fig.period.label,
-                            decider=default_decider(), peers=fig.computed.bulk.peers)
+    return evaluate_subject_frame(fig.compiled, subj, fig.computed.events_of(row[fig.key]), period=fig.period.label,
+                                  decider=default_decider(), peers=fig.computed.bulk.peers)
 
 
 def _orgs(session: Session) -> dict[int, dict[str, str]]:
@@ -132,8 +132,12 @@ def card_of(session: Session, fig: results.Figures, row: dict[str, Any], full: d
             orgs: dict[int, dict[str, str]] | None = None, ranks: dict[str, Any] | None = None) -> dict[str, Any]:
     """A subject's card (what a publication stores): the head from the bulk row, the explanation from
     the per-subject result ``full``."""
-    orgs = orgs if orgs is not None else {}
-    org = orgs.get(row["procuratorate_id"]) if orgs else _orgs(session).get(row["procuratorate_id"])
+    if orgs:
+        org = orgs.get(row["procuratorate_id"])
+    else:
+        one = session.execute(select(Procuratorate.code, Procuratorate.name)
+                              .where(Procuratorate.id == row["procuratorate_id"])).first()
+        org = {"code": one.code, "name": one.name} if one else None
     card = head_of(fig, row, org, ranks if ranks is not None else _ranks(fig, row["code"]))
     card.update(full if "metrics" not in full else {
         "dimensions": full["dimensions"],
@@ -196,11 +200,11 @@ def _what_if(session: Session, actor: Actor, dictionary: Dictionary, *, subject:
                           event_types=set(fig.compiled.event_types))
     subj = subject_of(row, fig.key, final=True)
     subj.id, subj.name = subject, row.get("name") or ""
-    result = evaluate_subject(fig.compiled, subj, frame.to_dicts(), period=p.label, decider=default_decider(),
-                              peers=fig.computed.bulk.peers)
+    result = evaluate_subject_frame(fig.compiled, subj, frame, period=p.label, decider=default_decider(),
+                                    peers=fig.computed.bulk.peers)
     full = result.as_dict()  # what-if: the head comes from this result (no bulk row holds it)
     # Where the caller's figures would stand among the others of the group (their stored row left out).
-    others = results.ranked(fig).filter(pl.col("code") != subject)
+    others = fig.ranked().filter(pl.col("code") != subject)
     gcol = None if fig.quota_group == "all" else results.GROUP_COLUMNS[fig.quota_group]
     group = others.filter(pl.col("status") == EVALUATED)
     if gcol is not None:
@@ -236,7 +240,7 @@ def batch(session: Session, actor: Actor, dictionary: Dictionary, *, period: str
         raise InvalidInput(bad, errors={"subjects": [bad]})
     fig = results.figures(session, actor, dictionary, period=period, scheme=scheme, version_id=version_id,
                           cache_dir=cache_dir)
-    ranked = results.ranked(fig)
+    ranked = fig.ranked()
     if procuratorate is not None:
         from rulesvc.services.scoring import scope_ids
 

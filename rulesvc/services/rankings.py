@@ -39,7 +39,7 @@ def rankings(session: Session, actor: Actor, dictionary: Dictionary, *, period: 
         raise InvalidInput(bad, errors={"group": [bad]})
     fig = results.figures(session, actor, dictionary, period=period, scheme=scheme, version_id=version_id,
                           cache_dir=cache_dir)
-    f = results.ranked(fig, group)
+    f = fig.ranked() if group is None or group == fig.quota_group else results.ranked(fig, group)
     if actor.scope is not None:
         f = f.filter(pl.col("procuratorate_id").is_in(sorted(actor.scope)))
     if procuratorate:
@@ -139,7 +139,7 @@ def history(session: Session, actor: Actor, dictionary: Dictionary, *, code: str
         item: dict[str, Any] = {"period": p.label}
         try:
             fig = results.figures(session, actor, dictionary, period=p, scheme=scheme, cache_dir=cache_dir)
-            ranked = results.ranked(fig)
+            ranked = fig.ranked()
             row = _subject_row(session, actor, fig, code)
             seen = True
             r = ranked.filter(pl.col("code") == code).row(0, named=True)

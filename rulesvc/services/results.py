@@ -26,7 +26,8 @@ from typing import Any, TypeVar
 
 import polars as pl
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import object_session as _object_session
 
 from rulesvc.catalogue import msg
 from rulesvc.engine import ENGINE_VERSION
@@ -37,11 +38,12 @@ from rulesvc.engine.errors import DefinitionError
 from rulesvc.engine.participation import EVALUATED
 from rulesvc.engine.peers import quota_places
 from rulesvc.engine.periods import Period, parse_period
-from rulesvc.errors import InvalidInput
+from rulesvc.errors import InvalidInput, NotFound
+from rulesvc.persistence.lifecycle import can_be_in_force
 from rulesvc.persistence.models import Dataset, DatasetWithdrawal, Publication, Scheme, SchemeVersion
 from rulesvc.schema.scheme import DocumentError, load_scheme
 from rulesvc.services.governance import versions
-from rulesvc.services.governance.access import Actor
+from rulesvc.services.governance.access import Actor, require_read
 from rulesvc.services.scoring import KEYS, compile_cached, period_data, subjects_for
 
 PUBLISHED, PROVISIONAL = "published", "provisional"
@@ -111,9 +113,10 @@ class Computed:
     bulk: BulkResult
     loaded: _Loaded = field(repr=False)
 
-    def events_of(self, key_value: Any) -> list[dict[str, Any]]:
+    def events_of(self, key_value: Any) -> pl.DataFrame:
+        """The subject's events (the rows of the period's events frame)."""
         part = self.loaded.by_subject().get(key_value)
-        return [] if part is None else part.to_dicts()
+        return self.data.events.clear() if part is None else part
 
 
 @dataclass
@@ -136,6 +139,13 @@ class Figures:
     publication: Publication | None = None
     computed: Computed | None = None
     extra: pl.DataFrame | None = None
+
+    def ranked(self) -> pl.DataFrame:
+        """:func:`ranked` in the quota group, computed once per frame (kept with the index)."""
+        frame, index = _INDEX.get_or_make(id(self.frame), lambda: _index(self))
+        if frame is not self.frame:
+            frame, index = _index(self)
+        return index[None]
 
     def row(self, code: str) -> dict[str, Any] | None:
         """The subject's row of :func:`ranked` (place, group size, percentile in the quota group), found
@@ -194,13 +204,32 @@ def parse(text: str, field_name: str = "period") -> Period:
         raise InvalidInput(bad, errors={field_name: [bad]}) from None
 
 
+# Scoring reads a version's identity and, once per process (compiled_version), its resolved document:
+# the documents are not loaded with the row (each is tens of kB of JSON to decode per request).
+_LIGHT = (defer(SchemeVersion.document), defer(SchemeVersion.resolved), defer(SchemeVersion.scenarios),
+          defer(SchemeVersion.simulation))
+
+
 def version_for(session: Session, actor: Actor, p: Period, scheme: str | None, version_id: int | None) -> SchemeVersion:
-    """``version_id``, or the version of ``scheme`` in force on the period's first day."""
+    """``version_id``, or the version of ``scheme`` in force on the period's first day (the same rules
+    as ``versions.get_version`` and ``versions.version_in_effect``)."""
     if version_id is not None:
-        return versions.get_version(session, actor, version_id)
+        v = session.get(SchemeVersion, version_id, options=_LIGHT)
+        if v is None:
+            raise NotFound(msg("not_found.version", version_id=version_id))
+        require_read(actor, v.scheme.procuratorate_id, v.status, what=f"方案版本 {version_id}")
+        return v
     if not scheme:
         raise InvalidInput(msg("evaluation.scheme_or_version"), errors={"scheme": [msg("evaluation.scheme_or_version")]})
-    return versions.version_in_effect(session, actor, scheme, p.start)
+    s = versions.get_scheme(session, actor, scheme)
+    on = p.start
+    for v in session.scalars(select(SchemeVersion).options(*_LIGHT).where(
+            SchemeVersion.scheme_id == s.id, SchemeVersion.effective_from.is_not(None),
+            SchemeVersion.effective_from <= on).order_by(SchemeVersion.number)):
+        if can_be_in_force(v.status) and v.effective_from is not None and v.effective_from <= on \
+                and (v.effective_to is None or on <= v.effective_to):
+            return v
+    raise NotFound(msg("not_found.in_force", code=scheme, date=on.isoformat()))
 
 
 _COMPILED = _Lru(32)  # (version id, content hash, lock version, dictionary) -> CompiledScheme
@@ -282,11 +311,18 @@ def compute(session: Session, compiled: CompiledScheme, dictionary: Dictionary, 
 def published_figures(pub: Publication, dictionary: Dictionary) -> Figures:
     frame, left_out, extra = _PUBLISHED.get_or_make(pub.id, lambda: (
         read_parquet(pub.frame), read_parquet(pub.left_out), read_parquet(pub.extra) if pub.extra else None))
-    v = pub.version
+    v = session_of(pub).get(SchemeVersion, pub.version_id, options=_LIGHT)
+    assert v is not None  # a publication's version is never deleted (it left draft)
     compiled = compiled_version(v, dictionary)
     return Figures(pub.scheme, v, compiled, parse_period(pub.period), frame, left_out, KEYS[compiled.scheme.subject],
                    tuple((int(i), str(h)) for i, h in pub.datasets), pub.dictionary_hash, pub.engine_version,
                    publication=pub, extra=extra)
+
+
+def session_of(obj: Any) -> Session:
+    session = _object_session(obj)
+    assert session is not None
+    return session
 
 
 def write_parquet(frame: pl.DataFrame) -> bytes:

@@ -32,10 +32,18 @@ from typing import Any
 from sqlalchemy import Engine, make_url, select, text
 
 from rulesvc.extensions import db
-from rulesvc.persistence.models import Procuratorate, Prosecutor, Scheme, SchemeVersion, SimulationRun
+from rulesvc.persistence.models import (
+    Procuratorate,
+    Prosecutor,
+    Publication,
+    Scheme,
+    SchemeVersion,
+    SimulationRun,
+)
+from rulesvc.services import publications
 from rulesvc.services.dictionary import get_dictionary
 from rulesvc.services.governance import versions
-from rulesvc.services.governance.access import actor_for_user, system_actor
+from rulesvc.services.governance.access import KEY_PERMISSIONS, actor_for_user, system_actor
 from rulesvc.services.governance.apikeys import create_key
 from rulesvc.services.simulation.runs import create_run
 from rulesvc.services.users import create_user
@@ -51,9 +59,10 @@ from tests.integration.test_api_schemes import (
 PASSWORD = "a long enough password"
 CITY_CODE = "SFS-PROSECUTOR-910100"
 OTHER_CODE = "SFS-DRAFT-910102"
-ALL_PERMISSIONS = ["read", "edit", "review", "activate", "audit"]
+ALL_PERMISSIONS = list(KEY_PERMISSIONS)  # read, edit, review, activate, audit, score
 CONFLICT_PATH = "dimensions.quality.weight"
-PERIODS = ["2020", "2020-Q4", "2020-12", "2019-02", "2099", "2020-Q5", "2020-13"]
+# 2020 holds the events; versions are in force from 2021 (scored: every subject present, not graded).
+PERIODS = ["2020", "2020-Q4", "2020-12", "2019-02", "2099", "2020-Q5", "2020-13", "2021", "2021-07", "2021-Q3"]
 DATES = ["2021-06-30", "2022-03-01", "2023-01-01", "2020-12-31", "2030-07-01"]
 
 # -- seeding -----------------------------------------------------------------------------------------
@@ -79,7 +88,7 @@ def _publish(session, vid: int, author, reviewer, dictionary, *, until: str = "a
 
 def seed_world(app) -> dict[str, dict[str, str]]:
     """Seed the procuratorates, the people, the versions and the fuzzer's two keys (committed); returns
-    the request headers carrying each: ``every permission`` (read, edit, review, activate, audit) on the
+    the request headers carrying each: ``every permission`` (read, edit, review, activate, audit, score) on the
     whole province, ``read-only`` (read, audit) on a city — which sees its own and its counties' schemes,
     and only the published versions of the province's."""
     with app.app_context():
@@ -134,6 +143,8 @@ def seed_world(app) -> dict[str, dict[str, str]]:
         # Simulation runs besides those approval rests on: one of the city's draft (results to lock in),
         # one asked for and never started (to cancel: queued for a worker that is not there).
         simulate(session, actor["city-designer"], city.id, "2020")
+        # A publication of the template's July 2021 (to read, and to correct).
+        publications.publish(session, reviewer, dictionary, scheme=TEMPLATE_CODE, period="2021-07")
         queued = create_run(session, designer, dictionary, candidate_version_id=v1.id, periods=["2020-Q4"],
                             baseline="none", mode="rq").run
         assert queued.status == "queued"
@@ -212,6 +223,7 @@ class Targets:
     numbers: list[int] = field(default_factory=list)
     runs: dict[str, list[int]] = field(default_factory=dict)  # "succeeded", "queued", "of_draft", "any"
     subjects: list[str] = field(default_factory=list)  # prosecutors' codes (a run's subjects)
+    publications: list[int] = field(default_factory=list)
     app: Any = None
     writer: dict[str, str] | None = None  # headers of a key that may edit (to prepare a submit)
     template: dict[str, Any] = field(default_factory=dict)
@@ -249,11 +261,13 @@ class Targets:
                 for n in names:
                     runs.setdefault(n, []).append(r.id)
             subjects = list(db.session.scalars(select(Prosecutor.code).order_by(Prosecutor.code)))
+            published = list(db.session.scalars(select(Publication.id).order_by(Publication.id)))
             template = template_document()
             return cls(procuratorates=list(db.session.scalars(select(Procuratorate.code).order_by(Procuratorate.code))),
                        schemes=list(db.session.scalars(select(Scheme.code).order_by(Scheme.code))),
                        kinds={k: sorted(v) for k, v in kinds.items()}, numbers=numbers or [1],
-                       runs={k: sorted(v) for k, v in runs.items()}, subjects=subjects or ["P0"], app=app, writer=writer,
+                       runs={k: sorted(v) for k, v in runs.items()}, subjects=subjects or ["P0"],
+                       publications=published or [1], app=app, writer=writer,
                        template=template, template_paths=paths_in(template),
                        override_paths=paths_in(THREE_OVERRIDES))
 
@@ -329,7 +343,10 @@ class Targets:
                 params["run_id"] = pick(fit if fit and choice % 10 != 9 else self.runs.get("any", [1]))
             if "code" in params:
                 params["code"] = pick(self.procuratorates if path.startswith("/procuratorates") else
-                                      self.subjects if path.startswith("/simulations") else self.schemes)
+                                      self.subjects if path.startswith(("/simulations", "/subjects"))
+                                      else self.schemes)
+            if "publication_id" in params:
+                params["publication_id"] = pick(self.publications)
             if params != case.path_parameters:
                 case.path_parameters = params
         target = (case.path_parameters or {}).get("version_id")
@@ -348,6 +365,9 @@ class Targets:
             "candidate_version_id": lambda: pick(self.kinds.get("any", [1]), 3),
             "simulation_id": lambda: pick(self.runs.get("succeeded", [1]), 1),
             "subjects": lambda: [pick(self.subjects, 2)] if choice % 3 else None,
+            "subject": lambda: pick(self.subjects, 1),
+            "from": lambda: "2021-01",
+            "to": lambda: pick(["2021-06", "2021-12", "2022-03"]),
             "date": lambda: pick(DATES),
             "effective_from": lambda: pick(DATES, 2),
             "effective_to": lambda: pick(DATES, 4),
