@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
-from itertools import compress
 from operator import itemgetter
 from typing import Any
 
@@ -25,7 +24,7 @@ from rulesvc.engine.compile import CompiledScheme, Predicate
 from rulesvc.engine.decide import DecisionInput, Decisions
 
 EXCLUDED_KEYS = {"prosecutor_id", "procuratorate_id"}
-_TYPE, _ID = itemgetter("event_type"), itemgetter("event_id")
+_ID = itemgetter("event_id")
 
 
 def _type_clause(types: frozenset[str]) -> dict[str, Any]:
@@ -151,10 +150,9 @@ class DurableDecider:
             out.append(fact)
         flags = _untranslated(compiled)
         relevant, fields = self._reads_of(compiled)
-        events = facts.events
-        # Only the events some adjustment or veto reads, in their order (a C-level pass picks them).
-        for i in compress(range(len(events)), map(relevant.__contains__, map(_TYPE, events))):
-            e = events[i]
+        for e in facts.events:
+            if e["event_type"] not in relevant:
+                continue
             fact = {k: _scalar(e[k]) for k in fields if e.get(k) is not None}
             fact["id"] = f"e:{e['event_id']}"
             fact["t"] = "ev"

@@ -39,8 +39,14 @@ from rulesvc.engine.peers import PeerContext, derive_x, grade_for
 def by_event_type(events: Sequence[Row]) -> dict[str, list[Row]]:
     """The events grouped by type, each group in the events' order (one pass)."""
     out: dict[str, list[Row]] = {}
-    for e in events:
-        out.setdefault(e["event_type"], []).append(e)
+    get = out.get
+    for e in events:  # (no setdefault: it would make a list per event)
+        t = e["event_type"]
+        group = get(t)
+        if group is None:
+            out[t] = [e]
+        else:
+            group.append(e)
     return out
 
 
