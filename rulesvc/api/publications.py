@@ -14,7 +14,7 @@ from flask import current_app
 from flask_smorest.pagination import PaginationParameters
 
 from rulesvc.api.auth import ApiBlueprint, current_actor, transactional
-from rulesvc.api.evaluations import Period
+from rulesvc.api.evaluations import HASH, DatasetRefSchema, Period, about
 from rulesvc.api.idempotency import idempotent
 from rulesvc.api.schemes import INT32_MAX, SCHEME_CODE_PATTERN, Line, _guarded
 from rulesvc.catalogue import msg
@@ -31,7 +31,7 @@ blp = ApiBlueprint(
 )
 
 PUBLICATION_ID = {"in": "path", "name": "publication_id", "description": "发布编号 (publication id)",
-                  "schema": {"type": "integer", "minimum": 1, "maximum": INT32_MAX}}
+                  "schema": {"type": "integer", "minimum": 1, "maximum": INT32_MAX}, "example": 2}
 
 
 @blp.url_value_preprocessor
@@ -40,53 +40,103 @@ def _ids_in_range(endpoint: str | None, values: dict[str, Any] | None) -> None:
         raise NotFound(msg("not_found.publication", id=values["publication_id"]))
 
 
+class SchemeNameSchema(ma.Schema):
+    class Meta:
+        ordered = True
+
+    code = ma.fields.String(required=True, metadata=about("方案代码 (scheme code)", "SFS-PROSECUTOR-TEMPLATE"))
+    name = ma.fields.String(required=True, metadata=about("方案名称 (scheme name)", "示范省检察官业绩考评指标模板"))
+
+
+class PublishedVersionSchema(ma.Schema):
+    class Meta:
+        ordered = True
+
+    id = ma.fields.Integer(required=True, metadata=about("版本编号 (version id)", 2))
+    number = ma.fields.Integer(required=True, metadata=about("该方案的第几版 (the version's number in the scheme)", 1))
+    content_hash = ma.fields.String(required=True, metadata=about(
+        "版本内容（解析后的方案）的 sha256 (sha256 of the version's resolved content)", HASH))
+
+
+class PublicationSummarySchema(ma.Schema):
+    class Meta:
+        ordered = True
+
+    graded = ma.fields.Integer(required=True, metadata=about("评定等次的对象数 (graded)", 2845))
+    not_graded = ma.fields.Integer(required=True, metadata=about("参加计分但不评定等次的对象数 (not graded)", 26))
+    left_out = ma.fields.Integer(required=True, metadata=about(
+        "不参加考评的对象数（如期间内不在岗）(subjects not evaluated in the period)", 128))
+    grades = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(), required=True, metadata=about(
+        "各等次人数，按方案的等次顺序 (how many got each grade, in the scheme's order)",
+        {"优秀": 81, "良好": 1023, "合格": 1730, "不合格": 11}))
+    mean_total = ma.fields.Float(required=True, allow_none=True, metadata=about(
+        "评定等次者的平均总分 (the mean total of the graded)", 89.3137))
+
+
 class PublicationSchema(ma.Schema):
     class Meta:
         ordered = True
 
-    id = ma.fields.Integer(metadata={"description": "发布编号 (id)", "example": 1})
-    scheme = ma.fields.Dict(metadata={"description": "方案 {code, name}"})
-    period = ma.fields.String(metadata={"description": "期间 (period)", "example": "2020"})
-    period_start = ma.fields.String(metadata={"description": "期间首日 (first day)"})
-    period_end = ma.fields.String(metadata={"description": "期间末日 (last day)"})
-    sequence = ma.fields.Integer(metadata={"description": "该期间第几次发布：1 为首次，更正依次加 1 (1 first, +1 per correction)"})
-    current = ma.fields.Boolean(metadata={"description": "是否为该期间最新的发布（计分、排名以它为准）(the one answered)"})
-    superseded_by = ma.fields.Integer(allow_none=True, metadata={"description": "被哪次发布更正 (corrected by)"})
-    supersedes = ma.fields.Integer(allow_none=True, metadata={"description": "更正了哪次发布 (corrects)"})
-    reason = ma.fields.String(metadata={"description": "更正理由 (why corrected)"})
-    version = ma.fields.Dict(metadata={"description": "所用版本 {id, number, content_hash}"})
-    datasets = ma.fields.List(ma.fields.Dict(), metadata={"description": "所用数据集 {id, content_hash}"})
-    dictionary_hash = ma.fields.String()
-    engine_version = ma.fields.String()
-    result_hash = ma.fields.String(metadata={"description": "全部发布结果的 sha256 (hash of the published figures)"})
-    subjects = ma.fields.Integer(metadata={"description": "参加考评（含不评定等次）的对象数 (subjects taking part)"})
-    graded = ma.fields.Integer(metadata={"description": "评定等次的对象数 (graded)"})
-    summary = ma.fields.Dict(metadata={"description": "各等次人数、平均分 (grade counts, mean total)"})
-    published_by = ma.fields.String(metadata={"description": "发布人 (who)"})
-    published_at = ma.fields.String(metadata={"description": "发布时间 (when)"})
+    id = ma.fields.Integer(required=True, metadata=about("发布编号 (id)", 2))
+    scheme = ma.fields.Nested(SchemeNameSchema, required=True, metadata=about("方案 (scheme)"))
+    period = ma.fields.String(required=True, metadata=about("期间 (period)", "2020-07"))
+    period_start = ma.fields.String(required=True, metadata=about("期间首日 (first day)", "2020-07-01"))
+    period_end = ma.fields.String(required=True, metadata=about("期间末日 (last day)", "2020-07-31"))
+    sequence = ma.fields.Integer(required=True, metadata=about(
+        "该期间第几次发布：1 为首次，更正依次加 1 (1 first, +1 per correction)", 1))
+    current = ma.fields.Boolean(required=True, metadata=about(
+        "是否为该期间最新的发布（计分、排名以它为准）(whether it is the latest one, the one answered)", True))
+    superseded_by = ma.fields.Integer(required=True, allow_none=True, metadata=about(
+        "被哪次发布更正；未被更正为空 (the publication that corrects it; null if none)", None))
+    supersedes = ma.fields.Integer(required=True, allow_none=True, metadata=about(
+        "更正了哪次发布；首次发布为空 (the publication it corrects; null for a first one)", None))
+    reason = ma.fields.String(required=True, metadata=about(
+        "更正理由；首次发布为空字符串 (why it corrects; empty for a first publication)", ""))
+    version = ma.fields.Nested(PublishedVersionSchema, required=True, metadata=about("所用版本 (the version used)"))
+    datasets = ma.fields.List(ma.fields.Nested(DatasetRefSchema), required=True, metadata=about(
+        "所用数据集 (the datasets scored)"))
+    dictionary_hash = ma.fields.String(required=True, metadata=about(
+        "数据字典的 sha256 (sha256 of the data dictionary)",
+        "1e08068d4c21007ae6694fb10348b99e0a1fa44c97b813dd2ff4362ec6c75047"))
+    engine_version = ma.fields.String(required=True, metadata=about("计分引擎版本 (engine version)", "2026.12.2"))
+    result_hash = ma.fields.String(required=True, metadata=about(
+        "全部发布结果的 sha256 (sha256 of all the published figures)",
+        "3d1c021f5a9f134f8d899b62f26b3f385640ad7ddb4fa9987c5982fc64d537c5"))
+    subjects = ma.fields.Integer(required=True, metadata=about(
+        "参加计分（含不评定等次）的对象数 (subjects scored, the not graded included)", 2871))
+    graded = ma.fields.Integer(required=True, metadata=about("评定等次的对象数 (graded)", 2845))
+    summary = ma.fields.Nested(PublicationSummarySchema, required=True, metadata=about(
+        "各等次人数、平均分 (grade counts, mean total)"))
+    published_by = ma.fields.String(required=True, metadata=about("发布人 (who published)", "系统 (cli)"))
+    published_at = ma.fields.String(required=True, metadata=about("发布时间 (when published, ISO 8601)",
+                                                                  "2026-12-04T19:07:12"))
 
 
 class ListQuery(ma.Schema):
-    scheme = ma.fields.String(validate=ma.validate.Regexp(SCHEME_CODE_PATTERN), metadata={
-        "description": "只列该方案的发布 (only this scheme's)"})
-    period = Period(metadata={"description": "只列该期间的发布 (only this period)", "example": "2020"})
+    scheme = ma.fields.String(validate=ma.validate.Regexp(SCHEME_CODE_PATTERN), metadata=about(
+        "只列该方案的发布 (only this scheme's)", "SFS-PROSECUTOR-TEMPLATE"))
+    period = Period(metadata=about("只列该期间的发布 (only this period)", "2020-07"))
 
 
 class PublishSchema(ma.Schema):
-    scheme = ma.fields.String(required=True, validate=ma.validate.Regexp(SCHEME_CODE_PATTERN), metadata={
-        "description": "方案代码 (scheme code)", "example": "SFS-PROSECUTOR-TEMPLATE"})
-    period = Period(required=True, metadata={"description": "已结束的期间 (a closed period)", "example": "2020"})
-    version_id = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=1, max=INT32_MAX), metadata={
-        "description": "默认用期间首日生效的版本；也可指定一个生效过的版本 (default: the version in force on the "
-                       "period's first day)"})
+    scheme = ma.fields.String(required=True, validate=ma.validate.Regexp(SCHEME_CODE_PATTERN), metadata=about(
+        "方案代码 (scheme code)", "SFS-PROSECUTOR-TEMPLATE"))
+    period = Period(required=True, metadata=about("已结束的期间 (a closed period)", "2020-07"))
+    version_id = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=1, max=INT32_MAX), metadata=about(
+        "默认用期间首日生效的版本；也可指定一个生效过的版本 (default: the version in force on the period's first "
+        "day; or a version that has been in force)", 2))
 
 
 class SupersedeSchema(ma.Schema):
-    reason = Line(1000, required=True, metadata={
-        "description": "更正理由，如“导入了更正数据集 #12（某院漏报案件）”(why the figures are corrected)",
-        "example": "导入更正数据集，补录某院 7 月漏报的 3 件案件"})
-    version_id = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=1, max=INT32_MAX), metadata={
-        "description": "默认用期间首日生效的版本 (default: the version in force on the period's first day)"})
+    reason = Line(1000, required=True, metadata=about(
+        "更正理由（必填，记入审计日志）(why the figures are corrected; required, recorded in the audit log)",
+        "导入更正数据集，补录某院 7 月漏报的 3 件案件"))
+    version_id = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=1, max=INT32_MAX), metadata=about(
+        "默认用期间首日生效的版本 (default: the version in force on the period's first day)", 2))
+
+
+PUBLISH_EXAMPLE = {"scheme": "SFS-PROSECUTOR-TEMPLATE", "period": "2020-07"}
+SUPERSEDE_EXAMPLE = {"reason": "导入更正数据集，补录某院 7 月漏报的 3 件案件"}
 
 
 def _publish(**kwargs: Any) -> dict[str, Any]:
@@ -97,7 +147,7 @@ def _publish(**kwargs: Any) -> dict[str, Any]:
 
 
 @blp.route("", methods=["POST"])
-@blp.arguments(PublishSchema)
+@blp.arguments(PublishSchema, example=PUBLISH_EXAMPLE)
 @blp.response(201, PublicationSchema)
 @blp.alt_response(403, response="FORBIDDEN")
 @blp.alt_response(404, response="NOT_FOUND")
@@ -115,7 +165,7 @@ def publish(args: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/<int:publication_id>/supersede", methods=["POST"], parameters=[PUBLICATION_ID])
-@blp.arguments(SupersedeSchema)
+@blp.arguments(SupersedeSchema, example=SUPERSEDE_EXAMPLE)
 @blp.response(201, PublicationSchema)
 @blp.alt_response(403, response="FORBIDDEN")
 @blp.alt_response(404, response="NOT_FOUND")

@@ -15,7 +15,7 @@ from flask import current_app, request
 from flask_smorest.pagination import PaginationParameters
 
 from rulesvc.api.auth import ApiBlueprint, current_actor, transactional
-from rulesvc.api.evaluations import Period
+from rulesvc.api.evaluations import Period, ProcuratorateRefSchema, ProvenanceSchema, about
 from rulesvc.api.schemes import INT32_MAX, SCHEME_CODE_PATTERN, Line
 from rulesvc.extensions import db
 from rulesvc.services import comparisons, rankings
@@ -42,45 +42,87 @@ def _settings() -> tuple[Any, Any]:
 
 
 class PeriodQuery(ma.Schema):
-    scheme = ma.fields.String(validate=ma.validate.Regexp(SCHEME_CODE_PATTERN), metadata={
-        "description": "方案代码：有发布结果时返回发布结果，否则用期间首日生效的版本暂算 (scheme code: published "
-                       "figures if any, else computed under the version in force)", "example": "SFS-PROSECUTOR-TEMPLATE"})
-    version_id = ma.fields.Integer(strict=False, validate=ma.validate.Range(min=1, max=INT32_MAX), metadata={
-        "description": "或指定版本编号 (or a version id)"})
-    period = Period(required=True, metadata={"description": "期间：2020、2020-Q3 或 2020-07 (period)",
-                                             "example": "2020"})
+    scheme = ma.fields.String(validate=ma.validate.Regexp(SCHEME_CODE_PATTERN), metadata=about(
+        "方案代码：有发布结果时返回发布结果，否则用期间首日生效的版本暂算 (scheme code: published figures if any, else "
+        "computed under the version in force)", "SFS-PROSECUTOR-TEMPLATE"))
+    version_id = ma.fields.Integer(strict=False, validate=ma.validate.Range(min=1, max=INT32_MAX), metadata=about(
+        "或指定版本编号（只有该版本的发布结果才算发布结果）(or a version id: only a publication of that very version "
+        "counts as published)", 2))
+    period = Period(required=True, metadata=about("期间：2020、2020-Q3 或 2020-07 (a year, quarter or month)",
+                                                  "2020-07"))
+
+
+class ComparisonQuery(PeriodQuery):
+    scheme = ma.fields.String(validate=ma.validate.Regexp(SCHEME_CODE_PATTERN), metadata=about(
+        "以检察院为考评对象的方案代码：有发布结果时返回发布结果，否则暂算 (code of a scheme that scores "
+        "procuratorates: published figures if any, else computed now)", "SFS-PROCURATORATE-QUALITY-MONTHLY"))
 
 
 class RankingQuery(PeriodQuery):
-    group = ma.fields.String(validate=ma.validate.OneOf(RANK_GROUPS), metadata={
-        "description": "名次分组：all 全部、procuratorate 检察院、department 部门、business 业务、line 条线、level 院级；"
-                       "默认为方案的名额分组 (group the place is counted in; default: the scheme's quota group)"})
-    procuratorate = ma.fields.String(validate=ma.validate.Regexp(r"^[0-9]{6}$"), metadata={
-        "description": "只看该检察院及其下级 (only this procuratorate and below)", "example": "910101"})
-    business = Line(32, metadata={"description": "只看该业务 (only this business)"})
-    grade = Line(40, metadata={"description": "只看该等次 (only this grade)", "example": "优秀"})
-    format = ma.fields.String(validate=ma.validate.OneOf(["json", "csv", "xlsx"]), metadata={
-        "description": "json（分页）、csv 或 xlsx（全部行，中文表头）；也可用 Accept 头 (json paged; csv or xlsx "
-                       "with every row and Chinese headers; or by the Accept header)"})
+    group = ma.fields.String(validate=ma.validate.OneOf(RANK_GROUPS), metadata=about(
+        "名次分组：all 全部、procuratorate 检察院、department 部门、business 业务、line 条线、level 院级；默认为方案的"
+        "名额分组 (group the place is counted in; default: the scheme's quota group)", "procuratorate"))
+    procuratorate = ma.fields.String(validate=ma.validate.Regexp(r"^[0-9]{6}$"), metadata=about(
+        "只看该检察院及其下级（名次仍在全部考评对象中计算）(only this procuratorate and below; places still among "
+        "everyone)", "910101"))
+    business = Line(32, metadata=about("只看该业务（业务代码）(only this business, by code)", "ordinary_crime"))
+    grade = Line(40, metadata=about("只看该等次 (only this grade)", "良好"))
+    format = ma.fields.String(validate=ma.validate.OneOf(["json", "csv", "xlsx"]), metadata=about(
+        "json（分页）、csv 或 xlsx（全部行，中文表头）；也可用 Accept 头 (json paged; csv or xlsx with every row and "
+        "Chinese headers; or by the Accept header)", "json"))
 
 
-class RankingRowSchema(ma.Schema):
+class BusinessRefSchema(ma.Schema):
     class Meta:
         ordered = True
 
-    place = ma.fields.Integer(allow_none=True, metadata={"description": "组内名次，同分同名次；不评定等次者为空 (place)"})
-    code = ma.fields.String(metadata={"description": "工号或检察院代码 (code)"})
-    name = ma.fields.String(metadata={"description": "姓名或院名 (name)"})
-    procuratorate = ma.fields.Dict(allow_none=True, metadata={"description": "所属检察院 {code, name}"})
-    business = ma.fields.Dict(metadata={"description": "业务 {code, name}"})
-    line = ma.fields.String(allow_none=True, metadata={"description": "条线 (line)"})
-    level = ma.fields.String(allow_none=True, metadata={"description": "院级 (level)"})
-    status = ma.fields.String(metadata={"description": "evaluated / not_graded"})
-    total = ma.fields.Float(allow_none=True, metadata={"description": "总分 (total)"})
-    grade = ma.fields.String(allow_none=True, metadata={"description": "等次 (grade)"})
-    group_size = ma.fields.Integer(allow_none=True, metadata={"description": "同组参评数 (evaluated in the group)"})
-    percentile = ma.fields.Float(allow_none=True, metadata={"description": "百分位，100 为组内第一 (percentile)"})
-    grade_reason = ma.fields.String(allow_none=True, metadata={"description": "等次依据或不评定等次的原因 (why)"})
+    code = ma.fields.String(allow_none=True, metadata=about("业务代码 (business code)", "public_interest"))
+    name = ma.fields.String(allow_none=True, metadata=about("业务名称 (business name)", "公益诉讼检察"))
+
+
+class RankingRowSchema(ma.Schema):
+    """A row of a ranking: a prosecutor's (procuratorate, business, line) or a procuratorate's (level)."""
+
+    class Meta:
+        ordered = True
+
+    place = ma.fields.Integer(required=True, allow_none=True, metadata=about(
+        "组内名次，同分同名次；不评定等次者为空 (place in the group, ties share; null when not graded)", 1))
+    code = ma.fields.String(required=True, metadata=about("工号或检察院代码 (staff number or procuratorate code)",
+                                                          "910409002"))
+    name = ma.fields.String(required=True, metadata=about("姓名或院名 (name)", "顾洋"))
+    procuratorate = ma.fields.Nested(ProcuratorateRefSchema, allow_none=True, metadata=about(
+        "所属检察院（检察官）(the prosecutor's procuratorate)"))
+    business = ma.fields.Nested(BusinessRefSchema, metadata=about("业务（检察官）(the prosecutor's business)"))
+    line = ma.fields.String(allow_none=True, metadata=about(
+        "业务条线代码（检察官）：criminal、civil、administrative、public_interest 等 (the prosecutor's business line)",
+        "public_interest"))
+    level = ma.fields.String(allow_none=True, metadata=about(
+        "院级（检察院）：province 省级院、city 市级院、county 基层院 (the procuratorate's level)", "county"))
+    status = ma.fields.String(required=True, metadata=about(
+        "evaluated 参加考评 / not_graded 不评定等次 (evaluated / not graded)", "evaluated"))
+    total = ma.fields.Float(required=True, allow_none=True, metadata=about("总分 (total)", 99.952380952))
+    grade = ma.fields.String(required=True, allow_none=True, metadata=about(
+        "等次；不评定等次或方案不定等次为空 (grade; null when not graded)", "优秀"))
+    group_size = ma.fields.Integer(required=True, allow_none=True, metadata=about(
+        "同组参评数（评定等次者）(evaluated subjects of the group)", 32))
+    percentile = ma.fields.Float(required=True, allow_none=True, metadata=about(
+        "百分位，组内第一为 100 (percentile, 100 = best of the group)", 100.0))
+    grade_reason = ma.fields.String(required=True, allow_none=True, metadata=about(
+        "等次依据；不评定等次者为其原因 (why this grade; why not graded)", "总分 99.95 ≥ 95 → 优秀"))
+
+
+RANKING_HEADERS = {
+    "X-Figures": {"description": "published 已发布 / provisional 暂算 (where the figures come from)",
+                  "schema": {"type": "string", "enum": ["published", "provisional"], "example": "published"}},
+    "X-Publication": {"description": "发布编号（已发布时）(the publication's id, when published)",
+                      "schema": {"type": "integer", "example": 2}},
+    "X-Scheme-Version": {"description": "所用版本的编号 (id of the version used)",
+                         "schema": {"type": "integer", "example": 2}},
+    "X-Content-Hash": {"description": "版本内容的 sha256 (sha256 of the version's content)",
+                       "schema": {"type": "string", "example": "a42ea450f67c05777d21ce3f87a10a1c1fa92fd0a64948237e6b3"
+                                                               "5acc6d21f66"}},
+}
 
 
 def _format(asked: str | None) -> str:
@@ -97,17 +139,21 @@ def _format(asked: str | None) -> str:
 @blp.route("")
 @blp.arguments(RankingQuery, location="query", as_kwargs=True)
 @blp.response(200, RankingRowSchema(many=True))
-@blp.doc(responses={"200": {"content": {"text/csv": {"schema": {"type": "string"}},
-                                        XLSX_MIMETYPE: {"schema": {"type": "string", "format": "binary"}}}}})
+@blp.doc(responses={200: {
+    "description": "名次在前的各行（JSON 分页，X-Pagination 头给出总数）；或 CSV、XLSX 的全部行 (the rows, best first: "
+                   "JSON paged, totals in X-Pagination; or every row as CSV or XLSX)",
+    "headers": RANKING_HEADERS,
+    "content": {"text/csv": {"schema": {"type": "string"}},
+                XLSX_MIMETYPE: {"schema": {"type": "string", "format": "binary"}}}}})
 @blp.alt_response(403, response="FORBIDDEN")
 @blp.alt_response(404, response="NOT_FOUND")
 @blp.paginate(page_size=50, max_page_size=500)
 @transactional
 def ranking(pagination_parameters: PaginationParameters, period: str, scheme: str | None = None,
             version_id: int | None = None, format: str | None = None, **filters: Any) -> Any:
-    """一个期间的排名，名次在前；出处（已发布/暂算）与名额使用在响应头 X-Figures、X-Publication 和 JSON 的 Link
-    之外，用 format=csv/xlsx 导出全部行 (a period's ranking, best first; whether published in the X-Figures
-    header; csv/xlsx export every row)."""
+    """一个期间的排名，名次在前；出处（已发布/暂算）在响应头 X-Figures、X-Publication、X-Scheme-Version、
+    X-Content-Hash；format=csv/xlsx 导出全部行 (a period's ranking, best first; where the figures come from in the
+    X-Figures, X-Publication, X-Scheme-Version and X-Content-Hash headers; csv/xlsx export every row)."""
     session = db.session()
     actor = current_actor()
     _may_score(actor)
@@ -142,29 +188,95 @@ def _may_score(actor: Any) -> None:
         require(actor, "score", -1)
 
 
-class ComparisonSchema(ma.Schema):
+class LaggardRuleSchema(ma.Schema):
     class Meta:
         ordered = True
 
-    period = ma.fields.String(required=True)
-    figures = ma.fields.String(required=True, metadata={"description": "published 或 provisional"})
-    scheme = ma.fields.Dict(required=True)
-    datasets = ma.fields.List(ma.fields.Dict(), required=True)
-    dictionary_hash = ma.fields.String(required=True)
-    engine_version = ma.fields.String(required=True)
-    publication = ma.fields.Dict(allow_none=True)
-    method = ma.fields.Dict(required=True, metadata={
-        "description": "比较方法：group 比较分组、band 中游幅度、streak 连续落后月数、streak_months 所看月份、"
-                       "laggard_rules 各组末位规则及标记数 (how units are compared and flagged)"})
-    units = ma.fields.List(ma.fields.Dict(), required=True, metadata={
-        "description": "各院：名次、总分、等次、bottom_k/bottom_share 末位标记；各指标 value、average、position（上游/"
-                       "中游/下游）、months_worse（低于平均的月份）、streak 与 streak_months（截至期末连续落后）、"
-                       "longest、named（达到连续落后月数）(per unit: place, total, flags; per indicator: value, "
-                       "average, position, months worse than average, the streak ending with the period, named)"})
+    rule = ma.fields.String(required=True, metadata=about(
+        "bottom_k 末 k 位 / bottom_share 末尾比例 (last k of a group / last share of a group)", "bottom_k"))
+    group = ma.fields.String(allow_none=True, metadata=about("适用的组（院级）(the group it applies to)", "city"))
+    size = ma.fields.Integer(required=True, metadata=about("组内参评数 (evaluated units of the group)", 9))
+    places = ma.fields.Integer(required=True, metadata=about("标记的名额 (how many are flagged)", 3))
+    note = ma.fields.String(required=True, metadata=about("说明 (in words)", "市级院 9 个：排名末 3 位须书面说明"))
+
+
+class ComparisonMethodSchema(ma.Schema):
+    class Meta:
+        ordered = True
+
+    group = ma.fields.String(required=True, metadata=about(
+        "比较分组（与同组平均值比较）：all、level 等 (the peer group compared)", "level"))
+    band = ma.fields.Float(required=True, allow_none=True, metadata=about(
+        "中游幅度：与平均值相差不超过该比例为中游 (the midstream band around the average)", 0.05))
+    positions = ma.fields.List(ma.fields.String(), required=True, metadata=about(
+        "位置的取值：上游、中游、下游 (the positions: upstream, midstream, downstream)", ["上游", "中游", "下游"]))
+    streak = ma.fields.Integer(required=True, allow_none=True, metadata=about(
+        "连续低于平均值多少个月即点名；不看连续为空 (months running that name a unit; null if not used)", 6))
+    streak_months = ma.fields.List(ma.fields.String(), required=True, metadata=about(
+        "连续落后所看的月份 (the months streaks are read over)",
+        ["2020-02", "2020-03", "2020-04", "2020-05", "2020-06", "2020-07"]))
+    laggard_rules = ma.fields.List(ma.fields.Nested(LaggardRuleSchema), required=True, metadata=about(
+        "末位标记规则及各组标记数 (the laggard rules and how many each flags)"))
+
+
+class UnitIndicatorSchema(ma.Schema):
+    class Meta:
+        ordered = True
+
+    code = ma.fields.String(required=True, metadata=about("指标代码 (indicator code)", "RETURN_SUPP_INV_RATE"))
+    name = ma.fields.String(required=True, metadata=about("指标名称 (indicator name)", "退回补充侦查率（退查率）"))
+    value = ma.fields.Float(required=True, allow_none=True, metadata=about("本院取值 (the unit's value)",
+                                                                           0.07751937984496124))
+    average = ma.fields.Float(required=True, allow_none=True, metadata=about(
+        "同组参评单位的平均值 (the group's average over evaluated units)", 0.1078687066972656))
+    position = ma.fields.String(required=True, allow_none=True, metadata=about(
+        "上游（优于平均值超过幅度）、中游（幅度内）、下游（劣于）；无取值为空 (upstream, midstream, downstream)", "上游"))
+    months_worse = ma.fields.List(ma.fields.String(), required=True, metadata=about(
+        "劣于平均值的月份 (the months worse than the average)", ["2020-02"]))
+    streak = ma.fields.Integer(required=True, metadata=about(
+        "截至期末最后一个月连续劣于平均值的月数 (the run of worse months ending with the period's last month)", 0))
+    streak_months = ma.fields.List(ma.fields.String(), required=True, metadata=about(
+        "该连续落后的月份 (the months of that run)", []))
+    longest = ma.fields.Integer(required=True, metadata=about("最长连续落后月数 (the longest run)", 1))
+    named = ma.fields.Boolean(required=True, metadata=about(
+        "最长连续落后达到方案规定月数（点名）(the longest run reaches the scheme's streak)", False))
+
+
+class UnitSchema(ma.Schema):
+    class Meta:
+        ordered = True
+
+    code = ma.fields.String(required=True, metadata=about("检察院代码 (procuratorate code)", "910800"))
+    name = ma.fields.String(required=True, metadata=about("检察院名称 (procuratorate name)", "梅林市人民检察院"))
+    level = ma.fields.String(required=True, allow_none=True, metadata=about(
+        "院级：province、city、county (level)", "city"))
+    status = ma.fields.String(required=True, metadata=about(
+        "evaluated 参加考评 / not_graded 不评定等次 (evaluated / not graded)", "evaluated"))
+    total = ma.fields.Float(required=True, allow_none=True, metadata=about("总分 (total)", 72.168988578))
+    grade = ma.fields.String(required=True, allow_none=True, metadata=about(
+        "等次；方案不定等次为空 (grade; null when the scheme grades none)", None))
+    place = ma.fields.Integer(required=True, allow_none=True, metadata=about("组内名次 (place in the group)", 1))
+    group_size = ma.fields.Integer(required=True, allow_none=True, metadata=about("同组参评数 (evaluated in the group)",
+                                                                                  9))
+    bottom_k = ma.fields.Boolean(required=True, metadata=about("处于组内末 k 位 (among the last k of its group)", False))
+    bottom_share = ma.fields.Boolean(required=True, metadata=about(
+        "处于组内末尾比例 (among the last share of its group)", False))
+    indicators = ma.fields.List(ma.fields.Nested(UnitIndicatorSchema), required=True, metadata=about(
+        "各比较指标相对同组平均的位置与连续落后 (each compared indicator against the group's average)"))
+
+
+class ComparisonSchema(ProvenanceSchema):
+    class Meta:
+        ordered = True
+
+    method = ma.fields.Nested(ComparisonMethodSchema, required=True, metadata=about(
+        "比较方法：分组、中游幅度、连续落后月数、末位规则 (how units are compared and flagged)"))
+    units = ma.fields.List(ma.fields.Nested(UnitSchema), required=True, metadata=about(
+        "调用方可见的各院，按名次 (the units the caller may see, by place)"))
 
 
 @comparisons_blp.route("")
-@comparisons_blp.arguments(PeriodQuery, location="query", as_kwargs=True)
+@comparisons_blp.arguments(ComparisonQuery, location="query", as_kwargs=True)
 @comparisons_blp.response(200, ComparisonSchema)
 @comparisons_blp.alt_response(403, response="FORBIDDEN")
 @comparisons_blp.alt_response(404, response="NOT_FOUND")
