@@ -15,6 +15,7 @@ withdrawal is seen by the next request. Caches are small LRUs: a worker's memory
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import threading
@@ -51,24 +52,36 @@ T = TypeVar("T")
 
 
 class _Lru:
-    """A small thread-safe LRU; ``get_or_make`` computes outside the lock (two threads may both compute
-    the same value once; both results are equal)."""
+    """A small thread-safe LRU. A value missing is computed once: the other threads asking for the same
+    key meanwhile wait for it (a worker's threads must not all score the same province at once); other
+    keys are not held up."""
 
     def __init__(self, size: int) -> None:
         self.size = size
         self._d: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()
+        self._making: dict[Hashable, threading.Lock] = {}
 
     def get_or_make(self, key: Hashable, make: Callable[[], T]) -> T:
         with self._lock:
             if key in self._d:
                 self._d.move_to_end(key)
                 return self._d[key]  # type: ignore[no-any-return,unused-ignore]
-        value = make()
-        with self._lock:
-            self._d[key] = value
-            while len(self._d) > self.size:
-                self._d.popitem(last=False)
+            one = self._making.setdefault(key, threading.Lock())
+        with one:
+            with self._lock:
+                if key in self._d:  # made by another thread while this one waited
+                    self._d.move_to_end(key)
+                    return self._d[key]  # type: ignore[no-any-return,unused-ignore]
+            try:
+                value = make()
+            finally:
+                with self._lock:
+                    self._making.pop(key, None)
+            with self._lock:
+                self._d[key] = value
+                while len(self._d) > self.size:
+                    self._d.popitem(last=False)
         return value
 
     def clear(self) -> None:
@@ -88,21 +101,23 @@ def clear_caches() -> None:
 
 
 class _Loaded:
-    """A period's data and, made on first use (a card needs it, a ranking does not), its events split
-    by subject."""
+    """A period's data and, made on first use (a card needs it, a ranking does not), where each subject's
+    events are: their row numbers (a few bytes a row, not a second copy of the events)."""
 
     def __init__(self, data: Any) -> None:
         self.data = data
-        self._by: dict[Any, pl.DataFrame] | None = None
+        self._rows: dict[Any, Any] | None = None
         self._lock = threading.Lock()
 
-    def by_subject(self) -> dict[Any, pl.DataFrame]:
+    def events_of(self, key_value: Any) -> pl.DataFrame:
         with self._lock:
-            if self._by is None:
+            if self._rows is None:
                 ev = self.data.events
-                self._by = {k[0]: part for k, part in ev.partition_by(self.data.key, as_dict=True).items()} \
-                    if ev.height else {}
-            return self._by
+                numbered = ev.select(pl.col(self.data.key), pl.int_range(pl.len(), dtype=pl.UInt32).alias("__row"))
+                self._rows = {k[0]: part["__row"] for k, part in
+                              numbered.partition_by(self.data.key, as_dict=True).items()} if ev.height else {}
+            rows = self._rows.get(key_value)
+        return self.data.events.clear() if rows is None else self.data.events[rows]
 
 
 @dataclass
@@ -114,9 +129,8 @@ class Computed:
     loaded: _Loaded = field(repr=False)
 
     def events_of(self, key_value: Any) -> pl.DataFrame:
-        """The subject's events (the rows of the period's events frame)."""
-        part = self.loaded.by_subject().get(key_value)
-        return self.data.events.clear() if part is None else part
+        """The subject's events (the rows of the period's events frame, in their order)."""
+        return self.loaded.events_of(key_value)
 
 
 @dataclass
@@ -246,7 +260,8 @@ def compiled_version(v: SchemeVersion, dictionary: Dictionary) -> CompiledScheme
             bad = msg("simulation.version_invalid", number=v.number, code=v.scheme.code)
             raise InvalidInput(bad, errors={"version_id": [bad]}) from None
 
-    return _COMPILED.get_or_make((v.id, v.content_hash, v.lock_version, dictionary.content_hash), make)
+    return _COMPILED.get_or_make((database(session_of(v)), v.id, v.content_hash, v.lock_version,
+                                  dictionary.content_hash), make)
 
 
 def current_publication(session: Session, scheme_id: int, period: str) -> Publication | None:
@@ -286,21 +301,20 @@ def provisional_figures(session: Session, v: SchemeVersion, dictionary: Dictiona
 def generation(session: Session) -> tuple[Any, ...]:
     """Changes whenever facts or reference data may have changed: every import (events or reference
     data) adds a dataset, every withdrawal a row (datasets are immutable)."""
-    n, top = session.execute(select(func.count(Dataset.id), func.max(Dataset.id))).one()
-    w = session.scalar(select(func.count(DatasetWithdrawal.dataset_id)))
-    return (n, top, w)
+    withdrawn = select(func.count(DatasetWithdrawal.dataset_id)).scalar_subquery()
+    return tuple(session.execute(select(func.count(Dataset.id), func.max(Dataset.id), withdrawn)).one())
 
 
 def compute(session: Session, compiled: CompiledScheme, dictionary: Dictionary, p: Period, *,
             cache_dir: str | Path | None = None, dataset_ids: list[int] | None = None) -> Computed:
     """The period scored now (cached: see the module's docstring)."""
-    gen = generation(session)
+    gen = (database(session), *generation(session))
     scope = (compiled.scheme.subject, compiled.scheme.org)
     dkey = (gen, p.label, scope, tuple(sorted(compiled.event_types)), dictionary.content_hash,
             tuple(dataset_ids) if dataset_ids is not None else None)
 
-    loaded = _DATA.get_or_make(dkey, lambda: _Loaded(period_data(session, compiled, dictionary, p, dataset_ids,
-                                                               cache_dir=Path(cache_dir) if cache_dir else None)))
+    loaded = _DATA.get_or_make(dkey, lambda: _Loaded(_scoped(period_data(
+        session, compiled, dictionary, p, dataset_ids, cache_dir=Path(cache_dir) if cache_dir else None))))
     data = loaded.data
     bkey = (compiled.scheme.content_hash, data.dataset_hashes, p.label, dictionary.content_hash, gen, scope)
     bulk = _BULK.get_or_make(bkey, lambda: evaluate_bulk(compiled, data.events, data.subjects, key=data.key,
@@ -308,8 +322,21 @@ def compute(session: Session, compiled: CompiledScheme, dictionary: Dictionary, 
     return Computed(data, bulk, loaded)
 
 
+def _scoped(data: Any) -> Any:
+    """The period's data with only the events of the subjects the scheme scores (a county's scheme keeps
+    its county's events, not the province's): the same bulk result — events are aggregated per subject
+    and joined to the subjects — held in a fraction of the memory."""
+    if data.subjects.height == 0 or data.events.height == 0:
+        return data
+    keys = data.subjects[data.key].unique().implode()
+    inside = pl.col(data.key).is_in(keys).fill_null(False) | pl.col(data.key).is_null()
+    if data.events.select(inside.all()).item():
+        return data  # nothing outside the scope (the province's own scheme)
+    return dataclasses.replace(data, events=data.events.filter(inside))
+
+
 def published_figures(pub: Publication, dictionary: Dictionary) -> Figures:
-    frame, left_out, extra = _PUBLISHED.get_or_make(pub.id, lambda: (
+    frame, left_out, extra = _PUBLISHED.get_or_make((database(session_of(pub)), pub.id), lambda: (
         read_parquet(pub.frame), read_parquet(pub.left_out), read_parquet(pub.extra) if pub.extra else None))
     v = session_of(pub).get(SchemeVersion, pub.version_id, options=_LIGHT)
     assert v is not None  # a publication's version is never deleted (it left draft)
@@ -317,6 +344,11 @@ def published_figures(pub: Publication, dictionary: Dictionary) -> Figures:
     return Figures(pub.scheme, v, compiled, parse_period(pub.period), frame, left_out, KEYS[compiled.scheme.subject],
                    tuple((int(i), str(h)) for i, h in pub.datasets), pub.dictionary_hash, pub.engine_version,
                    publication=pub, extra=extra)
+
+
+def database(session: Session) -> str:
+    """Which database a cached value comes from (ids and counts mean something only within one)."""
+    return str(session.get_bind().engine.url)
 
 
 def session_of(obj: Any) -> Session:

@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from rulesvc.catalogue import msg
@@ -91,6 +91,14 @@ def revoke_key(session: Session, actor: Actor, prefix: str) -> ApiKey:
     return key
 
 
+def _touch(session: Session, key_id: int, now: dt.datetime) -> None:
+    """Note when a key was last used, in a short transaction of its own: the request's own transaction
+    stays a read (a score request must not hold SQLite's write lock for as long as it computes)."""
+    engine: Engine = session.get_bind().engine
+    with engine.begin() as conn:
+        conn.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))
+
+
 def actor_for_token(session: Session, token: str, *, ip: str = "", client: str = "") -> Actor | None:
     """The actor of a valid, unrevoked, unexpired key; None otherwise (the caller answers 401)."""
     if not token.startswith(PREFIX) or token.count("_") < 2 or len(token) > 200:
@@ -112,7 +120,7 @@ def actor_for_token(session: Session, token: str, *, ip: str = "", client: str =
     if last is not None and last.tzinfo is None:
         last = last.replace(tzinfo=dt.UTC)
     if last is None or now - last > LAST_USED_GRAIN:  # a write a minute at most, not one per request
-        key.last_used_at = now
+        _touch(session, key.id, now)
     name = f"API 密钥 {key.name}" + (f"（{owner.username}）" if owner is not None else "")
     return actor_for_scope(session, f"key:{key.id}", name, key.permissions, key.procuratorate_ids,
                            ip=ip, client=client, person=key.person_ref)
