@@ -193,6 +193,9 @@ class ProvenanceSchema(ma.Schema):
         ordered = True
 
     period = ma.fields.String(required=True, metadata=about("期间 (period)", "2020-07"))
+    period_closed = ma.fields.Boolean(required=True, metadata=about(
+        "期间是否已结束；未结束的期间不能发布，其结果一定是暂算结果 (whether the period is over; an open period "
+        "cannot be published: its figures are always provisional)", True))
     figures = ma.fields.String(required=True, metadata=about(
         "published：已发布的结果（冻结，不随数据和规则变化）；provisional：按现有数据和规则暂算 (published: frozen "
         "figures; provisional: computed now from the data and rules there are)", "published"))
@@ -359,8 +362,8 @@ class EvaluationSchema(ProvenanceSchema):
 
     class Meta:
         ordered = True
-        fields = ("subject", "period", "figures", "scheme", "datasets", "dictionary_hash", "engine_version",
-                  "publication", "events", *CARD_FIELDS)
+        fields = ("subject", "period", "period_closed", "figures", "scheme", "datasets", "dictionary_hash",
+                  "engine_version", "publication", "events", *CARD_FIELDS)
 
     subject = ma.fields.Nested(SubjectRefSchema, required=True, metadata=about("考评对象 (who)"))
     events = ma.fields.Nested(EventsUsedSchema, metadata=about(

@@ -36,6 +36,8 @@ from rulesvc.services.governance.access import Actor, require
 from rulesvc.services.scoring import default_decider, subjects_for
 
 TRACES = ("none", "summary", "full")
+# What a batch says once for all its cards (results.Figures.provenance).
+PROVENANCE = ("period_closed", "figures", "scheme", "datasets", "dictionary_hash", "engine_version", "publication")
 HEAD = ("subject", "period", "status", "status_reason", "total", "grade", "grade_reason", "rank")
 MAX_BATCH_SUBJECTS = 5000
 MAX_FULL_TRACES = 100  # a full trace carries every event behind every point: a batch of them is bounded
@@ -298,7 +300,7 @@ def _cards(session: Session, actor: Actor, dictionary: Dictionary, fig: results.
                 full = result.as_dict() if trace == "full" else None
                 card = card_of(session, fig, row, summary_of(result), orgs, ranks)
             out = {k: v for k, v in answer(fig, card, trace, full=full).items()
-                   if k not in ("figures", "scheme", "datasets", "dictionary_hash", "engine_version", "publication")}
+                   if k not in PROVENANCE}
             yield out
         except RulesvcError as exc:
             yield {"subject": {"code": code}, "error": {"code": exc.error_code, "message": exc.message}}

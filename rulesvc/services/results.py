@@ -183,6 +183,7 @@ class Figures:
         """What the figures rest on: enough to compute them again, and whether they are published."""
         v = self.version
         out: dict[str, Any] = {
+            "period_closed": self.period.end < today(),
             "figures": self.figures,
             "scheme": {"code": self.scheme.code, "name": self.scheme.name, "version_id": v.id, "number": v.number,
                        "status": v.status, "content_hash": self.compiled.scheme.content_hash},

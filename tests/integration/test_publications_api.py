@@ -93,7 +93,9 @@ def correcting_import(app, folder):
 def test_published_figures_do_not_move_under_new_data_and_rules_and_a_correction_supersedes(world):
     sim, c, k, v1, tmp = world
     before = card(c, k["scorer"])
-    assert before["figures"] == "provisional" and before["publication"] is None
+    assert before["figures"] == "provisional" and before["publication"] is None and before["period_closed"]
+    running = card(c, k["scorer"], period=dt.date.today().strftime("%Y-%m"))  # the month under way
+    assert running["figures"] == "provisional" and running["period_closed"] is False
 
     refused(c.post("/api/v1/publications", headers=k["scorer"], json={"scheme": "SIM-PROSECUTOR", "period": PERIOD}),
             403)  # publishing needs *activate*
