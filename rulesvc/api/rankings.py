@@ -7,6 +7,7 @@ still count — a place is among everyone the scheme scores).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import flask
@@ -119,6 +120,11 @@ RANKING_HEADERS = {
                       "schema": {"type": "integer", "example": 2}},
     "X-Scheme-Version": {"description": "所用版本的编号 (id of the version used)",
                          "schema": {"type": "integer", "example": 2}},
+    "X-Quota-Use": {"description": "名额使用：每个有名额的等次一项，grade 等次、quota 比例、quota_group 名额分组、size "
+                                   "参评数、places 名额数、taken 已占名额、reached 分数达到该等次者 (quota use: per band with a "
+                                   "quota, the places available, taken and reached, summed over the quota groups)",
+                    "schema": {"type": "string", "example": '[{"grade":"优秀","quota":0.15,"quota_group":"line",'
+                                                            '"size":2845,"places":425,"taken":425,"reached":1093}]'}},
     "X-Content-Hash": {"description": "版本内容的 sha256 (sha256 of the version's content)",
                        "schema": {"type": "string", "example": "a42ea450f67c05777d21ce3f87a10a1c1fa92fd0a64948237e6b3"
                                                                "5acc6d21f66"}},
@@ -163,7 +169,8 @@ def ranking(pagination_parameters: PaginationParameters, period: str, scheme: st
     fmt = _format(format)
     pagination_parameters.item_count = frame.height
     headers = {"X-Figures": meta["figures"], "X-Scheme-Version": str(meta["scheme"]["version_id"]),
-               "X-Content-Hash": meta["scheme"]["content_hash"]}
+               "X-Content-Hash": meta["scheme"]["content_hash"],
+               "X-Quota-Use": json.dumps(meta["quota"], ensure_ascii=True, separators=(",", ":"))}
     if meta["publication"]:
         headers["X-Publication"] = str(meta["publication"]["id"])
     if fmt in ("csv", "xlsx"):

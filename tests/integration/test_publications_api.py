@@ -181,6 +181,8 @@ def test_batch_rankings_and_history_say_where_their_figures_come_from(world):
 
     page = c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={PERIOD}&page_size=3", headers=k["scorer"])
     assert page.status_code == 200 and page.headers["X-Figures"] == "published"
+    (excellent,) = json.loads(page.headers["X-Quota-Use"])  # 优秀: at most 30 % of the evaluated, rounded down
+    assert excellent["grade"] == "优秀" and excellent["places"] == int(0.3 * excellent["size"]) >= excellent["taken"]
     assert [r["place"] for r in page.json] == sorted(r["place"] for r in page.json) and len(page.json) == 3
     assert json.loads(page.headers["X-Pagination"])["total"] >= 9
     mine = ok(c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={PERIOD}", headers=k["county-scorer"]))
