@@ -9,7 +9,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -261,3 +262,40 @@ def remove_runs(app) -> None:
             tables = [t for t in inspect(conn).get_table_names() if t.startswith("simulation_")]
             for table in sorted(tables, key=lambda t: t == "simulation_runs"):  # the runs last
                 conn.execute(text(f"DELETE FROM {table}"))
+
+
+# -- scoring ------------------------------------------------------------------------------------------
+
+# Keys that score (read + score), beside those of make_keys: name -> procuratorate.
+SCORERS = {"scorer": "910000", "other-scorer": "910000", "county-scorer": "910101"}
+
+
+@contextmanager
+def scoring_world(app, folder: Path, *, periods: Any = "2020") -> Iterator[tuple[Any, Any, dict[str, dict[str, str]],
+                                                                              dict[str, Any]]]:
+    """A thread-mode app on ``app``'s database with the small province imported, the keys of
+    :data:`KEYS` and :data:`SCORERS`, and version 1 of the test scheme in force from 2020-01-01 (simulated
+    on ``periods``): yields (app, client, keys, version 1). The scoring caches start empty."""
+    from rulesvc.services.results import clear_caches
+    from tests.conftest import make_app
+
+    sim = make_app(app.config["DATABASE_URL"], folder / "instance", REDIS_URL=None)
+    clear_caches()
+    try:
+        import_province(sim, folder / "files")
+        keys = make_keys(sim)
+        with sim.app_context():
+            for name, org in SCORERS.items():
+                _, token = create_key(db.session, system_actor("tests"), name=name, procuratorates=[org],
+                                      permissions=["read", "score"])
+                keys[name] = {"Authorization": f"Bearer {token}"}
+            db.session.commit()
+        c = sim.test_client()
+        v1 = new_scheme(c, keys["province"], scheme_doc(**BASELINE))
+        publish(c, keys, v1["id"], effective_from="2020-01-01", periods=periods)
+        yield sim, c, keys, v1
+    finally:
+        remove_runs(sim)
+        with sim.app_context():
+            db.session.remove()
+            db.engine.dispose()

@@ -6,20 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from rulesvc.extensions import db
-from rulesvc.services.governance.access import system_actor
-from rulesvc.services.governance.apikeys import create_key
-from tests.conftest import make_app
 from tests.integration.simhelpers import (
-    BASELINE,
-    import_province,
-    make_keys,
-    new_scheme,
     ok,
-    publish,
     refused,
-    remove_runs,
-    scheme_doc,
+    scoring_world,
     simulate,
     wait_for,
 )
@@ -27,25 +17,8 @@ from tests.integration.simhelpers import (
 
 @pytest.fixture
 def world(app, tmp_path):
-    sim = make_app(app.config["DATABASE_URL"], tmp_path / "instance", REDIS_URL=None)
-    try:
-        import_province(sim, tmp_path / "files")
-        keys = make_keys(sim)
-        with sim.app_context():
-            for name, org, perms in (("scorer", "910000", ["read", "score"]), ("county-scorer", "910101", ["read", "score"])):
-                _, token = create_key(db.session, system_actor("tests"), name=name, procuratorates=[org],
-                                      permissions=perms)
-                keys[name] = {"Authorization": f"Bearer {token}"}
-            db.session.commit()
-        c = sim.test_client()
-        v1 = new_scheme(c, keys["province"], {**scheme_doc(**BASELINE)})
-        publish(c, keys, v1["id"], effective_from="2020-01-01")
-        yield sim, c, keys, v1
-    finally:
-        remove_runs(sim)
-        with sim.app_context():
-            db.session.remove()
-            db.engine.dispose()
+    with scoring_world(app, tmp_path) as w:
+        yield w
 
 
 def ask(c, headers, **body):

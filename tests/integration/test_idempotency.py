@@ -14,19 +14,11 @@ from sqlalchemy import func, select, update
 from rulesvc.api.idempotency import KEY_TTL, PRUNE_BATCH
 from rulesvc.extensions import db
 from rulesvc.persistence.models import IdempotencyKey, utcnow
-from rulesvc.services.governance.access import system_actor
-from rulesvc.services.governance.apikeys import create_key
 from tests.conftest import make_app
 from tests.integration.simhelpers import (
-    BASELINE,
-    import_province,
-    make_keys,
-    new_scheme,
     ok,
-    publish,
     refused,
-    remove_runs,
-    scheme_doc,
+    scoring_world,
     wait_for,
 )
 from tests.integration.test_simulation_jobs import closed_port
@@ -38,25 +30,8 @@ SIMULATIONS = "/api/v1/simulations"
 @pytest.fixture
 def world(app, tmp_path):
     """A small province, version 1 in force from 2020, and two scoring keys of the same procuratorate."""
-    sim = make_app(app.config["DATABASE_URL"], tmp_path / "instance", REDIS_URL=None)
-    try:
-        import_province(sim, tmp_path / "files")
-        keys = make_keys(sim)
-        with sim.app_context():
-            for name in ("scorer", "other-scorer"):
-                _, token = create_key(db.session, system_actor("tests"), name=name, procuratorates=["910000"],
-                                      permissions=["read", "score"])
-                keys[name] = {"Authorization": f"Bearer {token}"}
-            db.session.commit()
-        c = sim.test_client()
-        v1 = new_scheme(c, keys["province"], {**scheme_doc(**BASELINE)})
-        publish(c, keys, v1["id"], effective_from="2020-01-01")
-        yield sim, c, keys, v1
-    finally:
-        remove_runs(sim)
-        with sim.app_context():
-            db.session.remove()
-            db.engine.dispose()
+    with scoring_world(app, tmp_path) as w:
+        yield w
 
 
 def score(c, headers, key=None, **body):

@@ -20,18 +20,9 @@ from rulesvc.extensions import db
 from rulesvc.services import evaluation, rankings
 from rulesvc.services.dictionary import get_dictionary
 from rulesvc.services.governance.access import system_actor
-from rulesvc.services.governance.apikeys import create_key
-from rulesvc.services.results import clear_caches
-from tests.conftest import make_app
 from tests.integration.simhelpers import (
-    BASELINE,
-    import_province,
-    make_keys,
-    new_scheme,
     ok,
-    publish,
-    remove_runs,
-    scheme_doc,
+    scoring_world,
 )
 
 SPEC = "/api/docs/openapi.json"
@@ -183,25 +174,8 @@ def test_the_answer_examples_load_through_their_schemas(schema):
 
 @pytest.fixture
 def world(app, tmp_path):
-    sim = make_app(app.config["DATABASE_URL"], tmp_path / "instance", REDIS_URL=None)
-    clear_caches()
-    try:
-        import_province(sim, tmp_path / "files")
-        keys = make_keys(sim)
-        with sim.app_context():
-            _, token = create_key(db.session, system_actor("tests"), name="scorer", procuratorates=["910000"],
-                                  permissions=["read", "score"])
-            keys["scorer"] = {"Authorization": f"Bearer {token}"}
-            db.session.commit()
-        c = sim.test_client()
-        v1 = new_scheme(c, keys["province"], scheme_doc(**BASELINE))
-        publish(c, keys, v1["id"], effective_from="2020-01-01", periods=PERIOD)
+    with scoring_world(app, tmp_path, periods=PERIOD) as (sim, c, keys, _):
         yield sim, c, keys
-    finally:
-        remove_runs(sim)
-        with sim.app_context():
-            db.session.remove()
-            db.engine.dispose()
 
 
 def same(a: Any, b: Any) -> bool:

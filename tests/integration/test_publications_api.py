@@ -17,22 +17,15 @@ from sqlalchemy import text
 from rulesvc.extensions import db
 from rulesvc.services.dictionary import get_dictionary
 from rulesvc.services.governance.access import system_actor
-from rulesvc.services.governance.apikeys import create_key
 from rulesvc.services.importing import import_file
-from rulesvc.services.results import clear_caches
-from tests.conftest import make_app
 from tests.integration.simhelpers import (
-    BASELINE,
     CANDIDATE,
-    import_province,
-    make_keys,
     new_draft,
-    new_scheme,
     ok,
     publish,
     refused,
-    remove_runs,
     scheme_doc,
+    scoring_world,
 )
 
 PERIOD = "2020-07"
@@ -40,27 +33,8 @@ PERIOD = "2020-07"
 
 @pytest.fixture
 def world(app, tmp_path):
-    sim = make_app(app.config["DATABASE_URL"], tmp_path / "instance", REDIS_URL=None)
-    clear_caches()
-    try:
-        import_province(sim, tmp_path / "files")
-        keys = make_keys(sim)
-        with sim.app_context():
-            for name, org, perms in (("scorer", "910000", ["read", "score"]),
-                                     ("county-scorer", "910101", ["read", "score"])):
-                _, token = create_key(db.session, system_actor("tests"), name=name, procuratorates=[org],
-                                      permissions=perms)
-                keys[name] = {"Authorization": f"Bearer {token}"}
-            db.session.commit()
-        c = sim.test_client()
-        v1 = new_scheme(c, keys["province"], scheme_doc(**BASELINE))
-        publish(c, keys, v1["id"], effective_from="2020-01-01", periods=PERIOD)
+    with scoring_world(app, tmp_path, periods=PERIOD) as (sim, c, keys, v1):
         yield sim, c, keys, v1, tmp_path
-    finally:
-        remove_runs(sim)
-        with sim.app_context():
-            db.session.remove()
-            db.engine.dispose()
 
 
 def card(c, headers, code="P01", **body):
