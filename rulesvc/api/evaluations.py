@@ -301,6 +301,12 @@ class IndicatorSchema(ma.Schema):
     formula_labeled = ma.fields.String(required=True, metadata=about(
         "计算公式（数据字典中文名）(the formula with the data dictionary's Chinese labels)",
         "“适用认罪认罚人数” / “审查起诉审结人数”"))
+    method = ma.fields.String(required=True, allow_none=True, metadata=about(
+        "计分方法（tiers 分档、linear 线性、pass_fail 达标、per_unit 按件计分、rank 排名等）；仅作分析的指标为空 "
+        "(the scoring method; null for an analysis-only indicator)", "tiers"))
+    peer_note = ma.fields.String(required=True, metadata=about(
+        "同组比较的指标未作比较时的原因（如同组不足 N 人）(why a peer-relative indicator was not compared, e.g. "
+        "too few peers)", ""))
 
 
 class AdjustmentSchema(ma.Schema):

@@ -151,7 +151,7 @@ def card_of(session: Session, fig: results.Figures, row: dict[str, Any], full: d
 
 
 INDICATOR_KEYS = ("code", "name", "dimension", "value", "x", "branch", "rule", "points", "max_points", "contribution",
-                  "note", "nearest", "formula_labeled")
+                  "note", "nearest", "formula_labeled", "method", "peer_note")
 ADJUSTMENT_KEYS = ("code", "name", "dimension", "matched", "points_each", "points", "cap", "note")
 VETO_KEYS = ("code", "name", "effect", "detail", "matched")
 
