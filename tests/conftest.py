@@ -137,7 +137,11 @@ def empty_tables(app) -> None:
     real triggers; only this test clean-up steps around them (PostgreSQL: replica mode, which a
     superuser may set; SQLite: drop the triggers and put the same SQL back)."""
     from rulesvc.extensions import db
+    from rulesvc.services.governance import access
+    from rulesvc.services.results import clear_caches
 
+    clear_caches()  # what a process keeps of a database it no longer has
+    access._TREES.clear()
     with app.app_context():
         db.session.remove()
         with db.engine.begin() as conn:

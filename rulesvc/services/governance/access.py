@@ -28,10 +28,12 @@ for one answers "not found", exactly as if it did not exist.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rulesvc.catalogue import msg
@@ -119,6 +121,33 @@ class Tree:
         return frozenset(out)
 
 
+_TREES: dict[tuple[Any, ...], Tree] = {}
+_TREES_LOCK = threading.Lock()
+
+
+def tree_of(session: Session) -> Tree:
+    """The hierarchy, read once per process for each state of it: procuratorates change only by an import
+    of reference data (which adds a dataset), so (their count, their largest id, the last dataset) name a
+    state, with two sums over the parent links (a unit moved under another parent changes them). One
+    aggregate query per request instead of reading every procuratorate (a country has thousands)."""
+    from rulesvc.persistence.models import Dataset
+
+    last_dataset = select(func.max(Dataset.id)).scalar_subquery()
+    parent = func.coalesce(Procuratorate.parent_id, 0)
+    state = (str(session.get_bind().engine.url), *session.execute(select(
+        func.count(Procuratorate.id), func.max(Procuratorate.id), func.sum(parent), func.sum(Procuratorate.id * parent),
+        last_dataset)).one())
+    with _TREES_LOCK:
+        tree = _TREES.get(state)
+    if tree is None:
+        tree = Tree(session)
+        with _TREES_LOCK:
+            if len(_TREES) >= 8:
+                _TREES.clear()
+            _TREES[state] = tree
+    return tree
+
+
 def actor_for_user(session: Session, user: User, *, ip: str = "", client: str = "") -> Actor:
     """The actor of a signed-in person. A user without a procuratorate is scoped to everything only
     if they are an administrator; otherwise to nothing."""
@@ -127,7 +156,7 @@ def actor_for_user(session: Session, user: User, *, ip: str = "", client: str = 
         scope: frozenset[int] | None = None if user.role == "admin" else frozenset()
         above: frozenset[int] = frozenset()
     else:
-        tree = Tree(session)
+        tree = tree_of(session)
         scope = tree.below([user.procuratorate_id])
         above = tree.above([user.procuratorate_id])
     return Actor(ref=f"user:{user.id}", name=user.username, actions=actions, scope=scope, above=above,
@@ -140,7 +169,7 @@ def actor_for_scope(session: Session, ref: str, name: str, actions: Iterable[str
     if roots is None:
         return Actor(ref=ref, name=name, actions=frozenset(actions), scope=None, ip=ip, client=client, person=person)
     roots = list(roots)
-    tree = Tree(session)
+    tree = tree_of(session)
     return Actor(ref=ref, name=name, actions=frozenset(actions), scope=tree.below(roots), above=tree.above(roots),
                  ip=ip, client=client, person=person)
 
