@@ -7,8 +7,12 @@ from __future__ import annotations
 import pytest
 
 from tests.integration.simhelpers import (
+    BASELINE,
+    new_scheme,
     ok,
+    publish,
     refused,
+    scheme_doc,
     scoring_world,
     simulate,
     wait_for,
@@ -81,3 +85,24 @@ def test_what_if_on_the_callers_own_events(world):
     other = refused(ask(c, k["scorer"], subject="P04", events=filings("P01", "910101", 1)), 422)
     assert any(key.startswith("events[0]") for key in other["errors"])
     refused(ask(c, k["county-scorer"], subject="P07", events=filings("P07", "910100", 1)), 404, "scoring.no_subject")
+
+
+def test_every_kind_of_bad_request_is_a_clear_error(world):
+    _, c, k, v1 = world
+    county = new_scheme(c, k["county"], scheme_doc(**BASELINE, code="SIM-COUNTY"), code="SIM-COUNTY",
+                        procuratorate="910101")
+    publish(c, k, county["id"], effective_from="2020-01-01", author="county")
+    ok(ask(c, k["scorer"], subject="P01", scheme="SIM-COUNTY"))  # its own county's prosecutor
+    refused(ask(c, k["scorer"], subject="P07", scheme="SIM-COUNTY"), 404, "scoring.outside_scheme")
+    refused(ask(c, k["scorer"], subject="P01", scheme="NO-SUCH-SCHEME"), 404, "not_found.scheme")
+    refused(c.post("/api/v1/evaluations", headers=k["scorer"], json={"subject": "P01", "period": "2020",
+                                                                     "version_id": 99999}), 404)
+    refused(c.post("/api/v1/evaluations", json={"subject": "P01", "period": "2020", "scheme": "SIM-PROSECUTOR"}), 401)
+    refused(c.post("/api/v1/evaluations", headers={"Authorization": "Bearer rsk_0000_not-a-key"},
+                   json={"subject": "P01", "period": "2020", "scheme": "SIM-PROSECUTOR"}), 401)
+    big = {"subject": "P01", "period": "2020", "scheme": "SIM-PROSECUTOR",
+           "events": [{"event_id": "x" * 200, "note": "y" * 300}] * 4000}
+    refused(c.post("/api/v1/evaluations", headers=k["scorer"], json=big), 413)
+    # P10 has no activity: scored, not graded, and the card says why.
+    p10 = ok(ask(c, k["scorer"], subject="P10"))
+    assert p10["status"] == "not_graded" and p10["grade"] is None and p10["status_reason"]
