@@ -23,6 +23,7 @@ from typing import Any
 
 import polars as pl
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rulesvc.catalogue import msg
@@ -92,8 +93,14 @@ def publish(session: Session, actor: Actor, dictionary: Dictionary, *, scheme: s
         frame=results.write_parquet(frame), left_out=results.write_parquet(left_out),
         extra=results.write_parquet(extra) if extra is not None else None,
         published_by=actor.name[:120], published_by_ref=actor.ref[:40], published_at=utcnow())
-    session.add(pub)
-    session.flush()
+    try:
+        with session.begin_nested():  # another publication of the period landing first: 409, not a 500
+            session.add(pub)
+            session.flush()
+    except IntegrityError:
+        other = results.current_publication(session, s.id, p.label)
+        raise Conflict(msg("publication.exists", code=s.code, period=p.label, id=other.id if other else "?",
+                           at=other.published_at.isoformat(timespec="minutes") if other else "?")) from None
     session.add_all(PublicationCard(publication_id=pub.id, code=c["subject"]["code"], procuratorate_id=pid,
                                     status=c["status"], total=c["total"], grade=c["grade"], place=c["rank"]["place"],
                                     card=gzip.compress(_canonical(c), 6, mtime=0))
