@@ -14,9 +14,9 @@ from flask import current_app
 from flask_smorest.pagination import PaginationParameters
 
 from rulesvc.api.auth import ApiBlueprint, current_actor, transactional
-from rulesvc.api.evaluations import HASH, DatasetRefSchema, Period, about
 from rulesvc.api.idempotency import idempotent
 from rulesvc.api.schemes import INT32_MAX, SCHEME_CODE_PATTERN, Line, _guarded
+from rulesvc.api.scoring_schemas import HASH, DatasetRefSchema, Period, about
 from rulesvc.catalogue import msg
 from rulesvc.errors import NotFound
 from rulesvc.extensions import db

@@ -16,8 +16,8 @@ from flask import current_app, request
 from flask_smorest.pagination import PaginationParameters
 
 from rulesvc.api.auth import ApiBlueprint, current_actor, transactional
-from rulesvc.api.evaluations import Period, ProcuratorateRefSchema, ProvenanceSchema, about
 from rulesvc.api.schemes import INT32_MAX, SCHEME_CODE_PATTERN, Line
+from rulesvc.api.scoring_schemas import Period, ProcuratorateRefSchema, ProvenanceSchema, about
 from rulesvc.extensions import db
 from rulesvc.services import comparisons, rankings
 from rulesvc.services.dictionary import get_dictionary

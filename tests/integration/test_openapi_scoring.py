@@ -16,6 +16,7 @@ import pytest
 from rulesvc.api import evaluations as ev_api
 from rulesvc.api import publications as pub_api
 from rulesvc.api import rankings as rank_api
+from rulesvc.api import scoring_schemas as schemas
 from rulesvc.extensions import db
 from rulesvc.services import evaluation, rankings
 from rulesvc.services.dictionary import get_dictionary
@@ -42,7 +43,7 @@ OPERATIONS: dict[tuple[str, str], tuple[type[ma.Schema] | None, type[ma.Schema] 
 # flask-smorest's own pagination parameters (every list of the API has them, described in the API's
 # introduction): not declared in these modules.
 PAGING = {"page", "page_size"}
-RESPONSE_SCHEMAS = (ev_api.EvaluationSchema, ev_api.BatchSchema, ev_api.HistorySchema, rank_api.RankingRowSchema,
+RESPONSE_SCHEMAS = (schemas.EvaluationSchema, schemas.BatchSchema, ev_api.HistorySchema, rank_api.RankingRowSchema,
                     rank_api.ComparisonSchema, pub_api.PublicationSchema)
 
 
