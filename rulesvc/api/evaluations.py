@@ -38,7 +38,8 @@ subjects_blp = ApiBlueprint(
 )
 
 JSONL = "application/x-ndjson"
-def _settings() -> tuple[Any, Any]:
+def scoring_settings() -> tuple[Any, Any]:
+    """What every scoring view needs of the app: the data dictionary and the events cache folder."""
     return (get_dictionary(current_app.config["RULES_DIR"]),
             current_app.extensions["rulesvc.simulation_settings"].cache_dir)
 
@@ -114,7 +115,7 @@ def evaluate(args: dict[str, Any]) -> flask.Response:
     quotas come from the same period's bulk result, so the answer agrees with the ranking. A subject not
     evaluated in the period answers 400 ``scoring.not_evaluated`` with the reason. With ``events``: a
     what-if on the caller's events (provisional)."""
-    dictionary, cache_dir = _settings()
+    dictionary, cache_dir = scoring_settings()
     card = evaluation.evaluate(db.session(), current_actor(), dictionary, cache_dir=cache_dir, **args)
     # The card is already what EvaluationSchema documents (tests/integration/test_openapi_scoring.py
     # checks it key for key): written out directly, without a second walk through every field.
@@ -168,7 +169,7 @@ def batch(args: dict[str, Any]) -> flask.Response:
     A subject that cannot be scored (unknown, outside the caller's tree, not evaluated) gets an ``error``
     object in its place; the others are scored. Cards come in the order asked (for a procuratorate: by
     place)."""
-    dictionary, cache_dir = _settings()
+    dictionary, cache_dir = scoring_settings()
     fmt = args.pop("format") or ("jsonl" if JSONL in (request.headers.get("Accept") or "") else "json")
     meta, cards = evaluation.batch(db.session(), current_actor(), dictionary, cache_dir=cache_dir, **args)
     if fmt == "json":
@@ -254,7 +255,7 @@ def history(code: str, scheme: str, from_: str, to: str, every: str) -> dict[str
     """一名考评对象逐月（或逐季度）的总分、等次和名次，每期用当期生效的版本，有发布结果的用发布结果（最多 24 期）
     (a subject's total, grade and place period by period — each under the version then in force, published
     figures where published; at most 24 periods)."""
-    dictionary, cache_dir = _settings()
+    dictionary, cache_dir = scoring_settings()
     return rankings.history(db.session(), current_actor(), dictionary, code=code[:40], scheme=scheme, start=from_,
                             end=to, every=every, cache_dir=cache_dir)
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from flask import current_app
 from flask_smorest.pagination import PaginationParameters
 
 from rulesvc.api.auth import ApiBlueprint, current_actor, transactional
+from rulesvc.api.evaluations import scoring_settings
 from rulesvc.api.idempotency import idempotent
 from rulesvc.api.schemes import INT32_MAX, SCHEME_CODE_PATTERN, Line, _guarded
 from rulesvc.api.scoring_schemas import HASH, DatasetRefSchema, Period, about
@@ -21,7 +21,6 @@ from rulesvc.catalogue import msg
 from rulesvc.errors import NotFound
 from rulesvc.extensions import db
 from rulesvc.services import publications
-from rulesvc.services.dictionary import get_dictionary
 
 blp = ApiBlueprint(
     "publications", __name__, url_prefix="/publications",
@@ -141,8 +140,8 @@ SUPERSEDE_EXAMPLE = {"reason": "导入更正数据集，补录某院 7 月漏报
 
 def _publish(**kwargs: Any) -> dict[str, Any]:
     session = db.session()
-    pub = publications.publish(session, current_actor(), get_dictionary(current_app.config["RULES_DIR"]),
-                               cache_dir=current_app.extensions["rulesvc.simulation_settings"].cache_dir, **kwargs)
+    dictionary, cache_dir = scoring_settings()
+    pub = publications.publish(session, current_actor(), dictionary, cache_dir=cache_dir, **kwargs)
     return publications.view(session, pub)
 
 

@@ -12,15 +12,15 @@ from typing import Any
 
 import flask
 import marshmallow as ma
-from flask import current_app, request
+from flask import request
 from flask_smorest.pagination import PaginationParameters
 
 from rulesvc.api.auth import ApiBlueprint, current_actor, transactional
+from rulesvc.api.evaluations import scoring_settings
 from rulesvc.api.schemes import INT32_MAX, SCHEME_CODE_PATTERN, Line
 from rulesvc.api.scoring_schemas import Period, ProcuratorateRefSchema, ProvenanceSchema, about
 from rulesvc.extensions import db
 from rulesvc.services import comparisons, rankings
-from rulesvc.services.dictionary import get_dictionary
 from rulesvc.services.governance.access import require
 from rulesvc.services.scoring import RANK_GROUPS
 from rulesvc.spreadsheet import XLSX_MIMETYPE, Sheet, iter_csv, iter_xlsx
@@ -35,11 +35,6 @@ comparisons_blp = ApiBlueprint(
     description="院际比较：各指标相对同组平均的上游/中游/下游、末位标记、连续落后月份 "
     "(Procuratorate comparison: each indicator's position against the group average, laggard flags, streaks)",
 )
-
-
-def _settings() -> tuple[Any, Any]:
-    return (get_dictionary(current_app.config["RULES_DIR"]),
-            current_app.extensions["rulesvc.simulation_settings"].cache_dir)
 
 
 class PeriodQuery(ma.Schema):
@@ -163,7 +158,7 @@ def ranking(pagination_parameters: PaginationParameters, period: str, scheme: st
     session = db.session()
     actor = current_actor()
     _may_score(actor)
-    dictionary, cache_dir = _settings()
+    dictionary, cache_dir = scoring_settings()
     meta, frame = rankings.rankings(session, actor, dictionary, period=period, scheme=scheme, version_id=version_id,
                                     cache_dir=cache_dir, **filters)
     fmt = _format(format)
@@ -292,7 +287,7 @@ def comparison(period: str, scheme: str | None = None, version_id: int | None = 
     """院际比较（以检察院为考评对象的方案）(the procuratorate comparison of a period)."""
     actor = current_actor()
     _may_score(actor)
-    dictionary, cache_dir = _settings()
+    dictionary, cache_dir = scoring_settings()
     return comparisons.comparison(db.session(), actor, dictionary, period=period, scheme=scheme,
                                   version_id=version_id, cache_dir=cache_dir)
 
