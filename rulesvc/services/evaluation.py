@@ -32,7 +32,7 @@ from rulesvc.engine.participation import EVALUATED
 from rulesvc.errors import InvalidInput, NotEvaluated, NotFound, RulesvcError
 from rulesvc.persistence.models import Procuratorate, PublicationCard
 from rulesvc.services import results
-from rulesvc.services.governance.access import Actor, require
+from rulesvc.services.governance.access import Actor, require, tree_of
 from rulesvc.services.scoring import default_decider, subjects_for
 
 TRACES = ("none", "summary", "full")
@@ -105,15 +105,15 @@ def _result(fig: results.Figures, row: dict[str, Any]) -> Any:
 
 
 def _orgs(session: Session) -> dict[int, dict[str, str]]:
-    return {r.id: {"code": r.code, "name": r.name}
-            for r in session.execute(select(Procuratorate.id, Procuratorate.code, Procuratorate.name)).all()}
+    return tree_of(session).names
 
 
 def head_of(fig: results.Figures, row: dict[str, Any], org: dict[str, str] | None, ranks: dict[str, Any]) -> dict[str, Any]:
     """The head of a card from the period's bulk row: who, total, grade and why, place in the group."""
     evaluated = row.get("status") == EVALUATED
     return {
-        "subject": {"code": row["code"], "name": row.get("name") or "", "procuratorate": org},
+        "subject": {"code": row["code"], "name": row.get("name") or "",
+                    "procuratorate": dict(org) if org else None},  # a copy: org may be a cached tree's
         "period": fig.period.label,
         "status": row.get("status"), "status_reason": row.get("status_reason") or "",
         "total": row.get("total"), "grade": row.get("grade") if evaluated else None,
@@ -134,12 +134,7 @@ def card_of(session: Session, fig: results.Figures, row: dict[str, Any], full: d
             orgs: dict[int, dict[str, str]] | None = None, ranks: dict[str, Any] | None = None) -> dict[str, Any]:
     """A subject's card (what a publication stores): the head from the bulk row, the explanation from
     the per-subject result ``full``."""
-    if orgs:
-        org = orgs.get(row["procuratorate_id"])
-    else:
-        one = session.execute(select(Procuratorate.code, Procuratorate.name)
-                              .where(Procuratorate.id == row["procuratorate_id"])).first()
-        org = {"code": one.code, "name": one.name} if one else None
+    org = (orgs or tree_of(session).names).get(row["procuratorate_id"])
     card = head_of(fig, row, org, ranks if ranks is not None else _ranks(fig, row["code"]))
     card.update(full if "metrics" not in full else {
         "dimensions": full["dimensions"],

@@ -101,23 +101,35 @@ def clear_caches() -> None:
 
 
 class _Loaded:
-    """A period's data and, made on first use (a card needs it, a ranking does not), where each subject's
-    events are: their row numbers (a few bytes a row, not a second copy of the events)."""
+    """A period's data and, made on first use (a card needs it, a ranking does not), the events ordered by
+    subject (a stable sort: each subject's events keep the frame's order) with where each subject's run
+    starts: a subject's events are then a slice of that frame (no copy), not a gather of its rows."""
 
     def __init__(self, data: Any) -> None:
         self.data = data
-        self._rows: dict[Any, Any] | None = None
+        self._by_subject: tuple[pl.DataFrame, dict[Any, tuple[int, int]]] | None = None
         self._lock = threading.Lock()
 
-    def events_of(self, key_value: Any) -> pl.DataFrame:
+    def _runs(self) -> tuple[pl.DataFrame, dict[Any, tuple[int, int]]]:
         with self._lock:
-            if self._rows is None:
-                ev = self.data.events
-                numbered = ev.select(pl.col(self.data.key), pl.int_range(pl.len(), dtype=pl.UInt32).alias("__row"))
-                self._rows = {k[0]: part["__row"] for k, part in
-                              numbered.partition_by(self.data.key, as_dict=True).items()} if ev.height else {}
-            rows = self._rows.get(key_value)
-        return self.data.events.clear() if rows is None else self.data.events[rows]
+            if self._by_subject is None:
+                ev, key = self.data.events, self.data.key
+                ordered = ev.sort(key, maintain_order=True, nulls_last=True) if ev.height else ev
+                runs: dict[Any, tuple[int, int]] = {}
+                if ev.height:
+                    counts = ordered.select(pl.col(key).rle()).unnest(key)
+                    start = 0
+                    for k, n in zip(counts["value"].to_list(), counts["len"].to_list(), strict=True):
+                        if k is not None:
+                            runs[k] = (start, n)
+                        start += n
+                self._by_subject = (ordered, runs)
+            return self._by_subject
+
+    def events_of(self, key_value: Any) -> pl.DataFrame:
+        ordered, runs = self._runs()
+        run = runs.get(key_value)
+        return ordered.clear() if run is None else ordered.slice(*run)
 
 
 @dataclass
@@ -225,9 +237,11 @@ _LIGHT = (defer(SchemeVersion.document), defer(SchemeVersion.resolved), defer(Sc
           defer(SchemeVersion.simulation))
 
 
-def version_for(session: Session, actor: Actor, p: Period, scheme: str | None, version_id: int | None) -> SchemeVersion:
+def version_for(session: Session, actor: Actor, p: Period, scheme: str | None, version_id: int | None, *,
+                known: Scheme | None = None) -> SchemeVersion:
     """``version_id``, or the version of ``scheme`` in force on the period's first day (the same rules
-    as ``versions.get_version`` and ``versions.version_in_effect``)."""
+    as ``versions.get_version`` and ``versions.version_in_effect``). ``known``: the scheme, when the
+    caller has already looked it up for this actor."""
     if version_id is not None:
         v = session.get(SchemeVersion, version_id, options=_LIGHT)
         if v is None:
@@ -236,7 +250,7 @@ def version_for(session: Session, actor: Actor, p: Period, scheme: str | None, v
         return v
     if not scheme:
         raise InvalidInput(msg("evaluation.scheme_or_version"), errors={"scheme": [msg("evaluation.scheme_or_version")]})
-    s = versions.get_scheme(session, actor, scheme)
+    s = known if known is not None and known.code == scheme else versions.get_scheme(session, actor, scheme)
     on = p.start
     for v in session.scalars(select(SchemeVersion).options(*_LIGHT).where(
             SchemeVersion.scheme_id == s.id, SchemeVersion.effective_from.is_not(None),
@@ -278,12 +292,13 @@ def figures(session: Session, actor: Actor, dictionary: Dictionary, *, period: s
     docstring), else computed now. ``provisional=True`` computes now even when published (publishing
     itself; a full trace of a published card)."""
     p = period if isinstance(period, Period) else parse(period)
+    s = None
     if scheme and version_id is None and not provisional:
         s = versions.get_scheme(session, actor, scheme)
         pub = current_publication(session, s.id, p.label)
         if pub is not None:
             return published_figures(pub, dictionary)
-    v = version_for(session, actor, p, scheme, version_id)
+    v = version_for(session, actor, p, scheme, version_id, known=s)
     if not provisional and version_id is not None:
         pub = current_publication(session, v.scheme_id, p.label)
         if pub is not None and pub.version_id == v.id:

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from rulesvc.catalogue import msg
 from rulesvc.errors import NotFound, PermissionDenied
@@ -92,8 +92,10 @@ class Tree:
     """The procuratorate hierarchy (a few thousand rows at most: loaded whole)."""
 
     def __init__(self, session: Session) -> None:
-        rows = session.execute(select(Procuratorate.id, Procuratorate.parent_id)).all()
+        rows = session.execute(select(Procuratorate.id, Procuratorate.parent_id, Procuratorate.code,
+                                      Procuratorate.name)).all()
         self.parent = {r.id: r.parent_id for r in rows}
+        self.names = {r.id: {"code": r.code, "name": r.name} for r in rows}  # what a card shows of a unit
         self.children: dict[int, list[int]] = {}
         for pid, parent in self.parent.items():
             if parent is not None:
@@ -123,15 +125,23 @@ class Tree:
 
 _TREES: dict[tuple[Any, ...], Tree] = {}
 _TREES_LOCK = threading.Lock()
+_TREE_MEMO = "rulesvc.tree"  # session.info: (the transaction, its tree)
 
 
-def tree_of(session: Session) -> Tree:
+def tree_of(session: Session | scoped_session[Session]) -> Tree:
     """The hierarchy, read once per process for each state of it: procuratorates change only by an import
     of reference data (which adds a dataset), so (their count, their largest id, the last dataset) name a
     state, with two sums over the parent links (a unit moved under another parent changes them). One
-    aggregate query per request instead of reading every procuratorate (a country has thousands)."""
+    aggregate query per transaction instead of reading every procuratorate (a country has thousands): a
+    request that authenticates and then shows a unit's name asks once."""
     from rulesvc.persistence.models import Dataset
 
+    if isinstance(session, scoped_session):
+        session = session()
+    transaction = session.get_transaction()
+    memo = session.info.get(_TREE_MEMO)
+    if transaction is not None and memo is not None and memo[0] is transaction:
+        return memo[1]
     last_dataset = select(func.max(Dataset.id)).scalar_subquery()
     parent = func.coalesce(Procuratorate.parent_id, 0)
     state = (str(session.get_bind().engine.url), *session.execute(select(
@@ -145,6 +155,7 @@ def tree_of(session: Session) -> Tree:
             if len(_TREES) >= 8:
                 _TREES.clear()
             _TREES[state] = tree
+    session.info[_TREE_MEMO] = (session.get_transaction(), tree)
     return tree
 
 
