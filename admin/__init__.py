@@ -2,10 +2,12 @@
 
 - ``auth``: login, logout, language switch, flask-login's user loader.
 - ``views``: the read-only list views and the home page; ``formatting``: labels, cells, filter choices.
+- ``designer``: the rule designer's pages (方案: the schemes, one version read as a document).
 - ``templates/``: the base (navbar with the language switch), login and home pages.
 - ``translations/``: the project catalog (English msgids; ``zh_Hans_CN`` and ``en``), see the README.
 
-Every asset comes from Flask-Admin's bundled static files: no CDN, no web fonts. Inline scripts run only
+Every asset comes from Flask-Admin's bundled static files or ``static/`` (ours and the vendored htmx and
+ECharts): no CDN, no web fonts. Inline scripts run only
 with the request's Content-Security-Policy nonce (``rulesvc.security``).
 """
 
@@ -22,12 +24,15 @@ from admin.auth import init_auth
 from admin.formatting import is_english
 from rulesvc.security import csp_nonce
 
-# Registered only for its template folder (admin/templates), so Flask finds our pages.
-_templates = Blueprint("rulesvc_admin_templates", __name__, template_folder="templates")
+# Registered for its template folder (admin/templates), so Flask finds our pages, and for our static
+# files under /admin/assets/ (designer.css; vendor/: htmx and ECharts, see admin/static/vendor/VENDORED.md).
+_templates = Blueprint("rulesvc_admin_templates", __name__, template_folder="templates", static_folder="static",
+                       static_url_path="/admin/assets")
 
 
 def init_admin(app: Flask) -> None:
     """Mount the admin views behind the login (a new ``Admin`` and new views for every app)."""
+    from admin.designer import SchemesView
     from admin.views import HomeView, model_views
 
     init_auth(app)
@@ -44,5 +49,6 @@ def init_admin(app: Flask) -> None:
         # Flask-Admin's <script> tags carry the request's CSP nonce (see rulesvc.security).
         csp_nonce_generator=csp_nonce,
     )
+    admin.add_view(SchemesView(name=lazy_gettext("Schemes"), endpoint="admin_schemes", url="/admin/schemes"))
     admin.add_views(*model_views())
     admin.init_app(app)

@@ -1,0 +1,82 @@
+"""The rule designer's pages (issue 12): 方案 — the schemes a person may see, with their versions and
+history — and one version read as a document.
+
+Views are thin: they build the signed-in person's actor exactly as the API does
+(:func:`~rulesvc.services.governance.access.actor_for_user`) and call :mod:`rulesvc.services.designer`,
+which reads through the versions service. What the API answers "not found" is a 404 here too: a county
+never learns that another county's draft exists. Each page logs its server-side time (``X-Render-Ms``).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import abort, current_app, redirect
+from flask.typing import ResponseReturnValue
+from flask_admin import BaseView, expose
+from flask_login import current_user
+
+from admin.auth import is_signed_in, login_url_for_current_request
+from admin.formatting import format_date, is_english
+from rulesvc.errors import NotFound
+from rulesvc.extensions import db
+from rulesvc.services import designer
+from rulesvc.services.dictionary import get_dictionary
+from rulesvc.services.governance.access import Actor, actor_for_user
+from rulesvc.websession import client_of_request
+
+STATUS_BADGES = {"draft": "secondary", "in_review": "warning", "approved": "info", "active": "success",
+                 "retired": "light"}
+ORIGIN_BADGES = {"inherited": "light", "changed": "warning", "disabled": "warning", "local": "primary",
+                 "removed": "danger"}
+
+
+def _actor() -> Actor:
+    ip, client = client_of_request()
+    return actor_for_user(db.session(), current_user._get_current_object(), ip=ip, client=client)
+
+
+def _lang() -> str:
+    return "en" if is_english() else "zh"
+
+
+class SchemesView(BaseView):
+    """方案: the list of schemes and, under it, one version of a scheme."""
+
+    def is_accessible(self) -> bool:
+        """Signed-in users; what each sees is the versions service's business."""
+        return is_signed_in()
+
+    def inaccessible_callback(self, name: Any, **kwargs: Any) -> ResponseReturnValue:
+        """Anonymous users go to the login page (and come back)."""
+        return redirect(login_url_for_current_request())
+
+    def _page(self, template: str, **context: Any) -> ResponseReturnValue:
+        started = context.pop("started")
+        html = self.render(template, status_badges=STATUS_BADGES, origin_badges=ORIGIN_BADGES, when=format_date,
+                           **context)
+        ms = (time.perf_counter() - started) * 1000
+        current_app.logger.debug("designer page %s rendered in %.1f ms", template, ms)
+        return html, 200, {"X-Render-Ms": f"{ms:.1f}"}
+
+    @expose("/")
+    def index(self) -> ResponseReturnValue:
+        """Page 1: the schemes the person may see, with versions, statuses, the one in force and history."""
+        started = time.perf_counter()
+        actor = _actor()
+        cards = designer.scheme_cards(db.session(), actor, lang=_lang())
+        return self._page("admin/designer/schemes.html", cards=cards, started=started)
+
+    @expose("/<code>/<int:number>/")
+    def version(self, code: str, number: int) -> ResponseReturnValue:
+        """Page 2: one version as a readable document (404 when the person may not see it)."""
+        started = time.perf_counter()
+        if len(code) > 64:
+            abort(404)
+        dictionary = get_dictionary(current_app.config["RULES_DIR"])
+        try:
+            doc = designer.version_document(db.session(), _actor(), code, number, dictionary, lang=_lang())
+        except NotFound:
+            abort(404)
+        return self._page("admin/designer/version.html", doc=doc, started=started)
