@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import io
 import threading
 from collections import OrderedDict
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import polars as pl
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm import object_session as _object_session
 
@@ -252,9 +253,7 @@ def version_for(session: Session, actor: Actor, p: Period, scheme: str | None, v
         raise InvalidInput(msg("evaluation.scheme_or_version"), errors={"scheme": [msg("evaluation.scheme_or_version")]})
     s = known if known is not None and known.code == scheme else versions.get_scheme(session, actor, scheme)
     on = p.start
-    for v in session.scalars(select(SchemeVersion).options(*_LIGHT).where(
-            SchemeVersion.scheme_id == s.id, SchemeVersion.effective_from.is_not(None),
-            SchemeVersion.effective_from <= on).order_by(SchemeVersion.number)):
+    for v in session.scalars(_statements()["in_force"], {"scheme_id": s.id, "on": on}):
         if can_be_in_force(v.status) and v.effective_from is not None and v.effective_from <= on \
                 and (v.effective_to is None or on <= v.effective_to):
             return v
@@ -279,10 +278,24 @@ def compiled_version(v: SchemeVersion, dictionary: Dictionary) -> CompiledScheme
                                   dictionary.content_hash), make)
 
 
+@functools.cache
+def _statements() -> dict[str, Any]:
+    """The statements every scoring request runs, built once (building one costs more than running it)."""
+    withdrawn = select(func.count(DatasetWithdrawal.dataset_id)).scalar_subquery()
+    return {
+        "publication": select(Publication).where(Publication.scheme_id == bindparam("scheme_id"),
+                                                 Publication.period == bindparam("period"))
+        .order_by(Publication.sequence.desc()).limit(1),
+        "in_force": select(SchemeVersion).options(*_LIGHT).where(
+            SchemeVersion.scheme_id == bindparam("scheme_id"), SchemeVersion.effective_from.is_not(None),
+            SchemeVersion.effective_from <= bindparam("on")).order_by(SchemeVersion.number),
+        "generation": select(func.count(Dataset.id), func.max(Dataset.id), withdrawn),
+    }
+
+
 def current_publication(session: Session, scheme_id: int, period: str) -> Publication | None:
     """The latest publication of a scheme's period (a correction supersedes the one before it)."""
-    return session.scalar(select(Publication).where(Publication.scheme_id == scheme_id, Publication.period == period)
-                          .order_by(Publication.sequence.desc()).limit(1))
+    return session.scalar(_statements()["publication"], {"scheme_id": scheme_id, "period": period})
 
 
 def figures(session: Session, actor: Actor, dictionary: Dictionary, *, period: str | Period, scheme: str | None = None,
@@ -317,8 +330,7 @@ def provisional_figures(session: Session, v: SchemeVersion, dictionary: Dictiona
 def generation(session: Session) -> tuple[Any, ...]:
     """Changes whenever facts or reference data may have changed: every import (events or reference
     data) adds a dataset, every withdrawal a row (datasets are immutable)."""
-    withdrawn = select(func.count(DatasetWithdrawal.dataset_id)).scalar_subquery()
-    return tuple(session.execute(select(func.count(Dataset.id), func.max(Dataset.id), withdrawn)).one())
+    return tuple(session.execute(_statements()["generation"]).one())
 
 
 def compute(session: Session, compiled: CompiledScheme, dictionary: Dictionary, p: Period, *,

@@ -28,12 +28,13 @@ for one answers "not found", exactly as if it did not exist.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, scoped_session
 
 from rulesvc.catalogue import msg
@@ -128,25 +129,30 @@ _TREES_LOCK = threading.Lock()
 _TREE_MEMO = "rulesvc.tree"  # session.info: (the transaction, its tree)
 
 
+@functools.cache
+def _tree_state() -> Select[Any]:
+    """The statement naming the hierarchy's state (built once: building it costs more than running it)."""
+    from rulesvc.persistence.models import Dataset
+
+    last_dataset = select(func.max(Dataset.id)).scalar_subquery()
+    parent = func.coalesce(Procuratorate.parent_id, 0)
+    return select(func.count(Procuratorate.id), func.max(Procuratorate.id), func.sum(parent),
+                  func.sum(Procuratorate.id * parent), last_dataset)
+
+
 def tree_of(session: Session | scoped_session[Session]) -> Tree:
     """The hierarchy, read once per process for each state of it: procuratorates change only by an import
     of reference data (which adds a dataset), so (their count, their largest id, the last dataset) name a
     state, with two sums over the parent links (a unit moved under another parent changes them). One
     aggregate query per transaction instead of reading every procuratorate (a country has thousands): a
     request that authenticates and then shows a unit's name asks once."""
-    from rulesvc.persistence.models import Dataset
-
     if isinstance(session, scoped_session):
         session = session()
     transaction = session.get_transaction()
     memo = session.info.get(_TREE_MEMO)
     if transaction is not None and memo is not None and memo[0] is transaction:
         return memo[1]
-    last_dataset = select(func.max(Dataset.id)).scalar_subquery()
-    parent = func.coalesce(Procuratorate.parent_id, 0)
-    state = (str(session.get_bind().engine.url), *session.execute(select(
-        func.count(Procuratorate.id), func.max(Procuratorate.id), func.sum(parent), func.sum(Procuratorate.id * parent),
-        last_dataset)).one())
+    state = (str(session.get_bind().engine.url), *session.execute(_tree_state()).one())
     with _TREES_LOCK:
         tree = _TREES.get(state)
     if tree is None:

@@ -29,10 +29,11 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, defer, object_session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -69,10 +70,15 @@ def _procuratorate(session: Session, code: str) -> Procuratorate:
     return p
 
 
+@functools.cache
+def _scheme_by_code() -> Select[Scheme]:
+    return select(Scheme).where(Scheme.code == bindparam("code"))  # built once: scoring asks on every request
+
+
 def get_scheme(session: Session, actor: Actor, code: str) -> Scheme:
     """A scheme ``actor`` may see: in their tree, or above it with a published version (a scheme above
     with drafts only is "not found", exactly as if it did not exist)."""
-    scheme = session.scalar(select(Scheme).where(Scheme.code == code))
+    scheme = session.scalar(_scheme_by_code(), {"code": code})
     if scheme is None:
         raise NotFound(msg("not_found.scheme", code=code))
     require_read(actor, scheme.procuratorate_id, what=f"方案 {code}")
