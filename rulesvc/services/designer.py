@@ -397,7 +397,10 @@ def _fill(out: VersionDocument, s: Scheme, c: CompiledScheme, d: Dictionary, pro
             out.grades.append({"grade": band.grade, "min": fmt(band.min), "quota": quota})
         if any(b.quota is not None for b in s.grading.bands):
             group = _w(PEER_GROUP_WORDS, lang, s.grading.quota_group)
-            out.grading_note = f"名额在{group}范围内计算" if zh else f"Quotas are counted within {group}"
+            if zh:
+                out.grading_note = "名额按院计算" if s.grading.quota_group == "procuratorate" else f"名额在{group}内计算"
+            else:
+                out.grading_note = f"Quotas are counted within {group}"
     out.peers = _peers_words(s, c, lang)
 
 
@@ -518,6 +521,7 @@ def _events_words(codes: Sequence[str], types: Mapping[str, Any], lang: str) -> 
 
 
 _LITERAL = re.compile(r"'([^'\\]*)'")
+_LIST = re.compile(r" in \[([^\]]*)\]")
 _LOGIC_ZH = ((" and ", "，且"), (" or ", "，或"), ("not ", "非"), (" in [", "属于 ["), (" == ", "为"), (" != ", "不为"))
 
 
@@ -537,6 +541,7 @@ def condition_words(expr: Any, event_types: Sequence[str], d: Dictionary, lang: 
     if lang != "zh":
         return text
     text = _LITERAL.sub(lambda m: choices.get(m.group(1), m.group(0)), text)
+    text = _LIST.sub(lambda m: "为" + "或".join(x.strip() for x in m.group(1).split(",")), text)
     for a, b in _LOGIC_ZH:
         text = text.replace(a, b)
     return text
@@ -621,9 +626,9 @@ def _participants_words(s: Scheme, lang: str) -> list[str]:
     if s.subject == "prosecutor":
         share = fmt(pt.min_office_share, "%")
         out.append(f"本期间在任不足 {share} 的计分，但不参加等次评定" if zh
-                   else f"in office for less than {share} of the period: scored, not graded")
+                   else f"In office for less than {share} of the period: scored, not graded")
         if pt.no_activity == "not_graded":
-            out.append("本期间没有任何办案数据的，不参加等次评定" if zh else "no case data in the period: not graded")
+            out.append("本期间没有任何办案数据的，不参加等次评定" if zh else "No case data in the period: not graded")
     return out
 
 
