@@ -79,7 +79,8 @@ ACTION_EN = {
     "version.rebase": "took up a new parent version", "version.settle": "conflict settled",
     "version.delete": "draft deleted", "rules.import": "imported from files",
 }
-HISTORY_LIMIT = 8
+HISTORY_LIMIT = 8  # changes per scheme on the schemes page
+VERSION_HISTORY_LIMIT = 30  # changes on a version's page
 
 
 def _w(words: Mapping[str, Mapping[str, str]], lang: str, code: str | None) -> str:
@@ -260,6 +261,8 @@ class VersionDocument:
     overrides: list[dict[str, Any]] = field(default_factory=list)
     removed: list[dict[str, Any]] = field(default_factory=list)
     origins: dict[str, Origin] = field(default_factory=dict)  # "combination", "grading", "peers", "participants"
+    history: list[Change] = field(default_factory=list)  # who changed this version, what and when
+    history_source: str = "versions"
 
 
 def version_document(session: Session, actor: Actor, code: str, number: int, dictionary: Dictionary, *,
@@ -272,6 +275,12 @@ def version_document(session: Session, actor: Actor, code: str, number: int, dic
     out = VersionDocument(version=v, scheme=v.scheme, status_word=_w(STATUS_WORDS, lang, v.status),
                           in_force=_in_force(v, today), parent=_parent_words(v, lang),
                           parent_ref=(v.parent.scheme.code, v.parent.number) if v.parent is not None else None)
+    if actor.in_scope(v.scheme.procuratorate_id) and actor.may("audit"):
+        records, _ = audit.list_records(session, actor, version_id=v.id, limit=VERSION_HISTORY_LIMIT)
+        out.history = [_change(r, {v.id: v.number}, lang) for r in records]
+        out.history_source = "audit"
+    else:
+        out.history = _changes_from_versions([v], lang)
     try:
         resolved = versions.resolve(v)
         model = load_scheme(resolved)

@@ -90,8 +90,14 @@ def server_ms(response: Response | None, label: str) -> float:
 
 
 def no_horizontal_scroll(page: Page) -> None:
-    """The page fits 1366 px: nothing is cut off to the right."""
+    """The page fits 1366 px: nothing is cut off to the right, no table cell hides part of its text."""
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    clipped = page.evaluate("""[...document.querySelectorAll('.designer td')]
+        .filter(td => td.scrollWidth > td.clientWidth + 1).map(td => td.innerText.slice(0, 40))""")
+    assert not clipped, clipped
+    tables = page.evaluate("""[...document.querySelectorAll('.designer table')]
+        .filter(t => t.getBoundingClientRect().right > t.parentElement.getBoundingClientRect().right + 1).length""")
+    assert tables == 0
 
 
 def test_a_county_designer_reads_the_schemes_and_the_county_localization(page: Page, designer_server: str,
@@ -137,6 +143,7 @@ def test_a_county_designer_reads_the_schemes_and_the_county_localization(page: P
     page.screenshot(path=SHOTS.format("version-localization-en"), full_page=False)
     ms.append(server_ms(page.goto(f"{base}/admin/schemes/"), "the schemes page in English"))
     expect(page.locator("#scheme-SFS-PROSECUTOR-910101 .status-badge")).to_have_text(["active"])
+    no_horizontal_scroll(page)
     page.screenshot(path=SHOTS.format("schemes-en"), full_page=True)
     assert max(ms) < LIMIT_MS, ms
 

@@ -224,6 +224,19 @@ def test_a_localization_marks_every_part_inherited_changed_or_local_with_reasons
     assert 'id="parent-link"' in html and 'href="/admin/schemes/TPL/1/"' in html
 
 
+def test_a_version_page_says_who_changed_it_and_when(app, world):
+    own = page(signed_in(app, "pdesigner"), "/admin/schemes/TPL/1/")
+    history = own[own.index('id="sec-history"'):]
+    assert "变更记录（审计日志）" in history
+    for action in ("新建版本", "提交审核", "指定模拟测评", "批准", "生效"):
+        assert action in history, action
+    assert "（自 2021-01-01 起）" in history and "previewer" in history
+    # A county reads the province's version, but not the province's audit log: the version's own fields.
+    above = page(signed_in(app, "cdesigner"), "/admin/schemes/TPL/1/")
+    history = above[above.index('id="sec-history"'):]
+    assert "审计日志" not in history and "批准" in history and "previewer" in history
+
+
 def test_a_version_page_in_english(app, world):
     client = signed_in(app, "cdesigner")
     client.get("/admin/lang/en/")
