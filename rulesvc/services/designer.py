@@ -501,8 +501,10 @@ def rule_parts(ind: Indicator, lang: str = "zh") -> list[str]:
                 "ratio_to_best": ("与同组最优者之比", "ratio to the best peer")}[sc.method]
         if zh:
             tail = "（越低越好的指标已换算为越高越好）" if not higher and sc.method != "percentile" else ""
-            return [f"{what[0]}达到 {b} 得满分 {full} 分", f"{w} 及以下 0 分", f"其间按线性计分{tail}"]
-        return [f"{what[1]} {b} or more: {full} points", f"{w} or less: 0", "linear in between"]
+            bottom = f"{w} 及以下 0 分" if lo_x > 0 else f"{w} 得 0 分"
+            return [f"{what[0]}达到 {b} 得满分 {full} 分", bottom, f"其间按线性计分{tail}"]
+        return [f"{what[1]} {b} or more: {full} points", f"{w} or less: 0" if lo_x > 0 else f"{w}: 0",
+                "linear in between"]
     return [sc.method]
 
 
@@ -612,9 +614,11 @@ def _combination_words(s: Scheme, lang: str) -> str:
         text = (f"总分 = 基础分 {fmt(cb.base)} 分 + {fmt(cb.span)} 分 × Σ（维度权重占比 × 维度得分率）+ 加减分" if zh
                 else f"total = base {fmt(cb.base)} + {fmt(cb.span)} × Σ (dimension weight share × dimension attainment) "
                      "+ bonus and penalty items")
-    else:
+    elif cb.base:
         text = (f"总分 = 基础分 {fmt(cb.base)} 分 + 各指标得分 + 加减分" if zh
                 else f"total = base {fmt(cb.base)} + indicator points + bonus and penalty items")
+    else:
+        text = "总分 = 各指标得分之和 + 加减分" if zh else "total = the sum of indicator points + bonus and penalty items"
     limits = []
     if cb.cap is not None:
         limits.append(f"封顶 {fmt(cb.cap)} 分" if zh else f"cap {fmt(cb.cap)}")
@@ -627,23 +631,28 @@ def _combination_words(s: Scheme, lang: str) -> str:
 
 def _participants_words(s: Scheme, lang: str) -> list[str]:
     pt, zh = s.participants, lang == "zh"
+    out: list[str] = []
+    levels = ("、" if zh else ", ").join(_w(LEVEL_WORDS, lang, x) for x in pt.levels)
+    if s.subject == "procuratorate":  # quota statuses and office dates are a prosecutor's
+        out.append((f"{levels}参加考评" if zh else f"Evaluated: {levels} procuratorates") if pt.levels
+                   else ("各级检察院参加考评" if zh else "Evaluated: procuratorates of every level"))
+        return out
     who = ("、" if zh else ", ").join(_w(QUOTA_WORDS, lang, q) for q in pt.quota_statuses)
-    out = [f"{who}参加考评" if zh else f"Evaluated: {who}"]
+    out.append(f"{who}参加考评" if zh else f"Evaluated: {who}")
     if pt.levels:
-        levels = ("、" if zh else ", ").join(_w(LEVEL_WORDS, lang, x) for x in pt.levels)
-        out.append(f"限于{levels}" if zh else f"only {levels} procuratorates")
-    if s.subject == "prosecutor":
-        share = fmt(pt.min_office_share, "%")
-        out.append(f"本期间在任不足 {share} 的计分，但不参加等次评定" if zh
-                   else f"In office for less than {share} of the period: scored, not graded")
-        if pt.no_activity == "not_graded":
-            out.append("本期间没有任何办案数据的，不参加等次评定" if zh else "No case data in the period: not graded")
+        out.append(f"限于{levels}的检察官" if zh else f"only in {levels} procuratorates")
+    share = fmt(pt.min_office_share, "%")
+    out.append(f"本期间在任不足 {share} 的计分，但不参加等次评定" if zh
+               else f"In office for less than {share} of the period: scored, not graded")
+    if pt.no_activity == "not_graded":
+        out.append("本期间没有任何办案数据的，不参加等次评定" if zh else "No case data in the period: not graded")
     return out
 
 
 def _peers_words(s: Scheme, c: CompiledScheme, lang: str) -> list[str]:
     zh = lang == "zh"
-    out = [f"组内比较在{_w(PEER_GROUP_WORDS, lang, s.peer_group)}范围内进行；同组不足 {s.peer_min_size} 人，不作比较" if zh
+    who = "人" if s.subject == "prosecutor" else "个院"
+    out = [f"组内比较在{_w(PEER_GROUP_WORDS, lang, s.peer_group)}范围内进行；同组不足 {s.peer_min_size} {who}，不作比较" if zh
            else f"Peers: {_w(PEER_GROUP_WORDS, lang, s.peer_group)}; a group of fewer than {s.peer_min_size} is not compared"]
     pc = s.peers
     if pc is None:

@@ -163,4 +163,10 @@ def test_a_provincial_designer_reads_the_template_version_in_review(page: Page, 
     expect(page.locator('tr.indicator[data-code="CASE_RATIO_CRIM"] .c-rule')).to_contain_text("1:1")
     no_horizontal_scroll(page)
     page.screenshot(path=SHOTS.format("version-template"), full_page=True)
-    assert ms < LIMIT_MS
+    # The procuratorate-level scheme: peer comparison, no grades, every indicator scored against the average.
+    response = page.goto(f"{base}/admin/schemes/SFS-PROCURATORATE-QUALITY-MONTHLY/1/")
+    expect(page.locator("#participants")).to_contain_text("市级院、基层院参加考评")
+    expect(page.locator("#peers")).to_contain_text("与平均值相差 5% 以内为中游")
+    no_horizontal_scroll(page)
+    page.screenshot(path=SHOTS.format("version-procuratorates"), full_page=True)
+    assert max(ms, server_ms(response, "the procuratorate-level scheme")) < LIMIT_MS
