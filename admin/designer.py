@@ -3,8 +3,8 @@ history — and one version read as a document.
 
 Views are thin: they build the signed-in person's actor exactly as the API does
 (:func:`~rulesvc.services.governance.access.actor_for_user`) and call :mod:`rulesvc.services.designer`,
-which reads through the versions service. What the API answers "not found" is a 404 here too: a county
-never learns that another county's draft exists. Each page logs its server-side time (``X-Render-Ms``).
+which reads through the versions service. What the API answers "not found" is a 404 here too (a page in the
+UI's language): a county never learns that another county's draft exists. Each page logs its server-side time (``X-Render-Ms``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import abort, current_app, redirect
+from flask import current_app, redirect
 from flask.typing import ResponseReturnValue
 from flask_admin import BaseView, expose
 from flask_login import current_user
@@ -73,10 +73,14 @@ class SchemesView(BaseView):
         """Page 2: one version as a readable document (404 when the person may not see it)."""
         started = time.perf_counter()
         if len(code) > 64:
-            abort(404)
+            return self._not_found()
         dictionary = get_dictionary(current_app.config["RULES_DIR"])
         try:
             doc = designer.version_document(db.session(), _actor(), code, number, dictionary, lang=_lang())
         except NotFound:
-            abort(404)
+            return self._not_found()
         return self._page("admin/designer/version.html", doc=doc, started=started)
+
+    def _not_found(self) -> ResponseReturnValue:
+        """404 in the page's language and style; the same whether the version is missing or invisible."""
+        return self.render("admin/designer/not_found.html"), 404

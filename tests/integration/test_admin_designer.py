@@ -109,9 +109,12 @@ def test_a_county_designer_sees_its_own_drafts_and_the_published_template_only(a
     assert listed(html) == {"TPL v1", "LOC-910101 v1"}
     assert "LOC-910102" not in html and "东湖区检察官考评方案" not in html
     # Another county's draft, the province's draft, a scheme that does not exist: all simply "not found".
-    for url in ("/admin/schemes/LOC-910102/1/", "/admin/schemes/TPL/2/", "/admin/schemes/NOPE/1/",
-                "/admin/schemes/LOC-910101/9/"):
-        page(client, url, 404)
+    answers = {url: page(client, url, 404) for url in ("/admin/schemes/LOC-910102/1/", "/admin/schemes/TPL/2/",
+                                                        "/admin/schemes/NOPE/1/", "/admin/schemes/LOC-910101/9/")}
+    # The same page for each, in the UI's language: nothing tells an invisible draft from a missing one.
+    bodies = {re.search(r'<div class="designer">.*?</p>\s*</div>', html, re.S).group(0) for html in answers.values()}
+    assert len(bodies) == 1
+    assert "没有这个方案或版本" in answers["/admin/schemes/LOC-910102/1/"]
     page(client, "/admin/schemes/TPL/1/")
     page(client, "/admin/schemes/LOC-910101/1/")
 
