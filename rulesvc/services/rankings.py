@@ -23,10 +23,12 @@ from rulesvc.engine.periods import Period, parse_period
 from rulesvc.errors import InvalidInput, NotEvaluated, NotFound, RulesvcError
 from rulesvc.persistence.models import Procuratorate
 from rulesvc.services import results
-from rulesvc.services.governance.access import Actor
+from rulesvc.services.governance.access import Actor, tree_of
 from rulesvc.services.scoring import RANK_GROUPS, scope_ids
 
 MAX_HISTORY_PERIODS = 24
+ROW_COLUMNS = ("place", "code", "name", "procuratorate_id", "business_code", "line", "level", "status", "total", "grade",
+               "group_size", "percentile", "grade_reason", "status_reason")  # what a ranking row is made of
 
 
 def rankings(session: Session, actor: Actor, dictionary: Dictionary, *, period: str, scheme: str | None = None,
@@ -40,6 +42,7 @@ def rankings(session: Session, actor: Actor, dictionary: Dictionary, *, period: 
     fig = results.figures(session, actor, dictionary, period=period, scheme=scheme, version_id=version_id,
                           cache_dir=cache_dir)
     f = fig.ranked() if group is None or group == fig.quota_group else results.ranked(fig, group)
+    f = f.select([c for c in ROW_COLUMNS if c in f.columns])  # what rows() shows: not the trace's hundreds of columns
     if actor.scope is not None:
         f = f.filter(pl.col("procuratorate_id").is_in(sorted(actor.scope)))
     if procuratorate:
@@ -59,14 +62,14 @@ def rankings(session: Session, actor: Actor, dictionary: Dictionary, *, period: 
 
 def rows(session: Session, dictionary: Dictionary, frame: pl.DataFrame, kind: str) -> list[dict[str, Any]]:
     """Ranked rows as JSON objects: codes and names, never internal ids."""
-    orgs = {r.id: {"code": r.code, "name": r.name}
-            for r in session.execute(select(Procuratorate.id, Procuratorate.code, Procuratorate.name)).all()}
+    orgs = tree_of(session).names
     businesses = {b.code: b.name for b in dictionary.businesses}
     out = []
     for r in frame.iter_rows(named=True):
         item: dict[str, Any] = {"place": r.get("place"), "code": r["code"], "name": r.get("name") or ""}
         if kind == "prosecutor":
-            item["procuratorate"] = orgs.get(r["procuratorate_id"])
+            org = orgs.get(r["procuratorate_id"])
+            item["procuratorate"] = dict(org) if org else None
             item["business"] = {"code": r.get("business_code"), "name": businesses.get(r.get("business_code") or "")}
             item["line"] = r.get("line")
         else:

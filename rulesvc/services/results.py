@@ -97,7 +97,7 @@ _PUBLISHED = _Lru(16)  # publication id -> (frame, left out, extra)
 
 def clear_caches() -> None:
     """Forget every cached result (tests; a worker never needs it: keys change with their inputs)."""
-    for c in (_DATA, _BULK, _PUBLISHED, _COMPILED, _INDEX):
+    for c in (_DATA, _BULK, _PUBLISHED, _COMPILED, _INDEX, _QUOTA):
         c.clear()
 
 
@@ -413,27 +413,37 @@ def ranked(fig: Figures, group: str | None = None) -> pl.DataFrame:
     return f.with_columns(pl.when(ev).then(pct).alias("percentile"))
 
 
-def quota_use(fig: Figures, frame: pl.DataFrame | None = None) -> list[dict[str, Any]]:
-    """Per band with a quota, per quota group: places available, taken and reached."""
+def quota_use(fig: Figures) -> list[dict[str, Any]]:
+    """Per band with a quota, per quota group: places available, taken and reached (made once per
+    frame: one aggregation over the quota groups for every band)."""
     g = fig.compiled.scheme.grading
     if g is None or not any(b.quota is not None for b in g.bands):
         return []
+    frame, use = _QUOTA.get_or_make(id(fig.frame), lambda: (fig.frame, _quota_use(fig.frame, g)))
+    if frame is not fig.frame:  # the id of a frame no longer cached was reused: count afresh
+        use = _quota_use(fig.frame, g)
+    return [dict(u) for u in use]
+
+
+def _quota_use(frame: pl.DataFrame, g: Any) -> list[dict[str, Any]]:
+    bands = [b for b in g.bands if b.quota is not None]
+    ev = frame.filter(pl.col("status") == EVALUATED)
     gcol = None if g.quota_group == "all" else GROUP_COLUMNS[g.quota_group]
-    ev = (fig.frame if frame is None else frame).filter(pl.col("status") == EVALUATED)
+    counts = [pl.len().alias("size")]
+    for i, b in enumerate(bands):
+        counts += [(pl.col("grade") == b.grade).sum().alias(f"taken{i}"), (pl.col("total") >= b.min).sum().alias(f"reached{i}")]
+    per_group = ev.group_by(gcol).agg(counts) if gcol else ev.select(counts)
+    sizes = per_group["size"].to_list() if ev.height else []
     out = []
-    for b in g.bands:
-        if b.quota is None:
-            continue
-        parts = ev.partition_by(gcol, as_dict=True) if gcol else {(None,): ev}
-        places = taken = reached = size = 0
-        for part in parts.values():
-            size += part.height
-            places += quota_places(b.quota, part.height, b.quota_rounding)
-            taken += int((part["grade"] == b.grade).sum())
-            reached += int((part["total"] >= b.min).sum())
-        out.append({"grade": b.grade, "quota": b.quota, "quota_group": g.quota_group, "size": size,
-                    "places": places, "taken": taken, "reached": reached})
+    for i, b in enumerate(bands):
+        out.append({"grade": b.grade, "quota": b.quota, "quota_group": g.quota_group, "size": sum(sizes),
+                    "places": sum(quota_places(b.quota, n, b.quota_rounding) for n in sizes),
+                    "taken": int(per_group[f"taken{i}"].sum()) if sizes else 0,
+                    "reached": int(per_group[f"reached{i}"].sum()) if sizes else 0})
     return out
+
+
+_QUOTA = _Lru(16)  # id(frame) -> (frame, quota use)
 
 
 def today() -> dt.date:
