@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from rulesvc.engine import localize as loc
-from rulesvc.engine.compile import CompiledScheme
+from rulesvc.engine.compile import CompiledMetric, CompiledScheme
 from rulesvc.engine.dictionary import Dictionary
 from rulesvc.engine.errors import DefinitionError
 from rulesvc.engine.explain import MISSING_WORDS
@@ -79,6 +79,9 @@ ACTION_EN = {
     "version.rebase": "took up a new parent version", "version.settle": "conflict settled",
     "version.delete": "draft deleted", "rules.import": "imported from files",
 }
+AGG_WORDS = {"zh": {"count": "计数", "sum": "求和", "distinct": "去重计数", "avg": "平均值", "min": "最小值", "max": "最大值"},
+             "en": {"count": "count", "sum": "sum", "distinct": "distinct count", "avg": "average", "min": "minimum",
+                    "max": "maximum"}}
 HISTORY_LIMIT = 8  # changes per scheme on the schemes page
 VERSION_HISTORY_LIMIT = 30  # changes on a version's page
 
@@ -259,7 +262,7 @@ class VersionDocument:
     grading_note: str = ""
     peers: list[str] = field(default_factory=list)
     overrides: list[dict[str, Any]] = field(default_factory=list)
-    removed: list[dict[str, Any]] = field(default_factory=list)
+    metrics: list[dict[str, Any]] = field(default_factory=list)  # what the formulas' names count
     origins: dict[str, Origin] = field(default_factory=dict)  # "combination", "grading", "peers", "participants"
     history: list[Change] = field(default_factory=list)  # who changed this version, what and when
     history_source: str = "versions"
@@ -303,8 +306,6 @@ def version_document(session: Session, actor: Actor, code: str, number: int, dic
         out.overrides = [{"kind": loc.kind_of(o)[0 if lang == "zh" else 1], "path": o.get("path", ""),
                           "label": _part_label(o.get("path", ""), resolved, parent_doc),
                           "reason": o.get("reason", "")} for o in v.document.get("overrides", [])]
-        out.removed = [{"label": _part_label(part, resolved, parent_doc), "reasons": o.reasons}
-                       for part, o in provenance.items() if o.status == "removed"]
     return out
 
 
@@ -380,6 +381,8 @@ def _fill(out: VersionDocument, s: Scheme, c: CompiledScheme, d: Dictionary, pro
                 "points": fmt(pw.max_points) if pw is not None and ind.scored else "",
                 "scored": ind.scored, "source": source_parts(ind.source), "origin": prov.get(f"indicators.{ind.code}")})
     types = d.event_types
+    for cm in c.metrics:
+        out.metrics.append(_metric_row(cm, d, lang, prov.get(f"metrics.{cm.metric.code}")))
     for a in s.adjustments.values():
         where = _where(c, a.code)
         out.adjustments.append({
@@ -424,6 +427,31 @@ def source_parts(source: str) -> list[tuple[str, str | None]]:
         m = re.match(r"https?://([^/\s]+)\S*$", piece)
         out.append((m.group(1), piece) if m else (piece, None))
     return out
+
+
+def _metric_row(cm: CompiledMetric, d: Dictionary, lang: str, origin: Origin | None) -> dict[str, Any]:
+    """One metric (a number the formulas read): how it counts, over which events, on which condition."""
+    m, zh = cm.metric, lang == "zh"
+    labels: dict[str, str] = {}
+    choices: dict[str, str] = {}
+    for code in m.events:
+        t = d.event_types.get(code)
+        for f in (t.fields.values() if t is not None else ()):
+            labels.setdefault(f.name, f.label if zh else f.label_en or f.label)
+            if zh and m.weights is not None and f.name == m.weights.by and f.choices:
+                choices.update({str(k): str(v) for k, v in f.choices.items()})
+    how = _w(AGG_WORDS, lang, m.agg)
+    if m.field and m.agg != "count":
+        name = "案件" if zh and m.field == "case_id" else labels.get(m.field, m.field)
+        how = f"{name}{how}" if zh else f"{how} of {name}"
+    weights = ""
+    if m.weights is not None:
+        by = labels.get(m.weights.by, m.weights.by)
+        pairs = ("，" if zh else ", ").join(f"{choices.get(k, k)} {v}" for k, v in m.weights.labels.items())
+        weights = f"按“{by}”折算：{pairs}" if zh else f"weighted by {by}: {pairs}"
+    return {"code": m.code, "name": m.name or m.code, "how": how, "events": _events_words(m.events, d.event_types, lang),
+            "where": condition_words(cm.where.expr, m.events, d, lang) if cm.where is not None else "",
+            "weights": weights, "origin": origin}
 
 
 def _where(c: CompiledScheme, code: str) -> Any:

@@ -199,6 +199,10 @@ def test_a_template_version_reads_as_a_document_not_json(app, world):
     assert "每件 1 分" in html and "封顶 3 分" in html  # per unit
     assert "仅作分析" in html
     assert "总分 = 基础分 80 分 + 20 分 × Σ" in html
+    # What each name in the formulas counts, in words.
+    plea = re.search(r'<tr class="metric" data-code="plea">.*?</tr>', html, re.S).group(0)
+    assert "认罪认罚人数" in plea and "审查起诉" in plea and "条件：" in plea and "plea_leniency" not in plea
+    assert re.search(r'data-code="distinct_cases">\s*<td>审结案件数</td><td>案件去重计数</td>', html)
     # Not a localization: no provenance marks.
     assert 'data-origin="' not in html
     assert '"op"' not in html and "{&#34;" not in html
