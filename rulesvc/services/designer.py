@@ -53,7 +53,8 @@ METHOD_WORDS = {"zh": {"linear": "线性计分", "tiers": "分档计分", "per_u
                 "en": {"linear": "linear", "tiers": "tiers", "per_unit": "per unit", "pass_fail": "pass-fail",
                        "percentile": "percentile", "ratio_to_avg": "ratio to the average",
                        "ratio_to_best": "ratio to the best"}}
-MISSING_EN = {"zero": "scores zero", "worst": "scores the worst", "best": "scores the best", "exclude": "is excluded"}
+MISSING_EN = {"zero": "scores zero", "worst": "scores the lowest points", "best": "scores full points",
+              "exclude": "left out"}
 PEER_GROUP_WORDS = {"zh": {"all": "全体", "procuratorate": "同院", "department": "同部门", "business": "同业务类别",
                            "line": "同业务条线", "level": "同级院"},
                     "en": {"all": "everyone", "procuratorate": "the same procuratorate", "department": "the same department",
@@ -539,7 +540,7 @@ def rule_parts(ind: Indicator, lang: str = "zh") -> list[str]:
 def _missing_words(sc: ScoringRule, lang: str) -> str:
     if lang == "zh":
         return f"无数据时{MISSING_WORDS.get(sc.missing, sc.missing)}"
-    return f"when there is no data: {MISSING_EN.get(sc.missing, sc.missing)}"
+    return f"No data: {MISSING_EN.get(sc.missing, sc.missing)}"
 
 
 def _lines_words(lines: Sequence[str], businesses: Sequence[str], d: Dictionary, lang: str) -> str:
@@ -596,7 +597,8 @@ def _pattern_words(a: Adjustment, c: CompiledScheme, d: Dictionary, lang: str) -
     steps = []
     for st in a.pattern.require:
         ev = _events_words(st.events, types, lang)
-        cond = f"（{condition_words(wheres[st.name], st.events, d, lang)}）" if st.name in wheres else ""
+        words = condition_words(wheres[st.name], st.events, d, lang) if st.name in wheres else ""
+        cond = (f"（{words}）" if zh else f" ({words})") if words else ""
         if st.sum:
             labels = {f.name: (f.label if zh else f.label_en or f.label)
                       for x in st.events if x in types for f in types[x].fields.values()}

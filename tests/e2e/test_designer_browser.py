@@ -92,7 +92,7 @@ def server_ms(response: Response | None, label: str) -> float:
 def no_horizontal_scroll(page: Page) -> None:
     """The page fits 1366 px: nothing is cut off to the right, no table cell hides part of its text."""
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
-    clipped = page.evaluate("""[...document.querySelectorAll('.designer td')]
+    clipped = page.evaluate("""[...document.querySelectorAll('.designer td, .designer th')]
         .filter(td => td.scrollWidth > td.clientWidth + 1).map(td => td.innerText.slice(0, 40))""")
     assert not clipped, clipped
     tables = page.evaluate("""[...document.querySelectorAll('.designer table')]
@@ -140,6 +140,7 @@ def test_a_county_designer_reads_the_schemes_and_the_county_localization(page: P
     expect(page).to_have_url(f"{base}/admin/schemes/SFS-PROSECUTOR-910101/1/")
     expect(page.locator('tr.dimension[data-code="quality"] .origin')).to_have_text("changed locally")
     expect(page.get_by_role("heading", name="Indicators")).to_be_visible()
+    no_horizontal_scroll(page)
     page.screenshot(path=SHOTS.format("version-localization-en"), full_page=False)
     ms.append(server_ms(page.goto(f"{base}/admin/schemes/"), "the schemes page in English"))
     expect(page.locator("#scheme-SFS-PROSECUTOR-910101 .status-badge")).to_have_text(["active"])
