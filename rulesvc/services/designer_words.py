@@ -168,9 +168,13 @@ def rule_parts(ind: Indicator, lang: str = "zh") -> list[str]:
     if sc.method == "per_unit":
         per, cap = n("points"), n("cap")
         u = unit if unit and unit not in ("%", "ratio") else "件"
+        if per < 0:  # a deduction per unit
+            if zh:
+                return [f"每{u}扣 {fmt(-per)} 分", f"最多扣 {fmt(abs(cap))} 分"]
+            return [f"{fmt(-per)} points off each", f"at most {fmt(abs(cap))} points off"]
         if zh:
-            return [f"每{u} {fmt(per)} 分", f"{'封顶' if cap > 0 else '最多扣'} {fmt(abs(cap))} 分"]
-        return [f"{fmt(per)} points each", f"{'capped at' if cap > 0 else 'at most'} {fmt(cap)} points"]
+            return [f"每{u} {fmt(per)} 分", f"封顶 {fmt(cap)} 分"]
+        return [f"{fmt(per)} points each", f"capped at {fmt(cap)} points"]
     if sc.method == "pass_fail":
         thr, full, fail = _show(n("threshold"), unit), fmt(n("points")), fmt(n("fail_points", 0))
         if zh:
