@@ -213,6 +213,7 @@ class VersionDocument:
     origins: dict[str, Origin] = field(default_factory=dict)  # "combination", "grading", "peers", "participants"
     history: list[Change] = field(default_factory=list)  # who changed this version, what and when
     history_source: str = "versions"
+    versions: list[tuple[int, str, str]] = field(default_factory=list)  # the scheme's visible ones: (number, status, word)
 
 
 def version_document(session: Session, actor: Actor, code: str, number: int, dictionary: Dictionary, *,
@@ -225,6 +226,8 @@ def version_document(session: Session, actor: Actor, code: str, number: int, dic
     out = VersionDocument(version=v, scheme=v.scheme, status_word=W.word(W.STATUS_WORDS, lang, v.status),
                           in_force=_in_force(v, today), parent=_parent_words(v, lang),
                           parent_ref=(v.parent.scheme.code, v.parent.number) if v.parent is not None else None)
+    out.versions = [(x.number, x.status, W.word(W.STATUS_WORDS, lang, x.status))
+                    for x in versions.visible_versions(actor, v.scheme)]
     if actor.in_scope(v.scheme.procuratorate_id) and actor.may("audit"):
         records, _ = audit.list_records(session, actor, version_id=v.id, limit=VERSION_HISTORY_LIMIT)
         out.history = [_change(r, {v.id: v.number}, lang) for r in records]

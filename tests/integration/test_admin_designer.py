@@ -124,7 +124,11 @@ def test_a_city_sees_its_counties_and_the_province_sees_everything(app, world):
     assert listed(city) == {"TPL v1", "LOC-910101 v1", "LOC-910102 v1"}
     province = page(signed_in(app, "pdesigner"), "/admin/schemes/")
     assert listed(province) == {"TPL v1", "TPL v2", "LOC-910101 v1", "LOC-910102 v1"}
-    page(signed_in(app, "pdesigner"), "/admin/schemes/LOC-910102/1/")
+    client = signed_in(app, "pdesigner")
+    page(client, "/admin/schemes/LOC-910102/1/")
+    draft = page(client, "/admin/schemes/TPL/2/")  # a template's draft reads like any version
+    assert 'data-status="draft">草稿</span>' in draft and "尚未生效" in draft and 'id="problems"' not in draft
+    assert re.search(r'本方案各版本：\s*<a href="/admin/schemes/TPL/1/">第 1 版</a>', draft)
 
 
 def test_the_list_matches_the_versions_service_for_every_person(app, world):
