@@ -824,7 +824,7 @@ def main() -> None:
     http_steps = [s for s in steps if s not in ("rss", "publish")]
     workers = os.cpu_count() or 1
     if http_steps or "publish" in steps:
-        print(f"\n`rulesvc serve --workers {workers}` (gunicorn, 4 threads per worker, --max-requests 2000) …", flush=True)
+        print(f"\n`rulesvc serve --workers {workers}` (gunicorn, 4 threads per worker, --max-requests 20000) …", flush=True)
         run.server = Server(instance, work / "gunicorn.log", workers=workers)
         run.paths = run.server.paths()
         try:
