@@ -425,3 +425,30 @@ def test_request_schema_refusals_speak_the_readers_language(people, client):
     assert zh["status"] == en["status"] == "unprocessable_entity"
     assert zh["message"].startswith("请求有误") and zh["errors"]["json"]["name"] == ["应为文本"]
     assert en["message"].startswith("The request is invalid") and en["errors"]["json"]["name"] == ["Not a valid string."]
+
+
+def test_the_tree_read_once_per_transaction_follows_a_write_in_it(app):
+    """The hierarchy is read once per transaction (auth and a card's names share it) — but a transaction
+    that adds a procuratorate, by the ORM or by a statement, sees it at once: a scope computed after the
+    write covers the new unit."""
+    from sqlalchemy import insert
+
+    from rulesvc.services.governance.access import tree_of
+
+    with app.app_context():
+        add_tree()
+        session = db.session()
+        first = tree_of(session)
+        assert tree_of(session) is first  # the same transaction: not read again
+        root = session.query(Procuratorate).filter_by(code="910000").one()
+        session.add(Procuratorate(code="910199", name="新设检察院", level="county", parent_id=root.id))
+        session.flush()
+        after_flush = tree_of(session)
+        new_id = session.query(Procuratorate.id).filter_by(code="910199").scalar()
+        assert new_id in after_flush.below([root.id])
+        session.execute(insert(Procuratorate).values(code="910198", name="又一新设检察院", level="county",
+                                                     parent_id=root.id))
+        other = session.query(Procuratorate.id).filter_by(code="910198").scalar()
+        assert other in tree_of(session).below([root.id])
+        assert tree_of(session).names[other] == {"code": "910198", "name": "又一新设检察院"}
+        session.rollback()

@@ -34,7 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, event, func, select
 from sqlalchemy.orm import Session, scoped_session
 
 from rulesvc.catalogue import msg
@@ -90,13 +90,15 @@ class Actor:
 
 
 class Tree:
-    """The procuratorate hierarchy (a few thousand rows at most: loaded whole)."""
+    """The procuratorate hierarchy (a few thousand rows at most: loaded whole). Immutable once read: the
+    scopes it computes are kept (every request of a key asks for the same one)."""
 
     def __init__(self, session: Session) -> None:
         rows = session.execute(select(Procuratorate.id, Procuratorate.parent_id, Procuratorate.code,
                                       Procuratorate.name)).all()
         self.parent = {r.id: r.parent_id for r in rows}
         self.names = {r.id: {"code": r.code, "name": r.name} for r in rows}  # what a card shows of a unit
+        self._scopes: dict[tuple[int, ...], frozenset[int]] = {}  # roots -> below them
         self.children: dict[int, list[int]] = {}
         for pid, parent in self.parent.items():
             if parent is not None:
@@ -104,6 +106,15 @@ class Tree:
 
     def below(self, roots: Iterable[int]) -> frozenset[int]:
         """``roots`` and every procuratorate under them."""
+        key = tuple(sorted(set(roots)))
+        known = self._scopes.get(key)
+        if known is None:
+            known = self._scopes[key] = self._below(key)
+            if len(self._scopes) > 4096:  # keys and people each have a few roots: bounded all the same
+                self._scopes.clear()
+        return known
+
+    def _below(self, roots: Iterable[int]) -> frozenset[int]:
         out: set[int] = set()
         stack = [r for r in roots if r in self.parent]
         while stack:
@@ -127,6 +138,18 @@ class Tree:
 _TREES: dict[tuple[Any, ...], Tree] = {}
 _TREES_LOCK = threading.Lock()
 _TREE_MEMO = "rulesvc.tree"  # session.info: (the transaction, its tree)
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_tree_on_flush(session: Session, _context: Any) -> None:
+    """A transaction that writes (a reference data import adds procuratorates) reads the tree afresh."""
+    session.info.pop(_TREE_MEMO, None)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _forget_tree_on_write(state: Any) -> None:
+    if not state.is_select:  # an INSERT / UPDATE / DELETE statement run through the session
+        state.session.info.pop(_TREE_MEMO, None)
 
 
 @functools.cache
