@@ -19,6 +19,7 @@ from typing import Any
 
 import flask
 from flask import Flask, Response, url_for
+from apispec import BasePlugin
 from flask_smorest import Api, Blueprint
 from flask_smorest.pagination import PAGINATION_HEADER
 
@@ -128,6 +129,24 @@ REDOC_PAGE = """<!doctype html>
 """
 
 
+class PagingWords(BasePlugin):
+    """flask-smorest's paging parameters (``page``, ``page_size``), described like every other parameter."""
+
+    WORDS = {
+        "page": ("页码，从 1 开始 (page number, from 1)", 1),
+        "page_size": ("每页条数，上限见 maximum (items per page; at most the maximum shown)", 50),
+    }
+
+    def operation_helper(self, path: str | None = None, operations: dict[str, Any] | None = None,
+                         **kwargs: Any) -> None:
+        for operation in (operations or {}).values():
+            for p in operation.get("parameters", ()):
+                words = self.WORDS.get(p.get("name")) if isinstance(p, dict) and p.get("in") == "query" else None
+                if words is not None:
+                    p.setdefault("description", words[0])
+                    p.setdefault("example", words[1])
+
+
 class RulesvcApi(Api):
     """flask-smorest's ``Api`` with this service's error handling and offline documentation pages."""
 
@@ -181,7 +200,7 @@ def init_api(app: Flask) -> RulesvcApi:
     app.register_blueprint(
         flask.Blueprint(ASSETS_BLUEPRINT, __name__, static_folder="static", static_url_path=ASSETS_URL)
     )
-    api = RulesvcApi(app)
+    api = RulesvcApi(app, spec_kwargs={"extra_plugins": [PagingWords()]})
     register_unavailable(app)
     register_guard(app)
     for blp in BLUEPRINTS:
