@@ -18,8 +18,8 @@ import copy
 from typing import Any
 
 import flask
-from flask import Flask, Response, url_for
 from apispec import BasePlugin
+from flask import Flask, Response, url_for
 from flask_smorest import Api, Blueprint
 from flask_smorest.pagination import PAGINATION_HEADER
 
