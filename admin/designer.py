@@ -18,9 +18,11 @@ from flask_admin import BaseView, expose
 from flask_login import current_user
 
 from admin.auth import is_signed_in, login_url_for_current_request
+from admin.designer_edit import EditViews
 from admin.formatting import format_date, is_english
 from rulesvc.errors import NotFound
 from rulesvc.extensions import db
+from rulesvc.persistence import lifecycle
 from rulesvc.services import designer
 from rulesvc.services.dictionary import get_dictionary
 from rulesvc.services.governance.access import Actor, actor_for_user
@@ -41,7 +43,7 @@ def _lang() -> str:
     return "en" if is_english() else "zh"
 
 
-class SchemesView(BaseView):
+class SchemesView(EditViews, BaseView):
     """方案: the list of schemes and, under it, one version of a scheme."""
 
     def is_accessible(self) -> bool:
@@ -52,7 +54,7 @@ class SchemesView(BaseView):
         """Anonymous users go to the login page (and come back)."""
         return redirect(login_url_for_current_request())
 
-    def _page(self, template: str, **context: Any) -> ResponseReturnValue:
+    def _page(self, template: str, **context: Any) -> tuple[str, int, dict[str, str]]:
         started = context.pop("started")
         html = self.render(template, status_badges=STATUS_BADGES, origin_badges=ORIGIN_BADGES, when=format_date,
                            **context)
@@ -66,7 +68,8 @@ class SchemesView(BaseView):
         started = time.perf_counter()
         actor = _actor()
         cards = designer.scheme_cards(db.session(), actor, lang=_lang())
-        return self._page("admin/designer/schemes.html", cards=cards, started=started)
+        may_edit = actor.may("edit") and current_user.procuratorate_id is not None
+        return self._page("admin/designer/schemes.html", cards=cards, may_edit=may_edit, started=started)
 
     @expose("/<code>/<int:number>/")
     def version(self, code: str, number: int) -> ResponseReturnValue:
@@ -75,11 +78,17 @@ class SchemesView(BaseView):
         if len(code) > 64:
             return self._not_found()
         dictionary = get_dictionary(current_app.config["RULES_DIR"])
+        actor = _actor()
         try:
-            doc = designer.version_document(db.session(), _actor(), code, number, dictionary, lang=_lang())
+            doc = designer.version_document(db.session(), actor, code, number, dictionary, lang=_lang())
         except NotFound:
             return self._not_found()
-        return self._page("admin/designer/version.html", doc=doc, started=started)
+        v = doc.version
+        own = actor.in_scope(v.scheme.procuratorate_id)
+        may_edit = actor.may("edit") and current_user.procuratorate_id is not None
+        return self._page("admin/designer/version.html", doc=doc, started=started,
+                          can_edit=may_edit and own and lifecycle.is_editable(v.status),
+                          can_localize=may_edit and not own and lifecycle.is_published(v.status))
 
     def _not_found(self) -> ResponseReturnValue:
         """404 in the page's language and style; the same whether the version is missing or invisible."""

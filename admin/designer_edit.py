@@ -1,0 +1,324 @@
+"""The rule designer's editing pages (issue 12, pages 3–4), mixed into :class:`admin.designer.SchemesView`:
+
+- ``POST /admin/schemes/<CODE>/<N>/localize/``: one button — the localization draft of a published version for
+  the person's procuratorate (:func:`rulesvc.services.designer_edit.start_localization`);
+- ``/admin/schemes/<CODE>/<N>/edit/``: the draft's editor — its local changes (each can be taken back), the
+  dimension weights (sum checked as you type), the indicators (switch one off, change its scoring rule, add a
+  local one), grade bands and quotas; every lint error and warning beside the part it concerns;
+- ``…/edit/indicators/<IND>/`` and ``…/edit/new-indicator/``: an indicator's form, the formula checked as you
+  type (``…/edit/check-formula/``, an htmx fragment).
+
+Views stay thin: parse the form (:mod:`rulesvc.services.designer_forms`), call one service, commit or roll back.
+The services check permissions (403 page) and visibility (404 page) exactly as for the API; bad input re-renders
+the form with field messages (422) and saves nothing; a stale save (409) shows what the other person changed and
+keeps what was typed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from flask import current_app, redirect, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_admin import expose
+from flask_login import current_user
+
+from rulesvc.catalogue import msg
+from rulesvc.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RulesvcError
+from rulesvc.extensions import db
+from rulesvc.services import designer, designer_forms
+from rulesvc.services import designer_edit as edit
+from rulesvc.services import designer_words as W
+from rulesvc.services.dictionary import get_dictionary
+from rulesvc.services.governance import versions
+
+METHOD_CHOICES = designer_forms.METHODS
+MISSING_WORDS = {"zh": {"zero": "计零分", "worst": "计最低分", "best": "计满分", "exclude": "不计入"},
+                 "en": {"zero": "scores zero", "worst": "scores the lowest points", "best": "scores full points",
+                        "exclude": "left out"}}
+MISSING_CHOICES = designer_forms.MISSING_POLICIES
+
+
+def _field_errors(exc: RulesvcError, lang: str) -> dict[str, list[str]]:
+    rendered = exc.rendered_errors(lang)
+    if not isinstance(rendered, Mapping) or not rendered:
+        return {"": [exc.msg.render(lang) if exc.msg else str(exc)]}
+    return {str(k): [edit.one_language(str(m), lang) for m in (v if isinstance(v, list) else [v])]
+            for k, v in rendered.items()}
+
+
+class EditViews:
+    """Pages 3–4, as exposures of the schemes view (its ``_page``, ``_not_found`` and ``render``)."""
+
+    _page: Callable[..., tuple[str, int, dict[str, str]]]
+    _not_found: Callable[[], ResponseReturnValue]
+    render: Callable[..., str]
+
+    # -- helpers ------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _dictionary() -> Any:
+        return get_dictionary(current_app.config["RULES_DIR"])
+
+    def _forbidden(self) -> ResponseReturnValue:
+        db.session.rollback()
+        return self.render("admin/designer/forbidden.html"), 403
+
+    def _load(self, code: str, number: int) -> tuple[Any, Any]:
+        from admin.designer import _actor, _lang
+
+        actor = _actor()
+        doc = designer.version_document(db.session(), actor, code, number, self._dictionary(), lang=_lang())
+        state = edit.editor_state(db.session(), actor, code, number, self._dictionary(), lang=_lang())
+        return doc, state
+
+    def _editor(self, code: str, number: int, *, status: int = 200, errors: Mapping[str, list[str]] | None = None,
+                form: Mapping[str, Any] | None = None, stale: list[dict[str, Any]] | None = None,
+                section: str = "") -> ResponseReturnValue:
+        started = time.perf_counter()
+        try:
+            doc, state = self._load(code, number)
+        except NotFound:
+            return self._not_found()
+        if not state.editable:
+            return self._forbidden()
+        html, _, headers = self._page("admin/designer/edit.html", doc=doc, state=state, errors=errors or {},
+                                      form=form or {}, stale=stale, section=section, started=started)
+        return html, status, headers
+
+    def _after(self, code: str, number: int, anchor: str) -> ResponseReturnValue:
+        return redirect(url_for(".edit", code=code, number=number) + f"?saved={anchor}#{anchor}")
+
+    def _save(self, code: str, number: int, section: str, run: Callable[[Any, Any, int], Any],
+              page: Callable[..., ResponseReturnValue] | None = None) -> ResponseReturnValue:
+        """Run one change (``run(actor, version, lock_version)``) and commit; or roll back and re-render the
+        form (``page``, default the editor) with what was typed and why it was refused."""
+        from admin.designer import _actor, _lang
+
+        lang = _lang()
+        page = page or (lambda **kw: self._editor(code, number, section=section, **kw))
+        actor = _actor()
+        try:
+            v = versions.scheme_version(db.session(), actor, code, number)
+        except NotFound:
+            return self._not_found()
+        try:
+            lock = int(request.form.get("lock_version", ""))
+        except ValueError:
+            lock = -1
+        try:
+            run(actor, v, lock)
+            db.session.commit()
+        except PermissionDenied:
+            return self._forbidden()
+        except NotFound:
+            db.session.rollback()
+            return self._not_found()
+        except InvalidInput as exc:
+            db.session.rollback()
+            return page(status=422, errors=_field_errors(exc, lang), form=request.form)
+        except Conflict as exc:
+            db.session.rollback()
+            errors = _field_errors(exc, lang)
+            if "lock_version" in errors or "status" not in errors:
+                v = versions.scheme_version(db.session(), actor, code, number)
+                stale = edit.changes_since(db.session(), v, lock, lang)
+                return page(status=409, errors={}, form=request.form, stale=stale or [{"who": "", "at": None,
+                                                                                         "what": []}])
+            return page(status=409, errors=errors, form=request.form)
+        return self._after(code, number, section)
+
+    # -- page 4: localize ---------------------------------------------------------------------------------
+
+    @expose("/<code>/<int:number>/localize/", methods=["POST"])
+    def localize(self, code: str, number: int) -> ResponseReturnValue:
+        """One button: the person's localization draft of this published version (an existing one is opened)."""
+        from admin.designer import _actor, _lang
+
+        try:
+            v = edit.start_localization(db.session(), _actor(), code, number,
+                                        procuratorate_id=current_user.procuratorate_id)
+            db.session.commit()
+        except PermissionDenied:
+            return self._forbidden()
+        except NotFound:
+            db.session.rollback()
+            return self._not_found()
+        except (InvalidInput, Conflict) as exc:
+            db.session.rollback()
+            return self.render("admin/designer/forbidden.html", message="；".join(
+                m for ms in _field_errors(exc, _lang()).values() for m in ms)), 409
+        return redirect(url_for(".edit", code=v.scheme.code, number=v.number))
+
+    # -- page 3: the editor -------------------------------------------------------------------------------
+
+    @expose("/<code>/<int:number>/edit/")
+    def edit(self, code: str, number: int) -> ResponseReturnValue:
+        """The draft's editor (403 for a person who may read it but not edit it; 404 when invisible)."""
+        return self._editor(code, number, section=request.args.get("saved", ""))
+
+    @expose("/<code>/<int:number>/edit/weights/", methods=["POST"])
+    def edit_weights(self, code: str, number: int) -> ResponseReturnValue:
+        from admin.designer import _lang
+
+        def run(actor: Any, v: Any, lock: int) -> None:
+            dims = versions.resolve(v).get("dimensions") or {}
+            changes = designer_forms.weight_changes(dims, request.form, _lang())
+            edit.apply_changes(db.session(), actor, v.id, lock_version=lock, changes=changes,
+                               reason=request.form.get("reason", ""), dictionary=self._dictionary(), lang=_lang())
+        return self._save(code, number, "sec-weights", run)
+
+    @expose("/<code>/<int:number>/edit/grades/", methods=["POST"])
+    def edit_grades(self, code: str, number: int) -> ResponseReturnValue:
+        from admin.designer import _lang
+
+        def run(actor: Any, v: Any, lock: int) -> None:
+            bands = (versions.resolve(v).get("grading") or {}).get("bands") or []
+            changes = designer_forms.grade_changes(bands, request.form, _lang())
+            edit.apply_changes(db.session(), actor, v.id, lock_version=lock, changes=changes,
+                               reason=request.form.get("reason", ""), dictionary=self._dictionary(), lang=_lang())
+        return self._save(code, number, "sec-grades", run)
+
+    @expose("/<code>/<int:number>/edit/indicators/<ind>/switch/", methods=["POST"])
+    def edit_switch(self, code: str, number: int, ind: str) -> ResponseReturnValue:
+        """Switch an indicator off (analysis only) or back on — one action, with its reason."""
+        from admin.designer import _lang
+
+        on = request.form.get("on") == "1"
+
+        def run(actor: Any, v: Any, lock: int) -> None:
+            if ind not in (versions.resolve(v).get("indicators") or {}):
+                raise NotFound(ind)
+            change = {"op": "set", "path": f"indicators.{ind}.scored", "value": on}
+            edit.apply_changes(db.session(), actor, v.id, lock_version=lock, changes=[change],
+                               reason=request.form.get("reason", ""), dictionary=self._dictionary(), lang=_lang())
+        return self._save(code, number, f"ind-{ind}", run,
+                          page=lambda **kw: self._editor(code, number, section=f"ind-{ind}", **kw))
+
+    @expose("/<code>/<int:number>/edit/overrides/<int:index>/revert/", methods=["POST"])
+    def edit_revert(self, code: str, number: int, index: int) -> ResponseReturnValue:
+        """Take back one local change: that part is inherited again."""
+        def run(actor: Any, v: Any, lock: int) -> None:
+            edit.revert(db.session(), actor, v.id, lock_version=lock, index=index)
+        return self._save(code, number, "sec-overrides", run)
+
+    # -- an indicator's form --------------------------------------------------------------------------------
+
+    def _indicator_page(self, code: str, number: int, ind: str | None, *, status: int = 200,
+                        errors: Mapping[str, list[str]] | None = None, form: Mapping[str, Any] | None = None,
+                        stale: list[dict[str, Any]] | None = None) -> ResponseReturnValue:
+        from admin.designer import _actor, _lang
+
+        started = time.perf_counter()
+        try:
+            state = edit.editor_state(db.session(), _actor(), code, number, self._dictionary(), lang=_lang())
+        except NotFound:
+            return self._not_found()
+        if not state.editable:
+            return self._forbidden()
+        indicators = state.document.get("indicators") or {}
+        if ind is not None and ind not in indicators:
+            return self._not_found()
+        entry = dict(indicators.get(ind) or {}) if ind else {}
+        unit = str((form or {}).get("unit", entry.get("unit", "")) if ind is None else entry.get("unit", ""))
+        values = designer_forms.form_of_scoring(entry.get("scoring"), unit)
+        metrics = sorted(((c, str(m.get("name") or c)) for c, m in (state.document.get("metrics") or {}).items()),
+                         key=lambda x: x[1])
+        lang = _lang()
+        getlist = getattr(form, "getlist", None)
+        bounds = getlist("tier_bound") if getlist is not None else []
+        tier_rows = ([{"bound": b, "points": p} for b, p in zip(bounds, getlist("tier_points"), strict=False)]
+                     if getlist is not None and bounds else values["tiers"])
+        html, _, headers = self._page(
+            "admin/designer/indicator.html", state=state, code=ind, entry=entry, unit=unit, values=values,
+            tier_rows=tier_rows, method_words=W.METHOD_WORDS[lang],
+            missing_words=MISSING_WORDS[lang] if lang in MISSING_WORDS else MISSING_WORDS["zh"],
+            errors=errors or {}, form=form or {}, stale=stale, metrics=metrics, methods=METHOD_CHOICES,
+            missing_choices=MISSING_CHOICES, started=started,
+            dimensions=[(c, str(d.get("name") or c)) for c, d in (state.document.get("dimensions") or {}).items()])
+        return html, status, headers
+
+    @expose("/<code>/<int:number>/edit/indicators/<ind>/", methods=["GET", "POST"])
+    def edit_indicator(self, code: str, number: int, ind: str) -> ResponseReturnValue:
+        """An indicator's formula and scoring rule."""
+        from admin.designer import _lang
+
+        if request.method == "GET":
+            return self._indicator_page(code, number, ind)
+
+        def run(actor: Any, v: Any, lock: int) -> None:
+            lang = _lang()
+            doc = versions.resolve(v)
+            entry = (doc.get("indicators") or {}).get(ind)
+            if entry is None:
+                raise NotFound(ind)
+            errors = designer_forms.FormErrors(lang)
+            rule = designer_forms.scoring_from_form(request.form, unit=str(entry.get("unit", "")),
+                                                    direction=str(entry.get("direction", "higher_better")),
+                                                    lang=lang, errors=errors)
+            formula = str(request.form.get("formula", entry.get("formula", ""))).strip()
+            checked = edit.check_formula(doc, self._dictionary(), formula, code=ind, lang=lang)
+            if not checked.get("ok"):
+                errors.setdefault("formula", []).append(str(checked["message"]))
+            errors.raise_if_any()
+            changes = designer_forms.scoring_changes(ind, entry.get("scoring"), rule)
+            if formula != entry.get("formula"):
+                changes.append({"op": "set", "path": f"indicators.{ind}.formula", "value": formula})
+            edit.apply_changes(db.session(), actor, v.id, lock_version=lock, changes=changes,
+                               reason=request.form.get("reason", ""), dictionary=self._dictionary(), lang=lang)
+        return self._save(code, number, f"ind-{ind}", run,
+                          page=lambda **kw: self._indicator_page(code, number, ind, **kw))
+
+    @expose("/<code>/<int:number>/edit/new-indicator/", methods=["GET", "POST"])
+    def new_indicator(self, code: str, number: int) -> ResponseReturnValue:
+        """A local indicator (本地新增): name, dimension, formula, scoring rule — one form, one reason."""
+        from admin.designer import _lang
+
+        if request.method == "GET":
+            return self._indicator_page(code, number, None)
+        added: list[str] = []
+
+        def run(actor: Any, v: Any, lock: int) -> None:
+            lang = _lang()
+            doc = versions.resolve(v)
+            taken = [*(doc.get("indicators") or {}), *(doc.get("metrics") or {})]
+            try:
+                ind, entry = designer_forms.new_indicator(request.form, taken=taken,
+                                                          dimensions=list(doc.get("dimensions") or {}), lang=lang)
+                problems: dict[str, list[str]] = {}
+            except InvalidInput as exc:
+                problems = dict(exc.errors or {})
+                ind, entry = str(request.form.get("code", "")), {}
+            formula = str(request.form.get("formula", "")).strip()
+            if formula and "formula" not in problems:
+                checked = edit.check_formula(doc, self._dictionary(), formula, code=ind or None, lang=lang)
+                if not checked.get("ok"):
+                    problems.setdefault("formula", []).append(str(checked["message"]))
+            if problems:
+                raise InvalidInput(msg("request.invalid"), errors=problems)
+            edit.apply_changes(db.session(), actor, v.id, lock_version=lock,
+                               changes=[{"op": "add", "path": f"indicators.{ind}", "value": entry}],
+                               reason=request.form.get("reason", ""), dictionary=self._dictionary(), lang=lang)
+            added.append(ind)
+        response = self._save(code, number, "sec-indicators", run,
+                              page=lambda **kw: self._indicator_page(code, number, None, **kw))
+        if added:
+            return self._after(code, number, f"ind-{added[0]}")
+        return response
+
+    @expose("/<code>/<int:number>/edit/check-formula/", methods=["POST"])
+    def check_formula(self, code: str, number: int) -> ResponseReturnValue:
+        """htmx: the formula language's verdict on what is typed (position, 是否为…？), nothing saved."""
+        from admin.designer import _actor, _lang
+
+        try:
+            v = versions.scheme_version(db.session(), _actor(), code, number)
+            doc = versions.resolve(v)
+        except (NotFound, InvalidInput):
+            return "", 404
+        ind = request.form.get("indicator") or None
+        formula = str(request.form.get("formula", ""))[:2000]
+        result = edit.check_formula(doc, self._dictionary(), formula, code=ind, lang=_lang())
+        return self.render("admin/designer/formula_check.html", result=result, formula=formula)

@@ -1,0 +1,374 @@
+"""Editing a draft without YAML (issue 12, pages 3–4): localize a published version with one action, then
+change it through forms — every change of a localization becomes an override with its reason (修改理由).
+
+Every write goes through :mod:`rulesvc.services.governance.versions` (``localize``, ``create_draft``,
+``set_overrides``, ``update_draft``): the API's service, with its permission checks, its audit records, its
+``lock_version`` guard against stale saves and its errors. This module only turns what a form says into an
+override and merges it into the draft's list:
+
+- an override replaces the one that touched the same place;
+- a change inside a part another override already sets (or adds) is written into that override's value
+  (overrides may not nest: see :mod:`rulesvc.engine.localize`);
+- an override inside the part a new one sets is dropped (the new one carries the whole part);
+- setting a value back to the parent's removes the override: the part is inherited again.
+
+A template's draft takes the same changes applied to its document (no reason needed: a template is not a
+localization). Nothing here evaluates what was typed: formulas and conditions are parsed by the engine's own
+expression language.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rulesvc.catalogue import msg
+from rulesvc.engine import expr as X
+from rulesvc.engine import localize as loc
+from rulesvc.engine.compile import SUBJECT_LABELS, subject_scope
+from rulesvc.engine.dictionary import Dictionary
+from rulesvc.engine.docdiff import MISSING, same_data
+from rulesvc.engine.errors import DefinitionError
+from rulesvc.engine.lint import lint
+from rulesvc.errors import Conflict, InvalidInput
+from rulesvc.persistence import lifecycle
+from rulesvc.persistence.models import AuditRecord, Procuratorate, SchemeVersion
+from rulesvc.schema.scheme import DocumentError, load_scheme
+from rulesvc.services.governance import versions
+from rulesvc.services.governance.access import Actor, require
+
+MAX_TIERS = 12
+
+
+def one_language(text: str, lang: str) -> str:
+    """The engine's messages read "中文 (English)": the half in ``lang`` (the whole text when not of that form)."""
+    text = str(text).strip()
+    if not text.endswith(")"):
+        return text
+    depth = 0
+    for i in range(len(text) - 1, -1, -1):
+        depth += {")": 1, "(": -1}.get(text[i], 0)
+        if depth == 0:
+            zh, en = text[:i].rstrip(), text[i + 1:-1].strip()
+            if not zh or not any("\u4e00" <= c <= "\u9fff" for c in zh):
+                return text
+            return en if lang == "en" and en else zh
+    return text
+
+
+# -- localize -----------------------------------------------------------------------------------------------
+
+
+def localization_code(parent_code: str, org_code: str) -> str:
+    """``SFS-PROSECUTOR-TEMPLATE`` localized by 910102 → ``SFS-PROSECUTOR-910102``."""
+    base = parent_code[:-len("-TEMPLATE")] if parent_code.upper().endswith("-TEMPLATE") else parent_code
+    return f"{base}-{org_code}"[:64]
+
+
+def start_localization(session: Session, actor: Actor, code: str, number: int, *,
+                       procuratorate_id: int | None) -> SchemeVersion:
+    """One action: the localization draft of version ``number`` of ``code`` for the actor's procuratorate.
+
+    When that procuratorate already localizes this scheme, its newest draft is returned (or a new draft of its
+    newest version): one localization per procuratorate and parent scheme, never a second scheme. The person's
+    own procuratorate is ``procuratorate_id``; ``versions.localize`` checks they may edit there."""
+    parent = versions.scheme_version(session, actor, code, number)
+    org = session.get(Procuratorate, procuratorate_id) if procuratorate_id is not None else None
+    if org is None:
+        raise InvalidInput(msg("version.scheme_invalid"), errors={"procuratorate": [msg("field.required")]})
+    require(actor, "edit", org.id, what=f"检察院 {org.code}")
+    for s in versions.list_schemes(session, actor, procuratorate=org.code):
+        if any(v.parent is not None and v.parent.scheme_id == parent.scheme_id for v in s.versions):
+            drafts = [v for v in s.versions if lifecycle.is_editable(v.status)]
+            if drafts:
+                return drafts[-1]
+            return versions.create_draft(session, actor, s.code, change_note="")
+    subject = "检察官" if parent.scheme.subject_kind == "prosecutor" else "检察院"
+    return versions.localize(session, actor, parent_version_id=parent.id, procuratorate=org.code,
+                             code=localization_code(parent.scheme.code, org.code),
+                             name=f"{org.name}{subject}业绩考评方案（本地化）", change_note="")
+
+
+# -- what the editor shows -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Finding:
+    level: str  # error | warning
+    path: str
+    message: str
+
+
+@dataclass
+class EditorState:
+    version: SchemeVersion
+    document: dict[str, Any]  # resolved
+    parent_document: dict[str, Any]  # {} for a template
+    localization: bool
+    editable: bool
+    findings: dict[str, list[Finding]] = field(default_factory=dict)  # part → errors and warnings
+    problems: dict[str, list[str]] = field(default_factory=dict)  # a draft that does not load at all
+    overrides: list[dict[str, Any]] = field(default_factory=list)
+
+    def part(self, key: str) -> list[Finding]:
+        return self.findings.get(key, [])
+
+    def parts_under(self, root: str) -> list[Finding]:
+        return [f for k, fs in self.findings.items() if k == root or k.startswith(root + ".") for f in fs]
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for fs in self.findings.values() for f in fs if f.level == "error")
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for fs in self.findings.values() for f in fs if f.level == "warning")
+
+
+def part_of(path: str) -> str:
+    """The part a lint path concerns: ``indicators.X.scoring.tiers[0].min`` → ``indicators.X``."""
+    try:
+        tokens = loc.parse_path(path)
+    except ValueError:
+        return "(document)"
+    return loc.format_path(tokens[:2]) if tokens[0] in loc.COLLECTIONS and len(tokens) > 1 else str(tokens[0])
+
+
+def editor_state(session: Session, actor: Actor, code: str, number: int, dictionary: Dictionary, *,
+                 lang: str = "zh") -> EditorState:
+    """A draft as the editor shows it: the resolved document, the parent's, the overrides and every lint error and
+    warning by the part it concerns (NotFound when the actor may not see it, as the API answers)."""
+    v = versions.scheme_version(session, actor, code, number)
+    localization = v.parent_id is not None
+    editable = lifecycle.is_editable(v.status) and actor.may("edit") and actor.in_scope(v.scheme.procuratorate_id)
+    parent_doc = versions.resolve(v.parent) if v.parent is not None else {}
+    try:
+        resolved = versions.resolve(v)
+    except InvalidInput as exc:
+        state = EditorState(v, {}, parent_doc, localization, editable)
+        rendered = exc.rendered_errors(lang)
+        state.problems = {str(k): [one_language(str(m), lang) for m in (ms if isinstance(ms, list) else [ms])]
+                          for k, ms in (rendered.items() if isinstance(rendered, Mapping) else [])}
+        state.overrides = _override_rows(v, resolved={}, parent=parent_doc, lang=lang)
+        return state
+    state = EditorState(v, resolved, parent_doc, localization, editable)
+    state.findings = findings_of(resolved, dictionary, lang)
+    state.overrides = _override_rows(v, resolved=resolved, parent=parent_doc, lang=lang)
+    return state
+
+
+def findings_of(doc: Mapping[str, Any], dictionary: Dictionary, lang: str) -> dict[str, list[Finding]]:
+    """Errors and warnings of a resolved document by part (infos are left to ``rulesvc lint``)."""
+    out: dict[str, list[Finding]] = {}
+    try:
+        found = [(f.level, f.path, f.message) for f in lint(load_scheme(doc), dictionary) if f.level != "info"]
+    except DocumentError as exc:
+        found = [("error", p, str(m)) for p, ms in exc.problems.items() for m in ms]
+    for level, path, message in found:
+        out.setdefault(part_of(path), []).append(Finding(level, path, one_language(message, lang)))
+    return out
+
+
+def _override_rows(v: SchemeVersion, *, resolved: Mapping[str, Any], parent: Mapping[str, Any],
+                   lang: str) -> list[dict[str, Any]]:
+    rows = []
+    for i, o in enumerate((v.document or {}).get("overrides") or []):
+        path = str(o.get("path", ""))
+        rows.append({"index": i, "kind": loc.kind_of(o)[0 if lang == "zh" else 1], "path": path,
+                     "label": _label(path, resolved, parent), "reason": o.get("reason", ""), "op": o.get("op")})
+    return rows
+
+
+def _label(path: str, resolved: Mapping[str, Any], parent: Mapping[str, Any]) -> str:
+    try:
+        tokens = loc.parse_path(path)
+    except ValueError:
+        return path
+    if len(tokens) >= 2 and tokens[0] in loc.COLLECTIONS:
+        for doc in (resolved, parent):
+            entry = (doc.get(str(tokens[0])) or {}).get(str(tokens[1]))
+            if isinstance(entry, Mapping) and entry.get("name"):
+                return str(entry["name"])
+    return path
+
+
+# -- changes --------------------------------------------------------------------------------------------------
+
+
+def _touched(ov: Mapping[str, Any]) -> tuple[Any, ...]:
+    tokens = loc.parse_path(ov["path"])
+    return (*tokens, "scored") if ov["op"] == "disable" else tokens
+
+
+def _set_in(value: Any, rel: Sequence[Any], new: Any) -> Any:
+    out = copy.deepcopy(value)
+    node = out
+    for t in rel[:-1]:
+        node = node[t]
+    node[rel[-1]] = new
+    return out
+
+
+def merge(overrides: Sequence[Mapping[str, Any]], new: Mapping[str, Any],
+          parent_doc: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """``overrides`` with ``new`` merged in (see the module's docstring)."""
+    out = [dict(o) for o in overrides]
+    tokens = _touched(new)
+    for i, o in enumerate(out):
+        outer = _touched(o)
+        if len(outer) < len(tokens) and tokens[:len(outer)] == outer and o["op"] in ("set", "add") \
+                and new["op"] == "set":
+            out[i] = {**o, "value": _set_in(o["value"], tokens[len(outer):], new["value"]),
+                      "reason": new["reason"] if o["op"] == "set" else o["reason"]}
+            return out
+    out = [o for o in out if _touched(o)[:len(tokens)] != tokens]
+    if new["op"] == "set" and same_data(loc._get(parent_doc, tokens), new["value"]):
+        return out  # back to the parent's value: inherited again
+    if new["op"] == "set" and tokens[-1] == "scored" and new["value"] is False and len(tokens) == 3 \
+            and loc._get(parent_doc, tokens[:2]) is not MISSING:
+        new = {"op": "disable", "path": loc.format_path(tokens[:2]), "reason": new["reason"]}
+    out.append(dict(new))
+    return out
+
+
+def apply_changes(session: Session, actor: Actor, version_id: int, *, lock_version: int,
+                  changes: Sequence[Mapping[str, Any]], reason: str, dictionary: Dictionary,
+                  lang: str = "zh") -> SchemeVersion:
+    """Make ``changes`` (``{"op", "path", "value"}``) to a draft in one save. A localization needs ``reason``
+    (field error ``reason`` otherwise, nothing saved); each change becomes an override carrying it. A change
+    that would give the draft a new lint error is refused with that error (the caller rolls back): warnings
+    are saved and shown beside their part."""
+    v = versions.get_version(session, actor, version_id)
+    require(actor, "edit", v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")  # before any field message
+    before = _error_keys(v, dictionary, lang)
+    saved = _apply(session, actor, v, lock_version=lock_version, changes=changes, reason=reason)
+    after = findings_of(versions.resolve(saved), dictionary, lang)
+    new = {f.path: [f.message] for fs in after.values() for f in fs
+           if f.level == "error" and (f.path, f.message) not in before}
+    if new:
+        raise InvalidInput(msg("version.checks_failed"), errors=new)
+    return saved
+
+
+def _error_keys(v: SchemeVersion, dictionary: Dictionary, lang: str) -> set[tuple[str, str]]:
+    try:
+        found = findings_of(versions.resolve(v), dictionary, lang)
+    except InvalidInput:
+        return set()
+    return {(f.path, f.message) for fs in found.values() for f in fs if f.level == "error"}
+
+
+def _apply(session: Session, actor: Actor, v: SchemeVersion, *, lock_version: int,
+           changes: Sequence[Mapping[str, Any]], reason: str) -> SchemeVersion:
+    version_id = v.id
+    reason = (reason or "").strip()
+    if v.parent_id is not None:
+        if not reason:
+            raise InvalidInput(msg("version.overrides_invalid"), errors={"reason": [_REASON_REQUIRED]})
+        parent_doc = versions.resolve(v.parent) if v.parent is not None else {}
+        overrides = list((v.document or {}).get("overrides") or [])
+        for c in changes:
+            overrides = merge(overrides, {**c, "reason": reason}, parent_doc)
+        return versions.set_overrides(session, actor, version_id, lock_version=lock_version, overrides=overrides)
+    doc = copy.deepcopy(dict(v.document or {}))
+    try:
+        for c in changes:
+            if c["op"] == "disable":
+                c = {"op": "set", "path": c["path"] + ".scored", "value": False}
+            doc = loc.resolve(doc, [{**c, "reason": reason or "-"}], {k: doc.get(k) for k in loc.IDENTITY_KEYS
+                                                                      if k in doc})
+    except loc.LocalizationError as exc:
+        raise InvalidInput(msg("version.document_invalid"),
+                           errors={p.get("path") or "document": [p["message"]] for p in exc.problems}) from None
+    return versions.update_draft(session, actor, version_id, lock_version=lock_version, document=doc)
+
+
+_REASON_REQUIRED = "请填写修改理由：本地化的每一处修改都要说明理由"
+
+
+def revert(session: Session, actor: Actor, version_id: int, *, lock_version: int, index: int) -> SchemeVersion:
+    """Take back one override of a localization draft: that part is inherited again."""
+    v = versions.get_version(session, actor, version_id)
+    require(actor, "edit", v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")
+    overrides = list((v.document or {}).get("overrides") or [])
+    if not 0 <= index < len(overrides):
+        raise Conflict(msg("version.concurrent"), errors={"lock_version": [msg("version.concurrent")]})
+    overrides.pop(index)
+    return versions.set_overrides(session, actor, version_id, lock_version=lock_version, overrides=overrides)
+
+
+def changes_since(session: Session, version: SchemeVersion, lock_version: int, lang: str = "zh") -> list[dict[str, Any]]:
+    """What others saved to ``version`` after the counter ``lock_version`` (a stale form's reader): who, when and
+    the changed places, from the audit records the saves wrote."""
+    rows = session.scalars(select(AuditRecord).where(AuditRecord.version_id == version.id,
+                                                     AuditRecord.action == "version.update")
+                           .order_by(AuditRecord.id)).all()
+    out = []
+    for r in rows:
+        detail = r.detail if isinstance(r.detail, Mapping) else {}
+        if int(detail.get("lock_version") or 0) <= lock_version:
+            continue
+        out.append({"who": r.actor, "at": r.at, "what": _diff_lines(r.diff, lang)})
+    return out
+
+
+def _diff_lines(diff: Any, lang: str) -> list[str]:
+    """A save's structural diff (:func:`rulesvc.engine.docdiff.diff`) as short lines: weights first, then entries
+    by name, then sections."""
+    if not isinstance(diff, Mapping):
+        return []
+    zh = lang == "zh"
+    lines = [(f"{w.get('name') or w.get('dimension')}权重 {_v(w.get('old'))} → {_v(w.get('new'))}" if zh else
+              f"weight of {w.get('name') or w.get('dimension')} {_v(w.get('old'))} → {_v(w.get('new'))}")
+             for w in diff.get("weights") or []]
+    for coll in ("indicators", "metrics", "adjustments", "vetoes"):
+        part = diff.get(coll) or {}
+        names = part.get("names") or {}
+        for c in part.get("added") or []:
+            lines.append(f"{'新增' if zh else 'added'} {names.get(c, c)}")
+        for c in part.get("removed") or []:
+            lines.append(f"{'删除' if zh else 'removed'} {names.get(c, c)}")
+        for c, fields in (part.get("changed") or {}).items():
+            for f in fields:
+                lines.append(f"{names.get(c, c)}：{f.get('field')} {_v(f.get('old'))} → {_v(f.get('new'))}")
+    for section in ("grading", "combination", "participants", "peers"):
+        for f in diff.get(section) or []:
+            lines.append(f"{section}.{f.get('field')} {_v(f.get('old'))} → {_v(f.get('new'))}")
+    return lines[:30]
+
+
+def _v(x: Any) -> str:
+    text = "—" if x is None else (str(x).lower() if isinstance(x, bool) else str(x))
+    return text if len(text) <= 80 else text[:77] + "…"
+
+
+# -- formulas -------------------------------------------------------------------------------------------------
+
+
+def check_formula(doc: Mapping[str, Any], dictionary: Dictionary, formula: str, *, code: str | None,
+                  lang: str) -> dict[str, Any]:
+    """The formula language's own verdict on an indicator formula over the scheme's metrics and other indicators:
+    ``{"ok": True, "labeled"}`` (the formula with the Chinese names) when it is valid, else ``{"message",
+    "position", "suggestion", "source"}``."""
+    if not formula.strip():
+        return {"message": "请填写计算公式" if lang == "zh" else "Enter a formula", "position": 0, "suggestion": None,
+                "source": formula}
+    scope = {**subject_scope(dictionary, str(doc.get("subject") or "prosecutor")),
+             **{c: X.NUMBER for c in (doc.get("metrics") or {})},
+             **{c: X.NUMBER for c in (doc.get("indicators") or {}) if c != code}}
+    try:
+        tree = X.parse_typed(formula, scope, path="formula", want="number")
+    except X.ExpressionError as exc:
+        return {"message": exc.en if lang == "en" else exc.zh, "position": exc.position or 0,
+                "suggestion": exc.suggestion, "source": formula, "caret": exc.caret() if "\n" not in formula else ""}
+    except DefinitionError as exc:
+        return {"message": one_language(str(exc), lang), "position": getattr(exc, "position", 0) or 0,
+                "suggestion": None, "source": formula}
+    labels = {**SUBJECT_LABELS, **{c: str(m.get("name") or c) for c, m in (doc.get("metrics") or {}).items()},
+              **{c: str(i.get("name") or c) for c, i in (doc.get("indicators") or {}).items()}}
+    return {"ok": True, "labeled": X.to_labeled_text(tree, labels)}

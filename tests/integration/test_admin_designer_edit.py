@@ -1,0 +1,220 @@
+"""The rule designer's editing pages (issue 12, pages 3–4) through the real app, on SQLite and PostgreSQL:
+localize with one button, change a weight and a threshold with reasons, a save without a reason refused with a
+field message and nothing saved, an indicator switched off, a local indicator added with a formula, a change taken
+back, a stale save, and who may do what (a viewer or another county: 403/404 and no buttons)."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from sqlalchemy import select
+from werkzeug.security import generate_password_hash
+
+from rulesvc.extensions import db
+from rulesvc.persistence.models import AuditRecord, Procuratorate, SchemeVersion, User
+from rulesvc.persistence.models import Scheme as SchemeRow
+from tests.integration.test_admin import csrf_token
+from tests.integration.test_admin_designer import PASSWORD, page, signed_in, world  # noqa: F401 (fixture)
+
+TPL = "/admin/schemes/TPL/1/"
+
+
+def _new_county(app) -> None:
+    """A county of the city with no localization yet (西山区, 910103) and its designer."""
+    with app.app_context():
+        city = db.session.scalar(select(Procuratorate.id).where(Procuratorate.code == "910100"))
+        p = Procuratorate(code="910103", name="西山区人民检察院", level="county", parent_id=city)
+        db.session.add(p)
+        db.session.flush()
+        db.session.add(User(username="ndesigner", password_hash=generate_password_hash(PASSWORD), role="designer",
+                            procuratorate_id=p.id, display_name="西山区规则设计人员"))
+        db.session.add(User(username="nviewer", password_hash=generate_password_hash(PASSWORD), role="viewer",
+                            procuratorate_id=p.id, display_name="西山区查看人员"))
+        db.session.commit()
+
+
+def _draft(app, code: str):
+    with app.app_context():
+        v = db.session.scalars(select(SchemeVersion).join(SchemeRow).where(SchemeRow.code == code)
+                               .order_by(SchemeVersion.number.desc())).first()
+        return {"number": v.number, "lock": v.lock_version, "overrides": list(v.document.get("overrides") or [])}
+
+
+def _form(html: str, action_part: str) -> dict[str, str]:
+    """The hidden fields (csrf_token, lock_version) of the form whose action contains ``action_part``."""
+    m = re.search(rf'<form method="post" action="[^"]*{re.escape(action_part)}"[^>]*>(.*?)</form>', html, re.S)
+    assert m, action_part
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', m.group(1)))
+
+
+def _localize(app, client) -> str:
+    html = page(client, TPL)
+    response = client.post(f"{TPL}localize/", data={"csrf_token": csrf_token(html)})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return response.headers["Location"]
+
+
+def test_one_button_localizes_and_the_loop_of_changes_works(app, world):  # noqa: F811
+    _new_county(app)
+    client = signed_in(app, "ndesigner")
+    schemes = page(client, "/admin/schemes/")
+    assert "为本院本地化" in schemes  # the button beside the template in force
+    edit_url = _localize(app, client)
+    assert edit_url.endswith("/admin/schemes/TPL-910103/1/edit/")
+    html = page(client, edit_url)
+    assert "本地修改" in html and "还没有本地修改" in html
+    # The same button again opens the same draft: one localization per procuratorate.
+    assert _localize(app, client) == edit_url
+
+    # A weight without a reason: refused, with the message beside the field, nothing saved.
+    hidden = _form(html, "/edit/weights/")
+    weights = {"weight.quality": "45", "weight.efficiency": "30", "weight.effect": "30"}
+    refused = client.post(f"{edit_url}weights/", data={**hidden, **weights, "reason": ""})
+    assert refused.status_code == 422
+    text = refused.get_data(as_text=True)
+    assert 'data-field="reason"' in text and "请填写修改理由" in text
+    assert 'value="45"' in text  # what was typed is kept
+    assert _draft(app, "TPL-910103")["overrides"] == []
+
+    # With a reason: saved as an override; the weights' total of 105 is a warning beside the weights.
+    saved = client.post(f"{edit_url}weights/", data={**hidden, **weights, "reason": "本院重在办案质量"})
+    assert saved.status_code == 302
+    assert _draft(app, "TPL-910103")["overrides"] == [
+        {"op": "set", "path": "dimensions.quality.weight", "value": 45, "reason": "本院重在办案质量"}]
+    html = page(client, edit_url)
+    weights_section = html[html.index('id="sec-weights"'):html.index('id="sec-indicators"')]
+    assert "维度权重合计 105，不是 100" in weights_section and "finding-warning" in weights_section
+
+    # A threshold, typed as a percentage (the indicator is a rate): stored as a fraction.
+    form_html = page(client, f"{edit_url}indicators/plea_rate/")
+    assert 'value="90"' in form_html  # 0.9 shown as 90 (%)
+    hidden = _form(form_html, "/edit/indicators/plea_rate/")
+    r = client.post(f"{edit_url}indicators/plea_rate/", data={
+        **hidden, "method": "tiers", "tier_bound": ["92", "88", "85"], "tier_points": ["10", "8", "6"], "else": "2",
+        "missing": "zero", "formula": "plea / reviewed", "reason": "本院上年适用率已达 88.8%"})
+    assert r.status_code == 302, r.get_data(as_text=True)[:3000]
+    ovs = _draft(app, "TPL-910103")["overrides"]
+    assert {"op": "set", "path": "indicators.plea_rate.scoring.tiers", "reason": "本院上年适用率已达 88.8%",
+            "value": [{"min": 0.92, "points": 10}, {"min": 0.88, "points": 8}, {"min": 0.85, "points": 6}]} in ovs
+
+    # Switch an indicator off: one form, one reason.
+    html = page(client, edit_url)
+    hidden = _form(html, "/edit/indicators/supervision_points/switch/")
+    r = client.post(f"{edit_url}indicators/supervision_points/switch/", data={**hidden, "on": "0",
+                                                                             "reason": "监督数取决于分案"})
+    assert r.status_code == 302
+    assert {"op": "disable", "path": "indicators.supervision_points", "reason": "监督数取决于分案"} \
+        in _draft(app, "TPL-910103")["overrides"]
+
+    # A local indicator with a formula: a typo is refused with the formula language's own message.
+    new_html = page(client, f"{edit_url}new-indicator/")
+    hidden = _form(new_html, "/edit/new-indicator/")
+    local = {**hidden, "name": "本地审查起诉人数", "code": "local_reviewed", "dimension": "efficiency",
+             "direction": "higher_better", "unit": "", "formula": "reviewd", "method": "per_unit", "points": "0.5",
+             "cap": "4", "missing": "zero", "reason": "本院新增的工作量指标"}
+    r = client.post(f"{edit_url}new-indicator/", data=local)
+    assert r.status_code == 422
+    assert "是否为“reviewed”？" in r.get_data(as_text=True)
+    before = _draft(app, "TPL-910103")["overrides"]
+    r = client.post(f"{edit_url}new-indicator/", data={**local, "formula": "reviewed"})
+    assert r.status_code == 302 and r.headers["Location"].endswith("#ind-local_reviewed")
+    added = _draft(app, "TPL-910103")["overrides"]
+    assert len(added) == len(before) + 1 and added[-1]["op"] == "add" and added[-1]["path"] == "indicators.local_reviewed"
+    assert added[-1]["value"]["scoring"] == {"method": "per_unit", "points": 0.5, "cap": 4}
+    read = page(client, "/admin/schemes/TPL-910103/1/")
+    assert "本地审查起诉人数" in read and "本地新增" in read
+
+    # The list of local changes, each taken back on its own: the weight is inherited again.
+    html = page(client, edit_url)
+    assert html.count('class="override"') == 4
+    index = next(i for i, o in enumerate(_draft(app, "TPL-910103")["overrides"]) if o["path"].startswith("dimensions"))
+    hidden = _form(html, f"/edit/overrides/{index}/revert/")
+    assert client.post(f"{edit_url}overrides/{index}/revert/", data=hidden).status_code == 302
+    assert not any(o["path"].startswith("dimensions") for o in _draft(app, "TPL-910103")["overrides"])
+
+    # Every change is in the audit log, by the designer.
+    with app.app_context():
+        actions = db.session.scalars(select(AuditRecord.action).where(AuditRecord.actor == "ndesigner")).all()
+    assert actions.count("version.update") == 5 and "version.localize" in actions
+
+
+def test_a_stale_save_shows_what_the_other_person_changed_and_keeps_the_input(app, world):  # noqa: F811
+    _new_county(app)
+    first, second = signed_in(app, "ndesigner"), signed_in(app, "ndesigner")
+    edit_url = _localize(app, first)
+    html_first = page(first, edit_url)
+    html_second = page(second, edit_url)
+    ok = client_post(second, f"{edit_url}weights/", _form(html_second, "/edit/weights/"),
+                     {"weight.quality": "50", "weight.efficiency": "25", "weight.effect": "25", "reason": "第二人的修改"})
+    assert ok.status_code == 302
+    stale = client_post(first, f"{edit_url}weights/", _form(html_first, "/edit/weights/"),
+                        {"weight.quality": "45", "weight.efficiency": "30", "weight.effect": "25", "reason": "我的修改"})
+    assert stale.status_code == 409
+    text = stale.get_data(as_text=True)
+    assert 'id="stale"' in text and "质量权重 40 → 50" in text and "ndesigner" in text
+    assert 'value="45"' in text and 'value="我的修改"' in text  # the input is kept
+    overrides = _draft(app, "TPL-910103")["overrides"]
+    assert {o["value"] for o in overrides} == {50, 25}  # nothing of the stale save
+    # Saving again from the re-rendered form (its new counter) goes through.
+    again = client_post(first, f"{edit_url}weights/", _form(text, "/edit/weights/"),
+                        {"weight.quality": "45", "weight.efficiency": "30", "weight.effect": "25", "reason": "我的修改"})
+    assert again.status_code == 302
+
+
+def client_post(client, url: str, hidden: dict[str, str], data: dict[str, str]):
+    return client.post(url, data={**hidden, **data})
+
+
+def test_viewers_and_other_trees_get_no_buttons_and_403_or_404(app, world):  # noqa: F811
+    _new_county(app)
+    edit_url = _localize(app, signed_in(app, "ndesigner"))
+    viewer = signed_in(app, "nviewer")
+    assert "为本院本地化" not in page(viewer, "/admin/schemes/")
+    read = page(viewer, "/admin/schemes/TPL-910103/1/")
+    assert 'id="edit-draft"' not in read and 'id="localize"' not in read
+    page(viewer, edit_url, 403)
+    token = csrf_token(read)
+    assert viewer.post(f"{edit_url}weights/", data={"csrf_token": token, "lock_version": "1",
+                                                    "weight.quality": "1", "reason": "x"}).status_code == 403
+    assert viewer.post(f"{TPL}localize/", data={"csrf_token": token}).status_code == 403
+    # Another county's designer: the draft does not exist for them.
+    other = signed_in(app, "cdesigner")
+    page(other, edit_url, 404)
+    page(other, f"{edit_url}indicators/plea_rate/", 404)
+    mine = csrf_token(page(other, "/admin/schemes/"))
+    assert other.post(f"{edit_url}weights/", data={"csrf_token": mine, "lock_version": "1"}).status_code == 404
+    # A published version is not a draft: no editor.
+    page(signed_in(app, "pdesigner"), "/admin/schemes/TPL/1/edit/", 403)
+    assert _draft(app, "TPL-910103")["overrides"] == []
+
+
+def test_the_formula_is_checked_as_it_is_typed(app, world):  # noqa: F811
+    client = signed_in(app, "cdesigner")
+    html = page(client, "/admin/schemes/LOC-910101/1/edit/indicators/plea_rate/")
+    token = csrf_token(html)
+    url = "/admin/schemes/LOC-910101/1/edit/check-formula/"
+    ok = client.post(url, data={"csrf_token": token, "formula": "plea / reviewed", "indicator": "plea_rate"})
+    assert "公式有效" in ok.get_data(as_text=True) and "“认罪认罚人数” / “审查起诉人数”" in ok.get_data(as_text=True)
+    bad = client.post(url, data={"csrf_token": token, "formula": "plea / reviewd", "indicator": "plea_rate"})
+    assert "是否为“reviewed”？" in bad.get_data(as_text=True) and "^" in bad.get_data(as_text=True)
+    refused = client.post(url, data={"formula": "plea"})  # CSRF on every form: refused, back to sign in
+    assert refused.status_code == 302 and "公式有效" not in refused.get_data(as_text=True)
+
+
+def test_editor_pages_render_fast(app, world):  # noqa: F811
+    client = signed_in(app, "cdesigner")
+    for url in ("/admin/schemes/LOC-910101/1/edit/", "/admin/schemes/LOC-910101/1/edit/indicators/plea_rate/",
+                "/admin/schemes/LOC-910101/1/edit/new-indicator/"):
+        page(client, url)
+        started = time.perf_counter()
+        response = client.get(url)
+        assert response.status_code == 200
+        assert float(response.headers["X-Render-Ms"]) < 300 and time.perf_counter() - started < 1.0, url
+
+
+def test_the_editor_speaks_english_when_asked(app, world):  # noqa: F811
+    client = signed_in(app, "cdesigner")
+    client.get("/admin/lang/en/")
+    html = page(client, "/admin/schemes/LOC-910101/1/edit/")
+    assert "Local changes" in html and "Reason for the change" in html and "本地修改" not in html
