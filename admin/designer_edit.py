@@ -277,7 +277,9 @@ class EditViews:
         from admin.designer import _lang
 
         if request.method == "GET":
-            return self._indicator_page(code, number, None)
+            metric = request.args.get("metric", "")
+            return self._indicator_page(code, number, None,
+                                        form={"formula": metric} if designer_forms.CODE.fullmatch(metric) else None)
         added: list[str] = []
 
         def run(actor: Any, v: Any, lock: int) -> None:
@@ -307,6 +309,50 @@ class EditViews:
         if added:
             return self._after(code, number, f"ind-{added[0]}")
         return response
+
+    @expose("/<code>/<int:number>/edit/new-metric/", methods=["GET", "POST"])
+    def new_metric(self, code: str, number: int) -> ResponseReturnValue:
+        """A local metric — what a formula counts: an event type, a condition picked from the data dictionary's
+        choices (nothing typed), counted by event or by case; then on to the new indicator with it."""
+        from admin.designer import _lang
+
+        if request.method == "GET":
+            return self._metric_page(code, number)
+        added: list[str] = []
+
+        def run(actor: Any, v: Any, lock: int) -> None:
+            doc = versions.resolve(v)
+            taken = [*(doc.get("indicators") or {}), *(doc.get("metrics") or {})]
+            metric, entry = designer_forms.new_metric(request.form, self._dictionary(), taken=taken, lang=_lang())
+            edit.apply_changes(db.session(), actor, v.id, lock_version=lock,
+                               changes=[{"op": "add", "path": f"metrics.{metric}", "value": entry}],
+                               reason=request.form.get("reason", ""), dictionary=self._dictionary(), lang=_lang())
+            added.append(metric)
+        response = self._save(code, number, "sec-indicators", run,
+                              page=lambda **kw: self._metric_page(code, number, **kw))
+        if added:
+            return redirect(url_for(".new_indicator", code=code, number=number, metric=added[0]))
+        return response
+
+    def _metric_page(self, code: str, number: int, *, status: int = 200,
+                     errors: Mapping[str, list[str]] | None = None, form: Mapping[str, Any] | None = None,
+                     stale: list[dict[str, Any]] | None = None) -> ResponseReturnValue:
+        from admin.designer import _actor, _lang
+
+        started = time.perf_counter()
+        try:
+            state = edit.editor_state(db.session(), _actor(), code, number, self._dictionary(), lang=_lang())
+        except NotFound:
+            return self._not_found()
+        if not state.editable:
+            return self._forbidden()
+        d = self._dictionary()
+        lang = _lang()
+        events = [(c, et.name_en if lang == "en" else et.name, et.requires_case) for c, et in d.event_types.items()]
+        html, _, headers = self._page("admin/designer/metric.html", state=state, errors=errors or {}, form=form or {},
+                                      stale=stale, events=events,
+                                      conditions=designer_forms.condition_choices(d, lang), started=started)
+        return html, status, headers
 
     @expose("/<code>/<int:number>/edit/check-formula/", methods=["POST"])
     def check_formula(self, code: str, number: int) -> ResponseReturnValue:

@@ -93,3 +93,29 @@
   }
   if (picker && insert && formula) { insert.addEventListener("click", put); }
 })();
+
+/* The metric form: the conditions and "by case" offered for the chosen event type only. */
+(function () {
+  "use strict";
+  var event = document.getElementById("m-event");
+  if (!event) { return; }
+  var where = document.getElementById("m-where");
+  var agg = document.getElementById("m-agg");
+  function filter() {
+    var chosen = event.value;
+    where.querySelectorAll("option[data-event]").forEach(function (o) {
+      var on = o.dataset.event === chosen;
+      o.hidden = !on;
+      o.disabled = !on;
+      if (!on && o.selected) { where.value = ""; }
+    });
+    var picked = event.options[event.selectedIndex];
+    var byCase = picked && picked.dataset.cases === "1";
+    agg.querySelectorAll("option.by-case").forEach(function (o) {
+      o.hidden = !byCase; o.disabled = !byCase;
+      if (!byCase && o.selected) { agg.value = "count"; }
+    });
+  }
+  event.addEventListener("change", filter);
+  filter();
+})();

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from rulesvc.catalogue import msg
+from rulesvc.engine.dictionary import Dictionary
 from rulesvc.engine.scoring import REGISTRY
 from rulesvc.errors import InvalidInput
 
@@ -230,9 +231,9 @@ def _show(x: Any) -> str:
 def new_indicator(form: Form, *, taken: Sequence[str], dimensions: Sequence[str], lang: str) -> tuple[str, dict[str, Any]]:
     """A new local indicator from its form: (code, entry). Field errors for every problem at once."""
     errors = FormErrors(lang)
-    code = str(form.get("code") or "").strip()
+    code = str(form.get("code") or "").strip() or next_code("LOCAL_", taken)
     if not CODE.fullmatch(code):
-        errors.add("code", "code" if code else "required")
+        errors.add("code", "code")
     elif code in taken:
         errors.add("code", "code_taken")
     name = str(form.get("name") or "").strip()
@@ -287,3 +288,52 @@ def grade_changes(bands: Sequence[Mapping[str, Any]], form: Form, lang: str) -> 
                 out.append({"op": "set", "path": f"grading.bands[{i}].quota", "value": quota})
     errors.raise_if_any()
     return out
+
+
+# -- a local metric (what a formula counts) ---------------------------------------------------------------
+
+
+def condition_choices(dictionary: Dictionary, lang: str) -> list[dict[str, str]]:
+    """Every condition the metric form offers, by event type: each choice of an enum field (``domain ==
+    'black_soil'`` — 领域为黑土地保护) and each yes/no field. Only these can be picked: nothing is typed."""
+    out = []
+    for code, et in dictionary.event_types.items():
+        for name, f in et.fields.items():
+            label = f.label_en if lang == "en" and f.label_en else f.label
+            if f.type == "enum" and f.choices:
+                for value, word in f.choices.items():
+                    out.append({"event": code, "value": f"{name} == '{value}'",
+                                "label": f"{label} = {word}" if lang == "en" else f"“{label}”为{word}"})
+            elif f.type == "bool":
+                out.append({"event": code, "value": name, "label": f"{label}: yes" if lang == "en" else f"“{label}”为是"})
+    return out
+
+
+def next_code(prefix: str, taken: Sequence[str]) -> str:
+    n = 1
+    while f"{prefix}{n}" in taken:
+        n += 1
+    return f"{prefix}{n}"
+
+
+def new_metric(form: Form, dictionary: Dictionary, *, taken: Sequence[str], lang: str) -> tuple[str, dict[str, Any]]:
+    """A new local metric from its form: (code, entry) — an event type, an optional condition from
+    :func:`condition_choices`, counted by event or by distinct case."""
+    errors = FormErrors(lang)
+    name = str(form.get("name") or "").strip()
+    if not name:
+        errors.add("name", "required")
+    event = str(form.get("event") or "")
+    if event not in dictionary.event_types:
+        errors.add("event", "required")
+    where = str(form.get("where") or "")
+    allowed = {c["value"] for c in condition_choices(dictionary, lang) if c["event"] == event}
+    if where and where not in allowed:
+        errors.add("where", "required")
+    errors.raise_if_any()
+    entry: dict[str, Any] = {"name": name, "event": event}
+    if where:
+        entry["where"] = where
+    if form.get("agg") == "distinct" and dictionary.event_types[event].requires_case:
+        entry.update(agg="distinct", field="case_id")
+    return next_code("local_m", taken), entry

@@ -218,3 +218,31 @@ def test_the_editor_speaks_english_when_asked(app, world):  # noqa: F811
     client.get("/admin/lang/en/")
     html = page(client, "/admin/schemes/LOC-910101/1/edit/")
     assert "Local changes" in html and "Reason for the change" in html and "本地修改" not in html
+
+
+def test_a_local_count_is_picked_from_the_dictionary_then_used_by_a_local_indicator(app, world):  # noqa: F811
+    _new_county(app)
+    client = signed_in(app, "ndesigner")
+    edit_url = _localize(app, client)
+    html = page(client, f"{edit_url}new-metric/")
+    assert "“领域”为黑土地保护" in html  # the dictionary's choices, by their labels
+    hidden = _form(html, "/edit/new-metric/")
+    metric = {**hidden, "name": "黑土地保护公益诉讼案件数", "event": "public_interest_case", "agg": "distinct",
+              "reason": "黑土地保护是本地专项重点"}
+    # A condition that is not one of the offered choices is refused: nothing typed is run.
+    refused = client.post(f"{edit_url}new-metric/", data={**metric, "where": "__import__('os')"})
+    assert refused.status_code == 422 and _draft(app, "TPL-910103")["overrides"] == []
+    r = client.post(f"{edit_url}new-metric/", data={**metric, "where": "domain == 'black_soil'"})
+    assert r.status_code == 302 and r.headers["Location"].endswith("/new-indicator/?metric=local_m1")
+    assert _draft(app, "TPL-910103")["overrides"][0]["value"] == {
+        "name": "黑土地保护公益诉讼案件数", "event": "public_interest_case", "where": "domain == 'black_soil'",
+        "agg": "distinct", "field": "case_id"}
+    html = page(client, r.headers["Location"])
+    assert 'value="local_m1"' in html  # the formula starts with the new count
+    r = client.post(f"{edit_url}new-indicator/", data={
+        **_form(html, "/edit/new-indicator/"), "name": "黑土地保护公益诉讼案件数", "code": "", "dimension": "effect",
+        "direction": "higher_better", "unit": "", "formula": "local_m1", "method": "per_unit", "points": "1", "cap": "3",
+        "missing": "zero", "reason": "黑土地保护是本地专项重点"})
+    assert r.status_code == 302 and r.headers["Location"].endswith("#ind-LOCAL_1")
+    read = page(client, "/admin/schemes/TPL-910103/1/")
+    assert "黑土地保护公益诉讼案件数" in read and "“领域”为黑土地保护" in read
