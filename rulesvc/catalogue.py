@@ -301,6 +301,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                "{code} is outside scheme {scheme} (procuratorate {org} and those below it)"),
     "scoring.no_subject": ("没有编号为 {code} 的考评对象", "No subject with code {code}"),
     "scoring.not_evaluated": ("{code} {name} 不参加{period}考评：{reason}", "{code} {name} is not evaluated in {period}: {reason_en}"),
+    # -- live impact and preview of a draft ---------------------------------------------------------
+    "impact.not_a_draft": ("只有草稿可以带未保存的修改预览影响；第 {number} 版为{status}",
+                           "Only a draft can be previewed with unsaved changes; version {number} is {status_en}"),
+    "impact.period_open": ("{period} 尚未结束（至 {end}），影响预览须用已结束的期间",
+                           "{period} has not ended (it runs to {end}); the impact is shown on closed periods"),
+    "impact.no_data": ("{period} 没有可用的数据（没有在用的数据集含该期间的事件）",
+                       "No data for {period} (no event dataset in use covers it)"),
+    "impact.no_closed_period": ("{before} 之前没有已结束且有数据的考评期间，无法预览影响",
+                                "No closed period with data before {before}: there is nothing to show the impact on"),
     # -- keys ------------------------------------------------------------------------------------
     "key.owner_unknown": ("没有找到在用的用户 {username}，无法作为密钥持有人", "No active user {username} to own the key"),
     "key.review_needs_owner": ("带“审核”权限的密钥须指定持有人（--owner 用户名）：批准是个人的行为",
