@@ -41,7 +41,9 @@ Endpoints that do not exist yet (not in the server's OpenAPI document) are skipp
 The whole run takes ~12 minutes on 2 busy vCPUs (``--quick``: ~4).
 
 ``--instance``: an instance folder made by ``RULESVC_INSTANCE_PATH=… rulesvc setup`` (made here when
-missing, ~1 min). The run adds an API key (read, score) and, once, the scheme BENCH-RSS with its versions.
+missing, ~1 min). With ``RULESVC_DATABASE_URL=postgresql://…`` in the environment the instance's data lives in
+that (empty, created beforehand) PostgreSQL database, for the server too; run only the read steps there
+(``--only rate,p99,batch,rankings,history``: ``publish`` copies the instance folder, not the database). The run adds an API key (read, score) and, once, the scheme BENCH-RSS with its versions.
 """
 
 from __future__ import annotations
@@ -88,10 +90,12 @@ class Prep:
 def prepare(instance: Path, n_versions: int, kind: str = "local", scopes: int = 8) -> Prep:
     """In this process, before any server starts: the schema up to date, an API key, the subjects, the
     in-process bulk baseline and the versions for the RSS run."""
-    if not (instance / "rulesvc.db").exists():
+    made = instance / "bench-setup-done"  # with RULESVC_DATABASE_URL (PostgreSQL) there is no rulesvc.db
+    if not (instance / "rulesvc.db").exists() and not made.exists():
         print(f"making the demo instance in {instance} (rulesvc setup, ~1 min) …", flush=True)
         subprocess.run([str(BIN / "rulesvc"), "setup"], env={**os.environ, "RULESVC_INSTANCE_PATH": str(instance)},
                        check=True, stdout=subprocess.DEVNULL)
+        made.write_text(os.environ.get("RULESVC_DATABASE_URL", "sqlite"))
     os.environ["RULESVC_INSTANCE_PATH"] = str(instance)
     from flask_migrate import upgrade
     from sqlalchemy import select
