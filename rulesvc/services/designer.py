@@ -31,6 +31,7 @@ from rulesvc.persistence.models import AuditRecord, SchemeVersion
 from rulesvc.persistence.models import Scheme as SchemeRow
 from rulesvc.schema.scheme import DocumentError, load_scheme
 from rulesvc.services import designer_words as W
+from rulesvc.services.designer_edit import kind_words
 from rulesvc.services.governance import audit, versions
 from rulesvc.services.governance.access import Actor
 from rulesvc.services.scoring import compile_cached
@@ -253,7 +254,7 @@ def version_document(session: Session, actor: Actor, code: str, number: int, dic
     _fill(out, model, compiled, dictionary, provenance, lang)
     if v.parent_id is not None:
         parent_doc = versions.resolve(v.parent) if v.parent is not None else {}
-        out.overrides = [{"kind": loc.kind_of(o)[0 if lang == "zh" else 1], "path": o.get("path", ""),
+        out.overrides = [{"kind": kind_words(o, lang), "path": o.get("path", ""),
                           "label": _part_label(o.get("path", ""), resolved, parent_doc),
                           "reason": o.get("reason", "")} for o in v.document.get("overrides", [])]
     return out

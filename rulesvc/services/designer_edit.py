@@ -179,9 +179,15 @@ def _override_rows(v: SchemeVersion, *, resolved: Mapping[str, Any], parent: Map
     rows = []
     for i, o in enumerate((v.document or {}).get("overrides") or []):
         path = str(o.get("path", ""))
-        rows.append({"index": i, "kind": loc.kind_of(o)[0 if lang == "zh" else 1], "path": path,
+        rows.append({"index": i, "kind": kind_words(o, lang), "path": path,
                      "label": _label(path, resolved, parent), "reason": o.get("reason", ""), "op": o.get("op")})
     return rows
+
+
+def kind_words(override: Mapping[str, Any], lang: str) -> str:
+    """What an override does, in the pages' words (the engine says 度量 where the pages say 数据项)."""
+    zh, en = loc.kind_of(override)
+    return zh.replace("本地度量", "数据项").replace("度量", "数据项") if lang == "zh" else en.replace("metric", "count")
 
 
 def _label(path: str, resolved: Mapping[str, Any], parent: Mapping[str, Any]) -> str:

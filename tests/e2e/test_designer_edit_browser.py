@@ -103,6 +103,7 @@ class Tally:
 def shot(page: Page, name: str) -> None:
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), f"{name}: scrolls sideways"
     page.screenshot(path=SHOTS.format(name), full_page=True)
+    page.screenshot(path=SHOTS.format(f"{name}-top"), full_page=False)  # what shows first at 1366 × 768
 
 
 def test_a_county_designer_localizes_the_template_without_yaml(page: Page, edit_server: str, edit_app: Any,
