@@ -67,6 +67,9 @@ def evaluate(session: Session, actor: Actor, dictionary: Dictionary, *, subject:
                                                 dataset_ids=[i for i, _ in fig.datasets])
             out["trace"] = _result(again, _subject_row(session, actor, again, subject)).as_dict()
         return out
+    if trace == "none":  # the head is the bulk row's: nothing to score again
+        return answer(fig, head_of(fig, row, tree_of(session).names.get(row["procuratorate_id"]), _ranks(fig, subject)),
+                      trace)
     result = _result(fig, row)
     full = result.as_dict() if trace == "full" else None
     return answer(fig, card_of(session, fig, row, summary_of(result)), trace, full=full)

@@ -43,7 +43,10 @@ def test_a_card_agrees_with_the_simulation_of_the_same_inputs(world):
         assert sum(line["points"] for line in card["attribution"]) == pytest.approx(card["total"], abs=1e-6)
         assert {i["code"] for i in card["indicators"]} and card["datasets"]
     none = ok(ask(c, k["scorer"], subject="P01", trace="none"))
-    assert "indicators" not in none and none["total"] == ok(ask(c, k["scorer"], subject="P01"))["total"]
+    summary = ok(ask(c, k["scorer"], subject="P01"))
+    assert "indicators" not in none and none["total"] == summary["total"]
+    # trace=none is the summary's head, key for key (it is answered from the period's row without scoring again)
+    assert none == {key: summary[key] for key in none} and set(none) >= {"rank", "grade", "grade_reason", "scheme"}
     full = ok(ask(c, k["scorer"], subject="P01", trace="full"))
     assert full["trace"]["metrics"] and full["trace"]["indicators"]
 
