@@ -235,29 +235,29 @@ def _quota(compiled: CompiledScheme, seen: pl.DataFrame, whole: pl.DataFrame) ->
     g = compiled.scheme.grading
     if g is None or not any(b.quota is not None for b in g.bands):
         return []
+    bands = [b for b in g.bands if b.quota is not None]
     gcol = None if g.quota_group == "all" else GROUP_COLUMNS[g.quota_group]
     ev = whole.filter(pl.col("status") == EVALUATED)
     if gcol is None:
-        whole_in_view = seen.height == whole.height
-        groups = [ev] if whole_in_view else []
-        partial = 0 if whole_in_view else 1
+        full_view = seen.height == whole.height
+        groups, partial, ev = (1, 0, ev) if full_view else (0, 1, ev.clear())
+        ev = ev.with_columns(pl.lit(0).alias("__group"))
+        gcol = "__group"
     else:
-        in_view = set(seen[gcol].drop_nulls().to_list())
         sizes = dict(whole.group_by(gcol).len().iter_rows())
         seen_sizes = dict(seen.group_by(gcol).len().iter_rows())
-        full = sorted(k for k in in_view if seen_sizes.get(k) == sizes.get(k))
-        groups = [ev.filter(pl.col(gcol) == k) for k in full]
-        partial = len(in_view) - len(full)
-    out = []
-    for b in g.bands:
-        if b.quota is None:
-            continue
-        out.append({"grade": b.grade, "quota": b.quota, "quota_group": g.quota_group, "groups": len(groups),
-                    "groups_partly_in_view": partial, "size": sum(x.height for x in groups),
-                    "places": sum(quota_places(b.quota, x.height, b.quota_rounding) for x in groups),
-                    "taken": sum(int((x["grade"] == b.grade).sum()) for x in groups),
-                    "reached": sum(int((x["total"] >= b.min).sum()) for x in groups)})
-    return out
+        full = [k for k, n in seen_sizes.items() if k is not None and sizes.get(k) == n]
+        groups, partial = len(full), len([k for k in seen_sizes if k is not None]) - len(full)
+        ev = ev.filter(pl.col(gcol).is_in(full))
+    per = ev.group_by(gcol).agg(pl.len().alias("size"), *[
+        e for i, b in enumerate(bands) for e in ((pl.col("grade") == b.grade).sum().alias(f"taken{i}"),
+                                                 (pl.col("total") >= b.min).sum().alias(f"reached{i}"))])
+    sizes_in = per["size"].to_list()
+    return [{"grade": b.grade, "quota": b.quota, "quota_group": g.quota_group, "groups": groups,
+             "groups_partly_in_view": partial, "size": sum(sizes_in),
+             "places": sum(quota_places(b.quota, n, b.quota_rounding) for n in sizes_in),
+             "taken": int(per[f"taken{i}"].sum()), "reached": int(per[f"reached{i}"].sum())}
+            for i, b in enumerate(bands)]
 
 
 # -- the preview ---------------------------------------------------------------------------------------------

@@ -214,6 +214,14 @@ def test_a_quota_edit_shows_in_the_quota_use_of_both_sides(ctx):
     assert after["places"] >= before["places"] and after["taken"] >= before["taken"]
     assert before["size"] == after["size"] and after["taken"] <= after["places"]
     assert answer["distribution"]["draft"][0]["count"] == after["taken"]
+    # In force, the whole province in view: the quota use the rankings report.
+    fig = results.provisional_figures(db.session, _version(TEMPLATE, 1), _dictionary(app), parse_period("2020"))
+    (use,) = results.quota_use(fig)
+    assert {k: before[k] for k in ("size", "places", "taken", "reached")} == \
+        {k: use[k] for k in ("size", "places", "taken", "reached")}
+    assert before["groups_partly_in_view"] == 0
+    county = _impact(app, "county", ids["template_v1"])["quota"]["in_force"][0]  # one group (910101), whole
+    assert (county["groups"], county["groups_partly_in_view"]) == (1, 0) and county["size"] < use["size"]
 
 
 # -- who counts, which period, which rules -----------------------------------------------------------------
