@@ -64,7 +64,8 @@ from rulesvc.services.impact_data import (
 )
 from rulesvc.services.scoring import default_decider
 
-MAX_CROSSERS = 200  # people listed by name (the counts cover everyone)
+MAX_CROSSERS = 200  # people listed by name by default (the counts cover everyone)
+MAX_LISTED = 2000  # … and at most, whatever ``limit`` asks
 WHY_TOP = 3  # parts of the scheme named per person: those that moved the total most
 DRAFT, IN_FORCE = "draft", "in_force"
 
@@ -77,7 +78,7 @@ def impact(session: Session, actor: Actor, dictionary: Dictionary, *, version_id
     Returns (JSON-able): ``period`` and whether it was ``chosen`` (latest) or ``given``; ``draft`` and
     ``in_force`` (the versions compared: id, number, scheme, content hash; ``in_force`` None when nothing is
     in force); ``people`` (how many count); ``grades`` (best first, None last: not graded or not taking
-    part); ``distribution`` per side (count and share per grade); ``moves`` (``up``, ``down``, ``same``,
+    part); ``distribution`` per side (count and share per grade; none in force: empty); ``moves`` (``up``, ``down``, ``same``,
     ``into_grading``, ``out_of_grading``, ``total_changed``); ``matrix`` (rows: grade in force, columns:
     grade under the draft); ``crossers`` (up to ``limit``, the largest moves first: code, name,
     procuratorate, totals, grades, direction and ``why`` — the parts that moved the total most) and
@@ -105,7 +106,8 @@ def impact(session: Session, actor: Actor, dictionary: Dictionary, *, version_id
         IN_FORCE: _ref(base_v, base.compiled) if base is not None and base_v is not None else None,
         "procuratorate": _org_ref(session, view[1]) if view[1] is not None else None,
         "people": both.height, "grades": grades,
-        "distribution": {side: _distribution(both[f"grade_{s}"], grades) for side, s in ((IN_FORCE, "b"), (DRAFT, "d"))},
+        "distribution": {IN_FORCE: _distribution(both["grade_b"], grades) if base is not None else [],
+                         DRAFT: _distribution(both["grade_d"], grades)},
         "moves": _moves(both, base is not None), "matrix": _matrix(both, grades) if base is not None else None,
         "totals": {side: _mean(both, s) for side, s in ((IN_FORCE, "b"), (DRAFT, "d"))},
     }
@@ -209,7 +211,7 @@ def _crossers(session: Session, crossers: pl.DataFrame, draft: Scored, compiled:
     rank = {"up": 0, "down": 1, "into_grading": 2, "out_of_grading": 3}
     top = (crossers.with_columns(pl.col("direction").replace_strict(rank, return_dtype=pl.Int64).alias("_o"),
                                  pl.col("delta").abs().fill_null(0.0).alias("_m"))
-           .sort(["_o", "_m", "code"], descending=[False, True, False]).head(max(0, limit)))
+           .sort(["_o", "_m", "code"], descending=[False, True, False]).head(max(0, min(limit, MAX_LISTED))))
     keys = top[draft.key].implode()
     details: dict[str, dict[Any, str]] = {}
     for s, frame, comp in (("d", draft.bulk.frame, compiled), ("b", base.frame, base.compiled)):

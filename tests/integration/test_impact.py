@@ -395,3 +395,40 @@ def test_a_viewer_may_preview_but_not_edit_anything(ctx):
     out = impact.preview(db.session, _actor("cviewer"), _dictionary(app), version_id=ids["county"], subject=code,
                          today=TODAY)
     assert out["cards"]["draft"]["subject"]["code"] == code
+
+
+# -- when the version in force cannot lend its data ----------------------------------------------------------
+
+
+def test_a_new_event_type_reads_the_period_for_the_draft_and_still_scores_as_a_whole_run(ctx):
+    app, ids = ctx
+    doc = copy.deepcopy(db.session.get(SchemeVersion, ids["org"]).document)
+    doc["metrics"]["hearings_held"] = {"name": "公开听证数", "event": "public_hearing"}  # not read in force
+    doc["indicators"]["LOCAL_HEARINGS"] = {
+        "name": "公开听证数", "formula": "hearings_held", "unit": "件", "direction": "higher_better",
+        "dimension": "effect", "scoring": {"method": "linear", "worst": 0, "best": 40, "points": 5}}
+    answer = impact.impact(db.session, _actor("prov"), _dictionary(app), version_id=ids["org"], document=doc,
+                           today=TODAY)
+    assert answer["computation"]["events"] in ("loaded", "kept") and answer["computation"]["metrics"] == "full"
+    looked = impact_data.looked_at(db.session, _actor("prov"), _dictionary(app), ids["org"], doc)
+    p = parse_period(answer["period"])
+    scored = impact_data.score(db.session, _dictionary(app), looked.compiled, p, None)
+    whole, _ = score_period(db.session, looked.compiled, _dictionary(app), p)
+    assert_frame_equal(scored.bulk.frame.sort("procuratorate_id"), whole.frame.sort("procuratorate_id"))
+    assert answer["people"] == whole.frame.height and answer["in_force"] is not None
+
+
+def test_a_scheme_with_nothing_in_force_shows_the_draft_alone(ctx):
+    app, ids = ctx
+    doc = copy.deepcopy(db.session.get(SchemeVersion, ids["template_v1"]).resolved)
+    new = versions.create_scheme(db.session, _actor("prov"), code="IMPACT-NEW", name="新方案", procuratorate="910000",
+                                 subject_kind="prosecutor", period_kind="year", document=doc, change_note="新")
+    answer = impact.impact(db.session, _actor("prov"), _dictionary(app), version_id=new.id, today=TODAY)
+    assert answer["in_force"] is None and answer["matrix"] is None and answer["crossers"] == []
+    assert answer["moves"]["up"] == answer["moves"]["down"] == 0 and answer["quota"]["in_force"] == []
+    assert sum(d["count"] for d in answer["distribution"]["draft"]) == answer["people"] > 0
+    assert answer["distribution"]["in_force"] == []
+    code = _someone(app, "910101")
+    out = impact.preview(db.session, _actor("prov"), _dictionary(app), version_id=new.id, subject=code, today=TODAY)
+    assert out["cards"]["in_force"] is None and out["difference"]["total"]["delta"] is None
+    assert {i["change"] for i in out["difference"]["indicators"]} == {"added"}
