@@ -18,7 +18,7 @@ from flask_admin import BaseView, expose
 from flask_login import current_user
 
 from admin.auth import is_signed_in, login_url_for_current_request
-from admin.designer_edit import EditViews
+from admin.designer_edit import EditViews, ItemViews
 from admin.formatting import format_date, is_english
 from rulesvc.errors import NotFound
 from rulesvc.extensions import db
@@ -43,7 +43,7 @@ def _lang() -> str:
     return "en" if is_english() else "zh"
 
 
-class SchemesView(EditViews, BaseView):
+class SchemesView(EditViews, ItemViews, BaseView):
     """方案: the list of schemes and, under it, one version of a scheme."""
 
     def is_accessible(self) -> bool:

@@ -94,21 +94,24 @@
   if (picker && insert && formula) { insert.addEventListener("click", put); }
 })();
 
-/* The metric form: the conditions and "by case" offered for the chosen event type only. */
+/* The new-count and new-item forms: the conditions (and "by case") offered for the chosen event type only. */
 (function () {
   "use strict";
   var event = document.getElementById("m-event");
   if (!event) { return; }
-  var where = document.getElementById("m-where");
+  var wheres = document.querySelectorAll("#m-where, #m-where2");
   var agg = document.getElementById("m-agg");
   function filter() {
     var chosen = event.value;
-    where.querySelectorAll("option[data-event]").forEach(function (o) {
-      var on = o.dataset.event === chosen;
-      o.hidden = !on;
-      o.disabled = !on;
-      if (!on && o.selected) { where.value = ""; }
+    wheres.forEach(function (where) {
+      where.querySelectorAll("option[data-event]").forEach(function (o) {
+        var on = o.dataset.event === chosen;
+        o.hidden = !on;
+        o.disabled = !on;
+        if (!on && o.selected) { where.value = ""; }
+      });
     });
+    if (!agg) { return; }
     var picked = event.options[event.selectedIndex];
     var byCase = picked && picked.dataset.cases === "1";
     agg.querySelectorAll("option.by-case").forEach(function (o) {

@@ -233,6 +233,8 @@ def merge(overrides: Sequence[Mapping[str, Any]], new: Mapping[str, Any],
                       "reason": new["reason"] if o["op"] == "set" else o["reason"]}
             return out
     out = [o for o in out if _touched(o)[:len(tokens)] != tokens]
+    if new["op"] == "remove" and loc._get(parent_doc, tokens) is MISSING:
+        return out  # a local entry taken out: its "add" is gone, nothing to remove from the parent
     if new["op"] == "set" and same_data(loc._get(parent_doc, tokens), new["value"]):
         return out  # back to the parent's value: inherited again
     if new["op"] == "set" and tokens[-1] == "scored" and new["value"] is False and len(tokens) == 3 \

@@ -246,3 +246,59 @@ def test_a_local_count_is_picked_from_the_dictionary_then_used_by_a_local_indica
     assert r.status_code == 302 and r.headers["Location"].endswith("#ind-LOCAL_1")
     read = page(client, "/admin/schemes/TPL-910103/1/")
     assert "黑土地保护公益诉讼案件数" in read and "“领域”为黑土地保护" in read
+
+
+def test_bonus_and_penalty_items_and_vetoes_are_changed_added_and_taken_out(app, world):  # noqa: F811
+    _new_county(app)
+    client = signed_in(app, "ndesigner")
+    edit_url = _localize(app, client)
+    html = page(client, edit_url)
+    assert 'id="sec-adjustments"' in html and "超期办案" in html and 'id="sec-vetoes"' in html
+
+    # An inherited penalty: its points and a cap, with a reason.
+    form_html = page(client, f"{edit_url}adjustments/overdue/")
+    assert 'value="-3"' in form_html and "超期办案" in form_html
+    r = client.post(f"{edit_url}adjustments/overdue/", data={**_form(form_html, "/edit/adjustments/overdue/"),
+                                                              "points": "-4", "cap": "9", "dimension": "",
+                                                              "reason": "本院超期问题突出，加大扣分"})
+    assert r.status_code == 302, r.get_data(as_text=True)[:2000]
+    ovs = _draft(app, "TPL-910103")["overrides"]
+    assert {"op": "set", "path": "adjustments.overdue.points", "value": -4, "reason": "本院超期问题突出，加大扣分"} in ovs
+    assert {"op": "set", "path": "adjustments.overdue.cap", "value": 9, "reason": "本院超期问题突出，加大扣分"} in ovs
+
+    # A local bonus from the dictionary's choices; a condition not offered is refused.
+    new_html = page(client, f"{edit_url}adjustments-new/")
+    bonus = {**_form(new_html, "/edit/adjustments-new/"), "name": "获评优秀公诉人", "event": "honour", "where": "",
+             "where2": "", "points": "2", "cap": "4", "dimension": "effect", "per_case": "1",
+             "reason": "本院鼓励业务竞赛"}
+    assert client.post(f"{edit_url}adjustments-new/", data={**bonus, "where": "1 == 1"}).status_code == 422
+    r = client.post(f"{edit_url}adjustments-new/", data=bonus)
+    assert r.status_code == 302 and r.headers["Location"].endswith("#item-local_adj1")
+    added = _draft(app, "TPL-910103")["overrides"][-1]
+    assert added["op"] == "add" and added["value"] == {"name": "获评优秀公诉人", "event": "honour", "points": 2, "cap": 4,
+                                                       "per_case": True, "dimension": "effect"}
+
+    # A veto's effect: from "never 优秀" to "at best 合格".
+    veto_html = page(client, f"{edit_url}vetoes/wrongful_bar/")
+    r = client.post(f"{edit_url}vetoes/wrongful_bar/", data={**_form(veto_html, "/edit/vetoes/wrongful_bar/"),
+                                                              "effect": "cap_grade", "grade": "合格",
+                                                              "veto_dimension": "quality", "reason": "错案从严"})
+    assert r.status_code == 302, r.get_data(as_text=True)[:2000]
+    assert {"op": "set", "path": "vetoes.wrongful_bar.effect", "value": "cap_grade", "reason": "错案从严"} \
+        in _draft(app, "TPL-910103")["overrides"]
+
+    # Taken out: an inherited item becomes a "remove"; the local one simply goes.
+    html = page(client, edit_url)
+    r = client.post(f"{edit_url}adjustments/honour/remove/",
+                    data={**_form(html, "/edit/adjustments/honour/remove/"), "reason": ""})
+    assert r.status_code == 422 and 'data-field="reason"' in r.get_data(as_text=True)
+    r = client.post(f"{edit_url}adjustments/honour/remove/",
+                    data={**_form(html, "/edit/adjustments/honour/remove/"), "reason": "荣誉另行奖励，不再计分"})
+    assert r.status_code == 302
+    html = page(client, edit_url)
+    r = client.post(f"{edit_url}adjustments/local_adj1/remove/",
+                    data={**_form(html, "/edit/adjustments/local_adj1/remove/"), "reason": "改由院里统一表彰"})
+    assert r.status_code == 302
+    ovs = _draft(app, "TPL-910103")["overrides"]
+    assert {"op": "remove", "path": "adjustments.honour", "reason": "荣誉另行奖励，不再计分"} in ovs
+    assert not any(o["path"] == "adjustments.local_adj1" for o in ovs)

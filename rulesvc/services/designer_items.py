@@ -1,0 +1,132 @@
+"""Bonus and penalty items (加减分项) and vetoes (一票否决) from the editor's forms (issue 12, page 3).
+
+An existing item keeps its events and condition (shown in words); its points, per-case counting, cap,
+dimension — or a veto's effect — can change. A new local item is built from choices only: an event type of
+the data dictionary and up to two conditions among that type's field choices (:func:`designer_forms.
+condition_choices`), joined by "and". Nothing typed becomes a condition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rulesvc.engine.dictionary import Dictionary
+from rulesvc.services.designer_forms import (
+    Change,
+    Form,
+    FormErrors,
+    _read,
+    condition_choices,
+    next_code,
+)
+
+VETO_EFFECTS = ("zero_dimension", "cap_grade", "bar_grade")
+CONDITION_FIELDS = ("where", "where2")
+
+
+def entry_changes(collection: str, code: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
+    """Changes from entry ``old`` to ``new``: key by key, or the whole entry when a key goes away."""
+    base = f"{collection}.{code}"
+    if any(k not in new for k in old):
+        return [{"op": "set", "path": base, "value": dict(new)}]
+    return [{"op": "set", "path": f"{base}.{k}", "value": v} for k, v in new.items() if old.get(k) != v]
+
+
+def _condition(form: Form, dictionary: Dictionary, event: str, errors: FormErrors, lang: str) -> str | None:
+    allowed = {c["value"] for c in condition_choices(dictionary, lang) if c["event"] == event}
+    picked = []
+    for key in CONDITION_FIELDS:
+        value = str(form.get(key) or "")
+        if not value:
+            continue
+        if value not in allowed:
+            errors.add(key, "required")
+        elif value not in picked:
+            picked.append(value)
+    return " and ".join(picked) if picked else None
+
+
+def _new_common(form: Form, dictionary: Dictionary, errors: FormErrors, lang: str) -> dict[str, Any]:
+    entry: dict[str, Any] = {}
+    name = str(form.get("name") or "").strip()
+    if not name:
+        errors.add("name", "required")
+    event = str(form.get("event") or "")
+    if event not in dictionary.event_types:
+        errors.add("event", "required")
+    entry.update(name=name, event=event)
+    where = _condition(form, dictionary, event, errors, lang)
+    if where:
+        entry["where"] = where
+    return entry
+
+
+def adjustment(form: Form, *, old: Mapping[str, Any] | None, dimensions: Sequence[str], dictionary: Dictionary,
+               taken: Sequence[str], lang: str) -> tuple[str | None, dict[str, Any]]:
+    """An adjustment from its form: (a new code or None when editing ``old``, the entry)."""
+    errors = FormErrors(lang)
+    entry: dict[str, Any] = dict(old) if old is not None else _new_common(form, dictionary, errors, lang)
+    points = _read(form, "points", errors)
+    if points is not None:
+        if points == 0:
+            errors.add("points", "positive")
+        entry["points"] = points
+    cap = _read(form, "cap", errors, required=False)
+    if cap is not None and cap <= 0:
+        errors.add("cap", "positive")
+    if cap is None:
+        entry.pop("cap", None)
+    else:
+        entry["cap"] = cap
+    if form.get("per_case"):
+        entry["per_case"] = True
+    else:
+        entry.pop("per_case", None)
+    dimension = str(form.get("dimension") or "")
+    if dimension and dimension not in dimensions:
+        errors.add("dimension", "dimension")
+    if dimension:
+        entry["dimension"] = dimension
+    else:
+        entry.pop("dimension", None)
+    errors.raise_if_any()
+    return (None if old is not None else next_code("local_adj", taken)), entry
+
+
+def veto(form: Form, *, old: Mapping[str, Any] | None, dimensions: Sequence[str], grades: Sequence[str],
+         dictionary: Dictionary, taken: Sequence[str], lang: str) -> tuple[str | None, dict[str, Any]]:
+    """A veto with one effect from its form: (a new code or None when editing ``old``, the entry)."""
+    errors = FormErrors(lang)
+    entry: dict[str, Any] = dict(old) if old is not None else _new_common(form, dictionary, errors, lang)
+    rest = list(entry.get("effects") or [])[1:]  # a veto's other effects stay as they are
+    for key in ("effect", "effects", "dimension", "grade"):
+        entry.pop(key, None)
+    effect = str(form.get("effect") or "")
+    first: dict[str, Any] = {}
+    if effect not in VETO_EFFECTS:
+        errors.add("effect", "required")
+    elif effect == "zero_dimension":
+        dimension = str(form.get("veto_dimension") or "")
+        if dimension not in dimensions:
+            errors.add("veto_dimension", "dimension")
+        first = {"effect": effect, "dimension": dimension}
+    else:
+        grade = str(form.get("grade") or "")
+        if grade not in grades:
+            errors.add("grade", "required")
+        first = {"effect": effect, "grade": grade}
+    errors.raise_if_any()
+    if rest:
+        entry["effects"] = [first, *rest]
+    else:
+        entry.update(first)
+    return (None if old is not None else next_code("local_veto", taken)), entry
+
+
+def veto_effect(entry: Mapping[str, Any]) -> dict[str, str]:
+    """The one effect a veto form shows (the first, when a veto has several)."""
+    effects = entry.get("effects")
+    first = effects[0] if isinstance(effects, list) and effects else entry
+    return {"effect": str(first.get("effect") or ""), "dimension": str(first.get("dimension") or ""),
+            "grade": str(first.get("grade") or "")}
