@@ -18,7 +18,8 @@ from flask_admin import BaseView, expose
 from flask_login import current_user
 
 from admin.auth import is_signed_in, login_url_for_current_request
-from admin.designer_edit import EditViews, ItemViews
+from admin.designer_edit import EditViews
+from admin.designer_items import ItemViews
 from admin.formatting import format_date, is_english
 from rulesvc.errors import NotFound
 from rulesvc.extensions import db

@@ -1,0 +1,149 @@
+"""Bonus and penalty items (加减分项) and vetoes (一票否决) in the draft editor (issue 12, page 3), mixed into
+:class:`admin.designer.SchemesView` beside :class:`admin.designer_edit.EditViews`:
+
+- ``/admin/schemes/<CODE>/<N>/edit/adjustments/<ITEM>/`` (or ``vetoes``): change one;
+- ``…/edit/adjustments-new/`` (or ``vetoes-new``): add a local one from the data dictionary's choices;
+- ``POST …/edit/adjustments/<ITEM>/remove/``: take one out (a local one simply goes).
+
+Thin like the rest: :mod:`rulesvc.services.designer_items` reads the form, :mod:`rulesvc.services.designer_edit`
+saves through the versions service; permissions, errors, stale saves as in :mod:`admin.designer_edit`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from flask import current_app, request
+from flask.typing import ResponseReturnValue
+from flask_admin import expose
+
+from rulesvc.errors import NotFound
+from rulesvc.extensions import db
+from rulesvc.services import designer, designer_forms, designer_items
+from rulesvc.services import designer_edit as edit
+from rulesvc.services import designer_words as W
+from rulesvc.services.dictionary import get_dictionary
+from rulesvc.services.governance import versions
+
+
+class ItemViews:
+    """Bonus and penalty items and vetoes: change one, add a local one, take one out (pages of the editor)."""
+
+    _page: Callable[..., tuple[str, int, dict[str, str]]]
+    _not_found: Callable[[], ResponseReturnValue]
+    _forbidden: Callable[[], ResponseReturnValue]
+    _save: Callable[..., ResponseReturnValue]
+    _after: Callable[..., ResponseReturnValue]
+    _dictionary: Callable[[], Any]
+
+    def _item_page(self, code: str, number: int, kind: str, item: str | None, *, status: int = 200,
+                   errors: Mapping[str, list[str]] | None = None, form: Mapping[str, Any] | None = None,
+                   stale: list[dict[str, Any]] | None = None) -> ResponseReturnValue:
+        from admin.designer import _actor, _lang
+
+        started = time.perf_counter()
+        lang = _lang()
+        try:
+            state = edit.editor_state(db.session(), _actor(), code, number, self._dictionary(), lang=lang)
+        except NotFound:
+            return self._not_found()
+        if not state.editable:
+            return self._forbidden()
+        entries = state.document.get(kind) or {}
+        if item is not None and item not in entries:
+            return self._not_found()
+        entry = dict(entries.get(item) or {})
+        d = self._dictionary()
+        doc = state.document
+        html, _, headers = self._page(
+            "admin/designer/item.html", state=state, kind=kind, code=item, entry=entry, errors=errors or {},
+            form=form or {}, stale=stale, started=started,
+            events=[(c, et.name_en if lang == "en" else et.name) for c, et in d.event_types.items()],
+            conditions=designer_forms.condition_choices(d, lang),
+            dimensions=[(c, str(x.get("name") or c)) for c, x in (doc.get("dimensions") or {}).items()],
+            grades=[str(b.get("grade")) for b in ((doc.get("grading") or {}).get("bands") or [])],
+            effect=designer_items.veto_effect(entry) if kind == "vetoes" else {},
+            event_words=W.events_words(_events_of(entry), d.event_types, lang) if entry else "",
+            words=_item_words(code, number, kind, item, lang))
+        return html, status, headers
+
+    def _item_save(self, code: str, number: int, kind: str, item: str | None) -> ResponseReturnValue:
+        from admin.designer import _lang
+
+        added: list[str] = []
+
+        def run(actor: Any, v: Any, lock: int) -> None:
+            lang = _lang()
+            doc = versions.resolve(v)
+            old = (doc.get(kind) or {}).get(item) if item is not None else None
+            if item is not None and old is None:
+                raise NotFound(item)
+            taken = [c for coll in ("metrics", "indicators", "adjustments", "vetoes") for c in (doc.get(coll) or {})]
+            dims = list(doc.get("dimensions") or {})
+            if kind == "adjustments":
+                new_code, entry = designer_items.adjustment(request.form, old=old, dimensions=dims,
+                                                            dictionary=self._dictionary(), taken=taken, lang=lang)
+            else:
+                grades = [str(b.get("grade")) for b in ((doc.get("grading") or {}).get("bands") or [])]
+                new_code, entry = designer_items.veto(request.form, old=old, dimensions=dims, grades=grades,
+                                                      dictionary=self._dictionary(), taken=taken, lang=lang)
+            if new_code is not None:
+                changes = [{"op": "add", "path": f"{kind}.{new_code}", "value": entry}]
+                added.append(new_code)
+            else:
+                assert old is not None and item is not None
+                changes = designer_items.entry_changes(kind, item, old, entry)
+            edit.apply_changes(db.session(), actor, v.id, lock_version=lock, changes=changes,
+                               reason=request.form.get("reason", ""), dictionary=self._dictionary(), lang=lang)
+        anchor = f"sec-{kind}" if item is None else f"item-{item}"
+        response = self._save(code, number, anchor, run,
+                              page=lambda **kw: self._item_page(code, number, kind, item, **kw))
+        if added:
+            return self._after(code, number, f"item-{added[0]}")
+        return response
+
+    @expose("/<code>/<int:number>/edit/<any(adjustments, vetoes):kind>/<item>/", methods=["GET", "POST"])
+    def edit_item(self, code: str, number: int, kind: str, item: str) -> ResponseReturnValue:
+        """An adjustment's points, per case, cap and dimension — or a veto's effect."""
+        if request.method == "GET":
+            return self._item_page(code, number, kind, item)
+        return self._item_save(code, number, kind, item)
+
+    @expose("/<code>/<int:number>/edit/<any(adjustments, vetoes):kind>-new/", methods=["GET", "POST"])
+    def new_item(self, code: str, number: int, kind: str) -> ResponseReturnValue:
+        """A local adjustment or veto, from the dictionary's choices."""
+        if request.method == "GET":
+            return self._item_page(code, number, kind, None)
+        return self._item_save(code, number, kind, None)
+
+    @expose("/<code>/<int:number>/edit/<any(adjustments, vetoes):kind>/<item>/remove/", methods=["POST"])
+    def remove_item(self, code: str, number: int, kind: str, item: str) -> ResponseReturnValue:
+        """Take an adjustment or a veto out of this scheme (a local one simply goes)."""
+        from admin.designer import _lang
+
+        def run(actor: Any, v: Any, lock: int) -> None:
+            if item not in (versions.resolve(v).get(kind) or {}):
+                raise NotFound(item)
+            edit.apply_changes(db.session(), actor, v.id, lock_version=lock,
+                               changes=[{"op": "remove", "path": f"{kind}.{item}"}],
+                               reason=request.form.get("reason", ""), dictionary=self._dictionary(), lang=_lang())
+        return self._save(code, number, f"item-{item}", run, done=f"sec-{kind}")
+
+
+def _events_of(entry: Mapping[str, Any]) -> list[str]:
+    events = entry.get("events") or ([entry["event"]] if entry.get("event") else [])
+    return [str(e) for e in events]
+
+
+def _item_words(code: str, number: int, kind: str, item: str | None, lang: str) -> dict[str, Any]:
+    """The read page's words for one adjustment or veto (its condition, its effects)."""
+    from admin.designer import _actor
+
+    if item is None:
+        return {}
+    doc = designer.version_document(db.session(), _actor(), code, number, get_dictionary(current_app.config["RULES_DIR"]),
+                                    lang=lang)
+    rows = doc.adjustments if kind == "adjustments" else doc.vetoes
+    return next((r for r in rows if r.get("code") == item), {})
