@@ -45,7 +45,6 @@ from rulesvc.engine.evaluate import PythonDecider
 from rulesvc.engine.frame_events import evaluate_subject_frame
 from rulesvc.engine.participation import EVALUATED
 from rulesvc.engine.peers import quota_places
-from rulesvc.engine.runcompare import competition_ranks
 from rulesvc.engine.simreport import clean, detail_expr, grade_order, why_moved
 from rulesvc.errors import NotEvaluated, NotFound
 from rulesvc.persistence.models import Procuratorate
@@ -357,9 +356,8 @@ def _ranks(fig: results.Figures, row: dict[str, Any]) -> dict[str, Any]:
     group = fig.frame.filter(pl.col("status") == EVALUATED)
     if gcol is not None:
         group = group.filter(pl.col(gcol) == row.get(gcol))
-    totals = group["total"].to_list()
-    place = competition_ranks([-t for t in [*totals, row["total"]]])[-1]
-    size = len(totals)
+    place = int((group["total"] > row["total"]).sum()) + 1  # ties share the better place, as results.ranked
+    size = group.height
     pct = round(100.0 * (size - place) / (size - 1), 2) if size > 1 else 100.0
     return {"place": place, "group_size": size, "percentile": pct}
 

@@ -364,6 +364,7 @@ def test_preview_of_a_new_indicator_and_a_switched_off_one(ctx):
     out = impact.preview(db.session, _actor("county"), _dictionary(app), version_id=ids["template_v1"],
                          subject=code, today=TODAY)
     assert out["difference"]["total"]["delta"] == 0  # the version in force against itself
+    assert out["difference"]["place"]["delta"] == 0 and out["cards"]["draft"]["rank"] == out["cards"]["in_force"]["rank"]
     out = impact.preview(db.session, _actor("prov"), _dictionary(app), version_id=ids["template"], subject=code,
                          document=doc, today=TODAY)
     by = {i["code"]: i for i in out["difference"]["indicators"]}
@@ -432,3 +433,13 @@ def test_a_scheme_with_nothing_in_force_shows_the_draft_alone(ctx):
     out = impact.preview(db.session, _actor("prov"), _dictionary(app), version_id=new.id, subject=code, today=TODAY)
     assert out["cards"]["in_force"] is None and out["difference"]["total"]["delta"] is None
     assert {i["change"] for i in out["difference"]["indicators"]} == {"added"}
+
+
+def test_preview_of_a_procuratorate_under_a_procuratorate_level_scheme(ctx):
+    app, ids = ctx
+    out = impact.preview(db.session, _actor("prov"), _dictionary(app), version_id=ids["org"], subject="910101",
+                         today=TODAY)
+    d, b = out["cards"]["draft"], out["cards"]["in_force"]
+    assert out["period"] == "2020-02" and d["subject"]["code"] == "910101"
+    assert (d["total"], d["rank"]) == (b["total"], b["rank"])  # the draft is a copy of the version in force
+    assert {i["change"] for i in out["difference"]["indicators"]} == {"same"}
