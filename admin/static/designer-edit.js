@@ -122,3 +122,17 @@
   event.addEventListener("change", filter);
   filter();
 })();
+
+/* A veto's form: the dimension for "该维度计零分", the grade for the other two effects. */
+(function () {
+  "use strict";
+  var effect = document.getElementById("v-effect");
+  if (!effect) { return; }
+  function show() {
+    document.querySelectorAll(".veto-param").forEach(function (group) {
+      group.hidden = group.dataset.effect.split(" ").indexOf(effect.value) < 0;
+    });
+  }
+  effect.addEventListener("change", show);
+  show();
+})();

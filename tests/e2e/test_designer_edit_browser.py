@@ -223,3 +223,31 @@ def test_a_county_designer_localizes_the_template_without_yaml(page: Page, edit_
     assert actions <= MAX_ACTIONS, (tally.visits, tally.submissions)
     slow = {u: v for u, v in tally.ms.items() if v >= LIMIT_MS}
     assert not slow, slow
+
+
+def test_the_items_forms_and_the_editor_in_english(page: Page, edit_server: str, edit_app: Any, csp_watch):
+    """Screenshots of the other forms (a penalty, a new veto) and of the editor in English, at 1366 px."""
+    base = edit_server
+    county_code, _ = edit_app.config["E2E_COUNTY"]
+    page.set_viewport_size(VIEWPORT)
+    page.goto(f"{base}/admin/schemes/")
+    page.get_by_label("用户名").fill("new_county_designer")
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.locator("#scheme-SFS-PROSECUTOR-TEMPLATE").get_by_role("button", name="为本院本地化").click()
+    edit_url = f"{base}/admin/schemes/SFS-PROSECUTOR-{county_code}/1/edit/"
+    expect(page).to_have_url(edit_url)
+    first = page.locator("#sec-adjustments tr.item").first
+    first.get_by_role("link", name="修改").click()
+    expect(page.locator("#p-points")).to_be_visible()
+    shot(page, "11-penalty")
+    page.goto(f"{edit_url}vetoes-new/")
+    page.locator("#m-event").select_option(label="问责与负面清单")
+    shot(page, "12-new-veto")
+    page.locator("#lang-en").click()
+    page.goto(edit_url)
+    expect(page.get_by_role("heading", name="Dimension weights")).to_be_visible()
+    shot(page, "13-editor-en")
+    page.locator("#ind-PLEA_APPLY_RATE").get_by_role("link", name="Change").click()
+    expect(page.locator("#pct-note")).to_contain_text("percentages")
+    shot(page, "14-threshold-en")
