@@ -3,7 +3,8 @@
 
 - ``/admin/schemes/<CODE>/<N>/edit/adjustments/<ITEM>/`` (or ``vetoes``): change one;
 - ``…/edit/adjustments-new/`` (or ``vetoes-new``): add a local one from the data dictionary's choices;
-- ``POST …/edit/adjustments/<ITEM>/remove/``: take one out (a local one simply goes).
+- ``POST …/edit/adjustments/<ITEM>/remove/``: take one out (a local one simply goes);
+- ``…/edit/yaml/``: the raw YAML tab for power users (:mod:`rulesvc.services.designer_yaml`), same checks.
 
 Thin like the rest: :mod:`rulesvc.services.designer_items` reads the form, :mod:`rulesvc.services.designer_edit`
 saves through the versions service; permissions, errors, stale saves as in :mod:`admin.designer_edit`.
@@ -21,7 +22,7 @@ from flask_admin import expose
 
 from rulesvc.errors import NotFound
 from rulesvc.extensions import db
-from rulesvc.services import designer, designer_forms, designer_items
+from rulesvc.services import designer, designer_forms, designer_items, designer_yaml
 from rulesvc.services import designer_edit as edit
 from rulesvc.services import designer_words as W
 from rulesvc.services.dictionary import get_dictionary
@@ -29,7 +30,7 @@ from rulesvc.services.governance import versions
 
 
 class ItemViews:
-    """Bonus and penalty items and vetoes: change one, add a local one, take one out (pages of the editor)."""
+    """Bonus and penalty items and vetoes: change one, add a local one, take one out; and the YAML tab."""
 
     _page: Callable[..., tuple[str, int, dict[str, str]]]
     _not_found: Callable[[], ResponseReturnValue]
@@ -130,6 +131,38 @@ class ItemViews:
                                changes=[{"op": "remove", "path": f"{kind}.{item}"}],
                                reason=request.form.get("reason", ""), dictionary=self._dictionary(), lang=_lang())
         return self._save(code, number, f"item-{item}", run, done=f"sec-{kind}")
+
+    # -- the raw YAML tab (power users) -------------------------------------------------------------------
+
+    @expose("/<code>/<int:number>/edit/yaml/", methods=["GET", "POST"])
+    def edit_yaml(self, code: str, number: int) -> ResponseReturnValue:
+        """The draft's own document as YAML, saved with the forms' checks (reasons, no new lint error)."""
+        from admin.designer import _lang
+
+        if request.method == "GET":
+            return self._yaml_page(code, number)
+
+        def run(actor: Any, v: Any, lock: int) -> None:
+            designer_yaml.save(db.session(), actor, v.id, lock_version=lock, text=request.form.get("yaml", ""),
+                               dictionary=self._dictionary(), lang=_lang())
+        return self._save(code, number, "sec-overrides", run, page=lambda **kw: self._yaml_page(code, number, **kw))
+
+    def _yaml_page(self, code: str, number: int, *, status: int = 200, errors: Mapping[str, list[str]] | None = None,
+                   form: Mapping[str, Any] | None = None, stale: list[dict[str, Any]] | None = None) -> ResponseReturnValue:
+        from admin.designer import _actor, _lang
+
+        started = time.perf_counter()
+        try:
+            state = edit.editor_state(db.session(), _actor(), code, number, self._dictionary(), lang=_lang())
+        except NotFound:
+            return self._not_found()
+        if not state.editable:
+            return self._forbidden()
+        text = (form or {}).get("yaml") if form else None
+        html, _, headers = self._page("admin/designer/yaml.html", state=state, errors=errors or {}, form=form or {},
+                                      stale=stale, text=text if text is not None else designer_yaml.as_yaml(state.version),
+                                      started=started)
+        return html, status, headers
 
 
 def _events_of(entry: Mapping[str, Any]) -> list[str]:

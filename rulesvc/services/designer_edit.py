@@ -253,17 +253,22 @@ def apply_changes(session: Session, actor: Actor, version_id: int, *, lock_versi
     are saved and shown beside their part."""
     v = versions.get_version(session, actor, version_id)
     require(actor, "edit", v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")  # before any field message
-    before = _error_keys(v, dictionary, lang)
+    before = error_keys(v, dictionary, lang)
     saved = _apply(session, actor, v, lock_version=lock_version, changes=changes, reason=reason)
+    refuse_new_errors(saved, before, dictionary, lang)
+    return saved
+
+
+def refuse_new_errors(saved: SchemeVersion, before: set[tuple[str, str]], dictionary: Dictionary, lang: str) -> None:
+    """InvalidInput with every lint error of ``saved`` that was not there ``before`` (the caller rolls back)."""
     after = findings_of(versions.resolve(saved), dictionary, lang)
     new = {f.path: [f.message] for fs in after.values() for f in fs
            if f.level == "error" and (f.path, f.message) not in before}
     if new:
         raise InvalidInput(msg("version.checks_failed"), errors=new)
-    return saved
 
 
-def _error_keys(v: SchemeVersion, dictionary: Dictionary, lang: str) -> set[tuple[str, str]]:
+def error_keys(v: SchemeVersion, dictionary: Dictionary, lang: str) -> set[tuple[str, str]]:
     try:
         found = findings_of(versions.resolve(v), dictionary, lang)
     except InvalidInput:

@@ -302,3 +302,31 @@ def test_bonus_and_penalty_items_and_vetoes_are_changed_added_and_taken_out(app,
     ovs = _draft(app, "TPL-910103")["overrides"]
     assert {"op": "remove", "path": "adjustments.honour", "reason": "荣誉另行奖励，不再计分"} in ovs
     assert not any(o["path"] == "adjustments.local_adj1" for o in ovs)
+
+
+def test_the_yaml_tab_saves_with_the_same_checks(app, world):  # noqa: F811
+    client = signed_in(app, "cdesigner")
+    url = "/admin/schemes/LOC-910101/1/edit/yaml/"
+    html = page(client, url)
+    assert "dimensions.quality.weight" in html and "本院把考评重心放在办案质量上" in html
+    hidden = _form(html, "/edit/yaml/")
+    before = _draft(app, "LOC-910101")["overrides"]
+    text = "description: ''\noverrides:\n- op: set\n  path: dimensions.quality.weight\n  value: 50\n"
+    missing_reason = client.post(url, data={**hidden, "yaml": text})
+    assert missing_reason.status_code == 422 and "缺少理由" in missing_reason.get_data(as_text=True)
+    bad_formula = ("overrides:\n- op: set\n  path: indicators.plea_rate.formula\n  value: plea / reviewd\n"
+                   "  reason: 试一试\n")
+    refused = client.post(url, data={**hidden, "yaml": bad_formula})
+    assert refused.status_code == 422 and "是否为“reviewed”？" in refused.get_data(as_text=True)
+    bomb = "a: &a [x, x]\nb: &b [*a, *a]\noverrides: []\n"
+    refused = client.post(url, data={**hidden, "yaml": bomb})
+    assert refused.status_code == 422 and "锚点和别名" in refused.get_data(as_text=True)
+    syntax = client.post(url, data={**hidden, "yaml": "overrides: [\n"})
+    assert syntax.status_code == 422 and "YAML 语法错误" in syntax.get_data(as_text=True)
+    assert _draft(app, "LOC-910101")["overrides"] == before  # nothing saved
+    ok = client.post(url, data={**hidden, "yaml": text.replace("  value: 50\n", "  value: 50\n  reason: 质量优先\n")})
+    assert ok.status_code == 302
+    assert _draft(app, "LOC-910101")["overrides"] == [
+        {"op": "set", "path": "dimensions.quality.weight", "value": 50, "reason": "质量优先"}]
+    page(signed_in(app, "cviewer"), url, 403)
+    page(signed_in(app, "odesigner"), url, 404)
