@@ -16,6 +16,7 @@ from flask import current_app, redirect
 from flask.typing import ResponseReturnValue
 from flask_admin import BaseView, expose
 from flask_login import current_user
+from sqlalchemy import select
 
 from admin.auth import is_signed_in, login_url_for_current_request
 from admin.designer_edit import EditViews
@@ -24,6 +25,7 @@ from admin.formatting import format_date, is_english
 from rulesvc.errors import NotFound
 from rulesvc.extensions import db
 from rulesvc.persistence import lifecycle
+from rulesvc.persistence.models import Procuratorate
 from rulesvc.services import designer
 from rulesvc.services.dictionary import get_dictionary
 from rulesvc.services.governance.access import Actor, actor_for_user
@@ -70,7 +72,8 @@ class SchemesView(EditViews, ItemViews, BaseView):
         actor = _actor()
         cards = designer.scheme_cards(db.session(), actor, lang=_lang())
         may_edit = actor.may("edit") and current_user.procuratorate_id is not None
-        return self._page("admin/designer/schemes.html", cards=cards, may_edit=may_edit, started=started)
+        return self._page("admin/designer/schemes.html", cards=cards, may_edit=may_edit,
+                          localizes_units=_has_units_below(), started=started)
 
     @expose("/<code>/<int:number>/")
     def version(self, code: str, number: int) -> ResponseReturnValue:
@@ -89,8 +92,17 @@ class SchemesView(EditViews, ItemViews, BaseView):
         may_edit = actor.may("edit") and current_user.procuratorate_id is not None
         return self._page("admin/designer/version.html", doc=doc, started=started,
                           can_edit=may_edit and own and lifecycle.is_editable(v.status),
-                          can_localize=may_edit and not own and lifecycle.is_published(v.status))
+                          can_localize=may_edit and not own and lifecycle.is_published(v.status)
+                          and (v.scheme.subject_kind == "prosecutor" or _has_units_below()))
 
     def _not_found(self) -> ResponseReturnValue:
         """404 in the page's language and style; the same whether the version is missing or invisible."""
         return self.render("admin/designer/not_found.html"), 404
+
+
+def _has_units_below() -> bool:
+    """Whether the person's procuratorate has procuratorates below it: only then is a scheme that evaluates
+    procuratorates theirs to localize (a county localizes the prosecutors' scheme, not the one ranking it)."""
+    pid = current_user.procuratorate_id
+    return pid is not None and db.session.scalar(
+        select(Procuratorate.id).where(Procuratorate.parent_id == pid).limit(1)) is not None

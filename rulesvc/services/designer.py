@@ -86,6 +86,7 @@ class SchemeCard:
     subject: str
     period: str
     own: bool  # in the person's tree (else: a published scheme above it)
+    subject_kind: str
     in_force: int | None
     versions: list[VersionLine]
     history: list[Change] = field(default_factory=list)
@@ -123,7 +124,7 @@ def scheme_cards(session: Session, actor: Actor, *, lang: str = "zh", today: dt.
         own = actor.in_scope(s.procuratorate_id)
         card = SchemeCard(code=s.code, name=s.name, procuratorate=s.procuratorate.name,
                           procuratorate_code=s.procuratorate.code, subject=W.word(W.SUBJECT_WORDS, lang, s.subject_kind),
-                          period=W.word(W.PERIOD_WORDS, lang, s.period_kind), own=own,
+                          period=W.word(W.PERIOD_WORDS, lang, s.period_kind), own=own, subject_kind=s.subject_kind,
                           in_force=next((x.number for x in lines if x.in_force), None), versions=lines[::-1])
         if own and actor.may("audit"):
             records, _ = audit.list_records(session, actor, scheme=s.code, limit=HISTORY_LIMIT)
