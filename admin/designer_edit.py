@@ -200,8 +200,11 @@ class EditViews:
     @expose("/<code>/<int:number>/edit/overrides/<int:index>/revert/", methods=["POST"])
     def edit_revert(self, code: str, number: int, index: int) -> ResponseReturnValue:
         """Take back one local change: that part is inherited again."""
+        from admin.designer import _lang
+
         def run(actor: Any, v: Any, lock: int) -> None:
-            edit.revert(db.session(), actor, v.id, lock_version=lock, index=index)
+            edit.revert(db.session(), actor, v.id, lock_version=lock, index=index, dictionary=self._dictionary(),
+                        lang=_lang())
         return self._save(code, number, "sec-overrides", run)
 
     # -- an indicator's form --------------------------------------------------------------------------------

@@ -235,7 +235,10 @@ def merge(overrides: Sequence[Mapping[str, Any]], new: Mapping[str, Any],
     out = [o for o in out if _touched(o)[:len(tokens)] != tokens]
     if new["op"] == "remove" and loc._get(parent_doc, tokens) is MISSING:
         return out  # a local entry taken out: its "add" is gone, nothing to remove from the parent
-    if new["op"] == "set" and same_data(loc._get(parent_doc, tokens), new["value"]):
+    inherited = loc._get(parent_doc, tokens)
+    if inherited is MISSING and tokens[-1] == "scored" and loc._get(parent_doc, tokens[:-1]) is not MISSING:
+        inherited = True  # an indicator is scored unless it says otherwise
+    if new["op"] == "set" and same_data(inherited, new["value"]):
         return out  # back to the parent's value: inherited again
     if new["op"] == "set" and tokens[-1] == "scored" and new["value"] is False and len(tokens) == 3 \
             and loc._get(parent_doc, tokens[:2]) is not MISSING:
@@ -304,15 +307,20 @@ def _apply(session: Session, actor: Actor, v: SchemeVersion, *, lock_version: in
 _REASON_REQUIRED = "请填写修改理由：本地化的每一处修改都要说明理由"
 
 
-def revert(session: Session, actor: Actor, version_id: int, *, lock_version: int, index: int) -> SchemeVersion:
-    """Take back one override of a localization draft: that part is inherited again."""
+def revert(session: Session, actor: Actor, version_id: int, *, lock_version: int, index: int,
+           dictionary: Dictionary, lang: str = "zh") -> SchemeVersion:
+    """Take back one override of a localization draft: that part is inherited again — unless that breaks
+    another local change (a count still used by a local indicator): then the new error says so."""
     v = versions.get_version(session, actor, version_id)
     require(actor, "edit", v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")
     overrides = list((v.document or {}).get("overrides") or [])
     if not 0 <= index < len(overrides):
         raise Conflict(msg("version.concurrent"), errors={"lock_version": [msg("version.concurrent")]})
     overrides.pop(index)
-    return versions.set_overrides(session, actor, version_id, lock_version=lock_version, overrides=overrides)
+    before = error_keys(v, dictionary, lang)
+    saved = versions.set_overrides(session, actor, version_id, lock_version=lock_version, overrides=overrides)
+    refuse_new_errors(saved, before, dictionary, lang)
+    return saved
 
 
 def changes_since(session: Session, version: SchemeVersion, lock_version: int, lang: str = "zh") -> list[dict[str, Any]]:

@@ -246,6 +246,11 @@ def test_a_local_count_is_picked_from_the_dictionary_then_used_by_a_local_indica
     assert r.status_code == 302 and r.headers["Location"].endswith("#ind-LOCAL_1")
     read = page(client, "/admin/schemes/TPL-910103/1/")
     assert "黑土地保护公益诉讼案件数" in read and "“领域”为黑土地保护" in read
+    # Taking back the count while the local indicator uses it is refused, saying why.
+    html = page(client, edit_url)
+    r = client.post(f"{edit_url}overrides/0/revert/", data=_form(html, "/edit/overrides/0/revert/"))
+    assert r.status_code == 422 and 'id="edit-errors"' in r.get_data(as_text=True)
+    assert "local_m1" in r.get_data(as_text=True) and len(_draft(app, "TPL-910103")["overrides"]) == 2
 
 
 def test_bonus_and_penalty_items_and_vetoes_are_changed_added_and_taken_out(app, world):  # noqa: F811
