@@ -85,6 +85,8 @@ def impact(session: Session, actor: Actor, dictionary: Dictionary, *, version_id
     today = today or results.today()
     looked = looked_at(session, actor, dictionary, version_id, document)
     v = looked.version
+    if not actor.may("score"):  # people's grades and totals: what scoring them shows (an API key needs it)
+        require(actor, "score", v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")
     p = chosen_period(session, v.scheme.period_kind, period, today)
     base_v = in_force(session, actor, v, p, today)
     base = baseline_figures(session, base_v, dictionary, p, cache_dir)

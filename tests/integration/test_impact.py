@@ -24,13 +24,13 @@ from sqlalchemy import func, select
 from rulesvc.catalogue import language
 from rulesvc.engine.participation import EVALUATED
 from rulesvc.engine.periods import parse_period
-from rulesvc.errors import InvalidInput, NotFound
+from rulesvc.errors import InvalidInput, NotFound, PermissionDenied
 from rulesvc.extensions import db
 from rulesvc.persistence.models import AuditRecord, Procuratorate, SchemeVersion, User
 from rulesvc.services import impact, impact_data, results
 from rulesvc.services.dictionary import get_dictionary
 from rulesvc.services.governance import versions
-from rulesvc.services.governance.access import actor_for_user, system_actor
+from rulesvc.services.governance.access import actor_for_scope, actor_for_user, system_actor
 from rulesvc.services.scoring import score_period
 
 TODAY = dt.date(2026, 12, 4)
@@ -443,3 +443,14 @@ def test_preview_of_a_procuratorate_under_a_procuratorate_level_scheme(ctx):
     assert out["period"] == "2020-02" and d["subject"]["code"] == "910101"
     assert (d["total"], d["rank"]) == (b["total"], b["rank"])  # the draft is a copy of the version in force
     assert {i["change"] for i in out["difference"]["indicators"]} == {"same"}
+
+
+def test_people_s_figures_need_the_score_permission(ctx):
+    app, ids = ctx
+    province = db.session.scalar(select(Procuratorate.id).where(Procuratorate.code == "910000"))
+    reader = actor_for_scope(db.session, "key:99", "只读密钥", ["read"], [province])
+    with pytest.raises(PermissionDenied):
+        impact.impact(db.session, reader, _dictionary(app), version_id=ids["template"], today=TODAY)
+    with pytest.raises(PermissionDenied):
+        impact.preview(db.session, reader, _dictionary(app), version_id=ids["template"], subject=_someone(app, "910101"),
+                       today=TODAY)
