@@ -335,3 +335,31 @@ def test_the_yaml_tab_saves_with_the_same_checks(app, world):  # noqa: F811
         {"op": "set", "path": "dimensions.quality.weight", "value": 50, "reason": "质量优先"}]
     page(signed_in(app, "cviewer"), url, 403)
     page(signed_in(app, "odesigner"), url, 404)
+
+
+def test_grades_and_quotas_and_a_template_draft_edited_without_reasons(app, world):  # noqa: F811
+    client = signed_in(app, "cdesigner")
+    url = "/admin/schemes/LOC-910101/1/edit/"
+    html = page(client, url)
+    assert 'name="quota.0" aria-label="优秀 名额（不超过，按百分比）" value="15"' in html
+    hidden = _form(html, "/edit/grades/")
+    bands = {"min.0": "93", "quota.0": "20", "min.1": "86", "min.2": "80", "min.3": "0"}
+    assert client.post(f"{url}grades/", data={**hidden, **bands, "quota.0": "120", "reason": "x"}).status_code == 422
+    r = client.post(f"{url}grades/", data={**hidden, **bands, "reason": "本院优秀比例按市院要求"})
+    assert r.status_code == 302
+    ovs = _draft(app, "LOC-910101")["overrides"]
+    assert {"op": "set", "path": "grading.bands[0].min", "value": 93, "reason": "本院优秀比例按市院要求"} in ovs
+    assert {"op": "set", "path": "grading.bands[0].quota", "value": 0.2, "reason": "本院优秀比例按市院要求"} in ovs
+
+    # The province's template draft: the same forms change the document itself, no reason asked.
+    province = signed_in(app, "pdesigner")
+    tpl = "/admin/schemes/TPL/2/edit/"
+    html = page(province, tpl)
+    assert 'id="sec-overrides"' not in html and "说明（可不填）" in html
+    r = province.post(f"{tpl}weights/", data={**_form(html, "/edit/weights/"), "weight.quality": "50",
+                                               "weight.efficiency": "25", "weight.effect": "25", "reason": ""})
+    assert r.status_code == 302
+    with app.app_context():
+        doc = db.session.scalars(select(SchemeVersion).join(SchemeRow).where(SchemeRow.code == "TPL",
+                                                                            SchemeVersion.number == 2)).one().document
+    assert {c: d["weight"] for c, d in doc["dimensions"].items()} == {"quality": 50, "efficiency": 25, "effect": 25}
