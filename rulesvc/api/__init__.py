@@ -141,7 +141,7 @@ class PagingWords(BasePlugin):
                          **kwargs: Any) -> None:
         for operation in (operations or {}).values():
             for p in operation.get("parameters", ()):
-                words = self.WORDS.get(p.get("name")) if isinstance(p, dict) and p.get("in") == "query" else None
+                words = self.WORDS.get(str(p.get("name"))) if isinstance(p, dict) and p.get("in") == "query" else None
                 if words is not None:
                     p.setdefault("description", words[0])
                     p.setdefault("example", words[1])
