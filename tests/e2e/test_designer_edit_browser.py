@@ -251,3 +251,31 @@ def test_the_items_forms_and_the_editor_in_english(page: Page, edit_server: str,
     page.locator("#ind-PLEA_APPLY_RATE").get_by_role("link", name="Change").click()
     expect(page.locator("#pct-note")).to_contain_text("percentages")
     shot(page, "14-threshold-en")
+
+
+def test_a_stale_save_keeps_the_input_and_says_what_changed(page: Page, edit_server: str, edit_app: Any, csp_watch):
+    """Two windows on the same draft: the second save is refused, shows the first one's change, keeps the input."""
+    base = edit_server
+    county_code, _ = edit_app.config["E2E_COUNTY"]
+    edit_url = f"{base}/admin/schemes/SFS-PROSECUTOR-{county_code}/1/edit/"
+    other = page.context.browser.new_context(locale="zh-CN", viewport=VIEWPORT).new_page()
+    for p in (page, other):
+        p.set_viewport_size(VIEWPORT)
+        p.goto(f"{base}/admin/schemes/")
+        p.get_by_label("用户名").fill("new_county_designer")
+        p.get_by_label("密码").fill(PASSWORD)
+        p.get_by_role("button", name="登录").click()
+        p.locator("#scheme-SFS-PROSECUTOR-TEMPLATE").get_by_role("button", name="为本院本地化").click()
+        expect(p).to_have_url(edit_url)
+    other.get_by_label("效果", exact=True).fill("35")
+    other.locator("#reason-weights").fill("效果权重上调（另一窗口）")
+    other.locator("#save-weights").click()
+    expect(other.locator("#sec-weights .saved-badge")).to_be_visible()
+    other.context.close()
+    page.get_by_label("效果", exact=True).fill("20")
+    page.locator("#reason-weights").fill("效果权重下调")
+    page.locator("#save-weights").click()
+    expect(page.locator("#stale")).to_contain_text("效果权重 30 → 35")
+    expect(page.get_by_label("效果", exact=True)).to_have_value("20")
+    expect(page.locator("#reason-weights")).to_have_value("效果权重下调")
+    shot(page, "15-stale")
