@@ -237,6 +237,8 @@ def test_the_items_forms_and_the_editor_in_english(page: Page, edit_server: str,
     page.locator("#scheme-SFS-PROSECUTOR-TEMPLATE").get_by_role("button", name="为本院本地化").click()
     edit_url = f"{base}/admin/schemes/SFS-PROSECUTOR-{county_code}/1/edit/"
     expect(page).to_have_url(edit_url)
+    for part in ("sec-adjustments", "sec-vetoes", "sec-grades"):  # the lower parts of the editor, one by one
+        page.locator(f"#{part}").screenshot(path=SHOTS.format(f"part-{part}"))
     first = page.locator("#sec-adjustments tr.item").first
     first.get_by_role("link", name="修改").click()
     expect(page.locator("#p-points")).to_be_visible()
