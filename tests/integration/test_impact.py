@@ -454,3 +454,17 @@ def test_people_s_figures_need_the_score_permission(ctx):
     with pytest.raises(PermissionDenied):
         impact.preview(db.session, reader, _dictionary(app), version_id=ids["template"], subject=_someone(app, "910101"),
                        today=TODAY)
+
+
+def test_the_same_document_again_is_answered_from_what_is_kept_and_the_caches_stay_bounded(ctx):
+    app, ids = ctx
+    doc = _edited(_weight)
+    _impact(app, "prov", ids["template"], document=doc)
+    again = _impact(app, "prov", ids["template"], document=doc)
+    assert (again["computation"]["scored"], again["computation"]["metrics"]) == ("kept", "reused")
+    for i in range(12):  # a designer typing: each weight new content
+        _impact(app, "prov", ids["template"], document=_edited(lambda d, i=i: d["dimensions"]["quality"].update(
+            weight=30 + i)))
+    state = impact.cache_state()
+    assert state["scored"]["entries"] <= 6 and state["metrics"]["entries"] <= 8 and state["stores"]["entries"] <= 4
+    assert all(v["bytes"] <= 192 * 2**20 for v in state.values())
