@@ -28,7 +28,7 @@ from flask_login import current_user
 from rulesvc.catalogue import msg
 from rulesvc.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RulesvcError
 from rulesvc.extensions import db
-from rulesvc.services import designer, designer_forms
+from rulesvc.services import designer, designer_forms, designer_stale
 from rulesvc.services import designer_edit as edit
 from rulesvc.services import designer_words as W
 from rulesvc.services.dictionary import get_dictionary
@@ -70,7 +70,8 @@ class EditViews:
         from admin.designer import _actor, _lang
 
         actor = _actor()
-        doc = designer.version_document(db.session(), actor, code, number, self._dictionary(), lang=_lang())
+        doc = designer.version_document(db.session(), actor, code, number, self._dictionary(), lang=_lang(),
+                                        history=False)
         state = edit.editor_state(db.session(), actor, code, number, self._dictionary(), lang=_lang())
         return doc, state
 
@@ -124,7 +125,7 @@ class EditViews:
             errors = _field_errors(exc, lang)
             if "lock_version" in errors or "status" not in errors:
                 v = versions.scheme_version(db.session(), actor, code, number)
-                stale = edit.changes_since(db.session(), v, lock, lang)
+                stale = designer_stale.changes_since(db.session(), v, lock, lang)
                 return page(status=409, errors={}, form=request.form, stale=stale or [{"who": "", "at": None,
                                                                                          "what": []}])
             return page(status=409, errors=errors, form=request.form)
@@ -141,6 +142,7 @@ class EditViews:
             v = edit.start_localization(db.session(), _actor(), code, number,
                                         procuratorate_id=current_user.procuratorate_id)
             db.session.commit()
+            edit.findings_of(versions.resolve(v), self._dictionary(), _lang())  # checked now, shown next
         except PermissionDenied:
             return self._forbidden()
         except NotFound:

@@ -219,7 +219,7 @@ class VersionDocument:
 
 
 def version_document(session: Session, actor: Actor, code: str, number: int, dictionary: Dictionary, *,
-                     lang: str = "zh", today: dt.date | None = None) -> VersionDocument:
+                     lang: str = "zh", today: dt.date | None = None, history: bool = True) -> VersionDocument:
     """Version ``number`` of scheme ``code`` as a readable document (NotFound when ``actor`` may not see it,
     exactly as the API answers). A draft whose overrides no longer apply, or whose document does not load,
     comes back with ``problems`` instead of its parts."""
@@ -230,7 +230,9 @@ def version_document(session: Session, actor: Actor, code: str, number: int, dic
                           parent_ref=(v.parent.scheme.code, v.parent.number) if v.parent is not None else None)
     out.versions = [(x.number, x.status, W.word(W.STATUS_WORDS, lang, x.status))
                     for x in versions.visible_versions(actor, v.scheme)]
-    if actor.in_scope(v.scheme.procuratorate_id) and actor.may("audit"):
+    if not history:
+        pass  # the editor shows no history
+    elif actor.in_scope(v.scheme.procuratorate_id) and actor.may("audit"):
         records, _ = audit.list_records(session, actor, version_id=v.id, limit=VERSION_HISTORY_LIMIT)
         out.history = [_change(r, {v.id: v.number}, lang) for r in records]
         out.history_source = "audit"

@@ -20,11 +20,12 @@ expression language.
 from __future__ import annotations
 
 import copy
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rulesvc.catalogue import msg
@@ -37,8 +38,8 @@ from rulesvc.engine.errors import DefinitionError
 from rulesvc.engine.lint import lint
 from rulesvc.errors import Conflict, InvalidInput
 from rulesvc.persistence import lifecycle
-from rulesvc.persistence.models import AuditRecord, Procuratorate, SchemeVersion
-from rulesvc.schema.scheme import DocumentError, load_scheme
+from rulesvc.persistence.models import Procuratorate, SchemeVersion
+from rulesvc.schema.scheme import DocumentError, content_hash, load_scheme
 from rulesvc.services.governance import versions
 from rulesvc.services.governance.access import Actor, require
 
@@ -162,8 +163,29 @@ def editor_state(session: Session, actor: Actor, code: str, number: int, diction
     return state
 
 
+_FINDINGS: OrderedDict[tuple[str, str, str], dict[str, list[Finding]]] = OrderedDict()
+_FINDINGS_LOCK = threading.Lock()
+FINDINGS_CACHED = 64  # documents; a draft's editor asks on every page and every save
+
+
 def findings_of(doc: Mapping[str, Any], dictionary: Dictionary, lang: str) -> dict[str, list[Finding]]:
-    """Errors and warnings of a resolved document by part (infos are left to ``rulesvc lint``)."""
+    """Errors and warnings of a resolved document by part (infos are left to ``rulesvc lint``) — by content
+    hash, so the editor's pages do not compile and lint the same document again."""
+    key = (content_hash(doc), dictionary.content_hash, lang)
+    with _FINDINGS_LOCK:
+        found = _FINDINGS.get(key)
+        if found is not None:
+            _FINDINGS.move_to_end(key)
+            return found
+    found = _findings(doc, dictionary, lang)
+    with _FINDINGS_LOCK:
+        _FINDINGS[key] = found
+        while len(_FINDINGS) > FINDINGS_CACHED:
+            _FINDINGS.popitem(last=False)
+    return found
+
+
+def _findings(doc: Mapping[str, Any], dictionary: Dictionary, lang: str) -> dict[str, list[Finding]]:
     out: dict[str, list[Finding]] = {}
     try:
         found = [(f.level, f.path, f.message) for f in lint(load_scheme(doc), dictionary) if f.level != "info"]
@@ -321,51 +343,6 @@ def revert(session: Session, actor: Actor, version_id: int, *, lock_version: int
     saved = versions.set_overrides(session, actor, version_id, lock_version=lock_version, overrides=overrides)
     refuse_new_errors(saved, before, dictionary, lang)
     return saved
-
-
-def changes_since(session: Session, version: SchemeVersion, lock_version: int, lang: str = "zh") -> list[dict[str, Any]]:
-    """What others saved to ``version`` after the counter ``lock_version`` (a stale form's reader): who, when and
-    the changed places, from the audit records the saves wrote."""
-    rows = session.scalars(select(AuditRecord).where(AuditRecord.version_id == version.id,
-                                                     AuditRecord.action == "version.update")
-                           .order_by(AuditRecord.id)).all()
-    out = []
-    for r in rows:
-        detail = r.detail if isinstance(r.detail, Mapping) else {}
-        if int(detail.get("lock_version") or 0) <= lock_version:
-            continue
-        out.append({"who": r.actor, "at": r.at, "what": _diff_lines(r.diff, lang)})
-    return out
-
-
-def _diff_lines(diff: Any, lang: str) -> list[str]:
-    """A save's structural diff (:func:`rulesvc.engine.docdiff.diff`) as short lines: weights first, then entries
-    by name, then sections."""
-    if not isinstance(diff, Mapping):
-        return []
-    zh = lang == "zh"
-    lines = [(f"{w.get('name') or w.get('dimension')}权重 {_v(w.get('old'))} → {_v(w.get('new'))}" if zh else
-              f"weight of {w.get('name') or w.get('dimension')} {_v(w.get('old'))} → {_v(w.get('new'))}")
-             for w in diff.get("weights") or []]
-    for coll in ("indicators", "metrics", "adjustments", "vetoes"):
-        part = diff.get(coll) or {}
-        names = part.get("names") or {}
-        for c in part.get("added") or []:
-            lines.append(f"{'新增' if zh else 'added'} {names.get(c, c)}")
-        for c in part.get("removed") or []:
-            lines.append(f"{'删除' if zh else 'removed'} {names.get(c, c)}")
-        for c, fields in (part.get("changed") or {}).items():
-            for f in fields:
-                lines.append(f"{names.get(c, c)}：{f.get('field')} {_v(f.get('old'))} → {_v(f.get('new'))}")
-    for section in ("grading", "combination", "participants", "peers"):
-        for f in diff.get(section) or []:
-            lines.append(f"{section}.{f.get('field')} {_v(f.get('old'))} → {_v(f.get('new'))}")
-    return lines[:30]
-
-
-def _v(x: Any) -> str:
-    text = "—" if x is None else (str(x).lower() if isinstance(x, bool) else str(x))
-    return text if len(text) <= 80 else text[:77] + "…"
 
 
 # -- formulas -------------------------------------------------------------------------------------------------
