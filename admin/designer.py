@@ -71,8 +71,9 @@ class SchemesView(EditViews, ItemViews, BaseView):
         started = time.perf_counter()
         actor = _actor()
         cards = designer.scheme_cards(db.session(), actor, lang=_lang())
-        may_edit = actor.may("edit") and current_user.procuratorate_id is not None
-        return self._page("admin/designer/schemes.html", cards=cards, may_edit=may_edit,
+        may_edit = actor.may("edit")
+        may_localize = may_edit and current_user.procuratorate_id is not None  # for whom, else
+        return self._page("admin/designer/schemes.html", cards=cards, may_edit=may_edit, may_localize=may_localize,
                           localizes_units=_has_units_below(), started=started)
 
     @expose("/<code>/<int:number>/")
@@ -89,10 +90,11 @@ class SchemesView(EditViews, ItemViews, BaseView):
             return self._not_found()
         v = doc.version
         own = actor.in_scope(v.scheme.procuratorate_id)
-        may_edit = actor.may("edit") and current_user.procuratorate_id is not None
+        may_edit = actor.may("edit")
         return self._page("admin/designer/version.html", doc=doc, started=started,
                           can_edit=may_edit and own and lifecycle.is_editable(v.status),
-                          can_localize=may_edit and not own and lifecycle.is_published(v.status)
+                          can_localize=may_edit and current_user.procuratorate_id is not None and not own
+                          and lifecycle.is_published(v.status)
                           and (v.scheme.subject_kind == "prosecutor" or _has_units_below()))
 
     def _not_found(self) -> ResponseReturnValue:
