@@ -28,7 +28,7 @@ from flask_login import current_user
 from rulesvc.catalogue import msg
 from rulesvc.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RulesvcError
 from rulesvc.extensions import db
-from rulesvc.services import designer, designer_forms, designer_stale
+from rulesvc.services import designer, designer_forms, designer_items, designer_stale
 from rulesvc.services import designer_edit as edit
 from rulesvc.services import designer_words as W
 from rulesvc.services.dictionary import get_dictionary
@@ -85,8 +85,13 @@ class EditViews:
             return self._not_found()
         if not state.editable:
             return self._forbidden()
+        from admin.designer import _lang
+
+        subject = str(state.document.get("subject") or "prosecutor")
         html, _, headers = self._page("admin/designer/edit.html", doc=doc, state=state, errors=errors or {},
-                                      form=form or {}, stale=stale, section=section, started=started)
+                                      form=form or {}, stale=stale, section=section, started=started,
+                                      peer_groups=designer_items.PEER_GROUPS.get(subject, ()),
+                                      peer_group_words=W.PEER_GROUP_WORDS[_lang()])
         return html, status, headers
 
     def _after(self, code: str, number: int, anchor: str) -> ResponseReturnValue:

@@ -4,6 +4,7 @@
 - ``/admin/schemes/<CODE>/<N>/edit/adjustments/<ITEM>/`` (or ``vetoes``): change one;
 - ``…/edit/adjustments-new/`` (or ``vetoes-new``): add a local one from the data dictionary's choices;
 - ``POST …/edit/adjustments/<ITEM>/remove/``: take one out (a local one simply goes);
+- ``POST …/edit/total/``: the total's base, span, cap and floor and the peer group;
 - ``…/edit/yaml/``: the raw YAML tab for power users (:mod:`rulesvc.services.designer_yaml`), same checks.
 
 Thin like the rest: :mod:`rulesvc.services.designer_items` reads the form, :mod:`rulesvc.services.designer_edit`
@@ -131,6 +132,17 @@ class ItemViews:
                                changes=[{"op": "remove", "path": f"{kind}.{item}"}],
                                reason=request.form.get("reason", ""), dictionary=self._dictionary(), lang=_lang())
         return self._save(code, number, f"item-{item}", run, done=f"sec-{kind}")
+
+    @expose("/<code>/<int:number>/edit/total/", methods=["POST"])
+    def edit_total(self, code: str, number: int) -> ResponseReturnValue:
+        """The total's base, span, cap and floor, and the peer group scoring compares within."""
+        from admin.designer import _lang
+
+        def run(actor: Any, v: Any, lock: int) -> None:
+            changes = designer_items.total_changes(versions.resolve(v), request.form, _lang())
+            edit.apply_changes(db.session(), actor, v.id, lock_version=lock, changes=changes,
+                               reason=request.form.get("reason", ""), dictionary=self._dictionary(), lang=_lang())
+        return self._save(code, number, "sec-total", run)
 
     # -- the raw YAML tab (power users) -------------------------------------------------------------------
 

@@ -130,3 +130,41 @@ def veto_effect(entry: Mapping[str, Any]) -> dict[str, str]:
     first = effects[0] if isinstance(effects, list) and effects else entry
     return {"effect": str(first.get("effect") or ""), "dimension": str(first.get("dimension") or ""),
             "grade": str(first.get("grade") or "")}
+
+
+# -- the total and the peer groups ------------------------------------------------------------------------
+
+PEER_GROUPS = {"prosecutor": ("all", "procuratorate", "department", "business", "line"),
+               "procuratorate": ("all", "level")}
+
+
+def total_changes(doc: Mapping[str, Any], form: Form, lang: str) -> list[Change]:
+    """``base``, ``span``, ``cap``, ``floor`` of the total and the scheme's peer group and its least size →
+    a change per value that changed (an emptied cap or floor: the whole combination without it)."""
+    errors = FormErrors(lang)
+    old = dict(doc.get("combination") or {})
+    new = dict(old)
+    for key, required in (("base", True), ("span", True), ("cap", False), ("floor", False)):
+        value = _read(form, key, errors, required=required)
+        if value is None:
+            new.pop(key, None)
+        else:
+            new[key] = value
+    group = str(form.get("peer_group") or "")
+    choices = PEER_GROUPS.get(str(doc.get("subject")), PEER_GROUPS["prosecutor"])
+    if group not in choices:
+        errors.add("peer_group", "required")
+    size = _read(form, "peer_min_size", errors, required=False)
+    if size is not None and (size < 1 or not float(size).is_integer()):
+        errors.add("peer_min_size", "positive")
+    errors.raise_if_any()
+    changes: list[Change] = []
+    if any(k not in new for k in old):
+        changes.append({"op": "set", "path": "combination", "value": new})
+    else:
+        changes += [{"op": "set", "path": f"combination.{k}", "value": v} for k, v in new.items() if old.get(k) != v]
+    if group != doc.get("peer_group", "all"):
+        changes.append({"op": "set", "path": "peer_group", "value": group})
+    if size is not None and size != doc.get("peer_min_size"):
+        changes.append({"op": "set", "path": "peer_min_size", "value": int(size)})
+    return changes

@@ -363,3 +363,20 @@ def test_grades_and_quotas_and_a_template_draft_edited_without_reasons(app, worl
         doc = db.session.scalars(select(SchemeVersion).join(SchemeRow).where(SchemeRow.code == "TPL",
                                                                             SchemeVersion.number == 2)).one().document
     assert {c: d["weight"] for c, d in doc["dimensions"].items()} == {"quality": 50, "efficiency": 25, "effect": 25}
+
+
+def test_the_total_and_the_peer_group(app, world):  # noqa: F811
+    client = signed_in(app, "cdesigner")
+    url = "/admin/schemes/LOC-910101/1/edit/"
+    html = page(client, url)
+    assert 'id="t-base"' in html and '<option value="business" selected>同业务类别</option>' in html
+    hidden = _form(html, "/edit/total/")
+    data = {**hidden, "base": "85", "span": "20", "cap": "", "floor": "0", "peer_group": "department",
+            "peer_min_size": "3", "reason": "本院人少，按部门比较"}
+    assert client.post(f"{url}total/", data={**data, "peer_group": "nobody"}).status_code == 422
+    assert client.post(f"{url}total/", data=data).status_code == 302
+    ovs = [o for o in _draft(app, "LOC-910101")["overrides"] if o["reason"] == "本院人少，按部门比较"]
+    assert {"op": "set", "path": "peer_group", "value": "department", "reason": "本院人少，按部门比较"} in ovs
+    assert {"op": "set", "path": "peer_min_size", "value": 3, "reason": "本院人少，按部门比较"} in ovs
+    whole = next(o for o in ovs if o["path"] == "combination")
+    assert whole["value"] == {"method": "weighted", "base": 85, "span": 20, "floor": 0}  # the cap emptied: none
