@@ -226,7 +226,8 @@ def test_a_county_designer_localizes_the_template_without_yaml(page: Page, edit_
     slow = {}
     for url, ms in tally.ms.items():
         if ms >= LIMIT_MS:
-            again = float(page.request.get(url).headers.get("x-render-ms", "inf"))
+            response = page.request.get(url)  # a form's answer (a POST) cannot be asked again: it stands
+            again = float(response.headers.get("x-render-ms", ms)) if response.ok else ms
             print(f"{url}: {ms:.1f} ms, asked again: {again:.1f} ms")
             if again >= LIMIT_MS:
                 slow[url] = (ms, again)
