@@ -44,7 +44,6 @@ from rulesvc.engine.dictionary import Dictionary
 from rulesvc.engine.evaluate import PythonDecider
 from rulesvc.engine.frame_events import evaluate_subject_frame
 from rulesvc.engine.participation import EVALUATED
-from rulesvc.engine.peers import quota_places
 from rulesvc.engine.simreport import clean, detail_expr, grade_order, why_moved
 from rulesvc.errors import NotEvaluated, NotFound
 from rulesvc.persistence.models import Procuratorate
@@ -238,29 +237,20 @@ def _quota(compiled: CompiledScheme, seen: pl.DataFrame, whole: pl.DataFrame) ->
     g = compiled.scheme.grading
     if g is None or not any(b.quota is not None for b in g.bands):
         return []
-    bands = [b for b in g.bands if b.quota is not None]
     gcol = None if g.quota_group == "all" else GROUP_COLUMNS[g.quota_group]
     ev = whole.filter(pl.col("status") == EVALUATED)
     if gcol is None:
         full_view = seen.height == whole.height
         groups, partial, ev = (1, 0, ev) if full_view else (0, 1, ev.clear())
-        ev = ev.with_columns(pl.lit(0).alias("__group"))
-        gcol = "__group"
     else:
         sizes = dict(whole.group_by(gcol).len().iter_rows())
         seen_sizes = dict(seen.group_by(gcol).len().iter_rows())
         full = [k for k, n in seen_sizes.items() if k is not None and sizes.get(k) == n]
         groups, partial = len(full), len([k for k in seen_sizes if k is not None]) - len(full)
         ev = ev.filter(pl.col(gcol).is_in(full))
-    per = ev.group_by(gcol).agg(pl.len().alias("size"), *[
-        e for i, b in enumerate(bands) for e in ((pl.col("grade") == b.grade).sum().alias(f"taken{i}"),
-                                                 (pl.col("total") >= b.min).sum().alias(f"reached{i}"))])
-    sizes_in = per["size"].to_list()
-    return [{"grade": b.grade, "quota": b.quota, "quota_group": g.quota_group, "groups": groups,
-             "groups_partly_in_view": partial, "size": sum(sizes_in),
-             "places": sum(quota_places(b.quota, n, b.quota_rounding) for n in sizes_in),
-             "taken": int(per[f"taken{i}"].sum()), "reached": int(per[f"reached{i}"].sum())}
-            for i, b in enumerate(bands)]
+    return [{"grade": c["grade"], "quota": c["quota"], "quota_group": c["quota_group"], "groups": groups,
+             "groups_partly_in_view": partial, **{k: c[k] for k in ("size", "places", "taken", "reached")}}
+            for c in results.quota_counts(ev, g)]
 
 
 # -- the preview ---------------------------------------------------------------------------------------------

@@ -25,7 +25,6 @@ Every cache here is an LRU bounded by entries and by bytes (polars' estimate): a
 from __future__ import annotations
 
 import copy
-import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -57,7 +56,7 @@ from rulesvc.services import results
 from rulesvc.services.facts import in_use
 from rulesvc.services.governance import versions
 from rulesvc.services.governance.access import Actor, require_read, tree_of
-from rulesvc.services.scoring import KEYS, compile_cached, period_data
+from rulesvc.services.scoring import KEYS, compile_cached
 from rulesvc.services.simulation.runs import default_baseline
 
 T = TypeVar("T")
@@ -128,8 +127,6 @@ def frame_bytes(value: Any) -> int:
         return sum(frame_bytes(v) for v in value)
     if isinstance(value, MetricStore):
         return value.bytes()
-    if isinstance(value, Loaded):
-        return int(value.data.events.estimated_size() + value.data.subjects.estimated_size())
     return 0
 
 
@@ -167,7 +164,6 @@ class MetricStore:
 _STORES = Bounded(4, 128 * MB, frame_bytes)  # period data key -> MetricStore
 _METRICS = Bounded(8, 64 * MB, frame_bytes)  # (period data key, subjects, metrics_key) -> metric frame
 _SCORED = Bounded(6, 192 * MB, frame_bytes)  # (period data key, scope, content hash) -> (BulkResult, how)
-_OWN_DATA = Bounded(1, 768 * MB, frame_bytes)  # period data key -> Loaded (when the in-force data cannot serve)
 # (database, version, lock version, status, dictionary, document hash …) -> (compiled, lint warnings): a
 # document is checked once however many answers (impact, preview) are asked of it
 _CHECKED = Bounded(32, 1, lambda _: 0)
@@ -175,14 +171,14 @@ _CHECKED = Bounded(32, 1, lambda _: 0)
 
 def clear_caches() -> None:
     """Forget everything kept here (tests)."""
-    for c in (_STORES, _METRICS, _SCORED, _OWN_DATA, _CHECKED):
+    for c in (_STORES, _METRICS, _SCORED, _CHECKED):
         c.clear()
 
 
 def cache_state() -> dict[str, dict[str, int]]:
     """Entries and bytes of each cache (the benchmark prints them)."""
     return {name: {"entries": len(c), "bytes": c.bytes()}
-            for name, c in (("stores", _STORES), ("metrics", _METRICS), ("scored", _SCORED), ("own_data", _OWN_DATA))}
+            for name, c in (("stores", _STORES), ("metrics", _METRICS), ("scored", _SCORED))}
 
 
 # -- the scheme looked at --------------------------------------------------------------------------------
@@ -321,13 +317,6 @@ def _last_data_day(session: Session, start: dt.date | None, end: dt.date) -> dt.
 # -- the data and the scoring ----------------------------------------------------------------------------
 
 
-class Loaded:
-    """A period's data loaded for a draft (same shape as ``results.Computed``'s ``data``)."""
-
-    def __init__(self, data: Any) -> None:
-        self.data = data
-
-
 @dataclass
 class Scored:
     """The draft scored on the period: the bulk result, what it rests on, and how it was computed."""
@@ -377,11 +366,8 @@ def score(session: Session, dictionary: Dictionary, compiled: CompiledScheme, p:
     else:
         source = None
         dkey = ("own", gen, p.label, compiled.scheme.org, tuple(sorted(compiled.event_types)), dictionary.content_hash)
-        loaded = _OWN_DATA.get(dkey)
-        events_note = "kept" if loaded is not None else "loaded"
-        if loaded is None:
-            loaded = _OWN_DATA.put(dkey, Loaded(_scoped(period_data(
-                session, compiled, dictionary, p, cache_dir=Path(cache_dir) if cache_dir else None))))
+        loaded, kept = results.loaded_period(session, compiled, dictionary, p, cache_dir=cache_dir, gen=gen)
+        events_note = "kept" if kept else "loaded"
         data = loaded.data
     subjects = data.subjects
     if own_scope is not None and subjects.height and not subjects["procuratorate_id"].is_in(sorted(own_scope)).all():
@@ -398,16 +384,6 @@ def score(session: Session, dictionary: Dictionary, compiled: CompiledScheme, p:
         how = {**how, "scored": "now"}
     computation = {"events": events_note, **how, "seconds": round(time.perf_counter() - started, 4)}
     return Scored(result, data.events, subjects, key, tuple(data.datasets), source, computation)
-
-
-def _scoped(data: Any) -> Any:
-    """Only the events of the subjects scored (and those without a subject): the same result, a county's
-    share of the memory."""
-    if data.subjects.height == 0 or data.events.height == 0:
-        return data
-    inside = pl.col(data.key).is_in(data.subjects[data.key].unique().implode()).fill_null(False) \
-        | pl.col(data.key).is_null()
-    return dataclasses.replace(data, events=data.events.filter(inside))
 
 
 def _within(inner: frozenset[int] | None, outer: frozenset[int] | None) -> bool:

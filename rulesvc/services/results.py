@@ -85,6 +85,10 @@ class _Lru:
                     self._d.popitem(last=False)
         return value
 
+    def has(self, key: Hashable) -> bool:
+        with self._lock:
+            return key in self._d
+
     def clear(self) -> None:
         with self._lock:
             self._d.clear()
@@ -333,16 +337,27 @@ def generation(session: Session) -> tuple[Any, ...]:
     return tuple(session.execute(_statements()["generation"]).one())
 
 
+def loaded_period(session: Session, compiled: CompiledScheme, dictionary: Dictionary, p: Period, *,
+                  cache_dir: str | Path | None = None, dataset_ids: list[int] | None = None,
+                  gen: tuple[Any, ...] | None = None) -> tuple[_Loaded, bool]:
+    """The period's data for ``compiled`` (its subjects and the events of the types it reads), from this
+    process's cache when there: (the data, whether it was already kept). Also what a draft's impact reads.
+    ``gen``: the data's generation, when the caller has just read it."""
+    gen = gen or (database(session), *generation(session))
+    scope = (compiled.scheme.subject, compiled.scheme.org)
+    dkey = (gen, p.label, scope, tuple(sorted(compiled.event_types)), dictionary.content_hash,
+            tuple(dataset_ids) if dataset_ids is not None else None)
+    kept = _DATA.has(dkey)
+    return _DATA.get_or_make(dkey, lambda: _Loaded(scoped(period_data(
+        session, compiled, dictionary, p, dataset_ids, cache_dir=Path(cache_dir) if cache_dir else None)))), kept
+
+
 def compute(session: Session, compiled: CompiledScheme, dictionary: Dictionary, p: Period, *,
             cache_dir: str | Path | None = None, dataset_ids: list[int] | None = None) -> Computed:
     """The period scored now (cached: see the module's docstring)."""
     gen = (database(session), *generation(session))
     scope = (compiled.scheme.subject, compiled.scheme.org)
-    dkey = (gen, p.label, scope, tuple(sorted(compiled.event_types)), dictionary.content_hash,
-            tuple(dataset_ids) if dataset_ids is not None else None)
-
-    loaded = _DATA.get_or_make(dkey, lambda: _Loaded(_scoped(period_data(
-        session, compiled, dictionary, p, dataset_ids, cache_dir=Path(cache_dir) if cache_dir else None))))
+    loaded, _ = loaded_period(session, compiled, dictionary, p, cache_dir=cache_dir, dataset_ids=dataset_ids, gen=gen)
     data = loaded.data
     bkey = (compiled.scheme.content_hash, data.dataset_hashes, p.label, dictionary.content_hash, gen, scope)
     bulk = _BULK.get_or_make(bkey, lambda: evaluate_bulk(compiled, data.events, data.subjects, key=data.key,
@@ -350,7 +365,7 @@ def compute(session: Session, compiled: CompiledScheme, dictionary: Dictionary, 
     return Computed(data, bulk, loaded)
 
 
-def _scoped(data: Any) -> Any:
+def scoped(data: Any) -> Any:
     """The period's data with only the events of the subjects the scheme scores (a county's scheme keeps
     its county's events, not the province's): the same bulk result — events are aggregated per subject
     and joined to the subjects — held in a fraction of the memory."""
@@ -419,13 +434,16 @@ def quota_use(fig: Figures) -> list[dict[str, Any]]:
     g = fig.compiled.scheme.grading
     if g is None or not any(b.quota is not None for b in g.bands):
         return []
-    frame, use = _QUOTA.get_or_make(id(fig.frame), lambda: (fig.frame, _quota_use(fig.frame, g)))
+    frame, use = _QUOTA.get_or_make(id(fig.frame), lambda: (fig.frame, quota_counts(fig.frame, g)))
     if frame is not fig.frame:  # the id of a frame no longer cached was reused: count afresh
-        use = _quota_use(fig.frame, g)
+        use = quota_counts(fig.frame, g)
     return [dict(u) for u in use]
 
 
-def _quota_use(frame: pl.DataFrame, g: Any) -> list[dict[str, Any]]:
+def quota_counts(frame: pl.DataFrame, g: Any) -> list[dict[str, Any]]:
+    """Per band of grading ``g`` with a quota, over the quota groups of ``frame``'s evaluated rows: their
+    size, the places the quota gives (decided per group), how many hold the grade and how many reach its
+    lower bound."""
     bands = [b for b in g.bands if b.quota is not None]
     ev = frame.filter(pl.col("status") == EVALUATED)
     gcol = None if g.quota_group == "all" else GROUP_COLUMNS[g.quota_group]
