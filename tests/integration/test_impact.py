@@ -32,11 +32,18 @@ from rulesvc.services.dictionary import get_dictionary
 from rulesvc.services.governance import versions
 from rulesvc.services.governance.access import actor_for_scope, actor_for_user, system_actor
 from rulesvc.services.scoring import score_period
+from tests.impact_edits import SCORING_ONLY, Doc
+from tests.impact_edits import band as _band
+from tests.impact_edits import new_formula as _new_formula
+from tests.impact_edits import new_metric as _new_metric
+from tests.impact_edits import quota as _quota
+from tests.impact_edits import switched_off as _switched_off
+from tests.impact_edits import tier as _tier
+from tests.impact_edits import weight as _weight
 
 TODAY = dt.date(2026, 12, 4)
 TEMPLATE, COUNTY, ORG_SCHEME = "SFS-PROSECUTOR-TEMPLATE", "SFS-PROSECUTOR-910101", "SFS-PROCURATORATE-QUALITY-MONTHLY"
 PASSWORD = "impact preview 2026"
-Doc = dict[str, Any]
 
 
 @pytest.fixture(scope="module")
@@ -93,45 +100,6 @@ def _impact(app, who: str, version_id: int, **kw: Any) -> dict[str, Any]:
 # -- the edits ---------------------------------------------------------------------------------------------
 
 
-def _weight(d: Doc) -> None:
-    d["dimensions"]["quality"]["weight"] = 55
-
-
-def _tier(d: Doc) -> None:
-    d["indicators"]["PLEA_APPLY_RATE"]["scoring"]["tiers"][0]["min"] = 0.86
-
-
-def _quota(d: Doc) -> None:
-    d["grading"]["bands"][0]["quota"] = 0.3
-
-
-def _band(d: Doc) -> None:
-    d["grading"]["bands"][1]["min"] = 87
-
-
-def _adjustment(d: Doc) -> None:
-    d["adjustments"]["REVIEW_EXCELLENT_PROVINCE"].update(points=8, cap=16)
-
-
-def _switched_off(d: Doc) -> None:
-    d["indicators"]["PLEA_APPLY_RATE"]["scored"] = False
-
-
-def _new_formula(d: Doc) -> None:
-    d["indicators"]["LOCAL_ADOPTED_SHARE"] = {
-        "name": "本地采纳占比", "formula": "rec_adopted / (cases_accepted + 1)", "unit": "ratio",
-        "direction": "higher_better", "dimension": "effect",
-        "scoring": {"method": "linear", "worst": 0, "best": 1, "points": 5, "missing": "exclude"}}
-
-
-def _new_metric(d: Doc) -> None:
-    d["metrics"]["local_detained"] = {"name": "羁押案件数", "event": "case_accepted", "where": "detained"}
-    d["indicators"]["LOCAL_DETAINED"] = {
-        "name": "羁押案件数", "formula": "local_detained", "unit": "件", "direction": "lower_better",
-        "dimension": "efficiency", "scoring": {"method": "linear", "worst": 30, "best": 0, "points": 4}}
-
-
-SCORING_ONLY: list[Callable[[Doc], None]] = [_weight, _tier, _quota, _band, _adjustment, _switched_off, _new_formula]
 
 
 def _edited(edit: Callable[[Doc], None]) -> Doc:

@@ -16,51 +16,13 @@ import pytest
 from rulesvc.engine import bulk
 from rulesvc.engine.bulk import evaluate_bulk, metric_fingerprints, metrics_key, phase_metrics, score_metrics
 from rulesvc.services.impact_data import Bounded, frame_bytes, period_of
+from tests.impact_edits import SCORING_ONLY, Doc
+from tests.impact_edits import new_metric as _new_metric
 from tests.unit.test_bulkcache import PERIOD, compiled_of, documents, province
 
 KEY = "prosecutor_id"
-Doc = dict[str, Any]
 
 
-def _weight(d: Doc) -> None:
-    d["dimensions"]["quality"]["weight"] = 55
-
-
-def _tier(d: Doc) -> None:
-    d["indicators"]["PLEA_APPLY_RATE"]["scoring"]["tiers"][0]["min"] = 0.86
-
-
-def _quota(d: Doc) -> None:
-    d["grading"]["bands"][0]["quota"] = 0.3
-
-
-def _band(d: Doc) -> None:
-    d["grading"]["bands"][1]["min"] = 87
-
-
-def _adjustment(d: Doc) -> None:
-    d["adjustments"]["REVIEW_EXCELLENT_PROVINCE"].update(points=8, cap=16)
-
-
-def _off(d: Doc) -> None:
-    d["indicators"]["PLEA_APPLY_RATE"]["scored"] = False
-
-
-def _new_formula(d: Doc) -> None:
-    d["indicators"]["LOCAL_ADOPTED_SHARE"] = {
-        "name": "本地采纳占比", "formula": "rec_adopted / (cases_accepted + 1)", "unit": "ratio",
-        "direction": "higher_better", "dimension": "effect",
-        "scoring": {"method": "linear", "worst": 0, "best": 1, "points": 5, "missing": "exclude"}}
-
-
-def _new_metric(d: Doc) -> None:
-    d["metrics"]["local_detained"] = {"name": "羁押案件数", "event": "case_accepted", "where": "detained"}
-    d["indicators"]["LOCAL_DETAINED"] = {
-        "name": "羁押案件数", "formula": "local_detained", "unit": "件", "direction": "lower_better",
-        "dimension": "efficiency", "scoring": {"method": "linear", "worst": 30, "best": 0, "points": 4}}
-
-
-SCORING_ONLY: list[Callable[[Doc], None]] = [_weight, _tier, _quota, _band, _adjustment, _off, _new_formula]
 
 
 @pytest.fixture(scope="module")
