@@ -12,9 +12,11 @@ Without ``/usr/bin/chromium`` the tests are skipped with the reason (``make brow
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import ConsoleMessage, Page
@@ -108,10 +110,11 @@ def csp_watch(page: Page) -> Iterator[list[str]]:
     assert not unexpected, "CSP violations or page errors:\n" + "\n".join(unexpected)
 
 
-@pytest.fixture(scope="session")
-def live_server(demo_app) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, demo_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
+@contextlib.contextmanager
+def serving(app: Any, name: str) -> Iterator[str]:
+    """``app`` served on a free local port from a thread, for the browser: its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"
@@ -119,3 +122,9 @@ def live_server(demo_app) -> Iterator[str]:
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()
+
+
+@pytest.fixture(scope="session")
+def live_server(demo_app) -> Iterator[str]:
+    with serving(demo_app, "e2e-live-server") as url:
+        yield url

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import threading
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Page, Response, expect
 from sqlalchemy import select
-from werkzeug.serving import make_server
+
+from tests.e2e.conftest import serving
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SHOTS = "/tmp/rulesvc-admin-designer-{}.png"
@@ -61,15 +61,8 @@ def designer_app(sqlite_app_factory, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def designer_server(designer_app) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, designer_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="designer-e2e-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
+    with serving(designer_app, "designer-e2e-server") as url:
+        yield url
 
 
 def sign_in(page: Page, base: str, username: str) -> None:

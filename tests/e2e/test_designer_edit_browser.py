@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, Request, Response, expect
 from sqlalchemy import select
-from werkzeug.serving import make_server
+
+from tests.e2e.conftest import serving
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SHOTS = "/tmp/rulesvc-admin-designer-edit-{}.png"
@@ -64,15 +64,8 @@ def edit_app(sqlite_app_factory, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def edit_server(edit_app) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, edit_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="designer-edit-e2e-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
+    with serving(edit_app, "designer-edit-e2e-server") as url:
+        yield url
 
 
 class Tally:
