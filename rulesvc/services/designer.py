@@ -31,7 +31,7 @@ from rulesvc.persistence.models import AuditRecord, SchemeVersion
 from rulesvc.persistence.models import Scheme as SchemeRow
 from rulesvc.schema.scheme import DocumentError, load_scheme
 from rulesvc.services import designer_words as W
-from rulesvc.services.designer_edit import kind_words
+from rulesvc.services.designer_edit import kind_words, part_label
 from rulesvc.services.governance import audit, versions
 from rulesvc.services.governance.access import Actor
 from rulesvc.services.scoring import compile_cached
@@ -258,7 +258,7 @@ def version_document(session: Session, actor: Actor, code: str, number: int, dic
     if v.parent_id is not None:
         parent_doc = versions.resolve(v.parent) if v.parent is not None else {}
         out.overrides = [{"kind": kind_words(o, lang), "path": o.get("path", ""),
-                          "label": _part_label(o.get("path", ""), resolved, parent_doc),
+                          "label": part_label(o.get("path", ""), resolved, parent_doc),
                           "reason": o.get("reason", "")} for o in v.document.get("overrides", [])]
     return out
 
@@ -272,20 +272,6 @@ def _provenance(v: SchemeVersion, lang: str) -> dict[str, Origin]:
         return {}
     return {part: Origin(p["status"], W.word(W.ORIGIN_WORDS, lang, p["status"]), [o["reason"] for o in p["overrides"]])
             for part, p in raw.items()}
-
-
-def _part_label(path: str, resolved: Mapping[str, Any], parent: Mapping[str, Any]) -> str:
-    """``indicators.PLEA_APPLY_RATE.scoring.tiers`` → the indicator's name (the path's entry), for people."""
-    try:
-        tokens = loc.parse_path(path)
-    except ValueError:
-        return path
-    if len(tokens) >= 2 and tokens[0] in loc.COLLECTIONS:
-        for doc in (resolved, parent):
-            entry = (doc.get(str(tokens[0])) or {}).get(str(tokens[1]))
-            if isinstance(entry, Mapping) and entry.get("name"):
-                return str(entry["name"])
-    return path
 
 
 def _fill(out: VersionDocument, s: Scheme, c: CompiledScheme, d: Dictionary, prov: Mapping[str, Origin],

@@ -202,7 +202,7 @@ def _override_rows(v: SchemeVersion, *, resolved: Mapping[str, Any], parent: Map
     for i, o in enumerate((v.document or {}).get("overrides") or []):
         path = str(o.get("path", ""))
         rows.append({"index": i, "kind": kind_words(o, lang), "path": path,
-                     "label": _label(path, resolved, parent), "reason": o.get("reason", ""), "op": o.get("op")})
+                     "label": part_label(path, resolved, parent), "reason": o.get("reason", ""), "op": o.get("op")})
     return rows
 
 
@@ -212,7 +212,8 @@ def kind_words(override: Mapping[str, Any], lang: str) -> str:
     return zh.replace("本地度量", "数据项").replace("度量", "数据项") if lang == "zh" else en.replace("metric", "count")
 
 
-def _label(path: str, resolved: Mapping[str, Any], parent: Mapping[str, Any]) -> str:
+def part_label(path: str, resolved: Mapping[str, Any], parent: Mapping[str, Any]) -> str:
+    """``indicators.PLEA_APPLY_RATE.scoring.tiers`` → the indicator's name (the path's entry), for people."""
     try:
         tokens = loc.parse_path(path)
     except ValueError:
