@@ -146,6 +146,12 @@ def _forget_tree_on_flush(session: Session, _context: Any) -> None:
     session.info.pop(_TREE_MEMO, None)
 
 
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_tree_on_rollback(session: Session, _previous: Any) -> None:
+    """A rolled-back savepoint may take back units the tree was read with."""
+    session.info.pop(_TREE_MEMO, None)
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _forget_tree_on_write(state: Any) -> None:
     if not state.is_select:  # an INSERT / UPDATE / DELETE statement run through the session
