@@ -179,8 +179,8 @@ def ranking(pagination_parameters: PaginationParameters, period: str, scheme: st
         resp.headers["Content-Disposition"] = f'attachment; filename="{name}"'
         resp.headers.update(headers)
         return resp
-    page = frame.slice((pagination_parameters.page - 1) * pagination_parameters.page_size,
-                       pagination_parameters.page_size)
+    start = (pagination_parameters.page - 1) * pagination_parameters.page_size
+    page = frame.clear() if start >= frame.height else frame.slice(start, pagination_parameters.page_size)
     return rankings.rows(session, dictionary, page, meta["subject_kind"]), 200, headers
 
 
