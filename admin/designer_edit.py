@@ -66,6 +66,19 @@ class EditViews:
         db.session.rollback()
         return self.render("admin/designer/forbidden.html"), 403
 
+    def _editable(self, code: str, number: int) -> tuple[Any, ResponseReturnValue | None]:
+        """(the draft's editor state, None), or (None, the page to answer instead): 404 when the person may
+        not see the version, 403 when they may see it but not edit it."""
+        from admin.designer import _actor, _lang
+
+        try:
+            state = edit.editor_state(db.session(), _actor(), code, number, self._dictionary(), lang=_lang())
+        except NotFound:
+            return None, self._not_found()
+        if not state.editable:
+            return None, self._forbidden()
+        return state, None
+
     def _load(self, code: str, number: int) -> tuple[Any, Any]:
         from admin.designer import _actor, _lang
 
@@ -219,15 +232,12 @@ class EditViews:
     def _indicator_page(self, code: str, number: int, ind: str | None, *, status: int = 200,
                         errors: Mapping[str, list[str]] | None = None, form: Mapping[str, Any] | None = None,
                         stale: list[dict[str, Any]] | None = None) -> ResponseReturnValue:
-        from admin.designer import _actor, _lang
+        from admin.designer import _lang
 
         started = time.perf_counter()
-        try:
-            state = edit.editor_state(db.session(), _actor(), code, number, self._dictionary(), lang=_lang())
-        except NotFound:
-            return self._not_found()
-        if not state.editable:
-            return self._forbidden()
+        state, refused = self._editable(code, number)
+        if refused is not None:
+            return refused
         indicators = state.document.get("indicators") or {}
         if ind is not None and ind not in indicators:
             return self._not_found()
@@ -347,15 +357,12 @@ class EditViews:
     def _metric_page(self, code: str, number: int, *, status: int = 200,
                      errors: Mapping[str, list[str]] | None = None, form: Mapping[str, Any] | None = None,
                      stale: list[dict[str, Any]] | None = None) -> ResponseReturnValue:
-        from admin.designer import _actor, _lang
+        from admin.designer import _lang
 
         started = time.perf_counter()
-        try:
-            state = edit.editor_state(db.session(), _actor(), code, number, self._dictionary(), lang=_lang())
-        except NotFound:
-            return self._not_found()
-        if not state.editable:
-            return self._forbidden()
+        state, refused = self._editable(code, number)
+        if refused is not None:
+            return refused
         d = self._dictionary()
         lang = _lang()
         events = [(c, et.name_en if lang == "en" else et.name, et.requires_case) for c, et in d.event_types.items()]

@@ -39,20 +39,18 @@ class ItemViews:
     _save: Callable[..., ResponseReturnValue]
     _after: Callable[..., ResponseReturnValue]
     _dictionary: Callable[[], Any]
+    _editable: Callable[[str, int], tuple[Any, ResponseReturnValue | None]]
 
     def _item_page(self, code: str, number: int, kind: str, item: str | None, *, status: int = 200,
                    errors: Mapping[str, list[str]] | None = None, form: Mapping[str, Any] | None = None,
                    stale: list[dict[str, Any]] | None = None) -> ResponseReturnValue:
-        from admin.designer import _actor, _lang
+        from admin.designer import _lang
 
         started = time.perf_counter()
         lang = _lang()
-        try:
-            state = edit.editor_state(db.session(), _actor(), code, number, self._dictionary(), lang=lang)
-        except NotFound:
-            return self._not_found()
-        if not state.editable:
-            return self._forbidden()
+        state, refused = self._editable(code, number)
+        if refused is not None:
+            return refused
         entries = state.document.get(kind) or {}
         if item is not None and item not in entries:
             return self._not_found()
@@ -161,15 +159,11 @@ class ItemViews:
 
     def _yaml_page(self, code: str, number: int, *, status: int = 200, errors: Mapping[str, list[str]] | None = None,
                    form: Mapping[str, Any] | None = None, stale: list[dict[str, Any]] | None = None) -> ResponseReturnValue:
-        from admin.designer import _actor, _lang
 
         started = time.perf_counter()
-        try:
-            state = edit.editor_state(db.session(), _actor(), code, number, self._dictionary(), lang=_lang())
-        except NotFound:
-            return self._not_found()
-        if not state.editable:
-            return self._forbidden()
+        state, refused = self._editable(code, number)
+        if refused is not None:
+            return refused
         text = (form or {}).get("yaml") if form else None
         html, _, headers = self._page("admin/designer/yaml.html", state=state, errors=errors or {}, form=form or {},
                                       stale=stale, text=text if text is not None else designer_yaml.as_yaml(state.version),
