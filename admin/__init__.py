@@ -33,6 +33,7 @@ _templates = Blueprint("rulesvc_admin_templates", __name__, template_folder="tem
 def init_admin(app: Flask) -> None:
     """Mount the admin views behind the login (a new ``Admin`` and new views for every app)."""
     from admin.designer import SchemesView
+    from admin.results_views import ResultsView
     from admin.views import HomeView, model_views
 
     init_auth(app)
@@ -50,5 +51,6 @@ def init_admin(app: Flask) -> None:
         csp_nonce_generator=csp_nonce,
     )
     admin.add_view(SchemesView(name=lazy_gettext("Schemes"), endpoint="admin_schemes", url="/admin/schemes"))
+    admin.add_view(ResultsView(name=lazy_gettext("Results"), endpoint="admin_results", url="/admin/results"))
     admin.add_views(*model_views())
     admin.init_app(app)

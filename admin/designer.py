@@ -20,7 +20,10 @@ from sqlalchemy import select
 
 from admin.auth import is_signed_in, login_url_for_current_request
 from admin.designer_edit import EditViews
+from admin.designer_impact import ImpactViews
 from admin.designer_items import ItemViews
+from admin.designer_simulation import SimulationViews
+from admin.designer_workflow import WorkflowViews
 from admin.formatting import format_date, is_english
 from rulesvc.errors import NotFound
 from rulesvc.extensions import db
@@ -46,7 +49,7 @@ def _lang() -> str:
     return "en" if is_english() else "zh"
 
 
-class SchemesView(EditViews, ItemViews, BaseView):
+class SchemesView(EditViews, ItemViews, ImpactViews, WorkflowViews, SimulationViews, BaseView):
     """方案: the list of schemes and, under it, one version of a scheme."""
 
     def is_accessible(self) -> bool:

@@ -26,8 +26,11 @@ ZH = HERE / "zh_Hans_CN" / "LC_MESSAGES" / "messages.po"
 
 
 def _pybabel(*args: str) -> None:
-    subprocess.run([str(Path(sys.executable).with_name("pybabel")), *args], cwd=ROOT, check=True,
-                   stdout=subprocess.DEVNULL)
+    done = subprocess.run([str(Path(sys.executable).with_name("pybabel")), *args], cwd=ROOT,
+                          capture_output=True, text=True)
+    if done.returncode:
+        sys.stderr.write(done.stdout + done.stderr)
+        raise SystemExit(done.returncode)
 
 
 def main(argv: list[str] | None = None) -> int:
