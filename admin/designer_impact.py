@@ -8,6 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from flask.typing import ResponseReturnValue
+from flask_admin import expose
+
 
 class ImpactViews:
     """Page 5."""
@@ -15,3 +18,8 @@ class ImpactViews:
     _page: Callable[..., Any]
     _not_found: Callable[[], Any]
     render: Callable[..., str]
+
+    @expose("/<code>/<int:number>/preview/")
+    def preview(self, code: str, number: int) -> ResponseReturnValue:
+        """Page 5: a prosecutor under this draft and under the version in force. (Until it lands: not found.)"""
+        return self._not_found()

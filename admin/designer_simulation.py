@@ -8,6 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from flask.typing import ResponseReturnValue
+from flask_admin import expose
+
 
 class SimulationViews:
     """Page 8."""
@@ -15,3 +18,8 @@ class SimulationViews:
     _page: Callable[..., Any]
     _not_found: Callable[[], Any]
     render: Callable[..., str]
+
+    @expose("/<code>/<int:number>/simulations/")
+    def simulations(self, code: str, number: int) -> ResponseReturnValue:
+        """Page 8: this version's simulations and the form that launches one. (Until it lands: not found.)"""
+        return self._not_found()

@@ -8,6 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from flask.typing import ResponseReturnValue
+from flask_admin import expose
+
 
 class WorkflowViews:
     """Pages 6–7."""
@@ -15,3 +18,8 @@ class WorkflowViews:
     _page: Callable[..., Any]
     _not_found: Callable[[], Any]
     render: Callable[..., str]
+
+    @expose("/<code>/<int:number>/diff/")
+    def diff(self, code: str, number: int) -> ResponseReturnValue:
+        """Page 6: the diff of this version against another (``?against=<N>``). (Until it lands: not found.)"""
+        return self._not_found()
