@@ -184,8 +184,7 @@ class EditViews:
         from admin.designer import _lang
 
         def run(actor: Any, v: Any, lock: int) -> None:
-            dims = versions.resolve(v).get("dimensions") or {}
-            changes = designer_forms.weight_changes(dims, request.form, _lang())
+            changes = weights_changes(versions.resolve(v), request.form, _lang(), self._dictionary())
             edit.apply_changes(db.session(), actor, v.id, lock_version=lock, changes=changes,
                                reason=request.form.get("reason", ""), dictionary=self._dictionary(), lang=_lang())
         return self._save(code, number, "sec-weights", run)
@@ -195,8 +194,7 @@ class EditViews:
         from admin.designer import _lang
 
         def run(actor: Any, v: Any, lock: int) -> None:
-            bands = (versions.resolve(v).get("grading") or {}).get("bands") or []
-            changes = designer_forms.grade_changes(bands, request.form, _lang())
+            changes = grades_changes(versions.resolve(v), request.form, _lang(), self._dictionary())
             edit.apply_changes(db.session(), actor, v.id, lock_version=lock, changes=changes,
                                reason=request.form.get("reason", ""), dictionary=self._dictionary(), lang=_lang())
         return self._save(code, number, "sec-grades", run)
@@ -269,25 +267,9 @@ class EditViews:
             return self._indicator_page(code, number, ind)
 
         def run(actor: Any, v: Any, lock: int) -> None:
-            lang = _lang()
-            doc = versions.resolve(v)
-            entry = (doc.get("indicators") or {}).get(ind)
-            if entry is None:
-                raise NotFound(ind)
-            errors = designer_forms.FormErrors(lang)
-            rule = designer_forms.scoring_from_form(request.form, unit=str(entry.get("unit", "")),
-                                                    direction=str(entry.get("direction", "higher_better")),
-                                                    lang=lang, errors=errors)
-            formula = str(request.form.get("formula", entry.get("formula", ""))).strip()
-            checked = edit.check_formula(doc, self._dictionary(), formula, code=ind, lang=lang)
-            if not checked.get("ok"):
-                errors.setdefault("formula", []).append(str(checked["message"]))
-            errors.raise_if_any()
-            changes = designer_forms.scoring_changes(ind, entry.get("scoring"), rule)
-            if formula != entry.get("formula"):
-                changes.append({"op": "set", "path": f"indicators.{ind}.formula", "value": formula})
+            changes = indicator_changes(versions.resolve(v), request.form, _lang(), self._dictionary(), ind)
             edit.apply_changes(db.session(), actor, v.id, lock_version=lock, changes=changes,
-                               reason=request.form.get("reason", ""), dictionary=self._dictionary(), lang=lang)
+                               reason=request.form.get("reason", ""), dictionary=self._dictionary(), lang=_lang())
         return self._save(code, number, f"ind-{ind}", run,
                           page=lambda **kw: self._indicator_page(code, number, ind, **kw))
 
@@ -303,27 +285,10 @@ class EditViews:
         added: list[str] = []
 
         def run(actor: Any, v: Any, lock: int) -> None:
-            lang = _lang()
-            doc = versions.resolve(v)
-            taken = [*(doc.get("indicators") or {}), *(doc.get("metrics") or {})]
-            try:
-                ind, entry = designer_forms.new_indicator(request.form, taken=taken,
-                                                          dimensions=list(doc.get("dimensions") or {}), lang=lang)
-                problems: dict[str, list[str]] = {}
-            except InvalidInput as exc:
-                problems = dict(exc.errors or {})
-                ind, entry = str(request.form.get("code", "")), {}
-            formula = str(request.form.get("formula", "")).strip()
-            if formula and "formula" not in problems:
-                checked = edit.check_formula(doc, self._dictionary(), formula, code=ind or None, lang=lang)
-                if not checked.get("ok"):
-                    problems.setdefault("formula", []).append(str(checked["message"]))
-            if problems:
-                raise InvalidInput(msg("request.invalid"), errors=problems)
-            edit.apply_changes(db.session(), actor, v.id, lock_version=lock,
-                               changes=[{"op": "add", "path": f"indicators.{ind}", "value": entry}],
-                               reason=request.form.get("reason", ""), dictionary=self._dictionary(), lang=lang)
-            added.append(ind)
+            changes = new_indicator_changes(versions.resolve(v), request.form, _lang(), self._dictionary())
+            edit.apply_changes(db.session(), actor, v.id, lock_version=lock, changes=changes,
+                               reason=request.form.get("reason", ""), dictionary=self._dictionary(), lang=_lang())
+            added.append(str(changes[0]["path"]).split(".", 1)[1])
         response = self._save(code, number, "sec-indicators", run,
                               page=lambda **kw: self._indicator_page(code, number, None, **kw))
         if added:
@@ -385,3 +350,62 @@ class EditViews:
         formula = str(request.form.get("formula", ""))[:2000]
         result = edit.check_formula(doc, self._dictionary(), formula, code=ind, lang=_lang())
         return self.render("admin/designer/formula_check.html", result=result, formula=formula)
+
+
+# -- what a form changes: the same for a save and for the live impact (admin/designer_impact.py) -------------
+
+Changes = list[dict[str, Any]]
+
+
+def weights_changes(doc: Mapping[str, Any], form: Mapping[str, Any], lang: str, dictionary: Any,
+                    target: str | None = None) -> Changes:
+    """The dimension weights' form."""
+    return designer_forms.weight_changes(doc.get("dimensions") or {}, form, lang)
+
+
+def grades_changes(doc: Mapping[str, Any], form: Mapping[str, Any], lang: str, dictionary: Any,
+                   target: str | None = None) -> Changes:
+    """The grade bands' lowest totals and quotas."""
+    return designer_forms.grade_changes((doc.get("grading") or {}).get("bands") or [], form, lang)
+
+
+def indicator_changes(doc: Mapping[str, Any], form: Mapping[str, Any], lang: str, dictionary: Any,
+                      target: str | None = None) -> Changes:
+    """An indicator's formula and scoring rule (``target``: its code); field errors for both at once."""
+    entry = (doc.get("indicators") or {}).get(target or "")
+    if target is None or entry is None:
+        raise NotFound(str(target))
+    errors = designer_forms.FormErrors(lang)
+    rule = designer_forms.scoring_from_form(form, unit=str(entry.get("unit", "")),
+                                            direction=str(entry.get("direction", "higher_better")),
+                                            lang=lang, errors=errors)
+    formula = str(form.get("formula", entry.get("formula", ""))).strip()
+    checked = edit.check_formula(doc, dictionary, formula, code=target, lang=lang)
+    if not checked.get("ok"):
+        errors.setdefault("formula", []).append(str(checked["message"]))
+    errors.raise_if_any()
+    changes = designer_forms.scoring_changes(target, entry.get("scoring"), rule)
+    if formula != entry.get("formula"):
+        changes.append({"op": "set", "path": f"indicators.{target}.formula", "value": formula})
+    return changes
+
+
+def new_indicator_changes(doc: Mapping[str, Any], form: Mapping[str, Any], lang: str, dictionary: Any,
+                          target: str | None = None) -> Changes:
+    """A local indicator: one ``add`` (its code is the path's last part)."""
+    taken = [*(doc.get("indicators") or {}), *(doc.get("metrics") or {})]
+    try:
+        ind, entry = designer_forms.new_indicator(form, taken=taken, dimensions=list(doc.get("dimensions") or {}),
+                                                  lang=lang)
+        problems: dict[str, list[str]] = {}
+    except InvalidInput as exc:
+        problems = dict(exc.errors or {})
+        ind, entry = str(form.get("code", "")), {}
+    formula = str(form.get("formula", "")).strip()
+    if formula and "formula" not in problems:
+        checked = edit.check_formula(doc, dictionary, formula, code=ind or None, lang=lang)
+        if not checked.get("ok"):
+            problems.setdefault("formula", []).append(str(checked["message"]))
+    if problems:
+        raise InvalidInput(msg("request.invalid"), errors=problems)
+    return [{"op": "add", "path": f"indicators.{ind}", "value": entry}]

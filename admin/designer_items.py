@@ -75,28 +75,11 @@ class ItemViews:
         added: list[str] = []
 
         def run(actor: Any, v: Any, lock: int) -> None:
-            lang = _lang()
-            doc = versions.resolve(v)
-            old = (doc.get(kind) or {}).get(item) if item is not None else None
-            if item is not None and old is None:
-                raise NotFound(item)
-            taken = [c for coll in ("metrics", "indicators", "adjustments", "vetoes") for c in (doc.get(coll) or {})]
-            dims = list(doc.get("dimensions") or {})
-            if kind == "adjustments":
-                new_code, entry = designer_items.adjustment(request.form, old=old, dimensions=dims,
-                                                            dictionary=self._dictionary(), taken=taken, lang=lang)
-            else:
-                grades = [str(b.get("grade")) for b in ((doc.get("grading") or {}).get("bands") or [])]
-                new_code, entry = designer_items.veto(request.form, old=old, dimensions=dims, grades=grades,
-                                                      dictionary=self._dictionary(), taken=taken, lang=lang)
-            if new_code is not None:
-                changes = [{"op": "add", "path": f"{kind}.{new_code}", "value": entry}]
-                added.append(new_code)
-            else:
-                assert old is not None and item is not None
-                changes = designer_items.entry_changes(kind, item, old, entry)
+            changes = item_changes(kind)(versions.resolve(v), request.form, _lang(), self._dictionary(), item)
+            if item is None:
+                added.append(str(changes[0]["path"]).split(".", 1)[1])
             edit.apply_changes(db.session(), actor, v.id, lock_version=lock, changes=changes,
-                               reason=request.form.get("reason", ""), dictionary=self._dictionary(), lang=lang)
+                               reason=request.form.get("reason", ""), dictionary=self._dictionary(), lang=_lang())
         anchor = f"sec-{kind}" if item is None else f"item-{item}"
         response = self._save(code, number, anchor, run,
                               page=lambda **kw: self._item_page(code, number, kind, item, **kw))
@@ -137,7 +120,7 @@ class ItemViews:
         from admin.designer import _lang
 
         def run(actor: Any, v: Any, lock: int) -> None:
-            changes = designer_items.total_changes(versions.resolve(v), request.form, _lang())
+            changes = total_changes(versions.resolve(v), request.form, _lang(), self._dictionary())
             edit.apply_changes(db.session(), actor, v.id, lock_version=lock, changes=changes,
                                reason=request.form.get("reason", ""), dictionary=self._dictionary(), lang=_lang())
         return self._save(code, number, "sec-total", run)
@@ -186,3 +169,36 @@ def _item_words(code: str, number: int, kind: str, item: str | None, lang: str) 
                                     lang=lang)
     rows = doc.adjustments if kind == "adjustments" else doc.vetoes
     return next((r for r in rows if r.get("code") == item), {})
+
+
+# -- what a form changes: the same for a save and for the live impact (admin/designer_impact.py) -------------
+
+
+def total_changes(doc: Mapping[str, Any], form: Mapping[str, Any], lang: str, dictionary: Any,
+                  target: str | None = None) -> list[dict[str, Any]]:
+    """The total's base, span, cap and floor and the peer group."""
+    return designer_items.total_changes(doc, form, lang)
+
+
+def item_changes(kind: str) -> Callable[..., list[dict[str, Any]]]:
+    """The form of an adjustment or a veto (``kind``): changing ``target``, or a new one (``target`` None)."""
+
+    def changes(doc: Mapping[str, Any], form: Mapping[str, Any], lang: str, dictionary: Any,
+                target: str | None = None) -> list[dict[str, Any]]:
+        old = (doc.get(kind) or {}).get(target) if target is not None else None
+        if target is not None and old is None:
+            raise NotFound(target)
+        taken = [c for coll in ("metrics", "indicators", "adjustments", "vetoes") for c in (doc.get(coll) or {})]
+        dims = list(doc.get("dimensions") or {})
+        if kind == "adjustments":
+            new_code, entry = designer_items.adjustment(form, old=old, dimensions=dims, dictionary=dictionary,
+                                                        taken=taken, lang=lang)
+        else:
+            grades = [str(b.get("grade")) for b in ((doc.get("grading") or {}).get("bands") or [])]
+            new_code, entry = designer_items.veto(form, old=old, dimensions=dims, grades=grades,
+                                                  dictionary=dictionary, taken=taken, lang=lang)
+        if new_code is not None:
+            return [{"op": "add", "path": f"{kind}.{new_code}", "value": entry}]
+        assert old is not None and target is not None
+        return designer_items.entry_changes(kind, target, old, entry)
+    return changes

@@ -304,16 +304,22 @@ def error_keys(v: SchemeVersion, dictionary: Dictionary, lang: str) -> set[tuple
 
 def _apply(session: Session, actor: Actor, v: SchemeVersion, *, lock_version: int,
            changes: Sequence[Mapping[str, Any]], reason: str) -> SchemeVersion:
-    version_id = v.id
+    if v.parent_id is not None and not (reason or "").strip():
+        raise InvalidInput(msg("version.overrides_invalid"), errors={"reason": [_REASON_REQUIRED]})
+    return versions.update_draft(session, actor, v.id, lock_version=lock_version,
+                                 document=_changed(v, changes, reason))
+
+
+def _changed(v: SchemeVersion, changes: Sequence[Mapping[str, Any]], reason: str) -> dict[str, Any]:
+    """The draft's own document with ``changes`` made: a localization's overrides merged (each carrying
+    ``reason``), a template's document changed in place."""
     reason = (reason or "").strip()
     if v.parent_id is not None:
-        if not reason:
-            raise InvalidInput(msg("version.overrides_invalid"), errors={"reason": [_REASON_REQUIRED]})
         parent_doc = versions.resolve(v.parent) if v.parent is not None else {}
         overrides = list((v.document or {}).get("overrides") or [])
         for c in changes:
             overrides = merge(overrides, {**c, "reason": reason}, parent_doc)
-        return versions.set_overrides(session, actor, version_id, lock_version=lock_version, overrides=overrides)
+        return {**(v.document or {}), "overrides": overrides}
     doc = copy.deepcopy(dict(v.document or {}))
     try:
         for c in changes:
@@ -324,7 +330,21 @@ def _apply(session: Session, actor: Actor, v: SchemeVersion, *, lock_version: in
     except loc.LocalizationError as exc:
         raise InvalidInput(msg("version.document_invalid"),
                            errors={p.get("path") or "document": [p["message"]] for p in exc.problems}) from None
-    return versions.update_draft(session, actor, version_id, lock_version=lock_version, document=doc)
+    return doc
+
+
+UNSAVED_REASON = "（未保存的修改）"
+
+
+def unsaved_document(session: Session, actor: Actor, version_id: int, *,
+                     changes: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The draft's own document as a save of ``changes`` would leave it — nothing is saved, no record is
+    written. The live impact (:func:`rulesvc.services.impact.impact`) scores it. Only for those who may save
+    the draft (as :func:`apply_changes`); a localization's changes carry a stand-in reason (the save asks for
+    the real one)."""
+    v = versions.get_version(session, actor, version_id)
+    require(actor, "edit", v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")
+    return _changed(v, changes, UNSAVED_REASON)
 
 
 _REASON_REQUIRED = "请填写修改理由：本地化的每一处修改都要说明理由"

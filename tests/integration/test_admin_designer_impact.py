@@ -1,0 +1,170 @@
+"""The designer's page 5 (issue 12) through the real app, on SQLite and PostgreSQL: the preview (预览) of a
+prosecutor under a draft and the version in force, and the live impact (影响预览) of an unsaved edit beside the
+editor — the same answer as :func:`rulesvc.services.impact.impact` on the same edit, nothing saved, the save's
+field messages for bad input, and who may see what (another county's prosecutor: 404; a viewer: the preview but
+not the editor's impact)."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from rulesvc.extensions import db
+from rulesvc.persistence.models import AuditRecord, SchemeVersion
+from rulesvc.persistence.models import Scheme as SchemeRow
+from rulesvc.services import designer_edit, impact
+from rulesvc.services.dictionary import get_dictionary
+from tests.integration.test_admin import csrf_token
+from tests.integration.test_admin_designer import _actor, page, signed_in, world  # noqa: F401 (fixture)
+
+LOC = "/admin/schemes/LOC-910101/1/"
+OWN, OTHER = "S9101010", "S9101020"  # a prosecutor of 清瑞区 (910101) and one of 东湖区 (910102)
+
+
+def _draft(app) -> tuple[int, int, int]:
+    """The county draft's id and lock counter, and how many audit records there are."""
+    with app.app_context():
+        v = db.session.scalar(select(SchemeVersion).join(SchemeRow).where(SchemeRow.code == "LOC-910101"))
+        return v.id, v.lock_version, db.session.scalar(select(func.count(AuditRecord.id)))
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_the_preview_shows_a_prosecutor_of_ones_own_county_under_both_versions(app, world):  # noqa: F811
+    client = signed_in(app, "cdesigner")
+    html = page(client, f"{LOC}preview/")
+    assert "预览" in html and 'id="preview-pick"' in html
+    # Only the county's people to pick from; the first is chosen by default and its card follows as a fragment.
+    picked = re.findall(r'<option value="(S\d+)"', html)
+    assert picked == ["S9101010", "S9101011", "S9101012"]
+    assert f"preview/card/?subject={OWN}" in html and "计算中" in html
+
+    card = client.get(f"{LOC}preview/card/?subject={OWN}")
+    assert card.status_code == 200 and float(card.headers["X-Render-Ms"]) >= 0
+    body = card.get_data(as_text=True)
+    with app.app_context():
+        v_id = _draft(app)[0]
+        expected = impact.preview(db.session, _actor("cdesigner"), get_dictionary(app.config["RULES_DIR"]),
+                                  version_id=v_id, subject=OWN)
+        db.session.rollback()
+    d = expected["difference"]
+    assert f'data-subject="{OWN}"' in body and expected["subject"]["name"] in body
+    assert f"{d['total']['in_force']:.2f}" in body and f"{d['total']['draft']:.2f}" in body
+    assert "现行第 1 版" in body and "本版本（第 1 版）" in body
+    # The local changes show per indicator: plea_rate's tiers changed, supervision_points switched off, one added.
+    changes = {code: change for change, code in re.findall(r'<tr class="pv-ind pv-(\w+)" data-code="(\w+)"', body)}
+    assert changes.get("local_reviewed") == "added" and changes.get("supervision_points") == "switched_off"
+    assert "停用" in body and "新增" in body
+    by_code = {i["code"]: i for i in d["indicators"]}
+    assert all(by_code[c]["change"] == change for c, change in changes.items())
+    assert {c for c, i in by_code.items() if i["change"] != "same"} <= set(changes)  # every difference has its row
+
+    # By name: one match opens it; the period list offers closed periods only, newest first.
+    found = page(client, f"{LOC}preview/?q=模拟910101-1")
+    assert "preview/card/?subject=S9101011" in found
+    offered = re.findall(r'<option value="(2020-\d\d)"', found)
+    assert offered[0] == expected["period"] and offered == sorted(offered, reverse=True) and len(offered) > 1
+
+
+def test_another_countys_prosecutor_or_draft_is_not_found(app, world):  # noqa: F811
+    client = signed_in(app, "cdesigner")
+    assert client.get(f"{LOC}preview/?subject={OTHER}").status_code == 404
+    assert "没有这个" in client.get(f"{LOC}preview/?subject={OTHER}").get_data(as_text=True)
+    assert client.get(f"{LOC}preview/card/?subject={OTHER}").status_code == 404
+    assert client.get(f"{LOC}preview/card/?subject=NOBODY").status_code == 404
+    searched = page(client, f"{LOC}preview/?q=模拟910102")  # by name: not among those one may see
+    assert 'id="preview-found"' in searched and "S910102" not in searched
+    # Another county's designer does not see this draft at all.
+    other = signed_in(app, "odesigner")
+    assert other.get(f"{LOC}preview/").status_code == 404
+    assert other.get(f"{LOC}preview/card/?subject={OWN}").status_code == 404
+    assert other.get(f"{LOC}edit/impact/").status_code == 404
+
+
+def test_a_viewer_may_preview_but_not_ask_the_editors_impact(app, world):  # noqa: F811
+    viewer = signed_in(app, "cviewer")
+    html = page(viewer, f"{LOC}preview/")
+    assert 'href="/admin/schemes/LOC-910101/1/edit/"' not in html  # no way into the editor
+    assert viewer.get(f"{LOC}preview/card/?subject={OWN}").status_code == 200
+    assert viewer.get(f"{LOC}edit/impact/").status_code == 403
+    token = csrf_token(page(viewer, "/admin/schemes/"))
+    r = viewer.post(f"{LOC}edit/impact/", data={"csrf_token": token, "impact_part": "weights",
+                                                  "weight.quality": "50", "weight.efficiency": "30",
+                                                  "weight.effect": "20"})
+    assert r.status_code == 403
+
+
+def test_the_live_impact_of_an_unsaved_weight_is_the_services_answer_and_saves_nothing(app, world):  # noqa: F811
+    client = signed_in(app, "cdesigner")
+    editor = page(client, f"{LOC}edit/")
+    assert 'id="impact-panel"' in editor and 'hx-get="/admin/schemes/LOC-910101/1/edit/impact/"' in editor
+    assert "impact_part&#34;: &#34;weights" in editor or '"impact_part": "weights"' in editor
+    v_id, lock, audits = _draft(app)
+    saved = client.get(f"{LOC}edit/impact/")
+    assert saved.status_code == 200 and "已保存的草稿" in saved.get_data(as_text=True)
+
+    form = {"csrf_token": csrf_token(editor), "lock_version": str(lock), "impact_part": "weights",
+            "weight.quality": "80", "weight.efficiency": "10", "weight.effect": "10", "reason": ""}
+    r = client.post(f"{LOC}edit/impact/", data=form)
+    assert r.status_code == 200, r.get_data(as_text=True)[:2000]
+    html = r.get_data(as_text=True)
+    assert "未保存的修改" in html
+    with app.app_context():
+        changes = [{"op": "set", "path": f"dimensions.{d}.weight", "value": w}
+                   for d, w in (("quality", 80), ("efficiency", 10), ("effect", 10))]
+        doc = designer_edit.unsaved_document(db.session, _actor("cdesigner"), v_id, changes=changes)
+        expected = impact.impact(db.session, _actor("cdesigner"), get_dictionary(app.config["RULES_DIR"]),
+                                 version_id=v_id, document=doc, limit=8)
+        db.session.rollback()
+    assert expected["draft"]["unsaved"] is True
+    m = expected["moves"]
+    text = _text(html)
+    assert f"等次上升 {m['up']} 人" in text and f"等次下降 {m['down']} 人" in text and f"等次不变 {m['same']} 人" in text
+    assert f"共 {expected['people']} 人" in text
+    shown = {g: (int(b), int(d)) for g, b, d in re.findall(
+        r'data-grade="([^"]*)">\s*<td>[^<]*</td>\s*<td class="text-right">(\d+)</td>\s*<td class="text-right">(\d+)</td>',
+        html)}
+    want = {row["grade"] or "": (b["count"], row["count"])
+            for row, b in zip(expected["distribution"]["draft"], expected["distribution"]["in_force"], strict=True)}
+    assert shown == want
+    if expected["crossers"]:
+        assert expected["crossers"][0]["name"] in html
+    # Nothing saved, nothing recorded: the draft's lock counter and the audit log are as before.
+    assert _draft(app) == (v_id, lock, audits)
+
+    # The same weights with a reason would be a real change; typed here, still nothing is saved.
+    r = client.post(f"{LOC}edit/impact/", data={**form, "reason": "试算"})
+    assert r.status_code == 200 and _draft(app) == (v_id, lock, audits)
+
+
+def test_bad_unsaved_input_answers_with_the_saves_field_messages(app, world):  # noqa: F811
+    client = signed_in(app, "cdesigner")
+    editor = page(client, f"{LOC}edit/")
+    v_id, lock, audits = _draft(app)
+    base = {"csrf_token": csrf_token(editor), "lock_version": str(lock)}
+    r = client.post(f"{LOC}edit/impact/", data={**base, "impact_part": "weights", "weight.quality": "abc",
+                                                "weight.efficiency": "30", "weight.effect": "20"})
+    assert r.status_code == 422
+    html = r.get_data(as_text=True)
+    assert 'id="impact-errors"' in html and 'data-field="weight.quality"' in html
+    # The same message the save gives beside the field.
+    saved = client.post(f"{LOC}edit/weights/", data={**base, "weight.quality": "abc", "weight.efficiency": "30",
+                                                     "weight.effect": "20", "reason": "试"})
+    assert saved.status_code == 422
+    message = re.search(r'data-field="weight.quality">([^<]+)<', saved.get_data(as_text=True)).group(1)
+    assert message in html
+    # A tier row with a threshold but no points, on the indicator's form.
+    r = client.post(f"{LOC}edit/impact/", data={**base, "impact_part": "indicator", "impact_target": "plea_rate",
+                                                "method": "tiers", "tier_bound": ["92", "88"], "tier_points": ["10", ""],
+                                                "missing": "zero", "formula": "plea / reviewed"})
+    assert r.status_code == 422 and "data-field=\"tier_points[1]\"" in r.get_data(as_text=True)
+    # An unknown part of the editor, a formula with a typo: answered, never a 500.
+    assert client.post(f"{LOC}edit/impact/", data={**base, "impact_part": "nope"}).status_code == 404
+    r = client.post(f"{LOC}edit/impact/", data={**base, "impact_part": "indicator", "impact_target": "plea_rate",
+                                                "method": "tiers", "tier_bound": ["92"], "tier_points": ["10"],
+                                                "missing": "zero", "formula": "plea / reviewd"})
+    assert r.status_code == 422 and 'data-field="formula"' in r.get_data(as_text=True)
+    assert _draft(app) == (v_id, lock, audits)
