@@ -99,7 +99,7 @@ EVALUATION_EXAMPLES = {
 }
 
 @blp.route("", methods=["POST"])
-@blp.arguments(EvaluationRequestSchema, examples=EVALUATION_EXAMPLES)
+@blp.arguments(EvaluationRequestSchema(), examples=EVALUATION_EXAMPLES)
 @blp.response(200, EvaluationSchema)
 @blp.alt_response(400, response="BAD_REQUEST", description="该对象在该期间不参加考评（说明原因）(not evaluated in the period: why)")
 @blp.alt_response(403, response="FORBIDDEN")
@@ -116,10 +116,10 @@ def evaluate(args: dict[str, Any]) -> flask.Response:
     evaluated in the period answers 400 ``scoring.not_evaluated`` with the reason. With ``events``: a
     what-if on the caller's events (provisional)."""
     dictionary, cache_dir = scoring_settings()
-    card = evaluation.evaluate(db.session(), current_actor(), dictionary, cache_dir=cache_dir, **args)
     # The card is already what EvaluationSchema documents (tests/integration/test_openapi_scoring.py
     # checks it key for key): written out directly, without a second walk through every field.
-    return current_app.response_class(current_app.json.dumps(card), mimetype="application/json")
+    body = evaluation.evaluate_json(db.session(), current_actor(), dictionary, cache_dir=cache_dir, **args)
+    return current_app.response_class(body, mimetype="application/json")
 
 
 class BatchRequestSchema(WhoWhenSchema):
@@ -151,7 +151,7 @@ BATCH_EXAMPLES = {
 
 
 @blp.route("/batch", methods=["POST"])
-@blp.arguments(BatchRequestSchema, examples=BATCH_EXAMPLES)
+@blp.arguments(BatchRequestSchema(), examples=BATCH_EXAMPLES)
 @blp.doc(responses={200: {
     "description": "json：出处与全部卡片（Batch）；jsonl：首行为出处（Batch 去掉 cards），其后每行一张卡片（BatchCard）"
                    "(json: the provenance and the cards; jsonl: the provenance, then one card per line)",
@@ -246,7 +246,7 @@ SUBJECT_CODE = {"in": "path", "name": "code", "description": "考评对象代码
 
 
 @subjects_blp.route("/<code>/history", parameters=[SUBJECT_CODE])
-@subjects_blp.arguments(HistoryQuerySchema, location="query", as_kwargs=True)
+@subjects_blp.arguments(HistoryQuerySchema(), location="query", as_kwargs=True)
 @subjects_blp.response(200, HistorySchema)
 @subjects_blp.alt_response(403, response="FORBIDDEN")
 @subjects_blp.alt_response(404, response="NOT_FOUND")

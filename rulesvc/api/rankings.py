@@ -138,7 +138,7 @@ def _format(asked: str | None) -> str:
 
 
 @blp.route("")
-@blp.arguments(RankingQuery, location="query", as_kwargs=True)
+@blp.arguments(RankingQuery(), location="query", as_kwargs=True)
 @blp.response(200, RankingRowSchema(many=True))
 @blp.doc(responses={200: {
     "description": "名次在前的各行（JSON 分页，X-Pagination 头给出总数）；或 CSV、XLSX 的全部行 (the rows, best first: "
@@ -278,7 +278,7 @@ class ComparisonSchema(ProvenanceSchema):
 
 
 @comparisons_blp.route("")
-@comparisons_blp.arguments(ComparisonQuery, location="query", as_kwargs=True)
+@comparisons_blp.arguments(ComparisonQuery(), location="query", as_kwargs=True)
 @comparisons_blp.response(200, ComparisonSchema)
 @comparisons_blp.alt_response(403, response="FORBIDDEN")
 @comparisons_blp.alt_response(404, response="NOT_FOUND")

@@ -14,6 +14,7 @@ instead of the stored ones; peers, group sizes and quotas still come from the st
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gzip
 import json
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from rulesvc.catalogue import msg
@@ -49,6 +50,42 @@ def evaluate(session: Session, actor: Actor, dictionary: Dictionary, *, subject:
     """One subject's score card. 404 for an unknown scheme, version or subject, or a subject outside the
     caller's tree or the scheme's scope; 422 for a bad period or bad inline events; 400
     ``scoring.not_evaluated`` with the reason when the subject does not take part in the period."""
+    out = _evaluate(session, actor, dictionary, subject=subject, period=period, scheme=scheme,
+                    version_id=version_id, trace=trace, events=events, cache_dir=cache_dir)
+    return out if isinstance(out, dict) else json.loads(out)
+
+
+def evaluate_json(session: Session, actor: Actor, dictionary: Dictionary, **request: Any) -> bytes:
+    """:func:`evaluate`'s answer as the API writes it (:func:`render`). A published card with
+    ``trace=summary`` is written from its stored bytes, without reading it into objects and back."""
+    out = _evaluate(session, actor, dictionary, raw=True, **request)
+    return out if isinstance(out, bytes) else render(out)
+
+
+def render(out: dict[str, Any]) -> bytes:
+    """An answer as bytes: UTF-8 JSON, compact, where the figures come from first, then the card — each
+    part with its keys sorted, so that the same figures always give the same bytes, and a published card
+    is its publication's stored bytes (:func:`rulesvc.services.publications.canonical`)."""
+    where = {k: v for k, v in out.items() if k in PROVENANCE or k == "events"}
+    card = {k: v for k, v in out.items() if k not in where}
+    return _joined(canonical(where), canonical(card))
+
+
+def canonical(value: Any) -> bytes:
+    """The one way a card is written as bytes (stored in a publication, answered by the API)."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str).encode("utf-8")
+
+
+def _joined(where: bytes, card: bytes) -> bytes:
+    if card == b"{}":
+        return where
+    return where[:-1] + b"," + card[1:] if where != b"{}" else card
+
+
+def _evaluate(session: Session, actor: Actor, dictionary: Dictionary, *, subject: str, period: str,
+              scheme: str | None = None, version_id: int | None = None, trace: str = "summary",
+              events: list[dict[str, Any]] | None = None, cache_dir: str | Path | None = None,
+              raw: bool = False) -> dict[str, Any] | bytes:
     p = results.parse(period)
     if events is not None:
         return _what_if(session, actor, dictionary, subject=subject, p=p, scheme=scheme, version_id=version_id,
@@ -57,11 +94,13 @@ def evaluate(session: Session, actor: Actor, dictionary: Dictionary, *, subject:
                           cache_dir=cache_dir)
     row = _subject_row(session, actor, fig, subject)
     if fig.publication is not None:
-        stored = session.get(PublicationCard, (fig.publication.id, subject))
+        stored = session.scalar(_card_statement(), {"pub": fig.publication.id, "code": subject})
         if stored is None:  # cannot happen: a publication writes a card for every row of its frame
             raise NotFound(msg("scoring.no_subject", code=subject))
-        card = json.loads(gzip.decompress(stored.card))
-        out = answer(fig, card, trace)
+        text = gzip.decompress(stored)
+        if raw and trace == "summary":  # the stored card is the answer's card part, byte for byte
+            return _joined(canonical(fig.provenance()), text)
+        out = answer(fig, json.loads(text), trace)
         if trace == "full":
             again = results.provisional_figures(session, fig.version, dictionary, fig.period, cache_dir=cache_dir,
                                                 dataset_ids=[i for i, _ in fig.datasets])
@@ -73,6 +112,13 @@ def evaluate(session: Session, actor: Actor, dictionary: Dictionary, *, subject:
     result = _result(fig, row)
     full = result.as_dict() if trace == "full" else None
     return answer(fig, card_of(session, fig, row, summary_of(result)), trace, full=full)
+
+
+@functools.cache
+def _card_statement() -> Any:
+    """A published card's stored bytes (built once: building a statement costs more than running it)."""
+    return select(PublicationCard.card).where(PublicationCard.publication_id == bindparam("pub"),
+                                              PublicationCard.code == bindparam("code"))
 
 
 def _subject_row(session: Session, actor: Actor, fig: results.Figures, code: str) -> dict[str, Any]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +102,7 @@ def publish(session: Session, actor: Actor, dictionary: Dictionary, *, scheme: s
                            at=other.published_at.isoformat(timespec="minutes") if other else "?")) from None
     session.add_all(PublicationCard(publication_id=pub.id, code=c["subject"]["code"], procuratorate_id=pid,
                                     status=c["status"], total=c["total"], grade=c["grade"], place=c["rank"]["place"],
-                                    card=gzip.compress(_canonical(c), 6, mtime=0))
+                                    card=gzip.compress(evaluation.canonical(c), 6, mtime=0))
                     for pid, c in cards)
     session.flush()
     what = "publication.supersede" if supersedes is not None else "publication.publish"
@@ -162,18 +161,14 @@ def _streaks(session: Session, fig: results.Figures, dictionary: Dictionary,
     return comparisons.monthly_streaks(session, fig, dictionary, cache_dir)
 
 
-def _canonical(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str).encode("utf-8")
-
-
 def _result_hash(cards: list[tuple[int, dict[str, Any]]], left_out: pl.DataFrame, extra: pl.DataFrame | None) -> str:
     h = hashlib.sha256()
     for _, c in cards:
-        h.update(_canonical(c))
+        h.update(evaluation.canonical(c))
         h.update(b"\n")
-    h.update(_canonical(left_out.to_dicts()))
+    h.update(evaluation.canonical(left_out.to_dicts()))
     if extra is not None:
-        h.update(_canonical(extra.to_dicts()))
+        h.update(evaluation.canonical(extra.to_dicts()))
     return h.hexdigest()
 
 

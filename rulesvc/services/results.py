@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 import polars as pl
 from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session, defer, joinedload
 from sqlalchemy.orm import object_session as _object_session
 
 from rulesvc.catalogue import msg
@@ -287,7 +287,7 @@ def _statements() -> dict[str, Any]:
     """The statements every scoring request runs, built once (building one costs more than running it)."""
     withdrawn = select(func.count(DatasetWithdrawal.dataset_id)).scalar_subquery()
     return {
-        "publication": select(Publication).where(Publication.scheme_id == bindparam("scheme_id"),
+        "publication": select(Publication).options(joinedload(Publication.version).options(*_LIGHT)).where(Publication.scheme_id == bindparam("scheme_id"),
                                                  Publication.period == bindparam("period"))
         .order_by(Publication.sequence.desc()).limit(1),
         "in_force": select(SchemeVersion).options(*_LIGHT).where(

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import text
 
 from rulesvc.extensions import db
+from rulesvc.services import evaluation
 from rulesvc.services.dictionary import get_dictionary
 from rulesvc.services.governance.access import system_actor
 from rulesvc.services.importing import import_file
@@ -86,6 +87,15 @@ def test_published_figures_do_not_move_under_new_data_and_rules_and_a_correction
     assert published["figures"] == "published" and published["publication"]["id"] == pub["id"]
     for key in ("total", "grade", "rank", "indicators", "attribution", "dimensions"):
         assert published[key] == before[key], key
+    # Written from the publication's stored bytes, in the one layout every answer has (where the figures
+    # come from, then the card, each with sorted keys): the card part is what was answered before publishing.
+    raw = c.post("/api/v1/evaluations", headers=k["scorer"],
+                 json={"scheme": "SIM-PROSECUTOR", "period": PERIOD, "subject": "P01"}).data
+    assert raw == evaluation.render(json.loads(raw))
+
+    def card_part(answer):
+        return evaluation.canonical({k2: v for k2, v in answer.items() if k2 not in evaluation.PROVENANCE})
+    assert card_part(json.loads(raw)) == card_part(before) and raw.endswith(card_part(before)[1:])
     assert card(c, k["scorer"], trace="full")["trace"]["total"] == pytest.approx(published["total"], abs=1e-9)
 
     # New facts and new rules: the published answer does not move; the provisional one does.
