@@ -1,0 +1,454 @@
+"""The words and shapes of the 考评结果 pages (issue 12, pages 9–10), in Chinese or English: a ranking's
+rows and filters, a score card read as a page, a history chart's points and the procuratorate comparison.
+
+Nothing here scores anyone: the figures come from :mod:`.evaluation`, :mod:`.rankings` and
+:mod:`.comparisons` (the API's services, called by the views with the signed-in person's actor); this
+module only puts them into words — rates as percentages, 案-件比 as 1:x, units from the scheme (人 or 件),
+the glossary's words (正式结果 / 临时结果, 提升空间, 上游 / 中游 / 下游) — and looks up what a page shows
+beside them (the prosecutors' 员额 status, the events behind a bonus or penalty item).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rulesvc.engine.compile import CompiledScheme
+from rulesvc.engine.dictionary import Dictionary
+from rulesvc.engine.peers import fmt_share, quota_places
+from rulesvc.engine.scoring import fmt
+from rulesvc.errors import InvalidInput
+from rulesvc.persistence.models import Event, EventType, Prosecutor, Scheme, SchemeVersion
+from rulesvc.services import results
+from rulesvc.services.designer_edit import one_language
+from rulesvc.services.designer_words import LEVEL_WORDS, PEER_GROUP_WORDS, veto_words, word
+from rulesvc.services.governance import versions
+from rulesvc.services.governance.access import Actor, tree_of
+
+FIGURES_WORDS = {"zh": {"published": "正式结果", "provisional": "临时结果"},
+                 "en": {"published": "published", "provisional": "provisional"}}
+STATUS_WORDS = {"zh": {"evaluated": "参加考评", "not_graded": "不参加等次评定", "excluded": "不参加考评"},
+                "en": {"evaluated": "evaluated", "not_graded": "not graded", "excluded": "not evaluated"}}
+QUOTA_STATUS_WORDS = {"zh": {"quota": "员额检察官", "non_quota": "非员额人员", "exited": "已退出员额"},
+                      "en": {"quota": "quota prosecutor", "non_quota": "non-quota staff", "exited": "left the quota"}}
+POSITION_EN = {"上游": "upstream", "中游": "midstream", "下游": "downstream"}
+POSITION_CLASS = {"上游": "up", "中游": "mid", "下游": "down"}
+KIND_WORDS = {"zh": {"base": "基础分", "cap": "封顶", "clip": "封顶保底", "round": "舍入"},
+              "en": {"base": "base score", "cap": "cap", "clip": "cap / floor", "round": "rounding"}}
+UNIT_EN = {"人": "persons", "件": "case files", "个": "", "次": "times", "天": "days", "案": "cases"}
+MAX_EVENTS_SHOWN = 20
+
+
+def _zh(lang: str) -> bool:
+    return lang != "en"
+
+
+_ENGLISH_ASIDE = re.compile(r"\s*\((?=[A-Za-z])[^()（）\u4e00-\u9fff]*\)")
+
+
+def said(text: str | None, lang: str) -> str:
+    """An engine's words in one language: they read "中文 (English)", here only the reader's half."""
+    if not text:
+        return ""
+    if _zh(lang):
+        return _ENGLISH_ASIDE.sub("", text)
+    return one_language(text, lang)
+
+
+# -- where the figures come from --------------------------------------------------------------------------
+
+
+def figures_words(meta: Mapping[str, Any], lang: str) -> dict[str, str]:
+    """正式结果 / 临时结果 and what that means for this answer (who published it when, or that it may change)."""
+    kind = meta["figures"]
+    label = FIGURES_WORDS[lang][kind]
+    v = meta["scheme"]
+    if kind == "published":
+        p = meta["publication"] or {}
+        when = (p.get("published_at") or "").replace("T", " ")[:16]
+        note = (f"已于 {when} 发布（第 {p.get('sequence')} 次发布），此后导入、更正或撤回数据都不改变这些结果。"
+                if _zh(lang) else f"Published on {when} (publication {p.get('sequence')}): later imports, corrections "
+                "or withdrawals do not change these figures.")
+    else:
+        note = (f"尚未发布：按现有数据和第 {v['number']} 版即时计算，数据或规则变化时会随之改变。"
+                if _zh(lang) else f"Not published: computed now from the data in use under version {v['number']}; "
+                "they change when the data or the rules do.")
+        if not meta.get("period_closed", True):
+            note += "该期间尚未结束。" if _zh(lang) else " The period has not ended yet."
+    return {"kind": kind, "label": label, "note": note}
+
+
+# -- the rankings page -------------------------------------------------------------------------------------
+
+
+def ranking_schemes(session: Session, actor: Actor, kind: str | None = None) -> list[Scheme]:
+    """The schemes the person may read, their own tree's first (a county's localization before the template)."""
+    found = versions.list_schemes(session, actor)
+    if kind is not None:
+        found = [s for s in found if s.subject_kind == kind]
+    # A county's own scheme first; then those scoring prosecutors (the rankings people look for most).
+    return sorted(found, key=lambda s: (not (actor.scope is not None and actor.in_scope(s.procuratorate_id)),
+                                        s.subject_kind != "prosecutor"))
+
+
+def default_period(session: Session, scheme: Scheme) -> str | None:
+    """The last whole period of the scheme's cadence that ended before today and has data (as the impact
+    preview picks it), or ``None`` when there is none."""
+    from rulesvc.services.impact_data import chosen_period
+
+    try:
+        return chosen_period(session, scheme.period_kind, None, results.today()).label
+    except InvalidInput:
+        return None
+
+
+def period_without_data(session: Session, scheme: Scheme, period: str) -> bool:
+    """Whether a closed period is one no event dataset in use covers (an open or malformed one: not said here)."""
+    from rulesvc.services.impact_data import chosen_period
+
+    try:
+        chosen_period(session, scheme.period_kind, period, results.today())
+    except InvalidInput as exc:
+        return exc.msg is not None and exc.msg.code == "impact.no_data"
+    return False
+
+
+def compiled_of(session: Session, dictionary: Dictionary, version_id: int) -> CompiledScheme:
+    """The compiled version an answer names (cached per process by the results service)."""
+    v = session.get(SchemeVersion, version_id)
+    assert v is not None  # an answer only names versions that exist
+    return results.compiled_version(v, dictionary)
+
+
+def grade_names(compiled: CompiledScheme) -> list[str]:
+    g = compiled.scheme.grading
+    return [b.grade for b in g.bands] if g is not None else []
+
+
+def procuratorate_choices(session: Session, actor: Actor) -> list[tuple[str, str]]:
+    """(code, name indented by level) of the procuratorates in the person's tree, top down."""
+    tree = tree_of(session)
+    ids = set(tree.names) if actor.scope is None else set(actor.scope)
+    roots = sorted((i for i in ids if tree.parent.get(i) not in ids), key=lambda i: tree.names[i]["code"])
+    out: list[tuple[str, str]] = []
+
+    def walk(i: int, depth: int) -> None:
+        out.append((tree.names[i]["code"], "\u3000" * depth + tree.names[i]["name"]))
+        for c in sorted(tree.children.get(i, []), key=lambda j: tree.names[j]["code"]):
+            if c in ids:
+                walk(c, depth + 1)
+
+    for r in roots:
+        walk(r, 0)
+    return out
+
+
+def business_choices(dictionary: Dictionary, lang: str) -> list[tuple[str, str]]:
+    return [(b.code, b.name if _zh(lang) else b.name_en) for b in sorted(dictionary.businesses, key=lambda b: b.sort)]
+
+
+QUOTA_GROUP_WORDS = {"zh": {"all": "全体参评人员", "procuratorate": "检察院", "department": "部门", "business": "业务",
+                           "line": "业务条线", "level": "院级"},
+                     "en": {"all": "everyone", "procuratorate": "procuratorate", "department": "department",
+                            "business": "business", "line": "line of work", "level": "level"}}
+
+
+def quota_words(quota: Sequence[Mapping[str, Any]], lang: str) -> list[str]:
+    """名额使用: per band with a quota, the places it gives, those taken and those whose total reaches it."""
+    out = []
+    for q in quota:
+        group = word(QUOTA_GROUP_WORDS, lang, q["quota_group"])
+        if _zh(lang):
+            out.append(f"{q['grade']}名额 {fmt_share(q['quota'])}（按{group}分组，{q['size']} 人参评）：可评 "
+                       f"{q['places']} 名，已评 {q['taken']} 名，总分达到{q['grade']}分数线的 {q['reached']} 名")
+        else:
+            out.append(f"{q['grade']} quota {fmt_share(q['quota'])} (counted within {group}, {q['size']} evaluated): "
+                       f"{q['places']} places, {q['taken']} taken, {q['reached']} reach its lowest total")
+    return out
+
+
+def ranking_rows(session: Session, dictionary: Dictionary, rows: list[dict[str, Any]], kind: str,
+                 lang: str) -> list[dict[str, Any]]:
+    """The rows of one page (``rankings.rows``) as the table shows them, with each prosecutor's 员额 status."""
+    quota: dict[str, str] = {}
+    if kind == "prosecutor" and rows:
+        codes = [r["code"] for r in rows]
+        quota = dict(session.execute(select(Prosecutor.code, Prosecutor.quota_status)
+                                     .where(Prosecutor.code.in_(codes))).all())
+    names = {b.code: (b.name if _zh(lang) else b.name_en) for b in dictionary.businesses}
+    out = []
+    for r in rows:
+        business = (r.get("business") or {}).get("code")
+        out.append({**r, "business_name": names.get(business or "", ""),
+                    "quota_status": word(QUOTA_STATUS_WORDS, lang, quota.get(r["code"])),
+                    "level_name": word(LEVEL_WORDS, lang, r.get("level")),
+                    "status_word": word(STATUS_WORDS, lang, r["status"]),
+                    "grade_reason": said(r.get("grade_reason"), lang),
+                    "total_shown": "" if r.get("total") is None else f"{r['total']:.2f}",
+                    "percentile_shown": "" if r.get("percentile") is None else f"{r['percentile']:.1f}"})
+    return out
+
+
+# -- the score card ----------------------------------------------------------------------------------------
+
+
+def _value(x: float | None, unit: str) -> str:
+    if x is None:
+        return "—"
+    if unit == "ratio":
+        return f"1:{x:.2f}"
+    if unit == "%":
+        return fmt(x, "%")
+    return fmt(round(x, 4))
+
+
+_LABEL = re.compile(r"“([^”]*)”")
+
+
+def _filled(formula_labeled: str, numbers: Mapping[str, float | None]) -> str:
+    """The labeled formula with each name's number beside it: “适用认罪认罚人数”(171) / “审查起诉审结人数”(196)."""
+    def put(m: re.Match[str]) -> str:
+        n = numbers.get(m.group(1))
+        return m.group(0) if n is None else f"{m.group(0)}\u2009{fmt(round(n, 4))}"
+    return _LABEL.sub(put, formula_labeled)
+
+
+def _nearest(n: Mapping[str, Any], label: str, unit: str, lang: str) -> dict[str, Any]:
+    """提升空间 of one indicator: how many more of what, the value then, and the effect on the total."""
+    k, reached = n.get("events"), _value(n.get("reached"), unit)
+    gain, total = fmt(round(n["gain"], 2)), fmt(round(n["total_gain"], 2))
+    u = n.get("unit") or ""
+    if _zh(lang) and n.get("needs"):
+        text = str(n["needs"])  # the engine's words: what the extra ones must (not) count in, 本项 and 总分
+    elif _zh(lang):
+        text = f"再增加 {k} {u}“{label}”，达到 {reached}：本项 +{gain} 分，总分 +{total} 分"
+    else:
+        text = f"{k} more {UNIT_EN.get(u, u)} of “{label}” → {reached}: +{gain} points on this indicator, +{total} on the total"
+    return {"text": text, "total_gain": n["total_gain"], "full": n.get("needs", "")}
+
+
+def card_page(session: Session, dictionary: Dictionary, card: Mapping[str, Any], lang: str) -> dict[str, Any]:
+    """A score card (``evaluation.evaluate`` with ``trace="full"``) as the page shows it: dimensions with
+    their indicators (formula with numbers, the rule that fired, points, contribution, 提升空间), bonus and
+    penalty items with their events, vetoes, the grade and why, and the attribution chart's lines."""
+    compiled = compiled_of(session, dictionary, card["scheme"]["version_id"])
+    by_code = {ci.indicator.code: ci.indicator for ci in compiled.indicators}
+    trace = card.get("trace") or {}
+    metric_numbers = {m["name"]: m["value"] for m in trace.get("metrics", [])}
+    substituted = {i["code"]: i.get("substituted", "") for i in trace.get("indicators", [])}
+    indicator_numbers = {i["name"]: i.get("value") for i in card.get("indicators", [])}
+    dims: dict[str | None, dict[str, Any]] = {}
+    for d in card.get("dimensions", []):
+        dims[d["code"]] = {**d, "items": [], "extras": []}
+    nearest = []
+    for i in card.get("indicators", []):
+        ind = by_code.get(i["code"])
+        unit = ind.unit if ind is not None else ""
+        scored = ind.scored if ind is not None else True
+        applicable = not (i.get("value") is None and not i.get("points") and "不适用" in (i.get("note") or ""))
+        row = {**i, "value_shown": _value(i.get("value"), unit), "scored": scored, "applicable": applicable,
+               "rule": said(i.get("rule"), lang), "note": said(i.get("note"), lang),
+               "peer_note": said(i.get("peer_note"), lang),
+               "filled": _filled(i.get("formula_labeled") or "", {**indicator_numbers, **metric_numbers}),
+               "substituted": substituted.get(i["code"], ""),
+               "points_shown": fmt(round(i.get("points") or 0, 2)), "max_shown": fmt(round(i.get("max_points") or 0, 2)),
+               "contribution_shown": f"{i.get('contribution') or 0:+.2f}"}
+        if i.get("nearest"):
+            row["nearest_words"] = _nearest(i["nearest"], _metric_label(compiled, i["nearest"]), unit, lang)
+            nearest.append({"name": i["name"], **row["nearest_words"]})
+        dims.setdefault(i.get("dimension"), {"code": i.get("dimension"), "name": "", "items": [], "extras": []})
+        dims[i.get("dimension")]["items"].append(row)
+    for d in dims.values():  # the indicators not applying to this person's business last
+        d["items"].sort(key=lambda r: not r["applicable"])
+    events = _events_behind(session, trace, lang)
+    for a in card.get("adjustments", []):
+        behind = _full_part(trace, "adjustments", a["code"])
+        item = {**a, "note": said(a.get("note"), lang), "points_shown": f"{a['points']:+.2f}",
+                "events": [events[e] for e in behind.get("event_ids", []) if e in events],
+                "cases": list(behind.get("case_ids", []))[:MAX_EVENTS_SHOWN]}
+        dims.setdefault(a.get("dimension"), {"code": a.get("dimension"), "name": "", "items": [], "extras": []})
+        dims[a.get("dimension")]["extras"].append(item)
+    vetoes = []
+    for x in card.get("vetoes", []):
+        behind = _full_part(trace, "vetoes", x["code"])
+        vt = compiled.scheme.vetoes.get(x["code"])
+        effects = veto_words(compiled.scheme, vt, lang) if vt is not None else [x["effect"]]
+        vetoes.append({**x, "detail": said(x.get("detail"), lang), "effects": effects,
+                       "events": [events[e] for e in behind.get("event_ids", []) if e in events]})
+    nearest.sort(key=lambda n: -n["total_gain"])
+    return {"dimensions": list(dims.values()), "vetoes": vetoes, "nearest": nearest[:5],
+            "grade": grade_words(compiled, card, lang), "waterfall": waterfall(card, compiled, lang),
+            "status_word": word(STATUS_WORDS, lang, card.get("status")),
+            "total_shown": "" if card.get("total") is None else f"{card['total']:.2f}"}
+
+
+def _full_part(trace: Mapping[str, Any], part: str, code: str) -> Mapping[str, Any]:
+    """The full trace's entry of an adjustment or veto (its event ids), or nothing."""
+    found: Mapping[str, Any] = next((x for x in trace.get(part, []) if x["code"] == code), {})
+    return found
+
+
+def _metric_label(compiled: CompiledScheme, n: Mapping[str, Any]) -> str:
+    return str(compiled.metric_labels.get(n.get("metric") or "", n.get("metric") or ""))
+
+
+def _events_behind(session: Session, trace: Mapping[str, Any], lang: str) -> dict[str, dict[str, Any]]:
+    """The events behind the bonus and penalty items and the vetoes (at most 20 each): date, type, case."""
+    ids: list[str] = []
+    for part in ("adjustments", "vetoes"):
+        for x in trace.get(part, []):
+            ids.extend(list(x.get("event_ids", []))[:MAX_EVENTS_SHOWN])
+    if not ids:
+        return {}
+    rows = session.execute(select(Event.external_id, Event.occurred_on, Event.case_id, EventType.name, EventType.name_en)
+                           .join(EventType, EventType.code == Event.event_type)
+                           .where(Event.external_id.in_(sorted(set(ids))))).all()
+    return {r[0]: {"id": r[0], "on": r[1].isoformat() if isinstance(r[1], dt.date) else str(r[1]), "case": r[2] or "",
+                   "type": r[3] if _zh(lang) else r[4]} for r in rows}
+
+
+def grade_words(compiled: CompiledScheme, card: Mapping[str, Any], lang: str) -> dict[str, Any]:
+    """The grade and why: the bands, the engine's reason (band, veto, quota), the place in the quota group and,
+    for each band with a quota, how many places the group has — and how far the total is from the next band."""
+    g = compiled.scheme.grading
+    rank = card.get("rank") or {}
+    total = card.get("total")
+    out: dict[str, Any] = {"grade": card.get("grade"),
+                           "reason": said(card.get("grade_reason") or card.get("status_reason"), lang),
+                           "bands": [], "quota": [], "next": None}
+    if g is None:
+        return out
+    group = word(PEER_GROUP_WORDS, lang, rank.get("group"))
+    size, place = rank.get("of"), rank.get("place")
+    for b in g.bands:
+        out["bands"].append({"grade": b.grade, "min": fmt(b.min), "current": b.grade == card.get("grade")})
+        if b.quota is not None and size:
+            places = quota_places(b.quota, size, b.quota_rounding)
+            inside = place is not None and place <= places
+            if _zh(lang):
+                text = (f"{b.grade}名额 {fmt_share(b.quota)} × 同组（{group}）{size} 人 = {places} 名；"
+                        f"本人组内第 {place} 名，{'在名额内' if inside else '在名额外'}")
+            else:
+                text = (f"{b.grade} quota {fmt_share(b.quota)} × {size} in the group ({group}) = {places} places; "
+                        f"place {place} in the group: {'within' if inside else 'outside'} the quota")
+            out["quota"].append(text)
+    if total is not None and card.get("status") == "evaluated":
+        better = [b for b in g.bands if b.min > total]
+        if better:
+            b = better[-1]
+            gap = b.min - total
+            out["next"] = (f"距{b.grade}分数线 {fmt(b.min)} 分还差 {gap:.2f} 分" if _zh(lang)
+                           else f"{gap:.2f} points short of {b.grade}'s lowest total ({fmt(b.min)})")
+            if b.quota is not None:
+                out["next"] += "（另受名额限制）" if _zh(lang) else " (quota permitting)"
+    return out
+
+
+def waterfall(card: Mapping[str, Any], compiled: CompiledScheme, lang: str) -> dict[str, Any]:
+    """The attribution lines as a waterfall from the base to the total: per line its label, where its bar
+    starts and its points (lines under 0.005 points — a rounding, an indicator scoring nothing — are summed
+    into one bar, so the bars still add up exactly to the total)."""
+    lines = card.get("attribution") or []
+    bars: list[dict[str, Any]] = []
+    rest = 0.0
+    for line in lines:
+        if line["kind"] == "base":
+            bars.append({"label": KIND_WORDS[lang]["base"], "points": line["points"], "kind": "base"})
+        elif abs(line["points"]) < 0.005:
+            rest += line["points"]
+        else:
+            label = line["label"] if line["kind"] in ("indicator", "adjustment") else KIND_WORDS[lang].get(
+                line["kind"], line["label"])
+            bars.append({"label": label, "points": line["points"], "kind": line["kind"]})
+    if abs(rest) >= 0.005:
+        bars.append({"label": "其余" if _zh(lang) else "others", "points": rest, "kind": "rest"})
+    running = 0.0
+    for b in bars:
+        b["start"] = running if b["kind"] != "base" else 0.0
+        running += b["points"]
+        b["end"] = running
+    total = card.get("total") or running
+    return {"bars": bars, "total": total, "total_label": "总分" if _zh(lang) else "total",
+            "base": next((b["points"] for b in bars if b["kind"] == "base"), 0.0)}
+
+
+def history_points(h: Mapping[str, Any], lang: str) -> dict[str, Any]:
+    """A history (``rankings.history``) as the chart's series: total and grade per period, and the notes."""
+    out: dict[str, Any] = {"periods": [], "totals": [], "grades": [], "places": [], "notes": []}
+    for p in h.get("periods", []):
+        out["periods"].append(p["period"])
+        out["totals"].append(None if p.get("total") is None else round(p["total"], 2))
+        out["grades"].append(p.get("grade") or "")
+        out["places"].append(f"{p['place']}/{p['of']}" if p.get("place") else "")
+        if p.get("note"):
+            out["notes"].append(f"{p['period']}：{p['note']}" if _zh(lang) else f"{p['period']}: {p['note']}")
+    return out
+
+
+def history_range(period: str) -> tuple[str, str]:
+    """The months a card's history chart covers: those of the card's year (up to 24 months of a longer span)."""
+    p = results.parse(period)
+    return f"{p.start.year}-01", f"{p.start.year}-12"
+
+
+# -- the procuratorate comparison --------------------------------------------------------------------------
+
+
+def comparison_page(answer: Mapping[str, Any], compiled: CompiledScheme, lang: str) -> dict[str, Any]:
+    """The comparison (``comparisons.comparison``) as a table: per unit and indicator the value, the group's
+    average, the position (上游/中游/下游 as a colour class) and the months behind; laggard and streak flags."""
+    units_of = {ci.indicator.code: ci.indicator.unit for ci in compiled.indicators}
+    method = answer["method"]
+    heads = []
+    first = answer["units"][0]["indicators"] if answer["units"] else []
+    for i in first:
+        heads.append({"code": i["code"], "name": i["name"]})
+    units = []
+    for u in answer["units"]:
+        cells = []
+        for i in u["indicators"]:
+            unit = units_of.get(i["code"], "")
+            pos = i.get("position")
+            title = (f"同组平均值 {_value(i.get('average'), unit)}；劣于平均值的月份：{'、'.join(i['months_worse']) or '无'}"
+                     if _zh(lang) else f"group average {_value(i.get('average'), unit)}; months worse than the average: "
+                     f"{', '.join(i['months_worse']) or 'none'}")
+            cells.append({**i, "title": title, "value_shown": _value(i.get("value"), unit), "average_shown": _value(i.get("average"), unit),
+                          "position_word": pos if _zh(lang) or pos is None else POSITION_EN.get(pos, pos),
+                          "css": POSITION_CLASS.get(pos or "", "none")})
+        named = [{"name": c["name"], "months": c["streak_months"] if c["streak"] >= c["longest"] else c["months_worse"],
+                  "longest": c["longest"]} for c in cells if c["named"]]
+        units.append({**u, "cells": cells, "level_name": word(LEVEL_WORDS, lang, u.get("level")),
+                      "total_shown": "" if u.get("total") is None else f"{u['total']:.2f}", "named": named})
+    order = {"province": 0, "city": 1, "county": 2}
+    units.sort(key=lambda u: (order.get(u.get("level") or "", 3), u.get("place") or 10**9, u["code"]))
+    band = method.get("band")
+    if _zh(lang):
+        legend = (f"与同组（{word(PEER_GROUP_WORDS, lang, method['group'])}）平均值相比：优于平均值超过 "
+                  f"{fmt_share(band or 0)} 为上游，相差在 {fmt_share(band or 0)} 以内为中游，劣于超过 "
+                  f"{fmt_share(band or 0)} 为下游")
+        streak = (f"连续 {method['streak']} 个月劣于平均值即点名（看 {'、'.join(method['streak_months'])}）"
+                  if method.get("streak") else "")
+    else:
+        legend = (f"Against the group's average ({word(PEER_GROUP_WORDS, lang, method['group'])}): better by more "
+                  f"than {fmt_share(band or 0)} is upstream, within it midstream, worse by more downstream")
+        streak = (f"Named when worse than the average {method['streak']} months running (months read: "
+                  f"{', '.join(method['streak_months'])})" if method.get("streak") else "")
+    return {"heads": heads, "units": units, "legend": legend, "streak": streak,
+            "rules": [r["note"] for r in method.get("laggard_rules", [])],
+            "counts": _counts(units)}
+
+
+def _counts(units: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    units = list(units)
+    return {"units": len(units), "bottom_k": sum(1 for u in units if u["bottom_k"]),
+            "bottom_share": sum(1 for u in units if u["bottom_share"]),
+            "named": sum(1 for u in units if u["named"])}
+
+
+__all__ = ["card_page", "comparison_page", "default_period", "figures_words", "history_points", "quota_words",
+           "ranking_rows", "ranking_schemes", "waterfall"]
