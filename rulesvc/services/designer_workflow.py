@@ -1,0 +1,214 @@
+"""What the workflow buttons of a version may do for a person (issue 12, page 7), and their inbox.
+
+For one version and one person: the steps their role may take in its state (提交审核, 批准, 退回, 生效, 停用,
+跟进上级新版本), each usable or not with the condition in words — read from the same services the steps call
+(:mod:`rulesvc.persistence.lifecycle` for the state, :mod:`rulesvc.services.governance.access` for the
+permission, :mod:`rulesvc.services.governance.contributors` for four eyes, :mod:`rulesvc.services.simulation.gate`
+for the simulation a approval rests on, the editor's lint findings for a draft's errors). Nothing here changes
+anything: the steps themselves are the versions service's (``versions.submit`` …), called by the views exactly
+as the API calls them, so a button shown usable that the service then refuses still gets the service's answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rulesvc.catalogue import msg
+from rulesvc.engine.dictionary import Dictionary
+from rulesvc.errors import Conflict, NotFound, PermissionDenied
+from rulesvc.persistence import lifecycle
+from rulesvc.persistence.lifecycle import Status
+from rulesvc.persistence.models import Scheme, SchemeVersion, SimulationRun
+from rulesvc.services.designer_edit import findings_of
+from rulesvc.services.governance import contributors, versions
+from rulesvc.services.governance.access import Actor, require
+
+WORDS = {
+    "zh": {"lint": "有 {n} 处错误须先改正（见编辑页）", "unresolved": "草稿的本地修改已不能应用于上级版本，须先修改",
+           "draft_exists": "本方案已有草稿第 {n} 版：请在该草稿上跟进", "newest": "只有本方案最新的版本可以跟进上级新版本",
+           "run": "模拟测评 #{id}（{periods}）"},
+    "en": {"lint": "{n} errors must be fixed first (see the editor)",
+           "unresolved": "The draft's local changes no longer apply to the version above: change them first",
+           "draft_exists": "This scheme already has a draft (version {n}): take up the new version there",
+           "newest": "Only the newest version of the scheme takes up a new parent version",
+           "run": "simulation #{id} ({periods})"},
+}
+
+
+@dataclass
+class Button:
+    """One step the person's role may take in the version's state; ``why_not`` says why it cannot be used now."""
+
+    step: str
+    why_not: list[str] = field(default_factory=list)
+
+    @property
+    def usable(self) -> bool:
+        return not self.why_not
+
+
+@dataclass
+class Workflow:
+    buttons: dict[str, Button] = field(default_factory=dict)
+    run: SimulationRun | None = None  # the run an approval would rest on
+    run_words: str = ""
+    new_parents: list[SchemeVersion] = field(default_factory=list)  # newer published versions above
+    conflicts: int = 0
+    simulate: bool = False  # the simulations page is worth a link (a draft or a version in review)
+    drift: bool = False  # a template version: the drift report of its localizations
+
+    def has(self, step: str) -> bool:
+        return step in self.buttons
+
+
+def _text(m: Any, lang: str) -> str:
+    return m.render(lang) if hasattr(m, "render") else str(m)
+
+
+def _refusal(exc: Exception, lang: str) -> str:
+    found = getattr(exc, "msg", None)
+    return _text(found, lang) if found is not None else str(exc)
+
+
+def four_eyes(session: Session, actor: Actor, v: SchemeVersion, lang: str) -> str | None:
+    """The four-eyes refusal (in words) when ``actor``'s person contributed to ``v``, else ``None``."""
+    try:
+        contributors.require_other_person(session, actor, v)
+    except PermissionDenied as exc:
+        return _refusal(exc, lang)
+    return None
+
+
+def workflow(session: Session, actor: Actor, v: SchemeVersion, dictionary: Dictionary, *, lang: str = "zh") -> Workflow:
+    """The buttons of version ``v`` for ``actor`` (only those their role may use in its state)."""
+    words = WORDS[lang]
+    out = Workflow()
+    own = actor.in_scope(v.scheme.procuratorate_id)
+    status = v.status
+    out.simulate = own and status in (Status.DRAFT, Status.IN_REVIEW)
+    out.drift = v.parent_id is None and lifecycle.is_published(status)
+    if not own:
+        return out
+    if actor.may("edit") and lifecycle.is_editable(status):
+        b = out.buttons["submit"] = Button("submit")
+        out.conflicts = len(v.document.get("conflicts") or [])
+        if out.conflicts:
+            b.why_not.append(_text(msg("version.conflicts_open", count=out.conflicts), lang))
+        resolved = versions.resolve_quietly(v)
+        if resolved is None:
+            b.why_not.append(words["unresolved"])
+        else:
+            errors = sum(1 for fs in findings_of(resolved, dictionary, lang).values() for f in fs if f.level == "error")
+            if errors:
+                b.why_not.append(words["lint"].format(n=errors))
+    if status == Status.IN_REVIEW and actor.may("review"):
+        refusal = four_eyes(session, actor, v, lang)
+        approve, reject = Button("approve"), Button("reject")
+        if refusal:
+            approve.why_not.append(refusal)
+            reject.why_not.append(refusal)
+        try:
+            out.run, _ = _gate(session, v)
+            out.run_words = words["run"].format(id=out.run.id, periods="、".join(out.run.periods) if lang == "zh"
+                                                else ", ".join(out.run.periods))
+        except (Conflict, NotFound) as exc:
+            approve.why_not.append(_refusal(exc, lang))
+        out.buttons["approve"], out.buttons["reject"] = approve, reject
+    if actor.may("activate"):
+        if status == Status.APPROVED:
+            out.buttons["activate"] = Button("activate")
+        if status in (Status.APPROVED, Status.ACTIVE):
+            out.buttons["retire"] = Button("retire")
+    if actor.may("edit") and v.parent is not None:
+        out.new_parents = newer_parents(actor, v)
+        if out.new_parents:
+            b = out.buttons["rebase"] = Button("rebase")
+            newest = max(x.number for x in v.scheme.versions)
+            drafts = [x.number for x in v.scheme.versions if lifecycle.is_editable(x.status)]
+            if v.number != newest:
+                b.why_not.append(words["newest"])
+            elif drafts and not lifecycle.is_editable(status):
+                b.why_not.append(words["draft_exists"].format(n=drafts[-1]))
+    return out
+
+
+def _gate(session: Session, v: SchemeVersion) -> tuple[SimulationRun, list[Any]]:
+    """The run approval would rest on (the gate's own choice), or the gate's refusal."""
+    from rulesvc.services.simulation import gate
+
+    return gate.run_for_approval(session, v, None)
+
+
+STEP_PERMISSIONS = {"submit": "edit", "rebase": "edit", "approve": "review", "reject": "review", "activate": "activate",
+                    "retire": "activate"}
+
+
+def require_step(actor: Actor, v: SchemeVersion, step: str) -> None:
+    """The permission ``step`` needs on ``v``'s procuratorate (the service's own check), or PermissionDenied."""
+    require(actor, STEP_PERMISSIONS[step], v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")
+
+
+def newer_parents(actor: Actor, v: SchemeVersion) -> list[SchemeVersion]:
+    """Approved or active versions of ``v``'s parent scheme newer than its parent, that ``actor`` may see."""
+    parent = v.parent
+    if parent is None:
+        return []
+    return [x for x in versions.visible_versions(actor, parent.scheme)
+            if x.number > parent.number and x.status in (Status.APPROVED, Status.ACTIVE)]
+
+
+# -- the inbox -------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class InboxLine:
+    code: str
+    scheme_name: str
+    procuratorate: str
+    number: int
+    status: str
+    change_note: str
+    submitted_by: str | None
+    submitted_at: dt.datetime | None
+    reviewed_by: str | None
+    reviewed_at: dt.datetime | None
+    simulated: bool  # a run the gate accepts exists (approve is usable)
+    why_not: str = ""
+
+
+def inbox(session: Session, actor: Actor, *, lang: str = "zh") -> dict[str, list[InboxLine]]:
+    """What waits for ``actor``: versions in review they may approve (never ones they contributed to), and
+    approved versions they may put in force. Empty for those who may do neither."""
+    out: dict[str, list[InboxLine]] = {"review": [], "activate": []}
+    wanted = [s for s, ok in ((Status.IN_REVIEW.value, actor.may("review")),
+                              (Status.APPROVED.value, actor.may("activate"))) if ok]
+    if not wanted:
+        return out
+    rows = session.scalars(select(SchemeVersion).join(Scheme).where(SchemeVersion.status.in_(wanted))
+                           .order_by(SchemeVersion.submitted_at, SchemeVersion.id)).all()
+    for v in rows:
+        if not actor.in_scope(v.scheme.procuratorate_id):
+            continue
+        line = InboxLine(code=v.scheme.code, scheme_name=v.scheme.name, procuratorate=v.scheme.procuratorate.name,
+                         number=v.number, status=v.status, change_note=v.change_note or "",
+                         submitted_by=v.submitted_by, submitted_at=v.submitted_at, reviewed_by=v.reviewed_by,
+                         reviewed_at=v.reviewed_at, simulated=True)
+        if v.status == Status.IN_REVIEW:
+            if four_eyes(session, actor, v, lang):
+                continue  # not theirs to review
+            try:
+                _gate(session, v)
+            except (Conflict, NotFound) as exc:
+                line.simulated, line.why_not = False, _refusal(exc, lang)
+            out["review"].append(line)
+        else:
+            out["activate"].append(line)
+    return out
+
+
+__all__ = ["Button", "InboxLine", "Workflow", "four_eyes", "inbox", "newer_parents", "require_step", "workflow"]

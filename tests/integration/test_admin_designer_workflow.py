@@ -1,0 +1,296 @@
+"""The rule designer's workflow and diff pages (issue 12, pages 6–7) through the real app, on SQLite and PostgreSQL:
+a designer submits with a change note; the same person may not approve (four eyes); a reviewer approves only on a
+succeeded simulation, sends back only with a note; activation from a date (a bad date is a field message); who may
+use which button (absent buttons, 403 for a role, 404 for another tree); a stale submit; the diff in words; taking
+up a newer version above with its conflicts; the drift report; the reviewer's inbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from sqlalchemy import select
+from werkzeug.security import generate_password_hash
+
+from rulesvc.extensions import db
+from rulesvc.persistence.models import AuditRecord, SchemeVersion, User
+from rulesvc.persistence.models import Scheme as SchemeRow
+from rulesvc.services.dictionary import get_dictionary
+from rulesvc.services.governance import versions
+from rulesvc.services.governance.access import system_actor
+from tests.integration.helpers import simulation_run
+from tests.integration.test_admin import csrf_token
+from tests.integration.test_admin_designer import PASSWORD, _actor, page, signed_in, world  # noqa: F401 (fixture)
+
+LOC = "/admin/schemes/LOC-910101/1/"
+
+
+def _version(app, code: str, number: int) -> dict:
+    with app.app_context():
+        v = db.session.scalar(select(SchemeVersion).join(SchemeRow).where(SchemeRow.code == code,
+                                                                         SchemeVersion.number == number))
+        out = {"id": v.id, "status": v.status, "lock": v.lock_version, "note": v.change_note,
+               "from": v.effective_from, "review_note": v.review_note}
+        db.session.remove()
+        return out
+
+
+def _hidden(html: str, action_part: str) -> dict[str, str]:
+    m = re.search(rf'<form method="post" action="[^"]*{re.escape(action_part)}"[^>]*>(.*?)</form>', html, re.S)
+    assert m, action_part
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', m.group(1)))
+
+
+def _button(html: str, button_id: str) -> str | None:
+    """The button's tag (None when absent)."""
+    m = re.search(rf'<button [^>]*id="{button_id}"[^>]*>', html)
+    return m.group(0) if m else None
+
+
+def _post(client, url: str, **data):
+    if "csrf_token" not in data:
+        data["csrf_token"] = csrf_token(client.get("/admin/schemes/").get_data(as_text=True))
+    return client.post(url, data=data)
+
+
+def _add_admin(app, name: str, code: str = "910000") -> None:
+    from rulesvc.persistence.models import Procuratorate
+
+    with app.app_context():
+        pid = db.session.scalar(select(Procuratorate.id).where(Procuratorate.code == code))
+        db.session.add(User(username=name, password_hash=generate_password_hash(PASSWORD), role="admin",
+                            procuratorate_id=pid, display_name=name))
+        db.session.commit()
+
+
+def _submit_loc(app, client) -> None:
+    html = page(client, LOC)
+    r = client.post(f"{LOC}submit/", data={**_hidden(html, "/submit/"), "change_note": "清瑞区本地化：质量权重、认罪认罚档次"})
+    assert r.status_code == 302, r.get_data(as_text=True)[:2000]
+
+
+def test_a_designer_submits_with_a_change_note_and_nothing_is_saved_without_one(app, world):  # noqa: F811
+    client = signed_in(app, "cdesigner")
+    html = page(client, LOC)
+    submit = _button(html, "submit-button")
+    assert submit is not None and "disabled" not in submit
+    assert _button(html, "approve-button") is None and _button(html, "activate-button") is None  # not a designer's
+    assert 'id="simulations-link"' in html and "/admin/schemes/LOC-910101/1/simulations/" in html
+    # Without a change note: 422, the message beside the field, still a draft.
+    r = client.post(f"{LOC}submit/", data={**_hidden(html, "/submit/"), "change_note": "  "})
+    assert r.status_code == 422
+    text = r.get_data(as_text=True)
+    assert 'data-field="change_note"' in text and "请说明本版本改了什么" in text
+    assert _version(app, "LOC-910101", 1)["status"] == "draft"
+    _submit_loc(app, client)
+    v = _version(app, "LOC-910101", 1)
+    assert v["status"] == "in_review" and v["note"] == "清瑞区本地化：质量权重、认罪认罚档次"
+    html = page(client, LOC)
+    assert "已提交审核" in html and _button(html, "submit-button") is None
+    with app.app_context():
+        actions = db.session.scalars(select(AuditRecord.action).where(AuditRecord.version_id == v["id"])).all()
+    assert "version.submit" in actions and "version.update" in actions  # the note saved with the draft, then submit
+
+
+def test_a_reviewer_approves_only_on_a_simulation_sends_back_with_a_note_and_activates_from_a_date(app, world):  # noqa: F811
+    _submit_loc(app, signed_in(app, "cdesigner"))
+    reviewer = signed_in(app, "previewer")
+    # The inbox: waiting for review, not simulated yet.
+    schemes = page(reviewer, "/admin/schemes/")
+    assert 'id="inbox-review"' in schemes and 'data-scheme="LOC-910101"' in schemes and "尚无模拟测评" in schemes
+    html = page(reviewer, LOC)
+    approve = _button(html, "approve-button")
+    assert approve is not None and "disabled" in approve
+    assert "批准前须先完成该版本内容的模拟测评" in html
+    assert _button(html, "submit-button") is None  # not a reviewer's
+    r = client_post(reviewer, f"{LOC}approve/", html, "/approve/")
+    assert r.status_code == 409 and "批准前须先完成该版本内容的模拟测评" in r.get_data(as_text=True)
+    assert _version(app, "LOC-910101", 1)["status"] == "in_review"
+
+    run_id = simulation_run(app, _version(app, "LOC-910101", 1)["id"], "2020")
+    html = page(reviewer, LOC)
+    assert "disabled" not in _button(html, "approve-button") and f"模拟测评 #{run_id}" in html
+    assert "已模拟测评" in page(reviewer, "/admin/schemes/")
+    # 退回 needs a note: refused with the message beside the field, nothing changed.
+    r = client_post(reviewer, f"{LOC}reject/", html, "/reject/", note=" ")
+    assert r.status_code == 422 and "退回须说明理由" in r.get_data(as_text=True)
+    assert _version(app, "LOC-910101", 1)["status"] == "in_review"
+    r = client_post(reviewer, f"{LOC}approve/", html, "/approve/", note="同意本地化")
+    assert r.status_code == 302
+    assert _version(app, "LOC-910101", 1)["status"] == "approved"
+
+    html = page(reviewer, LOC)
+    assert _button(html, "activate-button") is not None and _button(html, "retire-button") is not None
+    assert 'id="inbox-activate"' in page(reviewer, "/admin/schemes/")
+    for bad, message in (("2027-13-01", "不是日期"), ("", "请填写日期")):
+        r = client_post(reviewer, f"{LOC}activate/", html, "/activate/", effective_from=bad)
+        assert r.status_code == 422, bad
+        text = r.get_data(as_text=True)
+        assert 'data-field="effective_from"' in text and message in text
+    assert _version(app, "LOC-910101", 1)["status"] == "approved"
+    r = client_post(reviewer, f"{LOC}activate/", html, "/activate/", effective_from="2027-01-01")
+    assert r.status_code == 302
+    v = _version(app, "LOC-910101", 1)
+    assert v["status"] == "active" and v["from"] == dt.date(2027, 1, 1)
+    html = page(reviewer, LOC)
+    assert _button(html, "activate-button") is None and _button(html, "retire-button") is not None
+    # Retire with a date before the start: the service's field message.
+    r = client_post(reviewer, f"{LOC}retire/", html, "/retire/", effective_to="2026-01-01")
+    assert r.status_code == 422 and "停用日期不能早于生效日期 2027-01-01" in r.get_data(as_text=True)
+    assert _version(app, "LOC-910101", 1)["status"] == "active"
+
+
+def test_the_same_person_cannot_approve_what_they_submitted(app, world):  # noqa: F811
+    _add_admin(app, "padmin")
+    admin = signed_in(app, "padmin")
+    html = page(admin, "/admin/schemes/TPL/2/")
+    r = admin.post("/admin/schemes/TPL/2/submit/", data={**_hidden(html, "/submit/"), "change_note": "省院第二版"})
+    assert r.status_code == 302, r.get_data(as_text=True)[:2000]
+    simulation_run(app, _version(app, "TPL", 2)["id"], "2020")
+    html = page(admin, "/admin/schemes/TPL/2/")
+    approve, reject = _button(html, "approve-button"), _button(html, "reject-button")
+    assert approve is not None and "disabled" in approve and "disabled" in reject
+    assert "不能审核自己参与过的版本" in html
+    assert 'data-scheme="TPL"' not in page(admin, "/admin/schemes/")  # not in their inbox
+    r = client_post(admin, "/admin/schemes/TPL/2/approve/", html, "/approve/")
+    assert r.status_code == 403
+    assert _version(app, "TPL", 2)["status"] == "in_review"
+    # Another reviewer may.
+    html = page(signed_in(app, "previewer"), "/admin/schemes/TPL/2/")
+    assert "disabled" not in _button(html, "approve-button")
+
+
+def test_buttons_a_role_may_not_use_are_absent_and_their_urls_answer_403_or_404(app, world):  # noqa: F811
+    viewer = signed_in(app, "cviewer")
+    html = page(viewer, LOC)
+    assert 'id="workflow"' in html and 'class="wf-step"' not in html  # the links, no forms
+    for step in ("submit", "approve", "reject", "activate", "retire", "rebase"):
+        assert _post(viewer, f"{LOC}{step}/", change_note="x", note="x", effective_from="2027-01-01",
+                     new_parent_id="1").status_code == 403, step
+    # Another county's designer: the version does not exist for them.
+    other = signed_in(app, "odesigner")
+    for step in ("submit", "approve", "activate"):
+        assert _post(other, f"{LOC}{step}/", change_note="x").status_code == 404, step
+    assert _post(other, "/admin/schemes/LOC-910101/1/conflicts/settle/", path="x", choice="keep").status_code == 404
+    page(other, "/admin/schemes/LOC-910101/1/diff/", 404)
+    page(other, "/admin/schemes/LOC-910101/1/conflicts/", 404)
+    # A designer may not approve; a reviewer may not submit (a bad date does not hide the 403).
+    _submit_loc(app, signed_in(app, "cdesigner"))
+    assert _post(signed_in(app, "cdesigner"), f"{LOC}approve/").status_code == 403
+    assert _post(signed_in(app, "previewer"), "/admin/schemes/LOC-910102/1/submit/", change_note="x").status_code == 403
+    assert _post(signed_in(app, "cdesigner"), f"{LOC}activate/", effective_from="bad").status_code == 403
+    # The province's draft is invisible to a county: 404.
+    assert _post(signed_in(app, "cdesigner"), "/admin/schemes/TPL/2/submit/", change_note="x").status_code == 404
+
+
+def test_a_stale_submit_is_refused_and_says_who_saved_what(app, world):  # noqa: F811
+    client = signed_in(app, "cdesigner")
+    html = page(client, LOC)
+    with app.app_context():
+        v = versions.scheme_version(db.session, _actor("cdesigner"), "LOC-910101", 1)
+        versions.update_draft(db.session, _actor("citydesigner"), v.id, lock_version=v.lock_version,
+                              change_note="市院改过")
+        db.session.commit()
+    r = client.post(f"{LOC}submit/", data={**_hidden(html, "/submit/"), "change_note": "提交"})
+    assert r.status_code == 409
+    text = r.get_data(as_text=True)
+    assert "该草稿已被他人修改" in text and "citydesigner" in text
+    assert _version(app, "LOC-910101", 1)["status"] == "draft"
+    assert 'value="提交"' in text or ">提交</textarea>" in text  # what was typed is kept
+
+
+def test_the_diff_reads_in_words_with_the_reasons(app, world):  # noqa: F811
+    client = signed_in(app, "cdesigner")
+    html = page(client, f"{LOC}diff/")  # a localization: against its parent version by default
+    assert "示范省检察官考评模板 · 第 1 版" in html and "清瑞区检察官考评方案 · 第 1 版" in html
+    weights = html[html.index('id="diff-weights"'):html.index('id="diff-indicators"')]
+    assert re.search(r"质量</td>\s*<td[^>]*>40", weights) and "<strong>45</strong>" in weights
+    assert "本院把考评重心放在办案质量上" in weights and "<strong>105</strong>" in weights
+    indicators = html[html.index('id="diff-indicators"'):]
+    plea = re.search(r'data-code="plea_rate".*?</tr>', indicators, re.S).group(0)
+    assert "≥ 90% → 10 分" in plea and "≥ 92% → 10 分" in plea and "本院上年适用率已达 88.8%" in plea
+    assert '<span class="clause marked">≥ 92% → 10 分</span>' in plea
+    assert re.search(r'data-code="supervision_points".*?仅作分析', indicators, re.S)
+    assert re.search(r'data-code="local_reviewed" data-kind="added".*?审查起诉人数', indicators, re.S)
+    assert "scoring.tiers" not in html and "tiers[0]" not in html and "plea_rate" not in re.sub(r'data-code="[^"]*"', "", html)
+    # Against itself: nothing; the picker leads to any two versions the person may see.
+    assert "两个版本没有差异" in page(client, f"{LOC}diff/?against=LOC-910101/1")
+    r = client.get("/admin/schemes/diff/?from=TPL/1&to=LOC-910101/1")
+    assert r.status_code == 302 and r.headers["Location"].endswith("/admin/schemes/LOC-910101/1/diff/?against=TPL/1")
+    page(client, f"{LOC}diff/?against=TPL/2", 404)  # the province's draft: invisible to the county
+    page(client, f"{LOC}diff/?against=LOC-910102/1", 404)
+    # In English: the same change in English words.
+    client.get("/admin/lang/en/")
+    english = page(client, f"{LOC}diff/")
+    assert "Compare versions" in english and "≥ 92% → 10 points" in english and "analysis only" in english
+    # A template's draft: against the version in force.
+    province = page(signed_in(app, "pdesigner"), "/admin/schemes/TPL/2/diff/")
+    assert "两个版本没有差异" in province and "示范省检察官考评模板 · 第 1 版" in province
+
+
+def test_taking_up_a_new_version_above_settles_conflicts_and_the_drift_report(app, world):  # noqa: F811
+    dictionary = get_dictionary(app.config["RULES_DIR"])
+    with app.app_context():  # the province publishes version 2, raising the plea-rate tiers the county changed
+        v2 = versions.scheme_version(db.session, _actor("pdesigner"), "TPL", 2)
+        doc = dict(v2.document)
+        doc["indicators"] = dict(doc["indicators"])
+        plea = dict(doc["indicators"]["plea_rate"])
+        plea["scoring"] = {**plea["scoring"], "tiers": [{"min": 0.93, "points": 10}, {"min": 0.87, "points": 8}]}
+        doc["indicators"]["plea_rate"] = plea
+        versions.update_draft(db.session, _actor("pdesigner"), v2.id, lock_version=v2.lock_version, document=doc)
+        versions.submit(db.session, _actor("pdesigner"), v2.id, dictionary)
+        db.session.commit()
+        v2_id = v2.id
+    simulation_run(app, v2_id, "2020", actor=system_actor("tests"))
+    with app.app_context():
+        versions.approve(db.session, _actor("previewer"), v2_id)
+        versions.activate(db.session, _actor("previewer"), v2_id, effective_from=dt.date(2022, 1, 1))
+        db.session.commit()
+    client = signed_in(app, "cdesigner")
+    html = page(client, LOC)
+    rebase = _button(html, "rebase-button")
+    assert rebase is not None and "disabled" not in rebase and "跟进上级新版本" in html
+    r = client.post(f"{LOC}rebase/", data={**_hidden(html, "/rebase/"), "new_parent_id": str(v2_id)})
+    assert r.status_code == 302 and r.headers["Location"].endswith("/admin/schemes/LOC-910101/2/conflicts/")
+    conflicts = page(client, "/admin/schemes/LOC-910101/2/conflicts/")
+    card = re.search(r'<div class="card mb-3 conflict-card" data-path="indicators.plea_rate.scoring.tiers">.*?</form>\s*</div>',
+                     conflicts, re.S)
+    assert card, conflicts[:3000]
+    text = card.group(0)
+    assert "≥ 90% → 10 分" in text and "≥ 93% → 10 分" in text and "≥ 92% → 10 分" in text
+    assert "保留本地" in text and "采用上级" in text and "修改" in text
+    # The draft cannot be submitted while the conflict stands.
+    draft = page(client, "/admin/schemes/LOC-910101/2/")
+    assert "disabled" in _button(draft, "submit-button") and "处与上级新版本的冲突未处理" in draft
+    # 修改: new tiers typed as percentages.
+    hidden = _hidden(text, "/conflicts/settle/")
+    r = client.post("/admin/schemes/LOC-910101/2/conflicts/settle/", data={
+        **hidden, "path": "indicators.plea_rate.scoring.tiers", "choice": "edit", "tier_bound": ["94", "89", ""],
+        "tier_points": ["10", "8", ""], "reason": "跟进省院新版，仍高于省院"})
+    assert r.status_code == 302, r.get_data(as_text=True)[:3000]
+    with app.app_context():
+        v = versions.scheme_version(db.session, _actor("cdesigner"), "LOC-910101", 2)
+        tiers = next(o for o in v.document["overrides"] if o["path"] == "indicators.plea_rate.scoring.tiers")
+        assert tiers["value"] == [{"min": 0.94, "points": 10}, {"min": 0.89, "points": 8}]
+        assert tiers["reason"] == "跟进省院新版，仍高于省院"
+        left = len(v.document.get("conflicts") or [])
+    page_after = page(client, "/admin/schemes/LOC-910101/2/conflicts/")
+    assert left == page_after.count('class="card mb-3 conflict-card"')
+    # The drift report of the template's version 2: the county's new draft with its changes and reasons.
+    drift = page(signed_in(app, "pdesigner"), "/admin/schemes/TPL/2/drift/")
+    assert "清瑞区检察官考评方案 · 第 2 版" in drift and "跟进省院新版，仍高于省院" in drift and "≥ 94% → 10 分" in drift
+    drift_v1 = page(signed_in(app, "pdesigner"), "/admin/schemes/TPL/1/drift/")
+    assert "东湖区人民检察院" in drift_v1 and "本院把考评重心放在办案质量上" in drift_v1
+    assert "东湖区" not in page(signed_in(app, "cdesigner"), "/admin/schemes/TPL/1/drift/")  # only what they may see
+
+
+def test_workflow_pages_render_fast(app, world):  # noqa: F811
+    client = signed_in(app, "previewer")
+    for url in (LOC, f"{LOC}diff/", "/admin/schemes/", "/admin/schemes/TPL/1/drift/"):
+        client.get(url)  # warm
+        r = client.get(url)
+        assert r.status_code == 200 and float(r.headers["X-Render-Ms"]) < 300, (url, r.headers.get("X-Render-Ms"))
+
+
+def client_post(client, url: str, html: str, action_part: str, **fields):
+    return client.post(url, data={**_hidden(html, action_part), **fields})
