@@ -144,7 +144,8 @@ class ImpactViews:
             db.session.rollback()
         units = _units(v)
         shown, rest = _split(answer["difference"]["indicators"])
-        html, _, headers = self._page("admin/designer/preview_card.html", a=answer, units=units, shown=shown, rest=rest,
+        html, _, headers = self._page("admin/designer/preview_card.html", a=answer, units=units, shown=shown,
+                                      rest=rest, lang=lang,
                                       one_language=lambda s: edit.one_language(str(s or ""), lang), started=started)
         return html, 200, headers
 
