@@ -3,6 +3,8 @@
 - ``auth``: login, logout, language switch, flask-login's user loader.
 - ``views``: the read-only list views and the home page; ``formatting``: labels, cells, filter choices.
 - ``designer``: the rule designer's pages (方案: the schemes, one version read as a document).
+- ``manage_*``: the administration pages (导入 and the datasets, 审计日志, 用户, API 密钥, under 系统管理),
+  the home page's 待办, and the error pages of the whole admin (``manage_common``).
 - ``templates/``: the base (navbar with the language switch), login and home pages.
 - ``translations/``: the project catalog (English msgids; ``zh_Hans_CN`` and ``en``), see the README.
 
@@ -33,6 +35,11 @@ _templates = Blueprint("rulesvc_admin_templates", __name__, template_folder="tem
 def init_admin(app: Flask) -> None:
     """Mount the admin views behind the login (a new ``Admin`` and new views for every app)."""
     from admin.designer import SchemesView
+    from admin.manage_audit import AuditView
+    from admin.manage_common import install_error_pages
+    from admin.manage_import import ImportView
+    from admin.manage_keys import ApiKeysView
+    from admin.manage_users import UsersView
     from admin.results_views import ResultsView
     from admin.views import HomeView, model_views
 
@@ -53,4 +60,13 @@ def init_admin(app: Flask) -> None:
     admin.add_view(SchemesView(name=lazy_gettext("Schemes"), endpoint="admin_schemes", url="/admin/schemes"))
     admin.add_view(ResultsView(name=lazy_gettext("Results"), endpoint="admin_results", url="/admin/results"))
     admin.add_views(*model_views())
+    manage = lazy_gettext("Administration")
+    admin.add_view(ImportView(name=lazy_gettext("Import data"), endpoint="admin_import", url="/admin/import",
+                              category=manage))
+    admin.add_view(AuditView(name=lazy_gettext("Audit log"), endpoint="admin_audit", url="/admin/audit",
+                             category=manage))
+    admin.add_view(UsersView(name=lazy_gettext("Users"), endpoint="admin_users", url="/admin/users", category=manage))
+    admin.add_view(ApiKeysView(name=lazy_gettext("API keys"), endpoint="admin_apikeys", url="/admin/apikeys",
+                               category=manage))
     admin.init_app(app)
+    install_error_pages(app, admin)

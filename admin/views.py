@@ -1,4 +1,5 @@
 """Read-only list views of the reference data, the data dictionary, datasets and events, and the home page.
+(The accounts are managed on their own page, :mod:`admin.manage_users`.)
 
 Every view is a declaration (columns, labels, search, filters, formatters); code lives only in hooks.
 Nothing can be created, edited or deleted here: those URLs answer 404.
@@ -13,9 +14,10 @@ filters' choices. The data dictionary is province-wide reference data: everyone 
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from flask import abort, g, redirect
+from flask import abort, current_app, g, redirect
 from flask.typing import ResponseReturnValue
 from flask_admin import expose
 from flask_admin.contrib.sqla import ModelView
@@ -31,6 +33,8 @@ from sqlalchemy.orm import selectinload
 
 from admin import formatting as fmt
 from admin.auth import AuthIndexView, is_signed_in, login_url_for_current_request
+from admin.manage_common import stock_gettext
+from admin.manage_home import attention
 from rulesvc.extensions import db
 from rulesvc.persistence.models import (
     LEVEL_LABELS,
@@ -44,9 +48,10 @@ from rulesvc.persistence.models import (
     EventType,
     Procuratorate,
     Prosecutor,
-    User,
 )
+from rulesvc.services.dictionary import get_dictionary
 from rulesvc.services.governance.access import actor_for_user
+from rulesvc.websession import client_of_request
 
 # -- the signed-in user's tree -----------------------------------------------------------------------------
 
@@ -155,9 +160,17 @@ class ReadOnlyView(ModelView):
     def __init__(self, model: type, name: Any, endpoint: str, url: str) -> None:
         super().__init__(model, db, name=name, endpoint=endpoint, url=url)
 
+    # Our own menu bar over Flask-Admin's list: "每页 50 条", not "50 项目" (admin/templates/admin/manage/).
+    list_template = "admin/manage/model_list.html"
+
     def is_accessible(self) -> bool:
         """Signed-in users only."""
         return is_signed_in()
+
+    def render(self, template: str, **kwargs: Any) -> str:
+        """Flask-Admin's stock words said our way (:data:`admin.manage_common.STOCK_WORDS`)."""
+        self._template_args["_gettext"] = stock_gettext
+        return super().render(template, **kwargs)
 
     def inaccessible_callback(self, name: Any, **kwargs: Any) -> ResponseReturnValue:
         """Anonymous users go to the login page (and come back); others get 403."""
@@ -411,41 +424,8 @@ def _event_type_names() -> dict[str, tuple[str, str]]:
     return g.rulesvc_type_names
 
 
-class UserView(ReadOnlyView):
-    """用户: the accounts (administrators only; password hashes are never shown)."""
-
-    column_list = ["username", "display_name", "role", "procuratorate", "is_active", "created_at", "last_login_at"]
-    column_labels = {
-        "username": _l("Username"),
-        "display_name": _l("Display name"),
-        "role": _l("Role"),
-        "procuratorate": _l("Procuratorate"),
-        "is_active": _l("Active"),
-        "created_at": _l("Created at"),
-        "last_login_at": _l("Last login"),
-    }
-    column_searchable_list = ["username", "display_name"]
-    column_sortable_list = ["username", "role", "created_at", "last_login_at"]
-    column_default_sort = ("username", False)
-    column_formatters = {
-        "role": lambda v, c, m, n: fmt.role_label(m.role),
-        "is_active": lambda v, c, m, n: fmt.yes_no(m.is_active),
-        "created_at": lambda v, c, m, n: fmt.format_date(m.created_at),
-        "last_login_at": lambda v, c, m, n: fmt.format_date(m.last_login_at),
-    }
-
-    def is_accessible(self) -> bool:
-        """Administrators only."""
-        return is_signed_in() and getattr(current_user, "role", None) == "admin"
-
-    def scope_condition(self) -> Any:
-        """An administrator of a city sees the accounts of the city and its counties; the province's
-        administrator (no procuratorate) sees every account."""
-        return in_scope(User.procuratorate_id)
-
-
 class HomeView(AuthIndexView):
-    """The welcome page: what the service holds, and where the API is documented."""
+    """The home page: what needs the person's attention (:mod:`admin.manage_home`), and what the service holds."""
 
     def is_visible(self) -> bool:
         """Not in the menu: the brand links here, and the navbar needs the room in English."""
@@ -453,9 +433,12 @@ class HomeView(AuthIndexView):
 
     @expose("/")
     def index(self) -> ResponseReturnValue:
-        """Counts of the procuratorates, prosecutors, datasets and events the user sees (sign-in required)."""
+        """待办 (drafts with lint errors, versions waiting for the person's review, simulations finished
+        recently, localizations drifting from a newer template) and the counts of the procuratorates,
+        prosecutors, datasets and events the person sees (sign-in required)."""
         if not is_signed_in():
             return redirect(login_url_for_current_request())
+        started = time.perf_counter()
         counts = {
             name: db.session.scalar(scoped(select(func.count()).select_from(model), condition))
             for name, model, condition in (("procuratorates", Procuratorate, in_scope(Procuratorate.id)),
@@ -463,7 +446,13 @@ class HomeView(AuthIndexView):
                                            ("datasets", Dataset, dataset_in_scope()),
                                            ("events", Event, in_scope(Event.procuratorate_id)))
         }
-        return self.render("admin/rulesvc_index.html", counts=counts)
+        ip, client = client_of_request()
+        person = actor_for_user(db.session(), current_user._get_current_object(), ip=ip, client=client)
+        todo = attention(db.session(), person, get_dictionary(current_app.config["RULES_DIR"]),
+                         lang="en" if fmt.is_english() else "zh")
+        html = self.render("admin/rulesvc_index.html", counts=counts, todo=todo, person=person,
+                           may_edit=person.may("edit"), may_review=person.may("review"), when=fmt.format_date)
+        return html, 200, {"X-Render-Ms": f"{(time.perf_counter() - started) * 1000:.1f}"}
 
 
 def model_views() -> list[ReadOnlyView]:
@@ -475,5 +464,4 @@ def model_views() -> list[ReadOnlyView]:
         EventTypeView(EventType, _l("Data dictionary"), "admin_dictionary", "/admin/dictionary"),
         DatasetView(Dataset, _l("Datasets"), "admin_datasets", "/admin/datasets"),
         EventView(Event, _l("Events"), "admin_events", "/admin/events"),
-        UserView(User, _l("Users"), "admin_users", "/admin/users"),
     ]

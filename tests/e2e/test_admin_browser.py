@@ -54,7 +54,7 @@ def test_procuratorates_in_chinese_search_filter_english_and_logout(page: Page, 
     page.locator(".navbar").get_by_role("link", name="检察院", exact=True).click()
     cells = page.locator("table.model-list td.col-code")
     expect(cells).to_have_count(97)
-    expect(page.get_by_role("link", name="列表 (97)")).to_be_visible()
+    expect(page.get_by_role("link", name="共 97 条")).to_be_visible()
     expect(page.locator("table.model-list th").filter(has_text="上级院")).to_be_visible()
     expect(page.locator("table.model-list td.col-level").filter(has_text="基层院").first).to_be_visible()
     page.screenshot(path=SHOTS.format("procuratorates-zh"), full_page=False)
@@ -85,14 +85,14 @@ def test_procuratorates_in_chinese_search_filter_english_and_logout(page: Page, 
     page.goto(f"{live_server}/admin/procuratorates/")
     page.locator("#lang-en").click()
     expect(page).to_have_url(f"{live_server}/admin/procuratorates/")
-    expect(page.get_by_role("link", name="List (97)")).to_be_visible()
+    expect(page.get_by_role("link", name="97 rows in all")).to_be_visible()
     expect(page.locator("table.model-list th").filter(has_text="Parent procuratorate")).to_be_visible()
     expect(page.locator("table.model-list td.col-level").filter(has_text="County-level").first).to_be_visible()
     expect(page.locator(".navbar").get_by_role("link", name="Procuratorates", exact=True)).to_be_visible()
     page.screenshot(path=SHOTS.format("procuratorates-en"), full_page=False)
 
     page.locator(".navbar").get_by_role("link", name="Data dictionary", exact=True).click()
-    expect(page.get_by_role("link", name="List (17)")).to_be_visible()
+    expect(page.get_by_role("link", name="17 rows in all")).to_be_visible()
     page.screenshot(path=SHOTS.format("dictionary-en"), full_page=False)
 
     # Events (English) then back to Chinese.

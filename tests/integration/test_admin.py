@@ -50,9 +50,9 @@ def add_user(app, username: str = "alice", role: str = "viewer", password: str =
 
 
 def list_count(html: str) -> int:
-    """The total Flask-Admin shows in the list tab: "列表 (97)" or "List (97)"."""
-    match = re.search(r"(?:列表|List)\s*\((\d+)\)", html)
-    return int(match.group(1)) if match else 0
+    """The total the list's menu bar shows: "共 97 条" or "97 rows in all"."""
+    match = re.search(r'id="list-count">(?:共 )?([\d,]+)(?: 条| rows in all)<', html)
+    return int(match.group(1).replace(",", "")) if match else 0
 
 
 def rows(html: str) -> int:
@@ -184,7 +184,7 @@ def test_inactive_user_cannot_sign_in(app, client):
 
 def test_home_page_shows_counts_and_api_links(demo_app, demo_client):
     html = demo_client.get("/admin/").get_data(as_text=True)
-    assert "欢迎使用检察官业绩考评规则服务" in html
+    assert "检察官业绩考评规则服务" in html and "待办事项" in html
     assert 'id="count-procuratorates">97<' in html
     with demo_app.app_context():
         events = db.session.scalar(select(func.count()).select_from(Event))
@@ -196,7 +196,7 @@ def test_procuratorates_list_shows_all_97_in_chinese(demo_client):
     html = demo_client.get("/admin/procuratorates/").get_data(as_text=True)
     assert list_count(html) == 97
     assert rows(html) == 97
-    for text in ("检察院", "层级", "上级院", "省级院", "市级院", "基层院", "列表"):
+    for text in ("检察院", "层级", "上级院", "省级院", "市级院", "基层院", "共 97 条", "每页 100 条"):
         assert text in html
 
 
@@ -220,7 +220,7 @@ def test_english_switch_shows_english_labels_and_back(demo_client):
     response = demo_client.get("/admin/lang/en/", query_string={"next": "/admin/procuratorates/"})
     assert response.status_code == 302 and response.headers["Location"] == "/admin/procuratorates/"
     html = demo_client.get("/admin/procuratorates/").get_data(as_text=True)
-    for text in ("Procuratorates", "Parent procuratorate", "County-level", "Level", "List (97)", "Sign out"):
+    for text in ("Procuratorates", "Parent procuratorate", "County-level", "Level", "97 rows in all", "Sign out"):
         assert text in html
     assert "基层院" not in html and "层级" not in html
     demo_client.get("/admin/lang/zh/")
