@@ -1,0 +1,426 @@
+"""The words and figures of the designer's 模拟测评 pages (issue 12, page 8): what the launch form offers, a
+version's runs as rows, and a succeeded run's report shaped for reading and for its charts.
+
+Nothing here computes a score or starts a run: asking, reading, cancelling and exporting are
+:mod:`rulesvc.services.simulation`'s (the API's services). This module picks the choices a form offers
+(closed periods of the scheme's cadence that have data, the baselines a person may see), formats numbers as
+people write them (分, 人, percentages) in Chinese or English, and turns the stored report
+(:mod:`rulesvc.engine.simreport`) into sections and chart series (plain JSON for the page's script).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rulesvc.catalogue import msg
+from rulesvc.persistence.models import Dataset, SchemeVersion, SimulationRun
+from rulesvc.services.facts import in_use
+from rulesvc.services.governance import versions
+from rulesvc.services.governance.access import Actor
+from rulesvc.services.impact_data import period_of
+from rulesvc.services.simulation import gate, runs
+
+MAX_PERIOD_CHOICES = 36  # the newest closed periods with data offered in the form
+NAMES_SHOWN = 30  # people named per grade entered or left (the per-person CSV has everyone)
+STATUS_WORDS = {"zh": {"queued": "排队中", "running": "测评中", "succeeded": "已完成", "failed": "失败",
+                       "cancelled": "已取消"},
+                "en": {"queued": "queued", "running": "running", "succeeded": "finished", "failed": "failed",
+                       "cancelled": "cancelled"}}
+STATUS_BADGES = {"queued": "secondary", "running": "info", "succeeded": "success", "failed": "danger",
+                 "cancelled": "light"}
+PHASE_WORDS = {"zh": {"queued": "排队等候", "loading": "读取数据", "scoring_candidate": "按候选版本计分",
+                      "scoring_baseline": "按基准版本计分", "report": "生成报告", "scenarios": "核对回归用例",
+                      "saving": "保存结果", "done": "完成", "cancelled": "已取消", "failed": "失败"},
+               "en": {"queued": "waiting in the queue", "loading": "reading the data",
+                      "scoring_candidate": "scoring under the candidate", "scoring_baseline": "scoring under the baseline",
+                      "report": "writing the report", "scenarios": "checking the regression scenarios",
+                      "saving": "saving the results", "done": "done", "cancelled": "cancelled", "failed": "failed"}}
+GROUPING_WORDS = {"zh": {"line": "按业务条线（四大检察）", "business": "按业务（十大业务）", "level": "按检察院层级",
+                         "procuratorate": "按检察院"},
+                  "en": {"line": "By line (the four lines)", "business": "By business", "level": "By level",
+                         "procuratorate": "By procuratorate"}}
+KIND_WORDS = {"zh": {"base": "基础分", "indicator": "指标", "adjustment": "加减分项", "cap": "加减分封顶",
+                     "clip": "总分封顶/保底"},
+              "en": {"base": "base score", "indicator": "indicator", "adjustment": "bonus/penalty item",
+                     "cap": "dimension cap", "clip": "total's cap/floor"}}
+FLAG_WORDS = {"zh": {"flat": "区分度不足", "tiers_never_reached": "有无人达到的档次", "tier_everyone": "所有人同一档"},
+              "en": {"flat": "does not discriminate", "tiers_never_reached": "a tier nobody reaches",
+                     "tier_everyone": "everyone in one tier"}}
+CHECK_WORDS = {"zh": {"total": "总分", "grade": "等次"}, "en": {"total": "total", "grade": "grade"}}
+QUOTA_GROUP_WORDS = {"zh": {"all": "全体", "procuratorate": "每院", "department": "每个部门", "business": "每类业务",
+                            "line": "每个条线", "level": "每级院"},
+                     "en": {"all": "everyone", "procuratorate": "procuratorate", "department": "department",
+                            "business": "business", "line": "line", "level": "level"}}
+
+
+# -- numbers as people write them ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Numbers:
+    """分, 人 and percentages in the page's language; ``None`` is a dash."""
+
+    lang: str = "zh"
+
+    @staticmethod
+    def _ok(x: Any) -> bool:
+        return isinstance(x, int | float) and not isinstance(x, bool)
+
+    def _n(self, x: float, digits: int) -> str:
+        text = f"{x:,.{digits}f}"
+        return "0" + text[2:] if text.startswith("-0") and float(text.replace(",", "")) == 0 else text
+
+    def pts(self, x: Any, digits: int = 2) -> str:
+        if not self._ok(x):
+            return "—"
+        return f"{self._n(float(x), digits)} 分" if self.lang == "zh" else f"{self._n(float(x), digits)}"
+
+    def delta(self, x: Any, digits: int = 2, unit: bool = True) -> str:
+        if not self._ok(x):
+            return "—"
+        v = round(float(x), digits)
+        text = ("+" if v > 0 else "−" if v < 0 else "±") + self._n(abs(v), digits)
+        return f"{text} 分" if unit and self.lang == "zh" else text
+
+    def people(self, k: Any) -> str:
+        if not self._ok(k):
+            return "—"
+        return f"{int(k):,} 人" if self.lang == "zh" else f"{int(k):,}"
+
+    def pct(self, x: Any, digits: int = 1) -> str:
+        return f"{float(x) * 100:.{digits}f}%" if self._ok(x) else "—"
+
+    def num(self, x: Any, digits: int = 2) -> str:
+        return self._n(float(x), digits) if self._ok(x) else "—"
+
+    def rank(self, k: Any) -> str:
+        if not self._ok(k):
+            return "—"
+        return f"第 {int(k):,} 名" if self.lang == "zh" else f"#{int(k):,}"
+
+    def rank_move(self, k: Any) -> str:
+        if not self._ok(k):
+            return "—"
+        if self.lang == "zh":
+            return f"上升 {k:,} 名" if k > 0 else f"下降 {-k:,} 名" if k < 0 else "不变"
+        return f"up {k:,}" if k > 0 else f"down {-k:,}" if k < 0 else "same"
+
+
+# -- the launch form -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What the launch form offers for one candidate version."""
+
+    periods: list[str]  # closed periods of the scheme's cadence with data, newest first
+    default_period: str | None
+    baselines: list[tuple[int, str]]  # (version id, words) of the versions the person may see
+    default_baseline: str | None  # words for "默认": the version in force on the default period's first day
+
+
+def launch_choices(session: Session, actor: Actor, version: SchemeVersion, *, lang: str = "zh",
+                   today: dt.date | None = None) -> Choices:
+    """The periods (closed, with data, the scheme's cadence) and baselines (other visible versions of the scheme
+    and of its parent's scheme, same kind of subject) a run of ``version`` may be asked for."""
+    today = today or dt.date.today()
+    kind = version.scheme.period_kind
+    periods = closed_periods(session, kind, today)
+    default = periods[0] if periods else None
+    offered: list[tuple[int, str]] = []
+    schemes = [version.scheme]
+    if version.parent is not None and version.parent.scheme_id != version.scheme_id:
+        schemes.append(version.parent.scheme)
+    for scheme in schemes:
+        if scheme.subject_kind != version.scheme.subject_kind:
+            continue
+        for v in sorted(versions.visible_versions(actor, scheme), key=lambda x: -x.number):
+            if v.id != version.id:
+                offered.append((v.id, version_words(v, lang, own=scheme.id == version.scheme_id)))
+    words = None
+    if default is not None:
+        from rulesvc.services import results
+
+        found = runs.default_baseline(session, version, results.parse(default).start)
+        words = version_words(found, lang, own=found.scheme_id == version.scheme_id) if found is not None else None
+    return Choices(periods, default, offered, words)
+
+
+def closed_periods(session: Session, kind: str, today: dt.date) -> list[str]:
+    """Periods of cadence ``kind`` that ended before ``today`` and hold days of an event dataset in use, newest
+    first (at most :data:`MAX_PERIOD_CHOICES`)."""
+    plan = in_use(session)
+    if not plan.datasets:
+        return []
+    spans = [(s, e) for s, e in session.execute(select(Dataset.period_start, Dataset.period_end)
+                                                 .where(Dataset.id.in_(plan.datasets))).all()
+             if s is not None and e is not None]
+    if not spans:
+        return []
+    out: list[str] = []
+    last = min(max(e for _, e in spans), today - dt.timedelta(days=1))
+    first = min(s for s, _ in spans)
+    p = period_of(kind, last)
+    while len(out) < MAX_PERIOD_CHOICES and p.end >= first:
+        if p.end < today and any(s <= p.end and e >= p.start for s, e in spans):
+            out.append(p.label)
+        p = period_of(kind, p.start - dt.timedelta(days=1))
+    return out
+
+
+def version_words(v: SchemeVersion, lang: str, *, own: bool = True) -> str:
+    """“第 2 版（审核中）”, or with the scheme's name when it is another scheme's (a parent template)."""
+    from rulesvc.services.designer_words import STATUS_WORDS as VERSION_STATUS
+
+    status = VERSION_STATUS[lang].get(v.status, v.status)
+    if lang == "zh":
+        text = f"第 {v.number} 版（{status}）"
+        return text if own else f"{v.scheme.name} {text}"
+    text = f"version {v.number} ({status})"
+    return text if own else f"{v.scheme.name}, {text}"
+
+
+# -- runs as rows ----------------------------------------------------------------------------------------------
+
+
+def run_row(run: SimulationRun, version_id: int | None, lang: str) -> dict[str, Any]:
+    """One run as the list shows it: status in words, what it compared, who asked when."""
+    view = runs.view(run)
+    cand, base = view["candidate"], view["baseline"]
+
+    def ref(r: Mapping[str, Any] | None, current: bool) -> str:
+        if r is None:
+            return "无" if lang == "zh" else "none"
+        if r.get("number") is None:
+            return "（已删除的草稿）" if lang == "zh" else "(a deleted draft)"
+        own = r["scheme"] == run.scheme.code
+        text = (f"第 {r['number']} 版" if lang == "zh" else f"version {r['number']}")
+        text = text if own else f"{r['scheme']} {text}"
+        return text + (("（本版本）" if lang == "zh" else " (this version)") if current else "")
+
+    return {"id": run.id, "status": run.status, "status_word": status_word(run, lang),
+            "badge": STATUS_BADGES[run.status], "percent": run.percent,
+            "candidate": ref(cand, cand.get("version_id") == version_id),
+            "baseline": ref(base, base is not None and base.get("version_id") == version_id),
+            "as_baseline": cand.get("version_id") != version_id,
+            "default_baseline": run.baseline_choice == "default", "periods": "、".join(run.periods),
+            "created_by": run.created_by, "created_at": run.created_at, "finished_at": run.finished_at}
+
+
+def status_word(run: SimulationRun, lang: str) -> str:
+    word = STATUS_WORDS[lang][run.status]
+    if run.status == "running" and run.cancel_requested:
+        word += "（正在取消）" if lang == "zh" else " (cancelling)"
+    return word
+
+
+def progress(run: SimulationRun, lang: str) -> dict[str, Any]:
+    """Where a run is: phase in words and percent (0–100)."""
+    return {"status": run.status, "status_word": status_word(run, lang), "phase": run.phase,
+            "phase_word": PHASE_WORDS[lang].get(run.phase, run.phase), "percent": max(0, min(100, int(run.percent or 0))),
+            "cancel_requested": run.cancel_requested, "finished": run.status in runs.FINISHED}
+
+
+def error_words(run: SimulationRun, lang: str) -> str | None:
+    """Why a failed or cancelled run ended, in the page's language."""
+    if run.status not in ("failed", "cancelled"):
+        return None
+    return msg(run.error_code).render(lang) if run.error_code else (run.error or None)
+
+
+def again_request(run: SimulationRun) -> dict[str, Any]:
+    """The launch form's fields that ask for the same run again (a failed or cancelled one is queued in place)."""
+    baseline = run.baseline_choice if run.baseline_choice in ("default", "none") else str(run.baseline_version_id or "none")
+    return {"baseline": baseline, "periods": list(run.periods)}
+
+
+def scenario_results(session: Session, run: SimulationRun) -> dict[str, Any]:
+    """The candidate's regression scenarios as they are now, checked against this run (what the gate checks), as
+    the API shows them; the run's own check when the candidate has none or is gone."""
+    if run.status == "succeeded" and run.candidate is not None and run.candidate.scenarios:
+        results = gate.check_against_run(session, list(run.candidate.scenarios), run)
+        return {"passed": all(r["passed"] for r in results), "results": results}
+    return {"passed": run.scenarios_passed, "results": list(run.scenario_results or [])}
+
+
+# -- the report, per period ------------------------------------------------------------------------------------
+
+
+def report_page(report: Mapping[str, Any], period: str | None, lang: str) -> dict[str, Any]:
+    """One period of a succeeded run's report (the first unless ``period`` names another), as the page reads it:
+    the sections with their numbers, and ``chart`` — the series the page's script draws."""
+    periods = list(report.get("periods") or [])
+    chosen = next((p for p in periods if p["period"] == period), periods[0] if periods else None)
+    if chosen is None:
+        return {"period": None, "periods": [], "chart": {}}
+    p = chosen
+    ov = p["overview"]
+    sides = ov["sides"]
+    b, c = sides.get("baseline"), sides.get("candidate") or {}
+    grades = list(p.get("grades") or [])
+    out: dict[str, Any] = {
+        "period": p["period"], "periods": [x["period"] for x in periods], "has_baseline": b is not None,
+        "schemes": p.get("schemes") or {}, "baseline": b, "candidate": c, "grades": grades,
+        "agreement": ov.get("agreement"), "transitions": ov.get("transitions"),
+        "entering": _named(ov.get("entering")), "leaving": _named(ov.get("leaving")),
+        "movers": _movers(p.get("movers") or {}), "org_level": p.get("org_level"),
+        "grade_rows": _grade_rows(grades, b, c),
+        "indicators": _indicator_rows(p.get("indicators") or [], lang),
+        "fairness": _fairness(p.get("fairness") or {}, lang),
+        "threshold": (p.get("fairness") or {}).get("threshold"),
+    }
+    out["chart"] = _chart(out, ov, lang)
+    return out
+
+
+def _named(lists: Iterable[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
+    """Who enters or leaves each grade: the grades with anyone, the first :data:`NAMES_SHOWN` named."""
+    out = []
+    for e in lists or []:
+        if e["count"]:
+            shown = list(e["subjects"])[:NAMES_SHOWN]
+            out.append({**e, "subjects": shown, "truncated": e["count"] > len(shown)})
+    return out
+
+
+def _movers(movers: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(movers)
+    for key in ("risers", "fallers"):
+        out[key] = [{**m, "why_rows": why_rows(m["why"]) if "why" in m else None} for m in movers.get(key) or []]
+    return out
+
+
+def _grade_rows(grades: Sequence[str], b: Mapping[str, Any] | None, c: Mapping[str, Any]) -> list[dict[str, Any]]:
+    def by_grade(side: Mapping[str, Any] | None, key: str) -> dict[str, Mapping[str, Any]]:
+        return {g["grade"]: g for g in (side or {}).get(key) or []}
+
+    gb, gc, qb, qc = by_grade(b, "grades"), by_grade(c, "grades"), by_grade(b, "quota"), by_grade(c, "quota")
+    names = list(dict.fromkeys([*grades, *gc, *gb]))
+    return [{"grade": g, "b": gb.get(g), "c": gc.get(g), "quota_b": qb.get(g), "quota_c": qc.get(g)} for g in names]
+
+
+def _flags(side: Mapping[str, Any] | None, lang: str) -> list[str]:
+    if not side:
+        return []
+    f = side["flags"]
+    on = (("flat", f["flat"]), ("tiers_never_reached", bool(f["tiers_never_reached"])),
+          ("tier_everyone", f["tier_everyone"] is not None))
+    return [FLAG_WORDS[lang][k] for k, yes in on if yes]
+
+
+def _indicator_rows(indicators: Iterable[Mapping[str, Any]], lang: str) -> list[dict[str, Any]]:
+    out = []
+    for ind in indicators:
+        c, b = ind.get("candidate"), ind.get("baseline")
+        tiers: list[dict[str, Any]] = []
+        by_branch = {t["branch"]: t for t in (b or {}).get("tiers") or []}
+        for t in (c or b or {}).get("tiers") or []:
+            old = by_branch.get(t["branch"]) if c else t
+            tiers.append({"label": t["label"], "c": t if c else None, "b": old})
+        out.append({"code": ind["code"], "name": ind["name"], "dimension": ind.get("dimension_name") or "",
+                    "c": c, "b": b, "changed": ind.get("rule_changed"), "in": ind.get("in") or [],
+                    "delta_mean": ind.get("delta_mean"), "delta_contrib": ind.get("delta_mean_contrib_all"),
+                    "flags": _flags(c or b, lang), "flags_b": _flags(b, lang) if c else [], "tiers": tiers})
+    return out
+
+
+def why_rows(items: Iterable[Mapping[str, Any]], limit: int = 10) -> dict[str, Any]:
+    """"Why it moved" for reading: the items that changed the total (largest first, ``limit`` of them), each with
+    the width of its bar (share of the largest), and how many smaller ones are left out."""
+    moved = [dict(w) for w in items if abs(float(w.get("delta") or 0.0)) > 1e-9]
+    top = max((abs(w["delta"]) for w in moved), default=0.0) or 1.0
+    for w in moved:
+        w["width"] = round(abs(w["delta"]) / top * 100, 1)
+    return {"items": moved[:limit], "more": max(0, len(moved) - limit),
+            "total": sum(w["delta"] for w in moved)}
+
+
+def _fairness(fairness: Mapping[str, Any], lang: str) -> list[dict[str, Any]]:
+    out = []
+    for grouping in fairness.get("groupings") or []:
+        rows = []
+        for g in grouping["groups"]:
+            b, c = g.get("baseline") or {}, g.get("candidate") or {}
+            rows.append({"label": g.get("label") or str(g.get("group")), "code": g.get("code"), "b": b, "c": c,
+                         "delta": g.get("delta_mean"), "flagged": g.get("flagged") or []})
+        out.append({"by": grouping["by"], "title": GROUPING_WORDS[lang].get(grouping["by"], grouping["by"]),
+                    "rows": rows, "flagged": [r for r in rows if r["flagged"]]})
+    return out
+
+
+def _chart(page: Mapping[str, Any], ov: Mapping[str, Any], lang: str) -> dict[str, Any]:
+    """The series the charts draw (numbers only, rounded for display; the tables beside hold the same)."""
+    zh = lang == "zh"
+    names = {"baseline": "基准版本" if zh else "baseline", "candidate": "候选版本" if zh else "candidate"}
+    chart: dict[str, Any] = {"lang": lang, "names": names, "has_baseline": page["has_baseline"], "unit": "分" if zh else "points",
+                             "people": "人" if zh else "people"}
+    h = ov.get("histogram")
+    if h:
+        edges = h["edges"]
+        chart["histogram"] = {"bins": [f"{edges[i]:.1f}–{edges[i + 1]:.1f}" for i in range(len(edges) - 1)],
+                              "baseline": h["baseline"], "candidate": h["candidate"]}
+    elif page["candidate"]:
+        chart["histogram"] = None
+    chart["grades"] = {"grades": [r["grade"] for r in page["grade_rows"]],
+                       "baseline": [(r["b"] or {}).get("count", 0) for r in page["grade_rows"]] if page["has_baseline"] else None,
+                       "candidate": [(r["c"] or {}).get("count", 0) for r in page["grade_rows"]]}
+    t = ov.get("transitions")
+    if t:
+        chart["matrix"] = {"grades": t["grades"], "cells": [[j, i, n] for i, row in enumerate(t["matrix"])
+                                                            for j, n in enumerate(row)],
+                           "rows": "基准版本等次" if zh else "grade under the baseline",
+                           "columns": "候选版本等次" if zh else "grade under the candidate"}
+    inds = [r for r in page["indicators"] if r["c"]]
+    chart["indicators"] = {
+        "names": [r["name"] for r in inds],
+        "series": {key: [_share_of(r["c"], key) for r in inds] for key in ("full", "partial", "zero", "missing")},
+        "counts": {key: [_count_of(r["c"], key) for r in inds] for key in ("full", "partial", "zero", "missing")},
+        "labels": ({"full": "满分", "partial": "部分得分", "zero": "零分", "missing": "无数据"} if zh else
+                   {"full": "full points", "partial": "some points", "zero": "zero", "missing": "no data"}),
+        "flagged": [bool(r["flags"]) for r in inds],
+    }
+    fair: dict[str, Any] = {}
+    for g in page["fairness"]:
+        rows = g["rows"]
+        if g["by"] == "procuratorate":
+            ordered = sorted(rows, key=lambda r: (r["c"] or r["b"] or {}).get("diff_from_rest") or 0.0)
+            fair[g["by"]] = {"labels": [r["label"] for r in ordered],
+                             "candidate": [_r((r["c"] or {}).get("diff_from_rest")) for r in ordered],
+                             "baseline": [_r((r["b"] or {}).get("diff_from_rest")) for r in ordered],
+                             "counts": [(r["c"] or r["b"] or {}).get("count") for r in ordered]}
+        else:
+            fair[g["by"]] = {"labels": [r["label"] for r in rows],
+                             "candidate": [_r((r["c"] or {}).get("mean")) for r in rows],
+                             "baseline": [_r((r["b"] or {}).get("mean")) for r in rows],
+                             "counts": [(r["c"] or r["b"] or {}).get("count") for r in rows]}
+    chart["fairness"] = fair
+    chart["threshold"] = page["threshold"]
+    return chart
+
+
+def _share_of(side: Mapping[str, Any], key: str) -> float | None:
+    k = _count_of(side, key)
+    n = side.get("applies") or 0
+    return round(k / n, 4) if n else None
+
+
+def _count_of(side: Mapping[str, Any], key: str) -> int:
+    if key == "partial":
+        return max(0, int(side.get("with_points") or 0) - int(side.get("full") or 0) - int(side.get("zero") or 0))
+    if key == "missing":
+        return int(side.get("applies") or 0) - int(side.get("with_points") or 0)
+    return int(side.get(key) or 0)
+
+
+def _r(x: Any) -> float | None:
+    return None if x is None else round(float(x), 2)
+
+
+__all__ = ["Choices", "Numbers", "again_request", "error_words", "closed_periods", "launch_choices", "progress", "report_page", "run_row",
+           "scenario_results", "status_word", "version_words", "why_rows"]
