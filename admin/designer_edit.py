@@ -189,6 +189,20 @@ class EditViews:
                                reason=request.form.get("reason", ""), dictionary=self._dictionary(), lang=_lang())
         return self._save(code, number, "sec-weights", run)
 
+    @expose("/<code>/<int:number>/edit/new-dimension/", methods=["POST"])
+    def new_dimension(self, code: str, number: int) -> ResponseReturnValue:
+        """A local dimension (本地新增): name and weight, with its reason; its indicators are added after."""
+        from admin.designer import _lang
+
+        def run(actor: Any, v: Any, lock: int) -> None:
+            doc = versions.resolve(v)
+            dim, entry = designer_forms.new_dimension(request.form, taken=list(doc.get("dimensions") or {}),
+                                                      lang=_lang())
+            edit.apply_changes(db.session(), actor, v.id, lock_version=lock,
+                               changes=[{"op": "add", "path": f"dimensions.{dim}", "value": entry}],
+                               reason=request.form.get("reason", ""), dictionary=self._dictionary(), lang=_lang())
+        return self._save(code, number, "sec-new-dimension", run, done="sec-weights")
+
     @expose("/<code>/<int:number>/edit/grades/", methods=["POST"])
     def edit_grades(self, code: str, number: int) -> ResponseReturnValue:
         from admin.designer import _lang
@@ -255,6 +269,8 @@ class EditViews:
             missing_words=MISSING_WORDS[lang] if lang in MISSING_WORDS else MISSING_WORDS["zh"],
             errors=errors or {}, form=form or {}, stale=stale, metrics=metrics, methods=METHOD_CHOICES,
             missing_choices=MISSING_CHOICES, started=started,
+            peer_groups=designer_items.PEER_GROUPS.get(str(state.document.get("subject") or "prosecutor"), ()),
+            peer_group_words=W.PEER_GROUP_WORDS[lang], scheme_peer_group=str(state.document.get("peer_group") or "all"),
             dimensions=[(c, str(d.get("name") or c)) for c, d in (state.document.get("dimensions") or {}).items()])
         return html, status, headers
 
@@ -385,9 +401,31 @@ def indicator_changes(doc: Mapping[str, Any], form: Mapping[str, Any], lang: str
         errors.setdefault("formula", []).append(str(checked["message"]))
     errors.raise_if_any()
     changes = designer_forms.scoring_changes(target, entry.get("scoring"), rule)
+    changes += peer_group_changes(doc, form, target, rule, lang)
     if formula != entry.get("formula"):
         changes.append({"op": "set", "path": f"indicators.{target}.formula", "value": formula})
     return changes
+
+
+RELATIVE_METHODS = ("percentile", "ratio_to_avg", "ratio_to_best")
+
+
+def peer_group_changes(doc: Mapping[str, Any], form: Mapping[str, Any], ind: str, rule: Mapping[str, Any],
+                       lang: str) -> Changes:
+    """An indicator's own peer group (``ind_peer_group``; empty: the scheme's), for the methods that compare."""
+    if rule.get("method") not in RELATIVE_METHODS or "ind_peer_group" not in form:
+        return []
+    entry = (doc.get("indicators") or {}).get(ind) or {}
+    scheme_group = str(doc.get("peer_group") or "all")
+    choices = designer_items.PEER_GROUPS.get(str(doc.get("subject") or "prosecutor"), ())
+    group = str(form.get("ind_peer_group") or "") or scheme_group
+    if group not in choices:
+        errors = designer_forms.FormErrors(lang)
+        errors.add("ind_peer_group", "required")
+        errors.raise_if_any()
+    if group == entry.get("peer_group", scheme_group):
+        return []
+    return [{"op": "set", "path": f"indicators.{ind}.peer_group", "value": group}]
 
 
 def new_indicator_changes(doc: Mapping[str, Any], form: Mapping[str, Any], lang: str, dictionary: Any,

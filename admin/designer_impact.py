@@ -34,7 +34,7 @@ from admin.designer_edit import (
     new_indicator_changes,
     weights_changes,
 )
-from admin.designer_items import item_changes, total_changes
+from admin.designer_items import item_changes, participants_changes, total_changes
 from rulesvc.errors import Conflict, InvalidInput, NotEvaluated, NotFound, PermissionDenied
 from rulesvc.extensions import db
 from rulesvc.persistence import lifecycle
@@ -46,7 +46,7 @@ from rulesvc.services.scoring import subjects_for
 
 # Each form of the editor that the live impact follows → what its save would change.
 PARTS: dict[str, Callable[..., list[dict[str, Any]]]] = {
-    "weights": weights_changes, "grades": grades_changes, "total": total_changes,
+    "weights": weights_changes, "grades": grades_changes, "total": total_changes, "participants": participants_changes,
     "indicator": indicator_changes, "new-indicator": new_indicator_changes,
     "adjustments": item_changes("adjustments"), "vetoes": item_changes("vetoes"),
 }

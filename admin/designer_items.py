@@ -125,6 +125,17 @@ class ItemViews:
                                reason=request.form.get("reason", ""), dictionary=self._dictionary(), lang=_lang())
         return self._save(code, number, "sec-total", run)
 
+    @expose("/<code>/<int:number>/edit/participants/", methods=["POST"])
+    def edit_participants(self, code: str, number: int) -> ResponseReturnValue:
+        """Who is evaluated: quota statuses (or levels), the least share of the period in office, no activity."""
+        from admin.designer import _lang
+
+        def run(actor: Any, v: Any, lock: int) -> None:
+            changes = participants_changes(versions.resolve(v), request.form, _lang(), self._dictionary())
+            edit.apply_changes(db.session(), actor, v.id, lock_version=lock, changes=changes,
+                               reason=request.form.get("reason", ""), dictionary=self._dictionary(), lang=_lang())
+        return self._save(code, number, "sec-participants", run)
+
     # -- the raw YAML tab (power users) -------------------------------------------------------------------
 
     @expose("/<code>/<int:number>/edit/yaml/", methods=["GET", "POST"])
@@ -178,6 +189,12 @@ def total_changes(doc: Mapping[str, Any], form: Mapping[str, Any], lang: str, di
                   target: str | None = None) -> list[dict[str, Any]]:
     """The total's base, span, cap and floor and the peer group."""
     return designer_items.total_changes(doc, form, lang)
+
+
+def participants_changes(doc: Mapping[str, Any], form: Mapping[str, Any], lang: str, dictionary: Any,
+                         target: str | None = None) -> list[dict[str, Any]]:
+    """Who is evaluated."""
+    return designer_items.participants_changes(doc, form, lang)
 
 
 def item_changes(kind: str) -> Callable[..., list[dict[str, Any]]]:

@@ -7,7 +7,17 @@
   var panel = document.getElementById("impact-panel");
   var sent = 0;
 
+  // The checks name a place in the scheme; the forms name their fields: the few that differ.
+  var PLACES = [
+    [/^dimensions\.(\w+)\.weight$/, function (m) { return "weight." + m[1]; }],
+    [/^grading\.bands\[(\d+)\]\.(min|quota)$/, function (m) { return m[2] + "." + m[1]; }],
+    [/^indicators\.\w+\.scoring\.tiers\[(\d+)\]\.(min|max)$/, function (m) { return "tier_bound[" + m[1] + "]"; }],
+    [/^indicators\.\w+\.scoring\.tiers\[(\d+)\]\.points$/, function (m) { return "tier_points[" + m[1] + "]"; }],
+    [/^indicators\.\w+\.formula$/, function () { return "formula"; }]
+  ];
+
   function fieldOf(key) {
+    PLACES.forEach(function (p) { var hit = p[0].exec(key); if (hit) { key = p[1](hit); } });
     var m = /^(.+)\[(\d+)\]$/.exec(key);
     var name = m ? m[1] : key;
     var all = Array.prototype.filter.call(document.querySelectorAll("form [name]"), function (el) {

@@ -309,6 +309,25 @@ def condition_choices(dictionary: Dictionary, lang: str) -> list[dict[str, str]]
     return out
 
 
+def new_dimension(form: Form, *, taken: Sequence[str], lang: str) -> tuple[str, dict[str, Any]]:
+    """A new local dimension from its form (``dim_name``, ``dim_weight``, optional ``dim_code``): (code, entry).
+    Its indicators come after, each with this dimension chosen."""
+    errors = FormErrors(lang)
+    name = str(form.get("dim_name") or "").strip()[:200]
+    if not name:
+        errors.add("dim_name", "required")
+    weight = _read(form, "dim_weight", errors)
+    if weight is not None and weight < 0:
+        errors.add("dim_weight", "positive")
+    code = str(form.get("dim_code") or "").strip() or next_code("local_dim_", taken)
+    if not CODE.fullmatch(code):
+        errors.add("dim_code", "code")
+    elif code in taken:
+        errors.add("dim_code", "code_taken")
+    errors.raise_if_any()
+    return code, {"name": name, "weight": weight}
+
+
 def next_code(prefix: str, taken: Sequence[str]) -> str:
     n = 1
     while f"{prefix}{n}" in taken:

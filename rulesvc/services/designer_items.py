@@ -16,6 +16,7 @@ from rulesvc.services.designer_forms import (
     Change,
     Form,
     FormErrors,
+    _list,
     _read,
     condition_choices,
     next_code,
@@ -168,3 +169,46 @@ def total_changes(doc: Mapping[str, Any], form: Form, lang: str) -> list[Change]
     if size is not None and size != doc.get("peer_min_size"):
         changes.append({"op": "set", "path": "peer_min_size", "value": int(size)})
     return changes
+
+
+# -- who is evaluated (谁参加考评) ------------------------------------------------------------------------------
+
+QUOTA_STATUSES = ("quota", "non_quota")
+LEVELS = ("province", "city", "county")
+NO_ACTIVITY = ("not_graded", "score")
+PARTICIPANT_DEFAULTS: dict[str, Any] = {"quota_status": ["quota"], "min_office_share": 0.5, "levels": [],
+                                        "no_activity": "not_graded"}
+
+
+def participants_changes(doc: Mapping[str, Any], form: Form, lang: str) -> list[Change]:
+    """Who takes part: the quota statuses taken (``p_status``, prosecutors' schemes) or the levels
+    (``p_levels``, procuratorates' schemes; none ticked: every level), the least share of the period in
+    office to be graded (``p_office``, a percentage) and what becomes of a subject without activity
+    (``p_no_activity``) → a change per value that changed (the whole section when it had none of them)."""
+    errors = FormErrors(lang)
+    old = dict(doc.get("participants") or {})
+    new = dict(old)
+    if str(doc.get("subject") or "prosecutor") == "prosecutor":
+        statuses = [x for x in QUOTA_STATUSES if x in _list(form, "p_status")]
+        if not statuses:
+            errors.add("p_status", "required")
+        new["quota_status"] = statuses
+    else:
+        new["levels"] = [x for x in LEVELS if x in _list(form, "p_levels")]
+    share = _read(form, "p_office", errors, scale=100.0)
+    if share is not None and not 0 <= share <= 1:
+        errors.add("p_office", "percent")
+    elif share is not None:
+        new["min_office_share"] = share
+    idle = str(form.get("p_no_activity") or "")
+    if idle not in NO_ACTIVITY:
+        errors.add("p_no_activity", "required")
+    new["no_activity"] = idle
+    errors.raise_if_any()
+    moved = [k for k in new if new[k] != old.get(k, PARTICIPANT_DEFAULTS.get(k))]
+    if not moved:
+        return []
+    if not old or any(k not in old for k in moved):
+        return [{"op": "set", "path": "participants", "value": {k: v for k, v in new.items()
+                                                                if k in old or k in moved}}]
+    return [{"op": "set", "path": f"participants.{k}", "value": new[k]} for k in moved]

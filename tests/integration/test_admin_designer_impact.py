@@ -168,3 +168,72 @@ def test_bad_unsaved_input_answers_with_the_saves_field_messages(app, world):  #
                                                 "missing": "zero", "formula": "plea / reviewd"})
     assert r.status_code == 422 and 'data-field="formula"' in r.get_data(as_text=True)
     assert _draft(app) == (v_id, lock, audits)
+
+
+# -- the editor's gaps: who is evaluated, an indicator's own peer group, a new dimension ---------------------
+
+
+def _overrides(app) -> list[dict]:
+    with app.app_context():
+        v = db.session.scalar(select(SchemeVersion).join(SchemeRow).where(SchemeRow.code == "LOC-910101"))
+        return list(v.document.get("overrides") or [])
+
+
+def test_who_is_evaluated_has_a_form_and_its_impact_shows_before_saving(app, world):  # noqa: F811
+    client = signed_in(app, "cdesigner")
+    editor = page(client, f"{LOC}edit/")
+    assert 'id="participants-form"' in editor and ">参加考评" in editor
+    assert 'name="p_status" value="quota" checked' in editor and 'value="50"' in editor
+    v_id, lock, audits = _draft(app)
+    base = {"csrf_token": csrf_token(editor), "lock_version": str(lock)}
+    form = {**base, "p_status": ["quota", "non_quota"], "p_office": "80", "p_no_activity": "score"}
+    # Before saving: the live impact of the unsaved participation rules (the service's answer), nothing saved.
+    r = client.post(f"{LOC}edit/impact/", data={**form, "impact_part": "participants"})
+    assert r.status_code == 200 and "未保存的修改" in r.get_data(as_text=True)
+    assert _draft(app) == (v_id, lock, audits)
+    # No status ticked, a share over 100: field messages, nothing saved.
+    bad = client.post(f"{LOC}edit/participants/", data={**base, "p_office": "120", "p_no_activity": "score",
+                                                         "reason": "试"})
+    assert bad.status_code == 422
+    text = bad.get_data(as_text=True)
+    assert 'data-field="p_status"' in text and 'data-field="p_office"' in text
+    assert _draft(app)[1] == lock
+    # Saved with a reason: one override per value that changed.
+    saved = client.post(f"{LOC}edit/participants/", data={**form, "reason": "本院非员额人员也参加考评"})
+    assert saved.status_code == 302 and saved.headers["Location"].endswith("#sec-participants")
+    ovs = [o for o in _overrides(app) if o["path"].startswith("participants")]
+    assert ovs == [{"op": "set", "path": "participants", "reason": "本院非员额人员也参加考评",
+                    "value": {"quota_status": ["quota", "non_quota"], "min_office_share": 0.8,
+                              "no_activity": "score"}}]
+    html = page(client, f"{LOC}edit/")
+    assert 'name="p_status" value="non_quota" checked' in html and 'value="80"' in html
+
+
+def test_an_indicators_own_peer_group_and_a_new_dimension(app, world):  # noqa: F811
+    client = signed_in(app, "cdesigner")
+    form_html = page(client, f"{LOC}edit/indicators/adoption/")
+    assert 'name="ind_peer_group"' in form_html and "按方案：同业务类别" in form_html
+    lock = _draft(app)[1]
+    base = {"csrf_token": csrf_token(form_html), "lock_version": str(lock)}
+    r = client.post(f"{LOC}edit/indicators/adoption/", data={
+        **base, "method": "ratio_to_avg", "points": "6", "worst": "0.8", "best": "1.1", "missing": "worst",
+        "formula": re.search(r'id="formula" name="formula"[^>]*value="([^"]*)"', form_html).group(1),
+        "ind_peer_group": "procuratorate", "reason": "与本院同事比较"})
+    assert r.status_code == 302, r.get_data(as_text=True)[:2000]
+    assert {"op": "set", "path": "indicators.adoption.peer_group", "value": "procuratorate",
+            "reason": "与本院同事比较"} in _overrides(app)
+    assert 'value="procuratorate" selected' in page(client, f"{LOC}edit/indicators/adoption/")
+
+    editor = page(client, f"{LOC}edit/")
+    base = {"csrf_token": csrf_token(editor), "lock_version": str(_draft(app)[1])}
+    bad = client.post(f"{LOC}edit/new-dimension/", data={**base, "dim_name": "", "dim_weight": "x", "reason": "试"})
+    assert bad.status_code == 422
+    assert 'data-field="dim_name"' in bad.get_data(as_text=True) and 'data-field="dim_weight"' in bad.get_data(as_text=True)
+    r = client.post(f"{LOC}edit/new-dimension/", data={**base, "dim_name": "特色工作", "dim_weight": "10",
+                                                      "reason": "本院特色工作单列"})
+    assert r.status_code == 302, r.get_data(as_text=True)[:2000]
+    assert {"op": "add", "path": "dimensions.local_dim_1", "value": {"name": "特色工作", "weight": 10},
+            "reason": "本院特色工作单列"} in _overrides(app)
+    html = page(client, f"{LOC}edit/")
+    assert 'id="w-local_dim_1"' in html
+    assert '<option value="local_dim_1">特色工作</option>' in page(client, f"{LOC}edit/new-indicator/")
