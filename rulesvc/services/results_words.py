@@ -263,8 +263,8 @@ def card_page(session: Session, dictionary: Dictionary, card: Mapping[str, Any],
             nearest.append({"name": i["name"], **row["nearest_words"]})
         dims.setdefault(i.get("dimension"), {"code": i.get("dimension"), "name": "", "items": [], "extras": []})
         dims[i.get("dimension")]["items"].append(row)
-    for d in dims.values():  # the indicators not applying to this person's business last
-        d["items"].sort(key=lambda r: not r["applicable"])
+    for d in dims.values():  # scored first, then analysis only, those not applying to this person's business last
+        d["items"].sort(key=lambda r: (not r["applicable"], not r["scored"]))
     events = _events_behind(session, trace, lang)
     for a in card.get("adjustments", []):
         behind = _full_part(trace, "adjustments", a["code"])
@@ -283,7 +283,7 @@ def card_page(session: Session, dictionary: Dictionary, card: Mapping[str, Any],
     nearest.sort(key=lambda n: -n["total_gain"])
     return {"dimensions": list(dims.values()), "vetoes": vetoes, "nearest": nearest[:5],
             "grade": grade_words(compiled, card, lang), "waterfall": waterfall(card, compiled, lang),
-            "status_word": word(STATUS_WORDS, lang, card.get("status")),
+            "status_word": word(STATUS_WORDS, lang, card.get("status")), "kind": compiled.scheme.subject,
             "total_shown": "" if card.get("total") is None else f"{card['total']:.2f}"}
 
 
@@ -378,15 +378,25 @@ def waterfall(card: Mapping[str, Any], compiled: CompiledScheme, lang: str) -> d
 
 
 def history_points(h: Mapping[str, Any], lang: str) -> dict[str, Any]:
-    """A history (``rankings.history``) as the chart's series: total and grade per period, and the notes."""
+    """A history (``rankings.history``) as the chart's series: the total and grade of each period the subject
+    was graded in (a gap where not), and why not — consecutive periods with the same reason said once."""
     out: dict[str, Any] = {"periods": [], "totals": [], "grades": [], "places": [], "notes": []}
+    gaps: list[tuple[str, str, str]] = []  # (first period, last period, why)
     for p in h.get("periods", []):
+        graded = p.get("status") == "evaluated" and p.get("total") is not None
         out["periods"].append(p["period"])
-        out["totals"].append(None if p.get("total") is None else round(p["total"], 2))
-        out["grades"].append(p.get("grade") or "")
-        out["places"].append(f"{p['place']}/{p['of']}" if p.get("place") else "")
-        if p.get("note"):
-            out["notes"].append(f"{p['period']}：{p['note']}" if _zh(lang) else f"{p['period']}: {p['note']}")
+        out["totals"].append(round(p["total"], 2) if graded else None)
+        out["grades"].append(p.get("grade") or "" if graded else "")
+        out["places"].append(f"{p['place']}/{p['of']}" if graded and p.get("place") else "")
+        if not graded:
+            why = said(p.get("note"), lang) or word(STATUS_WORDS, lang, p.get("status") or "excluded")
+            if gaps and gaps[-1][2] == why and out["periods"][-2:-1] == [gaps[-1][1]]:
+                gaps[-1] = (gaps[-1][0], p["period"], why)
+            else:
+                gaps.append((p["period"], p["period"], why))
+    for first, last, why in gaps:
+        span = first if first == last else (f"{first} 至 {last}" if _zh(lang) else f"{first} to {last}")
+        out["notes"].append(f"{span}：{why}" if _zh(lang) else f"{span}: {why}")
     return out
 
 

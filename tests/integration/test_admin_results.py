@@ -167,7 +167,9 @@ def test_the_cards_history_is_the_apis_history(world):
     api = ok(c.get(f"/api/v1/subjects/P02/history?scheme={SCHEME}&from=2020-01&to=2020-12",
                    headers=keys["county-scorer"]))
     assert body["periods"] == [p["period"] for p in api["periods"]]
-    assert body["totals"] == [None if p.get("total") is None else round(p["total"], 2) for p in api["periods"]]
+    assert body["totals"] == [round(p["total"], 2) if p.get("status") == "evaluated" else None for p in api["periods"]]
+    assert body["totals"][6] is not None  # July, when the province's events happen
+    assert body["notes"] and "2020-01 至 2020-06" in body["notes"][0]  # months without a grade, said once
 
 
 def test_a_subject_outside_the_persons_tree_is_not_found_like_one_that_does_not_exist(world):
