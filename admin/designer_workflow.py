@@ -40,7 +40,6 @@ STEP_DONE = {
     "submit": lazy_gettext("Submitted for review."),
     "approve": lazy_gettext("Approved."),
     "reject": lazy_gettext("Sent back to the designer."),
-    "activate": lazy_gettext("Put in force."),
     "retire": lazy_gettext("Retired."),
 }
 
@@ -197,7 +196,7 @@ class WorkflowViews:
             flash(str(STEP_DONE[step]), "success")
         if isinstance(target, str):
             return redirect(target)
-        return redirect(url_for(".version", code=code, number=number) + "#workflow")
+        return redirect(url_for(".version", code=code, number=number))
 
     def _forbidden(self) -> ResponseReturnValue:
         db.session.rollback()
@@ -249,6 +248,7 @@ class WorkflowViews:
             when = day["from"]
             assert when is not None
             versions.activate(db.session(), actor, v.id, effective_from=when)
+            flash(gettext("Version %(n)s is in force from %(date)s.", n=v.number, date=when.isoformat()), "success")
         return self._step(code, number, "activate", run, check)
 
     @expose("/<code>/<int:number>/retire/", methods=["POST"])

@@ -243,7 +243,9 @@ def _sections(out: VersionDiff, a: VersionDocument, b: VersionDocument, raw: Map
     add("grades", "grading", old_grades, new_grades)
     if raw.get("peers") or any(f["field"] in ("peer_group", "peer_min_size") for f in raw.get("scheme") or []):
         add("peers", "peer_group" if not raw.get("peers") else "peers", a.peers, b.peers)
-    add("description", "description", [a.description] if a.description else [], [b.description] if b.description else [])
+    if a.scheme.id == b.scheme.id:  # a localization's description is its own, not a change of the template's
+        add("description", "description", [a.description] if a.description else [],
+            [b.description] if b.description else [])
 
 
 def _grade_words(g: Mapping[str, Any], lang: str) -> str:
@@ -326,8 +328,9 @@ def choices(session: Session, actor: Actor, *, lang: str = "zh") -> list[tuple[s
     out = []
     for s in versions.list_schemes(session, actor):
         vs = versions.visible_versions(actor, s)
-        label = "第 {n} 版（{s}）" if lang == "zh" else "version {n} ({s})"
-        out.append((s.name, [(f"{s.code}/{x.number}", label.format(n=x.number, s=W.word(W.STATUS_WORDS, lang, x.status)))
+        label = "{name} · 第 {n} 版（{s}）" if lang == "zh" else "{name}, version {n} ({s})"
+        out.append((s.name, [(f"{s.code}/{x.number}", label.format(name=s.name, n=x.number,
+                                                                    s=W.word(W.STATUS_WORDS, lang, x.status)))
                              for x in reversed(vs)]))
     return out
 

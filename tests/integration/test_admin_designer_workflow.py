@@ -223,6 +223,7 @@ def test_the_diff_reads_in_words_with_the_reasons(app, world):  # noqa: F811
     client.get("/admin/lang/en/")
     english = page(client, f"{LOC}diff/")
     assert "Compare versions" in english and "≥ 92% → 10 points" in english and "analysis only" in english
+    assert "Submit for review" in page(client, LOC) and "提交审核" not in page(client, LOC)
     # A template's draft: against the version in force.
     province = page(signed_in(app, "pdesigner"), "/admin/schemes/TPL/2/diff/")
     assert "两个版本没有差异" in province and "示范省检察官考评模板 · 第 1 版" in province
