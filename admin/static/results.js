@@ -3,6 +3,17 @@
    same-origin JSON request — nothing inline runs, as the Content-Security-Policy wants. */
 (function () {
   "use strict";
+  // Indicators that do not apply to the person's business: folded away, one button shows them.
+  document.querySelectorAll("button.na-button").forEach(function (button) {
+    var table = button.closest("table");
+    function show(on) {
+      table.classList.toggle("na-hidden", !on);
+      button.textContent = on ? button.dataset.hide : button.dataset.show;
+    }
+    button.addEventListener("click", function () { show(table.classList.contains("na-hidden")); });
+    show(false);
+  });
+
   if (typeof echarts === "undefined") { return; }
 
   function chartOf(el) {
