@@ -165,7 +165,9 @@ def conflict_rows(v: SchemeVersion, *, lang: str = "zh") -> list[dict[str, Any]]
             "local": (WORDS[lang]["analysis"] if c.get("op") == "disable" else WORDS[lang]["removed"]
                       if c.get("op") == "remove" else value_words(path, c.get("local"), True, parent_doc, lang)),
             "reason": local.get("reason", ""), "choices": list(c.get("choices") or []), "edit": kind,
-            "edit_default": _default(kind, c.get("local")), "tiers": tiers})
+            "edit_default": _default(kind, c.get("local")), "tiers": tiers,
+            "sign": "≤" if _entry(parent_doc, loc.parse_path(path)).get("direction") == "lower_better" else "≥",
+            "unit": "%" if kind == "tiers" and _entry(parent_doc, loc.parse_path(path)).get("unit") == "%" else ""})
     return rows
 
 
@@ -222,16 +224,19 @@ def drift_rows(session: Session, actor: Actor, v: SchemeVersion, *, lang: str = 
         changes = []
         for o in d["overrides"]:
             path = str(o.get("path", ""))
-            label = part_label(path, {}, doc)
             op = o.get("op")
-            value = (WORDS[lang]["analysis"] if op == "disable" else WORDS[lang]["removed"] if op == "remove"
-                     else value_words(path, o.get("value"), True, doc, lang))
+            value = o.get("value")
+            # An entry added locally is not in the template: it is named by its own value.
+            label = str(value["name"]) if op == "add" and isinstance(value, Mapping) and value.get("name") \
+                else part_label(path, {}, doc)
+            now = (WORDS[lang]["analysis"] if op == "disable" else WORDS[lang]["removed"] if op == "remove"
+                   else value_words(path, value, True, doc, lang))
             try:
                 before = _get(doc, loc.parse_path(path))
             except ValueError:
                 before = None
             was = value_words(path, before, before is not None, doc, lang) if op == "set" else ""
-            changes.append({"kind": kind_words(o, lang), "label": label, "was": was, "value": value,
+            changes.append({"kind": kind_words(o, lang), "label": label, "was": was, "value": now,
                             "reason": o.get("reason", "")})
             parts[label] += 1
         rows.append({**d, "status_word": W.word(W.STATUS_WORDS, lang, d["status"]), "changes": changes})

@@ -192,3 +192,64 @@ def test_a_designer_submits_and_another_person_reads_the_diff_approves_and_activ
         v = versions.version_in_effect(db.session, system_actor("tests"), CODE, dt.date(2027, 1, 1))
         assert v.number == 1 and v.effective_from == dt.date(2027, 1, 1)
         db.session.remove()
+
+
+def test_a_county_takes_up_the_new_template_settles_its_conflict_and_the_province_reads_the_drift(
+        page: Page, wf_server: str, wf_app, csp_watch):
+    """The province puts template version 2 in force (it raises the plea-rate tiers the county changed too): the
+    county designer takes it up, sees the conflict in words and settles it; the province reads the drift report."""
+    from rulesvc.extensions import db
+    from rulesvc.persistence.models import User
+    from rulesvc.services.governance import versions
+    from rulesvc.services.governance.access import actor_for_user
+
+    with wf_app.app_context():
+        reviewer = actor_for_user(db.session, db.session.scalar(select(User).where(User.username == "province_reviewer")))
+        v2 = versions.scheme_version(db.session, reviewer, "SFS-PROSECUTOR-TEMPLATE", 2)
+        if v2.status == "in_review":
+            versions.approve(db.session, reviewer, v2.id, note="同意")
+            versions.activate(db.session, reviewer, v2.id, effective_from=dt.date(2027, 7, 1))
+            db.session.commit()
+        db.session.remove()
+    base = wf_server
+    sign_in(page, base, "donghu_designer")
+    newest = page.locator(f"#scheme-{CODE} .version-row a").first
+    with page.expect_navigation():
+        newest.click()
+    card = page.locator("#workflow")
+    expect(card.locator("#rebase-button")).to_be_enabled()
+    expect(card.locator("#new_parent_id")).to_contain_text("第 2 版")
+    with page.expect_navigation():
+        card.locator("#rebase-button").click()
+    expect(page).to_have_url(re.compile(rf"/admin/schemes/{CODE}/\d+/conflicts/$"))
+    ms = {page.url: server_ms(page.reload(), "the conflicts page")}
+    conflict = page.locator('.conflict-card[data-path="indicators.PLEA_APPLY_RATE.scoring.tiers"]')
+    expect(conflict.locator(".c-old")).to_contain_text("≥ 90% → 8 分")
+    expect(conflict.locator(".c-local")).to_contain_text("≥ 92% → 8 分")
+    expect(conflict.locator(".c-local .reason")).to_contain_text("档次相应提高")
+    expect(conflict.get_by_role("button", name="保留本地")).to_be_visible()
+    expect(conflict.get_by_role("button", name="采用上级")).to_be_visible()
+    no_horizontal_scroll(page)
+    page.screenshot(path=SHOTS.format("conflicts"), full_page=True)
+    with page.expect_navigation():
+        conflict.get_by_role("button", name="保留本地").click()
+    expect(page.locator(".alert-success")).to_contain_text("冲突已处理")
+    if "/conflicts/" in page.url:  # others left: take the version above for each
+        while page.locator(".conflict-card").count():
+            with page.expect_navigation():
+                page.locator(".conflict-card").first.get_by_role("button", name="采用上级").click()
+    expect(page.locator("#workflow #submit-button")).to_be_enabled()
+    page.screenshot(path=SHOTS.format("rebased-draft"), full_page=False)
+
+    sign_in(page, base, "province_reviewer")
+    response = page.goto(f"{base}/admin/schemes/SFS-PROSECUTOR-TEMPLATE/1/drift/")
+    ms[page.url] = server_ms(response, "the drift report")
+    card = page.locator(f'.drift-card[data-scheme="{CODE}"]').first
+    expect(card).to_contain_text("本院案件质量问题较多")
+    expect(page.locator('.drift-card[data-scheme="SFS-PROSECUTOR-910101"]').first).to_be_visible()
+    no_horizontal_scroll(page)
+    page.screenshot(path=SHOTS.format("drift"), full_page=True)
+    for url, first in ms.items():
+        if first >= LIMIT_MS:
+            again = float(page.request.get(url).headers.get("x-render-ms", first))
+            assert again < LIMIT_MS, (url, first, again)

@@ -282,6 +282,7 @@ def test_taking_up_a_new_version_above_settles_conflicts_and_the_drift_report(ap
     assert "清瑞区检察官考评方案 · 第 2 版" in drift and "跟进省院新版，仍高于省院" in drift and "≥ 94% → 10 分" in drift
     drift_v1 = page(signed_in(app, "pdesigner"), "/admin/schemes/TPL/1/drift/")
     assert "东湖区人民检察院" in drift_v1 and "本院把考评重心放在办案质量上" in drift_v1
+    assert "本地审查起诉人数" in drift_v1 and "indicators.local_reviewed" not in drift_v1  # an added entry by its name
     assert "东湖区" not in page(signed_in(app, "cdesigner"), "/admin/schemes/TPL/1/drift/")  # only what they may see
 
 
