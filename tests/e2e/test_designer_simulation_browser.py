@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import re
 import os
+import re
 import socket
 from collections.abc import Iterator
 from typing import Any
