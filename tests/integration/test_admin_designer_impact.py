@@ -237,3 +237,18 @@ def test_an_indicators_own_peer_group_and_a_new_dimension(app, world):  # noqa: 
     html = page(client, f"{LOC}edit/")
     assert 'id="w-local_dim_1"' in html
     assert '<option value="local_dim_1">特色工作</option>' in page(client, f"{LOC}edit/new-indicator/")
+
+
+def test_many_people_are_found_by_name_or_code_instead_of_listed(app, world, monkeypatch):  # noqa: F811
+    import admin.designer_impact as views
+
+    monkeypatch.setattr(views, "PICK_LIST", 5)  # the province sees 12 people here: more than a list holds
+    client = signed_in(app, "pdesigner")
+    html = page(client, "/admin/schemes/TPL/2/preview/")
+    assert 'id="pv-q"' in html and 'id="pv-subject"' not in html and "preview/card/" not in html
+    found = page(client, "/admin/schemes/TPL/2/preview/?q=模拟910102")
+    listed = re.findall(r'subject=(S\d+)', found)
+    assert listed == ["S9101020", "S9101021", "S9101022"] and "preview/card/" not in found
+    one = page(client, "/admin/schemes/TPL/2/preview/?q=S9101021")
+    assert "preview/card/?subject=S9101021" in one
+    assert "没有姓名或编号为" in page(client, "/admin/schemes/TPL/2/preview/?q=nobody")
