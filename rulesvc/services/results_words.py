@@ -48,7 +48,7 @@ def _zh(lang: str) -> bool:
     return lang != "en"
 
 
-_ENGLISH_ASIDE = re.compile(r"\s*\((?=[A-Za-z])[^()（）\u4e00-\u9fff]*\)")
+_ENGLISH_ASIDE = re.compile(r"\s*\((?=[A-Za-z])[^()（）]*\)")  # " (may not be graded 优秀)" too
 
 
 def said(text: str | None, lang: str) -> str:
@@ -260,7 +260,8 @@ def card_page(session: Session, dictionary: Dictionary, card: Mapping[str, Any],
                "contribution_shown": f"{i.get('contribution') or 0:+.2f}"}
         if i.get("nearest"):
             row["nearest_words"] = _nearest(i["nearest"], _metric_label(compiled, i["nearest"]), unit, lang)
-            nearest.append({"name": i["name"], **row["nearest_words"]})
+            if i["nearest"].get("total_gain", 0) > 0:  # a dimension zeroed by a veto: nothing to gain on the total
+                nearest.append({"name": i["name"], **row["nearest_words"]})
         dims.setdefault(i.get("dimension"), {"code": i.get("dimension"), "name": "", "items": [], "extras": []})
         dims[i.get("dimension")]["items"].append(row)
     for d in dims.values():  # scored first, then analysis only, those not applying to this person's business last
