@@ -60,7 +60,7 @@ def init_admin(app: Flask) -> None:
     admin.add_view(SchemesView(name=lazy_gettext("Schemes"), endpoint="admin_schemes", url="/admin/schemes"))
     admin.add_view(ResultsView(name=lazy_gettext("Results"), endpoint="admin_results", url="/admin/results"))
     admin.add_views(*model_views())
-    manage = lazy_gettext("Administration")
+    manage = lazy_gettext("System")
     admin.add_view(ImportView(name=lazy_gettext("Import data"), endpoint="admin_import", url="/admin/import",
                               category=manage))
     admin.add_view(AuditView(name=lazy_gettext("Audit log"), endpoint="admin_audit", url="/admin/audit",

@@ -15,6 +15,7 @@ Nothing here is a rule of its own: each item is what the services answer for tha
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
@@ -80,8 +81,9 @@ class Attention:
         return not (self.drafts or self.reviews or self.runs or self.drifts)
 
 
-def attention(session: Session, actor: Actor, dictionary: Dictionary, *, lang: str = "zh") -> Attention:
-    """What needs ``actor``'s attention, each list at most :data:`MAX_ITEMS` long."""
+def attention(session: Session, actor: Actor, dictionary: Callable[[], Dictionary], *, lang: str = "zh") -> Attention:
+    """What needs ``actor``'s attention, each list at most :data:`MAX_ITEMS` long. ``dictionary`` is asked for
+    only when there is a draft to check (reading it is the first request's slowest part)."""
     out = Attention()
     if not actor.may("read"):
         return out
@@ -99,14 +101,14 @@ def _mine(actor: Actor, v: SchemeVersion) -> bool:
     return v.author_ref in (actor.ref, actor.person)
 
 
-def _drafts(schemes: list[Scheme], actor: Actor, dictionary: Dictionary, lang: str) -> list[VersionItem]:
+def _drafts(schemes: list[Scheme], actor: Actor, dictionary: Callable[[], Dictionary], lang: str) -> list[VersionItem]:
     items = []
     for s in schemes:
         for v in s.versions:
             if v.status != lifecycle.Status.DRAFT:
                 continue
             try:
-                found = findings_of(versions.resolve(v), dictionary, lang)
+                found = findings_of(versions.resolve(v), dictionary(), lang)
                 errors = sum(1 for fs in found.values() for f in fs if f.level == "error")
             except InvalidInput:  # its changes no longer apply to its parent: the editor says why
                 errors = 1

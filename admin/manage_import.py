@@ -16,19 +16,29 @@ The upload runs in the request: with htmx the page shows the upload's progress a
 from __future__ import annotations
 
 import re
+import threading
 from typing import Any
 
 from flask import current_app, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_admin import expose
 from flask_babel import gettext
+from sqlalchemy import func, select
 
 from admin.manage_common import ManageView, actor, lang, timer
 from rulesvc.errors import ImportRejected, InvalidInput, RulesvcError
 from rulesvc.extensions import db
+from rulesvc.persistence.models import Dataset, DatasetWithdrawal
 from rulesvc.services.dictionary import get_dictionary
 from rulesvc.services.governance.access import Actor
-from rulesvc.services.importing import KINDS, Limits, import_file, list_datasets, withdraw_dataset
+from rulesvc.services.importing import (
+    KINDS,
+    DatasetInfo,
+    Limits,
+    import_file,
+    list_datasets,
+    withdraw_dataset,
+)
 from rulesvc.services.importing.datasets import REASON_MAX
 
 ACCEPT = ".csv,.xlsx,.jsonl,.ndjson"
@@ -61,8 +71,7 @@ class ImportView(ManageView):
         return self._index(started)
 
     def _index(self, started: float, *, status: int = 200, **context: Any) -> ResponseReturnValue:
-        datasets = list_datasets(db.session())
-        db.session.rollback()  # read only
+        datasets = _datasets()
         corrects = request.args.get("corrects", type=int) or context.pop("corrects", None)
         return self._page("admin/manage/import.html", started=started, status=status, datasets=datasets[::-1],
                           correctable=[d for d in datasets[::-1] if d.kind == "events"], corrects=corrects,
@@ -141,6 +150,30 @@ class ImportView(ManageView):
             flash(gettext("Datasets correcting it stay in use: %(ids)s. Withdraw them too if they should go.",
                           ids=", ".join(f"#{i}" for i in done.corrections_in_use)), "warning")
         return redirect(url_for(".index"))
+
+
+_LISTED: dict[tuple[Any, ...], list[DatasetInfo]] = {}
+_LISTED_LOCK = threading.Lock()
+
+
+def _datasets() -> list[DatasetInfo]:
+    """:func:`list_datasets`, kept per state of the data: datasets never change once imported and withdrawals are
+    only added, so (the database, the last dataset, the number of withdrawals) names what the list shows — and
+    its count of the events in use, a pass over every event (~0.4 s on the demo province's 1.16M), runs once
+    per import or withdrawal instead of on every visit."""
+    session = db.session()
+    state = (str(session.get_bind().engine.url), session.scalar(select(func.max(Dataset.id))),
+             session.scalar(select(func.count()).select_from(DatasetWithdrawal)))
+    with _LISTED_LOCK:
+        found = _LISTED.get(state)
+    if found is None:
+        found = list_datasets(session)
+        with _LISTED_LOCK:
+            if len(_LISTED) >= 8:
+                _LISTED.clear()
+            _LISTED[state] = found
+    session.rollback()  # read only
+    return found
 
 
 def _flat(errors: Any) -> dict[str, str]:

@@ -261,7 +261,7 @@ class ProsecutorView(ReadOnlyView):
     column_list = ["code", "name", "procuratorate", "department", "business", "quota_status", "is_leader"]
     column_labels = {
         "code": _l("Staff number"),
-        "name": _l("Name"),
+        "name": _l("Full name"),
         "procuratorate": _l("Procuratorate"),
         "department": _l("Department"),
         "business": _l("Business"),
@@ -448,7 +448,7 @@ class HomeView(AuthIndexView):
         }
         ip, client = client_of_request()
         person = actor_for_user(db.session(), current_user._get_current_object(), ip=ip, client=client)
-        todo = attention(db.session(), person, get_dictionary(current_app.config["RULES_DIR"]),
+        todo = attention(db.session(), person, lambda: get_dictionary(current_app.config["RULES_DIR"]),
                          lang="en" if fmt.is_english() else "zh")
         html = self.render("admin/rulesvc_index.html", counts=counts, todo=todo, person=person,
                            may_edit=person.may("edit"), may_review=person.may("review"), when=fmt.format_date)

@@ -12,6 +12,12 @@
     ];
   }
   var bar = document.getElementById("import-bar");
+  var input = document.getElementById("file");
+  var label = form.querySelector(".custom-file-label");
+  // Bootstrap's file field shows the chosen file's name only with a script.
+  input.addEventListener("change", function () {
+    if (input.files && input.files.length) { label.textContent = input.files[0].name; }
+  });
   var phase = document.getElementById("import-phase");
   function show(percent, text) {
     bar.style.width = percent + "%";

@@ -69,11 +69,11 @@ def test_procuratorates_in_chinese_search_filter_english_and_logout(page: Page, 
 
     # Filter through the filter menu: 层级 = 市级院.
     page.goto(f"{live_server}/admin/procuratorates/")
-    page.get_by_role("link", name="添加筛选器").click()
+    page.get_by_role("link", name="筛选", exact=True).click()
     page.locator(".dropdown-menu").get_by_text("层级", exact=True).click()
     # select2 hides the real <select>; the form submits the real one.
     page.locator("table.filters select.filter-val").first.select_option(label="市级院", force=True)
-    page.get_by_role("button", name="应用").click()
+    page.get_by_role("button", name="查询").click()
     expect(page).to_have_url(re.compile(r"flt\d+_0=city"))
     levels = page.locator("table.model-list td.col-level")
     expect(levels.first).to_have_text("市级院")
@@ -115,12 +115,12 @@ def test_the_admin_scripts_run_under_the_policy(page: Page, live_server: str, e2
     """The filter menu, select2, the page-size menu and the pager are all script-driven."""
     sign_in(page, live_server, e2e_user)
     page.goto(f"{live_server}/admin/events/")
-    page.get_by_role("link", name="添加筛选器").click()
+    page.get_by_role("link", name="筛选", exact=True).click()
     page.locator(".dropdown-menu").get_by_text("事件类型", exact=True).click()
     expect(page.locator("table.filters tr")).to_have_count(1)
     expect(page.locator(".select2-container").first).to_be_visible()  # select2 ran (a script)
     page.locator("table.filters select.filter-val").first.select_option(index=1, force=True)
-    page.get_by_role("button", name="应用").click()
+    page.get_by_role("button", name="查询").click()
     expect(page).to_have_url(re.compile(r"flt\d+_0="))
     page.locator(".pagination a.page-link").filter(has_text="2").first.click()
     expect(page).to_have_url(re.compile(r"page=1"))
