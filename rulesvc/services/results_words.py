@@ -91,8 +91,20 @@ def ranking_schemes(session: Session, actor: Actor, kind: str | None = None) -> 
     found = versions.list_schemes(session, actor)
     if kind is not None:
         found = [s for s in found if s.subject_kind == kind]
-    # A county's own scheme first; then those scoring prosecutors (the rankings people look for most).
-    return sorted(found, key=lambda s: (not (actor.scope is not None and actor.in_scope(s.procuratorate_id)),
+    # The schemes of the person's own tree first, the highest procuratorate's first (a county's localization before
+    # the template it localizes; for the province, its template before the counties' localizations); those scoring
+    # prosecutors before those scoring procuratorates.
+    tree = tree_of(session)
+
+    def depth(pid: int) -> int:
+        n, seen = 0, set()
+        while pid in tree.parent and tree.parent[pid] is not None and pid not in seen:
+            seen.add(pid)
+            pid = tree.parent[pid]
+            n += 1
+        return n
+
+    return sorted(found, key=lambda s: (not actor.in_scope(s.procuratorate_id), depth(s.procuratorate_id),
                                         s.subject_kind != "prosecutor"))
 
 
