@@ -107,7 +107,7 @@ class ImpactViews:
             if hit.height == 0:
                 return self._not_found()  # not in the scheme's scope or not the person's to see: as if absent
             chosen = hit.row(0, named=True)
-        elif not q and 0 < people.height <= PICK_LIST:
+        elif not q and people.height:
             chosen = people.row(0, named=True)  # the first of the list (the person's own procuratorate first)
         periods, default_period = _periods(v.scheme.period_kind)
         period = request.args.get("period", "").strip()[:16] or default_period

@@ -136,6 +136,17 @@ class ItemViews:
                                reason=request.form.get("reason", ""), dictionary=self._dictionary(), lang=_lang())
         return self._save(code, number, "sec-participants", run)
 
+    @expose("/<code>/<int:number>/edit/comparison/", methods=["POST"])
+    def edit_comparison(self, code: str, number: int) -> ResponseReturnValue:
+        """The procuratorate comparison: indicators compared, the middle band, last places, months running."""
+        from admin.designer import _lang
+
+        def run(actor: Any, v: Any, lock: int) -> None:
+            changes = designer_items.comparison_changes(versions.resolve(v), request.form, _lang())
+            edit.apply_changes(db.session(), actor, v.id, lock_version=lock, changes=changes,
+                               reason=request.form.get("reason", ""), dictionary=self._dictionary(), lang=_lang())
+        return self._save(code, number, "sec-comparison", run)
+
     # -- the raw YAML tab (power users) -------------------------------------------------------------------
 
     @expose("/<code>/<int:number>/edit/yaml/", methods=["GET", "POST"])

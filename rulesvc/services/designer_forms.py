@@ -39,6 +39,7 @@ _WORDS = {
     "code_taken": ("该代码已被使用", "This code is taken"),
     "dimension": ("请选择维度", "Choose a dimension"),
     "percent": ("比例应在 0 到 100 之间", "A share is between 0 and 100"),
+    "months": ("应为 2 到 36 之间的整数（月）", "A whole number of months from 2 to 36"),
 }
 
 

@@ -212,3 +212,54 @@ def participants_changes(doc: Mapping[str, Any], form: Form, lang: str) -> list[
         return [{"op": "set", "path": "participants", "value": {k: v for k, v in new.items()
                                                                 if k in old or k in moved}}]
     return [{"op": "set", "path": f"participants.{k}", "value": new[k]} for k in moved]
+
+
+# -- the procuratorate comparison (检察院之间的比较) -------------------------------------------------------------
+
+ROUNDINGS = ("floor", "round", "ceil")
+PEERS_DEFAULTS: dict[str, Any] = {"indicators": [], "band": 0.05, "bottom_k": None, "bottom_share": None,
+                                  "streak": None, "bottom_k_groups": [], "bottom_share_groups": [],
+                                  "bottom_share_rounding": "floor"}
+
+
+def comparison_changes(doc: Mapping[str, Any], form: Form, lang: str) -> list[Change]:
+    """The comparison of procuratorates with their peers: the indicators compared (``cmp_indicators``), the
+    band of the middle (``cmp_band``, % of the average), the last places to explain (``cmp_bottom_k`` in the
+    levels ``cmp_bottom_k_groups``; ``cmp_bottom_share`` % in ``cmp_bottom_share_groups``, rounded
+    ``cmp_rounding``) and the months running worse than the average that are reported (``cmp_streak``) → a
+    change per value that changed (the whole section when it had none)."""
+    errors = FormErrors(lang)
+    old = dict(doc.get("peers") or {})
+    new = dict(old)
+    codes = list(doc.get("indicators") or {})
+    new["indicators"] = [c for c in codes if c in _list(form, "cmp_indicators")]
+    band = _read(form, "cmp_band", errors, scale=100.0)
+    if band is not None and not 0 <= band <= 1:
+        errors.add("cmp_band", "percent")
+    new["band"] = band
+    k = _read(form, "cmp_bottom_k", errors, required=False)
+    if k is not None and (k < 1 or not float(k).is_integer()):
+        errors.add("cmp_bottom_k", "positive")
+    new["bottom_k"] = int(k) if k is not None else None
+    share = _read(form, "cmp_bottom_share", errors, required=False, scale=100.0)
+    if share is not None and not 0 < share <= 1:
+        errors.add("cmp_bottom_share", "percent")
+    new["bottom_share"] = share
+    streak = _read(form, "cmp_streak", errors, required=False)
+    if streak is not None and (not float(streak).is_integer() or not 2 <= streak <= 36):
+        errors.add("cmp_streak", "months")
+    new["streak"] = int(streak) if streak is not None else None
+    new["bottom_k_groups"] = [x for x in LEVELS if x in _list(form, "cmp_bottom_k_groups")]
+    new["bottom_share_groups"] = [x for x in LEVELS if x in _list(form, "cmp_bottom_share_groups")]
+    rounding = str(form.get("cmp_rounding") or "floor")
+    if rounding not in ROUNDINGS:
+        errors.add("cmp_rounding", "required")
+    new["bottom_share_rounding"] = rounding
+    errors.raise_if_any()
+    new = {k: v for k, v in new.items() if v is not None}
+    moved = [k for k in {**old, **new} if new.get(k, PEERS_DEFAULTS.get(k)) != old.get(k, PEERS_DEFAULTS.get(k))]
+    if not moved:
+        return []
+    if not old or any(k not in old or k not in new for k in moved):
+        return [{"op": "set", "path": "peers", "value": {k: v for k, v in new.items() if k in old or k in moved}}]
+    return [{"op": "set", "path": f"peers.{k}", "value": new[k]} for k in moved]

@@ -245,10 +245,46 @@ def test_many_people_are_found_by_name_or_code_instead_of_listed(app, world, mon
     monkeypatch.setattr(views, "PICK_LIST", 5)  # the province sees 12 people here: more than a list holds
     client = signed_in(app, "pdesigner")
     html = page(client, "/admin/schemes/TPL/2/preview/")
-    assert 'id="pv-q"' in html and 'id="pv-subject"' not in html and "preview/card/" not in html
+    assert 'id="pv-q"' in html and 'id="pv-subject"' not in html
+    assert "preview/card/?subject=S9100000" in html  # the first of one's own procuratorate, to start with
     found = page(client, "/admin/schemes/TPL/2/preview/?q=模拟910102")
     listed = re.findall(r'subject=(S\d+)', found)
     assert listed == ["S9101020", "S9101021", "S9101022"] and "preview/card/" not in found
     one = page(client, "/admin/schemes/TPL/2/preview/?q=S9101021")
     assert "preview/card/?subject=S9101021" in one
     assert "没有姓名或编号为" in page(client, "/admin/schemes/TPL/2/preview/?q=nobody")
+
+
+def test_the_procuratorate_comparison_has_a_form(app, world):  # noqa: F811
+    from rulesvc.config import PROJECT_ROOT
+    from rulesvc.schema.scheme import read_document
+    from rulesvc.services.governance import versions
+
+    text = (PROJECT_ROOT / "rules" / "schemes" / "province-procuratorate-quality.yaml").read_text(encoding="utf-8")
+    doc = read_document(text)
+    doc.update(code="ORGQ", org="910000")
+    with app.app_context():
+        versions.create_scheme(db.session, _actor("pdesigner"), code="ORGQ", name="检察院质量通报",
+                               procuratorate="910000", subject_kind="procuratorate", period_kind="month",
+                               document=doc, change_note="草稿")
+        db.session.commit()
+    client = signed_in(app, "pdesigner")
+    editor = page(client, "/admin/schemes/ORGQ/1/edit/")
+    assert 'id="comparison-form"' in editor and 'name="cmp_indicators" value="CASE_RATIO_CRIM" checked' in editor
+    assert 'id="cmp_band" name="cmp_band" value="5"' in editor and 'id="participants-form"' in editor
+    base = {"csrf_token": csrf_token(editor), "lock_version": re.search(r'name="lock_version" value="(\d+)"', editor).group(1)}
+    keep = dict(cmp_indicators=["CASE_RATIO_CRIM", "PLEA_APPLY_RATE"], cmp_bottom_k_groups=["city"],
+                cmp_bottom_share_groups=["county"], cmp_rounding="floor")
+    bad = client.post("/admin/schemes/ORGQ/1/edit/comparison/", data={**base, **keep, "cmp_band": "150",
+                                                                      "cmp_streak": "1", "cmp_bottom_k": "3"})
+    assert bad.status_code == 422
+    assert 'data-field="cmp_band"' in bad.get_data(as_text=True) and 'data-field="cmp_streak"' in bad.get_data(as_text=True)
+    r = client.post("/admin/schemes/ORGQ/1/edit/comparison/", data={**base, **keep, "cmp_band": "10", "cmp_bottom_k": "2",
+                                                                    "cmp_bottom_share": "25", "cmp_streak": ""})
+    assert r.status_code == 302, r.get_data(as_text=True)[:2000]
+    with app.app_context():
+        v = db.session.scalar(select(SchemeVersion).join(SchemeRow).where(SchemeRow.code == "ORGQ"))
+        peers = v.document["peers"]
+    assert peers["indicators"] == ["CASE_RATIO_CRIM", "PLEA_APPLY_RATE"]
+    assert (peers["band"], peers["bottom_k"], peers["bottom_share"]) == (0.1, 2, 0.25) and "streak" not in peers
+    assert peers["bottom_k_groups"] == ["city"] and peers["group"] == "level"
