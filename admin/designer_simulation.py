@@ -139,9 +139,6 @@ class SimulationViews:
         """Ask for a run as the API does; the run page, or the field messages to show."""
         form = request.form
         periods = [p.strip() for p in form.getlist("periods") if p.strip()][:24]
-        more = form.get("more_periods", "").strip()
-        if more:
-            periods += [p.strip() for p in more.replace("，", ",").replace("、", ",").split(",") if p.strip()][:24]
         choice = form.get("baseline", "default")
         baseline: int | str = choice if choice in ("default", "none") else _int(choice)
         session = db.session()

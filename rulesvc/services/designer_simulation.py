@@ -271,7 +271,7 @@ def report_page(report: Mapping[str, Any], period: str | None, lang: str) -> dic
         "entering": _named(ov.get("entering")), "leaving": _named(ov.get("leaving")),
         "movers": _movers(p.get("movers") or {}), "org_level": p.get("org_level"),
         "grade_rows": _grade_rows(grades, b, c),
-        "indicators": _indicator_rows(p.get("indicators") or [], lang),
+        "indicators": _indicator_rows(p.get("indicators") or [], lang, b is not None),
         "fairness": _fairness(p.get("fairness") or {}, lang),
         "threshold": (p.get("fairness") or {}).get("threshold"),
     }
@@ -314,7 +314,9 @@ def _flags(side: Mapping[str, Any] | None, lang: str) -> list[str]:
     return [FLAG_WORDS[lang][k] for k, yes in on if yes]
 
 
-def _indicator_rows(indicators: Iterable[Mapping[str, Any]], lang: str) -> list[dict[str, Any]]:
+def _indicator_rows(indicators: Iterable[Mapping[str, Any]], lang: str, has_baseline: bool) -> list[dict[str, Any]]:
+    """Each indicator's figures under both versions with its tiers side by side; ``notable``: its rule or mean
+    points changed, it is in one version only, or it does not discriminate (shown first, the rest folded)."""
     out = []
     for ind in indicators:
         c, b = ind.get("candidate"), ind.get("baseline")
@@ -323,7 +325,12 @@ def _indicator_rows(indicators: Iterable[Mapping[str, Any]], lang: str) -> list[
         for t in (c or b or {}).get("tiers") or []:
             old = by_branch.get(t["branch"]) if c else t
             tiers.append({"label": t["label"], "c": t if c else None, "b": old})
+        flat = any(side and side["flags"]["flat"] for side in (c, b))
+        moved = abs(float(ind.get("delta_mean") or 0.0)) > 1e-9
+        one_side = has_baseline and (b is None or c is None)
+        notable = bool(ind.get("rule_changed")) or moved or flat or one_side
         out.append({"code": ind["code"], "name": ind["name"], "dimension": ind.get("dimension_name") or "",
+                    "notable": notable,
                     "c": c, "b": b, "changed": ind.get("rule_changed"), "in": ind.get("in") or [],
                     "delta_mean": ind.get("delta_mean"), "delta_contrib": ind.get("delta_mean_contrib_all"),
                     "flags": _flags(c or b, lang), "flags_b": _flags(b, lang) if c else [], "tiers": tiers})

@@ -1,0 +1,37 @@
+"""The words and numbers of the designer's 模拟测评 pages (rulesvc.services.designer_simulation): 分, 人 and
+percentages as people write them, in Chinese and English, and "why it moved" shaped for reading."""
+
+from __future__ import annotations
+
+from rulesvc.services.designer_simulation import Numbers, why_rows
+
+
+def test_numbers_read_as_people_write_them_in_chinese():
+    n = Numbers("zh")
+    assert n.pts(91.754) == "91.75 分" and n.pts(None) == "—"
+    assert n.delta(0.5) == "+0.50 分" and n.delta(-1.234) == "−1.23 分" and n.delta(0.0001) == "±0.00 分"
+    assert n.people(2865) == "2,865 人" and n.pct(0.14066) == "14.1%" and n.pct(None) == "—"
+    assert n.rank(1078) == "第 1,078 名" and n.rank_move(393) == "上升 393 名" and n.rank_move(-2) == "下降 2 名"
+
+
+def test_numbers_in_english_carry_no_chinese_units():
+    n = Numbers("en")
+    assert n.pts(91.754) == "91.75" and n.people(2865) == "2,865" and n.rank(3) == "#3"
+    assert n.delta(-0.5) == "−0.50" and n.rank_move(0) == "same"
+
+
+def test_something_that_is_not_a_number_is_a_dash():
+    n = Numbers("zh")
+    assert n.pts("x") == n.people(None) == n.num(True) == n.delta(None) == "—"
+
+
+def test_why_keeps_what_moved_the_total_largest_first_with_bar_widths():
+    items = [{"kind": "indicator", "code": "A", "name": "甲", "delta": 0.6},
+             {"kind": "base", "code": "base", "name": "基础分", "delta": 0.0},
+             {"kind": "adjustment", "code": "B", "name": "乙", "delta": -0.3}]
+    out = why_rows(items)
+    assert [w["code"] for w in out["items"]] == ["A", "B"] and out["more"] == 0
+    assert [w["width"] for w in out["items"]] == [100.0, 50.0]
+    assert abs(out["total"] - 0.3) < 1e-12
+    many = why_rows([{"kind": "indicator", "code": f"I{i}", "name": "", "delta": 1.0 / (i + 1)} for i in range(14)])
+    assert len(many["items"]) == 10 and many["more"] == 4
