@@ -296,3 +296,31 @@ def test_workflow_pages_render_fast(app, world):  # noqa: F811
 
 def client_post(client, url: str, html: str, action_part: str, **fields):
     return client.post(url, data={**_hidden(html, action_part), **fields})
+
+
+def test_every_part_of_a_template_change_reads_in_words(app, world):  # noqa: F811
+    """A template's new draft changes an item's points, drops a veto, moves a grade band and its quota, caps the
+    total and changes a metric's condition: the diff says each in the version page's words, never a path."""
+    with app.app_context():
+        v2 = versions.scheme_version(db.session, _actor("pdesigner"), "TPL", 2)
+        doc = {k: (dict(x) if isinstance(x, dict) else x) for k, x in v2.document.items()}
+        doc["adjustments"]["honour"] = {**doc["adjustments"]["honour"], "points": 2, "cap": 4}
+        del doc["vetoes"]["wrongful_bar"]
+        bands = [dict(b) for b in doc["grading"]["bands"]]
+        bands[0].update(min=93, quota=0.2)
+        doc["grading"] = {**doc["grading"], "bands": bands}
+        doc["combination"] = {**doc["combination"], "cap": 100}
+        doc["metrics"]["plea"] = {**doc["metrics"]["plea"], "where": "plea_leniency and sentencing_rec == 'definite'"}
+        versions.update_draft(db.session, _actor("pdesigner"), v2.id, lock_version=v2.lock_version, document=doc,
+                              change_note="省院第二版：荣誉加分、优秀线")
+        db.session.commit()
+    html = page(signed_in(app, "pdesigner"), "/admin/schemes/TPL/2/diff/")
+    assert "修改说明：省院第二版：荣誉加分、优秀线" in html
+    honour = re.search(r'data-code="honour".*?</tr>\s*(<tr[^>]*data-code="honour".*?</tr>\s*)*', html, re.S).group(0)
+    assert "每件 +1 分" in honour and "每件 +2 分" in honour and "2 分" in honour and "4 分" in honour
+    assert re.search(r'data-code="wrongful_bar" data-kind="removed".*?不得评为优秀', html, re.S)
+    assert "优秀：总分 ≥ 92，名额不超过 15%" in html and "优秀：总分 ≥ 93，名额不超过 20%" in html
+    assert "总分封顶 105 分" in html and "总分封顶 100 分" in html
+    assert re.search(r'data-code="plea".*?确定刑', html, re.S)
+    for path_like in ("bands[0]", "combination.cap", "adjustments.honour", "vetoes.wrongful_bar", "where:"):
+        assert path_like not in html, path_like
