@@ -9,8 +9,9 @@ treats as the operator may use the page: a dataset holds events of many procurat
 an actor limited to part of the province — the page is an administrator's of the whole province (an
 administrator without a procuratorate); others get 403.
 
-The upload runs in the request: with htmx the page shows the upload's progress and "导入中…" until the answer
-(the result or the row errors) replaces the form's result area; without JavaScript the form posts as usual.
+The upload runs in the request: with htmx the page shows the upload's progress, then the import's own
+(checking, then writing: the service's progress callback, :mod:`admin.manage_progress`) until the answer (the
+result or the row errors) replaces the form's result area; without JavaScript the form posts as usual.
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ import re
 import threading
 from typing import Any
 
-from flask import current_app, flash, redirect, request, url_for
+from flask import current_app, flash, jsonify, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_admin import expose
 from flask_babel import gettext
 from sqlalchemy import func, select
 
 from admin.manage_common import ManageView, actor, lang, timer
+from admin.manage_progress import FileProgress, new_token, read
 from rulesvc.errors import ImportRejected, InvalidInput, RulesvcError
 from rulesvc.extensions import db
 from rulesvc.persistence.models import Dataset, DatasetWithdrawal
@@ -75,7 +77,14 @@ class ImportView(ManageView):
         corrects = request.args.get("corrects", type=int) or context.pop("corrects", None)
         return self._page("admin/manage/import.html", started=started, status=status, datasets=datasets[::-1],
                           correctable=[d for d in datasets[::-1] if d.kind == "events"], corrects=corrects,
-                          kinds=kind_choices(), accept=ACCEPT, reason_max=REASON_MAX, **context)
+                          kinds=kind_choices(), accept=ACCEPT, reason_max=REASON_MAX, token=new_token(), **context)
+
+    @expose("/progress/<token>/")
+    def progress(self, token: str) -> ResponseReturnValue:
+        """How far the import sent with this token is: ``{"phase": "validate"|"write", "percent": 0–100}``."""
+        if not may_import(actor()):
+            return self.forbidden(gettext("Only an administrator of the whole province may import data."))
+        return jsonify(read(token[:40])), 200, {"Cache-Control": "no-store"}
 
     @expose("/upload/", methods=("POST",))
     def upload(self) -> ResponseReturnValue:
@@ -100,12 +109,13 @@ class ImportView(ManageView):
         if kind is not None and kind not in KINDS:
             return {"field_error": gettext("Choose what the file holds."), "corrects": corrects}, 422
         config = current_app.config
+        progress = FileProgress(request.form.get("progress"))
         try:
             result = import_file(
                 db.session(), file.stream, filename=file.filename, dictionary=get_dictionary(config["RULES_DIR"]),
                 kind=kind, name=name, created_by=person.name, batch_size=config.get("IMPORT_BATCH_SIZE", 20_000),
                 outside_office=config.get("IMPORT_OUTSIDE_OFFICE", "reject"), limits=Limits.from_config(config),
-                corrects=corrects, actor=person if corrects is not None else None,
+                corrects=corrects, actor=person if corrects is not None else None, progress=progress,
             )
         except ImportRejected as exc:
             total = exc.details.get("total_errors", len(exc.row_errors))
@@ -116,6 +126,8 @@ class ImportView(ManageView):
                     "corrects": corrects}, 422
         except RulesvcError as exc:  # the same data as a withdrawn dataset (409), an unknown dataset (404)
             return {"error": exc.message, "filename": file.filename, "corrects": corrects}, 409
+        finally:
+            progress.close()
         return {"result": result, "summary": _summary(result), "filename": file.filename}, 200
 
     @expose("/<int:dataset_id>/withdraw/", methods=("POST",))

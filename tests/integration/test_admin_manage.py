@@ -408,3 +408,22 @@ def test_the_admins_error_pages_speak_the_ui_language(app, world):
 def test_list_pages_say_per_page_and_in_all_the_chinese_way(app, world):
     html = signed_in(app, "boss").get("/admin/procuratorates/").get_data(as_text=True)
     assert "每页 100 条" in html and "共 4 条" in html and "项目" not in html and "添加筛选器" not in html
+
+
+def test_the_import_reports_its_progress_to_the_page_under_its_token(app, world, monkeypatch):
+    """The service's progress callback reaches /admin/import/progress/<token>/ (the last report is kept here by
+    leaving the file in place; normally the end of the import removes it)."""
+    from admin import manage_progress
+
+    client = signed_in(app, "boss")
+    page = client.get("/admin/import/").get_data(as_text=True)
+    token = re.search(r'name="progress" id="progress-token" value="([0-9a-f]{32})"', page).group(1)
+    assert client.get(f"/admin/import/progress/{token}/").get_json() == {}
+    monkeypatch.setattr(manage_progress.FileProgress, "close", lambda self: None)
+    assert upload(client, DATA / "procuratorates.csv", "procuratorates.csv", progress=token).status_code == 200
+    assert client.get(f"/admin/import/progress/{token}/").get_json() == {"phase": "validate", "percent": 100}
+    monkeypatch.undo()
+    assert upload(client, DATA / "procuratorates.csv", "procuratorates.csv", progress=token).status_code == 200
+    assert client.get(f"/admin/import/progress/{token}/").get_json() == {}  # removed at the end
+    assert client.get("/admin/import/progress/..%2F..%2Fsecret_key/").get_json() in ({}, None)
+    assert signed_in(app, "pdesigner").get(f"/admin/import/progress/{token}/").status_code == 403
