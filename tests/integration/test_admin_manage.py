@@ -427,3 +427,34 @@ def test_the_import_reports_its_progress_to_the_page_under_its_token(app, world,
     assert client.get(f"/admin/import/progress/{token}/").get_json() == {}  # removed at the end
     assert client.get("/admin/import/progress/..%2F..%2Fsecret_key/").get_json() in ({}, None)
     assert signed_in(app, "pdesigner").get(f"/admin/import/progress/{token}/").status_code == 403
+
+
+@pytest.mark.parametrize(("username", "offered"), [
+    ("boss", {"/admin/import/", "/admin/audit/", "/admin/users/", "/admin/apikeys/"}),
+    ("cityadmin", {"/admin/audit/", "/admin/users/", "/admin/apikeys/"}),
+    ("pdesigner", {"/admin/audit/"}),
+    ("previewer", {"/admin/audit/"}),
+    ("cviewer", set()),
+])
+def test_each_role_is_offered_only_the_pages_it_may_use_and_the_others_answer_403(app, world, username, offered):
+    client = signed_in(app, username)
+    home = client.get("/admin/").get_data(as_text=True)
+    pages = {"/admin/import/", "/admin/audit/", "/admin/users/", "/admin/apikeys/"}
+    assert {p for p in pages if f'href="{p}"' in home} == offered
+    assert ("系统管理" in home) == bool(offered)
+    for p in pages:
+        assert client.get(p).status_code == (200 if p in offered else 403), p
+
+
+def test_a_server_error_under_admin_is_a_page_of_the_admin(app, world, monkeypatch):
+    from admin import manage_users
+
+    def broken(_session):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(manage_users.users_service, "list_users", broken)
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
+    client = signed_in(app, "boss")
+    r = client.get("/admin/users/")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 500 and "服务器出错了" in html and 'id="current-user"' in html and "boom" not in html
