@@ -123,10 +123,10 @@ class WorkflowViews:
             result = designer_diff.version_diff(session, actor, new, old, _dictionary(), lang=_lang()) if old else None
         except NotFound:
             return self._not_found()
+        earlier = [x.number for x in versions.visible_versions(actor, new.scheme) if x.number < new.number]
         return self._page("admin/designer/diff.html", new=new, old=old, result=result, started=started,
-                          choices=designer_diff.choices(session, actor, lang=_lang()),
-                          parent=new.parent, previous=designer_diff.default_against(actor, new) if new.parent is None
-                          else None)
+                          choices=designer_diff.choices(session, actor, lang=_lang()), parent=new.parent,
+                          previous=earlier[-1] if earlier else None)
 
     @expose("/diff/")
     def diff_pick(self) -> ResponseReturnValue:

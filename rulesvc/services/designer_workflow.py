@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from rulesvc.catalogue import msg
 from rulesvc.engine.dictionary import Dictionary
@@ -190,6 +190,7 @@ def inbox(session: Session, actor: Actor, *, lang: str = "zh") -> dict[str, list
     if not wanted:
         return out
     rows = session.scalars(select(SchemeVersion).join(Scheme).where(SchemeVersion.status.in_(wanted))
+                           .options(defer(SchemeVersion.document), defer(SchemeVersion.resolved))  # a list reads neither
                            .order_by(SchemeVersion.submitted_at, SchemeVersion.id)).all()
     for v in rows:
         if not actor.in_scope(v.scheme.procuratorate_id):
