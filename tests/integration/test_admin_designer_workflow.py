@@ -87,6 +87,7 @@ def test_a_designer_submits_with_a_change_note_and_nothing_is_saved_without_one(
     assert v["status"] == "in_review" and v["note"] == "清瑞区本地化：质量权重、认罪认罚档次"
     html = page(client, LOC)
     assert "已提交审核" in html and _button(html, "submit-button") is None
+    assert 'id="wf-waiting"' in html and "等待审核人员" in html
     with app.app_context():
         actions = db.session.scalars(select(AuditRecord.action).where(AuditRecord.version_id == v["id"])).all()
     assert "version.submit" in actions and "version.update" in actions  # the note saved with the draft, then submit
@@ -324,3 +325,19 @@ def test_every_part_of_a_template_change_reads_in_words(app, world):  # noqa: F8
     assert re.search(r'data-code="plea".*?确定刑', html, re.S)
     for path_like in ("bands[0]", "combination.cap", "adjustments.honour", "vetoes.wrongful_bar", "where:"):
         assert path_like not in html, path_like
+
+
+def test_a_version_sent_back_says_why_and_is_submitted_again(app, world):  # noqa: F811
+    _submit_loc(app, signed_in(app, "cdesigner"))
+    reviewer = signed_in(app, "previewer")
+    html = page(reviewer, LOC)
+    r = client_post(reviewer, f"{LOC}reject/", html, "/reject/", note="效率权重下调的理由不充分")
+    assert r.status_code == 302
+    v = _version(app, "LOC-910101", 1)
+    assert v["status"] == "draft" and v["review_note"] == "效率权重下调的理由不充分"
+    designer = signed_in(app, "cdesigner")
+    html = page(designer, LOC)
+    assert 'id="wf-sent-back"' in html and "previewer" in html and "效率权重下调的理由不充分" in html
+    assert "disabled" not in _button(html, "submit-button")
+    _submit_loc(app, designer)
+    assert _version(app, "LOC-910101", 1)["status"] == "in_review"
