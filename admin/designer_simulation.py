@@ -133,6 +133,8 @@ class SimulationViews:
                                       candidate_words=S.version_words(v, lang),
                                       form=request.form if request.method == "POST" else {}, started=started)
         _warm_report_templates()  # after the page is rendered: its time is not the warm-up's
+        if status == 503:
+            headers = {**headers, "Retry-After": "30"}  # as the API answers
         return html, status, headers
 
     def _launch(self, actor: Any, v: SchemeVersion, lang: str) -> ResponseReturnValue | dict[str, list[str]]:

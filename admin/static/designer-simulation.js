@@ -62,7 +62,7 @@
 
   function grades() {
     var g = data.grades;
-    if (!g) { return; }
+    if (!g || !document.getElementById("chart-grades")) { return; }
     var series = [];
     if (g.baseline) { series.push({name: data.names.baseline, type: "bar", data: g.baseline, itemStyle: {color: BASE}, label: {show: true, position: "top", fontSize: 11}}); }
     series.push({name: data.names.candidate, type: "bar", data: g.candidate, itemStyle: {color: CAND}, label: {show: true, position: "top", fontSize: 11}});

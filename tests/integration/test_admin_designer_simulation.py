@@ -386,7 +386,7 @@ def test_when_the_queue_does_not_answer_the_page_says_so_and_records_nothing(wor
         client = signed_in(down, "sim_designer")
         answer = launch(client, world.base)
         html = answer.get_data(as_text=True)
-        assert answer.status_code == 503 and 'id="queue-down"' in html
+        assert answer.status_code == 503 and 'id="queue-down"' in html and int(answer.headers["Retry-After"]) > 0
         assert "模拟测评队列暂时无法连接" in html and "未记录任何测评" in html
         assert runs_recorded(down) == before
     finally:
