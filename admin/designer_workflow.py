@@ -267,11 +267,16 @@ class WorkflowViews:
     def wf_rebase(self, code: str, number: int) -> ResponseReturnValue:
         """跟进上级新版本: a new draft on the newer parent version; its conflicts are settled next."""
         def check(errors: dict[str, list[str]]) -> None:
-            if not str(request.form.get("new_parent_id", "")).isdigit():
+            chosen = str(request.form.get("new_parent_id", ""))
+            if not chosen.isdigit() or len(chosen) > 9:
                 errors["new_parent_id"] = [gettext("Pick the version above to take up.")]
 
         def run(actor: Any, v: SchemeVersion) -> str:
-            draft = versions.rebase(db.session(), actor, v.id, new_parent_id=int(request.form["new_parent_id"]))
+            wf.require_step(actor, v, "rebase")  # the service's first check, before reading the other version
+            new_parent = versions.get_version(db.session(), actor, int(request.form["new_parent_id"]))
+            # The change note in the designer's words (the service's default says 变基 and the code).
+            note = f"跟进上级新版本：{new_parent.scheme.name} 第 {new_parent.number} 版"
+            draft = versions.rebase(db.session(), actor, v.id, new_parent_id=new_parent.id, change_note=note)
             flash(gettext("Version %(n)s is a new draft on the newer version above.", n=draft.number), "success")
             if draft.document.get("conflicts"):
                 return url_for(".conflicts", code=code, number=draft.number)
@@ -320,6 +325,7 @@ class WorkflowViews:
         except ValueError:
             lock = -1
         try:
+            wf.require_step(actor, v, "settle")  # a person who may not edit learns nothing from the form's checks
             value = designer_conflicts.value_from_form(v, path, choice, request.form, lang=lang)
             kwargs: dict[str, Any] = {} if value is designer_conflicts.NO_VALUE else {"value": value}
             versions.settle(db.session(), actor, v.id, lock_version=lock, path=path, choice=choice,
@@ -341,7 +347,7 @@ class WorkflowViews:
         v = versions.scheme_version(db.session(), actor, code, number)
         if v.document.get("conflicts"):
             return redirect(url_for(".conflicts", code=code, number=number))
-        return redirect(url_for(".version", code=code, number=number) + "#workflow")
+        return redirect(url_for(".version", code=code, number=number))
 
     # -- the drift report ----------------------------------------------------------------------------------------
 

@@ -168,6 +168,8 @@ def test_buttons_a_role_may_not_use_are_absent_and_their_urls_answer_403_or_404(
     for step in ("submit", "approve", "reject", "activate", "retire", "rebase"):
         assert _post(viewer, f"{LOC}{step}/", change_note="x", note="x", effective_from="2027-01-01",
                      new_parent_id="1").status_code == 403, step
+    assert _post(viewer, f"{LOC}conflicts/settle/", path="x", choice="edit", value="1").status_code == 403
+    page(viewer, f"{LOC}conflicts/", 403)
     # Another county's designer: the version does not exist for them.
     other = signed_in(app, "odesigner")
     for step in ("submit", "approve", "activate"):
@@ -285,6 +287,10 @@ def test_taking_up_a_new_version_above_settles_conflicts_and_the_drift_report(ap
     assert "东湖区人民检察院" in drift_v1 and "本院把考评重心放在办案质量上" in drift_v1
     assert "本地审查起诉人数" in drift_v1 and "indicators.local_reviewed" not in drift_v1  # an added entry by its name
     assert "东湖区" not in page(signed_in(app, "cdesigner"), "/admin/schemes/TPL/1/drift/")  # only what they may see
+    english = signed_in(app, "pdesigner")
+    english.get("/admin/lang/en/")
+    drift_en = page(english, "/admin/schemes/TPL/1/drift/")
+    assert "Drift report" in drift_en and "weight changed" in drift_en and "≥ 92% → 10 points" in drift_en
 
 
 def test_workflow_pages_render_fast(app, world):  # noqa: F811
