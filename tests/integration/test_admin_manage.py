@@ -458,3 +458,42 @@ def test_a_server_error_under_admin_is_a_page_of_the_admin(app, world, monkeypat
     r = client.get("/admin/users/")
     html = r.get_data(as_text=True)
     assert r.status_code == 500 and "服务器出错了" in html and 'id="current-user"' in html and "boom" not in html
+
+
+def test_the_home_page_shows_a_localization_behind_a_newer_template_and_the_simulations_finished(app, world):
+    """The county localizes template v1; the province then approves v2 (on a simulation): the county designer's
+    home page says its localization rests on v1 while v2 is approved, and lists the simulations of its tree."""
+    from tests.integration.helpers import give_events, simulate
+
+    give_events(app, "2020")
+    with app.app_context():
+        dictionary = get_dictionary(app.config["RULES_DIR"])
+        doc = read_document(MINI.read_text(encoding="utf-8"))
+        v1 = versions.create_scheme(db.session, _actor("pdesigner"), code="TPL", name="示范省检察官考评模板",
+                                    procuratorate="910000", subject_kind="prosecutor", period_kind="month",
+                                    document=doc, change_note="首版")
+        versions.submit(db.session, _actor("pdesigner"), v1.id, dictionary)
+        run = simulate(db.session, _actor("pdesigner"), v1.id, "2020")
+        versions.attach_simulation(db.session, _actor("pdesigner"), v1.id, run_id=run.id)
+        versions.approve(db.session, _actor("previewer"), v1.id, note="同意")
+        versions.activate(db.session, _actor("previewer"), v1.id, effective_from=dt.date(2021, 1, 1))
+        loc = versions.localize(db.session, _actor("cdesigner"), parent_version_id=v1.id, procuratorate="910101",
+                                code="LOC-910101", name="清瑞区检察官考评方案", change_note="本地化")
+        versions.submit(db.session, _actor("cdesigner"), loc.id, dictionary)
+        simulate(db.session, _actor("cdesigner"), loc.id, "2020")
+        v2 = versions.create_draft(db.session, _actor("pdesigner"), "TPL", change_note="第二版")
+        versions.submit(db.session, _actor("pdesigner"), v2.id, dictionary)
+        run2 = simulate(db.session, _actor("pdesigner"), v2.id, "2020")
+        versions.attach_simulation(db.session, _actor("pdesigner"), v2.id, run_id=run2.id)
+        versions.approve(db.session, _actor("previewer"), v2.id, note="同意")
+        db.session.commit()
+    html = signed_in(app, "cdesigner").get("/admin/").get_data(as_text=True)
+    drift = re.search(r'id="todo-drifts">(.*?)</ul>', html, re.S).group(1)
+    assert "/admin/schemes/LOC-910101/1/" in drift and "依据模板第 1 版制定；模板第 2 版已批准" in drift
+    assert "/admin/schemes/TPL/2/" in drift
+    runs = re.search(r'id="todo-runs">(.*?)</ul>', html, re.S).group(1)
+    assert "/admin/schemes/LOC-910101/1/simulations/" in runs and "本人" in runs and "已完成" in runs
+    assert "/admin/schemes/TPL/" not in runs  # the province's runs are not the county's
+    # Another county's viewer sees none of it.
+    other = signed_in(app, "oviewer").get("/admin/").get_data(as_text=True)
+    assert 'id="todo-drifts"' not in other and "simulations/" not in other
