@@ -113,6 +113,7 @@ def test_a_designer_submits_and_another_person_reads_the_diff_approves_and_activ
         card.locator("#submit-button").click()
     assert nav.value is not None and nav.value.status == 422
     expect(page.locator('.wf-error[data-field="change_note"]')).to_contain_text("请说明本版本改了什么")
+    page.locator("#workflow").screenshot(path=SHOTS.format("submit-refused"))
     page.locator("#change_note").fill("本院本地化：质量权重 45、效率 25；认罪认罚适用率档次提高到 92%")
     with page.expect_navigation():
         page.locator("#submit-button").click()
