@@ -20,7 +20,7 @@ from sqlalchemy import select
 from admin.manage_common import ManageView, actor, timer
 from rulesvc.errors import PermissionDenied
 from rulesvc.extensions import db
-from rulesvc.persistence.models import Procuratorate, Scheme, SchemeVersion
+from rulesvc.persistence.models import Procuratorate, Scheme, SchemeVersion, User
 from rulesvc.services.governance import audit, versions
 from rulesvc.services.governance.access import Actor
 
@@ -106,5 +106,8 @@ class AuditView(ManageView):
         scheme_choices = [(s.code, f"{s.name}（{s.code}）" if not english else f"{s.name} ({s.code})")
                           for s in versions.list_schemes(session, person) if person.in_scope(s.procuratorate_id)]
         actions = [(code, action_label(code, english)) for code in audit.ACTION_LABELS]
+        people = [name for name, pid in session.execute(select(User.username, User.procuratorate_id)
+                                                        .order_by(User.username))
+                  if person.scope is None or (pid is not None and person.in_scope(pid))]
         return {"org_names": org_names, "scheme_codes": schemes, "numbers": numbers, "scheme_choices": scheme_choices,
-                "action_choices": actions, "action_label": lambda code: action_label(code, english)}
+                "action_choices": actions, "people": people, "action_label": lambda code: action_label(code, english)}

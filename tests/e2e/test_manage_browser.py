@@ -231,6 +231,7 @@ def test_the_provinces_administrator_imports_withdraws_reads_the_log_and_manages
     page.goto(f"{base}/admin/apikeys/")
     expect(page.locator("#new-key")).to_have_count(0)
     assert token not in page.content()
+    page.locator("#keys details.revoke-confirm summary").first.click()
     with page.expect_navigation():
         page.locator("#keys .revoke").first.click()
     expect(page.locator("#keys")).to_contain_text("已吊销")
