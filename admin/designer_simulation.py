@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import quote
 
 import flask
 from flask import current_app, redirect, request, url_for
@@ -27,11 +28,12 @@ from flask_admin import expose
 
 from rulesvc.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unavailable
 from rulesvc.extensions import db
+from rulesvc.persistence import lifecycle
 from rulesvc.persistence.models import SchemeVersion, SimulationRun
 from rulesvc.services import designer_simulation as S
 from rulesvc.services.dictionary import get_dictionary
 from rulesvc.services.governance import versions
-from rulesvc.services.simulation import ask, runs
+from rulesvc.services.simulation import ask, lockin, runs
 from rulesvc.services.simulation import export as export
 from rulesvc.spreadsheet import XLSX_MIMETYPE
 
@@ -166,6 +168,10 @@ class SimulationViews:
     @expose("/<code>/<int:number>/simulations/<int:run_id>/")
     def simulation_run(self, code: str, number: int, run_id: int) -> ResponseReturnValue:
         """A run: its progress while it runs; its report once it succeeded."""
+        return self._run_page(code, number, run_id)
+
+    def _run_page(self, code: str, number: int, run_id: int, *, status: int = 200,
+                  lock_errors: dict[str, list[str]] | None = None) -> ResponseReturnValue:
         started = time.perf_counter()
         actor, lang = _here()
         v = self._version(actor, code, number)
@@ -179,6 +185,8 @@ class SimulationViews:
             page = S.report_page(report, request.args.get("period"), lang)
             scenarios = S.scenario_results(db.session(), run)
         may_edit = actor.may("edit") and actor.in_scope(run.procuratorate_id)
+        may_lock_in = (may_edit and run.status == "succeeded" and run.candidate is not None
+                       and run.candidate_version_id == v.id and lifecycle.is_editable(run.candidate.status))
         row = S.run_row(run, v.id, lang)
         prog = S.progress(run, lang)
         db.session.commit()
@@ -186,10 +194,42 @@ class SimulationViews:
                           chart=page["chart"] if page else {}, scenarios=scenarios, may_edit=may_edit,
                           n=S.Numbers(lang), error=S.error_words(run, lang), again=S.again_request(run),
                           quota_groups=S.QUOTA_GROUP_WORDS[lang], check_words=S.CHECK_WORDS[lang],
-                          kinds=S.KIND_WORDS[lang], started=started)
+                          kinds=S.KIND_WORDS[lang], may_lock_in=may_lock_in, lock_errors=lock_errors,
+                          lock_form=request.form if lock_errors else None, started=started)
         if run.status in runs.ACTIVE:
             _warm_report_templates()
-        return answer
+        return answer[0], status, answer[2]
+
+    @expose("/<code>/<int:number>/simulations/<int:run_id>/lock-in/", methods=("POST",))
+    def simulation_lock_in(self, code: str, number: int, run_id: int) -> ResponseReturnValue:
+        """Keep this run's results of the top movers and/or named people as regression scenarios of the draft it
+        scored (:func:`rulesvc.services.simulation.lockin.lock_in`, as ``POST /simulations/<id>/lock-in``)."""
+        actor, lang = _here()
+        v = self._version(actor, code, number)
+        run = self._run(actor, v, run_id) if v is not None else None
+        if v is None or run is None or run.candidate_version_id != v.id:
+            return self._not_found()
+        form = request.form
+        subjects = [c for c in form.get("subjects", "").replace("，", " ").replace(",", " ").replace("、", " ").split()
+                    if c][:500]
+        movers = _int(form.get("movers", "0") or "0")
+        expect = ["total", "grade"] + (["indicators"] if form.get("indicators") else [])
+        period = request.args.get("period")
+        try:
+            if not isinstance(movers, int) or movers > 100:
+                raise InvalidInput(_msg_movers(), errors={"movers": [_msg_movers()]})
+            lockin.lock_in(db.session(), actor, run_id, subjects=subjects, movers=movers, expect=expect, period=period)
+            db.session.commit()
+        except PermissionDenied:
+            return self._forbidden_page(_msg_not_allowed(lang))
+        except (InvalidInput, Conflict) as exc:
+            db.session.rollback()
+            errors = _field_messages(exc, lang) if isinstance(exc, InvalidInput) else \
+                {"": [exc.msg.render(lang) if exc.msg else str(exc)]}
+            return self._run_page(code, number, run_id, status=422 if isinstance(exc, InvalidInput) else 409,
+                                  lock_errors=errors)
+        back = url_for(".simulation_run", code=code, number=number, run_id=run_id)
+        return redirect(back + (f"?period={quote(period)}" if period else "") + "#sec-scenarios")
 
     @expose("/<code>/<int:number>/simulations/<int:run_id>/progress/")
     def simulation_progress(self, code: str, number: int, run_id: int) -> ResponseReturnValue:
@@ -272,6 +312,12 @@ def _msg_not_allowed(lang: str) -> str:
     from flask_babel import gettext
 
     return gettext("You may read these simulations but not start or cancel one.")
+
+
+def _msg_movers() -> str:
+    from flask_babel import gettext
+
+    return gettext("Give a number of risers and fallers between 0 and 100.")
 
 
 def _field_messages(exc: InvalidInput, lang: str) -> dict[str, list[str]]:

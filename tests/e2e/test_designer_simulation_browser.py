@@ -214,6 +214,14 @@ def test_a_designer_runs_a_simulation_and_reads_its_report(page: Page, sim_serve
     book = openpyxl.load_workbook(io.BytesIO(got.value.path().read_bytes()), read_only=True)
     assert {"概览", "等次变化", "公平性", "逐人结果"} <= set(book.sheetnames)
 
+    # Keep the largest movers' results as regression scenarios of the draft: they pass on this run.
+    page.locator("#lock-movers").fill("2")
+    page.locator("#lock-in").click()
+    expect(page.locator("#scenarios-verdict")).to_contain_text("全部通过")
+    expect(page.locator("table.scenarios-table tbody tr")).not_to_have_count(0)
+    page.locator("#sec-scenarios").scroll_into_view_if_needed()
+    shot(page, "05-scenarios")
+
     # The list shows the run finished.
     page.goto(sims)
     expect(page.locator("table.runs tbody tr").first).to_contain_text("已完成")
@@ -224,7 +232,7 @@ def test_a_designer_runs_a_simulation_and_reads_its_report(page: Page, sim_serve
     page.goto(f"{base}{report_url}")
     expect(page.locator("#sec-transitions h4")).to_have_text("Grade changes (transition matrix)")
     assert all(share > 0.005 for share in charts_drawn(page).values())
-    shot(page, "05-report-en")
+    shot(page, "06-report-en")
 
     # This page's answers (the schemes and version pages before it are the other pages' tests' business). A page
     # over the limit is asked once more before it is called slow: a shared 2-vCPU machine under other test runs.

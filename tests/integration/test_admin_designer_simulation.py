@@ -308,6 +308,48 @@ def test_another_countys_version_and_its_runs_are_not_there(world):
     page(mine, f"{world.base}99999999999/", 404)
 
 
+def test_a_designer_keeps_results_as_regression_scenarios_from_the_report(world):
+    client = signed_in(world.app, "sim_designer")
+    run_id = run_id_of(launch(client, world.base))
+    follow(client, world.base, run_id)
+    url = f"{world.base}{run_id}/"
+    html = page(client, url)
+    assert 'id="lock-in-form"' in html and 'id="no-scenarios"' in html
+    token = csrf_token(html)
+    # Nothing named and no movers: said beside the form, nothing kept.
+    refused = client.post(f"{url}lock-in/?period=2020", data={"csrf_token": token, "movers": "0", "subjects": ""})
+    assert refused.status_code == 422 and 'id="lock-in-errors"' in refused.get_data(as_text=True)
+    # The top riser and faller, and P09 by name.
+    kept = client.post(f"{url}lock-in/?period=2020", data={"csrf_token": token, "movers": "1", "subjects": "P09"})
+    assert kept.status_code == 302 and kept.headers["Location"].endswith("?period=2020#sec-scenarios")
+    html = page(client, url)
+    assert 'id="no-scenarios"' not in html and "全部通过" in html and "P09" in html
+    with world.app.app_context():
+        from rulesvc.services.governance import versions
+        from rulesvc.services.governance.access import system_actor
+
+        v2 = versions.get_version(db.session, system_actor("tests"), world.v2["id"])
+        subjects = {sc["subject"] for sc in v2.scenarios}
+        db.session.remove()
+    assert "P09" in subjects and 2 <= len(subjects) <= 3
+    # A viewer may not; a version this run did not score as candidate has no such form.
+    viewer = signed_in(world.app, "sim_viewer")
+    assert 'id="lock-in-form"' not in page(viewer, url)
+    assert viewer.post(f"{url}lock-in/", data={"csrf_token": csrf_token(page(viewer, url)), "movers": "1"}).status_code == 403
+
+
+def test_results_of_a_draft_changed_since_the_run_are_not_kept(world):
+    client = signed_in(world.app, "sim_designer")
+    run_id = run_id_of(launch(client, world.base))
+    follow(client, world.base, run_id)
+    changed = world.app.test_client().put(f"/api/v1/versions/{world.v2['id']}", headers=world.keys["province"], json={
+        "document": scheme_doc(**{**CANDIDATE, "top_tier": 6}), "lock_version": world.v2["lock_version"]})
+    assert changed.status_code == 200, changed.get_data(as_text=True)
+    url = f"{world.base}{run_id}/"
+    answer = client.post(f"{url}lock-in/", data={"csrf_token": csrf_token(page(client, url)), "movers": "1"})
+    assert answer.status_code == 409 and "已在测评后修改" in answer.get_data(as_text=True)
+
+
 def test_exports_are_a_workbook_and_a_csv_with_chinese_headers(world):
     client = signed_in(world.app, "sim_designer")
     run_id = run_id_of(launch(client, world.base))
