@@ -241,6 +241,7 @@ def test_taking_up_a_new_version_above_settles_conflicts_and_the_drift_report(ap
         plea = dict(doc["indicators"]["plea_rate"])
         plea["scoring"] = {**plea["scoring"], "tiers": [{"min": 0.93, "points": 10}, {"min": 0.87, "points": 8}]}
         doc["indicators"]["plea_rate"] = plea
+        doc["adjustments"] = {**doc["adjustments"], "honour": {**doc["adjustments"]["honour"], "points": 2}}
         versions.update_draft(db.session, _actor("pdesigner"), v2.id, lock_version=v2.lock_version, document=doc)
         versions.submit(db.session, _actor("pdesigner"), v2.id, dictionary)
         db.session.commit()
@@ -278,6 +279,13 @@ def test_taking_up_a_new_version_above_settles_conflicts_and_the_drift_report(ap
         assert tiers["value"] == [{"min": 0.94, "points": 10}, {"min": 0.89, "points": 8}]
         assert tiers["reason"] == "跟进省院新版，仍高于省院"
         left = len(v.document.get("conflicts") or [])
+    # The new draft against the county's version 1: the rule changed with the new reason, the earlier one beside it.
+    diff = page(client, "/admin/schemes/LOC-910101/2/diff/?against=1")
+    plea = re.search(r'data-code="plea_rate".*?</tr>', diff, re.S).group(0)
+    assert "≥ 92% → 10 分" in plea and "≥ 94% → 10 分" in plea
+    assert "理由：跟进省院新版，仍高于省院" in plea and "原修改理由：本院上年适用率已达 88.8%" in plea
+    honour = re.search(r'data-code="honour".*?</tr>', diff, re.S).group(0)
+    assert "每件 +2 分" in honour and "上级版本的修改" in honour  # no local change made it: it came from above
     page_after = page(client, "/admin/schemes/LOC-910101/2/conflicts/")
     assert left == page_after.count('class="card mb-3 conflict-card"')
     # The drift report of the template's version 2: the county's new draft with its changes and reasons.
