@@ -243,6 +243,20 @@ def test_asking_again_for_the_same_run_opens_the_one_already_there(world):
     assert chart_data(html)["has_baseline"] is False
 
 
+def test_a_run_of_several_periods_reads_one_period_at_a_time(world):
+    client = signed_in(world.app, "sim_designer")
+    run_id = run_id_of(launch(client, world.base, periods=["2020", "2020-07"]))
+    follow(client, world.base, run_id)
+    url = f"{world.base}{run_id}/"
+    first = page(client, url)
+    assert 'id="period-tabs"' in first and re.search(r'class="nav-link active" href="\?period=2020">2020</a>', first)
+    july = page(client, f"{url}?period=2020-07")
+    assert re.search(r'class="nav-link active" href="\?period=2020-07">2020-07</a>', july)
+    assert 'id="sec-overview"' in july and chart_data(july)["matrix"]
+    fragment = page(client, f"{url}why/P01/?period=2020-07")
+    assert 'class="why"' in fragment
+
+
 def runs_recorded(app) -> int:
     with app.app_context():
         try:
