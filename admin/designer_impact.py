@@ -164,6 +164,8 @@ class ImpactViews:
         try:
             v = versions.scheme_version(db.session(), actor, code[:64], number)
             document = None
+            if not (lifecycle.is_editable(v.status) and actor.may("edit")):  # before reading any form: 403, not 422
+                return self._forbidden()
             if request.method == "POST":
                 part = PARTS.get(request.form.get("impact_part", ""))
                 if part is None:
@@ -171,8 +173,6 @@ class ImpactViews:
                 changes = part(versions.resolve(v), request.form, lang, dictionary,
                                request.form.get("impact_target") or None)
                 document = edit.unsaved_document(db.session(), actor, v.id, changes=changes)
-            elif not (lifecycle.is_editable(v.status) and actor.may("edit")):
-                return self._forbidden()
             answer = impact.impact(db.session(), actor, dictionary, version_id=v.id, document=document,
                                    limit=CROSSERS_SHOWN)
         except NotFound:
