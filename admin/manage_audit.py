@@ -4,6 +4,11 @@ person and date range.
 Thin: :func:`rulesvc.services.governance.audit.list_records` with the person's actor — the API's
 ``GET /api/v1/audit`` — so the same permission (*audit*: administrators, rule designers, reviewers; 403 for
 viewers) and the same scope (their procuratorates and those below, and their own records without one).
+
+The actions and their names are the service's (:data:`~rulesvc.services.governance.audit.ACTION_LABELS` and
+``ACTION_LABELS_EN``): changes to schemes, simulations started and cancelled, imports and withdrawals of
+datasets, accounts (created, changed, a new password, deactivated, activated), API keys, published results. In
+English a record's summary is its English one when the service kept it (``detail["summary_en"]``).
 """
 
 from __future__ import annotations
@@ -25,25 +30,20 @@ from rulesvc.services.governance import audit, versions
 from rulesvc.services.governance.access import Actor
 
 PAGE_SIZE = 50
-ACTIONS_EN = {
-    "scheme.create": "New scheme", "version.create": "New version", "version.localize": "Localized",
-    "version.update": "Draft changed", "version.submit": "Submitted for review",
-    "version.attach_simulation": "Simulation attached", "version.scenarios": "Regression scenarios changed",
-    "simulation.create": "Simulation started", "simulation.cancel": "Simulation cancelled",
-    "version.approve": "Approved", "version.reject": "Sent back", "version.activate": "Activated",
-    "version.retire": "Retired", "version.supersede": "Superseded by a new version",
-    "version.rebase": "Took up the new parent version", "version.settle": "Conflict settled",
-    "version.delete": "Draft deleted", "rules.import": "Imported from files", "apikey.create": "API key created",
-    "apikey.revoke": "API key revoked", "auth.lockout": "Sign-in locked", "dataset.correct": "Correction imported",
-    "dataset.withdraw": "Dataset withdrawn", "publication.publish": "Results published",
-    "publication.supersede": "Published results corrected",
-}
+ACTIONS_EN = audit.ACTION_LABELS_EN
 
 
 def action_label(code: str, english: bool) -> str:
     if english:
         return ACTIONS_EN.get(code, code)
     return audit.ACTION_LABELS.get(code, code)
+
+
+def summary_of(record: Any, english: bool) -> str:
+    """The record's summary in the UI's language: in English its English one when it has it."""
+    if english and isinstance(record.detail, dict) and isinstance(record.detail.get("summary_en"), str):
+        return str(record.detail["summary_en"])
+    return str(record.summary or "")
 
 
 def _date(name: str) -> dt.date | None:
@@ -110,4 +110,5 @@ class AuditView(ManageView):
                                                         .order_by(User.username))
                   if person.scope is None or (pid is not None and person.in_scope(pid))]
         return {"org_names": org_names, "scheme_codes": schemes, "numbers": numbers, "scheme_choices": scheme_choices,
-                "action_choices": actions, "people": people, "action_label": lambda code: action_label(code, english)}
+                "action_choices": actions, "people": people, "action_label": lambda code: action_label(code, english),
+                "summary_of": lambda record: summary_of(record, english)}

@@ -2,8 +2,8 @@
 datasets with 更正 (a correction is an upload naming the dataset it corrects) and 撤回 (with a reason).
 
 Thin: the upload goes to :func:`rulesvc.services.importing.import_file` exactly as ``rulesvc import`` calls it
-(limits and settings from the configuration, the person as ``created_by`` and, for a correction, as the actor of
-the audit record); the list is :func:`~rulesvc.services.importing.list_datasets`; a withdrawal is
+(limits and settings from the configuration, the person as ``created_by`` and as the actor: the service checks
+they may import for the whole province and writes the audit record of every dataset created); the list is :func:`~rulesvc.services.importing.list_datasets`; a withdrawal is
 :func:`~rulesvc.services.importing.withdraw_dataset`, which writes the audit record. Whoever the service
 treats as the operator may use the page: a dataset holds events of many procuratorates, so the service refuses
 an actor limited to part of the province — the page is an administrator's of the whole province (an
@@ -115,7 +115,7 @@ class ImportView(ManageView):
                 db.session(), file.stream, filename=file.filename, dictionary=get_dictionary(config["RULES_DIR"]),
                 kind=kind, name=name, created_by=person.name, batch_size=config.get("IMPORT_BATCH_SIZE", 20_000),
                 outside_office=config.get("IMPORT_OUTSIDE_OFFICE", "reject"), limits=Limits.from_config(config),
-                corrects=corrects, actor=person if corrects is not None else None, progress=progress,
+                corrects=corrects, actor=person, progress=progress,
             )
         except ImportRejected as exc:
             total = exc.details.get("total_errors", len(exc.row_errors))

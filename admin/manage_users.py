@@ -1,13 +1,14 @@
 """Page 12b, 用户: administrators create accounts (with a role and a procuratorate), change the role, the
 procuratorate or the name, set a new password (at least 12 characters) and deactivate or activate an account.
 
-Thin: every change is :mod:`rulesvc.services.users` — the same functions as ``rulesvc users …`` with the same
-rules (a designer, reviewer or viewer belongs to a procuratorate; the last active administrator keeps the role;
-a new password or a deactivation ends every session of the person). The service takes no actor and writes no
-audit record; what the page adds is who may use it, the rule the user list already had: administrators only
-(403 for anyone else), each within their tree — an administrator of a city sees and manages the accounts of
-the city and its counties, may give only those procuratorates, and only an administrator of the whole
-province (no procuratorate) may create or manage an account without one.
+Thin: every read and change is :mod:`rulesvc.services.users` with the signed-in person's actor — the same
+functions as ``rulesvc users …`` with the same rules (a designer, reviewer or viewer belongs to a procuratorate;
+the last active administrator keeps the role; a new password or a deactivation ends every session of the
+person), the same permission rule and the same audit records. The service decides who may: administrators only
+(403 here for anyone else), each within their tree — an administrator of a city sees and manages the accounts of
+the city and its counties (another account is not found: 404), may give only those procuratorates, and only an
+administrator of the whole province (no procuratorate) may create or manage an account without one. The page
+reads the form (the procuratorate's id, the two passwords alike) and shows the service's answers.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from sqlalchemy import select
 
 from admin.formatting import ROLE_LABELS_EN, is_english, role_label
 from admin.manage_common import ManageView, actor, lang, timer
-from rulesvc.errors import InvalidInput, NotFound, RulesvcError
+from rulesvc.errors import InvalidInput, NotFound, PermissionDenied, RulesvcError
 from rulesvc.extensions import db
 from rulesvc.persistence.models import ROLE_LABELS, ROLES, Procuratorate, User
 from rulesvc.services import users as users_service
@@ -40,7 +41,8 @@ class UsersView(ManageView):
     """用户 (``/admin/users/``)."""
 
     def allowed(self, person: Actor) -> bool:
-        return person.role == "admin" and person.may("read")
+        """The menu entry, and the 403 before a form is read: the service's rule (it refuses anyone else)."""
+        return users_service.may_manage_users(person)
 
     # -- reading ------------------------------------------------------------------------------------------
 
@@ -50,7 +52,10 @@ class UsersView(ManageView):
         person = actor()
         if not self.allowed(person):
             return self.forbidden(gettext("Only administrators may manage users."))
-        shown = [u for u in users_service.list_users(db.session()) if self._mine(person, u)]
+        try:
+            shown = users_service.list_users(db.session(), person)
+        except PermissionDenied:
+            return self.forbidden(gettext("Only administrators may manage users."))
         return self._page("admin/manage/users.html", started=started, users=shown, role_label=role_label,
                           may_province=person.scope is None)
 
@@ -63,15 +68,19 @@ class UsersView(ManageView):
         form = {k: (request.form.get(k) or "").strip() for k in ("username", "display_name", "role", "procuratorate")}
         errors: dict[str, str] = {}
         if request.method == "POST":
-            org, errors = self._procuratorate(person, form["procuratorate"])
+            org, errors = _procuratorate(form["procuratorate"])
             password = request.form.get("password") or ""
             if password != (request.form.get("password2") or ""):
                 errors["password2"] = gettext("The two passwords differ.")
             if not errors:
                 try:
                     user = users_service.create_user(db.session(), form["username"], password, role=form["role"],
-                                                     display_name=form["display_name"], procuratorate_id=org)
+                                                     display_name=form["display_name"], procuratorate_id=org,
+                                                     actor=person)
                     db.session.commit()
+                except PermissionDenied:
+                    db.session.rollback()
+                    return self.forbidden(gettext("Only administrators may manage users."))
                 except InvalidInput as exc:
                     db.session.rollback()
                     errors = field_errors(exc)
@@ -89,7 +98,7 @@ class UsersView(ManageView):
         person = actor()
         if not self.allowed(person):
             return self.forbidden(gettext("Only administrators may manage users."))
-        user = self._user(person, username)
+        user = _user(person, username)
         if user is None:
             return self.not_found()
         errors: dict[str, str] = {}
@@ -97,11 +106,12 @@ class UsersView(ManageView):
                 "procuratorate": str(user.procuratorate_id) if user.procuratorate_id else NO_PROCURATORATE}
         if request.method == "POST":
             form = {k: (request.form.get(k) or "").strip() for k in ("display_name", "role", "procuratorate")}
-            org, errors = self._procuratorate(person, form["procuratorate"])
+            org, errors = _procuratorate(form["procuratorate"])
             if not errors:
                 try:
                     _, changed = users_service.update_user(db.session(), user.username, role=form["role"],
-                                                           procuratorate_id=org, display_name=form["display_name"])
+                                                           procuratorate_id=org, display_name=form["display_name"],
+                                                           actor=person)
                     db.session.commit()
                 except RulesvcError as exc:
                     db.session.rollback()
@@ -132,7 +142,7 @@ class UsersView(ManageView):
         person = actor()
         if not self.allowed(person):
             return self.forbidden(gettext("Only administrators may manage users."))
-        user = self._user(person, username)
+        user = _user(person, username)
         if user is None:
             return self.not_found()
         password = request.form.get("password") or ""
@@ -141,7 +151,7 @@ class UsersView(ManageView):
             errors["password2"] = gettext("The two passwords differ.")
         else:
             try:
-                users_service.set_password(db.session(), user.username, password)
+                users_service.set_password(db.session(), user.username, password, actor=person)
                 db.session.commit()
             except RulesvcError as exc:
                 db.session.rollback()
@@ -160,15 +170,15 @@ class UsersView(ManageView):
         person = actor()
         if not self.allowed(person):
             return self.forbidden(gettext("Only administrators may manage users."))
-        user = self._user(person, username)
+        user = _user(person, username)
         if user is None:
             return self.not_found()
         activate = request.form.get("active") == "1"
         try:
             if activate:
-                users_service.activate_user(db.session(), user.username)
+                users_service.activate_user(db.session(), user.username, actor=person)
             else:
-                users_service.deactivate_user(db.session(), user.username)
+                users_service.deactivate_user(db.session(), user.username, actor=person)
             db.session.commit()
         except RulesvcError as exc:
             db.session.rollback()
@@ -177,37 +187,30 @@ class UsersView(ManageView):
               else gettext("User %(name)s is deactivated: they can no longer sign in.", name=user.username), "success")
         return redirect(url_for(".edit", username=user.username))
 
-    # -- the person's tree --------------------------------------------------------------------------------
-
-    @staticmethod
-    def _mine(person: Actor, user: User) -> bool:
-        """Accounts of the person's tree; one without a procuratorate only for an administrator of the province."""
-        if person.scope is None:
-            return True
-        return user.procuratorate_id is not None and person.in_scope(user.procuratorate_id)
-
-    def _user(self, person: Actor, username: str) -> User | None:
-        try:
-            user = users_service.get_user(db.session(), username[:80])
-        except NotFound:
-            return None
-        return user if self._mine(person, user) else None
+    # -- the person's tree: what the form offers (the service decides what may be given) ------------------
 
     @staticmethod
     def _orgs(person: Actor) -> list[tuple[int, str]]:
         stmt = select(Procuratorate.id, Procuratorate.code, Procuratorate.name).order_by(Procuratorate.code)
         return [(i, f"{code} {name}") for i, code, name in db.session.execute(stmt) if person.in_scope(i)]
 
-    @staticmethod
-    def _procuratorate(person: Actor, value: str) -> tuple[int | None, dict[str, str]]:
-        """The chosen procuratorate's id (``None``: none, the whole province), if the person may give it."""
-        if value in ("", NO_PROCURATORATE):
-            if person.scope is not None:
-                return None, {"procuratorate": gettext("Choose a procuratorate.")}
-            return None, {}
-        if not value.isdigit() or not person.in_scope(int(value)):
-            return None, {"procuratorate": gettext("Choose one of your procuratorates.")}
-        return int(value), {}
+
+def _user(person: Actor, username: str) -> User | None:
+    """The account, if the person may manage it (the service: one of their tree), else ``None`` (404)."""
+    try:
+        return users_service.get_user(db.session(), username[:80], person)
+    except (NotFound, PermissionDenied):
+        return None
+
+
+def _procuratorate(value: str) -> tuple[int | None, dict[str, str]]:
+    """The form's procuratorate: an id, or ``None`` (none: the whole province); whether the person may give it
+    is the service's to say."""
+    if value in ("", NO_PROCURATORATE):
+        return None, {}
+    if not value.isdigit() or len(value) > 18:
+        return None, {"procuratorate": gettext("Choose a procuratorate.")}
+    return int(value), {}
 
 
 def _current_id() -> int | None:
@@ -217,19 +220,13 @@ def _current_id() -> int | None:
 
 
 def field_errors(exc: RulesvcError) -> dict[str, str]:
-    """The service's field messages in the UI's language; its CLI hints ("--procuratorate …") left out."""
+    """The service's field messages in the UI's language."""
     rendered = exc.rendered_errors(lang())
     out: dict[str, str] = {}
     if isinstance(rendered, dict):
         for name, text in rendered.items():
             text = "；".join(map(str, text)) if isinstance(text, list) else str(text)
-            out[str(name)] = _without_cli_hint(one_language(text, lang()))
+            out[str(name)] = one_language(text, lang())
     if not out:
-        out["form"] = _without_cli_hint(exc.message)
+        out["form"] = str(exc.message)
     return out
-
-
-def _without_cli_hint(text: str) -> str:
-    for hint in ("（--procuratorate 检察院代码）", " (--procuratorate CODE)", "：请给出 --procuratorate、--role 或 --display-name"):
-        text = text.replace(hint, "")
-    return text

@@ -111,14 +111,17 @@ def _simulations(app: Flask) -> None:
 
 
 def _csrf_expiry(app: Flask) -> None:
-    """An expired or missing CSRF token on an admin form: say so in Chinese and go back, not a bare 400."""
+    """An expired or missing CSRF token on an admin form: say so in the admin's language (the language
+    switch, else the default, as the pages choose it) and go back, not a bare 400."""
     from flask import flash, redirect
     from flask_wtf.csrf import CSRFError
+
+    from rulesvc.catalogue import language_of, msg
 
     @app.errorhandler(CSRFError)
     def _expired(exc: CSRFError):
         if request.path.startswith("/admin/") and request.method == "POST":
-            flash("页面已过期，请重试 (the form expired, please try again)", "error")
+            flash(msg("auth.form_expired").render(language_of(select_locale())), "error")
             # Back to the login form when that was it; other forms (logout …) go to the admin home.
             return redirect(request.full_path.rstrip("?") if request.path.endswith("/login/") else "/admin/")
         return exc

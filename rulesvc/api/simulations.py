@@ -31,7 +31,7 @@ from rulesvc.spreadsheet import XLSX_MIMETYPE
 
 blp = ApiBlueprint(
     "simulations", __name__, url_prefix="/simulations",
-    description="模拟测评：候选版本与对照版本在已结束期间的历史数据上对比计分，报告、逐人结果、变动原因、导出 "
+    description="模拟测评：候选版本与基准版本在已结束期间的历史数据上对比计分，报告、逐人结果、变动原因、导出 "
     "(Simulation runs: a candidate version against a baseline on closed periods of historical data — report, "
     "per-subject results, why a subject moved, exports)",
 )
@@ -83,8 +83,8 @@ class CreateSchema(ma.Schema):
         required=True, strict=True, validate=ma.validate.Range(min=1, max=INT32_MAX),
         metadata={"description": "候选版本编号（草稿、审核中或已发布均可）(the candidate version: any status)", "example": 2})
     baseline = BaselineField(load_default="default", metadata={
-        "description": "对照版本：版本编号；\"default\"（默认：同一方案——本地化方案则其上级方案——在首个期间首日生效的版本）；"
-                       "\"none\"（不对照）(a version id; \"default\": the version in force on the first period's first "
+        "description": "基准版本：版本编号；\"default\"（默认：同一方案——本地化方案则其上级方案——在首个期间首日生效的版本）；"
+                       "\"none\"（不设基准版本）(a version id; \"default\": the version in force on the first period's first "
                        "day; \"none\")",
         "oneOf": [{"type": "integer", "minimum": 1, "maximum": INT32_MAX}, {"type": "string", "enum": ["default", "none"]}],
         "example": "default"})
@@ -103,7 +103,7 @@ class CreateSchema(ma.Schema):
 class ListQuerySchema(ma.Schema):
     scheme = Line(80, metadata={"description": "方案代码 (scheme code)"})
     version_id = ma.fields.Integer(validate=ma.validate.Range(min=1, max=INT32_MAX),
-                                   metadata={"description": "作为候选或对照的版本 (candidate or baseline version)"})
+                                   metadata={"description": "作为候选或基准的版本 (candidate or baseline version)"})
     status = ma.fields.String(validate=ma.validate.OneOf(SIMULATION_STATUSES))
 
 
@@ -198,7 +198,7 @@ class SubjectRowSchema(ma.Schema):
     level = ma.fields.String(allow_none=True)
     candidate = ma.fields.Nested(SideSchema, required=True)
     baseline = ma.fields.Nested(SideSchema, required=True)
-    delta_total = ma.fields.Float(allow_none=True, metadata={"description": "总分变化（候选 − 对照）(Δ total)"})
+    delta_total = ma.fields.Float(allow_none=True, metadata={"description": "总分变化（候选 − 基准）(Δ total)"})
     delta_rank = ma.fields.Integer(allow_none=True, metadata={"description": "名次变化，正数为上升 (Δ rank; positive: up)"})
     grade_move = ma.fields.Integer(allow_none=True, metadata={"description": "等次升降档数 (grade bands moved)"})
 

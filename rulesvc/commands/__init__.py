@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from rulesvc.services.governance.access import Actor
 
 
 class CliError(click.ClickException):
@@ -21,6 +24,22 @@ class CliError(click.ClickException):
 
         label = "Error: " if current_language() == "en" else "错误："
         click.echo(f"{label}{self.format_message()}", file=file, err=True)
+
+
+def cli_actor() -> Actor:
+    """The operator at the server's command line, for the permission checks and the audit log of what a
+    command changes: a system actor named after the operating-system user (``系统 (cli:root)``), or
+    ``系统 (cli)`` when the user cannot be told."""
+    import getpass
+
+    from rulesvc.services.governance.access import system_actor
+
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):  # no such user in the password database, no USER/LOGNAME
+        who = ""
+    who = "".join(c for c in who if c.isprintable())[:24]
+    return system_actor(f"cli:{who}" if who else "cli")
 
 
 def all_commands() -> list[click.Command]:

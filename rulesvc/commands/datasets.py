@@ -1,6 +1,6 @@
 """``rulesvc datasets list`` and ``rulesvc datasets withdraw``: the imported datasets and their status.
 
-Acts as the system operator (``access.system_actor("cli")``). A correction is an import:
+Acts as the operator at the command line (:func:`rulesvc.commands.cli_actor`). A correction is an import:
 ``rulesvc import events FILE --corrects DATASET``.
 """
 
@@ -66,13 +66,13 @@ def withdraw_command(dataset: str, reason: str) -> None:
 
     DATASET is the dataset's number or a prefix of its content hash (rulesvc datasets list).
     """
-    from rulesvc.services.governance.access import system_actor
+    from rulesvc.commands import cli_actor
     from rulesvc.services.importing import resolve_dataset, withdraw_dataset
     from rulesvc.services.importing.datasets import label
 
     try:
         target = resolve_dataset(db.session(), dataset)
-        done = withdraw_dataset(db.session(), system_actor("cli"), target, reason)
+        done = withdraw_dataset(db.session(), cli_actor(), target, reason)
         name = label(target)
         db.session.commit()
     except RulesvcError as exc:

@@ -112,7 +112,7 @@ def import_command(args: tuple[str, ...], kind: str | None, name: str | None, ou
     RULESVC_IMPORT_MAX_ERRORS errors); importing the same data again changes nothing. An event id that
     already counts refuses the file, unless it is a correction (--corrects).
     """
-    from rulesvc.services.governance.access import system_actor
+    from rulesvc.commands import cli_actor
 
     file, kind = _file_and_kind(args, kind)
     config = current_app.config
@@ -132,7 +132,7 @@ def import_command(args: tuple[str, ...], kind: str | None, name: str | None, ou
             limits=Limits.from_config(config),
             encoding=encoding,
             corrects=corrects,
-            actor=system_actor("cli") if corrects is not None else None,
+            actor=cli_actor(),  # in the audit log: who imported the file (a correction as well)
             reuse_withdrawn=reuse_withdrawn,
         )
     except ImportRejected as exc:

@@ -27,7 +27,7 @@ KIND = {"base": "基础分", "indicator": "指标", "adjustment": "加减分", "
 @click.option("--candidate", required=True, metavar="VERSION_ID|FILE",
               help="候选版本：数据库中的版本编号，或方案文件 (a version id, or a scheme file)")
 @click.option("--baseline", default="default", show_default=True, metavar="VERSION_ID|default|none",
-              help="对照版本：版本编号；default 为首个期间首日生效的版本（本地化方案则其上级方案的）；none 不对照 "
+              help="基准版本：版本编号；default 为首个期间首日生效的版本（本地化方案则其上级方案的）；none 不设基准版本 "
                    "(the baseline: a version id; default: the version in force; none)")
 @click.option("--period", "periods", required=True, multiple=True, metavar="PERIOD",
               help="已结束的期间：2020、2020-Q3、2020-07 或 2020-01..2020-12（逐月），可重复 (closed periods; repeatable)")
@@ -36,7 +36,7 @@ KIND = {"base": "基础分", "indicator": "指标", "adjustment": "加减分", "
               help="列出升降最大的前几名，最多 10 名（报告所列）(movers listed, at most the report's 10)")
 @with_appcontext
 def simulate_command(candidate: str, baseline: str, periods: tuple[str, ...], out: str | None, top: int) -> None:
-    """模拟测评：候选版本与对照版本在历史数据上对比计分 (simulate a version against a baseline on closed periods).
+    """模拟测评：候选版本与基准版本在历史数据上对比计分 (simulate a version against a baseline on closed periods).
 
     A version id runs (or finds) the stored run — the same one the API and the approval gate see; a
     scheme file is simulated in memory and nothing is stored."""
@@ -112,7 +112,7 @@ def _stored(version_id: int, baseline: Any, periods: list[str], out: str | None)
         _write(out, chunks)
     cand = f"{run.scheme.code} 第 {run.candidate.number} 版" if run.candidate else "（已删除的草稿）"
     base = f"{run.baseline.scheme.code} 第 {run.baseline.number} 版" if run.baseline else "无"
-    info = [("模拟测评", f"#{run.id}"), ("候选版本", cand), ("对照版本", base), ("结果哈希", run.result_hash or "")]
+    info = [("模拟测评", f"#{run.id}"), ("候选版本", cand), ("基准版本", base), ("结果哈希", run.result_hash or "")]
     return runs.report_of(run) or {"periods": []}, list(run.scenario_results or []), info
 
 
@@ -141,9 +141,9 @@ def _from_file(path: str, baseline: Any, periods: list[str], out: str | None) ->
         try:
             v = versions.version_in_effect(session, system_actor("cli"), candidate.scheme.code, chosen[0].start)
             base = compile_cached(load_scheme(v.resolved or {}), dictionary)
-            click.echo(f"对照：{candidate.scheme.code} 第 {v.number} 版（{chosen[0].start} 生效）", err=True)
+            click.echo(f"基准：{candidate.scheme.code} 第 {v.number} 版（{chosen[0].start} 生效）", err=True)
         except RulesvcError:
-            click.echo(f"对照：数据库中没有 {candidate.scheme.code} 在 {chosen[0].start} 生效的版本，只看候选版本", err=True)
+            click.echo(f"基准：数据库中没有 {candidate.scheme.code} 在 {chosen[0].start} 生效的版本，只看候选版本", err=True)
     elif baseline != "none":
         v = versions.get_version(session, system_actor("cli"), baseline)
         base = compile_cached(load_scheme(versions.resolve(v)), dictionary)
@@ -228,7 +228,7 @@ def _print(summary: dict[str, Any], results: list[dict[str, Any]], info: list[tu
         schemes = p.get("schemes") or {}
         cand, base = schemes.get("candidate") or {}, schemes.get("baseline")
         click.echo(f"\n══ 期间 {p['period']}：候选 {cand.get('code', '')}（{str(cand.get('content_hash', ''))[:12]}）"
-                   + (f" 对照 {base['code']}（{str(base['content_hash'])[:12]}）" if base else "（无对照版本）"))
+                   + (f" 基准 {base['code']}（{str(base['content_hash'])[:12]}）" if base else "（无基准版本）"))
         _overview(p)
         _matrix(p)
         _movers(p, top)
@@ -267,7 +267,7 @@ def _overview(p: dict[str, Any]) -> None:
     for key, label in (("not_graded", "计分但不评定等次"), ("left_out", "不参加考评")):
         rows.append([f"{label}人数", b.get(key), c.get(key), _delta(b.get(key), c.get(key))])
     click.echo("\n概览")
-    click.echo(render(["项目", "对照版本", "候选版本", "变化"], rows))
+    click.echo(render(["项目", "基准版本", "候选版本", "变化"], rows))
     for key in ("not_graded_reasons", "left_out_reasons"):
         for r in c.get(key) or []:
             click.echo(f"  {r['count']} 人：{r['reason']}")
@@ -289,8 +289,8 @@ def _matrix(p: dict[str, Any]) -> None:
     t = p["overview"].get("transitions")
     if not t:
         return
-    click.echo(f"\n等次变化（行：对照版本，列：候选版本；{t['changed']} 人等次改变）")
-    click.echo(render(["对照＼候选", *t["grades"]], [[g, *row] for g, row in zip(t["grades"], t["matrix"], strict=True)]))
+    click.echo(f"\n等次变化（行：基准版本，列：候选版本；{t['changed']} 人等次改变）")
+    click.echo(render(["基准＼候选", *t["grades"]], [[g, *row] for g, row in zip(t["grades"], t["matrix"], strict=True)]))
 
 
 def _movers(p: dict[str, Any], top: int) -> None:
@@ -302,7 +302,7 @@ def _movers(p: dict[str, Any], top: int) -> None:
                 click.echo(f"\n{title}：无（没有人的总分{'上升' if key == 'risers' else '下降'}）")
             continue
         click.echo(f"\n{title}")
-        click.echo(render(["代码", "姓名", "检察院", "对照总分", "候选总分", "变化", "对照名次", "候选名次", "对照等次", "候选等次"],
+        click.echo(render(["代码", "姓名", "检察院", "基准总分", "候选总分", "变化", "基准名次", "候选名次", "基准等次", "候选等次"],
                           [[m["code"], printable(m["name"] or ""), printable(m.get("org") or ""), m["total_b"],
                             m["total_c"], m["delta_total"], m["rank_b"], m["rank_c"], m["grade_b"], m["grade_c"]]
                            for m in rows[:top]]))
@@ -337,7 +337,7 @@ def _flags(p: dict[str, Any]) -> None:
             rows.append([(g.get("label") or str(g["group"])) + (" *" if g.get("flagged") else ""), c.get("count"),
                          b.get("mean"), c.get("mean"), g.get("delta_mean"), b.get("diff_from_rest"),
                          c.get("diff_from_rest")])
-        click.echo(render(["条线", "人数", "对照平均分", "候选平均分", "变化", "对照与其余之差", "候选与其余之差"], rows))
+        click.echo(render(["条线", "人数", "基准平均分", "候选平均分", "变化", "基准与其余之差", "候选与其余之差"], rows))
     for key, word in (("business", "业务"), ("level", "检察院层级"), ("procuratorate", "检察院")):
         flagged = (by.get(key) or {}).get("flagged") or []
         if not flagged:
@@ -350,7 +350,7 @@ def _flags(p: dict[str, Any]) -> None:
 def _streaks(data: dict[str, Any] | None) -> None:
     if not data:
         return
-    for side, word in (("baseline", "对照版本"), ("candidate", "候选版本")):
+    for side, word in (("baseline", "基准版本"), ("candidate", "候选版本")):
         part = data.get(side)
         if not part:
             continue

@@ -3,6 +3,9 @@
 ``create``, ``update``, ``set-password``, ``deactivate``, ``activate``, ``list``. A designer, reviewer or
 viewer must belong to a procuratorate (``--procuratorate CODE``): they act for it and those below it, and
 without one they would see nothing. An administrator without one acts for the whole province.
+
+Each command acts as the operator at the command line (:func:`rulesvc.commands.cli_actor`: a system actor
+named after the operating-system user), so every change is in the audit log as the admin page's are.
 """
 
 from __future__ import annotations
@@ -14,13 +17,16 @@ from typing import TypeVar
 import click
 from flask.cli import with_appcontext
 
-from rulesvc.catalogue import Msg, msg
-from rulesvc.commands import CliError
+from rulesvc.catalogue import Msg, codes_in, current_language, msg
+from rulesvc.commands import CliError, cli_actor
 from rulesvc.commands._table import render
 from rulesvc.errors import RulesvcError
 from rulesvc.persistence.models import ROLE_LABELS, ROLES, User
 
-FIELD_LABELS = {"role": "角色", "procuratorate": "所属检察院", "display_name": "显示名称"}
+FIELD_LABELS = {"role": "角色", "procuratorate": "所属检察院", "display_name": "姓名"}
+# What the service's messages leave to the surface: the option that gives what is missing.
+OPTION_HINTS = {"user.needs_procuratorate": ("用 --procuratorate 检察院代码 指定所属检察院",
+                                             "give it with --procuratorate CODE")}
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -38,6 +44,11 @@ def _fail(exc: RulesvcError) -> click.ClickException:
     errors = exc.rendered_errors()
     if isinstance(errors, dict):
         lines += [f"  {name}: {message}" for name, message in errors.items()]
+        codes = codes_in(exc.errors) if isinstance(exc.errors, dict) else {}
+        for code in codes.values():
+            hint = OPTION_HINTS.get(code) if isinstance(code, str) else None
+            if hint:
+                lines.append(f"  {hint[1] if current_language() == 'en' else hint[0]}")
     return CliError("\n".join(lines))
 
 
@@ -82,7 +93,7 @@ def users_group() -> None:
 @click.option("--role", type=click.Choice(ROLES), default="viewer", show_default=True, help="角色 (role)")
 @click.option("--procuratorate", "procuratorate", metavar="CODE", default=None,
               help="所属检察院代码；管理员以外的角色必填 (procuratorate code; required except for admin)")
-@click.option("--display-name", default="", help="显示名称 (display name)")
+@click.option("--display-name", default="", help="姓名 (full name)")
 @click.option("--password-stdin", is_flag=True, help="从标准输入读取密码 (read the password from stdin)")
 @with_appcontext
 def create_command(username: str, role: str, procuratorate: str | None, display_name: str, password_stdin: bool) -> None:
@@ -94,7 +105,7 @@ def create_command(username: str, role: str, procuratorate: str | None, display_
         org_id = _procuratorate_id(procuratorate)
         password = _read_password(password_stdin)
         user = create_user(db.session(), username, password, role=role, display_name=display_name,
-                           procuratorate_id=org_id)
+                           procuratorate_id=org_id, actor=cli_actor())
         db.session.commit()
     except RulesvcError as exc:
         db.session.rollback()
@@ -111,19 +122,23 @@ def create_command(username: str, role: str, procuratorate: str | None, display_
               help="新的所属检察院代码 (new procuratorate code)")
 @click.option("--no-procuratorate", is_flag=True,
               help="取消所属检察院：仅管理员，即全省 (no procuratorate: administrators only, the whole province)")
-@click.option("--display-name", default=None, help="新的显示名称 (new display name)")
+@click.option("--display-name", default=None, help="新的姓名 (new full name)")
 @with_appcontext
 def update_command(username: str, role: str | None, procuratorate: str | None, no_procuratorate: bool,
                    display_name: str | None) -> None:
-    """修改用户 USERNAME 的角色、所属检察院或显示名称 (change a user's role, procuratorate or display name)."""
+    """修改用户 USERNAME 的角色、所属检察院或姓名 (change a user's role, procuratorate or full name)."""
     from rulesvc.extensions import db
     from rulesvc.services.users import UNSET, update_user
 
     if procuratorate is not None and no_procuratorate:
         raise click.UsageError("--procuratorate 与 --no-procuratorate 不能同时使用 (use one of them)")
+    if role is None and procuratorate is None and not no_procuratorate and display_name is None:
+        raise click.UsageError("没有要修改的内容：请给出 --role、--procuratorate、--no-procuratorate 或 --display-name "
+                               "(nothing to change: give --role, --procuratorate, --no-procuratorate or --display-name)")
     try:
         org_id = None if no_procuratorate else (UNSET if procuratorate is None else _procuratorate_id(procuratorate))
-        user, changed = update_user(db.session(), username, role=role, procuratorate_id=org_id, display_name=display_name)
+        user, changed = update_user(db.session(), username, role=role, procuratorate_id=org_id, display_name=display_name,
+                                    actor=cli_actor())
         db.session.commit()
     except RulesvcError as exc:
         db.session.rollback()
@@ -143,9 +158,10 @@ def set_password_command(username: str, password_stdin: bool) -> None:
     from rulesvc.services.users import get_user, set_password
 
     try:
-        live = sessions.live_count(db.session(), get_user(db.session(), username).id)  # "no such user" first
+        actor = cli_actor()
+        live = sessions.live_count(db.session(), get_user(db.session(), username, actor).id)  # "no such user" first
         password = _read_password(password_stdin)
-        user = set_password(db.session(), username, password)
+        user = set_password(db.session(), username, password, actor=actor)
         db.session.commit()
     except RulesvcError as exc:
         db.session.rollback()
@@ -161,7 +177,7 @@ def deactivate_command(username: str) -> None:
     from rulesvc.extensions import db
     from rulesvc.services.users import deactivate_user
 
-    user, ended = _committed(lambda: deactivate_user(db.session(), username))
+    user, ended = _committed(lambda: deactivate_user(db.session(), username, actor=cli_actor()))
     _echo(msg("user.deactivated", username=user.username, count=ended))
 
 
@@ -173,7 +189,7 @@ def activate_command(username: str) -> None:
     from rulesvc.extensions import db
     from rulesvc.services.users import activate_user
 
-    user = _committed(lambda: activate_user(db.session(), username))
+    user = _committed(lambda: activate_user(db.session(), username, actor=cli_actor()))
     _echo(msg("user.activated", username=user.username))
 
 
@@ -185,11 +201,11 @@ def list_command() -> None:
     from rulesvc.services.users import list_users
 
     rows = []
-    for user in list_users(db.session()):
+    for user in list_users(db.session(), cli_actor()):
         where, _ = _where(user)
         rows.append([user.username, user.display_name or "—", ROLE_LABELS.get(user.role, user.role), where,
                      user.is_active, user.last_login_at.strftime("%Y-%m-%d %H:%M") if user.last_login_at else None])
-    click.echo(render(["用户名", "显示名称", "角色", "所属检察院", "启用", "最近登录"], rows))
+    click.echo(render(["用户名", "姓名", "角色", "所属检察院", "启用", "最近登录"], rows))
 
 
 commands = [users_group]

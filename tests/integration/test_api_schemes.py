@@ -324,11 +324,11 @@ def test_the_whole_loop_with_three_api_keys(world, client):
     county_steps = [r["action"] for r in reversed(records) if r["scheme"] == COUNTY_CODE]
     assert county_steps == [
         "scheme.create", "version.localize", "version.submit", "version.reject", "version.update",
-        "version.submit", "version.attach_simulation", "version.approve", "version.activate",
+        "version.submit", "simulation.create", "version.attach_simulation", "version.approve", "version.activate",
     ]
     template_steps = [r["action"] for r in reversed(records) if r["scheme"] == TEMPLATE_CODE]
-    assert template_steps == ["scheme.create", "version.create", "version.submit", "version.attach_simulation",
-                              "version.approve", "version.activate"]
+    assert template_steps == ["scheme.create", "version.create", "version.submit", "simulation.create",
+                              "version.attach_simulation", "version.approve", "version.activate"]
     [rejection] = ok(client.get("/api/v1/audit?action=version.reject", headers=world["auditor"]))
     assert rejection["actor"].startswith("API 密钥 reviewer") and rejection["actor_ref"].startswith("key:")
     assert rejection["client"] == USER_AGENT and rejection["ip"] == "127.0.0.1"

@@ -52,10 +52,10 @@ def test_simulate_a_draft_prints_readable_tables_and_writes_the_workbook(app, dr
     result = runner.invoke(args=["simulate", "--candidate", str(drafts["v2"]), "--period", "2020", "--out", str(out)])
     assert result.exit_code == 0, result.output
     text = result.output
-    for heading in ("概览", "平均分", "等次变化（行：对照版本，列：候选版本", "肯德尔 τ", "按四大检察", "已写入"):
+    for heading in ("概览", "平均分", "等次变化（行：基准版本，列：候选版本", "肯德尔 τ", "按四大检察", "已写入"):
         assert heading in text, text
     assert "shape:" not in text and "┌" not in text  # no polars frame printed
-    assert f"对照 {SCHEME}" in text  # the default baseline: version 1, in force on 2020-01-01
+    assert f"基准 {SCHEME}" in text  # the default baseline: version 1, in force on 2020-01-01
     book = openpyxl.load_workbook(out, read_only=True)
     assert {"概览", "等次变化", "逐人结果", "变动原因"} <= set(book.sheetnames)
     rows = list(book["逐人结果"].iter_rows(values_only=True))

@@ -313,16 +313,16 @@ def test_exports_are_byte_identical_spreadsheets_with_chinese_headers_and_number
         if api["delta_total"] is None:
             assert r["候选总分"] is None and r["总分变化"] is None
             continue
-        assert isinstance(r["候选总分"], int | float) and isinstance(r["对照名次"], int)
+        assert isinstance(r["候选总分"], int | float) and isinstance(r["基准名次"], int)
         assert r["候选总分"] == pytest.approx(api["candidate"]["total"])
         assert r["总分变化"] == pytest.approx(api["delta_total"]) and r["候选等次"] == api["candidate"]["grade"]
         assert r["候选参评情况"] == "参加考评"
     assert body["P07"]["检察院"] == "东川市人民检察院" and body["P07"]["条线"] == "民事检察"
     overview = list(book["概览"].iter_rows(values_only=True))
-    assert overview[0] == ("期间", "项目", "对照版本", "候选版本", "变化")
+    assert overview[0] == ("期间", "项目", "基准版本", "候选版本", "变化")
     mean = next(r for r in overview if r[1] == "平均分")
     assert all(isinstance(x, float | int) for x in mean[2:]) and mean[4] == pytest.approx(mean[3] - mean[2])
-    assert list(book["等次分布"].iter_rows(values_only=True))[0][:3] == ("期间", "等次", "对照人数")
+    assert list(book["等次分布"].iter_rows(values_only=True))[0][:3] == ("期间", "等次", "基准人数")
     transitions = list(book["等次变化"].iter_rows(values_only=True))[1:]
     assert sum(r[3] for r in transitions) == 9 and all(isinstance(r[3], int) for r in transitions)
     book.close()

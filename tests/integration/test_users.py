@@ -170,7 +170,7 @@ def test_users_update_changes_procuratorate_role_and_name(app, runner):
     result = runner.invoke(users_group, ["update", "victor", "--procuratorate", "910100", "--role", "reviewer",
                                          "--display-name", "维克多"])
     assert result.exit_code == 0, result.output
-    assert "角色" in result.output and "所属检察院" in result.output and "显示名称" in result.output
+    assert "角色" in result.output and "所属检察院" in result.output and "姓名" in result.output
     with app.app_context():
         user = db.session.scalar(select(User).where(User.username == "victor"))
         assert (user.role, user.procuratorate.code, user.display_name) == ("reviewer", "910100", "维克多")

@@ -1,7 +1,11 @@
-"""The audit log: every change to a rule set, who made it, when, from where, and what (a diff).
+"""The audit log: every change to a rule set, who made it, when, from where, and what (a diff) — and the
+other changes people make through the services: accounts (:mod:`rulesvc.services.users`), imports and
+withdrawals of datasets (:mod:`rulesvc.services.importing`), simulations started and cancelled
+(:mod:`rulesvc.services.simulation`), API keys, published results.
 
 Append-only: these functions only insert, and the database refuses updates and deletes (triggers in
-migration 0002).
+migration 0002). A record's ``summary`` is Chinese; a record may carry its English in
+``detail["summary_en"]`` (:func:`record`'s ``summary_en``), which the English admin pages show.
 """
 
 from __future__ import annotations
@@ -27,18 +31,39 @@ ACTION_LABELS = {
     "apikey.revoke": "吊销 API 密钥", "auth.lockout": "登录锁定",
     "dataset.correct": "导入更正数据集", "dataset.withdraw": "撤回数据集",
     "publication.publish": "发布考评结果", "publication.supersede": "更正已发布的考评结果",
+    "dataset.import": "导入数据集", "user.create": "新建用户", "user.update": "修改用户",
+    "user.password": "重设密码", "user.deactivate": "停用用户", "user.activate": "启用用户",
+}
+# The same in English (the admin pages' English; the API's ``action_label`` stays Chinese).
+ACTION_LABELS_EN = {
+    "scheme.create": "New scheme", "version.create": "New version", "version.localize": "Localized",
+    "version.update": "Draft changed", "version.submit": "Submitted for review",
+    "version.attach_simulation": "Simulation attached", "version.scenarios": "Regression scenarios changed",
+    "simulation.create": "Simulation started", "simulation.cancel": "Simulation cancelled",
+    "version.approve": "Approved", "version.reject": "Sent back", "version.activate": "Activated",
+    "version.retire": "Retired", "version.supersede": "Superseded by a new version",
+    "version.rebase": "Took up the new parent version", "version.settle": "Conflict settled",
+    "version.delete": "Draft deleted", "rules.import": "Imported from files", "apikey.create": "API key created",
+    "apikey.revoke": "API key revoked", "auth.lockout": "Sign-in locked", "dataset.correct": "Correction imported",
+    "dataset.withdraw": "Dataset withdrawn", "publication.publish": "Results published",
+    "publication.supersede": "Published results corrected", "dataset.import": "Dataset imported",
+    "user.create": "User created", "user.update": "User changed", "user.password": "Password set",
+    "user.deactivate": "User deactivated", "user.activate": "User activated",
 }
 
 
 def record(session: Session, actor: Actor, action: str, *, summary: str, scheme: Scheme | None = None,
            version: SchemeVersion | None = None, procuratorate_id: int | None = None, diff: Any = None,
-           detail: Any = None) -> AuditRecord:
-    """Append one record (flushed with the change it describes, in the same transaction)."""
+           detail: Any = None, summary_en: str | None = None) -> AuditRecord:
+    """Append one record (flushed with the change it describes, in the same transaction). ``summary_en``,
+    the summary in English, is kept in ``detail["summary_en"]`` (``detail`` must then be a dict or None)."""
     if scheme is None and version is not None:
         scheme = version.scheme
+    if summary_en:
+        detail = {**(detail or {}), "summary_en": summary_en[:2000]}
     diff, detail = _bounded(diff), _bounded(detail)
     rec = AuditRecord(
-        at=dt.datetime.now(dt.UTC), actor=actor.name, actor_ref=actor.ref, action=action,
+        at=dt.datetime.now(dt.UTC), actor=actor.name[:120], actor_ref=actor.ref[:40], action=action,
         procuratorate_id=procuratorate_id if procuratorate_id is not None else (scheme.procuratorate_id if scheme else None),
         scheme_id=scheme.id if scheme else None, version_id=version.id if version else None,
         summary=summary, diff=diff, detail=detail, ip=(actor.ip or "")[:64], client=(actor.client or "")[:300],

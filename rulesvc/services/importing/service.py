@@ -5,6 +5,10 @@ may not be imported again — the file is refused with those rows listed — unl
 correction of the dataset that holds them (``corrects=``): then its events replace those with the same
 ids there, and its new ids are added. The same data imported again is recognised by its content hash
 and changes nothing.
+
+Every import that creates a dataset (or applies a reference file again) is in the audit log with who,
+the file, its kind and rows, and — a correction — the dataset it corrects (``dataset.import``,
+``dataset.correct``), in the same transaction as the data.
 """
 
 from __future__ import annotations
@@ -24,11 +28,11 @@ from sqlalchemy.orm import Session
 
 from rulesvc.catalogue import Msg, msg
 from rulesvc.engine.dictionary import Dictionary
-from rulesvc.errors import Conflict, ImportRejected, InvalidInput, RowError
+from rulesvc.errors import Conflict, ImportRejected, InvalidInput, PermissionDenied, RowError
 from rulesvc.persistence.models import Dataset, DatasetWithdrawal, Event
 from rulesvc.services.facts import InUse, in_use
 from rulesvc.services.governance import audit
-from rulesvc.services.governance.access import Actor
+from rulesvc.services.governance.access import Actor, system_actor
 from rulesvc.services.importing.columns import (
     EVENTS,
     KIND_LABELS,
@@ -108,8 +112,11 @@ def import_file(
 
     An event id already counted in a dataset in use refuses the file (the rows listed), unless
     ``corrects`` names that dataset (its number or a hash prefix): the file is then a correction — its
-    events replace the dataset's events with the same ids, new ids are added, and ``actor`` is recorded
-    in the audit log (required for a correction).
+    events replace the dataset's events with the same ids, new ids are added (``actor`` is required).
+
+    ``actor`` is who imports, in the audit log (every import that creates a dataset is recorded; without
+    an actor, as the system named by ``created_by``). A dataset holds events of many procuratorates, so an
+    actor limited to part of the province is refused (``PermissionDenied``), as a withdrawal is.
 
     The same data as a dataset that was withdrawn is refused (:class:`~rulesvc.errors.Conflict`): the
     withdrawal was meant. With ``reuse_withdrawn`` it is imported again as a new dataset.
@@ -123,6 +130,9 @@ def import_file(
         raise InvalidInput(msg("import.bad_choice", name="outside_office", choices=list(OUTSIDE_OFFICE)),
                            errors={"outside_office": [msg("import.bad_choice", name="outside_office",
                                                           choices=list(OUTSIDE_OFFICE))]})
+    if actor is not None and actor.scope is not None:  # the whole province's call, as a withdrawal
+        raise PermissionDenied(msg("permission.scope", what="数据集", what_en="The dataset", name=actor.name),
+                               errors={"dataset": ["outside your scope"]})
     limits = limits or Limits()
     if max_errors is not None:
         limits = replace(limits, max_errors=max_errors)
@@ -139,6 +149,8 @@ def import_file(
                                errors={"kind": [msg("import.bad_choice", name="kind", choices=[EVENTS])]})
         kind = EVENTS
     fh, filename, owned = _open(source, filename, limits)
+    if actor is None:
+        actor = system_actor((created_by or "import")[:30])
     try:
         reader = reader_for(filename)(fh, filename, limits, encoding)
         try:
@@ -192,6 +204,7 @@ def _import(
     actor: Actor | None = None,
     reuse_withdrawn: bool = False,
 ) -> ImportResult:
+    assert actor is not None
     header = reader.open()
     kind = kind or detect_kind(header, filename)
     if target is not None and kind != EVENTS:
@@ -238,7 +251,7 @@ def _import(
                 session.rollback()
                 return _unchanged(session, existing, kind, rows)
             return _land_events(session, checker, meta, content_hash, batch_size, progress, target, actor)
-        return _land_reference(session, checker, existing, meta, content_hash)
+        return _land_reference(session, checker, existing, meta, content_hash, actor)
     finally:
         if isinstance(checker, EventCheck):
             checker.close()
@@ -383,14 +396,17 @@ def _land_events(session: Session, checker: EventCheck, meta: dict, content_hash
     tick = reporter(progress, "write", rows)
     tick(0)
     write_events(session, dataset.id, checker.typed_rows(), batch_size=batch_size, on_written=tick)
+    assert actor is not None
+    recorded = {"dataset_id": dataset.id, "kind": EVENTS, "rows": rows, "name": dataset.name, "source": meta["source"],
+                "content_hash": content_hash, "period_start": _iso(checker.period_start),
+                "period_end": _iso(checker.period_end), "flagged": flagged.count}
     if target is not None:
-        assert actor is not None
         summary = msg("dataset.corrected", dataset=label(dataset), corrected=label(target), replaced=replaced,
                       added=rows - replaced)
         audit.record(session, actor, "dataset.correct", summary=summary.render("zh")[:2000],
-                     detail={"dataset_id": dataset.id, "content_hash": content_hash, "corrects_id": target.id,
-                             "corrects_hash": target.content_hash, "replaced": replaced, "added": rows - replaced,
-                             "source": meta["source"]})
+                     summary_en=summary.render("en"),
+                     detail={**recorded, "corrects_id": target.id, "corrects_hash": target.content_hash,
+                             "replaced": replaced, "added": rows - replaced})
         session.commit()
         return ImportResult(
             dataset_id=dataset.id, created=True, kind=EVENTS, rows=rows, content_hash=content_hash, inserted=rows,
@@ -398,6 +414,7 @@ def _land_events(session: Session, checker: EventCheck, meta: dict, content_hash
             flagged=tuple(sorted(flagged.kept, key=lambda e: e.line)), flagged_count=flagged.count,
             corrects_id=target.id, replaced=replaced, added=rows - replaced, summary=summary, message=str(summary),
         )
+    _record_import(session, actor, dataset, EVENTS, rows, meta["source"], recorded)
     session.commit()
     warn_zh = f"；其中 {flagged.count} 条事件的发生日期不在检察官任职期间内，已导入并标注" if flagged.count else ""
     warn_en = f"; {flagged.count} of them dated outside their prosecutor's office, imported and flagged" \
@@ -416,7 +433,7 @@ def _land_events(session: Session, checker: EventCheck, meta: dict, content_hash
 
 
 def _land_reference(session: Session, checker: ReferenceCheck, existing: Dataset | None, meta: dict,
-                    content_hash: str) -> ImportResult:
+                    content_hash: str, actor: Actor) -> ImportResult:
     kind, rows = checker.kind, len(checker.rows)
     inserted, updated = apply_reference(session, kind, checker.rows)
     if existing is not None and not inserted and not updated:
@@ -425,8 +442,12 @@ def _land_reference(session: Session, checker: ReferenceCheck, existing: Dataset
     label = KIND_LABELS[kind]
     counts_zh = f"新增 {inserted}，更新 {updated}，未变 {rows - inserted - updated}"
     counts_en = f"{inserted} added, {updated} updated, {rows - inserted - updated} unchanged"
+    recorded = {"kind": kind, "rows": rows, "source": meta["source"], "content_hash": content_hash,
+                "inserted": inserted, "updated": updated}
     if existing is not None:
         # The same file again, but the tables were edited since: put its content back.
+        _record_import(session, actor, existing, kind, rows, meta["source"], {**recorded, "reapplied": True},
+                       inserted=inserted, updated=updated)
         session.commit()
         return ImportResult(
             dataset_id=existing.id, created=False, kind=kind, rows=rows, content_hash=content_hash,
@@ -438,6 +459,7 @@ def _land_reference(session: Session, checker: ReferenceCheck, existing: Dataset
     dataset = Dataset(kind="reference", content_hash=content_hash, row_count=rows, **meta)
     session.add(dataset)
     session.flush()
+    _record_import(session, actor, dataset, kind, rows, meta["source"], recorded)
     session.commit()
     return ImportResult(
         dataset_id=dataset.id, created=True, kind=kind, rows=rows, content_hash=content_hash,
@@ -445,6 +467,22 @@ def _land_reference(session: Session, checker: ReferenceCheck, existing: Dataset
         message=(f"已导入 {rows:,} 条{label}记录（数据集 #{dataset.id}）：{counts_zh}"
                  f"（imported {rows:,} {kind} as dataset #{dataset.id}: {counts_en}）"),
     )
+
+
+def _record_import(session: Session, actor: Actor, dataset: Dataset, kind: str, rows: int, source: str,
+                   detail: dict[str, Any], *, inserted: int | None = None, updated: int | None = None) -> None:
+    """The audit record of an import (``dataset.import``): who, the file, its kind and rows, the dataset.
+    With ``inserted``/``updated``: a reference file applied again to its existing dataset."""
+    words = {"dataset": label(dataset), "kind": KIND_LABELS[kind], "kind_en": kind, "rows": f"{rows:,}",
+             "source": source}
+    summary = (msg("dataset.imported", **words) if inserted is None
+               else msg("dataset.reapplied", **words, inserted=inserted, updated=updated))
+    audit.record(session, actor, "dataset.import", summary=summary.render("zh")[:2000], summary_en=summary.render("en"),
+                 detail={"dataset_id": dataset.id, "name": dataset.name, **detail})
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day is not None else None
 
 
 def _unchanged(session: Session, existing: Dataset, kind: str, rows: int) -> ImportResult:

@@ -22,15 +22,18 @@ from rulesvc.engine.dictionary import Dictionary
 from rulesvc.errors import Unavailable
 from rulesvc.services.governance.access import Actor
 from rulesvc.services.simulation.jobs import Dispatcher
-from rulesvc.services.simulation.runs import Asked, create_run
+from rulesvc.services.simulation.runs import Asked, create_run, record_start
 
 
 def ask(session: Session, actor: Actor, dispatcher: Dispatcher, dictionary: Dictionary, commit: Callable[[], None],
         **request: Any) -> Asked:
     """Ask for a run and start it: check the runner can take it (503 otherwise, nothing written), record
-    it, commit, hand it to the runner. If handing over fails after all, the new run is removed again."""
+    it, commit, hand it to the runner. If handing over fails after all, the new run is removed again.
+
+    The audit record (``simulation.create``) is written once the runner has the run: a run removed again
+    because the queue failed leaves no record of a start that never was."""
     dispatcher.check()
-    asked = create_run(session, actor, dictionary, mode=dispatcher.mode, **request)
+    asked = create_run(session, actor, dictionary, mode=dispatcher.mode, audited=False, **request)
     commit()
     if asked.needs_dispatch:
         try:
@@ -44,7 +47,8 @@ def ask(session: Session, actor: Actor, dispatcher: Dispatcher, dictionary: Dict
             raise
         if job != asked.run.job_id:
             asked.run.job_id = job
-            commit()
+        record_start(session, actor, asked.run)
+        commit()
     return asked
 
 

@@ -23,11 +23,11 @@ from rulesvc.services.simulation.execute import SessionScope
 from rulesvc.services.simulation.runs import report_of
 from rulesvc.spreadsheet import Sheet, iter_csv, iter_xlsx
 
-SIDE = {"baseline": "对照版本", "candidate": "候选版本"}
+SIDE = {"baseline": "基准版本", "candidate": "候选版本"}
 KIND = {"base": "基础分", "indicator": "指标", "adjustment": "加减分项", "cap": "加减分封顶", "clip": "总分封顶/保底"}
 STATUS = dict(STATUS_LABELS)  # 参加考评 / 不参加等次评定 / 不参加考评, as everywhere else
-SUBJECT_HEADER = ("期间", "代码", "姓名", "检察院", "业务", "条线", "对照参评情况", "候选参评情况", "对照总分", "候选总分",
-                  "总分变化", "对照名次", "候选名次", "名次变化（正为上升）", "对照等次", "候选等次", "等次升降档数")
+SUBJECT_HEADER = ("期间", "代码", "姓名", "检察院", "业务", "条线", "基准参评情况", "候选参评情况", "基准总分", "候选总分",
+                  "总分变化", "基准名次", "候选名次", "名次变化（正为上升）", "基准等次", "候选等次", "等次升降档数")
 FLAGS = {"flat": "区分度不足", "tiers_never_reached": "有无人达到的档位", "tier_everyone": "所有人同一档"}
 
 
@@ -52,19 +52,19 @@ def sheets(info: list[tuple[Any, ...]], report: dict[str, Any], subject_rows: It
     periods = report["periods"]
     out = [
         Sheet("说明", ("项目", "内容"), info, widths=(16, 80)),
-        Sheet("概览", ("期间", "项目", "对照版本", "候选版本", "变化"), _overview(periods)),
-        Sheet("等次分布", ("期间", "等次", "对照人数", "对照占比", "候选人数", "候选占比", "对照名额", "对照已占",
+        Sheet("概览", ("期间", "项目", "基准版本", "候选版本", "变化"), _overview(periods)),
+        Sheet("等次分布", ("期间", "等次", "基准人数", "基准占比", "候选人数", "候选占比", "基准名额", "基准已占",
                        "候选名额", "候选已占"), _grades(periods)),
-        Sheet("等次变化", ("期间", "对照等次", "候选等次", "人数"), _transitions(periods)),
-        Sheet("升降最大", ("期间", "方向", "代码", "姓名", "检察院", "对照总分", "候选总分", "总分变化", "对照名次", "候选名次",
-                       "名次变化", "对照等次", "候选等次"), _movers(periods)),
-        Sheet("变动原因", ("期间", "代码", "姓名", "类别", "项目代码", "项目名称", "对照得分", "候选得分", "对照贡献", "候选贡献",
+        Sheet("等次变化", ("期间", "基准等次", "候选等次", "人数"), _transitions(periods)),
+        Sheet("升降最大", ("期间", "方向", "代码", "姓名", "检察院", "基准总分", "候选总分", "总分变化", "基准名次", "候选名次",
+                       "名次变化", "基准等次", "候选等次"), _movers(periods)),
+        Sheet("变动原因", ("期间", "代码", "姓名", "类别", "项目代码", "项目名称", "基准得分", "候选得分", "基准贡献", "候选贡献",
                        "对总分变化的贡献"), _why(periods)),
         Sheet("指标区分度", ("期间", "指标代码", "指标名称", "维度", "版本", "适用人数", "满分占比", "零分占比", "缺数据占比",
                         "平均得分", "标准差", "最低", "最高", "与总分相关系数", "平均贡献", "平均贡献变化", "提示"),
               _indicators(periods)),
         Sheet("档位分布", ("期间", "指标代码", "指标名称", "版本", "档位代码", "规则", "人数", "占比"), _tiers(periods)),
-        Sheet("公平性", ("期间", "分组方式", "分组", "对照人数", "对照平均分", "对照与其余之差", "候选人数", "候选平均分",
+        Sheet("公平性", ("期间", "分组方式", "分组", "基准人数", "基准平均分", "基准与其余之差", "候选人数", "候选平均分",
                       "候选与其余之差", "平均分变化", "提示"), _fairness(periods)),
         Sheet("逐人结果", SUBJECT_HEADER, subject_rows),
         Sheet("回归用例", ("代码", "期间", "结果", "核对项", "预期", "实际", "说明"), _scenarios(scenario_results)),
@@ -90,7 +90,7 @@ def _info(run: SimulationRun) -> list[tuple[Any, ...]]:
     return [
         ("模拟测评编号", run.id), ("方案", run.scheme.code),
         ("候选版本", f"第 {cand.number} 版" if cand else "（已删除的草稿）"), ("候选内容哈希", run.candidate_hash),
-        ("对照版本", f"{base.scheme.code} 第 {base.number} 版" if base else "无"), ("对照内容哈希", run.baseline_hash or ""),
+        ("基准版本", f"{base.scheme.code} 第 {base.number} 版" if base else "无"), ("基准内容哈希", run.baseline_hash or ""),
         ("期间", "、".join(run.periods)),
         ("数据集", "；".join(f"#{d[0]} {d[1][:12]}" for d in run.datasets)),
         ("数据字典哈希", run.dictionary_hash), ("引擎版本", run.engine_version), ("结果哈希", run.result_hash or ""),

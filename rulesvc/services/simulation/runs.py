@@ -13,6 +13,10 @@ then; else no baseline (the report then shows the candidate alone). ``baseline="
 
 Permissions: reading a run needs *read* on the candidate scheme's procuratorate (the caller's tree);
 starting or cancelling one needs *edit* there. Functions flush, never commit.
+
+The audit log: a run asked for and created (or queued again) is recorded (``simulation.create``, with
+the scheme, the candidate version, the baseline and the periods), as is a cancellation
+(``simulation.cancel``); asking for a run that is already there records nothing.
 """
 
 from __future__ import annotations
@@ -51,7 +55,7 @@ from rulesvc.persistence.models import (
 )
 from rulesvc.schema.scheme import content_hash
 from rulesvc.services.facts import datasets_in_use, in_use
-from rulesvc.services.governance import versions
+from rulesvc.services.governance import audit, versions
 from rulesvc.services.governance.access import Actor, require, require_read
 from rulesvc.services.scoring import subjects_for
 from rulesvc.services.simulation.spec import Identity, parse_options, parse_periods
@@ -88,9 +92,13 @@ class Asked:
 def create_run(session: Session, actor: Actor, dictionary: Dictionary, *, candidate_version_id: int,
                periods: Sequence[str] | str, baseline: int | str | None = "default",
                options: dict[str, Any] | None = None, mode: str = "thread",
-               today: dt.date | None = None) -> Asked:
+               today: dt.date | None = None, audited: bool = True) -> Asked:
     """Ask for a run of ``candidate_version_id`` (any status) against ``baseline`` (a version id, or
-    ``"default"``, or ``"none"``/None) on ``periods``. Checks everything before anything is written."""
+    ``"default"``, or ``"none"``/None) on ``periods``. Checks everything before anything is written.
+
+    A run created (or queued again) is recorded in the audit log, unless ``audited`` is false: then the
+    caller records it with :func:`record_start` once the run is really under way
+    (:func:`rulesvc.services.simulation.ask`, after handing it to the runner)."""
     candidate = versions.get_version(session, actor, candidate_version_id)
     require(actor, "edit", candidate.scheme.procuratorate_id, what=f"方案 {candidate.scheme.code}")
     errors: dict[str, list[Any]] = {}
@@ -130,7 +138,10 @@ def create_run(session: Session, actor: Actor, dictionary: Dictionary, *, candid
         dictionary_hash=dictionary.content_hash, engine_version=ENGINE_VERSION, options=tuple(sorted(opts.items())))
     existing = session.scalar(select(SimulationRun).where(SimulationRun.run_hash == identity.run_hash))
     if existing is not None:
-        return _again(session, existing, mode)
+        asked = _again(session, existing, mode)
+        if asked.created and audited:
+            record_start(session, actor, asked.run)
+        return asked
     run = SimulationRun(
         run_hash=identity.run_hash, procuratorate_id=scheme.procuratorate_id, scheme_id=scheme.id,
         candidate_version_id=candidate.id, baseline_version_id=base_version.id if base_version else None,
@@ -149,7 +160,29 @@ def create_run(session: Session, actor: Actor, dictionary: Dictionary, *, candid
         if found is None:
             raise
         return Asked(found, False)
+    if audited:
+        record_start(session, actor, run)
     return Asked(run, True)
+
+
+def _named(v: SchemeVersion | None) -> tuple[str, str]:
+    """A version as the audit log names it: (Chinese, English)."""
+    if v is None:
+        return "无", "no baseline"
+    return f"{v.scheme.code} 第 {v.number} 版", f"{v.scheme.code} v{v.number}"
+
+
+def record_start(session: Session, actor: Actor, run: SimulationRun) -> None:
+    """The audit record of a run asked for (``simulation.create``): the candidate, the baseline, the periods."""
+    candidate, candidate_en = _named(run.candidate)
+    baseline, baseline_en = _named(run.baseline)
+    summary = msg("simulation.started", run_id=run.id, candidate=candidate, candidate_en=candidate_en,
+                  baseline=baseline, baseline_en=baseline_en, periods=list(run.periods))
+    audit.record(session, actor, "simulation.create", scheme=run.scheme, version=run.candidate,
+                 procuratorate_id=run.procuratorate_id, summary=summary.render("zh"), summary_en=summary.render("en"),
+                 detail={"run_id": run.id, "run_hash": run.run_hash, "periods": list(run.periods),
+                         "baseline_version_id": run.baseline_version_id, "baseline_choice": run.baseline_choice,
+                         "options": run.options, "runner": run.job_id})
 
 
 def _again(session: Session, run: SimulationRun, mode: str) -> Asked:
@@ -300,12 +333,17 @@ def cancel_run(session: Session, actor: Actor, run_id: int) -> SimulationRun:
         raise Conflict(msg("simulation.finished", run_id=run.id, status=SIMULATION_STATUS_LABELS[run.status],
                            status_en=SIMULATION_STATUS_LABELS_EN[run.status]),
                        errors={"status": [run.status]})
+    was = run.status
     if run.status == "queued":
         run.status, run.phase, run.finished_at = "cancelled", "cancelled", utcnow()
         run.error_code, run.error = "simulation.cancelled", msg("simulation.cancelled").render("zh")
     else:
         run.cancel_requested = True
     session.flush()
+    summary = msg("simulation.cancel_queued" if was == "queued" else "simulation.cancel_running", run_id=run.id)
+    audit.record(session, actor, "simulation.cancel", scheme=run.scheme, version=run.candidate,
+                 procuratorate_id=run.procuratorate_id, summary=summary.render("zh"), summary_en=summary.render("en"),
+                 detail={"run_id": run.id, "status": was})
     return run
 
 
@@ -415,7 +453,7 @@ def view(run: SimulationRun) -> dict[str, Any]:
 
 
 PHASE_LABELS = {"queued": "排队中", "loading": "读取数据", "scoring_candidate": "按候选版本计分",
-                "scoring_baseline": "按对照版本计分", "report": "生成报告", "scenarios": "核对回归用例",
+                "scoring_baseline": "按基准版本计分", "report": "生成报告", "scenarios": "核对回归用例",
                 "saving": "保存结果", "done": "完成", "cancelled": "已取消", "failed": "失败"}
 
 
@@ -438,5 +476,5 @@ def subject_view(row: SimulationSubject) -> dict[str, Any]:
             "delta_total": row.delta_total, "delta_rank": row.delta_rank, "grade_move": row.grade_move}
 
 
-__all__ = ["Asked", "cancel_run", "create_run", "default_baseline", "get_run", "list_runs", "reap_stale",
+__all__ = ["Asked", "cancel_run", "create_run", "record_start", "default_baseline", "get_run", "list_runs", "reap_stale",
            "report_of", "subject_result", "subjects_page", "view"]
