@@ -145,7 +145,7 @@ class ImpactViews:
         units = _units(v)
         shown, rest = _split(answer["difference"]["indicators"])
         html, _, headers = self._page("admin/designer/preview_card.html", a=answer, units=units, shown=shown,
-                                      rest=rest, lang=lang,
+                                      rest=rest, lang=lang, why=_why(answer),
                                       one_language=lambda s: edit.one_language(str(s or ""), lang), started=started)
         return html, 200, headers
 
@@ -243,6 +243,17 @@ def _split(indicators: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list
         sides = ("in_force", "draft")
         return i["change"] != "same" or any(i["value"][s] is not None or i["points"][s] for s in sides)
     return [i for i in indicators if worth(i)], [i for i in indicators if not worth(i)]
+
+
+def _why(answer: Mapping[str, Any]) -> dict[str, str]:
+    """Why an indicator scores differently under the draft when its rule did not say so: the draft's card's
+    ``peer_note`` (同组不足 5 人（2 人），不作比较 — a localization compares a person only with the people it
+    evaluates) where the version in force's card says otherwise, by indicator code."""
+    cards = answer.get("cards") or {}
+    draft = {i["code"]: i for i in (cards.get("draft") or {}).get("indicators") or []}
+    in_force = {i["code"]: i for i in (cards.get("in_force") or {}).get("indicators") or []}
+    return {code: str(i["peer_note"]) for code, i in draft.items()
+            if i.get("peer_note") and i.get("peer_note") != (in_force.get(code) or {}).get("peer_note")}
 
 
 def _units(v: Any) -> dict[str, str]:

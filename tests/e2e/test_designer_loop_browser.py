@@ -54,11 +54,11 @@ WORDS = {
     "zh": {"tier": "≥ 92% → 8 分", "local": "本地新增", "changed": "本地修改", "analysis": "仅作分析",
            "in_review": "审核中", "approved": "已批准", "active": "已生效", "submitted": "已提交审核",
            "version1": "第 1 版", "unsaved": "未保存的修改", "pct": "按百分数填写", "period": "2020 排名",
-           "in_force": f"自 {EFFECTIVE_FROM} 起生效", "simulated": "已模拟测评"},
+           "in_force": f"自 {EFFECTIVE_FROM} 起生效", "simulated": "已模拟测评", "peers": "同组不足 5 人"},
     "en": {"tier": "≥ 92% → 8 points", "local": "local", "changed": "changed", "analysis": "analysis only",
            "in_review": "in review", "approved": "approved", "active": "active", "submitted": "ubmitted",
            "version1": "version 1", "unsaved": "unsaved change", "pct": "percentages", "period": "2020",
-           "in_force": f"from {EFFECTIVE_FROM}", "simulated": "imulated"},
+           "in_force": f"from {EFFECTIVE_FROM}", "simulated": "imulated", "peers": "fewer than 5 peers"},
 }
 
 
@@ -295,6 +295,9 @@ def test_the_whole_loop_localize_preview_simulate_submit_review_activate_score(
     expect(page).to_have_url(f"{base}/admin/schemes/{local}/1/preview/")
     expect(page.locator("#preview-answer")).to_be_visible(timeout=60_000)
     expect(page.locator("#preview-indicators")).to_be_visible()
+    # An indicator the draft did not touch may still score otherwise: a localization compares a person only with the
+    # people it evaluates — said beside the change (the county's groups are under the template's 5 people).
+    expect(page.locator("#preview-indicators tr.pv-changed .pv-why").first).to_contain_text(w["peers"])
     shot("preview", top=True)
 
     # The version page (its workflow card), its simulations, a run: the progress bar, then the report.
