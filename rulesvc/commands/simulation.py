@@ -73,13 +73,13 @@ def _explain(exc: Exception) -> str:
 
 
 def _stored(version_id: int, baseline: Any, periods: list[str], out: str | None) -> tuple[dict, list, list]:
+    from rulesvc.commands import cli_actor
     from rulesvc.services.dictionary import get_dictionary
-    from rulesvc.services.governance.access import system_actor
     from rulesvc.services.simulation import export, runs
     from rulesvc.services.simulation.execute import Progress, execute
 
     session = db.session()
-    actor = system_actor("cli")
+    actor = cli_actor()  # the run asked for is in the audit log as the operator's
     dictionary = get_dictionary(current_app.config["RULES_DIR"])
     asked = runs.create_run(session, actor, dictionary, candidate_version_id=version_id, periods=periods,
                             baseline=baseline, mode="cli")

@@ -26,7 +26,8 @@ province (no procuratorate) may manage or create an account without one (``user.
 **The audit log.** Every change is recorded (``user.create``, ``user.update``, ``user.password``,
 ``user.deactivate``, ``user.activate``) with who, from where, the account, its procuratorate and what
 changed — never a password or its hash. A call without an actor (fixtures, the first administrator at
-start-up) is recorded as the system (``系统 (service)``) and checks nothing. A call that changes
+start-up) is recorded as the system (``系统 (程序调用)``; the first administrator ``系统 (首次启动)``) and
+checks nothing. A call that changes
 nothing (the same values; activating an active account) records nothing.
 """
 
@@ -96,7 +97,7 @@ def _given_problem(actor: Actor | None, procuratorate_id: int | None) -> Msg | N
 
 
 def _recorder(actor: Actor | None) -> Actor:
-    return actor if actor is not None else system_actor("service")
+    return actor if actor is not None else system_actor("程序调用")
 
 
 def normalise_username(username: str) -> str:
@@ -379,7 +380,7 @@ def ensure_initial_admin(session: Session, instance_path: Path) -> tuple[str, st
         first = session.scalar(select(User.username).where(User.role == "admin").order_by(User.id).limit(1))
         return (first or INITIAL_ADMIN), None
     password = secrets.token_urlsafe(12)
-    create_user(session, INITIAL_ADMIN, password, role="admin", display_name="管理员", actor=system_actor("serve"))
+    create_user(session, INITIAL_ADMIN, password, role="admin", display_name="管理员", actor=system_actor("首次启动"))
     try:
         _write_private(Path(instance_path) / CREDENTIALS_FILE, f"{INITIAL_ADMIN} / {password}\n")
     except OSError:

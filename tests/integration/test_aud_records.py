@@ -374,3 +374,11 @@ def test_an_expired_form_is_said_in_the_ui_language_only(app, client):
     client.post("/admin/login/", data={"username": "x", "password": "y"})
     html = client.get("/admin/login/").get_data(as_text=True)
     assert "The page expired; please try again" in html and "页面已过期" not in html
+
+
+def test_the_first_administrator_is_recorded_as_created_at_start_up_without_the_password(app, tmp_path):
+    with app.app_context():
+        username, password = users.ensure_initial_admin(db.session, tmp_path)
+    [created] = records(app, "user.create")
+    assert (created.actor, created.detail["username"], created.detail["role"]) == ("系统 (首次启动)", username, "admin")
+    assert password and password not in everything_recorded(app)

@@ -411,7 +411,8 @@ def test_cli_publishes_the_shipped_library_through_the_lifecycle(app, runner):
         assert in_force.id == county.id
         steps = [r.action for r in db.session.scalars(
             select(AuditRecord).where(AuditRecord.version_id == county.id).order_by(AuditRecord.id))]
-        assert steps == ["version.localize", "version.submit", "version.approve", "version.activate"]
+        assert steps == ["version.localize", "version.submit", "simulation.create", "version.approve",
+                         "version.activate"]
         approval = db.session.scalar(select(AuditRecord).where(AuditRecord.version_id == county.id,
                                                                AuditRecord.action == "version.approve"))
         assert approval.detail["simulation"]["run_id"] == run.id

@@ -150,7 +150,7 @@ def import_file(
         kind = EVENTS
     fh, filename, owned = _open(source, filename, limits)
     if actor is None:
-        actor = system_actor((created_by or "import")[:30])
+        actor = system_actor((created_by or "导入")[:30])
     try:
         reader = reader_for(filename)(fh, filename, limits, encoding)
         try:
