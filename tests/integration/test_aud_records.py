@@ -382,3 +382,10 @@ def test_the_first_administrator_is_recorded_as_created_at_start_up_without_the_
     [created] = records(app, "user.create")
     assert (created.actor, created.detail["username"], created.detail["role"]) == ("系统 (首次启动)", username, "admin")
     assert password and password not in everything_recorded(app)
+
+
+def test_every_action_of_the_log_has_a_chinese_and_an_english_name():
+    assert set(audit.ACTION_LABELS) == set(audit.ACTION_LABELS_EN)
+    for code in ("dataset.import", "user.create", "user.update", "user.password", "user.deactivate", "user.activate",
+                 "simulation.create", "simulation.cancel"):
+        assert audit.ACTION_LABELS[code] and audit.ACTION_LABELS_EN[code].isascii()
