@@ -162,6 +162,18 @@ def events_in_use(
     return q
 
 
+def events_by_id(session: Session, external_ids: Iterable[str], datasets: Iterable[int] | None = None) -> list[Any]:
+    """The events with these ids among those that count — of ``datasets`` (a card's, to show the very facts it
+    was scored on) or of the datasets in use: ``(event id, date, case, event type)``. What a score card shows
+    behind a bonus, a penalty or a veto: a corrected event is shown as corrected, a withdrawn one not at all."""
+    ids = sorted(set(external_ids))
+    if not ids:
+        return []
+    plan = in_use(session, datasets)
+    return list(session.execute(select(Event.external_id, Event.occurred_on, Event.case_id, Event.event_type)
+                                .where(Event.external_id.in_(ids), plan.condition())).all())
+
+
 def events_frame(
     session: Session,
     dictionary: Dictionary,

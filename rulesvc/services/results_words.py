@@ -23,8 +23,8 @@ from rulesvc.engine.dictionary import Dictionary
 from rulesvc.engine.peers import fmt_share, quota_places
 from rulesvc.engine.scoring import fmt
 from rulesvc.errors import InvalidInput
-from rulesvc.persistence.models import Event, EventType, Prosecutor, Scheme, SchemeVersion
-from rulesvc.services import results
+from rulesvc.persistence.models import EventType, Prosecutor, Scheme, SchemeVersion
+from rulesvc.services import facts, results
 from rulesvc.services.designer_edit import one_language
 from rulesvc.services.designer_words import LEVEL_WORDS, PEER_GROUP_WORDS, veto_words, word
 from rulesvc.services.governance import versions
@@ -278,7 +278,7 @@ def card_page(session: Session, dictionary: Dictionary, card: Mapping[str, Any],
         dims[i.get("dimension")]["items"].append(row)
     for d in dims.values():  # scored first, then analysis only, those not applying to this person's business last
         d["items"].sort(key=lambda r: (not r["applicable"], not r["scored"]))
-    events = _events_behind(session, trace, lang)
+    events = _events_behind(session, card, trace, lang)
     for a in card.get("adjustments", []):
         behind = _full_part(trace, "adjustments", a["code"])
         item = {**a, "note": said(a.get("note"), lang), "points_shown": f"{a['points']:+.2f}",
@@ -310,7 +310,7 @@ def _metric_label(compiled: CompiledScheme, n: Mapping[str, Any]) -> str:
     return str(compiled.metric_labels.get(n.get("metric") or "", n.get("metric") or ""))
 
 
-def _events_behind(session: Session, trace: Mapping[str, Any], lang: str) -> dict[str, dict[str, Any]]:
+def _events_behind(session: Session, card: Mapping[str, Any], trace: Mapping[str, Any], lang: str) -> dict[str, dict[str, Any]]:
     """The events behind the bonus and penalty items and the vetoes (at most 20 each): date, type, case."""
     ids: list[str] = []
     for part in ("adjustments", "vetoes"):
@@ -318,11 +318,12 @@ def _events_behind(session: Session, trace: Mapping[str, Any], lang: str) -> dic
             ids.extend(list(x.get("event_ids", []))[:MAX_EVENTS_SHOWN])
     if not ids:
         return {}
-    rows = session.execute(select(Event.external_id, Event.occurred_on, Event.case_id, EventType.name, EventType.name_en)
-                           .join(EventType, EventType.code == Event.event_type)
-                           .where(Event.external_id.in_(sorted(set(ids))))).all()
+    datasets = [int(d["id"]) for d in card.get("datasets") or [] if isinstance(d, Mapping) and "id" in d] or None
+    rows = facts.events_by_id(session, ids, datasets)
+    names = dict(session.execute(select(EventType.code, EventType.name if _zh(lang) else EventType.name_en)
+                                 .where(EventType.code.in_({r[3] for r in rows}))).all())
     return {r[0]: {"id": r[0], "on": r[1].isoformat() if isinstance(r[1], dt.date) else str(r[1]), "case": r[2] or "",
-                   "type": r[3] if _zh(lang) else r[4]} for r in rows}
+                   "type": names.get(r[3], r[3])} for r in rows}
 
 
 def grade_words(compiled: CompiledScheme, card: Mapping[str, Any], lang: str) -> dict[str, Any]:

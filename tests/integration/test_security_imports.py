@@ -369,6 +369,12 @@ def test_every_scoring_path_reads_events_through_the_one_filter(reference, tmp_p
         frame = events_frame(db.session, get_dictionary(reference.config["RULES_DIR"]), start=dt.date(2020, 7, 1),
                              end=dt.date(2020, 7, 31))
         assert frame.height == 9 and frame.filter(frame["event_id"] == "K1")["suspects"].to_list() == [5.0]
+        # What a score card shows behind an item: the event once, as it counts (not the replaced row too).
+        from rulesvc.services.facts import events_by_id
+
+        assert db.session.scalar(select(func.count()).select_from(Event).where(Event.external_id == "K1")) == 2
+        assert len(events_by_id(db.session, ["K1"])) == 1
+        assert len(events_by_id(db.session, ["K1"], [first.dataset_id])) == 1  # the facts of one dataset
         db.session.rollback()
     # The modules that load events for scoring all go through rulesvc.services.facts.
     root = Path(__file__).resolve().parents[2] / "rulesvc"
