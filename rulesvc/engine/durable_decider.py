@@ -14,7 +14,10 @@ All durable_rules calls go through ``rulesvc.engine.backends.durable`` (the only
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import math
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from operator import itemgetter
 from typing import Any
@@ -24,6 +27,7 @@ from rulesvc.engine.compile import CompiledScheme, Predicate
 from rulesvc.engine.decide import DecisionInput, Decisions
 
 EXCLUDED_KEYS = {"prosecutor_id", "procuratorate_id"}
+KEYS_KEPT = 64  # compiled schemes whose rule-set key is remembered (more only costs building the rules again)
 _ID = itemgetter("event_id")
 
 
@@ -116,9 +120,25 @@ class DurableDecider:
     def __init__(self) -> None:
         self._rules: dict[str, Any] = {}
         self._reads: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+        self._keys: OrderedDict[int, tuple[CompiledScheme, str]] = OrderedDict()
+
+    def _key(self, compiled: CompiledScheme) -> str:
+        """The rule set's key: the scheme's content hash *and* a digest of the rules built from it. The same
+        scheme compiled against another data dictionary may translate its conditions otherwise; under the
+        content hash alone the second would be refused (or, in a cache, answered with the first's rules)."""
+        held = self._keys.get(id(compiled))
+        if held is not None and held[0] is compiled:
+            self._keys.move_to_end(id(compiled))
+            return held[1]
+        spec = json.dumps([(r.name, r.condition) for r in build_rules(compiled)], sort_keys=True, default=str)
+        key = f"{compiled.key or id(compiled)}.{hashlib.sha256(spec.encode()).hexdigest()[:16]}"
+        self._keys[id(compiled)] = (compiled, key)  # the object kept: its id is not reused while here
+        while len(self._keys) > KEYS_KEPT:
+            self._keys.popitem(last=False)
+        return key
 
     def _reads_of(self, compiled: CompiledScheme) -> tuple[frozenset[str], frozenset[str]]:
-        key = compiled.key or str(id(compiled))
+        key = self._key(compiled)
         if key not in self._reads:
             types: set[str] = set()
             for ca in compiled.adjustments:
@@ -134,7 +154,7 @@ class DurableDecider:
         return self._reads[key]
 
     def _compiled(self, compiled: CompiledScheme) -> Any:
-        key = compiled.key or str(id(compiled))
+        key = self._key(compiled)
         rules = self._rules.get(key)
         if rules is None:
             rules = compile_rules(key, build_rules(compiled))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import random
 
 import polars as pl
@@ -75,3 +76,28 @@ def test_rows_keep_the_frames_order_and_what_the_scheme_reads():
     assert "rating" not in review  # read only from quality reviews
     finding = next(r for r in rows if r["event_type"] == "disciplinary_finding")
     assert finding.keys() == set(frame.columns)  # a decision fact: every column, as in to_dicts()
+
+
+def test_one_durable_decider_keeps_the_rules_of_two_compilations_of_the_same_scheme_apart():
+    """The same scheme (one content hash) compiled into other rules — as against another data dictionary —
+    gets its own durable rule set: neither "already compiled with other rules" nor the first one's decisions."""
+    import dataclasses
+
+    at = next(n for n, ci in enumerate(TEMPLATE.indicators) if ci.indicator.code == "SENT_REC_ADOPT_RATE")
+    ci = TEMPLATE.indicators[at]  # this subject's 50% scores 0 under 92 / 95 / 97 %; 0.6 lower, the top tier
+
+    def lower(bound: float) -> float:
+        return bound - 0.6 if math.isfinite(bound) else bound
+    moved = tuple(dataclasses.replace(b, lo=lower(b.lo), hi=lower(b.hi)) for b in ci.piecewise.branches)
+    changed = dataclasses.replace(ci, piecewise=dataclasses.replace(ci.piecewise, branches=moved))
+    variant = dataclasses.replace(TEMPLATE, indicators=(*TEMPLATE.indicators[:at], changed,
+                                                        *TEMPLATE.indicators[at + 1:]))
+    assert variant.key == TEMPLATE.key
+    frame, decider = _frame(3), DurableDecider()
+    for compiled in (TEMPLATE, variant, TEMPLATE):
+        ours = evaluate_subject_frame(compiled, SUBJECT, frame, period="2020", decider=decider, peers=PEERS)
+        reference = evaluate_subject_frame(compiled, SUBJECT, frame, period="2020", decider=PythonDecider(),
+                                           peers=PEERS)
+        assert ours == dataclasses.replace(reference, executor=ours.executor)
+        points = next(i.points for i in ours.indicators if i.code == "SENT_REC_ADOPT_RATE")
+        assert points == (0.0 if compiled is TEMPLATE else 6.0)
