@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import func, select
 
 from rulesvc.extensions import db
@@ -17,6 +18,8 @@ from rulesvc.services import designer_edit, impact
 from rulesvc.services.dictionary import get_dictionary
 from tests.integration.test_admin import csrf_token
 from tests.integration.test_admin_designer import _actor, page, signed_in, world  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.sqlite_only  # the services under these pages run on both databases
 
 LOC = "/admin/schemes/LOC-910101/1/"
 OWN, OTHER = "S9101010", "S9101020"  # a prosecutor of 清瑞区 (910101) and one of 东湖区 (910102)

@@ -45,6 +45,8 @@ from tests.integration.simhelpers import (
 from tests.integration.test_admin import csrf_token
 from tests.integration.test_simulation_jobs import Worker, closed_port, empty_queue, jobs_redis
 
+pytestmark = pytest.mark.sqlite_only  # the services under these pages run on both databases
+
 PASSWORD = "simulation pages 2026"
 USERS = {"sim_designer": ("designer", "910000"), "sim_viewer": ("viewer", "910000"),
          "sim_county": ("designer", "910102")}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import pytest
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
@@ -21,6 +22,8 @@ from rulesvc.services.governance.access import system_actor
 from tests.integration.helpers import simulation_run
 from tests.integration.test_admin import csrf_token
 from tests.integration.test_admin_designer import PASSWORD, _actor, page, signed_in, world  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.sqlite_only  # the services under these pages run on both databases
 
 LOC = "/admin/schemes/LOC-910101/1/"
 

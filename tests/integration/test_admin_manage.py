@@ -24,6 +24,8 @@ from rulesvc.services.governance.apikeys import actor_for_token
 from tests.integration.helpers import add_procuratorates
 from tests.integration.test_admin import csrf_token
 
+pytestmark = pytest.mark.sqlite_only  # the services under these pages run on both databases
+
 DATA = PROJECT_ROOT / "tests" / "data" / "import"
 MINI = PROJECT_ROOT / "tests" / "data" / "schemes" / "mini.yaml"
 PASSWORD = "manage pages 2026"

@@ -22,6 +22,8 @@ from rulesvc.services.users import create_user
 from tests.integration.simhelpers import SCHEME, ok, scoring_world
 from tests.integration.test_admin import csrf_token
 
+pytestmark = pytest.mark.sqlite_only  # the services under these pages run on both databases
+
 PASSWORD = "results pages 2026"
 SIM_PASSWORD = "a long enough password"  # the viewers simhelpers.make_keys creates (sim-county …)
 RANKING = f"/admin/results/?scheme={SCHEME}&period=2020"

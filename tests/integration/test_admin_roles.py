@@ -21,6 +21,8 @@ from tests.integration.test_admin import csrf_token
 from tests.integration.test_admin_designer import PASSWORD, _actor, signed_in, world  # noqa: F401 (fixture)
 from tests.integration.test_admin_designer_workflow import _add_admin
 
+pytestmark = pytest.mark.sqlite_only  # the services under these pages run on both databases
+
 LOC = "/admin/schemes/LOC-910101/1/"  # 清瑞区's localization draft (cdesigner's)
 TPL1 = "/admin/schemes/TPL/1/"  # the template in force
 TPL2 = "/admin/schemes/TPL/2/"  # the province's next version, in review (simulated)

@@ -72,7 +72,7 @@ class Budget:
     reset_every: int
 
 
-BUDGETS = {"sqlite": Budget(reads=60, refused=15, everything=80, least=6000, reset_every=10),
+BUDGETS = {"sqlite": Budget(reads=30, refused=10, everything=40, least=3000, reset_every=10),
            "postgresql": Budget(reads=15, refused=5, everything=20, least=3000, reset_every=20)}
 # Values of every JSON type, grafted into real documents and overrides (Targets.aim).
 JSON_VALUES = st.recursive(
