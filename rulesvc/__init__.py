@@ -32,6 +32,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     # Chinese stays readable in API responses (UTF-8 JSON, not \\u escapes).
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    # Keys in the order the service writes them (Flask sorts by default): a rule document read through the
+    # API keeps its designer's order of dimensions, metrics and indicators, and a client sending it back
+    # changes nothing but what it meant to.
+    app.json.sort_keys = False  # type: ignore[attr-defined]
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))

@@ -127,7 +127,7 @@ def _metric_aggs(compiled: CompiledScheme) -> list[pl.Expr]:
         w = cm.weights
         if w is not None:  # Σ integer numerators here; ÷ the common denominator once joined (_weighted)
             num = (pl.col(w.field).cast(pl.Utf8)
-                   .replace_strict(dict(w.numerators), default=w.default, return_dtype=pl.Int64)
+                   .replace_strict(dict(sorted(w.numerators.items())), default=w.default, return_dtype=pl.Int64)
                    .fill_null(w.default))
             if m.agg == "count":
                 e = num.filter(mask).sum().cast(pl.Float64)

@@ -16,6 +16,10 @@ NAMING_CONVENTION = {
 
 # JSON everywhere, JSONB on PostgreSQL (indexable, compact).
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+# A rule document: JSON on every database, never JSONB — JSONB keeps an object's keys in its own order
+# (shortest first), and a scheme's order is the designer's: dimensions, metrics and indicators are shown,
+# exported and explained in the order they were written (migration 0008).
+DocumentJSON = JSON()
 # 64-bit keys on PostgreSQL; SQLite needs INTEGER for its rowid alias (autoincrement).
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
 

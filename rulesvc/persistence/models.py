@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, attributes, mapped_column, relationship
 
-from rulesvc.persistence.base import Base, BigIntPK, JSONType
+from rulesvc.persistence.base import Base, BigIntPK, DocumentJSON, JSONType
 from rulesvc.persistence.lifecycle import STATUS_LABELS, VERSION_STATUSES, Status, is_editable
 
 LEVELS = ("province", "city", "county")
@@ -381,12 +381,12 @@ class SchemeVersion(Base):
     number: Mapped[int] = mapped_column(Integer)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("scheme_versions.id"), index=True)
     # Template: the whole scheme document. Localization: {"description", "overrides": [...], "conflicts": [...]}.
-    document: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    document: Mapped[dict[str, Any]] = mapped_column(DocumentJSON)
     status: Mapped[str] = mapped_column(String(16), default=Status.DRAFT.value)
     author: Mapped[str] = mapped_column(String(120))
     author_ref: Mapped[str] = mapped_column(String(40), comment="user:<id> or key:<id>")
     change_note: Mapped[str] = mapped_column(Text, default="")
-    resolved: Mapped[dict[str, Any] | None] = mapped_column(JSONType, comment="the document that runs, set on submit")
+    resolved: Mapped[dict[str, Any] | None] = mapped_column(DocumentJSON, comment="the document that runs, set on submit")
     content_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     simulation: Mapped[dict[str, Any] | None] = mapped_column(
         JSONType, comment="the 模拟测评 run approval rests on: {run_id, result_hash, periods, content_hash, …}")

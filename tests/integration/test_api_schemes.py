@@ -233,6 +233,20 @@ def test_session_cookie_reads_freely_but_changes_need_the_csrf_token(app, world,
 # --- the whole loop ---------------------------------------------------------------------------------------------
 
 
+def test_a_document_read_through_the_api_keeps_the_order_it_was_written_in(world, client):
+    """The API answers a document's parts in the designer's order (not sorted, not shortest key first), so a
+    client that reads a draft and sends it back moves nothing."""
+    written = template_document()
+    for part in ("metrics", "indicators"):  # written in neither the alphabetical nor JSONB's (shortest first) order
+        keys = list(written[part])
+        assert keys != sorted(keys) and keys != sorted(keys, key=lambda k: (len(k), k)), part
+    v = new_template(client, world["province"], document=written)
+    raw = client.get(f"/api/v1/versions/{v['id']}", headers=world["province"]).get_data(as_text=True)
+    read = json.loads(raw)["document"]  # json.loads keeps the order of the text
+    for part in ("dimensions", "metrics", "indicators", "adjustments"):
+        assert list(read[part]) == list(written[part]), part
+
+
 def test_the_whole_loop_with_three_api_keys(world, client):
     province, county, reviewer = world["province"], world["county"], world["reviewer"]
 

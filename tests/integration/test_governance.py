@@ -281,6 +281,22 @@ def test_a_published_version_cannot_change_by_any_path(app, people) -> None:
         assert db.session.scalar(select(text("count(*)")).select_from(AuditRecord)) == n
 
 
+def test_a_version_reads_back_in_the_order_it_was_written(app, people) -> None:
+    """Dimensions, metrics and indicators come back in the designer's order on every database — cards,
+    pages and exports list them so (PostgreSQL's JSONB would sort keys shortest first: migration 0008)."""
+    written = template_doc()
+    for part in ("metrics", "indicators"):  # written in neither the alphabetical nor JSONB's (shortest first) order
+        keys = list(written[part])
+        assert keys != sorted(keys) and keys != sorted(keys, key=lambda k: (len(k), k)), part
+    vid = publish_template(app, doc=written)
+    with app.app_context():
+        db.session.expire_all()
+        v = db.session.get(SchemeVersion, vid)
+        for part in ("dimensions", "metrics", "indicators"):
+            assert list(v.document[part]) == list(written[part]), part
+            assert list(v.resolved[part]) == list(written[part]), part
+
+
 def test_a_draft_can_change_and_counts_its_saves(app, people) -> None:
     with app.app_context():
         d = actor("pdesigner")

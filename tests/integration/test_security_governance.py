@@ -145,9 +145,10 @@ def test_the_lifecycle_table_is_what_the_database_enforces():
 
     from rulesvc.config import PROJECT_ROOT
 
-    source = (PROJECT_ROOT / "migrations/versions/0002_rule_sets_governance.py").read_text(encoding="utf-8")
-    edges = ast.literal_eval(source[source.index("EDGES = ") + len("EDGES = "):source.index("FROZEN = ")].strip())
-    assert frozenset(edges) == lifecycle.EDGES
+    for name in ("0002_rule_sets_governance", "0005_simulations", "0008_documents_in_order"):  # each writes the guard
+        source = (PROJECT_ROOT / f"migrations/versions/{name}.py").read_text(encoding="utf-8")
+        edges = ast.literal_eval(source[source.index("EDGES = ") + len("EDGES = "):source.index("FROZEN = ")].strip())
+        assert frozenset(edges) == lifecycle.EDGES, name
     assert set(lifecycle.steps_from("in_review")) == {lifecycle.Step.APPROVE, lifecycle.Step.REJECT}
     assert lifecycle.steps_from("retired") == []
 
