@@ -109,9 +109,20 @@ def _evaluate(session: Session, actor: Actor, dictionary: Dictionary, *, subject
     if trace == "none":  # the head is the bulk row's: nothing to score again
         return answer(fig, head_of(fig, row, tree_of(session).names.get(row["procuratorate_id"]), _ranks(fig, subject)),
                       trace)
+    if trace == "summary":  # the card made once per bulk run and subject, then answered as a published one
+        text = _provisional_card(session, fig, row)
+        return _joined(canonical(fig.provenance()), text) if raw else answer(fig, json.loads(text), trace)
     result = _result(fig, row)
-    full = result.as_dict() if trace == "full" else None
-    return answer(fig, card_of(session, fig, row, summary_of(result)), trace, full=full)
+    return answer(fig, card_of(session, fig, row, summary_of(result)), trace, full=result.as_dict())
+
+
+def _provisional_card(session: Session, fig: results.Figures, row: dict[str, Any],
+                      orgs: dict[int, dict[str, str]] | None = None, ranks: dict[str, Any] | None = None) -> bytes:
+    """A subject's provisional card as canonical bytes — the bytes a publication of these figures would
+    store — computed on its first request and kept with the bulk run (``results.Computed.card``)."""
+    assert fig.computed is not None
+    return fig.computed.card(row["code"], lambda: canonical(card_of(session, fig, row, summary_of(_result(fig, row)),
+                                                                    orgs, ranks)))
 
 
 @functools.cache
@@ -339,9 +350,11 @@ def _cards(session: Session, actor: Actor, dictionary: Dictionary, fig: results.
                         again = results.provisional_figures(session, fig.version, dictionary, fig.period,
                                                             cache_dir=cache_dir, dataset_ids=[i for i, _ in fig.datasets])
                     full = _result(again, again.frame.filter(pl.col("code") == code).row(0, named=True)).as_dict()
+            elif trace == "summary":
+                card, full = json.loads(_provisional_card(session, fig, row, orgs, ranks)), None
             else:
                 result = _result(fig, row)
-                full = result.as_dict() if trace == "full" else None
+                full = result.as_dict()
                 card = card_of(session, fig, row, summary_of(result), orgs, ranks)
             out = {k: v for k, v in answer(fig, card, trace, full=full).items()
                    if k not in PROVENANCE}

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import gzip
 import io
 import threading
 from collections import OrderedDict
@@ -94,14 +95,53 @@ class _Lru:
             self._d.clear()
 
 
+class _Cards:
+    """Provisional cards as their stored bytes (gzip of the canonical JSON), per (bulk run, subject): an
+    LRU bounded by the bytes it holds. A card is a function of its run's key and the subject alone."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes, self.held = max_bytes, 0
+        self._d: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> bytes | None:
+        with self._lock:
+            found = self._d.get(key)
+            if found is not None:
+                self._d.move_to_end(key)
+            return found
+
+    def put(self, key: Hashable, value: bytes) -> None:
+        with self._lock:
+            old = self._d.pop(key, None)
+            self.held -= len(old) if old is not None else 0
+            if len(value) > self.max_bytes:
+                return
+            self._d[key] = value
+            self.held += len(value)
+            while self.held > self.max_bytes:
+                self.held -= len(self._d.popitem(last=False)[1])
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._d.clear()
+            self.held = 0
+
+
 _DATA = _Lru(14)  # (generation, period, scheme scope, event types …) -> PeriodData + events by subject
 _BULK = _Lru(28)  # (content hash, datasets, period, dictionary, subjects) -> BulkResult
 _PUBLISHED = _Lru(16)  # publication id -> (frame, left out, extra)
+# (bulk run's key, subject code) -> gzip(card): ~1.5 kB a card, so ~11,000 cards — a province's period
+# under a few versions — in 16 MB of a worker
+_CARDS = _Cards(16 << 20)
 
 
 def clear_caches() -> None:
     """Forget every cached result (tests; a worker never needs it: keys change with their inputs)."""
-    for c in (_DATA, _BULK, _PUBLISHED, _COMPILED, _INDEX, _QUOTA):
+    for c in (_DATA, _BULK, _PUBLISHED, _COMPILED, _INDEX, _QUOTA, _CARDS):
         c.clear()
 
 
@@ -144,10 +184,22 @@ class Computed:
     data: Any  # scoring.PeriodData
     bulk: BulkResult
     loaded: _Loaded = field(repr=False)
+    key: Hashable = None  # the bulk run's: what every figure of it rests on
 
     def events_of(self, key_value: Any) -> pl.DataFrame:
         """The subject's events (the rows of the period's events frame, in their order)."""
         return self.loaded.events_of(key_value)
+
+    def card(self, code: str, make: Callable[[], bytes]) -> bytes:
+        """The subject's card as its canonical bytes, made once per bulk run (``make``) and then kept
+        compressed in this process (bounded): the same run and subject always give the same card."""
+        key = (self.key, code)
+        found = _CARDS.get(key)
+        if found is not None:
+            return gzip.decompress(found)
+        text = make()
+        _CARDS.put(key, gzip.compress(text, 1))
+        return text
 
 
 @dataclass
@@ -362,7 +414,7 @@ def compute(session: Session, compiled: CompiledScheme, dictionary: Dictionary, 
     bkey = (compiled.scheme.content_hash, data.dataset_hashes, p.label, dictionary.content_hash, gen, scope)
     bulk = _BULK.get_or_make(bkey, lambda: evaluate_bulk(compiled, data.events, data.subjects, key=data.key,
                                                          period=data.span))
-    return Computed(data, bulk, loaded)
+    return Computed(data, bulk, loaded, bkey)
 
 
 def scoped(data: Any) -> Any:

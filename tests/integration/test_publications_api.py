@@ -65,6 +65,38 @@ def correcting_import(app, folder):
         db.session.commit()
 
 
+def test_a_provisional_card_is_made_once_and_is_made_again_when_its_data_changes(world):
+    """A provisional card is computed on its first request and kept with the period's bulk run: the same
+    bytes as computed afresh and as the full trace's card; a correcting import gives the new figures at once."""
+    from rulesvc.services import results
+
+    sim, c, k, v1, tmp = world
+
+    def raw(**body):
+        r = c.post("/api/v1/evaluations", headers=k["scorer"],
+                   json={"scheme": "SIM-PROSECUTOR", "period": PERIOD, "subject": "P01", **body})
+        assert r.status_code == 200, r.data
+        return r.data
+
+    first = raw()
+    assert len(results._CARDS) == 1
+    assert raw() == first  # from the kept card
+    results._CARDS.clear()
+    assert raw() == first  # computed afresh: the same bytes
+    full = json.loads(raw(trace="full"))
+    summary = json.loads(first)
+    assert {key: full[key] for key in summary} == summary and full["trace"]["total"] == summary["total"]
+    # the batch answers the same card
+    batch = ok(c.post("/api/v1/evaluations/batch", headers=k["scorer"],
+                      json={"scheme": "SIM-PROSECUTOR", "period": PERIOD, "subjects": ["P01"], "trace": "summary"}))
+    assert {key: v for key, v in summary.items() if key not in evaluation.PROVENANCE} == batch["cards"][0]
+
+    correcting_import(sim, tmp)  # four of P01's six July filings moved to August
+    after = json.loads(raw())
+    assert after["datasets"] != summary["datasets"] and after["total"] != summary["total"]
+    assert after == json.loads(raw()) and len(results._CARDS) == 2
+
+
 def test_published_figures_do_not_move_under_new_data_and_rules_and_a_correction_supersedes(world):
     sim, c, k, v1, tmp = world
     before = card(c, k["scorer"])
