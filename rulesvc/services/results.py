@@ -134,8 +134,8 @@ class _Cards:
 _DATA = _Lru(14)  # (generation, period, scheme scope, event types …) -> PeriodData + events by subject
 _BULK = _Lru(28)  # (content hash, datasets, period, dictionary, subjects) -> BulkResult
 _PUBLISHED = _Lru(16)  # publication id -> (frame, left out, extra)
-# (bulk run's key, subject code) -> gzip(card): ~1.5 kB a card, so ~11,000 cards — a province's period
-# under a few versions — in 16 MB of a worker
+# (bulk run's key, subject code) -> gzip(card): ~5 kB a card of the provincial template, so ~3,000 cards — a
+# province's period — in 16 MB of a worker
 _CARDS = _Cards(16 << 20)
 
 
