@@ -13,6 +13,7 @@ reads the form (the procuratorate's id, the two passwords alike) and shows the s
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from flask import flash, redirect, request, url_for
@@ -35,6 +36,12 @@ NO_PROCURATORATE = "province"
 
 def _role_choices() -> list[tuple[str, str]]:
     return [(r, ROLE_LABELS_EN[r] if is_english() else ROLE_LABELS[r]) for r in ROLES]
+
+
+@dataclass(frozen=True)
+class _Account:
+    person: Actor
+    user: User
 
 
 class UsersView(ManageView):
@@ -95,12 +102,10 @@ class UsersView(ManageView):
     def edit(self, username: str) -> ResponseReturnValue:
         """The account: role, procuratorate and name (POST saves them); a new password; deactivate/activate."""
         started = timer()
-        person = actor()
-        if not self.allowed(person):
-            return self.forbidden(gettext("Only administrators may manage users."))
-        user = _user(person, username)
-        if user is None:
-            return self.not_found()
+        found = self._account(username)
+        if not isinstance(found, _Account):
+            return found
+        person, user = found.person, found.user
         errors: dict[str, str] = {}
         form = {"display_name": user.display_name or "", "role": user.role,
                 "procuratorate": str(user.procuratorate_id) if user.procuratorate_id else NO_PROCURATORATE}
@@ -139,12 +144,10 @@ class UsersView(ManageView):
     @expose("/<username>/password/", methods=("POST",))
     def password(self, username: str) -> ResponseReturnValue:
         started = timer()
-        person = actor()
-        if not self.allowed(person):
-            return self.forbidden(gettext("Only administrators may manage users."))
-        user = _user(person, username)
-        if user is None:
-            return self.not_found()
+        found = self._account(username)
+        if not isinstance(found, _Account):
+            return found
+        person, user = found.person, found.user
         password = request.form.get("password") or ""
         errors: dict[str, str] = {}
         if password != (request.form.get("password2") or ""):
@@ -167,12 +170,10 @@ class UsersView(ManageView):
     def active(self, username: str) -> ResponseReturnValue:
         """停用 (``active=0``: sign-in refused, sessions end now) or 启用 (``active=1``)."""
         started = timer()
-        person = actor()
-        if not self.allowed(person):
-            return self.forbidden(gettext("Only administrators may manage users."))
-        user = _user(person, username)
-        if user is None:
-            return self.not_found()
+        found = self._account(username)
+        if not isinstance(found, _Account):
+            return found
+        person, user = found.person, found.user
         activate = request.form.get("active") == "1"
         try:
             if activate:
@@ -186,6 +187,15 @@ class UsersView(ManageView):
         flash(gettext("User %(name)s can sign in again.", name=user.username) if activate
               else gettext("User %(name)s is deactivated: they can no longer sign in.", name=user.username), "success")
         return redirect(url_for(".edit", username=user.username))
+
+    def _account(self, username: str) -> _Account | ResponseReturnValue:
+        """The signed-in administrator and the account they asked for; else the page that says why not (403
+        for anyone but an administrator, 404 for an account outside their tree or none at all)."""
+        person = actor()
+        if not self.allowed(person):
+            return self.forbidden(gettext("Only administrators may manage users."))
+        user = _user(person, username)
+        return _Account(person, user) if user is not None else self.not_found()
 
     # -- the person's tree: what the form offers (the service decides what may be given) ------------------
 
