@@ -47,7 +47,7 @@ from rulesvc.persistence.models import Dataset, DatasetWithdrawal, Publication, 
 from rulesvc.schema.scheme import DocumentError, load_scheme
 from rulesvc.services.governance import versions
 from rulesvc.services.governance.access import Actor, require_read
-from rulesvc.services.scoring import KEYS, compile_cached, period_data, subjects_for
+from rulesvc.services.scoring import KEYS, compile_cached, parts_order, period_data, subjects_for
 
 PUBLISHED, PROVISIONAL = "published", "provisional"
 T = TypeVar("T")
@@ -184,7 +184,7 @@ class Computed:
     data: Any  # scoring.PeriodData
     bulk: BulkResult
     loaded: _Loaded = field(repr=False)
-    key: Hashable = None  # the bulk run's: what every figure of it rests on
+    key: Hashable = None  # the bulk run's (what every figure of it rests on) and the order of the scheme's parts
 
     def events_of(self, key_value: Any) -> pl.DataFrame:
         """The subject's events (the rows of the period's events frame, in their order)."""
@@ -414,7 +414,7 @@ def compute(session: Session, compiled: CompiledScheme, dictionary: Dictionary, 
     bkey = (compiled.scheme.content_hash, data.dataset_hashes, p.label, dictionary.content_hash, gen, scope)
     bulk = _BULK.get_or_make(bkey, lambda: evaluate_bulk(compiled, data.events, data.subjects, key=data.key,
                                                          period=data.span))
-    return Computed(data, bulk, loaded, bkey)
+    return Computed(data, bulk, loaded, (bkey, parts_order(compiled.scheme)))  # a card lists parts in that order
 
 
 def scoped(data: Any) -> Any:

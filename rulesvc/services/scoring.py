@@ -77,14 +77,19 @@ _COMPILED: OrderedDict[tuple[Any, ...], CompiledScheme] = OrderedDict()
 _CACHE_SIZE = 32
 
 
+def parts_order(scheme: Scheme) -> tuple[tuple[str, ...], ...]:
+    """The order a scheme's dimensions, metrics, indicators, adjustments and vetoes are written in (which its
+    content hash does not see, and its cards, pages and exports follow)."""
+    return tuple(tuple(part) for part in (scheme.dimensions, scheme.metrics, scheme.indicators,
+                                          scheme.adjustments, scheme.vetoes))
+
+
 def compile_cached(scheme: Scheme, dictionary: Dictionary) -> CompiledScheme:
     """Compile once per (scheme content hash, dictionary hash, order of its parts): all immutable values.
     The content hash does not see the order in which dimensions, metrics, indicators, adjustments and vetoes
     are written, but a card lists them in that order: two documents of the same content written in two
     orders (one sent back through the API, say) are compiled each in its own."""
-    order = tuple(tuple(part) for part in (scheme.dimensions, scheme.metrics, scheme.indicators,
-                                           scheme.adjustments, scheme.vetoes))
-    key = (scheme.content_hash, dictionary.content_hash, order)
+    key = (scheme.content_hash, dictionary.content_hash, parts_order(scheme))
     if key in _COMPILED:
         _COMPILED.move_to_end(key)
         return _COMPILED[key]

@@ -91,10 +91,20 @@ def test_a_provisional_card_is_made_once_and_is_made_again_when_its_data_changes
                       json={"scheme": "SIM-PROSECUTOR", "period": PERIOD, "subjects": ["P01"], "trace": "summary"}))
     assert {key: v for key, v in summary.items() if key not in evaluation.PROVENANCE} == batch["cards"][0]
 
+    # The same content written in another order (a draft, asked for by version_id): its card lists the
+    # indicators in its own order, not in the order of the card kept for the version in force.
+    doc = c.get(f"/api/v1/versions/{v1['id']}", headers=k["province"]).get_json()["document"]
+    doc["indicators"] = dict(reversed(list(doc["indicators"].items())))
+    v2 = new_draft(c, k["province"], doc)
+    assert v2["content_hash"] == v1["content_hash"]
+    mine = json.loads(raw(version_id=v2["id"]))
+    assert [i["code"] for i in mine["indicators"]] == [i["code"] for i in reversed(summary["indicators"])]
+    assert mine["total"] == summary["total"]
+
     correcting_import(sim, tmp)  # four of P01's six July filings moved to August
     after = json.loads(raw())
     assert after["datasets"] != summary["datasets"] and after["total"] != summary["total"]
-    assert after == json.loads(raw()) and len(results._CARDS) == 2
+    assert after == json.loads(raw()) and len(results._CARDS) == 3
 
 
 def test_published_figures_do_not_move_under_new_data_and_rules_and_a_correction_supersedes(world):
