@@ -22,10 +22,11 @@ run: $(STAMP)
 	$(BIN)/rulesvc serve --host $(HOST) --port $(PORT)
 
 ## Run the linters, then the whole test suite (SQLite, and PostgreSQL when it answers on 127.0.0.1:5432),
-## one pytest-xdist worker per core, a test file at a time per worker (TEST_WORKERS=0: in one process).
+## one pytest-xdist worker per core up to four (each holds its own databases, connections and browser), a
+## test file at a time per worker (TEST_WORKERS=0: in one process; TEST_WORKERS=N: N workers).
 TEST_WORKERS ?= auto
 test: lint
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --maxprocesses 4 --dist loadfile
 
 ## ruff, the import contracts (setup.cfg) and mypy (pyproject.toml: strict on the engine).
 lint: $(STAMP)
