@@ -30,8 +30,11 @@ USED: dict[str, str] = {}
 def _worker_redis_url() -> str:
     """The test Redis (default: database 15 on 127.0.0.1:6379). ``make test`` runs the suite in pytest-xdist
     workers; each takes its own database (gw0: 15, gw1: 14, …) so that their queues, counters and workers
-    never meet. Every test reads ``RULESVC_TEST_REDIS_URL``, which is set here once per process."""
-    url = os.environ.get("RULESVC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    never meet. Every test reads ``RULESVC_TEST_REDIS_URL``, which is set here from the URL the run was given
+    (kept in ``RULESVC_TEST_REDIS_BASE_URL``: this module may be imported twice, as ``conftest`` and as
+    ``tests.conftest``, and must give the same answer both times)."""
+    url = os.environ.setdefault("RULESVC_TEST_REDIS_BASE_URL",
+                                os.environ.get("RULESVC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     if not worker.startswith("gw"):
         return url
