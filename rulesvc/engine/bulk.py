@@ -20,6 +20,7 @@ scored but are in no peer statistic, quota group or rank.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from collections.abc import Callable, Hashable
@@ -29,9 +30,10 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import polars as pl
 
 from rulesvc.engine.compile import CompiledAdjustment, CompiledIndicator, CompiledScheme, Predicate
+from rulesvc.engine.errors import EvaluationError
 from rulesvc.engine.evaluate import snap_total
 from rulesvc.engine.expr.compile_polars import exact
-from rulesvc.engine.model import Subject
+from rulesvc.engine.model import GradeBand, Grading, Subject
 from rulesvc.engine.participation import (
     EVALUATED,
     EXCLUDED,
@@ -46,6 +48,7 @@ from rulesvc.engine.peers import (
     PeerStats,
     bands_kept_from,
     grade_for,
+    group_key,
     percentile_of,
 )
 from rulesvc.engine.scoring import Piecewise
@@ -674,6 +677,39 @@ def _kept_from_quota(compiled: CompiledScheme, evaluated: pl.DataFrame,
     return {k: tuple(sorted(v)) for k, v in kept.items()}
 
 
+def reached_band(grading: Grading, band: GradeBand) -> pl.Expr:
+    """The total reaches ``band``'s minimum and the grade is not a better band: those who competed for
+    its places by their score (a band's quota counts only those who hold it, ``peers.quota_allows``)."""
+    better = [b.grade for b in grading.bands[:grading.bands.index(band)]]
+    reached = pl.col("total") >= band.min
+    if not better:
+        return reached
+    return reached & ~pl.col("grade").is_in(better).fill_null(False)
+
+
+def _graded_above(compiled: CompiledScheme, rows: list[tuple[Subject, float, list[str]]], grades: list[str | None],
+                  qgroup: str) -> dict[tuple[str, Any], tuple[float, ...]]:
+    """Per (band with a quota, below the best; quota group): the sorted totals of the evaluated subjects
+    graded a better band — they take none of its places — leaving out those a veto keeps from the band
+    (counted once, in ``PeerContext.ineligible``)."""
+    g = compiled.scheme.grading
+    assert g is not None
+    order = {b.grade: i for i, b in enumerate(g.bands)}
+    quota_at = [(i, b.grade) for i, b in enumerate(g.bands) if b.quota is not None and i > 0]
+    out: dict[tuple[str, Any], list[float]] = {}
+    if not quota_at:
+        return {}
+    for (subj, total, vetoes), grade in zip(rows, grades, strict=True):
+        if grade is None or subj.status != EVALUATED:
+            continue
+        held = order[grade]
+        kept = bands_kept_from(compiled, vetoes) if vetoes else set()
+        for i, band in quota_at:
+            if held < i and band not in kept:
+                out.setdefault((band, group_key(subj, qgroup)), []).append(total)
+    return {k: tuple(sorted(v)) for k, v in out.items()}
+
+
 def phase_grade(compiled: CompiledScheme, f: pl.DataFrame, key: str, stats: dict[tuple[str, Any], PeerStats],
                 left_out: pl.DataFrame) -> BulkResult:
     """Grades by the very function the per-subject executor calls (``peers.grade_for``), with the totals
@@ -695,13 +731,24 @@ def phase_grade(compiled: CompiledScheme, f: pl.DataFrame, key: str, stats: dict
     else:
         wanted = dict.fromkeys([key, "total", *([gcol] if gcol else []), "status", "status_reason",
                                 *(f"veto__{c}" for c in veto_cols)])
+        rows = []
         for row in f.select(list(wanted)).iter_rows(named=True):
             # All grade_for reads of the subject: how they take part and their quota group.
             subj = Subject(id=str(row[key]), groups={qgroup: row[gcol]} if gcol else {}, status=row["status"],
                            status_reason=row["status_reason"])
-            g, r = grade_for(compiled, row["total"], [c for c in veto_cols if row[f"veto__{c}"]], subj, peers)
-            grades.append(g)
-            reasons.append(r)
+            rows.append((subj, row["total"], [c for c in veto_cols if row[f"veto__{c}"]]))
+        # A band's quota counts those who hold it: who holds a better band is known only once the better
+        # bands are decided, so grade again with them until nothing moves — band i is settled after i
+        # rounds (a scheme with a quota on its best band only, or none, is graded once).
+        for _ in range(len(s.grading.bands) + 1):
+            graded = [grade_for(compiled, total, vetoes, subj, peers) for subj, total, vetoes in rows]
+            above = _graded_above(compiled, rows, [g for g, _ in graded], qgroup)
+            if above == peers.graded_above:
+                break
+            peers = dataclasses.replace(peers, graded_above=above)
+        else:  # cannot happen (each round settles one more band): never hand out grades that did not settle
+            raise EvaluationError("等次未能确定：名额计算未收敛 (grades did not settle)")
+        grades, reasons = [g for g, _ in graded], [r for _, r in graded]
     f = f.with_columns(pl.Series("grade", grades, dtype=pl.Utf8), pl.Series("grade_reason", reasons, dtype=pl.Utf8))
     group = pl.lit(0) if gcol is None else pl.col(gcol)
     ranked = pl.when(pl.col("status") == EVALUATED).then(pl.col("total"))

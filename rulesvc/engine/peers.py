@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import functools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
@@ -44,6 +44,9 @@ class PeerContext:
     # (band, quota group key) -> sorted totals of the evaluated subjects a veto keeps out of that band:
     # they take none of its places (see ``quota_allows``).
     ineligible: Mapping[tuple[str, Any], tuple[float, ...]] = field(default_factory=dict)
+    # (band, quota group key) -> sorted totals of the evaluated subjects graded a better band (and not
+    # kept out of this one): a band's quota counts only those who hold it, so they take none of its places.
+    graded_above: Mapping[tuple[str, Any], tuple[float, ...]] = field(default_factory=dict)
 
 
 def group_key(subject: Subject, group: str) -> Any:
@@ -128,19 +131,28 @@ def quota_places(quota: float, n: int, rounding: str = "floor") -> int:
 
 
 def quota_allows(totals: Sequence[float], total: float, quota: float, rounding: str = "floor",
-                 ineligible: Sequence[float] = ()) -> tuple[bool, int, int]:
+                 ineligible: Sequence[float] = (), graded_above: Sequence[float] = ()) -> tuple[bool, int, int]:
     """May a subject with ``total`` hold a band limited to ``quota`` of its group?
 
     Places are a share of the whole group (``totals``: every evaluated subject). They go by total, best
     first, among the subjects who may hold the band: ``ineligible`` (sorted totals of those a veto bars
-    from it or caps below it) take none, so a barred high scorer leaves the place to the next. A quota
-    is never exceeded: the eligible subjects at or above this total must fit within it, so subjects tied
-    at the boundary all move to the next band. Returns (allowed, places, eligible subjects at or above).
+    from it or caps below it) take none, so a barred high scorer leaves the place to the next; nor do
+    ``graded_above`` (those graded a better band: 良好's places are for those who are graded 良好, not
+    for the 优秀 above them). A quota is never exceeded: the eligible subjects at or above this total
+    must fit within it, so subjects tied at the boundary all move to the next band. Returns (allowed,
+    places, eligible subjects at or above).
     """
     places = quota_places(quota, len(totals), rounding)
-    at_or_above = len(totals) - bisect.bisect_left(totals, total)
-    at_or_above -= len(ineligible) - bisect.bisect_left(ineligible, total)
+    at_or_above = _competing(totals, total, ineligible, graded_above, bisect.bisect_left)
     return at_or_above <= places, places, at_or_above
+
+
+def _competing(totals: Sequence[float], total: float, ineligible: Sequence[float], graded_above: Sequence[float],
+               cut: Callable[[Sequence[float], float], int]) -> int:
+    """How many of ``totals`` at or above ``total`` (``cut`` = ``bisect_left``; above it: ``bisect_right``)
+    compete for a band's places: not kept out of it, not graded a better one."""
+    return (len(totals) - cut(totals, total) - (len(ineligible) - cut(ineligible, total))
+            - (len(graded_above) - cut(graded_above, total)))
 
 
 def bands_kept_from(compiled: CompiledScheme, vetoes: Sequence[str]) -> set[str]:
@@ -191,15 +203,17 @@ def grade_for(compiled: CompiledScheme, total: float, vetoes: Sequence[str], sub
             if totals is None:
                 reasons.append(f"{band.grade}名额（{band.quota:.0%}）未核定：缺少同组总分 (quota not checked)")
             else:
-                kept = peers.ineligible.get((band.grade, group_key(subject, g.quota_group)), ()) if peers else ()
-                ok, places, above = quota_allows(totals, total, band.quota, band.quota_rounding, kept)
+                gk = (band.grade, group_key(subject, g.quota_group))
+                kept = peers.ineligible.get(gk, ()) if peers else ()
+                above_band = peers.graded_above.get(gk, ()) if peers else ()
+                ok, places, above = quota_allows(totals, total, band.quota, band.quota_rounding, kept, above_band)
                 if not ok:
-                    higher = len(totals) - bisect.bisect_right(totals, total)
-                    higher -= len(kept) - bisect.bisect_right(kept, total)
+                    higher = _competing(totals, total, kept, above_band, bisect.bisect_right)
                     tie = f"（与 {above - higher - 1} 人同分，同分者一并顺延，名额不超出）" if higher < places else ""
+                    others = "（已评更高等次者不占本等次名额）" if above_band else ""
                     reasons.append(f"{band.grade}名额 {fmt_share(band.quota)} × {len(totals)} 人，"
                                    f"{ROUNDING_LABELS[band.quota_rounding]}共 {places} 名，"
-                                   f"可评{band.grade}且总分不低于本人者 {above} 名 → 顺延{tie}")
+                                   f"可评{band.grade}且总分不低于本人者 {above} 名{others} → 顺延{tie}")
                     idx += 1
                     continue
         break

@@ -35,7 +35,7 @@ from typing import Any
 
 import polars as pl
 
-from rulesvc.engine.bulk import GROUP_COLUMNS
+from rulesvc.engine.bulk import GROUP_COLUMNS, reached_band
 from rulesvc.engine.comparison import POSITIONS, laggard_rules, laggards, positions
 from rulesvc.engine.compile import CompiledIndicator, CompiledScheme
 from rulesvc.engine.participation import (
@@ -360,7 +360,8 @@ def _sort_key(v: Any) -> tuple[int, str]:
 def _quota(ctx: _Ctx, side: Side) -> list[dict[str, Any]]:
     """Per band with a quota: places available (``quota_places`` of each quota group's evaluated subjects,
     as ``peers.grade_for`` counts them), places taken (holding the band) and subjects whose total reaches
-    the band's minimum — summed over the groups, and per group."""
+    the band's minimum without being graded a better band (``reached_band``) — summed over the groups,
+    and per group."""
     g = side.compiled.scheme.grading
     if g is None or not any(b.quota is not None for b in g.bands):
         return []
@@ -372,7 +373,7 @@ def _quota(ctx: _Ctx, side: Side) -> list[dict[str, Any]]:
     agg = ev.group_by(group).agg(
         pl.len().alias("n"),
         *[(pl.col("grade") == b.grade).sum().alias(f"taken{i}") for i, b in enumerate(banded)],
-        *[(pl.col("total") >= b.min).sum().alias(f"reached{i}") for i, b in enumerate(banded)],
+        *[reached_band(g, b).sum().alias(f"reached{i}") for i, b in enumerate(banded)],
     ).to_dicts()
     agg = sorted((r for r in agg if r["n"]), key=lambda r: _sort_key(r[gname]))
     out = []

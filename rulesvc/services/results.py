@@ -34,7 +34,7 @@ from sqlalchemy.orm import object_session as _object_session
 
 from rulesvc.catalogue import msg
 from rulesvc.engine import ENGINE_VERSION
-from rulesvc.engine.bulk import GROUP_COLUMNS, BulkResult, evaluate_bulk
+from rulesvc.engine.bulk import GROUP_COLUMNS, BulkResult, evaluate_bulk, reached_band
 from rulesvc.engine.compile import CompiledScheme
 from rulesvc.engine.dictionary import Dictionary
 from rulesvc.engine.errors import DefinitionError
@@ -495,13 +495,13 @@ def quota_use(fig: Figures) -> list[dict[str, Any]]:
 def quota_counts(frame: pl.DataFrame, g: Any) -> list[dict[str, Any]]:
     """Per band of grading ``g`` with a quota, over the quota groups of ``frame``'s evaluated rows: their
     size, the places the quota gives (decided per group), how many hold the grade and how many reach its
-    lower bound."""
+    lower bound without being graded a better band (``bulk.reached_band``)."""
     bands = [b for b in g.bands if b.quota is not None]
     ev = frame.filter(pl.col("status") == EVALUATED)
     gcol = None if g.quota_group == "all" else GROUP_COLUMNS[g.quota_group]
     counts = [pl.len().alias("size")]
     for i, b in enumerate(bands):
-        counts += [(pl.col("grade") == b.grade).sum().alias(f"taken{i}"), (pl.col("total") >= b.min).sum().alias(f"reached{i}")]
+        counts += [(pl.col("grade") == b.grade).sum().alias(f"taken{i}"), reached_band(g, b).sum().alias(f"reached{i}")]
     per_group = ev.group_by(gcol).agg(counts) if gcol else ev.select(counts)
     sizes = per_group["size"].to_list() if ev.height else []
     out = []

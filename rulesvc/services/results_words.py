@@ -339,12 +339,17 @@ def grade_words(compiled: CompiledScheme, card: Mapping[str, Any], lang: str) ->
         return out
     group = word(PEER_GROUP_WORDS, lang, rank.get("group"))
     size, place = rank.get("of"), rank.get("place")
-    for b in g.bands:
+    for i, b in enumerate(g.bands):
         out["bands"].append({"grade": b.grade, "min": fmt(b.min), "current": b.grade == card.get("grade")})
         if b.quota is not None and size:
             places = quota_places(b.quota, size, b.quota_rounding)
             inside = place is not None and place <= places
-            if _zh(lang):
+            if i:  # those graded a better band take none of its places: the place in the group does not tell
+                text = (f"{b.grade}名额 {fmt_share(b.quota)} × 同组（{group}）{size} 人 = {places} 名"
+                        f"（已评更高等次者不占用）" if _zh(lang) else
+                        f"{b.grade} quota {fmt_share(b.quota)} × {size} in the group ({group}) = {places} places "
+                        f"(those graded higher take none)")
+            elif _zh(lang):
                 text = (f"{b.grade}名额 {fmt_share(b.quota)} × 同组（{group}）{size} 人 = {places} 名；"
                         f"本人组内第 {place} 名，{'在名额内' if inside else '在名额外'}")
             else:

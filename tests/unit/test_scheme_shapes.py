@@ -158,3 +158,43 @@ def test_a_subject_barred_by_a_veto_takes_no_quota_place():
     assert [p for p, g in grades.items() if g == "优秀"] == [3, 4]
     assert grades[1] == grades[2] == grades[5] == "合格"
     assert "可评优秀且总分不低于本人者 3 名" in row(bulk, 5)["grade_reason"]
+
+
+def test_a_lower_bands_quota_counts_only_those_who_hold_it():
+    """优秀 ≤ 20 %, 良好 ≤ 30 %: 良好's places are for those graded 良好 — the 优秀 above them take none
+    of them (both executors, both deciders). Worked by hand: 10 people, totals 100, 90, …, 10; 优秀 (≥ 40)
+    has 2 places (1, 2); 3 … 7 move down to 良好 (≥ 30), which has 3 places: 3, 4, 5."""
+    doc = base(metrics={"cases": {"event": "case_accepted"}},
+               indicators={"Q": {"name": "办案数", "formula": "cases", "dimension": "q",
+                                 "scoring": {"method": "per_unit", "points": 10, "cap": 100}}},
+               vetoes={"WRONG": {"name": "错案", "event": "disciplinary_finding", "where": "kind == 'wrongful_case'",
+                                 "effects": [{"effect": "bar_grade", "grade": "良好"}]}},
+               grading={"bands": [{"grade": "优秀", "min": 40, "quota": 0.2},
+                                  {"grade": "良好", "min": 30, "quota": 0.3},
+                                  {"grade": "合格", "min": 0}]})
+    people = [person(p) for p in range(1, 11)]
+    rows = [ev(f"A{p}-{i}", "case_accepted", p, f"A{p}-{i}", suspects=1, category="ordinary")
+            for p in range(1, 11) for i in range(11 - p)]  # totals 100, 90, …, 10
+    bulk = score(doc, people, rows)
+    grades = {p: row(bulk, p)["grade"] for p in range(1, 11)}
+    assert [p for p, g in grades.items() if g == "优秀"] == [1, 2]
+    assert [p for p, g in grades.items() if g == "良好"] == [3, 4, 5]  # not [3]: 1 and 2 hold no 良好 place
+    assert all(grades[p] == "合格" for p in range(6, 11))
+    reason = row(bulk, 6)["grade_reason"]
+    assert "良好名额 30% × 10 人，四舍五入共 3 名，可评良好且总分不低于本人者 4 名（已评更高等次者不占本等次名额） → 顺延" in reason
+    # Quota use as the ranking and the simulation report show it: 良好 reached by 3 … 8 (not 1 and 2, 优秀).
+    from rulesvc.services.results import quota_counts
+
+    grading = compile_scheme(load_scheme(doc), DICT).scheme.grading
+    use = {u["grade"]: (u["places"], u["taken"], u["reached"]) for u in quota_counts(bulk.frame, grading)}
+    assert use == {"优秀": (2, 2, 7), "良好": (3, 3, 6)}
+
+    # A veto that bars 良好 alone, on someone graded 优秀: kept out of 良好 once, not twice — still 3 places
+    # for 3, 4, 5; and on 4 (barred from 良好, not from 优秀 that is full): 4 is 合格 and 6 takes the place.
+    rows.append(ev("W1", "disciplinary_finding", 1, kind="wrongful_case", responsible=True))
+    bulk = score(doc, people, rows)
+    assert [p for p in range(1, 11) if row(bulk, p)["grade"] == "良好"] == [3, 4, 5]
+    rows[-1] = ev("W1", "disciplinary_finding", 4, kind="wrongful_case", responsible=True)
+    bulk = score(doc, people, rows)
+    grades = {p: row(bulk, p)["grade"] for p in range(1, 11)}
+    assert [p for p, g in grades.items() if g == "良好"] == [3, 5, 6] and grades[4] == "合格"
