@@ -249,3 +249,14 @@ def test_a_per_case_penalty_keeps_event_ids_and_case_ids_apart_in_json():
     [adj] = [a for a in d["adjustments"] if a["code"] == "reviewed_cases"]
     assert list(adj["case_ids"]) == ["C1", "C2"] and adj["counts"] == "case"
     assert len(adj["event_ids"]) == 3 and not set(adj["event_ids"]) & {"C1", "C2"}
+
+
+def test_an_indicator_switched_off_with_its_rule_kept_reads_as_analysis_only():
+    """清瑞区 switched 公开听证数 off (``scored: false``) but kept its scoring rule: the card says 仅分析，
+    不计分, not an empty "（）"."""
+    doc = read_document((PROJECT_ROOT / "tests/data/schemes/mini.yaml").read_text(encoding="utf-8"))
+    doc["indicators"]["supervision_points"]["scored"] = False
+    compiled = compile_scheme(load_scheme({**doc, "peer_min_size": 2}), DICT)
+    r = evaluate_subject(compiled, SUBJECT, criminal_events(), period="2020-07", peers=peers_for())
+    line = next(x for x in render_text(r).splitlines() if "侦查监督 =" in x)
+    assert line.endswith("（仅分析，不计分）"), line
