@@ -96,6 +96,7 @@ class Options:
     why_top: int = 5  # risers and fallers whose "why it moved" is in the summary
     fairness_threshold: float = 1.5  # points: flag a group whose mean differs from the rest by more
     flat_share: float = 0.9  # flag an indicator when >= this share of subjects have the same points
+    excluded_share: float = 0.5  # flag an indicator left out (不计入) for >= this share of those it applies to
     list_limit: int = 100  # subjects listed per grade entering / leaving (the subjects table has them all)
 
 
@@ -566,8 +567,21 @@ def _indicator_side(ci: CompiledIndicator, pw: Piecewise, side: Side, ev: pl.Dat
         "flags": {"flat": flat, "flat_points": flat_pts if flat else None,
                   "flat_share": flat_n / s["with_points"] if s["with_points"] else None,
                   "tiers_never_reached": [t["branch"] for t in tiers if not t["count"]] if n else [],
-                  "tier_everyone": everyone},
+                  "tier_everyone": everyone,
+                  "mostly_excluded": bool(n) and s["excluded"] / n >= options.excluded_share},
     }
+
+
+FLAGS = ("flat", "tiers_never_reached", "tier_everyone", "mostly_excluded")
+
+
+def flags_on(side: Mapping[str, Any]) -> list[str]:
+    """The flags raised on one side of an indicator's statistics, in :data:`FLAGS` order (a report stored
+    before a flag existed has none of it)."""
+    f = side["flags"]
+    on = {"flat": bool(f.get("flat")), "tiers_never_reached": bool(f.get("tiers_never_reached")),
+          "tier_everyone": f.get("tier_everyone") is not None, "mostly_excluded": bool(f.get("mostly_excluded"))}
+    return [k for k in FLAGS if on[k]]
 
 
 def _indicators(ctx: _Ctx) -> list[dict[str, Any]]:
@@ -610,9 +624,7 @@ def _indicators(ctx: _Ctx) -> list[dict[str, Any]]:
         c, b = entry["candidate"], entry["baseline"]
         for k in ("mean_contrib", "mean_contrib_all", "mean"):
             entry[f"delta_{k}"] = (c[k] - b[k]) if c and b and c[k] is not None and b[k] is not None else None
-        entry["flagged"] = sorted({f for s in (c, b) if s for f, on in (
-            ("flat", s["flags"]["flat"]), ("tiers_never_reached", bool(s["flags"]["tiers_never_reached"])),
-            ("tier_everyone", s["flags"]["tier_everyone"] is not None)) if on})
+        entry["flagged"] = sorted({f for s in (c, b) if s for f in flags_on(s)})
         out.append(entry)
     return out
 

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rulesvc.catalogue import msg
+from rulesvc.engine.simreport import flags_on
 from rulesvc.persistence.models import Dataset, SchemeVersion, SimulationRun
 from rulesvc.services.facts import in_use
 from rulesvc.services.governance import versions
@@ -49,9 +50,10 @@ KIND_WORDS = {"zh": {"base": "基础分", "indicator": "指标", "adjustment": "
                      "clip": "总分封顶/保底"},
               "en": {"base": "base score", "indicator": "indicator", "adjustment": "bonus/penalty item",
                      "cap": "dimension cap", "clip": "total's cap/floor"}}
-FLAG_WORDS = {"zh": {"flat": "区分度不足", "tiers_never_reached": "有无人达到的档次", "tier_everyone": "所有人同一档"},
+FLAG_WORDS = {"zh": {"flat": "区分度不足", "tiers_never_reached": "有无人达到的档次", "tier_everyone": "所有人同一档",
+                     "mostly_excluded": "多数人不计入"},
               "en": {"flat": "does not discriminate", "tiers_never_reached": "a tier nobody reaches",
-                     "tier_everyone": "everyone in one tier"}}
+                     "tier_everyone": "everyone in one tier", "mostly_excluded": "left out for most"}}
 CHECK_WORDS = {"zh": {"total": "总分", "grade": "等次"}, "en": {"total": "total", "grade": "grade"}}
 QUOTA_GROUP_WORDS = {"zh": {"all": "全体", "procuratorate": "每院", "department": "每个部门", "business": "每类业务",
                             "line": "每个条线", "level": "每级院"},
@@ -308,15 +310,13 @@ def _grade_rows(grades: Sequence[str], b: Mapping[str, Any] | None, c: Mapping[s
 def _flags(side: Mapping[str, Any] | None, lang: str) -> list[str]:
     if not side:
         return []
-    f = side["flags"]
-    on = (("flat", f["flat"]), ("tiers_never_reached", bool(f["tiers_never_reached"])),
-          ("tier_everyone", f["tier_everyone"] is not None))
-    return [FLAG_WORDS[lang][k] for k, yes in on if yes]
+    return [FLAG_WORDS[lang][k] for k in flags_on(side)]
 
 
 def _indicator_rows(indicators: Iterable[Mapping[str, Any]], lang: str, has_baseline: bool) -> list[dict[str, Any]]:
     """Each indicator's figures under both versions with its tiers side by side; ``notable``: its rule or mean
-    points changed, it is in one version only, or it does not discriminate (shown first, the rest folded)."""
+    points changed, it is in one version only, it does not discriminate, or it is left out for most (shown
+    first, the rest folded)."""
     out = []
     for ind in indicators:
         c, b = ind.get("candidate"), ind.get("baseline")
@@ -326,9 +326,10 @@ def _indicator_rows(indicators: Iterable[Mapping[str, Any]], lang: str, has_base
             old = by_branch.get(t["branch"]) if c else t
             tiers.append({"label": t["label"], "c": t if c else None, "b": old})
         flat = any(side and side["flags"]["flat"] for side in (c, b))
+        excluded = any(side and side["flags"].get("mostly_excluded") for side in (c, b))
         moved = abs(float(ind.get("delta_mean") or 0.0)) > 1e-9
         one_side = has_baseline and (b is None or c is None)
-        notable = bool(ind.get("rule_changed")) or moved or flat or one_side
+        notable = bool(ind.get("rule_changed")) or moved or flat or excluded or one_side
         out.append({"code": ind["code"], "name": ind["name"], "dimension": ind.get("dimension_name") or "",
                     "notable": notable,
                     "c": c, "b": b, "changed": ind.get("rule_changed"), "in": ind.get("in") or [],

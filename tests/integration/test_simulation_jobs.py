@@ -54,9 +54,11 @@ STALE = 3  # seconds without a heartbeat before a running run counts as dead
 
 def jobs_redis(url: str) -> str:
     """The test Redis, on a database of these tests' own (other tests' queued jobs never reach our
-    workers, ours never theirs)."""
+    workers, ours never theirs): 8 below the pytest worker's own (gw0: 15 → 7, gw1: 14 → 6, …), so that
+    two pytest workers running job tests at once never share a queue (a fixed database 13 let one test's
+    burst worker take, or its ``empty_queue`` drop, the other's run)."""
     parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/13"))
+    return urlunsplit(parts._replace(path=f"/{(int(parts.path.strip('/') or 0) - 8) % 16}"))
 
 
 def empty_queue(url: str) -> None:

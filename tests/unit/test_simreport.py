@@ -254,7 +254,8 @@ def test_indicator_discrimination_and_tier_occupancy(report):
         assert res["missing_count"] == 1
         disc = ind["DISC"][name]
         assert disc["flags"] == {"flat": True, "flat_points": 5.0, "flat_share": 1.0, "tiers_never_reached": ["fail"],
-                                 "tier_everyone": "pass"}
+                                 "tier_everyone": "pass", "mostly_excluded": False}
+        assert res["flags"]["mostly_excluded"] is False  # 1 of 9 left out
         assert not fil["flags"]["flat"] and fil["flags"]["tiers_never_reached"] == []
     assert ind["FIL"]["rule_changed"] is True and ind["DISC"]["rule_changed"] is False
     assert ind["DISC"]["flagged"] == ["flat", "tier_everyone", "tiers_never_reached"]
@@ -427,3 +428,16 @@ def test_org_level_positions_and_laggards_that_change():
     fair = r.summary["fairness"]["groupings"]
     assert [g["by"] for g in fair] == ["level"]  # procuratorates: by level only
     assert r.subjects["business_code"].null_count() == 6
+
+
+def test_an_indicator_left_out_for_most_of_those_it_applies_to_is_flagged():
+    """An indicator 不计入 for most people (a peer group too small, no data) scores only a few: the report
+    says so, as 清瑞区's caseload comparison among its own 2–3 prosecutors per business would have shown."""
+    r = build_report(side(CANDIDATE), side(BASELINE), key="prosecutor_id", labels=LABELS,
+                     options=Options(excluded_share=0.1))  # RES: 1 of 9 left out
+    ind = {i["code"]: i for i in r.summary["indicators"]}
+    assert ind["RES"]["candidate"]["flags"]["mostly_excluded"] is True
+    assert "mostly_excluded" in ind["RES"]["flagged"] and "mostly_excluded" not in ind["FIL"]["flagged"]
+    from rulesvc.services.designer_simulation import _flags
+
+    assert "多数人不计入" in _flags(ind["RES"]["candidate"], "zh")

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 
 from rulesvc.engine.participation import STATUS_LABELS
+from rulesvc.engine.simreport import flags_on
 from rulesvc.persistence.models import (
     SIMULATION_STATUS_LABELS,
     BusinessLine,
@@ -28,7 +29,8 @@ KIND = {"base": "基础分", "indicator": "指标", "adjustment": "加减分项"
 STATUS = dict(STATUS_LABELS)  # 参加考评 / 不参加等次评定 / 不参加考评, as everywhere else
 SUBJECT_HEADER = ("期间", "代码", "姓名", "检察院", "业务", "条线", "基准参评情况", "候选参评情况", "基准总分", "候选总分",
                   "总分变化", "基准名次", "候选名次", "名次变化（正为上升）", "基准等次", "候选等次", "等次升降档数")
-FLAGS = {"flat": "区分度不足", "tiers_never_reached": "有无人达到的档位", "tier_everyone": "所有人同一档"}
+FLAGS = {"flat": "区分度不足", "tiers_never_reached": "有无人达到的档次", "tier_everyone": "所有人同一档",
+         "mostly_excluded": "多数人不计入"}
 
 
 def iter_csv_export(scope: SessionScope, run_id: int) -> Iterator[str]:
@@ -179,9 +181,7 @@ def _indicators(periods: list[dict[str, Any]]) -> Iterator[tuple[Any, ...]]:
                 s = ind.get(side)
                 if not s:
                     continue
-                flags = "、".join(FLAGS[f] for f, on in (("flat", s["flags"]["flat"]),
-                                                        ("tiers_never_reached", bool(s["flags"]["tiers_never_reached"])),
-                                                        ("tier_everyone", s["flags"]["tier_everyone"] is not None)) if on)
+                flags = "、".join(FLAGS[f] for f in flags_on(s))
                 delta = ind.get("delta_mean_contrib_all") if side == "candidate" else None
                 yield (p["period"], ind["code"], ind["name"], ind.get("dimension_name") or ind.get("dimension"),
                        SIDE[side], s["applies"],
