@@ -21,8 +21,8 @@ Targets (issue 11): over HTTP under ``rulesvc serve`` (gunicorn, as many workers
 5. Published results: ``rulesvc publish --scheme CODE --period 2020`` timed (baseline: in-process bulk), then
    the evaluation rate again (published figures) against health.
 6. RSS of a worker flat (± 10 %) over 10,000 evaluations spread across 200 versions: one gunicorn worker
-   (``--workers 1``, the same options as ``rulesvc serve`` *without* ``--max-requests``, which would recycle
-   the worker every ~2,000 requests and hide any growth). The versions are localization drafts of the
+   (``--workers 1``, the same options as ``rulesvc serve`` *without* ``--max-requests``: a recycled worker
+   would hide any growth). The versions are localization drafts of the
    template (``BENCH-RSS-<org>-<i>``, each overriding ``combination.base``) spread over 8 city and county
    procuratorates (``--rss-scopes``), named by ``version_id``; or, with ``--rss-kind province``, drafts of a
    province-wide copy of the template. A warm-up pass scores one subject under each of the first 32 versions
@@ -828,7 +828,7 @@ def main() -> None:
     http_steps = [s for s in steps if s not in ("rss", "publish")]
     workers = os.cpu_count() or 1
     if http_steps or "publish" in steps:
-        print(f"\n`rulesvc serve --workers {workers}` (gunicorn, 4 threads per worker, --max-requests 20000) …", flush=True)
+        print(f"\n`rulesvc serve --workers {workers}` (gunicorn, 4 threads per worker, --max-requests 200000) …", flush=True)
         run.server = Server(instance, work / "gunicorn.log", workers=workers)
         run.paths = run.server.paths()
         try:

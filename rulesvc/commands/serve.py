@@ -102,7 +102,7 @@ def serve_command(host: str, port: int, workers: int, demo: bool, dev: bool) -> 
     gunicorn = shutil.which("gunicorn") or str(Path(sys.executable).with_name("gunicorn"))
     args = [
         gunicorn, "--bind", f"{host}:{port}", "--workers", str(workers), "--threads", "4",
-        "--no-control-socket", "--max-requests", "20000", "--max-requests-jitter", "2000",
+        "--no-control-socket", "--max-requests", "200000", "--max-requests-jitter", "20000",
         "--access-logfile", "-", "rulesvc:create_app()",
     ]
     # Workers must find the same instance folder (database, secret key) as this process.
