@@ -191,6 +191,7 @@ def test_a_designer_runs_a_simulation_and_reads_its_report(page: Page, sim_serve
     expect(page.locator("#kpi-mean .kpi-value")).to_contain_text("分 →")
     expect(page.locator("#grades-table")).to_contain_text("优秀")
     shot(page, "03-report")
+    page.locator("#indicators-table").screenshot(path=SHOTS.format("03-indicators"))  # the notable ones, flags
 
     # A mover: why they moved (from the report, or loaded when asked).
     first = page.locator("#movers-risers .why-toggle").first
