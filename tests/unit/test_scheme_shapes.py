@@ -198,3 +198,21 @@ def test_a_lower_bands_quota_counts_only_those_who_hold_it():
     bulk = score(doc, people, rows)
     grades = {p: row(bulk, p)["grade"] for p in range(1, 11)}
     assert [p for p, g in grades.items() if g == "良好"] == [3, 5, 6] and grades[4] == "合格"
+
+
+def test_the_cards_quota_words_judge_the_place_only_for_the_best_band():
+    """"本人组内第 N 名，在名额内" compares the place with the best band's places; for 良好 the place in the
+    group says nothing (the 优秀 above take none of its places): its line gives the places alone."""
+    from rulesvc.services.results_words import grade_words
+
+    doc = base(metrics={"cases": {"event": "case_accepted"}},
+               indicators={"Q": {"name": "办案数", "formula": "cases", "dimension": "q",
+                                 "scoring": {"method": "per_unit", "points": 10, "cap": 100}}},
+               grading={"bands": [{"grade": "优秀", "min": 40, "quota": 0.2},
+                                  {"grade": "良好", "min": 30, "quota": 0.3}, {"grade": "合格", "min": 0}]})
+    compiled = compile_scheme(load_scheme(doc), DICT)
+    card = {"grade": "良好", "total": 80.0, "status": "evaluated", "grade_reason": "",
+            "rank": {"place": 3, "of": 10, "group": "all"}}
+    quota = grade_words(compiled, card, "zh")["quota"]
+    assert quota[0] == "优秀名额 20% × 同组（全体）10 人 = 2 名；本人组内第 3 名，在名额外"
+    assert quota[1] == "良好名额 30% × 同组（全体）10 人 = 3 名（已评更高等次者不占用）"
