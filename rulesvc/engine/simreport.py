@@ -385,6 +385,7 @@ def _quota(ctx: _Ctx, side: Side) -> list[dict[str, Any]]:
                    "reached": r[f"reached{i}"]} for r in agg]
         out.append({
             "grade": b.grade, "quota": b.quota, "quota_label": fmt_share(b.quota), "rounding": b.quota_rounding,
+            "below_best": b is not g.bands[0],  # "reached" leaves out those graded a better band
             "rounding_label": ROUNDING_LABELS[b.quota_rounding], "quota_group": g.quota_group, "min": b.min,
             "groups": len(groups), "size": sum(x["size"] for x in groups),
             "places": sum(x["places"] for x in groups), "taken": sum(x["taken"] for x in groups),

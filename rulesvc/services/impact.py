@@ -249,7 +249,7 @@ def _quota(compiled: CompiledScheme, seen: pl.DataFrame, whole: pl.DataFrame) ->
         groups, partial = len(full), len([k for k in seen_sizes if k is not None]) - len(full)
         ev = ev.filter(pl.col(gcol).is_in(full))
     return [{"grade": c["grade"], "quota": c["quota"], "quota_group": c["quota_group"], "groups": groups,
-             "groups_partly_in_view": partial, **{k: c[k] for k in ("size", "places", "taken", "reached")}}
+             "groups_partly_in_view": partial, **{k: c[k] for k in ("size", "places", "taken", "reached", "below_best")}}
             for c in results.quota_counts(ev, g)]
 
 

@@ -507,6 +507,7 @@ def quota_counts(frame: pl.DataFrame, g: Any) -> list[dict[str, Any]]:
     out = []
     for i, b in enumerate(bands):
         out.append({"grade": b.grade, "quota": b.quota, "quota_group": g.quota_group, "size": sum(sizes),
+                    "below_best": b is not g.bands[0],  # "reached" leaves out those graded a better band
                     "places": sum(quota_places(b.quota, n, b.quota_rounding) for n in sizes),
                     "taken": int(per_group[f"taken{i}"].sum()) if sizes else 0,
                     "reached": int(per_group[f"reached{i}"].sum()) if sizes else 0})

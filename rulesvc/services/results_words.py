@@ -175,12 +175,15 @@ def quota_words(quota: Sequence[Mapping[str, Any]], lang: str) -> list[str]:
     out = []
     for q in quota:
         group = word(QUOTA_GROUP_WORDS, lang, q["quota_group"])
+        lower = bool(q.get("below_best"))  # those graded a better band are not counted as reaching it
         if _zh(lang):
             out.append(f"{q['grade']}名额 {fmt_share(q['quota'])}（按{group}分组，{q['size']} 人参评）：可评 "
-                       f"{q['places']} 名，已评 {q['taken']} 名，总分达到{q['grade']}分数线的 {q['reached']} 名")
+                       f"{q['places']} 名，已评 {q['taken']} 名，总分达到{q['grade']}分数线"
+                       f"{'、未评更高等次' if lower else ''}的 {q['reached']} 名")
         else:
             out.append(f"{q['grade']} quota {fmt_share(q['quota'])} (counted within {group}, {q['size']} evaluated): "
-                       f"{q['places']} places, {q['taken']} taken, {q['reached']} reach its lowest total")
+                       f"{q['places']} places, {q['taken']} taken, {q['reached']} reach its lowest total"
+                       f"{' without a better grade' if lower else ''}")
     return out
 
 

@@ -186,8 +186,12 @@ def test_a_lower_bands_quota_counts_only_those_who_hold_it():
     from rulesvc.services.results import quota_counts
 
     grading = compile_scheme(load_scheme(doc), DICT).scheme.grading
-    use = {u["grade"]: (u["places"], u["taken"], u["reached"]) for u in quota_counts(bulk.frame, grading)}
-    assert use == {"优秀": (2, 2, 7), "良好": (3, 3, 6)}
+    counts = quota_counts(bulk.frame, grading)
+    use = {u["grade"]: (u["places"], u["taken"], u["reached"], u["below_best"]) for u in counts}
+    assert use == {"优秀": (2, 2, 7, False), "良好": (3, 3, 6, True)}
+    from rulesvc.services.results_words import quota_words
+
+    assert quota_words(counts, "zh")[1].endswith("已评 3 名，总分达到良好分数线、未评更高等次的 6 名")
 
     # A veto that bars 良好 alone, on someone graded 优秀: kept out of 良好 once, not twice — still 3 places
     # for 3, 4, 5; and on 4 (barred from 良好, not from 优秀 that is full): 4 is 合格 and 6 takes the place.
