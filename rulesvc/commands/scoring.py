@@ -197,7 +197,8 @@ commands = [evaluate_command, rank_command, lint_command]
 
 @click.command("compare")
 @click.option("--scheme", "scheme_path", required=True, help=SCHEME_HELP)
-@click.option("--period", required=True, help="考评期间：2020-07、2020-Q3 或 2020（连续 N 个月劣于平均需要多个月） (streaks need several months)")
+@click.option("--period", required=True, help="考评期间：2020-07、2020-Q3 或 2020（连续 N 个月劣于平均：期间不足 N 个月时向前补足） "
+                   "(a streak of N months reads back as far as it needs)")
 @with_appcontext
 def compare_command(scheme_path: str, period: str) -> None:
     """院际比较 (procuratorate-level: upstream / midstream / downstream, laggards, streaks)."""

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from rulesvc.catalogue import msg
 from rulesvc.engine.comparison import POSITIONS, laggard_rules, laggards, monthly_marks, positions
+from rulesvc.engine.compile import CompiledScheme
 from rulesvc.engine.dictionary import Dictionary
 from rulesvc.engine.periods import Period, months_of, parse_period
 from rulesvc.errors import InvalidInput
@@ -37,10 +38,16 @@ MAX_MONTHS = 24
 
 def streak_months(fig: results.Figures) -> list[Period]:
     """The months streaks are read over (see the module's docstring)."""
-    months = months_of(fig.period)
-    pc = fig.compiled.scheme.peers
+    return streak_window(fig.period, fig.compiled)
+
+
+def streak_window(period: Period, compiled: CompiledScheme) -> list[Period]:
+    """The months streaks of ``period`` are read over: its own, and before them as many as the scheme's
+    streak needs (at most :data:`MAX_MONTHS`) — the same for the API, the admin page and ``rulesvc compare``."""
+    months = months_of(period)
+    pc = compiled.scheme.peers
     need = min(max(len(months), (pc.streak or 0) if pc else 0), MAX_MONTHS)
-    d = fig.period.end
+    d = period.end
     out: list[Period] = []
     while len(out) < need:
         out.append(parse_period(f"{d.year}-{d.month:02d}"))
@@ -125,4 +132,4 @@ def _runs(marks: pl.DataFrame, key: str, compared: list[str]) -> dict[tuple[Any,
     return out
 
 
-__all__ = ["comparison", "monthly_streaks", "streak_months"]
+__all__ = ["comparison", "monthly_streaks", "streak_months", "streak_window"]

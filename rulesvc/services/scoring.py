@@ -182,9 +182,10 @@ def score_period(session: Session, compiled: CompiledScheme, dictionary: Diction
 def compare_units(session: Session, compiled: CompiledScheme, dictionary: Dictionary, period: Period,
                   dataset_ids: list[int] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Procuratorate-level comparison for a period: the scored frame with positions and laggard flags,
-    and (when the scheme asks for streaks) the month-by-month streaks over the period's months."""
+    and (when the scheme asks for streaks) the month-by-month streaks over the months the API reads them
+    over (``comparisons.streak_window``: a monthly bulletin looks back as many months as the streak needs)."""
     from rulesvc.engine.comparison import laggards, positions, streaks
-    from rulesvc.engine.periods import months_of
+    from rulesvc.services.comparisons import streak_window
 
     bulk, data = score_period(session, compiled, dictionary, period, dataset_ids)
     frame = laggards(compiled, positions(compiled, bulk.frame))
@@ -192,10 +193,13 @@ def compare_units(session: Session, compiled: CompiledScheme, dictionary: Dictio
     pc = compiled.scheme.peers
     if pc is not None and pc.streak:
         monthly = []
-        for month in months_of(period):
-            events = data.events.filter(pl.col("occurred_on").is_between(month.start, month.end))
-            monthly.append((month.label, evaluate_bulk(compiled, events, data.subjects, key=data.key,
-                                                       period=(month.start, month.end)).frame))
+        for month in streak_window(period, compiled):
+            if period.start <= month.start and month.end <= period.end:  # the period's own events, read above
+                events = data.events.filter(pl.col("occurred_on").is_between(month.start, month.end))
+                scored = evaluate_bulk(compiled, events, data.subjects, key=data.key, period=(month.start, month.end))
+            else:  # a month before the period: read on its own
+                scored, _ = score_period(session, compiled, dictionary, month, dataset_ids)
+            monthly.append((month.label, scored.frame))
         runs = streaks(compiled, monthly, data.key)
     return frame, runs
 

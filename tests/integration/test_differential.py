@@ -82,3 +82,40 @@ def test_the_shipped_procuratorate_scheme_flags_laggards_as_the_readme_says(demo
     rules = {(r.rule, r.group): r for r in laggard_rules(compiled, frame)}
     assert set(rules) == {("bottom_k", "city"), ("bottom_share", "county")}
     assert rules[("bottom_share", "county")].places == places
+
+
+def test_a_monthly_bulletin_from_the_command_line_looks_back_as_far_as_its_streak(demo_app, tmp_path):
+    """`rulesvc compare` for February under a 2-month streak reads January too, as the API does: a unit
+    worse than its level's average on an indicator in both months is named. (It read February alone and
+    named nobody in any monthly or quarterly bulletin.)"""
+    import yaml
+
+    from rulesvc.services.scoring import compare_units
+
+    doc = yaml.safe_load((PROJECT_ROOT / "rules" / "schemes" / "province-procuratorate-quality.yaml").read_text("utf-8"))
+    doc["peers"]["streak"] = 2
+    path = tmp_path / "streak2.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), "utf-8")
+    with demo_app.app_context():
+        dictionary = get_dictionary(demo_app.config["RULES_DIR"])
+        compiled = compile_cached(load_scheme_file(path), dictionary)
+        months = {m: compare_units(db.session, compiled, dictionary, parse_period(m))[0] for m in ("2020-01", "2020-02")}
+        _, runs = compare_units(db.session, compiled, dictionary, parse_period("2020-02"))
+    by_code = {ci.indicator.code: ci for ci in compiled.indicators}
+    named_somewhere = 0
+    for code in compiled.scheme.peers.indicators:
+        hb = by_code[code].higher_better
+
+        def worse(frame, code=code, hb=hb):  # worse than the level's average (strictly), evaluated units only
+            rows = frame.filter(frame["status"] == "evaluated").iter_rows(named=True)
+            return {r["procuratorate_id"] for r in rows if r[code] is not None and r[f"avg__{code}"] is not None
+                    and (r[code] < r[f"avg__{code}"] if hb else r[code] > r[f"avg__{code}"])}
+
+        both = worse(months["2020-01"]) & worse(months["2020-02"])
+        named = set(runs.filter(runs[f"named__{code}"])["procuratorate_id"].to_list())
+        assert named == both, code
+        named_somewhere += len(named)
+    assert named_somewhere > 0  # the demo has units behind two months running
+    result = demo_app.test_cli_runner().invoke(args=["compare", "--scheme", str(path), "--period", "2020-02"])
+    assert result.exit_code == 0, result.output
+    assert sum(1 for line in result.output.splitlines() if line.startswith("连续 2 个月") and not line.endswith("：无")) > 0
