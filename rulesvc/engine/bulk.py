@@ -50,6 +50,7 @@ from rulesvc.engine.peers import (
     grade_for,
     group_key,
     percentile_of,
+    snap_x,
 )
 from rulesvc.engine.scoring import Piecewise
 
@@ -500,7 +501,10 @@ def phase_peers(compiled: CompiledScheme, f: pl.DataFrame) -> tuple[pl.DataFrame
     f = f.with_columns([pl.when(x.is_finite()).then(x).otherwise(None).alias(f"x__{ci.indicator.code}")
                         for ci, _ in scored for x in [_derive(ci, ci.peer_group)]])
     stats = peer_stats(compiled, f)
-    return _outsiders_percentiles(compiled, f, stats), stats
+    f = _outsiders_percentiles(compiled, f, stats)
+    # x compared as a decimal, by the very function the per-subject executor calls (peers.snap_x).
+    return f.with_columns([pl.Series(f"x__{ci.indicator.code}", [snap_x(v) for v in f[f"x__{ci.indicator.code}"]],
+                                     dtype=pl.Float64) for ci, _ in scored]), stats
 
 
 def phase_points(compiled: CompiledScheme, f: pl.DataFrame) -> pl.DataFrame:

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from rulesvc.engine import result as R
-from rulesvc.engine.peers import RATIO_OF_ZERO
+from rulesvc.engine.peers import RATIO_OF_ZERO, snap_x
 from rulesvc.engine.scoring import Branch, Piecewise, fmt
 
 if TYPE_CHECKING:
@@ -133,7 +133,7 @@ def _value_at(ci: CompiledIndicator, metrics: Mapping[str, Any], values: Mapping
         v = ci.py(env)
         if v is None or not math.isfinite(v):
             return None
-        return (v / share if share > 0 else None) if prorate else v
+        return snap_x((v / share if share > 0 else None) if prorate else v)  # as the rule would test it
 
     return value_at
 

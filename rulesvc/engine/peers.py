@@ -58,13 +58,24 @@ def thin_note(n: int, need: int) -> str:
     return f"同组不足 {need} 人（{n} 人），不作比较 (fewer than {need} peers: not compared)"
 
 
+X_DIGITS = 9  # as the total's (``evaluate.TOTAL_DIGITS``): far below any printed figure, far above float residue
+
+
+def snap_x(x: float | None) -> float | None:
+    """The number a scoring rule tests, compared as a decimal: rounded to ``X_DIGITS`` decimals (Python's
+    correctly rounded ``round``), so that floating-point residue never decides a tier — a workload
+    exactly 90 % of the best's, computed as 0.8999999999999999, reaches the ≥ 90 % tier. Both executors
+    call this very function."""
+    return None if x is None else round(x, X_DIGITS)
+
+
 def derive_x(ci: CompiledIndicator, value: float, subject: Subject, peers: PeerContext | None) -> tuple[float | None, str]:
-    """The number the scoring rule tests, and a note when there is none: a peer group smaller than the
-    indicator's ``peer_min_size`` (同组不足 N 人), or a ratio to an average of 0."""
+    """The number the scoring rule tests (:func:`snap_x`), and a note when there is none: a peer group
+    smaller than the indicator's ``peer_min_size`` (同组不足 N 人), or a ratio to an average of 0."""
     pw = ci.piecewise
     assert pw is not None
     if pw.derive == "value":
-        return value, ""
+        return snap_x(value), ""
     if peers is None:
         raise EvaluationError(f"指标 {ci.indicator.code} 按组内比较计分，需要同组数据 (needs peer statistics)")
     key = (ci.indicator.code, group_key(subject, ci.peer_group))
@@ -73,7 +84,7 @@ def derive_x(ci: CompiledIndicator, value: float, subject: Subject, peers: PeerC
     if n < ci.peer_min_size:
         return None, thin_note(n, ci.peer_min_size)
     assert stats is not None
-    x = derive_from_stats(pw.derive, value, stats, ci.higher_better, member=subject.status == "evaluated")
+    x = snap_x(derive_from_stats(pw.derive, value, stats, ci.higher_better, member=subject.status == "evaluated"))
     return x, "" if x is not None else "同组的参照值（平均值或最优值）为 0，无从比较 (the peers' reference value is 0)"
 
 

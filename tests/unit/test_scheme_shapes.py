@@ -220,3 +220,15 @@ def test_the_cards_quota_words_judge_the_place_only_for_the_best_band():
     quota = grade_words(compiled, card, "zh")["quota"]
     assert quota[0] == "优秀名额 20% × 同组（全体）10 人 = 2 名；本人组内第 3 名，在名额外"
     assert quota[1] == "良好名额 30% × 同组（全体）10 人 = 3 名（已评更高等次者不占用）"
+
+
+def test_floating_point_residue_never_decides_a_tier():
+    """3 × 0.3 is 0.8999999999999999 in floating point: a rule tests it as the decimal it is, 0.9, so it
+    reaches the ≥ 0.9 tier — in both executors, both deciders — and the card shows 0.9."""
+    doc = base(metrics={"cases": {"event": "case_accepted"}},
+               indicators={"R": {"name": "折算数", "formula": "cases * 0.3", "dimension": "q",
+                                 "scoring": {"method": "tiers", "tiers": [{"min": 0.9, "points": 2}]}}})
+    rows = [ev(f"A{i}", "case_accepted", 1, f"A{i}", suspects=1, category="ordinary") for i in range(3)]
+    bulk = score(doc, [person(1), person(2)], rows)
+    assert row(bulk, 1)["R"] == 3 * 0.3 != 0.9  # the value as computed
+    assert row(bulk, 1)["x__R"] == 0.9 and row(bulk, 1)["pts__R"] == 2
