@@ -567,10 +567,18 @@ def _indicator_side(ci: CompiledIndicator, pw: Piecewise, side: Side, ev: pl.Dat
         "weight_share": side.compiled.weight_share.get(ci.indicator.dimension or "", None),
         "flags": {"flat": flat, "flat_points": flat_pts if flat else None,
                   "flat_share": flat_n / s["with_points"] if s["with_points"] else None,
-                  "tiers_never_reached": [t["branch"] for t in tiers if not t["count"]] if n else [],
+                  # (not the catch-all below 0 that makes a rule cover every number: a count, a rate, a
+                  # percentile or a ratio never falls there, so nobody reaching it says nothing)
+                  "tiers_never_reached": [t["branch"] for t, b in zip(tiers, pw.branches, strict=True)
+                                          if not t["count"] and not _below_zero(b)] if n else [],
                   "tier_everyone": everyone,
                   "mostly_excluded": bool(n) and s["excluded"] / n >= options.excluded_share},
     }
+
+
+def _below_zero(b: Any) -> bool:
+    """A branch only negative numbers fall in (the catch-all below a rule whose lowest line is 0)."""
+    return bool(b.lo == -math.inf and (b.hi < 0 or (b.hi == 0 and not b.hi_closed)))
 
 
 FLAGS = ("flat", "tiers_never_reached", "tier_everyone", "mostly_excluded")

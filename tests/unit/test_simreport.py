@@ -350,7 +350,8 @@ def test_an_indicator_or_a_subject_in_one_version_only_is_reported_with_the_othe
     assert hear["candidate"]["full"] == sum(1 for h in hearings if h >= 5)
     assert {t["branch"]: t["count"] for t in hear["candidate"]["tiers"]} == {
         "none": 0, "per_unit": sum(1 for h in hearings if 0 <= h < 5), "capped": sum(1 for h in hearings if h >= 5)}
-    assert hear["candidate"]["flags"]["tiers_never_reached"] == ["none"]
+    # "none" (below 0 → 0 points) is the catch-all no count falls in: not a tier nobody reaches
+    assert hear["candidate"]["flags"]["tiers_never_reached"] == []
     staff = r.subjects.filter(pl.col("subject_id") == 99).row(0, named=True)
     assert (staff["status_c"], staff["status_b"]) == ("not_graded", "excluded")  # no activity / 非员额
     assert staff["detail_b"] is None and why_moved(staff["detail_c"], staff["detail_b"])[0]["kind"] == "base"
