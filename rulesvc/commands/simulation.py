@@ -262,8 +262,10 @@ def _overview(p: dict[str, Any]) -> None:
     old_quota = {q["grade"]: q for q in b.get("quota") or []}
     for q in c.get("quota") or []:
         o = old_quota.get(q["grade"])
-        rows.append([f"{q['grade']}名额（{q['quota_label']}）已占/可占", f"{o['taken']}/{o['places']}" if o else None,
-                     f"{q['taken']}/{q['places']}", None])
+        reached = "达线且未评更高等次" if q.get("below_best") else "达线"  # more reaching than places: the quota decided
+        rows.append([f"{q['grade']}名额（{q['quota_label']}）已占/可占（{reached}）",
+                     f"{o['taken']}/{o['places']}（{o['reached']}）" if o else None,
+                     f"{q['taken']}/{q['places']}（{q['reached']}）", None])
     for key, label in (("not_graded", "计分但不评定等次"), ("left_out", "不参加考评")):
         rows.append([f"{label}人数", b.get(key), c.get(key), _delta(b.get(key), c.get(key))])
     click.echo("\n概览")
@@ -330,11 +332,11 @@ def _flags(p: dict[str, Any]) -> None:
     by = {g["by"]: g for g in fairness.get("groupings") or []}
     line = by.get("line")
     if line:
-        click.echo(f"\n按四大检察（与其余人员平均分之差超过 {fairness['threshold']} 分者标 *）")
+        click.echo(f"\n按四大检察（与其余人员平均分之差超过 {fairness['threshold']} 分者标 *，括号内为哪一版本）")
         rows = []
         for g in line["groups"]:
             b, c = g.get("baseline") or {}, g.get("candidate") or {}
-            rows.append([(g.get("label") or str(g["group"])) + (" *" if g.get("flagged") else ""), c.get("count"),
+            rows.append([(g.get("label") or str(g["group"])) + _flagged_in(g.get("flagged")), c.get("count"),
                          b.get("mean"), c.get("mean"), g.get("delta_mean"), b.get("diff_from_rest"),
                          c.get("diff_from_rest")])
         click.echo(render(["条线", "人数", "基准平均分", "候选平均分", "变化", "基准与其余之差", "候选与其余之差"], rows))
@@ -342,9 +344,19 @@ def _flags(p: dict[str, Any]) -> None:
         flagged = (by.get(key) or {}).get("flagged") or []
         if not flagged:
             continue
-        names = "、".join(printable(str(f["label"])) for f in flagged[:8])
+        names = "、".join(printable(str(f["label"])) + _flagged_in(f.get("sides")) for f in flagged[:8])
         more = f" 等 {len(flagged)} 个" if len(flagged) > 8 else ""
         click.echo(f"按{word}：{names}{more}的平均分与其余人员相差超过 {fairness['threshold']} 分（详见报告“公平性”）")
+
+
+def _flagged_in(sides: Any) -> str:
+    """Which version a fairness flag is raised under: " *（候选）", " *（基准）", " *（两版）" or nothing."""
+    if not sides:
+        return ""
+    sides = [sides] if isinstance(sides, str) else list(sides)
+    if {"candidate", "baseline"} <= set(sides):
+        return " *（两版）"
+    return " *（候选）" if "candidate" in sides else " *（基准）"
 
 
 def _streaks(data: dict[str, Any] | None) -> None:

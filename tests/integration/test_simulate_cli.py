@@ -56,8 +56,11 @@ def test_simulate_a_draft_prints_readable_tables_and_writes_the_workbook(app, dr
         assert heading in text, text
     assert "shape:" not in text and "┌" not in text  # no polars frame printed
     assert f"基准 {SCHEME}" in text  # the default baseline: version 1, in force on 2020-01-01
+    assert "名额（30%）已占/可占（达线）" in text  # how many reached the line beside the places
     book = openpyxl.load_workbook(out, read_only=True)
     assert {"概览", "等次变化", "逐人结果", "变动原因"} <= set(book.sheetnames)
+    grades = list(book["等次分布"].iter_rows(values_only=True))
+    assert grades[0][8] == "基准达线（未评更高等次）" and any(isinstance(r[8], int) for r in grades[1:])
     rows = list(book["逐人结果"].iter_rows(values_only=True))
     assert rows[0][:3] == ("期间", "代码", "姓名") and len(rows) > 5
     assert any(isinstance(r[9], float) for r in rows[1:])  # 候选总分 as numbers
@@ -119,3 +122,10 @@ def test_a_procuratorate_scheme_over_months_reports_who_trails_month_after_month
     assert "个月及以上差于同组平均的院" in result.output  # two months: nobody reaches a 6-month streak
     book = openpyxl.load_workbook(out, read_only=True)
     assert "连续落后" in book.sheetnames
+
+
+def test_a_fairness_flag_says_under_which_version_it_is_raised():
+    from rulesvc.commands.simulation import _flagged_in
+
+    assert _flagged_in(["baseline"]) == " *（基准）" and _flagged_in(["candidate"]) == " *（候选）"
+    assert _flagged_in(["candidate", "baseline"]) == " *（两版）" and _flagged_in([]) == ""

@@ -56,7 +56,7 @@ def sheets(info: list[tuple[Any, ...]], report: dict[str, Any], subject_rows: It
         Sheet("说明", ("项目", "内容"), info, widths=(16, 80)),
         Sheet("概览", ("期间", "项目", "基准版本", "候选版本", "变化"), _overview(periods)),
         Sheet("等次分布", ("期间", "等次", "基准人数", "基准占比", "候选人数", "候选占比", "基准名额", "基准已占",
-                       "候选名额", "候选已占"), _grades(periods)),
+                       "基准达线（未评更高等次）", "候选名额", "候选已占", "候选达线（未评更高等次）"), _grades(periods)),
         Sheet("等次变化", ("期间", "基准等次", "候选等次", "人数"), _transitions(periods)),
         Sheet("升降最大", ("期间", "方向", "代码", "姓名", "检察院", "基准总分", "候选总分", "总分变化", "基准名次", "候选名次",
                        "名次变化", "基准等次", "候选等次"), _movers(periods)),
@@ -143,7 +143,7 @@ def _grades(periods: list[dict[str, Any]]) -> Iterator[tuple[Any, ...]]:
         for grade in p.get("grades") or list(dict.fromkeys([*gc, *gb])):
             x, y, q, o = gb.get(grade) or {}, gc.get(grade) or {}, quota.get(grade) or {}, old_quota.get(grade) or {}
             yield (p["period"], grade, x.get("count"), x.get("share"), y.get("count"), y.get("share"),
-                   o.get("places"), o.get("taken"), q.get("places"), q.get("taken"))
+                   o.get("places"), o.get("taken"), o.get("reached"), q.get("places"), q.get("taken"), q.get("reached"))
 
 
 def _transitions(periods: list[dict[str, Any]]) -> Iterator[tuple[Any, ...]]:
