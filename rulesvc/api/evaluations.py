@@ -226,7 +226,7 @@ class PeriodEntrySchema(ma.Schema):
     percentile = ma.fields.Float(allow_none=True, metadata=about("百分位，组内第一为 100 (percentile, 100 = best)",
                                                                  69.23))
     note = ma.fields.String(metadata=about(
-        "没有结果的原因（仅在无结果时）(why there are no figures; only then)",
+        "没有结果或不评定等次的原因 (why there are no figures, or why the subject was scored but not graded)",
         "方案 SFS-PROSECUTOR-TEMPLATE 在 2019-12-01 没有生效的版本"))
 
 

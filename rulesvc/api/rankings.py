@@ -113,11 +113,16 @@ RANKING_HEADERS = {
                   "schema": {"type": "string", "enum": ["published", "provisional"], "example": "published"}},
     "X-Publication": {"description": "发布编号（已发布时）(the publication's id, when published)",
                       "schema": {"type": "integer", "example": 2}},
-    "X-Scheme-Version": {"description": "所用版本的编号 (id of the version used)",
-                         "schema": {"type": "integer", "example": 2}},
+    "X-Scheme-Version": {"description": "所用版本的 version_id（不是第几版）(the version_id of the version used, not its "
+                                        "number)", "schema": {"type": "integer", "example": 2}},
+    "X-Period-Closed": {"description": "期间是否已结束：false 时结果一定是暂算结果，随数据变化 (whether the period is over: "
+                                       "when false the figures are provisional and move with the data)",
+                        "schema": {"type": "string", "enum": ["true", "false"], "example": "true"}},
     "X-Quota-Use": {"description": "名额使用：每个有名额的等次一项，grade 等次、quota 比例、quota_group 名额分组、size "
-                                   "参评数、places 名额数、taken 已占名额、reached 分数达到该等次者 (quota use: per band with a "
-                                   "quota, the places available, taken and reached, summed over the quota groups)",
+                                   "参评数、places 名额数、taken 已占名额、reached 总分达线且未评更高等次者；只计调用方"
+                                   "（及所查检察院）范围内完整的名额分组 (quota use: per band with a quota, the places "
+                                   "available, taken and reached, summed over the quota groups wholly within the "
+                                   "caller's tree and the procuratorate asked for)",
                     "schema": {"type": "string", "example": '[{"grade":"优秀","quota":0.15,"quota_group":"line",'
                                                             '"size":2845,"places":425,"taken":425,"reached":1093}]'}},
     "X-Content-Hash": {"description": "版本内容的 sha256 (sha256 of the version's content)",
@@ -165,6 +170,7 @@ def ranking(pagination_parameters: PaginationParameters, period: str, scheme: st
     pagination_parameters.item_count = frame.height
     headers = {"X-Figures": meta["figures"], "X-Scheme-Version": str(meta["scheme"]["version_id"]),
                "X-Content-Hash": meta["scheme"]["content_hash"],
+               "X-Period-Closed": "true" if meta["period_closed"] else "false",
                "X-Quota-Use": json.dumps(meta["quota"], ensure_ascii=True, separators=(",", ":"))}
     if meta["publication"]:
         headers["X-Publication"] = str(meta["publication"]["id"])

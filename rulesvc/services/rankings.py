@@ -43,20 +43,25 @@ def rankings(session: Session, actor: Actor, dictionary: Dictionary, *, period: 
                           cache_dir=cache_dir)
     f = fig.ranked() if group is None or group == fig.quota_group else results.ranked(fig, group)
     f = f.select([c for c in ROW_COLUMNS if c in f.columns])  # what rows() shows: not the trace's hundreds of columns
+    part: set[int] | None = None  # the procuratorates looked at (the caller's tree, the one asked for)
     if actor.scope is not None:
+        part = set(actor.scope)
         f = f.filter(pl.col("procuratorate_id").is_in(sorted(actor.scope)))
     if procuratorate:
         org = session.scalar(select(Procuratorate).where(Procuratorate.code == procuratorate))
         if org is None or not actor.in_scope(org.id):
             raise NotFound(msg("not_found.procuratorate", code=procuratorate))
-        f = f.filter(pl.col("procuratorate_id").is_in(sorted(scope_ids(session, procuratorate) or ())))
+        below = set(scope_ids(session, procuratorate) or ())
+        part = below if part is None else part & below
+        f = f.filter(pl.col("procuratorate_id").is_in(sorted(below)))
     if business and "business_code" in f.columns:
         f = f.filter(pl.col("business_code") == business)
     if grade:
         f = f.filter(pl.col("grade") == grade)
     f = f.sort(["place", "total", "code"], descending=[False, True, False], nulls_last=True)
     meta = {"period": fig.period.label, **fig.provenance(), "group": group or fig.quota_group,
-            "quota": results.quota_use(fig), "subject_kind": fig.compiled.scheme.subject}
+            "quota": results.quota_use(fig) if part is None else results.quota_use_within(fig, part),
+            "subject_kind": fig.compiled.scheme.subject}
     return meta, f
 
 
@@ -153,6 +158,8 @@ def history(session: Session, actor: Actor, dictionary: Dictionary, *, code: str
                          "grade": r.get("grade") if evaluated else None,
                          "place": r.get("place") if evaluated else None, "of": r.get("group_size"),
                          "percentile": r.get("percentile") if evaluated else None})
+            if not evaluated:  # scored but not graded (time in office, no activity): why, as a card says it
+                item["note"] = r.get("status_reason") or ""
         except NotEvaluated as exc:
             seen = True
             item.update({"figures": None, "status": "excluded", "note": exc.message})

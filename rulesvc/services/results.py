@@ -492,6 +492,23 @@ def quota_use(fig: Figures) -> list[dict[str, Any]]:
     return [dict(u) for u in use]
 
 
+def quota_use_within(fig: Figures, ids: set[int] | frozenset[int]) -> list[dict[str, Any]]:
+    """:func:`quota_use` over the quota groups whose evaluated subjects all belong to the procuratorates
+    ``ids`` (a county's tree, a procuratorate asked for): what that part of the province holds of its own
+    places — never a group only partly inside (places are decided per whole group)."""
+    g = fig.compiled.scheme.grading
+    if g is None or not any(b.quota is not None for b in g.bands):
+        return []
+    ev = fig.frame.filter(pl.col("status") == EVALUATED)
+    inside = pl.col("procuratorate_id").is_in(sorted(ids))
+    gcol = None if g.quota_group == "all" else GROUP_COLUMNS[g.quota_group]
+    if gcol is None:
+        whole = ev if ev.select(inside.all()).item() else ev.clear()
+    else:
+        whole = ev.filter(inside.all().over(gcol))
+    return quota_counts(whole, g)
+
+
 def quota_counts(frame: pl.DataFrame, g: Any) -> list[dict[str, Any]]:
     """Per band of grading ``g`` with a quota, over the quota groups of ``frame``'s evaluated rows: their
     size, the places the quota gives (decided per group), how many hold the grade and how many reach its

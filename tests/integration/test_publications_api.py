@@ -215,8 +215,13 @@ def test_batch_rankings_and_history_say_where_their_figures_come_from(world):
     beyond = c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={PERIOD}&page=27854571864358256&page_size=405",
                    headers=k["scorer"])
     assert beyond.status_code == 200 and beyond.json == []
-    mine = ok(c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={PERIOD}", headers=k["county-scorer"]))
+    county = c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={PERIOD}", headers=k["county-scorer"])
+    mine = ok(county)
     assert {r["procuratorate"]["code"] for r in mine} == {"910101"}
+    # The quota is counted province-wide (quota_group all): no group lies wholly in a county's tree, so a
+    # county key is told no places of the province's (only groups wholly its own are counted).
+    (none,) = json.loads(county.headers["X-Quota-Use"])
+    assert (none["grade"], none["size"], none["places"], none["taken"]) == ("优秀", 0, 0, 0)
     whole = {r["code"]: r["place"] for r in ok(c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={PERIOD}"
                                                      "&page_size=100", headers=k["scorer"]))}
     assert all(r["place"] == whole[r["code"]] for r in mine)  # places among everyone, not within the county
@@ -233,6 +238,13 @@ def test_batch_rankings_and_history_say_where_their_figures_come_from(world):
     by = {p["period"]: p for p in hist["periods"]}
     assert by["2020-07"]["figures"] == "published" and by["2020-07"]["total"] == rows["P01"]["total"]
     assert by["2020-08"]["figures"] == "provisional"
+    # A month someone was scored but not graded says why, as the card and the ranking row do.
+    ranking = ok(c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={PERIOD}&page_size=100", headers=k["scorer"]))
+    (idle, *_) = [r for r in ranking if r["status"] == "not_graded"]
+    month = {p["period"]: p for p in ok(c.get(f"/api/v1/subjects/{idle['code']}/history?scheme=SIM-PROSECUTOR"
+                                              f"&from={PERIOD}&to={PERIOD}", headers=k["scorer"]))["periods"]}[PERIOD]
+    assert month["status"] == "not_graded" and month["note"] == idle["grade_reason"] != ""
+    assert county.headers["X-Period-Closed"] == "true"
     refused(c.get("/api/v1/subjects/P07/history?scheme=SIM-PROSECUTOR&from=2020-06&to=2020-08",
                   headers=k["county-scorer"]), 404)
     refused(c.get("/api/v1/subjects/P01/history?scheme=SIM-PROSECUTOR&from=2020-01&to=2022-12",

@@ -232,3 +232,25 @@ def test_floating_point_residue_never_decides_a_tier():
     bulk = score(doc, [person(1), person(2)], rows)
     assert row(bulk, 1)["R"] == 3 * 0.3 != 0.9  # the value as computed
     assert row(bulk, 1)["x__R"] == 0.9 and row(bulk, 1)["pts__R"] == 2
+
+
+def test_quota_use_within_a_part_of_the_province_counts_only_its_whole_quota_groups():
+    """A county reads its own places: quota groups per procuratorate, the county's group alone."""
+    from rulesvc.services.results import Figures, quota_use_within
+
+    doc = base(metrics={"cases": {"event": "case_accepted"}},
+               indicators={"Q": {"name": "办案数", "formula": "cases", "dimension": "q",
+                                 "scoring": {"method": "per_unit", "points": 10, "cap": 100}}},
+               grading={"quota_group": "procuratorate",
+                        "bands": [{"grade": "优秀", "min": 40, "quota": 0.5}, {"grade": "合格", "min": 0}]})
+    people = [person(p, unit=10 if p <= 4 else 20) for p in range(1, 11)]
+    rows = [ev(f"A{p}-{i}", "case_accepted", p, f"A{p}-{i}", suspects=1, category="ordinary")
+            for p in range(1, 11) for i in range(11 - p)]
+    bulk = score(doc, people, rows)
+    compiled = compile_scheme(load_scheme(doc), DICT)
+    fig = Figures(None, None, compiled, None, bulk.frame, bulk.left_out, "prosecutor_id", (), "", "")
+    (unit10,) = quota_use_within(fig, {10})
+    assert (unit10["size"], unit10["places"], unit10["taken"]) == (4, 2, 2)
+    (both,) = quota_use_within(fig, {10, 20})
+    assert (both["size"], both["places"]) == (10, 5)
+    assert quota_use_within(fig, set()) == [{**both, "size": 0, "places": 0, "taken": 0, "reached": 0}]
