@@ -50,7 +50,7 @@ from rulesvc.engine.peers import (
     grade_for,
     group_key,
     percentile_of,
-    snap_x,
+    snap_all,
 )
 from rulesvc.engine.scoring import Piecewise
 
@@ -502,8 +502,8 @@ def phase_peers(compiled: CompiledScheme, f: pl.DataFrame) -> tuple[pl.DataFrame
                         for ci, _ in scored for x in [_derive(ci, ci.peer_group)]])
     stats = peer_stats(compiled, f)
     f = _outsiders_percentiles(compiled, f, stats)
-    # x compared as a decimal, by the very function the per-subject executor calls (peers.snap_x).
-    return f.with_columns([pl.Series(f"x__{ci.indicator.code}", [snap_x(v) for v in f[f"x__{ci.indicator.code}"]],
+    # x compared as a decimal, rounded as the per-subject executor rounds it (peers.snap_x).
+    return f.with_columns([pl.Series(f"x__{ci.indicator.code}", snap_all(f[f"x__{ci.indicator.code}"].to_list()),
                                      dtype=pl.Float64) for ci, _ in scored]), stats
 
 

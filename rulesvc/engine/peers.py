@@ -69,6 +69,11 @@ def snap_x(x: float | None) -> float | None:
     return None if x is None else round(x, X_DIGITS)
 
 
+def snap_all(xs: Sequence[float | None]) -> list[float | None]:
+    """:func:`snap_x` of each (the bulk executor's column at once: the same rounding, without a call per value)."""
+    return [None if x is None else round(x, X_DIGITS) for x in xs]
+
+
 def derive_x(ci: CompiledIndicator, value: float, subject: Subject, peers: PeerContext | None) -> tuple[float | None, str]:
     """The number the scoring rule tests (:func:`snap_x`), and a note when there is none: a peer group
     smaller than the indicator's ``peer_min_size`` (同组不足 N 人), or a ratio to an average of 0."""
