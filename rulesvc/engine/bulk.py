@@ -50,7 +50,6 @@ from rulesvc.engine.peers import (
     grade_for,
     group_key,
     percentile_of,
-    snap_all,
 )
 from rulesvc.engine.scoring import Piecewise
 
@@ -502,9 +501,18 @@ def phase_peers(compiled: CompiledScheme, f: pl.DataFrame) -> tuple[pl.DataFrame
                         for ci, _ in scored for x in [_derive(ci, ci.peer_group)]])
     stats = peer_stats(compiled, f)
     f = _outsiders_percentiles(compiled, f, stats)
-    # x compared as a decimal, rounded as the per-subject executor rounds it (peers.snap_x).
-    return f.with_columns([pl.Series(f"x__{ci.indicator.code}", snap_all(f[f"x__{ci.indicator.code}"].to_list()),
-                                     dtype=pl.Float64) for ci, _ in scored]), stats
+    snapped = [_snapped(pw, pl.col(f"x__{ci.indicator.code}")).alias(f"x__{ci.indicator.code}")
+               for ci, pw in scored if pw.snap_edges]
+    return (f.with_columns(snapped) if snapped else f), stats
+
+
+def _snapped(pw: Piecewise, x: pl.Expr) -> pl.Expr:
+    """x within the tolerance of one of the rule's stated thresholds is that threshold (``peers.snap_x``,
+    the first such threshold in the same order)."""
+    out = x
+    for e, tol in reversed(pw.snap_edges):
+        out = pl.when((x - e).abs() <= tol).then(pl.lit(e, dtype=pl.Float64)).otherwise(out)
+    return out
 
 
 def phase_points(compiled: CompiledScheme, f: pl.DataFrame) -> pl.DataFrame:

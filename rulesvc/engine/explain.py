@@ -125,6 +125,8 @@ def _value_at(ci: CompiledIndicator, metrics: Mapping[str, Any], values: Mapping
     base = {n: (values[n] if n in values else metrics.get(n)) for n in ci.names}
     start = [(m, base.get(m) or 0.0) for m in moved]
     prorate = ci.indicator.prorate and share != 1.0
+    pw = ci.piecewise
+    assert pw is not None  # only scored indicators have a nearest tier
 
     def value_at(k: int) -> float | None:
         env = base.copy()
@@ -133,7 +135,7 @@ def _value_at(ci: CompiledIndicator, metrics: Mapping[str, Any], values: Mapping
         v = ci.py(env)
         if v is None or not math.isfinite(v):
             return None
-        return snap_x((v / share if share > 0 else None) if prorate else v)  # as the rule would test it
+        return snap_x(pw, (v / share if share > 0 else None) if prorate else v)  # as the rule would test it
 
     return value_at
 

@@ -20,6 +20,7 @@ from rulesvc.engine.model import Subject
 
 if TYPE_CHECKING:
     from rulesvc.engine.compile import CompiledIndicator, CompiledScheme
+    from rulesvc.engine.scoring import Piecewise
 
 
 @dataclass(frozen=True)
@@ -58,20 +59,18 @@ def thin_note(n: int, need: int) -> str:
     return f"同组不足 {need} 人（{n} 人），不作比较 (fewer than {need} peers: not compared)"
 
 
-X_DIGITS = 9  # as the total's (``evaluate.TOTAL_DIGITS``): far below any printed figure, far above float residue
-
-
-def snap_x(x: float | None) -> float | None:
-    """The number a scoring rule tests, compared as a decimal: rounded to ``X_DIGITS`` decimals (Python's
-    correctly rounded ``round``), so that floating-point residue never decides a tier — a workload
-    exactly 90 % of the best's, computed as 0.8999999999999999, reaches the ≥ 90 % tier. Both executors
-    call this very function."""
-    return None if x is None else round(x, X_DIGITS)
-
-
-def snap_all(xs: Sequence[float | None]) -> list[float | None]:
-    """:func:`snap_x` of each (the bulk executor's column at once: the same rounding, without a call per value)."""
-    return [None if x is None else round(x, X_DIGITS) for x in xs]
+def snap_x(pw: Piecewise, x: float | None) -> float | None:
+    """The number a scoring rule tests, with floating-point residue taken off at its thresholds: a number
+    within :data:`~rulesvc.engine.scoring.EDGE_TOLERANCE` of a threshold the rule states *is* that threshold
+    — a workload exactly 90 % of the best's, computed as 0.8999999999999999, reaches the ≥ 90 % tier. Any
+    other number is left as it is. The bulk executor does the same column-wise (``bulk._snapped``: the same
+    subtraction and comparison, so the same bits)."""
+    if x is None:
+        return None
+    for e, tol in pw.snap_edges:
+        if abs(x - e) <= tol:
+            return e
+    return x
 
 
 def derive_x(ci: CompiledIndicator, value: float, subject: Subject, peers: PeerContext | None) -> tuple[float | None, str]:
@@ -80,7 +79,7 @@ def derive_x(ci: CompiledIndicator, value: float, subject: Subject, peers: PeerC
     pw = ci.piecewise
     assert pw is not None
     if pw.derive == "value":
-        return snap_x(value), ""
+        return snap_x(pw, value), ""
     if peers is None:
         raise EvaluationError(f"指标 {ci.indicator.code} 按组内比较计分，需要同组数据 (needs peer statistics)")
     key = (ci.indicator.code, group_key(subject, ci.peer_group))
@@ -89,7 +88,7 @@ def derive_x(ci: CompiledIndicator, value: float, subject: Subject, peers: PeerC
     if n < ci.peer_min_size:
         return None, thin_note(n, ci.peer_min_size)
     assert stats is not None
-    x = snap_x(derive_from_stats(pw.derive, value, stats, ci.higher_better, member=subject.status == "evaluated"))
+    x = snap_x(pw, derive_from_stats(pw.derive, value, stats, ci.higher_better, member=subject.status == "evaluated"))
     return x, "" if x is not None else "同组的参照值（平均值或最优值）为 0，无从比较 (the peers' reference value is 0)"
 
 

@@ -44,6 +44,9 @@ class Branch:
         return self.a + self.b * x if self.b else self.a
 
 
+EDGE_TOLERANCE = 1e-9  # far below any written threshold's precision, far above float residue (~1e-16 relative)
+
+
 @dataclass(frozen=True)
 class Piecewise:
     """A compiled scoring rule: how to derive x, its branches, and the points of a missing value."""
@@ -72,6 +75,12 @@ class Piecewise:
                 if math.isfinite(e):
                     out.append(min((e, math.nextafter(e, -math.inf)), key=lambda v: len(repr(v))))
         return tuple(out)
+
+    @functools.cached_property
+    def snap_edges(self) -> tuple[tuple[float, float], ...]:
+        """Each stated edge once, with how near a number must be to count as on it (``peers.snap_x``):
+        :data:`EDGE_TOLERANCE` of the edge (of 1 for edges under 1)."""
+        return tuple((e, EDGE_TOLERANCE * max(1.0, abs(e))) for e in dict.fromkeys(self.stated_edges))
 
     @functools.cached_property
     def shown_edges(self) -> dict[str, dict[str, list[float]]]:

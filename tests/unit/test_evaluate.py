@@ -227,8 +227,8 @@ def test_the_hint_states_the_value_reached_in_whole_events_not_the_threshold():
     r = run(criminal_events(returns=7))
     near = r.indicator("case_ratio").nearest
     assert near is not None and near.events == 7 and near.unit == "件" and near.threshold == pytest.approx(1.26)
-    assert near.reached == round(34 / 27, 9) and "即达到 1.2593" in near.needs and "1.26，" not in near.needs
-    assert near.gain == pytest.approx((2.3 - 34 / 27) / 1.3 * 10 - (2.3 - 1.35) / 1.3 * 10, abs=1e-7)  # at the value reached
+    assert near.reached == 34 / 27 and "即达到 1.2593" in near.needs and "1.26，" not in near.needs
+    assert near.gain == pytest.approx((2.3 - 34 / 27) / 1.3 * 10 - (2.3 - 1.35) / 1.3 * 10)  # at the value reached
 
 
 def test_a_percentile_line_shows_the_percentile_and_the_formula_its_labels():

@@ -223,8 +223,9 @@ def test_the_cards_quota_words_judge_the_place_only_for_the_best_band():
 
 
 def test_floating_point_residue_never_decides_a_tier():
-    """3 × 0.3 is 0.8999999999999999 in floating point: a rule tests it as the decimal it is, 0.9, so it
-    reaches the ≥ 0.9 tier — in both executors, both deciders — and the card shows 0.9."""
+    """3 × 0.3 is 0.8999999999999999 in floating point: a number that near a threshold the rule states is
+    that threshold, so it reaches the ≥ 0.9 tier — in both executors, both deciders; one a millionth under
+    does not."""
     doc = base(metrics={"cases": {"event": "case_accepted"}},
                indicators={"R": {"name": "折算数", "formula": "cases * 0.3", "dimension": "q",
                                  "scoring": {"method": "tiers", "tiers": [{"min": 0.9, "points": 2}]}}})
@@ -232,6 +233,9 @@ def test_floating_point_residue_never_decides_a_tier():
     bulk = score(doc, [person(1), person(2)], rows)
     assert row(bulk, 1)["R"] == 3 * 0.3 != 0.9  # the value as computed
     assert row(bulk, 1)["x__R"] == 0.9 and row(bulk, 1)["pts__R"] == 2
+    doc["indicators"]["R"]["formula"] = "cases * 0.2999997"  # 0.8999991: under the line, and stays so
+    bulk = score(doc, [person(1), person(2)], rows)
+    assert row(bulk, 1)["x__R"] == 3 * 0.2999997 and row(bulk, 1)["pts__R"] == 0
 
 
 def test_quota_use_within_a_part_of_the_province_counts_only_its_whole_quota_groups():

@@ -119,9 +119,8 @@ def test_tied_peers_share_the_mid_rank_percentile_and_do_not_all_go_up():
     rows = [r for i, n in enumerate(counts, start=1) for r in filings(i, n)]
     bulk = score(scheme(participants={"no_activity": "score"}), people, rows)  # zero filings are still graded
     xs = {r["prosecutor_id"]: r["x__FILINGS_RANK"] for r in bulk.frame.to_dicts()}
-    # (0 worse + ½ × 5 others equal) / 9 others — not 5/9; as the rule tests it, to 9 decimals (peers.snap_x)
-    assert {xs[i] for i in range(1, 7)} == {round(2.5 / 9, 9)}
-    assert [xs[i] for i in range(7, 11)] == [round(k / 9, 9) for k in (6, 7, 8)] + [1.0]
+    assert {xs[i] for i in range(1, 7)} == {2.5 / 9}  # (0 worse + ½ × 5 others equal) / 9 others — not 5/9
+    assert [xs[i] for i in range(7, 11)] == [6 / 9, 7 / 9, 8 / 9, 1.0]
 
 
 # -- 4. quota rounding --------------------------------------------------------------------------------------
