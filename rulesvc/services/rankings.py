@@ -122,15 +122,17 @@ def periods_between(start: str, end: str, every: str) -> list[Period]:
     if b.start < a.start:
         bad = msg("history.range_bad", detail=f"{start} 晚于 {end} ({start} is after {end})")
         raise InvalidInput(bad, errors={"to": [bad]})
+    step = 1 if every == "month" else 3  # how many periods, counted before any is made (the message says how many)
+    count = ((b.start.year * 12 + b.start.month - 1) // step) - ((a.start.year * 12 + a.start.month - 1) // step) + 1
+    if count > MAX_HISTORY_PERIODS:
+        bad = msg("history.too_long", limit=MAX_HISTORY_PERIODS, count=count)
+        raise InvalidInput(bad, errors={"to": [bad]})
     out: list[Period] = []
     y, m = a.start.year, a.start.month
     while (y, m) <= (b.start.year, b.start.month):
         label = f"{y}-{m:02d}" if every == "month" else f"{y}-Q{(m - 1) // 3 + 1}"
         if not out or out[-1].label != label:
             out.append(parse_period(label))
-        if len(out) > MAX_HISTORY_PERIODS:
-            bad = msg("history.too_long", limit=MAX_HISTORY_PERIODS, count=f"{MAX_HISTORY_PERIODS}+")
-            raise InvalidInput(bad, errors={"to": [bad]})
         y, m = (y + 1, 1) if m == 12 else (y, m + 1)
     return out
 

@@ -247,7 +247,8 @@ def test_batch_rankings_and_history_say_where_their_figures_come_from(world):
     assert county.headers["X-Period-Closed"] == "true"
     refused(c.get("/api/v1/subjects/P07/history?scheme=SIM-PROSECUTOR&from=2020-06&to=2020-08",
                   headers=k["county-scorer"]), 404)
-    refused(c.get("/api/v1/subjects/P01/history?scheme=SIM-PROSECUTOR&from=2020-01&to=2022-12",
-                  headers=k["scorer"]), 422, "history.too_long")
+    too_long = refused(c.get("/api/v1/subjects/P01/history?scheme=SIM-PROSECUTOR&from=2020-01&to=2022-12",
+                             headers=k["scorer"]), 422, "history.too_long")
+    assert "36" in json.dumps(too_long, ensure_ascii=False)  # 2020-01 … 2022-12: the real count, not "24+"
     refused(c.get(f"/api/v1/comparisons?scheme=SIM-PROSECUTOR&period={PERIOD}", headers=k["scorer"]), 422,
             "comparison.not_procuratorate")
