@@ -244,6 +244,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "history.range_bad": ("起止月份有误：{detail}", "Bad range: {detail}"),
     "history.too_long": ("一次最多查询 {limit} 个期间，现为 {count} 个", "At most {limit} periods per request, not {count}"),
     "ranking.group_bad": ("排名分组只能是 {choices}", "The ranking group must be one of {choices}"),
+    "ranking.business_bad": ("没有业务类别“{value}”：应为 {choices}", "No business “{value}”: one of {choices}"),
+    "ranking.grade_bad": ("本方案没有等次“{value}”：应为 {choices}", "This scheme has no grade “{value}”: one of {choices}"),
     "comparison.not_procuratorate": ("院际比较只适用于以检察院为考评对象的方案，{code} 考评的是检察官",
                                      "Comparisons are for schemes that score procuratorates; {code} scores prosecutors"),
     "publication.period_open": ("期间 {period} 尚未结束（至 {end}），不能发布；结束前的结果都是暂算结果",

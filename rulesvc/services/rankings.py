@@ -54,6 +54,15 @@ def rankings(session: Session, actor: Actor, dictionary: Dictionary, *, period: 
         below = set(scope_ids(session, procuratorate) or ())
         part = below if part is None else part & below
         f = f.filter(pl.col("procuratorate_id").is_in(sorted(below)))
+    # A filter value that cannot match is a mistake to say, not an empty page (a typo would read as "nobody").
+    codes = [b.code for b in dictionary.businesses]
+    if business and business not in codes:
+        bad = msg("ranking.business_bad", value=business[:40], choices="、".join(codes))
+        raise InvalidInput(bad, errors={"business": [bad]})
+    grades = [b.grade for b in fig.compiled.scheme.grading.bands] if fig.compiled.scheme.grading else []
+    if grade and grade not in grades:
+        bad = msg("ranking.grade_bad", value=grade[:40], choices="、".join(grades) or "—")
+        raise InvalidInput(bad, errors={"grade": [bad]})
     if business and "business_code" in f.columns:
         f = f.filter(pl.col("business_code") == business)
     if grade:

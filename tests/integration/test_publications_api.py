@@ -232,6 +232,13 @@ def test_batch_rankings_and_history_say_where_their_figures_come_from(world):
                  headers={**k["scorer"], "Accept": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})
     assert zipfile.ZipFile(io.BytesIO(xlsx.data)).namelist()
     refused(c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={PERIOD}", headers=k["readonly"]), 403)
+    # A filter value that can match nobody is said, not answered with an empty page (a typo is not "nobody").
+    refused(c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={PERIOD}&business=ordinary", headers=k["scorer"]),
+            422, "ranking.business_bad")
+    refused(c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={PERIOD}&grade=优", headers=k["scorer"]), 422,
+            "ranking.grade_bad")
+    assert ok(c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={PERIOD}&business=ordinary_crime&grade=优秀",
+                    headers=k["scorer"])) is not None
 
     hist = ok(c.get("/api/v1/subjects/P01/history?scheme=SIM-PROSECUTOR&from=2020-06&to=2020-08",
                     headers=k["scorer"]))
