@@ -301,7 +301,11 @@ def _movers(p: dict[str, Any], top: int) -> None:
         rows = movers.get(key) or []
         if not rows:
             if p["overview"].get("transitions"):
-                click.echo(f"\n{title}：无（没有人的总分{'上升' if key == 'risers' else '下降'}）")
+                moved = movers.get("grade_up" if key == "risers" else "grade_down") or 0
+                # A grade can fall with the total unchanged (a quota's places taken by others): say so.
+                also = (f"；但有 {moved} 人等次{'上升' if key == 'risers' else '下降'}（名额等原因，见等次变化）"
+                        if moved else "")
+                click.echo(f"\n{title}：无（没有人的总分{'上升' if key == 'risers' else '下降'}{also}）")
             continue
         click.echo(f"\n{title}")
         click.echo(render(["代码", "姓名", "检察院", "基准总分", "候选总分", "变化", "基准名次", "候选名次", "基准等次", "候选等次"],

@@ -129,3 +129,14 @@ def test_a_fairness_flag_says_under_which_version_it_is_raised():
 
     assert _flagged_in(["baseline"]) == " *（基准）" and _flagged_in(["candidate"]) == " *（候选）"
     assert _flagged_in(["candidate", "baseline"]) == " *（两版）" and _flagged_in([]) == ""
+
+
+def test_no_total_falling_does_not_read_as_nobody_worse_off(capsys):
+    """v2 of the template raises no one's total, yet 36 lose 优秀 to the quota: the line says so."""
+    from rulesvc.commands.simulation import _movers
+
+    _movers({"overview": {"transitions": {"changed": 215}}, "movers": {"risers": [], "fallers": [], "grade_up": 0,
+                                                                       "grade_down": 36}}, 10)
+    out = capsys.readouterr().out
+    assert "总分下降最多：无（没有人的总分下降；但有 36 人等次下降（名额等原因，见等次变化））" in out
+    assert "总分上升最多：无（没有人的总分上升）" in out
