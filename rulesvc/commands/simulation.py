@@ -357,7 +357,6 @@ def _flagged_in(sides: Any) -> str:
     """Which version a fairness flag is raised under: " *（候选）", " *（基准）", " *（两版）" or nothing."""
     if not sides:
         return ""
-    sides = [sides] if isinstance(sides, str) else list(sides)
     if {"candidate", "baseline"} <= set(sides):
         return " *（两版）"
     return " *（候选）" if "candidate" in sides else " *（基准）"

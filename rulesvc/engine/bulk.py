@@ -708,9 +708,9 @@ def _graded_above(compiled: CompiledScheme, rows: list[tuple[Subject, float, lis
     assert g is not None
     order = {b.grade: i for i, b in enumerate(g.bands)}
     quota_at = [(i, b.grade) for i, b in enumerate(g.bands) if b.quota is not None and i > 0]
-    out: dict[tuple[str, Any], list[float]] = {}
     if not quota_at:
         return {}
+    out: dict[tuple[str, Any], list[float]] = {}
     for (subj, total, vetoes), grade in zip(rows, grades, strict=True):
         if grade is None or subj.status != EVALUATED:
             continue
