@@ -24,12 +24,20 @@ class Decisions:
     """What fired: branch per indicator, matching event (or case) ids per adjustment and veto.
 
     ``adjustments`` holds what an adjustment counts — event ids, or case ids for ``per_case`` and
-    patterns; ``adjustment_events`` holds the event ids behind the cases of those."""
+    patterns; ``adjustment_events`` holds the event ids behind the cases of those. ``counts`` says how
+    many an adjustment (``adj:<code>``) or veto (``veto:<code>``) matched when its ids are not at hand —
+    decisions read off a bulk row (``rulesvc.engine.summary``) know how many, not which."""
 
     branches: Mapping[str, str]
     adjustments: Mapping[str, tuple[str, ...]]
     vetoes: Mapping[str, tuple[str, ...]]
     adjustment_events: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    counts: Mapping[str, int] = field(default_factory=dict)
+
+    def matched(self, kind: str, code: str) -> tuple[int, tuple[str, ...]]:
+        """How many an adjustment (``kind`` "adj") or veto ("veto") matched, and the ids known."""
+        ids = (self.adjustments if kind == "adj" else self.vetoes).get(code, ())
+        return (len(ids) if ids else self.counts.get(f"{kind}:{code}", 0)), ids
 
 
 @dataclass(frozen=True)
@@ -171,18 +179,24 @@ def pattern_holds(ca: CompiledAdjustment, case: Row) -> bool:
     return case["adj"] == ca.adjustment.code and all(case[st.name] >= st.at_least for st in ca.pattern)
 
 
+def branches_for(compiled: CompiledScheme, xs: Mapping[str, float | None]) -> dict[str, str]:
+    """The branch that holds each x (``missing`` for no x), for the scored indicators in ``xs``."""
+    branches: dict[str, str] = {}
+    for ci in compiled.indicators:
+        if ci.piecewise is None or ci.indicator.code not in xs:
+            continue
+        x = xs[ci.indicator.code]
+        branches[ci.indicator.code] = "missing" if x is None else ci.piecewise.branch_for(x).id
+    return branches
+
+
 class PythonDecider:
     """Decisions made by the compiled Python closures: the reference the others are tested against."""
 
     name = "python"
 
     def decide(self, compiled: CompiledScheme, facts: DecisionInput) -> Decisions:
-        branches: dict[str, str] = {}
-        for ci in compiled.indicators:
-            if ci.piecewise is None or ci.indicator.code not in facts.x:
-                continue
-            x = facts.x[ci.indicator.code]
-            branches[ci.indicator.code] = "missing" if x is None else ci.piecewise.branch_for(x).id
+        branches = branches_for(compiled, facts.x)
         adjustments: dict[str, tuple[str, ...]] = {}
         behind: dict[str, tuple[str, ...]] = {}
         for ca in compiled.adjustments:

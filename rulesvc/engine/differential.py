@@ -59,6 +59,35 @@ def compare(compiled: CompiledScheme, bulk: BulkResult, events: pl.DataFrame, de
     return len(rows), diffs
 
 
+def summary_differences(row: R.Result, single: R.Result) -> list[str]:
+    """Where a result assembled from a bulk row (``engine.summary.explain_row``) and a per-subject result
+    part, on what a card shows: every trace field but metric traces and event ids (which a row has not),
+    numbers within :data:`TOLERANCE` (a row's metrics may be an ulp off a per-subject aggregation), all
+    else equal — the rule, note and "what it would take" in words."""
+    out: list[str] = []
+    skip = {"event_ids", "case_ids", "metrics", "executor", "fired"}
+
+    def walk(where: str, a: Any, b: Any) -> None:
+        if isinstance(a, float) and isinstance(b, float) or isinstance(a, float) and isinstance(b, int) \
+                or isinstance(a, int) and isinstance(b, float):
+            if not _close(float(a), float(b)) and not (math.isnan(a) and math.isnan(b)):
+                out.append(f"{where}: {a!r} (row) vs {b!r} (events)")
+        elif isinstance(a, dict) and isinstance(b, dict):
+            for k in a.keys() | b.keys():
+                if k not in skip:
+                    walk(f"{where}.{k}", a.get(k), b.get(k))
+        elif isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+            if len(a) != len(b):
+                out.append(f"{where}: {len(a)} items (row) vs {len(b)} (events)")
+            for i, (x, y) in enumerate(zip(a, b, strict=False)):
+                walk(f"{where}[{getattr(x, 'get', lambda _k: None)('code') or i}]", x, y)
+        elif a != b:
+            out.append(f"{where}: {a!r} (row) vs {b!r} (events)")
+
+    walk(single.subject, row.as_dict(), single.as_dict())
+    return out
+
+
 def _differences(compiled: CompiledScheme, bulk: BulkResult, row: dict[str, Any], r: R.Result) -> list[Difference]:
     """One subject's differences, each under the phase whose output it is."""
     name = str(row[bulk.key])

@@ -367,8 +367,8 @@ def phase_vetoes(compiled: CompiledScheme, decisions: Decisions,
     zeroed: dict[str, str] = {}
     traces: list[R.VetoTrace] = []
     for cv in compiled.vetoes:
-        ids = decisions.vetoes.get(cv.veto.code, ())
-        if not ids:
+        n, ids = decisions.matched("veto", cv.veto.code)
+        if not n:
             continue
         fired.add(f"veto:{cv.veto.code}")
         v = cv.veto
@@ -382,7 +382,7 @@ def phase_vetoes(compiled: CompiledScheme, decisions: Decisions,
             else:
                 details.append(f"不得评为{e.grade} (may not be graded {e.grade})")
         traces.append(R.VetoTrace(v.code, v.name, "+".join(e.effect for e in v.effects),
-                                  tuple(ids[: R.EVENT_IDS_SHOWN]), "；".join(details), len(ids)))
+                                  tuple(ids[: R.EVENT_IDS_SHOWN]), "；".join(details), n))
     return zeroed, traces
 
 
@@ -395,11 +395,10 @@ def phase_adjustments(compiled: CompiledScheme, decisions: Decisions, zeroed: Ma
     per_dim: dict[str, float] = {}
     for ca in compiled.adjustments:
         a = ca.adjustment
-        ids = decisions.adjustments.get(a.code, ())
-        if not ids or not adjustment_applies(ca, subject):
+        n, ids = decisions.matched("adj", a.code)
+        if not n or not adjustment_applies(ca, subject):
             continue
         fired.add(f"adj:{a.code}")
-        n = len(ids)
         raw = n * a.points
         pts, note = raw, ""
         if a.cap is not None and abs(raw) > a.cap:

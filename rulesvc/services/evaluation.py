@@ -4,8 +4,10 @@ nearest tier not reached, with what is needed to reproduce it and whether the fi
 (frozen, :mod:`rulesvc.services.publications`) or **provisional** (computed now, :mod:`.results`).
 
 The head of a card (status, total, grade, place) always comes from the period's bulk result — the very
-row the ranking shows; the explanation comes from the per-subject evaluator on the same inputs with the
-same peers (the differential tests hold the two together).
+row the ranking shows. The explanation of a card (``trace=summary``) is assembled from that row by the
+per-subject phases (``engine.summary``); a full trace, with the events behind every point, comes from
+the per-subject evaluator on the subject's events with the same peers (the differential tests hold the
+three together).
 
 What-if: a card may be computed from the caller's own events (``events``, validated as import rows)
 instead of the stored ones; peers, group sizes and quotas still come from the stored period.
@@ -120,9 +122,10 @@ def _provisional_card(session: Session, fig: results.Figures, row: dict[str, Any
                       orgs: dict[int, dict[str, str]] | None = None, ranks: dict[str, Any] | None = None) -> bytes:
     """A subject's provisional card as canonical bytes — the bytes a publication of these figures would
     store — computed on its first request and kept with the bulk run (``results.Computed.card``)."""
-    assert fig.computed is not None
-    return fig.computed.card(row["code"], lambda: canonical(card_of(session, fig, row, summary_of(_result(fig, row)),
-                                                                    orgs, ranks)))
+    computed = fig.computed
+    assert computed is not None
+    return computed.card(row["code"], lambda: canonical(card_of(
+        session, fig, row, summary_of(computed.explain(fig.compiled, row, fig.period.label)), orgs, ranks)))
 
 
 @functools.cache

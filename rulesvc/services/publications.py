@@ -138,8 +138,10 @@ def _cards(session: Session, fig: results.Figures) -> list[tuple[int, dict[str, 
     orgs = {r.id: {"code": r.code, "name": r.name}
             for r in session.execute(select(Procuratorate.id, Procuratorate.code, Procuratorate.name)).all()}
     out = []
+    computed = fig.computed
+    assert computed is not None  # a publication freezes figures computed now
     for row in results.ranked(fig).sort("code").iter_rows(named=True):
-        full = evaluation.summary_of(evaluation._result(fig, row))
+        full = evaluation.summary_of(computed.explain(fig.compiled, row, fig.period.label))
         ranks = {"place": row["place"], "group_size": row["group_size"], "percentile": row["percentile"]}
         out.append((row["procuratorate_id"], evaluation.card_of(session, fig, row, full, orgs, ranks)))
     return out

@@ -41,6 +41,7 @@ from rulesvc.engine.errors import DefinitionError
 from rulesvc.engine.participation import EVALUATED
 from rulesvc.engine.peers import quota_places
 from rulesvc.engine.periods import Period, parse_period
+from rulesvc.engine.summary import explain_row, subset_facts
 from rulesvc.errors import InvalidInput, NotFound
 from rulesvc.persistence.lifecycle import can_be_in_force
 from rulesvc.persistence.models import Dataset, DatasetWithdrawal, Publication, Scheme, SchemeVersion
@@ -186,9 +187,22 @@ class Computed:
     loaded: _Loaded = field(repr=False)
     key: Hashable = None  # the bulk run's (what every figure of it rests on) and the order of the scheme's parts
 
+    _subsets: dict[Hashable, Any] | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
     def events_of(self, key_value: Any) -> pl.DataFrame:
         """The subject's events (the rows of the period's events frame, in their order)."""
         return self.loaded.events_of(key_value)
+
+    def explain(self, compiled: CompiledScheme, row: dict[str, Any], period: str) -> Any:
+        """The subject's explanation (``engine.summary.explain_row``) from its bulk row: a card's, without
+        reading the subject's events again. The one question of it that needs the events — does one more
+        event of a metric count in another too — is answered for every subject at once, on first use."""
+        with self._lock:
+            if self._subsets is None:
+                self._subsets = subset_facts(compiled, self.data.events, self.bulk.key)
+        return explain_row(compiled, self.bulk, row, period=period, subsets=self._subsets.get(row[self.bulk.key]),
+                           subject_id=row["code"], subject_name=row.get("name") or "")
 
     def card(self, code: str, make: Callable[[], bytes]) -> bytes:
         """The subject's card as its canonical bytes, made once per bulk run (``make``) and then kept

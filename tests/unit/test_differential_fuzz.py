@@ -12,6 +12,8 @@ fields and shared case ids), all in memory — no database. For every example:
   and with the Python decider (``rulesvc.engine.differential.compare``) — and, once
   ``FIXED_SCALAR_DIVISION``, the totals agree to the bit (``evaluate.ordered_sum`` promises it: a
   grade boundary or a quota can hang on one ulp);
+- a card's explanation assembled from the bulk row (``engine.summary.explain_row``) equals the per-subject
+  result on every field a card shows;
 - every result's attribution lines add up to its total;
 - no grade holds more subjects of its quota group than ``floor(quota × group size)``.
 
@@ -43,11 +45,12 @@ from scheme_strategies import DICT, FIXED_SCALAR_DIVISION, PERIOD, DataSet, data
 from rulesvc.engine import differential
 from rulesvc.engine.bulk import GROUP_COLUMNS, BulkResult, evaluate_bulk
 from rulesvc.engine.compile import CompiledScheme, compile_scheme
-from rulesvc.engine.differential import compare
+from rulesvc.engine.differential import compare, summary_differences
 from rulesvc.engine.durable_decider import DurableDecider
 from rulesvc.engine.errors import DefinitionError
 from rulesvc.engine.evaluate import PythonDecider, ordered_sum
 from rulesvc.engine.result import Result
+from rulesvc.engine.summary import explain_row, subset_facts
 from rulesvc.schema.scheme import DocumentError, load_scheme
 from rulesvc.services.facts import frame_from_rows
 
@@ -196,6 +199,12 @@ def check(compiled: CompiledScheme, bulk: BulkResult, events: pl.DataFrame, n_su
         diffs = [d for d in diffs if str(d) not in known]
         assert diffs == [], f"bulk vs per subject ({decider.name} decider):\n" + "\n".join(map(str, diffs[:30]))
 
+        if decider.name == "python":  # a card's explanation read off the bulk row: the same, field for field
+            facts, rows = subset_facts(compiled, events, bulk.key), {str(r[bulk.key]): r for r in bulk.frame.to_dicts()}
+            for r in results:
+                row = rows[r.subject]
+                got = explain_row(compiled, bulk, row, period="", subsets=facts.get(row[bulk.key]))
+                assert summary_differences(got, r) == [], "\n".join(summary_differences(got, r)[:30])
         by_id = {str(r[bulk.key]): r["total"] for r in bulk.frame.select(bulk.key, "total").to_dicts()}
         for r in results:
             lines = [ln.points for ln in r.attribution]

@@ -1,0 +1,98 @@
+"""A subject's explanation assembled from its row of a bulk result — what a score card shows
+(``trace=summary``) without reading the subject's events again.
+
+The bulk executor has already computed, column-wise, everything a card's explanation rests on: the
+metrics, how many events (or cases) each adjustment and veto matched, who is compared with whom. The
+per-subject phases after the metrics are cheap; re-reading a subject's events (turning them into rows,
+aggregating them, asserting them as durable_rules facts) is most of a per-subject evaluation. So a card
+runs the per-subject phases from ``indicators`` on, over the row's metrics, and :func:`explain_row`
+gives the very :class:`~rulesvc.engine.result.Result` a per-subject evaluation gives — dimensions,
+indicators with their rule, nearest tier and notes, adjustments, vetoes, attribution — except what only
+the events hold: the metric traces and the event ids (``event_ids`` empty, ``matched`` exact).
+
+One question of "what it would take" needs the events: whether one more event of a metric also counts
+in another the indicator reads (a plea case is also a reviewed case). :func:`subset_facts` answers it
+for every subject and pair of metrics in one pass over the period's events, as the per-subject
+explanation judges it (``explain._subset``: on the subject's own events).
+
+The differential test ``tests/integration/test_summary_rows.py`` holds the two ways together on the whole
+demo province: the same card, field for field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+from typing import Any
+
+import polars as pl
+
+from rulesvc.engine import result as R
+from rulesvc.engine.bulk import BulkResult, _mask, subject_of
+from rulesvc.engine.compile import CompiledScheme
+from rulesvc.engine.decide import Decisions, branches_for
+from rulesvc.engine.evaluate import assemble, phase_indicators, phase_peers
+
+Pair = tuple[str, str]
+
+
+def subset_pairs(compiled: CompiledScheme) -> tuple[Pair, ...]:
+    """The pairs (a, b) of count metrics of one indicator whose answer depends on the subject's events:
+    a's event types all among b's, and b filtered (otherwise the answer is the same for everyone and
+    ``explain._subset`` gives it without events)."""
+    pairs: set[Pair] = set()
+    for counts in compiled.count_metrics_of.values():
+        for a, cm in counts.items():
+            for b, other in counts.items():
+                if a != b and cm.types <= other.types and other.where is not None:
+                    pairs.add((a, b))
+    return tuple(sorted(pairs))
+
+
+def subset_facts(compiled: CompiledScheme, events: pl.DataFrame, key: str) -> dict[Hashable, dict[Pair, bool]]:
+    """Per subject (by ``key``), for each of :func:`subset_pairs`: did a count any of the subject's events,
+    and does every one of them also count in b? A subject absent here has no such event: every answer
+    False, as on no events (:func:`explain_row` given ``subsets=None``)."""
+    pairs = subset_pairs(compiled)
+    if not pairs or not events.height:
+        return {}
+    by_code = {cm.metric.code: cm for cm in compiled.metrics}
+    firsts = sorted({a for a, _ in pairs})
+    types = sorted(set().union(*(by_code[a].types for a in firsts)))
+    hit = {a: f"a{i}" for i, a in enumerate(firsts)}
+    f = (events.lazy().filter(pl.col(key).is_not_null() & pl.col("event_type").is_in(types))
+         .with_columns([_mask(by_code[a].types, by_code[a].where).alias(hit[a]) for a in firsts]))
+    aggs = []
+    for i, (a, b) in enumerate(pairs):
+        where = by_code[b].where
+        assert where is not None  # subset_pairs keeps only filtered b
+        ma = pl.col(hit[a])
+        aggs.append((ma.any() & ~(ma & ~where.pl.fill_null(False)).any()).alias(f"p{i}"))
+    out = f.group_by(key).agg(aggs).collect()
+    cols = [out[f"p{i}"].to_list() for i in range(len(pairs))]
+    return {k: dict(zip(pairs, answers, strict=True))
+            for k, *answers in zip(out[key].to_list(), *cols, strict=True)}
+
+
+def explain_row(compiled: CompiledScheme, bulk: BulkResult, row: Mapping[str, Any], *, period: str,
+                subsets: Mapping[Pair, bool] | None = None, subject_id: str | None = None,
+                subject_name: str = "") -> R.Result:
+    """The per-subject result of the subject of ``row`` (a row of ``bulk.frame``), from its figures there:
+    the same trace as ``evaluate_subject`` on the subject's events, without metric traces and event ids.
+    ``subsets``: the subject's answers of :func:`subset_facts` (None: the subject has none of the events
+    they are about)."""
+    subject = subject_of(dict(row), bulk.key, final=True)
+    if subject_id is not None:
+        subject.id = subject_id
+    subject.name = subject_name
+    metrics = {cm.metric.code: row[cm.metric.code] for cm in compiled.metrics}
+    values = phase_indicators(compiled, metrics, subject)
+    xs, notes = phase_peers(compiled, subject, values, bulk.peers)
+    counts = {f"adj:{ca.adjustment.code}": row[f"adjn__{ca.adjustment.code}"] or 0 for ca in compiled.adjustments}
+    counts.update({f"veto:{cv.veto.code}": row[f"veton__{cv.veto.code}"] or 0 for cv in compiled.vetoes})
+    decisions = Decisions(branches_for(compiled, xs), {}, {}, {}, counts)
+    known: dict[Any, Any] = dict(subsets) if subsets is not None else dict.fromkeys(subset_pairs(compiled), False)
+    return assemble(compiled, subject, period, metrics, values, xs, decisions, (), bulk.peers, executor="bulk",
+                    explain=True, cache=known, x_notes=notes)
+
+
+__all__ = ["explain_row", "subset_facts", "subset_pairs"]
