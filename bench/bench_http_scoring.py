@@ -546,6 +546,14 @@ def measure_rate(run: Run, *, label: str = "evaluation, trace=summary", trace: s
     secs, eval_secs = (4, 8) if run.args.quick else (8, 20)
     rounds = 1 if run.args.quick else 2
     tot: dict[str, list[Load]] = {"health": [], "404": [], "eval": []}
+    if trace == "summary" and run.eval_rate is None:
+        # Provisional cards are kept once made (in the worker and on disk, services.cardstore): start from
+        # none anywhere — a fresh server, the store emptied — so that round 1 computes each subject's card on
+        # its first request (2,894 of its requests) and round 2 finds them all made.
+        run.server.stop()
+        for f in (run.instance / "cache" / "events").glob("cards.sqlite3*"):
+            f.unlink()
+        run.server = Server(run.instance, run.work / "gunicorn-rate.log", workers=os.cpu_count() or 1)
     for r in range(rounds):
         tot["health"].append(load(run, "/api/v1/health", secs))
         tot["404"].append(load(run, "/api/v1/no-such-resource", secs))
@@ -568,6 +576,11 @@ def measure_rate(run: Run, *, label: str = "evaluation, trace=summary", trace: s
         run.eval_rate = ev
     run.add(f"{label}: max rate", f"{ev:,.1f} req/s", f"health {he:,.0f} req/s", f"{ev / he:.3f}", "≥ 0.50",
             ev / he >= 0.5)
+    if rounds > 1 and trace == "summary":
+        for r, what in ((0, "round 1: every card computed on its first request"), (1, "round 2: cards made")):
+            e, h = tot["eval"][r].rps, tot["health"][r].rps
+            run.add(f"{label}: {what}", f"{e:,.1f} req/s", f"health {h:,.0f} req/s", f"{e / h:.3f}", "(information)",
+                    "—")
     run.add(f"{label}: max rate vs the 404 envelope (no database)", f"{ev:,.1f} req/s", f"404 {nf:,.0f} req/s",
             f"{ev / nf:.3f}", "(information)", "—")
 

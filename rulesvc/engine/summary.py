@@ -21,7 +21,7 @@ demo province: the same card, field for field.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Collection, Hashable, Mapping
 from typing import Any
 
 import polars as pl
@@ -48,10 +48,10 @@ def subset_pairs(compiled: CompiledScheme) -> tuple[Pair, ...]:
     return tuple(sorted(pairs))
 
 
-def subset_facts(compiled: CompiledScheme, events: pl.DataFrame, key: str) -> dict[Hashable, dict[Pair, bool]]:
-    """Per subject (by ``key``), for each of :func:`subset_pairs`: did a count any of the subject's events,
-    and does every one of them also count in b? A subject absent here has no such event: every answer
-    False, as on no events (:func:`explain_row` given ``subsets=None``)."""
+def subset_facts(compiled: CompiledScheme, events: pl.DataFrame, key: str) -> dict[Hashable, frozenset[Pair]]:
+    """Per subject (by ``key``), the pairs of :func:`subset_pairs` that hold on the subject's events: a
+    counted at least one of them, and every one of those also counts in b. A subject absent here holds
+    none (as on no events). Subjects holding the same pairs share one set."""
     pairs = subset_pairs(compiled)
     if not pairs or not events.height:
         return {}
@@ -69,17 +69,21 @@ def subset_facts(compiled: CompiledScheme, events: pl.DataFrame, key: str) -> di
         aggs.append((ma.any() & ~(ma & ~where.pl.fill_null(False)).any()).alias(f"p{i}"))
     out = f.group_by(key).agg(aggs).collect()
     cols = [out[f"p{i}"].to_list() for i in range(len(pairs))]
-    return {k: dict(zip(pairs, answers, strict=True))
-            for k, *answers in zip(out[key].to_list(), *cols, strict=True)}
+    shared: dict[frozenset[Pair], frozenset[Pair]] = {}
+    facts: dict[Hashable, frozenset[Pair]] = {}
+    for k, *answers in zip(out[key].to_list(), *cols, strict=True):
+        held = frozenset(p for p, yes in zip(pairs, answers, strict=True) if yes)
+        if held:
+            facts[k] = shared.setdefault(held, held)
+    return facts
 
 
 def explain_row(compiled: CompiledScheme, bulk: BulkResult, row: Mapping[str, Any], *, period: str,
-                subsets: Mapping[Pair, bool] | None = None, subject_id: str | None = None,
+                subsets: Collection[Pair] = (), subject_id: str | None = None,
                 subject_name: str = "") -> R.Result:
     """The per-subject result of the subject of ``row`` (a row of ``bulk.frame``), from its figures there:
     the same trace as ``evaluate_subject`` on the subject's events, without metric traces and event ids.
-    ``subsets``: the subject's answers of :func:`subset_facts` (None: the subject has none of the events
-    they are about)."""
+    ``subsets``: the pairs of metrics that hold for the subject (:func:`subset_facts`)."""
     subject = subject_of(dict(row), bulk.key, final=True)
     if subject_id is not None:
         subject.id = subject_id
@@ -90,7 +94,7 @@ def explain_row(compiled: CompiledScheme, bulk: BulkResult, row: Mapping[str, An
     counts = {f"adj:{ca.adjustment.code}": row[f"adjn__{ca.adjustment.code}"] or 0 for ca in compiled.adjustments}
     counts.update({f"veto:{cv.veto.code}": row[f"veton__{cv.veto.code}"] or 0 for cv in compiled.vetoes})
     decisions = Decisions(branches_for(compiled, xs), {}, {}, {}, counts)
-    known: dict[Any, Any] = dict(subsets) if subsets is not None else dict.fromkeys(subset_pairs(compiled), False)
+    known: dict[Any, Any] = {pair: pair in subsets for pair in subset_pairs(compiled)}
     return assemble(compiled, subject, period, metrics, values, xs, decisions, (), bulk.peers, executor="bulk",
                     explain=True, cache=known, x_notes=notes)
 

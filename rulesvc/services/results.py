@@ -46,6 +46,7 @@ from rulesvc.errors import InvalidInput, NotFound
 from rulesvc.persistence.lifecycle import can_be_in_force
 from rulesvc.persistence.models import Dataset, DatasetWithdrawal, Publication, Scheme, SchemeVersion
 from rulesvc.schema.scheme import DocumentError, load_scheme
+from rulesvc.services import cardstore
 from rulesvc.services.governance import versions
 from rulesvc.services.governance.access import Actor, require_read
 from rulesvc.services.scoring import KEYS, compile_cached, parts_order, period_data, subjects_for
@@ -134,6 +135,7 @@ class _Cards:
 
 _DATA = _Lru(14)  # (generation, period, scheme scope, event types …) -> PeriodData + events by subject
 _BULK = _Lru(28)  # (content hash, datasets, period, dictionary, subjects) -> BulkResult
+_SUBSETS = _Lru(28)  # a bulk run's key -> engine.summary.subset_facts of its events (a card needs them)
 _PUBLISHED = _Lru(16)  # publication id -> (frame, left out, extra)
 # (bulk run's key, subject code) -> gzip(card): ~5 kB a card of the provincial template, so ~3,000 cards — a
 # province's period — in 16 MB of a worker
@@ -142,7 +144,7 @@ _CARDS = _Cards(16 << 20)
 
 def clear_caches() -> None:
     """Forget every cached result (tests; a worker never needs it: keys change with their inputs)."""
-    for c in (_DATA, _BULK, _PUBLISHED, _COMPILED, _INDEX, _QUOTA, _CARDS):
+    for c in (_DATA, _BULK, _SUBSETS, _PUBLISHED, _COMPILED, _INDEX, _QUOTA, _CARDS):
         c.clear()
 
 
@@ -186,9 +188,7 @@ class Computed:
     bulk: BulkResult
     loaded: _Loaded = field(repr=False)
     key: Hashable = None  # the bulk run's (what every figure of it rests on) and the order of the scheme's parts
-
-    _subsets: dict[Hashable, Any] | None = field(default=None, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    cache_dir: str | Path | None = None  # where the events cache and the card store are
 
     def events_of(self, key_value: Any) -> pl.DataFrame:
         """The subject's events (the rows of the period's events frame, in their order)."""
@@ -198,21 +198,29 @@ class Computed:
         """The subject's explanation (``engine.summary.explain_row``) from its bulk row: a card's, without
         reading the subject's events again. The one question of it that needs the events — does one more
         event of a metric count in another too — is answered for every subject at once, on first use."""
-        with self._lock:
-            if self._subsets is None:
-                self._subsets = subset_facts(compiled, self.data.events, self.bulk.key)
-        return explain_row(compiled, self.bulk, row, period=period, subsets=self._subsets.get(row[self.bulk.key]),
+        facts = _SUBSETS.get_or_make(self.key, lambda: subset_facts(compiled, self.data.events, self.bulk.key))
+        return explain_row(compiled, self.bulk, row, period=period, subsets=facts.get(row[self.bulk.key], ()),
                            subject_id=row["code"], subject_name=row.get("name") or "")
 
     def card(self, code: str, make: Callable[[], bytes]) -> bytes:
         """The subject's card as its canonical bytes, made once per bulk run (``make``) and then kept
-        compressed in this process (bounded): the same run and subject always give the same card."""
+        compressed — in this process (bounded) and, with a cache directory, on disk for every worker
+        and restart (``services.cardstore``): the same run and subject always give the same card."""
         key = (self.key, code)
         found = _CARDS.get(key)
         if found is not None:
             return gzip.decompress(found)
+        store = cardstore.store_in(self.cache_dir) if self.cache_dir is not None else None
+        run = cardstore.run_digest(self.key) if store is not None else ""
+        found = store.get(run, code) if store is not None else None
+        if found is not None:
+            _CARDS.put(key, found)
+            return gzip.decompress(found)
         text = make()
-        _CARDS.put(key, gzip.compress(text, 1))
+        packed = gzip.compress(text, 1, mtime=0)
+        _CARDS.put(key, packed)
+        if store is not None:
+            store.put(run, code, packed)
         return text
 
 
@@ -428,7 +436,8 @@ def compute(session: Session, compiled: CompiledScheme, dictionary: Dictionary, 
     bkey = (compiled.scheme.content_hash, data.dataset_hashes, p.label, dictionary.content_hash, gen, scope)
     bulk = _BULK.get_or_make(bkey, lambda: evaluate_bulk(compiled, data.events, data.subjects, key=data.key,
                                                          period=data.span))
-    return Computed(data, bulk, loaded, (bkey, parts_order(compiled.scheme)))  # a card lists parts in that order
+    return Computed(data, bulk, loaded, (bkey, parts_order(compiled.scheme)),  # a card lists parts in that order
+                    cache_dir)
 
 
 def scoped(data: Any) -> Any:

@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import gzip
 import io
 import json
+import sqlite3
 import zipfile
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from rulesvc.extensions import db
-from rulesvc.services import evaluation
+from rulesvc.services import cardstore, evaluation
 from rulesvc.services.dictionary import get_dictionary
 from rulesvc.services.governance.access import system_actor
 from rulesvc.services.importing import import_file
@@ -81,6 +84,20 @@ def test_a_provisional_card_is_made_once_and_is_made_again_when_its_data_changes
     first = raw()
     assert len(results._CARDS) == 1
     assert raw() == first  # from the kept card
+    # Kept on disk too, for every worker and restart (services.cardstore): a process that has forgotten
+    # the card answers what the store holds — shown here by changing it there.
+    store = Path(sim.extensions["rulesvc.simulation_settings"].cache_dir) / cardstore.FILE_NAME
+    with sqlite3.connect(store) as db_:
+        (run, code, packed), = db_.execute("SELECT run, code, card FROM cards").fetchall()
+        changed = json.loads(gzip.decompress(packed))
+        changed["grade_reason"] = "（改在卡片库里）"
+        db_.execute("UPDATE cards SET card = ? WHERE run = ? AND code = ?",
+                    (gzip.compress(evaluation.canonical(changed)), run, code))
+    assert code == "P01" and len(run) == 32
+    results._CARDS.clear()
+    assert json.loads(raw())["grade_reason"] == "（改在卡片库里）"
+    with sqlite3.connect(store) as db_:
+        db_.execute("DELETE FROM cards")
     results._CARDS.clear()
     assert raw() == first  # computed afresh: the same bytes
     full = json.loads(raw(trace="full"))
@@ -105,6 +122,8 @@ def test_a_provisional_card_is_made_once_and_is_made_again_when_its_data_changes
     after = json.loads(raw())
     assert after["datasets"] != summary["datasets"] and after["total"] != summary["total"]
     assert after == json.loads(raw()) and len(results._CARDS) == 3
+    with sqlite3.connect(store) as db_:  # one card per run on disk too: the new data's is a new one
+        assert db_.execute("SELECT count(DISTINCT run), count(*) FROM cards").fetchone() == (3, 3)
 
 
 def test_published_figures_do_not_move_under_new_data_and_rules_and_a_correction_supersedes(world):
