@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import polars as pl
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, defer, joinedload
 from sqlalchemy.orm import object_session as _object_session
 
@@ -44,11 +44,11 @@ from rulesvc.engine.periods import Period, parse_period
 from rulesvc.engine.summary import explain_row, subset_facts
 from rulesvc.errors import InvalidInput, NotFound
 from rulesvc.persistence.lifecycle import can_be_in_force
-from rulesvc.persistence.models import Dataset, DatasetWithdrawal, Publication, Scheme, SchemeVersion
+from rulesvc.persistence.models import Publication, Scheme, SchemeVersion
 from rulesvc.schema.scheme import DocumentError, load_scheme
 from rulesvc.services import cardstore
 from rulesvc.services.governance import versions
-from rulesvc.services.governance.access import Actor, require_read
+from rulesvc.services.governance.access import Actor, data_state, require_read
 from rulesvc.services.scoring import KEYS, compile_cached, parts_order, period_data, subjects_for
 
 PUBLISHED, PROVISIONAL = "published", "provisional"
@@ -359,7 +359,6 @@ def compiled_version(v: SchemeVersion, dictionary: Dictionary) -> CompiledScheme
 @functools.cache
 def _statements() -> dict[str, Any]:
     """The statements every scoring request runs, built once (building one costs more than running it)."""
-    withdrawn = select(func.count(DatasetWithdrawal.dataset_id)).scalar_subquery()
     return {
         "publication": select(Publication).options(joinedload(Publication.version).options(*_LIGHT)).where(Publication.scheme_id == bindparam("scheme_id"),
                                                  Publication.period == bindparam("period"))
@@ -367,7 +366,6 @@ def _statements() -> dict[str, Any]:
         "in_force": select(SchemeVersion).options(*_LIGHT).where(
             SchemeVersion.scheme_id == bindparam("scheme_id"), SchemeVersion.effective_from.is_not(None),
             SchemeVersion.effective_from <= bindparam("on")).order_by(SchemeVersion.number),
-        "generation": select(func.count(Dataset.id), func.max(Dataset.id), withdrawn),
     }
 
 
@@ -408,7 +406,7 @@ def provisional_figures(session: Session, v: SchemeVersion, dictionary: Dictiona
 def generation(session: Session) -> tuple[Any, ...]:
     """Changes whenever facts or reference data may have changed: every import (events or reference
     data) adds a dataset, every withdrawal a row (datasets are immutable)."""
-    return tuple(session.execute(_statements()["generation"]).one())
+    return data_state(session)
 
 
 def loaded_period(session: Session, compiled: CompiledScheme, dictionary: Dictionary, p: Period, *,

@@ -161,12 +161,15 @@ def _forget_tree_on_write(state: Any) -> None:
 @functools.cache
 def _tree_state() -> Select[Any]:
     """The statement naming the hierarchy's state (built once: building it costs more than running it)."""
-    from rulesvc.persistence.models import Dataset
+    from rulesvc.persistence.models import Dataset, DatasetWithdrawal
 
     last_dataset = select(func.max(Dataset.id)).scalar_subquery()
+    datasets = select(func.count(Dataset.id)).scalar_subquery()
+    withdrawn = select(func.count(DatasetWithdrawal.dataset_id)).scalar_subquery()
     parent = func.coalesce(Procuratorate.parent_id, 0)
+    # The last three are the data's generation (services.results.generation), read in the same query.
     return select(func.count(Procuratorate.id), func.max(Procuratorate.id), func.sum(parent),
-                  func.sum(Procuratorate.id * parent), last_dataset)
+                  func.sum(Procuratorate.id * parent), last_dataset, datasets, withdrawn)
 
 
 def tree_of(session: Session | scoped_session[Session]) -> Tree:
@@ -177,10 +180,23 @@ def tree_of(session: Session | scoped_session[Session]) -> Tree:
     request that authenticates and then shows a unit's name asks once."""
     if isinstance(session, scoped_session):
         session = session()
+    return _memo(session)[1]
+
+
+def data_state(session: Session | scoped_session[Session]) -> tuple[Any, ...]:
+    """(datasets, the last dataset's id, withdrawals): changes with every import and withdrawal. Read with
+    the hierarchy's state, once per transaction (a scoring request needs both)."""
+    if isinstance(session, scoped_session):
+        session = session()
+    state = _memo(session)[2]
+    return (state[-2], state[-3], state[-1])
+
+
+def _memo(session: Session) -> tuple[Any, Tree, tuple[Any, ...]]:
     transaction = session.get_transaction()
     memo = session.info.get(_TREE_MEMO)
     if transaction is not None and memo is not None and memo[0] is transaction:
-        return memo[1]
+        return memo
     state = (str(session.get_bind().engine.url), *session.execute(_tree_state()).one())
     with _TREES_LOCK:
         tree = _TREES.get(state)
@@ -190,8 +206,8 @@ def tree_of(session: Session | scoped_session[Session]) -> Tree:
             if len(_TREES) >= 8:
                 _TREES.clear()
             _TREES[state] = tree
-    session.info[_TREE_MEMO] = (session.get_transaction(), tree)
-    return tree
+    memo = session.info[_TREE_MEMO] = (session.get_transaction(), tree, state)
+    return memo
 
 
 def actor_for_user(session: Session, user: User, *, ip: str = "", client: str = "") -> Actor:
