@@ -55,9 +55,9 @@ def test_the_whole_demo_province_scores_the_same_both_ways(province, scheme, per
 
 
 @pytest.mark.parametrize(("scheme", "period"), [
-    ("province-prosecutor-template.yaml", "2020"),
-    ("county-910101-localized.yaml", "2020-07"),
-    ("province-procuratorate-quality.yaml", "2020-Q3"),
+    ("province-prosecutor-template.yaml", "2020-Q3"),  # a quarter: every kind of hint, a quarter of the year's time
+    ("county-910101-localized.yaml", "2020"),
+    ("province-procuratorate-quality.yaml", "2020-07"),
 ])
 def test_a_cards_explanation_from_the_bulk_row_is_the_per_subject_one(province, scheme, period):
     """What a card shows (``trace=summary``: rules, notes, what it would take, adjustments, vetoes,
