@@ -15,8 +15,9 @@ in another the indicator reads (a plea case is also a reviewed case). :func:`sub
 for every subject and pair of metrics in one pass over the period's events, as the per-subject
 explanation judges it (``explain._subset``: on the subject's own events).
 
-The differential test ``tests/integration/test_summary_rows.py`` holds the two ways together on the whole
-demo province: the same card, field for field.
+The differential tests hold the two ways together (``differential.summary_differences``: the same card,
+field for field): on generated schemes (``tests/unit/test_differential_fuzz.py``) and for everyone in the
+demo province (``tests/integration/test_differential_full.py``).
 """
 
 from __future__ import annotations
