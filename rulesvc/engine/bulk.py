@@ -67,7 +67,8 @@ ATTRIBUTE_COLUMNS = {"is_leader": ("is_leader", pl.Boolean), "leader_title": ("l
                      "business": ("business_code", pl.Utf8), "line": ("line", pl.Utf8), "level": ("level", pl.Utf8)}
 
 
-def _mask(types: frozenset[str], pred: Predicate | None) -> pl.Expr:
+def event_mask(types: frozenset[str], pred: Predicate | None) -> pl.Expr:
+    """The events of ``types`` that ``pred`` holds for (a null test holds for none), as a metric counts them."""
     m = pl.col("event_type").is_in(sorted(types))
     if pred is not None:
         m = m & pred.pl.fill_null(False)
@@ -126,7 +127,7 @@ def _metric_aggs(compiled: CompiledScheme) -> list[pl.Expr]:
     aggs: list[pl.Expr] = []
     for cm in compiled.metrics:
         m = cm.metric
-        mask = _mask(cm.types, cm.where)
+        mask = event_mask(cm.types, cm.where)
         w = cm.weights
         if w is not None:  # Σ integer numerators here; ÷ the common denominator once joined (_weighted)
             num = (pl.col(w.field).cast(pl.Utf8)
@@ -153,7 +154,7 @@ def _metric_aggs(compiled: CompiledScheme) -> list[pl.Expr]:
                 e = col.cast(pl.Float64).min() if m.agg == "min" else col.cast(pl.Float64).max()
         aggs.append(e.alias(m.code))
     # Events any metric counts: a subject without any has no activity (no metrics: nobody is idle).
-    masks = [_mask(cm.types, cm.where) for cm in compiled.metrics]
+    masks = [event_mask(cm.types, cm.where) for cm in compiled.metrics]
     aggs.append((pl.any_horizontal(masks).sum() if masks else pl.len()).alias("activity"))
     return aggs
 
@@ -164,13 +165,13 @@ def _count_aggs(compiled: CompiledScheme) -> list[pl.Expr]:
     for ca in compiled.adjustments:
         if ca.pattern:
             continue
-        mask = _mask(ca.types, ca.where)
+        mask = event_mask(ca.types, ca.where)
         if ca.adjustment.per_case:  # distinct cases; events without a case do not count
             aggs.append(pl.col("case_id").filter(mask).drop_nulls().n_unique().alias(f"adjn__{ca.adjustment.code}"))
         else:
             aggs.append(mask.sum().alias(f"adjn__{ca.adjustment.code}"))
     for cv in compiled.vetoes:
-        aggs.append(_mask(cv.types, cv.where).sum().alias(f"veton__{cv.veto.code}"))
+        aggs.append(event_mask(cv.types, cv.where).sum().alias(f"veton__{cv.veto.code}"))
     return aggs
 
 
@@ -256,8 +257,8 @@ def _pattern_counts(compiled: CompiledScheme, relevant: pl.DataFrame, key: str, 
 
 def _pattern_plan(ca: CompiledAdjustment) -> tuple[list[pl.Expr], pl.Expr, list[str]]:
     """A pattern adjustment's per-case step aggregations, the condition a case must meet, its event types."""
-    steps = [(_mask(st.types, st.where).sum() if st.sum is None else
-              pl.col(st.sum).cast(pl.Float64).filter(_mask(st.types, st.where)).fill_null(0.0).sum())
+    steps = [(event_mask(st.types, st.where).sum() if st.sum is None else
+              pl.col(st.sum).cast(pl.Float64).filter(event_mask(st.types, st.where)).fill_null(0.0).sum())
              .alias(st.name) for st in ca.pattern]
     holds = pl.all_horizontal([pl.col(st.name) >= st.at_least for st in ca.pattern])
     return steps, holds, sorted(set().union(*(st.types for st in ca.pattern)))

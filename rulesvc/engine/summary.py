@@ -28,7 +28,7 @@ from typing import Any
 import polars as pl
 
 from rulesvc.engine import result as R
-from rulesvc.engine.bulk import BulkResult, _mask, subject_of
+from rulesvc.engine.bulk import BulkResult, event_mask, subject_of
 from rulesvc.engine.compile import CompiledScheme
 from rulesvc.engine.decide import Decisions, branches_for
 from rulesvc.engine.evaluate import assemble, phase_indicators, phase_peers
@@ -61,7 +61,7 @@ def subset_facts(compiled: CompiledScheme, events: pl.DataFrame, key: str) -> di
     types = sorted(set().union(*(by_code[a].types for a in firsts)))
     hit = {a: f"a{i}" for i, a in enumerate(firsts)}
     f = (events.lazy().filter(pl.col(key).is_not_null() & pl.col("event_type").is_in(types))
-         .with_columns([_mask(by_code[a].types, by_code[a].where).alias(hit[a]) for a in firsts]))
+         .with_columns([event_mask(by_code[a].types, by_code[a].where).alias(hit[a]) for a in firsts]))
     aggs = []
     for i, (a, b) in enumerate(pairs):
         where = by_code[b].where
