@@ -94,7 +94,7 @@ def _evaluate(session: Session, actor: Actor, dictionary: Dictionary, *, subject
                         trace=trace, rows=events, cache_dir=cache_dir)
     fig = results.figures(session, actor, dictionary, period=p, scheme=scheme, version_id=version_id,
                           cache_dir=cache_dir)
-    row = _subject_row(session, actor, fig, subject)
+    _subject_check(session, actor, fig, subject)
     if fig.publication is not None:
         stored = session.scalar(_card_statement(), {"pub": fig.publication.id, "code": subject})
         if stored is None:  # cannot happen: a publication writes a card for every row of its frame
@@ -108,24 +108,34 @@ def _evaluate(session: Session, actor: Actor, dictionary: Dictionary, *, subject
                                                 dataset_ids=[i for i, _ in fig.datasets])
             out["trace"] = _result(again, _subject_row(session, actor, again, subject)).as_dict()
         return out
+    if trace == "summary":  # the card made once per bulk run and subject, then answered as a published one
+        text = _provisional_card(session, fig, subject)
+        return _joined(canonical(fig.provenance()), text) if raw else answer(fig, json.loads(text), trace)
+    row = fig.row(subject)
+    assert row is not None  # checked above
     if trace == "none":  # the head is the bulk row's: nothing to score again
         return answer(fig, head_of(fig, row, tree_of(session).names.get(row["procuratorate_id"]), _ranks(fig, subject)),
                       trace)
-    if trace == "summary":  # the card made once per bulk run and subject, then answered as a published one
-        text = _provisional_card(session, fig, row)
-        return _joined(canonical(fig.provenance()), text) if raw else answer(fig, json.loads(text), trace)
     result = _result(fig, row)
     return answer(fig, card_of(session, fig, row, summary_of(result)), trace, full=result.as_dict())
 
 
-def _provisional_card(session: Session, fig: results.Figures, row: dict[str, Any],
-                      orgs: dict[int, dict[str, str]] | None = None, ranks: dict[str, Any] | None = None) -> bytes:
+def _provisional_card(session: Session, fig: results.Figures, code: str,
+                      orgs: dict[int, dict[str, str]] | None = None, ranks: dict[str, Any] | None = None,
+                      row: dict[str, Any] | None = None) -> bytes:
     """A subject's provisional card as canonical bytes — the bytes a publication of these figures would
-    store — computed on its first request and kept with the bulk run (``results.Computed.card``)."""
+    store — computed on its first request and kept with the bulk run (``results.Computed.card``); the
+    subject's bulk row (``row``, when the caller has it) is read only to make it."""
     computed = fig.computed
     assert computed is not None
-    return computed.card(row["code"], lambda: canonical(card_of(
-        session, fig, row, summary_of(computed.explain(fig.compiled, row, fig.period.label)), orgs, ranks)))
+
+    def make() -> bytes:
+        r = row if row is not None else fig.row(code)
+        assert r is not None  # the caller has checked the subject
+        return canonical(card_of(session, fig, r, summary_of(computed.explain(fig.compiled, r, fig.period.label)),
+                                 orgs, ranks))
+
+    return computed.card(code, make)
 
 
 @functools.cache
@@ -137,8 +147,17 @@ def _card_statement() -> Any:
 
 def _subject_row(session: Session, actor: Actor, fig: results.Figures, code: str) -> dict[str, Any]:
     """The subject's row of the period's results, if the caller may score it; else why not."""
-    found = fig.row(code)
-    if found is None:
+    _subject_check(session, actor, fig, code)
+    row = fig.row(code)
+    assert row is not None
+    return row
+
+
+def _subject_check(session: Session, actor: Actor, fig: results.Figures, code: str) -> None:
+    """Nothing if the caller may score the subject in the period's results; else why not (not evaluated,
+    outside the scheme, not found — a subject outside the caller's tree is "not found" as if absent)."""
+    owner = fig.owner(code)
+    if owner is None:
         left = fig.left_out.filter(pl.col("code") == code) if "code" in fig.left_out.columns else fig.left_out.clear()
         if left.height and actor.in_scope(left["procuratorate_id"][0]):
             require(actor, "score", left["procuratorate_id"][0], what=f"考评对象 {code}")
@@ -152,11 +171,9 @@ def _subject_row(session: Session, actor: Actor, fig: results.Figures, code: str
             raise NotFound(msg("scoring.outside_scheme", code=code, scheme=fig.scheme.code,
                                org=fig.compiled.scheme.org))
         raise NotFound(msg("scoring.no_subject", code=code))
-    row = found
-    if not actor.in_scope(row["procuratorate_id"]):
+    if not actor.in_scope(owner):
         raise NotFound(msg("scoring.no_subject", code=code))  # outside the caller's tree: as if absent
-    require(actor, "score", row["procuratorate_id"], what=f"考评对象 {code}")
-    return row
+    require(actor, "score", owner, what=f"考评对象 {code}")
 
 
 def _result(fig: results.Figures, row: dict[str, Any]) -> Any:
@@ -354,7 +371,7 @@ def _cards(session: Session, actor: Actor, dictionary: Dictionary, fig: results.
                                                             cache_dir=cache_dir, dataset_ids=[i for i, _ in fig.datasets])
                     full = _result(again, again.frame.filter(pl.col("code") == code).row(0, named=True)).as_dict()
             elif trace == "summary":
-                card, full = json.loads(_provisional_card(session, fig, row, orgs, ranks)), None
+                card, full = json.loads(_provisional_card(session, fig, code, orgs, ranks, row)), None
             else:
                 result = _result(fig, row)
                 full = result.as_dict()

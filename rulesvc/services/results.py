@@ -22,13 +22,13 @@ import gzip
 import io
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import polars as pl
-from sqlalchemy import bindparam, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session, defer, joinedload
 from sqlalchemy.orm import object_session as _object_session
 
@@ -48,7 +48,7 @@ from rulesvc.persistence.models import Publication, Scheme, SchemeVersion
 from rulesvc.schema.scheme import DocumentError, load_scheme
 from rulesvc.services import cardstore
 from rulesvc.services.governance import versions
-from rulesvc.services.governance.access import Actor, data_state, require_read
+from rulesvc.services.governance.access import Actor, data_state, database, require_read
 from rulesvc.services.scoring import KEYS, compile_cached, parts_order, period_data, subjects_for
 
 PUBLISHED, PROVISIONAL = "published", "provisional"
@@ -261,6 +261,15 @@ class Figures:
         i = index.get(code)
         return None if i is None else index[None].row(i, named=True)
 
+    def owner(self, code: str) -> int | None:
+        """The procuratorate of the subject's row (None: no row) — what access needs, without reading the
+        row's hundred-odd columns (a kept card needs nothing more)."""
+        frame, index = _INDEX.get_or_make(id(self.frame), lambda: _index(self))
+        if frame is not self.frame:
+            frame, index = _index(self)
+        i = index.get(code)
+        return None if i is None else index[_OWNERS][i]
+
     @property
     def figures(self) -> str:
         return PUBLISHED if self.publication is not None else PROVISIONAL
@@ -288,10 +297,14 @@ class Figures:
 _INDEX = _Lru(16)  # id(frame) -> (frame, {code: row number, None: ranked frame})
 
 
+_OWNERS = ("owners",)  # the index's entry for the rows' procuratorates (no subject code is a tuple)
+
+
 def _index(fig: Figures) -> tuple[pl.DataFrame, dict[Any, Any]]:
     r = ranked(fig)
     index: dict[Any, Any] = {c: i for i, c in enumerate(r["code"].to_list())}
     index[None] = r
+    index[_OWNERS] = r["procuratorate_id"].to_list()
     return fig.frame, index
 
 
@@ -316,11 +329,9 @@ _LIGHT = (defer(SchemeVersion.document), defer(SchemeVersion.resolved), defer(Sc
           defer(SchemeVersion.simulation))
 
 
-def version_for(session: Session, actor: Actor, p: Period, scheme: str | None, version_id: int | None, *,
-                known: Scheme | None = None) -> SchemeVersion:
+def version_for(session: Session, actor: Actor, p: Period, scheme: str | None, version_id: int | None) -> SchemeVersion:
     """``version_id``, or the version of ``scheme`` in force on the period's first day (the same rules
-    as ``versions.get_version`` and ``versions.version_in_effect``). ``known``: the scheme, when the
-    caller has already looked it up for this actor."""
+    as ``versions.get_version`` and ``versions.version_in_effect``)."""
     if version_id is not None:
         v = session.get(SchemeVersion, version_id, options=_LIGHT)
         if v is None:
@@ -329,9 +340,14 @@ def version_for(session: Session, actor: Actor, p: Period, scheme: str | None, v
         return v
     if not scheme:
         raise InvalidInput(msg("evaluation.scheme_or_version"), errors={"scheme": [msg("evaluation.scheme_or_version")]})
-    s = known if known is not None and known.code == scheme else versions.get_scheme(session, actor, scheme)
+    s = versions.get_scheme(session, actor, scheme)
+    return _in_force(p, scheme, session.scalars(_statements()["in_force"], {"scheme_id": s.id, "on": p.start}))
+
+
+def _in_force(p: Period, scheme: str, candidates: Iterable[SchemeVersion]) -> SchemeVersion:
+    """Of a scheme's versions in the order of their numbers, the one in force on the period's first day."""
     on = p.start
-    for v in session.scalars(_statements()["in_force"], {"scheme_id": s.id, "on": on}):
+    for v in candidates:
         if can_be_in_force(v.status) and v.effective_from is not None and v.effective_from <= on \
                 and (v.effective_to is None or on <= v.effective_to):
             return v
@@ -359,7 +375,15 @@ def compiled_version(v: SchemeVersion, dictionary: Dictionary) -> CompiledScheme
 @functools.cache
 def _statements() -> dict[str, Any]:
     """The statements every scoring request runs, built once (building one costs more than running it)."""
+    latest = (select(Publication.id).where(Publication.scheme_id == Scheme.id, Publication.period == bindparam("period"))
+              .order_by(Publication.sequence.desc()).limit(1).scalar_subquery())
     return {
+        # (scheme, a version that may be in force on "on" or None, the latest publication's id), by number
+        "by_code": select(Scheme, SchemeVersion, latest).outerjoin(SchemeVersion, and_(
+            SchemeVersion.scheme_id == Scheme.id, SchemeVersion.effective_from.is_not(None),
+            SchemeVersion.effective_from <= bindparam("on"))).options(*_LIGHT)
+        .where(Scheme.code == bindparam("code")).order_by(SchemeVersion.number),
+        "publication_options": (joinedload(Publication.version).options(*_LIGHT),),
         "publication": select(Publication).options(joinedload(Publication.version).options(*_LIGHT)).where(Publication.scheme_id == bindparam("scheme_id"),
                                                  Publication.period == bindparam("period"))
         .order_by(Publication.sequence.desc()).limit(1),
@@ -381,13 +405,21 @@ def figures(session: Session, actor: Actor, dictionary: Dictionary, *, period: s
     docstring), else computed now. ``provisional=True`` computes now even when published (publishing
     itself; a full trace of a published card)."""
     p = period if isinstance(period, Period) else parse(period)
-    s = None
-    if scheme and version_id is None and not provisional:
-        s = versions.get_scheme(session, actor, scheme)
-        pub = current_publication(session, s.id, p.label)
-        if pub is not None:
+    if scheme and version_id is None:
+        # The usual request: the scheme, its versions that may be in force on the period's first day and
+        # its latest publication of the period, in one query (three, asked one by one, cost more than the
+        # scoring of a kept card).
+        found = session.execute(_statements()["by_code"], {"code": scheme, "on": p.start, "period": p.label}).all()
+        if not found:
+            raise NotFound(msg("not_found.scheme", code=scheme))
+        versions.check_scheme(actor, found[0][0])
+        if not provisional and found[0][2] is not None:
+            pub = session.get(Publication, found[0][2], options=_statements()["publication_options"])
+            assert pub is not None  # publications are never deleted (database triggers)
             return published_figures(pub, dictionary)
-    v = version_for(session, actor, p, scheme, version_id, known=s)
+        return provisional_figures(session, _in_force(p, scheme, [v for _, v, _ in found if v is not None]),
+                                   dictionary, p, cache_dir=cache_dir)
+    v = version_for(session, actor, p, scheme, version_id)
     if not provisional and version_id is not None:
         pub = current_publication(session, v.scheme_id, p.label)
         if pub is not None and pub.version_id == v.id:
@@ -460,11 +492,6 @@ def published_figures(pub: Publication, dictionary: Dictionary) -> Figures:
     return Figures(pub.scheme, v, compiled, parse_period(pub.period), frame, left_out, KEYS[compiled.scheme.subject],
                    tuple((int(i), str(h)) for i, h in pub.datasets), pub.dictionary_hash, pub.engine_version,
                    publication=pub, extra=extra)
-
-
-def database(session: Session) -> str:
-    """Which database a cached value comes from (ids and counts mean something only within one)."""
-    return str(session.get_bind().engine.url)
 
 
 def session_of(obj: Any) -> Session:

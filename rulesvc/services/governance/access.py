@@ -30,11 +30,12 @@ from __future__ import annotations
 
 import functools
 import threading
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, event, func, select
+from sqlalchemy import Engine, Select, event, func, select
 from sqlalchemy.orm import Session, scoped_session
 
 from rulesvc.catalogue import msg
@@ -192,12 +193,26 @@ def data_state(session: Session | scoped_session[Session]) -> tuple[Any, ...]:
     return (state[-2], state[-3], state[-1])
 
 
+_URLS: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
+
+
+def database(session: Session) -> str:
+    """Which database the session reads (ids and counts mean something only within one): its URL as
+    written, password hidden — rendered once per engine (every scoring request asks)."""
+    engine = session.get_bind().engine
+    url = _URLS.get(engine)
+    if url is None:
+        url = _URLS[engine] = str(engine.url)
+    return url
+
+
 def _memo(session: Session) -> tuple[Any, Tree, tuple[Any, ...]]:
     transaction = session.get_transaction()
     memo = session.info.get(_TREE_MEMO)
     if transaction is not None and memo is not None and memo[0] is transaction:
         return memo
-    state = (str(session.get_bind().engine.url), *session.execute(_tree_state()).one())
+    # Core, on the session's connection (same transaction): the ORM's layer costs more than the query.
+    state = (database(session), *session.connection().execute(_tree_state()).one())
     with _TREES_LOCK:
         tree = _TREES.get(state)
     if tree is None:

@@ -81,6 +81,12 @@ def get_scheme(session: Session, actor: Actor, code: str) -> Scheme:
     scheme = session.scalar(_scheme_by_code(), {"code": code})
     if scheme is None:
         raise NotFound(msg("not_found.scheme", code=code))
+    return check_scheme(actor, scheme)
+
+
+def check_scheme(actor: Actor, scheme: Scheme) -> Scheme:
+    """``scheme`` if ``actor`` may see it (as :func:`get_scheme`), else "not found"."""
+    code = scheme.code
     require_read(actor, scheme.procuratorate_id, what=f"方案 {code}")
     if not actor.in_scope(scheme.procuratorate_id) and not any(lifecycle.is_published(v.status)
                                                                for v in scheme.versions):
