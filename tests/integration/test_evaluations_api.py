@@ -109,3 +109,20 @@ def test_every_kind_of_bad_request_is_a_clear_error(world):
     # P10 has no activity: scored, not graded, and the card says why.
     p10 = ok(ask(c, k["scorer"], subject="P10"))
     assert p10["status"] == "not_graded" and p10["grade"] is None and p10["status_reason"]
+
+
+def test_the_version_in_force_on_the_periods_first_day_and_schemes_the_caller_cannot_see(world):
+    """The scheme, its version in force and its publication are found in one query: each case of that lookup."""
+    from tests.integration.simhelpers import CANDIDATE, new_draft
+
+    _, c, k, v1 = world
+    v2 = new_draft(c, k["province"], scheme_doc(**CANDIDATE))
+    publish(c, k, v2["id"], effective_from="2020-07-01", periods="2020-07")
+    assert ok(ask(c, k["scorer"], subject="P01", period="2020-06"))["scheme"]["version_id"] == v1["id"]
+    assert ok(ask(c, k["scorer"], subject="P01", period="2020"))["scheme"]["version_id"] == v1["id"]  # from 1 January
+    assert ok(ask(c, k["scorer"], subject="P01", period="2020-07"))["scheme"]["version_id"] == v2["id"]
+    assert ok(ask(c, k["scorer"], subject="P01", period="2020-Q3"))["scheme"]["version_id"] == v2["id"]
+    # A scheme with a draft only: to whoever may see it, nothing in force; to a county below, no such scheme.
+    new_scheme(c, k["province"], scheme_doc(**BASELINE, code="SIM-DRAFT-ONLY"), code="SIM-DRAFT-ONLY")
+    refused(ask(c, k["scorer"], subject="P01", scheme="SIM-DRAFT-ONLY"), 404, "not_found.in_force")
+    refused(ask(c, k["county-scorer"], subject="P01", scheme="SIM-DRAFT-ONLY"), 404, "not_found.scheme")
