@@ -108,7 +108,7 @@ class PublicationSchema(ma.Schema):
         "各等次人数、平均分 (grade counts, mean total)"))
     published_by = ma.fields.String(required=True, metadata=about("发布人 (who published)", "系统 (cli)"))
     published_at = ma.fields.String(required=True, metadata=about("发布时间 (when published, ISO 8601)",
-                                                                  "2026-12-04T19:07:12"))
+                                                                  "2026-12-04T19:07:12+00:00"))
 
 
 class ListQuery(ma.Schema):

@@ -89,7 +89,7 @@ class PublicationRefSchema(ma.Schema):
     sequence = ma.fields.Integer(required=True, metadata=about(
         "该期间第几次发布：1 为首次，每次更正加 1 (1 for the first, +1 per correction)", 1))
     published_at = ma.fields.String(required=True, metadata=about("发布时间 (when published, ISO 8601)",
-                                                                  "2026-12-04T19:07:12"))
+                                                                  "2026-12-04T19:07:12+00:00"))
     published_by = ma.fields.String(required=True, metadata=about("发布人 (who published)", "系统 (cli)"))
     result_hash = ma.fields.String(required=True, metadata=about(
         "全部发布结果的 sha256 (sha256 of all the published figures)",

@@ -43,6 +43,12 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def as_utc(t: dt.datetime) -> dt.datetime:
+    """A stored time with its zone: SQLite gives back naive datetimes (written in UTC), PostgreSQL aware
+    ones — written out, both must read the same."""
+    return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t.astimezone(dt.UTC)
+
+
 class Procuratorate(Base):
     """A procuratorate (检察院) at one of three levels, with its parent."""
 

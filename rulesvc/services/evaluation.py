@@ -96,7 +96,7 @@ def _evaluate(session: Session, actor: Actor, dictionary: Dictionary, *, subject
                           cache_dir=cache_dir)
     _subject_check(session, actor, fig, subject)
     if fig.publication is not None:
-        stored = session.scalar(_card_statement(), {"pub": fig.publication.id, "code": subject})
+        stored = session.connection().execute(_card_statement(), {"pub": fig.publication.id, "code": subject}).scalar()
         if stored is None:  # cannot happen: a publication writes a card for every row of its frame
             raise NotFound(msg("scoring.no_subject", code=subject))
         text = gzip.decompress(stored)

@@ -30,7 +30,14 @@ from rulesvc.engine.dictionary import Dictionary
 from rulesvc.engine.participation import EVALUATED
 from rulesvc.errors import Conflict, InvalidInput, NotFound
 from rulesvc.persistence import lifecycle
-from rulesvc.persistence.models import Procuratorate, Publication, PublicationCard, SchemeVersion, utcnow
+from rulesvc.persistence.models import (
+    Procuratorate,
+    Publication,
+    PublicationCard,
+    SchemeVersion,
+    as_utc,
+    utcnow,
+)
 from rulesvc.services import evaluation, results
 from rulesvc.services.governance import audit, versions
 from rulesvc.services.governance.access import Actor, require, require_read
@@ -220,7 +227,7 @@ def view(session: Session, pub: Publication) -> dict[str, Any]:
         "dictionary_hash": pub.dictionary_hash, "engine_version": pub.engine_version,
         "result_hash": pub.result_hash, "subjects": pub.subjects_count, "graded": pub.graded_count,
         "summary": pub.summary, "published_by": pub.published_by,
-        "published_at": pub.published_at.isoformat(timespec="seconds"),
+        "published_at": as_utc(pub.published_at).isoformat(timespec="seconds"),
     }
 
 

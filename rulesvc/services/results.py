@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 
 import polars as pl
 from sqlalchemy import and_, bindparam, select
-from sqlalchemy.orm import Session, defer, joinedload
+from sqlalchemy.orm import Session, aliased, defer, joinedload
 from sqlalchemy.orm import object_session as _object_session
 
 from rulesvc.catalogue import msg
@@ -44,7 +44,7 @@ from rulesvc.engine.periods import Period, parse_period
 from rulesvc.engine.summary import explain_row, subset_facts
 from rulesvc.errors import InvalidInput, NotFound
 from rulesvc.persistence.lifecycle import can_be_in_force
-from rulesvc.persistence.models import Publication, Scheme, SchemeVersion
+from rulesvc.persistence.models import Publication, Scheme, SchemeVersion, as_utc
 from rulesvc.schema.scheme import DocumentError, load_scheme
 from rulesvc.services import cardstore
 from rulesvc.services.governance import versions
@@ -309,7 +309,7 @@ def _index(fig: Figures) -> tuple[pl.DataFrame, dict[Any, Any]]:
 
 
 def publication_ref(p: Publication) -> dict[str, Any]:
-    return {"id": p.id, "sequence": p.sequence, "published_at": p.published_at.isoformat(timespec="seconds"),
+    return {"id": p.id, "sequence": p.sequence, "published_at": as_utc(p.published_at).isoformat(timespec="seconds"),
             "published_by": p.published_by, "result_hash": p.result_hash, "supersedes": p.supersedes_id,
             "reason": p.reason}
 
@@ -375,15 +375,15 @@ def compiled_version(v: SchemeVersion, dictionary: Dictionary) -> CompiledScheme
 @functools.cache
 def _statements() -> dict[str, Any]:
     """The statements every scoring request runs, built once (building one costs more than running it)."""
-    latest = (select(Publication.id).where(Publication.scheme_id == Scheme.id, Publication.period == bindparam("period"))
-              .order_by(Publication.sequence.desc()).limit(1).scalar_subquery())
+    other = aliased(Publication)
+    latest = (select(other.id).where(other.scheme_id == Scheme.id, other.period == bindparam("period"))
+              .order_by(other.sequence.desc()).limit(1).correlate(Scheme).scalar_subquery())
     return {
-        # (scheme, a version that may be in force on "on" or None, the latest publication's id), by number
-        "by_code": select(Scheme, SchemeVersion, latest).outerjoin(SchemeVersion, and_(
+        # (scheme, a version that may be in force on "on" or None, the latest publication or None), by number
+        "by_code": select(Scheme, SchemeVersion, Publication).outerjoin(SchemeVersion, and_(
             SchemeVersion.scheme_id == Scheme.id, SchemeVersion.effective_from.is_not(None),
-            SchemeVersion.effective_from <= bindparam("on"))).options(*_LIGHT)
-        .where(Scheme.code == bindparam("code")).order_by(SchemeVersion.number),
-        "publication_options": (joinedload(Publication.version).options(*_LIGHT),),
+            SchemeVersion.effective_from <= bindparam("on"))).outerjoin(Publication, Publication.id == latest)
+        .options(*_LIGHT).where(Scheme.code == bindparam("code")).order_by(SchemeVersion.number),
         "publication": select(Publication).options(joinedload(Publication.version).options(*_LIGHT)).where(Publication.scheme_id == bindparam("scheme_id"),
                                                  Publication.period == bindparam("period"))
         .order_by(Publication.sequence.desc()).limit(1),
@@ -414,9 +414,7 @@ def figures(session: Session, actor: Actor, dictionary: Dictionary, *, period: s
             raise NotFound(msg("not_found.scheme", code=scheme))
         versions.check_scheme(actor, found[0][0])
         if not provisional and found[0][2] is not None:
-            pub = session.get(Publication, found[0][2], options=_statements()["publication_options"])
-            assert pub is not None  # publications are never deleted (database triggers)
-            return published_figures(pub, dictionary)
+            return published_figures(found[0][2], dictionary)
         return provisional_figures(session, _in_force(p, scheme, [v for _, v, _ in found if v is not None]),
                                    dictionary, p, cache_dir=cache_dir)
     v = version_for(session, actor, p, scheme, version_id)

@@ -146,6 +146,9 @@ def test_published_figures_do_not_move_under_new_data_and_rules_and_a_correction
 
     published = card(c, k["scorer"])
     assert published["figures"] == "published" and published["publication"]["id"] == pub["id"]
+    # When, with its zone, the same on both databases (SQLite gives naive times back, PostgreSQL aware ones).
+    assert pub["published_at"].endswith("+00:00") and published["publication"]["published_at"] == pub["published_at"]
+    assert dt.datetime.fromisoformat(pub["published_at"]) <= dt.datetime.now(dt.UTC)
     for key in ("total", "grade", "rank", "indicators", "attribution", "dimensions"):
         assert published[key] == before[key], key
     # Written from the publication's stored bytes, in the one layout every answer has (where the figures

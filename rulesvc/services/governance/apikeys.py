@@ -79,7 +79,7 @@ def create_key(session: Session, actor: Actor, *, name: str, procuratorates: Seq
 
 
 def revoke_key(session: Session, actor: Actor, prefix: str) -> ApiKey:
-    key = session.scalar(_key_by_prefix(), {"prefix": prefix})
+    key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
     if key is None:
         raise NotFound(msg("not_found.key", prefix=prefix[:20]))
     for pid in key.procuratorate_ids:
@@ -101,7 +101,7 @@ def _touch(session: Session, key_id: int, now: dt.datetime) -> None:
 
 
 @functools.cache
-def _key_by_prefix() -> Any:
+def _authentication_by_prefix() -> Any:
     """Built once: every API request looks its key up this way, and building a statement costs more
     than running it. The columns authentication reads, with the owner's in the same row (not the ORM
     objects: a request only reads them)."""
@@ -117,7 +117,7 @@ def actor_for_token(session: Session, token: str, *, ip: str = "", client: str =
         return None
     prefix = token[len(PREFIX):].split("_", 1)[0]
     # Core, on the session's connection (same transaction): the ORM's layer costs more than the query.
-    key = session.connection().execute(_key_by_prefix(), {"prefix": prefix}).first()
+    key = session.connection().execute(_authentication_by_prefix(), {"prefix": prefix}).first()
     if key is None or not hmac.compare_digest(key.key_hash, _hash(token)):
         return None
     now = utcnow()
