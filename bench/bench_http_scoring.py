@@ -224,8 +224,9 @@ class Server:
             cmd = [str(BIN / "rulesvc"), "serve", "--host", HOST, "--port", str(self.port), "--workers", str(workers),
                    "--no-demo"]
         else:
-            cmd = [str(BIN / "gunicorn"), "--bind", f"{HOST}:{self.port}", "--workers", str(workers), "--threads", "4",
-                   "--no-control-socket", "--access-logfile", "-", "rulesvc:create_app()"]
+            cmd = [str(BIN / "gunicorn"), "-c", "python:rulesvc.gunicorn_conf", "--bind", f"{HOST}:{self.port}",
+                   "--workers", str(workers), "--threads", "4", "--no-control-socket", "--access-logfile", "-",
+                   "rulesvc:create_app()"]
         self.cmd = cmd
         self.log = log.open("ab")
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "RULESVC_INSTANCE_PATH": str(instance)},
@@ -620,12 +621,15 @@ def measure_p99(run: Run) -> None:
         warm_evaluations(run, 3)
         quiesce(run.server)
         before = set(run.server.workers())
+        cpu = {w: cpu_s(w) for w in before}
         got = open_loop(run.server.port, "/api/v1/evaluations", rate, secs, bodies=run.bodies(offset=2000),
                         headers=run.auth)
-        got["recycled"] = len(before - set(run.server.workers()))
+        after = set(run.server.workers())
+        got["recycled"] = len(before - after)
+        split = " + ".join("recycled" if w not in after else f"{cpu_s(w) - cpu[w]:.1f}" for w in sorted(before))
         print(f"  {label}: evaluation at {rate:.1f}/s for {secs} s: n {got['n']:.0f}, p50 {got['p50']:.0f} ms, "
               f"p90 {got['p90']:.0f} ms, p99 {got['p99']:.0f} ms, max {got['max']:.0f} ms, {got['bad']:.0f} not 200, "
-              f"workers recycled during the run: {got['recycled']:.0f}", flush=True)
+              f"workers {split} CPU s, recycled during the run: {got['recycled']:.0f}", flush=True)
         return got
     running = one("(a) the running server")
     run.server.stop()

@@ -101,7 +101,8 @@ def serve_command(host: str, port: int, workers: int, demo: bool, dev: bool) -> 
         return
     gunicorn = shutil.which("gunicorn") or str(Path(sys.executable).with_name("gunicorn"))
     args = [
-        gunicorn, "--bind", f"{host}:{port}", "--workers", str(workers), "--threads", "4",
+        gunicorn, "-c", "python:rulesvc.gunicorn_conf", "--bind", f"{host}:{port}", "--workers", str(workers),
+        "--threads", "4",
         "--no-control-socket", "--max-requests", "200000", "--max-requests-jitter", "20000",
         "--access-logfile", "-", "rulesvc:create_app()",
     ]
