@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import socket
 import subprocess
@@ -11,6 +12,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from rulesvc.gunicorn_conf import CLOSE_EVERY
 
 RULESVC = Path(sys.executable).with_name("rulesvc")
 
@@ -45,6 +48,17 @@ def test_serve_starts_gunicorn_with_its_settings_and_answers(tmp_path):
         cmdline = Path(f"/proc/{proc.pid}/cmdline").read_bytes().split(b"\0")
         assert b"python:rulesvc.gunicorn_conf" in cmdline and cmdline[cmdline.index(b"-c") + 1] == (
             b"python:rulesvc.gunicorn_conf")
+        # Now and then an answer closes its keep-alive connection (so that connections move between workers);
+        # a client simply opens a new one.
+        conn, closing = http.client.HTTPConnection("127.0.0.1", port, timeout=10), 0
+        for _ in range(3 * CLOSE_EVERY):
+            conn.request("GET", "/api/v1/health")
+            answer = conn.getresponse()
+            answer.read()
+            assert answer.status == 200
+            closing += answer.getheader("Connection", "").lower() == "close"
+        conn.close()
+        assert 2 <= closing <= 4
     finally:
         proc.terminate()
         try:

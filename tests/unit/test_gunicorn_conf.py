@@ -26,3 +26,13 @@ def test_the_loaded_application_is_frozen_and_later_garbage_still_collected():
         assert gc.collect() >= 50
     finally:
         gc.unfreeze()
+
+
+def test_one_answer_in_close_every_closes_its_connection():
+    class Req:
+        must_close = False
+
+    reqs = [Req() for _ in range(3 * gunicorn_conf.CLOSE_EVERY)]
+    for r in reqs:
+        gunicorn_conf.pre_request(worker=None, req=r)
+    assert sum(r.must_close for r in reqs) == 3
