@@ -472,10 +472,15 @@ class ApiKey(Base):
     @property
     def person_ref(self) -> str:
         """The person behind the key (four eyes), or the key itself as a named system."""
-        return f"user:{self.owner_id}" if self.owner_id is not None else f"system:key-{self.id}"
+        return key_person_ref(self.id, self.owner_id)
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+def key_person_ref(key_id: int, owner_id: int | None) -> str:
+    """:attr:`ApiKey.person_ref` from the key's id and owner (authentication reads the columns, not the object)."""
+    return f"user:{owner_id}" if owner_id is not None else f"system:key-{key_id}"
 
 
 class UserSession(Base):

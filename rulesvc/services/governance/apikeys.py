@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from rulesvc.catalogue import msg
 from rulesvc.errors import InvalidInput, NotFound
-from rulesvc.persistence.models import ApiKey, Procuratorate, User, utcnow
+from rulesvc.persistence.models import ApiKey, Procuratorate, User, key_person_ref, utcnow
 from rulesvc.services.governance import audit
 from rulesvc.services.governance.access import KEY_PERMISSIONS, Actor, actor_for_scope, require
 
@@ -134,6 +134,5 @@ def actor_for_token(session: Session, token: str, *, ip: str = "", client: str =
     if last is None or now - last > LAST_USED_GRAIN:  # a write a minute at most, not one per request
         _touch(session, key.id, now)
     name = f"API 密钥 {key.name}" + (f"（{key.username}）" if key.owner_id is not None else "")
-    person = f"user:{key.owner_id}" if key.owner_id is not None else f"system:key-{key.id}"  # as ApiKey.person_ref
     return actor_for_scope(session, f"key:{key.id}", name, key.permissions, key.procuratorate_ids,
-                           ip=ip, client=client, person=person)
+                           ip=ip, client=client, person=key_person_ref(key.id, key.owner_id))
