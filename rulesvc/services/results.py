@@ -245,28 +245,28 @@ class Figures:
     computed: Computed | None = None
     extra: pl.DataFrame | None = None
 
+    def _indexed(self) -> dict[Any, Any]:
+        """The index kept with the frame (:func:`_index`), made once per frame."""
+        frame, index = _INDEX.get_or_make(id(self.frame), lambda: _index(self))
+        if frame is not self.frame:  # the id of a frame no longer cached was reused: build afresh
+            frame, index = _index(self)
+        return index
+
     def ranked(self) -> pl.DataFrame:
         """:func:`ranked` in the quota group, computed once per frame (kept with the index)."""
-        frame, index = _INDEX.get_or_make(id(self.frame), lambda: _index(self))
-        if frame is not self.frame:
-            frame, index = _index(self)
-        return index[None]
+        return self._indexed()[None]
 
     def row(self, code: str) -> dict[str, Any] | None:
         """The subject's row of :func:`ranked` (place, group size, percentile in the quota group), found
         through an index kept with the frame."""
-        frame, index = _INDEX.get_or_make(id(self.frame), lambda: _index(self))
-        if frame is not self.frame:  # the id of a frame no longer cached was reused: build afresh
-            frame, index = _index(self)
+        index = self._indexed()
         i = index.get(code)
         return None if i is None else index[None].row(i, named=True)
 
     def owner(self, code: str) -> int | None:
         """The procuratorate of the subject's row (None: no row) — what access needs, without reading the
         row's hundred-odd columns (a kept card needs nothing more)."""
-        frame, index = _INDEX.get_or_make(id(self.frame), lambda: _index(self))
-        if frame is not self.frame:
-            frame, index = _index(self)
+        index = self._indexed()
         i = index.get(code)
         return None if i is None else index[_OWNERS][i]
 

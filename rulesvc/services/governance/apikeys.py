@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from rulesvc.catalogue import msg
 from rulesvc.errors import InvalidInput, NotFound
-from rulesvc.persistence.models import ApiKey, Procuratorate, User, key_person_ref, utcnow
+from rulesvc.persistence.models import ApiKey, Procuratorate, User, as_utc, key_person_ref, utcnow
 from rulesvc.services.governance import audit
 from rulesvc.services.governance.access import KEY_PERMISSIONS, Actor, actor_for_scope, require
 
@@ -121,16 +121,12 @@ def actor_for_token(session: Session, token: str, *, ip: str = "", client: str =
     if key is None or not hmac.compare_digest(key.key_hash, _hash(token)):
         return None
     now = utcnow()
-    expires = key.expires_at
-    if expires is not None and expires.tzinfo is None:
-        expires = expires.replace(tzinfo=dt.UTC)
+    expires = as_utc(key.expires_at) if key.expires_at is not None else None
     if key.revoked_at is not None or (expires is not None and expires <= now):
         return None
     if key.owner_id is not None and not key.is_active:  # a deactivated person's keys stop with them
         return None
-    last = key.last_used_at
-    if last is not None and last.tzinfo is None:
-        last = last.replace(tzinfo=dt.UTC)
+    last = as_utc(key.last_used_at) if key.last_used_at is not None else None
     if last is None or now - last > LAST_USED_GRAIN:  # a write a minute at most, not one per request
         _touch(session, key.id, now)
     name = f"API 密钥 {key.name}" + (f"（{key.username}）" if key.owner_id is not None else "")

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from sqlalchemy.orm import Session
 
-from rulesvc.persistence.models import Scheme, SchemeVersion
+from rulesvc.persistence.models import Scheme, SchemeVersion, as_utc
 from rulesvc.schema.versionfile import DRAFT, VERSION_KEYS
 from rulesvc.services.governance import versions
 from rulesvc.services.governance.access import Actor
@@ -107,11 +107,7 @@ def version_data(v: SchemeVersion) -> dict[str, Any]:
 
 def iso_time(t: dt.datetime | None) -> str | None:
     """A time from the database as UTC ISO 8601."""
-    if t is None:
-        return None
-    if t.tzinfo is None:  # SQLite returns naive datetimes: they were written in UTC
-        t = t.replace(tzinfo=dt.UTC)
-    return t.astimezone(dt.UTC).isoformat()
+    return None if t is None else as_utc(t).isoformat()
 
 
 # -- YAML --------------------------------------------------------------------------------------------
