@@ -1,4 +1,4 @@
-"""Sign-in throttling and lockout for ``/admin/login/`` (Flask-Limiter's storage and strategies).
+"""Sign-in throttling and lockout for ``/admin/login/`` (the ``limits`` library's storage and strategies).
 
 Failed sign-ins are counted twice, over a moving window of ``LOGIN_WINDOW_MINUTES`` (15):
 
@@ -66,10 +66,10 @@ _SQL_STRATEGY = "rulesvc_login_sql"
 
 
 def _strategy() -> RateLimiter:
-    """Redis when configured (Flask-Limiter's storage); else the database, which every worker process of
+    """Redis when configured (``rulesvc.extensions.limiter``); else the database, which every worker process of
     the server shares and a restart does not empty (memory would count per process)."""
     if current_app.config.get("REDIS_URL"):
-        return limiter().limiter
+        return limiter()
     strategy = current_app.extensions.get(_SQL_STRATEGY)
     if strategy is None:
         strategy = MovingWindowRateLimiter(SqlMovingWindow(db.engine))
