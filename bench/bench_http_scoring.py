@@ -7,7 +7,7 @@ Targets (issue 11): over HTTP under ``rulesvc serve`` (gunicorn, as many workers
    endpoint on the same server in the same run. Baseline: ``GET /api/v1/health`` (it is not free: it runs
    ``SELECT 1`` on a pooled connection in a probe thread). A second, truly trivial baseline is printed too:
    an unknown path under ``/api/v1/`` (the JSON 404 envelope; no database, no view). Both measured with
-   ``wrk`` (closed loop, 1 thread, 8 connections = 2 workers × 4 threads), rounds taking turns.
+   ``wrk`` (closed loop, 1 thread, 8 keep-alive connections), rounds taking turns.
    The evaluations cycle through every prosecutor the version in force scores in 2020 (2,894 of 2,999).
    Provisional cards are kept once made (in the worker and in the instance's card store on disk): the step
    starts from none — a fresh server, the store emptied — so round 1 computes every subject's card on its
@@ -78,7 +78,9 @@ BIN = Path(sys.executable).parent
 SCHEME, PERIOD = "SFS-PROSECUTOR-TEMPLATE", "2020"
 RSS_SCHEME = "BENCH-RSS"
 HOST = "127.0.0.1"
-CONNECTIONS = 8  # wrk connections: workers (2) × gunicorn threads (4) of `rulesvc serve`
+from rulesvc.gunicorn_conf import threads as THREADS  # noqa: E402  (what `rulesvc serve` runs by default)
+
+CONNECTIONS = 8  # wrk connections: more than the server runs at once (2 workers × THREADS), so it is saturated
 STEPS = ("rate", "p99", "batch", "rankings", "history", "publish", "rss")
 
 
@@ -225,7 +227,7 @@ class Server:
                    "--no-demo"]
         else:
             cmd = [str(BIN / "gunicorn"), "-c", "python:rulesvc.gunicorn_conf", "--bind", f"{HOST}:{self.port}",
-                   "--workers", str(workers), "--threads", "4", "--no-control-socket", "--access-logfile", "-",
+                   "--workers", str(workers), "--threads", str(THREADS), "--no-control-socket", "--access-logfile", "-",
                    "rulesvc:create_app()"]
         self.cmd = cmd
         self.log = log.open("ab")
@@ -803,7 +805,7 @@ def measure_rss(run: Run) -> None:
               f"{done_n / (time.perf_counter() - t):.1f} evaluations/s", flush=True)
         kind = ("province-wide drafts" if run.args.rss_kind == "province" else
                 f"localizations of {len({tuple(x) for _, x in rss})} procuratorates")
-        run.add(f"worker RSS over {done_n:,} evaluations across {len(rss)} versions ({kind}; 1 worker, 4 threads)",
+        run.add(f"worker RSS over {done_n:,} evaluations across {len(rss)} versions ({kind}; 1 worker, {THREADS} threads)",
                 f"end {end_rss / 1024:.0f} MiB (run's min {min(samples) / 1024:.0f}, max {max(samples) / 1024:.0f})",
                 f"after warm-up {after_warm / 1024:.0f} MiB", f"{drift:+.1%} (last tenth vs first {last / first - 1:+.1%})",
                 "± 10 %", abs(drift) <= 0.10)
@@ -862,7 +864,7 @@ def main() -> None:
     http_steps = [s for s in steps if s not in ("rss", "publish")]
     workers = os.cpu_count() or 1
     if http_steps or "publish" in steps:
-        print(f"\n`rulesvc serve --workers {workers}` (gunicorn, 4 threads per worker, --max-requests 200000) …", flush=True)
+        print(f"\n`rulesvc serve --workers {workers}` (gunicorn, {THREADS} threads per worker, --max-requests 200000) …", flush=True)
         run.server = Server(instance, work / "gunicorn.log", workers=workers)
         run.paths = run.server.paths()
         try:

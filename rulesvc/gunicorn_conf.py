@@ -14,6 +14,12 @@ Two things a scoring server needs beyond gunicorn's defaults:
   idles — half the server answering, with the latency of a queue. As nginx does (``keepalive_requests``),
   a connection is closed after an answer now and then (one answer in :data:`CLOSE_EVERY` of a worker, with
   ``Connection: close``); the client opens a new one, which the less busy worker is the quicker to accept.
+- **Two threads per worker.** A worker's threads share one interpreter lock, and every database call,
+  socket read and write hands it over; with four threads a scoring request's p99 at half the maximum
+  rate was 1.5–2× that with two, and the workers used ~10 % more CPU for the same requests (2-vCPU
+  machine of ``bench/RESULTS.md``, run 12). One thread would be quicker still, but then one long request
+  (an import, a publication, a period's first computation) holds every connection the worker has
+  accepted; with two, the other thread answers meanwhile. ``--threads`` on the command line overrides it.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ import itertools
 from typing import Any
 
 CLOSE_EVERY = 100  # a worker closes the connection after one answer in this many
+
+threads = 2  # gunicorn's setting (requests a worker runs at once); the command line's --threads wins
 
 _answers = itertools.count(1)
 

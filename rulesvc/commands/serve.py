@@ -20,6 +20,7 @@ from flask.cli import with_appcontext
 from rulesvc.commands.demo import run_demo
 from rulesvc.datagen.demo import DemoConfig, database_is_empty
 from rulesvc.extensions import db
+from rulesvc.gunicorn_conf import threads as THREADS
 from rulesvc.services.dictionary import get_dictionary, sync_dictionary
 
 
@@ -78,10 +79,12 @@ def setup_command(demo: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, type=int, show_default=True)
 @click.option("--workers", default=2, type=click.IntRange(1, 64), show_default=True, help="gunicorn worker processes.")
+@click.option("--threads", default=THREADS, type=click.IntRange(1, 32), show_default=True,
+              help="Threads per worker (requests a worker runs at once).")
 @click.option("--demo/--no-demo", default=True, show_default=True, help="Load the demo province into an empty database.")
 @click.option("--dev", is_flag=True, help="Flask's development server with the reloader instead of gunicorn.")
 @with_appcontext
-def serve_command(host: str, port: int, workers: int, demo: bool, dev: bool) -> None:
+def serve_command(host: str, port: int, workers: int, threads: int, demo: bool, dev: bool) -> None:
     """启动服务 (start the service; the first start loads the demo province)."""
     username, password = prepare(demo=demo)
     base = f"http://{host}:{port}"
@@ -102,7 +105,7 @@ def serve_command(host: str, port: int, workers: int, demo: bool, dev: bool) -> 
     gunicorn = shutil.which("gunicorn") or str(Path(sys.executable).with_name("gunicorn"))
     args = [
         gunicorn, "-c", "python:rulesvc.gunicorn_conf", "--bind", f"{host}:{port}", "--workers", str(workers),
-        "--threads", "4",
+        "--threads", str(threads),
         "--no-control-socket", "--max-requests", "200000", "--max-requests-jitter", "20000",
         "--access-logfile", "-", "rulesvc:create_app()",
     ]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from rulesvc import gunicorn_conf
 from rulesvc.gunicorn_conf import CLOSE_EVERY
 
 RULESVC = Path(sys.executable).with_name("rulesvc")
@@ -48,6 +49,8 @@ def test_serve_starts_gunicorn_with_its_settings_and_answers(tmp_path):
         cmdline = Path(f"/proc/{proc.pid}/cmdline").read_bytes().split(b"\0")
         assert b"python:rulesvc.gunicorn_conf" in cmdline and cmdline[cmdline.index(b"-c") + 1] == (
             b"python:rulesvc.gunicorn_conf")
+        # two threads a worker by default (the settings module's reasons)
+        assert cmdline[cmdline.index(b"--threads") + 1] == str(gunicorn_conf.threads).encode() == b"2"
         # Now and then an answer closes its keep-alive connection (so that connections move between workers);
         # a client simply opens a new one.
         conn, closing = http.client.HTTPConnection("127.0.0.1", port, timeout=10), 0
