@@ -1,6 +1,6 @@
 """gunicorn settings of ``rulesvc serve`` (``-c python:rulesvc.gunicorn_conf``); the command line gives the rest.
 
-Two things a scoring server needs beyond gunicorn's defaults:
+Three things a scoring server needs beyond gunicorn's defaults:
 
 - **Freeze what loading made.** A worker's Python objects are almost all made when it loads the application:
   its modules, mappers, schemas and views (about 200,000 objects the garbage collector tracks). They live as
@@ -16,7 +16,7 @@ Two things a scoring server needs beyond gunicorn's defaults:
   ``Connection: close``); the client opens a new one, which the less busy worker is the quicker to accept.
 - **Two threads per worker.** A worker's threads share one interpreter lock, and every database call,
   socket read and write hands it over; with four threads a scoring request's p99 at half the maximum
-  rate was 1.5–2× that with two, and the workers used ~10 % more CPU for the same requests (2-vCPU
+  rate was 1.5–2× that with two, and the workers mostly used more CPU for the same requests (2-vCPU
   machine of ``bench/RESULTS.md``, run 12). One thread would be quicker still, but then one long request
   (an import, a publication, a period's first computation) holds every connection the worker has
   accepted; with two, the other thread answers meanwhile. ``--threads`` on the command line overrides it.
