@@ -148,6 +148,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                    "This URL does not take this method; see the Allow header"),
     "request.body_too_large": ("请求体过大：最多 {max_kb} KB", "Request body too large: at most {max_kb} KB"),
     "request.bad_json": ("请求体不是有效的 JSON：{detail}", "The request body is not valid JSON: {detail}"),
+    "request.not_json": ("请求体须为 JSON，并带请求头 Content-Type: application/json（收到的是 {mimetype}；curl 请加 "
+                         "-H 'Content-Type: application/json'）",
+                         "The request body must be JSON, sent with Content-Type: application/json (got {mimetype}; "
+                         "with curl add -H 'Content-Type: application/json')"),
     # -- Idempotency-Key (rulesvc.api.idempotency) ------------------------------------------------
     "idempotency.key_invalid": ("幂等键（Idempotency-Key 请求头）有误", "Invalid Idempotency-Key header"),
     "idempotency.key_format": ("应为 1 至 {limit} 个可打印 ASCII 字符，首尾不能是空格（建议用 UUID）",
@@ -241,6 +245,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "evaluation.batch_too_many": ("一次最多给 {limit} 个考评对象计分", "At most {limit} subjects per batch"),
     "evaluation.batch_full_trace": ("完整解释（trace=full）一次最多 {limit} 个考评对象；请分批或改用 summary",
                                     "A full trace is given for at most {limit} subjects per batch; split it or use summary"),
+    "history.no_data": ("本期间没有可用的数据（没有在用的数据集含该期间的事件），没有分数",
+                        "No data for this period (no event dataset in use covers it): no scores"),
     "history.range_bad": ("起止月份有误：{detail}", "Bad range: {detail}"),
     "history.too_long": ("一次最多查询 {limit} 个期间，现为 {count} 个", "At most {limit} periods per request, not {count}"),
     "ranking.group_bad": ("排名分组只能是 {choices}", "The ranking group must be one of {choices}"),
@@ -257,9 +263,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "publication.reason_required": ("更正已发布的结果须写明理由", "A correction needs a reason"),
     "publication.unchanged": ("数据和规则与发布 #{id} 完全相同，更正不会改变任何结果",
                               "Nothing changed since publication #{id} (same version, data and engine): a correction would change nothing"),
-    "publication.version_not_in_force": ("第 {number} 版未曾生效（状态：{status}），不能用于发布结果",
-                                         "Version {number} has never been in force ({status}): results cannot be published under it"),
-    "publication.version_other_scheme": ("版本 {version_id} 不属于方案 {code}", "Version {version_id} is not a version of {code}"),
+    "publication.version_not_in_force": ("版本 ID {version_id}（第 {number} 版）未曾生效（状态：{status}），不能用于发布结果",
+                                         "Version id {version_id} (version {number}) has never been in force ({status_en}): "
+                                         "results cannot be published under it"),
+    "publication.version_other_scheme": ("版本 ID {version_id} 不属于方案 {code}", "Version id {version_id} is not a version of {code}"),
+    "publication.no_data": ("期间 {period} 没有可用的数据（没有在用的数据集含该期间的事件），不能发布：发布后结果不可删除",
+                            "There is no data for {period} (no event dataset in use covers it): nothing to publish, and a "
+                            "publication can never be deleted"),
+    "publication.nobody_graded": ("期间 {period} 没有一个考评对象参加等次评定（{subjects} 人均无计分数据或不参评），不能发布",
+                                  "Nobody is graded in {period} (none of the {subjects} subjects has scored data or takes "
+                                  "part): nothing to publish"),
     "publication.no_subjects": ("期间 {period} 没有参加考评的对象，无可发布", "Nobody takes part in {period}: nothing to publish"),
     "not_found.publication": ("没有编号为 {id} 的发布", "No publication {id}"),
     "scenario.invalid": ("回归用例有误，请按字段说明修改", "Invalid regression scenarios; see the field messages"),
@@ -308,6 +321,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "scoring.outside_scheme": ("{code} 不在方案 {scheme} 的适用范围内（检察院 {org} 及其下级）",
                                "{code} is outside scheme {scheme} (procuratorate {org} and those below it)"),
     "scoring.no_subject": ("没有编号为 {code} 的考评对象", "No subject with code {code}"),
+    "scoring.wrong_kind": ("方案 {scheme} 考评的是{kind}，{code} 是{other}的编号；请换用考评{other}的方案",
+                           "Scheme {scheme} scores {kind_en}s; {code} is a {other_en}'s code: use a scheme that scores "
+                           "{other_en}s"),
+    "scoring.no_data": ("{period} 没有可用的数据（没有在用的数据集含该期间的事件），不能给出分数；请检查期间，或先导入该期间的数据",
+                        "There is no data for {period} (no event dataset in use covers it), so there are no scores; "
+                        "check the period, or import its data first"),
+    "scoring.version_other_scheme": ("版本 ID {version_id}（第 {number} 版）属于方案 {other}，不是方案 {code} 的版本；"
+                                     "请只给 version_id，或给出与之相符的 scheme",
+                                     "Version id {version_id} (version {number}) belongs to scheme {other}, not to {code}: "
+                                     "give version_id alone, or the scheme it belongs to"),
     "scoring.not_evaluated": ("{code} {name} 不参加{period}考评：{reason}", "{code} {name} is not evaluated in {period}: {reason_en}"),
     # -- live impact and preview of a draft ---------------------------------------------------------
     "impact.not_a_draft": ("只有草稿可以带未保存的修改预览影响；第 {number} 版为{status}",

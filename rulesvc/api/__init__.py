@@ -206,4 +206,10 @@ def init_api(app: Flask) -> RulesvcApi:
     for blp in BLUEPRINTS:
         csrf.exempt(blp)
         api.register_blueprint(blp, url_prefix=API_PREFIX + (blp.url_prefix or ""))
+
+    def docs_home() -> Any:  # what the 404 envelope points to: the interactive documentation
+        return flask.redirect(f"{DOCS_PREFIX}/{app.config['OPENAPI_SWAGGER_UI_PATH']}", 302)
+
+    app.add_url_rule(DOCS_PREFIX, "api_docs_home", docs_home)
+    app.add_url_rule(f"{DOCS_PREFIX}/", "api_docs_home_slash", docs_home)
     return api

@@ -19,8 +19,15 @@ from flask import current_app, request
 
 from rulesvc.api.auth import ApiBlueprint, current_actor, transactional
 from rulesvc.api.idempotency import idempotent
-from rulesvc.api.schemes import INT32_MAX, SCHEME_CODE_PATTERN, Line, _guarded
-from rulesvc.api.scoring_schemas import MONTH_PATTERN, BatchSchema, EvaluationSchema, Period, about
+from rulesvc.api.schemes import INT32_MAX, Line, _guarded
+from rulesvc.api.scoring_schemas import (
+    MONTH_PATTERN,
+    BatchSchema,
+    EvaluationSchema,
+    Period,
+    SchemeCode,
+    about,
+)
 from rulesvc.extensions import db
 from rulesvc.services import evaluation, rankings
 from rulesvc.services.dictionary import get_dictionary
@@ -60,7 +67,7 @@ WHAT_IF_EVENTS = [
 class WhoWhenSchema(ma.Schema):
     period = Period(required=True, metadata=about(
         "期间：2020（年）、2020-Q3（季度）或 2020-07（月）(a year, quarter or month)", "2020-07"))
-    scheme = ma.fields.String(validate=ma.validate.Regexp(SCHEME_CODE_PATTERN), metadata=about(
+    scheme = SchemeCode(metadata=about(
         "方案代码：有发布结果时返回发布结果，否则用期间首日生效的版本暂算 (scheme code: its published results for the "
         "period if any, else computed under the version in force on the period's first day)",
         "SFS-PROSECUTOR-TEMPLATE"))
@@ -184,12 +191,16 @@ def batch(args: dict[str, Any]) -> flask.Response:
     return flask.Response(lines(), status=200, mimetype=JSONL)
 
 
+MONTH_WORDS = ("须写月份，如 2020-01；按季度看时也写起止月份，加 every=quarter "
+               "(a month, e.g. 2020-01; for quarters give months too, with every=quarter)")
+
+
 class HistoryQuerySchema(ma.Schema):
-    scheme = ma.fields.String(required=True, validate=ma.validate.Regexp(SCHEME_CODE_PATTERN), metadata=about(
+    scheme = SchemeCode(required=True, metadata=about(
         "方案代码 (scheme code)", "SFS-PROSECUTOR-TEMPLATE"))
-    from_ = ma.fields.String(required=True, data_key="from", validate=ma.validate.Regexp(MONTH_PATTERN),
+    from_ = ma.fields.String(required=True, data_key="from", validate=ma.validate.Regexp(MONTH_PATTERN, error=MONTH_WORDS),
                              metadata=about("起始月份 (first month)", "2020-05"))
-    to = ma.fields.String(required=True, validate=ma.validate.Regexp(MONTH_PATTERN),
+    to = ma.fields.String(required=True, validate=ma.validate.Regexp(MONTH_PATTERN, error=MONTH_WORDS),
                           metadata=about("结束月份，最多 24 期 (last month; at most 24 periods)", "2020-07"))
     every = ma.fields.String(load_default="month", validate=ma.validate.OneOf(["month", "quarter"]), metadata=about(
         "month：逐月；quarter：逐季度 (month by month or quarter by quarter)", "month"))

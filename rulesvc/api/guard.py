@@ -11,21 +11,26 @@ whether the body can be accepted — in that order, so a caller learns nothing t
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from flask import Flask, Response, request
 
 from rulesvc.api.errors import envelope
 from rulesvc.catalogue import Msg, codes_in, msg, render
 from rulesvc.schema.limits import MAX_BODY_BYTES, BodyError, parse_json_body
+from rulesvc.services.governance.access import ACTION_LABELS, ACTION_LABELS_EN
 
 API_PREFIX = "/api/v1/"
+SCORING_PREFIX = "/api/v1/evaluations"  # POSTs that only score (the batch too)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 READ_ONLY_ACTIONS = frozenset({"read", "audit"})
 
 
-def _refuse(status: int, message: Msg, problems: dict[str, list[Msg]] | None = None) -> Response:
-    response = envelope(status, {400: "bad_request", 403: "forbidden", 413: "request_entity_too_large"}[status],
+def _refuse(status: int, message: Msg, problems: Mapping[str, Sequence[Msg | str]] | None = None) -> Response:
+    response = envelope(status, {400: "bad_request", 403: "forbidden", 413: "request_entity_too_large",
+                                 415: "unsupported_media_type"}[status],
                         render(message), render(problems or {}), error_code=message.code)
-    if problems:
+    if problems and codes_in(problems) != problems:  # catalogue messages: their codes too (as errors.py does)
         body = response.get_json()
         body["field_codes"] = codes_in(problems)
         from flask import jsonify
@@ -53,12 +58,25 @@ def register_guard(app: Flask) -> None:
 
         actor = authenticate()  # 401 first
         if not (actor.actions - READ_ONLY_ACTIONS) or "read" not in actor.actions:
+            if request.path.startswith(SCORING_PREFIX) and "read" in actor.actions:
+                # scoring is asked for with a POST but changes nothing: name the permission it needs
+                return _refuse(403, msg("permission.action", action=ACTION_LABELS["score"],
+                                        action_en=ACTION_LABELS_EN["score"], name=actor.name),
+                               {"permission": ["score"]})  # as ``access.require`` names it
             return _refuse(403, msg("permission.read_only", name=actor.name))
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
             return _refuse(413, msg("request.body_too_large", max_kb=MAX_BODY_BYTES // 1000))
         if request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
-            return None  # not JSON: the view's own parser answers (webargs reads JSON bodies only)
+            # not JSON: every body this API reads is JSON; a body sent without the header (curl -d sends a
+            # form) would otherwise read as "every field missing"
+            if request.content_length or request.get_data(cache=True).strip():
+                return _refuse(415, msg("request.not_json", mimetype=request.mimetype or "—"))
+            return None
         raw = request.get_data(cache=True)
+        if raw.startswith(b"\xef\xbb\xbf"):
+            # UTF-8 with a byte-order mark (what .NET and Windows tools write): the same JSON without it.
+            # Werkzeug keeps the body it read in ``_cached_data``; the views' parser reads that.
+            raw = request._cached_data = raw[3:]
         if not raw.strip():
             return None
         try:

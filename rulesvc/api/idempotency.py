@@ -16,8 +16,9 @@ What a caller gets:
 - a new key: the view runs and its answer is kept for :data:`KEY_TTL` (24 hours) — 2xx answers and the
   4xx ones that describe the request (400, 404, 422 …), not 401, 403, 409 or 429 (they depend on the
   moment, not on the request) and never a 5xx, so a failed call can be retried;
-- the same key again, with the same method, path, query string and body: the kept answer, byte for
-  byte (status, body, content type, ``Location`` …), with ``Idempotent-Replayed: true``;
+- the same key again, with the same method, path, query string and body (and the same choice of JSON
+  Lines in ``Accept``): the kept answer, byte for byte (status, body, content type, ``Location`` …), with
+  ``Idempotent-Replayed: true``; a streamed answer (JSON Lines) is not kept: its retry runs again;
 - the same key with another request: 422 ``idempotency.key_reused`` (a client bug: never run it);
 - the same key while the first request is still running: 409 ``idempotency.in_progress`` with
   ``Retry-After``;
@@ -140,6 +141,9 @@ class _Request:
     fingerprint: str
 
 
+JSON_LINES = "application/x-ndjson"  # a batch answered as a stream (never kept)
+
+
 def _header_key() -> str | None:
     raw = request.headers.get(HEADER)
     if raw is None:
@@ -158,6 +162,8 @@ def _describe(key: str) -> _Request:
     digest.update(request.query_string)
     digest.update(b"\0")  # never in a query string: "a=1" + "" and "a=" + "1…" stay apart
     digest.update(request.get_data(cache=True))
+    if JSON_LINES in (request.headers.get("Accept") or ""):  # the same body answered as another format
+        digest.update(b"\0" + JSON_LINES.encode())
     return _Request(caller=current_actor().ref, key=key, method=request.method, path=request.path[:500],
                     fingerprint=digest.hexdigest())
 

@@ -15,8 +15,8 @@ from flask_smorest.pagination import PaginationParameters
 from rulesvc.api.auth import ApiBlueprint, current_actor, transactional
 from rulesvc.api.evaluations import scoring_settings
 from rulesvc.api.idempotency import idempotent
-from rulesvc.api.schemes import INT32_MAX, SCHEME_CODE_PATTERN, Line, _guarded
-from rulesvc.api.scoring_schemas import HASH, DatasetRefSchema, Period, about
+from rulesvc.api.schemes import INT32_MAX, Line, _guarded
+from rulesvc.api.scoring_schemas import HASH, DatasetRefSchema, Period, SchemeCode, about
 from rulesvc.catalogue import msg
 from rulesvc.errors import NotFound
 from rulesvc.extensions import db
@@ -112,13 +112,13 @@ class PublicationSchema(ma.Schema):
 
 
 class ListQuery(ma.Schema):
-    scheme = ma.fields.String(validate=ma.validate.Regexp(SCHEME_CODE_PATTERN), metadata=about(
+    scheme = SchemeCode(metadata=about(
         "只列该方案的发布 (only this scheme's)", "SFS-PROSECUTOR-TEMPLATE"))
     period = Period(metadata=about("只列该期间的发布 (only this period)", "2020-07"))
 
 
 class PublishSchema(ma.Schema):
-    scheme = ma.fields.String(required=True, validate=ma.validate.Regexp(SCHEME_CODE_PATTERN), metadata=about(
+    scheme = SchemeCode(required=True, metadata=about(
         "方案代码 (scheme code)", "SFS-PROSECUTOR-TEMPLATE"))
     period = Period(required=True, metadata=about("已结束的期间 (a closed period)", "2020-07"))
     version_id = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=1, max=INT32_MAX), metadata=about(

@@ -13,12 +13,12 @@ from typing import Any
 import flask
 import marshmallow as ma
 from flask import request
-from flask_smorest.pagination import PaginationParameters
+from flask_smorest.pagination import PaginationMixin, PaginationParameters
 
 from rulesvc.api.auth import ApiBlueprint, current_actor, transactional
 from rulesvc.api.evaluations import scoring_settings
-from rulesvc.api.schemes import INT32_MAX, SCHEME_CODE_PATTERN, Line
-from rulesvc.api.scoring_schemas import Period, ProcuratorateRefSchema, ProvenanceSchema, about
+from rulesvc.api.schemes import INT32_MAX, Line
+from rulesvc.api.scoring_schemas import Period, ProcuratorateRefSchema, ProvenanceSchema, SchemeCode, about
 from rulesvc.extensions import db
 from rulesvc.services import comparisons, rankings
 from rulesvc.services.governance.access import require
@@ -38,7 +38,7 @@ comparisons_blp = ApiBlueprint(
 
 
 class PeriodQuery(ma.Schema):
-    scheme = ma.fields.String(validate=ma.validate.Regexp(SCHEME_CODE_PATTERN), metadata=about(
+    scheme = SchemeCode(metadata=about(
         "方案代码：有发布结果时返回发布结果，否则用期间首日生效的版本暂算 (scheme code: published figures if any, else "
         "computed under the version in force)", "SFS-PROSECUTOR-TEMPLATE"))
     version_id = ma.fields.Integer(strict=False, validate=ma.validate.Range(min=1, max=INT32_MAX), metadata=about(
@@ -49,7 +49,7 @@ class PeriodQuery(ma.Schema):
 
 
 class ComparisonQuery(PeriodQuery):
-    scheme = ma.fields.String(validate=ma.validate.Regexp(SCHEME_CODE_PATTERN), metadata=about(
+    scheme = SchemeCode(metadata=about(
         "以检察院为考评对象的方案代码：有发布结果时返回发布结果，否则暂算 (code of a scheme that scores "
         "procuratorates: published figures if any, else computed now)", "SFS-PROCURATORATE-QUALITY-MONTHLY"))
 
@@ -146,8 +146,8 @@ def _format(asked: str | None) -> str:
 @blp.arguments(RankingQuery(), location="query", as_kwargs=True)
 @blp.response(200, RankingRowSchema(many=True))
 @blp.doc(responses={200: {
-    "description": "名次在前的各行（JSON 分页，X-Pagination 头给出总数）；或 CSV、XLSX 的全部行 (the rows, best first: "
-                   "JSON paged, totals in X-Pagination; or every row as CSV or XLSX)",
+    "description": "名次在前的各行（JSON 分页，X-Pagination 头给出总数）；或 CSV、XLSX 的全部行（不分页，无 X-Pagination 头） "
+                   "(the rows, best first: JSON paged, totals in X-Pagination; or every row as CSV or XLSX, unpaged and without X-Pagination)",
     "headers": RANKING_HEADERS,
     "content": {"text/csv": {"schema": {"type": "string"}},
                 XLSX_MIMETYPE: {"schema": {"type": "string", "format": "binary"}}}}})
@@ -184,10 +184,16 @@ def ranking(pagination_parameters: PaginationParameters, period: str, scheme: st
             resp = flask.Response(list(iter_xlsx([Sheet(title, header, body)])), mimetype=XLSX_MIMETYPE)
         resp.headers["Content-Disposition"] = f'attachment; filename="{name}"'
         resp.headers.update(headers)
+        flask.after_this_request(_unpaged)  # an export holds every row: no page header to follow
         return resp
     start = (pagination_parameters.page - 1) * pagination_parameters.page_size
     page = frame.clear() if start >= frame.height else frame.slice(start, pagination_parameters.page_size)
     return rankings.rows(session, dictionary, page, meta["subject_kind"]), 200, headers
+
+
+def _unpaged(response: flask.Response) -> flask.Response:
+    response.headers.pop(PaginationMixin.PAGINATION_HEADER_NAME, None)
+    return response
 
 
 def _may_score(actor: Any) -> None:

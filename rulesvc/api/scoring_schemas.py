@@ -10,6 +10,8 @@ from typing import Any
 
 import marshmallow as ma
 
+from rulesvc.schema.limits import SCHEME_CODE_PATTERN
+
 # A year (2020), a quarter (2020-Q3) or a month (2020-07), between 1900 and 2099.
 PERIOD_PATTERN = r"^(19|20)[0-9]{2}(-Q[1-4]|-(0[1-9]|1[0-2]))?$"
 MONTH_PATTERN = r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])$"
@@ -19,6 +21,12 @@ def Period(**kwargs: Any) -> ma.fields.String:  # a field factory, named like th
     return ma.fields.String(validate=ma.validate.Regexp(PERIOD_PATTERN, error="须为 2020、2020-Q3 或 2020-07 这样的期间 "
                                                         "(a year, quarter or month: 2020, 2020-Q3, 2020-07)"),
                             **kwargs)
+
+
+def SchemeCode(**kwargs: Any) -> ma.fields.String:  # a field factory, as Period
+    return ma.fields.String(validate=ma.validate.Regexp(SCHEME_CODE_PATTERN, error=(
+        "须为方案代码：字母或数字开头，只含字母、数字和 . - _，最多 80 个字符，如 SFS-PROSECUTOR-TEMPLATE "
+        "(a scheme code: a letter or digit, then letters, digits, '.', '-' or '_', at most 80 characters)")), **kwargs)
 
 
 _NESTED = object()

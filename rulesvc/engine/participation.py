@@ -39,6 +39,13 @@ REASON_LABELS = {
     "short_tenure": "本期间在任时间不足方案规定的比例，不参加等次评定",
     "no_activity": NO_ACTIVITY_REASON,
 }
+REASON_LABELS_EN = {
+    "quota_status": "their quota status is not one this scheme evaluates (e.g. not a quota prosecutor)",
+    "not_in_office": "not in office during the period",
+    "level": "the procuratorate's level is not one this scheme evaluates",
+    "short_tenure": "in office for less of the period than the scheme requires, so not graded",
+    "no_activity": "nothing this scheme's indicators count was recorded in the period (no cases), so not graded",
+}
 
 
 @dataclass(frozen=True)

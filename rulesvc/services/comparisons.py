@@ -76,6 +76,7 @@ def comparison(session: Session, actor: Actor, dictionary: Dictionary, *, period
     if fig.compiled.scheme.subject != "procuratorate":
         bad = msg("comparison.not_procuratorate", code=fig.scheme.code)
         raise InvalidInput(bad, errors={"scheme": [bad]})
+    results.require_data(fig)
     c = fig.compiled
     pc = c.scheme.peers
     frame = laggards(c, positions(c, results.ranked(fig, pc.group if pc else None)))

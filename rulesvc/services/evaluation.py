@@ -31,7 +31,7 @@ from rulesvc.catalogue import msg
 from rulesvc.engine.bulk import subject_of
 from rulesvc.engine.dictionary import Dictionary
 from rulesvc.engine.frame_events import evaluate_subject_frame
-from rulesvc.engine.participation import EVALUATED
+from rulesvc.engine.participation import EVALUATED, REASON_LABELS_EN
 from rulesvc.errors import InvalidInput, NotEvaluated, NotFound, RulesvcError
 from rulesvc.persistence.models import Procuratorate, PublicationCard
 from rulesvc.services import results
@@ -95,6 +95,7 @@ def _evaluate(session: Session, actor: Actor, dictionary: Dictionary, *, subject
     fig = results.figures(session, actor, dictionary, period=p, scheme=scheme, version_id=version_id,
                           cache_dir=cache_dir)
     _subject_check(session, actor, fig, subject)
+    results.require_data(fig)
     if fig.publication is not None:
         stored = session.connection().execute(_card_statement(), {"pub": fig.publication.id, "code": subject}).scalar()
         if stored is None:  # cannot happen: a publication writes a card for every row of its frame
@@ -153,6 +154,9 @@ def _subject_row(session: Session, actor: Actor, fig: results.Figures, code: str
     return row
 
 
+KIND_WORDS = {"prosecutor": "检察官", "procuratorate": "检察院"}
+
+
 def _subject_check(session: Session, actor: Actor, fig: results.Figures, code: str) -> None:
     """Nothing if the caller may score the subject in the period's results; else why not (not evaluated,
     outside the scheme, not found — a subject outside the caller's tree is "not found" as if absent)."""
@@ -163,13 +167,20 @@ def _subject_check(session: Session, actor: Actor, fig: results.Figures, code: s
             require(actor, "score", left["procuratorate_id"][0], what=f"考评对象 {code}")
             r = left.row(0, named=True)
             raise NotEvaluated(msg("scoring.not_evaluated", code=code, name=r.get("name") or "",
-                                   reason=r.get("status_reason") or "", reason_en=r.get("status_code") or "",
+                                   reason=r.get("status_reason") or "",
+                                   reason_en=REASON_LABELS_EN.get(r.get("status_code") or "", r.get("status_code") or ""),
                                    period=fig.period.label), reason=r.get("status_code") or "")
         everyone = subjects_for(session, fig.compiled.scheme.subject)
         hit = everyone.filter(pl.col("code") == code)
         if hit.height and actor.in_scope(hit["procuratorate_id"][0]) and fig.compiled.scheme.org:
             raise NotFound(msg("scoring.outside_scheme", code=code, scheme=fig.scheme.code,
                                org=fig.compiled.scheme.org))
+        kind = fig.compiled.scheme.subject
+        other = "procuratorate" if kind == "prosecutor" else "prosecutor"
+        hit = subjects_for(session, other).filter(pl.col("code") == code)
+        if hit.height and actor.in_scope(hit["procuratorate_id"][0]):  # e.g. a prosecutor's code, a units' scheme
+            raise NotFound(msg("scoring.wrong_kind", code=code, scheme=fig.scheme.code, kind=KIND_WORDS[kind],
+                               kind_en=kind, other=KIND_WORDS[other], other_en=other))
         raise NotFound(msg("scoring.no_subject", code=code))
     if not actor.in_scope(owner):
         raise NotFound(msg("scoring.no_subject", code=code))  # outside the caller's tree: as if absent
@@ -315,8 +326,8 @@ def batch(session: Session, actor: Actor, dictionary: Dictionary, *, period: str
     if subjects is not None and len(subjects) > MAX_BATCH_SUBJECTS:
         bad = msg("evaluation.batch_too_many", limit=MAX_BATCH_SUBJECTS)
         raise InvalidInput(bad, errors={"subjects": [bad]})
-    fig = results.figures(session, actor, dictionary, period=period, scheme=scheme, version_id=version_id,
-                          cache_dir=cache_dir)
+    fig = results.require_data(results.figures(session, actor, dictionary, period=period, scheme=scheme,
+                                               version_id=version_id, cache_dir=cache_dir))
     ranked = fig.ranked()
     if procuratorate is not None:
         from rulesvc.services.scoring import scope_ids

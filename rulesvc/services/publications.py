@@ -81,6 +81,13 @@ def publish(session: Session, actor: Actor, dictionary: Dictionary, *, scheme: s
     if fig.frame.height == 0:
         bad = msg("publication.no_subjects", period=p.label)
         raise InvalidInput(bad, errors={"period": [bad]})
+    if not fig.datasets:  # a mistyped year would freeze everyone at "did nothing", for good
+        bad = msg("publication.no_data", period=p.label)
+        raise InvalidInput(bad, errors={"period": [bad]})
+    graded = fig.frame.filter(pl.col("status") == EVALUATED)
+    if graded.height == 0:
+        bad = msg("publication.nobody_graded", period=p.label, subjects=fig.frame.height)
+        raise InvalidInput(bad, errors={"period": [bad]})
     if supersedes is not None and latest is not None and _same_inputs(latest, fig):
         raise Conflict(msg("publication.unchanged", id=latest.id), publication_id=latest.id)
     cards = _cards(session, fig)
@@ -88,7 +95,6 @@ def publish(session: Session, actor: Actor, dictionary: Dictionary, *, scheme: s
     left_out = fig.left_out
     extra = _streaks(session, fig, dictionary, cache_dir)
     digest = _result_hash(cards, left_out, extra)
-    graded = fig.frame.filter(pl.col("status") == EVALUATED)
     pub = Publication(
         scheme_id=s.id, version_id=v.id, procuratorate_id=s.procuratorate_id, period=p.label,
         period_start=p.start, period_end=p.end, sequence=(latest.sequence + 1) if latest else 1,
@@ -129,7 +135,8 @@ def _version(session: Session, actor: Actor, code: str, p: Any, version_id: int 
         bad = msg("publication.version_other_scheme", version_id=version_id, code=code)
         raise InvalidInput(bad, errors={"version_id": [bad]})
     if not lifecycle.can_be_in_force(v.status) or v.effective_from is None:
-        bad = msg("publication.version_not_in_force", number=v.number, status=v.status)
+        bad = msg("publication.version_not_in_force", version_id=v.id, number=v.number,
+                  status=lifecycle.STATUS_LABELS.get(v.status, v.status), status_en=v.status.replace("_", " "))
         raise InvalidInput(bad, errors={"version_id": [bad]})
     return v
 

@@ -39,8 +39,8 @@ def rankings(session: Session, actor: Actor, dictionary: Dictionary, *, period: 
     if group is not None and group not in RANK_GROUPS:
         bad = msg("ranking.group_bad", choices="、".join(RANK_GROUPS))
         raise InvalidInput(bad, errors={"group": [bad]})
-    fig = results.figures(session, actor, dictionary, period=period, scheme=scheme, version_id=version_id,
-                          cache_dir=cache_dir)
+    fig = results.require_data(results.figures(session, actor, dictionary, period=period, scheme=scheme,
+                                               version_id=version_id, cache_dir=cache_dir))
     f = fig.ranked() if group is None or group == fig.quota_group else results.ranked(fig, group)
     f = f.select([c for c in ROW_COLUMNS if c in f.columns])  # what rows() shows: not the trace's hundreds of columns
     part: set[int] | None = None  # the procuratorates looked at (the caller's tree, the one asked for)
@@ -153,11 +153,12 @@ def history(session: Session, actor: Actor, dictionary: Dictionary, *, code: str
     from rulesvc.services.evaluation import _subject_row
 
     out = []
-    seen = False
+    seen = False  # the subject found in some period (else: no such subject, or no data in any of them)
     for p in periods_between(start, end, every):
         item: dict[str, Any] = {"period": p.label}
         try:
-            fig = results.figures(session, actor, dictionary, period=p, scheme=scheme, cache_dir=cache_dir)
+            fig = results.require_data(results.figures(session, actor, dictionary, period=p, scheme=scheme,
+                                                       cache_dir=cache_dir))
             ranked = fig.ranked()
             row = _subject_row(session, actor, fig, code)
             seen = True
@@ -177,6 +178,8 @@ def history(session: Session, actor: Actor, dictionary: Dictionary, *, code: str
         except NotFound as exc:
             if exc.error_code in ("scoring.no_subject",):
                 item.update({"figures": None, "status": None, "note": exc.message})
+            elif exc.error_code == "scoring.no_data":  # the same words each month: a chart says them once for a run
+                item.update({"figures": None, "status": None, "note": msg("history.no_data").render(), "no_data": True})
             elif exc.error_code == "not_found.in_force":
                 item.update({"figures": None, "status": None, "note": exc.message})
             else:
@@ -184,6 +187,10 @@ def history(session: Session, actor: Actor, dictionary: Dictionary, *, code: str
         except RulesvcError:
             raise
         out.append(item)
+    if not seen and out and all(i.get("no_data") for i in out):
+        raise NotFound(msg("scoring.no_data", period=f"{out[0]['period']}–{out[-1]['period']}"))
+    for item in out:
+        item.pop("no_data", None)
     if not seen:
         raise NotFound(msg("scoring.no_subject", code=code))
     return {"subject": code, "scheme": scheme, "every": every, "periods": out}

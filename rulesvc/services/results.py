@@ -337,6 +337,10 @@ def version_for(session: Session, actor: Actor, p: Period, scheme: str | None, v
         if v is None:
             raise NotFound(msg("not_found.version", version_id=version_id))
         require_read(actor, v.scheme.procuratorate_id, v.status, what=f"方案版本 {version_id}")
+        if scheme and v.scheme.code != scheme:  # never the figures of another scheme under this one's code
+            bad = msg("scoring.version_other_scheme", version_id=version_id, number=v.number, code=scheme,
+                      other=v.scheme.code)
+            raise InvalidInput(bad, errors={"version_id": [bad]})
         return v
     if not scheme:
         raise InvalidInput(msg("evaluation.scheme_or_version"), errors={"scheme": [msg("evaluation.scheme_or_version")]})
@@ -423,6 +427,15 @@ def figures(session: Session, actor: Actor, dictionary: Dictionary, *, period: s
         if pub is not None and pub.version_id == v.id:
             return published_figures(pub, dictionary)
     return provisional_figures(session, v, dictionary, p, cache_dir=cache_dir)
+
+
+def require_data(fig: Figures) -> Figures:
+    """``fig``, if it has figures to give: published, or computed on events some dataset in use holds for
+    the period. A period no event dataset covers (a year mistyped, a month not imported yet) would score
+    everyone as having done nothing — raised as ``scoring.no_data`` (404) instead."""
+    if fig.publication is None and not fig.datasets:
+        raise NotFound(msg("scoring.no_data", period=fig.period.label))
+    return fig
 
 
 def provisional_figures(session: Session, v: SchemeVersion, dictionary: Dictionary, p: Period, *,

@@ -61,7 +61,7 @@ CITY_CODE = "SFS-PROSECUTOR-910100"
 OTHER_CODE = "SFS-DRAFT-910102"
 ALL_PERMISSIONS = list(KEY_PERMISSIONS)  # read, edit, review, activate, audit, score
 CONFLICT_PATH = "dimensions.quality.weight"
-# 2020 holds the events; versions are in force from 2021 (scored: every subject present, not graded).
+# 2020 and 2021-07 hold the events; versions are in force from 2021 (other periods of it: no data, 404).
 PERIODS = ["2020", "2020-Q4", "2020-12", "2019-02", "2099", "2020-Q5", "2020-13", "2021", "2021-07", "2021-Q3"]
 DATES = ["2021-06-30", "2022-03-01", "2023-01-01", "2020-12-31", "2030-07-01"]
 
@@ -95,6 +95,7 @@ def seed_world(app) -> dict[str, dict[str, str]]:
         org = add_tree()
         db.session.commit()
     give_events(app, "2020")
+    give_events(app, "2021-07")  # what the publication below rests on (a period without data is not published)
     with app.app_context():
         session = db.session
         people = {"designer": ("designer", "910000"), "city-designer": ("designer", "910100"),

@@ -53,7 +53,7 @@ def test_a_card_agrees_with_the_simulation_of_the_same_inputs(world):
 
 def test_who_may_score_whom_and_clear_refusals(world):
     _, c, k, v1 = world
-    refused(ask(c, k["readonly"], subject="P01"), 403, "permission.read_only")  # read alone does not score
+    refused(ask(c, k["readonly"], subject="P01"), 403, "permission.action")  # read alone does not score
     refused(ask(c, k["county-scorer"], subject="P07"), 404, "scoring.no_subject")  # another unit: not found
     assert ok(ask(c, k["county-scorer"], subject="P01"))["subject"]["code"] == "P01"
     refused(ask(c, k["scorer"], subject="NOBODY"), 404, "scoring.no_subject")
@@ -118,7 +118,7 @@ def test_the_version_in_force_on_the_periods_first_day_and_schemes_the_caller_ca
     _, c, k, v1 = world
     v2 = new_draft(c, k["province"], scheme_doc(**CANDIDATE))
     publish(c, k, v2["id"], effective_from="2020-07-01", periods="2020-07")
-    assert ok(ask(c, k["scorer"], subject="P01", period="2020-06"))["scheme"]["version_id"] == v1["id"]
+    refused(ask(c, k["scorer"], subject="P01", period="2020-06"), 404, "scoring.no_data")  # in v1's time, no data
     assert ok(ask(c, k["scorer"], subject="P01", period="2020"))["scheme"]["version_id"] == v1["id"]  # from 1 January
     assert ok(ask(c, k["scorer"], subject="P01", period="2020-07"))["scheme"]["version_id"] == v2["id"]
     assert ok(ask(c, k["scorer"], subject="P01", period="2020-Q3"))["scheme"]["version_id"] == v2["id"]
@@ -126,3 +126,67 @@ def test_the_version_in_force_on_the_periods_first_day_and_schemes_the_caller_ca
     new_scheme(c, k["province"], scheme_doc(**BASELINE, code="SIM-DRAFT-ONLY"), code="SIM-DRAFT-ONLY")
     refused(ask(c, k["scorer"], subject="P01", scheme="SIM-DRAFT-ONLY"), 404, "not_found.in_force")
     refused(ask(c, k["county-scorer"], subject="P01", scheme="SIM-DRAFT-ONLY"), 404, "not_found.scheme")
+
+
+def test_an_integrators_usual_mistakes_get_answers_that_name_them(world):
+    """What a first-time integrator got wrong in a review, each answered for what it is: a period no data
+    covers (not everyone at the base score), a version of another scheme under this scheme's code, a body
+    sent without its Content-Type or with a byte-order mark, a read-only key asking for scores."""
+    import json as _json
+
+    _, c, k, v1 = world
+    refused(ask(c, k["scorer"], subject="P01", period="2031-07"), 404, "scoring.no_data")
+    refused(c.post("/api/v1/evaluations/batch", headers=k["scorer"],
+                   json={"scheme": "SIM-PROSECUTOR", "period": "2031-07", "subjects": ["P01"]}), 404, "scoring.no_data")
+    refused(c.get("/api/v1/rankings?scheme=SIM-PROSECUTOR&period=2031-07", headers=k["scorer"]), 404, "scoring.no_data")
+    refused(c.get("/api/v1/subjects/P01/history?scheme=SIM-PROSECUTOR&from=2031-01&to=2031-02", headers=k["scorer"]),
+            404, "scoring.no_data")
+    months = {p["period"]: p for p in ok(c.get("/api/v1/subjects/P01/history?scheme=SIM-PROSECUTOR&from=2020-07"
+                                               "&to=2020-08", headers=k["scorer"]))["periods"]}  # events in July only
+    assert months["2020-07"]["figures"] and months["2020-08"]["figures"] is None
+    assert "没有可用的数据" in months["2020-08"]["note"] and "total" not in months["2020-08"]
+    # A procuratorate's code on a scheme that scores prosecutors: said so, not "no such subject".
+    body = refused(ask(c, k["scorer"], subject="910101"), 404, "scoring.wrong_kind")
+    assert "检察官" in body["message"] and "检察院" in body["message"]
+    # A field's form is said with an example: a scheme code, a history's months.
+    body = refused(ask(c, k["scorer"], subject="P01", scheme="SIM PROSECUTOR"), 422)
+    assert "SFS-PROSECUTOR-TEMPLATE" in body["errors"]["json"]["scheme"][0]
+    body = refused(c.get("/api/v1/subjects/P01/history?scheme=SIM-PROSECUTOR&from=2020-Q1&to=2020-Q4&every=quarter",
+                         headers=k["scorer"]), 422)
+    assert "2020-01" in body["errors"]["query"]["from"][0] and "every=quarter" in body["errors"]["query"]["to"][0]
+    # A version id of another scheme under this scheme's code: refused, never that scheme's figures.
+    county = new_scheme(c, k["county"], scheme_doc(**BASELINE, code="SIM-COUNTY"), code="SIM-COUNTY",
+                        procuratorate="910101")
+    publish(c, k, county["id"], effective_from="2020-01-01", author="county")
+    body = refused(ask(c, k["scorer"], subject="P01", version_id=county["id"]), 422, "scoring.version_other_scheme")
+    assert "SIM-COUNTY" in body["message"] and body["errors"]["version_id"]
+    refused(c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period=2020&version_id={county['id']}", headers=k["scorer"]),
+            422, "scoring.version_other_scheme")
+    assert ok(ask(c, k["scorer"], subject="P01", scheme="SIM-COUNTY", version_id=county["id"]))["total"] is not None
+    # A JSON body without its Content-Type (curl -d sends a form): 415 saying so, not "every field missing".
+    text = _json.dumps({"scheme": "SIM-PROSECUTOR", "period": "2020", "subject": "P01"})
+    body = refused(c.post("/api/v1/evaluations", headers=k["scorer"], data=text,
+                          content_type="application/x-www-form-urlencoded"), 415, "request.not_json")
+    assert "Content-Type: application/json" in body["message"]
+    refused(c.post("/api/v1/evaluations", headers=k["scorer"], data=text, content_type="text/plain"), 415)
+    # The same body with a UTF-8 byte-order mark (.NET, Windows tools): read as the JSON it is.
+    bom = ok(c.post("/api/v1/evaluations", headers=k["scorer"], data=b"\xef\xbb\xbf" + text.encode(),
+                    content_type="application/json"))
+    assert bom["total"] == ok(ask(c, k["scorer"], subject="P01"))["total"]
+    # A read-only key asking for scores is told which permission it lacks, on the card and the batch alike.
+    for path, extra in (("/api/v1/evaluations", {"subject": "P01"}), ("/api/v1/evaluations/batch", {"subjects": ["P01"]})):
+        body = refused(c.post(path, headers=k["readonly"], json={"scheme": "SIM-PROSECUTOR", "period": "2020", **extra}),
+                       403, "permission.action")
+        assert body["errors"]["permission"] == ["score"] and "查询考评得分" in body["message"]
+    # The 404 envelope points to /api/docs: it leads to the interactive documentation.
+    for path in ("/api/docs", "/api/docs/"):
+        docs = c.get(path)
+        assert docs.status_code == 302 and docs.headers["Location"].endswith("/api/docs/swagger")
+    assert c.get("/api/docs/swagger").status_code == 200
+
+
+def test_every_reason_for_not_taking_part_has_english_words():
+    from rulesvc.engine.participation import REASON_LABELS, REASON_LABELS_EN
+
+    assert REASON_LABELS_EN.keys() == REASON_LABELS.keys()
+    assert all(v and v.isascii() for v in REASON_LABELS_EN.values())

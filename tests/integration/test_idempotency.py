@@ -86,6 +86,23 @@ def test_the_same_key_for_another_request_is_422_and_runs_nothing(world):
     assert [r.state for r in rows(sim)] == ["done"]
 
 
+def test_a_batch_as_json_lines_is_another_request_and_a_stream_is_not_kept(world):
+    """A kept JSON answer is never replayed to a caller reading JSON Lines (its reader would break): asking
+    the same batch as a stream under the same key is another request. A stream is not kept: a retry of it
+    runs again, and the key stays free for it."""
+    sim, c, k, _ = world
+    batch = {"scheme": "SIM-PROSECUTOR", "period": "2020", "subjects": ["P01", "P04"]}
+    ok(c.post(EVALUATIONS + "/batch", headers={**k["scorer"], "Idempotency-Key": "batch-1"}, json=batch))
+    lines = {**k["scorer"], "Idempotency-Key": "batch-1", "Accept": "application/x-ndjson"}
+    refused(c.post(EVALUATIONS + "/batch", headers=lines, json=batch), 422, "idempotency.key_reused")
+    streamed = {**k["scorer"], "Idempotency-Key": "batch-2", "Accept": "application/x-ndjson"}
+    for _ in range(2):
+        answer = c.post(EVALUATIONS + "/batch", headers=streamed, json=batch)
+        assert answer.status_code == 200 and answer.mimetype == "application/x-ndjson"
+        assert "Idempotent-Replayed" not in answer.headers and len(answer.get_data().splitlines()) == 3
+    assert [r.key for r in rows(sim)] == ["batch-1"]
+
+
 def test_keys_are_per_caller(world):
     sim, c, k, _ = world
     mine = score(c, k["scorer"], "shared", subject="P01")

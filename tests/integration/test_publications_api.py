@@ -126,18 +126,40 @@ def test_a_provisional_card_is_made_once_and_is_made_again_when_its_data_changes
         assert db_.execute("SELECT count(DISTINCT run), count(*) FROM cards").fetchone() == (3, 3)
 
 
+def test_the_month_under_way_scores_provisionally_once_it_has_data(world):
+    """The month under way: no data imported yet — no scores, said so (not everyone at the base score); once
+    a dataset holds some of its events, provisional figures marked as of an open period."""
+    sim, c, k, v1, tmp = world
+    today = dt.date.today()
+    month = today.strftime("%Y-%m")
+    refused(c.post("/api/v1/evaluations", headers=k["scorer"],
+                   json={"scheme": "SIM-PROSECUTOR", "period": month, "subject": "P01"}), 404, "scoring.no_data")
+    path = tmp / "today.csv"
+    with path.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows([["event_id", "event_type", "procuratorate", "prosecutor", "case_id", "occurred_on",
+                                  "action", "adopted"],
+                                 ["F-TODAY-P01", "supervision_action", "910101", "P01", "", today.isoformat(), "filing",
+                                  "true"]])
+    with sim.app_context():
+        assert import_file(db.session, path, dictionary=get_dictionary(sim.config["RULES_DIR"]),
+                           created_by="tests").created
+        db.session.commit()
+    running = card(c, k["scorer"], period=month)
+    assert running["figures"] == "provisional" and running["period_closed"] is False and running["datasets"]
+
+
 def test_published_figures_do_not_move_under_new_data_and_rules_and_a_correction_supersedes(world):
     sim, c, k, v1, tmp = world
     before = card(c, k["scorer"])
     assert before["figures"] == "provisional" and before["publication"] is None and before["period_closed"]
-    running = card(c, k["scorer"], period=dt.date.today().strftime("%Y-%m"))  # the month under way
-    assert running["figures"] == "provisional" and running["period_closed"] is False
 
     refused(c.post("/api/v1/publications", headers=k["scorer"], json={"scheme": "SIM-PROSECUTOR", "period": PERIOD}),
             403)  # publishing needs *activate*
     refused(c.post("/api/v1/publications", headers=k["reviewer"], json={"scheme": "SIM-PROSECUTOR",
                                                                 "period": dt.date.today().strftime("%Y-%m")}),
             422, "publication.period_open")
+    refused(c.post("/api/v1/publications", headers=k["reviewer"], json={"scheme": "SIM-PROSECUTOR", "period": "2020-08"}),
+            422, "publication.no_data")  # closed, but no event of it imported: never frozen as "nobody did anything"
     pub = ok(c.post("/api/v1/publications", headers=k["reviewer"], json={"scheme": "SIM-PROSECUTOR", "period": PERIOD}),
              201)
     assert pub["sequence"] == 1 and pub["current"] and pub["version"]["id"] == v1["id"] and pub["subjects"] >= 9
@@ -253,6 +275,11 @@ def test_batch_rankings_and_history_say_where_their_figures_come_from(world):
     xlsx = c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={PERIOD}",
                  headers={**k["scorer"], "Accept": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})
     assert zipfile.ZipFile(io.BytesIO(xlsx.data)).namelist()
+    # An export holds every row: no page header to follow, whatever page was asked for.
+    paged_csv = c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={PERIOD}&format=csv&page=3&page_size=2",
+                      headers=k["scorer"])
+    assert paged_csv.data == text_csv.data and "X-Pagination" not in paged_csv.headers
+    assert "X-Pagination" not in text_csv.headers and "X-Pagination" not in xlsx.headers
     refused(c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={PERIOD}", headers=k["readonly"]), 403)
     # A filter value that can match nobody is said, not answered with an empty page (a typo is not "nobody").
     refused(c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={PERIOD}&business=ordinary", headers=k["scorer"]),
@@ -266,7 +293,7 @@ def test_batch_rankings_and_history_say_where_their_figures_come_from(world):
                     headers=k["scorer"]))
     by = {p["period"]: p for p in hist["periods"]}
     assert by["2020-07"]["figures"] == "published" and by["2020-07"]["total"] == rows["P01"]["total"]
-    assert by["2020-08"]["figures"] == "provisional"
+    assert by["2020-08"]["figures"] is None and "没有可用的数据" in by["2020-08"]["note"]  # no event dated August
     # A month someone was scored but not graded says why, as the card and the ranking row do.
     ranking = ok(c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={PERIOD}&page_size=100", headers=k["scorer"]))
     (idle, *_) = [r for r in ranking if r["status"] == "not_graded"]
