@@ -1,6 +1,6 @@
 """gunicorn settings of ``rulesvc serve`` (``-c python:rulesvc.gunicorn_conf``); the command line gives the rest.
 
-Three things a scoring server needs beyond gunicorn's defaults:
+Four things a scoring server needs beyond gunicorn's defaults:
 
 - **Freeze what loading made.** A worker's Python objects are almost all made when it loads the application:
   its modules, mappers, schemas and views (about 200,000 objects the garbage collector tracks). They live as
@@ -9,17 +9,21 @@ Three things a scoring server needs beyond gunicorn's defaults:
   once the application is loaded (``gc.freeze``), they are left out of every collection; what requests make
   afterwards is collected as before (memory does not grow from it: the RSS benchmark checks), and a full
   collection then takes ~2 ms.
-- **Let keep-alive connections move.** A client's persistent connections stay with the worker that accepted
-  them; a few clients (other systems keep a small pool open) can end up all on one worker while the other
-  idles — half the server answering, with the latency of a queue. As nginx does (``keepalive_requests``),
-  a connection is closed after an answer now and then (one answer in :data:`CLOSE_EVERY` of a worker, with
-  ``Connection: close``); the client opens a new one, which the less busy worker is the quicker to accept.
-- **Two threads per worker.** A worker's threads share one interpreter lock, and every database call,
-  socket read and write hands it over; with four threads a scoring request's p99 at half the maximum
-  rate was 1.5–2× that with two, and the workers mostly used more CPU for the same requests (2-vCPU
-  machine of ``bench/RESULTS.md``, run 12). One thread would be quicker still, but then one long request
-  (an import, a publication, a period's first computation) holds every connection the worker has
-  accepted; with two, the other thread answers meanwhile. ``--threads`` on the command line overrides it.
+- **One request at a time per worker** (``threads = 1``: gunicorn's sync worker; more cores, more workers).
+  A worker's threads share one interpreter lock, handed over at every database call and socket read: on
+  the 2-vCPU machines of ``bench/RESULTS.md`` (runs 12 and 13) one thread gave the highest rate and by far
+  the lowest p99 (4–10 ms at half the maximum rate against 16–82 ms with two threads, 34–45 with four). A
+  sync worker takes a connection only when it is free, so a long request (an import, a publication, a
+  period's first computation) keeps only its own caller waiting: new connections go to the other workers.
+  It has no keep-alive (each answer closes its connection) and reads a request's body itself, so a slow
+  client holds it: in production put a buffering proxy (nginx) in front, as gunicorn advises for it.
+- **A long timeout** (:data:`timeout`, 10 minutes). A sync worker that has not answered within the timeout
+  is killed; an upload of a large events file is imported in its request (a million rows take about a
+  minute), so the timeout is set far above gunicorn's 30 seconds.
+- **Let keep-alive connections move** (with ``--threads`` above 1, whose gthread worker keeps them open). A
+  client's persistent connections stay with the worker that accepted them; as nginx does
+  (``keepalive_requests``), one answer in :data:`CLOSE_EVERY` of a worker closes its connection, and the
+  client opens a new one, which the less busy worker is the quicker to accept.
 """
 
 from __future__ import annotations
@@ -30,7 +34,8 @@ from typing import Any
 
 CLOSE_EVERY = 100  # a worker closes the connection after one answer in this many
 
-threads = 2  # gunicorn's setting (requests a worker runs at once); the command line's --threads wins
+threads = 1  # gunicorn's setting (requests a worker runs at once; 1: the sync worker); --threads wins
+timeout = 600  # seconds a worker may take over one request (a large import) before gunicorn kills it
 
 _answers = itertools.count(1)
 
