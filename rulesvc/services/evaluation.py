@@ -35,6 +35,7 @@ from rulesvc.engine.participation import EVALUATED, REASON_LABELS_EN
 from rulesvc.errors import InvalidInput, NotEvaluated, NotFound, RulesvcError
 from rulesvc.persistence.models import Procuratorate, PublicationCard
 from rulesvc.services import results
+from rulesvc.services.designer_words import SUBJECT_WORDS
 from rulesvc.services.governance.access import Actor, require, tree_of
 from rulesvc.services.scoring import default_decider, subjects_for
 
@@ -154,9 +155,6 @@ def _subject_row(session: Session, actor: Actor, fig: results.Figures, code: str
     return row
 
 
-KIND_WORDS = {"prosecutor": "检察官", "procuratorate": "检察院"}
-
-
 def _subject_check(session: Session, actor: Actor, fig: results.Figures, code: str) -> None:
     """Nothing if the caller may score the subject in the period's results; else why not (not evaluated,
     outside the scheme, not found — a subject outside the caller's tree is "not found" as if absent)."""
@@ -179,8 +177,9 @@ def _subject_check(session: Session, actor: Actor, fig: results.Figures, code: s
         other = "procuratorate" if kind == "prosecutor" else "prosecutor"
         hit = subjects_for(session, other).filter(pl.col("code") == code)
         if hit.height and actor.in_scope(hit["procuratorate_id"][0]):  # e.g. a prosecutor's code, a units' scheme
-            raise NotFound(msg("scoring.wrong_kind", code=code, scheme=fig.scheme.code, kind=KIND_WORDS[kind],
-                               kind_en=kind, other=KIND_WORDS[other], other_en=other))
+            words = SUBJECT_WORDS["zh"]
+            raise NotFound(msg("scoring.wrong_kind", code=code, scheme=fig.scheme.code, kind=words[kind],
+                               kind_en=kind, other=words[other], other_en=other))
         raise NotFound(msg("scoring.no_subject", code=code))
     if not actor.in_scope(owner):
         raise NotFound(msg("scoring.no_subject", code=code))  # outside the caller's tree: as if absent

@@ -39,6 +39,7 @@ from rulesvc.persistence.models import (
     utcnow,
 )
 from rulesvc.services import evaluation, results
+from rulesvc.services.designer_words import STATUS_WORDS
 from rulesvc.services.governance import audit, versions
 from rulesvc.services.governance.access import Actor, require, require_read
 
@@ -136,7 +137,7 @@ def _version(session: Session, actor: Actor, code: str, p: Any, version_id: int 
         raise InvalidInput(bad, errors={"version_id": [bad]})
     if not lifecycle.can_be_in_force(v.status) or v.effective_from is None:
         bad = msg("publication.version_not_in_force", version_id=v.id, number=v.number,
-                  status=lifecycle.STATUS_LABELS.get(v.status, v.status), status_en=v.status.replace("_", " "))
+                  status=STATUS_WORDS["zh"].get(v.status, v.status), status_en=STATUS_WORDS["en"].get(v.status, v.status))
         raise InvalidInput(bad, errors={"version_id": [bad]})
     return v
 

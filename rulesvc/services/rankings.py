@@ -154,6 +154,7 @@ def history(session: Session, actor: Actor, dictionary: Dictionary, *, code: str
 
     out = []
     seen = False  # the subject found in some period (else: no such subject, or no data in any of them)
+    without_data = 0  # periods no event dataset covers
     for p in periods_between(start, end, every):
         item: dict[str, Any] = {"period": p.label}
         try:
@@ -179,7 +180,8 @@ def history(session: Session, actor: Actor, dictionary: Dictionary, *, code: str
             if exc.error_code in ("scoring.no_subject",):
                 item.update({"figures": None, "status": None, "note": exc.message})
             elif exc.error_code == "scoring.no_data":  # the same words each month: a chart says them once for a run
-                item.update({"figures": None, "status": None, "note": msg("history.no_data").render(), "no_data": True})
+                item.update({"figures": None, "status": None, "note": msg("history.no_data").render()})
+                without_data += 1
             elif exc.error_code == "not_found.in_force":
                 item.update({"figures": None, "status": None, "note": exc.message})
             else:
@@ -187,10 +189,8 @@ def history(session: Session, actor: Actor, dictionary: Dictionary, *, code: str
         except RulesvcError:
             raise
         out.append(item)
-    if not seen and out and all(i.get("no_data") for i in out):
+    if not seen and out and without_data == len(out):
         raise NotFound(msg("scoring.no_data", period=f"{out[0]['period']}–{out[-1]['period']}"))
-    for item in out:
-        item.pop("no_data", None)
     if not seen:
         raise NotFound(msg("scoring.no_subject", code=code))
     return {"subject": code, "scheme": scheme, "every": every, "periods": out}
