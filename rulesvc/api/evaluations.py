@@ -18,7 +18,7 @@ import marshmallow as ma
 from flask import current_app, request
 
 from rulesvc.api.auth import ApiBlueprint, current_actor, transactional
-from rulesvc.api.idempotency import idempotent
+from rulesvc.api.idempotency import JSON_LINES, idempotent
 from rulesvc.api.schemes import INT32_MAX, Line, _guarded
 from rulesvc.api.scoring_schemas import (
     MONTH_PATTERN,
@@ -44,7 +44,7 @@ subjects_blp = ApiBlueprint(
     description="考评对象的历次结果（纵向比较）(a subject's results period by period)",
 )
 
-JSONL = "application/x-ndjson"
+JSONL = JSON_LINES  # the batch's streamed answer (the idempotency keys tell it apart)
 def scoring_settings() -> tuple[Any, Any]:
     """What every scoring view needs of the app: the data dictionary and the events cache folder."""
     return (get_dictionary(current_app.config["RULES_DIR"]),

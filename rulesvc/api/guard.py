@@ -3,10 +3,12 @@ whether the body can be accepted — in that order, so a caller learns nothing t
 
 1. No credentials → 401 (:func:`rulesvc.api.auth.authenticate`).
 2. A caller who may not change anything (read, audit only) → 403 before the body is even parsed (not a
-   422 that would describe the request format to someone who may not use it).
-3. The JSON body: at most :data:`rulesvc.schema.limits.MAX_BODY_BYTES` (413), valid JSON without NaN or
-   Infinity, nested at most :data:`~rulesvc.schema.limits.MAX_DEPTH` deep, without NUL characters
-   (400 with the field). Checked on the raw body, before webargs parses it for the view.
+   422 that would describe the request format to someone who may not use it); asking for scores, the 403
+   names the *score* permission.
+3. The JSON body: at most :data:`rulesvc.schema.limits.MAX_BODY_BYTES` (413), sent as JSON (a body of
+   another content type: 415), valid JSON without NaN or Infinity (a UTF-8 byte-order mark is dropped),
+   nested at most :data:`~rulesvc.schema.limits.MAX_DEPTH` deep, without NUL characters (400 with the
+   field). Checked on the raw body, before webargs parses it for the view.
 """
 
 from __future__ import annotations
