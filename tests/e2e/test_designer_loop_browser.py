@@ -149,6 +149,7 @@ class Shots:
 
     def __call__(self, name: str, *, top: bool = False) -> Path:
         page = self.page
+        page.wait_for_load_state()  # a click that leads to a page returns before the new document exists
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), \
             f"{name}: scrolls sideways at 1366 px"
         self.n += 1
@@ -357,6 +358,7 @@ def test_the_whole_loop_localize_preview_simulate_submit_review_activate_score(
     expect(page.locator("#chart-matrix")).to_have_attribute("data-drawn", "1")
     shot("reviewer-report")
     page.locator(version_link).first.click()
+    expect(page).to_have_url(f"{base}/admin/schemes/{local}/1/")
     shot("reviewer-version")
     page.locator("#approve_note").fill("同意：模拟测评结果合理，理由充分")
     page.locator("#approve-button").click()
