@@ -156,3 +156,10 @@ def slow_pages(page: Page, times: dict[str, float], limit: float = SERVER_LIMIT_
         if min(seen) >= limit:
             slow[url] = tuple(seen)
     return slow
+
+
+def fits_width(page: Page, what: str = "the page") -> None:
+    """Nothing cut off to the right: the page is no wider than the window. Waits for the page a click led to first
+    (a click returns before the new document exists, when there is no document to measure)."""
+    page.wait_for_load_state()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), f"{what}: scrolls sideways"

@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import Page, Response, expect
 from sqlalchemy import select
 
-from tests.e2e.conftest import serving
+from tests.e2e.conftest import fits_width, serving
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SHOTS = "/tmp/rulesvc-admin-designer-{}.png"
@@ -93,7 +93,7 @@ def server_ms(response: Response | None, label: str) -> float:
 
 def no_horizontal_scroll(page: Page) -> None:
     """The page fits 1366 px: nothing is cut off to the right, no table cell hides part of its text."""
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    fits_width(page)
     clipped = page.evaluate("""[...document.querySelectorAll('.designer td, .designer th')]
         .filter(td => td.scrollWidth > td.clientWidth + 1).map(td => td.innerText.slice(0, 40))""")
     assert not clipped, clipped

@@ -22,7 +22,7 @@ import pytest
 from playwright.sync_api import Page, Response, expect
 from sqlalchemy import select
 
-from tests.e2e.conftest import serving
+from tests.e2e.conftest import fits_width, serving
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SHOTS = "/tmp/rulesvc-admin-imp-{}.png"
@@ -73,7 +73,7 @@ def impact_server(impact_app) -> Iterator[str]:
 
 
 def shot(page: Page, name: str) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), f"{name}: scrolls sideways"
+    fits_width(page, name)
     page.screenshot(path=SHOTS.format(name), full_page=True)
     page.screenshot(path=SHOTS.format(f"{name}-top"), full_page=False)
 

@@ -35,7 +35,7 @@ import pytest
 from playwright.sync_api import Page, Response, expect
 from sqlalchemy import select
 
-from tests.e2e.conftest import serving, slow_pages
+from tests.e2e.conftest import fits_width, serving, slow_pages
 from tests.e2e.test_designer_edit_browser import Tally
 from tests.e2e.test_designer_impact_browser import _answers, _wait_answer
 
@@ -149,9 +149,7 @@ class Shots:
 
     def __call__(self, name: str, *, top: bool = False) -> Path:
         page = self.page
-        page.wait_for_load_state()  # a click that leads to a page returns before the new document exists
-        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), \
-            f"{name}: scrolls sideways at 1366 px"
+        fits_width(page, f"{name} at 1366 px")
         self.n += 1
         path = self.folder / f"{self.n:02d}-{name}.png"
         page.screenshot(path=str(path), full_page=True)

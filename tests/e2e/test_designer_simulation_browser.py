@@ -27,7 +27,7 @@ import pytest
 from playwright.sync_api import Page, Response, expect
 from sqlalchemy import select
 
-from tests.e2e.conftest import serving, slow_pages
+from tests.e2e.conftest import fits_width, serving, slow_pages
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SHOTS = "/tmp/rulesvc-admin-sim-{}.png"
@@ -120,7 +120,7 @@ class Times:
 
 
 def shot(page: Page, name: str) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), f"{name}: scrolls sideways"
+    fits_width(page, name)
     page.screenshot(path=SHOTS.format(name), full_page=True)
     page.screenshot(path=SHOTS.format(f"{name}-top"), full_page=False)  # what shows first at 1366 × 768
 

@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import Page, Response, expect
 from sqlalchemy import select
 
-from tests.e2e.conftest import serving
+from tests.e2e.conftest import fits_width, serving
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SHOTS = "/tmp/rulesvc-admin-mgmt-{}.png"
@@ -112,7 +112,7 @@ def server_ms(response: Response | None, label: str, page: Page | None = None) -
 
 def fits(page: Page) -> None:
     """Nothing cut off to the right at 1366 px."""
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    fits_width(page)
     tables = page.evaluate("""[...document.querySelectorAll('.manage table')]
         .filter(t => t.getBoundingClientRect().right > t.parentElement.getBoundingClientRect().right + 1).length""")
     assert tables == 0

@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import Page, Response, expect
 from sqlalchemy import select
 
-from tests.e2e.conftest import serving
+from tests.e2e.conftest import fits_width, serving
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SHOTS = "/tmp/rulesvc-admin-res-{}.png"
@@ -92,7 +92,7 @@ def warm_ms(page: Page, label: str) -> float:
 
 def fits(page: Page) -> None:
     """Nothing cut off to the right at 1366 px, no table cell hiding part of its text."""
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    fits_width(page)
     clipped = page.evaluate("""[...document.querySelectorAll('.results td, .results th')]
         .filter(td => td.scrollWidth > td.clientWidth + 1 && !td.querySelector('.clamp1')).map(td => td.innerText.slice(0, 40))""")
     assert not clipped, clipped
