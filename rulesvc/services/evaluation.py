@@ -16,7 +16,6 @@ instead of the stored ones; peers, group sizes and quotas still come from the st
 from __future__ import annotations
 
 import dataclasses
-import functools
 import gzip
 import json
 from collections.abc import Iterator
@@ -24,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rulesvc.catalogue import msg
@@ -98,10 +97,9 @@ def _evaluate(session: Session, actor: Actor, dictionary: Dictionary, *, subject
     _subject_check(session, actor, fig, subject)
     results.require_data(fig)
     if fig.publication is not None:
-        stored = session.connection().execute(_card_statement(), {"pub": fig.publication.id, "code": subject}).scalar()
-        if stored is None:  # cannot happen: a publication writes a card for every row of its frame
+        text = results.published_card(fig.publication, subject)
+        if text is None:  # cannot happen: a publication writes a card for every row of its frame
             raise NotFound(msg("scoring.no_subject", code=subject))
-        text = gzip.decompress(stored)
         if raw and trace == "summary":  # the stored card is the answer's card part, byte for byte
             return _joined(canonical(fig.provenance()), text)
         out = answer(fig, json.loads(text), trace)
@@ -138,13 +136,6 @@ def _provisional_card(session: Session, fig: results.Figures, code: str,
                                  orgs, ranks))
 
     return computed.card(code, make)
-
-
-@functools.cache
-def _card_statement() -> Any:
-    """A published card's stored bytes (built once: building a statement costs more than running it)."""
-    return select(PublicationCard.card).where(PublicationCard.publication_id == bindparam("pub"),
-                                              PublicationCard.code == bindparam("code"))
 
 
 def _subject_row(session: Session, actor: Actor, fig: results.Figures, code: str) -> dict[str, Any]:

@@ -44,7 +44,7 @@ from rulesvc.engine.periods import Period, parse_period
 from rulesvc.engine.summary import explain_row, subset_facts
 from rulesvc.errors import InvalidInput, NotFound
 from rulesvc.persistence.lifecycle import can_be_in_force
-from rulesvc.persistence.models import Publication, Scheme, SchemeVersion, as_utc
+from rulesvc.persistence.models import Publication, PublicationCard, Scheme, SchemeVersion, as_utc
 from rulesvc.schema.scheme import DocumentError, load_scheme
 from rulesvc.services import cardstore
 from rulesvc.services.governance import versions
@@ -137,8 +137,9 @@ _DATA = _Lru(14)  # (generation, period, scheme scope, event types …) -> Perio
 _BULK = _Lru(28)  # (content hash, datasets, period, dictionary, subjects) -> BulkResult
 _SUBSETS = _Lru(28)  # a bulk run's key -> engine.summary.subset_facts of its events (a card needs them)
 _PUBLISHED = _Lru(16)  # publication id -> (frame, left out, extra)
-# (bulk run's key, subject code) -> gzip(card): ~5 kB a card of the provincial template, so ~3,000 cards — a
-# province's period — in 16 MB of a worker
+# (bulk run's key, subject code) -> gzip(card), and (published, database, publication, its hash, subject code) ->
+# the stored gzip(card): ~5 kB a card of the provincial template, so ~3,000 cards — a province's period — in 16 MB
+# of a worker
 _CARDS = _Cards(16 << 20)
 
 
@@ -503,6 +504,28 @@ def published_figures(pub: Publication, dictionary: Dictionary) -> Figures:
     return Figures(pub.scheme, v, compiled, parse_period(pub.period), frame, left_out, KEYS[compiled.scheme.subject],
                    tuple((int(i), str(h)) for i, h in pub.datasets), pub.dictionary_hash, pub.engine_version,
                    publication=pub, extra=extra)
+
+
+def published_card(pub: Publication, code: str) -> bytes | None:
+    """A subject's card in a publication, as its canonical bytes (None: not in it). Read from the database
+    once per worker, then kept compressed with the provisional cards (``_CARDS``, bounded): a publication's
+    cards never change (database triggers), and the key holds its result hash besides its id, so a database
+    built again under the same address cannot answer another publication's card."""
+    key = ("published", database(session_of(pub)), pub.id, pub.result_hash, code)
+    found = _CARDS.get(key)
+    if found is None:
+        found = session_of(pub).connection().execute(_card_statement(), {"pub": pub.id, "code": code}).scalar()
+        if found is None:
+            return None
+        _CARDS.put(key, found)
+    return gzip.decompress(found)
+
+
+@functools.cache
+def _card_statement() -> Any:
+    """A published card's stored bytes (built once: building a statement costs more than running it)."""
+    return select(PublicationCard.card).where(PublicationCard.publication_id == bindparam("pub"),
+                                              PublicationCard.code == bindparam("code"))
 
 
 def session_of(obj: Any) -> Session:

@@ -308,3 +308,31 @@ def test_batch_rankings_and_history_say_where_their_figures_come_from(world):
     assert "36" in json.dumps(too_long, ensure_ascii=False)  # 2020-01 … 2022-12: the real count, not "24+"
     refused(c.get(f"/api/v1/comparisons?scheme=SIM-PROSECUTOR&period={PERIOD}", headers=k["scorer"]), 422,
             "comparison.not_procuratorate")
+
+
+def test_a_published_card_is_read_from_the_database_once_per_worker(world):
+    """A publication's cards never change: a worker reads a card once and keeps it (bounded, with the
+    provisional ones); the answer is the same bytes either way."""
+    from sqlalchemy import event
+
+    sim, c, k, _, _ = world
+    ok(c.post("/api/v1/publications", headers=k["reviewer"], json={"scheme": "SIM-PROSECUTOR", "period": PERIOD}), 201)
+    asked: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        if "publication_cards" in statement:
+            asked.append(statement)
+
+    with sim.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        body = {"scheme": "SIM-PROSECUTOR", "period": PERIOD, "subject": "P01"}
+        first = c.post("/api/v1/evaluations", headers=k["scorer"], json=body)
+        assert first.status_code == 200 and first.json["figures"] == "published" and len(asked) == 1
+        again = c.post("/api/v1/evaluations", headers=k["scorer"], json=body)
+        assert again.data == first.data and len(asked) == 1
+        other = c.post("/api/v1/evaluations", headers=k["scorer"], json={**body, "subject": "P02"})
+        assert other.status_code == 200 and other.json["subject"]["code"] == "P02" and len(asked) == 2
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
