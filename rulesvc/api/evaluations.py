@@ -83,7 +83,7 @@ class WhoWhenSchema(ma.Schema):
 class EvaluationRequestSchema(WhoWhenSchema):
     """Whom to score, for which period, under which rules — and, for a what-if, on which facts."""
 
-    subject = Line(40, required=True, metadata=about(
+    subject = Line(40, trim=True, required=True, metadata=about(
         "考评对象代码：检察官工号或检察院代码 (prosecutor code or procuratorate code)", "910101001"))
     events = ma.fields.List(ma.fields.Dict(), validate=ma.validate.Length(max=MAX_INLINE_EVENTS), metadata=about(
         f"假设计算：用调用方给出的事件（字段与导入文件的一行相同：event_id、event_type、procuratorate、prosecutor、"
@@ -132,7 +132,7 @@ def evaluate(args: dict[str, Any]) -> flask.Response:
 class BatchRequestSchema(WhoWhenSchema):
     """Many subjects at once."""
 
-    subjects = ma.fields.List(Line(40), validate=ma.validate.Length(min=1, max=evaluation.MAX_BATCH_SUBJECTS),
+    subjects = ma.fields.List(Line(40, trim=True), validate=ma.validate.Length(min=1, max=evaluation.MAX_BATCH_SUBJECTS),
                               metadata=about(f"考评对象代码列表（最多 {evaluation.MAX_BATCH_SUBJECTS} 个）；与 procuratorate "
                                              "二选一 (subject codes; or procuratorate)", ["910101001", "910101002"]))
     procuratorate = ma.fields.String(validate=ma.validate.Regexp(r"^[0-9]{6}$"), metadata=about(

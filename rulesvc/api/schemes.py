@@ -163,13 +163,21 @@ def SchemeCode(**kwargs: Any) -> ma.fields.String:
     )
 
 
-def Line(max_length: int, *, blank: bool = False, **kwargs: Any) -> ma.fields.String:
-    """One line of text (not blank unless ``blank``)."""
+class _Trimmed(ma.fields.String):
+    """A string read without the spaces around it (a code pasted from a spreadsheet cell), then checked."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        return str(super()._deserialize(value, attr, data, **kwargs)).strip()
+
+
+def Line(max_length: int, *, blank: bool = False, trim: bool = False, **kwargs: Any) -> ma.fields.String:
+    """One line of text (not blank unless ``blank``); ``trim``: read without the spaces around it (codes)."""
     pattern = LINE_PATTERN if blank else NONBLANK_LINE_PATTERN
     check = _matching(pattern, "须为一行文字，不能含控制字符" + ("" if blank else "，不能为空")
                       + " (one line, no control characters" + (")" if blank else ", not blank)"))
-    return ma.fields.String(validate=[ma.validate.Length(max=max_length), check],
-                            metadata={"pattern": pattern, **kwargs.pop("metadata", {})}, **kwargs)
+    field = _Trimmed if trim else ma.fields.String
+    return field(validate=[ma.validate.Length(max=max_length), check],
+                 metadata={"pattern": pattern, **kwargs.pop("metadata", {})}, **kwargs)
 
 
 def Note(max_length: int = 2000, *, blank: bool = True, **kwargs: Any) -> ma.fields.String:

@@ -173,6 +173,12 @@ def test_an_integrators_usual_mistakes_get_answers_that_name_them(world):
     bom = ok(c.post("/api/v1/evaluations", headers=k["scorer"], data=b"\xef\xbb\xbf" + text.encode(),
                     content_type="application/json"))
     assert bom["total"] == ok(ask(c, k["scorer"], subject="P01"))["total"]
+    # A code pasted with the spaces of its spreadsheet cell: read without them (the card's code is the plain one);
+    # only spaces is a field error, not "no such subject".
+    assert ok(ask(c, k["scorer"], subject=" P01\t"))["subject"]["code"] == "P01"
+    assert [x["subject"]["code"] for x in ok(c.post("/api/v1/evaluations/batch", headers=k["scorer"], json={
+        "scheme": "SIM-PROSECUTOR", "period": "2020", "subjects": ["P01 ", " P01", "P02"]}))["cards"]] == ["P01", "P02"]
+    assert "subject" in refused(ask(c, k["scorer"], subject="   "), 422)["errors"]["json"]
     # A read-only key asking for scores is told which permission it lacks, on the card and the batch alike.
     for path, extra in (("/api/v1/evaluations", {"subject": "P01"}), ("/api/v1/evaluations/batch", {"subjects": ["P01"]})):
         body = refused(c.post(path, headers=k["readonly"], json={"scheme": "SIM-PROSECUTOR", "period": "2020", **extra}),
