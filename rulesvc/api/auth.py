@@ -31,7 +31,7 @@ from typing import Any, NoReturn, TypeVar
 
 import flask
 import marshmallow as ma
-from flask import current_app, g, request
+from flask import current_app, g, request, url_for
 from flask_login import current_user
 from flask_smorest import Blueprint
 from flask_wtf.csrf import validate_csrf
@@ -178,6 +178,17 @@ def transactional(func: F) -> F:
         return result
 
     return wrapper  # type: ignore[return-value]
+
+
+def located(body: Any, endpoint: str, **values: Any) -> tuple[Any, dict[str, str]]:
+    """A created resource's answer with its address in ``Location`` (a 201 or 202, as HTTP has it): where
+    to read it again, or to follow a run's progress."""
+    return body, {"Location": url_for(endpoint, **values)}
+
+
+def location_doc(zh: str, en: str, example: str) -> dict[str, Any]:
+    """The ``Location`` header of a 201/202 for the OpenAPI document: what it leads to, and an example."""
+    return {"Location": {"description": f"{zh} ({en})", "schema": {"type": "string", "example": example}}}
 
 
 class ApiBlueprint(Blueprint):

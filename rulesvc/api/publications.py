@@ -12,7 +12,7 @@ from typing import Any
 import marshmallow as ma
 from flask_smorest.pagination import PaginationParameters
 
-from rulesvc.api.auth import ApiBlueprint, current_actor, transactional
+from rulesvc.api.auth import ApiBlueprint, current_actor, located, location_doc, transactional
 from rulesvc.api.evaluations import scoring_settings
 from rulesvc.api.idempotency import idempotent
 from rulesvc.api.schemes import INT32_MAX, Line, _guarded
@@ -138,23 +138,26 @@ PUBLISH_EXAMPLE = {"scheme": "SFS-PROSECUTOR-TEMPLATE", "period": "2020-07"}
 SUPERSEDE_EXAMPLE = {"reason": "导入更正数据集，补录某院 7 月漏报的 3 件案件"}
 
 
-def _publish(**kwargs: Any) -> dict[str, Any]:
+PUBLICATION_LOCATION = location_doc("新发布结果的地址", "where to read the new publication", "/api/v1/publications/1")
+
+
+def _publish(**kwargs: Any) -> tuple[dict[str, Any], dict[str, str]]:
     session = db.session()
     dictionary, cache_dir = scoring_settings()
     pub = publications.publish(session, current_actor(), dictionary, cache_dir=cache_dir, **kwargs)
-    return publications.view(session, pub)
+    return located(publications.view(session, pub), f"{blp.name}.get_publication", publication_id=pub.id)
 
 
 @blp.route("", methods=["POST"])
 @blp.arguments(PublishSchema, example=PUBLISH_EXAMPLE)
-@blp.response(201, PublicationSchema)
+@blp.response(201, PublicationSchema, headers=PUBLICATION_LOCATION)
 @blp.alt_response(403, response="FORBIDDEN")
 @blp.alt_response(404, response="NOT_FOUND")
 @blp.alt_response(409, response="CONFLICT")
 @_guarded(blp)
 @idempotent
 @transactional
-def publish(args: dict[str, Any]) -> dict[str, Any]:
+def publish(args: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """发布一个已结束期间的考评结果（需“生效/停用”权限）(publish a closed period's results; needs *activate*).
 
     Scores the period on the data in use now under the version in force on its first day (or
@@ -165,14 +168,14 @@ def publish(args: dict[str, Any]) -> dict[str, Any]:
 
 @blp.route("/<int:publication_id>/supersede", methods=["POST"], parameters=[PUBLICATION_ID])
 @blp.arguments(SupersedeSchema, example=SUPERSEDE_EXAMPLE)
-@blp.response(201, PublicationSchema)
+@blp.response(201, PublicationSchema, headers=PUBLICATION_LOCATION)
 @blp.alt_response(403, response="FORBIDDEN")
 @blp.alt_response(404, response="NOT_FOUND")
 @blp.alt_response(409, response="CONFLICT")
 @_guarded(blp)
 @idempotent
 @transactional
-def supersede(args: dict[str, Any], publication_id: int) -> dict[str, Any]:
+def supersede(args: dict[str, Any], publication_id: int) -> tuple[dict[str, Any], dict[str, str]]:
     """更正已发布的结果：按现有数据（和指定版本）重新发布，取代最新一次发布，须写明理由；原发布仍可查阅
     (correct a publication: publish again on today's data, superseding the latest one, with a reason; the
     old one stays readable)."""

@@ -27,7 +27,7 @@ from flask_smorest.pagination import PaginationParameters
 from sqlalchemy import select
 from werkzeug.routing import IntegerConverter
 
-from rulesvc.api.auth import ApiBlueprint, current_actor, transactional
+from rulesvc.api.auth import ApiBlueprint, current_actor, located, location_doc, transactional
 from rulesvc.api.errors import ErrorSchema
 from rulesvc.catalogue import msg
 from rulesvc.errors import InvalidInput, NotFound
@@ -691,21 +691,29 @@ def list_schemes(pagination_parameters: PaginationParameters, procuratorate: str
     return flask.jsonify(found[pagination_parameters.first_item:pagination_parameters.last_item + 1])
 
 
+VERSION_LOCATION = location_doc("新版本的地址", "where to read the new version", "/api/v1/versions/2")
+
+
+def _created(v: Any) -> tuple[dict[str, Any], dict[str, str]]:
+    """A new version's answer, with its address."""
+    return located(versions.view(v), f"{versions_blp.name}.get_version", version_id=v.id)
+
+
 @schemes_blp.route("", methods=["POST"])
 @schemes_blp.arguments(SchemeCreateSchema)
-@schemes_blp.response(201, VersionSchema)
+@schemes_blp.response(201, VersionSchema, headers=VERSION_LOCATION)
 @schemes_blp.alt_response(403, response="FORBIDDEN")
 @schemes_blp.alt_response(409, response="CONFLICT")
 @_guarded(schemes_blp)
 @transactional
-def create_scheme(args: dict[str, Any]) -> dict[str, Any]:
+def create_scheme(args: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """新建方案及其第一个草稿版本 (create a scheme and its first version, a template draft).
 
     Needs *edit* on the procuratorate. The code must be unused (409 otherwise).
     """
     _storable(args, "document")
     v = versions.create_scheme(db.session(), current_actor(), **args)
-    return versions.view(v)
+    return _created(v)
 
 
 @schemes_blp.route("/<code>", parameters=SCHEME_CODE_PARAM)
@@ -735,17 +743,17 @@ def in_effect(code: str, date: dt.date | None = None) -> dict[str, Any]:
 
 @schemes_blp.route("/<code>/versions", methods=["POST"], parameters=SCHEME_CODE_PARAM)
 @schemes_blp.arguments(DraftCreateSchema, required=False)  # every field optional: no body is an empty one
-@schemes_blp.response(201, VersionSchema)
+@schemes_blp.response(201, VersionSchema, headers=VERSION_LOCATION)
 @schemes_blp.alt_response(403, response="FORBIDDEN")
 @schemes_blp.alt_response(404, response="NOT_FOUND")
 @_guarded(schemes_blp)
 @transactional
-def create_draft(args: dict[str, Any], code: str) -> dict[str, Any]:
+def create_draft(args: dict[str, Any], code: str) -> tuple[dict[str, Any], dict[str, str]]:
     """新建草稿：复制某版本（默认最新版本）或使用给定内容 (a new draft: a copy of a version — default the newest —
     or the given document)."""
     _storable(args, "document")
     v = versions.create_draft(db.session(), current_actor(), _scheme_or_404(code), **args)
-    return versions.view(v)
+    return _created(v)
 
 
 # -- /versions ------------------------------------------------------------------------------------------------
@@ -812,33 +820,33 @@ def update_overrides(args: dict[str, Any], version_id: int) -> dict[str, Any]:
 
 @versions_blp.route(f"{VERSION_RULE}/localize", methods=["POST"], parameters=[VERSION_ID])
 @versions_blp.arguments(LocalizeSchema)
-@versions_blp.response(201, VersionSchema)
+@versions_blp.response(201, VersionSchema, headers=VERSION_LOCATION)
 @versions_blp.alt_response(403, response="FORBIDDEN")
 @versions_blp.alt_response(404, response="NOT_FOUND")
 @versions_blp.alt_response(409, response="CONFLICT")
 @_guarded(versions_blp)
 @transactional
-def localize(args: dict[str, Any], version_id: int) -> dict[str, Any]:
+def localize(args: dict[str, Any], version_id: int) -> tuple[dict[str, Any], dict[str, str]]:
     """本地化该（已发布的）版本：新方案的第一个草稿只保存覆盖项 (localize this published version: a new scheme of
     the procuratorate whose first draft holds only the overrides)."""
     _storable(args, "overrides")
     v = versions.localize(db.session(), current_actor(), parent_version_id=version_id, **args)
-    return versions.view(v)
+    return _created(v)
 
 
 @versions_blp.route(f"{VERSION_RULE}/rebase", methods=["POST"], parameters=[VERSION_ID])
 @versions_blp.arguments(RebaseSchema)
-@versions_blp.response(201, VersionSchema)
+@versions_blp.response(201, VersionSchema, headers=VERSION_LOCATION)
 @versions_blp.alt_response(403, response="FORBIDDEN")
 @versions_blp.alt_response(404, response="NOT_FOUND")
 @versions_blp.alt_response(409, response="CONFLICT")
 @_guarded(versions_blp)
 @transactional
-def rebase(args: dict[str, Any], version_id: int) -> dict[str, Any]:
+def rebase(args: dict[str, Any], version_id: int) -> tuple[dict[str, Any], dict[str, str]]:
     """变基到新的上级版本：得到新草稿，冲突须逐项处理 (rebase onto a newer parent version: a new draft; its
     conflicts must be settled before submitting)."""
     v = versions.rebase(db.session(), current_actor(), version_id, **args)
-    return versions.view(v)
+    return _created(v)
 
 
 @versions_blp.route(f"{VERSION_RULE}/settle", methods=["POST"], parameters=[VERSION_ID])

@@ -16,7 +16,7 @@ import marshmallow as ma
 from flask import current_app
 from flask_smorest.pagination import PaginationParameters
 
-from rulesvc.api.auth import ApiBlueprint, current_actor, transactional
+from rulesvc.api.auth import ApiBlueprint, current_actor, located, location_doc, transactional
 from rulesvc.api.idempotency import idempotent
 from rulesvc.api.schemes import INT32_MAX, Line, _guarded
 from rulesvc.catalogue import msg
@@ -212,10 +212,15 @@ class WhySchema(SubjectRowSchema):
 # -- views -------------------------------------------------------------------------------------------
 
 
+RUN_LOCATION = location_doc("该测评的地址：查看进度与报告", "where to follow the run and read its report",
+                            "/api/v1/simulations/1")
+
+
 @blp.route("", methods=["POST"])
 @blp.arguments(CreateSchema)
-@blp.response(202, RunSchema)
-@blp.alt_response(200, schema=RunSchema, description="同样的测评已存在（排队、进行中或已完成）：返回它 (the same run exists)")
+@blp.response(202, RunSchema, headers=RUN_LOCATION)
+@blp.alt_response(200, schema=RunSchema, headers=RUN_LOCATION,
+                  description="同样的测评已存在（排队、进行中或已完成）：返回它 (the same run exists)")
 @blp.alt_response(403, response="FORBIDDEN")
 @blp.alt_response(404, response="NOT_FOUND")
 @blp.alt_response(503, description="模拟测评队列（Redis）无法连接：未创建任何测评 (the queue does not answer)")
@@ -237,7 +242,8 @@ def create(args: dict[str, Any]) -> Any:
     except BaseException:
         session.rollback()
         raise
-    return runs.view(asked.run), 202 if asked.created else 200
+    body, where = located(runs.view(asked.run), f"{blp.name}.get_run", run_id=asked.run.id)
+    return body, 202 if asked.created else 200, where
 
 
 @blp.route("")

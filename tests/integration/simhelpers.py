@@ -173,6 +173,13 @@ def ok(response, code: int = 200) -> Any:
     return response.get_json()
 
 
+def created(response, code: int, collection: str) -> Any:
+    """The body of a 201/202 that made something, which says where it is: ``Location`` is ``collection/<id>``."""
+    body = ok(response, code)
+    assert response.headers.get("Location") == f"{collection}/{body['id']}", (response.headers.get("Location"), body["id"])
+    return body
+
+
 def refused(response, code: int, error_code: str | None = None) -> dict[str, Any]:
     """The error envelope of ``response`` (status ``code``; its ``error_code`` when given)."""
     assert response.status_code == code, (response.status_code, response.get_data(as_text=True)[:3000])
@@ -192,14 +199,14 @@ def field_codes(body: dict[str, Any], field: str) -> list[str]:
 
 def new_scheme(client, headers, document: dict[str, Any], *, code: str = SCHEME, procuratorate: str = "910000",
                subject_kind: str = "prosecutor") -> dict[str, Any]:
-    return ok(client.post("/api/v1/schemes", headers=headers, json={
+    return created(client.post("/api/v1/schemes", headers=headers, json={
         "code": code, "name": "模拟测评测试方案", "procuratorate": procuratorate, "subject_kind": subject_kind,
-        "period_kind": "year", "document": {**document, "code": code}, "change_note": "首版"}), 201)
+        "period_kind": "year", "document": {**document, "code": code}, "change_note": "首版"}), 201, "/api/v1/versions")
 
 
 def new_draft(client, headers, document: dict[str, Any], *, code: str = SCHEME, note: str = "修订") -> dict[str, Any]:
-    return ok(client.post(f"/api/v1/schemes/{code}/versions", headers=headers,
-                          json={"document": {**document, "code": code}, "change_note": note}), 201)
+    return created(client.post(f"/api/v1/schemes/{code}/versions", headers=headers,
+                               json={"document": {**document, "code": code}, "change_note": note}), 201, "/api/v1/versions")
 
 
 def simulate(client, headers, version_id: int, periods: Any = "2020", *, expect: int | None = 202,
@@ -208,7 +215,9 @@ def simulate(client, headers, version_id: int, periods: Any = "2020", *, expect:
                            json={"candidate_version_id": version_id, "periods": periods, **extra})
     if expect is None:
         assert response.status_code in (200, 202), response.get_data(as_text=True)
-        return response.get_json()
+        expect = response.status_code
+    if expect in (200, 202):  # a run made or found: where to follow it
+        return created(response, expect, "/api/v1/simulations")
     return ok(response, expect)
 
 

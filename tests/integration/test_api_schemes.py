@@ -21,6 +21,7 @@ from rulesvc.services.governance.access import system_actor
 from rulesvc.services.governance.apikeys import create_key, revoke_key
 from rulesvc.services.users import create_user
 from tests.integration.helpers import add_procuratorates, give_events, simulation_run
+from tests.integration.simhelpers import created
 
 TEMPLATE = PROJECT_ROOT / "rules" / "schemes" / "province-prosecutor-template.yaml"
 TREE = [
@@ -360,8 +361,9 @@ def test_rebase_onto_a_new_template_and_settle_the_conflict(world, client):
     province, county = world["province"], world["county"]
     v1 = new_template(client, province)
     publish(client, world, v1["id"], author="province", effective_from="2021-01-01")
-    loc = ok(client.post(f"/api/v1/versions/{v1['id']}/localize", headers=county, json={
-        "procuratorate": "910101", "code": COUNTY_CODE, "name": "清瑞区方案", "overrides": THREE_OVERRIDES}), 201)
+    loc = created(client.post(f"/api/v1/versions/{v1['id']}/localize", headers=county, json={
+        "procuratorate": "910101", "code": COUNTY_CODE, "name": "清瑞区方案", "overrides": THREE_OVERRIDES}), 201,
+        "/api/v1/versions")
     publish(client, world, loc["id"], author="county", effective_from="2021-01-01")
 
     # The province changes the quality weight the county overrides: version 2 of the template.
@@ -374,8 +376,9 @@ def test_rebase_onto_a_new_template_and_settle_the_conflict(world, client):
     versions = ok(client.get(f"/api/v1/schemes/{TEMPLATE_CODE}", headers=province))["versions"]
     assert [(v["number"], v["effective_to"]) for v in versions] == [(1, "2021-12-31"), (2, None)]
 
-    rebased = ok(client.post(f"/api/v1/versions/{loc['id']}/rebase", headers=county,
-                             json={"new_parent_id": v2["id"]}), 201)
+    rebased = created(client.post(f"/api/v1/versions/{loc['id']}/rebase", headers=county,
+                                  json={"new_parent_id": v2["id"]}), 201, "/api/v1/versions")
+    assert ok(client.get(f"/api/v1/versions/{rebased['id']}", headers=county))["id"] == rebased["id"]
     assert rebased["parent"]["version_id"] == v2["id"] and rebased["number"] == 2
     assert [c["path"] for c in rebased["conflicts"]] == ["dimensions.quality.weight"]
     envelope(client.post(f"/api/v1/versions/{rebased['id']}/submit", headers=county, json={}), 409, "conflict")

@@ -142,7 +142,10 @@ def test_a_simulation_asked_again_with_its_key_gets_the_first_answer(world):
     # the same 202 "queued", though the run may have moved on (without the key: 200, the run as it is now)
     assert again.status_code == 202 and again.get_data() == first.get_data()
     assert again.headers["Idempotent-Replayed"] == "true"
-    assert c.post(SIMULATIONS, headers=k["province"], json=body).status_code == 200
+    where = f"{SIMULATIONS}/{first.get_json()['id']}"  # where to follow the run, replayed with the answer
+    assert first.headers["Location"] == again.headers["Location"] == where
+    found = c.post(SIMULATIONS, headers=k["province"], json=body)
+    assert found.status_code == 200 and found.headers["Location"] == where
     wait_for(c, k["province"], first.get_json()["id"])  # the service's thread done before clean-up
 
 

@@ -160,8 +160,10 @@ def test_published_figures_do_not_move_under_new_data_and_rules_and_a_correction
             422, "publication.period_open")
     refused(c.post("/api/v1/publications", headers=k["reviewer"], json={"scheme": "SIM-PROSECUTOR", "period": "2020-08"}),
             422, "publication.no_data")  # closed, but no event of it imported: never frozen as "nobody did anything"
-    pub = ok(c.post("/api/v1/publications", headers=k["reviewer"], json={"scheme": "SIM-PROSECUTOR", "period": PERIOD}),
-             201)
+    made = c.post("/api/v1/publications", headers=k["reviewer"], json={"scheme": "SIM-PROSECUTOR", "period": PERIOD})
+    pub = ok(made, 201)
+    assert made.headers["Location"] == f"/api/v1/publications/{pub['id']}"
+    assert ok(c.get(made.headers["Location"], headers=k["scorer"]))["result_hash"] == pub["result_hash"]
     assert pub["sequence"] == 1 and pub["current"] and pub["version"]["id"] == v1["id"] and pub["subjects"] >= 9
     refused(c.post("/api/v1/publications", headers=k["reviewer"], json={"scheme": "SIM-PROSECUTOR", "period": PERIOD}),
             409, "publication.exists")
@@ -201,8 +203,10 @@ def test_published_figures_do_not_move_under_new_data_and_rules_and_a_correction
     blank = refused(c.post(f"/api/v1/publications/{pub['id']}/supersede", headers=k["reviewer"], json={"reason": " "}),
                     422)
     assert "reason" in blank["errors"]["json"]
-    fixed = ok(c.post(f"/api/v1/publications/{pub['id']}/supersede", headers=k["reviewer"],
-                      json={"reason": "导入更正数据集：P01 七月监督立案数更正为 2 件；第 2 版自 7 月起生效"}), 201)
+    again_made = c.post(f"/api/v1/publications/{pub['id']}/supersede", headers=k["reviewer"],
+                        json={"reason": "导入更正数据集：P01 七月监督立案数更正为 2 件；第 2 版自 7 月起生效"})
+    fixed = ok(again_made, 201)
+    assert again_made.headers["Location"] == f"/api/v1/publications/{fixed['id']}"
     assert fixed["sequence"] == 2 and fixed["supersedes"] == pub["id"] and fixed["version"]["id"] == v2["id"]
     assert fixed["result_hash"] != pub["result_hash"]
     corrected = card(c, k["scorer"])
