@@ -148,6 +148,23 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                    "This URL does not take this method; see the Allow header"),
     "request.body_too_large": ("请求体过大：最多 {max_kb} KB", "Request body too large: at most {max_kb} KB"),
     "request.bad_json": ("请求体不是有效的 JSON：{detail}", "The request body is not valid JSON: {detail}"),
+    # where and what, in the words of rulesvc.schema.limits.json_problem
+    "json.at": ("第 {line} 行第 {column} 列（第 {pos} 个字符）{what}", "line {line}, column {column} (character {pos}): {what}"),
+    "json.value": ("此处应有一个值（缺少值，或有多余的逗号）", "a value was expected (a value missing, or a comma too many)"),
+    "json.name": ("此处应为用双引号括起的键名（单引号、不带引号的键或多余的逗号都不行）",
+                  "a key in double quotes was expected (not single quotes, not a bare key, no trailing comma)"),
+    "json.comma": ("缺少逗号（两项之间须用逗号隔开）", "a comma was expected between two items"),
+    "json.colon": ("键名之后缺少冒号", "a colon was expected after the key"),
+    "json.extra": ("JSON 已结束，之后还有多余内容", "the JSON ended here, but more follows"),
+    "json.string": ("字符串没有结束（缺少右双引号）", "the string does not end (a closing double quote is missing)"),
+    "json.control": ("字符串中有控制字符（换行、制表符须写成 \\n、\\t）",
+                     "a control character inside a string (write a line break as \\n, a tab as \\t)"),
+    "json.escape": ("字符串中有无效的转义（反斜杠须写成 \\\\）", "an invalid escape in a string (write a backslash as \\\\)"),
+    "json.other": ("无法解析（{detail}）", "{detail}"),
+    "json.not_unicode": ("不是 UTF-8 编码的文字", "the body is not UTF-8 text"),
+    "json.constant": ("{name} 不是 JSON 允许的数", "{name} is not a number JSON allows"),
+    "json.too_big": ("数字 {text} 超出范围", "the number {text} is out of range"),
+    "json.too_deep": ("嵌套过深（最多 {max} 层）", "nested too deeply (at most {max} levels)"),
     "request.not_json": ("请求体须为 JSON，并带请求头 Content-Type: application/json（收到的是 {mimetype}；curl 请加 "
                          "-H 'Content-Type: application/json'）",
                          "The request body must be JSON, sent with Content-Type: application/json (got {mimetype}; "

@@ -124,15 +124,43 @@ class BodyError(ValueError):
         self.problems = problems or {}
 
 
+class _NotJsonNumber(ValueError):
+    """NaN, Infinity or a number too large for a float: what Python's parser would accept and JSON does not."""
+
+    def __init__(self, problem: Msg) -> None:
+        super().__init__(problem.code)
+        self.problem = problem
+
+
 def _refuse_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a number JSON allows")
+    raise _NotJsonNumber(msg("json.constant", name=name))
 
 
 def _finite_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):  # 1e999 parses as infinity
-        raise ValueError(f"{text[:40]} is out of range for a number")
+        raise _NotJsonNumber(msg("json.too_big", text=text[:40]))
     return value
+
+
+# Python's parser says what it expected in English: the words a caller reads instead, in their language.
+_JSON_WORDS = (("Expecting value", "json.value"), ("Expecting property name", "json.name"),
+               ("Expecting ',' delimiter", "json.comma"), ("Expecting ':' delimiter", "json.colon"),
+               ("Extra data", "json.extra"), ("Unterminated string", "json.string"),
+               ("Invalid control character", "json.control"), ("Invalid \\escape", "json.escape"))
+
+
+def json_problem(exc: ValueError) -> Msg:
+    """What is wrong with a body Python's parser refused, and where (line, column, character)."""
+    if isinstance(exc, _NotJsonNumber):
+        return exc.problem
+    if isinstance(exc, UnicodeDecodeError):
+        return msg("json.not_unicode")
+    if isinstance(exc, json.JSONDecodeError):
+        what = next((msg(code) for start, code in _JSON_WORDS if exc.msg.startswith(start)),
+                    msg("json.other", detail=exc.msg[:120]))
+        return msg("json.at", line=exc.lineno, column=exc.colno, pos=exc.pos + 1, what=what)
+    return msg("json.other", detail=str(exc)[:200])
 
 
 def parse_json_body(raw: bytes, *, max_bytes: int = MAX_BODY_BYTES, max_depth: int = MAX_DEPTH) -> Any:
@@ -145,12 +173,12 @@ def parse_json_body(raw: bytes, *, max_bytes: int = MAX_BODY_BYTES, max_depth: i
     try:
         value = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
     except RecursionError:
-        raise BodyError(400, msg("request.bad_json", detail=f"nested too deeply (at most {max_depth} levels)"),
+        raise BodyError(400, msg("request.bad_json", detail=msg("json.too_deep", max=max_depth)),
                         {"body": [msg("field.too_deep", max=max_depth)]}) from None
     except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, NaN/Infinity
-        raise BodyError(400, msg("request.bad_json", detail=str(exc)[:200])) from None
+        raise BodyError(400, msg("request.bad_json", detail=json_problem(exc))) from None
     if _deeper_than(value, max_depth):
-        raise BodyError(400, msg("request.bad_json", detail=f"nested more than {max_depth} levels"),
+        raise BodyError(400, msg("request.bad_json", detail=msg("json.too_deep", max=max_depth)),
                         {"body": [msg("field.too_deep", max=max_depth)]})
     # What is left (NUL characters, sizes of fields) is the content's business: the view's schema and the
     # services answer it with a 422 naming every field at once.
