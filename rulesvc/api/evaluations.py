@@ -19,7 +19,7 @@ from flask import current_app, request
 
 from rulesvc.api.auth import ApiBlueprint, current_actor, transactional
 from rulesvc.api.idempotency import JSON_LINES, idempotent
-from rulesvc.api.schemes import INT32_MAX, Line, _guarded
+from rulesvc.api.schemes import INT32_MAX, Line, QueryArgs, _guarded
 from rulesvc.api.scoring_schemas import (
     MONTH_PATTERN,
     BatchSchema,
@@ -195,7 +195,7 @@ MONTH_WORDS = ("须写月份，如 2020-01；按季度看时也写起止月份�
                "(a month, e.g. 2020-01; for quarters give months too, with every=quarter)")
 
 
-class HistoryQuerySchema(ma.Schema):
+class HistoryQuerySchema(QueryArgs):
     scheme = SchemeCode(required=True, metadata=about(
         "方案代码 (scheme code)", "SFS-PROSECUTOR-TEMPLATE"))
     from_ = ma.fields.String(required=True, data_key="from", validate=ma.validate.Regexp(MONTH_PATTERN, error=MONTH_WORDS),

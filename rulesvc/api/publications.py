@@ -15,7 +15,7 @@ from flask_smorest.pagination import PaginationParameters
 from rulesvc.api.auth import ApiBlueprint, current_actor, located, location_doc, transactional
 from rulesvc.api.evaluations import scoring_settings
 from rulesvc.api.idempotency import idempotent
-from rulesvc.api.schemes import INT32_MAX, Line, _guarded
+from rulesvc.api.schemes import INT32_MAX, Line, QueryArgs, _guarded
 from rulesvc.api.scoring_schemas import HASH, DatasetRefSchema, Period, SchemeCode, about
 from rulesvc.catalogue import msg
 from rulesvc.errors import NotFound
@@ -111,7 +111,7 @@ class PublicationSchema(ma.Schema):
                                                                   "2026-12-04T19:07:12+00:00"))
 
 
-class ListQuery(ma.Schema):
+class ListQuery(QueryArgs):
     scheme = SchemeCode(metadata=about(
         "只列该方案的发布 (only this scheme's)", "SFS-PROSECUTOR-TEMPLATE"))
     period = Period(metadata=about("只列该期间的发布 (only this period)", "2020-07"))

@@ -17,7 +17,7 @@ from flask_smorest.pagination import PaginationMixin, PaginationParameters
 
 from rulesvc.api.auth import ApiBlueprint, current_actor, transactional
 from rulesvc.api.evaluations import scoring_settings
-from rulesvc.api.schemes import INT32_MAX, Line
+from rulesvc.api.schemes import INT32_MAX, Line, QueryArgs
 from rulesvc.api.scoring_schemas import Period, ProcuratorateRefSchema, ProvenanceSchema, SchemeCode, about
 from rulesvc.extensions import db
 from rulesvc.services import comparisons, rankings
@@ -37,7 +37,7 @@ comparisons_blp = ApiBlueprint(
 )
 
 
-class PeriodQuery(ma.Schema):
+class PeriodQuery(QueryArgs):
     scheme = SchemeCode(metadata=about(
         "方案代码：有发布结果时返回发布结果，否则用期间首日生效的版本暂算 (scheme code: published figures if any, else "
         "computed under the version in force)", "SFS-PROSECUTOR-TEMPLATE"))

@@ -8,6 +8,7 @@ import marshmallow as ma
 from flask_smorest import Blueprint
 from flask_smorest.pagination import PaginationParameters
 
+from rulesvc.api.schemes import QueryArgs
 from rulesvc.extensions import db
 from rulesvc.services.directory import (
     LEVELS,
@@ -39,7 +40,7 @@ def _validate_code(value: str) -> None:
         raise ma.ValidationError("must be a 6-digit code")
 
 
-class ProcuratorateQuerySchema(ma.Schema):
+class ProcuratorateQuerySchema(QueryArgs):
     """Filters of the directory listing."""
 
     level = ma.fields.String(validate=ma.validate.OneOf(LEVELS), metadata={"description": "Only this level"})

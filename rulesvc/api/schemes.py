@@ -163,6 +163,25 @@ def SchemeCode(**kwargs: Any) -> ma.fields.String:
     )
 
 
+# Query parameters every API GET may carry besides its own: the answer's language, a page of a list, and the
+# cache-buster that some HTTP clients (jQuery's cache: false) add.
+COMMON_QUERY = frozenset({"lang", "page", "page_size", "_"})
+
+
+class QueryArgs(ma.Schema):
+    """The query parameters of a GET. One it does not know is refused (422, "unknown key — a typo?") as an
+    unknown key of a body is: a mistyped filter (``bussiness=``) would otherwise answer the whole list as if
+    it had been applied."""
+
+    @ma.pre_load
+    def _known_only(self, data: Any, **kwargs: Any) -> Any:
+        known = {f.data_key or name for name, f in self.fields.items()} | COMMON_QUERY
+        unknown = sorted(k for k in data if k not in known)
+        if unknown:
+            raise ma.ValidationError({k: ["Unknown field."] for k in unknown})
+        return data
+
+
 class _Trimmed(ma.fields.String):
     """A string read without the spaces around it (a code pasted from a spreadsheet cell), then checked."""
 
@@ -453,7 +472,7 @@ def _guarded(blp: ApiBlueprint) -> Any:
 # -- request schemas ----------------------------------------------------------------------------------------
 
 
-class SchemeQuerySchema(ma.Schema):
+class SchemeQuerySchema(QueryArgs):
     """Filters of the scheme list."""
 
     procuratorate = ProcuratorateCode(metadata={"description": "只列该检察院的方案 (only this procuratorate's)"})
@@ -474,7 +493,7 @@ class SchemeCreateSchema(ma.Schema):
     change_note = Note(load_default="", metadata={"description": "变更说明 (change note)"})
 
 
-class InEffectQuerySchema(ma.Schema):
+class InEffectQuerySchema(QueryArgs):
     """The date asked about."""
 
     date = Day(load_default=None, metadata={"description": "日期，默认今天 (YYYY-MM-DD; default today)"})
@@ -504,7 +523,7 @@ class OverridesUpdateSchema(ma.Schema):
     change_note = Note()
 
 
-class LockQuerySchema(ma.Schema):
+class LockQuerySchema(QueryArgs):
     """The counter read."""
 
     lock_version = Counter(query=True, required=True, metadata={"description": "读取时的修改计数 (lock_version as read)"})
@@ -595,7 +614,7 @@ class RetireSchema(ma.Schema):
     effective_to = Day(metadata={"description": "最后生效日 (last day in force, YYYY-MM-DD)"})
 
 
-class AuditQuerySchema(ma.Schema):
+class AuditQuerySchema(QueryArgs):
     """Filters of the audit log."""
 
     scheme = SchemeCode(metadata={"description": "方案代码 (scheme code)"})

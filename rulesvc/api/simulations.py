@@ -18,7 +18,7 @@ from flask_smorest.pagination import PaginationParameters
 
 from rulesvc.api.auth import ApiBlueprint, current_actor, located, location_doc, transactional
 from rulesvc.api.idempotency import idempotent
-from rulesvc.api.schemes import INT32_MAX, Line, _guarded
+from rulesvc.api.schemes import INT32_MAX, Line, QueryArgs, _guarded
 from rulesvc.catalogue import msg
 from rulesvc.errors import NotFound
 from rulesvc.extensions import db
@@ -100,14 +100,14 @@ class CreateSchema(ma.Schema):
                        "flat_share (0.9)", "example": {"fairness_threshold": 1.5}})
 
 
-class ListQuerySchema(ma.Schema):
+class ListQuerySchema(QueryArgs):
     scheme = Line(80, metadata={"description": "方案代码 (scheme code)"})
     version_id = ma.fields.Integer(validate=ma.validate.Range(min=1, max=INT32_MAX),
                                    metadata={"description": "作为候选或基准的版本 (candidate or baseline version)"})
     status = ma.fields.String(validate=ma.validate.OneOf(SIMULATION_STATUSES))
 
 
-class SubjectsQuerySchema(ma.Schema):
+class SubjectsQuerySchema(QueryArgs):
     period = Line(20, metadata={"description": "期间（默认第一个）(period; default the run's first)"})
     sort = ma.fields.String(load_default="delta_total", validate=ma.validate.OneOf(sorted(runs.SORTS)),
                             metadata={"description": "排序依据 (sort by)"})
@@ -116,11 +116,11 @@ class SubjectsQuerySchema(ma.Schema):
     q = Line(40, metadata={"description": "按工号或姓名查找 (code or name contains)"})
 
 
-class PeriodQuerySchema(ma.Schema):
+class PeriodQuerySchema(QueryArgs):
     period = Line(20, metadata={"description": "期间（默认第一个）(period; default the run's first)"})
 
 
-class ExportQuerySchema(ma.Schema):
+class ExportQuerySchema(QueryArgs):
     format = ma.fields.String(load_default="xlsx", validate=ma.validate.OneOf(["xlsx", "csv"]),
                               metadata={"description": "xlsx：每个报告部分一个工作表；csv：逐人结果 "
                                                        "(xlsx: a sheet per report section; csv: per-subject results)"})

@@ -154,6 +154,16 @@ def test_an_integrators_usual_mistakes_get_answers_that_name_them(world):
     body = refused(c.get("/api/v1/subjects/P01/history?scheme=SIM-PROSECUTOR&from=2020-Q1&to=2020-Q4&every=quarter",
                          headers=k["scorer"]), 422)
     assert "2020-01" in body["errors"]["query"]["from"][0] and "every=quarter" in body["errors"]["query"]["to"][0]
+    # A mistyped filter is refused like a mistyped body key — never the whole ranking as if it had been applied;
+    # the parameters any GET may carry (language, page, a client's cache-buster) are not.
+    body = refused(c.get("/api/v1/rankings?scheme=SIM-PROSECUTOR&period=2020&bussiness=ordinary_crime",
+                         headers=k["scorer"]), 422)
+    assert list(body["errors"]["query"]) == ["bussiness"] and "拼写错误" in body["errors"]["query"]["bussiness"][0]
+    body = refused(c.get("/api/v1/subjects/P01/history?scheme=SIM-PROSECUTOR&from=2020-01&to=2020-12&evry=quarter",
+                         headers=k["scorer"]), 422)
+    assert list(body["errors"]["query"]) == ["evry"]
+    assert ok(c.get("/api/v1/rankings?scheme=SIM-PROSECUTOR&period=2020&lang=en&page=1&page_size=5&_=1733480000",
+                    headers=k["scorer"]))
     # A version id of another scheme under this scheme's code: refused, never that scheme's figures.
     county = new_scheme(c, k["county"], scheme_doc(**BASELINE, code="SIM-COUNTY"), code="SIM-COUNTY",
                         procuratorate="910101")
