@@ -164,7 +164,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "json.not_unicode": ("不是 UTF-8 编码的文字", "the body is not UTF-8 text"),
     "json.constant": ("{name} 不是 JSON 允许的数", "{name} is not a number JSON allows"),
     "json.too_big": ("数字 {text} 超出范围", "the number {text} is out of range"),
-    "json.too_deep": ("嵌套过深（最多 {max} 层）", "nested too deeply (at most {max} levels)"),
     "request.not_json": ("请求体须为 JSON，并带请求头 Content-Type: application/json（收到的是 {mimetype}；curl 请加 "
                          "-H 'Content-Type: application/json'）",
                          "The request body must be JSON, sent with Content-Type: application/json (got {mimetype}; "

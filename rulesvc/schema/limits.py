@@ -173,12 +173,12 @@ def parse_json_body(raw: bytes, *, max_bytes: int = MAX_BODY_BYTES, max_depth: i
     try:
         value = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
     except RecursionError:
-        raise BodyError(400, msg("request.bad_json", detail=msg("json.too_deep", max=max_depth)),
+        raise BodyError(400, msg("request.bad_json", detail=msg("field.too_deep", max=max_depth)),
                         {"body": [msg("field.too_deep", max=max_depth)]}) from None
     except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, NaN/Infinity
         raise BodyError(400, msg("request.bad_json", detail=json_problem(exc))) from None
     if _deeper_than(value, max_depth):
-        raise BodyError(400, msg("request.bad_json", detail=msg("json.too_deep", max=max_depth)),
+        raise BodyError(400, msg("request.bad_json", detail=msg("field.too_deep", max=max_depth)),
                         {"body": [msg("field.too_deep", max=max_depth)]})
     # What is left (NUL characters, sizes of fields) is the content's business: the view's schema and the
     # services answer it with a 422 naming every field at once.

@@ -28,7 +28,7 @@ def problem(raw: bytes, lang: str = "zh") -> str:
     (b'{"x": NaN}', "NaN 不是 JSON 允许的数", "NaN is not a number JSON allows"),
     (b'{"x": 1e999}', "数字 1e999 超出范围", "the number 1e999 is out of range"),
     (b'{"x": "\xff"}', "不是 UTF-8 编码", "not UTF-8"),
-    (b"[" * 100 + b"]" * 100, "嵌套过深", "nested too deeply"),
+    (b"[" * 100 + b"]" * 100, "嵌套过深：最多 32 层", "Nested too deeply: at most 32 levels"),
 ])
 def test_a_refused_body_says_where_and_what_in_the_readers_language(raw, zh, en):
     chinese, english = problem(raw), problem(raw, "en")
