@@ -179,6 +179,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                 "The first request with this Idempotency-Key is still being processed; retry in {seconds} s"),
     # -- permissions -----------------------------------------------------------------------------
     "permission.action": ("当前身份无“{action}”权限", "{name} may not {action_en}"),
+    "permission.action_for": ("当前身份无“{action}”权限，不能{doing}", "{name} may not {doing_en}: that needs the "
+                              "{action_en} permission"),
     "permission.scope": ("{what} 不属于本院或下级院", "{what_en} is outside {name}'s procuratorates"),
     "permission.read_only": ("当前身份只能查看，不能修改任何内容", "{name} may only read: no change is allowed"),
     "permission.read_first": ("须同时有“查看”权限才能{action}", "{action_en} also needs the read permission"),
@@ -193,6 +195,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "demo.not_empty": ("数据库中已有检察院数据，不再生成演示数据", "The database already holds procuratorates: no demo data generated"),
     "not_found.conflict": ("没有路径为 {path} 的冲突", "No conflict at {path}"),
     "not_found.procuratorate": ("没有找到代码为 {code} 的检察院", "No procuratorate with code {code}"),
+    "not_found.procuratorate_scope": ("检察院 {code}（{name}）不在当前身份可查看的范围内（本院及下级院）",
+                                      "Procuratorate {code} ({name}) is outside what {who} may see (its own and those "
+                                      "below)"),
     "not_found.dataset": ("没有找到数据集 {dataset}", "Dataset {dataset} not found"),
     "not_found.user": ("没有找到用户 {username}", "User {username} not found"),
     # -- versions: lifecycle and four eyes ---------------------------------------------------------
@@ -336,7 +341,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "scoring.org_unknown": ("方案所属检察院 {org} 不在检察院名录中", "The scheme's procuratorate {org} is not in the directory"),
     "scoring.outside_scheme": ("{code} 不在方案 {scheme} 的适用范围内（检察院 {org} 及其下级）",
                                "{code} is outside scheme {scheme} (procuratorate {org} and those below it)"),
-    "scoring.no_subject": ("没有编号为 {code} 的考评对象", "No subject with code {code}"),
+    "scoring.no_subject": ("没有编号为 {code} 的考评对象，或不在当前身份可查看的范围内（本院及下级院）",
+                           "No subject with code {code}, or not within what you may see (your procuratorates and "
+                           "those below)"),
     "scoring.wrong_kind": ("方案 {scheme} 考评的是{kind}，{code} 是{other}的编号；请换用考评{other}的方案",
                            "Scheme {scheme} scores {kind_en}s; {code} is a {other_en}'s code: use a scheme that scores "
                            "{other_en}s"),

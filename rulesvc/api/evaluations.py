@@ -64,6 +64,12 @@ WHAT_IF_EVENTS = [
 ]
 
 
+# An empty list would score the subject on nothing — "did no work" written over a real record by a client that
+# always sends the key. Refused: without events, the stored data is scored.
+NO_INLINE_EVENTS = ("events 为空：假设计算至少要有一条事件；要按已导入的数据计分，请不要传 events (events is empty: a "
+                    "what-if needs at least one event; to score the stored data, leave events out)")
+
+
 class WhoWhenSchema(ma.Schema):
     period = Period(required=True, metadata=about(
         "期间：2020（年）、2020-Q3（季度）或 2020-07（月）(a year, quarter or month)", "2020-07"))
@@ -85,12 +91,13 @@ class EvaluationRequestSchema(WhoWhenSchema):
 
     subject = Line(40, trim=True, required=True, metadata=about(
         "考评对象代码：检察官工号或检察院代码 (prosecutor code or procuratorate code)", "910101001"))
-    events = ma.fields.List(ma.fields.Dict(), validate=ma.validate.Length(max=MAX_INLINE_EVENTS), metadata=about(
+    events = ma.fields.List(ma.fields.Dict(), validate=[ma.validate.Length(min=1, error=NO_INLINE_EVENTS),
+                                                         ma.validate.Length(max=MAX_INLINE_EVENTS)], metadata=about(
         f"假设计算：用调用方给出的事件（字段与导入文件的一行相同：event_id、event_type、procuratorate、prosecutor、"
-        f"case_id、occurred_on 及该事件类型的字段，按数据字典校验，最多 {MAX_INLINE_EVENTS} 条，须为该对象本期间的"
+        f"case_id、occurred_on 及该事件类型的字段，按数据字典校验，1 至 {MAX_INLINE_EVENTS} 条，须为该对象本期间的"
         "事件）代替已导入的数据为该对象计分；同组比较和名额仍以已导入数据为准，结果为暂算 (what-if: score the subject "
-        "on these events instead of the stored ones — the fields of an events import row, validated against the data "
-        "dictionary, the subject's own and inside the period; peers and quotas from the stored period)",
+        f"on these events instead of the stored ones (1 to {MAX_INLINE_EVENTS}) — the fields of an events import row, "
+        "validated against the data dictionary, the subject's own and inside the period; peers and quotas from the stored period)",
         WHAT_IF_EVENTS))
 
 

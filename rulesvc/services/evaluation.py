@@ -32,10 +32,10 @@ from rulesvc.engine.dictionary import Dictionary
 from rulesvc.engine.frame_events import evaluate_subject_frame
 from rulesvc.engine.participation import EVALUATED, REASON_LABELS_EN
 from rulesvc.errors import InvalidInput, NotEvaluated, NotFound, RulesvcError
-from rulesvc.persistence.models import Procuratorate, PublicationCard
+from rulesvc.persistence.models import PublicationCard
 from rulesvc.services import results
 from rulesvc.services.designer_words import SUBJECT_WORDS
-from rulesvc.services.governance.access import Actor, require, tree_of
+from rulesvc.services.governance.access import Actor, procuratorate_in_view, require, tree_of
 from rulesvc.services.scoring import default_decider, subjects_for
 
 TRACES = ("none", "summary", "full")
@@ -322,9 +322,7 @@ def batch(session: Session, actor: Actor, dictionary: Dictionary, *, period: str
     if procuratorate is not None:
         from rulesvc.services.scoring import scope_ids
 
-        org = session.scalar(select(Procuratorate).where(Procuratorate.code == procuratorate))
-        if org is None or not actor.in_scope(org.id):
-            raise NotFound(msg("not_found.procuratorate", code=procuratorate))
+        org = procuratorate_in_view(session, actor, procuratorate)
         require(actor, "score", org.id, what=f"检察院 {procuratorate}")
         below = scope_ids(session, procuratorate) or set()
         chosen = ranked.filter(pl.col("procuratorate_id").is_in(sorted(below)))

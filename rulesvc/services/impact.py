@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rulesvc.catalogue import msg
@@ -46,10 +45,9 @@ from rulesvc.engine.frame_events import evaluate_subject_frame
 from rulesvc.engine.participation import EVALUATED
 from rulesvc.engine.simreport import clean, detail_expr, grade_order, why_moved
 from rulesvc.errors import NotEvaluated, NotFound
-from rulesvc.persistence.models import Procuratorate
 from rulesvc.services import results
 from rulesvc.services.evaluation import card_of, summary_of
-from rulesvc.services.governance.access import Actor, require, tree_of
+from rulesvc.services.governance.access import Actor, procuratorate_in_view, require, tree_of
 from rulesvc.services.impact_data import (
     Scored,
     baseline_figures,
@@ -130,9 +128,7 @@ def _view(session: Session, actor: Actor, code: str | None) -> tuple[frozenset[i
     """The procuratorate ids whose people the actor sees here (None: all), and the one asked for."""
     if code is None:
         return actor.scope, None
-    org = session.scalar(select(Procuratorate).where(Procuratorate.code == code))
-    if org is None or not actor.in_scope(org.id):
-        raise NotFound(msg("not_found.procuratorate", code=code))
+    org = procuratorate_in_view(session, actor, code)
     return tree_of(session).below([org.id]), org.id
 
 

@@ -54,7 +54,7 @@ def publish(session: Session, actor: Actor, dictionary: Dictionary, *, scheme: s
     Refused: an open period; a period already published (unless ``supersedes`` names its latest
     publication, with a ``reason``); a version never in force; a correction that would change nothing."""
     s = versions.get_scheme(session, actor, scheme)
-    require(actor, "activate", s.procuratorate_id, what=f"方案 {scheme}")
+    require(actor, "activate", s.procuratorate_id, what=f"方案 {scheme}", doing=("发布考评结果", "publish results"))
     p = results.parse(period)
     if p.end >= (today or dt.date.today()):
         bad = msg("publication.period_open", period=p.label, end=p.end.isoformat())

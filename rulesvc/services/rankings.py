@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rulesvc.catalogue import msg
@@ -21,9 +20,8 @@ from rulesvc.engine.dictionary import Dictionary
 from rulesvc.engine.participation import EVALUATED, LEVEL_LABELS, STATUS_LABELS
 from rulesvc.engine.periods import Period, parse_period
 from rulesvc.errors import InvalidInput, NotEvaluated, NotFound, RulesvcError
-from rulesvc.persistence.models import Procuratorate
 from rulesvc.services import results
-from rulesvc.services.governance.access import Actor, tree_of
+from rulesvc.services.governance.access import Actor, procuratorate_in_view, tree_of
 from rulesvc.services.scoring import RANK_GROUPS, scope_ids
 
 MAX_HISTORY_PERIODS = 24
@@ -48,9 +46,7 @@ def rankings(session: Session, actor: Actor, dictionary: Dictionary, *, period: 
         part = set(actor.scope)
         f = f.filter(pl.col("procuratorate_id").is_in(sorted(actor.scope)))
     if procuratorate:
-        org = session.scalar(select(Procuratorate).where(Procuratorate.code == procuratorate))
-        if org is None or not actor.in_scope(org.id):
-            raise NotFound(msg("not_found.procuratorate", code=procuratorate))
+        procuratorate_in_view(session, actor, procuratorate)
         below = set(scope_ids(session, procuratorate) or ())
         part = below if part is None else part & below
         f = f.filter(pl.col("procuratorate_id").is_in(sorted(below)))

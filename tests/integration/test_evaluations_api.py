@@ -54,7 +54,22 @@ def test_a_card_agrees_with_the_simulation_of_the_same_inputs(world):
 def test_who_may_score_whom_and_clear_refusals(world):
     _, c, k, v1 = world
     refused(ask(c, k["readonly"], subject="P01"), 403, "permission.action")  # read alone does not score
-    refused(ask(c, k["county-scorer"], subject="P07"), 404, "scoring.no_subject")  # another unit: not found
+    # Another unit's person: not found, and the answer says it may be outside the caller's reach — not only
+    # "no such subject" (an integrator would go looking for missing data). A unit outside the tree is named
+    # as such: the directory of procuratorates is public, so that reveals nothing.
+    body = refused(ask(c, k["county-scorer"], subject="P07"), 404, "scoring.no_subject")
+    assert "范围" in body["message"]
+    en = refused(c.post("/api/v1/evaluations?lang=en", headers=k["county-scorer"],
+                        json={"scheme": "SIM-PROSECUTOR", "period": "2020", "subject": "P07"}), 404)
+    assert "not within what you may see" in en["message"]
+    for call in (c.post("/api/v1/evaluations/batch", headers=k["county-scorer"],
+                        json={"scheme": "SIM-PROSECUTOR", "period": "2020", "procuratorate": "910102"}),
+                 c.get("/api/v1/rankings?scheme=SIM-PROSECUTOR&period=2020&procuratorate=910102",
+                       headers=k["county-scorer"])):
+        body = refused(call, 404, "not_found.procuratorate_scope")
+        assert "910102" in body["message"] and "东湖区人民检察院" in body["message"]
+    refused(c.get("/api/v1/rankings?scheme=SIM-PROSECUTOR&period=2020&procuratorate=919999", headers=k["scorer"]),
+            404, "not_found.procuratorate")
     assert ok(ask(c, k["county-scorer"], subject="P01"))["subject"]["code"] == "P01"
     refused(ask(c, k["scorer"], subject="NOBODY"), 404, "scoring.no_subject")
     body = refused(ask(c, k["scorer"], subject="P01", period="2020-13"), 422)
@@ -85,6 +100,9 @@ def test_what_if_on_the_callers_own_events(world):
     bad = refused(ask(c, k["scorer"], subject="P04", events=[{**filings("P04", "910101", 1)[0],
                                                                 "occurred_on": "2020-02-30"}]), 422)
     assert "events[0].occurred_on" in bad["errors"]
+    # An empty list is refused, not "did no work" over the stored record (a client that always sends the key).
+    empty = refused(ask(c, k["scorer"], subject="P04", events=[]), 422)
+    assert "不要传 events" in empty["errors"]["json"]["events"][0]
     other = refused(ask(c, k["scorer"], subject="P04", events=filings("P01", "910101", 1)), 422)
     assert any(key.startswith("events[0]") for key in other["errors"])
     refused(ask(c, k["county-scorer"], subject="P07", events=filings("P07", "910100", 1)), 404, "scoring.no_subject")

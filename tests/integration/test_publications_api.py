@@ -153,8 +153,12 @@ def test_published_figures_do_not_move_under_new_data_and_rules_and_a_correction
     before = card(c, k["scorer"])
     assert before["figures"] == "provisional" and before["publication"] is None and before["period_closed"]
 
-    refused(c.post("/api/v1/publications", headers=k["scorer"], json={"scheme": "SIM-PROSECUTOR", "period": PERIOD}),
-            403)  # publishing needs *activate*
+    body = refused(c.post("/api/v1/publications", headers=k["scorer"], json={"scheme": "SIM-PROSECUTOR",
+                                                                           "period": PERIOD}), 403)
+    assert "不能发布考评结果" in body["message"] and body["errors"]["permission"] == ["activate"]  # needs *activate*
+    assert "may not publish results" in refused(c.post(
+        "/api/v1/publications?lang=en", headers=k["scorer"], json={"scheme": "SIM-PROSECUTOR", "period": PERIOD}),
+        403)["message"]
     refused(c.post("/api/v1/publications", headers=k["reviewer"], json={"scheme": "SIM-PROSECUTOR",
                                                                 "period": dt.date.today().strftime("%Y-%m")}),
             422, "publication.period_open")

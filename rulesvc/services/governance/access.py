@@ -266,21 +266,37 @@ def can_read(actor: Actor, procuratorate_id: int, status: str | None = None) -> 
     return procuratorate_id in actor.above and (status is None or status in PUBLISHED)
 
 
+def procuratorate_in_view(session: Session, actor: Actor, code: str) -> Procuratorate:
+    """The procuratorate ``code`` names, when ``actor`` may see its people: 404 either way, but saying
+    which (the directory of procuratorates is public, so naming one outside the scope reveals nothing)."""
+    org = session.scalar(select(Procuratorate).where(Procuratorate.code == code))
+    if org is None:
+        raise NotFound(msg("not_found.procuratorate", code=code))
+    if not actor.in_scope(org.id):
+        raise NotFound(msg("not_found.procuratorate_scope", code=code, name=org.name, who=actor.name))
+    return org
+
+
 def require_read(actor: Actor, procuratorate_id: int, status: str | None = None, *, what: str = "") -> None:
     """Not found (never "forbidden") when invisible: a county learns nothing of another's drafts."""
     if not can_read(actor, procuratorate_id, status):
         raise NotFound(msg("not_found.object"))
 
 
-def require(actor: Actor, action: str, procuratorate_id: int, *, what: str = "") -> None:
-    """``actor`` may do ``action`` on something owned by ``procuratorate_id``, or an error says why."""
+def require(actor: Actor, action: str, procuratorate_id: int, *, what: str = "",
+            doing: tuple[str, str] | None = None) -> None:
+    """``actor`` may do ``action`` on something owned by ``procuratorate_id``, or an error says why.
+    ``doing`` (Chinese, English) names what was attempted when the permission's own name does not
+    ("publish results" needs *activate*)."""
     if not actor.may(action):
         if action in actor.actions:  # held, but without read
             raise PermissionDenied(msg("permission.read_first", action=ACTION_LABELS.get(action, action),
                                        action_en=ACTION_LABELS_EN.get(action, action)), errors={"permission": ["read"]})
-        raise PermissionDenied(msg("permission.action", action=ACTION_LABELS.get(action, action),
-                                   action_en=ACTION_LABELS_EN.get(action, action), name=actor.name),
-                               errors={"permission": [action]})
+        words = {"action": ACTION_LABELS.get(action, action), "action_en": ACTION_LABELS_EN.get(action, action),
+                 "name": actor.name}
+        said = (msg("permission.action", **words) if doing is None
+                else msg("permission.action_for", doing=doing[0], doing_en=doing[1], **words))
+        raise PermissionDenied(said, errors={"permission": [action]})
     if not actor.in_scope(procuratorate_id):
         raise PermissionDenied(msg("permission.scope", what=what or "该对象", what_en=what or "it", name=actor.name),
                                errors={"procuratorate": [msg("permission.scope", what=what or "该对象",
