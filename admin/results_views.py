@@ -141,7 +141,7 @@ class ResultsView(BaseView):
         pages = max(1, -(-frame.height // PAGE_SIZE))
         page = min(page, pages)
         part = frame.slice((page - 1) * PAGE_SIZE, PAGE_SIZE)
-        shown = rankings.rows(db.session(), dictionary, part, meta["subject_kind"])
+        shown = rankings.rows(db.session(), dictionary, part, meta["subject_kind"], meta["group"])
         compiled = W.compiled_of(db.session(), dictionary, meta["scheme"]["version_id"])
         table_rows = W.ranking_rows(db.session(), dictionary, shown, meta["subject_kind"], lang)
         context.update(meta=meta, reasons=any(r.get("grade_reason") for r in table_rows), figures=W.figures_words(meta, lang), quota=W.quota_words(meta["quota"], lang),
@@ -163,7 +163,7 @@ class ResultsView(BaseView):
 
     def _export(self, meta: dict[str, Any], frame: Any, dictionary: Any, fmt: str) -> ResponseReturnValue:
         """Every row of the filtered ranking with the API's Chinese headers (``rankings.table``)."""
-        header, body = rankings.table(db.session(), dictionary, frame, meta["subject_kind"])
+        header, body = rankings.table(db.session(), dictionary, frame, meta["subject_kind"], meta)
         name = f"ranking-{meta['scheme']['code']}-{meta['period']}-{meta['figures']}.{fmt}"
         if fmt == "csv":
             resp = current_app.response_class(list(iter_csv(header, body)), mimetype="text/csv")

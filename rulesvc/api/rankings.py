@@ -76,6 +76,26 @@ class BusinessRefSchema(ma.Schema):
     name = ma.fields.String(allow_none=True, metadata=about("业务名称 (business name)", "公益诉讼检察"))
 
 
+class DepartmentRefSchema(ma.Schema):
+    class Meta:
+        ordered = True
+
+    code = ma.fields.String(required=True, metadata=about("部门代码 (department code)", "D02"))
+    name = ma.fields.String(required=True, metadata=about("部门名称 (department name)", "第一检察部"))
+
+
+class RankGroupSchema(ma.Schema):
+    class Meta:
+        ordered = True
+
+    by = ma.fields.String(required=True, validate=ma.validate.OneOf(RANK_GROUPS), metadata=about(
+        "分组方式：请求的 group，默认为方案的名额分组 (how the places are grouped: the request's group, by default the "
+        "scheme's quota group)", "procuratorate"))
+    code = ma.fields.String(required=True, allow_none=True, metadata=about(
+        "该组的代码；全部考评对象一组时为空 (the group's code; null when everyone is one group)", "910101"))
+    name = ma.fields.String(required=True, metadata=about("该组的名称 (the group's name)", "清瑞区人民检察院"))
+
+
 class RankingRowSchema(ma.Schema):
     """A row of a ranking: a prosecutor's (procuratorate, business, line) or a procuratorate's (level)."""
 
@@ -89,13 +109,18 @@ class RankingRowSchema(ma.Schema):
     name = ma.fields.String(required=True, metadata=about("姓名或院名 (name)", "顾洋"))
     procuratorate = ma.fields.Nested(ProcuratorateRefSchema, allow_none=True, metadata=about(
         "所属检察院（检察官）(the prosecutor's procuratorate)"))
+    department = ma.fields.Nested(DepartmentRefSchema, allow_none=True, metadata=about(
+        "所属部门（检察官；未登记为空）(the prosecutor's department; null when not recorded)"))
     business = ma.fields.Nested(BusinessRefSchema, metadata=about("业务（检察官）(the prosecutor's business)"))
     line = ma.fields.String(allow_none=True, metadata=about(
         "业务条线代码（检察官）：criminal、civil、administrative、public_interest 等 (the prosecutor's business line)",
         "public_interest"))
     level = ma.fields.String(allow_none=True, metadata=about(
         "院级（检察院）：province 省级院、city 市级院、county 基层院 (the procuratorate's level)", "county"))
-    status = ma.fields.String(required=True, metadata=about(
+    group = ma.fields.Nested(RankGroupSchema, required=True, metadata=about(
+        "名次所在的分组：同一页上两个第 1 名属于两个组 (the group the place is counted in: two first places on a page "
+        "are the first of two groups)"))
+    status = ma.fields.String(required=True, validate=ma.validate.OneOf(["evaluated", "not_graded"]), metadata=about(
         "evaluated 参加考评 / not_graded 不评定等次 (evaluated / not graded)", "evaluated"))
     total = ma.fields.Float(required=True, allow_none=True, metadata=about("总分 (total)", 99.952380952))
     grade = ma.fields.String(required=True, allow_none=True, metadata=about(
@@ -175,7 +200,7 @@ def ranking(pagination_parameters: PaginationParameters, period: str, scheme: st
     if meta["publication"]:
         headers["X-Publication"] = str(meta["publication"]["id"])
     if fmt in ("csv", "xlsx"):
-        header, body = rankings.table(session, dictionary, frame, meta["subject_kind"])
+        header, body = rankings.table(session, dictionary, frame, meta["subject_kind"], meta)
         name = f"ranking-{meta['scheme']['code']}-{meta['period']}-{meta['figures']}.{fmt}"
         if fmt == "csv":
             resp = flask.Response(list(iter_csv(header, body)), mimetype="text/csv")
@@ -188,7 +213,7 @@ def ranking(pagination_parameters: PaginationParameters, period: str, scheme: st
         return resp
     start = (pagination_parameters.page - 1) * pagination_parameters.page_size
     page = frame.clear() if start >= frame.height else frame.slice(start, pagination_parameters.page_size)
-    return rankings.rows(session, dictionary, page, meta["subject_kind"]), 200, headers
+    return rankings.rows(session, dictionary, page, meta["subject_kind"], meta["group"]), 200, headers
 
 
 def _unpaged(response: flask.Response) -> flask.Response:

@@ -8,11 +8,12 @@ business, grade) only choose which rows are shown.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rulesvc.catalogue import msg
@@ -20,13 +21,18 @@ from rulesvc.engine.dictionary import Dictionary
 from rulesvc.engine.participation import EVALUATED, LEVEL_LABELS, STATUS_LABELS
 from rulesvc.engine.periods import Period, parse_period
 from rulesvc.errors import InvalidInput, NotEvaluated, NotFound, RulesvcError
+from rulesvc.persistence.models import Department
 from rulesvc.services import results
 from rulesvc.services.governance.access import Actor, procuratorate_in_view, tree_of
+from rulesvc.services.results_words import figures_words
 from rulesvc.services.scoring import RANK_GROUPS, scope_ids
 
 MAX_HISTORY_PERIODS = 24
-ROW_COLUMNS = ("place", "code", "name", "procuratorate_id", "business_code", "line", "level", "status", "total", "grade",
-               "group_size", "percentile", "grade_reason", "status_reason")  # what a ranking row is made of
+ROW_COLUMNS = ("place", "code", "name", "procuratorate_id", "department_id", "business_code", "line", "level", "status",
+               "total", "grade", "group_size", "percentile", "grade_reason", "status_reason")  # a ranking row's makings
+EVERYONE = "全部考评对象"  # the group of a ranking with one group
+NO_GROUP_VALUE = {"procuratorate": "（未登记检察院）", "department": "（未登记部门）", "business": "（未登记业务）",
+                  "line": "（未登记条线）", "level": "（未登记院级）"}  # ranked together
 
 
 def rankings(session: Session, actor: Actor, dictionary: Dictionary, *, period: str, scheme: str | None = None,
@@ -70,20 +76,27 @@ def rankings(session: Session, actor: Actor, dictionary: Dictionary, *, period: 
     return meta, f
 
 
-def rows(session: Session, dictionary: Dictionary, frame: pl.DataFrame, kind: str) -> list[dict[str, Any]]:
-    """Ranked rows as JSON objects: codes and names, never internal ids."""
+def rows(session: Session, dictionary: Dictionary, frame: pl.DataFrame, kind: str,
+         group: str = "all") -> list[dict[str, Any]]:
+    """Ranked rows as JSON objects: codes and names, never internal ids. Each row names the group its place is
+    counted in (``group``: the ranking's), so that two first places of a page read as first of two groups."""
     orgs = tree_of(session).names
     businesses = {b.code: b.name for b in dictionary.businesses}
+    lines = {b.line: b.line_name for b in dictionary.businesses}
+    departments = _departments(session, frame) if kind == "prosecutor" else {}
     out = []
     for r in frame.iter_rows(named=True):
         item: dict[str, Any] = {"place": r.get("place"), "code": r["code"], "name": r.get("name") or ""}
+        org = orgs.get(r["procuratorate_id"])
         if kind == "prosecutor":
-            org = orgs.get(r["procuratorate_id"])
             item["procuratorate"] = dict(org) if org else None
+            dept = departments.get(r.get("department_id"))
+            item["department"] = {"code": dept[0], "name": dept[1]} if dept else None
             item["business"] = {"code": r.get("business_code"), "name": businesses.get(r.get("business_code") or "")}
             item["line"] = r.get("line")
         else:
             item["level"] = r.get("level")
+        item["group"] = _group_of(group, r, org, item.get("department"), businesses, lines)
         item.update({"status": r["status"], "total": r.get("total"),
                      "grade": r.get("grade") if r["status"] == EVALUATED else None,
                      "group_size": r.get("group_size"), "percentile": r.get("percentile"),
@@ -92,23 +105,67 @@ def rows(session: Session, dictionary: Dictionary, frame: pl.DataFrame, kind: st
     return out
 
 
-def table(session: Session, dictionary: Dictionary, frame: pl.DataFrame, kind: str) -> tuple[list[str], Iterator[Sequence[Any]]]:
-    """The ranking as a sheet with Chinese headers (CSV / XLSX)."""
-    if kind == "prosecutor":
-        header = ["名次", "工号", "姓名", "检察院代码", "检察院", "业务", "总分", "等次", "同组参评人数", "百分位", "参评情况", "说明"]
+def _group_of(group: str, r: Mapping[str, Any], org: Mapping[str, str] | None, dept: Mapping[str, str] | None,
+              businesses: Mapping[str, str], lines: Mapping[str, str]) -> dict[str, Any]:
+    """The group a row's place is counted in: ``{"by", "code", "name"}`` (code None: everyone, or a row
+    without a value for the group — they are ranked together)."""
+    code: Any
+    if group == "procuratorate":
+        code, name = (org["code"], org["name"]) if org else (None, "")
+    elif group == "department":
+        code, name = (dept["code"], dept["name"] + (f"（{org['name']}）" if org else "")) if dept else (None, "")
+    elif group == "business":
+        code = r.get("business_code")
+        name = businesses.get(code or "", code or "")
+    elif group == "line":
+        code = r.get("line")
+        name = lines.get(code or "", code or "")
+    elif group == "level":
+        code = r.get("level")
+        name = LEVEL_LABELS.get(code, code or "")
     else:
-        header = ["名次", "检察院代码", "检察院", "级别", "总分", "等次", "同组参评数", "百分位", "参评情况", "说明"]
+        return {"by": "all", "code": None, "name": EVERYONE}
+    return {"by": group, "code": code, "name": name or NO_GROUP_VALUE[group]}
+
+
+def _departments(session: Session, frame: pl.DataFrame) -> dict[int, tuple[str, str]]:
+    """Code and name of the departments of ``frame``'s rows."""
+    if "department_id" not in frame.columns:
+        return {}
+    ids = [i for i in frame["department_id"].unique().to_list() if i is not None]
+    if not ids:
+        return {}
+    found = session.execute(select(Department.id, Department.code, Department.name).where(Department.id.in_(ids)))
+    return {r.id: (r.code, r.name) for r in found}
+
+
+def table(session: Session, dictionary: Dictionary, frame: pl.DataFrame, kind: str, meta: Mapping[str, Any],
+          ) -> tuple[list[str], Iterator[Sequence[Any]]]:
+    """The ranking as a sheet with Chinese headers (CSV / XLSX). ``meta`` (``rankings``'s) puts on every row what
+    the figures are and which version made them, so that a file kept on its own still says it."""
+    if kind == "prosecutor":
+        header = ["名次", "工号", "姓名", "检察院代码", "检察院", "部门", "业务", "名次分组", "总分", "等次", "同组参评人数",
+                  "百分位", "参评情况", "说明", "结果", "方案版本"]
+    else:
+        header = ["名次", "检察院代码", "检察院", "级别", "名次分组", "总分", "等次", "同组参评数", "百分位", "参评情况",
+                  "说明", "结果", "方案版本"]
+    said = figures_words(meta, "zh")
+    source = f"{said['label']}：{said['note']}"
+    v = meta["scheme"]
+    version = f"{v['code']} 第 {v['number']} 版（version_id {v['version_id']}，哈希 {v['content_hash'][:12]}）"
 
     def body() -> Iterator[Sequence[Any]]:
-        for r in rows(session, dictionary, frame, kind):
+        for r in rows(session, dictionary, frame, kind, meta["group"]):
             status = STATUS_LABELS.get(r["status"], r["status"])
             if kind == "prosecutor":
                 org = r["procuratorate"] or {}
-                yield [r["place"], r["code"], r["name"], org.get("code"), org.get("name"), r["business"]["name"],
-                       r["total"], r["grade"], r["group_size"], r["percentile"], status, r["grade_reason"]]
+                yield [r["place"], r["code"], r["name"], org.get("code"), org.get("name"),
+                       (r["department"] or {}).get("name"), r["business"]["name"], r["group"]["name"], r["total"],
+                       r["grade"], r["group_size"], r["percentile"], status, r["grade_reason"], source, version]
             else:
-                yield [r["place"], r["code"], r["name"], LEVEL_LABELS.get(r.get("level"), r.get("level")), r["total"],
-                       r["grade"], r["group_size"], r["percentile"], status, r["grade_reason"]]
+                yield [r["place"], r["code"], r["name"], LEVEL_LABELS.get(r.get("level"), r.get("level")),
+                       r["group"]["name"], r["total"], r["grade"], r["group_size"], r["percentile"], status,
+                       r["grade_reason"], source, version]
     return header, body()
 
 

@@ -111,7 +111,10 @@ def test_exports_have_chinese_headers_and_the_rows_of_the_ranking(world):
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert response.headers["X-Figures"] == "provisional"
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
-    assert rows[0][:8] == ["名次", "工号", "姓名", "检察院代码", "检察院", "业务", "总分", "等次"]
+    assert rows[0][:10] == ["名次", "工号", "姓名", "检察院代码", "检察院", "部门", "业务", "名次分组", "总分", "等次"]
+    # A file kept on its own says what its figures are and which version made them, on every row.
+    assert rows[0][-2:] == ["结果", "方案版本"] and all(r[-2].startswith("临时结果：尚未发布") for r in rows[1:])
+    assert all(r[-1].startswith("SIM-PROSECUTOR 第 1 版（version_id ") for r in rows[1:])
     assert [r[1] for r in rows[1:]] == shown
     # The API's export for the same tree says the same, byte for byte.
     api = c.get(f"/api/v1/rankings?scheme={SCHEME}&period=2020&format=csv", headers=keys["county-scorer"])

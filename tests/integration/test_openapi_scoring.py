@@ -230,7 +230,7 @@ def test_a_card_and_a_ranking_row_carry_exactly_the_documented_fields(world):
     with sim.app_context():
         meta, frame = rankings.rankings(db.session, system_actor("tests"), dictionary, period=PERIOD,
                                         scheme="SIM-PROSECUTOR")
-        direct_rows = rankings.rows(db.session, dictionary, frame, meta["subject_kind"])
+        direct_rows = rankings.rows(db.session, dictionary, frame, meta["subject_kind"], meta["group"])
         db.session.rollback()
     assert rows and same(rows, json.loads(json.dumps(direct_rows)))
     for row in rows:  # a prosecutor's row: no level (a procuratorate's has no procuratorate, business, line)

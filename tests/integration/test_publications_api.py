@@ -280,6 +280,20 @@ def test_batch_rankings_and_history_say_where_their_figures_come_from(world):
     text_csv = c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={PERIOD}&format=csv", headers=k["scorer"])
     table = list(csv.reader(io.StringIO(text_csv.data.decode("utf-8-sig"))))
     assert table[0][:3] == ["名次", "工号", "姓名"] and len(table) - 1 == len(whole)
+    assert all(r[table[0].index("结果")].startswith("正式结果：已于 ") for r in table[1:])
+    # Each row names the group its place is counted in: two first places on a page are the first of two groups.
+    by_org = ok(c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={PERIOD}&group=procuratorate&page_size=100",
+                      headers=k["scorer"]))
+    firsts = [r["group"] for r in by_org if r["place"] == 1]
+    assert {g["code"] for g in firsts} == {"910100", "910101", "910102"} and all(g["by"] == "procuratorate"
+                                                                                 for g in firsts)  # ties share
+    assert all(r["group"]["code"] == r["procuratorate"]["code"] for r in by_org)
+    assert {r["group"]["name"] for r in ok(c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={PERIOD}&group=all",
+                                                 headers=k["scorer"]))} == {"全部考评对象"}
+    by_dept = ok(c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={PERIOD}&group=department&page_size=100",
+                       headers=k["scorer"]))
+    assert all(r["group"]["by"] == "department" and r["department"] and r["group"]["code"] == r["department"]["code"]
+               and r["procuratorate"]["name"] in r["group"]["name"] for r in by_dept)
     xlsx = c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={PERIOD}",
                  headers={**k["scorer"], "Accept": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})
     assert zipfile.ZipFile(io.BytesIO(xlsx.data)).namelist()
