@@ -146,7 +146,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "request.no_such_url": ("没有这个地址，请对照接口文档（/api/docs）检查路径", "No such URL; see the API documentation (/api/docs)"),
     "request.method_not_allowed": ("该地址不支持此请求方法，允许的方法见 Allow 响应头",
                                    "This URL does not take this method; see the Allow header"),
-    "request.body_too_large": ("请求体过大：最多 {max_kb} KB", "Request body too large: at most {max_kb} KB"),
+    "request.body_too_large": ("请求体过大：最多 {max_mb} MB（{max_bytes} 字节）",
+                               "Request body too large: at most {max_mb} MB ({max_bytes} bytes)"),
     "request.bad_json": ("请求体不是有效的 JSON：{detail}", "The request body is not valid JSON: {detail}"),
     # where and what, in the words of rulesvc.schema.limits.json_problem
     "json.at": ("第 {line} 行第 {column} 列（第 {pos} 个字符）{what}", "line {line}, column {column} (character {pos}): {what}"),
@@ -269,6 +270,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "history.no_data": ("本期间没有可用的数据（没有在用的数据集含该期间的事件），没有分数",
                         "No data for this period (no event dataset in use covers it): no scores"),
     "history.range_bad": ("起止月份有误：{detail}", "Bad range: {detail}"),
+    "history.range_order": ("起始月份 {start} 晚于结束月份 {end}", "The first month {start} is after the last, {end}"),
     "history.too_long": ("一次最多查询 {limit} 个期间，现为 {count} 个", "At most {limit} periods per request, not {count}"),
     "ranking.group_bad": ("排名分组只能是 {choices}", "The ranking group must be one of {choices}"),
     "ranking.business_bad": ("没有业务类别“{value}”：应为 {choices}", "No business “{value}”: one of {choices}"),

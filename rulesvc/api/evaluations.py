@@ -228,7 +228,11 @@ class PeriodEntrySchema(ma.Schema):
         ordered = True
 
     period = ma.fields.String(required=True, metadata=about("期间 (period)", "2020-07"))
-    figures = ma.fields.String(required=True, allow_none=True, metadata=about(
+    period_closed = ma.fields.Boolean(required=True, metadata=about(
+        "期间是否已结束：未结束的期间只有临时结果，随数据变化 (whether the period is over: an open period has only "
+        "provisional figures, which move with the data)", True))
+    figures = ma.fields.String(required=True, allow_none=True, validate=ma.validate.OneOf(["published", "provisional"]),
+                               metadata=about(
         "published 已发布 / provisional 暂算；该期间无结果为空 (where the figures come from; null without figures)",
         "published"))
     version = ma.fields.Nested(HistoryVersionSchema, metadata=about("当期所用版本 (the version used for the period)"))

@@ -19,7 +19,7 @@ from flask import Flask, Response, request
 
 from rulesvc.api.errors import envelope
 from rulesvc.catalogue import Msg, codes_in, msg, render
-from rulesvc.schema.limits import MAX_BODY_BYTES, BodyError, parse_json_body
+from rulesvc.schema.limits import MAX_BODY_BYTES, BodyError, parse_json_body, too_large
 from rulesvc.services.governance.access import ACTION_LABELS, ACTION_LABELS_EN
 
 API_PREFIX = "/api/v1/"
@@ -67,7 +67,7 @@ def register_guard(app: Flask) -> None:
                                {"permission": ["score"]})  # as ``access.require`` names it
             return _refuse(403, msg("permission.read_only", name=actor.name))
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-            return _refuse(413, msg("request.body_too_large", max_kb=MAX_BODY_BYTES // 1000))
+            return _refuse(413, too_large())
         if request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
             # not JSON: every body this API reads is JSON; a body sent without the header (curl -d sends a
             # form) would otherwise read as "every field missing"

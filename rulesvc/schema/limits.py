@@ -163,15 +163,25 @@ def json_problem(exc: ValueError) -> Msg:
     return msg("json.other", detail=str(exc)[:200])
 
 
+def too_large(max_bytes: int = MAX_BODY_BYTES) -> Msg:
+    """413's words: the limit in MB and in bytes (what the README states)."""
+    return msg("request.body_too_large", max_mb=f"{max_bytes / 1_000_000:g}", max_bytes=f"{max_bytes:,}")
+
+
 def parse_json_body(raw: bytes, *, max_bytes: int = MAX_BODY_BYTES, max_depth: int = MAX_DEPTH) -> Any:
     """Parse a request body strictly: size, syntax (no NaN/Infinity), depth, NUL — or :class:`BodyError`.
 
     Python's parser is recursive but guarded (a RecursionError, caught here, for absurd nesting); the
     depth limit proper is checked on the parsed value, iteratively."""
     if len(raw) > max_bytes:
-        raise BodyError(413, msg("request.body_too_large", max_kb=max_bytes // 1000))
+        raise BodyError(413, too_large(max_bytes))
     try:
-        value = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
+        # UTF-8 only (RFC 8259 §8.1): Python's parser would also take UTF-16 and UTF-32 bytes, which the views'
+        # parser then cannot read. A NUL byte is never in UTF-8 JSON text (a NUL in a string is written \u0000):
+        # it is UTF-16 or UTF-32 without its byte-order mark.
+        if b"\x00" in raw:
+            raise UnicodeDecodeError("utf-8", raw, raw.index(b"\x00"), raw.index(b"\x00") + 1, "NUL byte")
+        value = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant, parse_float=_finite_float)
     except RecursionError:
         raise BodyError(400, msg("request.bad_json", detail=msg("field.too_deep", max=max_depth)),
                         {"body": [msg("field.too_deep", max=max_depth)]}) from None
@@ -199,4 +209,4 @@ def _deeper_than(value: Any, max_depth: int) -> bool:
 
 
 __all__ = ["MAX_BODY_BYTES", "MAX_DEPTH", "MAX_DOCUMENT_BYTES", "MAX_NAME_CHARS", "MAX_TEXT_CHARS", "BodyError",
-           "code_problem", "document_problems", "parse_json_body", "storable_problems", "text_problems"]
+           "code_problem", "document_problems", "parse_json_body", "storable_problems", "text_problems", "too_large"]

@@ -182,7 +182,7 @@ def periods_between(start: str, end: str, every: str) -> list[Period]:
         bad = msg("history.range_bad", detail=str(exc)[:120])
         raise InvalidInput(bad, errors={"from": [bad]}) from None
     if b.start < a.start:
-        bad = msg("history.range_bad", detail=f"{start} 晚于 {end} ({start} is after {end})")
+        bad = msg("history.range_order", start=start, end=end)
         raise InvalidInput(bad, errors={"to": [bad]})
     step = 1 if every == "month" else 3  # how many periods, counted before any is made (the message says how many)
     count = ((b.start.year * 12 + b.start.month - 1) // step) - ((a.start.year * 12 + a.start.month - 1) // step) + 1
@@ -209,7 +209,7 @@ def history(session: Session, actor: Actor, dictionary: Dictionary, *, code: str
     seen = False  # the subject found in some period (else: no such subject, or no data in any of them)
     without_data = 0  # periods no event dataset covers
     for p in periods_between(start, end, every):
-        item: dict[str, Any] = {"period": p.label}
+        item: dict[str, Any] = {"period": p.label, "period_closed": p.end < results.today()}
         try:
             fig = results.require_data(results.figures(session, actor, dictionary, period=p, scheme=scheme,
                                                        cache_dir=cache_dir))

@@ -201,6 +201,10 @@ def test_an_integrators_usual_mistakes_get_answers_that_name_them(world):
     bom = ok(c.post("/api/v1/evaluations", headers=k["scorer"], data=b"\xef\xbb\xbf" + text.encode(),
                     content_type="application/json"))
     assert bom["total"] == ok(ask(c, k["scorer"], subject="P01"))["total"]
+    # UTF-16 (what Windows tools call "Unicode"): refused as not UTF-8, in the caller's words (was werkzeug's English).
+    body = refused(c.post("/api/v1/evaluations", headers=k["scorer"], data=text.encode("utf-16"),
+                          content_type="application/json"), 400, "request.bad_json")
+    assert "不是 UTF-8 编码" in body["message"]
     # A code pasted with the spaces of its spreadsheet cell: read without them (the card's code is the plain one);
     # only spaces is a field error, not "no such subject".
     assert ok(ask(c, k["scorer"], subject=" P01\t"))["subject"]["code"] == "P01"

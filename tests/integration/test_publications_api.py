@@ -316,6 +316,7 @@ def test_batch_rankings_and_history_say_where_their_figures_come_from(world):
     by = {p["period"]: p for p in hist["periods"]}
     assert by["2020-07"]["figures"] == "published" and by["2020-07"]["total"] == rows["P01"]["total"]
     assert by["2020-08"]["figures"] is None and "没有可用的数据" in by["2020-08"]["note"]  # no event dated August
+    assert all(p["period_closed"] is True for p in hist["periods"])  # every period says it, with figures or without
     # A month someone was scored but not graded says why, as the card and the ranking row do.
     ranking = ok(c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={PERIOD}&page_size=100", headers=k["scorer"]))
     (idle, *_) = [r for r in ranking if r["status"] == "not_graded"]
@@ -328,6 +329,9 @@ def test_batch_rankings_and_history_say_where_their_figures_come_from(world):
     too_long = refused(c.get("/api/v1/subjects/P01/history?scheme=SIM-PROSECUTOR&from=2020-01&to=2022-12",
                              headers=k["scorer"]), 422, "history.too_long")
     assert "36" in json.dumps(too_long, ensure_ascii=False)  # 2020-01 … 2022-12: the real count, not "24+"
+    backwards = refused(c.get("/api/v1/subjects/P01/history?scheme=SIM-PROSECUTOR&from=2020-12&to=2020-01&lang=en",
+                              headers=k["scorer"]), 422, "history.range_order")
+    assert backwards["message"] == "The first month 2020-12 is after the last, 2020-01"  # no Chinese in English
     refused(c.get(f"/api/v1/comparisons?scheme=SIM-PROSECUTOR&period={PERIOD}", headers=k["scorer"]), 422,
             "comparison.not_procuratorate")
 
