@@ -595,9 +595,11 @@ def phase_combine(compiled: CompiledScheme, f: pl.DataFrame) -> pl.DataFrame:
     adjustments and caps added left to right (``raw_total``), clipped and rounded (``total``)."""
     comb = compiled.scheme.combination
     scored = [ci for ci, _ in _scored(compiled)]
-    # Dimensions with nothing to score for a subject are left out; the others are re-weighted.
+    # Dimensions with nothing to score for a subject are left out; the others are re-weighted. A vetoed
+    # dimension keeps its weight (and scores 0) even with nothing to score: a veto is never free.
     f = f.with_columns(_ordered_sum([pl.lit(0.0)] + [
-        pl.when(pl.col(f"dimmax__{d}") > 0).then(pl.lit(compiled.weight_share[d])).otherwise(0.0)
+        pl.when((pl.col(f"dimmax__{d}") > 0) | pl.col(f"zeroed__{d}")).then(pl.lit(compiled.weight_share[d]))
+        .otherwise(0.0)
         for d in compiled.scheme.dimensions
     ]).alias("live_share"))
     contrib = []

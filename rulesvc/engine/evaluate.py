@@ -435,10 +435,12 @@ def phase_combine(compiled: CompiledScheme, scored: Points, zeroed: Mapping[str,
     comb = s.combination
     points, dim_max, notes = scored.points, scored.dim_max, scored.notes
     # A dimension with nothing to score for this subject (no applicable indicator, or all excluded for
-    # lack of data) is left out and the others re-weighted, rather than silently costing its weight.
+    # lack of data) is left out and the others re-weighted, rather than silently costing its weight —
+    # unless a veto zeroes it: a vetoed dimension keeps its weight and scores 0 whatever there was to score
+    # in it (a veto is never free).
     live = 0.0
     for d in s.dimensions:
-        if dim_max[d] > 0:
+        if dim_max[d] > 0 or d in zeroed:
             live += compiled.weight_share[d]
     lines: list[R.Line] = [R.Line("base", "base", "基础分 (base)", comb.base)] if comb.base else []
     contributions: dict[str, float] = {}
@@ -557,7 +559,7 @@ def _dimension_traces(compiled: CompiledScheme, scored: Points, combined: Combin
         share = compiled.weight_share.get(code, 0.0)
         from_indicators = math.fsum(combined.contributions.get(c, 0.0) for c in ind_codes)
         dims.append(R.DimensionTrace(
-            code, d.name, share / live if comb.method == "weighted" and live and dim_max[code] > 0 else (
+            code, d.name, share / live if comb.method == "weighted" and live and (dim_max[code] > 0 or code in zeroed) else (
                 share if comb.method != "weighted" else 0.0), math.fsum(points.get(c, 0.0) for c in ind_codes),
             dim_max[code], adj, zeroed.get(code), from_indicators + adj, from_indicators, share))
     return dims

@@ -225,3 +225,33 @@ def test_a_lower_is_better_ratio_of_zero_is_the_best_not_missing():
                  [r for i, n in enumerate(counts, start=1) for r in filings(i, n)])
     assert row(bulk, 1)["pts__FILINGS_RANK"] == 10 and row(bulk, 2)["pts__FILINGS_RANK"] == 10  # 0 is best
     assert row(bulk, 3)["pts__FILINGS_RANK"] == pytest.approx(2.5)  # 1.5 / 2 = 0.75 → (0.75 − 0.5) × 10
+
+
+def test_a_veto_costs_its_dimensions_share_even_when_the_dimension_had_nothing_to_score():
+    """A dimension with nothing to score is left out and the others re-weighted — but a veto that zeroes it
+    keeps its weight: a civil prosecutor with a wrongful case must not lose nothing because the vetoed
+    dimension holds only criminal indicators (found by an independent audit: the veto was free)."""
+    doc = scheme(
+        combination={"method": "weighted", "base": 80, "span": 20},
+        dimensions={"effect": {"name": "效果", "weight": 60}, "quality": {"name": "质量", "weight": 40}},
+        peer_min_size=99)
+    doc["indicators"] = {
+        "FILINGS": {"name": "监督立案数", "formula": "filings", "dimension": "effect",
+                    "scoring": {"method": "tiers", "tiers": [{"min": 2, "points": 10}, {"min": 0, "points": 5}]}},
+        "CRIM_FILINGS": {"name": "刑事监督立案数", "formula": "filings", "dimension": "quality", "lines": ["criminal"],
+                         "scoring": {"method": "tiers", "tiers": [{"min": 2, "points": 10}, {"min": 0, "points": 5}]}},
+    }
+    doc["vetoes"] = {"wrongful": {"name": "错案", "event": "disciplinary_finding", "where": "kind == 'wrongful_case'",
+                                  "effect": "zero_dimension", "dimension": "quality"}}
+    wrongful = [("W2", "disciplinary_finding", 2, 10, None, dt.date(2020, 8, 1),
+                 json.dumps({"kind": "wrongful_case", "responsible": True}))]
+    people = [person(1, "civil"), person(2, "civil"), person(3), person(4)]
+    rows = [r for i in (1, 2, 3, 4) for r in filings(i, 3)] + wrongful
+    rows += [("W4", "disciplinary_finding", 4, 10, None, dt.date(2020, 8, 1),
+              json.dumps({"kind": "wrongful_case", "responsible": True}))]
+    bulk = score(doc, people, rows)  # both executors and both deciders agree on every figure
+    clean, vetoed = row(bulk, 1), row(bulk, 2)
+    assert clean["total"] == pytest.approx(100.0)  # quality left out for a civil prosecutor: effect is the whole span
+    assert vetoed["total"] == pytest.approx(80 + 20 * 0.6)  # quality's 40 % kept and scored 0: the veto costs 8
+    assert row(bulk, 3)["total"] == pytest.approx(100.0)
+    assert row(bulk, 4)["total"] == pytest.approx(80 + 20 * 0.6)  # a criminal prosecutor loses the same share
