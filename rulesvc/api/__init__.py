@@ -130,7 +130,15 @@ REDOC_PAGE = """<!doctype html>
 
 
 class PagingWords(BasePlugin):
-    """flask-smorest's paging parameters (``page``, ``page_size``), described like every other parameter."""
+    """flask-smorest's paging parameters (``page``, ``page_size``), described like every other parameter; and
+    the ``lang`` every operation takes (the language of messages), documented on each."""
+
+    LANG = {"in": "query", "name": "lang", "required": False,
+            "schema": {"type": "string"}, "example": "en",
+            "description": "提示信息的语言：zh 中文（默认）、en 英文，其他取值按中文；也可用 Accept-Language 头。结果中的名称与说明文字"
+                           "（指标名、规则说明等）仍为方案所写的中文 (the language of messages: zh, the default, or en — any "
+                           "other value is read as zh; or the Accept-Language header. Names and explanations inside results — indicator names, rule "
+                           "texts — stay in the Chinese the scheme is written in)"}
 
     WORDS = {
         "page": ("页码，从 1 开始 (page number, from 1)", 1),
@@ -140,6 +148,9 @@ class PagingWords(BasePlugin):
     def operation_helper(self, path: str | None = None, operations: dict[str, Any] | None = None,
                          **kwargs: Any) -> None:
         for operation in (operations or {}).values():
+            params = operation.setdefault("parameters", [])
+            if not any(isinstance(p, dict) and p.get("name") == "lang" and p.get("in") == "query" for p in params):
+                params.append(dict(self.LANG))
             for p in operation.get("parameters", ()):
                 words = self.WORDS.get(str(p.get("name"))) if isinstance(p, dict) and p.get("in") == "query" else None
                 if words is not None:

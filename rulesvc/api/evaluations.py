@@ -184,7 +184,8 @@ def batch(args: dict[str, Any]) -> flask.Response:
     object in its place; the others are scored. Cards come in the order asked (for a procuratorate: by
     place)."""
     dictionary, cache_dir = scoring_settings()
-    fmt = args.pop("format") or ("jsonl" if JSONL in (request.headers.get("Accept") or "") else "json")
+    fmt = args.pop("format") or ("jsonl" if request.accept_mimetypes.best_match(["application/json", JSONL]) == JSONL
+                                 else "json")  # by the q-values, JSON at equal preference
     meta, cards = evaluation.batch(db.session(), current_actor(), dictionary, cache_dir=cache_dir, **args)
     if fmt == "json":
         body = json.dumps({**meta, "cards": list(cards)}, ensure_ascii=False, separators=(",", ":"))
@@ -238,7 +239,8 @@ class PeriodEntrySchema(ma.Schema):
     version = ma.fields.Nested(HistoryVersionSchema, metadata=about("当期所用版本 (the version used for the period)"))
     publication = ma.fields.Integer(allow_none=True, metadata=about(
         "发布编号；暂算为空 (the publication's id; null when provisional)", 2))
-    status = ma.fields.String(required=True, allow_none=True, metadata=about(
+    status = ma.fields.String(required=True, allow_none=True, validate=ma.validate.OneOf(
+        ["evaluated", "not_graded", "excluded"]), metadata=about(
         "evaluated 参加考评、not_graded 不评定等次、excluded 不参加考评；无该对象或无生效版本为空 (taking part, not "
         "graded, excluded; null when the subject or a version in force is missing)", "evaluated"))
     total = ma.fields.Float(allow_none=True, metadata=about("总分 (total)", 90.717165853))

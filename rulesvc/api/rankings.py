@@ -156,15 +156,16 @@ RANKING_HEADERS = {
 }
 
 
+FORMATS = {"application/json": "json", "text/csv": "csv", XLSX_MIMETYPE: "xlsx"}
+
+
 def _format(asked: str | None) -> str:
+    """``format=`` if given, else the Accept header's best match by its q-values (``text/csv;q=0.5,
+    application/json`` is JSON); JSON when nothing offered is acceptable or at equal preference."""
     if asked:
         return asked
-    accept = request.headers.get("Accept") or ""
-    if "text/csv" in accept:
-        return "csv"
-    if XLSX_MIMETYPE in accept:
-        return "xlsx"
-    return "json"
+    best = request.accept_mimetypes.best_match(list(FORMATS))
+    return FORMATS[best] if best else "json"
 
 
 @blp.route("")
@@ -268,7 +269,8 @@ class UnitIndicatorSchema(ma.Schema):
                                                                            0.07751937984496124))
     average = ma.fields.Float(required=True, allow_none=True, metadata=about(
         "同组参评单位的平均值 (the group's average over evaluated units)", 0.1078687066972656))
-    position = ma.fields.String(required=True, allow_none=True, metadata=about(
+    position = ma.fields.String(required=True, allow_none=True, validate=ma.validate.OneOf(["上游", "中游", "下游"]),
+                                metadata=about(
         "上游（优于平均值超过幅度）、中游（幅度内）、下游（劣于）；无取值为空 (upstream, midstream, downstream)", "上游"))
     months_worse = ma.fields.List(ma.fields.String(), required=True, metadata=about(
         "劣于平均值的月份 (the months worse than the average)", ["2020-02"]))

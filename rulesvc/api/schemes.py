@@ -455,16 +455,23 @@ BAD_BODY_DOC = {
 }
 TOO_LARGE_DOC = {
     "schema": ErrorSchema,
-    "description": "请求体过大 (the body is too large); `error_code` request.body_too_large",
+    "description": "请求体过大，最多 2 MB (the body is too large: at most 2 MB); `error_code` request.body_too_large",
+}
+NOT_JSON_DOC = {
+    "schema": ErrorSchema,
+    "description": "请求体不是以 Content-Type: application/json 发送的（curl -d 默认发送表单）(the body was not sent as "
+    "Content-Type: application/json — curl -d sends a form); `error_code` request.not_json",
 }
 
 
 def _guarded(blp: ApiBlueprint) -> Any:
     """Documents what :mod:`rulesvc.api.guard` answers to any change request before its view: 400 for a
-    body that is not JSON, 413 for one too large (its 403 for read-only callers each operation lists)."""
+    body that is not JSON, 413 for one too large, 415 for one not sent as JSON (its 403 for read-only callers
+    each operation lists)."""
 
     def decorate(func: Any) -> Any:
-        return blp.alt_response(400, **BAD_BODY_DOC)(blp.alt_response(413, **TOO_LARGE_DOC)(func))
+        return blp.alt_response(400, **BAD_BODY_DOC)(blp.alt_response(413, **TOO_LARGE_DOC)(
+            blp.alt_response(415, **NOT_JSON_DOC)(func)))
 
     return decorate
 

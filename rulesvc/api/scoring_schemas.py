@@ -118,7 +118,7 @@ class ProvenanceSchema(ma.Schema):
     period_closed = ma.fields.Boolean(required=True, metadata=about(
         "期间是否已结束；未结束的期间不能发布，其结果一定是暂算结果 (whether the period is over; an open period "
         "cannot be published: its figures are always provisional)", True))
-    figures = ma.fields.String(required=True, metadata=about(
+    figures = ma.fields.String(required=True, validate=ma.validate.OneOf(["published", "provisional"]), metadata=about(
         "published：已发布的结果（冻结，不随数据和规则变化）；provisional：按现有数据和规则暂算 (published: frozen "
         "figures; provisional: computed now from the data and rules there are)", "published"))
     scheme = ma.fields.Nested(SchemeRefSchema, required=True, metadata=about(
@@ -177,7 +177,10 @@ class NearestSchema(ma.Schema):
         ordered = True
 
     branch = ma.fields.String(required=True, metadata=about("最近的未达档位 (the nearest tier not reached)", "tier2"))
-    threshold = ma.fields.Float(required=True, metadata=about("该档位的门槛值 (its threshold)", 0.85))
+    threshold = ma.fields.Float(required=True, metadata=about(
+        "要达到的取值：该档位的门槛；线性计分时为多得下一个整分所需的取值。越高越好的指标须不低于它，越低越好的须不高于它 "
+        "(the value to reach: the tier's threshold, or on a linear rule the value of the next whole point; at least "
+        "this for a higher-is-better indicator, at most this for a lower-is-better one)", 0.85))
     gain = ma.fields.Float(required=True, metadata=about("达到后本项多得的分 (points gained on the indicator)", 2.0))
     needs = ma.fields.String(required=True, metadata=about(
         "所需（中文）(what it takes, in Chinese)",
@@ -191,7 +194,9 @@ class NearestSchema(ma.Schema):
     metric = ma.fields.String(required=True, metadata=about("需增加的计数项 (the metric to increase)", "plea_persons"))
     unit = ma.fields.String(required=True, metadata=about("单位：人、件等 (unit)", "人"))
     reached = ma.fields.Float(required=True, allow_none=True, metadata=about(
-        "增加后指标的取值 (the indicator's value with them)", 0.8571428571428571))
+        "按整数件数增加后指标的实际取值，已越过 threshold（越低越好的指标低于它）(the indicator's value with that "
+        "whole number of events added: past threshold — below it for a lower-is-better indicator)",
+        0.8571428571428571))
 
 
 class IndicatorSchema(ma.Schema):
@@ -264,7 +269,8 @@ class AttributionLineSchema(ma.Schema):
     class Meta:
         ordered = True
 
-    kind = ma.fields.String(required=True, metadata=about(
+    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(
+        ["base", "indicator", "adjustment", "cap", "clip", "round"]), metadata=about(
         "base 基础分、indicator 指标、adjustment 加减分、cap 封顶、clip 上下限、round 舍入 (kind of line)", "indicator"))
     code = ma.fields.String(required=True, metadata=about("指标、加减分项等的代码 (code)", "PLEA_APPLY_RATE"))
     label = ma.fields.String(required=True, metadata=about("名称 (label)", "认罪认罚从宽制度适用率"))
@@ -296,7 +302,7 @@ class EvaluationSchema(ProvenanceSchema):
     subject = ma.fields.Nested(SubjectRefSchema, required=True, metadata=about("考评对象 (who)"))
     events = ma.fields.Nested(EventsUsedSchema, metadata=about(
         "假设计算时：所用的调用方事件 (what-if only: the caller's events used)"))
-    status = ma.fields.String(required=True, metadata=about(
+    status = ma.fields.String(required=True, validate=ma.validate.OneOf(["evaluated", "not_graded"]), metadata=about(
         "evaluated 参加考评；not_graded 参加计分但不评定等次 (evaluated / scored but not graded)", "evaluated"))
     status_reason = ma.fields.String(required=True, metadata=about(
         "不评定等次的原因；参加考评为空 (why not graded; empty when evaluated)", ""))

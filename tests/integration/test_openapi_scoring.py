@@ -42,7 +42,7 @@ OPERATIONS: dict[tuple[str, str], tuple[type[ma.Schema] | None, type[ma.Schema] 
 }
 # flask-smorest's own pagination parameters (every list of the API has them; described by
 # rulesvc.api.PagingWords): not declared in these modules.
-PAGING = {"page", "page_size"}
+PAGING = {"page", "page_size", "lang"}  # taken by every GET besides its own parameters
 RESPONSE_SCHEMAS = (schemas.EvaluationSchema, schemas.BatchSchema, ev_api.HistorySchema, rank_api.RankingRowSchema,
                     rank_api.ComparisonSchema, pub_api.PublicationSchema)
 

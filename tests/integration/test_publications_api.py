@@ -297,6 +297,11 @@ def test_batch_rankings_and_history_say_where_their_figures_come_from(world):
     xlsx = c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={PERIOD}",
                  headers={**k["scorer"], "Accept": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})
     assert zipfile.ZipFile(io.BytesIO(xlsx.data)).namelist()
+    # The Accept header is read by its q-values: CSV is only a fallback here, so the answer is JSON.
+    for accept, mimetype in (("text/csv;q=0.5, application/json", "application/json"), ("text/csv", "text/csv"),
+                             ("application/xml", "application/json"), ("text/*", "text/csv")):
+        got = c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={PERIOD}", headers={**k["scorer"], "Accept": accept})
+        assert got.status_code == 200 and got.mimetype == mimetype, accept
     # An export holds every row: no page header to follow, whatever page was asked for.
     paged_csv = c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={PERIOD}&format=csv&page=3&page_size=2",
                       headers=k["scorer"])

@@ -38,6 +38,14 @@ def examples() -> list[str]:
     return commands
 
 
+def key_command() -> str:
+    """The README's command that makes the scoring examples' key (the *Authentication* block)."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"^KEY=\$\(rulesvc apikeys create --name 人事系统.*?\| grep \^rsk_\)$", text, re.M | re.S)
+    assert found, "the README no longer shows how to make a key that scores"
+    return found.group(0)
+
+
 def test_the_readme_examples_work_against_a_demo_instance(tmp_path, monkeypatch):
     instance = tmp_path / "instance"
     env = {**os.environ, "RULESVC_INSTANCE_PATH": str(instance)}
@@ -49,14 +57,15 @@ def test_the_readme_examples_work_against_a_demo_instance(tmp_path, monkeypatch)
     monkeypatch.delenv("RULESVC_REDIS_URL", raising=False)
     from rulesvc import create_app
     from rulesvc.extensions import db
-    from rulesvc.services.governance.access import system_actor
-    from rulesvc.services.governance.apikeys import create_key
 
+    # The key is made as the README says (its rulesvc on the PATH, as after `make run`).
+    path = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    made = subprocess.run(["bash", "-euo", "pipefail", "-c", key_command() + '\necho "$KEY"'],
+                          env={**env, "PATH": path}, capture_output=True, text=True, timeout=120)
+    assert made.returncode == 0, made.stderr[-2000:]
+    token = made.stdout.strip().splitlines()[-1]
+    assert token.startswith("rsk_")
     app = create_app()
-    with app.app_context():
-        _, token = create_key(db.session, system_actor("tests"), name="readme", procuratorates=["910000"],
-                              permissions=["read", "score", "activate"])
-        db.session.commit()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
