@@ -90,7 +90,7 @@ def rows(session: Session, dictionary: Dictionary, frame: pl.DataFrame, kind: st
         org = orgs.get(r["procuratorate_id"])
         if kind == "prosecutor":
             item["procuratorate"] = dict(org) if org else None
-            dept = departments.get(r.get("department_id"))
+            dept = departments.get(r.get("department_id") or 0)  # no department: none (ids start at 1)
             item["department"] = {"code": dept[0], "name": dept[1]} if dept else None
             item["business"] = {"code": r.get("business_code"), "name": businesses.get(r.get("business_code") or "")}
             item["line"] = r.get("line")
