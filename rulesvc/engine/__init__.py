@@ -6,4 +6,7 @@ Rule: nothing here imports Flask, SQLAlchemy, marshmallow or durable_rules (exce
 
 # The version of the engine's semantics. A simulation run's identity includes it: bump it whenever a
 # change can move a score, so a run of the old engine is never taken for one of the new.
-ENGINE_VERSION = "2026.12.3"  # 2: a veto-barred subject takes no quota place; 3: a lower band's quota counts only its holders, a number a billionth off a stated threshold is on it
+# 2: a veto-barred subject takes no quota place; 3: a lower band's quota counts only its holders, a number a
+# billionth off a stated threshold is on it; 4: a veto costs its dimension's share even when the dimension had
+# nothing to score for the subject.
+ENGINE_VERSION = "2026.12.4"
