@@ -233,3 +233,19 @@ def test_the_comparison_page_without_a_scheme_comparing_procuratorates(world):
     sim, *_ = world
     html = page(signed_in(sim, "sim-province"), "/admin/results/comparison/")
     assert "没有您可查看的院际比较方案" in html
+
+
+def test_places_counted_by_department_name_the_department_beside_the_procuratorate(world):
+    """A scheme whose quota group is the department: each row's place is within its department, and the row
+    says which one (two first places on a page are the first of two departments)."""
+    from tests.integration.simhelpers import BASELINE, new_scheme, publish, scheme_doc
+
+    sim, c, keys, _ = world
+    doc = scheme_doc(**BASELINE, code="SIM-DEPT")
+    doc["grading"] = {**doc["grading"], "quota_group": "department"}
+    publish(c, keys, new_scheme(c, keys["province"], doc, code="SIM-DEPT")["id"])
+    html = page(signed_in(sim, "sim-county"), "/admin/results/?scheme=SIM-DEPT&period=2020")
+    assert ranked_codes(html) and html.count("· 第一检察部") == len(ranked_codes(html))  # 910101's one department
+    rows = ok(c.get("/api/v1/rankings?scheme=SIM-DEPT&period=2020&page_size=100", headers=keys["scorer"]))
+    assert {r["group"]["name"] for r in rows if r["place"] == 1} >= {"第一检察部（清瑞区人民检察院）",
+                                                                       "民事检察部（东川市人民检察院）"}
