@@ -142,6 +142,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "field.not_storable": ("无法保存的取值类型（{kind}）", "A value of type {kind} cannot be stored"),
     "field.one_of": ("取值须为 {choices} 之一", "Must be one of {choices}"),
     "field.out_of_range": ("超出范围：须在 {min} 与 {max} 之间", "Out of range: must be between {min} and {max}"),
+    # the kinds of a request schema's refusals (``field_codes`` of a 422; rulesvc.schema.messages.code_of)
+    "field.unknown": ("未知的键，可能是拼写错误", "Unknown key — a typo?"),
+    "field.null": ("不能为空（null）", "May not be null"),
+    "field.type": ("类型不对", "Wrong type"),
+    "field.length": ("长度不符", "Wrong length"),
+    "field.format": ("格式不符", "Does not match the expected format"),
+    "field.invalid": ("取值无效", "Invalid value"),
     "request.invalid": ("请求有误，请按字段说明修改", "The request is invalid; see the field messages"),
     "request.no_such_url": ("没有这个地址，请对照接口文档（/api/docs）检查路径", "No such URL; see the API documentation (/api/docs)"),
     "request.method_not_allowed": ("该地址不支持此请求方法，允许的方法见 Allow 响应头",

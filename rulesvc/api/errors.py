@@ -40,7 +40,7 @@ from rulesvc.errors import (
     RulesvcError,
     Unavailable,
 )
-from rulesvc.schema.messages import translate
+from rulesvc.schema.messages import code_of, translate
 
 API_PATH_PREFIX = "/api/"
 
@@ -74,7 +74,9 @@ class ErrorSchema(ma.Schema):
     )
     message = ma.fields.String(required=True, metadata={"description": "Human-readable message"})
     field_codes = ma.fields.Raw(
-        metadata={"description": "The catalogue codes of the field messages in errors, same shape (when there are any)"},
+        metadata={"description": "The codes of the field messages in errors, same shape: the catalogue's, or for a "
+                                 "request schema's refusals the kind (field.required, field.unknown, field.type, "
+                                 "field.out_of_range, field.length, field.one_of, field.invalid…)"},
     )
     errors = ma.fields.Raw(
         required=True,
@@ -115,18 +117,35 @@ def envelope(code: int, status: str, message: str, errors: Any = None, *, error_
     return response
 
 
-_ENGLISH_TAIL = re.compile(r"\s+\([^()]*\)$")
+_ENGLISH_TAIL = re.compile(r"\s+\(([^()]*)\)$")
 
 
-def _in_chinese(value: Any) -> Any:
-    """marshmallow's English field messages in Chinese (:func:`rulesvc.schema.messages.translate`), without
-    the English gloss it keeps after them."""
+def _in_language(value: Any, lang: str) -> Any:
+    """A request schema's field messages in the reader's language only: marshmallow's English ones in Chinese
+    (:func:`rulesvc.schema.messages.translate`) for a Chinese reader; our own "中文 (English)" ones cut to
+    the half that reader reads."""
     if isinstance(value, str):
-        return _ENGLISH_TAIL.sub("", translate(value)) if value.isascii() else value
+        if value.isascii():
+            return value if lang == "en" else _ENGLISH_TAIL.sub("", translate(value))
+        tail = _ENGLISH_TAIL.search(value)
+        if tail is None or not tail.group(1).isascii():
+            return value
+        return tail.group(1) if lang == "en" else value[:tail.start()]
     if isinstance(value, dict):
-        return {k: _in_chinese(v) for k, v in value.items()}
+        return {k: _in_language(v, lang) for k, v in value.items()}
     if isinstance(value, list):
-        return [_in_chinese(v) for v in value]
+        return [_in_language(v, lang) for v in value]
+    return value
+
+
+def _field_codes(value: Any) -> Any:
+    """The same shape as a request schema's field messages, each message replaced by its kind's code."""
+    if isinstance(value, str):
+        return code_of(value)
+    if isinstance(value, dict):
+        return {k: _field_codes(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_field_codes(v) for v in value]
     return value
 
 
@@ -142,6 +161,7 @@ def handle_http_exception(error: HTTPException) -> HTTPException | Response:
         return error.response  # type: ignore[return-value]  # werkzeug types it as its sansio base
     code = error.code
     data: dict[str, Any] = getattr(error, "data", None) or {}
+    codes = None  # a request schema's field codes
     if code >= 500:
         message = INTERNAL_ERROR_MESSAGE if code == 500 else (error.description or error.name)
         errors: Any = None
@@ -153,9 +173,14 @@ def handle_http_exception(error: HTTPException) -> HTTPException | Response:
         errors = data.get("errors", data.get("messages"))
         if code == 422 and "messages" in data:  # the request schema's own refusals: in the reader's language
             message = msg("request.invalid").render()
-            if current_language() != "en":
-                errors = _in_chinese(errors)
+            codes = _field_codes(errors)  # before translating: the codes are read off marshmallow's words
+            errors = _in_language(errors, current_language())
     response = envelope(code, http_status_name(code), message, errors)
+    if codes is not None:
+        body = response.get_json()
+        body["field_codes"] = codes
+        response = jsonify(body)
+        response.status_code = code
     # Keep werkzeug's headers (Allow on 405, WWW-Authenticate on 401, Retry-After…) but not its
     # HTML content type.
     for name, value in error.get_headers():

@@ -199,6 +199,32 @@ _PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str], str, Any], str]
 _NO_VALUE_FOR = frozenset({"Missing data for required field.", "Unknown field.", "Field may not be null."})
 
 
+# A stable code for each kind of marshmallow message (an API's 422 ``field_codes``): machines match on these.
+_EXACT_CODES = {
+    "Missing data for required field.": "field.required", "Unknown field.": "field.unknown",
+    "Field may not be null.": "field.null", "Number too large.": "field.out_of_range",
+    "Special numeric values (nan or infinity) are not permitted.": "field.not_a_number",
+    "Special numeric values are not permitted.": "field.not_a_number",
+    "String does not match expected pattern.": "field.format",
+}
+_PATTERN_CODES = (("Must be ", "field.out_of_range"), ("Shorter than", "field.length"), ("Longer than", "field.length"),
+                  ("Length must", "field.length"), ("Must be one of", "field.one_of"),
+                  ("One or more of the choices", "field.one_of"), ("Not a valid ", "field.type"),
+                  ("Invalid input type", "field.type"), ("Invalid type", "field.type"))
+
+
+def code_of(message: str) -> str:
+    """The kind of a field message as a stable code of the catalogue: ``field.required``, ``field.unknown``,
+    ``field.type``, ``field.out_of_range``, ``field.length``, ``field.one_of``, ``field.format``…;
+    ``field.invalid`` for the rest (a field's own words, e.g. how a period is written)."""
+    if message in _EXACT_CODES:
+        return _EXACT_CODES[message]
+    for start, code in sorted(_PATTERN_CODES, key=lambda p: -len(p[0])):  # "Must be one of" before "Must be "
+        if message.startswith(start):
+            return code
+    return "field.invalid"
+
+
 def translate(message: str, value: Any = NO_VALUE) -> str:
     """One marshmallow message in Chinese with the English after it; ``value`` (the offending value,
     when known) is quoted as "（当前为 1.5）". Chinese messages are returned unchanged."""

@@ -74,6 +74,12 @@ def test_who_may_score_whom_and_clear_refusals(world):
     refused(ask(c, k["scorer"], subject="NOBODY"), 404, "scoring.no_subject")
     body = refused(ask(c, k["scorer"], subject="P01", period="2020-13"), 422)
     assert "2020-Q3" in body["errors"]["json"]["period"][0]  # the request schema says what a period looks like
+    # ... in the reader's language only (its own words were Chinese and English at once), with a code to match.
+    assert "(" not in body["errors"]["json"]["period"][0] and body["field_codes"]["json"]["period"] == ["field.invalid"]
+    en = refused(c.post("/api/v1/evaluations?lang=en", headers=k["scorer"],
+                        json={"scheme": "SIM-PROSECUTOR", "period": "2020-13", "subject": "P01", "colour": 1}), 422)
+    assert en["errors"]["json"]["period"][0].isascii() and "2020-Q3" in en["errors"]["json"]["period"][0]
+    assert en["field_codes"]["json"] == {"period": ["field.invalid"], "colour": ["field.unknown"]}
     refused(ask(c, k["scorer"], subject="P01", period="2019"), 404, "not_found.in_force")
     refused(c.post("/api/v1/evaluations", headers=k["scorer"], json={"subject": "P01", "period": "2020"}), 422,
             "evaluation.scheme_or_version")

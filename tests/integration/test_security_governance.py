@@ -426,6 +426,8 @@ def test_request_schema_refusals_speak_the_readers_language(people, client):
     assert zh["status"] == en["status"] == "unprocessable_entity"
     assert zh["message"].startswith("请求有误") and zh["errors"]["json"]["name"] == ["应为文本"]
     assert en["message"].startswith("The request is invalid") and en["errors"]["json"]["name"] == ["Not a valid string."]
+    # Each field message's kind as a stable code, the same in both languages (machines match on it).
+    assert zh["field_codes"] == en["field_codes"] == {"json": {"name": ["field.type"]}}
 
 
 def test_the_tree_read_once_per_transaction_follows_a_write_in_it(app):
