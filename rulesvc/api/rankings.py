@@ -92,7 +92,9 @@ class RankGroupSchema(ma.Schema):
         "分组方式：请求的 group，默认为方案的名额分组 (how the places are grouped: the request's group, by default the "
         "scheme's quota group)", "procuratorate"))
     code = ma.fields.String(required=True, allow_none=True, metadata=about(
-        "该组的代码；全部考评对象一组时为空 (the group's code; null when everyone is one group)", "910101"))
+        "该组的代码；部门为“检察院代码/部门代码”（部门代码只在本院内唯一）；全部考评对象一组时为空 (the group's code; a "
+        "department's is procuratorate/department, its own code being unique only in its procuratorate; null when "
+        "everyone is one group)", "910101"))
     name = ma.fields.String(required=True, metadata=about("该组的名称 (the group's name)", "清瑞区人民检察院"))
 
 

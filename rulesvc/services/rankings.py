@@ -112,8 +112,9 @@ def _group_of(group: str, r: Mapping[str, Any], org: Mapping[str, str] | None, d
     code: Any
     if group == "procuratorate":
         code, name = (org["code"], org["name"]) if org else (None, "")
-    elif group == "department":
-        code, name = (dept["code"], dept["name"] + (f"（{org['name']}）" if org else "")) if dept else (None, "")
+    elif group == "department":  # a department's code is its procuratorate's own: qualified by the procuratorate's
+        code, name = ((f"{org['code']}/{dept['code']}", f"{dept['name']}（{org['name']}）") if dept and org
+                      else (dept["code"], dept["name"]) if dept else (None, ""))
     elif group == "business":
         code = r.get("business_code")
         name = businesses.get(code or "", code or "")

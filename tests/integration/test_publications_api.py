@@ -292,7 +292,8 @@ def test_batch_rankings_and_history_say_where_their_figures_come_from(world):
                                                  headers=k["scorer"]))} == {"全部考评对象"}
     by_dept = ok(c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={PERIOD}&group=department&page_size=100",
                        headers=k["scorer"]))
-    assert all(r["group"]["by"] == "department" and r["department"] and r["group"]["code"] == r["department"]["code"]
+    assert all(r["group"]["by"] == "department" and r["department"]  # department codes repeat across units
+               and r["group"]["code"] == f"{r['procuratorate']['code']}/{r['department']['code']}"
                and r["procuratorate"]["name"] in r["group"]["name"] for r in by_dept)
     xlsx = c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={PERIOD}",
                  headers={**k["scorer"], "Accept": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})
