@@ -337,7 +337,11 @@ class CardErrorSchema(ma.Schema):
     class Meta:
         ordered = True
 
-    code = ma.fields.String(required=True, metadata=about("错误代码 (error code)", "scoring.no_subject"))
+    code = ma.fields.String(required=True, metadata=about(
+        "错误代码，同 error_code（不是 HTTP 状态码）(the error's code, the same as error_code — not an HTTP status)",
+        "scoring.no_subject"))
+    error_code = ma.fields.String(required=True, metadata=about(
+        "错误代码，与错误响应的 error_code 相同 (the error's code, as error responses name it)", "scoring.no_subject"))
     message = ma.fields.String(required=True, metadata=about("说明 (message)", "没有编号为 999 的考评对象"))
 
 

@@ -309,7 +309,7 @@ def batch(session: Session, actor: Actor, dictionary: Dictionary, *, period: str
           trace: str = "none", cache_dir: str | Path | None = None) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
     """Cards of many subjects — the listed ``subjects`` or everyone of ``procuratorate`` and below (within
     the caller's tree) — as (what the figures rest on, the cards one by one). A listed subject that
-    cannot be scored gets ``{"subject": {"code": …}, "error": {"code", "message"}}`` in its place."""
+    cannot be scored gets ``{"subject": {"code": …}, "error": {"code", "error_code", "message"}}`` in its place."""
     if (subjects is None) == (procuratorate is None):
         bad = msg("evaluation.batch_who")
         raise InvalidInput(bad, errors={"subjects": [bad]})
@@ -379,7 +379,9 @@ def _cards(session: Session, actor: Actor, dictionary: Dictionary, fig: results.
                    if k not in PROVENANCE}
             yield out
         except RulesvcError as exc:
-            yield {"subject": {"code": code}, "error": {"code": exc.error_code, "message": exc.message}}
+            # error_code as the error envelope names it (code: the same, the name this object had first)
+            yield {"subject": {"code": code}, "error": {"code": exc.error_code, "error_code": exc.error_code,
+                                                        "message": exc.message}}
 
 
 __all__ = ["TRACES", "answer", "batch", "card_of", "evaluate", "head_of"]

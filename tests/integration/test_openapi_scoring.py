@@ -249,7 +249,7 @@ def test_the_other_answers_carry_only_documented_fields(world):
     assert not keys_as_documented(spec, {**batch, "cards": []}, "#/components/schemas/Batch")
     assert not keys_as_documented(spec, batch["cards"][0], "#/components/schemas/BatchCard", absent=card_fields)
     error = batch["cards"][1]
-    assert set(error) == {"subject", "error"} and set(error["error"]) == {"code", "message"}
+    assert set(error) == {"subject", "error"} and set(error["error"]) == {"code", "error_code", "message"}
 
     history = ok(c.get("/api/v1/subjects/P01/history?scheme=SIM-PROSECUTOR&from=2019-12&to=2020-08",
                        headers=keys["scorer"]))

@@ -244,6 +244,7 @@ def test_batch_rankings_and_history_say_where_their_figures_come_from(world):
                        json={"scheme": "SIM-PROSECUTOR", "period": PERIOD, "subjects": ["P02", "NOBODY"],
                              "trace": "summary"}))
     assert listed["cards"][0]["indicators"] and listed["cards"][1]["error"]["code"] == "scoring.no_subject"
+    assert listed["cards"][1]["error"]["error_code"] == "scoring.no_subject"  # named as error responses name it
     county = ok(c.post("/api/v1/evaluations/batch", headers=k["county-scorer"],
                        json={"scheme": "SIM-PROSECUTOR", "period": PERIOD, "subjects": ["P01", "P07"]}))
     assert "error" not in county["cards"][0] and county["cards"][1]["error"]["code"] == "scoring.no_subject"
