@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,14 +114,17 @@ def render(value: Any, lang: str | None = None) -> Any:
     return value
 
 
-def codes_in(value: Any) -> Any:
-    """The same structure with each :class:`Msg` replaced by its code (for machine readers and tests)."""
+def codes_in(value: Any, strings: Callable[[str], str] | None = None) -> Any:
+    """The same structure with each :class:`Msg` replaced by its code (for machine readers and tests);
+    with ``strings``, each plain string too, by what it returns (a request schema's messages → their kinds)."""
     if isinstance(value, Msg):
         return value.code
+    if isinstance(value, str) and strings is not None:
+        return strings(value)
     if isinstance(value, Mapping):
-        return {k: codes_in(v) for k, v in value.items()}
+        return {k: codes_in(v, strings) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [codes_in(v) for v in value]
+        return [codes_in(v, strings) for v in value]
     return value
 
 

@@ -138,17 +138,6 @@ def _in_language(value: Any, lang: str) -> Any:
     return value
 
 
-def _field_codes(value: Any) -> Any:
-    """The same shape as a request schema's field messages, each message replaced by its kind's code."""
-    if isinstance(value, str):
-        return code_of(value)
-    if isinstance(value, dict):
-        return {k: _field_codes(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_field_codes(v) for v in value]
-    return value
-
-
 # werkzeug's own refusals (no such URL, method not allowed …), in the reader's language.
 HTTP_MESSAGES = {404: "request.no_such_url", 405: "request.method_not_allowed"}
 
@@ -173,7 +162,7 @@ def handle_http_exception(error: HTTPException) -> HTTPException | Response:
         errors = data.get("errors", data.get("messages"))
         if code == 422 and "messages" in data:  # the request schema's own refusals: in the reader's language
             message = msg("request.invalid").render()
-            codes = _field_codes(errors)  # before translating: the codes are read off marshmallow's words
+            codes = codes_in(errors, code_of)  # before translating: the codes are read off marshmallow's words
             errors = _in_language(errors, current_language())
     response = envelope(code, http_status_name(code), message, errors)
     if codes is not None:
