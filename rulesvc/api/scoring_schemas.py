@@ -129,7 +129,7 @@ class ProvenanceSchema(ma.Schema):
     dictionary_hash = ma.fields.String(required=True, metadata=about(
         "数据字典的 sha256 (sha256 of the data dictionary)",
         "1e08068d4c21007ae6694fb10348b99e0a1fa44c97b813dd2ff4362ec6c75047"))
-    engine_version = ma.fields.String(required=True, metadata=about("计分引擎版本 (engine version)", "2026.12.4"))
+    engine_version = ma.fields.String(required=True, metadata=about("计分引擎版本 (engine version)", "2026.12.5"))
     publication = ma.fields.Nested(PublicationRefSchema, required=True, allow_none=True, metadata=about(
         "发布信息；暂算结果为空 (the publication; null for provisional figures)"))
 
@@ -234,6 +234,16 @@ class IndicatorSchema(ma.Schema):
     peer_note = ma.fields.String(required=True, metadata=about(
         "同组比较的指标未作比较时的原因（如同组不足 N 人）(why a peer-relative indicator was not compared, e.g. "
         "too few peers)", ""))
+    applies = ma.fields.Boolean(metadata=about(
+        "是否适用于本人的业务条线或业务类别；不适用时仍列出取值，但不计分。引擎 2026.12.5 以前发布的结果没有此字段 "
+        "(does it apply to the person's business line or business; when not, its value is still shown but it scores "
+        "nothing. Absent from cards published by engines before 2026.12.5)", True))
+    counted = ma.fields.Boolean(metadata=about(
+        "本项得分是否计入本人总分：仅作分析、不适用，或无数据（含同组无从比较）按 missing: exclude 不计入时为 "
+        "false，此时 points 为 0，max_points 也不计入本维度满分。引擎 2026.12.5 以前发布的结果没有此字段 (do its "
+        "points count in the person's total: false for an analysis-only indicator, one that does not apply, or one "
+        "left out for want of data or of anyone to compare with under missing: exclude; then points is 0 and its "
+        "max_points is not part of the dimension's. Absent from cards published by engines before 2026.12.5)", True))
 
 
 class AdjustmentSchema(ma.Schema):

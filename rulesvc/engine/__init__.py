@@ -8,5 +8,6 @@ Rule: nothing here imports Flask, SQLAlchemy, marshmallow or durable_rules (exce
 # change can move a score, so a run of the old engine is never taken for one of the new.
 # 2: a veto-barred subject takes no quota place; 3: a lower band's quota counts only its holders, a number a
 # billionth off a stated threshold is on it; 4: a veto costs its dimension's share even when the dimension had
-# nothing to score for the subject.
-ENGINE_VERSION = "2026.12.4"
+# nothing to score for the subject; 5: each indicator of a card says whether it applies to the person and
+# whether its points count (no score moves; the cards kept under 4 are made again with the new fields).
+ENGINE_VERSION = "2026.12.5"

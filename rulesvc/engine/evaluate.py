@@ -543,7 +543,7 @@ def _indicator_traces(compiled: CompiledScheme, subject: Subject, metrics: Mappi
                                  per_point=per_point.get(code, 0.0), share=share)
                      if explain and pw and branch and branch != "missing" else None),
             prorated_from=prorated_from, formula_labeled=labeled[code] if explain else "",
-            peer_note=x_notes.get(code, ""),
+            peer_note=x_notes.get(code, ""), applies=applies(ci, subject),
         ))
     return traces
 

@@ -68,7 +68,7 @@ class IndicatorTrace:
     formula: str
     substituted: str  # the formula with numbers filled in
     value: float | None
-    scored: bool
+    scored: bool  # its points count in this person's total (not: analysis only, not applicable, excluded)
     x: float | None = None  # the value the rule tests (the value, a percentile, a ratio …)
     derive: str = "value"
     method: str | None = None
@@ -82,6 +82,7 @@ class IndicatorTrace:
     prorated_from: float | None = None  # the value before dividing by the share of the period in office
     formula_labeled: str = ""  # the formula with the Chinese names of what it reads
     peer_note: str = ""  # why a peer-relative indicator was not compared (同组不足 N 人)
+    applies: bool = True  # False: not for this person's business line or business (its value is still shown)
 
 
 @dataclass(frozen=True)

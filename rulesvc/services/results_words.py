@@ -265,8 +265,12 @@ def card_page(session: Session, dictionary: Dictionary, card: Mapping[str, Any],
         ind = by_code.get(i["code"])
         unit = ind.unit if ind is not None else ""
         scored = ind.scored if ind is not None else True
-        applicable = not (i.get("value") is None and not i.get("points") and "不适用" in (i.get("note") or ""))
+        # Cards published by engines before 2026.12.5 do not say whether an indicator applies and counts.
+        applicable = i["applies"] if "applies" in i else not (i.get("value") is None and not i.get("points")
+                                                                and "不适用" in (i.get("note") or ""))
+        counted = i["counted"] if "counted" in i else scored and applicable
         row = {**i, "value_shown": _value(i.get("value"), unit), "scored": scored, "applicable": applicable,
+               "counted": counted,
                "rule": said(i.get("rule"), lang), "note": said(i.get("note"), lang),
                "peer_note": said(i.get("peer_note"), lang),
                "filled": _filled(i.get("formula_labeled") or "", {**indicator_numbers, **metric_numbers}),

@@ -147,6 +147,17 @@ def test_a_county_viewer_reads_the_ranking_and_a_score_card(page: Page, results_
     expect(page.locator("#grade-reason")).not_to_be_empty()
     expect(page.locator("#room")).to_contain_text("总分")
     assert "(not applicable" not in page.content()
+    # A civil prosecutor: 监督立案数 (criminal line) is listed with those that do not apply, whatever its value,
+    # and an indicator that does not count shows no points — not "0 / 4" beside a dimension that lost none.
+    expect(page.locator('tr.card-indicator[data-code="FILING_SUPERVISION"]')).to_have_class(re.compile("not-applicable"))
+    for dim in page.locator("div.dimension").all():
+        head = re.search(r"([\d.]+) / ([\d.]+)", dim.locator(".card-header").inner_text())
+        assert head, dim.locator(".card-header").inner_text()
+        cells = [c.strip() for c in dim.locator("td.i-points").all_text_contents()]
+        shown = [re.fullmatch(r"([\d.]+) / ([\d.]+)", c) for c in cells if c != "—"]
+        assert all(shown), cells
+        assert sum(float(m[1]) for m in shown) == pytest.approx(float(head[1]), abs=0.02), (head[0], cells)
+        assert sum(float(m[2]) for m in shown) == pytest.approx(float(head[2]), abs=0.02), (head[0], cells)
     ms.append(warm_ms(page, "a score card"))
     fits(page)
     page.screenshot(path=SHOTS.format("card"), full_page=True)
