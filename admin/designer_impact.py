@@ -241,7 +241,11 @@ def _split(indicators: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list
     applicable to the person, or without data, the same under both)."""
     def worth(i: Mapping[str, Any]) -> bool:
         sides = ("in_force", "draft")
-        return i["change"] != "same" or any(i["value"][s] is not None or i["points"][s] for s in sides)
+        if i["change"] != "same":
+            return True
+        if i.get("applies") and not any(i["applies"].values()):  # another business's: its value (0) says nothing
+            return False
+        return any(i["value"][s] is not None or i["points"][s] for s in sides)
     return [i for i in indicators if worth(i)], [i for i in indicators if not worth(i)]
 
 

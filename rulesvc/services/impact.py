@@ -387,6 +387,8 @@ def _parts(d: list[dict[str, Any]], b: list[dict[str, Any]], fields: tuple[str, 
             moved = moved or vd != vb
             item[f] = {IN_FORCE: vb, DRAFT: vd, "delta": delta}
         item["change"] = "added" if y is None else "removed" if x is None else "changed" if moved else "same"
+        if "applies" in (x or y or {}):  # an indicator of a card that says whether it applies to the person
+            item["applies"] = {IN_FORCE: (y or {}).get("applies"), DRAFT: (x or {}).get("applies")}
         if "max_points" in (x or y or {}):  # an indicator: analysis only (不计分) has no points to attain
             on = {s: (z.get("max_points") or 0) > 0 if z is not None else None for s, z in ((IN_FORCE, y), (DRAFT, x))}
             item["scored"] = on

@@ -323,6 +323,14 @@ def test_preview_puts_both_cards_side_by_side_with_the_difference(ctx):
     assert plea["change"] in ("same", "changed")
     changed = [i for i in diff["indicators"] if i["change"] == "changed"]
     assert all(i["points"]["delta"] or i["contribution"]["delta"] for i in changed)
+    # Another business line's indicators say so on both sides, and the page folds them away (also when their
+    # value is a count of 0, not "no data": a row of 0 against 0 says nothing).
+    from admin.designer_impact import _split
+
+    elsewhere = [i for i in diff["indicators"] if i.get("applies") == {"in_force": False, "draft": False}]
+    assert elsewhere
+    _, rest = _split(diff["indicators"])
+    assert all(i in rest for i in elsewhere if i["change"] == "same")
 
 
 def test_preview_of_a_new_indicator_and_a_switched_off_one(ctx):

@@ -69,3 +69,15 @@ def test_each_indicator_says_whether_it_applies_and_counts_and_the_counted_ones_
     assert {c: (i["applies"], i["counted"]) for c, i in card.items()} == {
         "FILINGS_RANK": (True, True), "CIVIL_FILINGS": (False, False), "RESOLVED_RATE": (True, False),
         "FILINGS_SEEN": (True, False)}
+
+
+def test_the_draft_preview_folds_away_another_business_indicators_even_with_a_count_of_0():
+    from admin.designer_impact import _split
+
+    def row(code: str, applies: bool | None) -> dict:
+        same = {"code": code, "change": "same", "value": {"in_force": 0.0, "draft": 0.0, "delta": 0.0},
+                "points": {"in_force": 0.0, "draft": 0.0, "delta": 0.0}}
+        return same if applies is None else {**same, "applies": {"in_force": applies, "draft": applies}}
+
+    shown, rest = _split([row("ELSEWHERE", False), row("HERE", True), row("OLD_CARD", None)])
+    assert [i["code"] for i in shown] == ["HERE", "OLD_CARD"] and [i["code"] for i in rest] == ["ELSEWHERE"]
