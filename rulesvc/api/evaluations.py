@@ -95,9 +95,11 @@ class EvaluationRequestSchema(WhoWhenSchema):
                                                          ma.validate.Length(max=MAX_INLINE_EVENTS)], metadata=about(
         f"假设计算：用调用方给出的事件（字段与导入文件的一行相同：event_id、event_type、procuratorate、prosecutor、"
         f"case_id、occurred_on 及该事件类型的字段，按数据字典校验，1 至 {MAX_INLINE_EVENTS} 条，须为该对象本期间的"
-        "事件）代替已导入的数据为该对象计分；同组比较和名额仍以已导入数据为准，结果为暂算 (what-if: score the subject "
-        f"on these events instead of the stored ones (1 to {MAX_INLINE_EVENTS}) — the fields of an events import row, "
-        "validated against the data dictionary, the subject's own and inside the period; peers and quotas from the stored period)",
+        "事件）代替已导入的数据为该对象计分；其他人的数据仍以已导入的为准，本人在同组比较和名额中的原有数据由新数据代替，"
+        "结果为暂算 (what-if: score the subject on these events instead of the stored ones (1 to "
+        f"{MAX_INLINE_EVENTS}) — the fields of an events import row, validated against the data dictionary, the "
+        "subject's own and inside the period; everyone else's figures stay as stored, the subject's own stored figures "
+        "in the peer statistics and quota counts are replaced by the new ones)",
         WHAT_IF_EVENTS))
 
 

@@ -9,5 +9,6 @@ Rule: nothing here imports Flask, SQLAlchemy, marshmallow or durable_rules (exce
 # 2: a veto-barred subject takes no quota place; 3: a lower band's quota counts only its holders, a number a
 # billionth off a stated threshold is on it; 4: a veto costs its dimension's share even when the dimension had
 # nothing to score for the subject; 5: each indicator of a card says whether it applies to the person and
-# whether its points count (no score moves; the cards kept under 4 are made again with the new fields).
+# whether its points count (no stored score moves; the cards kept under 4 are made again with the new fields),
+# and a what-if replaces the subject's own stored figures among the peers (``engine.whatif``).
 ENGINE_VERSION = "2026.12.5"

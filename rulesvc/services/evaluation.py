@@ -10,7 +10,8 @@ the per-subject evaluator on the subject's events with the same peers (the diffe
 three together).
 
 What-if: a card may be computed from the caller's own events (``events``, validated as import rows)
-instead of the stored ones; peers, group sizes and quotas still come from the stored period.
+instead of the stored ones, among the stored period's peers with the subject's own stored figures replaced by
+the new ones (``engine.whatif``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from rulesvc.engine.bulk import subject_of
 from rulesvc.engine.dictionary import Dictionary
 from rulesvc.engine.frame_events import evaluate_subject_frame
 from rulesvc.engine.participation import EVALUATED, REASON_LABELS_EN
+from rulesvc.engine.whatif import evaluate_what_if
 from rulesvc.errors import InvalidInput, NotEvaluated, NotFound, RulesvcError
 from rulesvc.persistence.models import PublicationCard
 from rulesvc.services import results
@@ -279,10 +281,13 @@ def _what_if(session: Session, actor: Actor, dictionary: Dictionary, *, subject:
     subject_row = fig.computed.data.subjects.filter(pl.col("code") == subject).row(0, named=True)
     frame = inline_events(session, dictionary, rows, subject_row=subject_row, key=fig.key, period=p,
                           event_types=set(fig.compiled.event_types))
-    subj = subject_of(row, fig.key, final=True)
+    # Whether the subject had any activity is decided on the caller's events (not final: someone stored
+    # without activity whom these events give some is graded), and among the peers their stored figures are
+    # replaced by the new ones (``engine.whatif``).
+    subj = subject_of(row, fig.key)
     subj.id, subj.name = subject, row.get("name") or ""
-    result = evaluate_subject_frame(fig.compiled, subj, frame, period=p.label, decider=default_decider(),
-                                    peers=fig.computed.bulk.peers)
+    result = evaluate_what_if(fig.compiled, subj, frame, row, fig.computed.bulk.peers, period=p.label,
+                              decider=default_decider())
     full = result.as_dict()  # what-if: the head comes from this result (no bulk row holds it)
     # Where the caller's figures would stand among the others of the group (their stored row left out).
     others = fig.ranked().filter(pl.col("code") != subject)
@@ -292,9 +297,10 @@ def _what_if(session: Session, actor: Actor, dictionary: Dictionary, *, subject:
         group = group.filter(pl.col(gcol) == row.get(gcol))
     evaluated = full["status"] == EVALUATED
     place = int((group["total"] > full["total"]).sum()) + 1 if evaluated else None
-    size = group.height + 1
+    size = group.height + 1 if evaluated else None  # as a ranking row: no place, no group for the not graded
     ranks = {"place": place, "group_size": size,
-             "percentile": round(100.0 * (size - place) / (size - 1), 2) if place and size > 1 else (100.0 if place else None)}
+             "percentile": (round(100.0 * (size - place) / (size - 1), 2) if size > 1 else 100.0)
+             if place and size else None}
     wrow = {**row, "status": full["status"], "status_reason": full["status_reason"], "total": full["total"],
             "grade": full["grade"], "grade_reason": full["grade_reason"]}
     out = answer(fig, card_of(session, fig, wrow, summary_of(result), ranks=ranks), trace,

@@ -102,6 +102,13 @@ def test_what_if_on_the_callers_own_events(world):
     assert fil["value"] == 6 and fil["points"] == 10 and what_if["total"] > stored["total"]
     assert sum(line["points"] for line in what_if["attribution"]) == pytest.approx(what_if["total"], abs=1e-6)
     assert ok(ask(c, k["scorer"], subject="P04"))["total"] == stored["total"]  # nothing was stored
+    # Only an honour, which no metric counts: not graded for want of activity — no place and no group size,
+    # as on a ranking row (the group size counted them as if they were placed).
+    honour = [{"event_id": "W-P04-H", "event_type": "honour", "procuratorate": "910101", "prosecutor": "P04",
+               "occurred_on": "2020-07-10", "kind": "honour", "level": "provincial", "title": "办案能手"}]
+    idle = ok(ask(c, k["scorer"], subject="P04", events=honour))
+    assert idle["status"] == "not_graded" and "零办案" in idle["status_reason"]
+    assert (idle["grade"], idle["rank"]["place"], idle["rank"]["of"], idle["rank"]["percentile"]) == (None,) * 4
     # Rows are checked as an import's rows are, with the row and column named.
     bad = refused(ask(c, k["scorer"], subject="P04", events=[{**filings("P04", "910101", 1)[0],
                                                                 "occurred_on": "2020-02-30"}]), 422)
