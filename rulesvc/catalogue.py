@@ -294,8 +294,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "publication.not_current": ("发布 #{id} 已被 #{by} 更正取代；只能更正最新的发布",
                                 "Publication #{id} was superseded by #{by}; only the latest can be corrected"),
     "publication.reason_required": ("更正已发布的结果须写明理由", "A correction needs a reason"),
-    "publication.unchanged": ("数据和规则与发布 #{id} 完全相同，更正不会改变任何结果",
-                              "Nothing changed since publication #{id} (same version, data and engine): a correction would change nothing"),
+    "publication.unchanged": ("按现有的数据和规则重新计算，结果与发布 #{id} 完全相同，更正不会改变任何结果",
+                              "Scored again on today's data and rules, the results are exactly those of publication #{id}: "
+                              "a correction would change nothing"),
+    "publication.version_not_for_period": ("第 {number} 版（版本 ID {version_id}）不是 {period} 开始之日（{start}）生效的版本"
+                                           "（当日生效的是第 {in_force} 版）：结果只能按期间开始之日生效的版本发布",
+                                           "Version {number} (id {version_id}) was not in force on the first day of {period} "
+                                           "({start}; version {in_force} was): results are published under the version in "
+                                           "force on the period's first day"),
     "publication.version_not_in_force": ("版本 ID {version_id}（第 {number} 版）未曾生效（状态：{status}），不能用于发布结果",
                                          "Version id {version_id} (version {number}) has never been in force ({status_en}): "
                                          "results cannot be published under it"),

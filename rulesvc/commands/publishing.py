@@ -43,8 +43,9 @@ def publish_command(scheme: str, period: str, version_id: int | None, supersedes
         session.rollback()
         raise CliError(str(exc)) from exc
     grades = "，".join(f"{g} {n}" for g, n in view["summary"]["grades"].items())
+    graded = f"评定等次 {view['graded']}：{grades}" if grades else f"参评 {view['graded']}，本方案不评等次"
     click.echo(f"已发布 #{view['id']}：{scheme} {view['period']}，第 {view['version']['number']} 版，"
-               f"{view['subjects']} 个考评对象（评定等次 {view['graded']}：{grades}）")
+               f"{view['subjects']} 个考评对象（{graded}）")
     click.echo(f"结果哈希 (result hash) {view['result_hash']}")
     if view["supersedes"]:
         click.echo(f"取代发布 #{view['supersedes']}（理由：{view['reason']}）")

@@ -89,13 +89,16 @@ def publish(session: Session, actor: Actor, dictionary: Dictionary, *, scheme: s
     if graded.height == 0:
         bad = msg("publication.nobody_graded", period=p.label, subjects=fig.frame.height)
         raise InvalidInput(bad, errors={"period": [bad]})
-    if supersedes is not None and latest is not None and _same_inputs(latest, fig):
-        raise Conflict(msg("publication.unchanged", id=latest.id), publication_id=latest.id)
     cards = _cards(session, fig)
     frame = _stored_frame(fig)
     left_out = fig.left_out
     extra = _streaks(session, fig, dictionary, cache_dir)
     digest = _result_hash(cards, left_out, extra)
+    # A correction that changes nothing is refused — judged by the results, not by the recorded inputs: a
+    # prosecutor moved to another unit (the directory) changes places and groups under the same version and
+    # datasets, and that correction must be publishable.
+    if supersedes is not None and latest is not None and digest == latest.result_hash:
+        raise Conflict(msg("publication.unchanged", id=latest.id), publication_id=latest.id)
     pub = Publication(
         scheme_id=s.id, version_id=v.id, procuratorate_id=s.procuratorate_id, period=p.label,
         period_start=p.start, period_end=p.end, sequence=(latest.sequence + 1) if latest else 1,
@@ -112,6 +115,8 @@ def publish(session: Session, actor: Actor, dictionary: Dictionary, *, scheme: s
             session.flush()
     except IntegrityError:
         other = results.current_publication(session, s.id, p.label)
+        if supersedes is not None and other is not None:  # another correction of the same one landed first
+            raise Conflict(msg("publication.not_current", id=supersedes, by=other.id), publication_id=other.id) from None
         raise Conflict(msg("publication.exists", code=s.code, period=p.label, id=other.id if other else "?",
                            at=other.published_at.isoformat(timespec="minutes") if other else "?")) from None
     session.add_all(PublicationCard(publication_id=pub.id, code=c["subject"]["code"], procuratorate_id=pid,
@@ -139,13 +144,12 @@ def _version(session: Session, actor: Actor, code: str, p: Any, version_id: int 
         bad = msg("publication.version_not_in_force", version_id=v.id, number=v.number,
                   status=STATUS_WORDS["zh"].get(v.status, v.status), status_en=STATUS_WORDS["en"].get(v.status, v.status))
         raise InvalidInput(bad, errors={"version_id": [bad]})
+    in_force = versions.version_in_effect(session, actor, code, p.start)
+    if in_force.id != v.id:  # a period's results are those of its own rules (as when no version is named)
+        bad = msg("publication.version_not_for_period", version_id=v.id, number=v.number, period=p.label,
+                  start=p.start.isoformat(), in_force=in_force.number)
+        raise InvalidInput(bad, errors={"version_id": [bad]})
     return v
-
-
-def _same_inputs(pub: Publication, fig: results.Figures) -> bool:
-    return (pub.content_hash == fig.compiled.scheme.content_hash and pub.engine_version == fig.engine_version
-            and pub.dictionary_hash == fig.dictionary_hash
-            and [list(x) for x in pub.datasets] == [[i, h] for i, h in fig.datasets])
 
 
 def _cards(session: Session, fig: results.Figures) -> list[tuple[int, dict[str, Any]]]:
@@ -193,7 +197,7 @@ def _summary(fig: results.Figures, graded: pl.DataFrame) -> dict[str, Any]:
     counts = {r["grade"]: r["len"] for r in graded.group_by("grade").len().to_dicts()} if graded.height else {}
     g = fig.compiled.scheme.grading
     order = [b.grade for b in g.bands] if g is not None else []
-    order += sorted(str(x) for x in counts if x not in order)  # none expected: a grade is a band
+    order += sorted(str(x) for x in counts if x is not None and x not in order)  # none expected: a grade is a band
     return {"graded": graded.height, "not_graded": fig.frame.height - graded.height, "left_out": fig.left_out.height,
             "grades": {str(x): counts.get(x, 0) for x in order},
             "mean_total": round(sum(graded["total"].to_list()) / graded.height, 4) if graded.height else None}

@@ -24,8 +24,10 @@ from rulesvc.services.governance.access import system_actor
 from rulesvc.services.importing import import_file
 from tests.integration.simhelpers import (
     CANDIDATE,
+    PEOPLE,
     new_draft,
     ok,
+    province_files,
     publish,
     refused,
     scheme_doc,
@@ -203,6 +205,12 @@ def test_published_figures_do_not_move_under_new_data_and_rules_and_a_correction
     now = card(c, k["scorer"], version_id=v2["id"])
     assert now["figures"] == "provisional" and now["total"] != published["total"]
 
+    # A period's results are published under its own rules: not under a version no longer in force on its
+    # first day (version 1 was, until version 2 took over from July 1st).
+    wrong = refused(c.post(f"/api/v1/publications/{pub['id']}/supersede", headers=k["reviewer"],
+                           json={"reason": "按第 1 版更正", "version_id": v1["id"]}), 422, "publication.version_not_for_period")
+    assert "2020-07-01" in wrong["message"] and "version_id" in wrong["errors"]
+
     # Nothing to change without a reason; a correction with one supersedes, both stay readable.
     blank = refused(c.post(f"/api/v1/publications/{pub['id']}/supersede", headers=k["reviewer"], json={"reason": " "}),
                     422)
@@ -223,6 +231,19 @@ def test_published_figures_do_not_move_under_new_data_and_rules_and_a_correction
             409, "publication.unchanged")
     listed = ok(c.get("/api/v1/publications?scheme=SIM-PROSECUTOR", headers=k["scorer"]))
     assert [p["id"] for p in listed] == [fixed["id"], pub["id"]]
+
+    # A correction of the directory alone (P02 belongs to 东湖区, not 清瑞区): the same version and datasets,
+    # other places and groups — publishable (judged by the recorded inputs, it was refused as unchanged).
+    moved = province_files(tmp / "moved", {**PEOPLE, "P02": ("910102", *PEOPLE["P02"][1:])})
+    with sim.app_context():
+        assert import_file(db.session, moved[2], dictionary=get_dictionary(sim.config["RULES_DIR"]),
+                           created_by="tests").created
+        db.session.commit()
+    regrouped = ok(c.post(f"/api/v1/publications/{fixed['id']}/supersede", headers=k["reviewer"],
+                          json={"reason": "P02 调入东湖区：名次分组更正"}), 201)
+    assert regrouped["datasets"] == fixed["datasets"] and regrouped["version"] == fixed["version"]
+    assert regrouped["result_hash"] != fixed["result_hash"]
+    assert card(c, k["scorer"], code="P02")["subject"]["procuratorate"]["code"] == "910102"
 
     # The database itself refuses to change a publication or its cards.
     with sim.app_context():
