@@ -148,7 +148,8 @@ DATA_TABLES = ("publication_cards", "publications", "simulation_details", "simul
                "scheme_versions", "schemes", "events", "dataset_withdrawals", "datasets", "users", "prosecutors",
                "departments", "procuratorates", "login_counts", "idempotency_keys")
 # append-only / frozen rows: their triggers refuse deletes
-GUARDED = ("audit_log", "scheme_versions", "dataset_withdrawals", "publications", "publication_cards")
+GUARDED = ("audit_log", "scheme_versions", "dataset_withdrawals", "publications", "publication_cards", "events",
+           "datasets")
 
 
 def empty_tables(app) -> None:

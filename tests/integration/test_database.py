@@ -34,3 +34,28 @@ def test_events_cannot_be_updated_by_raw_sql(app):
             db.session.execute(text("UPDATE datasets SET name = 'changed'"))
         db.session.rollback()
         assert db.session.scalar(select(Dataset.name)) == "t"
+
+
+def test_imported_facts_cannot_be_deleted_nor_replaced(app):
+    """Found by an audit of published results: a DELETE of a published period's events went through (the card's
+    full trace then said "not graded"), and SQLite's INSERT OR REPLACE swapped frozen rows without firing any
+    DELETE guard. Facts are withdrawn, never deleted; a row whose key is taken cannot be replaced."""
+    with app.app_context():
+        org = Procuratorate(code="220000", name="吉林省人民检察院", level="province")
+        ds = Dataset(name="t", content_hash="1" * 64, row_count=1)
+        db.session.add_all([org, ds])
+        db.session.flush()
+        db.session.add(Event(dataset_id=ds.id, external_id="e1", event_type="honour", procuratorate_id=org.id,
+                             occurred_on=dt.date(2020, 7, 1), attrs={"kind": "honour", "level": "city", "title": "x"}))
+        db.session.commit()
+        postgres = db.engine.dialect.name == "postgresql"
+        attacks = ["DELETE FROM events", "DELETE FROM datasets"]
+        attacks += (["TRUNCATE events", "TRUNCATE datasets CASCADE"] if postgres else
+                    ["INSERT OR REPLACE INTO events SELECT * FROM events",
+                     "INSERT OR REPLACE INTO datasets SELECT * FROM datasets"])
+        for sql in attacks:
+            with pytest.raises(DBAPIError, match="不可删除|不能替换"):
+                db.session.execute(text(sql))
+            db.session.rollback()
+        assert db.session.scalar(select(func.count()).select_from(Event)) == 1
+        assert db.session.scalar(select(Event.attrs))["title"] == "x"

@@ -252,6 +252,11 @@ def test_published_figures_do_not_move_under_new_data_and_rules_and_a_correction
             with pytest.raises(Exception, match="已发布的考评结果不可修改"):
                 with db.engine.begin() as conn:
                     conn.execute(text(sql))
+        if db.engine.dialect.name == "sqlite":  # INSERT OR REPLACE deletes without firing a DELETE guard
+            for table in ("publication_cards", "publications", "scheme_versions", "audit_log"):
+                with pytest.raises(Exception, match="不能替换"):
+                    with db.engine.begin() as conn:
+                        conn.execute(text(f"INSERT OR REPLACE INTO {table} SELECT * FROM {table}"))
 
 
 def test_batch_rankings_and_history_say_where_their_figures_come_from(world):
