@@ -96,7 +96,7 @@ class PublicationSchema(ma.Schema):
         "所用数据集 (the datasets scored)"))
     dictionary_hash = ma.fields.String(required=True, metadata=about(
         "数据字典的 sha256 (sha256 of the data dictionary)",
-        "1e08068d4c21007ae6694fb10348b99e0a1fa44c97b813dd2ff4362ec6c75047"))
+        "c346e054f009edf84e94e8c1ff99cb661f11571ce5acfa9fad327b8cf94cf93e"))
     engine_version = ma.fields.String(required=True, metadata=about("计分引擎版本 (engine version)", "2026.12.5"))
     result_hash = ma.fields.String(required=True, metadata=about(
         "全部发布结果的 sha256 (sha256 of all the published figures)",

@@ -53,6 +53,9 @@ class FieldDef:
     choices: Mapping[str, str] | None = None
     minimum: float | None = None
     maximum: float | None = None
+    # a date that cannot come after another of the event's dates: ``occurred_on`` (the event's own date: a
+    # review cannot be concluded before it was accepted) or another date field of the event type
+    not_after: str | None = None
 
     def coerce(self, raw: Any) -> Any:
         """Return the typed value of ``raw`` (``None`` when empty), or raise :class:`ValueRejected`."""
@@ -242,7 +245,7 @@ _COERCERS: dict[str, Callable[[FieldDef, Any], Any]] = {"bool": _bool, "int": _i
 def _field(where: str, name: str, spec: Any) -> FieldDef:
     if not isinstance(spec, Mapping):
         raise DictionaryError(where, "a field must be a mapping")
-    unknown = set(spec) - {"type", "label", "label_en", "required", "choices", "min", "max"}
+    unknown = set(spec) - {"type", "label", "label_en", "required", "choices", "min", "max", "not_after"}
     if unknown:
         raise DictionaryError(where, f"unknown keys {sorted(unknown)}")
     kind = spec.get("type")
@@ -256,6 +259,9 @@ def _field(where: str, name: str, spec: Any) -> FieldDef:
     for key in ("label", "label_en"):
         if not isinstance(spec.get(key), str):
             raise DictionaryError(f"{where}.{key}", "is required text")
+    not_after = spec.get("not_after")
+    if not_after is not None and (kind != "date" or not isinstance(not_after, str)):
+        raise DictionaryError(where + ".not_after", "only a date field may name the date it cannot come after")
     return FieldDef(
         name=name,
         type=kind,
@@ -265,6 +271,7 @@ def _field(where: str, name: str, spec: Any) -> FieldDef:
         choices={str(k): str(v) for k, v in choices.items()} if choices else None,
         minimum=spec.get("min"),
         maximum=spec.get("max"),
+        not_after=not_after,
     )
 
 
@@ -279,6 +286,10 @@ def build_dictionary(events_doc: Mapping[str, Any], business_doc: Mapping[str, A
         if not isinstance(spec, Mapping) or not isinstance(spec.get("fields"), Mapping):
             raise DictionaryError(where, "needs name, name_en and fields")
         fields = {n: _field(f"{where}.fields.{n}", n, s) for n, s in spec["fields"].items()}
+        for n, f in fields.items():
+            other = fields.get(f.not_after or "")
+            if f.not_after is not None and f.not_after != "occurred_on" and (other is None or other.type != "date"):
+                raise DictionaryError(f"{where}.fields.{n}.not_after", "must be occurred_on or a date field of the type")
         types[code] = EventTypeDef(
             code=code,
             name=str(spec.get("name", code)),

@@ -413,3 +413,21 @@ def test_events_outside_the_office_can_be_imported_flagged(reference, tmp_path, 
                                          "--outside-office", "flag"])
     assert cli.exit_code == 0, cli.output
     assert "标注：第 2 行" in cli.stderr
+
+
+def test_a_review_accepted_after_its_own_date_is_refused(reference, tmp_path):
+    """Found by an audit: 受理日期 2020-10-05 on a review concluded 2020-09-30 was imported, and the review
+    then counted as concluded within 45 days (a negative number of days). The dictionary says which date
+    may not come after which (``not_after``); such a row is refused with both dates."""
+    lines = ["event_id,event_type,procuratorate,prosecutor,case_id,occurred_on,suspect_id,decision,plea_leniency,accepted_on",
+             "R1,prosecution_review,220102,P001,C1,2020-09-30,S1,prosecute,true,2020-10-05",
+             "R2,prosecution_review,220102,P001,C2,2020-09-30,S2,prosecute,true,2020-09-30",  # the same day: fine
+             "R3,prosecution_review,220102,P001,C3,2020-09-30,S3,prosecute,true,"]  # no 受理日期: fine
+    with pytest.raises(ImportRejected) as info:
+        run_import(reference, write(tmp_path / "order.csv", lines))
+    errors = info.value.row_errors
+    assert [(e.line, e.column) for e in errors] == [(2, "accepted_on")]
+    assert errors[0].message_zh == "“受理日期”2020-10-05 晚于“发生日期”2020-09-30"
+    assert "is after 'occurred_on'" in errors[0].message_en
+    assert count(reference, Event) == 0
+    assert run_import(reference, write(tmp_path / "ok.csv", lines[:1] + lines[2:])).created

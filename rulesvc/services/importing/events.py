@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import pickle
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO, Any
 
 from sqlalchemy import select
@@ -63,6 +63,7 @@ class EventCheck:
         self._required = {
             et.code: {f.name for f in et.fields.values() if f.required} for et in dictionary.event_types.values()
         }
+        self._ordered = {et.code: [f for f in et.fields.values() if f.not_after] for et in dictionary.event_types.values()}
         self.org_ids: dict[str, int] = dict(session.execute(select(Procuratorate.code, Procuratorate.id)).all())
         self.prosecutors: dict[str, tuple[int, int]] = {}
         self.office: dict[str, tuple[dt.date | None, dt.date | None]] = {}
@@ -166,6 +167,8 @@ class EventCheck:
         attrs: dict[str, Any] = {}
         if et is not None:
             attrs = self._attrs(line, et, values)
+            if occurred is not None and self._ordered[et.code]:
+                self._in_order(line, et, occurred, attrs)
 
         if errors.count != before:
             return None
@@ -194,6 +197,21 @@ class EventCheck:
             self.flagged.message(line, self.cmap.display("occurred_on"), zh + "，已按设置导入并标注", en, str(day))
         else:
             self.errors.message(line, self.cmap.display("occurred_on"), zh + self.office_hint, en, str(day))
+
+    def _in_order(self, line: int, et: EventTypeDef, occurred: dt.date, attrs: Mapping[str, Any]) -> None:
+        """A date the dictionary says cannot come after another (``not_after``): a review accepted after it
+        was concluded would count as concluded within any number of days."""
+        for f in self._ordered[et.code]:
+            day = attrs.get(f.name)
+            assert f.not_after is not None
+            other: Any  # dates as the typed attributes hold them (ISO text), or the event's own date
+            if f.not_after == "occurred_on":
+                other, label, label_en = occurred, "发生日期", "occurred_on"
+            else:
+                other, label, label_en = attrs.get(f.not_after), et.fields[f.not_after].label, f.not_after
+            if day is not None and other is not None and str(day) > str(other):  # ISO dates sort as days do
+                self.errors.message(line, self.cmap.display(f.name), f"“{f.label}”{day} 晚于“{label}”{other}",
+                                    f"'{f.name}' {day} is after '{label_en}' {other}", str(day))
 
     def _attrs(self, line: int, et: EventTypeDef, values: dict[str, Any]) -> dict[str, Any]:
         """Typed attributes. Fast path: only the given fields are coerced; on any doubt the
