@@ -58,7 +58,8 @@ def list_command(show_all: bool) -> None:
 
 @datasets_group.command("withdraw")
 @click.argument("dataset")
-@click.option("--reason", required=True, help="撤回理由（记入撤回记录与审计日志） (why: kept with the withdrawal and in the audit log).")
+@click.option("--reason", default="", help="撤回理由，必填（记入撤回记录与审计日志） (why, required: kept with the withdrawal and in "
+              "the audit log). Left out: refused with the service's own words, not click's English.")
 @with_appcontext
 def withdraw_command(dataset: str, reason: str) -> None:
     """撤回一个事件数据集：其事件不再计入考评（数据集不删除，撤回不可恢复） (withdraw an event dataset: its events stop

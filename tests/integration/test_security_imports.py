@@ -402,6 +402,8 @@ def test_cli_import_correct_withdraw_and_list(reference, runner, tmp_path):
     assert listed.exit_code == 0 and "使用中" in listed.output and f"#{first_id}" in listed.output
     no_reason = runner.invoke(args=["datasets", "withdraw", str(first_id + 1), "--reason", " "])
     assert no_reason.exit_code == 1 and "撤回须说明理由" in no_reason.stderr
+    forgot = runner.invoke(args=["datasets", "withdraw", str(first_id + 1)])  # was click's English "Missing option"
+    assert forgot.exit_code == 1 and "撤回须说明理由" in forgot.stderr
     gone = runner.invoke(args=["datasets", "withdraw", str(first_id + 1), "--reason", "更正有误"])
     assert gone.exit_code == 0 and "其 1 条事件不再计入考评" in gone.output and "重新计入" in gone.output
     listed = runner.invoke(args=["datasets", "list"])
