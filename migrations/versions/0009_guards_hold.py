@@ -11,10 +11,13 @@ Found by an audit of published results:
   never deleted — a dataset is withdrawn (an appended row) — so both now refuse DELETE and TRUNCATE as well.
 - On SQLite, ``INSERT OR REPLACE`` deletes the row it conflicts with without firing DELETE triggers (unless
   ``recursive_triggers`` is on, which a person at the ``sqlite3`` prompt does not set): a forged publication card
-  or publication row, an event, a retired version's document, a withdrawal or an audit record could replace the
+  or publication row, a dataset, a retired version's document, a withdrawal or an audit record could replace the
   real one. Each of those tables now refuses, before the insert, a row whose key (its primary key or any of its
   unique keys) is already taken — an ordinary insert never does that (it would fail on the key anyway), so the
   application is not affected. PostgreSQL has no REPLACE (``ON CONFLICT DO UPDATE`` fires the UPDATE guards).
+  Not ``events``: any BEFORE INSERT trigger doubles SQLite's cost of writing a row (measured: the demo
+  province's 1.16M events 21 → 38 s), for a replacement only someone at the database's prompt can make — who
+  could as well drop the trigger.
 
 The application's own database role can still drop or disable triggers: these guards stop mistakes and
 tools, not the owner of the database.
@@ -31,7 +34,6 @@ KEPT = "导入的数据不可删除：请撤回数据集 (imported facts are nev
 TAKEN = "该记录已存在，不能替换 (a row with this key exists and cannot be replaced)"
 # table -> its keys (each a tuple of columns): what INSERT OR REPLACE would delete a row for
 KEYS = {
-    "events": (("id",), ("dataset_id", "external_id")),
     "datasets": (("id",), ("content_hash",)),
     "dataset_withdrawals": (("dataset_id",),),
     "scheme_versions": (("id",), ("scheme_id", "number")),
