@@ -18,15 +18,20 @@ def test_dictionary_is_loaded_into_the_database(app):
         assert db.session.scalar(select(func.count()).select_from(BusinessLine)) == 10
 
 
+def _one_event() -> None:
+    """A dataset of one event (an honour of the province), committed."""
+    org = Procuratorate(code="220000", name="吉林省人民检察院", level="province")
+    ds = Dataset(name="t", content_hash="0" * 64, row_count=1)
+    db.session.add_all([org, ds])
+    db.session.flush()
+    db.session.add(Event(dataset_id=ds.id, external_id="e1", event_type="honour", procuratorate_id=org.id,
+                         occurred_on=dt.date(2020, 7, 1), attrs={"kind": "honour", "level": "city", "title": "x"}))
+    db.session.commit()
+
+
 def test_events_cannot_be_updated_by_raw_sql(app):
     with app.app_context():
-        org = Procuratorate(code="220000", name="吉林省人民检察院", level="province")
-        ds = Dataset(name="t", content_hash="0" * 64, row_count=1)
-        db.session.add_all([org, ds])
-        db.session.flush()
-        db.session.add(Event(dataset_id=ds.id, external_id="e1", event_type="honour", procuratorate_id=org.id,
-                             occurred_on=dt.date(2020, 7, 1), attrs={"kind": "honour", "level": "city", "title": "x"}))
-        db.session.commit()
+        _one_event()
         with pytest.raises(DBAPIError, match="immutable"):
             db.session.execute(text("UPDATE events SET case_id = 'X'"))
         db.session.rollback()
@@ -41,13 +46,7 @@ def test_imported_facts_cannot_be_deleted_nor_replaced(app):
     full trace then said "not graded"), and SQLite's INSERT OR REPLACE swapped frozen rows without firing any
     DELETE guard. Facts are withdrawn, never deleted; a row whose key is taken cannot be replaced."""
     with app.app_context():
-        org = Procuratorate(code="220000", name="吉林省人民检察院", level="province")
-        ds = Dataset(name="t", content_hash="1" * 64, row_count=1)
-        db.session.add_all([org, ds])
-        db.session.flush()
-        db.session.add(Event(dataset_id=ds.id, external_id="e1", event_type="honour", procuratorate_id=org.id,
-                             occurred_on=dt.date(2020, 7, 1), attrs={"kind": "honour", "level": "city", "title": "x"}))
-        db.session.commit()
+        _one_event()
         postgres = db.engine.dialect.name == "postgresql"
         attacks = ["DELETE FROM events", "DELETE FROM datasets"]
         attacks += (["TRUNCATE events", "TRUNCATE datasets CASCADE"] if postgres else
