@@ -386,6 +386,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "key.owner_unknown": ("没有找到在用的用户 {username}，无法作为密钥持有人", "No active user {username} to own the key"),
     "key.review_needs_owner": ("带“审核”权限的密钥须指定持有人（--owner 用户名）：批准是个人的行为",
                                "A key with the review permission needs an owner (--owner USERNAME): approving is a person's act"),
+    "key.beyond_owner": ("密钥持有人 {username}（{role}）本人没有这些权限：{actions}；密钥的权限不能超出持有人的角色",
+                         "The key's owner {username} ({role_en}) may not {actions_en} themselves: a key cannot give its "
+                         "owner more than their role"),
+    "key.outside_owner": ("检察院 {codes} 不在密钥持有人 {username} 所在检察院及下级范围内",
+                          "Procuratorates {codes} are outside the tree of the key's owner {username}"),
     "key.read_required": ("密钥须有“查看”权限：其他权限都以能查看为前提", "A key needs the read permission: every other one builds on it"),
     "key.invalid": ("API 密钥信息有误", "Invalid API key"),
     # -- sessions and sign-in -----------------------------------------------------------------------

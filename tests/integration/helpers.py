@@ -11,6 +11,14 @@ from rulesvc.extensions import db
 from rulesvc.persistence.models import Procuratorate
 
 
+def role_for(permissions: Iterable[str]) -> str:
+    """The least role whose person may own a key with these permissions (a key does no more than its owner's
+    role: a designer's key does not approve)."""
+    p = set(permissions)
+    approves, edits = bool(p & {"review", "activate"}), "edit" in p
+    return "admin" if approves and edits else "reviewer" if approves else "designer" if edits or "audit" in p else "viewer"
+
+
 @contextlib.contextmanager
 def sql_statements(app, keep: Callable[[str], bool] = lambda _: True) -> Iterator[list[str]]:
     """The SQL statements the app's engine runs inside the block (those ``keep`` accepts)."""

@@ -22,6 +22,7 @@ from rulesvc.services.governance.access import system_actor
 from rulesvc.services.governance.apikeys import create_key
 from rulesvc.services.importing import import_file
 from rulesvc.services.users import create_user
+from tests.integration.helpers import role_for
 
 USER_AGENT = "rulesvc-tests/1.0 (simulations)"
 SCHEME = "SIM-PROSECUTOR"
@@ -157,7 +158,8 @@ def make_keys(app) -> dict[str, dict[str, str]]:
     with app.app_context():
         ids = dict(db.session.execute(select(Procuratorate.code, Procuratorate.id)).all())
         for name, (code, permissions) in KEYS.items():
-            create_user(db.session, f"sim-{name}", "a long enough password", role="viewer", procuratorate_id=ids[code])
+            create_user(db.session, f"sim-{name}", "a long enough password", role=role_for(permissions),
+                        procuratorate_id=ids[code])
             _, token = create_key(db.session, system_actor("tests"), name=f"sim-{name}", procuratorates=[code],
                                   permissions=permissions, owner=f"sim-{name}")
             headers[name] = {"Authorization": f"Bearer {token}", "User-Agent": USER_AGENT}

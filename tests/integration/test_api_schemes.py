@@ -20,7 +20,7 @@ from rulesvc.schema.scheme import read_document
 from rulesvc.services.governance.access import system_actor
 from rulesvc.services.governance.apikeys import create_key, revoke_key
 from rulesvc.services.users import create_user
-from tests.integration.helpers import add_procuratorates, give_events, simulation_run
+from tests.integration.helpers import add_procuratorates, give_events, role_for, simulation_run
 from tests.integration.simhelpers import created
 
 TEMPLATE = PROJECT_ROOT / "rules" / "schemes" / "province-prosecutor-template.yaml"
@@ -73,7 +73,8 @@ def world(app) -> dict[str, dict[str, str]]:
         headers = {}
         for name, (code, permissions) in KEYS.items():
             # Each key is one person's (four eyes compares people): its owner, a user of the same name.
-            create_user(db.session, f"key-{name}", "a long enough password", role="viewer", procuratorate_id=ids[code])
+            create_user(db.session, f"key-{name}", "a long enough password", role=role_for(permissions),
+                        procuratorate_id=ids[code])
             _, token = create_key(db.session, system_actor("tests"), name=name, procuratorates=[code],
                                   permissions=permissions, owner=f"key-{name}")
             headers[name] = {"Authorization": f"Bearer {token}", "User-Agent": USER_AGENT}

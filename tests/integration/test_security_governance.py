@@ -10,17 +10,17 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from rulesvc.extensions import db
 from rulesvc.persistence import lifecycle
-from rulesvc.persistence.models import Procuratorate, SchemeVersion
+from rulesvc.persistence.models import Procuratorate, SchemeVersion, User
 from rulesvc.services.dictionary import get_dictionary
 from rulesvc.services.governance import versions
 from rulesvc.services.governance.access import actor_for_user, system_actor
 from rulesvc.services.governance.apikeys import create_key
 from rulesvc.services.users import create_user
-from tests.integration.helpers import give_events, simulate, simulation_run, sql_statements
+from tests.integration.helpers import give_events, role_for, simulate, simulation_run, sql_statements
 from tests.integration.test_api_schemes import add_tree, template_document
 
 ALL = ["read", "edit", "review", "activate", "audit"]
@@ -35,7 +35,7 @@ def people(app) -> dict[str, dict[str, str]]:
         headers = {}
         for person in ("A", "B", "C", "alice"):
             user = create_user(db.session, f"person-{person.lower()}", "a long enough password",
-                               role="admin" if person == "alice" else "viewer", procuratorate_id=ids["910000"])
+                               role="admin" if person == "alice" else role_for(ALL), procuratorate_id=ids["910000"])
             _, token = create_key(db.session, system_actor("tests"), name=f"key of {person}", procuratorates=["910000"],
                                   permissions=ALL, owner=f"person-{person.lower()}")
             headers[person] = {"Authorization": f"Bearer {token}", "X-Person": f"user:{user.id}"}
@@ -138,6 +138,41 @@ def test_a_key_that_may_review_belongs_to_a_person(app):
         with pytest.raises(InvalidInput) as err:
             create_key(db.session, system_actor("tests"), name="bot", procuratorates=["910000"], permissions=["edit"])
         assert [m.code for m in err.value.errors["permissions"]] == ["key.read_required"]
+
+
+def test_a_persons_key_does_no_more_than_the_person_may(people, app, client):
+    """Found by an audit of the localization loop: a county designer owning a key with *review* approved a
+    version (the role table says designers may not). A key acts for its owner: not beyond their role, nor
+    outside their tree — refused when the key is made, and held at each use (a role can change later)."""
+    from rulesvc.errors import InvalidInput
+    from rulesvc.services.users import update_user
+
+    give_events(app, "2020")
+    with app.app_context():
+        ids = dict(db.session.execute(select(Procuratorate.code, Procuratorate.id)).all())
+        create_user(db.session, "county-designer", "a long enough password", role="designer",
+                    procuratorate_id=ids["910101"])
+        with pytest.raises(InvalidInput) as err:
+            create_key(db.session, system_actor("tests"), name="审核键", procuratorates=["910101"],
+                       permissions=["read", "review"], owner="county-designer")
+        (beyond,) = err.value.errors["permissions"]
+        assert beyond.code == "key.beyond_owner" and "审核" in str(beyond)
+        with pytest.raises(InvalidInput) as err:  # the province is above the designer's county
+            create_key(db.session, system_actor("tests"), name="省院键", procuratorates=["910000"],
+                       permissions=["read", "edit"], owner="county-designer")
+        assert err.value.errors["procuratorates"][0].code == "key.outside_owner"
+        # B reviews with every permission; made a designer, B's key no longer approves.
+        session_actor = actor_for_user(db.session, db.session.scalar(select(User).where(User.username == "person-a")))
+        draft = versions.create_scheme(db.session, session_actor, code="T", name="模板", procuratorate="910000",
+                                       subject_kind="prosecutor", period_kind="year", document=template_document())
+        versions.submit(db.session, session_actor, draft.id, get_dictionary(app.config["RULES_DIR"]))
+        run = simulate(db.session, session_actor, draft.id, "2020")
+        versions.attach_simulation(db.session, session_actor, draft.id, run_id=run.id)
+        update_user(db.session, "person-b", role="designer", actor=system_actor("tests"))
+        db.session.commit()
+        vid = draft.id
+    refused(client.post(f"/api/v1/versions/{vid}/approve", headers=people["B"], json={}), 403, "permission.action")
+    ok(client.post(f"/api/v1/versions/{vid}/approve", headers=people["C"], json={}))
 
 
 def test_the_lifecycle_table_is_what_the_database_enforces():

@@ -7,6 +7,7 @@ plain sha256 is the right store: nothing to brute-force, and a lookup by prefix 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
@@ -20,9 +21,26 @@ from sqlalchemy.orm import Session
 
 from rulesvc.catalogue import msg
 from rulesvc.errors import InvalidInput, NotFound
-from rulesvc.persistence.models import ApiKey, Procuratorate, User, as_utc, key_person_ref, utcnow
+from rulesvc.persistence.models import (
+    ROLE_LABELS,
+    ApiKey,
+    Procuratorate,
+    User,
+    as_utc,
+    key_person_ref,
+    utcnow,
+)
 from rulesvc.services.governance import audit
-from rulesvc.services.governance.access import KEY_PERMISSIONS, Actor, actor_for_scope, require
+from rulesvc.services.governance.access import (
+    ACTION_LABELS,
+    ACTION_LABELS_EN,
+    KEY_PERMISSIONS,
+    ROLE_ACTIONS,
+    Actor,
+    actor_for_scope,
+    require,
+    tree_of,
+)
 
 PREFIX = "rsk_"
 LAST_USED_GRAIN = dt.timedelta(minutes=1)
@@ -56,6 +74,19 @@ def create_key(session: Session, actor: Actor, *, name: str, procuratorates: Seq
             errors["owner"] = [msg("key.owner_unknown", username=owner)]
     if "review" in permissions and person is None and "owner" not in errors:
         errors["owner"] = [msg("key.review_needs_owner")]
+    if person is not None and "owner" not in errors:
+        # A key acts for its owner: it may not do what their role may not (a designer's key does not approve),
+        # nor outside their tree. (Checked again at each use: a role can change after the key was made.)
+        beyond = sorted(set(permissions) & set(KEY_PERMISSIONS) - ROLE_ACTIONS.get(person.role, frozenset()))
+        if beyond:
+            errors.setdefault("permissions", []).append(msg(
+                "key.beyond_owner", username=owner, role=ROLE_LABELS.get(person.role, person.role), role_en=person.role,
+                actions="、".join(ACTION_LABELS[a] for a in beyond), actions_en=", ".join(ACTION_LABELS_EN[a] for a in beyond)))
+        if person.procuratorate_id is not None:
+            tree = tree_of(session).below([person.procuratorate_id])
+            outside = sorted(o.code for o in orgs if o.id not in tree)
+            if outside:
+                errors["procuratorates"] = [msg("key.outside_owner", codes="、".join(outside), username=owner)]
     if permissions and "read" not in permissions:
         errors.setdefault("permissions", []).append(msg("key.read_required"))
     if errors:
@@ -107,7 +138,7 @@ def _authentication_by_prefix() -> Any:
     objects: a request only reads them)."""
     return (select(ApiKey.id, ApiKey.name, ApiKey.key_hash, ApiKey.procuratorate_ids, ApiKey.permissions,
                    ApiKey.last_used_at, ApiKey.expires_at, ApiKey.revoked_at, ApiKey.owner_id,
-                   User.is_active, User.username)
+                   User.is_active, User.username, User.role, User.procuratorate_id)
             .outerjoin(User, User.id == ApiKey.owner_id).where(ApiKey.prefix == bindparam("prefix")))
 
 
@@ -130,5 +161,16 @@ def actor_for_token(session: Session, token: str, *, ip: str = "", client: str =
     if last is None or now - last > LAST_USED_GRAIN:  # a write a minute at most, not one per request
         _touch(session, key.id, now)
     name = f"API 密钥 {key.name}" + (f"（{key.username}）" if key.owner_id is not None else "")
-    return actor_for_scope(session, f"key:{key.id}", name, key.permissions, key.procuratorate_ids,
-                           ip=ip, client=client, person=key_person_ref(key.id, key.owner_id))
+    actor = actor_for_scope(session, f"key:{key.id}", name, key.permissions, key.procuratorate_ids,
+                            ip=ip, client=client, person=key_person_ref(key.id, key.owner_id))
+    if key.owner_id is None:
+        return actor
+    # A person's key does no more than the person may: their role's actions, within their tree.
+    actions = actor.actions & ROLE_ACTIONS.get(key.role, frozenset())
+    scope = actor.scope
+    if key.procuratorate_id is not None:
+        own = tree_of(session).below([key.procuratorate_id])
+        scope = own if scope is None else scope & own
+    elif key.role != "admin":
+        scope = frozenset()
+    return dataclasses.replace(actor, actions=actions, scope=scope)
