@@ -110,10 +110,11 @@ class ApiKeysView(ManageView):
 
     @staticmethod
     def _owners(person: Actor) -> list[tuple[str, str]]:
-        rows = db.session.execute(select(User.username, User.display_name, User.procuratorate_id)
-                                  .where(User.is_active.is_(True)).order_by(User.username))
-        return [(u, f"{u}（{d}）" if d else u) for u, d, pid in rows
-                if person.scope is None or (pid is not None and person.in_scope(pid))]
+        """Whom a key may act for: the person signed in (a person's key is their own; the server's operator
+        issues keys for others)."""
+        rows = db.session.execute(select(User.username, User.display_name)
+                                  .where(User.is_active.is_(True), User.username == person.name))
+        return [(u, f"{u}（{d}）" if d else u) for u, d in rows]
 
 
 def _expiry(text: str) -> tuple[dt.datetime | None, dict[str, str]]:

@@ -348,6 +348,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "version.scheme_invalid": ("方案信息有误", "Invalid scheme"),
     "version.code_taken": ("方案代码 {code} 已被使用", "Scheme code {code} is taken"),
     "version.parent_unpublished": ("上级版本须已批准或已生效", "The parent version must be approved or active"),
+    "version.rebase_not_newer": ("第 {number} 版不比本版的上级（第 {current} 版）新：变基只能跟进上级方案更新的版本",
+                                 "Version {number} is not newer than this version's parent (version {current}): a rebase "
+                                 "follows a newer version of the parent scheme"),
+    "version.conflict_open_at": ("{path}：{message}", "{path}: {message}"),
     "version.parent_other_scheme": ("新上级版本须属于同一上级方案", "The new parent must be a version of the same parent scheme"),
     "version.effective_overlap": ("第 {number} 版自 {date} 起生效，新版本的生效日期须晚于该日",
                                   "Version {number} is in force from {date}: choose a later date"),
@@ -386,6 +390,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "key.owner_unknown": ("没有找到在用的用户 {username}，无法作为密钥持有人", "No active user {username} to own the key"),
     "key.review_needs_owner": ("带“审核”权限的密钥须指定持有人（--owner 用户名）：批准是个人的行为",
                                "A key with the review permission needs an owner (--owner USERNAME): approving is a person's act"),
+    "key.owner_not_self": ("只能为自己创建个人密钥（持有人 {username} 不是您本人）；为他人发个人密钥须由服务器操作员用 "
+                           "rulesvc apikeys create … --owner 完成",
+                           "A person's key can only be made by that person ({username} is not you); the server's "
+                           "operator makes one for someone else with rulesvc apikeys create … --owner"),
     "key.beyond_owner": ("密钥持有人 {username}（{role}）本人没有这些权限：{actions}；密钥的权限不能超出持有人的角色",
                          "The key's owner {username} ({role_en}) may not {actions_en} themselves: a key cannot give its "
                          "owner more than their role"),

@@ -103,6 +103,8 @@ class _Check:
         record = json_record(i, obj, self.limits)
         if record[1] is not None:
             record = resolve_keys(record, self.cmap)
+            if record[1] is not None and self._someone_else(i, record[1]):
+                return None
         given = dict(record[1] or {})  # the checker pops what it reads
         typed = self.check.check(record)
         bad_columns = {e.column for e in self.log.kept}
@@ -116,6 +118,22 @@ class _Check:
         if day is not None and self.cmap.display("occurred_on") not in bad_columns and not self._in_period(i, day):
             ok = False
         return typed if ok else None
+
+    def _someone_else(self, i: int, given: Mapping[str, Any]) -> bool:
+        """A row naming another prosecutor (or unit) than the subject: refused before the import's checks,
+        which would say where that person works and when they were in office — a caller scoring one person
+        learns nothing of another (an audit sent a hundred such rows to read the directory)."""
+        column = "prosecutor" if self.key == "prosecutor_id" else "procuratorate"
+        raw = given.get(column)
+        if raw is None:
+            return False
+        code = str(raw).strip() if isinstance(raw, str | int) and not isinstance(raw, bool) else None
+        if code == self.subject_code:
+            return False
+        self._add(f"{FIELD}[{i}].{self.cmap.display(column)}",
+                  msg("inline_events.other_subject", subject=self.subject_code,
+                      given=code if code is not None else repr(raw)))
+        return True
 
     def _subject(self, i: int, given: dict[str, Any], typed: tuple[Any, ...] | None, bad: set[str | None]) -> bool:
         """Whether the event is the subject's (an error of its prosecutor or procuratorate column if

@@ -210,7 +210,7 @@ def get(session: Session, actor: Actor, publication_id: int) -> Publication:
     pub = session.get(Publication, publication_id)
     if pub is None:
         raise NotFound(msg("not_found.publication", id=publication_id))
-    require_read(actor, pub.procuratorate_id, "active")
+    require_read(actor, pub.procuratorate_id, "active", absent=msg("not_found.publication", id=publication_id))
     return pub
 
 

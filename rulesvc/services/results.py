@@ -337,7 +337,8 @@ def version_for(session: Session, actor: Actor, p: Period, scheme: str | None, v
         v = session.get(SchemeVersion, version_id, options=_LIGHT)
         if v is None:
             raise NotFound(msg("not_found.version", version_id=version_id))
-        require_read(actor, v.scheme.procuratorate_id, v.status, what=f"方案版本 {version_id}")
+        require_read(actor, v.scheme.procuratorate_id, v.status, what=f"方案版本 {version_id}",
+                     absent=msg("not_found.version", version_id=version_id))
         if scheme and v.scheme.code != scheme:  # never the figures of another scheme under this one's code
             bad = msg("scoring.version_other_scheme", version_id=version_id, number=v.number, code=scheme,
                       other=v.scheme.code)

@@ -510,8 +510,15 @@ def test_one_county_cannot_see_or_change_another_countys_draft(world, client):
     loc = ok(client.post(f"/api/v1/versions/{v1['id']}/localize", headers=world["county"], json={
         "procuratorate": "910101", "code": COUNTY_CODE, "name": "清瑞区方案", "overrides": THREE_OVERRIDES}), 201)
     other = world["other_county"]
-    envelope(client.get(f"/api/v1/versions/{loc['id']}", headers=other), 404, "not_found")
-    envelope(client.get(f"/api/v1/schemes/{COUNTY_CODE}", headers=other), 404, "not_found")
+    # "Not yours" reads exactly as "does not exist" — the same code and the same words (an audit told
+    # another county's draft ids and scheme codes apart from absent ones by them).
+    hidden = envelope(client.get(f"/api/v1/versions/{loc['id']}", headers=other), 404, "not_found")
+    absent = envelope(client.get("/api/v1/versions/99999", headers=other), 404, "not_found")
+    assert hidden["error_code"] == absent["error_code"] == "not_found.version"
+    assert hidden["message"].replace(str(loc["id"]), "N") == absent["message"].replace("99999", "N")
+    hidden = envelope(client.get(f"/api/v1/schemes/{COUNTY_CODE}", headers=other), 404, "not_found")
+    absent = envelope(client.get("/api/v1/schemes/SFS-NOPE", headers=other), 404, "not_found")
+    assert hidden["error_code"] == absent["error_code"] == "not_found.scheme"
     assert [s["code"] for s in ok(client.get("/api/v1/schemes", headers=other))] == [TEMPLATE_CODE]
     envelope(client.put(f"/api/v1/versions/{loc['id']}/overrides", headers=other,
                         json={"lock_version": loc["lock_version"], "overrides": []}), 404, "not_found")

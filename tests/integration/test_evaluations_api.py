@@ -4,6 +4,8 @@ levels; the *score* permission; a subject outside the caller's tree is not found
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.integration.simhelpers import (
@@ -118,6 +120,11 @@ def test_what_if_on_the_callers_own_events(world):
     assert "不要传 events" in empty["errors"]["json"]["events"][0]
     other = refused(ask(c, k["scorer"], subject="P04", events=filings("P01", "910101", 1)), 422)
     assert any(key.startswith("events[0]") for key in other["errors"])
+    # Another unit's person on a day they were not in office: only "not the subject's" — never where that
+    # person works or when they were in office (an audit read the directory a hundred rows at a time).
+    elsewhere = refused(ask(c, k["scorer"], subject="P04", events=filings("P07", "910100", 1, day="1900-01-01")), 422)
+    said = json.dumps(elsewhere, ensure_ascii=False)
+    assert "P04" in said and "910100" not in said and "任职" not in said and "2015" not in said
     refused(ask(c, k["county-scorer"], subject="P07", events=filings("P07", "910100", 1)), 404, "scoring.no_subject")
 
 

@@ -189,6 +189,11 @@ def test_the_whole_loop(app, people) -> None:
         db.session.commit()
         tpl2 = v2.id
 
+        # A rebase follows a newer template: not back onto the one it is on (nor an older one) — audit finding.
+        with pytest.raises(Conflict) as err:
+            versions.rebase(db.session, county, loc_v1, new_parent_id=tpl1)
+        assert err.value.error_code == "version.rebase_not_newer" and "new_parent_id" in err.value.errors
+        db.session.rollback()
         # The county rebases: two overrides carry over, the tiers are a conflict to settle.
         rebased = versions.rebase(db.session, county, loc_v1, new_parent_id=tpl2)
         db.session.commit()
@@ -197,6 +202,9 @@ def test_the_whole_loop(app, people) -> None:
         with pytest.raises(Conflict) as err:
             versions.submit(db.session, county, rebased.id, dictionary)
         assert err.value.error_code == "version.conflicts_open"
+        # each open conflict under its own path, naming it (not conflicts[0], conflicts[1] with the same words)
+        (said,) = err.value.errors["indicators.plea_rate.scoring.tiers"]
+        assert str(said).startswith("indicators.plea_rate.scoring.tiers：")
         db.session.rollback()
         rebased = db.session.get(SchemeVersion, rebased.id)
         with pytest.raises(InvalidInput) as edit_without_value:  # "edit" needs the new value

@@ -161,6 +161,15 @@ def test_a_persons_key_does_no_more_than_the_person_may(people, app, client):
             create_key(db.session, system_actor("tests"), name="省院键", procuratorates=["910000"],
                        permissions=["read", "edit"], owner="county-designer")
         assert err.value.errors["procuratorates"][0].code == "key.outside_owner"
+        # An administrator (not the server's operator) makes keys for no one but herself: a key owned by a
+        # reviewer would let her approve her own draft as that reviewer (audit finding).
+        alice = actor_for_user(db.session, db.session.scalar(select(User).where(User.username == "person-alice")))
+        with pytest.raises(InvalidInput) as err:
+            create_key(db.session, alice, name="替人审核", procuratorates=["910000"], permissions=["read", "review"],
+                       owner="person-c")
+        assert err.value.errors["owner"][0].code == "key.owner_not_self"
+        create_key(db.session, alice, name="自己的键", procuratorates=["910000"], permissions=["read", "review"],
+                   owner="person-alice")
         # B reviews with every permission; made a designer, B's key no longer approves.
         session_actor = actor_for_user(db.session, db.session.scalar(select(User).where(User.username == "person-a")))
         draft = versions.create_scheme(db.session, session_actor, code="T", name="模板", procuratorate="910000",

@@ -277,10 +277,13 @@ def procuratorate_in_view(session: Session, actor: Actor, code: str) -> Procurat
     return org
 
 
-def require_read(actor: Actor, procuratorate_id: int, status: str | None = None, *, what: str = "") -> None:
-    """Not found (never "forbidden") when invisible: a county learns nothing of another's drafts."""
+def require_read(actor: Actor, procuratorate_id: int, status: str | None = None, *, what: str = "",
+                 absent: Any = None) -> None:
+    """Not found (never "forbidden") when invisible: a county learns nothing of another's drafts. ``absent``:
+    the very message a missing object gets (``not_found.version`` …), so that "not yours" and "does not exist"
+    read the same, code and words."""
     if not can_read(actor, procuratorate_id, status):
-        raise NotFound(msg("not_found.object"))
+        raise NotFound(absent if absent is not None else msg("not_found.object"))
 
 
 def require(actor: Actor, action: str, procuratorate_id: int, *, what: str = "",

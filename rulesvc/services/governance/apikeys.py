@@ -74,6 +74,11 @@ def create_key(session: Session, actor: Actor, *, name: str, procuratorates: Seq
             errors["owner"] = [msg("key.owner_unknown", username=owner)]
     if "review" in permissions and person is None and "owner" not in errors:
         errors["owner"] = [msg("key.review_needs_owner")]
+    if person is not None and not actor.ref.startswith("system:") and actor.person != person.person_ref:
+        # Four eyes compares people: a key that acts as someone is theirs — an administrator minting a key owned
+        # by a reviewer could approve their own draft with it (audit finding). The operator at the server's
+        # command line (trusted, as for every other command) issues people's keys.
+        errors["owner"] = [msg("key.owner_not_self", username=owner)]
     if person is not None and "owner" not in errors:
         # A key acts for its owner: it may not do what their role may not (a designer's key does not approve),
         # nor outside their tree. (Checked again at each use: a role can change after the key was made.)

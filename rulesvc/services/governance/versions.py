@@ -87,7 +87,7 @@ def get_scheme(session: Session, actor: Actor, code: str) -> Scheme:
 def check_scheme(actor: Actor, scheme: Scheme) -> Scheme:
     """``scheme`` if ``actor`` may see it (as :func:`get_scheme`), else "not found"."""
     code = scheme.code
-    require_read(actor, scheme.procuratorate_id, what=f"方案 {code}")
+    require_read(actor, scheme.procuratorate_id, what=f"方案 {code}", absent=msg("not_found.scheme", code=code))
     if not actor.in_scope(scheme.procuratorate_id) and not any(lifecycle.is_published(v.status)
                                                                for v in scheme.versions):
         raise NotFound(msg("not_found.scheme", code=code))
@@ -99,7 +99,8 @@ def get_version(session: Session, actor: Actor, version_id: int, *, for_update: 
     v = session.scalar(q.with_for_update() if for_update else q)
     if v is None:
         raise NotFound(msg("not_found.version", version_id=version_id))
-    require_read(actor, v.scheme.procuratorate_id, v.status, what=f"方案版本 {version_id}")
+    require_read(actor, v.scheme.procuratorate_id, v.status, what=f"方案版本 {version_id}",
+                 absent=msg("not_found.version", version_id=version_id))
     return v
 
 
@@ -477,8 +478,11 @@ def submit(session: Session, actor: Actor, version_id: int, dictionary: Dictiona
     v = _editable(session, actor, version_id, lock_version)
     conflicts = v.document.get("conflicts") or []
     if conflicts:
+        # Each under the path it concerns, saying which: the same words for every conflict told none apart.
         raise Conflict(msg("version.conflicts_open", count=len(conflicts)),
-                       errors={f"conflicts[{i}]": [c.get("message", c.get("path", ""))] for i, c in enumerate(conflicts)})
+                       errors={str(c.get("path", i)): [msg("version.conflict_open_at", path=c.get("path", ""),
+                                                           message=c.get("message", ""))]
+                               for i, c in enumerate(conflicts)})
     doc = resolve(v)
     warnings = check_resolved(v.scheme, doc, dictionary)
     frozen_hash = content_hash(doc)
@@ -691,6 +695,9 @@ def rebase(session: Session, actor: Actor, version_id: int, *, new_parent_id: in
     if new_parent.scheme_id != v.parent.scheme_id:
         raise InvalidInput(msg("version.parent_other_scheme"),
                            errors={"new_parent_id": [msg("version.parent_other_scheme")]})
+    if new_parent.number <= v.parent.number:  # back onto an older template, or a copy onto the same one
+        bad = msg("version.rebase_not_newer", number=new_parent.number, current=v.parent.number)
+        raise Conflict(bad, errors={"new_parent_id": [bad]})
     old_doc, new_doc = resolve(v.parent), resolve(new_parent)
     result = loc.rebase(old_doc, new_doc, v.document.get("overrides", []))
     conflicts = [c.as_dict() for c in result.conflicts]
