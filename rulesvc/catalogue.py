@@ -173,6 +173,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "json.escape": ("字符串中有无效的转义（反斜杠须写成 \\\\）", "an invalid escape in a string (write a backslash as \\\\)"),
     "json.other": ("无法解析（{detail}）", "{detail}"),
     "json.not_unicode": ("不是 UTF-8 编码的文字", "the body is not UTF-8 text"),
+    "json.surrogate": ("字符串中有不成对的代理项转义（如 \\ud800），不是有效的字符",
+                       "a string holds an unpaired surrogate escape (such as \\ud800), which is not a character"),
     "json.constant": ("{name} 不是 JSON 允许的数", "{name} is not a number JSON allows"),
     "json.too_big": ("数字 {text} 超出范围", "the number {text} is out of range"),
     "request.not_json": ("请求体须为 JSON，并带请求头 Content-Type: application/json（收到的是 {mimetype}；curl 请加 "
@@ -235,6 +237,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "simulation.period_open": ("{period} 尚未结束（至 {end}），模拟测评须用已结束的期间",
                                "{period} is not over (until {end}): simulate on closed periods"),
     "simulation.too_many_periods": ("一次模拟测评最多 {limit} 个期间，现有 {count} 个", "At most {limit} periods per run, not {count}"),
+    "simulation.too_many_open": ("您已有 {count} 次模拟测评在排队或运行（每人最多 {limit} 次同时进行），请待其完成或取消后再发起",
+                                 "You have {count} simulation runs queued or running (at most {limit} at once per "
+                                 "person): wait for one to finish, or cancel one, before asking for another"),
     "simulation.no_data": ("{periods} 没有可用的数据（没有在用的数据集含这些期间的事件）",
                            "No data for {periods} (no dataset in use holds events of these periods)"),
     "simulation.options_bad": ("报告选项有误", "Invalid report options"),

@@ -77,6 +77,12 @@ class Unavailable(RulesvcError):
     code = "unavailable"
 
 
+class TooBusy(RulesvcError):
+    """The caller has as much under way as one caller may (HTTP 429): wait for it to finish."""
+
+    code = "too_many_requests"
+
+
 class InvalidInput(RulesvcError):
     """Input failed validation; ``errors`` maps field names to messages."""
 

@@ -38,6 +38,7 @@ from rulesvc.errors import (
     NotFound,
     PermissionDenied,
     RulesvcError,
+    TooBusy,
     Unavailable,
 )
 from rulesvc.schema.messages import code_of, translate
@@ -53,6 +54,7 @@ DOMAIN_STATUS: dict[type[RulesvcError], int] = {
     InvalidInput: 422,
     ImportRejected: 400,
     Unavailable: 503,
+    TooBusy: 429,
     RulesvcError: 400,
 }
 

@@ -223,6 +223,8 @@ RUN_LOCATION = location_doc("该测评的地址：查看进度与报告", "where
                   description="同样的测评已存在（排队、进行中或已完成）：返回它 (the same run exists)")
 @blp.alt_response(403, response="FORBIDDEN")
 @blp.alt_response(404, response="NOT_FOUND")
+@blp.alt_response(429, description="本人已有 4 次测评在排队或运行：待其完成或取消后再发起 (four runs of yours are under way: "
+                               "wait for one, or cancel one)")
 @blp.alt_response(503, description="模拟测评队列（Redis）无法连接：未创建任何测评 (the queue does not answer)")
 @_guarded(blp)
 @idempotent(atomic=False)  # the run is committed before its job is queued

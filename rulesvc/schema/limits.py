@@ -190,9 +190,22 @@ def parse_json_body(raw: bytes, *, max_bytes: int = MAX_BODY_BYTES, max_depth: i
     if _deeper_than(value, max_depth):
         raise BodyError(400, msg("request.bad_json", detail=msg("field.too_deep", max=max_depth)),
                         {"body": [msg("field.too_deep", max=max_depth)]})
+    # "\ud800" alone is valid JSON syntax but no character: Python keeps it in the string, and writing it out
+    # (an error echoing it, the database) then fails — a 500 for a bad request (audit finding). Only an escape
+    # can make one, so only a body with one is looked at.
+    if (b"\\ud" in raw or b"\\uD" in raw) and _unpaired_surrogate(value):
+        raise BodyError(400, msg("request.bad_json", detail=msg("json.surrogate")))
     # What is left (NUL characters, sizes of fields) is the content's business: the view's schema and the
     # services answer it with a 422 naming every field at once.
     return value
+
+
+def _unpaired_surrogate(value: Any) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _deeper_than(value: Any, max_depth: int) -> bool:

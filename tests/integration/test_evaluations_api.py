@@ -225,6 +225,14 @@ def test_an_integrators_usual_mistakes_get_answers_that_name_them(world):
     body = refused(c.post("/api/v1/evaluations", headers=k["scorer"], data=text.encode("utf-16"),
                           content_type="application/json"), 400, "request.bad_json")
     assert "不是 UTF-8 编码" in body["message"]
+    # An unpaired surrogate escape is JSON syntax but no character: 400, not a 500 when it is echoed or stored
+    # (audit finding) — in a value and in a key; a proper pair (an emoji) is fine.
+    for lone in ('{"scheme": "SIM-PROSECUTOR", "period": "2020", "subject": "\\ud800"}',
+                 '{"scheme": "SIM-PROSECUTOR", "period": "2020", "subject": "P01", "\\udfff": 1}'):
+        body = refused(c.post("/api/v1/evaluations", headers=k["scorer"], data=lone.encode(),
+                              content_type="application/json"), 400, "request.bad_json")
+        assert "代理项" in body["message"]
+    refused(ask(c, k["scorer"], subject="\U0001F600"), 404, "scoring.no_subject")
     # A code pasted with the spaces of its spreadsheet cell: read without them (the card's code is the plain one);
     # only spaces is a field error, not "no such subject".
     assert ok(ask(c, k["scorer"], subject=" P01\t"))["subject"]["code"] == "P01"

@@ -516,3 +516,27 @@ def test_scenarios_are_validated_locked_in_checked_at_submit_frozen_carried_over
     assert exported["v0001.yaml"].get("scenarios") == []
     assert exported["v0002.yaml"].get("scenarios") == locked["scenarios"], "scenarios are not exported"
     assert exported["v0003.yaml"].get("scenarios") == locked["scenarios"]
+
+
+def test_one_person_has_at_most_four_runs_under_way(published):
+    """Found by an audit: one county key queued 40 runs (each option value a new run) and held up every other
+    run of the province for minutes. A fifth run of one person while four are queued or running is 429, in
+    their language; a run that exists already is still answered (it adds nothing)."""
+    from sqlalchemy import select, update
+
+    from rulesvc.persistence.models import SimulationRun
+
+    c, k, v2 = published.client, published.keys, published.v2
+    done = wait_for(c, k["province"], simulate(c, k["province"], v2["id"], "2020")["id"])
+    runs = [simulate(c, k["province"], v2["id"], "2020", options={"fairness_threshold": 1 + i / 10})["id"]
+            for i in range(4)]
+    _settle(published.app)
+    with published.app.app_context():  # hold the four as if the workers had not reached them yet
+        db.session.execute(update(SimulationRun).where(SimulationRun.id.in_(runs)).values(status="queued"))
+        db.session.commit()
+        assert db.session.scalar(select(SimulationRun.created_by_ref).where(SimulationRun.id == runs[0])).startswith("user:")
+    busy = refused(c.post("/api/v1/simulations?lang=en", headers=k["province"], json={
+        "candidate_version_id": v2["id"], "periods": ["2020"], "options": {"fairness_threshold": 2.5}}), 429,
+        "simulation.too_many_open")
+    assert "at most 4 at once" in busy["message"]
+    assert simulate(c, k["province"], v2["id"], "2020", expect=200)["id"] == done["id"]  # the same run: answered

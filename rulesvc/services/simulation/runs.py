@@ -41,7 +41,7 @@ from rulesvc.engine import ENGINE_VERSION
 from rulesvc.engine.dictionary import Dictionary
 from rulesvc.engine.periods import Period
 from rulesvc.engine.simreport import why_moved
-from rulesvc.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from rulesvc.errors import Conflict, InvalidInput, NotFound, PermissionDenied, TooBusy
 from rulesvc.persistence import lifecycle
 from rulesvc.persistence.models import (
     SIMULATION_STATUS_LABELS,
@@ -62,6 +62,7 @@ from rulesvc.services.simulation.spec import Identity, parse_options, parse_peri
 
 FINISHED = ("succeeded", "failed", "cancelled")
 ACTIVE = ("queued", "running")
+MAX_OPEN_PER_PERSON = 4  # runs queued or running at once, per person (a key counts as its owner)
 SORTS = {"delta_total": SimulationSubject.delta_total, "delta_rank": SimulationSubject.delta_rank,
          "grade_move": SimulationSubject.grade_move, "total_c": SimulationSubject.total_c,
          "total_b": SimulationSubject.total_b, "rank_c": SimulationSubject.rank_c,
@@ -142,6 +143,12 @@ def create_run(session: Session, actor: Actor, dictionary: Dictionary, *, candid
         if asked.created and audited:
             record_start(session, actor, asked.run)
         return asked
+    # One person's runs under way are bounded: the workers are the whole province's (an audit queued 40 runs,
+    # each option value a new one, and held up everyone else's for minutes).
+    under_way = session.scalar(select(func.count()).select_from(SimulationRun).where(
+        SimulationRun.created_by_ref == actor.person, SimulationRun.status.in_(ACTIVE))) or 0
+    if under_way >= MAX_OPEN_PER_PERSON:
+        raise TooBusy(msg("simulation.too_many_open", count=under_way, limit=MAX_OPEN_PER_PERSON))
     run = SimulationRun(
         run_hash=identity.run_hash, procuratorate_id=scheme.procuratorate_id, scheme_id=scheme.id,
         candidate_version_id=candidate.id, baseline_version_id=base_version.id if base_version else None,
