@@ -167,6 +167,8 @@ def test_draft_to_active_through_a_simulation_run(published):
     assert moved and {r["code"] for r in moved} == {r["code"] for r in everyone if r["grade_move"]}
     assert [r["code"] for r in all_subjects(c, k["province"], run["id"], "&q=P07")] == ["P07"]
     assert {r["code"] for r in all_subjects(c, k["province"], run["id"], "&q=检察官0")} == set(PEOPLE) - {"P10"}
+    # what is typed is looked for as it is: "_" and "%" are not wildcards (q=_ matched everyone — audit finding)
+    assert all_subjects(c, k["province"], run["id"], "&q=_") == all_subjects(c, k["province"], run["id"], "&q=%25") == []
 
     # Why each moved: the items add up to the change of total.
     for row in everyone:

@@ -372,9 +372,10 @@ def subjects_page(session: Session, actor: Actor, run_id: int, *, period: str | 
     q = select(SimulationSubject).where(SimulationSubject.run_id == run.id, SimulationSubject.period == period)
     if changed:
         q = q.where(SimulationSubject.grade_move != 0)
-    if search:
-        like = f"%{search.strip()}%"
-        q = q.where(SimulationSubject.code.like(like) | SimulationSubject.name.like(like))
+    if search:  # the text as typed: % and _ are letters here, not LIKE's wildcards (q=_ matched everyone)
+        text = search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like = f"%{text}%"
+        q = q.where(SimulationSubject.code.like(like, escape="\\") | SimulationSubject.name.like(like, escape="\\"))
     total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
     if (page - 1) * page_size >= total:  # also keeps absurd page numbers away from the database's integer range
         return [], total
