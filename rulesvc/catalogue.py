@@ -356,7 +356,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "version.rebase_not_newer": ("第 {number} 版不比本版的上级（第 {current} 版）新：变基只能跟进上级方案更新的版本",
                                  "Version {number} is not newer than this version's parent (version {current}): a rebase "
                                  "follows a newer version of the parent scheme"),
-    "version.conflict_open_at": ("{path}：{message}", "{path}: {message}"),
+    "version.conflict_open_at": ("冲突未处理：{path}（{message}）", "Conflict not settled: {path} ({message})"),
     "version.parent_other_scheme": ("新上级版本须属于同一上级方案", "The new parent must be a version of the same parent scheme"),
     "version.effective_overlap": ("第 {number} 版自 {date} 起生效，新版本的生效日期须晚于该日",
                                   "Version {number} is in force from {date}: choose a later date"),

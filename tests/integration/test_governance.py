@@ -204,7 +204,7 @@ def test_the_whole_loop(app, people) -> None:
         assert err.value.error_code == "version.conflicts_open"
         # each open conflict under its own path, naming it (not conflicts[0], conflicts[1] with the same words)
         (said,) = err.value.errors["indicators.plea_rate.scoring.tiers"]
-        assert str(said).startswith("indicators.plea_rate.scoring.tiers：")
+        assert str(said).startswith("冲突未处理：indicators.plea_rate.scoring.tiers（")
         db.session.rollback()
         rebased = db.session.get(SchemeVersion, rebased.id)
         with pytest.raises(InvalidInput) as edit_without_value:  # "edit" needs the new value
