@@ -136,26 +136,18 @@ class _Check:
         return True
 
     def _subject(self, i: int, given: dict[str, Any], typed: tuple[Any, ...] | None, bad: set[str | None]) -> bool:
-        """Whether the event is the subject's (an error of its prosecutor or procuratorate column if
-        not, unless that column has an error of its own already)."""
+        """Whether the checked event is the subject's. A row naming someone else never gets here
+        (:meth:`_someone_else`); one naming no one is an error of its prosecutor column (a missing procuratorate
+        is the import's error already)."""
         column = "prosecutor" if self.key == "prosecutor_id" else "procuratorate"
         shown = self.cmap.display(column)
         if shown in bad:
             return False
-        if typed is not None:
-            if (typed[3] if column == "prosecutor" else typed[2]) == self.subject_id:
-                return True
-        raw = given.get(column)
-        if raw is None:
-            if column == "prosecutor":  # a missing procuratorate is the import's error already
-                self._add(f"{FIELD}[{i}].{shown}", msg("inline_events.subject_required", subject=self.subject_code))
-            return False
-        code = str(raw).strip() if isinstance(raw, str | int) and not isinstance(raw, bool) else None
-        if code == self.subject_code:
-            return typed is not None  # the subject's, but the row has another error
-        self._add(f"{FIELD}[{i}].{shown}", msg("inline_events.other_subject", subject=self.subject_code,
-                                               given=code if code is not None else repr(raw)))
-        return False
+        if typed is not None and (typed[3] if column == "prosecutor" else typed[2]) == self.subject_id:
+            return True
+        if given.get(column) is None and column == "prosecutor":
+            self._add(f"{FIELD}[{i}].{shown}", msg("inline_events.subject_required", subject=self.subject_code))
+        return False  # the subject's, but the row has another error
 
     def _in_period(self, i: int, day: dt.date) -> bool:
         p = self.period
