@@ -282,6 +282,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "evaluation.batch_too_many": ("一次最多给 {limit} 个考评对象计分", "At most {limit} subjects per batch"),
     "evaluation.batch_full_trace": ("完整解释（trace=full）一次最多 {limit} 个考评对象；请分批或改用 summary",
                                     "A full trace is given for at most {limit} subjects per batch; split it or use summary"),
+    "evaluation.trace_differs": (
+        "完整解释按发布时记录的数据集和版本重新计算，但与发布的卡片不一致（{what}）：发布后{why}。卡片上的数字以发布的为准；"
+        "如需更正，请发布更正（supersede）",
+        "The full trace, computed again from the recorded datasets and version, does not match the published card "
+        "({what_en}): {why_en} since publishing. The card's figures are the published ones; publish a correction "
+        "(supersede) to change them"),
     "history.no_data": ("本期间没有可用的数据（没有在用的数据集含该期间的事件），没有分数",
                         "No data for this period (no event dataset in use covers it): no scores"),
     "history.range_bad": ("起止月份有误：{detail}", "Bad range: {detail}"),

@@ -298,7 +298,7 @@ class EventsUsedSchema(ma.Schema):
 
 
 CARD_FIELDS = ("status", "status_reason", "total", "grade", "grade_reason", "rank", "dimensions", "indicators",
-               "adjustments", "vetoes", "attribution", "trace")
+               "adjustments", "vetoes", "attribution", "trace", "trace_matches_card", "trace_note")
 
 
 class EvaluationSchema(ProvenanceSchema):
@@ -341,6 +341,16 @@ class EvaluationSchema(ProvenanceSchema):
          "metrics": [{"code": "cases_accepted", "name": "受理审查起诉案件数（案）", "definition": "count(case_accepted)",
                       "value": 4.0, "events": 4,
                       "event_ids": ["DEMO00692617", "DEMO00692622", "DEMO00692628", "DEMO00692634"]}]}))
+    trace_matches_card = ma.fields.Boolean(metadata=about(
+        "已发布结果的 trace=full：重算的完整解释与发布的卡片（状态、总分、等次）是否一致。重算以发布时的人员情况和同组数据为准，"
+        "之后的组织机构变动不影响它；数据字典或程序版本更新后可能不一致，此时以卡片为准 (published figures with "
+        "trace=full: whether the trace computed again gives the card's status, total and grade; it is computed with "
+        "the person and peers as published, so later directory changes do not move it; a newer data dictionary or "
+        "engine may — the card's figures stand)", True))
+    trace_note = ma.fields.String(metadata=about(
+        "trace_matches_card 为 false 时：哪些数字不一致、为什么 (when trace_matches_card is false: what differs and why)",
+        "完整解释按发布时记录的数据集和版本重新计算，但与发布的卡片不一致（总分）：发布后程序已升级。卡片上的数字以发布的为准；"
+        "如需更正，请发布更正（supersede）"))
 
 
 class CardErrorSchema(ma.Schema):

@@ -804,3 +804,35 @@ def peer_stats(compiled: CompiledScheme, f: pl.DataFrame) -> dict[tuple[str, Any
         elif sub.height:
             stats[(code, None)] = PeerStats(tuple(sub[col].sort()), cast(float, sub[col].mean()))
     return stats
+
+
+def peers_of_frame(compiled: CompiledScheme, f: pl.DataFrame, key: str) -> PeerContext | None:
+    """The :class:`PeerContext` a bulk run gave its subjects, rebuilt from its result frame (``f``: every
+    column of ``BulkResult.frame``, the ``peer__`` ones included) — what a stored run (a publication) needs
+    to explain one subject exactly as it was scored. None when the frame lacks a column it needs (a run
+    stored without its ``peer__`` columns)."""
+    s = compiled.scheme
+    qgroup = s.grading.quota_group if s.grading else "all"
+    gcol = None if qgroup == "all" else GROUP_COLUMNS[qgroup]
+    veto_cols = [cv.veto.code for cv in compiled.vetoes]
+    needed = {key, "status", "status_reason", "total", "grade", *([gcol] if gcol else []),
+              *(f"veto__{c}" for c in veto_cols),
+              *(f"peer__{ci.indicator.code}" for ci in compiled.indicators
+                if ci.piecewise is not None and ci.piecewise.derive != "value")}
+    if not needed <= set(f.columns):
+        return None
+    evaluated = f.filter(pl.col("status") == EVALUATED)
+    totals: dict[Any, list[float]] = {}
+    for k, t in zip(evaluated[gcol] if gcol else [None] * evaluated.height, evaluated["total"], strict=True):
+        totals.setdefault(k, []).append(t)
+    peers = PeerContext(peer_stats(compiled, f), {k: tuple(sorted(v)) for k, v in totals.items()},
+                        _kept_from_quota(compiled, evaluated, gcol))
+    if s.grading is None:
+        return peers
+    rows, grades = [], []
+    for row in evaluated.select(list(dict.fromkeys(needed))).iter_rows(named=True):
+        subj = Subject(id=str(row[key]), groups={qgroup: row[gcol]} if gcol else {}, status=row["status"],
+                       status_reason=row["status_reason"])
+        rows.append((subj, row["total"], [c for c in veto_cols if row[f"veto__{c}"]]))
+        grades.append(row["grade"])
+    return dataclasses.replace(peers, graded_above=_graded_above(compiled, rows, grades, qgroup))

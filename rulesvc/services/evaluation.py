@@ -104,11 +104,10 @@ def _evaluate(session: Session, actor: Actor, dictionary: Dictionary, *, subject
             raise NotFound(msg("scoring.no_subject", code=subject))
         if raw and trace == "summary":  # the stored card is the answer's card part, byte for byte
             return _joined(canonical(fig.provenance()), text)
-        out = answer(fig, json.loads(text), trace)
+        card = json.loads(text)
+        out = answer(fig, card, trace)
         if trace == "full":
-            again = results.provisional_figures(session, fig.version, dictionary, fig.period, cache_dir=cache_dir,
-                                                dataset_ids=[i for i, _ in fig.datasets])
-            out["trace"] = _result(again, _subject_row(session, actor, again, subject)).as_dict()
+            out.update(_published_trace(session, dictionary, fig, card, cache_dir))
         return out
     if trace == "summary":  # the card made once per bulk run and subject, then answered as a published one
         text = _provisional_card(session, fig, subject)
@@ -185,6 +184,45 @@ def _result(fig: results.Figures, row: dict[str, Any]) -> Any:
     subj.id, subj.name = row["code"], row.get("name") or ""
     return evaluate_subject_frame(fig.compiled, subj, fig.computed.events_of(row[fig.key]), period=fig.period.label,
                                   decider=default_decider(), peers=fig.computed.bulk.peers)
+
+
+def _published_trace(session: Session, dictionary: Dictionary, fig: results.Figures, card: dict[str, Any],
+                     cache_dir: str | Path | None) -> dict[str, Any]:
+    """A published card's full trace: the subject's events in the datasets the publication recorded, scored
+    under its version as the subject stood when it was published (their row of the publication: unit,
+    business, time in office, how they took part) among the peers they were scored among — so a later
+    directory import moves nothing in it. ``trace_matches_card`` says whether it gives the card's status,
+    total and grade (a publication stored before its peers were, a newer data dictionary or engine may not);
+    when it does not, ``trace_note`` says so and that the card's figures stand."""
+    code = card["subject"]["code"]
+    row = fig.row(code)
+    assert row is not None  # a publication has a card for every row of its frame
+    again = results.provisional_figures(session, fig.version, dictionary, fig.period, cache_dir=cache_dir,
+                                        dataset_ids=[i for i, _ in fig.datasets])
+    assert again.computed is not None
+    peers = results.published_peers(fig)
+    subj = subject_of(row, fig.key, final=True)
+    subj.id, subj.name = code, row.get("name") or ""
+    result = evaluate_subject_frame(fig.compiled, subj, again.computed.events_of(row[fig.key]),
+                                    period=fig.period.label, decider=default_decider(),
+                                    peers=peers if peers is not None else again.computed.bulk.peers)
+    differs = [what for what, ok in (
+        (("状态", "status"), result.status == card["status"]),
+        (("总分", "total"), card["total"] is not None and abs(result.total - card["total"]) <= 1e-9),
+        (("等次", "grade"), (result.grade if result.status == EVALUATED else None) == card["grade"])) if not ok]
+    out: dict[str, Any] = {"trace": result.as_dict(), "trace_matches_card": not differs}
+    if differs:
+        pub = fig.publication
+        assert pub is not None
+        why = [w for w, changed in (
+            (("数据字典已更新", "the data dictionary changed"), pub.dictionary_hash != dictionary.content_hash),
+            (("程序已升级", "the engine was upgraded"), pub.engine_version != again.engine_version),
+            (("组织机构（所属单位、部门、员额或在岗时间）已变化", "the directory (units, departments, quota status or "
+              "time in office) changed"), peers is None)) if changed] or [("数据或程序已变化", "data or engine changed")]
+        out["trace_note"] = msg("evaluation.trace_differs", what="、".join(w[0] for w in differs),
+                                what_en=", ".join(w[1] for w in differs), why="，".join(w[0] for w in why),
+                                why_en="; ".join(w[1] for w in why)).render(None)
+    return out
 
 
 def _orgs(session: Session) -> dict[int, dict[str, str]]:
@@ -357,7 +395,6 @@ def _cards(session: Session, actor: Actor, dictionary: Dictionary, fig: results.
             part = codes[i:i + 500]
             stored.update({r[0]: r[1] for r in session.execute(select(PublicationCard.code, PublicationCard.card).where(
                 PublicationCard.publication_id == fig.publication.id, PublicationCard.code.in_(part))).all()})
-    again = None
     for code in codes:
         row = rows.get(code)
         try:
@@ -374,10 +411,9 @@ def _cards(session: Session, actor: Actor, dictionary: Dictionary, fig: results.
                 card = json.loads(gzip.decompress(stored[code]))
                 full = None
                 if trace == "full":
-                    if again is None:
-                        again = results.provisional_figures(session, fig.version, dictionary, fig.period,
-                                                            cache_dir=cache_dir, dataset_ids=[i for i, _ in fig.datasets])
-                    full = _result(again, again.frame.filter(pl.col("code") == code).row(0, named=True)).as_dict()
+                    traced = _published_trace(session, dictionary, fig, card, cache_dir)
+                    full = traced.pop("trace")
+                    card = {**card, **traced}
             elif trace == "summary":
                 card, full = json.loads(_provisional_card(session, fig, code, orgs, ranks, row)), None
             else:

@@ -167,8 +167,10 @@ def _cards(session: Session, fig: results.Figures) -> list[tuple[int, dict[str, 
 
 
 def _stored_frame(fig: results.Figures) -> pl.DataFrame:
-    """The bulk result as published: every column but the internal peer helpers."""
-    return fig.frame.select([c for c in fig.frame.columns if not c.startswith("peer__")])
+    """The bulk result as published, every column: the ``peer__`` ones too, so that a published card's full
+    trace is explained among the very peers it was scored among (``engine.bulk.peers_of_frame``), whatever
+    the directory says later. (Publications made before 2026-12-07 lack them: see ``evaluation``.)"""
+    return fig.frame
 
 
 def _streaks(session: Session, fig: results.Figures, dictionary: Dictionary,

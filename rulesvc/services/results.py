@@ -34,12 +34,12 @@ from sqlalchemy.orm import object_session as _object_session
 
 from rulesvc.catalogue import msg
 from rulesvc.engine import ENGINE_VERSION
-from rulesvc.engine.bulk import GROUP_COLUMNS, BulkResult, evaluate_bulk, reached_band
+from rulesvc.engine.bulk import GROUP_COLUMNS, BulkResult, evaluate_bulk, peers_of_frame, reached_band
 from rulesvc.engine.compile import CompiledScheme
 from rulesvc.engine.dictionary import Dictionary
 from rulesvc.engine.errors import DefinitionError
 from rulesvc.engine.participation import EVALUATED
-from rulesvc.engine.peers import quota_places
+from rulesvc.engine.peers import PeerContext, quota_places
 from rulesvc.engine.periods import Period, parse_period
 from rulesvc.engine.summary import explain_row, subset_facts
 from rulesvc.errors import InvalidInput, NotFound
@@ -137,6 +137,7 @@ _DATA = _Lru(14)  # (generation, period, scheme scope, event types …) -> Perio
 _BULK = _Lru(28)  # (content hash, datasets, period, dictionary, subjects) -> BulkResult
 _SUBSETS = _Lru(28)  # a bulk run's key -> engine.summary.subset_facts of its events (a card needs them)
 _PUBLISHED = _Lru(16)  # publication id -> (frame, left out, extra)
+_PUBLISHED_PEERS = _Lru(8)  # publication id -> the peers its subjects were scored among (a full trace needs them)
 # (bulk run's key, subject code) -> gzip(card), and (published, database, publication, its hash, subject code) ->
 # the stored gzip(card): ~5 kB a card of the provincial template, so ~3,000 cards — a province's period — in 16 MB
 # of a worker
@@ -145,7 +146,7 @@ _CARDS = _Cards(16 << 20)
 
 def clear_caches() -> None:
     """Forget every cached result (tests; a worker never needs it: keys change with their inputs)."""
-    for c in (_DATA, _BULK, _SUBSETS, _PUBLISHED, _COMPILED, _INDEX, _QUOTA, _CARDS):
+    for c in (_DATA, _BULK, _SUBSETS, _PUBLISHED, _PUBLISHED_PEERS, _COMPILED, _INDEX, _QUOTA, _CARDS):
         c.clear()
 
 
@@ -505,6 +506,15 @@ def published_figures(pub: Publication, dictionary: Dictionary) -> Figures:
     return Figures(pub.scheme, v, compiled, parse_period(pub.period), frame, left_out, KEYS[compiled.scheme.subject],
                    tuple((int(i), str(h)) for i, h in pub.datasets), pub.dictionary_hash, pub.engine_version,
                    publication=pub, extra=extra)
+
+
+def published_peers(fig: Figures) -> PeerContext | None:
+    """The peers the subjects of a publication were scored among (``engine.bulk.peers_of_frame`` of its stored
+    frame): None for a publication stored without them (before 2026-12-07)."""
+    pub = fig.publication
+    assert pub is not None
+    return _PUBLISHED_PEERS.get_or_make((database(session_of(pub)), pub.id),
+                                        lambda: peers_of_frame(fig.compiled, fig.frame, fig.key))
 
 
 def published_card(pub: Publication, code: str) -> bytes | None:

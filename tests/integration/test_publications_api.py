@@ -395,3 +395,58 @@ def test_a_published_card_is_read_from_the_database_once_per_worker(world):
         assert other.status_code == 200 and other.json["subject"]["code"] == "P02" and len(asked) == 2
     finally:
         event.remove(engine, "before_cursor_execute", seen)
+
+
+def test_a_published_full_trace_explains_the_card_as_published_after_the_directory_changes(world, monkeypatch):
+    """Found by review: a published card's full trace was scored on today's directory. Someone who left
+    after publishing made it fail (and a batch's answer a server error); a smaller group gave the trace other
+    quota places, so its grade could contradict the card's. Now it is the subject as published, among the
+    peers as published — and an answer that cannot reproduce its card says so."""
+    sim, c, k, v1, tmp = world
+    # Two honours for P02 (88 → 92): two reach 优秀's 90, and nine graded give it two places (30 %, rounded down).
+    rows = [["event_id", "event_type", "procuratorate", "prosecutor", "case_id", "occurred_on", "kind", "level", "title"]]
+    rows += [[f"R-2020-07-P02-{i}", "honour", "910101", "P02", "", "2020-07-10", "honour", "provincial", "办案能手"]
+             for i in (1, 2)]
+    path = tmp / "honours.csv"
+    with path.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(rows)
+    with sim.app_context():
+        assert import_file(db.session, path, dictionary=get_dictionary(sim.config["RULES_DIR"]),
+                           created_by="tests").created
+        db.session.commit()
+    ok(c.post("/api/v1/publications", headers=k["reviewer"], json={"scheme": "SIM-PROSECUTOR", "period": PERIOD}), 201)
+    published = {code: card(c, k["scorer"], code=code) for code in PEOPLE if code != "P10"}
+    excellent = sorted(code for code, a in published.items() if a["grade"] == "优秀")
+    assert len(excellent) == 2, {code: (a["total"], a["grade"]) for code, a in published.items()}
+
+    # After publishing, the directory says P04, P05 and P06 left before July: six are graded now, one place of
+    # 优秀 (30 % of 6, rounded down) instead of two (of 9): among today's peers one of the two is 良好 (below).
+    files = province_files(tmp / "left", PEOPLE)
+    people = files[2].read_text(encoding="utf-8").splitlines()
+    files[2].write_text("\n".join(ln.replace("2015-01-01,", "2015-01-01,2020-06-30") if ln.split(",")[0] in
+                                  ("P04", "P05", "P06") else ln for ln in people) + "\n", encoding="utf-8")
+    with sim.app_context():
+        assert import_file(db.session, files[2], dictionary=get_dictionary(sim.config["RULES_DIR"]),
+                           created_by="tests").created
+        db.session.commit()
+    for code in ("P04", *excellent):  # one who left, and both holders of 优秀
+        full = card(c, k["scorer"], code=code, trace="full")
+        assert full["figures"] == "published" and full["trace_matches_card"] is True and "trace_note" not in full
+        assert (full["trace"]["total"], full["trace"]["grade"]) == (published[code]["total"], published[code]["grade"])
+    batch = ok(c.post("/api/v1/evaluations/batch", headers=k["scorer"], json={
+        "scheme": "SIM-PROSECUTOR", "period": PERIOD, "subjects": ["P04", *excellent], "trace": "full"}))
+    assert [(b["subject"]["code"], b["trace"]["grade"], b["trace_matches_card"]) for b in batch["cards"]] == [
+        (code, published[code]["grade"], True) for code in ("P04", *excellent)]
+
+    # A publication stored without its peers (before 2026-12-07) is explained among today's: the answer says
+    # where the trace and the card part, and that the card stands.
+    from rulesvc.services import results
+
+    monkeypatch.setattr(results, "published_peers", lambda fig: None)
+    parted = [card(c, k["scorer"], code=code, trace="full") for code in excellent]
+    differs = [a for a in parted if not a["trace_matches_card"]]
+    assert len(differs) == 1 and differs[0]["grade"] == "优秀" and differs[0]["trace"]["grade"] == "良好"
+    assert "等次" in differs[0]["trace_note"] and "组织机构" in differs[0]["trace_note"]
+    en = ok(c.post("/api/v1/evaluations?lang=en", headers=k["scorer"], json={
+        "scheme": "SIM-PROSECUTOR", "period": PERIOD, "subject": differs[0]["subject"]["code"], "trace": "full"}))
+    assert en["trace_note"].startswith("The full trace") and "grade" in en["trace_note"] and "directory" in en["trace_note"]

@@ -43,7 +43,7 @@ from hypothesis import strategies as st
 from scheme_strategies import DICT, FIXED_SCALAR_DIVISION, PERIOD, DataSet, datasets, scheme_documents
 
 from rulesvc.engine import differential
-from rulesvc.engine.bulk import GROUP_COLUMNS, BulkResult, evaluate_bulk
+from rulesvc.engine.bulk import GROUP_COLUMNS, BulkResult, evaluate_bulk, peers_of_frame
 from rulesvc.engine.compile import CompiledScheme, compile_scheme
 from rulesvc.engine.differential import compare, summary_differences
 from rulesvc.engine.durable_decider import DurableDecider
@@ -179,6 +179,9 @@ def check(compiled: CompiledScheme, bulk: BulkResult, events: pl.DataFrame, n_su
     """The assertions of the module docstring; returns the differences forgiven as the known ulp bug."""
     excused: list[str] = []
     assert bulk.frame.height + bulk.left_out.height == n_subjects
+    # What a publication stores (the result frame) gives back the peers every subject was scored among: a
+    # published card's full trace is explained among them, whatever the directory says later.
+    assert peers_of_frame(compiled, bulk.frame, bulk.key) == bulk.peers
     if subjects is not None:  # who takes part, as the README says
         active = active_subjects(compiled, events, bulk.key)
         got = {**{r[bulk.key]: r["status"] for r in bulk.frame.select(bulk.key, "status").to_dicts()},
