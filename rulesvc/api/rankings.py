@@ -240,8 +240,13 @@ class LaggardRuleSchema(ma.Schema):
         "bottom_k 末 k 位 / bottom_share 末尾比例 (last k of a group / last share of a group)", "bottom_k"))
     group = ma.fields.String(allow_none=True, metadata=about("适用的组（院级）(the group it applies to)", "city"))
     size = ma.fields.Integer(required=True, metadata=about("组内参评数 (evaluated units of the group)", 9))
-    places = ma.fields.Integer(required=True, metadata=about("标记的名额 (how many are flagged)", 3))
-    note = ma.fields.String(required=True, metadata=about("说明 (in words)", "市级院 9 个：排名末 3 位须书面说明"))
+    places = ma.fields.Integer(required=True, metadata=about("标记的名额 (how many places the rule has)", 3))
+    flagged = ma.fields.Integer(required=True, metadata=about(
+        "实际标记的单位数：同分并列在末位界线上的全部标记，可多于名额 (units flagged: ties at the boundary are all "
+        "flagged, so it may exceed places)", 3))
+    note = ma.fields.String(required=True, metadata=about(
+        "说明；标记数多于名额时注明同分并列 (in words; says so when a tie flags more than the places)",
+        "市级院 9 个：排名末 3 位须书面说明"))
 
 
 class ComparisonMethodSchema(ma.Schema):
@@ -259,6 +264,10 @@ class ComparisonMethodSchema(ma.Schema):
     streak_months = ma.fields.List(ma.fields.String(), required=True, metadata=about(
         "连续落后所看的月份 (the months streaks are read over)",
         ["2020-02", "2020-03", "2020-04", "2020-05", "2020-06", "2020-07"]))
+    streak_published = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(), required=True, metadata=about(
+        "本期之前已发布的月份及其发布编号：这些月份按发布时的结果判断是否落后，不随之后导入的数据变化 (the months before the "
+        "period that are published, with the publication each is read from: their verdicts are the published ones)",
+        {"2020-06": 12}))
     laggard_rules = ma.fields.List(ma.fields.Nested(LaggardRuleSchema), required=True, metadata=about(
         "末位标记规则及各组标记数 (the laggard rules and how many each flags)"))
 

@@ -10,12 +10,14 @@
 
 Streaks look at the period's months and, when the period is shorter than the streak (a monthly
 bulletin), at as many months before it as the streak needs (at most 24): July's bulletin names a unit
-behind since February. Every month is scored under the same version as the period.
+behind since February. Every month is scored under the same version as the period — except a month
+before the period that has been published: its verdicts are its publication's (the bulletin as published).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rulesvc.catalogue import msg
+from rulesvc.engine.bulk import GROUP_COLUMNS
 from rulesvc.engine.comparison import POSITIONS, laggard_rules, laggards, monthly_marks, positions
 from rulesvc.engine.compile import CompiledScheme
 from rulesvc.engine.dictionary import Dictionary
@@ -55,18 +58,43 @@ def streak_window(period: Period, compiled: CompiledScheme) -> list[Period]:
     return list(reversed(out))
 
 
+@dataclass
+class Streaks:
+    """The monthly marks streaks are read from (``engine.comparison.monthly_marks``), what they rest on: every
+    dataset read for them, and the months read from their publication."""
+
+    marks: pl.DataFrame
+    datasets: tuple[tuple[int, str], ...]
+    published: dict[str, int] = field(default_factory=dict)  # month -> the publication its figures come from
+
+
 def monthly_streaks(session: Session, fig: results.Figures, dictionary: Dictionary,
-                    cache_dir: str | Path | None = None) -> pl.DataFrame | None:
-    """Per unit and month, whether it was worse than its group's average on each compared indicator."""
+                    cache_dir: str | Path | None = None) -> Streaks | None:
+    """Per unit and month, whether it was worse than its group's average on each compared indicator. A month
+    before the period that has been published is read from its publication — the verdict the published
+    bulletin gave, whatever was imported since — and the others are computed now under the period's version."""
     pc = fig.compiled.scheme.peers
     if pc is None or not pc.streak:
         return None
     ids = [i for i, _ in fig.datasets] if fig.publication is not None else None
     monthly = []
+    datasets = dict(fig.datasets)
+    published: dict[str, int] = {}
+    needed = set(pc.indicators)
     for m in streak_months(fig):
+        pub = (results.current_publication(session, fig.scheme.id, m.label)
+               if m.label != fig.period.label and fig.publication is None else None)
+        frame = results.published_figures(pub, dictionary).frame if pub is not None else None
+        if frame is not None and needed <= set(frame.columns) and "status" in frame.columns:
+            assert pub is not None
+            monthly.append((m.label, frame))
+            datasets.update((int(i), str(h)) for i, h in pub.datasets)
+            published[m.label] = pub.id
+            continue
         c = results.compute(session, fig.compiled, dictionary, m, cache_dir=cache_dir, dataset_ids=ids)
         monthly.append((m.label, c.bulk.frame))
-    return monthly_marks(fig.compiled, monthly, fig.key)
+        datasets.update(c.data.datasets)
+    return Streaks(monthly_marks(fig.compiled, monthly, fig.key), tuple(sorted(datasets.items())), published)
 
 
 def comparison(session: Session, actor: Actor, dictionary: Dictionary, *, period: str, scheme: str | None = None,
@@ -80,7 +108,8 @@ def comparison(session: Session, actor: Actor, dictionary: Dictionary, *, period
     c = fig.compiled
     pc = c.scheme.peers
     frame = laggards(c, positions(c, results.ranked(fig, pc.group if pc else None)))
-    marks = fig.extra if fig.publication is not None else monthly_streaks(session, fig, dictionary, cache_dir)
+    streaks = None if fig.publication is not None else monthly_streaks(session, fig, dictionary, cache_dir)
+    marks = fig.extra if fig.publication is not None else (streaks.marks if streaks is not None else None)
     names = {r.id: (r.code, r.name) for r in session.execute(select(Procuratorate.id, Procuratorate.code,
                                                                     Procuratorate.name)).all()}
     compared = list(pc.indicators) if pc else []
@@ -103,12 +132,21 @@ def comparison(session: Session, actor: Actor, dictionary: Dictionary, *, period
                       "grade": row.get("grade"), "place": row.get("place"), "group_size": row.get("group_size"),
                       "bottom_k": bool(row.get("bottom_k")), "bottom_share": bool(row.get("bottom_share")),
                       "indicators": inds})
-    rules = [{"rule": r.rule, "group": r.group, "size": r.size, "places": r.places, "note": r.note}
-             for r in laggard_rules(c, frame)]
-    return {"period": fig.period.label, **fig.provenance(),
+    rules = []
+    gcol = GROUP_COLUMNS[pc.group] if pc and pc.group != "all" else None
+    for lr in laggard_rules(c, frame):
+        flagged = frame.filter(pl.col(lr.rule) & (pl.col(gcol) == lr.group if gcol else pl.lit(True))).height
+        tie = f"（含同分并列，共 {flagged} 个）" if flagged > lr.places else ""  # ties at the boundary are all flagged
+        rules.append({"rule": lr.rule, "group": lr.group, "size": lr.size, "places": lr.places, "flagged": flagged,
+                      "note": lr.note + tie})
+    provenance = fig.provenance()
+    if streaks is not None:  # the earlier months' datasets too: what reproduces the streaks
+        provenance["datasets"] = [{"id": i, "content_hash": h} for i, h in streaks.datasets]
+    return {"period": fig.period.label, **provenance,
             "method": {"group": pc.group if pc else "all", "band": pc.band if pc else None,
                        "positions": list(POSITIONS), "streak": pc.streak if pc else None,
                        "streak_months": [m.label for m in streak_months(fig)] if pc and pc.streak else [],
+                       "streak_published": streaks.published if streaks is not None else {},
                        "laggard_rules": rules},
             "units": units}
 
@@ -133,4 +171,4 @@ def _runs(marks: pl.DataFrame, key: str, compared: list[str]) -> dict[tuple[Any,
     return out
 
 
-__all__ = ["comparison", "monthly_streaks", "streak_months", "streak_window"]
+__all__ = ["Streaks", "comparison", "monthly_streaks", "streak_months", "streak_window"]

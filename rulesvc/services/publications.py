@@ -92,7 +92,8 @@ def publish(session: Session, actor: Actor, dictionary: Dictionary, *, scheme: s
     cards = _cards(session, fig)
     frame = _stored_frame(fig)
     left_out = fig.left_out
-    extra = _streaks(session, fig, dictionary, cache_dir)
+    streaks = _streaks(session, fig, dictionary, cache_dir)
+    extra = streaks.marks if streaks is not None else None  # frozen with the figures (earlier months' included)
     digest = _result_hash(cards, left_out, extra)
     # A correction that changes nothing is refused — judged by the results, not by the recorded inputs: a
     # prosecutor moved to another unit (the directory) changes places and groups under the same version and
@@ -174,8 +175,9 @@ def _stored_frame(fig: results.Figures) -> pl.DataFrame:
 
 
 def _streaks(session: Session, fig: results.Figures, dictionary: Dictionary,
-             cache_dir: str | Path | None) -> pl.DataFrame | None:
-    """Procuratorate schemes with streak naming: the monthly streaks over the period, frozen with it."""
+             cache_dir: str | Path | None) -> Any:
+    """Procuratorate schemes with streak naming: the monthly streaks over the period, frozen with it
+    (``comparisons.Streaks``: earlier months already published are read from their publications)."""
     from rulesvc.services import comparisons
 
     pc = fig.compiled.scheme.peers

@@ -1,0 +1,133 @@
+"""The procuratorate comparison (院际比较) as a monthly bulletin relies on it — found by an independent audit:
+
+- a month's bulletin looks back at earlier months for streaks (连续落后); a month already published was read
+  again from today's data, so August's bulletin could call a unit behind in July when the published July
+  bulletin had not (and the reverse). A published month is now read from its publication;
+- the answer's datasets named only the period's own, not those of the earlier months its streaks read;
+- a tie at the laggard boundary flagged more units than the rule has places, and the answer did not say so
+  (the command line did)."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from rulesvc.extensions import db
+from rulesvc.services.dictionary import get_dictionary
+from rulesvc.services.governance.access import system_actor
+from rulesvc.services.governance.apikeys import create_key
+from rulesvc.services.importing import import_file
+from tests.integration.simhelpers import created, import_province, make_keys, ok, publish, remove_runs
+
+SCHEME = "SIM-UNITS-MONTHLY"
+MONTHS = ["2020-06", "2020-07", "2020-08"]
+
+
+def unit_scheme() -> dict:
+    """Units by their monthly 监督立案数 (filings): 10 points at 10 or more, else none; placed against the
+    average of all units; the last unit explains in writing; two months behind running is named. (公开听证数
+    is shown, not scored: it gives the city, which files nothing, some activity — it is graded.)"""
+    return {
+        "code": SCHEME, "name": "院际月度通报测试方案", "subject": "procuratorate", "period": "month",
+        "combination": {"method": "sum"}, "dimensions": {"effect": {"name": "效果", "weight": 1}},
+        "metrics": {"filings": {"event": "supervision_action", "where": "action == 'filing'"},
+                    "hearings": {"event": "public_hearing"}},
+        "indicators": {"HEAR": {"name": "公开听证数", "formula": "hearings", "scored": False},
+                       "FIL": {"name": "监督立案数", "formula": "filings", "dimension": "effect",
+                               "scoring": {"method": "tiers", "tiers": [{"min": 10, "points": 10}]}}},
+        "peers": {"group": "all", "indicators": ["FIL"], "band": 0.05, "bottom_k": 1, "streak": 2},
+    }
+
+
+@pytest.fixture
+def world(app, tmp_path):
+    from rulesvc.services.results import clear_caches
+    from tests.conftest import make_app
+
+    sim = make_app(app.config["DATABASE_URL"], tmp_path / "instance", REDIS_URL=None)
+    clear_caches()
+    try:
+        import_province(sim, tmp_path / "files", months=MONTHS)
+        keys = make_keys(sim)
+        with sim.app_context():
+            _, token = create_key(db.session, system_actor("tests"), name="scorer", procuratorates=["910000"],
+                                  permissions=["read", "score"])
+            db.session.commit()
+        keys["scorer"] = {"Authorization": f"Bearer {token}"}
+        c = sim.test_client()
+        v1 = created(c.post("/api/v1/schemes", headers=keys["province"], json={
+            "code": SCHEME, "name": "院际月度通报测试方案", "procuratorate": "910000", "subject_kind": "procuratorate",
+            "period_kind": "month", "document": unit_scheme(), "change_note": "首版"}), 201, "/api/v1/versions")
+        publish(c, keys, v1["id"], effective_from="2020-01-01", periods="2020-07")
+        yield sim, c, keys, tmp_path
+    finally:
+        remove_runs(sim)
+        with sim.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def compare(c, keys, period):
+    return ok(c.get(f"/api/v1/comparisons?scheme={SCHEME}&period={period}", headers=keys["scorer"]))
+
+
+def fil(answer, unit):
+    return next(i for u in answer["units"] if u["code"] == unit for i in u["indicators"] if i["code"] == "FIL")
+
+
+def more_july_filings(app, folder, n):
+    rows = [["event_id", "event_type", "procuratorate", "prosecutor", "case_id", "occurred_on", "action", "adopted"]]
+    rows += [[f"F-LATE-2020-07-{i}", "supervision_action", "910102", "P05", "", "2020-07-20", "filing", "true"]
+             for i in range(n)]
+    path = folder / "late.csv"
+    with path.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(rows)
+    with app.app_context():
+        assert import_file(db.session, path, dictionary=get_dictionary(app.config["RULES_DIR"]),
+                           created_by="tests").created
+        db.session.commit()
+
+
+def test_a_later_bulletin_reads_a_published_month_as_it_was_published(world):
+    sim, c, keys, tmp = world
+    # Every month the same: 清瑞区 18 filings, 东湖区 6, the city 0 — average 8: 东湖区 behind, named in August
+    # for two months running.
+    before = compare(c, keys, "2020-08")
+    assert fil(before, "910102")["months_worse"] == ["2020-07", "2020-08"] and fil(before, "910102")["named"]
+    assert before["method"]["streak_published"] == {}
+    own = {d["id"] for d in before["datasets"]}
+
+    pub = ok(c.post("/api/v1/publications", headers=keys["reviewer"], json={"scheme": SCHEME, "period": "2020-07"}), 201)
+    # 12 late July filings of 东湖区 (18 of an average of 12): read afresh, it was not behind in July.
+    more_july_filings(sim, tmp, 12)
+    july_now = compare(c, keys, "2020-07")
+    assert july_now["figures"] == "published" and fil(july_now, "910102")["months_worse"] == ["2020-06", "2020-07"]
+
+    after = compare(c, keys, "2020-08")
+    assert after["figures"] == "provisional"
+    assert after["method"]["streak_published"] == {"2020-07": pub["id"]}
+    # July as published: behind — still named in August's bulletin (read afresh it would be one month, not named).
+    assert fil(after, "910102")["months_worse"] == ["2020-07", "2020-08"] and fil(after, "910102")["named"]
+    # What the answer rests on: August's own datasets and those of July's publication.
+    assert own | {d["id"] for d in pub["datasets"]} <= {d["id"] for d in after["datasets"]}
+
+    # A correction of the July publication is what changes July's verdict in later bulletins.
+    fixed = ok(c.post(f"/api/v1/publications/{pub['id']}/supersede", headers=keys["reviewer"],
+                      json={"reason": "补录东湖区七月监督立案 12 件"}), 201)
+    corrected = compare(c, keys, "2020-08")
+    assert corrected["method"]["streak_published"] == {"2020-07": fixed["id"]}
+    assert fil(corrected, "910102")["months_worse"] == ["2020-08"] and not fil(corrected, "910102")["named"]
+
+
+def test_a_tie_at_the_laggard_boundary_is_said_with_how_many_it_flags(world):
+    _, c, keys, _ = world
+    answer = compare(c, keys, "2020-06")
+    rule = answer["method"]["laggard_rules"][0]
+    flagged = [u["code"] for u in answer["units"] if u["bottom_k"]]
+    assert rule["places"] == 1 and rule["flagged"] == len(flagged)
+    if len(flagged) > 1:
+        assert f"含同分并列，共 {len(flagged)} 个" in rule["note"]
+    else:
+        assert "并列" not in rule["note"]
+    assert len(flagged) == 2, answer["units"]  # 东湖区 and the city both score 0: both explain in writing
