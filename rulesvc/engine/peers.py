@@ -197,9 +197,10 @@ def grade_for(compiled: CompiledScheme, total: float, vetoes: Sequence[str], sub
         return None, subject.status_reason
     bands = list(g.bands)
     idx = next((i for i, b in enumerate(bands) if total >= b.min), None)
+    shown = shown_total(total, [b.min for b in bands])
     if idx is None:
-        return None, f"总分 {total:.2f} 低于最低等次分数线 (below every band)"
-    reasons = [f"总分 {total:.2f} ≥ {bands[idx].min:g} → {bands[idx].grade}"]
+        return None, f"总分 {shown} 低于最低等次分数线 (below every band)"
+    reasons = [f"总分 {shown} ≥ {bands[idx].min:g} → {bands[idx].grade}"]
     names = [b.grade for b in bands]
     effects = [(compiled.scheme.vetoes[c], e) for c in vetoes for e in compiled.scheme.vetoes[c].effects]
     for v, e in effects:
@@ -235,6 +236,17 @@ def grade_for(compiled: CompiledScheme, total: float, vetoes: Sequence[str], sub
     if idx >= len(bands):
         return None, "；".join(reasons)
     return bands[idx].grade, "；".join(reasons) + (f" → {bands[idx].grade}" if len(reasons) > 1 else "")
+
+
+def shown_total(total: float, lines: Sequence[float]) -> str:
+    """A total as a grade's reason shows it: 2 decimals, or as many more as it takes to tell it from a
+    band's line it is not on — 89.9966 reads "89.997", never "90.00 ≥ 80 → 合格" beside someone's
+    "90.00 ≥ 90 → 良好"."""
+    for digits in range(2, 10):
+        text = f"{total:.{digits}f}"
+        if all(f"{m:.{digits}f}" != text for m in lines if m != total):
+            return text
+    return repr(total)
 
 
 def fmt_share(q: float) -> str:

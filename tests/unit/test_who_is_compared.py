@@ -255,3 +255,15 @@ def test_a_veto_costs_its_dimensions_share_even_when_the_dimension_had_nothing_t
     assert vetoed["total"] == pytest.approx(80 + 20 * 0.6)  # quality's 40 % kept and scored 0: the veto costs 8
     assert row(bulk, 3)["total"] == pytest.approx(100.0)
     assert row(bulk, 4)["total"] == pytest.approx(80 + 20 * 0.6)  # a criminal prosecutor loses the same share
+
+
+def test_a_grade_reason_never_shows_a_total_just_below_a_line_as_the_line():
+    """Found by an audit: 89.9966 read "总分 90.00 ≥ 80 → 合格" beside a colleague's "总分 90.00 ≥ 90 → 良好"."""
+    from rulesvc.engine.peers import shown_total
+
+    lines = [90.0, 80.0, 60.0, 0.0]
+    assert shown_total(89.9966, lines) == "89.997" and shown_total(90.004, lines) == "90.004"  # not the line itself
+    assert shown_total(85.456, lines) == "85.46" and shown_total(90.0, lines) == "90.00"
+    assert shown_total(89.9999999, lines) == "89.9999999" and shown_total(79.995, lines) == "79.995"
+    bulk = score(weighted_doc(), [person(1), person(2)], actions(1, 2, 6, 8) + actions(2, 1, 1, 1))
+    assert row(bulk, 1)["grade_reason"].startswith("总分 90.00 ≥ 90 → 良好")
