@@ -145,8 +145,8 @@ def migrate_and_load_dictionary(app) -> None:
 # simulation runs first: on SQLite a run left behind would block deleting its scheme (foreign key)
 DATA_TABLES = ("publication_cards", "publications", "simulation_details", "simulation_subjects", "simulation_runs",
                "audit_log", "api_keys",
-               "scheme_versions", "schemes", "events", "dataset_withdrawals", "datasets", "users", "prosecutors",
-               "departments", "procuratorates", "login_counts", "idempotency_keys")
+               "scheme_versions", "schemes", "events", "dataset_withdrawals", "datasets", "users", "prosecutor_posts",
+               "prosecutors", "departments", "procuratorates", "login_counts", "idempotency_keys")
 # append-only / frozen rows: their triggers refuse deletes
 GUARDED = ("audit_log", "scheme_versions", "dataset_withdrawals", "publications", "publication_cards", "events",
            "datasets")

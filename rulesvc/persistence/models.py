@@ -136,6 +136,23 @@ class Prosecutor(Base):
         return f"{self.name}（{self.code}）"
 
 
+class ProsecutorPost(Base):
+    """A post a prosecutor held before their present one (任职经历): the procuratorate, department and business
+    they belonged to until ``held_until`` (inclusive). Written when a directory import moves someone and says
+    from when (``post_from``); the present post is the :class:`Prosecutor` row's, held since the day after the
+    latest ``held_until``. A past period is scored with the post held on its last day."""
+
+    __tablename__ = "prosecutor_posts"
+    __table_args__ = (UniqueConstraint("prosecutor_id", "held_until", name="uq_prosecutor_posts_until"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    prosecutor_id: Mapped[int] = mapped_column(ForeignKey("prosecutors.id"), index=True)
+    procuratorate_id: Mapped[int] = mapped_column(ForeignKey("procuratorates.id"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    business_code: Mapped[str] = mapped_column(ForeignKey("business_lines.code"))
+    held_until: Mapped[dt.date] = mapped_column(Date, comment="该岗位的最后一天")
+
+
 class EventType(Base):
     """A kind of event in the data dictionary (e.g. 审查起诉审结); its fields are :class:`EventField`."""
 

@@ -430,10 +430,14 @@ def prune_cache(cache_dir: Path, *, keep: Path | None = None, max_files: int | N
     return deleted
 
 
-def subjects_frame(session: Session) -> pl.DataFrame:
+def subjects_frame(session: Session, as_of: dt.date | None = None) -> pl.DataFrame:
     """Prosecutors with the groups peer comparisons use (procuratorate, department, business, line, level)
-    and what decides who takes part (quota status, active dates) and formulas may read (leader, title)."""
-    from rulesvc.persistence.models import BusinessLine, Procuratorate
+    and what decides who takes part (quota status, active dates) and formulas may read (leader, title).
+
+    ``as_of`` (a period's last day): each prosecutor in the post they held that day — a former post
+    (:class:`~rulesvc.persistence.models.ProsecutorPost`) held until that day or later, else their present
+    one. Without it, everyone's present post."""
+    from rulesvc.persistence.models import BusinessLine, Procuratorate, ProsecutorPost
 
     q = (
         select(Prosecutor.id.label("prosecutor_id"), Prosecutor.code, Prosecutor.name, Prosecutor.procuratorate_id,
@@ -447,5 +451,26 @@ def subjects_frame(session: Session) -> pl.DataFrame:
     rows = session.execute(q).all()
     types = [pl.Int64, pl.Utf8, pl.Utf8, pl.Int64, pl.Int64, pl.Utf8, pl.Utf8, pl.Utf8, pl.Utf8, pl.Boolean, pl.Utf8,
              pl.Date, pl.Date]
-    return pl.DataFrame([tuple(r) for r in rows], schema=list(zip(q.selected_columns.keys(), types, strict=True)),
-                        orient="row")
+    frame = pl.DataFrame([tuple(r) for r in rows], schema=list(zip(q.selected_columns.keys(), types, strict=True)),
+                         orient="row")
+    if as_of is None:
+        return frame
+    held = session.execute(
+        select(ProsecutorPost.prosecutor_id, ProsecutorPost.procuratorate_id, ProsecutorPost.department_id,
+               ProsecutorPost.business_code, BusinessLine.line, Procuratorate.level)
+        .join(BusinessLine, BusinessLine.code == ProsecutorPost.business_code)
+        .join(Procuratorate, Procuratorate.id == ProsecutorPost.procuratorate_id)
+        .where(ProsecutorPost.held_until >= as_of)
+        .order_by(ProsecutorPost.prosecutor_id, ProsecutorPost.held_until)).all()
+    if not held:
+        return frame
+    then: dict[int, tuple[Any, ...]] = {}
+    for r in held:  # the earliest post still held on as_of: the one held that day
+        then.setdefault(r[0], tuple(r[1:]))
+    cols = ("procuratorate_id", "department_id", "business_code", "line", "level")
+    posts = pl.DataFrame([(pid, *v) for pid, v in then.items()], orient="row", schema=[
+        ("prosecutor_id", pl.Int64), *((f"then__{c}", frame.schema[c]) for c in cols)])
+    return (frame.join(posts, on="prosecutor_id", how="left")
+            .with_columns([pl.when(pl.col("then__procuratorate_id").is_not_null()).then(pl.col(f"then__{c}"))
+                           .otherwise(pl.col(c)).alias(c) for c in cols])
+            .select(frame.columns))

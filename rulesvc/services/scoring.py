@@ -129,9 +129,10 @@ def scope_ids(session: Session, org: str | None) -> set[int] | None:
     return ids
 
 
-def subjects_for(session: Session, kind: str, org: str | None = None) -> pl.DataFrame:
-    """The subjects a scheme of ``org`` scores (see :func:`scope_ids`)."""
-    frame = subjects_frame(session) if kind == "prosecutor" else procuratorates_frame(session)
+def subjects_for(session: Session, kind: str, org: str | None = None, as_of: dt.date | None = None) -> pl.DataFrame:
+    """The subjects a scheme of ``org`` scores (see :func:`scope_ids`); ``as_of`` (a period's last day):
+    prosecutors in the post they held that day (``facts.subjects_frame``)."""
+    frame = subjects_frame(session, as_of) if kind == "prosecutor" else procuratorates_frame(session)
     ids = scope_ids(session, org)
     return frame if ids is None else frame.filter(pl.col("procuratorate_id").is_in(sorted(ids)))
 
@@ -168,7 +169,8 @@ def period_data(session: Session, compiled: CompiledScheme, dictionary: Dictiona
     events = events_frame(session, dictionary, start=period.start, end=period.end, plan=plan,
                           event_types=compiled.event_types, cache_dir=cache_dir)
     used = datasets_in_use(session, period.start, period.end, plan.datasets)
-    return PeriodData(events, subjects_for(session, kind, compiled.scheme.org), KEYS[kind], period, tuple(used))
+    return PeriodData(events, subjects_for(session, kind, compiled.scheme.org, period.end), KEYS[kind], period,
+                      tuple(used))
 
 
 def score_period(session: Session, compiled: CompiledScheme, dictionary: Dictionary, period: Period,

@@ -81,7 +81,7 @@ SPECS: dict[str, KindSpec] = {
     ),
     "prosecutors": _spec(
         "prosecutors",
-        "code name procuratorate department business quota_status is_leader leader_title active_from active_to",
+        "code name procuratorate department business quota_status is_leader leader_title active_from active_to post_from",
         "code name procuratorate business active_from",
         {
             "工号": "code",
@@ -98,6 +98,8 @@ SPECS: dict[str, KindSpec] = {
             "领导职务": "leader_title",
             "任职起始日期": "active_from",
             "任职终止日期": "active_to",
+            "现岗位起始日期": "post_from",
+            "调动日期": "post_from",
         },
     ),
 }

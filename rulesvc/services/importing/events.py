@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from rulesvc.engine.dictionary import Dictionary, EventTypeDef, ValueRejected
 from rulesvc.persistence.bulk import EventRow, insert_events
-from rulesvc.persistence.models import Procuratorate, Prosecutor
+from rulesvc.persistence.models import Procuratorate, Prosecutor, ProsecutorPost
 from rulesvc.services.importing import values as v
 from rulesvc.services.importing.columns import ColumnMap
 from rulesvc.services.importing.common import ContentHash, ErrorLog
@@ -72,6 +72,12 @@ class EventCheck:
                        Prosecutor.active_to)).all():
             self.prosecutors[code] = (pid, org)
             self.office[code] = (a_from, a_to)
+        # Former posts (a move recorded with its date): an event dated while one was held belongs to its unit.
+        self.former: dict[int, list[tuple[dt.date, int]]] = {}
+        for pid, until, org in session.execute(select(ProsecutorPost.prosecutor_id, ProsecutorPost.held_until,
+                                                      ProsecutorPost.procuratorate_id)
+                                               .order_by(ProsecutorPost.prosecutor_id, ProsecutorPost.held_until)).all():
+            self.former.setdefault(pid, []).append((until, org))
         self.outside_office = outside_office
         self.flagged = ErrorLog(errors.limit)
         self.org_codes = {i: c for c, i in self.org_ids.items()}
@@ -127,7 +133,7 @@ class EventCheck:
             org_id = self.org_ids[org_code]
 
         raw = pop("prosecutor", None)
-        pros_id = pros_code = None
+        pros_id = pros_code = moved = None
         if raw is not None:
             found = self.prosecutors.get(raw) if type(raw) is str else None
             if found is not None:
@@ -141,7 +147,9 @@ class EventCheck:
                         f"unknown prosecutor code '{pros_code}' (import the prosecutors first)", pros_code,
                     )
             if found is not None:
-                if org_id is not None and found[1] != org_id:
+                if org_id is not None and found[0] in self.former:  # moved: judged on the event's date (below)
+                    moved = found
+                elif org_id is not None and found[1] != org_id:
                     other = self.org_codes.get(found[1])
                     errors.message(
                         line, self.cmap.display("prosecutor"),
@@ -163,6 +171,15 @@ class EventCheck:
             occurred = self._date(line, raw)
         if occurred is not None and pros_id is not None:
             self._in_office(line, pros_code, occurred)
+        if moved is not None and occurred is not None:
+            held = next((org for until, org in self.former[moved[0]] if occurred <= until), moved[1])
+            if held != org_id:
+                errors.message(
+                    line, self.cmap.display("prosecutor"),
+                    f"检察官“{pros_code}”在 {occurred} 属于检察院 {self.org_codes.get(held)}，不属于 {org_code}",
+                    f"prosecutor '{pros_code}' belonged to procuratorate {self.org_codes.get(held)} on {occurred}, "
+                    f"not {org_code}", pros_code,
+                )
 
         attrs: dict[str, Any] = {}
         if et is not None:

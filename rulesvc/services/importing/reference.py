@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rulesvc.engine.dictionary import ValueRejected
@@ -23,6 +23,7 @@ from rulesvc.persistence.models import (
     Department,
     Procuratorate,
     Prosecutor,
+    ProsecutorPost,
 )
 from rulesvc.services.importing import values as v
 from rulesvc.services.importing.columns import SPECS, ColumnMap, unknown_column_error
@@ -56,6 +57,15 @@ class ReferenceCheck:
                 select(Procuratorate.code, Department.code).join(Department.procuratorate)
             ).all()
         }
+        if kind == "prosecutors":  # each one's present post, and the last day of their latest former post
+            latest = dict(session.execute(select(ProsecutorPost.prosecutor_id, func.max(ProsecutorPost.held_until))
+                                          .group_by(ProsecutorPost.prosecutor_id)).all())
+            self.posts: dict[str, tuple[tuple[str, str | None, str], dt.date | None]] = {
+                code: ((org, dept, business), latest.get(pid))
+                for code, pid, org, dept, business in session.execute(
+                    select(Prosecutor.code, Prosecutor.id, Procuratorate.code, Department.code, Prosecutor.business_code)
+                    .join(Procuratorate, Procuratorate.id == Prosecutor.procuratorate_id)
+                    .outerjoin(Department, Department.id == Prosecutor.department_id)).all()}
         self._check_row: Callable[[int, dict[str, Any]], tuple[Any, dict[str, Any]]] = {
             "procuratorates": self._procuratorates,
             "departments": self._departments,
@@ -84,7 +94,8 @@ class ReferenceCheck:
             )
             return
         self.rows.append(row)
-        self.hash.add([row[c] for c in SPECS[self.kind].columns])
+        # post_from only when given: a file without it hashes as it did before the column existed
+        self.hash.add([row[c] for c in SPECS[self.kind].columns if c != "post_from" or row.get(c) is not None])
 
     # -- cells -----------------------------------------------------------------------------------
 
@@ -178,6 +189,7 @@ class ReferenceCheck:
             "leader_title": (v.text, (50,), {}),
             "active_from": (v.date, (), {"required": True}),
             "active_to": (v.date, (), {}),
+            "post_from": (v.date, (), {}),
         })
         dept = row["department"] or None
         row["department"] = dept
@@ -195,10 +207,37 @@ class ReferenceCheck:
                 line, shown, "任职终止日期早于起始日期", "active_to is before active_from", row["active_to"].isoformat()
             )
             raise _Skip
-        for key in ("active_from", "active_to"):
+        row["moved_from"] = self._post_from(line, row)  # post_from as given is hashed; a move is recorded
+        for key in ("active_from", "active_to", "post_from", "moved_from"):
             if isinstance(row[key], dt.date):
                 row[key] = row[key].isoformat()
         return row["code"], row
+
+    def _post_from(self, line: int, row: dict[str, Any]) -> dt.date | None:
+        """``post_from`` (现岗位起始日期) when it records a move: the row names another procuratorate,
+        department or business than the stored one, from that day. None when it records nothing (a new
+        prosecutor, the same post as stored, or no date: a changed post without a date corrects the directory
+        for every period)."""
+        start = row["post_from"]
+        known = self.posts.get(row["code"])
+        if start is None or known is None or known[0] == (row["procuratorate"], row["department"], row["business"]):
+            return None
+        shown = self.cmap.display("post_from")
+        if start <= row["active_from"]:
+            self.errors.message(line, shown, f"现岗位起始日期 {start} 不晚于任职起始日期 {row['active_from']}：调动前须有原岗位",
+                                f"post_from {start} is not after active_from {row['active_from']}", start.isoformat())
+            raise _Skip
+        if known[1] is not None and start <= known[1] + dt.timedelta(days=1):
+            self.errors.message(line, shown, f"现岗位起始日期 {start} 不晚于上一次调动（原岗位至 {known[1]}）",
+                                f"post_from {start} is not after the previous move (the former post ended {known[1]})",
+                                start.isoformat())
+            raise _Skip
+        if start > dt.date.today():
+            self.errors.message(line, shown, f"现岗位起始日期 {start} 晚于今天：调动生效后再导入",
+                                f"post_from {start} is in the future: import the move once it has taken effect",
+                                start.isoformat())
+            raise _Skip
+        return start
 
 
 def apply_reference(session: Session, kind: str, rows: list[dict[str, Any]]) -> tuple[int, int]:
@@ -252,6 +291,11 @@ def apply_reference(session: Session, kind: str, rows: list[dict[str, Any]]) -> 
                 inserted += 1
             elif _differs(person, wanted):
                 updated += 1
+                if row.get("moved_from"):  # a move: the post held until the day before is kept (checked above)
+                    session.add(ProsecutorPost(
+                        prosecutor_id=person.id, procuratorate_id=person.procuratorate_id,
+                        department_id=person.department_id, business_code=person.business_code,
+                        held_until=dt.date.fromisoformat(row["moved_from"]) - dt.timedelta(days=1)))
             _assign(person, wanted)
     session.flush()
     return inserted, updated

@@ -220,8 +220,13 @@ def db_loader(session: Session, dictionary: Dictionary, dataset_ids: list[int], 
     ``columns``: only those event columns are held (:func:`scored_columns`): a national year in memory
     is about 40 % of all the dictionary's columns."""
     plan = in_use(session, dataset_ids)
-    subjects = subjects_for(session, kind, org)
     held: dict[frozenset[str], pl.DataFrame] = {}
+    at: dict[Any, pl.DataFrame] = {}
+
+    def subjects_of(p: Period) -> pl.DataFrame:  # everyone in the post they held on the period's last day
+        if p.end not in at:
+            at[p.end] = subjects_for(session, kind, org, p.end)
+        return at[p.end]
 
     def read(start: Any, end: Any, types: frozenset[str]) -> pl.DataFrame:
         return events_frame(session, dictionary, start=start, end=end, plan=plan, event_types=types,
@@ -229,11 +234,11 @@ def db_loader(session: Session, dictionary: Dictionary, dataset_ids: list[int], 
 
     def load(p: Period, types: frozenset[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
         if span is None or (span[0].start, span[1].end) == (p.start, p.end):
-            return read(p.start, p.end, types), subjects
+            return read(p.start, p.end, types), subjects_of(p)
         if types not in held:
             held.clear()
             held[types] = read(span[0].start, span[1].end, types)
-        return held[types].filter(pl.col("occurred_on").is_between(p.start, p.end)), subjects
+        return held[types].filter(pl.col("occurred_on").is_between(p.start, p.end)), subjects_of(p)
 
     return load
 

@@ -46,6 +46,7 @@ from rulesvc.persistence import lifecycle
 from rulesvc.persistence.models import (
     SIMULATION_STATUS_LABELS,
     SIMULATION_STATUS_LABELS_EN,
+    ProsecutorPost,
     Scheme,
     SchemeVersion,
     SimulationDetail,
@@ -133,6 +134,10 @@ def create_run(session: Session, actor: Actor, dictionary: Dictionary, *, candid
                            errors={"periods": [msg("simulation.no_data", periods="、".join(empty))]})
     scheme = candidate.scheme
     subjects = subjects_for(session, scheme.subject_kind, scheme.procuratorate.code)
+    if scheme.subject_kind == "prosecutor" and session.scalar(select(ProsecutorPost.id).limit(1)) is not None:
+        # someone moved (a former post kept): who is where differs by period — the identity holds each period's
+        subjects = pl.concat([subjects, *(subjects_for(session, "prosecutor", scheme.procuratorate.code, p.end)
+                                          for p in chosen)])
     identity = Identity(
         candidate_hash=content_hash(cand_doc), baseline_hash=content_hash(base_doc) if base_doc else None,
         periods=tuple(p.label for p in chosen), datasets=tuple(sorted(used)), subjects_hash=frame_hash(subjects),

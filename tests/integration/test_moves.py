@@ -1,0 +1,167 @@
+"""A prosecutor who moves (调动): past periods keep the post held then.
+
+Before, the directory held only each prosecutor's present post: once a move was imported, every past period
+read it — the old unit's July lost a member, the new one gained one, with their quota places and peer averages —
+and events of the old unit dated before the move were refused ("belongs to procuratorate X"). A prosecutors
+file may now say from when the present post is held (``post_from``, 现岗位起始日期): a changed post with that
+date keeps the former one (held until the day before), and a period is scored with the post held on its last
+day. A changed post without a date is a correction of the directory, for every period (as before)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from rulesvc.errors import ImportRejected
+from rulesvc.extensions import db
+from rulesvc.persistence.models import ProsecutorPost
+from rulesvc.services.dictionary import get_dictionary
+from rulesvc.services.governance.access import system_actor
+from rulesvc.services.governance.apikeys import create_key
+from rulesvc.services.importing import import_file
+from tests.integration.simhelpers import (
+    BASELINE,
+    PEOPLE,
+    import_province,
+    make_keys,
+    new_scheme,
+    ok,
+    province_files,
+    publish,
+    remove_runs,
+    scheme_doc,
+)
+
+MONTHS = ["2020-07", "2020-08"]
+
+
+@pytest.fixture
+def world(app, tmp_path):
+    from rulesvc.services.results import clear_caches
+    from tests.conftest import make_app
+
+    sim = make_app(app.config["DATABASE_URL"], tmp_path / "instance", REDIS_URL=None)
+    clear_caches()
+    try:
+        import_province(sim, tmp_path / "files", months=MONTHS)
+        keys = make_keys(sim)
+        with sim.app_context():
+            for name, org in (("scorer", "910000"), ("qingrui", "910101")):
+                _, token = create_key(db.session, system_actor("tests"), name=name, procuratorates=[org],
+                                      permissions=["read", "score"])
+                keys[name] = {"Authorization": f"Bearer {token}"}
+            db.session.commit()
+        c = sim.test_client()
+        v1 = new_scheme(c, keys["province"], scheme_doc(**BASELINE))
+        publish(c, keys, v1["id"], effective_from="2020-01-01", periods="2020-07")
+        yield sim, c, keys, tmp_path
+    finally:
+        remove_runs(sim)
+        with sim.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def directory(app, folder, moves: dict[str, tuple[str, str]]):
+    """Import the prosecutors file with ``moves``: code -> (new procuratorate, post_from or "")."""
+    path = province_files(folder, PEOPLE)[2]
+    with path.open(encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    head = [*rows[0], "post_from"]
+    out = [head]
+    for r in rows[1:]:
+        org, since = moves.get(r[0], (r[2], ""))
+        out.append([r[0], r[1], org, *r[3:], since])
+    with path.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(out)
+    with app.app_context():
+        try:
+            return import_file(db.session, path, dictionary=get_dictionary(app.config["RULES_DIR"]), created_by="tests")
+        finally:
+            db.session.commit()
+
+
+def events(app, folder, rows, name="late.csv"):
+    path = folder / name
+    with path.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows([["event_id", "event_type", "procuratorate", "prosecutor", "case_id", "occurred_on",
+                                  "action", "adopted"], *rows])
+    with app.app_context():
+        return import_file(db.session, path, dictionary=get_dictionary(app.config["RULES_DIR"]), created_by="tests")
+
+
+def card(c, headers, period, code="P02"):
+    return c.post("/api/v1/evaluations", headers=headers,
+                  json={"scheme": "SIM-PROSECUTOR", "period": period, "subject": code})
+
+
+def unit_of(answer):
+    return answer["subject"]["procuratorate"]["code"]
+
+
+def test_a_move_with_its_date_keeps_the_former_post_for_the_periods_before_it(world):
+    sim, c, keys, tmp = world
+    before = ok(card(c, keys["scorer"], "2020-07"))
+    assert unit_of(before) == "910101"
+
+    # P02 moves from 清瑞区 to 东湖区 on August 1st.
+    assert directory(sim, tmp / "moved", {"P02": ("910102", "2020-08-01")}).created
+    with sim.app_context():
+        posts = db.session.scalars(select(ProsecutorPost)).all()
+        assert [(p.held_until, p.business_code) for p in posts] == [(dt.date(2020, 7, 31), "ordinary_crime")]
+
+    july, august, year = (ok(card(c, keys["scorer"], p)) for p in ("2020-07", "2020-08", "2020"))
+    assert (unit_of(july), unit_of(august), unit_of(year)) == ("910101", "910102", "910102")
+    assert july["total"] == before["total"]  # July as it was: nothing about it moved
+
+    def members(period, unit):
+        rows = ok(c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={period}&procuratorate={unit}",
+                        headers=keys["scorer"]))
+        return sorted(r["subject"]["code"] if isinstance(r.get("subject"), dict) else r["code"] for r in rows)
+    assert "P02" in members("2020-07", "910101") and "P02" not in members("2020-07", "910102")
+    assert "P02" in members("2020-08", "910102") and "P02" not in members("2020-08", "910101")
+
+    # 清瑞区's key scores P02's July (theirs then), not August (another unit's by then).
+    assert unit_of(ok(card(c, keys["qingrui"], "2020-07"))) == "910101"
+    assert card(c, keys["qingrui"], "2020-08").status_code == 404
+
+    # A late July filing of P02 at 清瑞区 is theirs; one of August there, or of July at 东湖区, is refused.
+    assert events(sim, tmp, [["LATE-1", "supervision_action", "910101", "P02", "", "2020-07-20", "filing", "true"]]).created
+    for org, day in (("910101", "2020-08-03"), ("910102", "2020-07-21")):
+        with sim.app_context(), pytest.raises(ImportRejected) as refused:
+            events(sim, tmp, [[f"LATE-{day}", "supervision_action", org, "P02", "", day, "filing", "true"]], "bad.csv")
+        held = "910101" if day.startswith("2020-07") else "910102"
+        assert f"检察官“P02”在 {day} 属于检察院 {held}，不属于 {org}" in str(refused.value.row_errors[0].message_zh)
+
+
+def test_a_changed_post_without_a_date_corrects_the_directory_and_a_date_records_nothing_else(world):
+    sim, c, keys, tmp = world
+    # The same posts, each with a date: nothing moved, nothing recorded.
+    directory(sim, tmp / "same", {code: (org, "2019-01-01") for code, (org, *_) in PEOPLE.items()})
+    # P05 belongs to 清瑞区, not 东湖区: a correction, without a date — every period reads it.
+    directory(sim, tmp / "fixed", {"P05": ("910101", "")})
+    with sim.app_context():
+        assert db.session.scalars(select(ProsecutorPost)).all() == []
+    assert unit_of(ok(card(c, keys["scorer"], "2020-07", "P05"))) == "910101"
+
+
+@pytest.mark.parametrize(("since", "words"), [
+    ("2010-01-01", "不晚于任职起始日期"),
+    ((dt.date.today() + dt.timedelta(days=30)).isoformat(), "晚于今天"),
+])
+def test_a_move_date_that_cannot_be_is_refused(world, since, words):
+    sim, _, _, tmp = world
+    with sim.app_context(), pytest.raises(ImportRejected) as refused:
+        directory(sim, tmp / "bad", {"P02": ("910102", since)})
+    assert words in str(refused.value.row_errors[0].message_zh)
+
+
+def test_a_second_move_must_come_after_the_first(world):
+    sim, _, _, tmp = world
+    directory(sim, tmp / "first", {"P02": ("910102", "2020-08-01")})
+    with sim.app_context(), pytest.raises(ImportRejected) as refused:
+        directory(sim, tmp / "second", {"P02": ("910100", "2020-07-15")})
+    assert "不晚于上一次调动（原岗位至 2020-07-31）" in str(refused.value.row_errors[0].message_zh)
