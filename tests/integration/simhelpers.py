@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -148,6 +148,17 @@ def import_province(app, folder: Path, people: Mapping[str, tuple[str, int, int,
             assert result.created, path
 
 
+def import_rows(app, path: Path, rows: list[list[Any]]) -> Any:
+    """Write ``rows`` (a header, then the rows) as a CSV file at ``path`` and import it (its result; a refused
+    file raises ``ImportRejected``)."""
+    _write_csv(path, rows[0], rows[1:])
+    with app.app_context():
+        try:
+            return import_file(db.session, path, dictionary=get_dictionary(app.config["RULES_DIR"]), created_by="tests")
+        finally:
+            db.session.commit()
+
+
 def make_keys(app) -> dict[str, dict[str, str]]:
     """An API key per role of :data:`KEYS` (each its own person): ``{name: request headers}``."""
     from sqlalchemy import select
@@ -282,18 +293,20 @@ SCORERS = {"scorer": "910000", "other-scorer": "910000", "county-scorer": "91010
 
 
 @contextmanager
-def scoring_world(app, folder: Path, *, periods: Any = "2020") -> Iterator[tuple[Any, Any, dict[str, dict[str, str]],
-                                                                              dict[str, Any]]]:
-    """A thread-mode app on ``app``'s database with the small province imported, the keys of
-    :data:`KEYS` and :data:`SCORERS`, and version 1 of the test scheme in force from 2020-01-01 (simulated
-    on ``periods``): yields (app, client, keys, version 1). The scoring caches start empty."""
+def scoring_world(app, folder: Path, *, periods: Any = "2020", months: list[str] | None = None,
+                  first: Callable[[Any, dict[str, dict[str, str]]], dict[str, Any]] | None = None,
+                  ) -> Iterator[tuple[Any, Any, dict[str, dict[str, str]], dict[str, Any]]]:
+    """A thread-mode app on ``app``'s database with the small province imported (every person's events in each
+    of ``months``, default July 2020), the keys of :data:`KEYS` and :data:`SCORERS`, and version 1 of the test
+    scheme — or of what ``first(client, keys)`` creates — in force from 2020-01-01 (simulated on ``periods``):
+    yields (app, client, keys, version 1). The scoring caches start empty."""
     from rulesvc.services.results import clear_caches
     from tests.conftest import make_app
 
     sim = make_app(app.config["DATABASE_URL"], folder / "instance", REDIS_URL=None)
     clear_caches()
     try:
-        import_province(sim, folder / "files")
+        import_province(sim, folder / "files", months=months)
         keys = make_keys(sim)
         with sim.app_context():
             for name, org in SCORERS.items():
@@ -302,7 +315,7 @@ def scoring_world(app, folder: Path, *, periods: Any = "2020") -> Iterator[tuple
                 keys[name] = {"Authorization": f"Bearer {token}"}
             db.session.commit()
         c = sim.test_client()
-        v1 = new_scheme(c, keys["province"], scheme_doc(**BASELINE))
+        v1 = first(c, keys) if first is not None else new_scheme(c, keys["province"], scheme_doc(**BASELINE))
         publish(c, keys, v1["id"], effective_from="2020-01-01", periods=periods)
         yield sim, c, keys, v1
     finally:

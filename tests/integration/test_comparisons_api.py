@@ -9,16 +9,9 @@
 
 from __future__ import annotations
 
-import csv
-
 import pytest
 
-from rulesvc.extensions import db
-from rulesvc.services.dictionary import get_dictionary
-from rulesvc.services.governance.access import system_actor
-from rulesvc.services.governance.apikeys import create_key
-from rulesvc.services.importing import import_file
-from tests.integration.simhelpers import created, import_province, make_keys, ok, publish, remove_runs
+from tests.integration.simhelpers import created, import_rows, ok, scoring_world
 
 SCHEME = "SIM-UNITS-MONTHLY"
 MONTHS = ["2020-06", "2020-07", "2020-08"]
@@ -40,32 +33,16 @@ def unit_scheme() -> dict:
     }
 
 
+def first_version(c, keys):
+    return created(c.post("/api/v1/schemes", headers=keys["province"], json={
+        "code": SCHEME, "name": "院际月度通报测试方案", "procuratorate": "910000", "subject_kind": "procuratorate",
+        "period_kind": "month", "document": unit_scheme(), "change_note": "首版"}), 201, "/api/v1/versions")
+
+
 @pytest.fixture
 def world(app, tmp_path):
-    from rulesvc.services.results import clear_caches
-    from tests.conftest import make_app
-
-    sim = make_app(app.config["DATABASE_URL"], tmp_path / "instance", REDIS_URL=None)
-    clear_caches()
-    try:
-        import_province(sim, tmp_path / "files", months=MONTHS)
-        keys = make_keys(sim)
-        with sim.app_context():
-            _, token = create_key(db.session, system_actor("tests"), name="scorer", procuratorates=["910000"],
-                                  permissions=["read", "score"])
-            db.session.commit()
-        keys["scorer"] = {"Authorization": f"Bearer {token}"}
-        c = sim.test_client()
-        v1 = created(c.post("/api/v1/schemes", headers=keys["province"], json={
-            "code": SCHEME, "name": "院际月度通报测试方案", "procuratorate": "910000", "subject_kind": "procuratorate",
-            "period_kind": "month", "document": unit_scheme(), "change_note": "首版"}), 201, "/api/v1/versions")
-        publish(c, keys, v1["id"], effective_from="2020-01-01", periods="2020-07")
+    with scoring_world(app, tmp_path, periods="2020-07", months=MONTHS, first=first_version) as (sim, c, keys, _):
         yield sim, c, keys, tmp_path
-    finally:
-        remove_runs(sim)
-        with sim.app_context():
-            db.session.remove()
-            db.engine.dispose()
 
 
 def compare(c, keys, period):
@@ -77,16 +54,10 @@ def fil(answer, unit):
 
 
 def more_july_filings(app, folder, n):
-    rows = [["event_id", "event_type", "procuratorate", "prosecutor", "case_id", "occurred_on", "action", "adopted"]]
-    rows += [[f"F-LATE-2020-07-{i}", "supervision_action", "910102", "P05", "", "2020-07-20", "filing", "true"]
-             for i in range(n)]
-    path = folder / "late.csv"
-    with path.open("w", encoding="utf-8", newline="") as f:
-        csv.writer(f).writerows(rows)
-    with app.app_context():
-        assert import_file(db.session, path, dictionary=get_dictionary(app.config["RULES_DIR"]),
-                           created_by="tests").created
-        db.session.commit()
+    import_rows(app, folder / "late.csv", [
+        ["event_id", "event_type", "procuratorate", "prosecutor", "case_id", "occurred_on", "action", "adopted"],
+        *([f"F-LATE-2020-07-{i}", "supervision_action", "910102", "P05", "", "2020-07-20", "filing", "true"]
+          for i in range(n))])
 
 
 def test_a_later_bulletin_reads_a_published_month_as_it_was_published(world):

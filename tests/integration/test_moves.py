@@ -18,51 +18,15 @@ from sqlalchemy import select
 from rulesvc.errors import ImportRejected
 from rulesvc.extensions import db
 from rulesvc.persistence.models import ProsecutorPost
-from rulesvc.services.dictionary import get_dictionary
-from rulesvc.services.governance.access import system_actor
-from rulesvc.services.governance.apikeys import create_key
-from rulesvc.services.importing import import_file
-from tests.integration.simhelpers import (
-    BASELINE,
-    PEOPLE,
-    import_province,
-    make_keys,
-    new_scheme,
-    ok,
-    province_files,
-    publish,
-    remove_runs,
-    scheme_doc,
-)
+from tests.integration.simhelpers import PEOPLE, import_rows, ok, province_files, scoring_world
 
 MONTHS = ["2020-07", "2020-08"]
 
 
 @pytest.fixture
 def world(app, tmp_path):
-    from rulesvc.services.results import clear_caches
-    from tests.conftest import make_app
-
-    sim = make_app(app.config["DATABASE_URL"], tmp_path / "instance", REDIS_URL=None)
-    clear_caches()
-    try:
-        import_province(sim, tmp_path / "files", months=MONTHS)
-        keys = make_keys(sim)
-        with sim.app_context():
-            for name, org in (("scorer", "910000"), ("qingrui", "910101")):
-                _, token = create_key(db.session, system_actor("tests"), name=name, procuratorates=[org],
-                                      permissions=["read", "score"])
-                keys[name] = {"Authorization": f"Bearer {token}"}
-            db.session.commit()
-        c = sim.test_client()
-        v1 = new_scheme(c, keys["province"], scheme_doc(**BASELINE))
-        publish(c, keys, v1["id"], effective_from="2020-01-01", periods="2020-07")
-        yield sim, c, keys, tmp_path
-    finally:
-        remove_runs(sim)
-        with sim.app_context():
-            db.session.remove()
-            db.engine.dispose()
+    with scoring_world(app, tmp_path, periods="2020-07", months=MONTHS) as (sim, c, keys, _):
+        yield sim, c, {**keys, "qingrui": keys["county-scorer"]}, tmp_path  # 清瑞区's own scorer
 
 
 def directory(app, folder, moves: dict[str, tuple[str, str]]):
@@ -70,27 +34,16 @@ def directory(app, folder, moves: dict[str, tuple[str, str]]):
     path = province_files(folder, PEOPLE)[2]
     with path.open(encoding="utf-8") as f:
         rows = list(csv.reader(f))
-    head = [*rows[0], "post_from"]
-    out = [head]
+    out = [[*rows[0], "post_from"]]
     for r in rows[1:]:
         org, since = moves.get(r[0], (r[2], ""))
         out.append([r[0], r[1], org, *r[3:], since])
-    with path.open("w", encoding="utf-8", newline="") as f:
-        csv.writer(f).writerows(out)
-    with app.app_context():
-        try:
-            return import_file(db.session, path, dictionary=get_dictionary(app.config["RULES_DIR"]), created_by="tests")
-        finally:
-            db.session.commit()
+    return import_rows(app, path, out)
 
 
 def events(app, folder, rows, name="late.csv"):
-    path = folder / name
-    with path.open("w", encoding="utf-8", newline="") as f:
-        csv.writer(f).writerows([["event_id", "event_type", "procuratorate", "prosecutor", "case_id", "occurred_on",
-                                  "action", "adopted"], *rows])
-    with app.app_context():
-        return import_file(db.session, path, dictionary=get_dictionary(app.config["RULES_DIR"]), created_by="tests")
+    return import_rows(app, folder / name, [["event_id", "event_type", "procuratorate", "prosecutor", "case_id",
+                                             "occurred_on", "action", "adopted"], *rows])
 
 
 def card(c, headers, period, code="P02"):
@@ -131,7 +84,7 @@ def test_a_move_with_its_date_keeps_the_former_post_for_the_periods_before_it(wo
     # A late July filing of P02 at 清瑞区 is theirs; one of August there, or of July at 东湖区, is refused.
     assert events(sim, tmp, [["LATE-1", "supervision_action", "910101", "P02", "", "2020-07-20", "filing", "true"]]).created
     for org, day in (("910101", "2020-08-03"), ("910102", "2020-07-21")):
-        with sim.app_context(), pytest.raises(ImportRejected) as refused:
+        with pytest.raises(ImportRejected) as refused:
             events(sim, tmp, [[f"LATE-{day}", "supervision_action", org, "P02", "", day, "filing", "true"]], "bad.csv")
         held = "910101" if day.startswith("2020-07") else "910102"
         assert f"检察官“P02”在 {day} 属于检察院 {held}，不属于 {org}" in str(refused.value.row_errors[0].message_zh)
@@ -154,7 +107,7 @@ def test_a_changed_post_without_a_date_corrects_the_directory_and_a_date_records
 ])
 def test_a_move_date_that_cannot_be_is_refused(world, since, words):
     sim, _, _, tmp = world
-    with sim.app_context(), pytest.raises(ImportRejected) as refused:
+    with pytest.raises(ImportRejected) as refused:
         directory(sim, tmp / "bad", {"P02": ("910102", since)})
     assert words in str(refused.value.row_errors[0].message_zh)
 
@@ -162,6 +115,6 @@ def test_a_move_date_that_cannot_be_is_refused(world, since, words):
 def test_a_second_move_must_come_after_the_first(world):
     sim, _, _, tmp = world
     directory(sim, tmp / "first", {"P02": ("910102", "2020-08-01")})
-    with sim.app_context(), pytest.raises(ImportRejected) as refused:
+    with pytest.raises(ImportRejected) as refused:
         directory(sim, tmp / "second", {"P02": ("910100", "2020-07-15")})
     assert "不晚于上一次调动（原岗位至 2020-07-31）" in str(refused.value.row_errors[0].message_zh)

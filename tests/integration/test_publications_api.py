@@ -25,6 +25,7 @@ from rulesvc.services.importing import import_file
 from tests.integration.simhelpers import (
     CANDIDATE,
     PEOPLE,
+    import_rows,
     new_draft,
     ok,
     province_files,
@@ -404,16 +405,10 @@ def test_a_published_full_trace_explains_the_card_as_published_after_the_directo
     peers as published — and an answer that cannot reproduce its card says so."""
     sim, c, k, v1, tmp = world
     # Two honours for P02 (88 → 92): two reach 优秀's 90, and nine graded give it two places (30 %, rounded down).
-    rows = [["event_id", "event_type", "procuratorate", "prosecutor", "case_id", "occurred_on", "kind", "level", "title"]]
-    rows += [[f"R-2020-07-P02-{i}", "honour", "910101", "P02", "", "2020-07-10", "honour", "provincial", "办案能手"]
-             for i in (1, 2)]
-    path = tmp / "honours.csv"
-    with path.open("w", encoding="utf-8", newline="") as f:
-        csv.writer(f).writerows(rows)
-    with sim.app_context():
-        assert import_file(db.session, path, dictionary=get_dictionary(sim.config["RULES_DIR"]),
-                           created_by="tests").created
-        db.session.commit()
+    assert import_rows(sim, tmp / "honours.csv", [
+        ["event_id", "event_type", "procuratorate", "prosecutor", "case_id", "occurred_on", "kind", "level", "title"],
+        *([f"R-2020-07-P02-{i}", "honour", "910101", "P02", "", "2020-07-10", "honour", "provincial", "办案能手"]
+          for i in (1, 2))]).created
     ok(c.post("/api/v1/publications", headers=k["reviewer"], json={"scheme": "SIM-PROSECUTOR", "period": PERIOD}), 201)
     published = {code: card(c, k["scorer"], code=code) for code in PEOPLE if code != "P10"}
     excellent = sorted(code for code, a in published.items() if a["grade"] == "优秀")
