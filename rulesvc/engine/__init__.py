@@ -10,5 +10,7 @@ Rule: nothing here imports Flask, SQLAlchemy, marshmallow or durable_rules (exce
 # billionth off a stated threshold is on it; 4: a veto costs its dimension's share even when the dimension had
 # nothing to score for the subject; 5: each indicator of a card says whether it applies to the person and
 # whether its points count (no stored score moves; the cards kept under 4 are made again with the new fields),
-# and a what-if replaces the subject's own stored figures among the peers (``engine.whatif``).
-ENGINE_VERSION = "2026.12.5"
+# and a what-if replaces the subject's own stored figures among the peers (``engine.whatif``); 6: a simulation
+# scores its baseline in the baseline's own scope (a county's localization against the provincial template: the
+# county's people among the province, as in force), and a period reads each prosecutor's post held on its last day.
+ENGINE_VERSION = "2026.12.6"

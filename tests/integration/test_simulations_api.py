@@ -34,6 +34,7 @@ from tests.integration.simhelpers import (
     SCHEME,
     field_codes,
     import_province,
+    import_rows,
     make_keys,
     new_draft,
     new_scheme,
@@ -542,3 +543,39 @@ def test_one_person_has_at_most_four_runs_under_way(published):
         "simulation.too_many_open")
     assert "at most 4 at once" in busy["message"]
     assert simulate(c, k["province"], v2["id"], "2020", expect=200)["id"] == done["id"]  # the same run: answered
+
+
+def test_a_county_localization_is_compared_with_its_people_as_the_template_scores_them_now(published):
+    """Found by a designer's first day: a county's simulation scored the template in force among the county's
+    own people (their peers and quota places), not as it scores them now — among the whole province — so its
+    baseline totals and grades were not those of the official results, and the changes it reported were not
+    the changes the county would see."""
+    c, k, v1 = published.client, published.keys, published.v1
+    # Two honours for P02 (88 → 92): P01 and P02 reach 优秀's 90 — two places among the province's nine graded.
+    import_rows(published.app, published.tmp / "honours.csv", [
+        ["event_id", "event_type", "procuratorate", "prosecutor", "case_id", "occurred_on", "kind", "level", "title"],
+        *([f"R-2020-07-P02-{i}", "honour", "910101", "P02", "", "2020-07-10", "honour", "provincial", "办案能手"]
+          for i in (1, 2))])
+    loc = ok(c.post(f"/api/v1/versions/{v1['id']}/localize", headers=k["county"], json={
+        "procuratorate": "910101", "code": "SIM-910101", "name": "清瑞区方案", "overrides": []}), 201)
+    run = wait_for(c, k["county"], simulate(c, k["county"], loc["id"], "2020")["id"])
+    assert run["status"] == "succeeded" and run["baseline"]["version_id"] == v1["id"]
+    rows = {r["code"]: r for r in all_subjects(c, k["county"], run["id"])}
+    assert sorted(rows) == sorted(code for code, (org, *_) in PEOPLE.items() if org == "910101")
+    with published.app.app_context():
+        from rulesvc.extensions import db
+        from rulesvc.services.dictionary import get_dictionary
+        from rulesvc.services.evaluation import evaluate
+        from rulesvc.services.governance.access import system_actor
+
+        official = {code: evaluate(db.session, system_actor("tests"), get_dictionary(published.app.config["RULES_DIR"]),
+                                   subject=code, period="2020", scheme="SIM-PROSECUTOR", trace="none")
+                    for code in rows}
+        db.session.rollback()
+    for code, row in rows.items():
+        assert (row["baseline"]["total"], row["baseline"]["grade"]) == (official[code]["total"], official[code]["grade"])
+    # The same rules among the county's four alone: one 优秀 place (30 % of 4, rounded down) instead of the
+    # province's two of nine — what the localization itself changes, and the report shows it.
+    assert all(r["candidate"]["total"] == r["baseline"]["total"] for r in rows.values())
+    assert (rows["P02"]["baseline"]["grade"], rows["P02"]["candidate"]["grade"]) == ("优秀", "良好")
+    assert rows["P02"]["grade_move"] == -1 and rows["P01"]["grade_move"] == 0

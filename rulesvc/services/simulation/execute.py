@@ -9,12 +9,14 @@ written. A run whose process is killed stops beating and is failed by the next r
 
 :func:`simulate` is the computation alone (no database writes): the CLI uses it for a candidate given
 as a file. Both versions are scored by the bulk executor on the *same* events frame (the union of the
-event types both read) and the *same* subjects frame (the candidate scheme's scope).
+event types both read) and the candidate scheme's people — the baseline in its own scope when that is wider
+(the provincial template scores a county's people among the province: ``simulate``'s ``baseline_subjects``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gzip
 import io
 import json
@@ -48,7 +50,7 @@ from rulesvc.persistence.models import (
 from rulesvc.schema.scheme import load_scheme
 from rulesvc.services.dictionary import get_dictionary
 from rulesvc.services.facts import events_frame, in_use
-from rulesvc.services.scoring import KEYS, compile_cached, subjects_for
+from rulesvc.services.scoring import KEYS, compile_cached, scope_ids, subjects_for
 from rulesvc.services.simulation import scenarios as sc
 from rulesvc.services.simulation.runs import stale_after
 from rulesvc.services.simulation.spec import canonical_hash
@@ -107,9 +109,15 @@ Loader = Callable[[Period, frozenset[str]], tuple[pl.DataFrame, pl.DataFrame]]
 
 
 def simulate(candidate: CompiledScheme, baseline: CompiledScheme | None, periods: list[Period], load: Loader,
-             labels: Labels, options: dict[str, Any], progress: Progress | None = None) -> Outcome:
+             labels: Labels, options: dict[str, Any], progress: Progress | None = None,
+             baseline_subjects: Callable[[Period], pl.DataFrame] | None = None) -> Outcome:
     """Score both versions on each period (``load(period, event types)`` → events, subjects) and build
-    the report. Pure apart from ``load``."""
+    the report. Pure apart from ``load``.
+
+    ``baseline_subjects(period)``: the baseline's own subjects when its scope is wider than the candidate's —
+    a county's first localization against the provincial template in force: the template scores the county's
+    prosecutors among the whole province (its peers, quota places), and those are the figures in force for
+    them; the baseline is scored so, then read for the candidate's subjects only."""
     progress = progress or Progress()
     kind = candidate.scheme.subject
     key = KEYS[kind]
@@ -128,7 +136,14 @@ def simulate(candidate: CompiledScheme, baseline: CompiledScheme | None, periods
         base = None
         if baseline is not None:
             progress.step("scoring_baseline", i * share + share * 0.45)
-            base = evaluate_bulk(baseline, events, subjects, key=key, period=(p.start, p.end), metrics_cache=shared)
+            if baseline_subjects is None:
+                base = evaluate_bulk(baseline, events, subjects, key=key, period=(p.start, p.end), metrics_cache=shared)
+            else:
+                wide = evaluate_bulk(baseline, events, baseline_subjects(p), key=key, period=(p.start, p.end),
+                                     metrics_cache=shared)
+                ours = subjects[key].implode()
+                base = dataclasses.replace(wide, frame=wide.frame.filter(pl.col(key).is_in(ours)),
+                                           left_out=wide.left_out.filter(pl.col(key).is_in(ours)))
         if kind == "procuratorate" and p.kind == "month":
             monthly["candidate"].append((p.label, cand.frame))
             if base is not None:
@@ -329,7 +344,17 @@ def compute(s: Session, run: SimulationRun, settings: Settings,
     load = db_loader(s, dictionary, [d[0] for d in run.datasets], scheme.subject_kind, scheme.procuratorate.code,
                      settings.cache_dir, span=(first, last) if len(periods) > 1 else None,
                      columns=scored_columns(candidate, baseline))
-    outcome = simulate(candidate, baseline, periods, load, labels_for(s, dictionary), dict(run.options), progress)
+    wider = None
+    base_org = baseline.scheme.org if baseline is not None else None
+    if baseline is not None and scope_ids(s, base_org) != scope_ids(s, scheme.procuratorate.code):
+        held: dict[Any, pl.DataFrame] = {}
+
+        def wider(p: Period) -> pl.DataFrame:  # the baseline's own scope (see simulate)
+            if p.end not in held:
+                held[p.end] = subjects_for(s, scheme.subject_kind, base_org, p.end)
+            return held[p.end]
+    outcome = simulate(candidate, baseline, periods, load, labels_for(s, dictionary), dict(run.options), progress,
+                       baseline_subjects=wider)
     version_scenarios = list(run.candidate.scenarios or []) if run.candidate is not None else []
     progress.step("scenarios", 96)
     return outcome, check_scenarios(version_scenarios, outcome)
