@@ -28,6 +28,7 @@ from flask_login import current_user
 from rulesvc.catalogue import msg
 from rulesvc.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RulesvcError
 from rulesvc.extensions import db
+from rulesvc.persistence import lifecycle
 from rulesvc.services import designer, designer_forms, designer_items, designer_stale
 from rulesvc.services import designer_edit as edit
 from rulesvc.services import designer_words as W
@@ -62,8 +63,25 @@ class EditViews:
     def _dictionary() -> Any:
         return get_dictionary(current_app.config["RULES_DIR"])
 
-    def _forbidden(self) -> ResponseReturnValue:
+    def _forbidden(self, state: Any = None) -> ResponseReturnValue:
+        """403 — said as what it is: a version no longer a draft (submitted, approved, in force) cannot be
+        edited by anyone, which is not a matter of the person's rights."""
+        from admin.designer import _lang
+
         db.session.rollback()
+        v = getattr(state, "version", None)
+        if v is not None and not lifecycle.is_editable(v.status):
+            lang = _lang()
+            status = W.STATUS_WORDS[lang].get(v.status, v.status)
+            message = (f"第 {v.number} 版{status}，已不是草稿，不能修改。"
+                       + ("审核人退回后可继续修改；" if v.status == lifecycle.Status.IN_REVIEW else "")
+                       + "需要修改时请在方案页新建修订版。") if lang == "zh" else (
+                f"Version {v.number} is {status}: no longer a draft, it cannot be changed. "
+                + ("Once the reviewer sends it back it can be edited again; " if v.status == lifecycle.Status.IN_REVIEW
+                   else "")
+                + "To change it, start a revision from the scheme's page.")
+            return self.render("admin/designer/forbidden.html", message=message,
+                               version_url=url_for(".version", code=v.scheme.code, number=v.number)), 403
         return self.render("admin/designer/forbidden.html"), 403
 
     def _editable(self, code: str, number: int) -> tuple[Any, ResponseReturnValue | None]:
@@ -76,7 +94,7 @@ class EditViews:
         except NotFound:
             return None, self._not_found()
         if not state.editable:
-            return None, self._forbidden()
+            return None, self._forbidden(state)
         return state, None
 
     def _load(self, code: str, number: int) -> tuple[Any, Any]:
@@ -97,7 +115,7 @@ class EditViews:
         except NotFound:
             return self._not_found()
         if not state.editable:
-            return self._forbidden()
+            return self._forbidden(state)
         from admin.designer import _lang
 
         subject = str(state.document.get("subject") or "prosecutor")

@@ -18,12 +18,13 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rulesvc.engine.dictionary import Dictionary
 from rulesvc.errors import InvalidInput
 from rulesvc.persistence import lifecycle
-from rulesvc.persistence.models import Scheme, SchemeVersion, utcnow
+from rulesvc.persistence.models import Scheme, SchemeVersion, SimulationRun, utcnow
 from rulesvc.services.designer_edit import findings_of
 from rulesvc.services.governance import contributors, versions
 from rulesvc.services.governance.access import Actor
@@ -121,12 +122,16 @@ def _drafts(schemes: list[Scheme], actor: Actor, dictionary: Callable[[], Dictio
 
 def _reviews(session: Session, schemes: list[Scheme], actor: Actor) -> list[VersionItem]:
     items = []
-    for s in schemes:
-        for v in s.versions:
-            if v.status != lifecycle.Status.IN_REVIEW or contributors.roles_of(session, v, actor.person):
-                continue
-            items.append(VersionItem(s.code, v.number, s.name, s.procuratorate.name, note=v.change_note or "",
-                                     when=v.submitted_at, has_simulation=bool(v.simulation)))
+    waiting = [(s, v) for s in schemes for v in s.versions
+               if v.status == lifecycle.Status.IN_REVIEW and not contributors.roles_of(session, v, actor.person)]
+    # Simulated: a run attached, or a succeeded run of exactly this content (what approval takes: the gate)
+    simulated = set(session.scalars(select(SimulationRun.candidate_hash).where(
+        SimulationRun.status == "succeeded",
+        SimulationRun.candidate_hash.in_([v.content_hash for _, v in waiting if v.content_hash])))) if waiting else set()
+    for s, v in waiting:
+        items.append(VersionItem(s.code, v.number, s.name, s.procuratorate.name, note=v.change_note or "",
+                                 when=v.submitted_at,
+                                 has_simulation=bool(v.simulation) or v.content_hash in simulated))
     items.sort(key=lambda i: (i.when or dt.datetime.min.replace(tzinfo=dt.UTC)))
     return items[:MAX_ITEMS]
 

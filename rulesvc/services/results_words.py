@@ -23,6 +23,7 @@ from rulesvc.engine.dictionary import Dictionary
 from rulesvc.engine.peers import fmt_share, quota_places
 from rulesvc.engine.scoring import fmt
 from rulesvc.errors import InvalidInput
+from rulesvc.persistence import lifecycle
 from rulesvc.persistence.models import EventType, Prosecutor, Scheme, SchemeVersion
 from rulesvc.services import facts, results
 from rulesvc.services.designer_edit import one_language
@@ -87,7 +88,9 @@ def figures_words(meta: Mapping[str, Any], lang: str) -> dict[str, str]:
 
 
 def ranking_schemes(session: Session, actor: Actor, kind: str | None = None) -> list[Scheme]:
-    """The schemes the person may read, their own tree's first (a county's localization before the template)."""
+    """The schemes the person may read: those with a version put in force first (a county's localization that is
+    still a draft comes after the template in force), then their own tree's (a county's localization before the
+    template)."""
     found = versions.list_schemes(session, actor)
     if kind is not None:
         found = [s for s in found if s.subject_kind == kind]
@@ -104,8 +107,11 @@ def ranking_schemes(session: Session, actor: Actor, kind: str | None = None) -> 
             n += 1
         return n
 
-    return sorted(found, key=lambda s: (not actor.in_scope(s.procuratorate_id), depth(s.procuratorate_id),
-                                        s.subject_kind != "prosecutor"))
+    def in_force(s: Scheme) -> bool:  # some version has been put in force (a scheme of drafts ranks nobody yet)
+        return any(v.effective_from is not None and lifecycle.can_be_in_force(v.status) for v in s.versions)
+
+    return sorted(found, key=lambda s: (not in_force(s), not actor.in_scope(s.procuratorate_id),
+                                        depth(s.procuratorate_id), s.subject_kind != "prosecutor"))
 
 
 def default_period(session: Session, scheme: Scheme) -> str | None:

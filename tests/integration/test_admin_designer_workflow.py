@@ -91,6 +91,12 @@ def test_a_designer_submits_with_a_change_note_and_nothing_is_saved_without_one(
     html = page(client, LOC)
     assert "已提交审核" in html and _button(html, "submit-button") is None
     assert 'id="wf-waiting"' in html and "等待审核人员" in html
+    # The editor's address afterwards (a bookmark, the back button) says why it cannot edit: the version is in
+    # review — not a matter of the person's rights — and leads back to the version.
+    editor = client.get(f"{LOC}edit/")
+    said = editor.get_data(as_text=True)
+    assert editor.status_code == 403 and "第 1 版审核中，已不是草稿，不能修改。审核人退回后可继续修改" in said
+    assert "无权修改" not in said and f'id="forbidden-version" href="{LOC}"' in said
     with app.app_context():
         actions = db.session.scalars(select(AuditRecord.action).where(AuditRecord.version_id == v["id"])).all()
     assert "version.submit" in actions and "version.update" in actions  # the note saved with the draft, then submit

@@ -361,7 +361,7 @@ def test_the_audit_log_pages_by_fifty(app, world):
 # -- 首页 ------------------------------------------------------------------------------------------------------
 
 
-def test_the_home_page_shows_a_designer_their_broken_draft_and_a_reviewer_the_version_in_review(app, schemes):
+def test_the_home_page_shows_a_designer_their_broken_draft_and_a_reviewer_the_version_in_review(app, world, schemes):
     designer = signed_in(app, "pdesigner")
     html = fast_page(designer, "/admin/").get_data(as_text=True)
     drafts = re.search(r'id="todo-drafts">(.*?)</ul>', html, re.S).group(1)
@@ -372,6 +372,19 @@ def test_the_home_page_shows_a_designer_their_broken_draft_and_a_reviewer_the_ve
     reviews = re.search(r'id="todo-reviews">(.*?)</ul>', html, re.S).group(1)
     assert "/admin/schemes/TPL/1/" in reviews and "尚未附模拟测评" in reviews
     assert 'id="todo-drafts"' not in html
+    # A succeeded run of exactly v1's content (what approval takes, attached or not): no longer "not simulated".
+    with app.app_context():
+        from rulesvc.persistence.models import Scheme, SchemeVersion, SimulationRun
+
+        v1 = db.session.scalars(select(SchemeVersion).join(Scheme).where(Scheme.code == "TPL",
+                                                                        SchemeVersion.number == 1)).one()
+        db.session.add(SimulationRun(run_hash="f" * 64, procuratorate_id=world["910000"], scheme_id=v1.scheme_id,
+                                     documents={}, candidate_hash=v1.content_hash, periods=["2020"], datasets=[],
+                                     dictionary_hash="d" * 64, engine_version="test", status="succeeded"))
+        db.session.commit()
+    reviews = re.search(r'id="todo-reviews">(.*?)</ul>',
+                        reviewer.get("/admin/").get_data(as_text=True), re.S).group(1)
+    assert "/admin/schemes/TPL/1/" in reviews and "尚未附模拟测评" not in reviews
     # A county viewer: nothing of the province's drafts or reviews.
     html = signed_in(app, "cviewer").get("/admin/").get_data(as_text=True)
     assert 'id="nothing-to-do"' in html and "TPL" not in html

@@ -249,3 +249,14 @@ def test_places_counted_by_department_name_the_department_beside_the_procuratora
     rows = ok(c.get("/api/v1/rankings?scheme=SIM-DEPT&period=2020&page_size=100", headers=keys["scorer"]))
     assert {r["group"]["name"] for r in rows if r["place"] == 1} >= {"第一检察部（清瑞区人民检察院）",
                                                                        "民事检察部（东川市人民检察院）"}
+
+
+def test_a_county_with_only_a_draft_localization_opens_on_the_template_in_force(world):
+    """Found by a designer's first day: 考评结果 opened on the county's draft localization, which ranks nobody
+    (404, "没有生效的版本"), instead of the template that scores the county's people now."""
+    sim, c, keys, v1 = world
+    ok(c.post(f"/api/v1/versions/{v1['id']}/localize", headers=keys["county"], json={
+        "procuratorate": "910101", "code": "SIM-910101", "name": "清瑞区方案", "overrides": []}), 201)
+    html = page(signed_in(sim, "county-designer", PASSWORD), "/admin/results/")
+    assert set(ranked_codes(html)) == {"P01", "P02", "P03", "P04"} and "没有生效的版本" not in html
+    assert re.search(rf'<option value="{SCHEME}"[^>]*selected', html)
