@@ -89,9 +89,13 @@ class WorkflowViews:
         flow = wf.workflow(db.session(), _actor(), version, _dictionary(), lang=_lang())
         today = dt.date.today()
         next_month = (today.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+        # What going live ends: this scheme's version in force, else (a localization's first) the scheme above
+        current = next((x for x in version.scheme.versions if x.status == "active" and x.id != version.id), None)
         return {"flow": flow, "errors": g.get("wf_errors", {}), "form": g.get("wf_form", {}),
                 "step": g.get("wf_step", ""), "stale": g.get("wf_stale"), "next_month": next_month.isoformat(),
-                "today": today.isoformat()}
+                "today": today.isoformat(), "current": current,
+                "above": version.parent.scheme if current is None and version.parent is not None else None,
+                "confirm_past": g.get("wf_confirm_past", False)}
 
     def review_inbox(self) -> dict[str, list[wf.InboxLine]]:
         """What waits for the signed-in person: versions to review, approved versions to put in force."""
@@ -243,6 +247,14 @@ class WorkflowViews:
 
         def check(errors: dict[str, list[str]]) -> None:
             day["from"] = _day(request.form, "effective_from", errors, required=True)
+            when = day["from"]
+            if when is not None and when < dt.date.today() and not request.form.get("confirm_past"):
+                # Going live in the past rescores closed periods (not what is published): asked once more.
+                errors.setdefault("effective_from", []).append(gettext(
+                    "%(date)s is in the past: the results of the periods since then that are not published will be "
+                    "computed under this version. Tick the box below to confirm, then put it in force.",
+                    date=when.isoformat()))
+                g.wf_confirm_past = True
 
         def run(actor: Any, v: SchemeVersion) -> None:
             when = day["from"]

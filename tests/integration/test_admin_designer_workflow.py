@@ -138,6 +138,13 @@ def test_a_reviewer_approves_only_on_a_simulation_sends_back_with_a_note_and_act
         text = r.get_data(as_text=True)
         assert 'data-field="effective_from"' in text and message in text
     assert _version(app, "LOC-910101", 1)["status"] == "approved"
+    # What going live ends, and what a date does: said beside it (a localization's first version: the template).
+    assert "本方案尚无生效的版本：在此日期之前，本院人员按上级方案" in html and "已发布的结果不受影响" in html
+    # A date in the past rescores closed periods: asked once more, with a box to tick.
+    r = client_post(reviewer, f"{LOC}activate/", html, "/activate/", effective_from="2020-01-01")
+    text = r.get_data(as_text=True)
+    assert r.status_code == 422 and "生效日期 2020-01-01 早于今天" in text and 'id="confirm_past"' in text
+    assert _version(app, "LOC-910101", 1)["status"] == "approved"
     r = client_post(reviewer, f"{LOC}activate/", html, "/activate/", effective_from="2027-01-01")
     assert r.status_code == 302
     v = _version(app, "LOC-910101", 1)
