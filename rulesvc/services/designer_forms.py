@@ -32,6 +32,7 @@ _WORDS = {
     "number": ("请填写数字", "Enter a number"),
     "required": ("必填", "Required"),
     "positive": ("应大于 0", "Must be more than 0"),
+    "not_negative": ("不能为负数", "Cannot be negative"),
     "tiers": ("至少填一档", "Enter at least one tier"),
     "too_many": ("档次太多（最多 12 档）", "Too many tiers (at most 12)"),
     "method": ("请选择计分方法", "Choose a scoring method"),
@@ -60,7 +61,7 @@ def number(text: Any) -> float | None:
     """``"85"``, ``" 85 % "``, ``"０．５"`` → a float; ``None`` when empty; ``ValueError`` when not a number."""
     if text is None:
         return None
-    s = str(text).strip().translate(str.maketrans("０１２３４５６７８９．－＋", "0123456789.-+")).rstrip("%％").strip()
+    s = str(text).strip().translate(str.maketrans("０１２３４５６７８９．－＋−", "0123456789.-+-")).rstrip("%％").strip()
     if not s:
         return None
     if not re.fullmatch(r"[-+]?(\d+(\.\d*)?|\.\d+)", s):
@@ -108,7 +109,7 @@ def weight_changes(dimensions: Mapping[str, Mapping[str, Any]], form: Form, lang
     for code, dim in dimensions.items():
         w = _read(form, f"weight.{code}", errors)
         if w is not None and w < 0:
-            errors.add(f"weight.{code}", "number")
+            errors.add(f"weight.{code}", "not_negative")
         elif w is not None and w != dim.get("weight"):
             out.append({"op": "set", "path": f"dimensions.{code}.weight", "value": w})
     errors.raise_if_any()

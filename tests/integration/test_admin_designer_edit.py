@@ -344,7 +344,11 @@ def test_grades_and_quotas_and_a_template_draft_edited_without_reasons(app, worl
     assert 'name="quota.0" aria-label="优秀 名额（不超过，按百分比）" value="15"' in html
     hidden = _form(html, "/edit/grades/")
     bands = {"min.0": "93", "quota.0": "20", "min.1": "86", "min.2": "80", "min.3": "0"}
-    assert client.post(f"{url}grades/", data={**hidden, **bands, "quota.0": "120", "reason": "x"}).status_code == 422
+    refused = client.post(f"{url}grades/", data={**hidden, **bands, "quota.0": "120", "reason": "x"})
+    assert refused.status_code == 422
+    # The page comes back at its top: it says there that nothing was saved and where to look (a designer's first day).
+    assert '<div class="alert alert-danger py-2" id="edit-errors-below"><strong>未保存：</strong> <a href="#sec-grades">下方有 1 处' \
+        in refused.get_data(as_text=True)
     r = client.post(f"{url}grades/", data={**hidden, **bands, "reason": "本院优秀比例按市院要求"})
     assert r.status_code == 302
     ovs = _draft(app, "LOC-910101")["overrides"]

@@ -19,7 +19,7 @@ PARENT = {
 }
 
 
-@pytest.mark.parametrize("text, value", [("85", 85), (" 85 % ", 85), ("０．５", 0.5), ("-3", -3), ("", None)])
+@pytest.mark.parametrize("text, value", [("85", 85), (" 85 % ", 85), ("０．５", 0.5), ("-3", -3), ("−3", -3), ("", None)])
 def test_numbers_are_parsed_not_evaluated(text, value):
     assert F.number(text) == value
 
@@ -28,6 +28,13 @@ def test_numbers_are_parsed_not_evaluated(text, value):
 def test_anything_but_a_number_is_refused(text):
     with pytest.raises(ValueError):
         F.number(text)
+
+
+def test_a_negative_weight_is_said_to_be_negative_not_not_a_number():
+    """Found by a designer's first day: a weight of −10 was answered "请填写数字"."""
+    with pytest.raises(InvalidInput) as refused:
+        F.weight_changes(PARENT["dimensions"], {"weight.quality": "-10"}, "zh")
+    assert refused.value.errors == {"weight.quality": ["不能为负数"]}
 
 
 def test_rate_thresholds_are_typed_as_percentages_and_stored_as_fractions():
