@@ -383,7 +383,18 @@ def kind_of(override: Mapping[str, Any]) -> tuple[str, str]:
         if rest[1] != "missing":
             return ("调整档位/目标", "threshold/target changed")
     if root == "grading":
-        return ("调整等次", "grading changed")
+        return ("调整等次与名额", "grading changed")
+    if root == "adjustments" and rest in (("points",), ("cap",)):
+        return ("调整加减分项" + ("分值" if rest == ("points",) else "封顶"),
+                "item " + ("points" if rest == ("points",) else "cap") + " changed")
+    if root in ("adjustments", "vetoes", "indicators", "metrics", "dimensions") and rest:
+        return {"adjustments": ("调整加减分项", "item changed"), "vetoes": ("调整一票否决项", "veto changed"),
+                "indicators": ("调整指标", "indicator changed"), "metrics": ("调整度量", "metric changed"),
+                "dimensions": ("调整维度", "dimension changed")}[str(root)]
+    if root == "combination":
+        return ("调整总分计算", "total's calculation changed")
+    if root == "peers":
+        return ("调整院际比较", "procuratorate comparison changed")
     if root == "participants":
         return ("调整参评范围", "who is evaluated changed")
     if root in ("peer_group", "peer_min_size") or (root == "indicators" and rest[:1] in (("peer_group",),

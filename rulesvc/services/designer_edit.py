@@ -202,8 +202,56 @@ def _override_rows(v: SchemeVersion, *, resolved: Mapping[str, Any], parent: Map
     for i, o in enumerate((v.document or {}).get("overrides") or []):
         path = str(o.get("path", ""))
         rows.append({"index": i, "kind": kind_words(o, lang), "path": path,
-                     "label": part_label(path, resolved, parent), "reason": o.get("reason", ""), "op": o.get("op")})
+                     "label": part_label(path, resolved, parent, lang), "reason": o.get("reason", ""),
+                     "op": o.get("op"), "change": change_words(o, parent, lang)})
     return rows
+
+
+_MISSING = object()
+# The last key of a changed path, in the pages' words (what of the part changed)
+KEY_WORDS = {"zh": {"weight": "权重", "points": "分值", "cap": "封顶", "formula": "公式", "min": "分数线",
+                    "quota": "名额", "quota_rounding": "名额取整", "tiers": "档位", "threshold": "达标线",
+                    "worst": "最低分对应值", "best": "满分对应值", "missing": "无数据时", "method": "计分方法",
+                    "name": "名称", "description": "说明", "where": "筛选条件", "dimension": "所属维度",
+                    "adjustment_cap": "加减分封顶", "per_case": "按案件计", "direction": "方向"},
+             "en": {}}
+
+
+def _at(doc: Any, tokens: Sequence[Any]) -> Any:
+    node = doc
+    for t in tokens:
+        if isinstance(node, Mapping) and t in node:
+            node = node[t]
+        elif isinstance(node, list) and isinstance(t, int) and 0 <= t < len(node):
+            node = node[t]
+        else:
+            return _MISSING
+    return node
+
+
+def change_words(override: Mapping[str, Any], parent: Mapping[str, Any], lang: str) -> str:
+    """A changed value as "before → after" (the version above's, then this draft's), for a single value: a
+    quota as a percentage; "" for a whole part (a rule, an entry) — its form shows it."""
+    if override.get("op") != "set":
+        return ""
+    try:
+        tokens = loc.parse_path(override.get("path"))
+    except ValueError:
+        return ""
+    new, old = override.get("value"), _at(parent, tokens)
+    if isinstance(new, Mapping | list) or isinstance(old, Mapping | list):
+        return ""
+    pct = tokens[-1] == "quota"
+
+    def shown(x: Any) -> str:
+        if x is _MISSING or x is None:
+            return "—" if lang == "en" else "无"
+        if isinstance(x, bool):
+            return ("是" if x else "否") if lang == "zh" else ("yes" if x else "no")
+        if isinstance(x, int | float):
+            return f"{x * 100:g}%" if pct else f"{x:g}"
+        return str(x)
+    return f"{shown(old)} → {shown(new)}"
 
 
 def kind_words(override: Mapping[str, Any], lang: str) -> str:
@@ -212,17 +260,25 @@ def kind_words(override: Mapping[str, Any], lang: str) -> str:
     return zh.replace("本地度量", "数据项").replace("度量", "数据项") if lang == "zh" else en.replace("metric", "count")
 
 
-def part_label(path: str, resolved: Mapping[str, Any], parent: Mapping[str, Any]) -> str:
-    """``indicators.PLEA_APPLY_RATE.scoring.tiers`` → the indicator's name (the path's entry), for people."""
+def part_label(path: str, resolved: Mapping[str, Any], parent: Mapping[str, Any], lang: str = "zh") -> str:
+    """``indicators.PLEA_APPLY_RATE.scoring.tiers`` → the indicator's name (the path's entry) and, for one of its
+    keys, which (市级个人荣誉 · 分值); ``grading.bands[0].quota`` → 优秀 · 名额 — for people, never the path."""
     try:
         tokens = loc.parse_path(path)
     except ValueError:
         return path
+    words = KEY_WORDS.get(lang, {})
+    key = words.get(str(tokens[-1]), "") if len(tokens) > 2 else ""
     if len(tokens) >= 2 and tokens[0] in loc.COLLECTIONS:
         for doc in (resolved, parent):
             entry = (doc.get(str(tokens[0])) or {}).get(str(tokens[1]))
             if isinstance(entry, Mapping) and entry.get("name"):
-                return str(entry["name"])
+                return f"{entry['name']} · {key}" if key and len(tokens) == 3 else str(entry["name"])
+    if tokens[:2] == ("grading", "bands") and len(tokens) >= 3 and isinstance(tokens[2], int):
+        for doc in (resolved, parent):
+            band = _at(doc, tokens[:3])
+            if isinstance(band, Mapping) and band.get("grade"):
+                return f"{band['grade']} · {key}" if key else str(band["grade"])
     return path
 
 

@@ -354,6 +354,11 @@ def test_grades_and_quotas_and_a_template_draft_edited_without_reasons(app, worl
     ovs = _draft(app, "LOC-910101")["overrides"]
     assert {"op": "set", "path": "grading.bands[0].min", "value": 93, "reason": "本院优秀比例按市院要求"} in ovs
     assert {"op": "set", "path": "grading.bands[0].quota", "value": 0.2, "reason": "本院优秀比例按市院要求"} in ovs
+    # The list of local changes names the band and what of it, with the value before and after — never a path.
+    listed = page(client, url)
+    assert re.search(r"<td>调整等次与名额</td><td>优秀 · 名额</td><td class=\"change-cell tabular\">15% → 20%</td>", listed)
+    assert "grading.bands[0]" not in re.search(r'id="sec-overrides".*?</section>', listed, re.S).group(0).replace(
+        'data-path="grading.bands[0]', "")
 
     # The province's template draft: the same forms change the document itself, no reason asked.
     province = signed_in(app, "pdesigner")
