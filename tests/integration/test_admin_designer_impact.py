@@ -104,6 +104,8 @@ def test_the_live_impact_of_an_unsaved_weight_is_the_services_answer_and_saves_n
     client = signed_in(app, "cdesigner")
     editor = page(client, f"{LOC}edit/")
     assert 'id="impact-panel"' in editor and 'hx-get="/admin/schemes/LOC-910101/1/edit/impact/"' in editor
+    # A localization says why scores move with no rule changed (a designer's first day): among its own people only.
+    assert 'id="impact-scope"' in editor and "本地化方案只在本院人员中比较、分配名额" in editor
     assert "impact_part&#34;: &#34;weights" in editor or '"impact_part": "weights"' in editor
     v_id, lock, audits = _draft(app)
     saved = client.get(f"{LOC}edit/impact/")
