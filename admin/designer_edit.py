@@ -190,6 +190,21 @@ class EditViews:
                 m for ms in _field_errors(exc, _lang()).values() for m in ms)), 409
         return redirect(url_for(".edit", code=v.scheme.code, number=v.number))
 
+    @expose("/<code>/<int:number>/revise/", methods=["POST"])
+    def revise(self, code: str, number: int) -> ResponseReturnValue:
+        """修订: a draft to change this version (the scheme's draft when it has one), opened in the editor."""
+        from admin.designer import _actor
+
+        try:
+            v = edit.start_revision(db.session(), _actor(), code, number)
+            db.session.commit()
+        except PermissionDenied:
+            return self._forbidden()
+        except NotFound:
+            db.session.rollback()
+            return self._not_found()
+        return redirect(url_for(".edit", code=v.scheme.code, number=v.number))
+
     # -- page 3: the editor -------------------------------------------------------------------------------
 
     @expose("/<code>/<int:number>/edit/")

@@ -95,6 +95,17 @@ def start_localization(session: Session, actor: Actor, code: str, number: int, *
                              name=f"{org.name}{subject}业绩考评方案（本地化）", change_note="")
 
 
+def start_revision(session: Session, actor: Actor, code: str, number: int) -> SchemeVersion:
+    """修订: the scheme's draft to change version ``number`` — its newest draft when it has one (never two
+    drafts side by side), else a new draft copied from that version."""
+    v = versions.scheme_version(session, actor, code, number)
+    drafts = [x for x in v.scheme.versions if lifecycle.is_editable(x.status)]
+    if drafts:
+        require(actor, "edit", v.scheme.procuratorate_id, what=f"方案 {code}")
+        return drafts[-1]
+    return versions.create_draft(session, actor, code, from_version=number, change_note="")
+
+
 # -- what the editor shows -----------------------------------------------------------------------------------
 
 

@@ -61,6 +61,8 @@ class Workflow:
     conflicts: int = 0
     simulate: bool = False  # the simulations page is worth a link (a draft or a version in review)
     drift: bool = False  # a template version: the drift report of its localizations
+    revise: bool = False  # a version no longer a draft, of a scheme the person edits: 修订 starts (or opens) a draft
+    open_draft: int | None = None  # the scheme's draft that 修订 opens instead of starting another
 
     def has(self, step: str) -> bool:
         return step in self.buttons
@@ -124,6 +126,10 @@ def workflow(session: Session, actor: Actor, v: SchemeVersion, dictionary: Dicti
             out.buttons["activate"] = Button("activate")
         if status in (Status.APPROVED, Status.ACTIVE):
             out.buttons["retire"] = Button("retire")
+    if actor.may("edit") and not lifecycle.is_editable(status) and status != Status.IN_REVIEW:
+        out.revise = True
+        drafts = [x.number for x in v.scheme.versions if lifecycle.is_editable(x.status)]
+        out.open_draft = drafts[-1] if drafts else None
     if actor.may("edit") and v.parent is not None:
         out.new_parents = newer_parents(actor, v)
         if out.new_parents:

@@ -10,7 +10,7 @@ import datetime as dt
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from rulesvc.extensions import db
@@ -151,6 +151,21 @@ def test_a_reviewer_approves_only_on_a_simulation_sends_back_with_a_note_and_act
     assert v["status"] == "active" and v["from"] == dt.date(2027, 1, 1)
     html = page(reviewer, LOC)
     assert _button(html, "activate-button") is None and _button(html, "retire-button") is not None
+    assert _button(html, "revise-button") is None  # a reviewer does not edit
+    # 修订: the designer starts the next draft from the version in force — once; then the button opens it.
+    designer = signed_in(app, "cdesigner")
+    mine = page(designer, LOC)
+    assert "修订：基于本版新建草稿" in mine
+    r = client_post(designer, f"{LOC}revise/", mine, "/revise/")
+    assert r.status_code == 302 and r.headers["Location"].endswith("/admin/schemes/LOC-910101/2/edit/")
+    assert _version(app, "LOC-910101", 2)["status"] == "draft"
+    mine = page(designer, LOC)
+    assert "本方案已有草稿第 2 版" in mine and "打开草稿第 2 版" in mine
+    r = client_post(designer, f"{LOC}revise/", mine, "/revise/")
+    assert r.headers["Location"].endswith("/admin/schemes/LOC-910101/2/edit/")
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(SchemeVersion).join(SchemeRow).where(
+            SchemeRow.code == "LOC-910101")) == 2
     # Retire with a date before the start: the service's field message.
     r = client_post(reviewer, f"{LOC}retire/", html, "/retire/", effective_to="2026-01-01")
     assert r.status_code == 422 and "停用日期不能早于生效日期 2027-01-01" in r.get_data(as_text=True)

@@ -88,6 +88,7 @@ def _posts(ids: dict[str, int]) -> dict[str, tuple[str, dict[str, str]]]:
     run = ids["loc_run"]
     return {
         "localize": (f"{TPL1}localize/", {}),
+        "revise": (f"{TPL1}revise/", {}),
         "save weights": (f"{LOC}edit/weights/", {"weight.quality": "50", "reason": "试探"}),
         "switch off": (f"{LOC}edit/indicators/plea_rate/switch/", {"on": "0", "reason": "试探"}),
         "impact": (f"{LOC}edit/impact/", {"impact_part": "weights", "weight.quality": "50"}),
@@ -182,7 +183,7 @@ def test_a_viewer_reads_but_has_no_designer_reviewer_or_administration_buttons(a
     }, posts={
         "localize": 403, "save weights": 403, "switch off": 403, "impact": 403, "submit": 403,
         "launch simulation": 403, "cancel simulation": 403, "approve": 404, "reject": 404, "activate": 403,
-        "retire": 403, **REFUSED_EVERYWHERE,
+        "retire": 403, "revise": 403, **REFUSED_EVERYWHERE,
     })
     assert _state(app) == before
     assert not _has(client.get("/admin/schemes/").get_data(as_text=True), LOCALIZE)[LOCALIZE]
@@ -209,7 +210,7 @@ def test_the_county_designer_edits_its_draft_but_may_not_review_activate_or_admi
         "schemes": 200, "template": 200, "loc version": 200, **dict.fromkeys(EDITING, 200), "loc preview": 200,
         "loc simulations": 200, "loc run": 200, "loc diff": 200, "results": 200, "audit": 200,
         "tpl2 version": 404, "tpl2 diff": 404, "import": 403, **dict.fromkeys(MANAGING, 403),
-    }, posts={"approve": 404, "reject": 404, "activate": 403, "retire": 403, **REFUSED_EVERYWHERE})
+    }, posts={"approve": 404, "reject": 404, "activate": 403, "retire": 403, "revise": 403, **REFUSED_EVERYWHERE})
     assert _state(app) == before
     assert LOCALIZE in client.get("/admin/schemes/").get_data(as_text=True)
     loc = page_of(client, LOC)
