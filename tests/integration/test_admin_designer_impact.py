@@ -110,6 +110,17 @@ def test_the_live_impact_of_an_unsaved_weight_is_the_services_answer_and_saves_n
     v_id, lock, audits = _draft(app)
     saved = client.get(f"{LOC}edit/impact/")
     assert saved.status_code == 200 and "已保存的草稿" in saved.get_data(as_text=True)
+    # The editor and its impact panel count the same warnings (notes are not warnings)
+    with app.app_context():
+        from rulesvc.services.governance import versions as V
+
+        v = db.session.get(SchemeVersion, v_id)
+        found = V.check_resolved(v.scheme, V.resolve(v), get_dictionary(app.config["RULES_DIR"]))
+        db.session.rollback()
+    warned = sum(1 for f in found if f["level"] == "warning")
+    assert warned and any(f["level"] == "info" for f in found)  # this draft has both
+    checks = re.search(r'id="checks">(.*?)</div>', editor, re.S).group(1)
+    assert f"{warned} 个警告" in checks and f"检查发现 {warned} 条警告" in saved.get_data(as_text=True)
 
     form = {"csrf_token": csrf_token(editor), "lock_version": str(lock), "impact_part": "weights",
             "weight.quality": "80", "weight.efficiency": "10", "weight.effect": "10", "reason": ""}
