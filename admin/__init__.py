@@ -50,6 +50,24 @@ def init_admin(app: Flask) -> None:
     def _admin_language() -> dict[str, Any]:
         return {"rulesvc_ui_english": is_english}
 
+    @app.template_filter("person")
+    def _person(name: Any) -> str:
+        """A stored sign-in name as people know it: 李设计（county1）; anything else (a key, the system) as stored."""
+        from flask import g
+        from sqlalchemy import select
+
+        from rulesvc.extensions import db
+        from rulesvc.persistence.models import User
+
+        if not name:
+            return ""
+        people = g.get("rulesvc_people")
+        if people is None:
+            people = g.rulesvc_people = {u: d for u, d in db.session.execute(
+                select(User.username, User.display_name)).all() if d}
+        shown = people.get(str(name))
+        return f"{shown}（{name}）" if shown and shown != name else str(name)
+
     admin = Admin(
         name=lazy_gettext("Evaluation rules"),
         theme=Bootstrap4Theme(swatch="default", fluid=True, base_template="admin/rulesvc_base.html"),

@@ -10,7 +10,7 @@ import datetime as dt
 import re
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from werkzeug.security import generate_password_hash
 
 from rulesvc.extensions import db
@@ -88,8 +88,13 @@ def test_a_designer_submits_with_a_change_note_and_nothing_is_saved_without_one(
     _submit_loc(app, client)
     v = _version(app, "LOC-910101", 1)
     assert v["status"] == "in_review" and v["note"] == "清瑞区本地化：质量权重、认罪认罚档次"
+    with app.app_context():
+        db.session.execute(update(User).where(User.username == "cdesigner").values(display_name="李设计"))
+        db.session.commit()
     html = page(client, LOC)
     assert "已提交审核" in html and _button(html, "submit-button") is None
+    # Who drafted and submitted it, as people know them (their name, then the sign-in name)
+    assert "李设计（cdesigner）" in html
     assert 'id="wf-waiting"' in html and "等待审核人员" in html
     # The editor's address afterwards (a bookmark, the back button) says why it cannot edit: the version is in
     # review — not a matter of the person's rights — and leads back to the version.
