@@ -97,6 +97,19 @@ def parse_path(path: Any) -> tuple[Token, ...]:
     return tuple(tokens)
 
 
+
+def value_at(doc: Any, tokens: Sequence[Any], default: Any = None) -> Any:
+    """The value at a parsed path (``parse_path``) of a document, or ``default`` where the path leads nowhere."""
+    node = doc
+    for t in tokens:
+        if isinstance(node, Mapping) and t in node:
+            node = node[t]
+        elif isinstance(node, list) and isinstance(t, int) and 0 <= t < len(node):
+            node = node[t]
+        else:
+            return default
+    return node
+
 def format_path(tokens: Iterable[Token]) -> str:
     out = ""
     for t in tokens:

@@ -87,7 +87,7 @@ def value_words(path: str, value: Any, present: bool, doc: Mapping[str, Any], la
                 return _rule(entry, value, lang)
             node: Any = scoring
             for t in rest[1:-1]:
-                node = _get(node, (t,))
+                node = loc.value_at(node, (t,))
             if isinstance(node, dict | list):
                 try:
                     node[rest[-1]] = value  # type: ignore[index]
@@ -123,22 +123,10 @@ def edit_kind(path: str, doc: Mapping[str, Any]) -> str:
         return "percent"
     if tokens[-1] == "quota":
         return "percent"
-    leaf = _get(doc, tokens)
+    leaf = loc.value_at(doc, tokens)
     if isinstance(leaf, int | float) and not isinstance(leaf, bool):
         return "number"
     return ""
-
-
-def _get(doc: Any, tokens: tuple[Any, ...]) -> Any:
-    node = doc
-    for t in tokens:
-        if isinstance(node, Mapping) and t in node:
-            node = node[t]
-        elif isinstance(node, list) and isinstance(t, int) and 0 <= t < len(node):
-            node = node[t]
-        else:
-            return None
-    return node
 
 
 def conflict_rows(v: SchemeVersion, *, lang: str = "zh") -> list[dict[str, Any]]:
@@ -232,7 +220,7 @@ def drift_rows(session: Session, actor: Actor, v: SchemeVersion, *, lang: str = 
             now = (WORDS[lang]["analysis"] if op == "disable" else WORDS[lang]["removed"] if op == "remove"
                    else value_words(path, value, True, doc, lang))
             try:
-                before = _get(doc, loc.parse_path(path))
+                before = loc.value_at(doc, loc.parse_path(path))
             except ValueError:
                 before = None
             was = value_words(path, before, before is not None, doc, lang) if op == "set" else ""

@@ -228,18 +228,6 @@ KEY_WORDS = {"zh": {"weight": "权重", "points": "分值", "cap": "封顶", "fo
              "en": {}}
 
 
-def _at(doc: Any, tokens: Sequence[Any]) -> Any:
-    node = doc
-    for t in tokens:
-        if isinstance(node, Mapping) and t in node:
-            node = node[t]
-        elif isinstance(node, list) and isinstance(t, int) and 0 <= t < len(node):
-            node = node[t]
-        else:
-            return _MISSING
-    return node
-
-
 def change_words(override: Mapping[str, Any], parent: Mapping[str, Any], lang: str) -> str:
     """A changed value as "before → after" (the version above's, then this draft's), for a single value: a
     quota as a percentage; "" for a whole part (a rule, an entry) — its form shows it."""
@@ -249,7 +237,7 @@ def change_words(override: Mapping[str, Any], parent: Mapping[str, Any], lang: s
         tokens = loc.parse_path(override.get("path"))
     except ValueError:
         return ""
-    new, old = override.get("value"), _at(parent, tokens)
+    new, old = override.get("value"), loc.value_at(parent, tokens, _MISSING)
     if isinstance(new, Mapping | list) or isinstance(old, Mapping | list):
         return ""
     pct = tokens[-1] == "quota"
@@ -287,7 +275,7 @@ def part_label(path: str, resolved: Mapping[str, Any], parent: Mapping[str, Any]
                 return f"{entry['name']} · {key}" if key and len(tokens) == 3 else str(entry["name"])
     if tokens[:2] == ("grading", "bands") and len(tokens) >= 3 and isinstance(tokens[2], int):
         for doc in (resolved, parent):
-            band = _at(doc, tokens[:3])
+            band = loc.value_at(doc, tokens[:3])
             if isinstance(band, Mapping) and band.get("grade"):
                 return f"{band['grade']} · {key}" if key else str(band["grade"])
     return path
