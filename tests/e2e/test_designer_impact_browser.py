@@ -128,7 +128,7 @@ def test_a_county_designer_sees_the_impact_of_an_unsaved_weight_and_previews_a_p
     expect(panel.get_by_text("影响预览")).to_be_visible()
     expect(panel.locator("#impact-answer")).to_be_visible(timeout=60_000)
     expect(panel).to_contain_text("已保存的草稿")
-    expect(panel).to_contain_text("与现行第 1 版相比")
+    expect(panel).to_contain_text("第 1 版相比")
     cold = float(panel.get_attribute("data-ms") or "nan")
     shot(page, "01-editor-panel")
     lock = _lock(impact_app)
@@ -210,7 +210,8 @@ def test_a_county_designer_sees_the_impact_of_an_unsaved_weight_and_previews_a_p
     page.locator("#preview-link").click()
     expect(page).to_have_url(f"{base}/admin/schemes/{LOCAL}/{number}/preview/")
     expect(page.locator("#preview-answer")).to_be_visible(timeout=30_000)
-    expect(page.locator("#preview-summary")).to_contain_text("现行第 1 版")
+    expect(page.locator("#preview-summary")).to_contain_text("第 1 版")
+    expect(page.locator("#preview-summary")).to_contain_text("本草稿")
     options = page.locator("#pv-subject option")
     assert options.count() >= 3
     shot(page, "05-preview")

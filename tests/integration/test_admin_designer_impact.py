@@ -56,7 +56,8 @@ def test_the_preview_shows_a_prosecutor_of_ones_own_county_under_both_versions(a
     d = expected["difference"]
     assert f'data-subject="{OWN}"' in body and expected["subject"]["name"] in body
     assert f"{d['total']['in_force']:.2f}" in body and f"{d['total']['draft']:.2f}" in body
-    assert "现行第 1 版" in body and "本版本（第 1 版）" in body
+    # The version in force is the template's (another scheme): named, not "version 1" beside "version 1"
+    assert f"现行：{expected['in_force']['scheme_name']} 第 1 版" in body and "本草稿（第 1 版）" in body
     # The local changes show per indicator: plea_rate's tiers changed, supervision_points switched off, one added.
     changes = {code: change for change, code in re.findall(r'<tr class="pv-ind pv-(\w+)" data-code="(\w+)"', body)}
     assert changes.get("local_reviewed") == "added" and changes.get("supervision_points") == "switched_off"
