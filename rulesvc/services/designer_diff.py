@@ -269,7 +269,9 @@ def _reasons(v: SchemeVersion, other: SchemeVersion) -> dict[str, list[str]]:
             key = part_of(str(o.get("path", "")))
             if key in ("peer_min_size",):
                 key = "peer_group"
-            out.setdefault(key, []).append(reason)
+            said = out.setdefault(key, [])
+            if reason not in said:  # one reason given for two changes of a part (an item's points and cap) once
+                said.append(reason)
     return out
 
 
