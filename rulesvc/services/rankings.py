@@ -209,6 +209,7 @@ def history(session: Session, actor: Actor, dictionary: Dictionary, *, code: str
     out = []
     seen = False  # the subject found in some period (else: no such subject, or no data in any of them)
     without_data = 0  # periods no event dataset covers
+    outside: NotFound | None = None  # the subject outside the scheme's procuratorates in some period
     for p in periods_between(start, end, every):
         item: dict[str, Any] = {"period": p.label, "period_closed": p.end < results.today()}
         try:
@@ -231,8 +232,10 @@ def history(session: Session, actor: Actor, dictionary: Dictionary, *, code: str
             seen = True
             item.update({"figures": None, "status": "excluded", "note": exc.message})
         except NotFound as exc:
-            if exc.error_code in ("scoring.no_subject",):
+            # not theirs that period: another tree's, or (moved) outside the scheme's procuratorates then
+            if exc.error_code in ("scoring.no_subject", "scoring.outside_scheme"):
                 item.update({"figures": None, "status": None, "note": exc.message})
+                outside = exc if exc.error_code == "scoring.outside_scheme" else outside
             elif exc.error_code == "scoring.no_data":  # the same words each month: a chart says them once for a run
                 item.update({"figures": None, "status": None, "note": msg("history.no_data").render()})
                 without_data += 1
@@ -246,7 +249,7 @@ def history(session: Session, actor: Actor, dictionary: Dictionary, *, code: str
     if not seen and out and without_data == len(out):
         raise NotFound(msg("scoring.no_data", period=f"{out[0]['period']}–{out[-1]['period']}"))
     if not seen:
-        raise NotFound(msg("scoring.no_subject", code=code))
+        raise outside if outside is not None else NotFound(msg("scoring.no_subject", code=code))
     return {"subject": code, "scheme": scheme, "every": every, "periods": out}
 
 

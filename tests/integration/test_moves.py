@@ -117,4 +117,65 @@ def test_a_second_move_must_come_after_the_first(world):
     directory(sim, tmp / "first", {"P02": ("910102", "2020-08-01")})
     with pytest.raises(ImportRejected) as refused:
         directory(sim, tmp / "second", {"P02": ("910100", "2020-07-15")})
-    assert "不晚于上一次调动（原岗位至 2020-07-31）" in str(refused.value.row_errors[0].message_zh)
+    assert "早于已记录的调动日期 2020-08-01" in str(refused.value.row_errors[0].message_zh)
+
+
+def test_a_recorded_move_can_be_re_dated_or_redirected_and_no_move_comes_after_leaving(world):
+    """Found by an audit of moves: a move sent again with another date was dropped silently (no way to fix a wrong
+    date), a move sent again to another unit was refused with words that read false, a move after leaving office
+    was accepted, and the import's summary did not say which updates were moves."""
+    sim, c, keys, tmp = world
+    first = directory(sim, tmp / "first", {"P02": ("910102", "2020-08-01")})
+    assert "其中调动 1" in first.message
+    # The same move, its day corrected to July 16th: July is now 东湖区's (the post held on its last day).
+    again = directory(sim, tmp / "redated", {"P02": ("910102", "2020-07-16")})
+    assert "调动改期 1" in again.message
+    with sim.app_context():
+        assert [p.held_until for p in db.session.scalars(select(ProsecutorPost))] == [dt.date(2020, 7, 15)]
+    assert unit_of(ok(card(c, keys["scorer"], "2020-07"))) == "910102"
+    # The same day, another unit: the destination corrected (no second move recorded).
+    directory(sim, tmp / "redirected", {"P02": ("910100", "2020-07-16")})
+    with sim.app_context():
+        assert len(db.session.scalars(select(ProsecutorPost)).all()) == 1
+    assert unit_of(ok(card(c, keys["scorer"], "2020-08"))) == "910100"
+    # Before the recorded day, to another unit: says which day to give.
+    with pytest.raises(ImportRejected) as refused:
+        directory(sim, tmp / "early", {"P02": ("910101", "2020-07-10")})
+    assert "早于已记录的调动日期 2020-07-16" in str(refused.value.row_errors[0].message_zh)
+
+
+def test_no_move_after_leaving_office_and_an_appointment_date_is_no_move(world):
+    sim, c, keys, tmp = world
+    path = province_files(tmp / "left", PEOPLE)[2]
+    with path.open(encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    out = [[*rows[0], "post_from"]]
+    for r in rows[1:]:
+        if r[0] == "P03":  # left on 2020-06-30, "moved" on 2020-08-01
+            out.append([r[0], r[1], "910102", *r[3:9], "2020-06-30", "2020-08-01"])
+        else:  # every other post's start given as the appointment date: records nothing
+            out.append([*r, r[8]])
+    with pytest.raises(ImportRejected) as refused:
+        import_rows(sim, path, out)
+    errors = refused.value.row_errors
+    assert len(errors) == 1 and "晚于任职终止日期 2020-06-30：离任后不能再调动" in str(errors[0].message_zh)
+
+
+def test_a_county_schemes_history_of_someone_who_moved_out_notes_the_months_after(world):
+    """Found by an audit of moves: the province asking the history of someone who left the county, on the
+    county's scheme, got 404 for the whole range (the months they were the county's included)."""
+    from tests.integration.simhelpers import publish as go_live
+
+    sim, c, keys, tmp = world
+    v1 = ok(c.get("/api/v1/schemes/SIM-PROSECUTOR", headers=keys["province"]))["versions"][0]
+    loc = ok(c.post(f"/api/v1/versions/{v1['id']}/localize", headers=keys["county"], json={
+        "procuratorate": "910101", "code": "SIM-910101", "name": "清瑞区方案", "overrides": []}), 201)
+    go_live(c, keys, loc["id"], effective_from="2020-01-01", periods="2020-07", author="county")
+    directory(sim, tmp / "moved", {"P02": ("910102", "2020-08-01")})
+    answer = ok(c.get("/api/v1/subjects/P02/history?scheme=SIM-910101&from=2020-07&to=2020-08",
+                      headers=keys["scorer"]))
+    july, august = answer["periods"]
+    assert july["status"] == "evaluated" and august["status"] is None and "不在方案 SIM-910101 的适用范围内" in august["note"]
+    # Never the county's: still not found, saying why.
+    never = c.get("/api/v1/subjects/P07/history?scheme=SIM-910101&from=2020-07&to=2020-08", headers=keys["scorer"])
+    assert never.status_code == 404 and never.get_json()["error_code"] == "scoring.outside_scheme"

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rulesvc.engine.dictionary import ValueRejected
@@ -57,11 +57,14 @@ class ReferenceCheck:
                 select(Procuratorate.code, Department.code).join(Department.procuratorate)
             ).all()
         }
-        if kind == "prosecutors":  # each one's present post, and the last day of their latest former post
-            latest = dict(session.execute(select(ProsecutorPost.prosecutor_id, func.max(ProsecutorPost.held_until))
-                                          .group_by(ProsecutorPost.prosecutor_id)).all())
-            self.posts: dict[str, tuple[tuple[str, str | None, str], dt.date | None]] = {
-                code: ((org, dept, business), latest.get(pid))
+        if kind == "prosecutors":  # each one's present post, the last day of their latest former post and the one before
+            ends: dict[int, list[dt.date]] = {}
+            for pid, until in session.execute(select(ProsecutorPost.prosecutor_id, ProsecutorPost.held_until)
+                                              .order_by(ProsecutorPost.held_until)).all():
+                ends.setdefault(pid, []).append(until)
+            self.posts: dict[str, tuple[tuple[str, str | None, str], dt.date | None, dt.date | None]] = {
+                code: ((org, dept, business), ends[pid][-1] if pid in ends else None,
+                       ends[pid][-2] if len(ends.get(pid) or []) > 1 else None)
                 for code, pid, org, dept, business in session.execute(
                     select(Prosecutor.code, Prosecutor.id, Procuratorate.code, Department.code, Prosecutor.business_code)
                     .join(Procuratorate, Procuratorate.id == Prosecutor.procuratorate_id)
@@ -207,6 +210,7 @@ class ReferenceCheck:
                 line, shown, "任职终止日期早于起始日期", "active_to is before active_from", row["active_to"].isoformat()
             )
             raise _Skip
+        row["redated_from"] = None
         row["moved_from"] = self._post_from(line, row)  # post_from as given is hashed; a move is recorded
         for key in ("active_from", "active_to", "post_from", "moved_from"):
             if isinstance(row[key], dt.date):
@@ -215,29 +219,48 @@ class ReferenceCheck:
 
     def _post_from(self, line: int, row: dict[str, Any]) -> dt.date | None:
         """``post_from`` (现岗位起始日期) when it records a move: the row names another procuratorate,
-        department or business than the stored one, from that day. None when it records nothing (a new
-        prosecutor, the same post as stored, or no date: a changed post without a date corrects the directory
-        for every period)."""
+        department or business than the stored one, from a day after the present post's recorded start. None when
+        it records no move: a new prosecutor; the same post (its recorded move re-dated when the date differs:
+        ``row["redated_from"]``); another post from the very day the present one was recorded to start (the
+        destination of that move corrected); or no date (a changed post without one corrects the directory)."""
         start = row["post_from"]
         known = self.posts.get(row["code"])
-        if start is None or known is None or known[0] == (row["procuratorate"], row["department"], row["business"]):
+        if start is None or known is None:
             return None
+        since = known[1] + dt.timedelta(days=1) if known[1] is not None else None  # the present post's start
         shown = self.cmap.display("post_from")
-        if start <= row["active_from"]:
-            self.errors.message(line, shown, f"现岗位起始日期 {start} 不晚于任职起始日期 {row['active_from']}：调动前须有原岗位",
-                                f"post_from {start} is not after active_from {row['active_from']}", start.isoformat())
+
+        def refuse(zh: str, en: str) -> NoReturn:
+            self.errors.message(line, shown, zh, en, start.isoformat())
             raise _Skip
-        if known[1] is not None and start <= known[1] + dt.timedelta(days=1):
-            self.errors.message(line, shown, f"现岗位起始日期 {start} 不晚于上一次调动（原岗位至 {known[1]}）",
-                                f"post_from {start} is not after the previous move (the former post ended {known[1]})",
-                                start.isoformat())
-            raise _Skip
+
+        same = known[0] == (row["procuratorate"], row["department"], row["business"])
+        if same and (since is None or start == since):
+            return None  # nothing to record (an HR export may give every post's start, appointments included)
         if start > dt.date.today():
-            self.errors.message(line, shown, f"现岗位起始日期 {start} 晚于今天：调动生效后再导入",
-                                f"post_from {start} is in the future: import the move once it has taken effect",
-                                start.isoformat())
-            raise _Skip
-        return start
+            refuse(f"现岗位起始日期 {start} 晚于今天：调动生效后再导入",
+                   f"post_from {start} is in the future: import the move once it has taken effect")
+        if row["active_to"] is not None and start > row["active_to"]:
+            refuse(f"现岗位起始日期 {start} 晚于任职终止日期 {row['active_to']}：离任后不能再调动",
+                   f"post_from {start} is after active_to {row['active_to']}: no move after leaving office")
+        if start <= row["active_from"]:
+            refuse(f"现岗位起始日期 {start} 不晚于任职起始日期 {row['active_from']}：调动前须有原岗位",
+                   f"post_from {start} is not after active_from {row['active_from']}")
+        if same:  # nothing moves: the recorded move re-dated
+            if known[2] is not None and start <= known[2] + dt.timedelta(days=1):
+                refuse(f"现岗位起始日期 {start} 不晚于上一次调动（原岗位至 {known[2]}）",
+                       f"post_from {start} is not after the previous move (that post ended {known[2]})")
+        elif since is None or start > since:
+            return start  # a move
+        elif start == since:
+            return None  # the destination of the recorded move corrected
+        else:
+            refuse(f"现岗位起始日期 {start} 早于已记录的调动日期 {since}：如要更正这次调动调入的检察院、部门或业务，"
+                   f"“现岗位起始日期”请填 {since}",
+                   f"post_from {start} is before the recorded move of {since}: to correct where that move went, "
+                   f"give post_from {since}")
+        row["redated_from"] = start.isoformat()
+        return None
 
 
 def apply_reference(session: Session, kind: str, rows: list[dict[str, Any]]) -> tuple[int, int]:
@@ -296,6 +319,11 @@ def apply_reference(session: Session, kind: str, rows: list[dict[str, Any]]) -> 
                         prosecutor_id=person.id, procuratorate_id=person.procuratorate_id,
                         department_id=person.department_id, business_code=person.business_code,
                         held_until=dt.date.fromisoformat(row["moved_from"]) - dt.timedelta(days=1)))
+            if person.id is not None and row.get("redated_from"):  # the recorded move on another day
+                latest = session.scalars(select(ProsecutorPost).where(ProsecutorPost.prosecutor_id == person.id)
+                                         .order_by(ProsecutorPost.held_until.desc()).limit(1)).one()
+                latest.held_until = dt.date.fromisoformat(row["redated_from"]) - dt.timedelta(days=1)
+                updated += 0 if _differs(person, wanted) else 1
             _assign(person, wanted)
     session.flush()
     return inserted, updated

@@ -442,6 +442,11 @@ def _land_reference(session: Session, checker: ReferenceCheck, existing: Dataset
     label = KIND_LABELS[kind]
     counts_zh = f"新增 {inserted}，更新 {updated}，未变 {rows - inserted - updated}"
     counts_en = f"{inserted} added, {updated} updated, {rows - inserted - updated} unchanged"
+    moved = sum(1 for r in checker.rows if r.get("moved_from"))
+    redated = sum(1 for r in checker.rows if r.get("redated_from"))
+    if moved or redated:  # which updates are moves: one without a date would rewrite the person's past periods
+        counts_zh += f"（其中调动 {moved}" + (f"，调动改期 {redated}" if redated else "") + "）"
+        counts_en += f" (moves: {moved}" + (f", moves re-dated: {redated}" if redated else "") + ")"
     recorded = {"kind": kind, "rows": rows, "source": meta["source"], "content_hash": content_hash,
                 "inserted": inserted, "updated": updated}
     if existing is not None:
