@@ -387,6 +387,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                      "请只给 version_id，或给出与之相符的 scheme",
                                      "Version id {version_id} (version {number}) belongs to scheme {other}, not to {code}: "
                                      "give version_id alone, or the scheme it belongs to"),
+    "scoring.not_in_publication": ("{code} 不在 {period} 已发布的结果（发布 #{id}）中：发布之后才列入名录或调入，已发布的结果不变",
+                                   "{code} is not in the published results of {period} (publication #{id}): added to "
+                                   "the directory or moved in after publishing; published results do not change"),
     "scoring.not_evaluated": ("{code} {name} 不参加{period}考评：{reason}", "{code} {name} is not evaluated in {period}: {reason_en}"),
     # -- live impact and preview of a draft ---------------------------------------------------------
     "impact.not_a_draft": ("只有草稿可以带未保存的修改预览影响；第 {number} 版为{status}",

@@ -146,9 +146,19 @@ def comparison(session: Session, actor: Actor, dictionary: Dictionary, *, period
             "method": {"group": pc.group if pc else "all", "band": pc.band if pc else None,
                        "positions": list(POSITIONS), "streak": pc.streak if pc else None,
                        "streak_months": [m.label for m in streak_months(fig)] if pc and pc.streak else [],
-                       "streak_published": streaks.published if streaks is not None else {},
+                       "streak_published": (streaks.published if streaks is not None
+                                            else _published_months(fig.extra) if fig.publication is not None else {}),
                        "laggard_rules": rules},
             "units": units}
+
+
+def _published_months(extra: pl.DataFrame | None) -> dict[str, int]:
+    """The months a published comparison read from their publications, as it stored them (publications made
+    before 2026-12-07 stored none)."""
+    if extra is None or "publication" not in extra.columns:
+        return {}
+    found = extra.select("month", "publication").unique().drop_nulls().sort("month")
+    return {m: int(p) for m, p in found.iter_rows()}
 
 
 def _runs(marks: pl.DataFrame, key: str, compared: list[str]) -> dict[tuple[Any, str], dict[str, Any]]:

@@ -38,7 +38,7 @@ from rulesvc.persistence.models import PublicationCard
 from rulesvc.services import results
 from rulesvc.services.designer_words import SUBJECT_WORDS
 from rulesvc.services.governance.access import Actor, procuratorate_in_view, require, tree_of
-from rulesvc.services.scoring import default_decider, subjects_for
+from rulesvc.services.scoring import default_decider, scope_ids, subjects_for
 
 TRACES = ("none", "summary", "full")
 # What a batch says once for all its cards (results.Figures.provenance).
@@ -160,11 +160,15 @@ def _subject_check(session: Session, actor: Actor, fig: results.Figures, code: s
                                    reason=r.get("status_reason") or "",
                                    reason_en=REASON_LABELS_EN.get(r.get("status_code") or "", r.get("status_code") or ""),
                                    period=fig.period.label), reason=r.get("status_code") or "")
-        everyone = subjects_for(session, fig.compiled.scheme.subject)
+        everyone = subjects_for(session, fig.compiled.scheme.subject, as_of=fig.period.end)  # their post then
         hit = everyone.filter(pl.col("code") == code)
-        if hit.height and actor.in_scope(hit["procuratorate_id"][0]) and fig.compiled.scheme.org:
-            raise NotFound(msg("scoring.outside_scheme", code=code, scheme=fig.scheme.code,
-                               org=fig.compiled.scheme.org))
+        if hit.height and actor.in_scope(hit["procuratorate_id"][0]):
+            org = fig.compiled.scheme.org
+            if org and hit["procuratorate_id"][0] not in (scope_ids(session, org) or set()):
+                raise NotFound(msg("scoring.outside_scheme", code=code, scheme=fig.scheme.code, org=org))
+            if fig.publication is not None:  # in the directory now, not in the figures published then
+                raise NotFound(msg("scoring.not_in_publication", code=code, period=fig.period.label,
+                                   id=fig.publication.id))
         kind = fig.compiled.scheme.subject
         other = "procuratorate" if kind == "prosecutor" else "prosecutor"
         hit = subjects_for(session, other).filter(pl.col("code") == code)

@@ -93,7 +93,9 @@ def publish(session: Session, actor: Actor, dictionary: Dictionary, *, scheme: s
     frame = _stored_frame(fig)
     left_out = fig.left_out
     streaks = _streaks(session, fig, dictionary, cache_dir)
-    extra = streaks.marks if streaks is not None else None  # frozen with the figures (earlier months' included)
+    # Frozen with the figures: the monthly marks, each month with the publication it was read from (if any)
+    extra = None if streaks is None else streaks.marks.with_columns(
+        pl.col("month").replace_strict(streaks.published, default=None, return_dtype=pl.Int64).alias("publication"))
     digest = _result_hash(cards, left_out, extra)
     # A correction that changes nothing is refused — judged by the results, not by the recorded inputs: a
     # prosecutor moved to another unit (the directory) changes places and groups under the same version and

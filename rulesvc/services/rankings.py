@@ -233,9 +233,9 @@ def history(session: Session, actor: Actor, dictionary: Dictionary, *, code: str
             item.update({"figures": None, "status": "excluded", "note": exc.message})
         except NotFound as exc:
             # not theirs that period: another tree's, or (moved) outside the scheme's procuratorates then
-            if exc.error_code in ("scoring.no_subject", "scoring.outside_scheme"):
+            if exc.error_code in ("scoring.no_subject", "scoring.outside_scheme", "scoring.not_in_publication"):
                 item.update({"figures": None, "status": None, "note": exc.message})
-                outside = exc if exc.error_code == "scoring.outside_scheme" else outside
+                outside = exc if exc.error_code != "scoring.no_subject" else outside
             elif exc.error_code == "scoring.no_data":  # the same words each month: a chart says them once for a run
                 item.update({"figures": None, "status": None, "note": msg("history.no_data").render()})
                 without_data += 1

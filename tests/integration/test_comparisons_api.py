@@ -89,6 +89,11 @@ def test_a_later_bulletin_reads_a_published_month_as_it_was_published(world):
     corrected = compare(c, keys, "2020-08")
     assert corrected["method"]["streak_published"] == {"2020-07": fixed["id"]}
     assert fil(corrected, "910102")["months_worse"] == ["2020-08"] and not fil(corrected, "910102")["named"]
+    # August published: its bulletin still says which publication its July came from (an audit found it silent).
+    ok(c.post("/api/v1/publications", headers=keys["reviewer"], json={"scheme": SCHEME, "period": "2020-08"}), 201)
+    august = compare(c, keys, "2020-08")
+    assert august["figures"] == "published" and august["method"]["streak_published"] == {"2020-07": fixed["id"]}
+    assert august["units"] == corrected["units"]
 
 
 def test_a_tie_at_the_laggard_boundary_is_said_with_how_many_it_flags(world):

@@ -179,3 +179,22 @@ def test_a_county_schemes_history_of_someone_who_moved_out_notes_the_months_afte
     # Never the county's: still not found, saying why.
     never = c.get("/api/v1/subjects/P07/history?scheme=SIM-910101&from=2020-07&to=2020-08", headers=keys["scorer"])
     assert never.status_code == 404 and never.get_json()["error_code"] == "scoring.outside_scheme"
+
+
+def test_someone_added_after_a_publication_is_said_to_be_missing_from_it(world):
+    """Found by an audit: a prosecutor added to the directory after July was published was called "outside the
+    scheme" for July (wrong: their unit is within it), and their history failed for every month."""
+    sim, c, keys, tmp = world
+    ok(c.post("/api/v1/publications", headers=keys["reviewer"], json={"scheme": "SIM-PROSECUTOR", "period": "2020-07"}),
+       201)
+    path = province_files(tmp / "new", PEOPLE)[2]
+    with path.open(encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    import_rows(sim, path, [*rows, ["P11", "检察官11", "910101", "D01", "ordinary_crime", "quota", "false", "",
+                                    "2015-01-01", ""]])
+    july = card(c, keys["scorer"], "2020-07", "P11")
+    assert july.status_code == 404 and july.get_json()["error_code"] == "scoring.not_in_publication"
+    assert "不在 2020-07 已发布的结果" in july.get_json()["message"]
+    history = ok(c.get("/api/v1/subjects/P11/history?scheme=SIM-PROSECUTOR&from=2020-07&to=2020-08",
+                       headers=keys["scorer"]))["periods"]
+    assert "不在 2020-07 已发布的结果" in history[0]["note"] and history[1]["figures"] == "provisional"
