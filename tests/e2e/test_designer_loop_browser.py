@@ -368,6 +368,12 @@ def test_the_whole_loop_localize_preview_simulate_submit_review_activate_score(
     page.locator("#effective_from").fill(EFFECTIVE_FROM)
     shot("reviewer-approved")
     page.locator("#activate-button").click()
+    # A date in the past rescores closed periods: asked once more, with a box to tick
+    expect(page.locator("#confirm_past")).to_be_visible()
+    expect(page.locator('.wf-error[data-field="effective_from"]')).to_contain_text(EFFECTIVE_FROM)
+    shot("reviewer-confirm-past", top=True)
+    page.locator("#confirm_past").check()
+    page.locator("#activate-button").click()
     expect(page.locator(".alert-success")).to_contain_text(w["in_force"])
     expect(page.locator("#version-head .status-badge")).to_have_attribute("data-status", "active")
     expect(page.locator("#version-head .status-badge")).to_have_text(w["active"])
