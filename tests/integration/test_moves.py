@@ -198,3 +198,22 @@ def test_someone_added_after_a_publication_is_said_to_be_missing_from_it(world):
     history = ok(c.get("/api/v1/subjects/P11/history?scheme=SIM-PROSECUTOR&from=2020-07&to=2020-08",
                        headers=keys["scorer"]))["periods"]
     assert "不在 2020-07 已发布的结果" in history[0]["note"] and history[1]["figures"] == "provisional"
+
+
+def test_a_directory_import_says_when_imported_events_fall_outside_the_new_dates(world):
+    """Found by an audit: a leave date or a move before events already imported was taken without a word (the
+    events import refuses such rows; a directory import cannot refuse the past, it says so)."""
+    sim, c, keys, tmp = world
+    path = province_files(tmp / "left", PEOPLE)[2]
+    with path.open(encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    out = [[*rows[0], "post_from"]]
+    for r in rows[1:]:
+        if r[0] == "P03":  # left on July 3rd: its July hearings (5th) and August events are after it
+            out.append([*r[:9], "2020-07-03", ""])
+        elif r[0] == "P02":  # moved to 东湖区 on August 1st: its August events were filed at 清瑞区
+            out.append([r[0], r[1], "910102", *r[3:], "2020-08-01"])
+        else:
+            out.append([*r, ""])
+    said = import_rows(sim, path, out).message
+    assert "注意：已导入的事件中有" in said and "P03" in said and "P02" in said and "请核对" in said

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
-from sqlalchemy import column, select, table, text
+from sqlalchemy import column, func, or_, select, table, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -432,6 +432,40 @@ def _land_events(session: Session, checker: EventCheck, meta: dict, content_hash
     )
 
 
+def _events_left_outside(session: Session, rows: Sequence[dict[str, Any]]) -> tuple[str, str]:
+    """A warning (Chinese, English) when events already imported now fall outside a person's time in office or
+    their unit after a move this import recorded — the events import refuses such rows, a directory import cannot
+    refuse the past: it says so ("" when none)."""
+    from rulesvc.persistence.models import Prosecutor
+
+    ends = {r["code"]: r for r in rows if r.get("active_to") or r.get("moved_from")}
+    if not ends:
+        return "", ""
+    found: list[tuple[str, int]] = []
+    people = session.execute(select(Prosecutor.code, Prosecutor.id, Prosecutor.procuratorate_id)
+                             .where(Prosecutor.code.in_(sorted(ends)))).all()
+    for code, pid, org in people:
+        r = ends[code]
+        outside = []
+        if r.get("active_to"):
+            outside.append(Event.occurred_on > dt.date.fromisoformat(r["active_to"]))
+        if r.get("moved_from"):
+            outside.append((Event.occurred_on >= dt.date.fromisoformat(r["moved_from"])) & (Event.procuratorate_id != org))
+        n = session.scalar(select(func.count()).select_from(Event).where(Event.prosecutor_id == pid, or_(*outside)))
+        if n:
+            found.append((code, int(n)))
+    if not found:
+        return "", ""
+    total = sum(n for _, n in found)
+    shown = "、".join(f"{c} {n} 条" for c, n in found[:5]) + ("等" if len(found) > 5 else "")
+    shown_en = ", ".join(f"{c}: {n}" for c, n in found[:5]) + (", …" if len(found) > 5 else "")
+    return (f"。注意：已导入的事件中有 {total} 条不在检察官新的任职期间内或不在其调动后的检察院（{shown}），仍按原样计入；"
+            f"请核对，必要时更正或撤回相应数据集",
+            f". Note: {total} events already imported fall outside the new time in office or after a move in "
+            f"another unit ({shown_en}); they still count as imported — check them, and correct or withdraw their "
+            f"datasets if need be")
+
+
 def _land_reference(session: Session, checker: ReferenceCheck, existing: Dataset | None, meta: dict,
                     content_hash: str, actor: Actor) -> ImportResult:
     kind, rows = checker.kind, len(checker.rows)
@@ -447,6 +481,9 @@ def _land_reference(session: Session, checker: ReferenceCheck, existing: Dataset
     if moved or redated:  # which updates are moves: one without a date would rewrite the person's past periods
         counts_zh += f"（其中调动 {moved}" + (f"，调动改期 {redated}" if redated else "") + "）"
         counts_en += f" (moves: {moved}" + (f", moves re-dated: {redated}" if redated else "") + ")"
+    if kind == "prosecutors" and (inserted or updated):
+        zh, en = _events_left_outside(session, checker.rows)
+        counts_zh, counts_en = counts_zh + zh, counts_en + en
     recorded = {"kind": kind, "rows": rows, "source": meta["source"], "content_hash": content_hash,
                 "inserted": inserted, "updated": updated}
     if existing is not None:
