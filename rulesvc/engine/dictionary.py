@@ -214,13 +214,20 @@ def parse_date(raw: Any) -> dt.date:
     raise ValueError("not an ISO date")
 
 
+def date_rejected(label: str, name: str, raw: Any) -> ValueRejected:
+    """A date cell refused, said as a person reads the cell: an Excel date with a time of day as that date and
+    time (never a Python ``datetime(…)``), anything else as it came."""
+    if isinstance(raw, dt.datetime):
+        return ValueRejected(f"“{label}”应为日期 YYYY-MM-DD，实际为带时刻的 {raw:%Y-%m-%d %H:%M}：请去掉时刻",
+                             f"'{name}' must be a date YYYY-MM-DD, got {raw:%Y-%m-%d %H:%M} with a time of day")
+    return ValueRejected(f"“{label}”应为日期 YYYY-MM-DD，实际为 {raw!r}", f"'{name}' must be a date YYYY-MM-DD, got {raw!r}")
+
+
 def _date(f: FieldDef, raw: Any) -> str:
     try:
         return parse_date(raw).isoformat()
     except ValueError:
-        raise ValueRejected(
-            f"“{f.label}”应为日期 YYYY-MM-DD，实际为 {raw!r}", f"'{f.name}' must be a date YYYY-MM-DD, got {raw!r}"
-        ) from None
+        raise date_rejected(f.label, f.name, raw) from None
 
 
 def _enum(f: FieldDef, raw: Any) -> str:

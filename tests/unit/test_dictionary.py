@@ -72,3 +72,16 @@ def test_malformed_dictionary_says_where():
     with pytest.raises(DictionaryError) as exc:
         build_dictionary({"event_types": {"x": {"fields": {"f": {"type": "decimal", "label": "a", "label_en": "a"}}}}})
     assert exc.value.where == "event_types.x.fields.f.type"
+
+
+def test_a_spreadsheet_date_with_a_time_of_day_is_refused_as_a_person_reads_the_cell():
+    """Found by an audit: the message showed "datetime.datetime(2020, 6, 1, 13, 30)"."""
+    import datetime as dt
+
+    from rulesvc.services.importing.values import date
+
+    with pytest.raises(ValueRejected) as refused:
+        date(dt.datetime(2020, 6, 1, 13, 30), "任职起始日期")
+    assert refused.value.zh == "“任职起始日期”应为日期 YYYY-MM-DD，实际为带时刻的 2020-06-01 13:30：请去掉时刻"
+    assert "datetime" not in refused.value.en
+    assert date(dt.datetime(2020, 6, 1), "任职起始日期") == dt.date(2020, 6, 1)

@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from rulesvc.engine.dictionary import FALSE_TEXT, TRUE_TEXT, ValueRejected, parse_date
+from rulesvc.engine.dictionary import FALSE_TEXT, TRUE_TEXT, ValueRejected, date_rejected, parse_date
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -65,9 +65,7 @@ def date(raw: Any, column: str) -> dt.date:
     try:
         return parse_date(raw)
     except ValueError:
-        raise ValueRejected(
-            f"“{column}”应为日期 YYYY-MM-DD，实际为 {raw!r}", f"'{column}' must be a date YYYY-MM-DD, got {raw!r}"
-        ) from None
+        raise date_rejected(column, column, raw) from None
 
 
 def boolean(raw: Any, column: str) -> bool:
