@@ -29,11 +29,16 @@ def world(app, tmp_path):
         yield sim, c, {**keys, "qingrui": keys["county-scorer"]}, tmp_path  # 清瑞区's own scorer
 
 
-def directory(app, folder, moves: dict[str, tuple[str, str]]):
-    """Import the prosecutors file with ``moves``: code -> (new procuratorate, post_from or "")."""
+def prosecutors_file(folder):
+    """The small province's prosecutors file: (its path, its rows — the header first)."""
     path = province_files(folder, PEOPLE)[2]
     with path.open(encoding="utf-8") as f:
-        rows = list(csv.reader(f))
+        return path, list(csv.reader(f))
+
+
+def directory(app, folder, moves: dict[str, tuple[str, str]]):
+    """Import the prosecutors file with ``moves``: code -> (new procuratorate, post_from or "")."""
+    path, rows = prosecutors_file(folder)
     out = [[*rows[0], "post_from"]]
     for r in rows[1:]:
         org, since = moves.get(r[0], (r[2], ""))
@@ -146,9 +151,7 @@ def test_a_recorded_move_can_be_re_dated_or_redirected_and_no_move_comes_after_l
 
 def test_no_move_after_leaving_office_and_an_appointment_date_is_no_move(world):
     sim, c, keys, tmp = world
-    path = province_files(tmp / "left", PEOPLE)[2]
-    with path.open(encoding="utf-8") as f:
-        rows = list(csv.reader(f))
+    path, rows = prosecutors_file(tmp / "left")
     out = [[*rows[0], "post_from"]]
     for r in rows[1:]:
         if r[0] == "P03":  # left on 2020-06-30, "moved" on 2020-08-01
@@ -187,9 +190,7 @@ def test_someone_added_after_a_publication_is_said_to_be_missing_from_it(world):
     sim, c, keys, tmp = world
     ok(c.post("/api/v1/publications", headers=keys["reviewer"], json={"scheme": "SIM-PROSECUTOR", "period": "2020-07"}),
        201)
-    path = province_files(tmp / "new", PEOPLE)[2]
-    with path.open(encoding="utf-8") as f:
-        rows = list(csv.reader(f))
+    path, rows = prosecutors_file(tmp / "new")
     import_rows(sim, path, [*rows, ["P11", "检察官11", "910101", "D01", "ordinary_crime", "quota", "false", "",
                                     "2015-01-01", ""]])
     july = card(c, keys["scorer"], "2020-07", "P11")
@@ -204,9 +205,7 @@ def test_a_directory_import_says_when_imported_events_fall_outside_the_new_dates
     """Found by an audit: a leave date or a move before events already imported was taken without a word (the
     events import refuses such rows; a directory import cannot refuse the past, it says so)."""
     sim, c, keys, tmp = world
-    path = province_files(tmp / "left", PEOPLE)[2]
-    with path.open(encoding="utf-8") as f:
-        rows = list(csv.reader(f))
+    path, rows = prosecutors_file(tmp / "left")
     out = [[*rows[0], "post_from"]]
     for r in rows[1:]:
         if r[0] == "P03":  # left on July 3rd: its July hearings (5th) and August events are after it
