@@ -153,6 +153,8 @@ def import_command(args: tuple[str, ...], kind: str | None, name: str | None, ou
         sys.exit(1)
     bars.close()
     click.echo(printable(result.message))
+    if result.warning_zh:
+        click.echo(printable(f"请核对 (please check)：{result.warning_zh}（{result.warning_en}）"), err=True)
     for row in result.flagged[:50]:
         click.echo(printable(f"  标注：{row}"), err=True)
     if result.flagged_count > 50:

@@ -34,7 +34,9 @@ from rulesvc.persistence.lifecycle import STATUS_LABELS, VERSION_STATUSES, Statu
 LEVELS = ("province", "city", "county")
 LEVEL_LABELS = {"province": "省级院", "city": "市级院", "county": "基层院"}
 QUOTA_STATUSES = ("quota", "non_quota", "exited")
-QUOTA_LABELS = {"quota": "员额检察官", "non_quota": "非员额", "exited": "已退出员额"}
+QUOTA_LABELS = {"quota": "员额检察官", "non_quota": "非员额人员", "exited": "已退出员额"}  # the glossary's words
+# What an import also accepts for them (what people type)
+QUOTA_ALIASES = {"员额": "quota", "非员额": "non_quota", "退出员额": "exited"}
 ROLES = ("admin", "designer", "reviewer", "viewer")
 ROLE_LABELS = {"admin": "省院管理员", "designer": "规则设计人员", "reviewer": "审核人员", "viewer": "查看人员"}
 

@@ -214,5 +214,19 @@ def test_a_directory_import_says_when_imported_events_fall_outside_the_new_dates
             out.append([r[0], r[1], "910102", *r[3:], "2020-08-01"])
         else:
             out.append([*r, ""])
-    said = import_rows(sim, path, out).message
-    assert "注意：已导入的事件中有" in said and "P03" in said and "P02" in said and "请核对" in said
+    done = import_rows(sim, path, out)
+    said = done.warning_zh
+    assert "已导入的事件中有" in said and "P03" in said and "P02" in said and "请核对" in said
+    assert "更新 2（其中调动 1），未变" in done.message and "events already imported" in done.warning_en
+
+
+def test_the_audit_log_says_who_moved_from_when(world):
+    from rulesvc.persistence.models import AuditRecord
+
+    sim, _, _, tmp = world
+    directory(sim, tmp / "moved", {"P02": ("910102", "2020-08-01")})
+    with sim.app_context():
+        record = db.session.scalars(select(AuditRecord).where(AuditRecord.action == "dataset.import")
+                                    .order_by(AuditRecord.id.desc()).limit(1)).one()
+        assert "调动：P02 自 2020-08-01 调入 910102" in record.summary
+        assert record.detail["moves"] == [{"code": "P02", "from": "2020-08-01", "to": "910102"}]

@@ -249,3 +249,14 @@ def test_xlsx_rows_below_a_stale_dimension_are_read():
             z.writestr(name, data)
     _, rows = records_with(XlsxReader, out.getvalue())
     assert [values for _, values, _ in rows] == [{"a": 1}, {"a": 2}, {"a": 3}, {"a": 4}]
+
+
+def test_quota_status_takes_the_words_the_pages_show_and_the_short_ones():
+    """Found by a first day in the UI: a file saying 非员额人员 — the word the ranking and the card show — was
+    refused."""
+    from rulesvc.persistence.models import QUOTA_ALIASES, QUOTA_LABELS
+    from rulesvc.services.importing.values import choice
+
+    for given, code in (("非员额人员", "non_quota"), ("非员额", "non_quota"), ("员额检察官", "quota"), ("员额", "quota"),
+                        ("已退出员额", "exited"), ("non_quota", "non_quota")):
+        assert choice(given, "员额状态", QUOTA_LABELS, QUOTA_ALIASES) == code

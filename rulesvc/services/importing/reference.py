@@ -18,6 +18,7 @@ from rulesvc.engine.dictionary import ValueRejected
 from rulesvc.persistence.models import (
     LEVEL_LABELS,
     LEVELS,
+    QUOTA_ALIASES,
     QUOTA_LABELS,
     BusinessLine,
     Department,
@@ -187,7 +188,7 @@ class ReferenceCheck:
             "procuratorate": (self._known_org, (), {"required": True}),
             "department": (v.text, (32,), {}),
             "business": (v.choice, (self.businesses,), {"required": True}),
-            "quota_status": (v.choice, (QUOTA_LABELS,), {"default": "quota"}),
+            "quota_status": (v.choice, (QUOTA_LABELS, QUOTA_ALIASES), {"default": "quota"}),
             "is_leader": (v.boolean, (), {"default": False}),
             "leader_title": (v.text, (50,), {}),
             "active_from": (v.date, (), {"required": True}),

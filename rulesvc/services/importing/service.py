@@ -77,6 +77,8 @@ class ImportResult:
     replaced: int = 0  # a correction: events of that dataset it replaced
     added: int = 0  # a correction: events with new ids
     summary: Msg | None = None  # the message as a catalogue entry, when it has one
+    warning_zh: str = ""  # what the import could not refuse but a person should check (Chinese, English)
+    warning_en: str = ""
 
 
 def import_file(
@@ -459,11 +461,11 @@ def _events_left_outside(session: Session, rows: Sequence[dict[str, Any]]) -> tu
     total = sum(n for _, n in found)
     shown = "、".join(f"{c} {n} 条" for c, n in found[:5]) + ("等" if len(found) > 5 else "")
     shown_en = ", ".join(f"{c}: {n}" for c, n in found[:5]) + (", …" if len(found) > 5 else "")
-    return (f"。注意：已导入的事件中有 {total} 条不在检察官新的任职期间内或不在其调动后的检察院（{shown}），仍按原样计入；"
+    return (f"已导入的事件中有 {total} 条不在检察官新的任职期间内或不在其调动后的检察院（{shown}），仍按原样计入；"
             f"请核对，必要时更正或撤回相应数据集",
-            f". Note: {total} events already imported fall outside the new time in office or after a move in "
-            f"another unit ({shown_en}); they still count as imported — check them, and correct or withdraw their "
-            f"datasets if need be")
+            f"{total} events already imported fall outside the new time in office or, after a move, in another "
+            f"unit ({shown_en}); they still count as imported — check them, and correct or withdraw their datasets "
+            f"if need be")
 
 
 def _land_reference(session: Session, checker: ReferenceCheck, existing: Dataset | None, meta: dict,
@@ -474,18 +476,19 @@ def _land_reference(session: Session, checker: ReferenceCheck, existing: Dataset
         session.rollback()
         return _unchanged(session, existing, kind, rows)
     label = KIND_LABELS[kind]
-    counts_zh = f"新增 {inserted}，更新 {updated}，未变 {rows - inserted - updated}"
-    counts_en = f"{inserted} added, {updated} updated, {rows - inserted - updated} unchanged"
     moved = sum(1 for r in checker.rows if r.get("moved_from"))
     redated = sum(1 for r in checker.rows if r.get("redated_from"))
-    if moved or redated:  # which updates are moves: one without a date would rewrite the person's past periods
-        counts_zh += f"（其中调动 {moved}" + (f"，调动改期 {redated}" if redated else "") + "）"
-        counts_en += f" (moves: {moved}" + (f", moves re-dated: {redated}" if redated else "") + ")"
-    if kind == "prosecutors" and (inserted or updated):
-        zh, en = _events_left_outside(session, checker.rows)
-        counts_zh, counts_en = counts_zh + zh, counts_en + en
+    # which updates are moves: one without a date would rewrite the person's past periods
+    of_them_zh = (f"（其中调动 {moved}" + (f"，调动改期 {redated}" if redated else "") + "）") if moved or redated else ""
+    of_them_en = (f" (moves: {moved}" + (f", re-dated: {redated}" if redated else "") + ")") if moved or redated else ""
+    counts_zh = f"新增 {inserted}，更新 {updated}{of_them_zh}，未变 {rows - inserted - updated}"
+    counts_en = f"{inserted} added, {updated} updated{of_them_en}, {rows - inserted - updated} unchanged"
+    warning_zh, warning_en = (_events_left_outside(session, checker.rows) if kind == "prosecutors"
+                              and (inserted or updated) else ("", ""))
     recorded = {"kind": kind, "rows": rows, "source": meta["source"], "content_hash": content_hash,
-                "inserted": inserted, "updated": updated}
+                "inserted": inserted, "updated": updated,
+                "moves": [{"code": r["code"], "from": r["moved_from"], "to": r["procuratorate"]}
+                          for r in checker.rows if r.get("moved_from")][:500]}
     if existing is not None:
         # The same file again, but the tables were edited since: put its content back.
         _record_import(session, actor, existing, kind, rows, meta["source"], {**recorded, "reapplied": True},
@@ -493,7 +496,7 @@ def _land_reference(session: Session, checker: ReferenceCheck, existing: Dataset
         session.commit()
         return ImportResult(
             dataset_id=existing.id, created=False, kind=kind, rows=rows, content_hash=content_hash,
-            inserted=inserted, updated=updated,
+            inserted=inserted, updated=updated, warning_zh=warning_zh, warning_en=warning_en,
             message=(f"该{label}文件已导入过（数据集 #{existing.id}），但数据已被修改，已重新应用：{counts_zh}"
                      f"（already imported as dataset #{existing.id}, but the data had changed since; "
                      f"re-applied: {counts_en}）"),
@@ -505,7 +508,7 @@ def _land_reference(session: Session, checker: ReferenceCheck, existing: Dataset
     session.commit()
     return ImportResult(
         dataset_id=dataset.id, created=True, kind=kind, rows=rows, content_hash=content_hash,
-        inserted=inserted, updated=updated,
+        inserted=inserted, updated=updated, warning_zh=warning_zh, warning_en=warning_en,
         message=(f"已导入 {rows:,} 条{label}记录（数据集 #{dataset.id}）：{counts_zh}"
                  f"（imported {rows:,} {kind} as dataset #{dataset.id}: {counts_en}）"),
     )
@@ -519,7 +522,14 @@ def _record_import(session: Session, actor: Actor, dataset: Dataset, kind: str, 
              "source": source}
     summary = (msg("dataset.imported", **words) if inserted is None
                else msg("dataset.reapplied", **words, inserted=inserted, updated=updated))
-    audit.record(session, actor, "dataset.import", summary=summary.render("zh")[:2000], summary_en=summary.render("en"),
+    zh, en = summary.render("zh"), summary.render("en")
+    moves = detail.get("moves") or []
+    if moves:  # who moved, from when: the audit log is where a person looks for it
+        zh += "；调动：" + "、".join(f"{m['code']} 自 {m['from']} 调入 {m['to']}" for m in moves[:20]) + (
+            f" 等 {len(moves)} 人" if len(moves) > 20 else "")
+        en += "; moves: " + ", ".join(f"{m['code']} to {m['to']} from {m['from']}" for m in moves[:20]) + (
+            f" and {len(moves) - 20} more" if len(moves) > 20 else "")
+    audit.record(session, actor, "dataset.import", summary=zh[:2000], summary_en=en[:2000],
                  detail={"dataset_id": dataset.id, "name": dataset.name, **detail})
 
 

@@ -85,14 +85,17 @@ def boolean(raw: Any, column: str) -> bool:
     )
 
 
-def choice(raw: Any, column: str, labels: Mapping[str, str]) -> str:
-    """One of the keys of ``labels``, given as the key or as its (Chinese) label."""
+def choice(raw: Any, column: str, labels: Mapping[str, str], aliases: Mapping[str, str] | None = None) -> str:
+    """One of the keys of ``labels``, given as the key, as its (Chinese) label or as one of ``aliases``
+    (another word people use → the key)."""
     value = text(raw, column, 100)
     if value in labels:
         return value
     for key, label in labels.items():
         if value == label:
             return key
+    if aliases and value in aliases:
+        return aliases[value]
     allowed = "、".join(f"{k}（{v}）" for k, v in labels.items())
     raise ValueRejected(
         f"“{column}”的值 {raw!r} 不在可选值中：{allowed}",
