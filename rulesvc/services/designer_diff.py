@@ -309,12 +309,14 @@ def plain_words(value: Any, lang: str) -> str:
 
 
 def default_against(actor: Actor, v: SchemeVersion, *, today: dt.date | None = None) -> SchemeVersion | None:
-    """What a version is compared with by default: a localization's parent version; else the version in force
-    (when it is another), else the newest earlier version the person may see; ``None`` for a first template."""
-    if v.parent is not None:
-        return v.parent
+    """What a version is compared with by default: the scheme's version in force (when it is another), else the
+    newest earlier version the person may see — what this round changes, as a reviewer reads it; a
+    localization's first version (nothing of its own before it): its parent version; ``None`` for a first
+    template. (A localization against the version above — all that it changes — is one link away.)"""
     today = today or dt.date.today()
     seen = [x for x in versions.visible_versions(actor, v.scheme) if x.id != v.id]
+    if v.parent is not None and not [x for x in seen if x.number < v.number]:
+        return v.parent
     in_force = next((x for x in seen if x.status == "active" and x.effective_from is not None
                      and x.effective_from <= today and (x.effective_to is None or today <= x.effective_to)), None)
     if in_force is not None:

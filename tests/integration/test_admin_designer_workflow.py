@@ -164,6 +164,9 @@ def test_a_reviewer_approves_only_on_a_simulation_sends_back_with_a_note_and_act
     r = client_post(designer, f"{LOC}revise/", mine, "/revise/")
     assert r.status_code == 302 and r.headers["Location"].endswith("/admin/schemes/LOC-910101/2/edit/")
     assert _version(app, "LOC-910101", 2)["status"] == "draft"
+    # Its 版本对比 is against version 1 in force — what this round changes (a copy: nothing yet) — not the template.
+    diff = page(designer, "/admin/schemes/LOC-910101/2/diff/")
+    assert "两个版本没有差异" in diff and "示范省检察官考评模板 · 第 1 版 " not in diff
     mine = page(designer, LOC)
     assert "本方案已有草稿第 2 版" in mine and "打开草稿第 2 版" in mine
     r = client_post(designer, f"{LOC}revise/", mine, "/revise/")
