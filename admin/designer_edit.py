@@ -20,15 +20,18 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from flask import current_app, redirect, request, url_for
+from flask import current_app, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_admin import expose
+from flask_babel import gettext
 from flask_login import current_user
+from sqlalchemy import func, select
 
 from rulesvc.catalogue import msg
 from rulesvc.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RulesvcError
 from rulesvc.extensions import db
 from rulesvc.persistence import lifecycle
+from rulesvc.persistence.models import SchemeVersion
 from rulesvc.services import designer, designer_forms, designer_items, designer_stale
 from rulesvc.services import designer_edit as edit
 from rulesvc.services import designer_words as W
@@ -175,9 +178,14 @@ class EditViews:
         from admin.designer import _actor, _lang
 
         try:
+            last = db.session.scalar(select(func.max(SchemeVersion.id))) or 0
             v = edit.start_localization(db.session(), _actor(), code, number,
                                         procuratorate_id=current_user.procuratorate_id)
+            fresh = v.number == 1 and v.id > last  # a new localization (else its draft, or a new draft of it)
             db.session.commit()
+            if not fresh:  # the procuratorate localizes it already: its draft opened, not a second scheme
+                flash(gettext("Your procuratorate already localizes this scheme: its draft, version %(n)s, is open.",
+                              n=v.number), "info")
             edit.findings_of(versions.resolve(v), self._dictionary(), _lang())  # checked now, shown next
         except PermissionDenied:
             return self._forbidden()

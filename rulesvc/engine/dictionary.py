@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import json
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -201,14 +202,20 @@ def _str(f: FieldDef, raw: Any) -> str:
     return text
 
 
+_SLASHED = re.compile(r"\d{4}/\d{1,2}/\d{1,2}")
+
+
 def parse_date(raw: Any) -> dt.date:
-    """ISO ``YYYY-MM-DD`` text, or a date/datetime cell from Excel."""
+    """ISO ``YYYY-MM-DD`` text (or ``YYYY/M/D``, as spreadsheets write it), or a date/datetime cell from Excel."""
     if isinstance(raw, dt.datetime):
         if raw.time() != dt.time(0):
             raise ValueError("has a time of day")
         return raw.date()
     if isinstance(raw, dt.date):
         return raw
+    if isinstance(raw, str) and _SLASHED.fullmatch(raw.strip()):  # 2020/11/05, as spreadsheets write dates
+        y, m, d = (int(x) for x in raw.strip().split("/"))
+        return dt.date(y, m, d)
     if isinstance(raw, str) and len(raw.strip()) == 10:
         return dt.date.fromisoformat(raw.strip())
     raise ValueError("not an ISO date")

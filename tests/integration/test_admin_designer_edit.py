@@ -64,9 +64,11 @@ def test_one_button_localizes_and_the_loop_of_changes_works(app, world):  # noqa
     edit_url = _localize(app, client)
     assert edit_url.endswith("/admin/schemes/TPL-910103/1/edit/")
     html = page(client, edit_url)
-    assert "本地修改" in html and "还没有本地修改" in html
-    # The same button again opens the same draft: one localization per procuratorate.
+    assert "本地修改" in html and "还没有本地修改" in html and "本院已有该方案的本地化方案" not in html
+    # The same button again opens the same draft: one localization per procuratorate — and says so.
     assert _localize(app, client) == edit_url
+    assert "本院已有该方案的本地化方案：已为您打开其草稿第 1 版" in page(client, edit_url)
+    html = page(client, edit_url)
 
     # A weight without a reason: refused, with the message beside the field, nothing saved.
     hidden = _form(html, "/edit/weights/")

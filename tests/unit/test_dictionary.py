@@ -85,3 +85,15 @@ def test_a_spreadsheet_date_with_a_time_of_day_is_refused_as_a_person_reads_the_
     assert refused.value.zh == "“任职起始日期”应为日期 YYYY-MM-DD，实际为带时刻的 2020-06-01 13:30：请去掉时刻"
     assert "datetime" not in refused.value.en
     assert date(dt.datetime(2020, 6, 1), "任职起始日期") == dt.date(2020, 6, 1)
+
+
+def test_a_date_written_with_slashes_as_spreadsheets_do_is_read():
+    """Found by a first day in the UI: "2020/11/05" was refused."""
+    import datetime as dt
+
+    from rulesvc.services.importing.values import date
+
+    assert date("2020/11/05", "发生日期") == date("2020/11/5", "发生日期") == dt.date(2020, 11, 5)
+    for bad in ("2020/13/05", "05/11/2020", "2020/11/05/1"):
+        with pytest.raises(ValueRejected):
+            date(bad, "发生日期")

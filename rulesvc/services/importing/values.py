@@ -13,7 +13,7 @@ from typing import Any
 
 from rulesvc.engine.dictionary import FALSE_TEXT, TRUE_TEXT, ValueRejected, date_rejected, parse_date
 
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{4}/\d{1,2}/\d{1,2}")
 
 
 def text(raw: Any, column: str, max_len: int) -> str:
