@@ -27,7 +27,7 @@ from rulesvc.persistence import lifecycle
 from rulesvc.persistence.models import EventType, Prosecutor, Scheme, SchemeVersion
 from rulesvc.services import facts, results
 from rulesvc.services.designer_edit import one_language
-from rulesvc.services.designer_words import LEVEL_WORDS, PEER_GROUP_WORDS, veto_words, word
+from rulesvc.services.designer_words import LEVEL_WORDS, PEER_GROUP_WORDS, combination_words, veto_words, word
 from rulesvc.services.governance import versions
 from rulesvc.services.governance.access import Actor, tree_of
 
@@ -310,7 +310,10 @@ def card_page(session: Session, dictionary: Dictionary, card: Mapping[str, Any],
     return {"dimensions": list(dims.values()), "vetoes": vetoes, "nearest": nearest[:5],
             "grade": grade_words(compiled, card, lang), "waterfall": waterfall(card, compiled, lang),
             "status_word": word(STATUS_WORDS, lang, card.get("status")), "kind": compiled.scheme.subject,
-            "total_shown": "" if card.get("total") is None else f"{card['total']:.2f}"}
+            "total_shown": "" if card.get("total") is None else f"{card['total']:.2f}",
+            # how the points become the total, in the scheme's own words (its page says the same)
+            "combination": combination_words(compiled.scheme, lang),
+            "span": compiled.scheme.combination.span if compiled.scheme.combination.method == "weighted" else None}
 
 
 def _full_part(trace: Mapping[str, Any], part: str, code: str) -> Mapping[str, Any]:

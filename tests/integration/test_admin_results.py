@@ -159,6 +159,15 @@ def test_the_card_shows_the_figures_the_api_answers_for_the_same_subject_and_per
         if ind.get("nearest"):
             assert f"总分 +{round(ind['nearest']['total_gain'], 4):g}"[:8] in unescape(html)
     assert "临时结果" in html and "(not applicable" not in html
+    # How the points become the total, said on the card (a first day in the UI found it only on the scheme's page);
+    # each dimension's share of it in numbers, and a re-weighted or left-out dimension said to be so.
+    assert "总分如何计算：总分 = 基础分 50 分 + 50 分 × Σ（维度权重占比 × 维度得分率）+ 加减分" in unescape(html)
+    for d in api["dimensions"]:
+        part = re.search(rf'class="card mb-3 dimension" data-code="{d["code"]}">(.*?)</table>', html, re.S).group(1)
+        if d["max_points"]:
+            assert f"= {d['indicators']:.2f}。" in unescape(part), d["code"]
+        if round(d["weight_share"], 3) != round(d["nominal_share"], 3):
+            assert "按本人有可计分指标的维度重新分配" in unescape(part) or "本维度不计入" in unescape(part)
 
 
 def test_the_cards_history_is_the_apis_history(world):
