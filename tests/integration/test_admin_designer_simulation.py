@@ -225,6 +225,11 @@ def test_why_a_person_moved_is_a_fragment_whose_items_add_up(world):
     assert moved and abs(sum(w["delta"] for w in moved) - why["delta_total"]) < 1e-6
     for w in moved:
         assert f'data-code="{w["code"]}"' in fragment and w["name"] in fragment
+        # An indicator with the same points that moves the total says why: its dimension's weight (a first day
+        # in the UI read "8.00 → 8.00 | −0.40" with no word of the weight change behind it)
+        row = re.search(rf'data-code="{w["code"]}">(.*?)</tr>', fragment, re.S).group(1)
+        same = w["kind"] == "indicator" and w["points_b"] is not None and w["points_b"] == w["points_c"]
+        assert ("得分未变，计入总分变了" in row) == (same and abs(w["delta"]) >= 0.005), w
     page(client, f"{world.base}{run_id}/why/NOBODY/", 404)
 
 
