@@ -112,6 +112,7 @@ def test_an_import_lands_and_is_listed_and_a_bad_file_shows_its_row_errors_and_i
     r = upload(client, DATA / "events.csv", "events.csv", name="七月事件")
     html = r.get_data(as_text=True)
     assert r.status_code == 200 and "已导入" in html and "(imported" not in html
+    assert "导入完成" in html and 'id="reload-datasets"' in html  # the list below the form is the page's: a way to it
     events = count(app, Event)
     with app.app_context():
         dataset = db.session.scalar(select(Dataset).where(Dataset.name == "七月事件"))
