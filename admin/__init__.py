@@ -23,7 +23,7 @@ from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext
 
 from admin.auth import init_auth
-from admin.formatting import is_english
+from admin.formatting import is_english, zone_label
 from rulesvc.security import csp_nonce
 
 # Registered for its template folder (admin/templates), so Flask finds our pages, and for our static
@@ -48,7 +48,7 @@ def init_admin(app: Flask) -> None:
 
     @app.context_processor
     def _admin_language() -> dict[str, Any]:
-        return {"rulesvc_ui_english": is_english}
+        return {"rulesvc_ui_english": is_english, "zone_label": zone_label}
 
     @app.template_filter("person")
     def _person(name: Any) -> str:

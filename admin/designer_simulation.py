@@ -189,13 +189,15 @@ class SimulationViews:
                        and run.candidate_version_id == v.id and lifecycle.is_editable(run.candidate.status))
         row = S.run_row(run, v.id, lang)
         prog = S.progress(run, lang)
+        changes = (S.run_changes(db.session(), actor, run, get_dictionary(current_app.config["RULES_DIR"]), lang)
+                   if run.status == "succeeded" else None)
         db.session.commit()
         answer = self._page("admin/designer/simulation_run.html", v=v, run=run, row=row, progress=prog, report=page,
                           chart=page["chart"] if page else {}, scenarios=scenarios, may_edit=may_edit,
                           n=S.Numbers(lang), error=S.error_words(run, lang), again=S.again_request(run),
                           quota_groups=S.QUOTA_GROUP_WORDS[lang], check_words=S.CHECK_WORDS[lang],
                           kinds=S.KIND_WORDS[lang], may_lock_in=may_lock_in, lock_errors=lock_errors,
-                          lock_form=request.form if lock_errors else None, started=started)
+                          lock_form=request.form if lock_errors else None, changes=changes, started=started)
         if run.status in runs.ACTIVE:
             _warm_report_templates()
         return answer[0], status, answer[2]

@@ -31,7 +31,7 @@ from flask_babel import gettext, lazy_gettext
 from rulesvc.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RulesvcError
 from rulesvc.extensions import db
 from rulesvc.persistence.models import SchemeVersion
-from rulesvc.services import designer_conflicts, designer_diff, designer_stale
+from rulesvc.services import designer_conflicts, designer_diff, designer_stale, localtime
 from rulesvc.services import designer_workflow as wf
 from rulesvc.services.dictionary import get_dictionary
 from rulesvc.services.governance import versions
@@ -87,11 +87,17 @@ class WorkflowViews:
         from admin.designer import _actor, _lang
 
         flow = wf.workflow(db.session(), _actor(), version, _dictionary(), lang=_lang())
-        today = dt.date.today()
+        today = localtime.today()
         next_month = (today.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
         # What going live ends: this scheme's version in force, else (a localization's first) the scheme above
         current = next((x for x in version.scheme.versions if x.status == "active" and x.id != version.id), None)
+        # A localization starts no earlier than the version above it (versions.activate refuses an earlier date).
+        parent = version.parent
+        parent_start = parent.effective_from if parent is not None and parent.status in ("active", "retired") else None
+        if parent_start is not None and parent_start > next_month:
+            next_month = parent_start
         return {"flow": flow, "errors": g.get("wf_errors", {}), "form": g.get("wf_form", {}),
+                "parent": parent, "parent_start": parent_start,
                 "step": g.get("wf_step", ""), "stale": g.get("wf_stale"), "next_month": next_month.isoformat(),
                 "today": today.isoformat(), "current": current,
                 "above": version.parent.scheme if current is None and version.parent is not None else None,
@@ -248,7 +254,7 @@ class WorkflowViews:
         def check(errors: dict[str, list[str]]) -> None:
             day["from"] = _day(request.form, "effective_from", errors, required=True)
             when = day["from"]
-            if when is not None and when < dt.date.today() and not request.form.get("confirm_past"):
+            if when is not None and when < localtime.today() and not request.form.get("confirm_past"):
                 # Going live in the past rescores closed periods (not what is published): asked once more.
                 errors.setdefault("effective_from", []).append(gettext(
                     "%(date)s is in the past: the results of the periods since then that are not published will be "

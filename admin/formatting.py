@@ -26,6 +26,7 @@ from rulesvc.persistence.models import (
     BusinessLine,
     EventField,
 )
+from rulesvc.services import localtime
 
 LEVEL_LABELS_EN = {"province": "Provincial", "city": "City-level", "county": "County-level"}
 QUOTA_LABELS_EN = {"quota": "Quota prosecutor", "non_quota": "Non-quota", "exited": "Left the quota"}
@@ -96,13 +97,15 @@ def yes_no(value: Any) -> str:
     return pick("是" if value else "否", "yes" if value else "no")
 
 
-def format_date(value: dt.date | dt.datetime | None) -> str:
-    """ISO date, or date and minutes for a timestamp (UTC)."""
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
-    return value.isoformat()
+def format_date(value: dt.date | dt.datetime | str | None) -> str:
+    """ISO date, or date and minutes of a moment in the site's time zone (Beijing time by default; the
+    database keeps UTC)."""
+    return localtime.text(value)
+
+
+def zone_label() -> str:
+    """北京时间 / Beijing time (or the configured zone's name): said once where times are listed."""
+    return localtime.label("en" if is_english() else "zh")
 
 
 # -- the data dictionary --------------------------------------------------------------------------------

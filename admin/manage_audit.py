@@ -26,6 +26,7 @@ from admin.manage_common import ManageView, actor, timer
 from rulesvc.errors import PermissionDenied
 from rulesvc.extensions import db
 from rulesvc.persistence.models import Procuratorate, Scheme, SchemeVersion, User
+from rulesvc.services import localtime
 from rulesvc.services.governance import audit, versions
 from rulesvc.services.governance.access import Actor
 
@@ -54,7 +55,8 @@ def _date(name: str) -> dt.date | None:
 
 
 def _utc(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+    """The first moment of a day as the page shows days (the site's zone), in UTC as records keep it."""
+    return dt.datetime.combine(day, dt.time(), tzinfo=localtime.zone()).astimezone(dt.UTC)
 
 
 class AuditView(ManageView):

@@ -68,6 +68,7 @@ class DriftItem:
     parent_number: int
     newer_number: int
     newer_status: str
+    newer_from: dt.date | None = None  # the newer version's start when it is active (perhaps still to come)
 
 
 @dataclass
@@ -163,5 +164,5 @@ def _drifts(schemes: list[Scheme]) -> list[DriftItem]:
                  if p.number > parent.number and p.status in (lifecycle.Status.APPROVED, lifecycle.Status.ACTIVE)]
         if newer:
             items.append(DriftItem(s.code, v.number, s.name, parent.scheme.code, parent.number, newer[-1].number,
-                                   newer[-1].status))
+                                   newer[-1].status, newer[-1].effective_from if newer[-1].status == "active" else None))
     return items[:MAX_ITEMS]

@@ -25,6 +25,7 @@ from admin.manage_users import field_errors
 from rulesvc.errors import InvalidInput, RulesvcError
 from rulesvc.extensions import db
 from rulesvc.persistence.models import Procuratorate, User
+from rulesvc.services import localtime
 from rulesvc.services.governance.access import ACTION_LABELS, ACTION_LABELS_EN, KEY_PERMISSIONS, Actor
 from rulesvc.services.governance.apikeys import create_key, revoke_key
 from rulesvc.services.governance.keylist import list_api_keys
@@ -125,6 +126,6 @@ def _expiry(text: str) -> tuple[dt.datetime | None, dict[str, str]]:
         day = dt.date.fromisoformat(text)
     except ValueError:
         return None, {"expires": gettext("A date, e.g. 2027-12-31.")}
-    if day < dt.date.today():
+    if day < localtime.today():
         return None, {"expires": gettext("The date has passed.")}
     return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC), {}

@@ -49,6 +49,7 @@ from rulesvc.persistence.models import (
     Procuratorate,
     Prosecutor,
 )
+from rulesvc.services import localtime
 from rulesvc.services.dictionary import get_dictionary
 from rulesvc.services.governance.access import actor_for_user
 from rulesvc.websession import client_of_request
@@ -451,7 +452,8 @@ class HomeView(AuthIndexView):
         todo = attention(db.session(), person, lambda: get_dictionary(current_app.config["RULES_DIR"]),
                          lang="en" if fmt.is_english() else "zh")
         html = self.render("admin/rulesvc_index.html", counts=counts, todo=todo, person=person,
-                           may_edit=person.may("edit"), may_review=person.may("review"), when=fmt.format_date)
+                           may_edit=person.may("edit"), may_review=person.may("review"), when=fmt.format_date,
+                           today=localtime.today())
         return html, 200, {"X-Render-Ms": f"{(time.perf_counter() - started) * 1000:.1f}"}
 
 

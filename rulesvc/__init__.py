@@ -53,6 +53,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", app.config["DEFAULT_LOCALE"])
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(Path(__file__).resolve().parent.parent / "admin" / "translations"))
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
+    from rulesvc.services import localtime
+
+    localtime.configure(app.config["TIMEZONE"])  # pages show times in it; a wrong name stops the start
 
     from rulesvc.persistence import models  # noqa: F401  (register the tables on the metadata)
 

@@ -366,6 +366,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "version.parent_other_scheme": ("新上级版本须属于同一上级方案", "The new parent must be a version of the same parent scheme"),
     "version.effective_overlap": ("第 {number} 版自 {date} 起生效，新版本的生效日期须晚于该日",
                                   "Version {number} is in force from {date}: choose a later date"),
+    "version.before_parent": ("本地化版本不能早于它依据的上级版本生效：{parent} 第 {number} 版自 {date} 起生效，生效日期请选 {date} 或以后",
+                              "A localization cannot come into force before the version it is built on: {parent} version "
+                              "{number} is in force from {date}; choose {date} or later"),
+    "version.parent_not_in_force": ("它依据的上级版本 {parent} 第 {number} 版尚未生效，本地化版本不能先于它生效；"
+                                    "请待上级版本定下生效日期后再设置",
+                                    "The version it is built on, {parent} version {number}, is not in force: a "
+                                    "localization cannot come into force before it; set the date once that version has one"),
     "version.retire_before_start": ("停用日期不能早于生效日期 {date}", "Retirement cannot be before the effective date {date}"),
     "version.settle_value": ("只有“修改”带新的取值，且必须带", "edit, and only edit, takes a value"),
     "version.settle_refused": ("无法如此处理该冲突", "The conflict cannot be settled this way"),

@@ -23,6 +23,8 @@ class Defaults:
     REDIS_URL: str | None = None
     # UI language when the browser expresses no preference: zh_Hans_CN or en.
     DEFAULT_LOCALE = "zh_Hans_CN"
+    # Time zone of the times pages and spreadsheets show (the API keeps UTC with its offset).
+    TIMEZONE = "Asia/Shanghai"
     # Seed of the demo province generator.
     DEMO_SEED = 20200701
     # Where the Alembic migrations live.
@@ -85,6 +87,7 @@ ENV_SETTINGS: dict[str, Callable[[str], Any]] = {
     "REDIS_URL": str,
     "SECRET_KEY": str,
     "DEFAULT_LOCALE": str,
+    "TIMEZONE": str,
     "DEMO_SEED": int,
     "RULES_DIR": str,
     "MAX_CONTENT_LENGTH": int,

@@ -42,6 +42,7 @@ from rulesvc.persistence.models import (
     Scheme,
 )
 from rulesvc.schema import limits
+from rulesvc.services import localtime
 from rulesvc.services.dictionary import get_dictionary
 from rulesvc.services.governance import audit, versions
 
@@ -762,7 +763,7 @@ def in_effect(code: str, date: dt.date | None = None) -> dict[str, Any]:
 
     A past period is evaluated with the version then in force. 404 when none was in force.
     """
-    on = date or dt.date.today()
+    on = date or localtime.today()
     v = versions.version_in_effect(db.session(), current_actor(), _scheme_or_404(code), on)
     return {"scheme": v.scheme.code, "date": on.isoformat(), "version": versions.view(v, with_document=False)}
 

@@ -208,7 +208,10 @@ def list_keys_command() -> None:
 
 
 def _day(iso: str | None) -> str:
-    return iso[:19].replace("T", " ") if iso else "-"
+    """A moment of a key's list in the site's time zone (the API gives it in UTC)."""
+    from rulesvc.services import localtime
+
+    return localtime.text(iso, seconds=True) if iso else "-"
 
 
 @apikeys_group.command("revoke")

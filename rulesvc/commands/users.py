@@ -198,14 +198,15 @@ def activate_command(username: str) -> None:
 def list_command() -> None:
     """列出全部用户：角色、所属检察院、是否启用 (every user: role, procuratorate, active)."""
     from rulesvc.extensions import db
+    from rulesvc.services import localtime
     from rulesvc.services.users import list_users
 
     rows = []
     for user in list_users(db.session(), cli_actor()):
         where, _ = _where(user)
         rows.append([user.username, user.display_name or "—", ROLE_LABELS.get(user.role, user.role), where,
-                     user.is_active, user.last_login_at.strftime("%Y-%m-%d %H:%M") if user.last_login_at else None])
-    click.echo(render(["用户名", "姓名", "角色", "所属检察院", "启用", "最近登录"], rows))
+                     user.is_active, localtime.text(user.last_login_at) or None])
+    click.echo(render(["用户名", "姓名", "角色", "所属检察院", "启用", f"最近登录（{localtime.label('zh')}）"], rows))
 
 
 commands = [users_group]

@@ -31,6 +31,7 @@ from rulesvc.persistence.models import AuditRecord, SchemeVersion
 from rulesvc.persistence.models import Scheme as SchemeRow
 from rulesvc.schema.scheme import DocumentError, load_scheme
 from rulesvc.services import designer_words as W
+from rulesvc.services import localtime
 from rulesvc.services.designer_edit import kind_words, part_label
 from rulesvc.services.governance import audit, versions
 from rulesvc.services.governance.access import Actor
@@ -109,12 +110,12 @@ def scheme_cards(session: Session, actor: Actor, *, lang: str = "zh", today: dt.
     """The schemes ``actor`` may see (own tree first, then the published ones above), each with the versions
     they may see, the one in force ``today`` and its recent history: from the audit log for those who may
     read it (their own tree), else from the versions' own fields (author, submitted, reviewed, activated)."""
-    today = today or dt.date.today()
+    today = today or localtime.today()
     cards: list[SchemeCard] = []
     for s in versions.list_schemes(session, actor):
         visible = versions.visible_versions(actor, s)
         lines = [VersionLine(
-            number=v.number, status=v.status, status_word=W.word(W.STATUS_WORDS, lang, v.status),
+            number=v.number, status=v.status, status_word=W.version_status_word(v, lang, today),
             kind="localization" if v.parent_id else "template", parent=_parent_words(v, lang),
             effective_from=v.effective_from, effective_to=v.effective_to, in_force=_in_force(v, today),
             change_note=v.change_note or "", author=v.author, created_at=v.created_at,
@@ -224,11 +225,11 @@ def version_document(session: Session, actor: Actor, code: str, number: int, dic
     exactly as the API answers). A draft whose overrides no longer apply, or whose document does not load,
     comes back with ``problems`` instead of its parts."""
     v = versions.scheme_version(session, actor, code, number)
-    today = today or dt.date.today()
-    out = VersionDocument(version=v, scheme=v.scheme, status_word=W.word(W.STATUS_WORDS, lang, v.status),
+    today = today or localtime.today()
+    out = VersionDocument(version=v, scheme=v.scheme, status_word=W.version_status_word(v, lang, today),
                           in_force=_in_force(v, today), parent=_parent_words(v, lang),
                           parent_ref=(v.parent.scheme.code, v.parent.number) if v.parent is not None else None)
-    out.versions = [(x.number, x.status, W.word(W.STATUS_WORDS, lang, x.status))
+    out.versions = [(x.number, x.status, W.version_status_word(x, lang, today))
                     for x in versions.visible_versions(actor, v.scheme)]
     if not history:
         pass  # the editor shows no history

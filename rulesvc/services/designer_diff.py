@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from rulesvc.engine.dictionary import Dictionary
 from rulesvc.persistence.models import SchemeVersion
-from rulesvc.services import designer
+from rulesvc.services import designer, localtime
 from rulesvc.services.designer import VersionDocument
 from rulesvc.services.designer_edit import part_of
 from rulesvc.services.governance import versions
@@ -313,7 +313,7 @@ def default_against(actor: Actor, v: SchemeVersion, *, today: dt.date | None = N
     newest earlier version the person may see — what this round changes, as a reviewer reads it; a
     localization's first version (nothing of its own before it): its parent version; ``None`` for a first
     template. (A localization against the version above — all that it changes — is one link away.)"""
-    today = today or dt.date.today()
+    today = today or localtime.today()
     seen = [x for x in versions.visible_versions(actor, v.scheme) if x.id != v.id]
     if v.parent is not None and not [x for x in seen if x.number < v.number]:
         return v.parent

@@ -20,7 +20,10 @@ from sqlalchemy.orm import Session
 
 from rulesvc.catalogue import msg
 from rulesvc.engine.simreport import flags_on
+from rulesvc.errors import NotFound
 from rulesvc.persistence.models import Dataset, SchemeVersion, SimulationRun
+from rulesvc.schema.scheme import content_hash
+from rulesvc.services import designer_diff, localtime
 from rulesvc.services.facts import in_use
 from rulesvc.services.governance import versions
 from rulesvc.services.governance.access import Actor
@@ -131,7 +134,7 @@ def launch_choices(session: Session, actor: Actor, version: SchemeVersion, *, la
                    today: dt.date | None = None) -> Choices:
     """The periods (closed, with data, the scheme's cadence) and baselines (other visible versions of the scheme
     and of its parent's scheme, same kind of subject) a run of ``version`` may be asked for."""
-    today = today or dt.date.today()
+    today = today or localtime.today()
     kind = version.scheme.period_kind
     periods = closed_periods(session, kind, today)
     default = periods[0] if periods else None
@@ -430,5 +433,28 @@ def _r(x: Any) -> float | None:
     return None if x is None else round(float(x), 2)
 
 
-__all__ = ["Choices", "Numbers", "again_request", "error_words", "closed_periods", "launch_choices", "progress", "report_page", "run_row",
+__all__ = ["Choices", "Numbers", "RunChanges", "run_changes", "again_request", "error_words", "closed_periods", "launch_choices", "progress", "report_page", "run_row",
            "scenario_results", "status_word", "version_words", "why_rows"]
+
+
+@dataclass
+class RunChanges:
+    """What a run compared: the candidate's changes against its baseline, in the diff page's words."""
+    diff: designer_diff.VersionDiff
+    candidate: SchemeVersion
+    baseline: SchemeVersion
+    stale: bool  # the candidate (a draft) was edited after the run: the list is of its content now
+
+
+def run_changes(session: Session, actor: Actor, run: SimulationRun, dictionary: Any, lang: str) -> RunChanges | None:
+    """The candidate's changes against the baseline the run scored, for the reviewer who reads the report (None
+    when the run had no baseline, or a side is gone or out of the person's sight)."""
+    cand, base = run.candidate, run.baseline
+    if cand is None or base is None:
+        return None
+    try:
+        diff = designer_diff.version_diff(session, actor, cand, base, dictionary, lang=lang)
+    except NotFound:
+        return None
+    stale = content_hash(versions.resolve(cand)) != run.candidate_hash
+    return RunChanges(diff=diff, candidate=cand, baseline=base, stale=stale)

@@ -8,6 +8,7 @@ dictionary's names (from the engine's ``to_labeled_text``), never codes. Numbers
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -23,6 +24,19 @@ from rulesvc.persistence import lifecycle
 STATUS_WORDS = {"zh": dict(lifecycle.STATUS_LABELS),
                 "en": {"draft": "draft", "in_review": "in review", "approved": "approved", "active": "active",
                        "retired": "retired"}}
+
+
+def version_status_word(v: Any, lang: str, today: dt.date) -> str:
+    """A version's status as a designer reads it today: an active version whose date has not come is 待生效
+    (scheduled, from its date), one whose days are over says until when; the others are their status."""
+    word = STATUS_WORDS["en" if lang == "en" else "zh"].get(v.status, v.status)
+    if v.status == "active" and v.effective_from is not None and v.effective_from > today:
+        return f"待生效（{v.effective_from} 起）" if lang != "en" else f"scheduled (from {v.effective_from})"
+    if v.status == "active" and v.effective_to is not None and v.effective_to < today:
+        return f"已生效（至 {v.effective_to}）" if lang != "en" else f"was in force (to {v.effective_to})"
+    return word
+
+
 SUBJECT_WORDS = {"zh": {"prosecutor": "检察官", "procuratorate": "检察院"},
                  "en": {"prosecutor": "prosecutors", "procuratorate": "procuratorates"}}
 PERIOD_WORDS = {"zh": {"month": "按月", "quarter": "按季度", "year": "按年"},

@@ -38,7 +38,7 @@ from rulesvc.persistence.models import (
     as_utc,
     utcnow,
 )
-from rulesvc.services import evaluation, results
+from rulesvc.services import evaluation, localtime, results
 from rulesvc.services.designer_words import STATUS_WORDS
 from rulesvc.services.governance import audit, versions
 from rulesvc.services.governance.access import Actor, require, require_read
@@ -56,7 +56,7 @@ def publish(session: Session, actor: Actor, dictionary: Dictionary, *, scheme: s
     s = versions.get_scheme(session, actor, scheme)
     require(actor, "activate", s.procuratorate_id, what=f"方案 {scheme}", doing=("发布考评结果", "publish results"))
     p = results.parse(period)
-    if p.end >= (today or dt.date.today()):
+    if p.end >= (today or localtime.today()):
         bad = msg("publication.period_open", period=p.label, end=p.end.isoformat())
         raise InvalidInput(bad, errors={"period": [bad]})
     reason = (reason or "").strip()

@@ -46,7 +46,7 @@ from rulesvc.errors import InvalidInput, NotFound
 from rulesvc.persistence.lifecycle import can_be_in_force
 from rulesvc.persistence.models import Publication, PublicationCard, Scheme, SchemeVersion, as_utc
 from rulesvc.schema.scheme import DocumentError, load_scheme
-from rulesvc.services import cardstore
+from rulesvc.services import cardstore, localtime
 from rulesvc.services.governance import versions
 from rulesvc.services.governance.access import Actor, data_state, database, require_read
 from rulesvc.services.scoring import KEYS, compile_cached, parts_order, period_data, subjects_for
@@ -628,7 +628,7 @@ _QUOTA = _Lru(16)  # id(frame) -> (frame, quota use)
 
 
 def today() -> dt.date:
-    return dt.date.today()
+    return localtime.today()
 
 
 __all__ = ["PROVISIONAL", "PUBLISHED", "Computed", "Figures", "clear_caches", "compute", "current_publication",

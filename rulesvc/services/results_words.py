@@ -25,7 +25,7 @@ from rulesvc.engine.scoring import fmt
 from rulesvc.errors import InvalidInput
 from rulesvc.persistence import lifecycle
 from rulesvc.persistence.models import EventType, Prosecutor, Scheme, SchemeVersion
-from rulesvc.services import facts, results
+from rulesvc.services import facts, localtime, results
 from rulesvc.services.designer_edit import one_language
 from rulesvc.services.designer_words import LEVEL_WORDS, PEER_GROUP_WORDS, combination_words, veto_words, word
 from rulesvc.services.governance import versions
@@ -71,8 +71,9 @@ def figures_words(meta: Mapping[str, Any], lang: str) -> dict[str, str]:
     v = meta["scheme"]
     if kind == "published":
         p = meta["publication"] or {}
-        when = (p.get("published_at") or "").replace("T", " ")[:16]
-        note = (f"已于 {when} 发布（第 {p.get('sequence')} 次发布），此后导入、更正或撤回数据都不改变这些结果。"
+        when = f"{localtime.label('zh')} {localtime.text(p.get('published_at'))}" if _zh(lang) else \
+            f"{localtime.text(p.get('published_at'))} {localtime.label('en')}"
+        note = (f"已于{when} 发布（第 {p.get('sequence')} 次发布），此后导入、更正或撤回数据都不改变这些结果。"
                 if _zh(lang) else f"Published on {when} (publication {p.get('sequence')}): later imports, corrections "
                 "or withdrawals do not change these figures.")
     else:

@@ -7,7 +7,6 @@ Not fixtures: import them (the fixtures live in the test modules)."""
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -17,6 +16,7 @@ from typing import Any
 from sqlalchemy import inspect, text
 
 from rulesvc.extensions import db
+from rulesvc.services import localtime
 from rulesvc.services.dictionary import get_dictionary
 from rulesvc.services.governance.access import system_actor
 from rulesvc.services.governance.apikeys import create_key
@@ -26,7 +26,7 @@ from tests.integration.helpers import role_for
 
 USER_AGENT = "rulesvc-tests/1.0 (simulations)"
 SCHEME = "SIM-PROSECUTOR"
-NOW_PERIOD = str(dt.date.today().year)  # the current year: never over
+NOW_PERIOD = str(localtime.today().year)  # the current year: never over
 
 # code, name, level, parent
 UNITS = [

@@ -172,6 +172,13 @@ def test_a_designer_starts_a_run_follows_it_and_reads_the_report(world):
     assert 'data-status="succeeded">已完成</span>' in html
     assert re.search(r'id="run-candidate">第 2 版（本版本）</dd>', html)
     assert re.search(r'id="run-baseline">第 1 版<span class="text-muted">（默认：现行版本）</span>', html)
+    # What the run compares, in the diff page's words: the two weights and the indicator's top tier (5 → 4).
+    changes = html[html.index('id="run-changes"'):html.index("</details>")]
+    assert "本次模拟比较的改动" in changes and "第 2 版 相对 第 1 版，共 3 处改动" in changes
+    assert re.search(r'<tr class="weight-change" data-code="effect">', changes) and 'data-code="quality"' in changes
+    assert re.search(r'<tr class="part-change" data-code="FIL" data-kind="changed">', changes)
+    assert f'href="/admin/schemes/{SCHEME}/2/diff/?against={SCHEME}/1"' in changes.replace("%2F", "/")
+    assert 'id="run-changes-stale"' not in changes
 
     # Overview: both versions' totals as histogram series over the same bins, grades as people.
     chart = chart_data(html)
@@ -364,7 +371,9 @@ def test_results_of_a_draft_changed_since_the_run_are_not_kept(world):
         "document": scheme_doc(**{**CANDIDATE, "top_tier": 6}), "lock_version": world.v2["lock_version"]})
     assert changed.status_code == 200, changed.get_data(as_text=True)
     url = f"{world.base}{run_id}/"
-    answer = client.post(f"{url}lock-in/", data={"csrf_token": csrf_token(page(client, url)), "movers": "1"})
+    html = page(client, url)
+    assert 'id="run-changes-stale"' in html and "本次模拟之后草稿又有修改" in html  # the report is of the old content
+    answer = client.post(f"{url}lock-in/", data={"csrf_token": csrf_token(html), "movers": "1"})
     assert answer.status_code == 409 and "已在测评后修改" in answer.get_data(as_text=True)
 
 

@@ -17,6 +17,7 @@ from rulesvc.config import PROJECT_ROOT
 from rulesvc.extensions import db
 from rulesvc.persistence.models import ApiKey, AuditRecord, Dataset, DatasetWithdrawal, Event, User
 from rulesvc.schema.scheme import read_document
+from rulesvc.services import localtime
 from rulesvc.services.dictionary import get_dictionary
 from rulesvc.services.governance import versions
 from rulesvc.services.governance.access import actor_for_user
@@ -336,7 +337,7 @@ def test_the_audit_log_filters_by_scheme_action_person_and_dates(app, schemes):
     assert rows(action="version.submit") == ["version.submit"]
     assert rows(scheme="TPL") == everything
     assert rows(person="pdesigner") == everything and rows(person="nobody") == []
-    today = dt.date.today()
+    today = localtime.to_local(dt.datetime.now(dt.UTC)).date()  # the page's days are Beijing days
     assert rows(**{"from": (today + dt.timedelta(days=1)).isoformat()}) == []
     assert rows(**{"from": today.isoformat(), "to": today.isoformat()}) == everything
     assert rows(**{"from": "not a date"}) == everything  # an unreadable date is no filter
@@ -357,6 +358,27 @@ def test_the_audit_log_pages_by_fifty(app, world):
     second = client.get("/admin/audit/", query_string={"page": 2}).get_data(as_text=True)
     assert second.count('<tr class="record"') == 5
     assert client.get("/admin/audit/", query_string={"page": 10**12}).status_code == 200
+
+
+def test_the_audit_log_shows_and_filters_beijing_time(app, world):
+    """The database keeps UTC; a county reads Beijing time: 17:30 UTC on 1 January is 01:30 on 2 January, the
+    page says so once, and its days are Beijing days."""
+    with app.app_context():
+        db.session.add(AuditRecord(at=dt.datetime(2026, 1, 1, 17, 30, tzinfo=dt.UTC), actor="boss", actor_ref="user:1",
+                                   action="apikey.revoke", procuratorate_id=world["910000"], summary="跨日的记录"))
+        db.session.commit()
+    client = signed_in(app, "boss")
+
+    def page(**query) -> str:
+        return client.get("/admin/audit/", query_string=query).get_data(as_text=True)
+
+    html = page(**{"from": "2026-01-02", "to": "2026-01-02"})
+    assert "跨日的记录" in html and "2026-01-02 01:30" in html and "17:30" not in html
+    assert "时间（北京时间）" in html and "本页时间均为北京时间。" in html
+    assert "跨日的记录" not in page(**{"from": "2026-01-01", "to": "2026-01-01"})
+    english = client.get("/admin/audit/", query_string={"from": "2026-01-02", "lang": "en"},
+                         headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "2026-01-02 01:30" in english
 
 
 # -- 首页 ------------------------------------------------------------------------------------------------------

@@ -499,6 +499,51 @@ def test_activation_never_overlaps_and_refuses_going_back(app, people) -> None:
             versions.version_in_effect(db.session, pr, "TPL", dt.date(2022, 1, 1))
 
 
+def test_a_localization_comes_into_force_no_earlier_than_the_version_it_is_built_on(app, people) -> None:
+    """A county must not apply the province's rules before the province does: its localization of a template
+    version in force from 2021-01-01 cannot start in 2020, and one of a version only approved cannot start at all."""
+    tpl1 = publish_template(app, start=dt.date(2021, 1, 1))
+    with app.app_context():
+        dictionary = get_dictionary(app.config["RULES_DIR"])
+        county, creviewer = actor("cdesigner"), actor("creviewer")
+
+        def approved_localization(parent_id: int, code: str) -> SchemeVersion:
+            loc = versions.localize(db.session, county, parent_version_id=parent_id, procuratorate="910101", code=code,
+                                    name="清瑞区检察官考评方案", overrides=THREE_OVERRIDES, change_note="本地化")
+            versions.submit(db.session, county, loc.id, dictionary)
+            run = simulate(db.session, county, loc.id, "2020")
+            versions.attach_simulation(db.session, county, loc.id, run_id=run.id)
+            versions.approve(db.session, creviewer, loc.id, note="同意")
+            db.session.commit()
+            return loc
+
+        loc = approved_localization(tpl1, "LOC-A")
+        with pytest.raises(InvalidInput) as err:
+            versions.activate(db.session, creviewer, loc.id, effective_from=dt.date(2020, 6, 1))
+        assert err.value.error_code == "version.before_parent"
+        assert "TPL 第 1 版自 2021-01-01 起生效" in err.value.errors["effective_from"][0].render("zh")
+        db.session.rollback()
+        assert db.session.get(SchemeVersion, loc.id).status == "approved"  # nothing changed
+        versions.activate(db.session, creviewer, loc.id, effective_from=dt.date(2021, 1, 1))
+        db.session.commit()
+
+        # Template version 2 approved but not yet given a date: a localization of it waits for that date.
+        pd, pr = actor("pdesigner"), actor("previewer")
+        v2 = versions.create_draft(db.session, pd, "TPL")
+        versions.submit(db.session, pd, v2.id, dictionary)
+        versions.approve(db.session, pr, v2.id, run_id=simulate(db.session, pd, v2.id, "2020").id)
+        db.session.commit()
+        loc2 = approved_localization(v2.id, "LOC-B")
+        with pytest.raises(InvalidInput) as err:
+            versions.activate(db.session, creviewer, loc2.id, effective_from=dt.date(2030, 1, 1))
+        assert err.value.error_code == "version.parent_not_in_force"
+        db.session.rollback()
+        versions.activate(db.session, pr, v2.id, effective_from=dt.date(2022, 1, 1))
+        versions.activate(db.session, creviewer, loc2.id, effective_from=dt.date(2022, 1, 1))
+        db.session.commit()
+        assert versions.version_in_effect(db.session, creviewer, "LOC-B", dt.date(2022, 1, 1)).id == loc2.id
+
+
 # -- time travel from the command line ---------------------------------------------------------------
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from rulesvc.errors import ImportRejected
 from rulesvc.extensions import db
 from rulesvc.persistence.models import ProsecutorPost
+from rulesvc.services import localtime
 from tests.integration.simhelpers import PEOPLE, import_rows, ok, province_files, scoring_world
 
 MONTHS = ["2020-07", "2020-08"]
@@ -108,7 +109,7 @@ def test_a_changed_post_without_a_date_corrects_the_directory_and_a_date_records
 
 @pytest.mark.parametrize(("since", "words"), [
     ("2010-01-01", "不晚于任职起始日期"),
-    ((dt.date.today() + dt.timedelta(days=30)).isoformat(), "晚于今天"),
+    ((localtime.today() + dt.timedelta(days=30)).isoformat(), "晚于今天"),
 ])
 def test_a_move_date_that_cannot_be_is_refused(world, since, words):
     sim, _, _, tmp = world

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import text
 
 from rulesvc.extensions import db
-from rulesvc.services import cardstore, evaluation
+from rulesvc.services import cardstore, evaluation, localtime
 from rulesvc.services.dictionary import get_dictionary
 from rulesvc.services.governance.access import system_actor
 from rulesvc.services.importing import import_file
@@ -133,7 +133,7 @@ def test_the_month_under_way_scores_provisionally_once_it_has_data(world):
     """The month under way: no data imported yet — no scores, said so (not everyone at the base score); once
     a dataset holds some of its events, provisional figures marked as of an open period."""
     sim, c, k, v1, tmp = world
-    today = dt.date.today()
+    today = localtime.today()
     month = today.strftime("%Y-%m")
     refused(c.post("/api/v1/evaluations", headers=k["scorer"],
                    json={"scheme": "SIM-PROSECUTOR", "period": month, "subject": "P01"}), 404, "scoring.no_data")
@@ -163,7 +163,7 @@ def test_published_figures_do_not_move_under_new_data_and_rules_and_a_correction
         "/api/v1/publications?lang=en", headers=k["scorer"], json={"scheme": "SIM-PROSECUTOR", "period": PERIOD}),
         403)["message"]
     refused(c.post("/api/v1/publications", headers=k["reviewer"], json={"scheme": "SIM-PROSECUTOR",
-                                                                "period": dt.date.today().strftime("%Y-%m")}),
+                                                                "period": localtime.today().strftime("%Y-%m")}),
             422, "publication.period_open")
     refused(c.post("/api/v1/publications", headers=k["reviewer"], json={"scheme": "SIM-PROSECUTOR", "period": "2020-08"}),
             422, "publication.no_data")  # closed, but no event of it imported: never frozen as "nobody did anything"
@@ -308,7 +308,7 @@ def test_batch_rankings_and_history_say_where_their_figures_come_from(world):
     text_csv = c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={PERIOD}&format=csv", headers=k["scorer"])
     table = list(csv.reader(io.StringIO(text_csv.data.decode("utf-8-sig"))))
     assert table[0][:3] == ["名次", "工号", "姓名"] and len(table) - 1 == len(whole)
-    assert all(r[table[0].index("结果")].startswith("正式结果：已于 ") for r in table[1:])
+    assert all(r[table[0].index("结果")].startswith("正式结果：已于北京时间 ") for r in table[1:])
     # Each row names the group its place is counted in: two first places on a page are the first of two groups.
     by_org = ok(c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={PERIOD}&group=procuratorate&page_size=100",
                       headers=k["scorer"]))

@@ -15,6 +15,7 @@ from sqlalchemy import select, text
 from rulesvc.extensions import db
 from rulesvc.persistence import lifecycle
 from rulesvc.persistence.models import Procuratorate, SchemeVersion, User
+from rulesvc.services import localtime
 from rulesvc.services.dictionary import get_dictionary
 from rulesvc.services.governance import versions
 from rulesvc.services.governance.access import actor_for_user, system_actor
@@ -331,7 +332,7 @@ def test_a_bad_period_on_the_simulation_is_422(people, client, redis_url, period
 def test_a_period_not_over_yet_cannot_be_simulated(people, client, redis_url, period):
     """Only a closed period has settled data: one that has not ended is refused on the run (422
     ``simulation.period_open``), and a version without a run cannot be approved (409)."""
-    today = dt.date.today()
+    today = localtime.today()
     last = today.replace(day=1) - dt.timedelta(days=1)
     period = {"this month": f"{today:%Y-%m}", "last month to this month": f"{last:%Y-%m}..{today:%Y-%m}"}.get(
         period, period)

@@ -35,6 +35,7 @@ from rulesvc.errors import InvalidInput
 from rulesvc.persistence.lifecycle import Status
 from rulesvc.persistence.models import Scheme, SchemeVersion, SimulationRun
 from rulesvc.schema.scheme import read_document
+from rulesvc.services import localtime
 from rulesvc.services.governance import versions
 from rulesvc.services.governance.access import system_actor
 from rulesvc.services.simulation import runs
@@ -65,7 +66,7 @@ def publish_library(session: Session, rules_dir: str | Path, dictionary: Diction
 
     The caller commits. Raises the services' errors (e.g. a procuratorate missing from the directory)."""
     rules_dir = Path(rules_dir)
-    today = today or dt.date.today()
+    today = today or localtime.today()
     year = min(simulated_year, _last_closed_year(today))
     author, reviewer = system_actor("规则库发布"), system_actor("规则库审核")
     summary = PublishSummary()

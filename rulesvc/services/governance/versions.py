@@ -50,6 +50,7 @@ from rulesvc.persistence.lifecycle import STATUS_LABELS, STATUS_LABELS_EN, Statu
 from rulesvc.persistence.models import Procuratorate, Scheme, SchemeVersion, utcnow
 from rulesvc.schema import limits
 from rulesvc.schema.scheme import CODE, DocumentError, content_hash, load_scheme
+from rulesvc.services import localtime
 from rulesvc.services.governance import audit, contributors
 from rulesvc.services.governance.access import Actor, can_read, require, require_read
 
@@ -148,7 +149,7 @@ def scheme_summaries(session: Session, actor: Actor, *, procuratorate: str | Non
         for row in session.execute(select(*SUMMARY_COLUMNS).where(SchemeVersion.scheme_id.in_(ids[chunk:chunk + 500]))
                                    .order_by(SchemeVersion.scheme_id, SchemeVersion.number)):
             by_scheme.setdefault(row.scheme_id, []).append(row)
-    today = dt.date.today()
+    today = localtime.today()
     out = []
     for r in schemes:
         rows = [v for v in by_scheme.get(r.id, ()) if can_read(actor, r.procuratorate_id, v.status)]
@@ -618,6 +619,7 @@ def activate(session: Session, actor: Actor, version_id: int, *, effective_from:
     v = get_version(session, actor, version_id)
     require(actor, "activate", v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")
     lifecycle_check(v, Step.ACTIVATE)
+    _check_after_parent(v, effective_from)
     # Lock the scheme's versions: two activations at once must not both pass the overlap check.
     others = session.scalars(select(SchemeVersion).where(
         SchemeVersion.scheme_id == v.scheme_id, SchemeVersion.status == Status.ACTIVE.value).with_for_update()).all()
@@ -647,13 +649,31 @@ def activate(session: Session, actor: Actor, version_id: int, *, effective_from:
     return v
 
 
+def _check_after_parent(v: SchemeVersion, effective_from: dt.date) -> None:
+    """A localization comes into force no earlier than the version above it that it is built on: a county must
+    not apply the province's new rules before the province does (the parent is put in force first)."""
+    parent = v.parent
+    if parent is None:
+        return
+    if parent.status != Status.ACTIVE.value or parent.effective_from is None:
+        if parent.status == Status.RETIRED.value and parent.effective_from is not None \
+                and parent.effective_from <= effective_from:
+            return  # built on a version since retired: the date is after its start, as for one in force
+        why = msg("version.parent_not_in_force", parent=parent.scheme.code, number=parent.number)
+        raise InvalidInput(why, errors={"effective_from": [why]})
+    if effective_from < parent.effective_from:
+        early = msg("version.before_parent", parent=parent.scheme.code, number=parent.number,
+                    date=parent.effective_from.isoformat())
+        raise InvalidInput(early, errors={"effective_from": [early]})
+
+
 def retire(session: Session, actor: Actor, version_id: int, *, effective_to: dt.date | None = None) -> SchemeVersion:
     """Take a version out of use. An active one stays in force up to ``effective_to`` (default: today)."""
     v = get_version(session, actor, version_id)
     require(actor, "activate", v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")
     lifecycle_check(v, Step.RETIRE)
     if v.status == Status.ACTIVE:
-        end = effective_to or dt.date.today()
+        end = effective_to or localtime.today()
         if v.effective_to is not None and v.effective_to < end:
             end = v.effective_to
         if v.effective_from is not None and end < v.effective_from:
@@ -826,7 +846,7 @@ def view(v: SchemeVersion, *, with_document: bool = True) -> dict[str, Any]:
 
 def scheme_view(scheme: Scheme, actor: Actor) -> dict[str, Any]:
     versions = visible_versions(actor, scheme)
-    today = dt.date.today()
+    today = localtime.today()
     in_force = next((v.number for v in versions if v.status == Status.ACTIVE and v.effective_from
                      and v.effective_from <= today and (v.effective_to is None or today <= v.effective_to)), None)
     return {"code": scheme.code, "name": scheme.name, "procuratorate": scheme.procuratorate.code,

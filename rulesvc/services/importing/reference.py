@@ -26,6 +26,7 @@ from rulesvc.persistence.models import (
     Prosecutor,
     ProsecutorPost,
 )
+from rulesvc.services import localtime
 from rulesvc.services.importing import values as v
 from rulesvc.services.importing.columns import SPECS, ColumnMap, unknown_column_error
 from rulesvc.services.importing.common import ContentHash, ErrorLog
@@ -238,7 +239,7 @@ class ReferenceCheck:
         same = known[0] == (row["procuratorate"], row["department"], row["business"])
         if same and (since is None or start == since):
             return None  # nothing to record (an HR export may give every post's start, appointments included)
-        if start > dt.date.today():
+        if start > localtime.today():
             refuse(f"现岗位起始日期 {start} 晚于今天：调动生效后再导入",
                    f"post_from {start} is in the future: import the move once it has taken effect")
         if row["active_to"] is not None and start > row["active_to"]:

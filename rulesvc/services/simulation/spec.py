@@ -17,6 +17,7 @@ from rulesvc.catalogue import Msg, msg
 from rulesvc.engine.errors import DefinitionError
 from rulesvc.engine.periods import Period, months_of, parse_period
 from rulesvc.errors import InvalidInput
+from rulesvc.services import localtime
 
 MAX_PERIODS = 24
 RANGE = ".."
@@ -37,7 +38,7 @@ def parse_periods(texts: Sequence[str] | str, *, today: dt.date | None = None, f
     items = [texts] if isinstance(texts, str) else list(texts)
     problems: list[Msg] = []
     out: list[Period] = []
-    today = today or dt.date.today()
+    today = today or localtime.today()
     if not items:
         raise InvalidInput(msg("simulation.periods_bad"), errors={field: [msg("simulation.periods_required")]})
     for text in items:
