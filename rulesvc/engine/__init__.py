@@ -13,4 +13,4 @@ Rule: nothing here imports Flask, SQLAlchemy, marshmallow or durable_rules (exce
 # and a what-if replaces the subject's own stored figures among the peers (``engine.whatif``); 6: a simulation
 # scores its baseline in the baseline's own scope (a county's localization against the provincial template: the
 # county's people among the province, as in force), and a period reads each prosecutor's post held on its last day.
-ENGINE_VERSION = "2026.12.6"
+ENGINE_VERSION = "2026.12.7"

@@ -223,6 +223,16 @@ def detail_expr(compiled: CompiledScheme, frame: pl.DataFrame) -> pl.Expr:
             + pl.lit(',"veto":') + obj(veto) + pl.lit(",") + top.str.slice(1))
 
 
+def explaining(items: Sequence[Mapping[str, Any]], limit: int) -> list[dict[str, Any]]:
+    """The items of :func:`why_moved` worth reading: those that moved the total (``limit`` of them, largest
+    first), then up to three indicators that score on one side only and moved nothing themselves — an indicator
+    added at 0 of its 3 points is why the rest of its dimension counts for less, and must be named."""
+    moved = [dict(w) for w in items if abs(float(w.get("delta") or 0.0)) > 1e-9][:limit]
+    one_sided = [dict(w) for w in items if abs(float(w.get("delta") or 0.0)) <= 1e-9 and w.get("kind") == "indicator"
+                 and w.get("only")][:3]
+    return moved + one_sided
+
+
 def _detail(d: Mapping[str, Any] | str | None) -> Mapping[str, Any]:
     if d is None:
         return {}
@@ -243,10 +253,12 @@ def why_moved(detail_candidate: Mapping[str, Any] | str | None,
     c, b = _detail(detail_candidate), _detail(detail_baseline)
     items: list[dict[str, Any]] = []
 
-    def add(kind: str, code: str, name: str, pb: Any, pc: Any, cb: Any, cc: Any) -> None:
+    def add(kind: str, code: str, name: str, pb: Any, pc: Any, cb: Any, cc: Any) -> dict[str, Any]:
         delta = (cc or 0.0) - (cb or 0.0)
-        items.append({"kind": kind, "code": code, "name": name, "points_b": pb, "points_c": pc,
-                      "contrib_b": cb, "contrib_c": cc, "delta": delta})
+        item = {"kind": kind, "code": code, "name": name, "points_b": pb, "points_c": pc,
+                "contrib_b": cb, "contrib_c": cc, "delta": delta}
+        items.append(item)
+        return item
 
     if c or b:
         add("base", "base", KIND_NAMES["base"], b.get("base"), c.get("base"), b.get("base"), c.get("base"))
@@ -255,7 +267,12 @@ def why_moved(detail_candidate: Mapping[str, Any] | str | None,
         for code in sorted(set(ec) | set(eb)):
             x, y = ec.get(code) or {}, eb.get(code) or {}
             name = x.get("name") or y.get("name") or code
-            add(kind, code, name, y.get("pts"), x.get("pts"), y.get(contrib), x.get(contrib))
+            item = add(kind, code, name, y.get("pts"), x.get("pts"), y.get(contrib), x.get(contrib))
+            if kind == "indicator":
+                # Its most points on each side, and whether it scores on one side only (added, switched off,
+                # applying to other lines): such an indicator moves the others of its dimension even at 0 points.
+                item["max_b"], item["max_c"] = y.get("max"), x.get("max")
+                item["only"] = "candidate" if not y else "baseline" if not x else None
     clip_c, clip_b = c.get("clip") or 0.0, b.get("clip") or 0.0
     if abs(clip_c) > 1e-9 or abs(clip_b) > 1e-9:
         add("clip", "clip", KIND_NAMES["clip"], clip_b if b else None, clip_c if c else None,
@@ -500,7 +517,7 @@ def _movers(ctx: _Ctx) -> dict[str, Any]:
             if i < ctx.options.why_top:
                 d = details[r["subject_id"]]
                 dc, db = _detail(d["detail_c"]), _detail(d["detail_b"])
-                m["why"] = [w for w in why_moved(dc, db) if abs(w["delta"]) > 1e-9][:WHY_ITEMS]
+                m["why"] = explaining(why_moved(dc, db), WHY_ITEMS)
                 m["grade_reason_b"], m["grade_reason_c"] = db.get("grade_reason"), dc.get("grade_reason")
             out.append(m)
         return out
@@ -754,4 +771,4 @@ def build_report(candidate: Side, baseline: Side | None, *, key: str, labels: La
 
 
 __all__ = ["SUBJECT_SCHEMA", "Labels", "Options", "Report", "Side", "build_report", "detail_expr", "grade_order",
-           "why_moved"]
+           "why_moved", "explaining"]

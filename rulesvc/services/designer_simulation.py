@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rulesvc.catalogue import msg
-from rulesvc.engine.simreport import flags_on
+from rulesvc.engine.simreport import explaining, flags_on
 from rulesvc.errors import NotFound
 from rulesvc.persistence.models import Dataset, SchemeVersion, SimulationRun
 from rulesvc.schema.scheme import content_hash
@@ -344,11 +344,13 @@ def _indicator_rows(indicators: Iterable[Mapping[str, Any]], lang: str, has_base
 def why_rows(items: Iterable[Mapping[str, Any]], limit: int = 10) -> dict[str, Any]:
     """"Why it moved" for reading: the items that changed the total (largest first, ``limit`` of them), each with
     the width of its bar (share of the largest), and how many smaller ones are left out."""
+    items = list(items)
     moved = [dict(w) for w in items if abs(float(w.get("delta") or 0.0)) > 1e-9]
     top = max((abs(w["delta"]) for w in moved), default=0.0) or 1.0
-    for w in moved:
+    shown = explaining(items, limit)  # and the indicators scoring on one side only, at no points themselves
+    for w in shown:
         w["width"] = round(abs(w["delta"]) / top * 100, 1)
-    return {"items": moved[:limit], "more": max(0, len(moved) - limit),
+    return {"items": shown, "more": max(0, len(moved) - limit),
             "total": sum(w["delta"] for w in moved)}
 
 

@@ -442,3 +442,24 @@ def test_an_indicator_left_out_for_most_of_those_it_applies_to_is_flagged():
     from rulesvc.services.designer_simulation import _flags
 
     assert "多数人不计入" in _flags(ind["RES"]["candidate"], "zh")
+
+
+def test_an_indicator_added_at_no_points_is_named_beside_the_ones_it_made_count_less():
+    """A new indicator of 3 points at which the person scores 0 moves nothing itself, but the rest of its
+    dimension now counts for less: 为什么 must name it, not only the unchanged indicators that fell."""
+    from rulesvc.engine.simreport import explaining
+    from rulesvc.services.designer_simulation import why_rows
+
+    base = {"base": 60.0, "ind": {"A": {"name": "甲", "pts": 2.0, "max": 2.0, "contrib": 10.0}}, "adj": {}, "cap": {}}
+    cand = {"base": 60.0, "ind": {"A": {"name": "甲", "pts": 2.0, "max": 2.0, "contrib": 4.0},
+                                  "NEW": {"name": "新指标", "pts": 0.0, "max": 3.0, "contrib": 0.0}}, "adj": {}, "cap": {}}
+    items = why_moved(cand, base)
+    new = next(w for w in items if w["code"] == "NEW")
+    assert new["only"] == "candidate" and new["max_c"] == 3.0 and new["delta"] == 0
+    assert next(w for w in items if w["code"] == "A")["only"] is None
+    assert [w["code"] for w in explaining(items, 8)] == ["A", "NEW"]
+    rows = why_rows(items)
+    assert [w["code"] for w in rows["items"]] == ["A", "NEW"] and rows["more"] == 0 and rows["total"] == pytest.approx(-6)
+    # One that no longer scores is named too; nothing else that did not move is.
+    assert [w["code"] for w in explaining(why_moved(base, cand), 8)] == ["A", "NEW"]
+    assert explaining(why_moved(base, base), 8) == []
