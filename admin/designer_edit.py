@@ -312,8 +312,19 @@ class EditViews:
             missing_choices=MISSING_CHOICES, started=started,
             peer_groups=designer_items.PEER_GROUPS.get(str(state.document.get("subject") or "prosecutor"), ()),
             peer_group_words=W.PEER_GROUP_WORDS[lang], scheme_peer_group=str(state.document.get("peer_group") or "all"),
-            dimensions=[(c, str(d.get("name") or c)) for c, d in (state.document.get("dimensions") or {}).items()])
+            dimensions=[(c, str(d.get("name") or c)) for c, d in (state.document.get("dimensions") or {}).items()],
+            lines=self._line_choices(state.document, lang),
+            checked_lines=(list(getlist("lines")) if getlist is not None and (form or {}).get("lines_shown")
+                           else list(entry.get("lines") or [])))
         return html, status, headers
+
+    def _line_choices(self, doc: Mapping[str, Any], lang: str) -> list[tuple[str, str]]:
+        """The lines of work (四大检察) an indicator may be limited to — prosecutors' schemes only (a procuratorate
+        has no line of its own)."""
+        if str(doc.get("subject") or "prosecutor") != "prosecutor":
+            return []
+        names = dict(self._dictionary().lines)
+        return [(str(c), str(n if lang == "zh" else W.LINE_EN.get(c, n))) for c, n in names.items()]
 
     @expose("/<code>/<int:number>/edit/indicators/<ind>/", methods=["GET", "POST"])
     def edit_indicator(self, code: str, number: int, ind: str) -> ResponseReturnValue:
@@ -443,6 +454,10 @@ def indicator_changes(doc: Mapping[str, Any], form: Mapping[str, Any], lang: str
     errors.raise_if_any()
     changes = designer_forms.scoring_changes(target, entry.get("scoring"), rule)
     changes += peer_group_changes(doc, form, target, rule, lang)
+    if form.get("lines_shown"):  # the form showed the lines of work (a prosecutors' scheme)
+        lines = designer_forms.lines_of(form, dictionary)
+        if lines != sorted(entry.get("lines") or []):
+            changes.append({"op": "set", "path": f"indicators.{target}.lines", "value": lines})
     if formula != entry.get("formula"):
         changes.append({"op": "set", "path": f"indicators.{target}.formula", "value": formula})
     return changes
@@ -487,4 +502,8 @@ def new_indicator_changes(doc: Mapping[str, Any], form: Mapping[str, Any], lang:
             problems.setdefault("formula", []).append(str(checked["message"]))
     if problems:
         raise InvalidInput(msg("request.invalid"), errors=problems)
+    lines = designer_forms.lines_of(form, dictionary)
+    entry.pop("lines", None)
+    if lines and str(doc.get("subject") or "prosecutor") == "prosecutor":
+        entry["lines"] = lines
     return [{"op": "add", "path": f"indicators.{ind}", "value": entry}]

@@ -40,6 +40,7 @@ from rulesvc.errors import Conflict, InvalidInput
 from rulesvc.persistence import lifecycle
 from rulesvc.persistence.models import Procuratorate, SchemeVersion
 from rulesvc.schema.scheme import DocumentError, content_hash, load_scheme
+from rulesvc.services import designer_words as W
 from rulesvc.services.governance import versions
 from rulesvc.services.governance.access import Actor, require
 
@@ -224,7 +225,8 @@ KEY_WORDS = {"zh": {"weight": "权重", "points": "分值", "cap": "封顶", "fo
                     "quota": "名额", "quota_rounding": "名额取整", "tiers": "档位", "threshold": "达标线",
                     "worst": "最低分对应值", "best": "满分对应值", "missing": "无数据时", "method": "计分方法",
                     "name": "名称", "description": "说明", "where": "筛选条件", "dimension": "所属维度",
-                    "adjustment_cap": "加减分封顶", "per_case": "按案件计", "direction": "方向"},
+                    "adjustment_cap": "加减分封顶", "per_case": "按案件计", "direction": "方向",
+                    "lines": "适用业务条线"},
              "en": {}}
 
 
@@ -238,6 +240,13 @@ def change_words(override: Mapping[str, Any], parent: Mapping[str, Any], lang: s
     except ValueError:
         return ""
     new, old = override.get("value"), loc.value_at(parent, tokens, _MISSING)
+    if tokens[-1] == "lines" and all(isinstance(x, list | type(_MISSING) | type(None)) for x in (new, old)):
+        def lines(x: Any) -> str:
+            if not isinstance(x, list) or not x:
+                return "全部条线" if lang == "zh" else "every line"
+            names = W.LINE_ZH if lang == "zh" else W.LINE_EN
+            return ("、" if lang == "zh" else ", ").join(names.get(str(c), str(c)) for c in x)
+        return f"{lines(old)} → {lines(new)}"
     if isinstance(new, Mapping | list) or isinstance(old, Mapping | list):
         return ""
     pct = tokens[-1] == "quota"

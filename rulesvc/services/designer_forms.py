@@ -259,11 +259,17 @@ def new_indicator(form: Form, *, taken: Sequence[str], dimensions: Sequence[str]
         entry["unit"] = unit
     lines = [str(x) for x in _list(form, "lines") if str(x).strip()]
     if lines:
-        entry["lines"] = lines
+        entry["lines"] = sorted(set(lines))
     description = str(form.get("description") or "").strip()
     if description:
         entry["description"] = description
     return code, entry
+
+
+def lines_of(form: Form, dictionary: Dictionary) -> list[str]:
+    """The lines of work ticked on an indicator's form, known ones only, sorted (none: every line)."""
+    known = set(dictionary.lines)
+    return sorted({str(x) for x in _list(form, "lines") if str(x) in known})
 
 
 # -- grades -------------------------------------------------------------------------------------------------

@@ -58,6 +58,7 @@ ROUNDING_WORDS = {"zh": {"floor": "向下取整", "round": "四舍五入", "ceil
                   "en": {"floor": "rounded down", "round": "rounded", "ceil": "rounded up", "at_least_one": "at least one"}}
 LEVEL_WORDS = {"zh": {"province": "省级院", "city": "市级院", "county": "基层院"},
                "en": {"province": "provincial", "city": "city-level", "county": "county-level"}}
+LINE_ZH = {"criminal": "刑事检察", "civil": "民事检察", "administrative": "行政检察", "public_interest": "公益诉讼检察"}
 LINE_EN = {"criminal": "Criminal", "civil": "Civil", "administrative": "Administrative",
            "public_interest": "Public-interest litigation"}
 QUOTA_WORDS = {"zh": {"quota": "员额检察官", "non_quota": "非员额人员"},

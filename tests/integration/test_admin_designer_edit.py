@@ -93,11 +93,14 @@ def test_one_button_localizes_and_the_loop_of_changes_works(app, world):  # noqa
     form_html = page(client, f"{edit_url}indicators/plea_rate/")
     assert 'value="90"' in form_html  # 0.9 shown as 90 (%)
     hidden = _form(form_html, "/edit/indicators/plea_rate/")
+    ticked = re.findall(r'name="lines" id="line-\w+" value="(\w+)" checked', form_html)
+    assert ticked == ["criminal"] and 'id="line-civil"' in form_html  # its lines of work, the others offered
     r = client.post(f"{edit_url}indicators/plea_rate/", data={
-        **hidden, "method": "tiers", "tier_bound": ["92", "88", "85"], "tier_points": ["10", "8", "6"], "else": "2",
+        **hidden, "lines": ticked, "method": "tiers", "tier_bound": ["92", "88", "85"], "tier_points": ["10", "8", "6"], "else": "2",
         "missing": "zero", "formula": "plea / reviewed", "reason": "本院上年适用率已达 88.8%"})
     assert r.status_code == 302, r.get_data(as_text=True)[:3000]
     ovs = _draft(app, "TPL-910103")["overrides"]
+    assert not any(o["path"].endswith(".lines") for o in ovs)  # the lines as they were: no change
     assert {"op": "set", "path": "indicators.plea_rate.scoring.tiers", "reason": "本院上年适用率已达 88.8%",
             "value": [{"min": 0.92, "points": 10}, {"min": 0.88, "points": 8}, {"min": 0.85, "points": 6}]} in ovs
 
@@ -244,8 +247,10 @@ def test_a_local_count_is_picked_from_the_dictionary_then_used_by_a_local_indica
     r = client.post(f"{edit_url}new-indicator/", data={
         **_form(html, "/edit/new-indicator/"), "name": "黑土地保护公益诉讼案件数", "code": "", "dimension": "effect",
         "direction": "higher_better", "unit": "", "formula": "local_m1", "method": "per_unit", "points": "1", "cap": "3",
-        "missing": "zero", "reason": "黑土地保护是本地专项重点"})
+        "missing": "zero", "lines": ["public_interest", "nonsense"], "reason": "黑土地保护是本地专项重点"})
     assert r.status_code == 302 and r.headers["Location"].endswith("#ind-LOCAL_1")
+    added = _draft(app, "TPL-910103")["overrides"][1]
+    assert added["path"] == "indicators.LOCAL_1" and added["value"]["lines"] == ["public_interest"]  # known lines only
     read = page(client, "/admin/schemes/TPL-910103/1/")
     assert "黑土地保护公益诉讼案件数" in read and "“领域”为黑土地保护" in read
     # Taking back the count while the local indicator uses it is refused, saying why.
@@ -391,3 +396,28 @@ def test_the_total_and_the_peer_group(app, world):  # noqa: F811
     assert {"op": "set", "path": "peer_min_size", "value": 3, "reason": "本院人少，按部门比较"} in ovs
     whole = next(o for o in ovs if o["path"] == "combination")
     assert whole["value"] == {"method": "weighted", "base": 85, "span": 20, "floor": 0}  # the cap emptied: none
+
+
+def test_an_indicators_lines_of_work_are_ticked_and_the_change_is_said_in_words(app, world):  # noqa: F811
+    """The indicator form offers the lines of work (四大检察): ticking one more is an override whose change list
+    reads 刑事检察 → 刑事检察、民事检察; none ticked is every line."""
+    _new_county(app)
+    client = signed_in(app, "ndesigner")
+    edit_url = _localize(app, client)
+    form_html = page(client, f"{edit_url}indicators/plea_rate/")
+    hidden = _form(form_html, "/edit/indicators/plea_rate/")
+    base = {**hidden, "method": "tiers", "tier_bound": ["90", "85", "80"], "tier_points": ["10", "8", "6"],
+            "else": "0", "missing": "zero", "formula": "plea / reviewed"}
+    tiers = re.findall(r'name="tier_bound"[^>]*value="([^"]*)"', form_html)
+    if tiers:
+        base["tier_bound"] = tiers
+        base["tier_points"] = re.findall(r'name="tier_points"[^>]*value="([^"]*)"', form_html)
+    r = client.post(f"{edit_url}indicators/plea_rate/", data={**base, "lines": ["criminal", "civil"],
+                                                             "reason": "民事检察也办理认罪认罚相关案件"})
+    assert r.status_code == 302, r.get_data(as_text=True)[:2000]
+    ovs = [o for o in _draft(app, "TPL-910103")["overrides"] if o["path"] == "indicators.plea_rate.lines"]
+    assert ovs and ovs[0]["value"] == ["civil", "criminal"]
+    html = page(client, edit_url)
+    assert "刑事检察 → 民事检察、刑事检察" in html and "适用业务条线" in html
+    assert re.findall(r'name="lines" id="line-\w+" value="(\w+)" checked', page(client, f"{edit_url}indicators/plea_rate/")) \
+        == ["criminal", "civil"]
