@@ -479,7 +479,8 @@ class Conflict:
     """An override whose target changed upstream between the old and the new parent.
 
     ``kind``: ``changed`` (the value at its path differs), ``gone`` (the path no longer exists in the
-    new parent) or ``added`` (an ``add`` whose entry the new parent now has). ``upstream_old`` /
+    new parent), ``added`` (an ``add`` whose entry the new parent now has) or ``weights`` (a local weight
+    whose own value upstream kept, while upstream changed other weights: the split as a whole moved). ``upstream_old`` /
     ``upstream_new``: the value at the path in the old / new parent (``None`` when absent, see
     ``in_old`` / ``in_new``; for ``remove`` and ``disable`` the whole entry); ``local``: the
     override's value (``None`` for ``remove`` / ``disable``). ``applies``: the override, unchanged,
@@ -536,7 +537,16 @@ _CONFLICT_MESSAGES = {
     "changed": "上级新版本改动了本项覆盖的内容 (upstream changed what this override changes)",
     "gone": "上级新版本已没有此路径 (the path no longer exists upstream)",
     "added": "上级新版本已有同名条目 (upstream now has an entry with this code)",
+    "weights": "上级新版本调整了维度权重：各维度权重合起来才是一种分配，本地这项权重须重新确认 "
+               "(upstream changed the dimension weights: the weights are one split, so this local weight must be "
+               "confirmed again)",
 }
+
+
+def _weight_split(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """Each dimension's weight, by code (a dimension without one: None)."""
+    dims = doc.get("dimensions") if isinstance(doc, Mapping) else None
+    return {str(k): (d.get("weight") if isinstance(d, Mapping) else None) for k, d in (dims or {}).items()}
 
 
 def _choices(op: str, kind: str, applies: bool) -> tuple[str, ...]:
@@ -554,11 +564,15 @@ def rebase(old_parent: Mapping[str, Any], new_parent: Mapping[str, Any], overrid
     A ``set``, ``remove`` or ``disable`` conflicts when the value at its path differs between the two
     parents (upstream changed what it overrides; for ``remove``/``disable`` the whole entry) or when
     it no longer applies to the new parent (its path is gone, an index out of range, an indicator
-    already analysis-only); an ``add`` conflicts when the new parent now has that entry. Raises
+    already analysis-only); an ``add`` conflicts when the new parent now has that entry; a local dimension
+    weight conflicts (``weights``) whenever upstream changed any dimension's weight. Raises
     :class:`LocalizationError` when the overrides are invalid on their own."""
     normalised = validate_overrides(overrides)
     carried: list[dict[str, Any]] = []
     conflicts: list[Conflict] = []
+    # The weights are one split: when upstream moved any of them, every local weight is confirmed again (a
+    # county's 45/25/30 must not silently become 45/25/25 because the province moved 效果 it had not touched).
+    weights_moved = not same_data(_weight_split(old_parent), _weight_split(new_parent))
     for i, ov in enumerate(normalised):
         tokens = parse_path(ov["path"])
         old_v, new_v = _get(old_parent, tokens), _get(new_parent, tokens)
@@ -569,6 +583,9 @@ def rebase(old_parent: Mapping[str, Any], new_parent: Mapping[str, Any], overrid
             kind = "gone"
         elif problem is not None or not same_data(old_v, new_v):
             kind = "changed"
+        elif weights_moved and ov["op"] == "set" and len(tokens) == 3 and tokens[0] == "dimensions" \
+                and tokens[2] == "weight":
+            kind = "weights"
         else:
             kind = None
         if kind is None:

@@ -32,9 +32,12 @@ from rulesvc.services.governance import versions
 from rulesvc.services.governance.access import Actor
 
 NO_VALUE: Any = versions.NO_VALUE
-KIND_WORDS = {"zh": {"changed": "上级新版本改动了此项", "gone": "上级新版本已没有此项", "added": "上级新版本已有同名条目"},
+KIND_WORDS = {"zh": {"changed": "上级新版本改动了此项", "gone": "上级新版本已没有此项", "added": "上级新版本已有同名条目",
+                     "weights": "上级新版本调整了其他维度的权重：权重合起来是一种分配，请确认本项"},
               "en": {"changed": "the version above changed it", "gone": "the version above no longer has it",
-                     "added": "the version above now has an entry of this code"}}
+                     "added": "the version above now has an entry of this code",
+                     "weights": "the version above changed other dimensions' weights: the weights are one split, "
+                                "confirm this one"}}
 WORDS = {"zh": {"scored": "计分", "analysis": "仅作分析", "none": "（无）", "removed": "删除",
                 "edit_elsewhere": "此项内容较多：请先“保留本地”，再到编辑页修改", "bad_number": "请输入数值",
                 "bad_tiers": "每一档须填写门槛和分值", "value": "新值"},
@@ -155,8 +158,22 @@ def conflict_rows(v: SchemeVersion, *, lang: str = "zh") -> list[dict[str, Any]]
             "reason": local.get("reason", ""), "choices": list(c.get("choices") or []), "edit": kind,
             "edit_default": _default(kind, c.get("local")), "tiers": tiers,
             "sign": "≤" if _entry(parent_doc, loc.parse_path(path)).get("direction") == "lower_better" else "≥",
-            "unit": "%" if kind == "tiers" and _entry(parent_doc, loc.parse_path(path)).get("unit") == "%" else ""})
+            "unit": "%" if kind == "tiers" and _entry(parent_doc, loc.parse_path(path)).get("unit") == "%" else "",
+            "split": _split_words(v, parent_doc, resolved, lang) if c.get("kind") == "weights" else None})
     return rows
+
+
+def _split_words(v: SchemeVersion, parent_doc: Mapping[str, Any], resolved: Mapping[str, Any],
+                 lang: str) -> dict[str, str]:
+    """The weights as splits: the new version above's, and this draft's as it stands (with its total)."""
+    sep = "、" if lang == "zh" else ", "
+
+    def split(doc: Mapping[str, Any]) -> str:
+        dims = doc.get("dimensions") or {}
+        total = sum(float(d.get("weight") or 0) for d in dims.values())
+        words = sep.join(f"{d.get('name') or c} {fmt(float(d.get('weight') or 0))}" for c, d in dims.items())
+        return f"{words}（合计 {fmt(total)}）" if lang == "zh" else f"{words} (total {fmt(total)})"
+    return {"new": split(parent_doc), "draft": split(resolved)}
 
 
 def _default(kind: str, local: Any) -> str:

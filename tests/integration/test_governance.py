@@ -194,11 +194,13 @@ def test_the_whole_loop(app, people) -> None:
             versions.rebase(db.session, county, loc_v1, new_parent_id=tpl1)
         assert err.value.error_code == "version.rebase_not_newer" and "new_parent_id" in err.value.errors
         db.session.rollback()
-        # The county rebases: two overrides carry over, the tiers are a conflict to settle.
+        # The county rebases: one override carries over; the tiers are a conflict to settle, and so is the county's
+        # weight — upstream moved 效果's (the weights are one split: 45/30/35 is asked, not made silently).
         rebased = versions.rebase(db.session, county, loc_v1, new_parent_id=tpl2)
         db.session.commit()
         conflicts = rebased.document["conflicts"]
-        assert [c["path"] for c in conflicts] == ["indicators.plea_rate.scoring.tiers"]
+        assert [(c["path"], c["kind"]) for c in conflicts] == [("dimensions.quality.weight", "weights"),
+                                                               ("indicators.plea_rate.scoring.tiers", "changed")]
         with pytest.raises(Conflict) as err:
             versions.submit(db.session, county, rebased.id, dictionary)
         assert err.value.error_code == "version.conflicts_open"
@@ -213,6 +215,8 @@ def test_the_whole_loop(app, people) -> None:
         assert "value" in edit_without_value.value.errors
         versions.settle(db.session, county, rebased.id, lock_version=rebased.lock_version,
                         path="indicators.plea_rate.scoring.tiers", choice="keep", reason="仍按本院档位")
+        versions.settle(db.session, county, rebased.id, lock_version=rebased.lock_version,
+                        path="dimensions.quality.weight", choice="keep", reason="仍以质量为重")
         db.session.commit()
         assert rebased.document["conflicts"] == []
         out = versions.resolve(rebased)

@@ -484,16 +484,29 @@ def test_rebase_onto_the_same_parent_carries_everything():
 
 def test_unrelated_upstream_changes_carry_the_overrides_over():
     new = upstream(indicators__RATE__formula="a / (a + b)", indicators__RATE__description="新说明",
-                   dimensions__efficiency__weight=50, vetoes__NEW={"name": "新", "event": "honour",
-                                                                  "effect": "bar_grade", "grade": "优秀"})
+                   dimensions__efficiency__adjustment_cap=6, vetoes__NEW={"name": "新", "event": "honour",
+                                                                          "effect": "bar_grade", "grade": "优秀"})
     result = rebase(PARENT, new, LOCAL)
     assert result.clean
     doc = resolve(new, result.carried, CHILD)
     assert doc["indicators"]["RATE"]["formula"] == "a / (a + b)"
     assert doc["indicators"]["RATE"]["scoring"]["tiers"] == [{"min": 0.92, "points": 8}]
     assert doc["dimensions"] == {"quality": {"name": "质量", "weight": 45},
-                                 "efficiency": {"name": "效率", "weight": 50, "adjustment_cap": 5}}
+                                 "efficiency": {"name": "效率", "weight": 60, "adjustment_cap": 6}}
     load_scheme(doc)
+
+
+def test_a_local_weight_is_confirmed_again_when_upstream_moves_another_weight():
+    """The weights are one split: the county's 质量 45 was written against 40/60; upstream's 40/50 makes it
+    45/50 — a split nobody chose — so the local weight is a conflict (kind ``weights``) even though its own
+    value upstream did not change."""
+    new = upstream(dimensions__efficiency__weight=50)
+    [c] = rebase(PARENT, new, LOCAL).conflicts
+    assert (c.index, c.path, c.kind) == (0, "dimensions.quality.weight", "weights")
+    assert (c.upstream_old, c.upstream_new, c.local) == (40, 40, 45)
+    assert c.applies and c.choices == ("keep", "take_upstream", "edit") and "一种分配" in c.message
+    # An upstream change of anything but the weights leaves a local weight alone.
+    assert rebase(PARENT, upstream(dimensions__efficiency__name="办案效率"), LOCAL).clean
 
 
 def test_a_value_changed_upstream_is_a_conflict():
@@ -691,11 +704,16 @@ def test_the_county_rebases_onto_a_new_template_version():
     new["indicators"]["PLEA_APPLY_RATE"]["description"] = "新说明"
     new["dimensions"]["effect"]["weight"] = 35
     result = rebase(template, new, data["overrides"])
-    [c] = result.conflicts
-    assert c.path == "indicators.PLEA_APPLY_RATE.scoring.tiers" and c.kind == "changed"
-    assert c.upstream_new[0]["min"] == 0.91 and c.local[0]["min"] == 0.92
-    assert len(result.carried) == len(data["overrides"]) - 1
-    overrides = rebased_overrides(result, {c.index: settle(data["overrides"][c.index], c, "keep")})
+    by_path = {c.path: c for c in result.conflicts}
+    c = by_path.pop("indicators.PLEA_APPLY_RATE.scoring.tiers")
+    assert c.kind == "changed" and c.upstream_new[0]["min"] == 0.91 and c.local[0]["min"] == 0.92
+    # Upstream moved 效果's weight: the county's own weights (质量 45, 效率 25) are asked again — kept, they
+    # make 45/25/35 (105), which the county then sees and decides.
+    assert {p: x.kind for p, x in by_path.items()} == {"dimensions.quality.weight": "weights",
+                                                         "dimensions.efficiency.weight": "weights"}
+    assert len(result.carried) == len(data["overrides"]) - 3
+    overrides = rebased_overrides(result, {x.index: settle(data["overrides"][x.index], x, "keep")
+                                           for x in result.conflicts})
     doc = resolve(new, overrides, {k: data[k] for k in IDENTITY_KEYS})
     assert doc["indicators"]["PLEA_APPLY_RATE"]["description"] == "新说明"
     assert doc["indicators"]["PLEA_APPLY_RATE"]["scoring"]["tiers"][0]["min"] == 0.92
