@@ -18,6 +18,12 @@
     return (x > 0 ? "+" : x < 0 ? "−" : "±") + Math.abs(x).toFixed(2);
   }
   function pct(x) { return x === null || x === undefined ? "—" : (x * 100).toFixed(1) + "%"; }
+  // Tooltips are HTML: every name in them (indicators, grades, units, lines — typed by designers) is escaped.
+  function esc(x) {
+    return String(x === null || x === undefined ? "" : x).replace(/[&<>"']/g, function (c) {
+      return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c];
+    });
+  }
 
   function draw(id, option) {
     var el = document.getElementById(id);
@@ -49,8 +55,8 @@
     draw("chart-histogram", {
       legend: legend(series.map(function (s) { return s.name; })), grid: grid,
       tooltip: {trigger: "axis", axisPointer: {type: "shadow"}, formatter: function (ps) {
-        var out = h.bins[ps[0].dataIndex] + " " + data.unit;
-        ps.forEach(function (p) { out += "<br>" + p.marker + p.seriesName + "：" + p.value + " " + data.people; });
+        var out = esc(h.bins[ps[0].dataIndex]) + " " + esc(data.unit);
+        ps.forEach(function (p) { out += "<br>" + p.marker + esc(p.seriesName) + "：" + esc(p.value) + " " + esc(data.people); });
         return out;
       }},
       xAxis: {type: "category", data: h.bins, name: data.unit, nameLocation: "end", nameGap: 6,
@@ -68,7 +74,11 @@
     series.push({name: data.names.candidate, type: "bar", data: g.candidate, itemStyle: {color: CAND}, label: {show: true, position: "top", fontSize: 11}});
     draw("chart-grades", {
       legend: legend(series.map(function (s) { return s.name; })), grid: grid,
-      tooltip: {trigger: "axis", axisPointer: {type: "shadow"}, valueFormatter: function (v) { return v + " " + data.people; }},
+      tooltip: {trigger: "axis", axisPointer: {type: "shadow"}, formatter: function (ps) {
+        var out = esc(g.grades[ps[0].dataIndex]);
+        ps.forEach(function (p) { out += "<br>" + p.marker + esc(p.seriesName) + "：" + esc(p.value) + " " + esc(data.people); });
+        return out;
+      }},
       xAxis: {type: "category", data: g.grades}, yAxis: {type: "value", name: data.people, minInterval: 1},
       series: series
     });
@@ -87,7 +97,7 @@
     draw("chart-matrix", {
       grid: {left: 96, right: 16, top: 8, bottom: 48},
       tooltip: {formatter: function (p) {
-        return m.rows + "：" + m.grades[p.value[1]] + "<br>" + m.columns + "：" + m.grades[p.value[0]] + "<br>" + p.value[2] + " " + data.people;
+        return esc(m.rows) + "：" + esc(m.grades[p.value[1]]) + "<br>" + esc(m.columns) + "：" + esc(m.grades[p.value[0]]) + "<br>" + esc(p.value[2]) + " " + esc(data.people);
       }},
       xAxis: {type: "category", data: m.grades, name: m.columns, nameLocation: "middle", nameGap: 28, splitArea: {show: true}},
       yAxis: {type: "category", data: m.grades, name: m.rows, nameLocation: "middle", nameGap: 70, inverse: true, splitArea: {show: true}},
@@ -106,8 +116,8 @@
       legend: {top: 0, data: keys.map(function (k) { return d.labels[k]; })},
       grid: {left: 8, right: 24, top: 30, bottom: 24, containLabel: true},
       tooltip: {trigger: "axis", axisPointer: {type: "shadow"}, formatter: function (ps) {
-        var i = ps[0].dataIndex, out = d.names[i];
-        keys.forEach(function (k) { out += "<br>" + d.labels[k] + "：" + d.counts[k][i] + " " + data.people + "（" + pct(d.series[k][i]) + "）"; });
+        var i = ps[0].dataIndex, out = esc(d.names[i]);
+        keys.forEach(function (k) { out += "<br>" + esc(d.labels[k]) + "：" + esc(d.counts[k][i]) + " " + esc(data.people) + "（" + pct(d.series[k][i]) + "）"; });
         return out;
       }},
       xAxis: {type: "value", max: 1, axisLabel: {formatter: function (v) { return Math.round(v * 100) + "%"; }}},
@@ -131,8 +141,8 @@
       legend: legend(series.map(function (s) { return s.name; })),
       grid: {left: 48, right: 16, top: 32, bottom: by === "business" ? 64 : 32},
       tooltip: {trigger: "axis", axisPointer: {type: "shadow"}, formatter: function (ps) {
-        var i = ps[0].dataIndex, out = f.labels[i] + "（" + f.counts[i] + " " + data.people + "）";
-        ps.forEach(function (p) { out += "<br>" + p.seriesName + "：" + fmt(p.value) + " " + data.unit; });
+        var i = ps[0].dataIndex, out = esc(f.labels[i]) + "（" + esc(f.counts[i]) + " " + esc(data.people) + "）";
+        ps.forEach(function (p) { out += "<br>" + esc(p.seriesName) + "：" + fmt(p.value) + " " + esc(data.unit); });
         return out;
       }},
       xAxis: {type: "category", data: f.labels, axisLabel: {interval: 0, rotate: by === "business" ? 30 : 0, fontSize: 11}},
@@ -152,9 +162,9 @@
     draw("chart-fairness-procuratorate", {
       grid: {left: 48, right: 56, top: 16, bottom: 16},
       tooltip: {trigger: "axis", axisPointer: {type: "shadow"}, formatter: function (ps) {
-        var i = ps[0].dataIndex, out = f.labels[i] + "（" + f.counts[i] + " " + data.people + "）";
-        out += "<br>" + data.names.candidate + "：" + signed(f.candidate[i]) + " " + data.unit;
-        if (data.has_baseline) { out += "<br>" + data.names.baseline + "：" + signed(f.baseline[i]) + " " + data.unit; }
+        var i = ps[0].dataIndex, out = esc(f.labels[i]) + "（" + esc(f.counts[i]) + " " + esc(data.people) + "）";
+        out += "<br>" + esc(data.names.candidate) + "：" + signed(f.candidate[i]) + " " + esc(data.unit);
+        if (data.has_baseline) { out += "<br>" + esc(data.names.baseline) + "：" + signed(f.baseline[i]) + " " + esc(data.unit); }
         return out;
       }},
       xAxis: {type: "category", data: f.labels, axisLabel: {show: false}, axisTick: {show: false}},

@@ -24,6 +24,12 @@
   }
 
   function signed(x) { return (x >= 0 ? "+" : "−") + Math.abs(x).toFixed(2); }
+  // Tooltips are HTML: the names in them (indicators, items, grades — typed by designers) are escaped.
+  function esc(x) {
+    return String(x === null || x === undefined ? "" : x).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
 
   // The waterfall: the base score, then each indicator's and item's contribution, then the total.
   var wf = document.getElementById("waterfall");
@@ -61,7 +67,7 @@
       tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, formatter: function (items) {
         var i = items[0].dataIndex, b = bars[i];
         var fixed = b.kind === "base" || b.kind === "total";
-        return b.label + "<br>" + (fixed ? b.end.toFixed(4) : signed(b.points) + " → " + b.end.toFixed(2));
+        return esc(b.label) + "<br>" + (fixed ? b.end.toFixed(4) : signed(b.points) + " → " + b.end.toFixed(2));
       } },
       series: [
         { type: "bar", stack: "w", data: hidden, itemStyle: { color: "transparent" }, emphasis: { disabled: true },
@@ -89,7 +95,7 @@
           tooltip: { trigger: "axis", formatter: function (items) {
             var i = items[0].dataIndex;
             var t = h.totals[i] === null ? "—" : h.totals[i].toFixed(2);
-            return h.periods[i] + "<br>" + t + " " + (h.grades[i] || "") + (h.places[i] ? "（" + h.places[i] + "）" : "");
+            return esc(h.periods[i]) + "<br>" + t + " " + esc(h.grades[i] || "") + (h.places[i] ? "（" + esc(h.places[i]) + "）" : "");
           } },
           series: [{ type: "line", data: h.totals, connectNulls: false, symbolSize: 7, color: "#2f4b7c",
                      label: { show: true, position: "top", fontSize: 11,

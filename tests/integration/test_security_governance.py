@@ -126,6 +126,27 @@ def test_one_person_with_a_session_and_a_key_is_one_person(people, app, client):
     ok(client.post(f"/api/v1/versions/{vid}/approve", headers=people["C"], json={}))
 
 
+def test_what_a_key_of_no_one_writes_is_its_creators_for_four_eyes(people, app, client):
+    """Security review (2026-12-07): Alice, an administrator, made a key held by no one with *edit*, wrote and
+    submitted a scheme with it, then approved it signed in — the record showed two "people". The key's work is
+    now hers too: 403 ``version.four_eyes``; someone else approves."""
+    with app.app_context():
+        alice = db.session.query(User).filter_by(username="person-alice").one()
+        key, token = create_key(db.session, actor_for_user(db.session, alice), name="sys-edit",
+                                procuratorates=["910000"], permissions=["read", "edit"])
+        assert key.owner_id is None and key.created_by_person == f"user:{alice.id}"
+        db.session.commit()
+    system = {"Authorization": f"Bearer {token}"}
+    v = new_scheme(client, system)
+    submit_with_simulation(client, system, v["id"])
+    contributions = ok(client.get(f"/api/v1/versions/{v['id']}", headers=people["C"]))["contributors"]
+    assert {(c["person"], c["role"]) for c in contributions} >= {
+        (people["alice"]["X-Person"], "created"), (people["alice"]["X-Person"], "submitted")}
+    refused(client.post(f"/api/v1/versions/{v['id']}/approve", headers=people["alice"], json={}), 403,
+            "version.four_eyes")
+    ok(client.post(f"/api/v1/versions/{v['id']}/approve", headers=people["C"], json={}))
+
+
 def test_a_key_that_may_review_belongs_to_a_person(app):
     with app.app_context():
         db.session.add(Procuratorate(code="910000", name="示范省人民检察院", level="province"))

@@ -103,7 +103,8 @@ def create_key(session: Session, actor: Actor, *, name: str, procuratorates: Seq
         prefix = secrets.token_hex(4)
     token = f"{PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     key = ApiKey(name=name.strip(), prefix=prefix, key_hash=_hash(token), procuratorate_ids=sorted(o.id for o in orgs),
-                 permissions=sorted(set(permissions)), created_by=actor.name, expires_at=expires_at,
+                 permissions=sorted(set(permissions)), created_by=actor.name, created_by_person=actor.person[:40],
+                 expires_at=expires_at,
                  owner_id=person.id if person is not None else None)
     session.add(key)
     session.flush()
@@ -143,7 +144,7 @@ def _authentication_by_prefix() -> Any:
     objects: a request only reads them)."""
     return (select(ApiKey.id, ApiKey.name, ApiKey.key_hash, ApiKey.procuratorate_ids, ApiKey.permissions,
                    ApiKey.last_used_at, ApiKey.expires_at, ApiKey.revoked_at, ApiKey.owner_id,
-                   User.is_active, User.username, User.role, User.procuratorate_id)
+                   ApiKey.created_by_person, User.is_active, User.username, User.role, User.procuratorate_id)
             .outerjoin(User, User.id == ApiKey.owner_id).where(ApiKey.prefix == bindparam("prefix")))
 
 
@@ -169,6 +170,9 @@ def actor_for_token(session: Session, token: str, *, ip: str = "", client: str =
     actor = actor_for_scope(session, f"key:{key.id}", name, key.permissions, key.procuratorate_ids,
                             ip=ip, client=client, person=key_person_ref(key.id, key.owner_id))
     if key.owner_id is None:
+        # A named system, but made by someone: what it writes is theirs too (four eyes, contributors.add).
+        if key.created_by_person:
+            return dataclasses.replace(actor, extra={**actor.extra, "key_creator": key.created_by_person})
         return actor
     # A person's key does no more than the person may: their role's actions, within their tree.
     actions = actor.actions & ROLE_ACTIONS.get(key.role, frozenset())

@@ -2,8 +2,8 @@
 
 Four eyes (四眼原则): nobody who created, edited, copied content into, rebased or submitted a version
 approves or rejects it. A person is ``user:<id>`` whether they act through a signed-in session or an
-API key they own; a key that belongs to no one is a named system (``system:key-<id>``); the server's
-command line is ``system:<name>``.
+API key they own; a key that belongs to no one is a named system (``system:key-<id>``) whose work also counts
+as that of the person who created it; the server's command line is ``system:<name>``.
 
 Contributions are recorded on the version (``version_contributions``) as the change is made, in the same
 transaction, so the check never reads the audit log. A copy carries its source's contributors along
@@ -27,14 +27,21 @@ ROLE_LABELS_EN = {"created": "wrote", "edited": "edited", "copied": "wrote conte
 
 
 def add(session: Session, version: SchemeVersion, actor: Actor, role: str) -> None:
-    """Record that ``actor``'s person contributed to ``version`` as ``role`` (once per person and role)."""
-    exists = session.scalar(select(VersionContribution.id).where(
-        VersionContribution.version_id == version.id, VersionContribution.person == actor.person,
-        VersionContribution.role == role).limit(1))
-    if exists is None:
-        session.add(VersionContribution(version_id=version.id, person=actor.person, name=actor.name[:120], role=role,
-                                        via=actor.ref[:40], at=utcnow()))
-        session.flush()
+    """Record that ``actor``'s person contributed to ``version`` as ``role`` (once per person and role). A key
+    of no one also records the person who created it: its work is theirs for four eyes (an administrator must not
+    write through a key they made and approve in person)."""
+    people = [(actor.person, actor.name)]
+    creator = actor.extra.get("key_creator") if actor.extra else None
+    if creator and creator != actor.person:
+        people.append((str(creator), f"{actor.name} 的创建者"))
+    for person, name in people:
+        exists = session.scalar(select(VersionContribution.id).where(
+            VersionContribution.version_id == version.id, VersionContribution.person == person,
+            VersionContribution.role == role).limit(1))
+        if exists is None:
+            session.add(VersionContribution(version_id=version.id, person=person, name=name[:120], role=role,
+                                            via=actor.ref[:40], at=utcnow()))
+    session.flush()
 
 
 def copy_from(session: Session, source: SchemeVersion, target: SchemeVersion) -> None:
