@@ -376,10 +376,28 @@ def load_scheme(doc: Mapping[str, Any]) -> m.Scheme:
     return _build(data, doc)
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """``yaml.safe_load`` that refuses aliases (``*name``): a few kilobytes of nested aliases expand into
+    gigabytes and minutes of CPU before any size check can see the document (a "billion laughs")."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, "不接受 YAML 别名（*），请直接写出内容 (YAML aliases are not accepted: write the content out)",
+                event.start_mark)
+        return super().compose_node(parent, index)
+
+
+def safe_yaml(text: str) -> Any:
+    """YAML (a superset of JSON) read safely: plain data only, no aliases. Raises ``yaml.YAMLError``."""
+    return yaml.load(text, Loader=_NoAliasLoader)  # a SafeLoader subclass: plain data only
+
+
 def read_document(text: str, *, source: str = "") -> dict[str, Any]:
-    """Parse YAML (a superset of JSON) safely; a syntax error names the line."""
+    """Parse YAML (a superset of JSON) safely, without aliases; a syntax error names the line."""
     try:
-        doc = yaml.safe_load(text)
+        doc = safe_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"第 {mark.line + 1} 行 (line {mark.line + 1})" if mark else ""

@@ -521,3 +521,38 @@ def test_the_tree_read_once_per_transaction_follows_a_write_in_it(app):
         assert other in tree_of(session).below([root.id])
         assert tree_of(session).names[other] == {"code": "910198", "name": "又一新设检察院"}
         session.rollback()
+
+
+def test_rules_import_refuses_yaml_aliases_before_they_expand(app, other_app, tmp_path):
+    """Security review (2026-12-07): a 5 KB version file of nested ``&a``/``*a`` lists expanded for minutes of CPU
+    before the document's size limit could see it (9 levels: no answer in 2 minutes). Aliases are refused as the
+    file is read — in well under a second — naming the file and the line; nothing is written."""
+    import time
+
+    from rulesvc.errors import InvalidInput
+    from tests.integration.test_rulefiles import add_orgs, counts, run_import
+
+    path = _exported_draft(app, tmp_path, "T-BOMB")
+    levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    levels += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 10)]
+    text = path.read_text(encoding="utf-8")
+    path.write_text("\n".join(levels) + "\n" + text.replace("change_note:", "bomb: *a9\nchange_note:", 1),
+                    encoding="utf-8")
+    add_orgs(other_app)
+    before = counts(other_app)
+    started = time.monotonic()
+    with pytest.raises(InvalidInput) as info:
+        run_import(other_app, tmp_path)
+    assert time.monotonic() - started < 5
+    shown = " ".join(str(m) for m in info.value.errors[str(path)])
+    assert "别名" in shown and "aliases" in shown and "第 2 行" in shown
+    assert counts(other_app) == before
+
+
+def test_a_document_read_from_yaml_refuses_aliases():
+    from rulesvc.schema.scheme import DocumentError, read_document
+
+    with pytest.raises(DocumentError) as info:
+        read_document("a: &x [1, 2]\nb: *x\n")
+    assert "别名" in str(info.value.problems)
+    assert read_document("a: &x [1, 2]\nb: [3]\n") == {"a": [1, 2], "b": [3]}  # an anchor alone is harmless

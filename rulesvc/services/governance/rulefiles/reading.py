@@ -19,6 +19,7 @@ from marshmallow import ValidationError
 from rulesvc.errors import Conflict, InvalidInput
 from rulesvc.persistence.models import VERSION_STATUSES
 from rulesvc.schema import limits
+from rulesvc.schema.scheme import safe_yaml
 from rulesvc.schema.versionfile import (
     DRAFT,
     SCHEME_KEYS,
@@ -206,7 +207,7 @@ def _read_yaml(path: Path, problems: Problems) -> dict[str, Any] | None:
         problems.add(path, f"文件过大：最多 {MAX_FILE_BYTES // 1_000_000} MB (file too large)")
         return None
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = safe_yaml(path.read_text(encoding="utf-8"))  # no aliases: a small file cannot expand without bound
     except UnicodeDecodeError:
         problems.add(path, "文件不是 UTF-8 编码 (the file is not UTF-8)")
         return None
