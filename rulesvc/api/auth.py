@@ -102,13 +102,19 @@ def _unauthorized(message: Msg, *, invalid_token: bool = False) -> NoReturn:
 
 
 def _token_from_headers() -> str | None:
-    """The API key sent, ``""`` for a key header that holds none, ``None`` when no key header is present."""
+    """The API key sent, ``""`` for a key header that holds none — or two key headers that differ (every key
+    header present must hold the key: a bad one is never passed over for a good one) — ``None`` when no key
+    header is present."""
     authorization = request.headers.get("Authorization")
+    bearer = None
     if authorization is not None:
         scheme, _, value = authorization.strip().partition(" ")
-        return value.strip() if scheme.lower() == "bearer" else ""
+        bearer = value.strip() if scheme.lower() == "bearer" else ""
     header = request.headers.get("X-API-Key")
-    return header.strip() if header is not None else None
+    keyed = header.strip() if header is not None else None
+    if bearer is not None and keyed is not None and bearer != keyed:
+        return ""
+    return bearer if bearer is not None else keyed
 
 
 def _signed_in_user() -> User | None:

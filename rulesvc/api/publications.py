@@ -127,7 +127,7 @@ class PublishSchema(ma.Schema):
 
 
 class SupersedeSchema(ma.Schema):
-    reason = Line(1000, required=True, metadata=about(
+    reason = Line(publications.MAX_REASON, required=True, metadata=about(
         "更正理由（必填，记入审计日志）(why the figures are corrected; required, recorded in the audit log)",
         "导入更正数据集，补录某院 7 月漏报的 3 件案件"))
     version_id = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=1, max=INT32_MAX), metadata=about(

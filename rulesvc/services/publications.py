@@ -38,12 +38,13 @@ from rulesvc.persistence.models import (
     as_utc,
     utcnow,
 )
+from rulesvc.schema import limits
 from rulesvc.services import evaluation, localtime, results
 from rulesvc.services.designer_words import STATUS_WORDS
 from rulesvc.services.governance import audit, versions
 from rulesvc.services.governance.access import Actor, require, require_read
 
-MAX_REASON = 1000
+MAX_REASON = limits.MAX_TEXT_CHARS  # as every other reason (README: 4,000 characters)
 
 
 def publish(session: Session, actor: Actor, dictionary: Dictionary, *, scheme: str, period: str,

@@ -156,6 +156,17 @@ def test_a_wrong_key_is_401(world, client, header):
     _assert_401(client.get("/api/v1/me", headers=header), invalid_token=True)
 
 
+def test_a_bad_key_header_beside_a_good_one_is_401(world, client):
+    """Integrator audit (2026-12-07): a valid ``Authorization: Bearer`` beside ``X-API-Key: rsk_bad_bad`` was 200 —
+    the bad header passed over. Every key header present must hold the key; the same key in both is fine."""
+    token = world["province"]["Authorization"].removeprefix("Bearer ")
+    for headers in ({"Authorization": f"Bearer {token}", "X-API-Key": "rsk_bad_bad"},
+                    {"Authorization": "Bearer rsk_bad_bad", "X-API-Key": token},
+                    {"Authorization": f"Bearer {token}", "X-API-Key": world["county"]["Authorization"][7:]}):
+        _assert_401(client.get("/api/v1/me", headers=headers), invalid_token=True)
+    assert ok(client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}", "X-API-Key": token}))["kind"] == "key"
+
+
 def test_a_key_with_the_right_prefix_but_wrong_secret_is_401(world, client):
     token = world["province"]["Authorization"].removeprefix("Bearer ")
     _assert_401(client.get("/api/v1/me", headers={"Authorization": f"Bearer {token[:-4]}abcd"}), invalid_token=True)
