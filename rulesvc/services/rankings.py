@@ -58,6 +58,10 @@ def rankings(session: Session, actor: Actor, dictionary: Dictionary, *, period: 
         f = f.filter(pl.col("procuratorate_id").is_in(sorted(below)))
     # A filter value that cannot match is a mistake to say, not an empty page (a typo would read as "nobody").
     codes = [b.code for b in dictionary.businesses]
+    if business and business not in codes:  # the name the rows show (公益诉讼检察) names it too, as on imports
+        named = {b.name: b.code for b in dictionary.businesses} | {b.name_en.casefold(): b.code
+                                                                    for b in dictionary.businesses}
+        business = named.get(business.strip(), named.get(business.strip().casefold(), business))
     if business and business not in codes:
         bad = msg("ranking.business_bad", value=business[:40], choices="、".join(codes))
         raise InvalidInput(bad, errors={"business": [bad]})

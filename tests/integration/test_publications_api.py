@@ -344,6 +344,11 @@ def test_batch_rankings_and_history_say_where_their_figures_come_from(world):
             "ranking.grade_bad")
     assert ok(c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={PERIOD}&business=ordinary_crime&grade=优秀",
                     headers=k["scorer"])) is not None
+    # The business's name, as the rows show it, names it too (integrator audit, 2026-12-07).
+    by_code = c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={PERIOD}&business=ordinary_crime", headers=k["scorer"])
+    for name in ("普通犯罪检察", "Ordinary crimes", "ordinary CRIMES"):
+        by_name = c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={PERIOD}&business={name}", headers=k["scorer"])
+        assert by_name.status_code == 200 and by_name.get_json() == by_code.get_json(), name
 
     hist = ok(c.get("/api/v1/subjects/P01/history?scheme=SIM-PROSECUTOR&from=2020-06&to=2020-08",
                     headers=k["scorer"]))
