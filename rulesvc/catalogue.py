@@ -500,7 +500,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "import.encoding_unknown": ("不认识的编码名称“{name}”（可用如 utf-8、gb18030、cp1252）",
                                 "Unknown encoding '{name}' (e.g. utf-8, gb18030, cp1252)"),
     "import.needs_filename": ("缺少文件名，无法判断格式", "A file name is needed to tell the format"),
-    "import.rejected": ("{source}：{count} 个错误，未导入任何数据", "{source}: {count} errors; nothing imported"),
+    "import.rejected": ("{source}：{count} 个错误，未导入任何数据", "{source}: {count} error(s); nothing imported"),
     "import.stopped": ("{source}：已发现 {count} 个错误，检查到此为止（其后约 {unchecked} 行未检查），未导入任何数据",
                        "{source}: stopped after {count} errors (about {unchecked} more rows not checked); "
                        "nothing imported"),
@@ -509,7 +509,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                   "{filename}: unsupported format; use one of {known}"),
     # -- inline events (a caller's own facts, checked as an import's rows) -------------------------------
     "inline_events.invalid": ("提交的事件有 {count} 处错误，未计分；请按字段说明修改",
-                              "The events have {count} errors; nothing was scored. See the field messages"),
+                              "The events have {count} error(s); nothing was scored. See the field messages"),
     "inline_events.not_a_list": ("事件应为 JSON 对象的列表", "The events must be a list of JSON objects"),
     "inline_events.not_an_object": ("每条事件应为一个 JSON 对象", "Each event must be a JSON object"),
     "inline_events.other_subject": ("只能提交考评对象 {subject} 的事件，这一条是 {given} 的",

@@ -205,6 +205,9 @@ def list_keys_command() -> None:
     ) for k in keys]
     for row in rows:
         click.echo("  ".join(row))
+    from rulesvc.services import localtime
+
+    click.echo(f"（时间为{localtime.label('zh')} / times in {localtime.label('en')}）")
 
 
 def _day(iso: str | None) -> str:
