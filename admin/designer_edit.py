@@ -211,6 +211,12 @@ class EditViews:
         except NotFound:
             db.session.rollback()
             return self._not_found()
+        # A version still in review is not in this draft's content: said once, so the designer is not surprised
+        # that its changes are missing (and the reviewer of the older one sees the newer one on its page).
+        waiting = [x.number for x in v.scheme.versions if x.status == "in_review" and x.number != v.number]
+        if waiting and v.number > max(waiting) and v.status == "draft" and v.lock_version <= 1:
+            flash(gettext("Version %(n)s is in review: its changes are not in this draft, which starts from version "
+                          "%(from)s.", n="、".join(str(n) for n in waiting), **{"from": number}), "warning")
         return redirect(url_for(".edit", code=v.scheme.code, number=v.number))
 
     # -- page 3: the editor -------------------------------------------------------------------------------

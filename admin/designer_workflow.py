@@ -96,8 +96,12 @@ class WorkflowViews:
         parent_start = parent.effective_from if parent is not None and parent.status in ("active", "retired") else None
         if parent_start is not None and parent_start > next_month:
             next_month = parent_start
+        # A newer version already approved or in force: approving or putting this one in force would replace it
+        # with older content (a 修订 made from an earlier version while this one waited in review).
+        newer = [x for x in version.scheme.versions if x.number > version.number and x.status in ("approved", "active")] \
+            if version.status in ("in_review", "approved") else []
         return {"flow": flow, "errors": g.get("wf_errors", {}), "form": g.get("wf_form", {}),
-                "parent": parent, "parent_start": parent_start,
+                "parent": parent, "parent_start": parent_start, "newer": newer[-1] if newer else None,
                 "step": g.get("wf_step", ""), "stale": g.get("wf_stale"), "next_month": next_month.isoformat(),
                 "today": today.isoformat(), "current": current,
                 "above": version.parent.scheme if current is None and version.parent is not None else None,

@@ -393,3 +393,28 @@ def test_a_version_sent_back_says_why_and_is_submitted_again(app, world):  # noq
     assert "disabled" not in _button(html, "submit-button")
     _submit_loc(app, designer)
     assert _version(app, "LOC-910101", 1)["status"] == "in_review"
+
+
+def test_a_revision_from_an_older_version_says_what_waits_in_review_and_the_older_one_warns_its_reviewer(app, world):  # noqa: F811
+    """A designer audit (2026-12-07): 修订 on version 1 while version 2 waited in review made version 3 without
+    version 2's changes, silently; once version 3 was approved, version 2 could still be approved and put in force,
+    replacing it with older content. The revision says so, and version 2's page warns its reviewer."""
+    dictionary = get_dictionary(app.config["RULES_DIR"])
+    with app.app_context():
+        v2 = versions.scheme_version(db.session, _actor("pdesigner"), "TPL", 2)
+        versions.submit(db.session, _actor("pdesigner"), v2.id, dictionary)
+        db.session.commit()
+    designer = signed_in(app, "pdesigner")
+    r = _post(designer, "/admin/schemes/TPL/1/revise/")
+    assert r.status_code == 302 and r.headers["Location"].endswith("/admin/schemes/TPL/3/edit/")
+    assert "第 2 版正在审核中：它的修改不在本草稿里，本草稿从第 1 版修订。" in page(designer, r.headers["Location"])
+    reviewer = signed_in(app, "previewer")
+    assert 'id="wf-newer"' not in page(reviewer, "/admin/schemes/TPL/2/")  # nothing newer is approved yet
+    with app.app_context():
+        v3 = versions.scheme_version(db.session, _actor("pdesigner"), "TPL", 3)
+        versions.submit(db.session, _actor("pdesigner"), v3.id, dictionary)
+        versions.approve(db.session, _actor("previewer"), v3.id, run_id=simulation_run(app, v3.id, "2020"))
+        db.session.commit()
+    html = page(reviewer, "/admin/schemes/TPL/2/")
+    assert 'id="wf-newer"' in html and "比本版本新的第 3 版已批准" in html
+    assert "/admin/schemes/TPL/3/diff/?against=TPL/2" in html.replace("%2F", "/")
