@@ -16,10 +16,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rulesvc.engine.dictionary import Dictionary
-from rulesvc.persistence.models import SchemeVersion
+from rulesvc.persistence.models import AuditRecord, SchemeVersion
 from rulesvc.services import designer, localtime
 from rulesvc.services.designer import VersionDocument
 from rulesvc.services.designer_edit import part_of
@@ -113,7 +114,7 @@ def version_diff(session: Session, actor: Actor, new: SchemeVersion, old: Scheme
         out.problems = {**a.problems, **b.problems}
         return out
     words = WORDS[lang]
-    reasons_new, reasons_old = _reasons(new, old), _reasons(old, new)
+    reasons_new, reasons_old = _reasons(session, new, old), _reasons(session, old, new)
     from_above = new.parent_id is not None and old.parent_id is not None and new.parent_id != old.parent_id
 
     def mark(change: Any, part: str) -> Any:
@@ -254,13 +255,35 @@ def _grade_words(g: Mapping[str, Any], lang: str) -> str:
     return f"{g['grade']}: total ≥ {g['min']}" + (f", quota {g['quota']}" if g.get("quota") else "")
 
 
-def _reasons(v: SchemeVersion, other: SchemeVersion) -> dict[str, list[str]]:
-    """The reasons of ``v``'s local changes by the part they concern — those ``other`` does not have too."""
+def _template_reasons(session: Session, v: SchemeVersion) -> dict[str, list[str]]:
+    """Why a template version's parts were changed, as its designer said on each save (the audit records of
+    its edits: a template has no overrides to carry reasons)."""
+    out: dict[str, list[str]] = {}
+    records = session.scalars(select(AuditRecord).where(AuditRecord.version_id == v.id,
+                                                        AuditRecord.action == "version.update")
+                              .order_by(AuditRecord.id)).all()
+    for r in records:
+        detail = r.detail if isinstance(r.detail, dict) else {}
+        reason = str(detail.get("reason") or "").strip()
+        for path in detail.get("paths") or [] if reason else []:
+            key = part_of(str(path))
+            key = "peer_group" if key == "peer_min_size" else key
+            said = out.setdefault(key, [])
+            if reason not in said:
+                said.append(reason)
+    return out
+
+
+def _reasons(session: Session, v: SchemeVersion, other: SchemeVersion) -> dict[str, list[str]]:
+    """The reasons of ``v``'s local changes by the part they concern — those ``other`` does not have too; for a
+    template version, the reasons its designer gave when editing it (newer side only: the older one's are its
+    own history)."""
     theirs = {(o.get("op"), o.get("path"), repr(o.get("value")), o.get("reason"))
               for o in (other.document or {}).get("overrides") or []} if other.parent_id is not None else set()
     out: dict[str, list[str]] = {}
     if v.parent_id is None:
-        return out
+        return _template_reasons(session, v) if other.parent_id is None and v.number > other.number \
+            and v.scheme_id == other.scheme_id else out
     for o in (v.document or {}).get("overrides") or []:
         if (o.get("op"), o.get("path"), repr(o.get("value")), o.get("reason")) in theirs:
             continue

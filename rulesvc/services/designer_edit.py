@@ -370,8 +370,10 @@ def _apply(session: Session, actor: Actor, v: SchemeVersion, *, lock_version: in
            changes: Sequence[Mapping[str, Any]], reason: str) -> SchemeVersion:
     if v.parent_id is not None and not (reason or "").strip():
         raise InvalidInput(msg("version.overrides_invalid"), errors={"reason": [_REASON_REQUIRED]})
+    template = v.parent_id is None  # a template keeps why in its audit record (the diff's 修改理由 reads it)
     return versions.update_draft(session, actor, v.id, lock_version=lock_version,
-                                 document=_changed(v, changes, reason))
+                                 document=_changed(v, changes, reason), edit_reason=reason if template else "",
+                                 edited_paths=[str(c.get("path", "")) for c in changes] if template else ())
 
 
 def _changed(v: SchemeVersion, changes: Sequence[Mapping[str, Any]], reason: str) -> dict[str, Any]:

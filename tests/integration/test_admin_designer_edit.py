@@ -421,3 +421,25 @@ def test_an_indicators_lines_of_work_are_ticked_and_the_change_is_said_in_words(
     assert "刑事检察 → 民事检察、刑事检察" in html and "适用业务条线" in html
     assert re.findall(r'name="lines" id="line-\w+" value="(\w+)" checked', page(client, f"{edit_url}indicators/plea_rate/")) \
         == ["criminal", "civil"]
+
+
+def test_a_template_designers_reasons_reach_the_reviewers_diff(app, world):  # noqa: F811
+    """A designer audit (2026-12-07): the province typed a 说明 for each change of its template draft, and the
+    reviewer's 版本对比 showed an empty 修改理由 column — the words were dropped. They are kept with the save (its
+    audit record) and shown beside the part they explain; a save without one stays possible."""
+    province = signed_in(app, "pdesigner")
+    tpl = "/admin/schemes/TPL/2/edit/"
+    html = page(province, tpl)
+    r = province.post(f"{tpl}weights/", data={**_form(html, "/edit/weights/"), "weight.quality": "50",
+                                               "weight.efficiency": "25", "weight.effect": "25",
+                                               "reason": "全省案件质量仍是短板，提高质量权重"})
+    assert r.status_code == 302
+    html = page(province, tpl)
+    r = province.post(f"{tpl}grades/", data={**_form(html, "/edit/grades/"), "min.0": "96", "quota.0": "15",
+                                              "min.1": "85", "min.2": "75", "min.3": "0", "reason": ""})
+    assert r.status_code == 302, r.get_data(as_text=True)[:1500]
+    diff = page(province, "/admin/schemes/TPL/2/diff/?against=TPL/1")
+    weights = diff[diff.index('id="diff-weights"'):]
+    assert "理由：全省案件质量仍是短板，提高质量权重" in weights[:weights.index("</section>")]
+    audit = page(signed_in(app, "previewer"), "/admin/audit/?action=version.update")
+    assert "修改 TPL 第 2 版草稿：全省案件质量仍是短板，提高质量权重" in audit

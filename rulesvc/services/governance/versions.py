@@ -420,9 +420,12 @@ def _save(session: Session, v: SchemeVersion) -> None:
 
 
 def update_draft(session: Session, actor: Actor, version_id: int, *, lock_version: int,
-                 document: Mapping[str, Any] | None = None, change_note: str | None = None) -> SchemeVersion:
-    """Replace a draft's document and/or change note. ``lock_version`` is the counter the caller read."""
-    _check_texts(change_note=change_note)
+                 document: Mapping[str, Any] | None = None, change_note: str | None = None,
+                 edit_reason: str = "", edited_paths: Sequence[str] = ()) -> SchemeVersion:
+    """Replace a draft's document and/or change note. ``lock_version`` is the counter the caller read.
+    ``edit_reason`` / ``edited_paths``: why a template's parts were changed and which (a localization keeps its
+    reasons in its overrides; a template's are kept in the audit record, for the diff's 修改理由)."""
+    _check_texts(change_note=change_note, reason=edit_reason or None)
     v = _editable(session, actor, version_id, lock_version)
     before = resolve_quietly(v)
     if document is not None:
@@ -436,9 +439,13 @@ def update_draft(session: Session, actor: Actor, version_id: int, *, lock_versio
     _save(session, v)
     contributors.add(session, v, actor, "edited")
     after = resolve_quietly(v)
-    audit.record(session, actor, "version.update", version=v, summary=f"修改 {v.scheme.code} 第 {v.number} 版草稿",
-                 diff=docdiff.diff(before, after) if before and after else None,
-                 detail={"lock_version": v.lock_version})
+    reason = (edit_reason or "").strip()
+    detail: dict[str, Any] = {"lock_version": v.lock_version}
+    if reason:
+        detail |= {"reason": reason, "paths": [str(p)[:300] for p in edited_paths][:200]}
+    audit.record(session, actor, "version.update", version=v,
+                 summary=f"修改 {v.scheme.code} 第 {v.number} 版草稿" + (f"：{reason}" if reason else ""),
+                 diff=docdiff.diff(before, after) if before and after else None, detail=detail)
     return v
 
 
