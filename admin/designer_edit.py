@@ -226,6 +226,15 @@ class EditViews:
         """The draft's editor (403 for a person who may read it but not edit it; 404 when invisible)."""
         return self._editor(code, number, section=request.args.get("saved", ""))
 
+    @expose("/<code>/<int:number>/edit/description/", methods=["POST"])
+    def edit_description(self, code: str, number: int) -> ResponseReturnValue:
+        """方案说明: the draft's own description (a template's and a localization's alike; no reason asked —
+        it changes no score)."""
+        def run(actor: Any, v: Any, lock: int) -> None:
+            edit.set_description(db.session(), actor, v.id, lock_version=lock,
+                                 text=str(request.form.get("description", "")))
+        return self._save(code, number, "sec-description", run)
+
     @expose("/<code>/<int:number>/edit/weights/", methods=["POST"])
     def edit_weights(self, code: str, number: int) -> ResponseReturnValue:
         from admin.designer import _lang

@@ -39,6 +39,7 @@ from rulesvc.engine.lint import lint
 from rulesvc.errors import Conflict, InvalidInput
 from rulesvc.persistence import lifecycle
 from rulesvc.persistence.models import Procuratorate, SchemeVersion
+from rulesvc.schema import limits
 from rulesvc.schema.scheme import DocumentError, content_hash, load_scheme
 from rulesvc.services import designer_words as W
 from rulesvc.services.governance import versions
@@ -347,6 +348,17 @@ def apply_changes(session: Session, actor: Actor, version_id: int, *, lock_versi
     saved = _apply(session, actor, v, lock_version=lock_version, changes=changes, reason=reason)
     refuse_new_errors(saved, before, dictionary, lang)
     return saved
+
+
+def set_description(session: Session, actor: Actor, version_id: int, *, lock_version: int, text: str) -> SchemeVersion:
+    """A draft's 方案说明 (its document's own ``description``, for a template and a localization alike)."""
+    v = versions.get_version(session, actor, version_id)
+    require(actor, "edit", v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")
+    text = text.replace("\r\n", "\n").strip()
+    if len(text) > limits.MAX_TEXT_CHARS:
+        raise InvalidInput(msg("request.invalid"), errors={"description": [msg("field.too_long", limit=limits.MAX_TEXT_CHARS)]})
+    return versions.update_draft(session, actor, v.id, lock_version=lock_version,
+                                 document={**(v.document or {}), "description": text})
 
 
 def refuse_new_errors(saved: SchemeVersion, before: set[tuple[str, str]], dictionary: Dictionary, lang: str) -> None:

@@ -443,3 +443,20 @@ def test_a_template_designers_reasons_reach_the_reviewers_diff(app, world):  # n
     assert "理由：全省案件质量仍是短板，提高质量权重" in weights[:weights.index("</section>")]
     audit = page(signed_in(app, "previewer"), "/admin/audit/?action=version.update")
     assert "修改 TPL 第 2 版草稿：全省案件质量仍是短板，提高质量权重" in audit
+
+
+def test_the_schemes_description_is_edited_in_the_editor(app, world):  # noqa: F811
+    """A designer audit (2026-12-07): 方案说明 still said 40%/30%/30% after the weights changed, and no form could
+    change it. The editor's last section edits it, for a template and a localization; the version page shows it."""
+    for user, code, number in (("pdesigner", "TPL", 2), ("cdesigner", "LOC-910101", 1)):
+        client = signed_in(app, user)
+        url = f"/admin/schemes/{code}/{number}/edit/"
+        html = page(client, url)
+        assert 'id="sec-description"' in html
+        r = client.post(f"{url}description/", data={**_form(html, "/edit/description/"),
+                                                     "description": "三维度按 50%、25%、25% 计分。"})
+        assert r.status_code == 302, r.get_data(as_text=True)[:1000]
+        assert "三维度按 50%、25%、25% 计分。" in page(client, f"/admin/schemes/{code}/{number}/")
+        too_long = client.post(f"{url}description/", data={**_form(page(client, url), "/edit/description/"),
+                                                            "description": "长" * 4001})
+        assert too_long.status_code == 422
