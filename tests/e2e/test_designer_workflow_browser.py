@@ -156,11 +156,15 @@ def test_a_designer_submits_and_another_person_reads_the_diff_approves_and_activ
     expect(page.locator(".alert-success")).to_contain_text("已批准")
     expect(page.locator("#version-head .status-badge")).to_have_text("已批准")
     # Put in force from a date (a bad date's message beside the field: the integration tests).
-    page.locator("#effective_from").fill("2027-01-01")
+    from rulesvc.services import localtime
+
+    today = localtime.today()
+    start = (today.replace(day=1) + dt.timedelta(days=32)).replace(day=1).isoformat()  # next month: to come
+    page.locator("#effective_from").fill(start)
     with page.expect_navigation():
         page.locator("#activate-button").click()
-    expect(page.locator(".alert-success")).to_contain_text("第 1 版自 2027-01-01 起生效")
-    expect(page.locator("#version-head .status-badge")).to_have_text("已生效")
+    expect(page.locator(".alert-success")).to_contain_text(f"第 1 版自 {start} 起生效")
+    expect(page.locator("#version-head .status-badge")).to_have_text(f"待生效（{start} 起）")  # its date is to come
     expect(page.locator("#workflow #retire-button")).to_be_visible()
     no_horizontal_scroll(page)
     page.screenshot(path=SHOTS.format("active"), full_page=False)
