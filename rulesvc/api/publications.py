@@ -101,11 +101,14 @@ class PublicationSchema(ma.Schema):
     result_hash = ma.fields.String(required=True, metadata=about(
         "全部发布结果的 sha256 (sha256 of all the published figures)",
         "3d1c021f5a9f134f8d899b62f26b3f385640ad7ddb4fa9987c5982fc64d537c5"))
-    subjects = ma.fields.Integer(required=True, metadata=about(
-        "参加计分（含不评定等次）的对象数 (subjects scored, the not graded included)", 2871))
-    graded = ma.fields.Integer(required=True, metadata=about("评定等次的对象数 (graded)", 2845))
-    summary = ma.fields.Nested(PublicationSummarySchema, required=True, metadata=about(
-        "各等次人数、平均分 (grade counts, mean total)"))
+    subjects = ma.fields.Integer(required=True, allow_none=True, metadata=about(
+        "参加计分（含不评定等次）的对象数；下级读上级的发布时为空 (subjects scored, the not graded included; null for "
+        "a reader below the publishing procuratorate)", 2871))
+    graded = ma.fields.Integer(required=True, allow_none=True, metadata=about(
+        "评定等次的对象数；下级读上级的发布时为空 (graded; null for a reader below the publishing procuratorate)", 2845))
+    summary = ma.fields.Nested(PublicationSummarySchema, required=True, allow_none=True, metadata=about(
+        "各等次人数、平均分；下级读上级的发布时为空，本院人员的结果见排名 (grade counts, mean total; null for a reader "
+        "below the publishing procuratorate — their own people's figures are in the rankings)"))
     published_by = ma.fields.String(required=True, metadata=about("发布人 (who published)", "系统 (cli)"))
     published_at = ma.fields.String(required=True, metadata=about("发布时间 (when published, ISO 8601)",
                                                                   "2026-12-04T19:07:12+00:00"))
@@ -145,7 +148,7 @@ def _publish(**kwargs: Any) -> tuple[dict[str, Any], dict[str, str]]:
     session = db.session()
     dictionary, cache_dir = scoring_settings()
     pub = publications.publish(session, current_actor(), dictionary, cache_dir=cache_dir, **kwargs)
-    return located(publications.view(session, pub), f"{blp.name}.get_publication", publication_id=pub.id)
+    return located(publications.view(session, pub, current_actor()), f"{blp.name}.get_publication", publication_id=pub.id)
 
 
 @blp.route("", methods=["POST"])
@@ -196,7 +199,8 @@ def list_publications(pagination_parameters: PaginationParameters, **filters: An
     found, total = publications.listing(session, current_actor(), page=pagination_parameters.page,
                                         page_size=pagination_parameters.page_size, **filters)
     pagination_parameters.item_count = total
-    return [publications.view(session, p) for p in found]
+    actor = current_actor()
+    return [publications.view(session, p, actor) for p in found]
 
 
 @blp.route("/<int:publication_id>", parameters=[PUBLICATION_ID])
@@ -206,4 +210,5 @@ def list_publications(pagination_parameters: PaginationParameters, **filters: An
 def get_publication(publication_id: int) -> dict[str, Any]:
     """一次发布：所用版本、数据集、结果哈希、各等次人数，是否已被更正 (one publication)."""
     session = db.session()
-    return publications.view(session, publications.get(session, current_actor(), publication_id))
+    actor = current_actor()
+    return publications.view(session, publications.get(session, actor, publication_id), actor)

@@ -233,9 +233,13 @@ def listing(session: Session, actor: Actor, *, scheme: str | None = None, period
     return pubs[(page - 1) * page_size: page * page_size], len(pubs)
 
 
-def view(session: Session, pub: Publication) -> dict[str, Any]:
+def view(session: Session, pub: Publication, actor: Actor | None = None) -> dict[str, Any]:
+    """A publication as the API shows it. For a reader below the publishing procuratorate (a county reading the
+    province's publication), the whole tree's figures — how many were scored and graded, the grade counts and
+    mean — are null: reading follows the caller's tree (their own people's figures are in the rankings)."""
     successor = session.scalar(select(Publication.id).where(Publication.supersedes_id == pub.id))
     v = pub.version
+    whole = actor is None or actor.in_scope(pub.procuratorate_id)
     return {
         "id": pub.id, "scheme": {"code": pub.scheme.code, "name": pub.scheme.name}, "period": pub.period,
         "period_start": pub.period_start.isoformat(), "period_end": pub.period_end.isoformat(),
@@ -244,8 +248,9 @@ def view(session: Session, pub: Publication) -> dict[str, Any]:
         "version": {"id": v.id, "number": v.number, "content_hash": pub.content_hash},
         "datasets": [{"id": i, "content_hash": h} for i, h in pub.datasets],
         "dictionary_hash": pub.dictionary_hash, "engine_version": pub.engine_version,
-        "result_hash": pub.result_hash, "subjects": pub.subjects_count, "graded": pub.graded_count,
-        "summary": pub.summary, "published_by": pub.published_by,
+        "result_hash": pub.result_hash, "subjects": pub.subjects_count if whole else None,
+        "graded": pub.graded_count if whole else None, "summary": pub.summary if whole else None,
+        "published_by": pub.published_by,
         "published_at": as_utc(pub.published_at).isoformat(timespec="seconds"),
     }
 

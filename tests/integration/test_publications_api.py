@@ -232,6 +232,14 @@ def test_published_figures_do_not_move_under_new_data_and_rules_and_a_correction
             409, "publication.unchanged")
     listed = ok(c.get("/api/v1/publications?scheme=SIM-PROSECUTOR", headers=k["scorer"]))
     assert [p["id"] for p in listed] == [fixed["id"], pub["id"]]
+    assert listed[0]["summary"]["grades"] and listed[0]["subjects"] and listed[0]["graded"]
+    # A county reads the province's publications without the whole province's figures (integrator audit,
+    # 2026-12-07: "reading follows the caller's tree"); its own people's are in the rankings.
+    county = ok(c.get("/api/v1/publications?scheme=SIM-PROSECUTOR", headers=k["county"]))
+    assert [p["id"] for p in county] == [fixed["id"], pub["id"]]
+    assert all(p["summary"] is None and p["subjects"] is None and p["graded"] is None for p in county)
+    one = ok(c.get(f"/api/v1/publications/{fixed['id']}", headers=k["county"]))
+    assert one["summary"] is None and one["result_hash"] == fixed["result_hash"]
 
     # A correction of the directory alone (P02 belongs to 东湖区, not 清瑞区): the same version and datasets,
     # other places and groups — publishable (judged by the recorded inputs, it was refused as unchanged).
