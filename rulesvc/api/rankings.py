@@ -157,6 +157,12 @@ RANKING_HEADERS = {
     "X-Content-Hash": {"description": "版本内容的 sha256 (sha256 of the version's content)",
                        "schema": {"type": "string", "example": "a42ea450f67c05777d21ce3f87a10a1c1fa92fd0a64948237e6b3"
                                                                "5acc6d21f66"}},
+    "X-Datasets": {"description": "所用数据集及其 sha256（JSON）(the datasets scored, each with its sha256, as JSON)",
+                   "schema": {"type": "string", "example": '[{"id":1,"content_hash":"9f2c…"}]'}},
+    "X-Dictionary-Hash": {"description": "数据字典的 sha256 (sha256 of the data dictionary)",
+                          "schema": {"type": "string", "example": "c346e054f009edf84e94e8c1ff99cb661f11571ce5acfa9fad327"
+                                                                  "b8cf94cf93e"}},
+    "X-Engine-Version": {"description": "计分引擎版本 (engine version)", "schema": {"type": "string", "example": "2026.12.7"}},
 }
 
 
@@ -187,9 +193,11 @@ def _format(asked: str | None) -> str:
 @transactional
 def ranking(pagination_parameters: PaginationParameters, period: str, scheme: str | None = None,
             version_id: int | None = None, format: str | None = None, **filters: Any) -> Any:
-    """一个期间的排名，名次在前；出处（已发布/暂算）在响应头 X-Figures、X-Publication、X-Scheme-Version、
-    X-Content-Hash；format=csv/xlsx 导出全部行 (a period's ranking, best first; where the figures come from in the
-    X-Figures, X-Publication, X-Scheme-Version and X-Content-Hash headers; csv/xlsx export every row)."""
+    """一个期间的排名，名次在前；出处（已发布/暂算）与复现所需在响应头 X-Figures、X-Publication、X-Scheme-Version、
+    X-Content-Hash、X-Datasets、X-Dictionary-Hash、X-Engine-Version；format=csv/xlsx 导出全部行 (a period's ranking,
+    best first; where the figures come from and what reproduces them in the X-Figures, X-Publication,
+    X-Scheme-Version, X-Content-Hash, X-Datasets, X-Dictionary-Hash and X-Engine-Version headers; csv/xlsx export
+    every row)."""
     session = db.session()
     actor = current_actor()
     _may_score(actor)
@@ -200,6 +208,8 @@ def ranking(pagination_parameters: PaginationParameters, period: str, scheme: st
     pagination_parameters.item_count = frame.height
     headers = {"X-Figures": meta["figures"], "X-Scheme-Version": str(meta["scheme"]["version_id"]),
                "X-Content-Hash": meta["scheme"]["content_hash"],
+               "X-Datasets": json.dumps(meta["datasets"], ensure_ascii=True, separators=(",", ":")),
+               "X-Dictionary-Hash": meta["dictionary_hash"], "X-Engine-Version": meta["engine_version"],
                "X-Period-Closed": "true" if meta["period_closed"] else "false",
                "X-Quota-Use": json.dumps(meta["quota"], ensure_ascii=True, separators=(",", ":"))}
     if meta["publication"]:

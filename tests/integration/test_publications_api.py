@@ -295,6 +295,11 @@ def test_batch_rankings_and_history_say_where_their_figures_come_from(world):
 
     page = c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={PERIOD}&page_size=3", headers=k["scorer"])
     assert page.status_code == 200 and page.headers["X-Figures"] == "published"
+    # What reproduces the page, as every scoring answer carries it (integrator audit, 2026-12-07).
+    published = ok(c.get(f"/api/v1/publications?scheme=SIM-PROSECUTOR&period={PERIOD}", headers=k["scorer"]))[0]
+    assert json.loads(page.headers["X-Datasets"]) == published["datasets"]
+    assert page.headers["X-Dictionary-Hash"] == published["dictionary_hash"]
+    assert page.headers["X-Engine-Version"] == published["engine_version"]
     (excellent,) = json.loads(page.headers["X-Quota-Use"])  # 优秀: at most 30 % of the evaluated, rounded down
     assert excellent["grade"] == "优秀" and excellent["places"] == int(0.3 * excellent["size"]) >= excellent["taken"]
     assert [r["place"] for r in page.json] == sorted(r["place"] for r in page.json) and len(page.json) == 3
