@@ -150,6 +150,22 @@ def test_a_recorded_move_can_be_re_dated_or_redirected_and_no_move_comes_after_l
     assert "早于已记录的调动日期 2020-07-16" in str(refused.value.row_errors[0].message_zh)
 
 
+def test_re_dating_a_move_says_which_imported_events_now_sit_on_the_wrong_side_of_it(world):
+    """Noticed and left last time, done now: re-dating or redirecting a recorded move did not re-check the events
+    already imported. A move put back from July 16th to August 1st leaves 东湖区's event of July 20th before it: the
+    import says so, as it does for a new move."""
+    sim, c, keys, tmp = world
+    before = directory(sim, tmp / "first", {"P02": ("910102", "2020-07-16")})  # its August events at 清瑞区
+    events(sim, tmp, [["LATE-1", "supervision_action", "910102", "P02", "LATE-C1", "2020-07-20", "filing", ""]])
+    back = directory(sim, tmp / "later", {"P02": ("910102", "2020-08-01")})
+    assert "调动改期 1" in back.message
+    counted = {w for w in back.warning_zh.split("（", 1)[-1].split("）")[0].split("、")}
+    assert any(w.startswith("P02 ") for w in counted), back.warning_zh
+    n_back = int(next(w for w in counted if w.startswith("P02 ")).split()[1].rstrip("条"))
+    n_first = int(before.warning_zh.split("P02 ")[1].split(" 条")[0])
+    assert n_back == n_first + 1  # the July 20th event at 东湖区, now before the move, besides the ones before
+
+
 def test_no_move_after_leaving_office_and_an_appointment_date_is_no_move(world):
     sim, c, keys, tmp = world
     path, rows = prosecutors_file(tmp / "left")

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
-from sqlalchemy import column, func, or_, select, table, text
+from sqlalchemy import column, func, select, table, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -438,9 +438,9 @@ def _events_left_outside(session: Session, rows: Sequence[dict[str, Any]]) -> tu
     """A warning (Chinese, English) when events already imported now fall outside a person's time in office or
     their unit after a move this import recorded — the events import refuses such rows, a directory import cannot
     refuse the past: it says so ("" when none)."""
-    from rulesvc.persistence.models import Prosecutor
+    from rulesvc.persistence.models import Prosecutor, ProsecutorPost
 
-    ends = {r["code"]: r for r in rows if r.get("active_to") or r.get("moved_from")}
+    ends = {r["code"]: r for r in rows if r.get("active_to") or r.get("moved_from") or r.get("redated_from")}
     if not ends:
         return "", ""
     found: list[tuple[str, int]] = []
@@ -448,12 +448,21 @@ def _events_left_outside(session: Session, rows: Sequence[dict[str, Any]]) -> tu
                              .where(Prosecutor.code.in_(sorted(ends)))).all()
     for code, pid, org in people:
         r = ends[code]
-        outside = []
-        if r.get("active_to"):
-            outside.append(Event.occurred_on > dt.date.fromisoformat(r["active_to"]))
-        if r.get("moved_from"):
-            outside.append((Event.occurred_on >= dt.date.fromisoformat(r["moved_from"])) & (Event.procuratorate_id != org))
-        n = session.scalar(select(func.count()).select_from(Event).where(Event.prosecutor_id == pid, or_(*outside)))
+        if r.get("moved_from") or r.get("redated_from"):
+            # A move recorded, re-dated or redirected: each of the person's events against the post held on its
+            # day (a move put a day later leaves the new unit's events of the days between before the move).
+            posts = session.execute(select(ProsecutorPost.held_until, ProsecutorPost.procuratorate_id)
+                                    .where(ProsecutorPost.prosecutor_id == pid)
+                                    .order_by(ProsecutorPost.held_until)).all()
+            end = dt.date.fromisoformat(r["active_to"]) if r.get("active_to") else None
+            n = 0
+            for day, where in session.execute(select(Event.occurred_on, Event.procuratorate_id)
+                                              .where(Event.prosecutor_id == pid)).all():
+                held = next((p_org for until, p_org in posts if day <= until), org)
+                n += held != where or (end is not None and day > end)
+        else:
+            n = session.scalar(select(func.count()).select_from(Event).where(
+                Event.prosecutor_id == pid, Event.occurred_on > dt.date.fromisoformat(r["active_to"]))) or 0
         if n:
             found.append((code, int(n)))
     if not found:
