@@ -548,6 +548,32 @@ def test_a_localization_comes_into_force_no_earlier_than_the_version_it_is_built
         assert versions.version_in_effect(db.session, creviewer, "LOC-B", dt.date(2022, 1, 1)).id == loc2.id
 
 
+def test_keeping_a_local_value_the_version_above_now_has_leaves_no_local_change(app, people) -> None:
+    """A designer audit (2026-12-07): the province raised 质量 to 45, the county's own value; 保留本地 kept an override
+    "45 → 45" that the drift report then counted as a deviation. Kept, it is no change: it is dropped."""
+    tpl1 = publish_template(app, start=dt.date(2021, 1, 1))
+    with app.app_context():
+        dictionary = get_dictionary(app.config["RULES_DIR"])
+        county, pd, pr = actor("cdesigner"), actor("pdesigner"), actor("previewer")
+        loc = versions.localize(db.session, county, parent_version_id=tpl1, procuratorate="910101", code="LOC-K",
+                                name="清瑞区检察官考评方案", overrides=THREE_OVERRIDES, change_note="本地化")
+        doc2 = template_doc()
+        doc2["dimensions"]["quality"]["weight"] = 45
+        v2 = versions.create_draft(db.session, pd, "TPL", document=doc2, change_note="质量权重 45")
+        versions.submit(db.session, pd, v2.id, dictionary)
+        versions.approve(db.session, pr, v2.id, run_id=simulate(db.session, pd, v2.id, "2020").id)
+        versions.activate(db.session, pr, v2.id, effective_from=dt.date(2022, 1, 1))
+        db.session.commit()
+        rebased = versions.rebase(db.session, county, loc.id, new_parent_id=v2.id)
+        db.session.commit()
+        assert [c["path"] for c in rebased.document["conflicts"]] == ["dimensions.quality.weight"]
+        versions.settle(db.session, county, rebased.id, lock_version=rebased.lock_version,
+                        path="dimensions.quality.weight", choice="keep", reason="仍以质量为重")
+        db.session.commit()
+        assert not any(o["path"] == "dimensions.quality.weight" for o in rebased.document["overrides"])
+        assert versions.resolve(rebased)["dimensions"]["quality"]["weight"] == 45
+
+
 # -- time travel from the command line ---------------------------------------------------------------
 
 

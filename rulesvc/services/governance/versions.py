@@ -762,6 +762,9 @@ def settle(session: Session, actor: Actor, version_id: int, *, lock_version: int
         settled = loc.settle(current, found, choice, *(() if value is NO_VALUE else (value,)), reason=reason or None)
     except loc.LocalizationError as exc:
         raise InvalidInput(msg("version.settle_refused"), errors={"choice": [p["message"] for p in exc.problems]}) from None
+    if settled is not None and settled.get("op") == "set" and v.parent is not None and found.get("in_new") \
+            and docdiff.same_data(settled.get("value"), found.get("upstream_new")):
+        settled = None  # keeping a value the version above now has itself changes nothing: no local change is left
     if idx is not None:
         if settled is None:
             overrides.pop(idx)
