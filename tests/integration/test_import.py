@@ -236,6 +236,23 @@ def test_unknown_prosecutor_and_prosecutor_of_another_procuratorate_are_reported
     assert "220202" in errors[1].message_zh and "not 220102" in errors[1].message_en
 
 
+def test_an_event_dated_after_today_is_a_row_error(reference, tmp_path):
+    """Integrator audit (2026-12-07): an event dated tomorrow was imported and counted in the open month. What has
+    not happened is a mistake of the file: the row says so (Beijing's today) and nothing lands."""
+    from rulesvc.persistence.models import Event
+    from rulesvc.services import localtime
+
+    tomorrow = (localtime.today() + dt.timedelta(days=1)).isoformat()
+    lines = event_lines()[:2] + [f"X1,honour,220102,P001,,{tomorrow},,,,,,,honour,city,x"]
+    before = count(reference, Event)
+    with pytest.raises(ImportRejected) as info:
+        run_import(reference, write(tmp_path / "tomorrow.csv", lines))
+    (error,) = info.value.row_errors
+    assert (error.line, error.column) == (3, "occurred_on")
+    assert f"发生日期 {tomorrow} 晚于今天" in error.message_zh and "has not happened" in error.message_en
+    assert count(reference, Event) == before
+
+
 def test_duplicate_event_id_is_reported_on_the_later_line(reference, tmp_path):
     lines = event_lines()
     lines[5] = "E1" + lines[5][2:]

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from rulesvc.engine.dictionary import Dictionary, EventTypeDef, ValueRejected
 from rulesvc.persistence.bulk import EventRow, insert_events
 from rulesvc.persistence.models import Procuratorate, Prosecutor, ProsecutorPost
+from rulesvc.services import localtime
 from rulesvc.services.importing import values as v
 from rulesvc.services.importing.columns import ColumnMap
 from rulesvc.services.importing.common import ContentHash, ErrorLog
@@ -65,6 +66,7 @@ class EventCheck:
         }
         self._ordered = {et.code: [f for f in et.fields.values() if f.not_after] for et in dictionary.event_types.values()}
         self.org_ids: dict[str, int] = dict(session.execute(select(Procuratorate.code, Procuratorate.id)).all())
+        self.today = localtime.today()  # an event dated after it has not happened: a mistake of the file
         self.prosecutors: dict[str, tuple[int, int]] = {}
         self.office: dict[str, tuple[dt.date | None, dt.date | None]] = {}
         for code, pid, org, a_from, a_to in session.execute(
@@ -169,6 +171,11 @@ class EventCheck:
         occurred = self._dates.get(raw) if type(raw) is str else None
         if occurred is None:
             occurred = self._date(line, raw)
+        if occurred is not None and occurred > self.today:
+            errors.message(line, self.cmap.display("occurred_on"),
+                           f"发生日期 {occurred} 晚于今天（{self.today}）：尚未发生的事件不能导入",
+                           f"occurred on {occurred}, after today ({self.today}): an event that has not happened "
+                           f"cannot be imported", str(occurred))
         if occurred is not None and pros_id is not None:
             self._in_office(line, pros_code, occurred)
         if moved is not None and occurred is not None:
