@@ -38,7 +38,7 @@ QUOTA_LABELS = {"quota": "员额检察官", "non_quota": "非员额人员", "exi
 # What an import also accepts for them (what people type)
 QUOTA_ALIASES = {"员额": "quota", "非员额": "non_quota", "退出员额": "exited"}
 ROLES = ("admin", "designer", "reviewer", "viewer")
-ROLE_LABELS = {"admin": "省院管理员", "designer": "规则设计人员", "reviewer": "审核人员", "viewer": "查看人员"}
+ROLE_LABELS = {"admin": "管理员", "designer": "规则设计人员", "reviewer": "审核人员", "viewer": "查看人员"}
 
 
 def utcnow() -> dt.datetime:
