@@ -295,7 +295,8 @@ class SimulationViews:
         if fmt == "csv":
             body, mimetype = export.iter_csv_export(scope, run.id), "text/csv"
         else:
-            body, mimetype = export.iter_xlsx_export(scope, run.id), XLSX_MIMETYPE
+            rows = S.export_changes(db.session(), actor, run, get_dictionary(current_app.config["RULES_DIR"]))
+            body, mimetype = export.iter_xlsx_export(scope, run.id, rows), XLSX_MIMETYPE
         db.session.commit()
         response = flask.Response(flask.stream_with_context(body), mimetype=mimetype)
         response.headers["Content-Disposition"] = f'attachment; filename="{name}"'

@@ -23,6 +23,7 @@ from rulesvc.catalogue import msg
 from rulesvc.errors import NotFound
 from rulesvc.extensions import db
 from rulesvc.persistence.models import SIMULATION_STATUSES
+from rulesvc.services import designer_simulation
 from rulesvc.services.dictionary import get_dictionary
 from rulesvc.services.simulation import ask, runs
 from rulesvc.services.simulation import export as export
@@ -338,7 +339,8 @@ def export_run(run_id: int, format: str) -> flask.Response:
     """导出报告：XLSX 每个部分一个工作表（中文表头，数值为数值），CSV 为逐人结果；同一测评导出的文件逐字节相同
     (export: XLSX with a sheet per report section, CSV the per-subject results; byte-identical on re-export)."""
     session = db.session()
-    run = runs.get_run(session, current_actor(), run_id)
+    actor = current_actor()
+    run = runs.get_run(session, actor, run_id)
     runs.require_succeeded(run)
     name = f"simulation-{run.id}-{run.result_hash[:12] if run.result_hash else ''}.{format}"
     scope = current_app.extensions["rulesvc.simulation_scope"]
@@ -347,7 +349,8 @@ def export_run(run_id: int, format: str) -> flask.Response:
         body = export.iter_csv_export(scope, run.id)
         mimetype = "text/csv"
     else:
-        body = export.iter_xlsx_export(scope, run.id)
+        rows = designer_simulation.export_changes(session, actor, run, get_dictionary(current_app.config["RULES_DIR"]))
+        body = export.iter_xlsx_export(scope, run.id, rows)
         mimetype = XLSX_MIMETYPE
     session.commit()
     response = flask.Response(flask.stream_with_context(body), mimetype=mimetype)

@@ -107,8 +107,12 @@ def _stored(version_id: int, baseline: Any, periods: list[str], out: str | None)
                        f"\n{(view['error'] or {}).get('detail', '')}".rstrip())
     if out:
         scope = current_app.extensions["rulesvc.simulation_scope"]
+        from rulesvc.services import designer_simulation
+        from rulesvc.services.dictionary import get_dictionary
+
         chunks = export.iter_csv_export(scope, run_id) if out.lower().endswith(".csv") \
-            else export.iter_xlsx_export(scope, run_id)
+            else export.iter_xlsx_export(scope, run_id, designer_simulation.export_changes(
+                session, actor, run, get_dictionary(current_app.config["RULES_DIR"])))
         _write(out, chunks)
     cand = f"{run.scheme.code} 第 {run.candidate.number} 版" if run.candidate else "（已删除的草稿）"
     base = f"{run.baseline.scheme.code} 第 {run.baseline.number} 版" if run.baseline else "无"

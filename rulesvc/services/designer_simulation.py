@@ -435,7 +435,7 @@ def _r(x: Any) -> float | None:
     return None if x is None else round(float(x), 2)
 
 
-__all__ = ["Choices", "Numbers", "RunChanges", "run_changes", "again_request", "error_words", "closed_periods", "launch_choices", "progress", "report_page", "run_row",
+__all__ = ["Choices", "Numbers", "RunChanges", "change_rows", "export_changes", "run_changes", "again_request", "error_words", "closed_periods", "launch_choices", "progress", "report_page", "run_row",
            "scenario_results", "status_word", "version_words", "why_rows"]
 
 
@@ -460,3 +460,43 @@ def run_changes(session: Session, actor: Actor, run: SimulationRun, dictionary: 
         return None
     stale = content_hash(versions.resolve(cand)) != run.candidate_hash
     return RunChanges(diff=diff, candidate=cand, baseline=base, stale=stale)
+
+
+CHANGE_PARTS = {"dimensions": "维度", "indicators": "指标", "metrics": "数据项", "adjustments": "加减分项", "vetoes": "一票否决"}
+CHANGE_KINDS = {"added": "新增", "removed": "删除", "changed": "修改"}
+
+
+def change_rows(changes: RunChanges | None) -> list[tuple[str, ...]]:
+    """What a run compared, as rows for its workbook's 改动 sheet: (部分, 名称, 变化, 项目, 修改前, 修改后, 理由) —
+    the diff page's words (Chinese: the workbook is Chinese throughout)."""
+    if changes is None:
+        return []
+    d = changes.diff
+    rows: list[tuple[str, ...]] = []
+
+    def why(c: Any) -> str:
+        said = [*c.reasons, *(f"原理由：{r}" for r in c.old_reasons)]
+        return "；".join(said) or ("上级版本的修改" if c.upstream else "")
+    for w in d.weights:
+        rows.append(("维度权重", w.name, "修改", "权重", f"{w.old}（{w.old_share}）" if w.old_share else w.old,
+                     f"{w.new}（{w.new_share}）" if w.new_share else w.new, why(w)))
+    for coll, parts in d.parts:
+        for c in parts:
+            fields: list[Any] = list(c.fields if c.kind == "changed" else c.summary) or [None]
+            for f in fields:
+                rows.append((CHANGE_PARTS.get(coll, coll), c.name, CHANGE_KINDS.get(c.kind, c.kind),
+                             f.label if f else "", "；".join(f.old) if f and c.kind != "added" else "",
+                             "；".join(f.new) if f and c.kind != "removed" else "", why(c)))
+    for c in d.sections:
+        f = c.fields[0]
+        rows.append(("总分、等次与比较组", c.name, "修改", "", "；".join(f.old), "；".join(f.new), why(c)))
+    return rows
+
+
+def export_changes(session: Session, actor: Actor, run: SimulationRun, dictionary: Any) -> list[tuple[str, ...]] | None:
+    """The workbook's 改动 rows — None when there is nothing to compare with, or when the draft was edited after the
+    run (the rows would describe content the report did not score)."""
+    changes = run_changes(session, actor, run, dictionary, "zh")
+    if changes is None or changes.stale or changes.diff.problems:
+        return None
+    return change_rows(changes)

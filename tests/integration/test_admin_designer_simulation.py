@@ -391,6 +391,12 @@ def test_exports_are_a_workbook_and_a_csv_with_chinese_headers(world):
         assert sheet in book.sheetnames
     rows = list(book["逐人结果"].iter_rows(values_only=True))
     assert rows[0] == SUBJECT_HEADER and len(rows) == 1 + len(PEOPLE)
+    # What the candidate changes, for the reviewer who reads the workbook alone: the two weights and the tier.
+    changes = list(book["改动"].iter_rows(values_only=True))
+    assert changes[0] == ("部分", "名称", "变化", "项目", "修改前", "修改后", "理由") and len(changes) == 1 + 3
+    assert {r[0] for r in changes[1:]} == {"维度权重", "指标"} and any(r[1] == "监督立案数" for r in changes[1:])
+    info = dict(book["说明"].iter_rows(min_row=2, values_only=True))
+    assert info["改动"] == "候选版本相对基准版本共 3 项改动，见“改动”工作表"
     response = client.get(f"{world.base}{run_id}/export.csv")
     text = response.get_data().decode("utf-8-sig")
     response.close()

@@ -37,14 +37,23 @@ def iter_csv_export(scope: SessionScope, run_id: int) -> Iterator[str]:
     return iter_csv(SUBJECT_HEADER, _subject_rows(scope, run_id))
 
 
-def iter_xlsx_export(scope: SessionScope, run_id: int) -> Iterator[bytes]:
+def iter_xlsx_export(scope: SessionScope, run_id: int, changes: Sequence[Sequence[Any]] | None = None) -> Iterator[bytes]:
+    """The workbook; ``changes``: what the candidate changes against the baseline, as rows (部分, 名称, 变化, 项目,
+    修改前, 修改后, 理由 — :func:`rulesvc.services.designer_simulation.change_rows`), its own sheet when given."""
     with scope() as s:
         run = s.get(SimulationRun, run_id)
         assert run is not None
         report = report_of(run) or {"periods": []}
         info = _info(run)
         results = list(run.scenario_results or [])
-    return iter_xlsx(sheets(info, report, _subject_rows(scope, run_id), results))
+    if changes is not None:
+        info.append(("改动", f"候选版本相对基准版本共 {len(changes)} 项改动，见“改动”工作表" if changes
+                     else "候选版本与基准版本计分相同"))
+    out = sheets(info, report, _subject_rows(scope, run_id), results)
+    if changes is not None:
+        out.insert(1, Sheet("改动", ("部分", "名称", "变化", "项目", "修改前", "修改后", "理由"), list(changes),
+                            widths=(12, 24, 8, 14, 40, 40, 40)))
+    return iter_xlsx(out)
 
 
 def sheets(info: list[tuple[Any, ...]], report: dict[str, Any], subject_rows: Iterable[Sequence[Any]],
