@@ -366,6 +366,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "version.parent_other_scheme": ("新上级版本须属于同一上级方案", "The new parent must be a version of the same parent scheme"),
     "version.effective_overlap": ("第 {number} 版自 {date} 起生效，新版本的生效日期须晚于该日",
                                   "Version {number} is in force from {date}: choose a later date"),
+    "version.rebase_conflicts_open": ("第 {number} 版还有 {count} 处冲突未处理：请先逐项处理，再跟进上级第 {new} 版"
+                                      "（否则未处理的本地值会被当作已决定沿用）",
+                                      "Version {number} still has {count} open conflicts: settle them first, then follow "
+                                      "version {new} above (else the open local values would be carried as if decided)"),
     "version.before_parent": ("本地化版本不能早于它依据的上级版本生效：{parent} 第 {number} 版自 {date} 起生效，生效日期请选 {date} 或以后",
                               "A localization cannot come into force before the version it is built on: {parent} version "
                               "{number} is in force from {date}; choose {date} or later"),

@@ -31,10 +31,12 @@ from rulesvc.services.governance.access import Actor, require
 WORDS = {
     "zh": {"lint": "有 {n} 处错误须先改正（见编辑页）", "unresolved": "草稿的本地修改已不能应用于上级版本，须先修改",
            "draft_exists": "本方案已有草稿第 {n} 版：请在该草稿上跟进", "newest": "只有本方案最新的版本可以跟进上级新版本",
+           "conflicts_open": "本草稿还有 {n} 处冲突未处理：请先处理，再跟进更新的上级版本",
            "run": "模拟测评 #{id}（{periods}）"},
     "en": {"lint": "{n} errors must be fixed first (see the editor)",
            "unresolved": "The draft's local changes no longer apply to the version above: change them first",
            "draft_exists": "This scheme already has a draft (version {n}): take up the new version there",
+           "conflicts_open": "This draft has {n} open conflicts: settle them, then follow the newer version above",
            "newest": "Only the newest version of the scheme takes up a new parent version",
            "run": "simulation #{id} ({periods})"},
 }
@@ -140,6 +142,8 @@ def workflow(session: Session, actor: Actor, v: SchemeVersion, dictionary: Dicti
                 b.why_not.append(words["newest"])
             elif drafts and not lifecycle.is_editable(status):
                 b.why_not.append(words["draft_exists"].format(n=drafts[-1]))
+            elif v.document.get("conflicts"):
+                b.why_not.append(words["conflicts_open"].format(n=len(v.document["conflicts"])))
     return out
 
 

@@ -574,6 +574,46 @@ def test_keeping_a_local_value_the_version_above_now_has_leaves_no_local_change(
         assert versions.resolve(rebased)["dimensions"]["quality"]["weight"] == 45
 
 
+def test_a_draft_with_open_conflicts_does_not_follow_a_newer_version_above(app, people) -> None:
+    """A designer audit (2026-12-07): a draft with three open conflicts followed template version 4; one conflict
+    vanished — its local value was carried as if decided. Refused now (409, naming the draft and the count); settled,
+    it follows."""
+    tpl1 = publish_template(app, start=dt.date(2021, 1, 1))
+    with app.app_context():
+        dictionary = get_dictionary(app.config["RULES_DIR"])
+        county, pd, pr = actor("cdesigner"), actor("pdesigner"), actor("previewer")
+        loc = versions.localize(db.session, county, parent_version_id=tpl1, procuratorate="910101", code="LOC-C",
+                                name="清瑞区检察官考评方案", overrides=THREE_OVERRIDES, change_note="本地化")
+
+        def template(tiers_min: float, start: dt.date) -> int:
+            doc = template_doc()
+            doc["indicators"]["plea_rate"]["scoring"]["tiers"][0]["min"] = tiers_min
+            v = versions.create_draft(db.session, pd, "TPL", document=doc, change_note=f"档位 {tiers_min}")
+            versions.submit(db.session, pd, v.id, dictionary)
+            versions.approve(db.session, pr, v.id, run_id=simulate(db.session, pd, v.id, "2020").id)
+            versions.activate(db.session, pr, v.id, effective_from=start)
+            db.session.commit()
+            return v.id
+
+        v2 = template(0.88, dt.date(2022, 1, 1))
+        rebased = versions.rebase(db.session, county, loc.id, new_parent_id=v2)
+        db.session.commit()
+        assert [c["path"] for c in rebased.document["conflicts"]] == ["indicators.plea_rate.scoring.tiers"]
+        v3 = template(0.87, dt.date(2023, 1, 1))
+        with pytest.raises(Conflict) as err:
+            versions.rebase(db.session, county, rebased.id, new_parent_id=v3)
+        assert err.value.error_code == "version.rebase_conflicts_open"
+        assert "还有 1 处冲突未处理" in err.value.errors["new_parent_id"][0].render("zh")
+        db.session.rollback()
+        rebased = db.session.get(SchemeVersion, rebased.id)
+        versions.settle(db.session, county, rebased.id, lock_version=rebased.lock_version,
+                        path="indicators.plea_rate.scoring.tiers", choice="keep", reason="仍按本院档位")
+        db.session.commit()
+        again = versions.rebase(db.session, county, rebased.id, new_parent_id=v3)
+        db.session.commit()
+        assert [c["path"] for c in again.document["conflicts"]] == ["indicators.plea_rate.scoring.tiers"]
+
+
 # -- time travel from the command line ---------------------------------------------------------------
 
 

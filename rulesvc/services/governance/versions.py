@@ -725,6 +725,11 @@ def rebase(session: Session, actor: Actor, version_id: int, *, new_parent_id: in
     if new_parent.number <= v.parent.number:  # back onto an older template, or a copy onto the same one
         bad = msg("version.rebase_not_newer", number=new_parent.number, current=v.parent.number)
         raise Conflict(bad, errors={"new_parent_id": [bad]})
+    open_conflicts = v.document.get("conflicts") or []
+    if open_conflicts:  # they would be carried as settled — the local value kept without anyone deciding it
+        bad = msg("version.rebase_conflicts_open", number=v.number, count=len(open_conflicts),
+                  new=new_parent.number)
+        raise Conflict(bad, errors={"new_parent_id": [bad]})
     old_doc, new_doc = resolve(v.parent), resolve(new_parent)
     result = loc.rebase(old_doc, new_doc, v.document.get("overrides", []))
     conflicts = [c.as_dict() for c in result.conflicts]
