@@ -29,7 +29,7 @@ from rulesvc.errors import NotFound
 from rulesvc.extensions import db
 from rulesvc.persistence import lifecycle
 from rulesvc.persistence.models import Procuratorate
-from rulesvc.services import designer
+from rulesvc.services import designer, localtime
 from rulesvc.services.dictionary import get_dictionary
 from rulesvc.services.governance.access import Actor, actor_for_user
 from rulesvc.websession import client_of_request
@@ -94,7 +94,7 @@ class SchemesView(EditViews, ItemViews, ImpactViews, WorkflowViews, SimulationVi
         v = doc.version
         own = actor.in_scope(v.scheme.procuratorate_id)
         may_edit = actor.may("edit")
-        return self._page("admin/designer/version.html", doc=doc, started=started,
+        return self._page("admin/designer/version.html", doc=doc, started=started, today=localtime.today(),
                           can_edit=may_edit and own and lifecycle.is_editable(v.status),
                           can_localize=may_edit and current_user.procuratorate_id is not None and not own
                           and lifecycle.is_published(v.status)

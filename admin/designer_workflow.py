@@ -89,8 +89,13 @@ class WorkflowViews:
         flow = wf.workflow(db.session(), _actor(), version, _dictionary(), lang=_lang())
         today = localtime.today()
         next_month = (today.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
-        # What going live ends: this scheme's version in force, else (a localization's first) the scheme above
-        current = next((x for x in version.scheme.versions if x.status == "active" and x.id != version.id), None)
+        # What going live ends: the active version with the latest start (a version still to come included — it is
+        # the one whose days a new date cuts), and the date offered is after its start.
+        actives = sorted((x for x in version.scheme.versions if x.status == "active" and x.id != version.id
+                          and x.effective_from is not None), key=lambda x: x.effective_from)
+        current = actives[-1] if actives else None
+        if current is not None and current.effective_from is not None and current.effective_from >= next_month:
+            next_month = (current.effective_from.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
         # A localization starts no earlier than the version above it (versions.activate refuses an earlier date).
         parent = version.parent
         parent_start = parent.effective_from if parent is not None and parent.status in ("active", "retired") else None

@@ -332,14 +332,20 @@ def plain_words(value: Any, lang: str) -> str:
 
 
 def default_against(actor: Actor, v: SchemeVersion, *, today: dt.date | None = None) -> SchemeVersion | None:
-    """What a version is compared with by default: the scheme's version in force (when it is another), else the
-    newest earlier version the person may see — what this round changes, as a reviewer reads it; a
+    """What a version is compared with by default: the newest earlier version that was published (in the common
+    case the one in force), else the version in force, else the newest earlier version the person may see — what
+    this round changes, as a reviewer reads it; a
     localization's first version (nothing of its own before it): its parent version; ``None`` for a first
     template. (A localization against the version above — all that it changes — is one link away.)"""
     today = today or localtime.today()
     seen = [x for x in versions.visible_versions(actor, v.scheme) if x.id != v.id]
     if v.parent is not None and not [x for x in seen if x.number < v.number]:
         return v.parent
+    # The newest earlier version that was published (approved, in force or scheduled, retired): what this round
+    # changes — a revision of a version still to come is read against it, not against the one in force today.
+    published = [x for x in seen if x.number < v.number and x.status in ("approved", "active", "retired")]
+    if published:
+        return published[-1]
     in_force = next((x for x in seen if x.status == "active" and x.effective_from is not None
                      and x.effective_from <= today and (x.effective_to is None or today <= x.effective_to)), None)
     if in_force is not None:
@@ -356,8 +362,9 @@ def choices(session: Session, actor: Actor, *, lang: str = "zh") -> list[tuple[s
     for s in versions.list_schemes(session, actor):
         vs = versions.visible_versions(actor, s)
         label = "{name} · 第 {n} 版（{s}）" if lang == "zh" else "{name}, version {n} ({s})"
+        today = localtime.today()
         out.append((s.name, [(f"{s.code}/{x.number}", label.format(name=s.name, n=x.number,
-                                                                    s=W.word(W.STATUS_WORDS, lang, x.status)))
+                                                                    s=W.version_status_word(x, lang, today)))
                              for x in reversed(vs)]))
     return out
 

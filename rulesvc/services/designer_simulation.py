@@ -181,9 +181,9 @@ def closed_periods(session: Session, kind: str, today: dt.date) -> list[str]:
 
 def version_words(v: SchemeVersion, lang: str, *, own: bool = True) -> str:
     """“第 2 版（审核中）”, or with the scheme's name when it is another scheme's (a parent template)."""
-    from rulesvc.services.designer_words import STATUS_WORDS as VERSION_STATUS
+    from rulesvc.services.designer_words import version_status_word
 
-    status = VERSION_STATUS[lang].get(v.status, v.status)
+    status = version_status_word(v, lang, localtime.today())
     if lang == "zh":
         text = f"第 {v.number} 版（{status}）"
         return text if own else f"{v.scheme.name} {text}"

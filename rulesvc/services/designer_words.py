@@ -28,13 +28,10 @@ STATUS_WORDS = {"zh": dict(lifecycle.STATUS_LABELS),
 
 def version_status_word(v: Any, lang: str, today: dt.date) -> str:
     """A version's status as a designer reads it today: an active version whose date has not come is 待生效
-    (scheduled, from its date), one whose days are over says until when; the others are their status."""
-    word = STATUS_WORDS["en" if lang == "en" else "zh"].get(v.status, v.status)
+    (scheduled; its date is beside it wherever dates are shown); the others are their status."""
     if v.status == "active" and v.effective_from is not None and v.effective_from > today:
-        return f"待生效（{v.effective_from} 起）" if lang != "en" else f"scheduled (from {v.effective_from})"
-    if v.status == "active" and v.effective_to is not None and v.effective_to < today:
-        return f"已生效（至 {v.effective_to}）" if lang != "en" else f"was in force (to {v.effective_to})"
-    return word
+        return "待生效" if lang != "en" else "scheduled"
+    return STATUS_WORDS["en" if lang == "en" else "zh"].get(v.status, v.status)
 
 
 SUBJECT_WORDS = {"zh": {"prosecutor": "检察官", "procuratorate": "检察院"},

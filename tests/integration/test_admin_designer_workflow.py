@@ -418,3 +418,34 @@ def test_a_revision_from_an_older_version_says_what_waits_in_review_and_the_olde
     html = page(reviewer, "/admin/schemes/TPL/2/")
     assert 'id="wf-newer"' in html and "比本版本新的第 3 版已批准" in html
     assert "/admin/schemes/TPL/3/diff/?against=TPL/2" in html.replace("%2F", "/")
+
+
+def test_a_version_still_to_come_reads_scheduled_and_the_next_one_is_read_against_it(app, world):  # noqa: F811
+    """A designer audit (2026-12-07): a version put in force from a future date read 已生效 and "– 至今"; the go-live
+    card of the version after it named version 1 as the one it ends and offered the scheduled version's own start;
+    版本对比 of that next version compared it with version 1 by default."""
+    from rulesvc.services import localtime
+
+    dictionary = get_dictionary(app.config["RULES_DIR"])
+    today = localtime.today()
+    start = (today.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+    with app.app_context():
+        v2 = versions.scheme_version(db.session, _actor("pdesigner"), "TPL", 2)
+        versions.submit(db.session, _actor("pdesigner"), v2.id, dictionary)
+        db.session.commit()
+        versions.approve(db.session, _actor("previewer"), v2.id, run_id=simulation_run(app, v2.id, "2020"))
+        versions.activate(db.session, _actor("previewer"), v2.id, effective_from=start)
+        v3 = versions.create_draft(db.session, _actor("pdesigner"), "TPL", from_version=2, change_note="第三版")
+        versions.submit(db.session, _actor("pdesigner"), v3.id, dictionary)
+        db.session.commit()
+        versions.approve(db.session, _actor("previewer"), v3.id, run_id=simulation_run(app, v3.id, "2020"))
+        db.session.commit()
+    reviewer = signed_in(app, "previewer")
+    html = page(reviewer, "/admin/schemes/TPL/2/")
+    assert 'data-status="active">待生效</span>' in html and f"自 {start.isoformat()} 起（尚未开始）" in html
+    html = page(reviewer, "/admin/schemes/TPL/3/")
+    assert f"第 2 版（定于 {start.isoformat()} 起生效）将于本版本生效日期的前一日停止生效" in html
+    offered = re.search(r'id="effective_from" name="effective_from" value="([^"]+)"', html).group(1)
+    assert offered > start.isoformat()  # after the scheduled version's start: a date activation accepts
+    diff = page(reviewer, "/admin/schemes/TPL/3/diff/")
+    assert re.search(r'<option value="TPL/2"[^>]*selected', diff)  # read against the version it revises

@@ -50,9 +50,8 @@ def test_a_version_in_force_from_a_date_to_come_reads_scheduled():
     def v(status, start=None, end=None):
         return SimpleNamespace(status=status, effective_from=start, effective_to=end)
 
-    assert version_status_word(v("active", dt.date(2027, 1, 1)), "zh", today) == "待生效（2027-01-01 起）"
-    assert version_status_word(v("active", dt.date(2027, 1, 1)), "en", today) == "scheduled (from 2027-01-01)"
+    assert version_status_word(v("active", dt.date(2027, 1, 1)), "zh", today) == "待生效"
+    assert version_status_word(v("active", dt.date(2027, 1, 1)), "en", today) == "scheduled"
     assert version_status_word(v("active", dt.date(2020, 1, 1), dt.date(2026, 12, 31)), "zh", today) == "已生效"
-    assert version_status_word(v("active", dt.date(2020, 1, 1), dt.date(2026, 12, 6)), "zh", today) == "已生效（至 2026-12-06）"
     assert version_status_word(v("active", today), "zh", today) == "已生效"
     assert version_status_word(v("in_review"), "zh", today) == "审核中"
