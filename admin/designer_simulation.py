@@ -191,13 +191,15 @@ class SimulationViews:
         prog = S.progress(run, lang)
         changes = (S.run_changes(db.session(), actor, run, get_dictionary(current_app.config["RULES_DIR"]), lang)
                    if run.status == "succeeded" else None)
+        notes = S.dimension_notes(run, lang) if run.status == "succeeded" else {}
         db.session.commit()
         answer = self._page("admin/designer/simulation_run.html", v=v, run=run, row=row, progress=prog, report=page,
                           chart=page["chart"] if page else {}, scenarios=scenarios, may_edit=may_edit,
                           n=S.Numbers(lang), error=S.error_words(run, lang), again=S.again_request(run),
                           quota_groups=S.QUOTA_GROUP_WORDS[lang], check_words=S.CHECK_WORDS[lang],
                           kinds=S.KIND_WORDS[lang], may_lock_in=may_lock_in, lock_errors=lock_errors,
-                          lock_form=request.form if lock_errors else None, changes=changes, started=started)
+                          lock_form=request.form if lock_errors else None, changes=changes, dim_notes=notes,
+                          started=started)
         if run.status in runs.ACTIVE:
             _warm_report_templates()
         return answer[0], status, answer[2]
@@ -277,9 +279,10 @@ class SimulationViews:
         except (NotFound, Conflict, InvalidInput):
             db.session.rollback()
             return self._not_found()
+        notes = S.dimension_notes(run, lang)
         db.session.commit()
         return self.render("admin/designer/simulation_why.html", why=S.why_rows(why["items"]), n=S.Numbers(lang),
-                           kinds=S.KIND_WORDS[lang])
+                           kinds=S.KIND_WORDS[lang], dim_notes=notes)
 
     @expose("/<code>/<int:number>/simulations/<int:run_id>/export.<fmt>")
     def simulation_export(self, code: str, number: int, run_id: int, fmt: str) -> ResponseReturnValue:

@@ -92,7 +92,7 @@ class WorkflowViews:
         # What going live ends: the active version with the latest start (a version still to come included — it is
         # the one whose days a new date cuts), and the date offered is after its start.
         actives = sorted((x for x in version.scheme.versions if x.status == "active" and x.id != version.id
-                          and x.effective_from is not None), key=lambda x: x.effective_from)
+                          and x.effective_from is not None), key=lambda x: x.effective_from or dt.date.min)
         current = actives[-1] if actives else None
         if current is not None and current.effective_from is not None and current.effective_from >= next_month:
             next_month = (current.effective_from.replace(day=1) + dt.timedelta(days=32)).replace(day=1)

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rulesvc.catalogue import msg
+from rulesvc.engine.scoring import fmt
 from rulesvc.engine.simreport import explaining, flags_on
 from rulesvc.errors import NotFound
 from rulesvc.persistence.models import Dataset, SchemeVersion, SimulationRun
@@ -435,7 +436,7 @@ def _r(x: Any) -> float | None:
     return None if x is None else round(float(x), 2)
 
 
-__all__ = ["Choices", "Numbers", "RunChanges", "change_rows", "export_changes", "run_changes", "again_request", "error_words", "closed_periods", "launch_choices", "progress", "report_page", "run_row",
+__all__ = ["Choices", "Numbers", "RunChanges", "change_rows", "dimension_notes", "export_changes", "run_changes", "again_request", "error_words", "closed_periods", "launch_choices", "progress", "report_page", "run_row",
            "scenario_results", "status_word", "version_words", "why_rows"]
 
 
@@ -500,3 +501,44 @@ def export_changes(session: Session, actor: Actor, run: SimulationRun, dictionar
     if changes is None or changes.stale or changes.diff.problems:
         return None
     return change_rows(changes)
+
+
+def dimension_notes(run: SimulationRun, lang: str) -> dict[str, str]:
+    """Why an indicator with the same points counts for another part of the total, named for each indicator of the
+    candidate: its dimension's weight (效率 30 → 25), its dimension changed, or the weights' total — from the two
+    versions the run scored ({} when the draft changed since the run, or there is no baseline)."""
+    cand, base = run.candidate, run.baseline
+    if cand is None or base is None or content_hash(versions.resolve(cand)) != run.candidate_hash:
+        return {}
+    c_doc, b_doc = versions.resolve(cand), versions.resolve(base)
+    c_dims, b_dims = c_doc.get("dimensions") or {}, b_doc.get("dimensions") or {}
+
+    def total(dims: Mapping[str, Any]) -> float:
+        return sum(float((d or {}).get("weight") or 0) for d in dims.values())
+
+    def name(dims: Mapping[str, Any], code: Any) -> str:
+        return str((dims.get(code) or {}).get("name") or code)
+    tc, tb = total(c_dims), total(b_dims)
+    zh = lang != "en"
+    out: dict[str, str] = {}
+    b_inds = b_doc.get("indicators") or {}
+    for code, ind in (c_doc.get("indicators") or {}).items():
+        old = b_inds.get(code)
+        if not isinstance(ind, Mapping) or not isinstance(old, Mapping):
+            continue
+        dc, db = ind.get("dimension"), old.get("dimension")
+        wc = float((c_dims.get(dc) or {}).get("weight") or 0)
+        wb = float((b_dims.get(db) or {}).get("weight") or 0)
+        parts = []
+        if dc != db:
+            parts.append(f"所属维度由“{name(b_dims, db)}”改为“{name(c_dims, dc)}”" if zh
+                         else f"its dimension changed from {name(b_dims, db)} to {name(c_dims, dc)}")
+        elif wc != wb:
+            parts.append(f"所在维度“{name(c_dims, dc)}”的权重 {fmt(wb)} → {fmt(wc)}" if zh
+                         else f"the weight of its dimension {name(c_dims, dc)}: {fmt(wb)} → {fmt(wc)}")
+        if tc != tb:
+            parts.append(f"各维度权重合计 {fmt(tb)} → {fmt(tc)}" if zh else f"the weights' total: {fmt(tb)} → {fmt(tc)}")
+        if parts:
+            out[str(code)] = ("得分未变，计入总分变了：" + "；".join(parts) + "。") if zh \
+                else "Same points, another weight: " + "; ".join(parts) + "."
+    return out

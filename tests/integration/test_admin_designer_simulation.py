@@ -237,6 +237,18 @@ def test_why_a_person_moved_is_a_fragment_whose_items_add_up(world):
         row = re.search(rf'data-code="{w["code"]}">(.*?)</tr>', fragment, re.S).group(1)
         same = w["kind"] == "indicator" and w["points_b"] is not None and w["points_b"] == w["points_c"]
         assert ("得分未变，计入总分变了" in row) == (same and abs(w["delta"]) >= 0.005), w
+        if same and abs(w["delta"]) >= 0.005:  # and names the weight that moved (a UI audit: the cause went unnamed)
+            dims = {"FIL": "所在维度“效果”的权重 6 → 5", "RES": "所在维度“质量”的权重 4 → 5"}
+            assert dims.get(w["code"], "所在维度") in row, row
+    # the dimension's weight, said for every indicator of the candidate scored under both
+    with world.app.app_context():
+        from rulesvc.persistence.models import SimulationRun
+        from rulesvc.services import designer_simulation as S
+
+        notes = S.dimension_notes(db.session.get(SimulationRun, run_id), "zh")
+        db.session.remove()
+    assert notes == {"FIL": "得分未变，计入总分变了：所在维度“效果”的权重 6 → 5。",
+                     "RES": "得分未变，计入总分变了：所在维度“质量”的权重 4 → 5。"}, notes
     page(client, f"{world.base}{run_id}/why/NOBODY/", 404)
 
 
