@@ -159,8 +159,17 @@ def conflict_rows(v: SchemeVersion, *, lang: str = "zh") -> list[dict[str, Any]]
             "edit_default": _default(kind, c.get("local")), "tiers": tiers,
             "sign": "≤" if _entry(parent_doc, loc.parse_path(path)).get("direction") == "lower_better" else "≥",
             "unit": "%" if kind == "tiers" and _entry(parent_doc, loc.parse_path(path)).get("unit") == "%" else "",
-            "split": _split_words(v, parent_doc, resolved, lang) if c.get("kind") == "weights" else None})
+            "split": _split_words(v, parent_doc, resolved, lang) if _is_weight(path) else None})
     return rows
+
+
+def _is_weight(path: str) -> bool:
+    """A dimension's weight: its conflict shows the splits (the weights are one split, whichever moved)."""
+    try:
+        tokens = loc.parse_path(path)
+    except ValueError:
+        return False
+    return len(tokens) == 3 and tokens[0] == "dimensions" and tokens[2] == "weight"
 
 
 def _split_words(v: SchemeVersion, parent_doc: Mapping[str, Any], resolved: Mapping[str, Any],

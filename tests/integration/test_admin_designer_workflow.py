@@ -281,6 +281,8 @@ def test_taking_up_a_new_version_above_settles_conflicts_and_the_drift_report(ap
         plea["scoring"] = {**plea["scoring"], "tiers": [{"min": 0.93, "points": 10}, {"min": 0.87, "points": 8}]}
         doc["indicators"]["plea_rate"] = plea
         doc["adjustments"] = {**doc["adjustments"], "honour": {**doc["adjustments"]["honour"], "points": 2}}
+        doc["dimensions"] = {**doc["dimensions"], "effect": {**doc["dimensions"]["effect"],
+                                                             "weight": doc["dimensions"]["effect"]["weight"] + 5}}
         versions.update_draft(db.session, _actor("pdesigner"), v2.id, lock_version=v2.lock_version, document=doc)
         versions.submit(db.session, _actor("pdesigner"), v2.id, dictionary)
         db.session.commit()
@@ -303,6 +305,11 @@ def test_taking_up_a_new_version_above_settles_conflicts_and_the_drift_report(ap
     text = card.group(0)
     assert "≥ 90% → 10 分" in text and "≥ 93% → 10 分" in text and "≥ 92% → 10 分" in text
     assert "保留本地" in text and "采用上级" in text and "修改" in text
+    # The county's own weight is asked again (the province moved 效果's): both splits, each with its total.
+    weight = re.search(r'<div class="card mb-3 conflict-card" data-path="dimensions.quality.weight">.*?</dl>',
+                       conflicts, re.S)
+    assert weight and "上级新版本调整了其他维度的权重" in weight.group(0), conflicts[:3000]
+    assert "上级现在的权重" in weight.group(0) and "本草稿现在的权重" in weight.group(0) and "合计" in weight.group(0)
     # The draft cannot be submitted while the conflict stands.
     draft = page(client, "/admin/schemes/LOC-910101/2/")
     assert "disabled" in _button(draft, "submit-button") and "处与上级新版本的冲突未处理" in draft
