@@ -217,8 +217,8 @@ def _fields(coll: str, old: Mapping[str, Any], new: Mapping[str, Any], lang: str
 
 def _summary(coll: str, row: Mapping[str, Any], lang: str) -> list[FieldChange]:
     """What an added or removed part is: its main fields."""
-    keys = {"indicators": ("formula", "rule", "points", "dimension"), "metrics": ("how", "events", "where"),
-            "adjustments": ("events", "where", "points", "cap"), "vetoes": ("events", "where", "effects")}[coll]
+    keys = {"indicators": ("formula", "rule", "points", "dimension", "lines"), "metrics": ("how", "events", "where"),
+            "adjustments": ("events", "where", "points", "cap", "lines"), "vetoes": ("events", "where", "effects")}[coll]
     out = []
     for key, zh, en in FIELDS[coll]:
         if key in keys and row.get(key) not in (None, "", []):

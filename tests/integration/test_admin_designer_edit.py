@@ -251,6 +251,10 @@ def test_a_local_count_is_picked_from_the_dictionary_then_used_by_a_local_indica
     assert r.status_code == 302 and r.headers["Location"].endswith("#ind-LOCAL_1")
     added = _draft(app, "TPL-910103")["overrides"][1]
     assert added["path"] == "indicators.LOCAL_1" and added["value"]["lines"] == ["public_interest"]  # known lines only
+    diff = page(client, "/admin/schemes/TPL-910103/1/diff/")  # against the version above: what it adds, lines too
+    row = re.search(r'<tr class="part-change" data-code="LOCAL_1".*?(?=<tr class="part-change" data-code="(?!LOCAL_1)|</tbody>)',
+                    diff, re.S).group(0)
+    assert "业务条线" in row and "公益诉讼检察" in row
     read = page(client, "/admin/schemes/TPL-910103/1/")
     assert "黑土地保护公益诉讼案件数" in read and "“领域”为黑土地保护" in read
     # Taking back the count while the local indicator uses it is refused, saying why.
