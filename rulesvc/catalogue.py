@@ -350,7 +350,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "scenario.lock_nothing": ("没有可锁定的结果：请给出考评对象代码，或选择锁定变动最大者",
                               "Nothing to lock in: name subjects, or lock in the top movers"),
     "version.template_no_overrides": ("模板版本没有覆盖项", "A template has no overrides"),
-    "version.template_no_parent": ("模板版本没有上级版本，无需变基", "A template has no parent to rebase onto"),
+    "version.template_no_parent": ("模板版本没有上级版本，无需跟进", "A template has no parent to rebase onto"),
     "version.overrides_invalid": ("本地化覆盖项有误", "Invalid overrides"),
     "version.not_an_object": ("方案文档应为一个对象", "The document must be an object"),
     "version.localization_keys": ("本地化版本只保存说明、覆盖项和冲突", "A localization holds only description, overrides and conflicts"),
@@ -359,7 +359,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "version.scheme_invalid": ("方案信息有误", "Invalid scheme"),
     "version.code_taken": ("方案代码 {code} 已被使用", "Scheme code {code} is taken"),
     "version.parent_unpublished": ("上级版本须已批准或已生效", "The parent version must be approved or active"),
-    "version.rebase_not_newer": ("第 {number} 版不比本版的上级（第 {current} 版）新：变基只能跟进上级方案更新的版本",
+    "version.rebase_not_newer": ("第 {number} 版不比本版的上级（第 {current} 版）新：只能跟进上级方案更新的版本",
                                  "Version {number} is not newer than this version's parent (version {current}): a rebase "
                                  "follows a newer version of the parent scheme"),
     "version.conflict_open_at": ("冲突未处理：{path}（{message}）", "Conflict not settled: {path} ({message})"),

@@ -26,7 +26,7 @@ ACTION_LABELS = {
     "version.update": "修改草稿", "version.submit": "提交审核", "version.attach_simulation": "指定模拟测评",
     "version.scenarios": "修改回归用例", "simulation.create": "发起模拟测评", "simulation.cancel": "取消模拟测评",
     "version.approve": "批准", "version.reject": "退回", "version.activate": "生效", "version.retire": "停用",
-    "version.supersede": "被新版本取代", "version.rebase": "变基到新上级版本", "version.settle": "处理冲突",
+    "version.supersede": "被新版本取代", "version.rebase": "跟进上级新版本", "version.settle": "处理冲突",
     "version.delete": "删除草稿", "rules.import": "从文件导入",
     "publication.publish": "发布考评结果", "publication.supersede": "更正已发布的考评结果",
     "dataset.import": "导入数据集", "dataset.correct": "导入更正数据集", "dataset.withdraw": "撤回数据集",

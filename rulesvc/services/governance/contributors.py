@@ -21,7 +21,7 @@ from rulesvc.errors import PermissionDenied
 from rulesvc.persistence.models import SchemeVersion, VersionContribution, utcnow
 from rulesvc.services.governance.access import Actor
 
-ROLE_LABELS = {"created": "编写", "edited": "修改", "copied": "复制来源", "rebased": "变基", "submitted": "提交"}
+ROLE_LABELS = {"created": "编写", "edited": "修改", "copied": "复制来源", "rebased": "跟进上级新版本", "submitted": "提交"}
 ROLE_LABELS_EN = {"created": "wrote", "edited": "edited", "copied": "wrote content copied into it",
                   "rebased": "rebased", "submitted": "submitted"}
 

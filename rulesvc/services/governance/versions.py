@@ -296,7 +296,7 @@ def create_scheme(session: Session, actor: Actor, *, code: str, name: str, procu
     session.add(scheme)
     session.flush()
     audit.record(session, actor, "scheme.create", scheme=scheme,
-                 summary=f"新建方案 {code}（{name}）(created scheme {code})")
+                 summary=f"新建方案 {code}（{name}）", summary_en=f"created scheme {code} ({name})")
     return _new_version(session, actor, scheme, doc, parent=None, change_note=change_note, action="version.create")
 
 
@@ -737,11 +737,11 @@ def rebase(session: Session, actor: Actor, version_id: int, *, new_parent_id: in
     # applies waits in its conflict.
     overrides = list(result.carried) + [c["override"] for c in conflicts if c["applies"]]
     doc = {"description": v.document.get("description", ""), "overrides": overrides, "conflicts": conflicts}
-    note = change_note or f"变基到 {new_parent.scheme.code} 第 {new_parent.number} 版"
+    note = change_note or f"跟进 {new_parent.scheme.code} 第 {new_parent.number} 版"
     draft = _new_version(session, actor, v.scheme, doc, parent=new_parent, change_note=note, action=None)
     contributors.copy_from(session, v, draft)
     audit.record(session, actor, "version.rebase", version=draft,
-                 summary=f"{v.scheme.code} 第 {v.number} 版变基到 {new_parent.scheme.code} 第 {new_parent.number} 版："
+                 summary=f"{v.scheme.code} 第 {v.number} 版跟进上级 {new_parent.scheme.code} 第 {new_parent.number} 版："
                          f"沿用 {len(result.carried)} 项，冲突 {len(conflicts)} 项",
                  diff=docdiff.diff(old_doc, new_doc), detail={"conflicts": conflicts, "from_version": v.id,
                                                             "document": doc, "parent_version_id": new_parent.id})
