@@ -412,6 +412,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "impact.no_closed_period": ("{before} 之前没有已结束且有数据的考评期间，无法预览影响",
                                 "No closed period with data before {before}: there is nothing to show the impact on"),
     # -- keys ------------------------------------------------------------------------------------
+    "key.permissions_missing": ("请至少选择一项权限", "Choose at least one permission"),
+    "key.permissions_unknown": ("没有这些权限：{bad}；可选 {choices}", "No such permissions: {bad}; one or more of {choices}"),
+    "key.procuratorates_missing": ("请至少选择一个检察院", "Choose at least one procuratorate"),
+    "key.procuratorates_unknown": ("没有这些检察院代码：{codes}", "No procuratorate has the codes {codes}"),
     "key.owner_unknown": ("没有找到在用的用户 {username}，无法作为密钥持有人", "No active user {username} to own the key"),
     "key.review_needs_owner": ("带“审核”权限的密钥须指定持有人（--owner 用户名）：批准是个人的行为",
                                "A key with the review permission needs an owner (--owner USERNAME): approving is a person's act"),

@@ -279,6 +279,10 @@ def test_an_api_key_is_shown_once_then_only_its_prefix_and_can_be_revoked(app, w
     r = client.post("/admin/apikeys/", data={"csrf_token": token, "name": "绩效系统", "procuratorates": ["910101"],
                                              "permissions": ["read", "review"]})
     assert r.status_code == 422 and 'id="error-owner"' in r.get_data(as_text=True) and count(app, ApiKey) == 0
+    # No procuratorate ticked: said in words, no English, no "none given" (a UI audit, 2026-12-07).
+    r = client.post("/admin/apikeys/", data={"csrf_token": token, "name": "绩效系统", "permissions": ["read"]})
+    said = r.get_data(as_text=True)
+    assert r.status_code == 422 and "请至少选择一个检察院" in said and "none given" not in said and count(app, ApiKey) == 0
     r = client.post("/admin/apikeys/", data={"csrf_token": token, "name": "绩效系统", "procuratorates": ["910101"],
                                              "permissions": ["read", "score"], "expires": "2999-12-31"})
     html = r.get_data(as_text=True)

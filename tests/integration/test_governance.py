@@ -525,7 +525,7 @@ def test_a_localization_comes_into_force_no_earlier_than_the_version_it_is_built
         with pytest.raises(InvalidInput) as err:
             versions.activate(db.session, creviewer, loc.id, effective_from=dt.date(2020, 6, 1))
         assert err.value.error_code == "version.before_parent"
-        assert "TPL 第 1 版自 2021-01-01 起生效" in err.value.errors["effective_from"][0].render("zh")
+        assert "示范省检察官考评模板 第 1 版自 2021-01-01 起生效" in err.value.errors["effective_from"][0].render("zh")
         db.session.rollback()
         assert db.session.get(SchemeVersion, loc.id).status == "approved"  # nothing changed
         versions.activate(db.session, creviewer, loc.id, effective_from=dt.date(2021, 1, 1))

@@ -61,12 +61,16 @@ def create_key(session: Session, actor: Actor, *, name: str, procuratorates: Seq
     if not (name or "").strip() or len(name) > 100:
         errors["name"] = ["1–100 个字符 (1 to 100 characters)"]
     bad = sorted(set(permissions) - set(KEY_PERMISSIONS))
-    if bad or not permissions:
-        errors["permissions"] = [f"取值须为 {', '.join(KEY_PERMISSIONS)} 中的一个或多个 (unknown: {', '.join(bad) or 'none given'})"]
+    if not permissions:
+        errors["permissions"] = [msg("key.permissions_missing")]
+    elif bad:
+        errors["permissions"] = [msg("key.permissions_unknown", bad="、".join(bad), choices="、".join(KEY_PERMISSIONS))]
     orgs = list(session.scalars(select(Procuratorate).where(Procuratorate.code.in_(list(procuratorates)))))
     missing = sorted(set(procuratorates) - {o.code for o in orgs})
-    if missing or not procuratorates:
-        errors["procuratorates"] = [f"未知的检察院代码 (unknown procuratorates): {', '.join(missing) or 'none given'}"]
+    if not procuratorates:
+        errors["procuratorates"] = [msg("key.procuratorates_missing")]
+    elif missing:
+        errors["procuratorates"] = [msg("key.procuratorates_unknown", codes="、".join(missing))]
     person = None
     if owner:
         person = session.scalar(select(User).where(User.username == owner))

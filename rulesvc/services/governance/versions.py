@@ -666,10 +666,10 @@ def _check_after_parent(v: SchemeVersion, effective_from: dt.date) -> None:
         if parent.status == Status.RETIRED.value and parent.effective_from is not None \
                 and parent.effective_from <= effective_from:
             return  # built on a version since retired: the date is after its start, as for one in force
-        why = msg("version.parent_not_in_force", parent=parent.scheme.code, number=parent.number)
+        why = msg("version.parent_not_in_force", parent=parent.scheme.name, number=parent.number)
         raise InvalidInput(why, errors={"effective_from": [why]})
     if effective_from < parent.effective_from:
-        early = msg("version.before_parent", parent=parent.scheme.code, number=parent.number,
+        early = msg("version.before_parent", parent=parent.scheme.name, number=parent.number,
                     date=parent.effective_from.isoformat())
         raise InvalidInput(early, errors={"effective_from": [early]})
 
