@@ -241,6 +241,25 @@ class WorkflowViews:
             versions.submit(db.session(), actor, v.id, _dictionary(), lock_version=lock)
         return self._step(code, number, "submit", run, check)
 
+    @expose("/<code>/<int:number>/delete/", methods=["POST"])
+    def wf_delete(self, code: str, number: int) -> ResponseReturnValue:
+        """删除草稿: a draft nobody will submit (a take-up abandoned, a revision begun by mistake) goes; its whole
+        content stays in the audit log, and its number is not used again."""
+        def check(errors: dict[str, list[str]]) -> None:
+            if not request.form.get("confirm_delete"):
+                errors["confirm_delete"] = [gettext("Tick the box to confirm: the draft is deleted.")]
+
+        def run(actor: Any, v: SchemeVersion) -> str:
+            try:
+                lock = int(request.form.get("lock_version", ""))
+            except ValueError:
+                lock = -1
+            versions.delete_draft(db.session(), actor, v.id, lock_version=lock)
+            flash(gettext("Draft version %(n)s is deleted; its content is kept in the audit log.", n=v.number),
+                  "success")
+            return url_for(".index")
+        return self._step(code, number, "delete", run, check)
+
     @expose("/<code>/<int:number>/approve/", methods=["POST"])
     def wf_approve(self, code: str, number: int) -> ResponseReturnValue:
         """批准: four eyes and the simulation gate are the service's."""

@@ -154,7 +154,7 @@ def _gate(session: Session, v: SchemeVersion) -> tuple[SimulationRun, list[Any]]
     return gate.run_for_approval(session, v, None)
 
 
-STEP_PERMISSIONS = {"submit": "edit", "rebase": "edit", "settle": "edit", "approve": "review", "reject": "review", "activate": "activate",
+STEP_PERMISSIONS = {"submit": "edit", "delete": "edit", "rebase": "edit", "settle": "edit", "approve": "review", "reject": "review", "activate": "activate",
                     "retire": "activate"}
 
 

@@ -456,3 +456,25 @@ def test_a_version_still_to_come_reads_scheduled_and_the_next_one_is_read_agains
     assert offered > start.isoformat()  # after the scheduled version's start: a date activation accepts
     diff = page(reviewer, "/admin/schemes/TPL/3/diff/")
     assert re.search(r'<option value="TPL/2"[^>]*selected', diff)  # read against the version it revises
+
+
+def test_a_draft_nobody_will_submit_is_deleted_with_a_confirmation(app, world):  # noqa: F811
+    """A UI audit (2026-12-07): a take-up abandoned halfway left a draft with open conflicts that nothing could
+    remove, and 为本院本地化 kept opening it. 删除本草稿 asks for a tick, then deletes it — its content kept in the
+    audit log; a viewer cannot."""
+    client = signed_in(app, "pdesigner")
+    html = page(client, "/admin/schemes/TPL/2/")
+    assert 'id="wf-delete"' in html
+    hidden = _hidden(html, "/delete/")
+    r = client.post("/admin/schemes/TPL/2/delete/", data=hidden)
+    assert r.status_code == 422 and "请勾选确认：草稿将被删除。" in r.get_data(as_text=True)
+    assert _version(app, "TPL", 2)["status"] == "draft"
+    r = client.post("/admin/schemes/TPL/2/delete/", data={**hidden, "confirm_delete": "1"})
+    assert r.status_code == 302 and r.headers["Location"].endswith("/admin/schemes/")
+    assert "第 2 版草稿已删除，其内容保存在审计日志中。" in page(client, "/admin/schemes/")
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(SchemeVersion).join(SchemeRow)
+                                 .where(SchemeRow.code == "TPL", SchemeVersion.number == 2)) == 0
+        assert db.session.scalar(select(AuditRecord.summary).where(AuditRecord.action == "version.delete"))
+    viewer = signed_in(app, "pviewer")
+    assert 'id="wf-delete"' not in page(viewer, "/admin/schemes/LOC-910101/1/")
