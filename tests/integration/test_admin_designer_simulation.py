@@ -202,6 +202,7 @@ def test_a_designer_starts_a_run_follows_it_and_reads_the_report(world):
     assert "公平性" in html and "按业务条线（四大检察）" in html
     # Movers with why they moved (in the report for the first ones).
     assert 'id="movers-risers"' in html and "为什么" in html and "监督立案数" in html
+    assert "候选版本下的等次依据：" in html  # why a mover has the grade they have (a veto, a quota)
     # Regression scenarios: none yet, said so.
     assert 'id="no-scenarios"' in html
     # Exports from the page.
