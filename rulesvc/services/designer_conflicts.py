@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 from collections import Counter
 from collections.abc import Mapping
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -25,6 +26,7 @@ from rulesvc.engine.scoring import fmt
 from rulesvc.errors import InvalidInput
 from rulesvc.persistence.models import SchemeVersion
 from rulesvc.services import designer_words as W
+from rulesvc.services import localtime
 from rulesvc.services.designer_diff import plain_words
 from rulesvc.services.designer_edit import kind_words, part_label
 from rulesvc.services.designer_forms import number
@@ -253,7 +255,8 @@ def drift_rows(session: Session, actor: Actor, v: SchemeVersion, *, lang: str = 
             changes.append({"kind": kind_words(o, lang), "label": label, "was": was, "value": now,
                             "reason": o.get("reason", "")})
             parts[label] += 1
-        rows.append({**d, "status_word": W.word(W.STATUS_WORDS, lang, d["status"]), "changes": changes})
+        shown = SimpleNamespace(status=d["status"], effective_from=d.get("effective_from"))
+        rows.append({**d, "status_word": W.version_status_word(shown, lang, localtime.today()), "changes": changes})
     return {"rows": rows, "most": parts.most_common(8), "count": len(rows)}
 
 

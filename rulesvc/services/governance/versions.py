@@ -806,7 +806,8 @@ def drift_report(session: Session, actor: Actor, version_id: int) -> dict[str, A
             rows.append({
                 "scheme": c.scheme.code, "name": c.scheme.name, "procuratorate": c.scheme.procuratorate.code,
                 "procuratorate_name": c.scheme.procuratorate.name, "version": c.number, "version_id": c.id,
-                "status": c.status, "parent": {"scheme": parent.scheme.code, "version": parent.number},
+                "status": c.status, "effective_from": c.effective_from,
+                "parent": {"scheme": parent.scheme.code, "version": parent.number},
                 "overrides": [{**o, "kind": loc.kind_of(o)[0], "kind_en": loc.kind_of(o)[1]}
                               for o in c.document.get("overrides", [])],
                 "conflicts": len(c.document.get("conflicts") or []),
