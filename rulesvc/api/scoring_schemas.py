@@ -18,8 +18,9 @@ MONTH_PATTERN = r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])$"
 
 
 def Period(**kwargs: Any) -> ma.fields.String:  # a field factory, named like the field it makes
-    return ma.fields.String(validate=ma.validate.Regexp(PERIOD_PATTERN, error="须为 2020、2020-Q3 或 2020-07 这样的期间 "
-                                                        "(a year, quarter or month: 2020, 2020-Q3, 2020-07)"),
+    return ma.fields.String(validate=ma.validate.Regexp(PERIOD_PATTERN, error="须为 1900–2099 年间的年、季度或月，如 2020、"
+                                                        "2020-Q3、2020-07 (a year, quarter or month between 1900 and "
+                                                        "2099: 2020, 2020-Q3, 2020-07)"),
                             **kwargs)
 
 
