@@ -59,6 +59,15 @@ def _messages(exc: RulesvcError, lang: str) -> dict[str, list[str]]:
             for k, v in rendered.items()}
 
 
+def _form_lock() -> int:
+    """The ``lock_version`` the form was drawn with (-1 when absent or not a number: the service then says the
+    draft changed)."""
+    try:
+        return int(request.form.get("lock_version", ""))
+    except ValueError:
+        return -1
+
+
 def _day(form: Mapping[str, Any], name: str, errors: dict[str, list[str]], *, required: bool) -> dt.date | None:
     text = str(form.get(name, "") or "").strip()
     if not text:
@@ -231,10 +240,7 @@ class WorkflowViews:
                 errors["change_note"] = [gettext("Say what this version changes: the reviewer reads it first.")]
 
         def run(actor: Any, v: SchemeVersion) -> None:
-            try:
-                lock = int(request.form.get("lock_version", ""))
-            except ValueError:
-                lock = -1
+            lock = _form_lock()
             if note != (v.change_note or ""):
                 v = versions.update_draft(db.session(), actor, v.id, lock_version=lock, change_note=note)
                 lock = v.lock_version
@@ -250,10 +256,7 @@ class WorkflowViews:
                 errors["confirm_delete"] = [gettext("Tick the box to confirm: the draft is deleted.")]
 
         def run(actor: Any, v: SchemeVersion) -> str:
-            try:
-                lock = int(request.form.get("lock_version", ""))
-            except ValueError:
-                lock = -1
+            lock = _form_lock()
             versions.delete_draft(db.session(), actor, v.id, lock_version=lock)
             flash(gettext("Draft version %(n)s is deleted; its content is kept in the audit log.", n=v.number),
                   "success")

@@ -548,23 +548,35 @@ def test_a_localization_comes_into_force_no_earlier_than_the_version_it_is_built
         assert versions.version_in_effect(db.session, creviewer, "LOC-B", dt.date(2022, 1, 1)).id == loc2.id
 
 
+def next_template(dictionary, doc: dict[str, Any], note: str, start: dt.date) -> int:
+    """The province's next template version with ``doc``: submitted, simulated on 2020, approved, put in force
+    from ``start`` (in the caller's app context); its id."""
+    pd, pr = actor("pdesigner"), actor("previewer")
+    v = versions.create_draft(db.session, pd, "TPL", document=doc, change_note=note)
+    versions.submit(db.session, pd, v.id, dictionary)
+    versions.approve(db.session, pr, v.id, run_id=simulate(db.session, pd, v.id, "2020").id)
+    versions.activate(db.session, pr, v.id, effective_from=start)
+    db.session.commit()
+    return v.id
+
+
+def county_localization(template_id: int, code: str) -> SchemeVersion:
+    """清瑞区's draft localization ``code`` of the template version, with the three overrides."""
+    return versions.localize(db.session, actor("cdesigner"), parent_version_id=template_id, procuratorate="910101",
+                             code=code, name="清瑞区检察官考评方案", overrides=THREE_OVERRIDES, change_note="本地化")
+
+
 def test_keeping_a_local_value_the_version_above_now_has_leaves_no_local_change(app, people) -> None:
     """A designer audit (2026-12-07): the province raised 质量 to 45, the county's own value; 保留本地 kept an override
     "45 → 45" that the drift report then counted as a deviation. Kept, it is no change: it is dropped."""
     tpl1 = publish_template(app, start=dt.date(2021, 1, 1))
     with app.app_context():
-        dictionary = get_dictionary(app.config["RULES_DIR"])
-        county, pd, pr = actor("cdesigner"), actor("pdesigner"), actor("previewer")
-        loc = versions.localize(db.session, county, parent_version_id=tpl1, procuratorate="910101", code="LOC-K",
-                                name="清瑞区检察官考评方案", overrides=THREE_OVERRIDES, change_note="本地化")
+        dictionary, county = get_dictionary(app.config["RULES_DIR"]), actor("cdesigner")
+        loc = county_localization(tpl1, "LOC-K")
         doc2 = template_doc()
         doc2["dimensions"]["quality"]["weight"] = 45
-        v2 = versions.create_draft(db.session, pd, "TPL", document=doc2, change_note="质量权重 45")
-        versions.submit(db.session, pd, v2.id, dictionary)
-        versions.approve(db.session, pr, v2.id, run_id=simulate(db.session, pd, v2.id, "2020").id)
-        versions.activate(db.session, pr, v2.id, effective_from=dt.date(2022, 1, 1))
-        db.session.commit()
-        rebased = versions.rebase(db.session, county, loc.id, new_parent_id=v2.id)
+        v2 = next_template(dictionary, doc2, "质量权重 45", dt.date(2022, 1, 1))
+        rebased = versions.rebase(db.session, county, loc.id, new_parent_id=v2)
         db.session.commit()
         assert [c["path"] for c in rebased.document["conflicts"]] == ["dimensions.quality.weight"]
         versions.settle(db.session, county, rebased.id, lock_version=rebased.lock_version,
@@ -580,20 +592,13 @@ def test_a_draft_with_open_conflicts_does_not_follow_a_newer_version_above(app, 
     it follows."""
     tpl1 = publish_template(app, start=dt.date(2021, 1, 1))
     with app.app_context():
-        dictionary = get_dictionary(app.config["RULES_DIR"])
-        county, pd, pr = actor("cdesigner"), actor("pdesigner"), actor("previewer")
-        loc = versions.localize(db.session, county, parent_version_id=tpl1, procuratorate="910101", code="LOC-C",
-                                name="清瑞区检察官考评方案", overrides=THREE_OVERRIDES, change_note="本地化")
+        dictionary, county = get_dictionary(app.config["RULES_DIR"]), actor("cdesigner")
+        loc = county_localization(tpl1, "LOC-C")
 
         def template(tiers_min: float, start: dt.date) -> int:
             doc = template_doc()
             doc["indicators"]["plea_rate"]["scoring"]["tiers"][0]["min"] = tiers_min
-            v = versions.create_draft(db.session, pd, "TPL", document=doc, change_note=f"档位 {tiers_min}")
-            versions.submit(db.session, pd, v.id, dictionary)
-            versions.approve(db.session, pr, v.id, run_id=simulate(db.session, pd, v.id, "2020").id)
-            versions.activate(db.session, pr, v.id, effective_from=start)
-            db.session.commit()
-            return v.id
+            return next_template(dictionary, doc, f"档位 {tiers_min}", start)
 
         v2 = template(0.88, dt.date(2022, 1, 1))
         rebased = versions.rebase(db.session, county, loc.id, new_parent_id=v2)
