@@ -296,11 +296,14 @@ def pytest_terminal_summary(terminalreporter) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Modules marked ``sqlite_only`` (the admin pages' own tests: thin views over services whose tests run on
     both databases) run on SQLite alone — their PostgreSQL copies are left out of the run, to keep the whole
-    suite within CI's 20 minutes. Said in the README (*Tests and checks*)."""
+    suite within CI's 20 minutes. Said in the README (*Tests and checks*). Modules marked ``postgresql_only`` run
+    another module's test on PostgreSQL alone (the schemathesis run: its two databases on two workers)."""
     keep, drop = [], []
     for item in items:
         spec = getattr(item, "callspec", None)
-        if item.get_closest_marker("sqlite_only") and spec is not None and spec.params.get("db_kind") == "postgresql":
+        kind = spec.params.get("db_kind") if spec is not None else None
+        if (item.get_closest_marker("sqlite_only") and kind == "postgresql") or \
+                (item.get_closest_marker("postgresql_only") and kind == "sqlite"):
             drop.append(item)
         else:
             keep.append(item)

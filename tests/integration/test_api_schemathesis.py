@@ -342,7 +342,11 @@ class Parked:
         return f"parked-{run_id}"
 
 
+# The conformance run is here on SQLite; test_api_schemathesis_postgresql.py runs it on PostgreSQL — two files, so
+# that the suite's workers (a test file at a time each) take the two runs side by side: together they are a
+# third of the whole suite's time.
 @pytest.mark.slow
+@pytest.mark.sqlite_only
 def test_api_conforms_to_its_openapi_document(app, db_kind, pg_server, capsys, monkeypatch):
     """(``app``: a migrated database of its own — emptied afterwards, as for any test.)"""
     budget = BUDGETS[db_kind]
