@@ -449,6 +449,11 @@ class RunChanges:
     stale: bool  # the candidate (a draft) was edited after the run: the list is of its content now
 
 
+def _scored_as_it_is(run: SimulationRun) -> bool:
+    """Whether the run scored its candidate's content as it is now (a draft may have been edited since)."""
+    return run.candidate is not None and content_hash(versions.resolve(run.candidate)) == run.candidate_hash
+
+
 def run_changes(session: Session, actor: Actor, run: SimulationRun, dictionary: Any, lang: str) -> RunChanges | None:
     """The candidate's changes against the baseline the run scored, for the reviewer who reads the report (None
     when the run had no baseline, or a side is gone or out of the person's sight)."""
@@ -459,7 +464,7 @@ def run_changes(session: Session, actor: Actor, run: SimulationRun, dictionary: 
         diff = designer_diff.version_diff(session, actor, cand, base, dictionary, lang=lang)
     except NotFound:
         return None
-    stale = content_hash(versions.resolve(cand)) != run.candidate_hash
+    stale = not _scored_as_it_is(run)
     return RunChanges(diff=diff, candidate=cand, baseline=base, stale=stale)
 
 
@@ -508,7 +513,7 @@ def dimension_notes(run: SimulationRun, lang: str) -> dict[str, str]:
     candidate: its dimension's weight (效率 30 → 25), its dimension changed, or the weights' total — from the two
     versions the run scored ({} when the draft changed since the run, or there is no baseline)."""
     cand, base = run.candidate, run.baseline
-    if cand is None or base is None or content_hash(versions.resolve(cand)) != run.candidate_hash:
+    if cand is None or base is None or not _scored_as_it_is(run):
         return {}
     c_doc, b_doc = versions.resolve(cand), versions.resolve(base)
     c_dims, b_dims = c_doc.get("dimensions") or {}, b_doc.get("dimensions") or {}
