@@ -114,7 +114,12 @@ class WorkflowViews:
         # with older content (a 修订 made from an earlier version while this one waited in review).
         newer = [x for x in version.scheme.versions if x.number > version.number and x.status in ("approved", "active")] \
             if version.status in ("in_review", "approved") else []
-        return {"flow": flow, "errors": g.get("wf_errors", {}), "form": g.get("wf_form", {}),
+        # A go-live still ahead can be taken back: the version that ends the day before it then stays in force.
+        resumes = None
+        if version.status == "active" and version.effective_from is not None:
+            before = version.effective_from - dt.timedelta(days=1)
+            resumes = next((x for x in version.scheme.versions if x.status == "active" and x.effective_to == before), None)
+        return {"flow": flow, "errors": g.get("wf_errors", {}), "form": g.get("wf_form", {}), "resumes": resumes,
                 "parent": parent, "parent_start": parent_start, "newer": newer[-1] if newer else None,
                 "step": g.get("wf_step", ""), "stale": g.get("wf_stale"), "next_month": next_month.isoformat(),
                 "today": today.isoformat(), "current": current,
@@ -311,6 +316,21 @@ class WorkflowViews:
         def run(actor: Any, v: SchemeVersion) -> None:
             versions.retire(db.session(), actor, v.id, effective_to=day.get("to"))
         return self._step(code, number, "retire", run, check)
+
+    @expose("/<code>/<int:number>/unschedule/", methods=["POST"])
+    def wf_unschedule(self, code: str, number: int) -> ResponseReturnValue:
+        """撤销生效安排: a version set to come into force later goes back to approved; the one before stays in force."""
+        def check(errors: dict[str, list[str]]) -> None:
+            if not str(request.form.get("note", "")).strip():
+                errors["note"] = [gettext("Say why the go-live is taken back.")]
+
+        def run(actor: Any, v: SchemeVersion) -> None:
+            start = v.effective_from
+            versions.unschedule(db.session(), actor, v.id, note=str(request.form.get("note", "")))
+            flash(gettext("Version %(n)s will not come into force on %(date)s: it is approved again, and can be put "
+                          "in force from another date.", n=v.number, date=start.isoformat() if start else ""),
+                  "success")
+        return self._step(code, number, "unschedule", run, check)
 
     @expose("/<code>/<int:number>/rebase/", methods=["POST"])
     def wf_rebase(self, code: str, number: int) -> ResponseReturnValue:

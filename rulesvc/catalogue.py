@@ -378,6 +378,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                     "The version it is built on, {parent} version {number}, is not in force: a "
                                     "localization cannot come into force before it; set the date once that version has one"),
     "version.retire_before_start": ("停用日期不能早于生效日期 {date}", "Retirement cannot be before the effective date {date}"),
+    "version.retire_scheduled": ("第 {number} 版定于 {date} 起生效，尚未开始：不让它生效，请用“撤销生效安排”（它回到已批准，"
+                                 "原来的版本继续有效）；停用日期只能是 {date} 或以后",
+                                 "Version {number} is set to come into force on {date} and has not started: to keep it "
+                                 "from going live, take back its go-live (it goes back to approved and the version before "
+                                 "it stays in force); a last day in force must be {date} or later"),
+    "version.unschedule_started": ("第 {number} 版已于 {date} 起生效，生效安排不能撤销（生效的日子已成为历史）：要结束它，"
+                                   "请停用并写明最后生效日",
+                                   "Version {number} has been in force since {date}: its go-live cannot be taken back (its "
+                                   "days in force are history); to end it, retire it with its last day in force"),
+    "version.unschedule_children": ("以下本地化版本依据第 {number} 版并已安排生效：{children}。请先撤销它们的生效安排",
+                                    "These localization versions are built on version {number} and set to come into "
+                                    "force: {children}. Take back their go-live first"),
+    "version.unschedule_published": ("第 {number} 版已有发布的考评结果（{periods}），生效安排不能撤销",
+                                     "Version {number} has published results ({periods}): its go-live cannot be taken back"),
+    "version.unschedule_needs_note": ("撤销生效安排须说明理由", "Taking back a go-live needs a reason"),
     "version.settle_value": ("只有“修改”带新的取值，且必须带", "edit, and only edit, takes a value"),
     "version.settle_refused": ("无法如此处理该冲突", "The conflict cannot be settled this way"),
     "version.document_invalid": ("方案文档有误，请按字段说明修改", "The scheme document is invalid; see the field messages"),

@@ -622,6 +622,12 @@ class RetireSchema(ma.Schema):
     effective_to = Day(metadata={"description": "最后生效日 (last day in force, YYYY-MM-DD)"})
 
 
+class UnscheduleSchema(ma.Schema):
+    """Take back a go-live that has not happened yet, with the reason."""
+
+    note = Note(required=True, blank=False, metadata={"description": "撤销生效安排的理由 (reason)"})
+
+
 class AuditQuerySchema(QueryArgs):
     """Filters of the audit log."""
 
@@ -999,6 +1005,21 @@ def retire(args: dict[str, Any], version_id: int) -> dict[str, Any]:
     """停用；已生效的版本有效至 effective_to（默认今天）(retire; an active version stays in force up to
     ``effective_to``, default today)."""
     v = versions.retire(db.session(), current_actor(), version_id, **args)
+    return versions.view(v)
+
+
+@versions_blp.route(f"{VERSION_RULE}/unschedule", methods=["POST"], parameters=[VERSION_ID])
+@versions_blp.arguments(UnscheduleSchema)
+@versions_blp.response(200, VersionSchema)
+@versions_blp.alt_response(403, response="FORBIDDEN")
+@versions_blp.alt_response(404, response="NOT_FOUND")
+@versions_blp.alt_response(409, response="CONFLICT")
+@_guarded(versions_blp)
+@transactional
+def unschedule(args: dict[str, Any], version_id: int) -> dict[str, Any]:
+    """撤销生效安排：定于以后某日生效、尚未开始的版本回到已批准，原来的版本继续生效 (take back a go-live that has not
+    happened yet: the version goes back to approved, and the version it was to replace stays in force)."""
+    v = versions.unschedule(db.session(), current_actor(), version_id, **args)
     return versions.view(v)
 
 

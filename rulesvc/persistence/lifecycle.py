@@ -3,11 +3,16 @@
 ::
 
     draft ──submit──▶ in_review ──approve──▶ approved ──activate──▶ active ──retire──▶ retired
-      ▲                   │                      │                                      ▲
-      └──────reject───────┘                      └───────────────retire─────────────────┘
+      ▲                   │                   ▲  │                     │                ▲
+      └──────reject───────┘                   │  └─────────retire──────┼────────────────┘
+                                              └──────unschedule────────┘  (only before its first day)
+
+``unschedule`` (撤销生效安排) takes back a go-live that has not happened yet: a version set to come into force on
+a later date goes back to approved, with no dates, and the version it was to replace stays in force. Once its
+first day has come, a version in force only ends (停用) — its days in force are history.
 
 Every change of a version's status goes through :func:`advance`, which checks the step against this
-table; the database triggers of migration 0002 refuse any other edge (``EDGES`` below is the same set,
+table; the database triggers (migration 0002, last rewritten by 0012) refuse any other edge (``EDGES`` below is the same set,
 and ``tests/unit/test_lifecycle.py`` holds the two together). Nothing else in the code compares status
 strings: it asks this module (``is_editable``, ``is_published``, ``can_be_in_force``, ``steps_from``).
 """
@@ -33,6 +38,7 @@ class Step(enum.StrEnum):
     REJECT = "reject"
     ACTIVATE = "activate"
     RETIRE = "retire"
+    UNSCHEDULE = "unschedule"
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,8 @@ TRANSITIONS: dict[Step, Transition] = {t.step: t for t in (
     Transition(Step.REJECT, frozenset({Status.IN_REVIEW}), Status.DRAFT, "review", "退回", "rejected"),
     Transition(Step.ACTIVATE, frozenset({Status.APPROVED}), Status.ACTIVE, "activate", "生效", "activated"),
     Transition(Step.RETIRE, frozenset({Status.APPROVED, Status.ACTIVE}), Status.RETIRED, "activate", "停用", "retired"),
+    Transition(Step.UNSCHEDULE, frozenset({Status.ACTIVE}), Status.APPROVED, "activate", "撤销生效安排",
+               "unscheduled"),
 )}
 
 STATUS_LABELS: dict[str, str] = {Status.DRAFT: "草稿", Status.IN_REVIEW: "审核中", Status.APPROVED: "已批准",

@@ -149,6 +149,13 @@ def _change(r: AuditRecord, numbers: Mapping[int, int], lang: str) -> Change:
         note = (f"自 {detail['effective_from']} 起" if lang == "zh" else f"from {detail['effective_from']}")
     elif r.action in ("version.supersede", "version.retire") and detail.get("effective_to"):
         note = (f"生效至 {detail['effective_to']}" if lang == "zh" else f"in force until {detail['effective_to']}")
+    elif r.action == "version.unschedule":
+        note = (f"原定 {detail.get('effective_from')} 起生效：{detail.get('note') or ''}" if lang == "zh"
+                else f"was to come into force on {detail.get('effective_from')}: {detail.get('note') or ''}")
+    elif r.action == "version.resume":
+        end = detail.get("effective_to")
+        note = ((f"生效至 {end}" if end else "继续生效，未定停用日期") if lang == "zh"
+                else (f"in force until {end}" if end else "in force, no end date"))
     return Change(at=r.at, who=r.actor, what=what, version=numbers.get(r.version_id) if r.version_id else None,
                   note=note)
 
@@ -316,6 +323,7 @@ def _fill(out: VersionDocument, s: Scheme, c: CompiledScheme, d: Dictionary, pro
                 "formula": formulas.get(ind.code, ind.formula), "unit": W.unit_word(ind.unit, lang),
                 "direction": W.word(W.DIRECTION_WORDS, lang, ind.direction),
                 "lines": W.lines_words(ind.lines, ind.businesses, d, lang),
+                "for_all": not ind.lines and not ind.businesses,
                 "method": W.word(W.METHOD_WORDS, lang, ind.scoring.method) if ind.scoring else "",
                 "rule": W.rule_parts(ind, lang),
                 "missing": W.missing_words(ind.scoring, lang) if ind.scoring else "",

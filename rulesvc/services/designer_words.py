@@ -70,6 +70,7 @@ ACTION_EN = {
     "version.scenarios": "regression scenarios changed", "simulation.create": "simulation started",
     "simulation.cancel": "simulation cancelled", "version.approve": "approved", "version.reject": "sent back",
     "version.activate": "activated", "version.retire": "retired", "version.supersede": "superseded",
+    "version.unschedule": "go-live taken back", "version.resume": "stays in force",
     "version.rebase": "took up a new parent version", "version.settle": "conflict settled",
     "version.delete": "draft deleted", "rules.import": "imported from files",
 }
@@ -226,7 +227,9 @@ def lines_words(lines: Sequence[str], businesses: Sequence[str], d: Dictionary, 
     if not lines:
         return "全部" if lang == "zh" else "all"
     names = dict(d.lines) if lang == "zh" else LINE_EN
-    return ("、" if lang == "zh" else ", ").join(names.get(x, x) for x in lines)
+    order = {code: i for i, code in enumerate(d.lines)}  # the dictionary's order (刑事、民事、行政、公益诉讼)
+    ordered = sorted(lines, key=lambda x: (order.get(x, len(order)), x))
+    return ("、" if lang == "zh" else ", ").join(names.get(x, x) for x in ordered)
 
 
 def events_words(codes: Sequence[str], types: Mapping[str, Any], lang: str) -> str:

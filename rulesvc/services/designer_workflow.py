@@ -24,6 +24,7 @@ from rulesvc.errors import Conflict, NotFound, PermissionDenied
 from rulesvc.persistence import lifecycle
 from rulesvc.persistence.lifecycle import Status
 from rulesvc.persistence.models import Scheme, SchemeVersion, SimulationRun
+from rulesvc.services import localtime
 from rulesvc.services.designer_edit import findings_of
 from rulesvc.services.governance import contributors, versions
 from rulesvc.services.governance.access import Actor, require
@@ -128,6 +129,11 @@ def workflow(session: Session, actor: Actor, v: SchemeVersion, dictionary: Dicti
             out.buttons["activate"] = Button("activate")
         if status in (Status.APPROVED, Status.ACTIVE):
             out.buttons["retire"] = Button("retire")
+        if status == Status.ACTIVE and v.effective_from is not None and v.effective_from > localtime.today():
+            b = out.buttons["unschedule"] = Button("unschedule")
+            children = versions.children_in_force(session, v)
+            if children:
+                b.why_not.append(_text(versions.children_message(v, children), lang))
     if actor.may("edit") and not lifecycle.is_editable(status) and status != Status.IN_REVIEW:
         out.revise = True
         drafts = [x.number for x in v.scheme.versions if lifecycle.is_editable(x.status)]
@@ -155,7 +161,7 @@ def _gate(session: Session, v: SchemeVersion) -> tuple[SimulationRun, list[Any]]
 
 
 STEP_PERMISSIONS = {"submit": "edit", "delete": "edit", "rebase": "edit", "settle": "edit", "approve": "review", "reject": "review", "activate": "activate",
-                    "retire": "activate"}
+                    "retire": "activate", "unschedule": "activate"}
 
 
 def require_step(actor: Actor, v: SchemeVersion, step: str) -> None:

@@ -168,6 +168,20 @@ def test_a_designer_submits_and_another_person_reads_the_diff_approves_and_activ
     expect(page.locator("#workflow #retire-button")).to_be_visible()
     no_horizontal_scroll(page)
     page.screenshot(path=SHOTS.format("active"), full_page=False)
+    # The date was a mistake: taken back (with the reason), approved again, then put in force once more.
+    unschedule = page.locator("#wf-unschedule")
+    expect(unschedule).to_contain_text(f"第 1 版定于 {start} 起生效，尚未开始。")
+    unschedule.locator("#unschedule_note").fill("生效日期须与省院文件一致，改期")
+    unschedule.scroll_into_view_if_needed()
+    page.locator("#workflow").screenshot(path=SHOTS.format("unschedule"))
+    with page.expect_navigation():
+        unschedule.locator("#unschedule-button").click()
+    expect(page.locator(".alert-success")).to_contain_text(f"第 1 版不会于 {start} 起生效")
+    expect(page.locator("#version-head .status-badge")).to_have_text("已批准")
+    page.locator("#effective_from").fill(start)
+    with page.expect_navigation():
+        page.locator("#activate-button").click()
+    expect(page.locator("#version-head .status-badge")).to_have_text("待生效")
 
     # The diff in English, for the record.
     page.goto(f"{base}/admin/lang/en/")

@@ -171,6 +171,7 @@ SUITS: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/versions/{version_id}/reject"): ("in_review", "in_review_bare"),
     ("POST", "/versions/{version_id}/activate"): ("approved",),
     ("POST", "/versions/{version_id}/retire"): ("approved", "active"),
+    ("POST", "/versions/{version_id}/unschedule"): ("active",),
 }
 # Which runs suit an operation on /simulations/{run_id}…: (method, path) -> run kinds (see Targets.runs).
 # Operations not listed take a succeeded run.

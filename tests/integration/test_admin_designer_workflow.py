@@ -458,6 +458,43 @@ def test_a_version_still_to_come_reads_scheduled_and_the_next_one_is_read_agains
     assert re.search(r'<option value="TPL/2"[^>]*selected', diff)  # read against the version it revises
 
 
+def test_a_go_live_still_ahead_is_taken_back_on_the_version_page(app, world):  # noqa: F811
+    """撤销生效安排 on page 7: a reviewer sees what taking it back does (version 1 stays in force), must give a
+    reason, and the version is approved again with the go-live card back; a designer has no such button."""
+    from rulesvc.services import localtime
+
+    dictionary = get_dictionary(app.config["RULES_DIR"])
+    start = localtime.today() + dt.timedelta(days=40)
+    with app.app_context():
+        v2 = versions.scheme_version(db.session, _actor("pdesigner"), "TPL", 2)
+        versions.submit(db.session, _actor("pdesigner"), v2.id, dictionary)
+        db.session.commit()
+        versions.approve(db.session, _actor("previewer"), v2.id, run_id=simulation_run(app, v2.id, "2020"))
+        versions.activate(db.session, _actor("previewer"), v2.id, effective_from=start)
+        db.session.commit()
+    assert 'id="unschedule-button"' not in page(signed_in(app, "pdesigner"), "/admin/schemes/TPL/2/")
+    reviewer = signed_in(app, "previewer")
+    html = page(reviewer, "/admin/schemes/TPL/2/")
+    assert "disabled" not in _button(html, "unschedule-button")
+    assert f"第 2 版定于 {start.isoformat()} 起生效，尚未开始。" in html
+    assert f"现行的第 1 版随之不再于 {(start - dt.timedelta(days=1)).isoformat()} 停止生效，继续有效。" in html
+    hidden = _hidden(html, "/unschedule/")
+    r = reviewer.post("/admin/schemes/TPL/2/unschedule/", data={**hidden, "note": " "})
+    assert r.status_code == 422 and "请写明撤销生效安排的理由。" in r.get_data(as_text=True)
+    assert _version(app, "TPL", 2)["status"] == "active"
+    r = reviewer.post("/admin/schemes/TPL/2/unschedule/", data={**hidden, "note": "生效日期排错了"})
+    assert r.status_code == 302
+    html = page(reviewer, r.headers["Location"])
+    assert f"第 2 版不会于 {start.isoformat()} 起生效：它回到“已批准”，可以另定日期生效。" in html
+    assert 'id="activate-button"' in html and 'id="unschedule-button"' not in html
+    assert _version(app, "TPL", 2)["status"] == "approved" and _version(app, "TPL", 1)["from"] is not None
+    # Version 1, in force since before today, cannot be taken back: no button, and the step itself says why.
+    html = page(reviewer, "/admin/schemes/TPL/1/")
+    assert 'id="unschedule-button"' not in html
+    r = reviewer.post("/admin/schemes/TPL/1/unschedule/", data={"csrf_token": hidden["csrf_token"], "note": "试试"})
+    assert r.status_code == 409 and "生效安排不能撤销" in r.get_data(as_text=True)
+
+
 def test_a_draft_nobody_will_submit_is_deleted_with_a_confirmation(app, world):  # noqa: F811
     """A UI audit (2026-12-07): a take-up abandoned halfway left a draft with open conflicts that nothing could
     remove, and 为本院本地化 kept opening it. 删除本草稿 asks for a tick, then deletes it — its content kept in the

@@ -451,6 +451,29 @@ def test_a_retired_version_keeps_its_dates(world, client):
     envelope(client.post(f"/api/v1/versions/{v1['id']}/retire", headers=province, json={}), 403, "forbidden")
 
 
+def test_a_go_live_still_ahead_is_taken_back_through_the_api(world, client):
+    """POST …/unschedule with the reason: the version is approved again with no dates; without a reason 422, and a
+    version whose first day has come 409 with what to do instead."""
+    from rulesvc.services import localtime
+
+    province, reviewer = world["province"], world["reviewer"]
+    v1 = new_template(client, province)
+    publish(client, world, v1["id"], author="province", effective_from="2021-01-01")
+    v2 = ok(client.post(f"/api/v1/schemes/{TEMPLATE_CODE}/versions", headers=province, json={"from_version": 1}), 201)
+    start = (localtime.today() + dt.timedelta(days=20)).isoformat()
+    publish(client, world, v2["id"], author="province", effective_from=start)
+    url = f"/api/v1/versions/{v2['id']}/unschedule"
+    body = envelope(client.post(url, headers=reviewer, json={}), 422, "unprocessable_entity")
+    assert "note" in body["errors"]["json"]
+    envelope(client.post(url, headers=province, json={"note": "改期"}), 403, "forbidden")
+    back = ok(client.post(url, headers=reviewer, json={"note": "改期"}))
+    assert (back["status"], back["effective_from"], back["effective_to"]) == ("approved", None, None)
+    assert ok(client.get(f"/api/v1/versions/{v1['id']}", headers=province))["effective_to"] is None
+    body = envelope(client.post(f"/api/v1/versions/{v1['id']}/unschedule", headers=reviewer, json={"note": "改期"}),
+                    409, "conflict")
+    assert body["error_code"] == "version.unschedule_started" and "请停用并写明最后生效日" in body["message"]
+
+
 def test_stale_put_of_a_draft_document_is_409_with_the_current_state(world, client):
     province = world["province"]
     v1 = new_template(client, province)

@@ -548,6 +548,91 @@ def test_a_localization_comes_into_force_no_earlier_than_the_version_it_is_built
         assert versions.version_in_effect(db.session, creviewer, "LOC-B", dt.date(2022, 1, 1)).id == loc2.id
 
 
+def test_a_go_live_still_ahead_is_taken_back_and_the_version_before_stays_in_force(app, people) -> None:
+    """Noticed in an audit (2026-12-06), fixed 2026-12-07: a version put in force from a later date could not be
+    withdrawn before that date (停用 refused a last day before its first; the guards allowed no way back), and the
+    version it was to replace had already been given its last day. 撤销生效安排 takes it back — not once it has
+    started, not while a county's localization of it is set to follow, and never without a reason."""
+    from rulesvc.services import localtime
+
+    tpl1 = publish_template(app, start=dt.date(2021, 1, 1))
+    today = localtime.today()
+    soon, later = today + dt.timedelta(days=30), today + dt.timedelta(days=60)
+    with app.app_context():
+        dictionary = get_dictionary(app.config["RULES_DIR"])
+        pr, county, creviewer = actor("previewer"), actor("cdesigner"), actor("creviewer")
+        v2 = next_template(dictionary, template_doc(), "第二版", dt.date(2022, 1, 1))
+        v3 = next_template(dictionary, template_doc(), "第三版", soon)
+        assert db.session.get(SchemeVersion, v2).effective_to == soon - dt.timedelta(days=1)
+        loc = versions.localize(db.session, county, parent_version_id=v3, procuratorate="910101", code="LOC-A",
+                                name="清瑞区检察官考评方案", overrides=THREE_OVERRIDES, change_note="本地化")
+        versions.submit(db.session, county, loc.id, dictionary)
+        versions.approve(db.session, creviewer, loc.id, run_id=simulate(db.session, county, loc.id, "2020").id)
+        versions.activate(db.session, creviewer, loc.id, effective_from=soon)
+        db.session.commit()
+        loc_id = loc.id
+
+        def refused(exc_type, version_id: int, note: str = "误排生效日期") -> Any:
+            with pytest.raises(exc_type) as err:
+                versions.unschedule(db.session, pr if version_id != loc_id else creviewer, version_id, note=note)
+            db.session.rollback()
+            return err.value
+
+        # The county's localization of it is set to follow: taken back first, named.
+        err = refused(Conflict, v3)
+        assert err.error_code == "version.unschedule_children"
+        assert "清瑞区检察官考评方案 第 1 版（" + soon.isoformat() + "）" in err.msg.render("zh")
+        assert refused(InvalidInput, loc_id, note="  ").error_code == "version.unschedule_needs_note"
+        versions.unschedule(db.session, creviewer, loc_id, note="上级版本改期")
+        db.session.commit()
+        loc = db.session.get(SchemeVersion, loc_id)
+        assert (loc.status, loc.effective_from, loc.effective_to) == ("approved", None, None)
+
+        versions.unschedule(db.session, pr, v3, note="误排生效日期")
+        db.session.commit()
+        three, two = db.session.get(SchemeVersion, v3), db.session.get(SchemeVersion, v2)
+        assert (three.status, three.effective_from, three.effective_to, three.activated_at) == ("approved", None, None,
+                                                                                                  None)
+        assert two.status == "active" and two.effective_to is None  # in force again, with no end
+        assert versions.version_in_effect(db.session, pr, "TPL", later).id == v2
+        records = {r.action: r for r in db.session.scalars(select(AuditRecord).where(
+            AuditRecord.action.in_(("version.unschedule", "version.resume"))))}
+        assert records["version.unschedule"].detail["note"] == "误排生效日期"
+        assert records["version.unschedule"].detail["effective_from"] == soon.isoformat()
+        assert f"原定 {soon.isoformat()} 起生效" in records["version.unschedule"].summary
+        assert records["version.resume"].version_id == v2 and "继续生效" in records["version.resume"].summary
+
+        # Approved again: put in force from another date, the version before ends the day before that one.
+        versions.activate(db.session, pr, v3, effective_from=later)
+        db.session.commit()
+        assert db.session.get(SchemeVersion, v2).effective_to == later - dt.timedelta(days=1)
+        # 停用 of a version still to come says what to do instead (and keeps a date on or after its first day).
+        with pytest.raises(InvalidInput) as err:
+            versions.retire(db.session, pr, v3)
+        db.session.rollback()
+        assert err.value.error_code == "version.retire_scheduled" and "撤销生效安排" in err.value.msg.render("zh")
+        # Once its first day has come, a version only ends: version 2 has been in force since 2022.
+        err = refused(Conflict, v2)
+        assert err.error_code == "version.unschedule_started" and "2022-01-01" in err.msg.render("zh")
+        assert refused(Conflict, tpl1).error_code == "version.unschedule_started"
+
+        # The database holds the same line: a started version cannot go back, an end already past never moves,
+        # an end still ahead never comes earlier.
+        for sql, params in (
+                ("UPDATE scheme_versions SET status = 'approved', effective_from = NULL, effective_to = NULL "
+                 "WHERE id = :id", {"id": v2}),
+                ("UPDATE scheme_versions SET effective_to = NULL WHERE id = :id", {"id": tpl1}),
+                ("UPDATE scheme_versions SET effective_to = :d WHERE id = :id",
+                 {"id": v2, "d": later - dt.timedelta(days=2)}),
+                ("UPDATE scheme_versions SET status = 'approved', effective_from = :d WHERE id = :id",
+                 {"id": v3, "d": later})):
+            with pytest.raises(DBAPIError, match="不能如此变更|不可修改"):
+                db.session.execute(text(sql), params)
+                db.session.flush()
+            db.session.rollback()
+        assert db.session.get(SchemeVersion, tpl1).effective_to == dt.date(2021, 12, 31)
+
+
 def next_template(dictionary, doc: dict[str, Any], note: str, start: dt.date) -> int:
     """The province's next template version with ``doc``: submitted, simulated on 2020, approved, put in force
     from ``start`` (in the caller's app context); its id."""

@@ -684,7 +684,9 @@ def retire(session: Session, actor: Actor, version_id: int, *, effective_to: dt.
         if v.effective_to is not None and v.effective_to < end:
             end = v.effective_to
         if v.effective_from is not None and end < v.effective_from:
-            early = msg("version.retire_before_start", date=v.effective_from.isoformat())
+            early = (msg("version.retire_scheduled", number=v.number, date=v.effective_from.isoformat())
+                     if effective_to is None and v.effective_from > localtime.today()
+                     else msg("version.retire_before_start", date=v.effective_from.isoformat()))
             raise InvalidInput(early, errors={"effective_to": [early]})
         v.effective_to = end
     _step(v, Step.RETIRE)
@@ -693,6 +695,74 @@ def retire(session: Session, actor: Actor, version_id: int, *, effective_to: dt.
                  summary=f"停用 {v.scheme.code} 第 {v.number} 版" + (f"（生效至 {v.effective_to}）" if v.effective_to else ""),
                  detail={"effective_to": v.effective_to.isoformat() if v.effective_to else None})
     return v
+
+
+def unschedule(session: Session, actor: Actor, version_id: int, *, note: str) -> SchemeVersion:
+    """撤销生效安排: a version set to come into force on a later date goes back to approved, with no dates, and the
+    version it was to replace stays in force for the days it was to have (to the end the unscheduled one had: open,
+    or the day before a later version). Refused once its first day has come (Beijing date), while a localization
+    built on it is set to come into force, or when results were published under it. The reason is required."""
+    from rulesvc.persistence.models import Publication
+
+    _check_texts(note=note)
+    v = get_version(session, actor, version_id)
+    require(actor, "activate", v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")
+    lifecycle_check(v, Step.UNSCHEDULE)
+    if not isinstance(note, str) or not note.strip():
+        why = msg("version.unschedule_needs_note")
+        raise InvalidInput(why, errors={"note": [why]})
+    start, end = v.effective_from, v.effective_to
+    if start is None or start <= localtime.today():
+        started = msg("version.unschedule_started", number=v.number,
+                      date=start.isoformat() if start is not None else "")
+        raise Conflict(started, errors={"effective_from": [started]})
+    # Lock the scheme's versions in force (as activation does): the predecessor found below is the one extended.
+    active = session.scalars(select(SchemeVersion).where(
+        SchemeVersion.scheme_id == v.scheme_id, SchemeVersion.status == Status.ACTIVE.value).with_for_update()).all()
+    children = children_in_force(session, v)
+    if children:
+        why = children_message(v, children)
+        raise Conflict(why, errors={"children": [why]})
+    published = sorted(set(session.scalars(select(Publication.period).where(Publication.version_id == v.id)).all()))
+    if published:
+        why = msg("version.unschedule_published", number=v.number, periods="、".join(published))
+        raise Conflict(why, errors={"publications": [why]})
+    before = start - dt.timedelta(days=1)
+    restored = [o for o in active if o.id != v.id and o.effective_to == before]
+    for o in restored:
+        o.effective_to = end
+    _step(v, Step.UNSCHEDULE)
+    v.effective_from = v.effective_to = None
+    v.activated_at = None
+    v.activated_by = None
+    _save(session, v)
+    for o in restored:
+        _save(session, o)
+    reason = note.strip()
+    for o in restored:
+        audit.record(session, actor, "version.resume", version=o,
+                     summary=f"{o.scheme.code} 第 {o.number} 版继续生效" + (f"至 {o.effective_to}" if o.effective_to else "")
+                             + f"（第 {v.number} 版的生效安排已撤销）",
+                     detail={"effective_to_before": before.isoformat(),
+                             "effective_to": o.effective_to.isoformat() if o.effective_to else None,
+                             "unscheduled": v.id})
+    audit.record(session, actor, "version.unschedule", version=v,
+                 summary=f"撤销 {v.scheme.code} 第 {v.number} 版的生效安排（原定 {start} 起生效）：{reason}",
+                 detail={"note": reason, "effective_from": start.isoformat(),
+                         "effective_to": end.isoformat() if end else None,
+                         "resumed": [o.id for o in restored]})
+    return v
+
+
+def children_in_force(session: Session, v: SchemeVersion) -> list[SchemeVersion]:
+    """The localization versions built on ``v`` that are in force or set to come into force."""
+    return list(session.scalars(select(SchemeVersion).where(
+        SchemeVersion.parent_id == v.id, SchemeVersion.status == Status.ACTIVE.value).order_by(SchemeVersion.id)))
+
+
+def children_message(v: SchemeVersion, children: Sequence[SchemeVersion]) -> Any:
+    named = "、".join(f"{c.scheme.name} 第 {c.number} 版（{c.effective_from}）" for c in children)
+    return msg("version.unschedule_children", number=v.number, children=named)
 
 
 def version_in_effect(session: Session, actor: Actor, scheme_code: str, on: dt.date) -> SchemeVersion:
