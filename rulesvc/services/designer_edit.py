@@ -246,7 +246,9 @@ def change_words(override: Mapping[str, Any], parent: Mapping[str, Any], lang: s
             if not isinstance(x, list) or not x:
                 return "全部条线" if lang == "zh" else "every line"
             names = W.LINE_ZH if lang == "zh" else W.LINE_EN
-            return ("、" if lang == "zh" else ", ").join(names.get(str(c), str(c)) for c in x)
+            order = list(W.LINE_ZH)  # 刑事、民事、行政、公益诉讼
+            ordered = sorted((str(c) for c in x), key=lambda c: (order.index(c) if c in order else len(order), c))
+            return ("、" if lang == "zh" else ", ").join(names.get(c, c) for c in ordered)
         return f"{lines(old)} → {lines(new)}"
     if isinstance(new, Mapping | list) or isinstance(old, Mapping | list):
         return ""

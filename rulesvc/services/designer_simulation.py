@@ -94,6 +94,13 @@ class Numbers:
         text = ("+" if v > 0 else "−" if v < 0 else "±") + self._n(abs(v), digits)
         return f"{text} 分" if unit and self.lang == "zh" else text
 
+    def change(self, old: Any, new: Any, digits: int = 2, unit: bool = True) -> str:
+        """The change between two figures shown beside it, from the figures as shown (91.75 → 91.62 reads −0.13,
+        never the −0.14 of the unrounded means), so that the three numbers agree on the page."""
+        if not (self._ok(old) and self._ok(new)):
+            return "—"
+        return self.delta(round(float(new), digits) - round(float(old), digits), digits, unit)
+
     def people(self, k: Any) -> str:
         if not self._ok(k):
             return "—"

@@ -422,7 +422,9 @@ def test_an_indicators_lines_of_work_are_ticked_and_the_change_is_said_in_words(
     ovs = [o for o in _draft(app, "TPL-910103")["overrides"] if o["path"] == "indicators.plea_rate.lines"]
     assert ovs and ovs[0]["value"] == ["civil", "criminal"]
     html = page(client, edit_url)
-    assert "刑事检察 → 民事检察、刑事检察" in html and "适用业务条线" in html
+    assert "刑事检察 → 刑事检察、民事检察" in html and "适用业务条线" in html
+    row = re.search(r'<tr class="indicator[^"]*" id="ind-plea_rate".*?</tr>', html, re.S).group(0)
+    assert "适用：刑事检察、民事检察" in row  # the editor's table says which lines an indicator is for
     assert re.findall(r'name="lines" id="line-\w+" value="(\w+)" checked', page(client, f"{edit_url}indicators/plea_rate/")) \
         == ["criminal", "civil"]
 

@@ -14,6 +14,15 @@ def test_numbers_read_as_people_write_them_in_chinese():
     assert n.rank(1078) == "第 1,078 名" and n.rank_move(393) == "上升 393 名" and n.rank_move(-2) == "下降 2 名"
 
 
+def test_a_change_beside_two_figures_is_the_change_of_the_figures_shown():
+    """An audit read 91.75 → 91.62 with "−0.14" beside it (the unrounded means 91.7549… and 91.6151…): the change
+    shown is that of the figures shown."""
+    n = Numbers("zh")
+    assert n.delta(91.6151 - 91.7549) == "−0.14 分"  # the old reading
+    assert n.pts(91.7549) == "91.75 分" and n.pts(91.6151) == "91.62 分" and n.change(91.7549, 91.6151) == "−0.13 分"
+    assert n.change(None, 1.0) == "—" and n.change(80.004, 80.0) == "±0.00 分"
+
+
 def test_numbers_in_english_carry_no_chinese_units():
     n = Numbers("en")
     assert n.pts(91.754) == "91.75" and n.people(2865) == "2,865" and n.rank(3) == "#3"
