@@ -28,6 +28,7 @@ from flask.typing import ResponseReturnValue
 from flask_admin import expose
 from flask_babel import gettext, lazy_gettext
 
+from rulesvc.engine import periods
 from rulesvc.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RulesvcError
 from rulesvc.extensions import db
 from rulesvc.persistence.models import SchemeVersion
@@ -57,6 +58,26 @@ def _messages(exc: RulesvcError, lang: str) -> dict[str, list[str]]:
         return {"": [exc.msg.render(lang) if exc.msg else str(exc)]}
     return {str(k): [one_language(str(m), lang) for m in (v if isinstance(v, list) else [v])]
             for k, v in rendered.items()}
+
+
+def _period_words(p: periods.Period) -> str:
+    """A period as the page says it: 2027 年度, 2027 年第 1 季度, 2027 年 2 月 (English: 2027, 2027 Q1, 2027-02)."""
+    if p.kind == "year":
+        return gettext("the year %(y)s", y=p.start.year)
+    if p.kind == "quarter":
+        return gettext("%(y)s Q%(q)s", y=p.start.year, q=(p.start.month - 1) // 3 + 1)
+    return gettext("%(y)s-%(m)02d", y=p.start.year, m=p.start.month)
+
+
+def _before_it(v: SchemeVersion) -> tuple[SchemeVersion | None, SchemeVersion | None]:
+    """For a version set to come into force: (the active version that ends the day before it — it stays in force if
+    the go-live is taken back; a retired one that ends that day — it does not, and nothing would be in force)."""
+    if v.effective_from is None:
+        return None, None
+    before = v.effective_from - dt.timedelta(days=1)
+    ending = [x for x in v.scheme.versions if x.id != v.id and x.effective_to == before]
+    return (next((x for x in ending if x.status == "active"), None),
+            next((x for x in ending if x.status == "retired"), None))
 
 
 def _form_lock() -> int:
@@ -97,34 +118,44 @@ class WorkflowViews:
 
         flow = wf.workflow(db.session(), _actor(), version, _dictionary(), lang=_lang())
         today = localtime.today()
-        next_month = (today.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+        kind = version.scheme.period_kind
         # What going live ends: the active version with the latest start (a version still to come included — it is
-        # the one whose days a new date cuts), and the date offered is after its start.
+        # the one whose days a new date cuts).
         actives = sorted((x for x in version.scheme.versions if x.status == "active" and x.id != version.id
-                          and x.effective_from is not None), key=lambda x: x.effective_from or dt.date.min)
+                         and x.effective_from is not None), key=lambda x: x.effective_from or dt.date.min)
         current = actives[-1] if actives else None
-        if current is not None and current.effective_from is not None and current.effective_from >= next_month:
-            next_month = (current.effective_from.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
-        # A localization starts no earlier than the version above it (versions.activate refuses an earlier date).
+        # The earliest date activation accepts (versions.check_activation_date): after the start of every other
+        # dated version, after the last day of a retired one, not before the version above it (a localization).
+        earliest = None
+        for x in version.scheme.versions:
+            if x.id == version.id or x.effective_from is None or x.status not in ("active", "retired"):
+                continue
+            day = x.effective_from + dt.timedelta(days=1)
+            if x.status == "retired" and x.effective_to is not None:
+                day = x.effective_to + dt.timedelta(days=1)
+            earliest = day if earliest is None or day > earliest else earliest
         parent = version.parent
         parent_start = parent.effective_from if parent is not None and parent.status in ("active", "retired") else None
-        if parent_start is not None and parent_start > next_month:
-            next_month = parent_start
+        if parent_start is not None and (earliest is None or parent_start > earliest):
+            earliest = parent_start
+        # The date offered: the first day of the scheme's next period (a year's scheme: 1 January) that activation
+        # accepts — a date inside a period leaves that period under the rules in force on its first day.
+        next_month = periods.first_start_from(max(today + dt.timedelta(days=1), earliest or today), kind)
         # A newer version already approved or in force: approving or putting this one in force would replace it
         # with older content (a 修订 made from an earlier version while this one waited in review).
         newer = [x for x in version.scheme.versions if x.number > version.number and x.status in ("approved", "active")] \
             if version.status in ("in_review", "approved") else []
         # A go-live still ahead can be taken back: the version that ends the day before it then stays in force.
-        resumes = None
+        resumes = ends_before = None
         if version.status == "active" and version.effective_from is not None:
-            before = version.effective_from - dt.timedelta(days=1)
-            resumes = next((x for x in version.scheme.versions if x.status == "active" and x.effective_to == before), None)
-        return {"flow": flow, "errors": g.get("wf_errors", {}), "form": g.get("wf_form", {}), "resumes": resumes,
+            resumes, ends_before = _before_it(version)
+        return {"flow": flow, "errors": g.get("wf_errors", {}), "form": g.get("wf_form", {}), "resumes": resumes, "ends_before": ends_before,
                 "parent": parent, "parent_start": parent_start, "newer": newer[-1] if newer else None,
                 "step": g.get("wf_step", ""), "stale": g.get("wf_stale"), "next_month": next_month.isoformat(),
+                "earliest": earliest.isoformat() if earliest is not None else "",
                 "today": today.isoformat(), "current": current,
                 "above": version.parent.scheme if current is None and version.parent is not None else None,
-                "confirm_past": g.get("wf_confirm_past", False)}
+                "confirm_past": g.get("wf_confirm_past", False), "confirm_mid": g.get("wf_confirm_mid", False)}
 
     def review_inbox(self) -> dict[str, list[wf.InboxLine]]:
         """What waits for the signed-in person: versions to review, approved versions to put in force."""
@@ -288,9 +319,33 @@ class WorkflowViews:
         day: dict[str, dt.date | None] = {}
 
         def check(errors: dict[str, list[str]]) -> None:
+            from admin.designer import _actor, _lang
+
             day["from"] = _day(request.form, "effective_from", errors, required=True)
             when = day["from"]
-            if when is not None and when < localtime.today() and not request.form.get("confirm_past"):
+            if when is None:
+                return
+            # A date activation refuses whatever is confirmed: said first, before any question.
+            try:
+                v = versions.scheme_version(db.session(), _actor(), code, number)
+                versions.check_activation_date(db.session(), v, when)
+            except (InvalidInput, Conflict) as exc:
+                errors.update(_messages(exc, _lang()))
+                return
+            except NotFound:
+                return  # the step answers 404
+            p = periods.period_of(when, v.scheme.period_kind)
+            if when != p.start and not request.form.get("confirm_mid"):
+                # A date inside a period: that period stays under the rules in force on its first day.
+                nxt = periods.period_of(p.end + dt.timedelta(days=1), v.scheme.period_kind)
+                errors.setdefault("effective_from", []).append(gettext(
+                    "%(date)s is not the first day of a period: %(period)s (from %(start)s) stays under the rules in "
+                    "force on its first day, and this version first applies to %(next)s (from %(next_start)s). Tick "
+                    "the box below to confirm, or choose %(next_start)s.",
+                    date=when.isoformat(), period=_period_words(p), start=p.start.isoformat(),
+                    next=_period_words(nxt), next_start=nxt.start.isoformat()))
+                g.wf_confirm_mid = True
+            if when < localtime.today() and not request.form.get("confirm_past"):
                 # Going live in the past rescores closed periods (not what is published): asked once more.
                 errors.setdefault("effective_from", []).append(gettext(
                     "%(date)s is in the past: the results of the periods since then that are not published will be "
@@ -326,10 +381,16 @@ class WorkflowViews:
 
         def run(actor: Any, v: SchemeVersion) -> None:
             start = v.effective_from
+            resumes, ends_before = _before_it(v)
             versions.unschedule(db.session(), actor, v.id, note=str(request.form.get("note", "")))
             flash(gettext("Version %(n)s will not come into force on %(date)s: it is approved again, and can be put "
                           "in force from another date.", n=v.number, date=start.isoformat() if start else ""),
                   "success")
+            if resumes is None and ends_before is not None and start is not None:
+                end = start - dt.timedelta(days=1)  # the retired version's last day (it ends the day before)
+                flash(gettext("From %(date)s no version of this scheme is in force (version %(m)s, retired, ends on "
+                              "%(end)s) until another one is put in force.", date=start.isoformat(),
+                              m=ends_before.number, end=end.isoformat()), "warning")
         return self._step(code, number, "unschedule", run, check)
 
     @expose("/<code>/<int:number>/rebase/", methods=["POST"])

@@ -77,7 +77,8 @@ class ImportView(ManageView):
         corrects = request.args.get("corrects", type=int) or context.pop("corrects", None)
         return self._page("admin/manage/import.html", started=started, status=status, datasets=datasets[::-1],
                           correctable=[d for d in datasets[::-1] if d.kind == "events"], corrects=corrects,
-                          kinds=kind_choices(), accept=ACCEPT, reason_max=REASON_MAX, token=new_token(), **context)
+                          kinds=kind_choices(), accept=ACCEPT, reason_max=REASON_MAX, token=new_token(),
+                          encodings=_encodings(), **{**_options(), **context})
 
     @expose("/progress/<token>/")
     def progress(self, token: str) -> ResponseReturnValue:
@@ -109,13 +110,17 @@ class ImportView(ManageView):
         if kind is not None and kind not in KINDS:
             return {"field_error": gettext("Choose what the file holds."), "corrects": corrects}, 422
         config = current_app.config
+        options = _options()
+        if options["encoding"] not in dict(_encodings()):
+            return {"field_error": gettext("Choose the file's encoding from the list."), "corrects": corrects}, 422
         progress = FileProgress(request.form.get("progress"))
         try:
             result = import_file(
                 db.session(), file.stream, filename=file.filename, dictionary=get_dictionary(config["RULES_DIR"]),
                 kind=kind, name=name, created_by=person.name, batch_size=config.get("IMPORT_BATCH_SIZE", 20_000),
-                outside_office=config.get("IMPORT_OUTSIDE_OFFICE", "reject"), limits=Limits.from_config(config),
-                corrects=corrects, actor=person, progress=progress,
+                outside_office="flag" if options["outside_office"] else config.get("IMPORT_OUTSIDE_OFFICE", "reject"),
+                limits=Limits.from_config(config), corrects=corrects, actor=person, progress=progress,
+                encoding=options["encoding"] or None, reuse_withdrawn=options["reuse_withdrawn"],
             )
         except ImportRejected as exc:
             total = exc.details.get("total_errors", len(exc.row_errors))
@@ -204,3 +209,18 @@ def _summary(result: Any) -> str:
     if len(parts) == 1:
         return text
     return parts[1].removesuffix("）") if lang() == "en" else parts[0]
+
+
+def _encodings() -> list[tuple[str, str]]:
+    """The encodings the page offers for a text file (the CLI's ``--encoding`` takes any Python name)."""
+    return [("", gettext("Detect it (UTF-8 or GB18030)")), ("utf-8", "UTF-8"), ("gb18030", "GB18030（GBK）"),
+            ("utf-16", "UTF-16"), ("cp1252", "Windows-1252")]
+
+
+def _options() -> dict[str, Any]:
+    """The 更多选项 of the form as sent (the page shows them as they were)."""
+    form = request.form
+    out = {"encoding": str(form.get("encoding") or ""), "outside_office": form.get("outside_office") == "flag",
+           "reuse_withdrawn": bool(form.get("reuse_withdrawn"))}
+    out["options_open"] = bool(out["encoding"] or out["outside_office"] or out["reuse_withdrawn"])
+    return out

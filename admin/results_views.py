@@ -18,15 +18,17 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import current_app, jsonify, redirect, request, url_for
+from flask import current_app, flash, g, jsonify, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_admin import BaseView, expose
+from flask_babel import gettext
+from werkzeug.datastructures import ImmutableMultiDict
 
 from admin.auth import is_signed_in, login_url_for_current_request
 from rulesvc.catalogue import msg
-from rulesvc.errors import InvalidInput, NotEvaluated, NotFound, PermissionDenied, RulesvcError
+from rulesvc.errors import Conflict, InvalidInput, NotEvaluated, NotFound, PermissionDenied, RulesvcError
 from rulesvc.extensions import db
-from rulesvc.services import comparisons, evaluation, rankings
+from rulesvc.services import comparisons, evaluation, publications, rankings
 from rulesvc.services import results_words as W
 from rulesvc.services.dictionary import get_dictionary
 from rulesvc.services.governance.access import Actor, require
@@ -114,7 +116,7 @@ class ResultsView(BaseView):
             return self._not_found(started)
         filters: dict[str, Any] = {k: _arg(k) for k in ("procuratorate", "business", "grade")}
         context: dict[str, Any] = {"schemes": schemes, "scheme": scheme, "period": period, "filters": filters,
-                                   "procuratorates": W.procuratorate_choices(db.session(), actor),
+                                   "procuratorates": W.procuratorate_choices(db.session(), actor, lang),
                                    "businesses": W.business_choices(dictionary, lang), "error": None, "rows": [],
                                    "grades": [], "meta": None, "grade_rank": {}}
         if scheme is None or period is None:
@@ -148,8 +150,60 @@ class ResultsView(BaseView):
                        rows=table_rows,
                        grades=W.grade_names(compiled), page=page,
                        grade_rank={g: i for i, g in enumerate(W.grade_names(compiled))}, pages=pages, count=frame.height,
-                       first=(page - 1) * PAGE_SIZE + 1, group_word=W.word(W.PEER_GROUP_WORDS, lang, meta["group"]))
+                       first=(page - 1) * PAGE_SIZE + 1, group_word=W.word(W.PEER_GROUP_WORDS, lang, meta["group"]),
+                       publishing=self._publishing(actor, scheme, meta))
         return self._page("admin/results/rankings.html", started, **context)
+
+    @staticmethod
+    def _publishing(actor: Actor, scheme: Any, meta: dict[str, Any]) -> dict[str, Any] | None:
+        """发布 / 更正 on the ranking, for those who may publish the scheme's results (*activate* on its
+        procuratorate) once the period is over: the same service as ``POST /api/v1/publications``."""
+        if not actor.in_scope(scheme.procuratorate_id) or not actor.may("activate") \
+                or not meta.get("period_closed", True):
+            return None
+        pub = meta.get("publication") if meta.get("figures") == "published" else None
+        return {"publication": pub, "form": getattr(g, "publish_form", {}), "errors": getattr(g, "publish_errors", {})}
+
+    @expose("/publish/", methods=("POST",))
+    def publish(self) -> ResponseReturnValue:
+        """发布 a period's results (a tick to confirm), or 更正 the latest publication (a reason required); then the
+        ranking again, now of the published figures. A refusal: the ranking with the service's words."""
+        from admin.designer import _actor
+
+        started = time.perf_counter()
+        actor = _actor()
+        form = request.form
+        scheme, period = str(form.get("scheme", ""))[:MAX_FIELD], str(form.get("period", ""))[:MAX_FIELD]
+        corrects = form.get("supersedes", type=int)
+        reason = str(form.get("reason", ""))
+        errors: dict[str, list[str]] = {}
+        if corrects is None and not form.get("confirm_publish"):
+            errors["confirm_publish"] = [gettext("Tick the box to confirm: published results never change.")]
+        if corrects is not None and not reason.strip():
+            errors["reason"] = [gettext("Say why the published results are corrected.")]
+        if not errors:
+            dictionary, cache_dir = _settings()
+            try:
+                pub = publications.publish(db.session(), actor, dictionary, scheme=scheme, period=period,
+                                           supersedes=corrects, reason=reason, cache_dir=cache_dir)
+                db.session.commit()
+            except PermissionDenied:
+                return self._forbidden(started)
+            except NotFound:
+                return self._not_found(started)
+            except (InvalidInput, Conflict) as exc:
+                db.session.rollback()
+                errors[""] = [self._words(exc)]
+            else:
+                flash(gettext("The results of %(period)s are published (publication %(n)s): they no longer change.",
+                              period=pub.period, n=pub.sequence), "success")
+                return redirect(url_for(".index", scheme=scheme, period=period))
+        g.publish_form, g.publish_errors = dict(form), errors
+        request.args = ImmutableMultiDict({"scheme": scheme, "period": period})
+        answer = self.index()
+        if isinstance(answer, tuple) and len(answer) == 3 and answer[1] == 200:
+            return answer[0], 422, answer[2]
+        return answer
 
     @staticmethod
     def _no_period_words(lang: str) -> str:
@@ -205,8 +259,10 @@ class ResultsView(BaseView):
             return self._page("admin/results/card.html", started, 422 if isinstance(exc, InvalidInput) else 200,
                               **context)
         start, end = W.history_range(period)
+        corrected = (publications.corrected_figures(db.session(), card.get("publication"), subject)
+                     if card.get("figures") == "published" else [])
         context.update(card=card, page=W.card_page(db.session(), dictionary, card, lang),
-                       figures=W.figures_words(card, lang),
+                       figures=W.figures_words(card, lang), corrected=corrected,
                        page_group=W.word(W.PEER_GROUP_WORDS, lang, (card.get("rank") or {}).get("group")),
                        history_url=url_for(".history", subject=subject, scheme=scheme, start=start, end=end))
         return self._page("admin/results/card.html", started, **context)
@@ -249,7 +305,15 @@ class ResultsView(BaseView):
         except PermissionDenied:
             return self._forbidden(started)
         except NotFound:
-            return self._not_found(started)
+            # A scheme that scores prosecutors (an audit read "该…方案不存在" for the template): said as it is.
+            other = next((s for s in W.ranking_schemes(db.session(), actor) if s.code == _arg("scheme")), None)
+            if other is None:
+                return self._not_found(started)
+            words = (f"“{other.name}”考评检察官：院际比较用于考评检察院的方案，请在上方选择。" if lang == "zh" else
+                     f"“{other.name}” scores prosecutors: the comparison is for schemes scoring procuratorates; "
+                     "choose one above.")
+            return self._page("admin/results/comparison.html", started, 422, schemes=W.ranking_schemes(
+                db.session(), actor, "procuratorate"), scheme=None, period=None, error=words, view=None)
         context: dict[str, Any] = {"schemes": schemes, "scheme": scheme, "period": period, "error": None,
                                    "view": None}
         if scheme is None or period is None:

@@ -43,13 +43,14 @@ from rulesvc.persistence.models import (
     QUOTA_STATUSES,
     BusinessLine,
     Dataset,
+    DatasetWithdrawal,
     Department,
     Event,
     EventType,
     Procuratorate,
     Prosecutor,
 )
-from rulesvc.services import localtime
+from rulesvc.services import facts, localtime
 from rulesvc.services.dictionary import get_dictionary
 from rulesvc.services.governance.access import actor_for_user
 from rulesvc.websession import client_of_request
@@ -327,9 +328,11 @@ class EventTypeView(ReadOnlyView):
 class DatasetView(ReadOnlyView):
     """数据集: imported (immutable, hashed) batches of events or reference data."""
 
-    column_list = ["id", "name", "kind", "content_hash", "row_count", "period_start", "source", "created_at", "created_by"]
+    column_list = ["id", "name", "kind", "in_use", "content_hash", "row_count", "period_start", "source", "created_at",
+                   "created_by"]
     column_labels = {
         "id": _l("ID"),
+        "in_use": _l("Status"),
         "name": _l("Name"),
         "kind": _l("Kind"),
         "content_hash": _l("Content hash"),
@@ -352,10 +355,21 @@ class DatasetView(ReadOnlyView):
         if m.period_start or m.period_end
         else "",
         "created_at": lambda v, c, m, n: fmt.format_date(m.created_at),
+        "in_use": lambda v, c, m, n: Markup('<span class="badge badge-secondary">{}</span>').format(gettext("withdrawn"))
+        if m.id in g.get("rulesvc_withdrawn", ()) else Markup('<span class="text-success">{}</span>').format(
+            gettext("In use")),
     }
 
     def scope_condition(self) -> Any:
         return dataset_in_scope()
+
+    def get_list(self, *args: Any, **kwargs: Any) -> Any:
+        """The page's datasets and which of them are withdrawn (one query)."""
+        count, data = super().get_list(*args, **kwargs)
+        ids = [m.id for m in data]
+        g.rulesvc_withdrawn = set(db.session.scalars(select(DatasetWithdrawal.dataset_id).where(
+            DatasetWithdrawal.dataset_id.in_(ids)))) if ids else set()
+        return count, data
 
 
 class EventView(ReadOnlyView):
@@ -365,7 +379,8 @@ class EventView(ReadOnlyView):
     ``IN`` query per page; search is an exact match on the indexed ``case_id`` or on the event id.
     """
 
-    column_list = ["id", "occurred_on", "event_type", "procuratorate_id", "prosecutor", "case_id", "attrs", "dataset_id"]
+    column_list = ["id", "occurred_on", "event_type", "procuratorate_id", "prosecutor", "case_id", "attrs", "dataset_id",
+                   "counts"]
     column_labels = {
         "id": _l("ID"),
         "occurred_on": _l("Date"),
@@ -375,6 +390,7 @@ class EventView(ReadOnlyView):
         "case_id": _l("Case id / event id"),
         "attrs": _l("Attributes"),
         "dataset_id": _l("Dataset"),
+        "counts": _l("Counts?"),
     }
     column_searchable_list = ["case_id", "external_id"]
     column_sortable_list = ["id", "occurred_on"]
@@ -394,10 +410,18 @@ class EventView(ReadOnlyView):
         "case_id": lambda v, c, m, n: Markup("{}<br>{}").format(m.case_id or "", fmt.muted(m.external_id)),
         "attrs": lambda v, c, m, n: fmt.attrs_markup(m.event_type, m.attrs),
         "dataset_id": lambda v, c, m, n: f"#{m.dataset_id}",
+        "counts": lambda v, c, m, n: _counts_markup(m),
     }
 
     def scope_condition(self) -> Any:
         return in_scope(Event.procuratorate_id)
+
+    def get_list(self, *args: Any, **kwargs: Any) -> Any:
+        """The page's events and, in one more query, whether each counts now (an audit: a withdrawn or replaced
+        event looked like one that counts)."""
+        count, data = super().get_list(*args, **kwargs)
+        g.rulesvc_counting = facts.counting_status(db.session(), [(m.dataset_id, m.external_id) for m in data])
+        return count, data
 
     def search_placeholder(self) -> str:
         """Say that search is an exact match."""
@@ -416,6 +440,16 @@ class EventView(ReadOnlyView):
         by_event_id = and_(Event.dataset_id.in_(select(Dataset.id)), Event.external_id == term)
         condition = or_(Event.case_id == term, by_event_id)
         return query.filter(condition), (count_query.filter(condition) if count_query is not None else None), joins, count_joins
+
+
+def _counts_markup(m: Any) -> Markup:
+    """计入 / 已撤回 / 已被 #n 更正 (what :func:`rulesvc.services.facts.counting_status` found for the page)."""
+    status, by = g.get("rulesvc_counting", {}).get((m.dataset_id, m.external_id), ("counting", None))
+    if status == "withdrawn":
+        return Markup('<span class="badge badge-secondary">{}</span>').format(gettext("withdrawn"))
+    if status == "replaced":
+        return Markup('<span class="badge badge-warning">{}</span>').format(gettext("replaced by #%(n)s", n=by))
+    return Markup('<span class="text-success">{}</span>').format(gettext("counts"))
 
 
 def _event_type_names() -> dict[str, tuple[str, str]]:

@@ -139,11 +139,18 @@ def _csrf_expiry(app: Flask) -> None:
 
 def _request_language(app: Flask) -> None:
     """Messages of the catalogue (errors above all) in the request's language: the language switch,
-    else ``?lang=``, else ``Accept-Language``, else the configured default (Chinese)."""
+    else ``?lang=``, else ``Accept-Language``, else the configured default (Chinese). The admin pages: the switch,
+    else the default (their own words follow :func:`select_locale`; their messages must too)."""
     from rulesvc.catalogue import language_of, set_language
 
     def _set_language() -> None:
-        chosen = session.get("lang") or request.args.get("lang")
+        chosen = session.get("lang")
+        if request.path.startswith("/admin"):
+            # The admin pages speak the language of their switch (Chinese until switched), messages included —
+            # never the browser's: an English browser on the Chinese pages got English refusals.
+            set_language(language_of(chosen if chosen in SUPPORTED_LOCALES else app.config["DEFAULT_LOCALE"]))
+            return
+        chosen = chosen or request.args.get("lang")
         if not chosen and request.accept_languages:
             chosen = request.accept_languages.best_match(["zh", "zh-CN", "en"]) or None
         set_language(language_of(chosen or app.config["DEFAULT_LOCALE"]))

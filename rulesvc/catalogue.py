@@ -383,16 +383,28 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                  "Version {number} is set to come into force on {date} and has not started: to keep it "
                                  "from going live, take back its go-live (it goes back to approved and the version before "
                                  "it stays in force); a last day in force must be {date} or later"),
+    "version.effective_overlap_retired": ("第 {number} 版已停用，但生效至 {date}：新版本的生效日期须晚于该日（{next} 或以后）。",
+                                          "Version {number} is retired but in force until {date}: choose a later "
+                                          "date ({next} or after)."),
+    "version.retire_before_successor": ("第 {number} 版定于 {end} 停止生效，由自 {start} 起生效的第 {next} 版接替：停用日期不能"
+                                        "早于 {end}，否则其间没有生效的版本。要提前换用第 {next} 版，请先撤销它的生效安排，"
+                                        "再让它从更早的日期生效。",
+                                        "Version {number} ends on {end}, when version {next} takes over on {start}: it "
+                                        "cannot be retired earlier, or no version would be in force in between. To "
+                                        "switch to version {next} sooner, take back its go-live, then put it in force "
+                                        "from an earlier date."),
     "version.unschedule_started": ("第 {number} 版已于 {date} 起生效，生效安排不能撤销（生效的日子已成为历史）：要结束它，"
-                                   "请停用并写明最后生效日",
+                                   "请停用并写明最后生效日。",
                                    "Version {number} has been in force since {date}: its go-live cannot be taken back (its "
-                                   "days in force are history); to end it, retire it with its last day in force"),
-    "version.unschedule_children": ("以下本地化版本依据第 {number} 版并已安排生效：{children}。请先撤销它们的生效安排",
-                                    "These localization versions are built on version {number} and set to come into "
-                                    "force: {children}. Take back their go-live first"),
-    "version.unschedule_published": ("第 {number} 版已有发布的考评结果（{periods}），生效安排不能撤销",
-                                     "Version {number} has published results ({periods}): its go-live cannot be taken back"),
-    "version.unschedule_needs_note": ("撤销生效安排须说明理由", "Taking back a go-live needs a reason"),
+                                   "days in force are history); to end it, retire it with its last day in force."),
+    "version.unschedule_children": ("依据第 {number} 版并已安排生效的本地化版本：{children}。请先撤销其生效安排"
+                                    "（在该版本的页面上；上级院有生效权限的审核人也可以撤销）。",
+                                    "Localization versions built on version {number} and set to come into force: "
+                                    "{children}. Take back their go-live first (on that version's page; a reviewer "
+                                    "above with the right to put versions in force may do it too)."),
+    "version.unschedule_published": ("第 {number} 版已有发布的考评结果（{periods}），生效安排不能撤销。",
+                                     "Version {number} has published results ({periods}): its go-live cannot be taken back."),
+    "version.unschedule_needs_note": ("撤销生效安排须说明理由。", "Taking back a go-live needs a reason."),
     "version.settle_value": ("只有“修改”带新的取值，且必须带", "edit, and only edit, takes a value"),
     "version.settle_refused": ("无法如此处理该冲突", "The conflict cannot be settled this way"),
     "version.document_invalid": ("方案文档有误，请按字段说明修改", "The scheme document is invalid; see the field messages"),
@@ -516,9 +528,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
                           "{inserted} added, {updated} updated"),
     "dataset.withdrawn": ("数据集 {dataset} 已撤回", "Dataset {dataset} is withdrawn"),
     "dataset.withdrawn_data": ("相同的数据曾作为数据集 {dataset} 导入，已撤回（理由：{reason}），这次未导入；"
-                               "如确需重新使用这些数据，请加 --reuse-withdrawn 再导入（将作为新的数据集）",
+                               "如确需重新使用这些数据，请在导入页面勾选“重新使用已撤回的数据”（命令行加 --reuse-withdrawn）再导入"
+                               "（将作为新的数据集）",
                                "The same data was imported as dataset {dataset}, which was withdrawn ({reason}); "
-                               "nothing imported. To use it again, import it with --reuse-withdrawn (a new dataset)"),
+                               "nothing imported. To use it again, tick 'Use withdrawn data again' on the import page "
+                               "(on the command line --reuse-withdrawn): a new dataset"),
     "import.bad_choice": ("“{name}”须为 {choices} 之一", "'{name}' must be one of {choices}"),
     "import.encoding_unknown": ("不认识的编码名称“{name}”（可用如 utf-8、gb18030、cp1252）",
                                 "Unknown encoding '{name}' (e.g. utf-8, gb18030, cp1252)"),

@@ -12,5 +12,7 @@ Rule: nothing here imports Flask, SQLAlchemy, marshmallow or durable_rules (exce
 # whether its points count (no stored score moves; the cards kept under 4 are made again with the new fields),
 # and a what-if replaces the subject's own stored figures among the peers (``engine.whatif``); 6: a simulation
 # scores its baseline in the baseline's own scope (a county's localization against the provincial template: the
-# county's people among the province, as in force), and a period reads each prosecutor's post held on its last day.
-ENGINE_VERSION = "2026.12.7"
+# county's people among the province, as in force), and a period reads each prosecutor's post held on its last day;
+# 7: the simulation report lists an indicator scored under one version only; 8: the catch-all band's reason says the
+# line the total falls below ("总分 78.92 低于合格分数线 80 → 不合格", not "≥ 0"): no score or grade moves.
+ENGINE_VERSION = "2026.12.8"

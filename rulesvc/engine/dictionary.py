@@ -227,6 +227,9 @@ def date_rejected(label: str, name: str, raw: Any) -> ValueRejected:
     if isinstance(raw, dt.datetime):
         return ValueRejected(f"“{label}”应为日期 YYYY-MM-DD，实际为带时刻的 {raw:%Y-%m-%d %H:%M}：请去掉时刻",
                              f"'{name}' must be a date YYYY-MM-DD, got {raw:%Y-%m-%d %H:%M} with a time of day")
+    if isinstance(raw, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}|\d{4}/\d{1,2}/\d{1,2}", raw.strip()):
+        # Written as a date, but no such day (2020-02-30, 2020-13-01): said so, not "must be YYYY-MM-DD".
+        return ValueRejected(f"“{label}”的 {raw.strip()} 不是存在的日期", f"'{name}': {raw.strip()} is not a real date")
     return ValueRejected(f"“{label}”应为日期 YYYY-MM-DD，实际为 {raw!r}", f"'{name}' must be a date YYYY-MM-DD, got {raw!r}")
 
 

@@ -200,7 +200,11 @@ def grade_for(compiled: CompiledScheme, total: float, vetoes: Sequence[str], sub
     shown = shown_total(total, [b.min for b in bands])
     if idx is None:
         return None, f"总分 {shown} 低于最低等次分数线 (below every band)"
-    reasons = [f"总分 {shown} ≥ {bands[idx].min:g} → {bands[idx].grade}"]
+    if idx == len(bands) - 1 and idx > 0 and bands[idx].min <= 0:
+        # The catch-all band (不合格 ≥ 0): said by the line it falls below, not "总分 78.92 ≥ 0 → 不合格".
+        reasons = [f"总分 {shown} 低于{bands[idx - 1].grade}分数线 {bands[idx - 1].min:g} → {bands[idx].grade}"]
+    else:
+        reasons = [f"总分 {shown} ≥ {bands[idx].min:g} → {bands[idx].grade}"]
     names = [b.grade for b in bands]
     effects = [(compiled.scheme.vetoes[c], e) for c in vetoes for e in compiled.scheme.vetoes[c].effects]
     for v, e in effects:

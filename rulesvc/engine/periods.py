@@ -55,3 +55,18 @@ def months_of(period: Period) -> list[Period]:
         out.append(parse_period(f"{d.year}-{d.month:02d}"))
         d = _month_end(d.year, d.month) + dt.timedelta(days=1)
     return out
+
+
+def period_of(day: dt.date, kind: str) -> Period:
+    """The period of ``kind`` (month, quarter, year) that holds ``day``."""
+    if kind == "month":
+        return parse_period(f"{day.year}-{day.month:02d}")
+    if kind == "quarter":
+        return parse_period(f"{day.year}-Q{(day.month - 1) // 3 + 1}")
+    return parse_period(str(day.year))
+
+
+def first_start_from(day: dt.date, kind: str) -> dt.date:
+    """The first day of the first period of ``kind`` that starts on or after ``day``."""
+    p = period_of(day, kind)
+    return p.start if p.start == day else p.end + dt.timedelta(days=1)

@@ -25,7 +25,6 @@ from rulesvc.engine.errors import DefinitionError
 from rulesvc.engine.model import Scheme
 from rulesvc.engine.scoring import fmt
 from rulesvc.errors import InvalidInput
-from rulesvc.persistence import lifecycle
 from rulesvc.persistence.lifecycle import Status
 from rulesvc.persistence.models import AuditRecord, SchemeVersion
 from rulesvc.persistence.models import Scheme as SchemeRow
@@ -95,8 +94,7 @@ class SchemeCard:
 
 
 def _in_force(v: SchemeVersion, today: dt.date) -> bool:
-    return (lifecycle.can_be_in_force(v.status) and v.status == Status.ACTIVE and v.effective_from is not None
-            and v.effective_from <= today and (v.effective_to is None or today <= v.effective_to))
+    return versions.in_force_on(v, today)
 
 
 def _parent_words(v: SchemeVersion, lang: str) -> str:
@@ -154,8 +152,8 @@ def _change(r: AuditRecord, numbers: Mapping[int, int], lang: str) -> Change:
                 else f"was to come into force on {detail.get('effective_from')}: {detail.get('note') or ''}")
     elif r.action == "version.resume":
         end = detail.get("effective_to")
-        note = ((f"生效至 {end}" if end else "继续生效，未定停用日期") if lang == "zh"
-                else (f"in force until {end}" if end else "in force, no end date"))
+        note = ((f"生效至 {end}" if end else "未定停用日期") if lang == "zh"
+                else (f"in force until {end}" if end else "no end date"))
     return Change(at=r.at, who=r.actor, what=what, version=numbers.get(r.version_id) if r.version_id else None,
                   note=note)
 

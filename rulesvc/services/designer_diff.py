@@ -346,8 +346,7 @@ def default_against(actor: Actor, v: SchemeVersion, *, today: dt.date | None = N
     published = [x for x in seen if x.number < v.number and x.status in ("approved", "active", "retired")]
     if published:
         return published[-1]
-    in_force = next((x for x in seen if x.status == "active" and x.effective_from is not None
-                     and x.effective_from <= today and (x.effective_to is None or today <= x.effective_to)), None)
+    in_force = next((x for x in seen if versions.in_force_on(x, today)), None)
     if in_force is not None:
         return in_force
     earlier = [x for x in seen if x.number < v.number]

@@ -162,6 +162,31 @@ def events_in_use(
     return q
 
 
+def counting_status(session: Session, events: Iterable[tuple[int, str]]) -> dict[tuple[int, str], tuple[str, int | None]]:
+    """Whether each event ``(dataset id, event id)`` counts now, as a list of events shows it: ``("counting", None)``,
+    ``("withdrawn", None)`` (its dataset is withdrawn) or ``("replaced", d)`` (dataset ``d``, a correction in use,
+    holds an event with the same id) — by :func:`in_use`'s rule, one query for a page of events."""
+    wanted = set(events)
+    if not wanted:
+        return {}
+    plan = in_use(session)
+    counting = set(plan.datasets)
+    replacing = sorted({d for ds, _ in wanted for d in plan.replaced_by.get(ds, ())})
+    by_id: dict[str, list[int]] = {}
+    if replacing:
+        for ds, eid in session.execute(select(Event.dataset_id, Event.external_id).where(
+                Event.dataset_id.in_(replacing), Event.external_id.in_(sorted({e for _, e in wanted})))).all():
+            by_id.setdefault(eid, []).append(ds)
+    out: dict[tuple[int, str], tuple[str, int | None]] = {}
+    for ds, eid in wanted:
+        if ds not in counting:
+            out[(ds, eid)] = ("withdrawn", None)
+            continue
+        by = [d for d in by_id.get(eid, ()) if d in plan.replaced_by.get(ds, ())]
+        out[(ds, eid)] = ("replaced", max(by)) if by else ("counting", None)
+    return out
+
+
 def events_by_id(session: Session, external_ids: Iterable[str], datasets: Iterable[int] | None = None) -> list[Any]:
     """The events with these ids among those that count — of ``datasets`` (a card's, to show the very facts it
     was scored on) or of the datasets in use: ``(event id, date, case, event type)``. What a score card shows

@@ -221,6 +221,25 @@ def get(session: Session, actor: Actor, publication_id: int) -> Publication:
     return pub
 
 
+def corrected_figures(session: Session, publication: dict[str, Any] | None, code: str) -> list[dict[str, Any]]:
+    """What the publications a correction replaced said of one subject, latest first: ``[{"sequence", "reason",
+    "published_at", "total", "grade", "place", "status"}]``, ``reason`` being why the next one replaced it (empty
+    for a first publication). The card of a corrected period shows them: someone announced 优秀 and then read 良好
+    sees both, and why (the caller has read the subject already)."""
+    out: list[dict[str, Any]] = []
+    pid, why = (publication or {}).get("supersedes"), (publication or {}).get("reason") or ""
+    while pid is not None and len(out) < 50:
+        pub = session.get(Publication, pid)
+        if pub is None:
+            break
+        row = session.get(PublicationCard, (pub.id, code))
+        out.append({"sequence": pub.sequence, "reason": why, "published_at": pub.published_at,
+                    "total": row.total if row else None, "grade": row.grade if row else None,
+                    "place": row.place if row else None, "status": row.status if row else None})
+        pid, why = pub.supersedes_id, pub.reason or ""
+    return out
+
+
 def listing(session: Session, actor: Actor, *, scheme: str | None = None, period: str | None = None,
             page: int = 1, page_size: int = 50) -> tuple[list[Publication], int]:
     q = select(Publication)

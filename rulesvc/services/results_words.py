@@ -76,6 +76,10 @@ def figures_words(meta: Mapping[str, Any], lang: str) -> dict[str, str]:
         note = (f"已于{when} 发布（第 {p.get('sequence')} 次发布），此后导入、更正或撤回数据都不改变这些结果。"
                 if _zh(lang) else f"Published on {when} (publication {p.get('sequence')}): later imports, corrections "
                 "or withdrawals do not change these figures.")
+        if p.get("supersedes") is not None and p.get("sequence"):
+            earlier = int(p["sequence"]) - 1
+            note += (f"本次发布更正了第 {earlier} 次发布，理由：{p.get('reason') or '—'}" if _zh(lang)
+                     else f" It corrects publication {earlier}: {p.get('reason') or '—'}")
     else:
         note = (f"尚未发布：按现有数据和第 {v['number']} 版即时计算，数据或规则变化时会随之改变。"
                 if _zh(lang) else f"Not published: computed now from the data in use under version {v['number']}; "
@@ -90,14 +94,12 @@ def figures_words(meta: Mapping[str, Any], lang: str) -> dict[str, str]:
 
 def ranking_schemes(session: Session, actor: Actor, kind: str | None = None) -> list[Scheme]:
     """The schemes the person may read: those with a version put in force first (a county's localization that is
-    still a draft comes after the template in force), then their own tree's (a county's localization before the
-    template)."""
+    still a draft comes after the template in force), then their own procuratorate's, the nearest above, those
+    below (a county's localization before the template; a city's reader on the template)."""
     found = versions.list_schemes(session, actor)
     if kind is not None:
         found = [s for s in found if s.subject_kind == kind]
-    # The schemes of the person's own tree first, the highest procuratorate's first (a county's localization before
-    # the template it localizes; for the province, its template before the counties' localizations); those scoring
-    # prosecutors before those scoring procuratorates.
+    # Schemes with a version put in force first; those scoring prosecutors before those scoring procuratorates.
     tree = tree_of(session)
 
     def depth(pid: int) -> int:
@@ -111,8 +113,21 @@ def ranking_schemes(session: Session, actor: Actor, kind: str | None = None) -> 
     def in_force(s: Scheme) -> bool:  # some version has been put in force (a scheme of drafts ranks nobody yet)
         return any(v.effective_from is not None and lifecycle.can_be_in_force(v.status) for v in s.versions)
 
-    return sorted(found, key=lambda s: (not in_force(s), not actor.in_scope(s.procuratorate_id),
-                                        depth(s.procuratorate_id), s.subject_kind != "prosecutor"))
+    # Whose scheme: the person's own procuratorate's first; then the nearest above it (a city with no scheme of its
+    # own reads the province's template, which scores all its people — an audit found a city reader opened on one
+    # county's localization, 26 of the city's 290); then those below; an administrator of everything: top down.
+    roots = set() if actor.scope is None else {i for i in actor.scope if tree.parent.get(i) not in actor.scope}
+
+    def whose(pid: int) -> tuple[int, int]:
+        if actor.scope is None:
+            return 0, depth(pid)
+        if pid in roots:
+            return 0, 0
+        if pid in actor.above:
+            return 1, -depth(pid)
+        return (2, depth(pid)) if actor.in_scope(pid) else (3, depth(pid))
+
+    return sorted(found, key=lambda s: (not in_force(s), whose(s.procuratorate_id), s.subject_kind != "prosecutor"))
 
 
 def default_period(session: Session, scheme: Scheme) -> str | None:
@@ -149,15 +164,19 @@ def grade_names(compiled: CompiledScheme) -> list[str]:
     return [b.grade for b in g.bands] if g is not None else []
 
 
-def procuratorate_choices(session: Session, actor: Actor) -> list[tuple[str, str]]:
-    """(code, name indented by level) of the procuratorates in the person's tree, top down."""
+def procuratorate_choices(session: Session, actor: Actor, lang: str = "zh") -> list[tuple[str, str]]:
+    """(code, name indented by level) of the procuratorates in the person's tree, top down. Choosing one shows it
+    and those below it: a procuratorate with any below says so ("东川市人民检察院及下级院" — an audit read the city's
+    name and expected its own 52 people, not the city's 290)."""
     tree = tree_of(session)
     ids = set(tree.names) if actor.scope is None else set(actor.scope)
     roots = sorted((i for i in ids if tree.parent.get(i) not in ids), key=lambda i: tree.names[i]["code"])
     out: list[tuple[str, str]] = []
+    below = "及下级院" if _zh(lang) else " and those below"
 
     def walk(i: int, depth: int) -> None:
-        out.append((tree.names[i]["code"], "\u3000" * depth + tree.names[i]["name"]))
+        has_below = any(c in ids for c in tree.children.get(i, []))
+        out.append((tree.names[i]["code"], "\u3000" * depth + tree.names[i]["name"] + (below if has_below else "")))
         for c in sorted(tree.children.get(i, []), key=lambda j: tree.names[j]["code"]):
             if c in ids:
                 walk(c, depth + 1)
@@ -219,6 +238,59 @@ def ranking_rows(session: Session, dictionary: Dictionary, rows: list[dict[str, 
 # -- the score card ----------------------------------------------------------------------------------------
 
 
+def _reference_words(ci: Any, i: Mapping[str, Any], unit: str, lang: str) -> str:
+    """What a ratio indicator was compared with: "同院最优值 157.5（114 ÷ 157.5 = 0.7238）" — the best or the average
+    of the peer group the rule names, recovered from the value and the ratio the rule tested (own ÷ reference, or
+    reference ÷ own when lower is better), so that a prosecutor can check the ratio (an audit: the card gave the
+    ratio and the points, never what it was a ratio to)."""
+    from rulesvc.engine.peers import RATIO_OF_ZERO
+
+    pw = getattr(ci, "piecewise", None)
+    value, x = i.get("value"), i.get("x")
+    if pw is None or pw.derive not in ("ratio_to_best", "ratio_to_avg") or not isinstance(value, int | float) \
+            or not isinstance(x, int | float) or x <= 0 or x >= RATIO_OF_ZERO or value == 0:
+        return ""
+    ref = value / x if ci.higher_better else x * value
+    group = word(PEER_GROUP_WORDS, "zh" if _zh(lang) else "en", ci.peer_group)
+    if _zh(lang):
+        what = "最优值" if pw.derive == "ratio_to_best" else "平均值"
+        sum_ = f"{_value(value, unit)} ÷ {_value(ref, unit)}" if ci.higher_better else \
+            f"{_value(ref, unit)} ÷ {_value(value, unit)}"
+        return f"比较对象：{group}{what} {_value(ref, unit)}（{sum_} = {fmt(round(x, 4))}）"
+    what = "best" if pw.derive == "ratio_to_best" else "average"
+    sum_ = f"{_value(value, unit)} ÷ {_value(ref, unit)}" if ci.higher_better else \
+        f"{_value(ref, unit)} ÷ {_value(value, unit)}"
+    return f"Compared with the {what} of {group}: {_value(ref, unit)} ({sum_} = {fmt(round(x, 4))})"
+
+
+def _prorated_words(card: Mapping[str, Any], trace: Mapping[str, Any], lang: str) -> Any:
+    """For an indicator divided by the share of the period in office (``prorate``): "45 ÷ (125/366) = 131.76"
+    and why, or "" — the card's formula line then says how its value came from the count (an audit read
+    "= 45 * if(false, 2.5, 1) = 131.76" with nothing in between)."""
+    from rulesvc.engine.periods import parse_period
+
+    share = trace.get("office_share")
+    raw_of = {i["code"]: i.get("prorated_from") for i in trace.get("indicators", [])}
+    value_of = {i["code"]: i.get("value") for i in card.get("indicators", [])}
+    try:
+        p = parse_period(str(card.get("period")))
+        days = (p.end - p.start).days + 1
+    except Exception:
+        days = 0
+    in_office = round(share * days) if isinstance(share, int | float) and days else 0
+
+    def words(code: str, unit: str) -> dict[str, str] | str:
+        raw, value = raw_of.get(code), value_of.get(code)
+        if raw is None or value is None or not isinstance(share, int | float) or share <= 0:
+            return ""
+        of = f"{in_office}/{days}" if in_office else fmt_share(share)
+        return {"raw": _value(raw, unit), "share": of, "value": _value(value, unit),
+                "why": (f"按任职时间折算：本期间在任 {in_office} 天，共 {days} 天" if lang == "zh"
+                        else f"pro-rated by time in office: {in_office} of the period's {days} days") if in_office
+                else ("按任职时间折算" if lang == "zh" else "pro-rated by time in office")}
+    return words
+
+
 def _value(x: float | None, unit: str) -> str:
     if x is None:
         return "—"
@@ -260,9 +332,11 @@ def card_page(session: Session, dictionary: Dictionary, card: Mapping[str, Any],
     penalty items with their events, vetoes, the grade and why, and the attribution chart's lines."""
     compiled = compiled_of(session, dictionary, card["scheme"]["version_id"])
     by_code = {ci.indicator.code: ci.indicator for ci in compiled.indicators}
+    compiled_of_code = {ci.indicator.code: ci for ci in compiled.indicators}
     trace = card.get("trace") or {}
     metric_numbers = {m["name"]: m["value"] for m in trace.get("metrics", [])}
     substituted = {i["code"]: i.get("substituted", "") for i in trace.get("indicators", [])}
+    prorated = _prorated_words(card, trace, lang)
     indicator_numbers = {i["name"]: i.get("value") for i in card.get("indicators", [])}
     dims: dict[str | None, dict[str, Any]] = {}
     for d in card.get("dimensions", []):
@@ -282,6 +356,8 @@ def card_page(session: Session, dictionary: Dictionary, card: Mapping[str, Any],
                "peer_note": said(i.get("peer_note"), lang),
                "filled": _filled(i.get("formula_labeled") or "", {**indicator_numbers, **metric_numbers}),
                "substituted": substituted.get(i["code"], ""),
+               "prorated": prorated(i["code"], unit),
+               "reference": _reference_words(compiled_of_code.get(i["code"]), i, unit, lang),
                "points_shown": fmt(round(i.get("points") or 0, 2)), "max_shown": fmt(round(i.get("max_points") or 0, 2)),
                "contribution_shown": f"{i.get('contribution') or 0:+.2f}"}
         if i.get("nearest"):
@@ -426,6 +502,9 @@ def history_points(h: Mapping[str, Any], lang: str) -> dict[str, Any]:
         out["places"].append(f"{p['place']}/{p['of']}" if graded and p.get("place") else "")
         if not graded:
             why = said(p.get("note"), lang) or word(STATUS_WORDS, lang, p.get("status") or "excluded")
+            # The reason names its month ("不参加2020-06考评：…"): without it, a run of months with one reason is said
+            # once, its span before it (an audit read the same reason seven times).
+            why = why.replace(f" in {p['period']}", "").replace(str(p["period"]), "")
             if gaps and gaps[-1][2] == why and out["periods"][-2:-1] == [gaps[-1][1]]:
                 gaps[-1] = (gaps[-1][0], p["period"], why)
             else:

@@ -145,10 +145,20 @@ def test_a_reviewer_approves_only_on_a_simulation_sends_back_with_a_note_and_act
     assert _version(app, "LOC-910101", 1)["status"] == "approved"
     # What going live ends, and what a date does: said beside it (a localization's first version: the template).
     assert "本方案尚无生效的版本：在此日期之前，本院人员按上级方案" in html and "已发布的结果不受影响" in html
-    # A date in the past rescores closed periods: asked once more, with a box to tick.
+    # A date activation refuses is said at once, before any question (an audit: 2020-01-01 first asked to confirm a
+    # past date, then was refused once ticked) — here the template it is built on starts in 2021.
     r = client_post(reviewer, f"{LOC}activate/", html, "/activate/", effective_from="2020-01-01")
     text = r.get_data(as_text=True)
-    assert r.status_code == 422 and "生效日期 2020-01-01 早于今天" in text and 'id="confirm_past"' in text
+    assert r.status_code == 422 and "生效日期请选 2021-01-01 或以后" in text and 'id="confirm_past"' not in text
+    # A date in the past rescores closed periods: asked once more, with a box to tick.
+    r = client_post(reviewer, f"{LOC}activate/", html, "/activate/", effective_from="2021-01-01")
+    text = r.get_data(as_text=True)
+    assert r.status_code == 422 and "生效日期 2021-01-01 早于今天" in text and 'id="confirm_past"' in text
+    # A day inside a period leaves that period under the rules in force on its first day: asked too.
+    r = client_post(reviewer, f"{LOC}activate/", html, "/activate/", effective_from="2027-01-15")
+    text = r.get_data(as_text=True)
+    assert r.status_code == 422 and 'id="confirm_mid"' in text
+    assert "2027-01-15 不是考评期间的第一天：2027 年 1 月（自 2027-01-01 起）仍按该期间第一天生效的规则计分" in text
     assert _version(app, "LOC-910101", 1)["status"] == "approved"
     r = client_post(reviewer, f"{LOC}activate/", html, "/activate/", effective_from="2027-01-01")
     assert r.status_code == 302

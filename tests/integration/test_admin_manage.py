@@ -160,20 +160,65 @@ def test_a_withdrawal_needs_a_reason_and_a_correction_names_its_dataset(app, wor
     assert r.status_code == 200 and "替换其中 1 条事件，新增 1 条" in html, html
     with app.app_context():
         assert db.session.scalar(select(AuditRecord.actor).where(AuditRecord.action == "dataset.correct")) == "boss"
+        fix_id = db.session.scalar(select(Dataset.id).where(Dataset.corrects_id == ds))
+    # The events list says which of E1's two rows counts (an audit: both looked alike).
+    listed = client.get("/admin/events/", query_string={"search": "E1"}).get_data(as_text=True)
+    assert f"已被 #{fix_id} 更正" in listed and ">计入<" in listed
     # 撤回 without a reason: refused beside the field, nothing withdrawn.
     token = token_of(client, "/admin/import/")
     r = client.post(f"/admin/import/{ds}/withdraw/", data={"csrf_token": token, "reason": "  "})
     assert r.status_code == 422 and 'id="withdraw-error">撤回须说明理由<' in r.get_data(as_text=True)
+    # An English browser on the Chinese pages (an audit: the refusal came in English): the pages' language wins.
+    r = client.post(f"/admin/import/{ds}/withdraw/", data={"csrf_token": token, "reason": "  "},
+                    headers={"Accept-Language": "en-US,en;q=0.9"})
+    assert r.status_code == 422 and 'id="withdraw-error">撤回须说明理由<' in r.get_data(as_text=True)
+    assert "needs a reason" not in r.get_data(as_text=True)
     assert count(app, DatasetWithdrawal) == 0
     r = client.post(f"/admin/import/{ds}/withdraw/", data={"csrf_token": token, "reason": "日期录错"},
                     follow_redirects=True)
     html = r.get_data(as_text=True)
     assert r.status_code == 200 and f"已撤回数据集 #{ds}" in html and "日期录错" in html and "已撤回" in html
+    listed = client.get("/admin/events/", query_string={"search": "C1"}).get_data(as_text=True)
+    # C1: E1 and E2 of the withdrawn dataset, and the correction's E1 (which counts)
+    assert listed.count('badge badge-secondary">已撤回<') == 2 and listed.count(">计入<") == 1
+    datasets_page = client.get("/admin/datasets/").get_data(as_text=True)
+    assert datasets_page.count('badge badge-secondary">已撤回<') == 1 and "使用中" in datasets_page
     with app.app_context():
         assert db.session.scalar(select(DatasetWithdrawal.by).where(DatasetWithdrawal.dataset_id == ds)) == "boss"
     # Withdrawn once is final: a second withdrawal is refused with the service's words.
     r = client.post(f"/admin/import/{ds}/withdraw/", data={"csrf_token": token, "reason": "再撤一次"})
     assert r.status_code == 409 and "已撤回" in r.get_data(as_text=True)
+
+
+def test_the_import_page_does_what_its_messages_say_without_the_command_line(app, world):
+    """A data clerk's audit (2026-12-07): the page's refusals told the clerk to use --reuse-withdrawn, --encoding,
+    --outside-office, --corrects and --kind, options the page did not have. Its 更多选项 has them now, and the
+    messages name the page's field (and the command line's option)."""
+    client = signed_in(app, "boss")
+    for name in ("procuratorates.csv", "departments.csv", "prosecutors.csv"):
+        assert upload(client, DATA / name, name).status_code == 200
+    html = client.get("/admin/import/").get_data(as_text=True)
+    assert "更多选项" in html and 'name="encoding"' in html and "重新使用已撤回的数据（作为新的数据集）" in html
+    assert upload(client, DATA / "events.csv", "events.csv").status_code == 200
+    with app.app_context():
+        ds = db.session.scalar(select(Dataset.id).where(Dataset.kind == "events"))
+    token = token_of(client, "/admin/import/")
+    assert client.post(f"/admin/import/{ds}/withdraw/", data={"csrf_token": token, "reason": "导错了"}).status_code \
+        in (200, 302)
+    r = upload(client, DATA / "events.csv", "events.csv")
+    text = r.get_data(as_text=True)
+    assert r.status_code == 409 and "请在导入页面勾选“重新使用已撤回的数据”（命令行加 --reuse-withdrawn）" in text
+    events = count(app, Event)
+    r = upload(client, DATA / "events.csv", "events.csv", reuse_withdrawn="1")
+    assert r.status_code == 200 and 'id="import-done"' in r.get_data(as_text=True)
+    assert count(app, Event) > events
+    # A GBK file named as such is read; an encoding the page does not offer is a field error.
+    gbk = "event_id,event_type,procuratorate,prosecutor,case_id,occurred_on,suspects,category,detained\n" \
+          "G1,case_accepted,220102,P001,C77,2020-07-09,1,ordinary,false\n"
+    r = upload(client, gbk.encode("gb18030"), "gbk.csv", encoding="gb18030")
+    assert r.status_code == 200, r.get_data(as_text=True)
+    r = upload(client, gbk.encode("gb18030"), "gbk2.csv", encoding="ebcdic")
+    assert r.status_code == 422 and "请从列表中选择文件编码。" in r.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("username", ["cityadmin", "pdesigner", "cviewer"])

@@ -225,6 +225,84 @@ def test_published_figures_are_said_to_be_published(world):
     assert re.search(r'id="card-total">([^<]+)<', card).group(1) == f"{api['total']:.2f}"
 
 
+def _more_events_for_p01(app, folder) -> None:
+    import csv
+
+    from rulesvc.services.dictionary import get_dictionary
+    from rulesvc.services.governance.access import system_actor
+    from rulesvc.services.importing import import_file
+
+    rows = [["event_id", "event_type", "procuratorate", "prosecutor", "case_id", "occurred_on", "action", "adopted"]]
+    rows += [[f"X-P01-{i}", "supervision_action", "910101", "P01", "", "2020-09-01", "filing", "true"] for i in range(9)]
+    path = folder / "more.csv"
+    with path.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(rows)
+    with app.app_context():
+        assert import_file(db.session, path, dictionary=get_dictionary(app.config["RULES_DIR"]), created_by="tests",
+                           actor=system_actor("tests")).created
+        db.session.commit()
+
+
+def test_a_corrected_publication_says_what_it_corrects_and_what_the_first_one_said(world, tmp_path):
+    """A results audit (2026-12-07): after a correction (更正), a prosecutor announced 优秀 read 良好 with only
+    "第 2 次发布" above it — not that it corrected the first publication, why, or what the first one said."""
+    sim, c, keys, _ = world
+    first = ok(c.post("/api/v1/publications", headers=keys["reviewer"], json={"scheme": SCHEME, "period": "2020"}), 201)
+    before = ok(c.post("/api/v1/evaluations", headers=keys["county-scorer"],
+                       json={"subject": "P01", "period": "2020", "scheme": SCHEME}))
+    _more_events_for_p01(sim, tmp_path)
+    ok(c.post(f"/api/v1/publications/{first['id']}/supersede", headers=keys["reviewer"],
+              json={"reason": "清瑞区补录三件诉前检察建议"}), 201)
+    card = page(signed_in(sim, "sim-county"), f"/admin/results/card/?subject=P01&period=2020&scheme={SCHEME}")
+    assert "（第 2 次发布）" in card and "本次发布更正了第 1 次发布，理由：清瑞区补录三件诉前检察建议" in card
+    line = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", re.search(r'id="corrected">(.*?)</div>\s*</div>', card, re.S)
+                                        .group(1)))
+    shown = f"第 1 次发布时：{before['total']:.2f} 分"
+    if before.get("grade"):
+        shown += f"，{before['grade']}"
+    assert shown in line and "已更正，理由：清瑞区补录三件诉前检察建议" in line
+
+
+def test_a_reviewer_publishes_and_corrects_on_the_ranking_page(world, tmp_path):
+    """A results audit (2026-12-07): there was no 发布 in the UI — a reviewer had to use the API or the CLI. The
+    ranking of a closed period offers it to those who may publish (a tick to confirm), then 更正 with a reason."""
+    sim, c, keys, _ = world
+    viewer = page(signed_in(sim, "sim-county"), RANKING)
+    assert 'id="publish-form"' not in viewer  # a reader does not publish
+    reviewer = signed_in(sim, "sim-reviewer")
+    html = page(reviewer, RANKING)
+    assert 'id="publish-form"' in html and "确认：按第 1 版发布 2020 的考评结果" in html
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    form = {"csrf_token": token, "scheme": SCHEME, "period": "2020"}
+    r = reviewer.post("/admin/results/publish/", data=form)
+    assert r.status_code == 422 and "请勾选确认：发布后的结果不再改变。" in r.get_data(as_text=True)
+    assert ok(c.get("/api/v1/publications", headers=keys["reviewer"])) == []
+    r = reviewer.post("/admin/results/publish/", data={**form, "confirm_publish": "1"})
+    assert r.status_code == 302
+    html = page(reviewer, r.headers["Location"])
+    assert "2020 的考评结果已发布（第 1 次发布），此后不再改变。" in html and 'data-figures="published"' in html
+    assert 'id="publish-form"' not in html and 'id="correct-form"' in html
+    (pub,) = ok(c.get("/api/v1/publications", headers=keys["reviewer"]))
+    # A correction that changes nothing is refused with the service's words; with new data it is published.
+    r = reviewer.post("/admin/results/publish/", data={**form, "supersedes": str(pub["id"]), "reason": "复核"})
+    assert r.status_code == 422 and "更正不会改变任何结果" in r.get_data(as_text=True)
+    r = reviewer.post("/admin/results/publish/", data={**form, "supersedes": str(pub["id"]), "reason": " "})
+    assert r.status_code == 422 and "请写明更正的理由。" in r.get_data(as_text=True)
+    _more_events_for_p01(sim, tmp_path)
+    r = reviewer.post("/admin/results/publish/", data={**form, "supersedes": str(pub["id"]), "reason": "补录事件"})
+    assert r.status_code == 302
+    assert "（第 2 次发布）" in page(reviewer, r.headers["Location"])
+
+
+def test_the_comparison_of_a_scheme_scoring_prosecutors_says_so(world):
+    """A results audit (2026-12-07): the comparison page of the template read "该检察官、检察院或方案不存在"."""
+    sim, *_ = world
+    r = signed_in(sim, "sim-province").get(f"/admin/results/comparison/?scheme={SCHEME}")
+    assert r.status_code == 422 and "考评检察官：院际比较用于考评检察院的方案" in r.get_data(as_text=True)
+    r = signed_in(sim, "sim-province").get("/admin/results/comparison/?scheme=NO-SUCH")
+    assert r.status_code == 404
+
+
 def test_the_pages_in_english(world):
     sim, *_ = world
     client = signed_in(sim, "sim-county")

@@ -633,6 +633,49 @@ def test_a_go_live_still_ahead_is_taken_back_and_the_version_before_stays_in_for
         assert db.session.get(SchemeVersion, tpl1).effective_to == dt.date(2021, 12, 31)
 
 
+def test_a_retired_version_still_in_force_keeps_its_days(app, people) -> None:
+    """A go-live audit (2026-12-07): with version 2 set for a later date, 停用 of version 1 before the day version 2
+    takes over crashed (500: the guard refused the moved end); retired up to that day, version 1 read as not in force
+    ("今日无生效版本") though evaluations used it; and once version 2 was taken back, version 2 could be put in force
+    from a day version 1 still covered — two versions in force on the same days."""
+    from rulesvc.services import localtime
+
+    tpl1 = publish_template(app, start=dt.date(2021, 1, 1))
+    today = localtime.today()
+    soon = today + dt.timedelta(days=30)
+    with app.app_context():
+        dictionary = get_dictionary(app.config["RULES_DIR"])
+        pr = actor("previewer")
+        v2 = next_template(dictionary, template_doc(), "第二版", soon)
+        end = soon - dt.timedelta(days=1)
+        for last_day in (None, today + dt.timedelta(days=3)):  # today (the default) or any day before version 2's
+            with pytest.raises(InvalidInput) as err:
+                versions.retire(db.session, pr, tpl1, effective_to=last_day)
+            db.session.rollback()
+            assert err.value.error_code == "version.retire_before_successor"
+            assert f"第 1 版定于 {end} 停止生效，由自 {soon} 起生效的第 2 版接替" in err.value.msg.render("zh")
+        versions.retire(db.session, pr, tpl1, effective_to=end)  # on the day it ends anyway: retired, dates kept
+        db.session.commit()
+        one = db.session.get(SchemeVersion, tpl1)
+        assert (one.status, one.effective_to) == ("retired", end)
+        assert versions.scheme_view(one.scheme, pr)["in_force"] == 1  # retired, yet in force until its last day
+        assert versions.version_in_effect(db.session, pr, "TPL", today).id == tpl1
+        versions.unschedule(db.session, pr, v2, note="改期")
+        db.session.commit()
+        assert db.session.get(SchemeVersion, tpl1).effective_to == end  # retired: not extended
+        for day in (today + dt.timedelta(days=1), end):
+            with pytest.raises(Conflict) as err:
+                versions.activate(db.session, pr, v2, effective_from=day)
+            db.session.rollback()
+            assert err.value.error_code == "version.effective_overlap_retired"
+            assert f"第 1 版已停用，但生效至 {end}：新版本的生效日期须晚于该日（{soon} 或以后）。" == \
+                err.value.msg.render("zh")
+        versions.activate(db.session, pr, v2, effective_from=soon)
+        db.session.commit()
+        assert versions.version_in_effect(db.session, pr, "TPL", end).id == tpl1
+        assert versions.version_in_effect(db.session, pr, "TPL", soon).id == v2
+
+
 def next_template(dictionary, doc: dict[str, Any], note: str, start: dt.date) -> int:
     """The province's next template version with ``doc``: submitted, simulated on 2020, approved, put in force
     from ``start`` (in the caller's app context); its id."""

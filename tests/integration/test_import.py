@@ -263,6 +263,19 @@ def test_duplicate_event_id_is_reported_on_the_later_line(reference, tmp_path):
     assert "第 2 行" in error.message_zh and "line 2" in error.message_en
 
 
+def test_an_id_excel_rewrote_in_scientific_notation_is_refused(reference, tmp_path):
+    """A data clerk's audit (2026-12-07): 900001 imported, then the same row saved by Excel as 9.00001E+05 — a new
+    id, so the event counted twice (监督立案数 3 → 5). Ids in scientific notation are refused, event and case ids."""
+    lines = event_lines()
+    lines[1] = "9.00001E+05" + lines[1][2:]
+    lines[2] = lines[2].replace(",C1,", ",3.20102E+17,", 1)
+    with pytest.raises(ImportRejected) as info:
+        run_import(reference, write(tmp_path / "sci.csv", lines))
+    found = {(e.line, e.column): e.message_zh for e in info.value.row_errors}
+    assert "科学计数法，像是 Excel 改写了长数字编号" in found[(2, "event_id")]
+    assert "案件编号“3.20102E+17”是科学计数法" in found[(3, "case_id")]
+
+
 def test_missing_required_column_and_unknown_column_are_reported_on_line_1(reference, tmp_path):
     lines = event_lines()
     lines[0] = lines[0].replace("occurred_on", "occured_on")

@@ -87,6 +87,20 @@ def test_a_spreadsheet_date_with_a_time_of_day_is_refused_as_a_person_reads_the_
     assert date(dt.datetime(2020, 6, 1), "任职起始日期") == dt.date(2020, 6, 1)
 
 
+def test_a_day_that_does_not_exist_is_said_so():
+    """A data clerk's audit (2026-12-07): 2020-02-30 read "应为日期 YYYY-MM-DD，实际为 '2020-02-30'" — it is written
+    that way; the day does not exist."""
+    from rulesvc.services.importing.values import date
+
+    for bad in ("2020-02-30", "2020/13/05"):
+        with pytest.raises(ValueRejected) as refused:
+            date(bad, "发生日期")
+        assert refused.value.zh == f"“发生日期”的 {bad} 不是存在的日期"
+    with pytest.raises(ValueRejected) as refused:
+        date("30.02.2020", "发生日期")
+    assert "应为日期 YYYY-MM-DD" in refused.value.zh
+
+
 def test_a_date_written_with_slashes_as_spreadsheets_do_is_read():
     """Found by a first day in the UI: "2020/11/05" was refused."""
     import datetime as dt

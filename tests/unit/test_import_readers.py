@@ -97,6 +97,57 @@ def test_xlsx_rows_keep_their_sheet_numbers_and_native_types():
     assert rows[1][2] is not None and rows[1][2][0].line == 4
 
 
+def test_a_formula_whose_result_the_file_does_not_hold_is_refused_with_its_cell():
+    """A data clerk's audit (2026-12-07): ``adopted`` written as ``=TRUE()`` by a program (no saved result) was read
+    as an empty cell — the event imported as not adopted; ``=DATE(…)`` in a required column read "为必填项"."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["event_id", "occurred_on", "adopted"])
+    sheet.append(["E1", dt.date(2020, 7, 22), "=TRUE()"])
+    sheet.append(["E2", "=DATE(2020,7,15)", True])
+    buf = io.BytesIO()
+    book.save(buf)
+    with pytest.raises(ImportRejected) as err:
+        records(XlsxReader, buf.getvalue())
+    found = [(e.line, e.column, e.message_zh) for e in err.value.row_errors]
+    assert [(line, col) for line, col, _ in found] == [(2, "adopted"), (3, "occurred_on")]
+    assert "单元格 C2 是公式 =TRUE()，文件中没有它的计算结果" in found[0][2]
+    # Without formulas: read as before (and a saved result would be read as that result).
+    book = openpyxl.Workbook()
+    book.active.append(["event_id", "adopted"])
+    book.active.append(["E1", True])
+    buf = io.BytesIO()
+    book.save(buf)
+    assert records(XlsxReader, buf.getvalue())[1][0][1] == {"event_id": "E1", "adopted": True}
+
+
+def test_a_workbook_named_csv_and_a_workbook_with_data_on_other_sheets_are_said_as_what_they_are():
+    """A data clerk's audit (2026-12-07): an .xlsx renamed .csv read "文件不是 UTF-8 编码…"; a workbook's second
+    sheet was dropped without a word."""
+    book = openpyxl.Workbook()
+    book.active.append(["event_id", "adopted"])
+    book.active.append(["E1", True])
+    extra = book.create_sheet("第二批")
+    extra.append(["event_id", "adopted"])
+    extra.append(["E2", False])
+    buf = io.BytesIO()
+    book.save(buf)
+    with pytest.raises(ImportRejected) as err:
+        records(CsvReader, buf.getvalue())
+    assert "文件是 Excel 工作簿（.xlsx）或其他压缩文件，不是 CSV 文本" in err.value.row_errors[0].message_zh
+    with pytest.raises(ImportRejected) as err:
+        records(CsvReader, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100)
+    assert "旧版 Excel 工作簿（.xls）" in err.value.row_errors[0].message_zh
+    with pytest.raises(ImportRejected) as err:
+        records(XlsxReader, buf.getvalue())
+    assert "还有 1 个工作表有数据；一个文件只导入第一个工作表" in err.value.row_errors[0].message_zh
+    book.remove(extra)
+    book.create_sheet("说明")  # an empty sheet besides: read as before
+    buf = io.BytesIO()
+    book.save(buf)
+    assert records(XlsxReader, buf.getvalue())[1][0][1] == {"event_id": "E1", "adopted": True}
+
+
 def test_a_file_that_is_not_a_workbook_is_rejected():
     with pytest.raises(ImportRejected) as info:
         records(XlsxReader, b"not a zip")

@@ -155,8 +155,7 @@ def scheme_summaries(session: Session, actor: Actor, *, procuratorate: str | Non
         rows = [v for v in by_scheme.get(r.id, ()) if can_read(actor, r.procuratorate_id, v.status)]
         if not actor.in_scope(r.procuratorate_id) and not any(lifecycle.is_published(v.status) for v in rows):
             continue  # a scheme above with nothing published is not there for this caller
-        in_force = next((v.number for v in rows if v.status == Status.ACTIVE and v.effective_from
-                         and v.effective_from <= today and (v.effective_to is None or today <= v.effective_to)), None)
+        in_force = next((v.number for v in rows if in_force_on(v, today)), None)
         out.append({
             "code": r.code, "name": r.name, "procuratorate": r.org_code, "procuratorate_name": r.org_name,
             "subject_kind": r.subject_kind, "period_kind": r.period_kind, "created_at": _iso(r.created_at),
@@ -169,6 +168,13 @@ def scheme_summaries(session: Session, actor: Actor, *, procuratorate: str | Non
                           "updated_at": _iso(v.updated_at)} for v in rows],
         })
     return out
+
+
+def in_force_on(v: Any, day: dt.date) -> bool:
+    """``v`` is in force on ``day``: active, or retired with a last day not yet past (停用 with a later last day) —
+    a version's dates decide, its status only whether it can have dates."""
+    return (lifecycle.can_be_in_force(v.status) and v.effective_from is not None and v.effective_from <= day
+            and (v.effective_to is None or day <= v.effective_to))
 
 
 def visible_versions(actor: Actor, scheme: Scheme) -> list[SchemeVersion]:
@@ -589,9 +595,9 @@ def lifecycle_check(v: SchemeVersion, step: Step) -> None:
         lifecycle.check(v, step)
     except lifecycle.TransitionRefused:
         t = lifecycle.TRANSITIONS[step]
-        raise Conflict(msg("version.bad_transition", number=v.number, status=STATUS_LABELS[v.status],
-                           status_en=STATUS_LABELS_EN[v.status], step=t.label, step_en=t.label_en),
-                       errors={"status": [v.status]}) from None
+        why = msg("version.bad_transition", number=v.number, status=STATUS_LABELS[v.status],
+                  status_en=STATUS_LABELS_EN[v.status], step=t.label, step_en=t.label_en)
+        raise Conflict(why, errors={"status": [why]}) from None
 
 
 def reject(session: Session, actor: Actor, version_id: int, *, note: str) -> SchemeVersion:
@@ -626,17 +632,14 @@ def activate(session: Session, actor: Actor, version_id: int, *, effective_from:
     v = get_version(session, actor, version_id)
     require(actor, "activate", v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")
     lifecycle_check(v, Step.ACTIVATE)
-    _check_after_parent(v, effective_from)
     # Lock the scheme's versions: two activations at once must not both pass the overlap check.
     others = session.scalars(select(SchemeVersion).where(
         SchemeVersion.scheme_id == v.scheme_id, SchemeVersion.status == Status.ACTIVE.value).with_for_update()).all()
+    check_activation_date(session, v, effective_from)
     superseded = []
     for o in others:
         if o.effective_to is not None and o.effective_to < effective_from:
             continue
-        if o.effective_from is not None and o.effective_from >= effective_from:
-            later = msg("version.effective_overlap", number=o.number, date=o.effective_from.isoformat())
-            raise Conflict(later, errors={"effective_from": [later]})
         o.effective_to = effective_from - dt.timedelta(days=1)
         superseded.append(o)
     _step(v, Step.ACTIVATE)
@@ -654,6 +657,29 @@ def activate(session: Session, actor: Actor, version_id: int, *, effective_from:
                        if superseded and superseded[-1].resolved is not None and v.resolved is not None else None),
                  detail={"effective_from": effective_from.isoformat()})
     return v
+
+
+def check_activation_date(session: Session, v: SchemeVersion, effective_from: dt.date) -> None:
+    """Whether ``v`` may come into force from ``effective_from`` (nothing changes): not before the version above it
+    (a localization), after the start of every other version of the scheme still to be in force then — an active
+    one then ends the day before; a retired one keeps its last day, so the date must come after it (at most one
+    version is in force on any day)."""
+    _check_after_parent(v, effective_from)
+    for o in session.scalars(select(SchemeVersion).where(
+            SchemeVersion.scheme_id == v.scheme_id, SchemeVersion.id != v.id,
+            SchemeVersion.status.in_([s.value for s in lifecycle.IN_FORCE_CAPABLE]))).all():
+        if o.effective_from is None or (o.effective_to is not None and o.effective_to < effective_from):
+            continue
+        if o.effective_from >= effective_from:
+            later = msg("version.effective_overlap", number=o.number, date=o.effective_from.isoformat())
+            raise Conflict(later, errors={"effective_from": [later]})
+        if o.status == Status.RETIRED.value:
+            if o.effective_to is None:  # a retired version with no last day (restored from files): never ends
+                later = msg("version.effective_overlap", number=o.number, date=o.effective_from.isoformat())
+                raise Conflict(later, errors={"effective_from": [later]})
+            kept = msg("version.effective_overlap_retired", number=o.number, date=o.effective_to.isoformat(),
+                       next=(o.effective_to + dt.timedelta(days=1)).isoformat())
+            raise Conflict(kept, errors={"effective_from": [kept]})
 
 
 def _check_after_parent(v: SchemeVersion, effective_from: dt.date) -> None:
@@ -683,6 +709,15 @@ def retire(session: Session, actor: Actor, version_id: int, *, effective_to: dt.
         end = effective_to or localtime.today()
         if v.effective_to is not None and v.effective_to < end:
             end = v.effective_to
+        if v.effective_to is not None and end < v.effective_to:
+            # Its last day was set when a later version was scheduled: ending it earlier would leave days with no
+            # version in force (and the day is fixed: the guards refuse it).
+            nxt = next((o for o in v.scheme.versions if o.status == Status.ACTIVE.value and o.effective_from
+                        == v.effective_to + dt.timedelta(days=1)), None)
+            early = msg("version.retire_before_successor", number=v.number, end=v.effective_to.isoformat(),
+                        next=nxt.number if nxt is not None else "?",
+                        start=(v.effective_to + dt.timedelta(days=1)).isoformat())
+            raise InvalidInput(early, errors={"effective_to": [early]})
         if v.effective_from is not None and end < v.effective_from:
             early = (msg("version.retire_scheduled", number=v.number, date=v.effective_from.isoformat())
                      if effective_to is None and v.effective_from > localtime.today()
@@ -933,8 +968,7 @@ def view(v: SchemeVersion, *, with_document: bool = True) -> dict[str, Any]:
 def scheme_view(scheme: Scheme, actor: Actor) -> dict[str, Any]:
     versions = visible_versions(actor, scheme)
     today = localtime.today()
-    in_force = next((v.number for v in versions if v.status == Status.ACTIVE and v.effective_from
-                     and v.effective_from <= today and (v.effective_to is None or today <= v.effective_to)), None)
+    in_force = next((v.number for v in versions if in_force_on(v, today)), None)
     return {"code": scheme.code, "name": scheme.name, "procuratorate": scheme.procuratorate.code,
             "procuratorate_name": scheme.procuratorate.name, "subject_kind": scheme.subject_kind,
             "period_kind": scheme.period_kind, "created_at": _iso(scheme.created_at), "in_force": in_force,

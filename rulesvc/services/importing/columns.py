@@ -247,8 +247,9 @@ def detect_kind(header: Sequence[str], source: str) -> str:
                 RowError(
                     1,
                     None,
-                    f"无法从表头判断文件内容（各类文件的必需列 {wanted}），请用 --kind 指定",
-                    f"cannot tell what the file holds from its header (required columns: {wanted}); give the kind",
+                    f"无法从表头判断文件内容（各类文件的必需列 {wanted}），请指明文件内容（导入页面的“文件内容”；命令行 --kind）",
+                    f"cannot tell what the file holds from its header (required columns: {wanted}); say what it holds "
+                    "(the import page's 'The file holds'; on the command line --kind)",
                 )
             ],
             source=source,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import pickle
+import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO, Any
@@ -32,8 +33,9 @@ PROSECUTOR_CODE_MAX = 32
 
 
 OUTSIDE_OFFICE = ("reject", "flag")
+_SCIENTIFIC = re.compile(r"[+-]?\d+(?:\.\d+)?[eE][+-]?\d+")  # 9.00001E+05: an id Excel rewrote
 # What an error about an event dated outside its prosecutor's office adds in Chinese for the CLI's user.
-OFFICE_HINT = "（如确属本人办理，可用 --outside-office flag 导入并标注）"
+OFFICE_HINT = "（如确属本人办理，可在导入页面勾选“任职期间外的事件照样导入并标注”，命令行用 --outside-office flag）"
 
 
 def line_label(line: int) -> tuple[str, str]:
@@ -114,6 +116,15 @@ class EventCheck:
         pop = values.pop
 
         eid = self._text(line, pop("event_id", None), "event_id", EXTERNAL_ID_MAX, required=True)
+        if eid is not None and _SCIENTIFIC.fullmatch(eid):
+            # 9.00001E+05: a long numeric id Excel rewrote when the file was opened and saved — it would not match
+            # the id as first imported, and the event would count twice.
+            errors.message(
+                line, self.cmap.display("event_id"),
+                f"事件编号“{eid}”是科学计数法，像是 Excel 改写了长数字编号：请把该列设为文本，用原始编号重新导出",
+                f"event id '{eid}' is in scientific notation, as Excel rewrites long numeric ids: set the column to "
+                "text and export the original ids again", eid)
+            eid = None
         if eid is not None:
             first = self.first_line.setdefault(eid, line)
             if first != line:
@@ -161,6 +172,12 @@ class EventCheck:
                 pros_id = found[0]
 
         case_id = self._text(line, pop("case_id", None), "case_id", CASE_ID_MAX, required=False) or None
+        if case_id is not None and _SCIENTIFIC.fullmatch(case_id):
+            errors.message(
+                line, self.cmap.display("case_id"),
+                f"案件编号“{case_id}”是科学计数法，像是 Excel 改写了长数字编号：请把该列设为文本，用原始编号重新导出",
+                f"case id '{case_id}' is in scientific notation, as Excel rewrites long numeric ids: set the column to "
+                "text and export the original ids again", case_id)
         if case_id is None and et is not None and et.requires_case:
             errors.message(
                 line, self.cmap.display("case_id"), f"事件类型“{et.name}”必须填写案件编号",

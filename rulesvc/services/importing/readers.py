@@ -213,6 +213,15 @@ def _scan_text(fh: IO[bytes], source: str, forced: str | None = None) -> _Scan:
     fh.seek(0)
     head = fh.read(4)
     fh.seek(0)
+    # A workbook named .csv (an audit: "文件不是 UTF-8 编码…" for an .xlsx renamed): said as what it is.
+    if head.startswith(b"PK\x03\x04"):
+        raise _reject(source, "文件是 Excel 工作簿（.xlsx）或其他压缩文件，不是 CSV 文本：请把扩展名改为 .xlsx 再导入，"
+                              "或在 Excel 中另存为“CSV UTF-8（逗号分隔）”",
+                      "the file is an Excel workbook (.xlsx) or another zip file, not CSV text: give it the .xlsx "
+                      "extension, or save it as 'CSV UTF-8' in Excel")
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise _reject(source, "文件是旧版 Excel 工作簿（.xls），不能直接导入：请在 Excel 中另存为 .xlsx 或“CSV UTF-8（逗号分隔）”",
+                      "the file is an old Excel workbook (.xls): save it as .xlsx or 'CSV UTF-8' in Excel")
     if forced:
         try:
             name = codecs.lookup(forced).name
@@ -235,8 +244,9 @@ def _scan_text(fh: IO[bytes], source: str, forced: str | None = None) -> _Scan:
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise _reject(
             source,
-            "文件是 UTF-16 编码，请另存为“CSV UTF-8”，或用 --encoding utf-16 指定",
-            "the file is UTF-16; save it as 'CSV UTF-8', or give --encoding utf-16",
+            "文件是 UTF-16 编码，请另存为“CSV UTF-8”，或指定文件编码 UTF-16（导入页面的“文件编码”；命令行 --encoding utf-16）",
+            "the file is UTF-16; save it as 'CSV UTF-8', or give its encoding, UTF-16 (the import page's "
+            "'Encoding'; on the command line --encoding utf-16)",
         )
     bad_line, lines = _first_undecodable_line(fh, "utf-8")
     if bad_line is None:
@@ -252,10 +262,11 @@ def _scan_text(fh: IO[bytes], source: str, forced: str | None = None) -> _Scan:
     raise _reject(
         source,
         f"文件不是 UTF-8 编码，也不能确定是 GB18030（GBK）{seems}。为免读错文字，未导入："
-        "请在 Excel 中另存为“CSV UTF-8（逗号分隔）”，或用 --encoding 指明文件的编码（如 --encoding gb18030、"
+        "请在 Excel 中另存为“CSV UTF-8（逗号分隔）”，或指明文件的编码（导入页面的“文件编码”；命令行如 --encoding gb18030、"
         "--encoding cp1252）",
         f"the file is not UTF-8 and not certainly GB18030 (GBK){seems_en}; to avoid garbling its text nothing "
-        "was imported. Save it as 'CSV UTF-8', or name its encoding with --encoding (e.g. gb18030, cp1252)",
+        "was imported. Save it as 'CSV UTF-8', or name its encoding (the import page's 'File encoding'; on the command "
+        "line --encoding, e.g. gb18030, cp1252)",
         line=bad_line,
     )
 
@@ -568,6 +579,7 @@ class _PartScan:
     gate: int
     rows: int = 0
     long_runs: list[tuple[int, bytes]] = field(default_factory=list)  # (offset, the bytes before it)
+    formulas: bool = False  # a worksheet with at least one formula (``<f>``)
 
 
 def _blocks(part: IO[bytes], gate: int) -> Iterator[tuple[int, bytes]]:
@@ -654,6 +666,8 @@ def _scan_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, gate: int, limit: int
                 rows, number = _rows_in(block, prefixed)
                 count += rows
                 highest = max(highest, number)
+                if not scan.formulas and re.search(rb"<(?:\w+:)?f[\s>/]", block):
+                    scan.formulas = True
             tail = block[-_CONTEXT:]
     scan.rows = max(count, highest)
     return scan
@@ -706,6 +720,8 @@ class XlsxReader(Reader):
             sheet = self._book.worksheets[0]
             # The <dimension> a file declares may be stale; openpyxl would silently drop rows below it.
             sheet.reset_dimensions()
+            if self._formulas:
+                self._uncomputed_formulas()
             self._rows = sheet.iter_rows(values_only=True)
             header = next(self._rows, None)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, InvalidFileException, KeyError, OSError,
@@ -762,8 +778,61 @@ class XlsxReader(Reader):
             problems = self._long_values(zf, scans, first)
             if problems:
                 raise ImportRejected(row_errors=problems[: limits.max_errors], source=self.source)
+        others = [sc for name, sc in scans.items() if "worksheets/" in name and name != first and sc.rows >= 2]
+        if first in scans and others:
+            # Only the first sheet is read: rows on another would be dropped without a word (an audit).
+            raise _reject(
+                self.source,
+                f"工作簿中除第一个工作表外，还有 {len(others)} 个工作表有数据；一个文件只导入第一个工作表。为免漏掉数据，"
+                "未导入：请把要导入的数据都放在第一个工作表，其余工作表删去或另存为别的文件",
+                f"besides the first sheet, {len(others)} other sheet(s) of the workbook hold data; only the first "
+                "sheet of a file is imported. To lose nothing, nothing was imported: put the data on the first sheet "
+                "and remove the others (or save them as files of their own)")
+        self._formulas = scans[first].formulas if first in scans else any(
+            sc.formulas for sc in scans.values() if "worksheets/" in sc.name)
         rows = scans[first].rows if first in scans else 0
         return rows or max((s.rows for s in scans.values() if "worksheets/" in s.name), default=0)
+
+    def _uncomputed_formulas(self) -> None:
+        """Refuse a sheet with a formula whose result the file does not hold (a workbook written by a program, not
+        saved by Excel or WPS): read as values it is an empty cell — an optional attribute silently absent (an audit:
+        ``adopted`` written ``=TRUE()`` counted as not adopted), a required one "为必填项" for a cell that is not empty.
+        A formula with its result saved is read as that result. Only for a sheet the scan found formulas in."""
+        import openpyxl
+        from openpyxl.utils import get_column_letter
+
+        self.fh.seek(0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            formulas = openpyxl.load_workbook(self.fh, read_only=True, data_only=False)
+        try:
+            found: list[RowError] = []
+            values = self._book.worksheets[0].iter_rows(values_only=True)
+            sheet = formulas.worksheets[0]
+            sheet.reset_dimensions()
+            header: tuple[Any, ...] = ()
+            for line, (written, value) in enumerate(zip(sheet.iter_rows(values_only=True), values, strict=False),
+                                                    start=1):
+                if line == 1:
+                    header = value
+                for i, cell in enumerate(written):
+                    if isinstance(cell, str) and cell.startswith("=") and (i >= len(value) or value[i] is None):
+                        col = get_column_letter(i + 1)
+                        name = str(header[i]).strip() if i < len(header) and header[i] is not None else ""
+                        shown = cell if len(cell) <= 40 else cell[:40] + "…"
+                        found.append(RowError(
+                            line, name or col,
+                            f"单元格 {col}{line} 是公式 {shown}，文件中没有它的计算结果：请在 Excel 中打开并保存，"
+                            "或把公式改为数值后再导入",
+                            f"cell {col}{line} is a formula {shown} whose result the file does not hold: open and "
+                            "save it in Excel, or replace the formula by its value", shown))
+                        if len(found) >= self.limits.max_errors:
+                            raise ImportRejected(row_errors=found, source=self.source)
+            if found:
+                raise ImportRejected(row_errors=found, source=self.source)
+        finally:
+            formulas.close()
+        self.fh.seek(0)
 
     def _long_values(self, zf: zipfile.ZipFile, scans: dict[str, _PartScan], first: str | None) -> list[RowError]:
         """Row errors for values longer than a cell may hold, found by the scan: the cell's row and

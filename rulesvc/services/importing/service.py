@@ -332,9 +332,10 @@ def _counted_ids(session: Session, checker: EventCheck, target: Dataset | None,
                 where = f"#{ds}「{names.get(ds, '')}」"
                 problems.append(RowError(
                     first_line[eid], column,
-                    f"事件编号“{eid}”已计入使用中的数据集 {where}" + ("" if target is not None else "（如为更正，请用 --corrects 指明所更正的数据集）"),
+                    f"事件编号“{eid}”已计入使用中的数据集 {where}" + ("" if target is not None else "（如为更正，请指明所更正的数据集：导入页面的“更正的数据集”；命令行 --corrects）"),
                     f"event id '{eid}' is already counted, in dataset #{ds} '{names.get(ds, '')}'"
-                    + ("" if target is not None else " (a correction? name the dataset it corrects with --corrects)"),
+                    + ("" if target is not None else " (a correction? name the dataset it corrects: the import page's 'Corrects the dataset'; on the command line "
+                               "--corrects)"),
                     eid))
     return replaced, sorted(problems, key=lambda e: e.line), conflicts
 
