@@ -188,6 +188,9 @@ def test_a_withdrawal_needs_a_reason_and_a_correction_names_its_dataset(app, wor
     # Withdrawn once is final: a second withdrawal is refused with the service's words.
     r = client.post(f"/admin/import/{ds}/withdraw/", data={"csrf_token": token, "reason": "再撤一次"})
     assert r.status_code == 409 and "已撤回" in r.get_data(as_text=True)
+    # The correction withdrawn too: the dataset it corrected says so (an audit read "已由 #4 更正" after it went).
+    client.post(f"/admin/import/{fix_id}/withdraw/", data={"csrf_token": token, "reason": "更正有误"})
+    assert f"已由 #{fix_id}（已撤回） 更正" in client.get("/admin/import/").get_data(as_text=True)
 
 
 def test_the_import_page_does_what_its_messages_say_without_the_command_line(app, world):
