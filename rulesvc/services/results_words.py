@@ -232,7 +232,23 @@ def ranking_rows(session: Session, dictionary: Dictionary, rows: list[dict[str, 
                     "grade_reason": said(r.get("grade_reason"), lang),
                     "total_shown": "" if r.get("total") is None else f"{r['total']:.2f}",
                     "percentile_shown": "" if r.get("percentile") is None else f"{r['percentile']:.1f}"})
+    _apart(out)
     return out
+
+
+def _apart(rows: list[dict[str, Any]]) -> None:
+    """Two neighbouring rows whose totals differ but read the same at 2 decimals (95.1738 and 95.1707: 95.17 at
+    places 8 and 9 — an audit asked why) get as many more digits as it takes to tell them apart (at most 6)."""
+    for a, b in zip(rows, rows[1:], strict=False):
+        ta, tb = a.get("total"), b.get("total")
+        if ta is None or tb is None or ta == tb or a["total_shown"] != b["total_shown"]:
+            continue
+        for digits in range(3, 7):
+            if f"{ta:.{digits}f}" != f"{tb:.{digits}f}":
+                break
+        for row in (a, b):
+            if len(row["total_shown"].split(".")[-1]) < digits:
+                row["total_shown"] = f"{row['total']:.{digits}f}"
 
 
 # -- the score card ----------------------------------------------------------------------------------------

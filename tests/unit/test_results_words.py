@@ -51,3 +51,13 @@ def test_months_not_graded_for_one_reason_are_said_once():
     out = history_points({"periods": periods}, "zh")
     assert out["notes"] == ["2020-06 至 2020-12：不参加考评：本期间不在任"]
     assert out["totals"] == [90.0] + [None] * 7
+
+
+def test_neighbouring_totals_that_read_the_same_get_the_digits_that_tell_them_apart():
+    """A results audit (2026-12-07): 95.17 at place 8 and 95.17 at place 9 (95.1738 and 95.1707)."""
+    from rulesvc.services.results_words import _apart
+
+    rows = [{"total": 95.1738, "total_shown": "95.17"}, {"total": 95.1707, "total_shown": "95.17"},
+            {"total": 94.0, "total_shown": "94.00"}, {"total": 94.0, "total_shown": "94.00"}]
+    _apart(rows)
+    assert [r["total_shown"] for r in rows] == ["95.174", "95.171", "94.00", "94.00"]  # a true tie stays as it is
