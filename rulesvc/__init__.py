@@ -132,9 +132,30 @@ def _csrf_expiry(app: Flask) -> None:
     def _expired(exc: CSRFError):
         if request.path.startswith("/admin/") and request.method == "POST":
             flash(msg("auth.form_expired").render(language_of(select_locale())), "error")
-            # Back to the login form when that was it; other forms (logout …) go to the admin home.
-            return redirect(request.full_path.rstrip("?") if request.path.endswith("/login/") else "/admin/")
+            # Back to the login form when that was it; other forms to the admin page they were on (the Referer,
+            # when it is a page of this admin on this host: an audit landed on the home page from a version's
+            # card), else the admin home.
+            if request.path.endswith("/login/"):
+                return redirect(request.full_path.rstrip("?"))
+            return redirect(_same_admin_page(request.referrer) or "/admin/")
         return exc
+
+
+def _same_admin_page(referrer: str | None) -> str | None:
+    """The path (and query) of ``referrer`` when it is an admin page of this host, else ``None`` (never another
+    site: no open redirect)."""
+    from urllib.parse import urlsplit
+
+    if not referrer:
+        return None
+    try:
+        ref, here = urlsplit(referrer), urlsplit(request.host_url)
+    except ValueError:
+        return None
+    if (ref.scheme, ref.netloc) != (here.scheme, here.netloc) or not ref.path.startswith("/admin/") \
+            or "\\" in ref.path or ref.path.startswith("/admin//"):
+        return None
+    return ref.path + (f"?{ref.query}" if ref.query else "")
 
 
 def _request_language(app: Flask) -> None:

@@ -376,6 +376,18 @@ def test_an_expired_form_is_said_in_the_ui_language_only(app, client):
     assert "The page expired; please try again" in html and "页面已过期" not in html
 
 
+def test_an_expired_form_goes_back_to_the_admin_page_it_was_on_and_never_elsewhere(app, client):
+    """A go-live audit (2026-12-07): a form posted with an expired token landed on the home page, not on the version
+    it was sent from. Back to the page it came from — an admin page of this host only."""
+    here = "http://localhost/admin/schemes/TPL/2/?tab=1"
+    answer = client.post("/admin/schemes/TPL/2/unschedule/", data={"note": "x"}, headers={"Referer": here})
+    assert answer.status_code == 302 and answer.headers["Location"].endswith("/admin/schemes/TPL/2/?tab=1")
+    for elsewhere in ("http://evil.example/admin/schemes/", "http://localhost/api/v1/schemes", "javascript:alert(1)",
+                      "http://localhost//evil.example/admin/", ""):
+        answer = client.post("/admin/schemes/TPL/2/unschedule/", data={"note": "x"}, headers={"Referer": elsewhere})
+        assert answer.status_code == 302 and answer.headers["Location"].endswith("/admin/"), elsewhere
+
+
 def test_the_first_administrator_is_recorded_as_created_at_start_up_without_the_password(app, tmp_path):
     with app.app_context():
         username, password = users.ensure_initial_admin(db.session, tmp_path)
