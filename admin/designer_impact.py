@@ -145,7 +145,7 @@ class ImpactViews:
         units = _units(v)
         shown, rest = _split(answer["difference"]["indicators"])
         html, _, headers = self._page("admin/designer/preview_card.html", a=answer, units=units, shown=shown,
-                                      rest=rest, lang=lang, why=_why(answer),
+                                      rest=rest, lang=lang, why=_why(answer), uncounted=_uncounted(answer),
                                       one_language=lambda s: edit.one_language(str(s or ""), lang), started=started)
         return html, 200, headers
 
@@ -250,14 +250,31 @@ def _split(indicators: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list
 
 
 def _why(answer: Mapping[str, Any]) -> dict[str, str]:
-    """Why an indicator scores differently under the draft when its rule did not say so: the draft's card's
+    """Why an indicator scores what it does when its rule does not say so, by indicator code: the draft's card's
     ``peer_note`` (同组不足 5 人（2 人），不作比较 — a localization compares a person only with the people it
-    evaluates) where the version in force's card says otherwise, by indicator code."""
+    evaluates) or ``note`` (无数据，不计入，本维度按其余指标计分), and the version in force's when it says otherwise —
+    an audit read 0.00 points beside a count of 49 with no word of why (left out: the group too small)."""
     cards = answer.get("cards") or {}
     draft = {i["code"]: i for i in (cards.get("draft") or {}).get("indicators") or []}
     in_force = {i["code"]: i for i in (cards.get("in_force") or {}).get("indicators") or []}
-    return {code: str(i["peer_note"]) for code, i in draft.items()
-            if i.get("peer_note") and i.get("peer_note") != (in_force.get(code) or {}).get("peer_note")}
+    out: dict[str, str] = {}
+    for code in [*draft, *(c for c in in_force if c not in draft)]:
+        now = str((draft.get(code) or {}).get("peer_note") or (draft.get(code) or {}).get("note") or "")
+        before = str((in_force.get(code) or {}).get("peer_note") or (in_force.get(code) or {}).get("note") or "")
+        if before and before != now:
+            out[code] = f"{now}（现行：{before}）" if now else f"现行：{before}"
+        elif now:
+            out[code] = now
+    return out
+
+
+def _uncounted(answer: Mapping[str, Any]) -> dict[str, set[str]]:
+    """Per side, the indicators whose points do not count (left out: no data, a group too small, not applying):
+    shown "—", as the score card does, not "0.00" beside a count of 49."""
+    cards = answer.get("cards") or {}
+    return {side: {i["code"] for i in (cards.get(side) or {}).get("indicators") or []
+                   if i.get("counted") is False or i.get("applies") is False}
+            for side in ("in_force", "draft")}
 
 
 def _units(v: Any) -> dict[str, str]:

@@ -41,8 +41,9 @@ STEP_DONE = {
     "submit": lazy_gettext("Submitted for review."),
     "approve": lazy_gettext("Approved."),
     "reject": lazy_gettext("Sent back to the designer."),
-    "retire": lazy_gettext("Retired."),
+    "retire": lazy_gettext("Retired."),  # an approved version; an active one says its last day (wf_retire)
 }
+FLASHED_BY_STEP = {"retire"}
 
 
 def _dictionary() -> Any:
@@ -155,7 +156,8 @@ class WorkflowViews:
                 "earliest": earliest.isoformat() if earliest is not None else "",
                 "today": today.isoformat(), "current": current,
                 "above": version.parent.scheme if current is None and version.parent is not None else None,
-                "confirm_past": g.get("wf_confirm_past", False), "confirm_mid": g.get("wf_confirm_mid", False)}
+                "confirm_past": g.get("wf_confirm_past", False), "confirm_mid": g.get("wf_confirm_mid", False),
+                "confirm_gap": g.get("wf_confirm_gap", False)}
 
     def review_inbox(self) -> dict[str, list[wf.InboxLine]]:
         """What waits for the signed-in person: versions to review, approved versions to put in force."""
@@ -256,7 +258,7 @@ class WorkflowViews:
                 stale = designer_stale.changes_since(db.session(), v, lock, lang)
                 return self._refused(code, number, step, 409, {"": messages["lock_version"]}, stale=stale)
             return self._refused(code, number, step, 409, messages)
-        if step in STEP_DONE:
+        if step in STEP_DONE and step not in FLASHED_BY_STEP:
             flash(str(STEP_DONE[step]), "success")
         if isinstance(target, str):
             return redirect(target)
@@ -366,10 +368,45 @@ class WorkflowViews:
         day: dict[str, dt.date | None] = {}
 
         def check(errors: dict[str, list[str]]) -> None:
+            from admin.designer import _actor
+
             day["to"] = _day(request.form, "effective_to", errors, required=False)
+            if errors or request.form.get("confirm_gap"):
+                return
+            try:
+                v = versions.scheme_version(db.session(), _actor(), code, number)
+            except NotFound:
+                return  # the step answers 404
+            if v.status != "active" or v.effective_from is None:
+                return
+            end = day.get("to") or localtime.today()
+            if v.effective_to is not None and v.effective_to < end:
+                end = v.effective_to
+            if end < v.effective_from:
+                return  # the service refuses it, in its words
+            after = end + dt.timedelta(days=1)
+            if any(versions.in_force_on(x, after) for x in v.scheme.versions if x.id != v.id):
+                return
+            # Nothing in force after its last day: a scheme without rules from then on (an audit: a county reviewer
+            # ended the county's only version with one click, and the page said only "已停用。").
+            above = v.parent.scheme.name if v.parent is not None else None
+            errors.setdefault("effective_to", []).append(
+                gettext("From %(date)s no version of this scheme is in force: its people are not scored under it "
+                        "(they still are under %(above)s). Tick the box below to confirm, or put another version in "
+                        "force first.", date=after.isoformat(), above=above) if above else
+                gettext("From %(date)s no version of this scheme is in force: no one is scored under it until another "
+                        "version is put in force. Tick the box below to confirm, or put another version in force "
+                        "first.", date=after.isoformat()))
+            g.wf_confirm_gap = True
 
         def run(actor: Any, v: SchemeVersion) -> None:
-            versions.retire(db.session(), actor, v.id, effective_to=day.get("to"))
+            done = versions.retire(db.session(), actor, v.id, effective_to=day.get("to"))
+            if done.effective_to is not None:
+                # The last day kept (the one set when a later version was scheduled, if that came first): said.
+                flash(gettext("Version %(n)s is retired; its last day in force is %(date)s.", n=done.number,
+                              date=done.effective_to.isoformat()), "success")
+            else:
+                flash(str(STEP_DONE["retire"]), "success")
         return self._step(code, number, "retire", run, check)
 
     @expose("/<code>/<int:number>/unschedule/", methods=["POST"])

@@ -75,12 +75,13 @@ class DriftItem:
 class Attention:
     drafts: list[VersionItem] = field(default_factory=list)
     reviews: list[VersionItem] = field(default_factory=list)
+    golive: list[VersionItem] = field(default_factory=list)  # approved, waiting for a date (those who activate)
     runs: list[RunItem] = field(default_factory=list)
     drifts: list[DriftItem] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return not (self.drafts or self.reviews or self.runs or self.drifts)
+        return not (self.drafts or self.reviews or self.golive or self.runs or self.drifts)
 
 
 def attention(session: Session, actor: Actor, dictionary: Callable[[], Dictionary], *, lang: str = "zh") -> Attention:
@@ -94,6 +95,12 @@ def attention(session: Session, actor: Actor, dictionary: Callable[[], Dictionar
         out.drafts = _drafts(own, actor, dictionary, lang)
     if actor.may("review"):
         out.reviews = _reviews(session, own, actor)
+    if actor.may("activate"):
+        # Approved and not yet given a date (a go-live taken back among them): the schemes page lists them too.
+        out.golive = sorted((VersionItem(s.code, v.number, s.name, s.procuratorate.name, note=v.change_note or "",
+                                         when=v.reviewed_at) for s in own for v in s.versions
+                             if v.status == lifecycle.Status.APPROVED),
+                            key=lambda i: (i.when or dt.datetime.min.replace(tzinfo=dt.UTC)))[:MAX_ITEMS]
     out.runs = _runs(session, actor)
     out.drifts = _drifts(own)
     return out

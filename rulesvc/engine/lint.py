@@ -256,6 +256,16 @@ def _tiers(c: CompiledScheme) -> list[Finding]:
                 if pts[i] > pts[i - 1]:
                     out.append(Finding("warning", f"{path}.tiers[{i}].points",
                                        f"较差的档位得分更高：{fmt(pts[i])} > {fmt(pts[i - 1])} (a worse tier scores more)"))
+            bounds = [float(t[key]) for t in tiers]
+            if ind.unit == "%" and pw.derive == "value" and ci.higher_better and bounds \
+                    and all(0 < b < 0.01 for b in bounds):
+                # A rate whose every bar is under 1% (0.8%, 0.7%): the form asks for 80 to mean 80%, and 0.8 was
+                # typed (an audit saved "≥ 0.8% → 6 分" without a word: everyone reached the top tier).
+                shown = "、".join(fmt(b, "%") for b in bounds)
+                meant = "、".join(fmt(b * 100, "%") for b in bounds)
+                out.append(Finding("warning", f"{path}.tiers",
+                                   f"各档门槛 {shown} 都低于 1%：如指 {meant}，请按百分数填写（填 80 即 80%）"
+                                   f" (every bar is under 1%: if {meant} is meant, write the percentages)"))
             if rng is not None:
                 for i, t in enumerate(tiers):
                     v = float(t[key])

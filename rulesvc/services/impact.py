@@ -210,10 +210,13 @@ def _crossers(session: Session, crossers: pl.DataFrame, draft: Scored, compiled:
            .sort(["_o", "_m", "code"], descending=[False, True, False]).head(max(0, min(limit, MAX_LISTED))))
     keys = top[draft.key].implode()
     details: dict[str, dict[Any, str]] = {}
+    reasons: dict[str, dict[Any, str]] = {}
     for s, frame, comp in (("d", draft.bulk.frame, compiled), ("b", base.frame, base.compiled)):
         rows = frame.filter(pl.col(draft.key).is_in(keys))
         details[s] = dict(rows.select(draft.key, detail_expr(comp, rows).alias("detail")).iter_rows()) if rows.height \
             else {}
+        reasons[s] = dict(rows.select(draft.key, "grade_reason").iter_rows()) \
+            if rows.height and "grade_reason" in rows.columns else {}
     names = tree_of(session).names
     out = []
     for r in top.iter_rows(named=True):
@@ -221,8 +224,10 @@ def _crossers(session: Session, crossers: pl.DataFrame, draft: Scored, compiled:
                if abs(w["delta"]) > 1e-9][:WHY_TOP]
         out.append({"code": r["code"], "name": r["name"], "procuratorate": dict(names.get(r["procuratorate_id"]) or {}),
                     "direction": r["direction"],
-                    IN_FORCE: {"total": r["total_b"], "grade": r["grade_b"], "status": r["status_b"]},
-                    DRAFT: {"total": r["total_d"], "grade": r["grade_d"], "status": r["status_d"]},
+                    IN_FORCE: {"total": r["total_b"], "grade": r["grade_b"], "status": r["status_b"],
+                               "grade_reason": reasons["b"].get(r[draft.key]) or ""},
+                    DRAFT: {"total": r["total_d"], "grade": r["grade_d"], "status": r["status_d"],
+                            "grade_reason": reasons["d"].get(r[draft.key]) or ""},
                     "delta": r["delta"], "why": why})
     return out
 

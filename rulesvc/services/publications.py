@@ -67,7 +67,8 @@ def publish(session: Session, actor: Actor, dictionary: Dictionary, *, scheme: s
     latest = results.current_publication(session, s.id, p.label)
     if supersedes is None and latest is not None:
         raise Conflict(msg("publication.exists", code=s.code, period=p.label, id=latest.id,
-                           at=latest.published_at.isoformat(timespec="minutes")), publication_id=latest.id)
+                           at=_when(latest.published_at), zone=localtime.label("zh"),
+                           zone_en=localtime.label("en")), publication_id=latest.id)
     if supersedes is not None:
         old = session.get(Publication, supersedes)
         if old is None or old.scheme_id != s.id or old.period != p.label:
@@ -122,7 +123,8 @@ def publish(session: Session, actor: Actor, dictionary: Dictionary, *, scheme: s
         if supersedes is not None and other is not None:  # another correction of the same one landed first
             raise Conflict(msg("publication.not_current", id=supersedes, by=other.id), publication_id=other.id) from None
         raise Conflict(msg("publication.exists", code=s.code, period=p.label, id=other.id if other else "?",
-                           at=other.published_at.isoformat(timespec="minutes") if other else "?")) from None
+                           at=_when(other.published_at) if other else "?", zone=localtime.label("zh"),
+                           zone_en=localtime.label("en"))) from None
     session.add_all(PublicationCard(publication_id=pub.id, code=c["subject"]["code"], procuratorate_id=pid,
                                     status=c["status"], total=c["total"], grade=c["grade"], place=c["rank"]["place"],
                                     card=gzip.compress(evaluation.canonical(c), 6, mtime=0))
@@ -135,6 +137,11 @@ def publish(session: Session, actor: Actor, dictionary: Dictionary, *, scheme: s
                  detail={"publication_id": pub.id, "period": p.label, "result_hash": digest,
                          "datasets": pub.datasets, "supersedes": pub.supersedes_id, "reason": reason})
     return pub
+
+
+def _when(moment: dt.datetime) -> str:
+    """A publication's time as messages say it: in the site's zone ("2026-12-07 12:31", the zone named beside it)."""
+    return localtime.text(as_utc(moment))
 
 
 def _version(session: Session, actor: Actor, code: str, p: Any, version_id: int | None) -> SchemeVersion:

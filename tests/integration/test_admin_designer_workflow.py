@@ -188,6 +188,15 @@ def test_a_reviewer_approves_only_on_a_simulation_sends_back_with_a_note_and_act
     r = client_post(reviewer, f"{LOC}retire/", html, "/retire/", effective_to="2026-01-01")
     assert r.status_code == 422 and "停用日期不能早于生效日期 2027-01-01" in r.get_data(as_text=True)
     assert _version(app, "LOC-910101", 1)["status"] == "active"
+    # With nothing in force after its last day, asked once more (an audit: one click left a county without rules).
+    r = client_post(reviewer, f"{LOC}retire/", html, "/retire/", effective_to="2027-06-30")
+    text = r.get_data(as_text=True)
+    assert r.status_code == 422 and 'id="confirm_gap"' in text
+    assert "自 2027-07-01 起本方案没有生效的版本：本院人员不再按本方案考评（仍按上级方案" in text
+    assert _version(app, "LOC-910101", 1)["status"] == "active"
+    r = client_post(reviewer, f"{LOC}retire/", html, "/retire/", effective_to="2027-06-30", confirm_gap="1")
+    assert r.status_code == 302
+    assert "第 1 版已停用，最后生效日为 2027-06-30。" in page(reviewer, LOC)
 
 
 def test_the_same_person_cannot_approve_what_they_submitted(app, world):  # noqa: F811

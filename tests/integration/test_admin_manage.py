@@ -460,13 +460,22 @@ def test_the_home_page_shows_a_designer_their_broken_draft_and_a_reviewer_the_ve
     reviews = re.search(r'id="todo-reviews">(.*?)</ul>',
                         reviewer.get("/admin/").get_data(as_text=True), re.S).group(1)
     assert "/admin/schemes/TPL/1/" in reviews and "尚未附模拟测评" not in reviews
+    # Approved, not yet given a date (a reviewer audit: only the schemes page listed it): on the home page too.
+    assert 'id="todo-golive"' not in reviewer.get("/admin/").get_data(as_text=True)
+    with app.app_context():
+        v1 = db.session.scalars(select(SchemeVersion).join(Scheme).where(Scheme.code == "TPL",
+                                                                        SchemeVersion.number == 1)).one()
+        v1.status = "approved"
+        db.session.commit()
+    golive = re.search(r'id="todo-golive">(.*?)</ul>', reviewer.get("/admin/").get_data(as_text=True), re.S).group(1)
+    assert "/admin/schemes/TPL/1/" in golive and "请在版本页面设定生效日期" in golive
     # A county viewer: nothing of the province's drafts or reviews.
     html = signed_in(app, "cviewer").get("/admin/").get_data(as_text=True)
     assert 'id="nothing-to-do"' in html and "TPL" not in html
     # In English.
     reviewer.get("/admin/lang/en/")
     html = reviewer.get("/admin/").get_data(as_text=True)
-    assert "Waiting for your review" in html and "待您审核" not in html
+    assert "Approved, waiting to go live" in html and "已批准" not in html
 
 
 # -- error pages and stock words ---------------------------------------------------------------------------

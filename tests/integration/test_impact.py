@@ -167,6 +167,8 @@ def test_the_edits_move_people_and_the_answer_adds_up(ctx):
     for c in answer["crossers"]:
         assert c["direction"] == "up" and c["in_force"]["grade"] == "合格" and c["draft"]["grade"] == "良好"
         assert 87 <= c["draft"]["total"] < 90
+        # Each side's grade and why (a veto or a quota moves a grade the points do not explain: an audit)
+        assert c["draft"]["grade_reason"].endswith("→ 良好") and "合格" in c["in_force"]["grade_reason"]
     assert answer["in_force"]["version_id"] == ids["template_v1"] and answer["period"] == "2020"
 
     tier = _impact(app, "prov", ids["template"], document=_edited(_tier))

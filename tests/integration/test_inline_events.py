@@ -221,11 +221,11 @@ def test_row_errors_render_in_the_readers_language(reference):
     error = refused(reference, [BAD_ROWS["occurred_on"]])
     with language("zh"):
         assert render(error.errors) == {"events[0].occurred_on": [
-            "列 occurred_on：“occurred_on”应为日期 YYYY-MM-DD，实际为 '2020-02-30'"]}
+            "列 occurred_on：“occurred_on”的 2020-02-30 不是存在的日期"]}
         assert error.message == "提交的事件有 1 处错误，未计分；请按字段说明修改"
     with language("en"):
         assert render(error.errors) == {"events[0].occurred_on": [
-            "column occurred_on: 'occurred_on' must be a date YYYY-MM-DD, got '2020-02-30'"]}
+            "column occurred_on: 'occurred_on': 2020-02-30 is not a real date"]}
 
 
 def test_every_error_of_every_row_is_reported(reference):

@@ -318,3 +318,18 @@ def test_load_scheme_reports_every_structural_family_in_chinese():
     assert "不能为空" in problems["combination.base"]
     for text in problems.values():
         assert not text.startswith(("Must", "Not a", "Length", "Shorter", "Field", "Special"))
+
+
+def test_a_rates_bars_all_under_one_percent_ask_whether_percentages_were_meant():
+    """A designer's audit (2026-12-07): 0.8 and 0.7 typed in a form that asks for 80 to mean 80% saved as
+    "≥ 0.8% → 6 分" without a word. A lower-is-better rate with small bars (撤回起诉率 ≤ 0.5%) is left alone."""
+    fs = findings(lambda d: d["indicators"]["review_rate"]["scoring"].update(
+        tiers=[{"min": 0.008, "points": 5}, {"min": 0.007, "points": 3}]))
+    [w] = only(fs, "warning")
+    assert w.path == "indicators.review_rate.scoring.tiers"
+    assert "各档门槛 0.8%、0.7% 都低于 1%：如指 80%、70%" in w.message
+
+    def lower(d):
+        d["indicators"]["review_rate"].update(direction="lower_better")
+        d["indicators"]["review_rate"]["scoring"].update(tiers=[{"max": 0.005, "points": 5}, {"max": 0.008, "points": 3}])
+    assert only(findings(lower), "warning") == []
