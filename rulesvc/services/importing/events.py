@@ -116,14 +116,7 @@ class EventCheck:
         pop = values.pop
 
         eid = self._text(line, pop("event_id", None), "event_id", EXTERNAL_ID_MAX, required=True)
-        if eid is not None and _SCIENTIFIC.fullmatch(eid):
-            # 9.00001E+05: a long numeric id Excel rewrote when the file was opened and saved — it would not match
-            # the id as first imported, and the event would count twice.
-            errors.message(
-                line, self.cmap.display("event_id"),
-                f"事件编号“{eid}”是科学计数法，像是 Excel 改写了长数字编号：请把该列设为文本，用原始编号重新导出",
-                f"event id '{eid}' is in scientific notation, as Excel rewrites long numeric ids: set the column to "
-                "text and export the original ids again", eid)
+        if eid is not None and self._rewritten(line, "event_id", eid, "事件编号", "event id"):
             eid = None
         if eid is not None:
             first = self.first_line.setdefault(eid, line)
@@ -172,12 +165,8 @@ class EventCheck:
                 pros_id = found[0]
 
         case_id = self._text(line, pop("case_id", None), "case_id", CASE_ID_MAX, required=False) or None
-        if case_id is not None and _SCIENTIFIC.fullmatch(case_id):
-            errors.message(
-                line, self.cmap.display("case_id"),
-                f"案件编号“{case_id}”是科学计数法，像是 Excel 改写了长数字编号：请把该列设为文本，用原始编号重新导出",
-                f"case id '{case_id}' is in scientific notation, as Excel rewrites long numeric ids: set the column to "
-                "text and export the original ids again", case_id)
+        if case_id is not None:
+            self._rewritten(line, "case_id", case_id, "案件编号", "case id")
         if case_id is None and et is not None and et.requires_case:
             errors.message(
                 line, self.cmap.display("case_id"), f"事件类型“{et.name}”必须填写案件编号",
@@ -268,6 +257,18 @@ class EventCheck:
         for name, exc in problems:
             self.errors.reject(line, self.cmap.display(name), exc, values.get(name))
         return typed
+
+    def _rewritten(self, line: int, column: str, value: str, zh: str, en: str) -> bool:
+        """An id in scientific notation (9.00001E+05): a long numeric id Excel rewrote when the file was opened and
+        saved — it would not match the id as first imported, and the event would count twice. A row error."""
+        if not _SCIENTIFIC.fullmatch(value):
+            return False
+        self.errors.message(
+            line, self.cmap.display(column),
+            f"{zh}“{value}”是科学计数法，像是 Excel 改写了长数字编号：请把该列设为文本，用原始编号重新导出",
+            f"{en} '{value}' is in scientific notation, as Excel rewrites long numeric ids: set the column to text and "
+            "export the original ids again", value)
+        return True
 
     def _text(self, line: int, raw: Any, column: str, max_len: int, *, required: bool) -> str | None:
         if type(raw) is str:
