@@ -446,6 +446,18 @@ def test_a_revision_from_an_older_version_says_what_waits_in_review_and_the_olde
     assert "/admin/schemes/TPL/3/diff/?against=TPL/2" in html.replace("%2F", "/")
 
 
+def _schedule_v2(app, start: dt.date) -> None:
+    """The template's draft version 2: submitted, simulated, approved and put in force from ``start``."""
+    dictionary = get_dictionary(app.config["RULES_DIR"])
+    with app.app_context():
+        v2 = versions.scheme_version(db.session, _actor("pdesigner"), "TPL", 2)
+        versions.submit(db.session, _actor("pdesigner"), v2.id, dictionary)
+        db.session.commit()
+        versions.approve(db.session, _actor("previewer"), v2.id, run_id=simulation_run(app, v2.id, "2020"))
+        versions.activate(db.session, _actor("previewer"), v2.id, effective_from=start)
+        db.session.commit()
+
+
 def test_a_version_still_to_come_reads_scheduled_and_the_next_one_is_read_against_it(app, world):  # noqa: F811
     """A designer audit (2026-12-07): a version put in force from a future date read 已生效 and "– 至今"; the go-live
     card of the version after it named version 1 as the one it ends and offered the scheduled version's own start;
@@ -455,12 +467,8 @@ def test_a_version_still_to_come_reads_scheduled_and_the_next_one_is_read_agains
     dictionary = get_dictionary(app.config["RULES_DIR"])
     today = localtime.today()
     start = (today.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+    _schedule_v2(app, start)
     with app.app_context():
-        v2 = versions.scheme_version(db.session, _actor("pdesigner"), "TPL", 2)
-        versions.submit(db.session, _actor("pdesigner"), v2.id, dictionary)
-        db.session.commit()
-        versions.approve(db.session, _actor("previewer"), v2.id, run_id=simulation_run(app, v2.id, "2020"))
-        versions.activate(db.session, _actor("previewer"), v2.id, effective_from=start)
         v3 = versions.create_draft(db.session, _actor("pdesigner"), "TPL", from_version=2, change_note="第三版")
         versions.submit(db.session, _actor("pdesigner"), v3.id, dictionary)
         db.session.commit()
@@ -482,15 +490,8 @@ def test_a_go_live_still_ahead_is_taken_back_on_the_version_page(app, world):  #
     reason, and the version is approved again with the go-live card back; a designer has no such button."""
     from rulesvc.services import localtime
 
-    dictionary = get_dictionary(app.config["RULES_DIR"])
     start = localtime.today() + dt.timedelta(days=40)
-    with app.app_context():
-        v2 = versions.scheme_version(db.session, _actor("pdesigner"), "TPL", 2)
-        versions.submit(db.session, _actor("pdesigner"), v2.id, dictionary)
-        db.session.commit()
-        versions.approve(db.session, _actor("previewer"), v2.id, run_id=simulation_run(app, v2.id, "2020"))
-        versions.activate(db.session, _actor("previewer"), v2.id, effective_from=start)
-        db.session.commit()
+    _schedule_v2(app, start)
     assert 'id="unschedule-button"' not in page(signed_in(app, "pdesigner"), "/admin/schemes/TPL/2/")
     reviewer = signed_in(app, "previewer")
     html = page(reviewer, "/admin/schemes/TPL/2/")
