@@ -105,9 +105,13 @@ def _compare(op: str, left: Node, right: Node, numeric: bool) -> pl.Expr:
     # A constant on the left is written on the right (c < x → x > c; the same value in our
     # semantics): polars 2.1 fails to broadcast `lit("x") == e` when e comes out with one row, as
     # `when(all true).then(lit("x")).otherwise(col("s"))` does ("Series length 1 doesn't match").
-    if _constant(left) and not _constant(right):
-        left, right, op = right, left, _MIRROR[op]
+    # Constant by its tree (no name in it), or by what it compiles to: `coalesce('', s)` stops at its
+    # literal and is `lit('')` (found by the fuzz test: `coalesce('', s) < if(q, '检察', 'x')`).
     le, re = _c(left, right.type.kind), _c(right, left.type.kind)
+    left_const = _constant(left) or le.meta.is_literal()
+    right_const = _constant(right) or re.meta.is_literal()
+    if left_const and not right_const:
+        le, re, op = re, le, _MIRROR[op]
     return (_NUMBER_COMPARE if numeric else _EXACT)[op](le, re)
 
 
