@@ -200,7 +200,7 @@ def Line(max_length: int, *, blank: bool = False, trim: bool = False, **kwargs: 
                  metadata={"pattern": pattern, **kwargs.pop("metadata", {})}, **kwargs)
 
 
-def Note(max_length: int = 2000, *, blank: bool = True, **kwargs: Any) -> ma.fields.String:
+def Note(max_length: int = limits.MAX_TEXT_CHARS, *, blank: bool = True, **kwargs: Any) -> ma.fields.String:
     """Free text: line breaks allowed (not blank unless ``blank``)."""
     pattern = TEXT_PATTERN if blank else NONBLANK_TEXT_PATTERN
     check = _matching(pattern, "不能含控制字符" + ("" if blank else "，不能为空")

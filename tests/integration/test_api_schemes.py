@@ -302,9 +302,13 @@ def test_the_whole_loop_with_three_api_keys(world, client):
     body = envelope(client.post(f"/api/v1/versions/{loc['id']}/reject", headers=reviewer, json={"note": "  "}),
                     422, "unprocessable_entity")
     assert "note" in body["errors"]["json"]
-    rejected = ok(client.post(f"/api/v1/versions/{loc['id']}/reject", headers=reviewer,
-                              json={"note": "质量权重 45 偏低，请与市院口径一致调整为 50"}))
-    assert rejected["status"] == "draft" and rejected["review_note"].startswith("质量权重")
+    # A note may be as long over HTTP as the services allow (4,000 characters, as every note and reason).
+    body = envelope(client.post(f"/api/v1/versions/{loc['id']}/reject", headers=reviewer,
+                                json={"note": "长" * 4001}), 422, "unprocessable_entity")
+    assert "4000" in str(body["errors"]["json"]["note"])
+    long_note = "质量权重 45 偏低，请与市院口径一致调整为 50。" + "说明" * 1500
+    rejected = ok(client.post(f"/api/v1/versions/{loc['id']}/reject", headers=reviewer, json={"note": long_note}))
+    assert rejected["status"] == "draft" and rejected["review_note"] == long_note
 
     # 4. Fixing it: a stale counter is a 409 with the current state; the right one saves.
     lock = ok(client.get(f"/api/v1/versions/{loc['id']}", headers=county))["lock_version"]

@@ -319,7 +319,7 @@ def test_the_data_of_a_withdrawn_dataset_is_refused_unless_asked_for_again(refer
 def test_withdrawal_needs_a_reason_an_event_dataset_and_the_whole_province(reference, tmp_path):
     first = run_import(reference, write(tmp_path / "july.csv", NINE))
     with reference.app_context():
-        for reason, code in (("  ", "dataset.withdraw_needs_reason"), ("x" * 2001, "field.too_long"),
+        for reason, code in (("  ", "dataset.withdraw_needs_reason"), ("x" * 4001, "field.too_long"),
                              ("a\x00b", "field.nul_byte")):
             with pytest.raises(InvalidInput) as info:
                 withdraw_dataset(db.session, ACTOR, first.dataset_id, reason)

@@ -24,11 +24,12 @@ from sqlalchemy.orm import Session
 from rulesvc.catalogue import msg
 from rulesvc.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from rulesvc.persistence.models import DATASET_STATUS_LABELS, Dataset, DatasetWithdrawal, Event
+from rulesvc.schema import limits
 from rulesvc.services.facts import InUse, in_use
 from rulesvc.services.governance import audit
 from rulesvc.services.governance.access import Actor
 
-REASON_MAX = 2000
+REASON_MAX = limits.MAX_TEXT_CHARS  # as every reason and note (README: 4,000 characters)
 _HASH_PREFIX = re.compile(r"[0-9a-f]{6,64}")
 # Imports of events and withdrawals take turns (PostgreSQL advisory lock, held to the end of the
 # transaction): the check that an event id is not counted yet and the write that makes it counted must
@@ -189,7 +190,7 @@ def withdraw_dataset(session: Session, actor: Actor, dataset: Dataset | str | in
     stopped = counts_before.get(dataset.id, 0)
     audit.record(
         session, actor, "dataset.withdraw",
-        summary=f"撤回数据集 {label(dataset)}：{reason}"[:2000],
+        summary=f"撤回数据集 {label(dataset)}：{reason}"[:limits.MAX_TEXT_CHARS + 200],
         detail={"dataset_id": dataset.id, "content_hash": dataset.content_hash, "reason": reason,
                 "events_stopped": stopped, "restored": {str(k): v for k, v in restored.items()},
                 "corrections_in_use": list(corrections)},
