@@ -117,6 +117,11 @@ class RankingRowSchema(ma.Schema):
     line = ma.fields.String(allow_none=True, metadata=about(
         "业务条线代码（检察官）：criminal、civil、administrative、public_interest 等 (the prosecutor's business line)",
         "public_interest"))
+    quota_status = ma.fields.String(allow_none=True, validate=ma.validate.OneOf(["quota", "non_quota", "exited"]),
+                                    metadata=about(
+        "员额状态（检察官）：quota 员额检察官、non_quota 非员额人员、exited 已退出员额；已发布结果为发布时的状态，暂算结果为"
+        "目录中当前的状态 (the prosecutor's quota status: as published, or the directory's today for provisional "
+        "figures)", "quota"))
     level = ma.fields.String(allow_none=True, metadata=about(
         "院级（检察院）：province 省级院、city 市级院、county 基层院 (the procuratorate's level)", "county"))
     group = ma.fields.Nested(RankGroupSchema, required=True, metadata=about(

@@ -21,15 +21,15 @@ from rulesvc.engine.dictionary import Dictionary
 from rulesvc.engine.participation import EVALUATED, LEVEL_LABELS, STATUS_LABELS
 from rulesvc.engine.periods import Period, parse_period
 from rulesvc.errors import InvalidInput, NotEvaluated, NotFound, RulesvcError
-from rulesvc.persistence.models import Department
+from rulesvc.persistence.models import Department, Prosecutor
 from rulesvc.services import results
 from rulesvc.services.governance.access import Actor, procuratorate_in_view, tree_of
-from rulesvc.services.results_words import figures_words
+from rulesvc.services.results_words import QUOTA_STATUS_WORDS, figures_words
 from rulesvc.services.scoring import RANK_GROUPS, scope_ids
 
 MAX_HISTORY_PERIODS = 24
-ROW_COLUMNS = ("place", "code", "name", "procuratorate_id", "department_id", "business_code", "line", "level", "status",
-               "total", "grade", "group_size", "percentile", "grade_reason", "status_reason")  # a ranking row's makings
+ROW_COLUMNS = ("place", "code", "name", "procuratorate_id", "department_id", "business_code", "line", "level", "quota_status",
+               "status", "total", "grade", "group_size", "percentile", "grade_reason", "status_reason")  # a ranking row's makings
 EVERYONE = "全部考评对象"  # the group of a ranking with one group
 NO_GROUP_VALUE = {"procuratorate": "（未登记检察院）", "department": "（未登记部门）", "business": "（未登记业务）",
                   "line": "（未登记条线）", "level": "（未登记院级）"}  # ranked together
@@ -88,6 +88,7 @@ def rows(session: Session, dictionary: Dictionary, frame: pl.DataFrame, kind: st
     businesses = {b.code: b.name for b in dictionary.businesses}
     lines = {b.line: b.line_name for b in dictionary.businesses}
     departments = _departments(session, frame) if kind == "prosecutor" else {}
+    quota = _quota_statuses(session, frame) if kind == "prosecutor" else {}
     out = []
     for r in frame.iter_rows(named=True):
         item: dict[str, Any] = {"place": r.get("place"), "code": r["code"], "name": r.get("name") or ""}
@@ -98,6 +99,7 @@ def rows(session: Session, dictionary: Dictionary, frame: pl.DataFrame, kind: st
             item["department"] = {"code": dept[0], "name": dept[1]} if dept else None
             item["business"] = {"code": r.get("business_code"), "name": businesses.get(r.get("business_code") or "")}
             item["line"] = r.get("line")
+            item["quota_status"] = r.get("quota_status") or quota.get(r["code"])
         else:
             item["level"] = r.get("level")
         item["group"] = _group_of(group, r, org, item.get("department"), businesses, lines)
@@ -144,13 +146,22 @@ def _departments(session: Session, frame: pl.DataFrame) -> dict[int, tuple[str, 
     return {r.id: (r.code, r.name) for r in found}
 
 
+def _quota_statuses(session: Session, frame: pl.DataFrame) -> dict[str, str]:
+    """员额状态 of ``frame``'s prosecutors as the directory says it today, when the figures do not carry it."""
+    if "quota_status" in frame.columns or frame.is_empty():
+        return {}
+    codes = frame["code"].to_list()
+    return dict(session.execute(select(Prosecutor.code, Prosecutor.quota_status)
+                                .where(Prosecutor.code.in_(codes))).all())
+
+
 def table(session: Session, dictionary: Dictionary, frame: pl.DataFrame, kind: str, meta: Mapping[str, Any],
           ) -> tuple[list[str], Iterator[Sequence[Any]]]:
     """The ranking as a sheet with Chinese headers (CSV / XLSX). ``meta`` (``rankings``'s) puts on every row what
     the figures are and which version made them, so that a file kept on its own still says it."""
     if kind == "prosecutor":
-        header = ["名次", "工号", "姓名", "检察院代码", "检察院", "部门", "业务", "名次分组", "总分", "等次", "同组参评人数",
-                  "百分位", "参评情况", "说明", "结果", "方案版本"]
+        header = ["名次", "工号", "姓名", "检察院代码", "检察院", "部门", "业务", "员额状态", "名次分组", "总分", "等次",
+                  "同组参评人数", "百分位", "参评情况", "说明", "结果", "方案版本"]
     else:
         header = ["名次", "检察院代码", "检察院", "级别", "名次分组", "总分", "等次", "同组参评数", "百分位", "参评情况",
                   "说明", "结果", "方案版本"]
@@ -165,7 +176,8 @@ def table(session: Session, dictionary: Dictionary, frame: pl.DataFrame, kind: s
             if kind == "prosecutor":
                 org = r["procuratorate"] or {}
                 yield [r["place"], r["code"], r["name"], org.get("code"), org.get("name"),
-                       (r["department"] or {}).get("name"), r["business"]["name"], r["group"]["name"], r["total"],
+                       (r["department"] or {}).get("name"), r["business"]["name"],
+                       QUOTA_STATUS_WORDS["zh"].get(r["quota_status"] or "", r["quota_status"]), r["group"]["name"], r["total"],
                        r["grade"], r["group_size"], r["percentile"], status, r["grade_reason"], source, version]
             else:
                 yield [r["place"], r["code"], r["name"], LEVEL_LABELS.get(r.get("level"), r.get("level")),

@@ -24,7 +24,7 @@ from rulesvc.engine.peers import fmt_share, quota_places
 from rulesvc.engine.scoring import fmt
 from rulesvc.errors import InvalidInput
 from rulesvc.persistence import lifecycle
-from rulesvc.persistence.models import EventType, Prosecutor, Scheme, SchemeVersion
+from rulesvc.persistence.models import EventType, Scheme, SchemeVersion
 from rulesvc.services import facts, localtime, results
 from rulesvc.services.designer_edit import one_language
 from rulesvc.services.designer_words import LEVEL_WORDS, PEER_GROUP_WORDS, combination_words, veto_words, word
@@ -216,17 +216,12 @@ def quota_words(quota: Sequence[Mapping[str, Any]], lang: str) -> list[str]:
 def ranking_rows(session: Session, dictionary: Dictionary, rows: list[dict[str, Any]], kind: str,
                  lang: str) -> list[dict[str, Any]]:
     """The rows of one page (``rankings.rows``) as the table shows them, with each prosecutor's 员额 status."""
-    quota: dict[str, str] = {}
-    if kind == "prosecutor" and rows:
-        codes = [r["code"] for r in rows]
-        quota = dict(session.execute(select(Prosecutor.code, Prosecutor.quota_status)
-                                     .where(Prosecutor.code.in_(codes))).all())
     names = {b.code: (b.name if _zh(lang) else b.name_en) for b in dictionary.businesses}
     out = []
     for r in rows:
         business = (r.get("business") or {}).get("code")
         out.append({**r, "business_name": names.get(business or "", ""),
-                    "quota_status": word(QUOTA_STATUS_WORDS, lang, quota.get(r["code"])),
+                    "quota_status": word(QUOTA_STATUS_WORDS, lang, r.get("quota_status")),
                     "level_name": word(LEVEL_WORDS, lang, r.get("level")),
                     "status_word": word(STATUS_WORDS, lang, r["status"]),
                     "grade_reason": said(r.get("grade_reason"), lang),

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from rulesvc.extensions import db
-from rulesvc.persistence.models import Procuratorate
+from rulesvc.persistence.models import Procuratorate, Prosecutor
 from rulesvc.services.users import create_user
 from tests.integration.simhelpers import SCHEME, ok, scoring_world
 from tests.integration.test_admin import csrf_token
@@ -111,7 +111,14 @@ def test_exports_have_chinese_headers_and_the_rows_of_the_ranking(world):
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert response.headers["X-Figures"] == "provisional"
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
-    assert rows[0][:10] == ["名次", "工号", "姓名", "检察院代码", "检察院", "部门", "业务", "名次分组", "总分", "等次"]
+    assert rows[0][:11] == ["名次", "工号", "姓名", "检察院代码", "检察院", "部门", "业务", "员额状态", "名次分组", "总分",
+                            "等次"]
+    # 员额状态 as the ranking page shows it (an export lacked it: a reader could not tell who left the quota).
+    with sim.app_context():
+        status = dict(db.session.execute(select(Prosecutor.code, Prosecutor.quota_status)).all())
+    assert {r[7] for r in rows[1:]} <= {"员额检察官", "非员额人员", "已退出员额"}
+    assert all(r[7] == {"quota": "员额检察官", "non_quota": "非员额人员", "exited": "已退出员额"}[status[r[1]]]
+               for r in rows[1:])
     # A file kept on its own says what its figures are and which version made them, on every row.
     assert rows[0][-2:] == ["结果", "方案版本"] and all(r[-2].startswith("临时结果：尚未发布") for r in rows[1:])
     assert all(r[-1].startswith("SIM-PROSECUTOR 第 1 版（version_id ") for r in rows[1:])

@@ -437,11 +437,16 @@ def test_a_published_full_trace_explains_the_card_as_published_after_the_directo
     files = province_files(tmp / "left", PEOPLE)
     people = files[2].read_text(encoding="utf-8").splitlines()
     files[2].write_text("\n".join(ln.replace("2015-01-01,", "2015-01-01,2020-06-30") if ln.split(",")[0] in
-                                  ("P04", "P05", "P06") else ln for ln in people) + "\n", encoding="utf-8")
+                                  ("P04", "P05", "P06") else ln.replace(",quota,", ",exited,")
+                                  if ln.split(",")[0] == "P07" else ln for ln in people) + "\n", encoding="utf-8")
     with sim.app_context():
         assert import_file(db.session, files[2], dictionary=get_dictionary(sim.config["RULES_DIR"]),
                            created_by="tests").created
         db.session.commit()
+    # The published ranking gives each prosecutor's 员额状态 as published (P07 left the quota in the directory since).
+    ranked = {r["code"]: r for r in ok(c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={PERIOD}&page_size=100",
+                                             headers=k["scorer"]))}
+    assert ranked["P07"]["quota_status"] == "quota" and ranked["P04"]["quota_status"] == "quota"
     for code in ("P04", *excellent):  # one who left, and both holders of 优秀
         full = card(c, k["scorer"], code=code, trace="full")
         assert full["figures"] == "published" and full["trace_matches_card"] is True and "trace_note" not in full
