@@ -461,6 +461,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "auth.form_expired": ("页面已过期，请重试", "The page expired; please try again"),
     "auth.csrf_required": ("以登录会话提交的修改须带有效的 X-CSRFToken 头",
                            "A change sent with a session cookie needs a valid X-CSRFToken header"),
+    "auth.csrf_missing": ("缺少 CSRF 令牌（或会话中没有）：请从管理页取得令牌后放在 X-CSRFToken 头中",
+                          "The CSRF token is missing (or the session has none): take it from an admin page and send "
+                          "it in the X-CSRFToken header"),
+    "auth.csrf_expired": ("CSRF 令牌已过期：请刷新管理页取得新的令牌", "The CSRF token has expired: reload an admin page "
+                          "for a new one"),
+    "auth.csrf_invalid": ("CSRF 令牌无效或不属于本会话", "The CSRF token is invalid or not this session's"),
     "auth.invalid_key": ("API 密钥无效、已吊销或已过期", "Invalid, revoked or expired API key"),
     "auth.required": ("请先登录或提供 API 密钥", "Sign in or send an API key"),
     "auth.session_ended": ("登录已失效，请重新登录", "Your session has ended; please sign in again"),

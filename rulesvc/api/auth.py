@@ -130,8 +130,11 @@ def _check_csrf() -> None:
     token = next((request.headers[h] for h in CSRF_HEADERS if request.headers.get(h)), None)
     try:
         validate_csrf(token)
-    except ValidationError as exc:
-        raise CsrfFailed(msg("auth.csrf_required"), errors={"X-CSRFToken": [str(exc)]}) from None
+    except ValidationError as exc:  # flask-wtf says why in English: the caller reads it in their language
+        why = str(exc)
+        code = ("auth.csrf_missing" if "missing" in why else "auth.csrf_expired" if "expired" in why
+                else "auth.csrf_invalid")
+        raise CsrfFailed(msg("auth.csrf_required"), errors={"X-CSRFToken": [msg(code)]}) from None
 
 
 def authenticate() -> Actor:
