@@ -36,6 +36,7 @@ from rulesvc.engine.dictionary import Dictionary
 from rulesvc.engine.docdiff import MISSING, same_data
 from rulesvc.engine.errors import DefinitionError
 from rulesvc.engine.lint import lint
+from rulesvc.engine.model import Indicator, ScoringRule
 from rulesvc.errors import Conflict, InvalidInput
 from rulesvc.persistence import lifecycle
 from rulesvc.persistence.models import Procuratorate, SchemeVersion
@@ -250,6 +251,24 @@ def change_words(override: Mapping[str, Any], parent: Mapping[str, Any], lang: s
             ordered = sorted((str(c) for c in x), key=lambda c: (order.index(c) if c in order else len(order), c))
             return ("、" if lang == "zh" else ", ").join(names.get(c, c) for c in ordered)
         return f"{lines(old)} → {lines(new)}"
+    if (len(tokens) >= 3 and tokens[0] == "indicators" and tokens[2] == "scoring"
+            and (isinstance(new, Mapping | list) or isinstance(old, Mapping | list))):
+        # a whole rule, or its tiers: the rule before and after, as its page says it
+        indicator = loc.value_at(parent, tokens[:2], {})
+        rule_before = loc.value_at(parent, tokens[:3], None)
+        rule_after: Any = new
+        if len(tokens) > 3:
+            rule_after = copy.deepcopy(dict(rule_before)) if isinstance(rule_before, Mapping) else {}
+            place = rule_after
+            for t in tokens[3:-1]:
+                place = place[t] if isinstance(place, Mapping | list) else {}
+            if not isinstance(place, dict | list):
+                return ""
+            try:
+                place[tokens[-1]] = copy.deepcopy(new)
+            except (IndexError, TypeError):
+                return ""
+        return _scoring_change(indicator, rule_before, rule_after, lang)
     if isinstance(new, Mapping | list) or isinstance(old, Mapping | list):
         return ""
     pct = tokens[-1] == "quota"
@@ -263,6 +282,27 @@ def change_words(override: Mapping[str, Any], parent: Mapping[str, Any], lang: s
             return f"{x * 100:g}%" if pct else f"{x:g}"
         return str(x)
     return f"{shown(old)} → {shown(new)}"
+
+
+def _scoring_change(indicator: Any, old: Any, new: Any, lang: str) -> str:
+    """A whole scoring rule replaced, in the words of the rule's page: "≥ 95% → 10 分；其余 0 分 → ≥ 90% → 10 分；…"
+    — a tier taken away (its row left blank) shows as one clause fewer (an audit: the list said nothing)."""
+    ind = indicator if isinstance(indicator, Mapping) else {}
+
+    def said(rule: Any) -> str:
+        if not isinstance(rule, Mapping) or not rule.get("method"):
+            return "无" if lang == "zh" else "none"
+        params = {k: v for k, v in rule.items() if k not in ("method", "missing")}
+        words = W.rule_words(Indicator(code="", name="", formula="", dimension=None,
+                                       direction=str(ind.get("direction") or "higher_better"),
+                                       scoring=ScoringRule(str(rule["method"]), params), unit=str(ind.get("unit") or "")),
+                             lang)
+        return f"【{words}】" if lang == "zh" else f"[{words}]"
+    try:
+        before, after = said(old), said(new)
+    except (TypeError, ValueError, KeyError):  # a rule the checks will refuse: its form says what is wrong
+        return ""
+    return "" if before == after else f"{before} → {after}"
 
 
 def kind_words(override: Mapping[str, Any], lang: str) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import time
+from html import unescape
 
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
@@ -103,6 +104,13 @@ def test_one_button_localizes_and_the_loop_of_changes_works(app, world):  # noqa
     assert not any(o["path"].endswith(".lines") for o in ovs)  # the lines as they were: no change
     assert {"op": "set", "path": "indicators.plea_rate.scoring.tiers", "reason": "本院上年适用率已达 88.8%",
             "value": [{"min": 0.92, "points": 10}, {"min": 0.88, "points": 8}, {"min": 0.85, "points": 6}]} in ovs
+    # The change list says the rule before and after in the rule's words (it said nothing for tiers or a whole rule).
+    html = page(client, edit_url)
+    row = re.search(r'<tr class="override" data-path="indicators.plea_rate.scoring.tiers">.*?</tr>', html, re.S)
+    assert row, html[html.index('id="sec-overrides"'):][:2000]
+    cell = unescape(re.search(r'class="change-cell tabular">(.*?)</td>', row.group(0), re.S).group(1))
+    before, after = cell.split("】 → 【")
+    assert before.startswith("【≥ ") and "其余" in before and after == "≥ 92% → 10 分；≥ 88% → 8 分；≥ 85% → 6 分；其余 2 分】"
 
     # Switch an indicator off: one form, one reason.
     html = page(client, edit_url)
