@@ -89,6 +89,8 @@ def test_and_binds_tighter_than_or_and_same_operators_flatten() -> None:
         ("name == ‘张三’", "name == '张三'"),
         ("name == \"it's\"", "name == 'it\\'s'"),
         ("起诉人数 / 认罪人数", "起诉人数 / 认罪人数"),
+        # a definition as documents write it (the editor's help names × and ÷; they were refused)
+        ("起诉人数÷认罪人数×100% − 1", "起诉人数 / 认罪人数 * 1 - 1"),
         ("a not in [1, 2]", "a not in [1, 2]"),
     ],
 )
