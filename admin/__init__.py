@@ -50,6 +50,13 @@ def init_admin(app: Flask) -> None:
     def _admin_language() -> dict[str, Any]:
         return {"rulesvc_ui_english": is_english, "zone_label": zone_label}
 
+    @app.template_filter("total")
+    def _total(x: Any, digits: int = 2) -> str:
+        """A total as every page writes it: rounded half up on its decimal (88.725 → 88.73); None is a dash."""
+        from rulesvc.engine.scoring import fmt_total
+
+        return "—" if x is None else fmt_total(float(x), digits)
+
     @app.template_filter("person")
     def _person(name: Any) -> str:
         """A stored sign-in name as people know it: 李设计（county1）; anything else (a key, the system) as stored."""

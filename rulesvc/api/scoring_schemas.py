@@ -130,7 +130,7 @@ class ProvenanceSchema(ma.Schema):
     dictionary_hash = ma.fields.String(required=True, metadata=about(
         "数据字典的 sha256 (sha256 of the data dictionary)",
         "c346e054f009edf84e94e8c1ff99cb661f11571ce5acfa9fad327b8cf94cf93e"))
-    engine_version = ma.fields.String(required=True, metadata=about("计分引擎版本 (engine version)", "2026.12.8"))
+    engine_version = ma.fields.String(required=True, metadata=about("计分引擎版本 (engine version)", "2026.12.9"))
     publication = ma.fields.Nested(PublicationRefSchema, required=True, allow_none=True, metadata=about(
         "发布信息；暂算结果为空 (the publication; null for provisional figures)"))
 
@@ -177,7 +177,9 @@ class NearestSchema(ma.Schema):
     class Meta:
         ordered = True
 
-    branch = ma.fields.String(required=True, metadata=about("最近的未达档位 (the nearest tier not reached)", "tier2"))
+    branch = ma.fields.String(required=True, metadata=about(
+        "最近的未达档位（目标）；整数件数可能越过它，gain 和 reached 为实际达到的取值所得 (the nearest tier not reached, "
+        "aimed at; whole events may go past it — gain and reached are those of the value actually reached)", "tier2"))
     threshold = ma.fields.Float(required=True, metadata=about(
         "要达到的取值：该档位的门槛；线性计分时为多得下一个整分所需的取值。越高越好的指标须不低于它，越低越好的须不高于它 "
         "(the value to reach: the tier's threshold, or on a linear rule the value of the next whole point; at least "
@@ -188,7 +190,8 @@ class NearestSchema(ma.Schema):
         "再增加 2 人“适用认罪认罚人数”（同时计入“审查起诉审结人数”），即达到 85.7%，本项 +2 分，总分 +0.3019"))
     needs_en = ma.fields.String(required=True, metadata=about(
         "所需（英文）(what it takes, in English)",
-        "2 more plea_persons (also counted in reviewed_persons) reach 85.7%: +2 points here, +0.3019 on the total"))
+        "2 more people in “适用认罪认罚人数” (also counted in “审查起诉审结人数”) → 85.7%: +2 points on this indicator, "
+        "+0.3019 points on the total"))
     total_gain = ma.fields.Float(required=True, metadata=about("总分多得的分 (what it adds to the total)",
                                                                0.3018867924528302))
     events = ma.fields.Integer(required=True, metadata=about("还需多少件（人）(how many more events)", 2))

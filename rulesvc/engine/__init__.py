@@ -14,5 +14,9 @@ Rule: nothing here imports Flask, SQLAlchemy, marshmallow or durable_rules (exce
 # scores its baseline in the baseline's own scope (a county's localization against the provincial template: the
 # county's people among the province, as in force), and a period reads each prosecutor's post held on its last day;
 # 7: the simulation report lists an indicator scored under one version only; 8: the catch-all band's reason says the
-# line the total falls below ("总分 78.92 低于合格分数线 80 → 不合格", not "≥ 0"): no score or grade moves.
-ENGINE_VERSION = "2026.12.8"
+# line the total falls below ("总分 78.92 低于合格分数线 80 → 不合格", not "≥ 0"): no score or grade moves;
+# 9: the English "what it would take" (``needs_en``) names counts by their names and says, as the Chinese does,
+# what the extra ones must not count in, and for a subject with none of a rate's first count judges by the
+# definitions whether one more counts in the other too (``CompiledScheme.implied_pairs``); a total in a grade's
+# reason is rounded half up on its decimal (88.725 reads 88.73, not 88.72): no score or grade moves.
+ENGINE_VERSION = "2026.12.9"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import graphlib
+import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -261,6 +262,56 @@ class CompiledScheme:
         return {ci.indicator.code: {cm.metric.code: cm for cm in self.metrics
                                     if cm.metric.agg == "count" and cm.metric.code in ci.names}
                 for ci in self.indicators}
+
+    @functools.cached_property
+    def implied_pairs(self) -> frozenset[tuple[str, str]]:
+        """The pairs (a, b) of counting metrics of one indicator where any event a counts is, by the filters
+        alone, also counted by b (an adopted recommendation is also a replied one: ``outcome == 'adopted'``
+        implies ``outcome != 'pending'``) — what "one more of a" means for a subject without any of a."""
+        pairs = set()
+        for counts in self.count_metrics_of.values():
+            for a, cm in counts.items():
+                for b, other in counts.items():
+                    if a != b and cm.types <= other.types and implies(cm.where, other.where):
+                        pairs.add((a, b))
+        return frozenset(pairs)
+
+
+MAX_ASSIGNMENTS = 4096  # combinations of field values tried by ``implies`` (beyond: not known)
+
+
+def implies(a: Predicate | None, b: Predicate | None) -> bool:
+    """Does every event ``a``'s filter keeps pass ``b``'s, whatever the event (not only the events seen)?
+    Decided by trying every value the fields both filters read can take — null included — when they are all
+    choices of the dictionary or yes/no and there are at most :data:`MAX_ASSIGNMENTS` combinations; False
+    otherwise (not known), and False when no event passes ``a`` at all."""
+    if b is None:
+        return True
+    names: dict[str, Any] = {}
+    for p in (a, b):
+        if p is not None:
+            for name, t in X.typed_names(p.expr).items():
+                names.setdefault(name, t)
+    domains: list[list[Any]] = []
+    size = 1
+    for t in names.values():
+        if t.kind == "enum":
+            domains.append([key for key, _ in t.choices] + [None])
+        elif t.kind == "bool":
+            domains.append([True, False, None])
+        else:
+            return False
+        size *= len(domains[-1])
+        if size > MAX_ASSIGNMENTS:
+            return False
+    some = False
+    for values in itertools.product(*domains):
+        event = dict(zip(names, values, strict=True))
+        if a is None or a.py(event):
+            some = True
+            if not b.py(event):
+                return False
+    return some
 
 
 def _field_type(kind: str, choices: Mapping[str, str] | None) -> Any:

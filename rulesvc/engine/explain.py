@@ -168,9 +168,11 @@ def _reach(value_at: Callable[[int], float | None], ok: Callable[[float], bool])
 
 
 def _subset(a: CompiledMetric, b: CompiledMetric, events: Sequence[Mapping[str, Any]],
-            cache: dict[Any, Any] | None = None) -> bool:
+            cache: dict[Any, Any] | None = None, implied: frozenset[tuple[str, str]] = frozenset()) -> bool:
     """Does every event counted by metric ``a`` also count in ``b``? Judged on the subject's own events
-    (``a``'s filter implies ``b``'s there); without any, only an unfiltered ``b`` over the same types.
+    (``a``'s filter implies ``b``'s there); without any, by the filters alone (``implied``:
+    ``CompiledScheme.implied_pairs`` — an audit found "1 more adopted, not counted in replied" on the cards of
+    people without any adopted recommendation, which an adopted one always is).
     ``cache`` (one per evaluation) keeps each answer, since several indicators ask the same pairs."""
     key = (a.metric.code, b.metric.code)
     if cache is not None and key in cache:
@@ -184,10 +186,26 @@ def _subset(a: CompiledMetric, b: CompiledMetric, events: Sequence[Mapping[str, 
         hits = cache.get(("hits", a.metric.code)) if cache is not None else None
         if hits is None:  # the events metric a counted (evaluate puts them in the cache)
             hits = [e for e in events if e["event_type"] in a.types and (a.where is None or a.where.py(e))]
-        answer = bool(hits) and all(b.where.py(e) for e in hits)
+        answer = all(b.where.py(e) for e in hits) if hits else (a.metric.code, b.metric.code) in implied
     if cache is not None:
         cache[key] = answer
     return answer
+
+
+_NOUNS_EN = {"人": ("person", "people"), "件": ("case file", "case files"), "案": ("case", "cases"),
+             "次": ("time", "times"), "天": ("day", "days")}
+
+
+def _noun_en(unit: str, k: int) -> str:
+    """" person" / " people" for 人 (one or more); nothing for a unit without an English word (个)."""
+    one, many = _NOUNS_EN.get(unit, ("", ""))
+    word = one if k == 1 else many
+    return f" {word}" if word else ""
+
+
+def _points_en(x: float) -> str:
+    v = fmt(round(x, 4))
+    return f"+{v} point" if v == "1" else f"+{v} points"
 
 
 def nearest_for(compiled: CompiledScheme, ci: CompiledIndicator, metrics: Mapping[str, Any],
@@ -220,7 +238,8 @@ def nearest_for(compiled: CompiledScheme, ci: CompiledIndicator, metrics: Mappin
     for code, cm in counts.items():
         # One more event of this metric also counts in every metric it is a subset of (a plea case is
         # also a reviewed case; a definite recommendation is also a recommendation): move them together.
-        along = tuple(c for c, o in counts.items() if c != code and _subset(cm, o, events, cache))
+        along = tuple(c for c, o in counts.items()
+                      if c != code and _subset(cm, o, events, cache, compiled.implied_pairs))
         value_at = _value_at(ci, metrics, values, (code, *along), share)
         k = _reach(value_at, ok)
         if k is not None:
@@ -234,20 +253,21 @@ def nearest_for(compiled: CompiledScheme, ci: CompiledIndicator, metrics: Mappin
     name = compiled.metric_labels
     unit = compiled.metric_units[code] or "个"
     also = f"（同时计入{'、'.join('“' + name[a] + '”' for a in along)}）" if along else ""
-    also_en = f" (also counted in {', '.join(along)})" if along else ""
+    also_en = f" (also counted in {', '.join('“' + name[a] + '”' for a in along)})" if along else ""
     # Say what the extra cases must NOT count in, so the hint reads as "more cases without returns",
     # never as "inflate the denominator".
     others = [c for c in counts if c != code and c not in along]
     if others:
         also += f"（且不计入{'、'.join('“' + name[o] + '”' for o in others)}）"
-        also_en += f" (not counted in {', '.join(others)})"
+        also_en += f" (not counted in {', '.join('“' + name[o] + '”' for o in others)})"
     value = fmt_apart(reached, [threshold, *edges_of(pw)], ci.indicator.unit)
     total_gain = gain * per_point
     effect = f"总分 +{fmt(round(total_gain, 4))}" if per_point else "本维度已一票否决，总分不变"
     return R.Nearest(
         branch=target.id, threshold=threshold, gain=gain,
         needs=f"再增加 {k} {unit}“{name[code]}”{also}，即达到 {value}，本项 +{fmt(round(gain, 4))} 分，{effect}",
-        needs_en=f"{k} more {code}{also_en} reach {value}: +{fmt(round(gain, 4))} points here, "
-                 f"+{fmt(round(total_gain, 4))} on the total",
+        needs_en=f"{k} more{_noun_en(unit, k)} in “{name[code]}”{also_en} → {value}: {_points_en(gain)} on this "
+                 f"indicator, " + (f"{_points_en(total_gain)} on the total" if per_point
+                                   else "the total does not change (this dimension is vetoed)"),
         total_gain=total_gain, events=k, metric=code, unit=unit, reached=reached,
     )

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from rulesvc.engine.errors import EvaluationError
 from rulesvc.engine.model import Subject
+from rulesvc.engine.scoring import fmt_total
 
 if TYPE_CHECKING:
     from rulesvc.engine.compile import CompiledIndicator, CompiledScheme
@@ -247,8 +248,8 @@ def shown_total(total: float, lines: Sequence[float]) -> str:
     band's line it is not on — 89.9966 reads "89.997", never "90.00 ≥ 80 → 合格" beside someone's
     "90.00 ≥ 90 → 良好"."""
     for digits in range(2, 10):
-        text = f"{total:.{digits}f}"
-        if all(f"{m:.{digits}f}" != text for m in lines if m != total):
+        text = fmt_total(total, digits)
+        if all(fmt_total(m, digits) != text for m in lines if m != total):
             return text
     return repr(total)
 

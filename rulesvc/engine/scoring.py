@@ -18,6 +18,7 @@ import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, ClassVar
 
 from rulesvc.engine.errors import DefinitionError
@@ -108,6 +109,19 @@ def fmt(x: float, unit: str = "") -> str:
     if math.isinf(x):
         return "∞" if x > 0 else "−∞"
     return f"{x:.4f}".rstrip("0").rstrip(".") if not float(x).is_integer() else str(int(x))
+
+
+def round_half_up(x: float, digits: int = 2) -> Decimal:
+    """``x`` to ``digits`` decimals, rounded half up (四舍五入) on the decimal it reads as (its shortest ``repr``):
+    88.725 → 88.73 as a designer rounds it, not 88.72 as its nearest binary double (88.72499…) would."""
+    return Decimal(repr(float(x))).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+
+
+def fmt_total(x: float, digits: int = 2) -> str:
+    """A total as pages and reasons write it: ``digits`` decimals, rounded half up (:func:`round_half_up`)."""
+    if not math.isfinite(x):
+        return fmt(x)
+    return str(round_half_up(x, digits))
 
 
 class Method:

@@ -49,13 +49,21 @@ def subset_pairs(compiled: CompiledScheme) -> tuple[Pair, ...]:
     return tuple(sorted(pairs))
 
 
+def no_event_subsets(compiled: CompiledScheme) -> frozenset[Pair]:
+    """The pairs of :func:`subset_pairs` that hold for a subject without events of a: those the filters
+    alone imply (``CompiledScheme.implied_pairs``) — what a subject absent from :func:`subset_facts` holds."""
+    return frozenset(p for p in subset_pairs(compiled) if p in compiled.implied_pairs)
+
+
 def subset_facts(compiled: CompiledScheme, events: pl.DataFrame, key: str) -> dict[Hashable, frozenset[Pair]]:
-    """Per subject (by ``key``), the pairs of :func:`subset_pairs` that hold on the subject's events: a
-    counted at least one of them, and every one of those also counts in b. A subject absent here holds
-    none (as on no events). Subjects holding the same pairs share one set."""
+    """Per subject (by ``key``), the pairs of :func:`subset_pairs` that hold for the subject: on the subject's
+    events when a counted at least one of them (every one of those also counts in b), else by the filters
+    alone (:func:`no_event_subsets`, which a subject absent here holds). Subjects holding the same pairs share
+    one set."""
     pairs = subset_pairs(compiled)
     if not pairs or not events.height:
         return {}
+    implied = compiled.implied_pairs
     by_code = {cm.metric.code: cm for cm in compiled.metrics}
     firsts = sorted({a for a, _ in pairs})
     types = sorted(set().union(*(by_code[a].types for a in firsts)))
@@ -67,24 +75,25 @@ def subset_facts(compiled: CompiledScheme, events: pl.DataFrame, key: str) -> di
         where = by_code[b].where
         assert where is not None  # subset_pairs keeps only filtered b
         ma = pl.col(hit[a])
-        aggs.append((ma.any() & ~(ma & ~where.pl.fill_null(False)).any()).alias(f"p{i}"))
+        seen = ma.any() & ~(ma & ~where.pl.fill_null(False)).any()
+        aggs.append((seen | (~ma.any() & pl.lit((a, b) in implied))).alias(f"p{i}"))
     out = f.group_by(key).agg(aggs).collect()
     cols = [out[f"p{i}"].to_list() for i in range(len(pairs))]
     shared: dict[frozenset[Pair], frozenset[Pair]] = {}
     facts: dict[Hashable, frozenset[Pair]] = {}
     for k, *answers in zip(out[key].to_list(), *cols, strict=True):
         held = frozenset(p for p, yes in zip(pairs, answers, strict=True) if yes)
-        if held:
-            facts[k] = shared.setdefault(held, held)
+        facts[k] = shared.setdefault(held, held)
     return facts
 
 
 def explain_row(compiled: CompiledScheme, bulk: BulkResult, row: Mapping[str, Any], *, period: str,
-                subsets: Collection[Pair] = (), subject_id: str | None = None,
+                subsets: Collection[Pair] | None = None, subject_id: str | None = None,
                 subject_name: str = "") -> R.Result:
     """The per-subject result of the subject of ``row`` (a row of ``bulk.frame``), from its figures there:
     the same trace as ``evaluate_subject`` on the subject's events, without metric traces and event ids.
-    ``subsets``: the pairs of metrics that hold for the subject (:func:`subset_facts`)."""
+    ``subsets``: the pairs of metrics that hold for the subject (:func:`subset_facts`; None: a subject
+    without events, :func:`no_event_subsets`)."""
     subject = subject_of(dict(row), bulk.key, final=True)
     if subject_id is not None:
         subject.id = subject_id
@@ -95,9 +104,10 @@ def explain_row(compiled: CompiledScheme, bulk: BulkResult, row: Mapping[str, An
     counts = {f"adj:{ca.adjustment.code}": row[f"adjn__{ca.adjustment.code}"] or 0 for ca in compiled.adjustments}
     counts.update({f"veto:{cv.veto.code}": row[f"veton__{cv.veto.code}"] or 0 for cv in compiled.vetoes})
     decisions = Decisions(branches_for(compiled, xs), {}, {}, {}, counts)
-    known: dict[Any, Any] = {pair: pair in subsets for pair in subset_pairs(compiled)}
+    held = no_event_subsets(compiled) if subsets is None else subsets
+    known: dict[Any, Any] = {pair: pair in held for pair in subset_pairs(compiled)}
     return assemble(compiled, subject, period, metrics, values, xs, decisions, (), bulk.peers, executor="bulk",
                     explain=True, cache=known, x_notes=notes)
 
 
-__all__ = ["explain_row", "subset_facts", "subset_pairs"]
+__all__ = ["explain_row", "no_event_subsets", "subset_facts", "subset_pairs"]

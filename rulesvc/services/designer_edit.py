@@ -259,14 +259,12 @@ def change_words(override: Mapping[str, Any], parent: Mapping[str, Any], lang: s
         rule_after: Any = new
         if len(tokens) > 3:
             rule_after = copy.deepcopy(dict(rule_before)) if isinstance(rule_before, Mapping) else {}
-            place = rule_after
-            for t in tokens[3:-1]:
-                place = place[t] if isinstance(place, Mapping | list) else {}
-            if not isinstance(place, dict | list):
-                return ""
+            place: Any = rule_after
             try:
+                for t in tokens[3:-1]:
+                    place = place[t]
                 place[tokens[-1]] = copy.deepcopy(new)
-            except (IndexError, TypeError):
+            except (IndexError, KeyError, TypeError):  # a path the checks will refuse: its form says why
                 return ""
         return _scoring_change(indicator, rule_before, rule_after, lang)
     if isinstance(new, Mapping | list) or isinstance(old, Mapping | list):

@@ -11,6 +11,7 @@ people write them (分, 人, percentages) in Chinese or English, and turns the s
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rulesvc.catalogue import msg
-from rulesvc.engine.scoring import fmt
+from rulesvc.engine.scoring import fmt, round_half_up
 from rulesvc.engine.simreport import explaining, flags_on
 from rulesvc.errors import NotFound
 from rulesvc.persistence.models import Dataset, SchemeVersion, SimulationRun
@@ -79,7 +80,7 @@ class Numbers:
         return isinstance(x, int | float) and not isinstance(x, bool)
 
     def _n(self, x: float, digits: int) -> str:
-        text = f"{x:,.{digits}f}"
+        text = f"{round_half_up(x, digits):,.{digits}f}" if math.isfinite(x) else f"{x:,.{digits}f}"
         return "0" + text[2:] if text.startswith("-0") and float(text.replace(",", "")) == 0 else text
 
     def pts(self, x: Any, digits: int = 2) -> str:
@@ -90,7 +91,7 @@ class Numbers:
     def delta(self, x: Any, digits: int = 2, unit: bool = True) -> str:
         if not self._ok(x):
             return "—"
-        v = round(float(x), digits)
+        v = float(round_half_up(float(x), digits)) if math.isfinite(float(x)) else float(x)
         text = ("+" if v > 0 else "−" if v < 0 else "±") + self._n(abs(v), digits)
         return f"{text} 分" if unit and self.lang == "zh" else text
 
@@ -99,7 +100,9 @@ class Numbers:
         never the −0.14 of the unrounded means), so that the three numbers agree on the page."""
         if not (self._ok(old) and self._ok(new)):
             return "—"
-        return self.delta(round(float(new), digits) - round(float(old), digits), digits, unit)
+        if not (math.isfinite(float(old)) and math.isfinite(float(new))):
+            return "—"
+        return self.delta(float(round_half_up(new, digits) - round_half_up(old, digits)), digits, unit)
 
     def people(self, k: Any) -> str:
         if not self._ok(k):

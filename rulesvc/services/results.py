@@ -201,7 +201,7 @@ class Computed:
         reading the subject's events again. The one question of it that needs the events — does one more
         event of a metric count in another too — is answered for every subject at once, on first use."""
         facts = _SUBSETS.get_or_make(self.key, lambda: subset_facts(compiled, self.data.events, self.bulk.key))
-        return explain_row(compiled, self.bulk, row, period=period, subsets=facts.get(row[self.bulk.key], ()),
+        return explain_row(compiled, self.bulk, row, period=period, subsets=facts.get(row[self.bulk.key]),
                            subject_id=row["code"], subject_name=row.get("name") or "")
 
     def card(self, code: str, make: Callable[[], bytes]) -> bytes:

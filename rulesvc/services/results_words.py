@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from rulesvc.engine.compile import CompiledScheme
 from rulesvc.engine.dictionary import Dictionary
 from rulesvc.engine.peers import fmt_share, quota_places
-from rulesvc.engine.scoring import fmt
+from rulesvc.engine.scoring import fmt, fmt_total
 from rulesvc.errors import InvalidInput
 from rulesvc.persistence import lifecycle
 from rulesvc.persistence.models import EventType, Scheme, SchemeVersion
@@ -225,7 +225,7 @@ def ranking_rows(session: Session, dictionary: Dictionary, rows: list[dict[str, 
                     "level_name": word(LEVEL_WORDS, lang, r.get("level")),
                     "status_word": word(STATUS_WORDS, lang, r["status"]),
                     "grade_reason": said(r.get("grade_reason"), lang),
-                    "total_shown": "" if r.get("total") is None else f"{r['total']:.2f}",
+                    "total_shown": "" if r.get("total") is None else fmt_total(r["total"]),
                     "percentile_shown": "" if r.get("percentile") is None else f"{r['percentile']:.1f}"})
     _apart(out)
     return out
@@ -239,11 +239,11 @@ def _apart(rows: list[dict[str, Any]]) -> None:
         if ta is None or tb is None or ta == tb or a["total_shown"] != b["total_shown"]:
             continue
         for digits in range(3, 7):
-            if f"{ta:.{digits}f}" != f"{tb:.{digits}f}":
+            if fmt_total(ta, digits) != fmt_total(tb, digits):
                 break
         for row in (a, b):
             if len(row["total_shown"].split(".")[-1]) < digits:
-                row["total_shown"] = f"{row['total']:.{digits}f}"
+                row["total_shown"] = fmt_total(row["total"], digits)
 
 
 # -- the score card ----------------------------------------------------------------------------------------
@@ -332,6 +332,8 @@ def _nearest(n: Mapping[str, Any], label: str, unit: str, lang: str) -> dict[str
         text = str(n["needs"])  # the engine's words: what the extra ones must (not) count in, 本项 and 总分
     elif _zh(lang):
         text = f"再增加 {k} {u}“{label}”，达到 {reached}：本项 +{gain} 分，总分 +{total} 分"
+    elif n.get("needs_en"):
+        text = str(n["needs_en"])  # the engine's words, with what the extra ones must (not) count in
     else:
         text = f"{k} more {UNIT_EN.get(u, u)} of “{label}” → {reached}: +{gain} points on this indicator, +{total} on the total"
     return {"text": text, "total_gain": n["total_gain"], "full": n.get("needs", "")}
@@ -398,7 +400,7 @@ def card_page(session: Session, dictionary: Dictionary, card: Mapping[str, Any],
     return {"dimensions": list(dims.values()), "vetoes": vetoes, "nearest": nearest[:5],
             "grade": grade_words(compiled, card, lang), "waterfall": waterfall(card, compiled, lang),
             "status_word": word(STATUS_WORDS, lang, card.get("status")), "kind": compiled.scheme.subject,
-            "total_shown": "" if card.get("total") is None else f"{card['total']:.2f}",
+            "total_shown": "" if card.get("total") is None else fmt_total(card["total"]),
             # how the points become the total, in the scheme's own words (its page says the same)
             "combination": combination_words(compiled.scheme, lang),
             "span": compiled.scheme.combination.span if compiled.scheme.combination.method == "weighted" else None}
@@ -559,7 +561,7 @@ def comparison_page(answer: Mapping[str, Any], compiled: CompiledScheme, lang: s
         named = [{"name": c["name"], "months": c["streak_months"] if c["streak"] >= c["longest"] else c["months_worse"],
                   "longest": c["longest"]} for c in cells if c["named"]]
         units.append({**u, "cells": cells, "level_name": word(LEVEL_WORDS, lang, u.get("level")),
-                      "total_shown": "" if u.get("total") is None else f"{u['total']:.2f}", "named": named})
+                      "total_shown": "" if u.get("total") is None else fmt_total(u["total"]), "named": named})
     order = {"province": 0, "city": 1, "county": 2}
     units.sort(key=lambda u: (order.get(u.get("level") or "", 3), u.get("place") or 10**9, u["code"]))
     band = method.get("band")

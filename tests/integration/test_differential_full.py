@@ -75,7 +75,7 @@ def test_a_cards_explanation_from_the_bulk_row_is_the_per_subject_one(province, 
         part = by_subject.get((row[data.key],))
         single = evaluate_subject(compiled, subject_of(row, data.key), part.to_dicts() if part is not None else [],
                                   period=period, peers=bulk.peers)
-        got = explain_row(compiled, bulk, row, period=period, subsets=facts.get(row[data.key], ()))
+        got = explain_row(compiled, bulk, row, period=period, subsets=facts.get(row[data.key]))
         diffs += summary_differences(got, single)
         nearest += sum(1 for i in got.indicators if i.nearest is not None)
         also += sum(1 for i in got.indicators if i.nearest is not None and "同时计入" in i.nearest.needs)

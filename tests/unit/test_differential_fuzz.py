@@ -206,7 +206,7 @@ def check(compiled: CompiledScheme, bulk: BulkResult, events: pl.DataFrame, n_su
             facts, rows = subset_facts(compiled, events, bulk.key), {str(r[bulk.key]): r for r in bulk.frame.to_dicts()}
             for r in results:
                 row = rows[r.subject]
-                got = explain_row(compiled, bulk, row, period="", subsets=facts.get(row[bulk.key], ()))
+                got = explain_row(compiled, bulk, row, period="", subsets=facts.get(row[bulk.key]))
                 assert summary_differences(got, r) == [], "\n".join(summary_differences(got, r)[:30])
         by_id = {str(r[bulk.key]): r["total"] for r in bulk.frame.select(bulk.key, "total").to_dicts()}
         for r in results:

@@ -188,6 +188,24 @@ def test_the_nearest_hint_for_a_lower_is_better_ratio_says_what_must_not_grow():
     assert near is not None and "且不计入“增加的件数”" in near.needs
 
 
+def test_the_hint_for_someone_without_any_of_the_numerator_judges_by_the_filters():
+    # 10 ranged recommendations, no definite one: 0 / 10. A definite recommendation is always a recommendation
+    # (sentencing_rec == 'definite' implies sentencing_rec in ['definite', 'ranged']): one more counts in both,
+    # so 75 % takes 30 more (30 / 40), not 8 "not counted in recs" (8 / 10) — an audit found the latter on the
+    # cards of everyone without a single one of the numerator.
+    ev = Events()
+    for i in range(10):
+        ev.add("prosecution_review", f"C{i}", suspect_id=f"C{i}-S1", decision="prosecute", plea_leniency=False,
+               sentencing_rec="ranged")
+    near = run(ev).indicator("definite_rate").nearest
+    assert near is not None and (near.events, near.reached) == (30, 0.75)
+    assert "同时计入“提出量刑建议人数”" in near.needs and "不计入" not in near.needs
+    assert near.needs_en.startswith("30 more people in “确定刑建议人数” (also counted in “提出量刑建议人数”) → 75%: +5 points")
+    assert ("definite", "recs") in COMPILED.implied_pairs and ("recs", "definite") not in COMPILED.implied_pairs
+    assert ("judged_recs", "adopted") not in COMPILED.implied_pairs  # rec_made alone does not mean adopted
+    assert ("adopted", "judged_recs") in COMPILED.implied_pairs
+
+
 # -- the score card tells the truth --------------------------------------------------------------------------
 
 def test_each_dimension_line_adds_up_from_the_lines_under_it():

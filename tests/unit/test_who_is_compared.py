@@ -265,5 +265,10 @@ def test_a_grade_reason_never_shows_a_total_just_below_a_line_as_the_line():
     assert shown_total(89.9966, lines) == "89.997" and shown_total(90.004, lines) == "90.004"  # not the line itself
     assert shown_total(85.456, lines) == "85.46" and shown_total(90.0, lines) == "90.00"
     assert shown_total(89.9999999, lines) == "89.9999999" and shown_total(79.995, lines) == "79.995"
+    # Rounded half up on the decimal the total is (an audit: 88.725 read "88.72", its binary double 88.72499…)
+    assert shown_total(88.725, lines) == "88.73" and shown_total(88.72499999, lines) == "88.72"
+    from rulesvc.services.designer_simulation import Numbers
+
+    assert Numbers("zh").pts(88.725) == "88.73 分" and Numbers("zh").change(88.725, 88.735) == "+0.01 分"
     bulk = score(weighted_doc(), [person(1), person(2)], actions(1, 2, 6, 8) + actions(2, 1, 1, 1))
     assert row(bulk, 1)["grade_reason"].startswith("总分 90.00 ≥ 90 → 良好")

@@ -55,7 +55,15 @@ from rulesvc.engine.expr.functions import FUNCTIONS, Function
 from rulesvc.engine.expr.lexer import MAX_LENGTH
 from rulesvc.engine.expr.nodes import Expr, Node
 from rulesvc.engine.expr.parser import MAX_DEPTH, parse, parse_typed
-from rulesvc.engine.expr.render import explain, explainer, format_value, free_names, to_labeled_text, to_text
+from rulesvc.engine.expr.render import (
+    explain,
+    explainer,
+    format_value,
+    free_names,
+    to_labeled_text,
+    to_text,
+    typed_names,
+)
 from rulesvc.engine.expr.semantics import TOLERANCE, close
 from rulesvc.engine.expr.types import (
     BOOL,
@@ -76,5 +84,5 @@ __all__ = [
     "BadValueError", "Expr", "ExpressionError", "Function", "Node", "NotTranslatable", "Type",
     "close", "compile_durable", "compile_polars", "compile_polars_predicate", "compile_predicate",
     "compile_python", "enum", "explain", "explainer", "field_type", "format_value", "free_names", "is_number", "parse", "split_lookup",
-    "parse_typed", "scope_of_fields", "to_labeled_text", "to_text", "type_of_field",
+    "parse_typed", "scope_of_fields", "to_labeled_text", "to_text", "type_of_field", "typed_names",
 ]

@@ -33,6 +33,7 @@ from rulesvc.engine.expr.nodes import (
     Str,
     walk,
 )
+from rulesvc.engine.expr.types import Type
 
 # Binding strength: a child printed inside a parent needs at least the level the parent asks for.
 _OR, _AND, _NOT, _CMP, _SUM, _PROD, _UNARY, _ATOM = range(1, 9)
@@ -63,6 +64,16 @@ def free_names(expr: Expr | Node) -> tuple[str, ...]:
         if isinstance(n, Name):
             seen.setdefault(n.name, None)
     return tuple(seen)
+
+
+def typed_names(expr: Expr | Node) -> dict[str, Type]:
+    """The scope names ``expr`` reads with their declared types, in order of first appearance."""
+    root = expr.root if isinstance(expr, Expr) else expr
+    seen: dict[str, Type] = {}
+    for n in walk(root):
+        if isinstance(n, Name):
+            seen.setdefault(n.name, n.vtype)
+    return seen
 
 
 def explain(expr: Expr | Node, values: Mapping[str, Any], compiled: Callable[[Mapping[str, Any]], Any] | None = None) -> str:
