@@ -57,6 +57,13 @@ def init_admin(app: Flask) -> None:
 
         return "—" if x is None else fmt_total(float(x), digits)
 
+    @app.template_filter("reason")
+    def _reason(text: Any) -> str:
+        """A stored grade or participation reason in the page's language (the engine stores Chinese)."""
+        from rulesvc.services.results_words import said
+
+        return said(str(text or ""), "en" if is_english() else "zh")
+
     @app.template_filter("person")
     def _person(name: Any) -> str:
         """A stored sign-in name as people know it: 李设计（county1）; anything else (a key, the system) as stored."""

@@ -304,6 +304,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                            "Results of {code} for {period} were published on {at} ({zone_en}, #{id}); to correct them, publish a correction with a reason"),
     "publication.not_current": ("发布 #{id} 已被 #{by} 更正取代；只能更正最新的发布",
                                 "Publication #{id} was superseded by #{by}; only the latest can be corrected"),
+    "edit.reason_required": ("请填写修改理由：本地化的每一处修改都要说明理由",
+                             "Enter a reason: every change of a localization needs one"),
     "publication.reason_required": ("更正已发布的结果须写明理由", "A correction needs a reason"),
     "publication.unchanged": ("按现有的数据和规则重新计算，结果与发布 #{id} 完全相同，更正不会改变任何结果",
                               "Scored again on today's data and rules, the results are exactly those of publication #{id}: "

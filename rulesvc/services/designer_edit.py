@@ -421,7 +421,7 @@ def error_keys(v: SchemeVersion, dictionary: Dictionary, lang: str) -> set[tuple
 def _apply(session: Session, actor: Actor, v: SchemeVersion, *, lock_version: int,
            changes: Sequence[Mapping[str, Any]], reason: str) -> SchemeVersion:
     if v.parent_id is not None and not (reason or "").strip():
-        raise InvalidInput(msg("version.overrides_invalid"), errors={"reason": [_REASON_REQUIRED]})
+        raise InvalidInput(msg("version.overrides_invalid"), errors={"reason": [msg("edit.reason_required")]})
     template = v.parent_id is None  # a template keeps why in its audit record (the diff's 修改理由 reads it)
     return versions.update_draft(session, actor, v.id, lock_version=lock_version,
                                  document=_changed(v, changes, reason), edit_reason=reason if template else "",
@@ -463,9 +463,6 @@ def unsaved_document(session: Session, actor: Actor, version_id: int, *,
     v = versions.get_version(session, actor, version_id)
     require(actor, "edit", v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")
     return _changed(v, changes, UNSAVED_REASON)
-
-
-_REASON_REQUIRED = "请填写修改理由：本地化的每一处修改都要说明理由"
 
 
 def revert(session: Session, actor: Actor, version_id: int, *, lock_version: int, index: int,

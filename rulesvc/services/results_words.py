@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from rulesvc.engine.compile import CompiledScheme
 from rulesvc.engine.dictionary import Dictionary
 from rulesvc.engine.peers import fmt_share, quota_places
+from rulesvc.engine.reasons_en import in_english
 from rulesvc.engine.scoring import fmt, fmt_total
 from rulesvc.errors import InvalidInput
 from rulesvc.persistence import lifecycle
@@ -58,7 +59,7 @@ def said(text: str | None, lang: str) -> str:
         return ""
     if _zh(lang):
         return _ENGLISH_ASIDE.sub("", text)
-    return one_language(text, lang)
+    return in_english(one_language(text, lang))  # a stored grade or participation reason: said in English
 
 
 # -- where the figures come from --------------------------------------------------------------------------

@@ -80,6 +80,10 @@ def test_one_button_localizes_and_the_loop_of_changes_works(app, world):  # noqa
     assert 'data-field="reason"' in text and "请填写修改理由" in text
     assert 'value="45"' in text  # what was typed is kept
     assert _draft(app, "TPL-910103")["overrides"] == []
+    client.get("/admin/lang/en/")  # the English page says it in English (it said the Chinese)
+    english = client.post(f"{edit_url}weights/", data={**hidden, **weights, "reason": ""}).get_data(as_text=True)
+    assert "Enter a reason: every change of a localization needs one" in english and "请填写修改理由" not in english
+    client.get("/admin/lang/zh/")
 
     # With a reason: saved as an override; the weights' total of 105 is a warning beside the weights.
     saved = client.post(f"{edit_url}weights/", data={**hidden, **weights, "reason": "本院重在办案质量"})

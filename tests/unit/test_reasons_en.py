@@ -1,0 +1,47 @@
+"""Stored (Chinese) grade and participation reasons said in English on English pages (an audit found the
+quota decision behind a grade only in Chinese there)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from rulesvc.engine.participation import NO_ACTIVITY_REASON
+from rulesvc.engine.peers import ROUNDING_LABELS
+from rulesvc.engine.reasons_en import ROUNDING_EN, in_english
+from rulesvc.services.results_words import said
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.mark.parametrize(("stored", "english"), [
+    ("总分 95.71 ≥ 95 → 优秀；优秀名额 15% × 26 人，四舍五入共 4 名，可评优秀且总分不低于本人者 6 名 → 顺延 → 良好",
+     "total 95.71 ≥ 95 → 优秀; 优秀 quota 15% × 26 evaluated = 4 places (rounded half up); 6 who may be graded 优秀 "
+     "have a total at least this one's → moved down → 良好"),
+    ("总分 95.71 ≥ 95 → 优秀；优秀名额 15% × 26 人，向下取整共 1 名，可评优秀且总分不低于本人者 4 名（已评更高等次者不占本等次名额）"
+     " → 顺延（与 2 人同分，同分者一并顺延，名额不超出） → 良好",
+     "total 95.71 ≥ 95 → 优秀; 优秀 quota 15% × 26 evaluated = 1 place (rounded down); 4 who may be graded 优秀 have "
+     "a total at least this one's (those graded a better band take none of its places) → moved down (tied with 2: "
+     "all tied move down together, the quota is never exceeded) → 良好"),
+    ("总分 78.92 低于合格分数线 80 → 不合格", "total 78.92 is below 合格's lowest total 80 → 不合格"),
+    ("总分 91 ≥ 90 → 良好；错案：等次最高为合格 → 合格", "total 91 ≥ 90 → 良好; 错案: graded 合格 at best → 合格"),
+    ("总分 96 ≥ 95 → 优秀；一票否决：不得评为优秀 → 良好", "total 96 ≥ 95 → 优秀; veto: may not be graded 优秀 → 良好"),
+    ("本期间在任 100 天（任职 2020-03-01 至 今），不足期间 366 天的 50%，不参加等次评定",
+     "in office 100 of the period's 366 days (in office 2020-03-01 to today), less than 50%: not graded"),
+    ("本期间不在任（任职 2015-01-01 至 2019-12-31），不参加考评",
+     "not in office during the period (in office 2015-01-01 to 2019-12-31): not evaluated"),
+    ("非员额人员，不参加考评", "not a quota prosecutor: not evaluated by this scheme"),
+    ("本方案只考评市级院、基层院，省级院不参加考评",
+     "this scheme evaluates only city-level, county-level procuratorates: provincial ones are not evaluated"),
+])
+def test_each_form_the_engine_writes_reads_in_english(stored: str, english: str) -> None:
+    assert in_english(stored) == english
+    assert said(stored, "en") == english and said(stored, "zh") == stored
+
+
+def test_what_has_no_known_form_is_kept_and_every_rounding_has_its_words() -> None:
+    assert in_english("本院自定的说明") == "本院自定的说明"
+    assert not CJK.search(in_english(NO_ACTIVITY_REASON))
+    assert set(ROUNDING_LABELS.values()) == set(ROUNDING_EN)
+    assert said("优秀名额（15%）未核定：缺少同组总分 (quota not checked)", "en") == "quota not checked"
