@@ -57,6 +57,7 @@ class RunItem:
     finished_at: dt.datetime | None
     mine: bool
     subjects: int
+    kind: str = "prosecutor"  # who the scheme scores: prosecutor | procuratorate
 
 
 @dataclass(frozen=True)
@@ -153,7 +154,8 @@ def _runs(session: Session, actor: Actor) -> list[RunItem]:
         if r.status not in ("succeeded", "failed") or finished is None or finished < since:
             continue
         items.append(RunItem(r.id, r.scheme.code, r.candidate.number if r.candidate is not None else None, r.scheme.name,
-                             r.status, finished, r.created_by_ref in (actor.ref, actor.person), r.subjects_count))
+                             r.status, finished, r.created_by_ref in (actor.ref, actor.person), r.subjects_count,
+                             r.scheme.subject_kind))
     items.sort(key=lambda i: (not i.mine, -(i.finished_at.timestamp() if i.finished_at else 0)))
     return items[:MAX_ITEMS]
 

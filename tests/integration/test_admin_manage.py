@@ -588,6 +588,7 @@ def test_the_home_page_shows_a_localization_behind_a_newer_template_and_the_simu
     assert "/admin/schemes/TPL/2/" in drift
     runs = re.search(r'id="todo-runs">(.*?)</ul>', html, re.S).group(1)
     assert "/admin/schemes/LOC-910101/1/simulations/" in runs and "本人" in runs and "已完成" in runs
+    assert re.search(r"参加测评 [\d,]+ 人", runs)  # people for a scheme scoring prosecutors (个院 for units)
     assert "/admin/schemes/TPL/" not in runs  # the province's runs are not the county's
     # Another county's viewer sees none of it.
     other = signed_in(app, "oviewer").get("/admin/").get_data(as_text=True)
