@@ -177,6 +177,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
                        "a string holds an unpaired surrogate escape (such as \\ud800), which is not a character"),
     "json.constant": ("{name} 不是 JSON 允许的数", "{name} is not a number JSON allows"),
     "json.too_big": ("数字 {text} 超出范围", "the number {text} is out of range"),
+    "request.no_content_type": ("请求体须为 JSON，并带请求头 Content-Type: application/json（请求没有 Content-Type 头；curl "
+                                "请加 -H 'Content-Type: application/json'）",
+                                "The request body must be JSON, sent with Content-Type: application/json (the request "
+                                "has no Content-Type header; with curl add -H 'Content-Type: application/json')"),
     "request.not_json": ("请求体须为 JSON，并带请求头 Content-Type: application/json（收到的是 {mimetype}；curl 请加 "
                          "-H 'Content-Type: application/json'）",
                          "The request body must be JSON, sent with Content-Type: application/json (got {mimetype}; "
@@ -562,7 +566,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "inline_events.outside_period": ("发生日期 {day} 不在考评期间 {period}（{start} 至 {end}）内，不会计入",
                                      "Occurred on {day}, outside the period {period} ({start} to {end}): it "
                                      "would not count"),
-    "inline_events.row": ("列 {column}：{message}", "column {column}: {message_en}"),
+    "inline_events.row": ("列 {column}：{message}", "{column_en}{message_en}"),
     "inline_events.row_label": ("第 {number} 条事件（events[{index}]）", "events[{index}]"),
     "inline_events.stopped": ("提交的事件已发现 {count} 处错误，检查到此为止（其后 {unchecked} 条未检查），未计分",
                               "Stopped after {count} errors in the events ({unchecked} more not checked); "

@@ -72,7 +72,9 @@ def register_guard(app: Flask) -> None:
             # not JSON: every body this API reads is JSON; a body sent without the header (curl -d sends a
             # form) would otherwise read as "every field missing"
             if request.content_length or request.get_data(cache=True).strip():
-                return _refuse(415, msg("request.not_json", mimetype=request.mimetype or "—"))
+                if not request.mimetype:
+                    return _refuse(415, msg("request.no_content_type"))
+                return _refuse(415, msg("request.not_json", mimetype=request.mimetype))
             return None
         raw = request.get_data(cache=True)
         if raw.startswith(b"\xef\xbb\xbf"):

@@ -160,8 +160,11 @@ class _Check:
 
     def _row_error(self, i: int, e: RowError) -> None:
         where = f"{FIELD}[{i}]" + (f".{e.column}" if e.column else "")
+        # Said once: the English of a field's own refusal names it already ("'occurred_on': … is not a real
+        # date"), and a refusal of the whole row has no column to name.
+        named = not e.column or e.message_en.startswith(f"'{e.column}'")
         self._add(where, msg("inline_events.row", column=e.column or "—", message=e.message_zh,
-                             message_en=e.message_en))
+                             message_en=e.message_en, column_en="" if named else f"column {e.column}: "))
 
     def _add(self, where: str, message: Msg) -> None:
         self.count += 1

@@ -217,6 +217,9 @@ def test_an_integrators_usual_mistakes_get_answers_that_name_them(world):
                           content_type="application/x-www-form-urlencoded"), 415, "request.not_json")
     assert "Content-Type: application/json" in body["message"]
     refused(c.post("/api/v1/evaluations", headers=k["scorer"], data=text, content_type="text/plain"), 415)
+    # No Content-Type at all: said so (it read "got —"), in the caller's language.
+    bare = refused(c.post("/api/v1/evaluations?lang=en", headers=k["scorer"], data=text), 415, "request.no_content_type")
+    assert "has no Content-Type header" in bare["message"] and "—" not in bare["message"]
     # The same body with a UTF-8 byte-order mark (.NET, Windows tools): read as the JSON it is.
     bom = ok(c.post("/api/v1/evaluations", headers=k["scorer"], data=b"\xef\xbb\xbf" + text.encode(),
                     content_type="application/json"))

@@ -225,7 +225,7 @@ def test_row_errors_render_in_the_readers_language(reference):
         assert error.message == "提交的事件有 1 处错误，未计分；请按字段说明修改"
     with language("en"):
         assert render(error.errors) == {"events[0].occurred_on": [
-            "column occurred_on: 'occurred_on': 2020-02-30 is not a real date"]}
+            "'occurred_on': 2020-02-30 is not a real date"]}  # the column said once (an audit read it twice)
 
 
 def test_every_error_of_every_row_is_reported(reference):
