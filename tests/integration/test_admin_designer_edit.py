@@ -406,6 +406,13 @@ def test_the_total_and_the_peer_group(app, world):  # noqa: F811
     data = {**hidden, "base": "85", "span": "20", "cap": "", "floor": "0", "peer_group": "department",
             "peer_min_size": "3", "reason": "本院人少，按部门比较"}
     assert client.post(f"{url}total/", data={**data, "peer_group": "nobody"}).status_code == 422
+    # An emptied base score: the message beside the field, and the top of the page points to it — never the
+    # field's code (the list at the top read "base 必填").
+    empty = client.post(f"{url}total/", data={**data, "base": ""})
+    assert empty.status_code == 422
+    text = empty.get_data(as_text=True)
+    assert 'class="invalid-feedback d-block field-error" data-field="base">必填' in text
+    assert 'id="edit-errors-below"' in text and "<code>base</code>" not in text
     assert client.post(f"{url}total/", data=data).status_code == 302
     ovs = [o for o in _draft(app, "LOC-910101")["overrides"] if o["reason"] == "本院人少，按部门比较"]
     assert {"op": "set", "path": "peer_group", "value": "department", "reason": "本院人少，按部门比较"} in ovs
