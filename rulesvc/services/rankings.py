@@ -41,7 +41,7 @@ def rankings(session: Session, actor: Actor, dictionary: Dictionary, *, period: 
              cache_dir: str | Path | None = None) -> tuple[dict[str, Any], pl.DataFrame]:
     """(what the figures rest on + quota use, the ranked rows the caller may see, best first)."""
     if group is not None and group not in RANK_GROUPS:
-        bad = msg("ranking.group_bad", choices="、".join(RANK_GROUPS))
+        bad = msg("ranking.group_bad", choices="、".join(RANK_GROUPS), choices_en=", ".join(RANK_GROUPS))
         raise InvalidInput(bad, errors={"group": [bad]})
     fig = results.require_data(results.figures(session, actor, dictionary, period=period, scheme=scheme,
                                                version_id=version_id, cache_dir=cache_dir))
@@ -59,15 +59,16 @@ def rankings(session: Session, actor: Actor, dictionary: Dictionary, *, period: 
     # A filter value that cannot match is a mistake to say, not an empty page (a typo would read as "nobody").
     codes = [b.code for b in dictionary.businesses]
     if business and business not in codes:  # the name the rows show (公益诉讼检察) names it too, as on imports
-        named = {b.name: b.code for b in dictionary.businesses} | {b.name_en.casefold(): b.code
+        named = {b.name: b.code for b in dictionary.businesses} | {_loose(b.name_en): b.code
                                                                     for b in dictionary.businesses}
-        business = named.get(business.strip(), named.get(business.strip().casefold(), business))
+        business = named.get(business.strip(), named.get(_loose(business), business))
     if business and business not in codes:
-        bad = msg("ranking.business_bad", value=business[:40], choices="、".join(codes))
+        bad = msg("ranking.business_bad", value=business[:40], choices="、".join(codes), choices_en=", ".join(codes))
         raise InvalidInput(bad, errors={"business": [bad]})
     grades = [b.grade for b in fig.compiled.scheme.grading.bands] if fig.compiled.scheme.grading else []
     if grade and grade not in grades:
-        bad = msg("ranking.grade_bad", value=grade[:40], choices="、".join(grades) or "—")
+        bad = msg("ranking.grade_bad", value=grade[:40], choices="、".join(grades) or "—",
+                  choices_en=", ".join(grades) or "—")
         raise InvalidInput(bad, errors={"grade": [bad]})
     if business and "business_code" in f.columns:
         f = f.filter(pl.col("business_code") == business)
@@ -78,6 +79,12 @@ def rankings(session: Session, actor: Actor, dictionary: Dictionary, *, period: 
             "quota": results.quota_use(fig) if part is None else results.quota_use_within(fig, part),
             "subject_kind": fig.compiled.scheme.subject}
     return meta, f
+
+
+def _loose(name: str) -> str:
+    """An English name as typed, however spelled: case, hyphens and spaces aside (Public-interest litigation =
+    public interest litigation)."""
+    return "".join(c for c in name.casefold() if c.isalnum())
 
 
 def rows(session: Session, dictionary: Dictionary, frame: pl.DataFrame, kind: str,

@@ -353,13 +353,16 @@ def test_batch_rankings_and_history_say_where_their_figures_come_from(world):
     # A filter value that can match nobody is said, not answered with an empty page (a typo is not "nobody").
     refused(c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={PERIOD}&business=ordinary", headers=k["scorer"]),
             422, "ranking.business_bad")
+    english = refused(c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={PERIOD}&business=ordinary&lang=en",
+                            headers=k["scorer"]), 422, "ranking.business_bad")
+    assert "ordinary_crime, serious_crime" in english["message"] and "、" not in english["message"]
     refused(c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={PERIOD}&grade=优", headers=k["scorer"]), 422,
             "ranking.grade_bad")
     assert ok(c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={PERIOD}&business=ordinary_crime&grade=优秀",
                     headers=k["scorer"])) is not None
     # The business's name, as the rows show it, names it too (integrator audit, 2026-12-07).
     by_code = c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={PERIOD}&business=ordinary_crime", headers=k["scorer"])
-    for name in ("普通犯罪检察", "Ordinary crimes", "ordinary CRIMES"):
+    for name in ("普通犯罪检察", "Ordinary crimes", "ordinary CRIMES", "Ordinary-crimes"):
         by_name = c.get(f"/api/v1/rankings?scheme=SIM-PROSECUTOR&period={PERIOD}&business={name}", headers=k["scorer"])
         assert by_name.status_code == 200 and by_name.get_json() == by_code.get_json(), name
 
