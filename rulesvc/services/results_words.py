@@ -38,7 +38,7 @@ STATUS_WORDS = {"zh": {"evaluated": "参加考评", "not_graded": "不参加等�
                 "en": {"evaluated": "evaluated", "not_graded": "not graded", "excluded": "not evaluated"}}
 QUOTA_STATUS_WORDS = {"zh": {"quota": "员额检察官", "non_quota": "非员额人员", "exited": "已退出员额"},
                       "en": {"quota": "quota prosecutor", "non_quota": "non-quota staff", "exited": "left the quota"}}
-POSITION_EN = {"上游": "upstream", "中游": "midstream", "下游": "downstream"}
+POSITION_EN = {"上游": "above average", "中游": "near average", "下游": "below average"}
 POSITION_CLASS = {"上游": "up", "中游": "mid", "下游": "down"}
 KIND_WORDS = {"zh": {"base": "基础分", "cap": "封顶", "clip": "封顶保底", "round": "舍入"},
               "en": {"base": "base score", "cap": "cap", "clip": "cap / floor", "round": "rounding"}}
