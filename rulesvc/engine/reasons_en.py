@@ -64,6 +64,28 @@ _FORMS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
 )
 
 
+_GROUP = r"(?P<label>省级院|市级院|基层院|全部|\S+?)"
+_WHEN_SMALL_EN = {"不作末位标记": "none is flagged", "全部标记": "all are flagged", "只标记末位 1 个": "only the last is flagged"}
+
+
+def _group_en(label: str) -> str:
+    return {"全部": "all units", **{k: f"{v} units" for k, v in LEVEL_EN.items()}}.get(label, label)
+
+
+# A procuratorate comparison's laggard rules (``comparison.laggard_rules``), as the method states them.
+_FORMS += (
+    (re.compile(_GROUP + r" (?P<n>\d+) 个：排名末 (?P<k>\d+) 位须书面说明"),
+     lambda m: f"{_group_en(m['label'])} ({m['n']}): the last {m['k']} must explain in writing"),
+    (re.compile(_GROUP + r"仅 (?P<n>\d+) 个，不多于 (?P<k>\d+) 个：(?P<what>[^（]+)（bottom_k_when_small: \w+）"),
+     lambda m: f"{_group_en(m['label'])}: only {m['n']}, not more than {m['k']}: "
+               f"{_WHEN_SMALL_EN.get(m['what'], m['what'])}"),
+    (re.compile(_GROUP + r" (?P<n>\d+) 个：后 (?P<s>\S+) 即 (?P=n) × (?P=s) (?P<r>" + _ROUNDING
+                + r")为 (?P<p>\d+) 个须书面说明"),
+     lambda m: f"{_group_en(m['label'])} ({m['n']}): the last {m['s']} ({m['n']} × {m['s']}, {ROUNDING_EN[m['r']]}"
+               f" = {m['p']}) must explain in writing"),
+)
+
+
 def _until(day: str) -> str:
     return "today" if day == "今" else day
 

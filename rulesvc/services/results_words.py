@@ -574,11 +574,11 @@ def comparison_page(answer: Mapping[str, Any], compiled: CompiledScheme, lang: s
                   if method.get("streak") else "")
     else:
         legend = (f"Against the group's average ({word(PEER_GROUP_WORDS, lang, method['group'])}): better by more "
-                  f"than {fmt_share(band or 0)} is upstream, within it midstream, worse by more downstream")
-        streak = (f"Named when worse than the average {method['streak']} months running (months read: "
+                  f"than {fmt_share(band or 0)} is above average, within it near average, worse by more below average")
+        streak = (f"Called out when worse than the average {method['streak']} months running (months read: "
                   f"{', '.join(method['streak_months'])})" if method.get("streak") else "")
     return {"heads": heads, "units": units, "legend": legend, "streak": streak,
-            "rules": [r["note"] for r in method.get("laggard_rules", [])],
+            "rules": [r["note"] if _zh(lang) else in_english(r["note"]) for r in method.get("laggard_rules", [])],
             "counts": _counts(units)}
 
 

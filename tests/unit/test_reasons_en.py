@@ -34,6 +34,11 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
     ("非员额人员，不参加考评", "not a quota prosecutor: not evaluated by this scheme"),
     ("本方案只考评市级院、基层院，省级院不参加考评",
      "this scheme evaluates only city-level, county-level procuratorates: provincial ones are not evaluated"),
+    ("市级院 9 个：排名末 3 位须书面说明", "city-level units (9): the last 3 must explain in writing"),
+    ("基层院 87 个：后 30% 即 87 × 30% 向下取整为 26 个须书面说明",
+     "county-level units (87): the last 30% (87 × 30%, rounded down = 26) must explain in writing"),
+    ("省级院仅 1 个，不多于 3 个：不作末位标记（bottom_k_when_small: none）",
+     "provincial units: only 1, not more than 3: none is flagged"),
 ])
 def test_each_form_the_engine_writes_reads_in_english(stored: str, english: str) -> None:
     assert in_english(stored) == english
