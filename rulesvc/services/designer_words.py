@@ -148,6 +148,11 @@ def _show(x: float, unit: str) -> str:
     return fmt(x)
 
 
+def _pts_en(x: Any) -> str:
+    """"point" for exactly one (1 point, −1 point), "points" otherwise."""
+    return "point" if isinstance(x, int | float) and abs(float(x)) == 1 else "points"
+
+
 def rule_words(ind: Indicator, lang: str = "zh") -> str:
     """The scoring rule in words: "≥ 90% → 10 分；≥ 85% → 8 分；其余 0 分"."""
     return ("；" if lang == "zh" else "; ").join(rule_parts(ind, lang))
@@ -168,9 +173,9 @@ def rule_parts(ind: Indicator, lang: str = "zh") -> list[str]:
     higher = ind.direction != "lower_better"
     if sc.method == "tiers":
         key, sign = ("min", "≥") if higher else ("max", "≤")
-        parts = [f"{sign} {_show(float(t[key]), unit)} → {fmt(float(t['points']))} {pts}"
+        parts = [f"{sign} {_show(float(t[key]), unit)} → {fmt(float(t['points']))} {pts if zh else _pts_en(t['points'])}"
                  for t in p.get("tiers") or [] if isinstance(t, Mapping) and key in t]
-        parts.append(f"其余 {fmt(n('else', 0))} 分" if zh else f"otherwise {fmt(n('else', 0))} points")
+        parts.append(f"其余 {fmt(n('else', 0))} 分" if zh else f"otherwise {fmt(n('else', 0))} {_pts_en(n('else', 0))}")
         return parts
     if sc.method == "linear":
         worst, best, full = _show(n("worst"), unit), _show(n("best"), unit), fmt(n("points"))
