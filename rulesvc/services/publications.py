@@ -133,7 +133,10 @@ def publish(session: Session, actor: Actor, dictionary: Dictionary, *, scheme: s
     what = "publication.supersede" if supersedes is not None else "publication.publish"
     summary = (f"发布 {s.code} {p.label} 考评结果（第 {v.number} 版，{pub.subjects_count} 个考评对象）" if supersedes is None
                else f"更正 {s.code} {p.label} 已发布的结果：发布 #{pub.id} 取代 #{supersedes}（{reason}）")
-    audit.record(session, actor, what, scheme=s, version=v, summary=summary,
+    summary_en = (f"Published the results of {s.code} {p.label} (version {v.number}, {pub.subjects_count} evaluated)"
+                  if supersedes is None else f"Corrected the published results of {s.code} {p.label}: publication "
+                                             f"#{pub.id} supersedes #{supersedes} ({reason})")
+    audit.record(session, actor, what, scheme=s, version=v, summary=summary, summary_en=summary_en,
                  detail={"publication_id": pub.id, "period": p.label, "result_hash": digest,
                          "datasets": pub.datasets, "supersedes": pub.supersedes_id, "reason": reason})
     return pub

@@ -401,3 +401,21 @@ def test_every_action_of_the_log_has_a_chinese_and_an_english_name():
     for code in ("dataset.import", "user.create", "user.update", "user.password", "user.deactivate", "user.activate",
                  "simulation.create", "simulation.cancel"):
         assert audit.ACTION_LABELS[code] and audit.ACTION_LABELS_EN[code].isascii()
+
+
+def test_every_record_of_the_rules_keeps_an_english_summary(sims):
+    """The English 审计日志 showed most summaries in Chinese (an English reader's audit): each record the version
+    workflow writes keeps its summary in English too, with nothing Chinese but the names it quotes."""
+    import re
+
+    app = sims.app
+    found = [r for r in records(app) if r.action.startswith(("scheme.", "version.", "apikey."))]
+    assert {"scheme.create", "version.create", "version.submit", "version.approve", "version.activate"} <= {
+        r.action for r in found}
+    for r in found:
+        english = (r.detail or {}).get("summary_en") or ""
+        assert english and not re.search(r"[\u4e00-\u9fff]", re.sub(r"\(.*?\)|: .*$", "", english)), (r.action, english)
+    client = sim_signed_in(app, "sim_designer")
+    client.get("/admin/lang/en/")
+    html = client.get("/admin/audit/").get_data(as_text=True)
+    assert "Approved SIM-PROSECUTOR version 1" in html and "批准 SIM-PROSECUTOR" not in html

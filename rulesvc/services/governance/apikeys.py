@@ -113,7 +113,8 @@ def create_key(session: Session, actor: Actor, *, name: str, procuratorates: Seq
     session.add(key)
     session.flush()
     audit.record(session, actor, "apikey.create", procuratorate_id=orgs[0].id,
-                 summary=f"新建 API 密钥 {key.name}（{prefix}…）", detail={
+                 summary=f"新建 API 密钥 {key.name}（{prefix}…）", summary_en=f"Created API key {key.name} ({prefix}…)",
+                 detail={
                      "key_id": key.id, "procuratorates": sorted(o.code for o in orgs), "permissions": key.permissions,
                      "owner": owner or None})
     return key, token
@@ -128,7 +129,8 @@ def revoke_key(session: Session, actor: Actor, prefix: str) -> ApiKey:
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         audit.record(session, actor, "apikey.revoke", procuratorate_id=key.procuratorate_ids[0],
-                     summary=f"吊销 API 密钥 {key.name}（{prefix}…）", detail={"key_id": key.id})
+                     summary=f"吊销 API 密钥 {key.name}（{prefix}…）", summary_en=f"Revoked API key {key.name} ({prefix}…)",
+                     detail={"key_id": key.id})
     session.flush()
     return key
 

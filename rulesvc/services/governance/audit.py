@@ -61,7 +61,7 @@ def record(session: Session, actor: Actor, action: str, *, summary: str, scheme:
     if scheme is None and version is not None:
         scheme = version.scheme
     if summary_en:
-        detail = {**(detail or {}), "summary_en": summary_en[:2000]}
+        detail = {**(detail or {}), "summary_en": summary_en[:4200]}
     diff, detail = _bounded(diff), _bounded(detail)
     rec = AuditRecord(
         at=dt.datetime.now(dt.UTC), actor=actor.name[:120], actor_ref=actor.ref[:40], action=action,

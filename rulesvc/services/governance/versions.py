@@ -302,7 +302,7 @@ def create_scheme(session: Session, actor: Actor, *, code: str, name: str, procu
     session.add(scheme)
     session.flush()
     audit.record(session, actor, "scheme.create", scheme=scheme,
-                 summary=f"新建方案 {code}（{name}）", summary_en=f"created scheme {code} ({name})")
+                 summary=f"新建方案 {code}（{name}）", summary_en=f"Created scheme {code} ({name})")
     return _new_version(session, actor, scheme, doc, parent=None, change_note=change_note, action="version.create")
 
 
@@ -327,7 +327,8 @@ def localize(session: Session, actor: Actor, *, parent_version_id: int, procurat
     session.add(scheme)
     session.flush()
     audit.record(session, actor, "scheme.create", scheme=scheme,
-                 summary=f"新建方案 {code}，本地化 {parent.scheme.code} 第 {parent.number} 版")
+                 summary=f"新建方案 {code}，本地化 {parent.scheme.code} 第 {parent.number} 版",
+                 summary_en=f"Created scheme {code}, localizing {parent.scheme.code} version {parent.number}")
     v = _new_version(session, actor, scheme, doc, parent=parent, change_note=change_note, action="version.localize")
     resolve(v)  # every override must apply to the parent now
     return v
@@ -378,7 +379,9 @@ def _new_version(session: Session, actor: Actor, scheme: Scheme, doc: dict[str, 
     if action is None:
         return v
     base = f"，基于 {parent.scheme.code} 第 {parent.number} 版" if parent else ""
+    base_en = f", based on {parent.scheme.code} version {parent.number}" if parent else ""
     audit.record(session, actor, action, version=v, summary=f"新建 {scheme.code} 第 {number} 版草稿{base}",
+                 summary_en=f"New draft {scheme.code} version {number}{base_en}",
                  detail={"document": doc, "parent_version_id": parent.id if parent else None})
     return v
 
@@ -451,6 +454,7 @@ def update_draft(session: Session, actor: Actor, version_id: int, *, lock_versio
         detail |= {"reason": reason, "paths": [str(p)[:300] for p in edited_paths][:200]}
     audit.record(session, actor, "version.update", version=v,
                  summary=f"修改 {v.scheme.code} 第 {v.number} 版草稿" + (f"：{reason}" if reason else ""),
+                 summary_en=f"Changed draft {v.scheme.code} version {v.number}" + (f": {reason}" if reason else ""),
                  diff=docdiff.diff(before, after) if before and after else None, detail=detail)
     return v
 
@@ -477,6 +481,7 @@ def delete_draft(session: Session, actor: Actor, version_id: int, *, lock_versio
     # The record keeps the whole document: deleting a draft loses nothing.
     audit.record(session, actor, "version.delete", version=v,
                  summary=f"删除 {v.scheme.code} 第 {v.number} 版草稿（其编号不再使用）",
+                 summary_en=f"Deleted draft {v.scheme.code} version {v.number} (its number is not used again)",
                  detail={"document": v.document, "number": v.number, "change_note": v.change_note,
                          "parent_version_id": v.parent_id})
     session.delete(v)
@@ -514,6 +519,8 @@ def submit(session: Session, actor: Actor, version_id: int, dictionary: Dictiona
     contributors.add(session, v, actor, "submitted")
     audit.record(session, actor, "version.submit", version=v,
                  summary=f"提交 {v.scheme.code} 第 {v.number} 版审核（内容哈希 {v.content_hash[:12]}）",
+                 summary_en=f"Submitted {v.scheme.code} version {v.number} for review (content hash "
+                            f"{v.content_hash[:12]})",
                  diff=_diff_to_previous(session, v), detail={"content_hash": v.content_hash, "warnings": warnings,
                                                               "submitter_ref": actor.ref})
     return v
@@ -543,6 +550,8 @@ def attach_simulation(session: Session, actor: Actor, version_id: int, *, run_id
     _save(session, v)
     audit.record(session, actor, "version.attach_simulation", version=v,
                  summary=f"为 {v.scheme.code} 第 {v.number} 版指定模拟测评 #{run.id}（{'、'.join(run.periods)}）",
+                 summary_en=f"Simulation #{run.id} ({', '.join(run.periods)}) attached to {v.scheme.code} "
+                            f"version {v.number}",
                  detail=v.simulation)
     return v
 
@@ -568,6 +577,7 @@ def approve(session: Session, actor: Actor, version_id: int, *, note: str = "", 
     v.review_note = note or ""
     _save(session, v)
     audit.record(session, actor, "version.approve", version=v, summary=f"批准 {v.scheme.code} 第 {v.number} 版",
+                 summary_en=f"Approved {v.scheme.code} version {v.number}",
                  detail={"note": note, "simulation": sim, "content_hash": v.content_hash})
     return v
 
@@ -585,6 +595,8 @@ def set_scenarios(session: Session, actor: Actor, version_id: int, *, lock_versi
     contributors.add(session, v, actor, "edited")
     audit.record(session, actor, "version.scenarios", version=v,
                  summary=f"修改 {v.scheme.code} 第 {v.number} 版的回归用例（{len(before)} → {len(v.scenarios)} 条）",
+                 summary_en=f"Changed the regression scenarios of {v.scheme.code} version {v.number} "
+                            f"({len(before)} → {len(v.scenarios)})",
                  detail={"before": before, "after": v.scenarios})
     return v
 
@@ -622,6 +634,7 @@ def reject(session: Session, actor: Actor, version_id: int, *, note: str) -> Sch
     _save(session, v)
     audit.record(session, actor, "version.reject", version=v,
                  summary=f"退回 {v.scheme.code} 第 {v.number} 版：{note.strip()}",
+                 summary_en=f"Sent back {v.scheme.code} version {v.number}: {note.strip()}",
                  detail={"note": note.strip(), "content_hash": frozen_hash})
     return v
 
@@ -650,9 +663,12 @@ def activate(session: Session, actor: Actor, version_id: int, *, effective_from:
     for o in superseded:
         audit.record(session, actor, "version.supersede", version=o,
                      summary=f"{o.scheme.code} 第 {o.number} 版生效至 {o.effective_to}（被第 {v.number} 版取代）",
+                     summary_en=f"{o.scheme.code} version {o.number} in force until {o.effective_to} (superseded by "
+                                f"version {v.number})",
                      detail={"effective_to": str(o.effective_to), "superseded_by": v.id})
     audit.record(session, actor, "version.activate", version=v,
                  summary=f"{v.scheme.code} 第 {v.number} 版自 {effective_from} 起生效",
+                 summary_en=f"{v.scheme.code} version {v.number} in force from {effective_from}",
                  diff=(docdiff.diff(superseded[-1].resolved, v.resolved)
                        if superseded and superseded[-1].resolved is not None and v.resolved is not None else None),
                  detail={"effective_from": effective_from.isoformat()})
@@ -728,6 +744,8 @@ def retire(session: Session, actor: Actor, version_id: int, *, effective_to: dt.
     _save(session, v)
     audit.record(session, actor, "version.retire", version=v,
                  summary=f"停用 {v.scheme.code} 第 {v.number} 版" + (f"（生效至 {v.effective_to}）" if v.effective_to else ""),
+                 summary_en=f"Retired {v.scheme.code} version {v.number}"
+                            + (f" (in force until {v.effective_to})" if v.effective_to else ""),
                  detail={"effective_to": v.effective_to.isoformat() if v.effective_to else None})
     return v
 
@@ -778,11 +796,15 @@ def unschedule(session: Session, actor: Actor, version_id: int, *, note: str) ->
         audit.record(session, actor, "version.resume", version=o,
                      summary=f"{o.scheme.code} 第 {o.number} 版继续生效" + (f"至 {o.effective_to}" if o.effective_to else "")
                              + f"（第 {v.number} 版的生效安排已撤销）",
+                     summary_en=f"{o.scheme.code} version {o.number} stays in force"
+                                + (f" until {o.effective_to}" if o.effective_to else "")
+                                + f" (the go-live of version {v.number} was taken back)",
                      detail={"effective_to_before": before.isoformat(),
                              "effective_to": o.effective_to.isoformat() if o.effective_to else None,
                              "unscheduled": v.id})
     audit.record(session, actor, "version.unschedule", version=v,
                  summary=f"撤销 {v.scheme.code} 第 {v.number} 版的生效安排（原定 {start} 起生效）：{reason}",
+                 summary_en=f"Took back the go-live of {v.scheme.code} version {v.number} (due from {start}): {reason}",
                  detail={"note": reason, "effective_from": start.isoformat(),
                          "effective_to": end.isoformat() if end else None,
                          "resumed": [o.id for o in restored]})
@@ -848,6 +870,8 @@ def rebase(session: Session, actor: Actor, version_id: int, *, new_parent_id: in
     audit.record(session, actor, "version.rebase", version=draft,
                  summary=f"{v.scheme.code} 第 {v.number} 版跟进上级 {new_parent.scheme.code} 第 {new_parent.number} 版："
                          f"沿用 {len(result.carried)} 项，冲突 {len(conflicts)} 项",
+                 summary_en=f"{v.scheme.code} version {v.number} took up {new_parent.scheme.code} version "
+                            f"{new_parent.number}: {len(result.carried)} carried over, {len(conflicts)} in conflict",
                  diff=docdiff.diff(old_doc, new_doc), detail={"conflicts": conflicts, "from_version": v.id,
                                                             "document": doc, "parent_version_id": new_parent.id})
     return draft
@@ -890,6 +914,9 @@ def settle(session: Session, actor: Actor, version_id: int, *, lock_version: int
     labels = {"keep": "保留本地修改", "take_upstream": "采用上级新值", "edit": "改为新值"}
     audit.record(session, actor, "version.settle", version=v,
                  summary=f"处理冲突 {path}：{labels.get(choice, choice)}",
+                 summary_en=f"Settled the conflict at {path}: "
+                            + {"keep": "kept the local change", "take_upstream": "took the new value from above",
+                               "edit": "set a new value"}.get(choice, choice),
                  detail={"path": path, "choice": choice, "value": None if value is NO_VALUE else value,
                          "conflict": found})
     return v

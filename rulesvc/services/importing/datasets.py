@@ -191,6 +191,7 @@ def withdraw_dataset(session: Session, actor: Actor, dataset: Dataset | str | in
     audit.record(
         session, actor, "dataset.withdraw",
         summary=f"撤回数据集 {label(dataset)}：{reason}"[:limits.MAX_TEXT_CHARS + 200],
+        summary_en=f"Withdrew dataset {label(dataset)}: {reason}"[:limits.MAX_TEXT_CHARS + 200],
         detail={"dataset_id": dataset.id, "content_hash": dataset.content_hash, "reason": reason,
                 "events_stopped": stopped, "restored": {str(k): v for k, v in restored.items()},
                 "corrections_in_use": list(corrections)},
