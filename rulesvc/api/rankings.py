@@ -307,6 +307,9 @@ class UnitIndicatorSchema(ma.Schema):
     streak_months = ma.fields.List(ma.fields.String(), required=True, metadata=about(
         "该连续落后的月份 (the months of that run)", []))
     longest = ma.fields.Integer(required=True, metadata=about("最长连续落后月数 (the longest run)", 1))
+    longest_months = ma.fields.List(ma.fields.String(), required=True, metadata=about(
+        "最长连续落后的月份（有几段同样长时为最近一段）：点名所依据的月份 (the months of the longest run — the latest of "
+        "equally long runs: the months a unit is named for)", ["2020-02"]))
     named = ma.fields.Boolean(required=True, metadata=about(
         "最长连续落后达到方案规定月数（点名）(the longest run reaches the scheme's streak)", False))
 

@@ -103,7 +103,7 @@ def comparison(session: Session, actor: Actor, dictionary: Dictionary, *, period
                           cache_dir=cache_dir)
     if fig.compiled.scheme.subject != "procuratorate":
         bad = msg("comparison.not_procuratorate", code=fig.scheme.code)
-        raise InvalidInput(bad, errors={"scheme": [bad]})
+        raise InvalidInput(bad, errors={"scheme" if scheme else "version_id": [bad]})  # the field the caller sent
     results.require_data(fig)
     c = fig.compiled
     pc = c.scheme.peers
@@ -126,6 +126,7 @@ def comparison(session: Session, actor: Actor, dictionary: Dictionary, *, period
                          "average": row.get(f"avg__{code}"), "position": row.get(f"pos__{code}"),
                          "months_worse": r.get("months", []), "streak": r.get("current", 0),
                          "streak_months": r.get("current_months", []), "longest": r.get("longest", 0),
+                         "longest_months": r.get("longest_months", []),
                          "named": bool(pc and pc.streak and r.get("longest", 0) >= pc.streak)})
         units.append({"code": row["code"], "name": names.get(row["procuratorate_id"], ("", row.get("name")))[1],
                       "level": row.get("level"), "status": row["status"], "total": row.get("total"),
@@ -174,10 +175,13 @@ def _runs(marks: pl.DataFrame, key: str, compared: list[str]) -> dict[tuple[Any,
                     break
                 current.insert(0, m)
             longest = run = 0
-            for f in flags:
+            longest_months: list[str] = []
+            for i, f in enumerate(flags):
                 run = run + 1 if f else 0
-                longest = max(longest, run)
-            out[(k, code)] = {"months": worse, "current": len(current), "current_months": current, "longest": longest}
+                if run and run >= longest:  # the latest of the longest runs: what a bulletin names
+                    longest, longest_months = run, months[i - run + 1:i + 1]
+            out[(k, code)] = {"months": worse, "current": len(current), "current_months": current, "longest": longest,
+                              "longest_months": longest_months}
     return out
 
 

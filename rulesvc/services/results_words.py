@@ -538,6 +538,22 @@ def history_range(period: str) -> tuple[str, str]:
 # -- the procuratorate comparison --------------------------------------------------------------------------
 
 
+def _named_note(cell: Mapping[str, Any], method: Mapping[str, Any], lang: str) -> str:
+    """Why a unit named for a run behind the average may read 中游 or 上游 this period (an audit: a leader reading
+    "连续 6 个月差于平均" beside 中游 sees a contradiction): the run counts any month worse than the average; the
+    position allows the band around it, and the run need not reach the period's last month."""
+    pos, band = cell.get("position"), fmt_share(method.get("band") or 0)
+    parts = []
+    if pos in ("中游", "上游"):
+        parts.append(f"本期为{pos}：与平均值相差在 {band} 以内或更优；连续落后只看是否差于平均值" if _zh(lang) else
+                     f"{POSITION_EN[pos]} this period: within {band} of the average or better; the run counts any "
+                     f"month worse than the average")
+    if cell.get("streak", 0) < cell.get("longest", 0):
+        parts.append(f"该段连续落后未延续到本期最后一个月（现连续 {cell.get('streak', 0)} 个月）" if _zh(lang) else
+                     f"the run did not last to the period's last month (now {cell.get('streak', 0)} running)")
+    return ("；" if _zh(lang) else "; ").join(parts)
+
+
 def comparison_page(answer: Mapping[str, Any], compiled: CompiledScheme, lang: str) -> dict[str, Any]:
     """The comparison (``comparisons.comparison``) as a table: per unit and indicator the value, the group's
     average, the position (上游/中游/下游 as a colour class) and the months behind; laggard and streak flags."""
@@ -559,8 +575,8 @@ def comparison_page(answer: Mapping[str, Any], compiled: CompiledScheme, lang: s
             cells.append({**i, "title": title, "value_shown": _value(i.get("value"), unit), "average_shown": _value(i.get("average"), unit),
                           "position_word": pos if _zh(lang) or pos is None else POSITION_EN.get(pos, pos),
                           "css": POSITION_CLASS.get(pos or "", "none")})
-        named = [{"name": c["name"], "months": c["streak_months"] if c["streak"] >= c["longest"] else c["months_worse"],
-                  "longest": c["longest"]} for c in cells if c["named"]]
+        named = [{"name": c["name"], "months": c.get("longest_months") or c["months_worse"], "longest": c["longest"],
+                  "note": _named_note(c, method, lang)} for c in cells if c["named"]]
         units.append({**u, "cells": cells, "level_name": word(LEVEL_WORDS, lang, u.get("level")),
                       "total_shown": "" if u.get("total") is None else fmt_total(u["total"]), "named": named})
     order = {"province": 0, "city": 1, "county": 2}

@@ -66,6 +66,7 @@ def test_a_later_bulletin_reads_a_published_month_as_it_was_published(world):
     # for two months running.
     before = compare(c, keys, "2020-08")
     assert fil(before, "910102")["months_worse"] == ["2020-07", "2020-08"] and fil(before, "910102")["named"]
+    assert fil(before, "910102")["longest_months"] == ["2020-07", "2020-08"]  # the months it is named for
     assert before["method"]["streak_published"] == {}
     own = {d["id"] for d in before["datasets"]}
 

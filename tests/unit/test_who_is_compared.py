@@ -272,3 +272,18 @@ def test_a_grade_reason_never_shows_a_total_just_below_a_line_as_the_line():
     assert Numbers("zh").pts(88.725) == "88.73 分" and Numbers("zh").change(88.725, 88.735) == "+0.01 分"
     bulk = score(weighted_doc(), [person(1), person(2)], actions(1, 2, 6, 8) + actions(2, 1, 1, 1))
     assert row(bulk, 1)["grade_reason"].startswith("总分 90.00 ≥ 90 → 良好")
+
+
+def test_a_named_run_says_its_months_even_when_it_ended_before_the_last_month():
+    """An audit: a year's bulletin named a unit with ``streak`` 0 and no months — the run was January to
+    November. ``longest_months`` holds the run it is named for (the latest of equally long runs)."""
+    import polars as pl
+
+    from rulesvc.services.comparisons import _runs
+
+    months = [f"2020-{m:02d}" for m in range(1, 13)]
+    worse = [True, True, False, True, True, True, False, True, True, True, False, False]
+    marks = pl.DataFrame({"k": [1] * 12, "month": months, "FIL": worse})
+    r = _runs(marks, "k", ["FIL"])[(1, "FIL")]
+    assert (r["current"], r["longest"], r["current_months"]) == (0, 3, [])
+    assert r["longest_months"] == ["2020-08", "2020-09", "2020-10"]
