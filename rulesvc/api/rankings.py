@@ -279,6 +279,10 @@ class ComparisonMethodSchema(ma.Schema):
     streak_months = ma.fields.List(ma.fields.String(), required=True, metadata=about(
         "连续落后所看的月份 (the months streaks are read over)",
         ["2020-02", "2020-03", "2020-04", "2020-05", "2020-06", "2020-07"]))
+    streak_months_without_data = ma.fields.List(ma.fields.String(), required=True, metadata=about(
+        "连续落后所看月份中没有数据的月份：这些月份谁也不算落后，连续落后从有数据的月份算起（如 1 月的通报看 2019 年 8 至 12 "
+        "月）(the months streaks read that no dataset covers: nobody is behind in them, so a run starts after them)",
+        ["2019-08", "2019-09"]))
     streak_published = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(), required=True, metadata=about(
         "本期之前已发布的月份及其发布编号：这些月份按发布时的结果判断是否落后，不随之后导入的数据变化 (the months before the "
         "period that are published, with the publication each is read from: their verdicts are the published ones)",

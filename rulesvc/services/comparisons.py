@@ -66,6 +66,7 @@ class Streaks:
     marks: pl.DataFrame
     datasets: tuple[tuple[int, str], ...]
     published: dict[str, int] = field(default_factory=dict)  # month -> the publication its figures come from
+    without_data: tuple[str, ...] = ()  # months no dataset in use covers: no unit can be behind in them
 
 
 def monthly_streaks(session: Session, fig: results.Figures, dictionary: Dictionary,
@@ -81,6 +82,7 @@ def monthly_streaks(session: Session, fig: results.Figures, dictionary: Dictiona
     datasets = dict(fig.datasets)
     published: dict[str, int] = {}
     needed = set(pc.indicators)
+    empty: list[str] = []
     for m in streak_months(fig):
         pub = (results.current_publication(session, fig.scheme.id, m.label)
                if m.label != fig.period.label and fig.publication is None else None)
@@ -94,7 +96,10 @@ def monthly_streaks(session: Session, fig: results.Figures, dictionary: Dictiona
         c = results.compute(session, fig.compiled, dictionary, m, cache_dir=cache_dir, dataset_ids=ids)
         monthly.append((m.label, c.bulk.frame))
         datasets.update(c.data.datasets)
-    return Streaks(monthly_marks(fig.compiled, monthly, fig.key), tuple(sorted(datasets.items())), published)
+        if not c.data.datasets:
+            empty.append(m.label)
+    return Streaks(monthly_marks(fig.compiled, monthly, fig.key), tuple(sorted(datasets.items())), published,
+                   tuple(empty))
 
 
 def comparison(session: Session, actor: Actor, dictionary: Dictionary, *, period: str, scheme: str | None = None,
@@ -147,6 +152,7 @@ def comparison(session: Session, actor: Actor, dictionary: Dictionary, *, period
             "method": {"group": pc.group if pc else "all", "band": pc.band if pc else None,
                        "positions": list(POSITIONS), "streak": pc.streak if pc else None,
                        "streak_months": [m.label for m in streak_months(fig)] if pc and pc.streak else [],
+                       "streak_months_without_data": list(streaks.without_data) if streaks is not None else [],
                        "streak_published": (streaks.published if streaks is not None
                                             else _published_months(fig.extra) if fig.publication is not None else {}),
                        "laggard_rules": rules},

@@ -586,13 +586,18 @@ def comparison_page(answer: Mapping[str, Any], compiled: CompiledScheme, lang: s
         legend = (f"与同组（{word(PEER_GROUP_WORDS, lang, method['group'])}）平均值相比：优于平均值超过 "
                   f"{fmt_share(band or 0)} 为上游，相差在 {fmt_share(band or 0)} 以内为中游，劣于超过 "
                   f"{fmt_share(band or 0)} 为下游")
-        streak = (f"连续 {method['streak']} 个月劣于平均值即点名（看 {'、'.join(method['streak_months'])}）"
+        empty = method.get("streak_months_without_data") or []
+        streak = (f"连续 {method['streak']} 个月劣于平均值即点名（看 {'、'.join(method['streak_months'])}"
+                  + (f"；其中 {'、'.join(empty)} 没有数据，谁也不算落后" if empty else "") + "）"
                   if method.get("streak") else "")
     else:
         legend = (f"Against the group's average ({word(PEER_GROUP_WORDS, lang, method['group'])}): better by more "
                   f"than {fmt_share(band or 0)} is above average, within it near average, worse by more below average")
+        empty = method.get("streak_months_without_data") or []
         streak = (f"Called out when worse than the average {method['streak']} months running (months read: "
-                  f"{', '.join(method['streak_months'])})" if method.get("streak") else "")
+                  f"{', '.join(method['streak_months'])}"
+                  + (f"; {', '.join(empty)} without data: nobody is behind in them" if empty else "") + ")"
+                  if method.get("streak") else "")
     return {"heads": heads, "units": units, "legend": legend, "streak": streak,
             "rules": [r["note"] if _zh(lang) else in_english(r["note"]) for r in method.get("laggard_rules", [])],
             "counts": _counts(units)}
