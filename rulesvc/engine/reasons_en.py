@@ -86,6 +86,53 @@ _FORMS += (
 )
 
 
+# An indicator's rule that fired (``scoring`` branch texts, ``explain.describe_branch``): "{x} 达到 ≥ 80% 档 → 4 分".
+_X_EN = (("组内百分位 ", "percentile in the group "), ("与平均值之比 ", "ratio to the average "),
+         ("与最优者之比 ", "ratio to the best "))
+_MISSING_EN = {"计零分": "scores 0", "计最低分": "scores the lowest points", "计满分": "scores full points",
+               "不计入": "excluded"}
+
+
+def _x(text: str) -> str:
+    if text == "无数据":
+        return "no data"
+    if text.startswith("本人为 0（"):
+        return "0 (lower is better: better than any ratio in the group)"
+    for zh, en in _X_EN:
+        if text.startswith(zh):
+            return en + text[len(zh):]
+    return text
+
+
+def _pts(n: str) -> str:
+    return f"{n} point" if n in ("1", "-1", "−1") else f"{n} points"
+
+
+_N = r"(?P<{}>\S+)"
+_FORMS += tuple((re.compile(r"(?P<x>.+?) " + pattern), say) for pattern, say in (
+    (r"在 (?P<w>\S+) 与 (?P<b>\S+) 之间，按线性插值得 (?P<p>\S+) 分",
+     lambda m: f"{_x(m['x'])} is between {m['w']} and {m['b']}: linear, {_pts(m['p'])}"),
+    (r"达到 (?P<b>\S+) → 满分 (?P<p>\S+) 分", lambda m: f"{_x(m['x'])} reaches {m['b']} → full {_pts(m['p'])}"),
+    (r"达到 (?P<op>[≥≤]) (?P<t>\S+) 档 → (?P<p>\S+) 分",
+     lambda m: f"{_x(m['x'])} reaches the {m['op']} {m['t']} tier → {_pts(m['p'])}"),
+    (r"低于最低档 (?P<t>\S+) → (?P<p>\S+) 分", lambda m: f"{_x(m['x'])} is below the lowest tier {m['t']} → {_pts(m['p'])}"),
+    (r"高于最低档 (?P<t>\S+) → (?P<p>\S+) 分", lambda m: f"{_x(m['x'])} is above the lowest tier {m['t']} → {_pts(m['p'])}"),
+    (r"未达到 (?P<t>\S+) → (?P<p>\S+) 分", lambda m: f"{_x(m['x'])} falls short of {m['t']} → {_pts(m['p'])}"),
+    (r"不优于 (?P<t>\S+) → (?P<p>\S+) 分", lambda m: f"{_x(m['x'])} is no better than {m['t']} → {_pts(m['p'])}"),
+    (r"达到 (?P<t>\S+) → (?P<p>\S+) 分", lambda m: f"{_x(m['x'])} reaches {m['t']} → {_pts(m['p'])}"),
+    (r"不高于 (?P<t>\S+) → (?P<p>\S+) 分", lambda m: f"{_x(m['x'])} is not above {m['t']} → {_pts(m['p'])}"),
+    (r"高于 (?P<t>\S+) → (?P<p>\S+) 分", lambda m: f"{_x(m['x'])} is above {m['t']} → {_pts(m['p'])}"),
+    (r"无计分事项 → 0 分", lambda m: f"{_x(m['x'])}: nothing to score → 0 points"),
+    (r"× (?P<e>\S+) 分 = (?P<p>\S+) 分", lambda m: f"{_x(m['x'])} × {_pts(m['e'])} = {_pts(m['p'])}"),
+    (r"× (?P<e>\S+) 分，封顶 (?P<c>\S+) 分", lambda m: f"{_x(m['x'])} × {_pts(m['e'])}, capped at {_pts(m['c'])}"),
+))
+_FORMS += (
+    (re.compile(r"(?P<w>无数据|无数据或同组无从比较（原因见说明）) → (?P<m>计零分|计最低分|计满分|不计入)(?:：(?P<p>\S+) 分)?"),
+     lambda m: ("no data" if m["w"] == "无数据" else "no data, or nothing to compare with in the group (see the note)")
+     + f" → {_MISSING_EN[m['m']]}" + (f": {_pts(m['p'])}" if m["p"] else "")),
+)
+
+
 def _until(day: str) -> str:
     return "today" if day == "今" else day
 

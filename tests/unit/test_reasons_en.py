@@ -7,9 +7,10 @@ import re
 
 import pytest
 
+from rulesvc.engine.explain import MISSING_WORDS
 from rulesvc.engine.participation import NO_ACTIVITY_REASON
 from rulesvc.engine.peers import ROUNDING_LABELS
-from rulesvc.engine.reasons_en import ROUNDING_EN, in_english
+from rulesvc.engine.reasons_en import _MISSING_EN, ROUNDING_EN, in_english
 from rulesvc.services.results_words import said
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -39,6 +40,16 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
      "county-level units (87): the last 30% (87 × 30%, rounded down = 26) must explain in writing"),
     ("省级院仅 1 个，不多于 3 个：不作末位标记（bottom_k_when_small: none）",
      "provincial units: only 1, not more than 3: none is flagged"),
+    # the rule that fired, as a card shows it (an English card read "80% 达到 ≥ 80% 档 → 4 分")
+    ("80% 达到 ≥ 80% 档 → 4 分", "80% reaches the ≥ 80% tier → 4 points"),
+    ("与最优者之比 0.875 在 0.3 与 0.9 之间，按线性插值得 5.75 分",
+     "ratio to the best 0.875 is between 0.3 and 0.9: linear, 5.75 points"),
+    ("0% 低于最低档 60% → 0 分", "0% is below the lowest tier 60% → 0 points"),
+    ("12 × 0.5 分，封顶 4 分", "12 × 0.5 points, capped at 4 points"),
+    ("3 × 0.5 分 = 1.5 分", "3 × 0.5 points = 1.5 points"),
+    ("无数据或同组无从比较（原因见说明） → 不计入", "no data, or nothing to compare with in the group (see the note) → excluded"),
+    ("无数据 → 计零分：0 分", "no data → scores 0: 0 points"),
+    ("5.2% 不高于 6% → 1 分", "5.2% is not above 6% → 1 point"),
 ])
 def test_each_form_the_engine_writes_reads_in_english(stored: str, english: str) -> None:
     assert in_english(stored) == english
@@ -49,4 +60,31 @@ def test_what_has_no_known_form_is_kept_and_every_rounding_has_its_words() -> No
     assert in_english("本院自定的说明") == "本院自定的说明"
     assert not CJK.search(in_english(NO_ACTIVITY_REASON))
     assert set(ROUNDING_LABELS.values()) == set(ROUNDING_EN)
+    assert set(MISSING_WORDS.values()) == set(_MISSING_EN)
     assert said("优秀名额（15%）未核定：缺少同组总分 (quota not checked)", "en") == "quota not checked"
+
+
+@pytest.mark.parametrize("name", ["province-prosecutor-template.yaml", "province-procuratorate-quality.yaml"])
+def test_every_rule_of_the_shipped_schemes_reads_in_english(name: str) -> None:
+    """Each branch of each indicator of the shipped schemes, as a card states it, has English words."""
+    import math
+
+    from rulesvc.config import PROJECT_ROOT
+    from rulesvc.engine.compile import compile_scheme
+    from rulesvc.engine.dictionary import load_dictionary
+    from rulesvc.engine.explain import describe_branch
+    from rulesvc.schema.scheme import load_scheme, read_document
+
+    compiled = compile_scheme(load_scheme(read_document((PROJECT_ROOT / "rules/schemes" / name).read_text(
+        encoding="utf-8"))), load_dictionary(PROJECT_ROOT / "rules"))
+    seen = 0
+    for ci in compiled.indicators:
+        if ci.piecewise is None:
+            continue
+        for br in ci.piecewise.branches:
+            x = next(v for v in (br.lo, br.hi, 0.5, 1.0) if isinstance(v, float) and math.isfinite(v))
+            text = describe_branch(ci, br.id, x, br.points(x))
+            assert not CJK.search(in_english(text)), text
+            seen += 1
+        assert not CJK.search(in_english(describe_branch(ci, "missing", None, None))), ci.indicator.code
+    assert seen > 20
