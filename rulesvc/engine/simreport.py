@@ -52,7 +52,7 @@ from rulesvc.engine.scoring import Piecewise
 
 DIGITS = 6  # of every float in the summary
 DETAIL_VERSION = 1
-WHY_ITEMS = 8  # why_moved items per mover in the summary
+WHY_ITEMS = 10_000  # why_moved items per mover in the summary: all that moved, so that they add up to the change
 MISSING_BRANCH = "missing"  # the bulk executor's branch when an indicator applies but has no x
 
 SUBJECT_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
@@ -221,6 +221,13 @@ def detail_expr(compiled: CompiledScheme, frame: pl.DataFrame) -> pl.Expr:
 
     return (pl.lit('{"ind":') + obj(ind) + pl.lit(',"adj":') + obj(adj) + pl.lit(',"cap":') + obj(cap)
             + pl.lit(',"veto":') + obj(veto) + pl.lit(",") + top.str.slice(1))
+
+
+def _tier_label(text: str, name: str) -> str:
+    """A branch as a tier of the report: the indicator's name for the value, and where the points depend on the
+    value, said so ("按线性插值得 {points} 分" read "按线性插值得 相应 分")."""
+    return (text.replace("，按线性插值得 {points} 分", "，按所处位置线性计分").replace(" = {points} 分", "")
+            .replace("{points}", "相应").replace("{x}", name))
 
 
 def explaining(items: Sequence[Mapping[str, Any]], limit: int) -> list[dict[str, Any]]:
@@ -568,7 +575,7 @@ def _indicator_side(ci: CompiledIndicator, pw: Piecewise, side: Side, ev: pl.Dat
         return float(s[k]) / n if n else None
 
     counts = dict(ev.filter(a).group_by(br.alias("b")).len().iter_rows())
-    tiers = [{"branch": b.id, "text": b.text, "label": b.text.replace("{x}", ci.indicator.name).replace("{points}", "相应"),
+    tiers = [{"branch": b.id, "text": b.text, "label": _tier_label(b.text, ci.indicator.name),
               "count": counts.get(b.id, 0), "share": counts.get(b.id, 0) / n if n else None} for b in pw.branches]
     mode = ev.filter(a & p.is_not_null()).group_by(p.alias("p")).len().sort(["len", "p"], descending=[True, False])
     flat_pts, flat_n = (mode.row(0) if mode.height else (None, 0))

@@ -203,6 +203,13 @@ def test_a_designer_starts_a_run_follows_it_and_reads_the_report(world):
     # Movers with why they moved (in the report for the first ones).
     assert 'id="movers-risers"' in html and "为什么" in html and "监督立案数" in html
     assert "候选版本下的等次依据：" in html  # why a mover has the grade they have (a veto, a quota)
+    # The lowest and highest totals of both versions (an audit: the candidate's only, unlabelled).
+    assert re.search(r'id="kpi-sd">.*?最低 [\d.]+ 分 → [\d.]+ 分，最高 [\d.]+ 分 → [\d.]+ 分', html, re.S)
+    # Each mover's change is the change of the totals, rounded; the list reads in its order.
+    movers = re.findall(r'<tr class="mover".*?<td class="text-right text-nowrap[^"]*">([+−±][\d.]+) 分</td>',
+                        html[html.index('id="movers-risers"'):], re.S)
+    values = [float(v.replace("−", "-").replace("+", "").replace("±", "")) for v in movers]
+    assert values and values == sorted(values, reverse=True)
     # Regression scenarios: none yet, said so.
     assert 'id="no-scenarios"' in html
     # Exports from the page.

@@ -233,6 +233,16 @@ def test_movers_list_the_risers_with_why_they_moved(report):
     assert why["FIL"]["contrib_b"] == pytest.approx(18) and why["FIL"]["contrib_c"] == pytest.approx(25)
     assert why["FIL"]["points_b"] == 6 and why["FIL"]["points_c"] == 10
     assert why["RES"]["delta"] == pytest.approx(5) and [w["code"] for w in top["why"]] == ["FIL", "RES"]
+    # Every mover's why adds up to the change of the total (an audit: with more than eight changes it held eight).
+    for m in mv["risers"] + mv["fallers"]:
+        assert sum(w["delta"] for w in m["why"]) == pytest.approx(m["delta_total"], abs=1e-5)
+
+
+def test_why_keeps_every_item_that_moved_the_total():
+    from rulesvc.engine.simreport import WHY_ITEMS, explaining
+
+    items = [{"kind": "indicator", "code": f"I{i}", "delta": 0.1 * (i + 1)} for i in range(25)]
+    assert len(explaining(items, WHY_ITEMS)) == 25 and WHY_ITEMS >= 1000
 
 
 def test_indicator_discrimination_and_tier_occupancy(report):
