@@ -264,6 +264,21 @@ class LaggardRuleSchema(ma.Schema):
         "市级院 9 个：排名末 3 位须书面说明"))
 
 
+class ComparedIndicatorSchema(ma.Schema):
+    class Meta:
+        ordered = True
+
+    code = ma.fields.String(required=True, metadata=about("指标代码 (indicator code)", "CASE_RATIO"))
+    name = ma.fields.String(required=True, metadata=about("指标名称 (indicator name)", "案件比"))
+    direction = ma.fields.String(required=True, validate=ma.validate.OneOf(["higher_better", "lower_better"]),
+                                 metadata=about("higher_better 越高越好、lower_better 越低越好：越低越好的指标取值低于平均值为上游 "
+                                                "(which way is better: for a lower-is-better indicator a value below the "
+                                                "average is 上游)", "lower_better"))
+    unit = ma.fields.String(required=True, metadata=about(
+        "单位：% 的取值为小数（0.0687 即 6.87%），ratio 为案件比 1:x 的 x (unit: a % value is a fraction, 0.0687 = "
+        "6.87 %; ratio is the x of 1:x)", "ratio"))
+
+
 class ComparisonMethodSchema(ma.Schema):
     class Meta:
         ordered = True
@@ -289,6 +304,8 @@ class ComparisonMethodSchema(ma.Schema):
         {"2020-06": 12}))
     laggard_rules = ma.fields.List(ma.fields.Nested(LaggardRuleSchema), required=True, metadata=about(
         "末位标记规则及各组标记数 (the laggard rules and how many each flags)"))
+    indicators = ma.fields.List(ma.fields.Nested(ComparedIndicatorSchema), required=True, metadata=about(
+        "比较的指标：方向与单位（读取值和位置时用）(the indicators compared, with which way is better and their unit)"))
 
 
 class UnitIndicatorSchema(ma.Schema):

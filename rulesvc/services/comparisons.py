@@ -155,7 +155,10 @@ def comparison(session: Session, actor: Actor, dictionary: Dictionary, *, period
                        "streak_months_without_data": list(streaks.without_data) if streaks is not None else [],
                        "streak_published": (streaks.published if streaks is not None
                                             else _published_months(fig.extra) if fig.publication is not None else {}),
-                       "laggard_rules": rules},
+                       "laggard_rules": rules,
+                       "indicators": [{"code": code, "name": by_code[code].indicator.name,
+                                       "direction": by_code[code].indicator.direction,
+                                       "unit": by_code[code].indicator.unit} for code in compared]},
             "units": units}
 
 

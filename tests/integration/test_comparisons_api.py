@@ -68,6 +68,7 @@ def test_a_later_bulletin_reads_a_published_month_as_it_was_published(world):
     assert fil(before, "910102")["months_worse"] == ["2020-07", "2020-08"] and fil(before, "910102")["named"]
     assert fil(before, "910102")["longest_months"] == ["2020-07", "2020-08"]  # the months it is named for
     assert before["method"]["streak_published"] == {} and before["method"]["streak_months_without_data"] == []
+    assert [(i["code"], i["direction"]) for i in before["method"]["indicators"]] == [("FIL", "higher_better")]
     # June's bulletin reads May too, which has no data: said, so that "not named" reads as "not enough months".
     june = compare(c, keys, "2020-06")
     assert june["method"]["streak_months"] == ["2020-05", "2020-06"]
