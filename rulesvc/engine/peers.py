@@ -249,9 +249,12 @@ def shown_total(total: float, lines: Sequence[float]) -> str:
     "90.00 ≥ 90 → 良好"."""
     for digits in range(2, 10):
         text = fmt_total(total, digits)
-        if all(fmt_total(m, digits) != text for m in lines if m != total):
+        if all(_line_text(m, digits) != text for m in lines if m != total):
             return text
     return repr(total)
+
+
+_line_text = functools.lru_cache(maxsize=4096)(fmt_total)  # a band's line, asked for by every subject graded
 
 
 def fmt_share(q: float) -> str:

@@ -118,9 +118,16 @@ def round_half_up(x: float, digits: int = 2) -> Decimal:
 
 
 def fmt_total(x: float, digits: int = 2) -> str:
-    """A total as pages and reasons write it: ``digits`` decimals, rounded half up (:func:`round_half_up`)."""
+    """A total as pages and reasons write it: ``digits`` decimals, rounded half up (:func:`round_half_up`).
+    Formatting the double gives the same digits except where the decimal it reads as ends in a 5 just past
+    ``digits`` (88.725 at 2): only those go through :class:`~decimal.Decimal` (grade reasons of a whole province
+    are written in a bulk run's scoring step)."""
     if not math.isfinite(x):
         return fmt(x)
+    text = repr(float(x))
+    point = text.find(".")
+    if "e" in text or point < 0 or len(text) - point - 1 != digits + 1 or text[-1] != "5":
+        return f"{x:.{digits}f}"
     return str(round_half_up(x, digits))
 
 
