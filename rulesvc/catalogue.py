@@ -424,9 +424,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "scoring.wrong_kind": ("方案 {scheme} 考评的是{kind}，{code} 是{other}的编号；请换用考评{other}的方案",
                            "Scheme {scheme} scores {kind_en}s; {code} is a {other_en}'s code: use a scheme that scores "
                            "{other_en}s"),
-    "scoring.no_data": ("{period} 没有可用的数据（没有在用的数据集含该期间的事件），不能给出分数；请检查期间，或先导入该期间的数据",
+    "scoring.no_data": ("{period} 没有可用的数据（没有在用的数据集含该期间的事件），不能给出分数；请检查期间，或先导入该期间的数据{later}",
                         "There is no data for {period} (no event dataset in use covers it), so there are no scores; "
-                        "check the period, or import its data first"),
+                        "check the period, or import its data first{later_en}"),
     "scoring.version_other_scheme": ("版本 ID {version_id}（第 {number} 版）属于方案 {other}，不是方案 {code} 的版本；"
                                      "请只给 version_id，或给出与之相符的 scheme",
                                      "Version id {version_id} (version {number}) belongs to scheme {other}, not to {code}: "

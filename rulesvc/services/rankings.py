@@ -270,7 +270,7 @@ def history(session: Session, actor: Actor, dictionary: Dictionary, *, code: str
             raise
         out.append(item)
     if not seen and out and without_data == len(out):
-        raise NotFound(msg("scoring.no_data", period=f"{out[0]['period']}–{out[-1]['period']}"))
+        raise NotFound(results.no_data(parse_period(out[0]["period"]), f"{out[0]['period']}–{out[-1]['period']}"))
     if not seen:
         raise outside if outside is not None else NotFound(msg("scoring.no_subject", code=code))
     return {"subject": code, "scheme": scheme, "every": every, "periods": out}

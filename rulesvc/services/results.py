@@ -32,7 +32,7 @@ from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session, aliased, defer, joinedload
 from sqlalchemy.orm import object_session as _object_session
 
-from rulesvc.catalogue import msg
+from rulesvc.catalogue import Msg, msg
 from rulesvc.engine import ENGINE_VERSION
 from rulesvc.engine.bulk import GROUP_COLUMNS, BulkResult, evaluate_bulk, peers_of_frame, reached_band
 from rulesvc.engine.compile import CompiledScheme
@@ -432,12 +432,21 @@ def figures(session: Session, actor: Actor, dictionary: Dictionary, *, period: s
     return provisional_figures(session, v, dictionary, p, cache_dir=cache_dir)
 
 
+def no_data(p: Period, label: str | None = None) -> Msg:
+    """``scoring.no_data`` for ``p`` — saying so when the period has not begun yet (a bulletin asking for next
+    month by mistake was told to import its data)."""
+    later = p.start > localtime.today()
+    return msg("scoring.no_data", period=label or p.label,
+               later=f"（{p.label} 尚未开始：今天是 {localtime.today()}）" if later else "",
+               later_en=f" ({p.label} has not begun: today is {localtime.today()})" if later else "")
+
+
 def require_data(fig: Figures) -> Figures:
     """``fig``, if it has figures to give: published, or computed on events some dataset in use holds for
     the period. A period no event dataset covers (a year mistyped, a month not imported yet) would score
     everyone as having done nothing — raised as ``scoring.no_data`` (404) instead."""
     if fig.publication is None and not fig.datasets:
-        raise NotFound(msg("scoring.no_data", period=fig.period.label))
+        raise NotFound(no_data(fig.period))
     return fig
 
 

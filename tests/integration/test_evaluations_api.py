@@ -173,7 +173,10 @@ def test_an_integrators_usual_mistakes_get_answers_that_name_them(world):
     import json as _json
 
     _, c, k, v1 = world
-    refused(ask(c, k["scorer"], subject="P01", period="2031-07"), 404, "scoring.no_data")
+    future = refused(ask(c, k["scorer"], subject="P01", period="2031-07"), 404, "scoring.no_data")
+    assert "2031-07 尚未开始：今天是 " in future["message"]  # not only "import its data" (a bulletin developer's audit)
+    past = refused(ask(c, k["scorer"], subject="P01", period="2019-07"), 404)
+    assert "尚未开始" not in past["message"]
     refused(c.post("/api/v1/evaluations/batch", headers=k["scorer"],
                    json={"scheme": "SIM-PROSECUTOR", "period": "2031-07", "subjects": ["P01"]}), 404, "scoring.no_data")
     refused(c.get("/api/v1/rankings?scheme=SIM-PROSECUTOR&period=2031-07", headers=k["scorer"]), 404, "scoring.no_data")
