@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from rulesvc.engine import result as R
 from rulesvc.engine.peers import RATIO_OF_ZERO, snap_x
-from rulesvc.engine.scoring import Branch, Piecewise, fmt
+from rulesvc.engine.scoring import Branch, Piecewise, fmt, points_en
 
 if TYPE_CHECKING:
     from rulesvc.engine.compile import CompiledIndicator, CompiledMetric, CompiledScheme
@@ -205,7 +205,7 @@ def _noun_en(unit: str, k: int) -> str:
 
 def _points_en(x: float) -> str:
     v = fmt(round(x, 4))
-    return f"+{v} point" if v == "1" else f"+{v} points"
+    return f"+{v} {points_en(v)}"
 
 
 def nearest_for(compiled: CompiledScheme, ci: CompiledIndicator, metrics: Mapping[str, Any],

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 
 from rulesvc.engine.participation import LEVEL_LABELS, NO_ACTIVITY_REASON, QUOTA_LABELS, REASON_LABELS_EN
+from rulesvc.engine.scoring import points_en
 
 ROUNDING_EN = {"向下取整": "rounded down", "四舍五入": "rounded half up", "向上取整": "rounded up",
                "向下取整但至少 1 名": "rounded down, at least 1"}
@@ -105,7 +106,7 @@ def _x(text: str) -> str:
 
 
 def _pts(n: str) -> str:
-    return f"{n} point" if n in ("1", "-1", "−1") else f"{n} points"
+    return f"{n} {points_en(n)}"
 
 
 _N = r"(?P<{}>\S+)"

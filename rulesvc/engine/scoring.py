@@ -111,6 +111,11 @@ def fmt(x: float, unit: str = "") -> str:
     return f"{x:.4f}".rstrip("0").rstrip(".") if not float(x).is_integer() else str(int(x))
 
 
+def points_en(number: str) -> str:
+    """The English word for a number of points as it is written: "point" for 1 (or −1), else "points"."""
+    return "point" if number.lstrip("+-−") == "1" else "points"
+
+
 def round_half_up(x: float, digits: int = 2) -> Decimal:
     """``x`` to ``digits`` decimals, rounded half up (四舍五入) on the decimal it reads as (its shortest ``repr``):
     88.725 → 88.73 as a designer rounds it, not 88.72 as its nearest binary double (88.72499…) would."""

@@ -18,7 +18,7 @@ from rulesvc.engine.dictionary import Dictionary
 from rulesvc.engine.explain import MISSING_WORDS
 from rulesvc.engine.expr.render import to_labeled_text
 from rulesvc.engine.model import Adjustment, Indicator, Scheme, ScoringRule, Veto
-from rulesvc.engine.scoring import fmt
+from rulesvc.engine.scoring import fmt, points_en
 from rulesvc.persistence import lifecycle
 
 STATUS_WORDS = {"zh": dict(lifecycle.STATUS_LABELS),
@@ -149,8 +149,8 @@ def _show(x: float, unit: str) -> str:
 
 
 def _pts_en(x: Any) -> str:
-    """"point" for exactly one (1 point, −1 point), "points" otherwise."""
-    return "point" if isinstance(x, int | float) and abs(float(x)) == 1 else "points"
+    """"point" for one as the page writes it (1 point, −1 point), "points" otherwise."""
+    return points_en(fmt(float(x))) if isinstance(x, int | float) else "points"
 
 
 def rule_words(ind: Indicator, lang: str = "zh") -> str:
