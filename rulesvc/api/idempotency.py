@@ -19,7 +19,9 @@ What a caller gets:
 - the same key again, with the same method, path, query string and body (and the same choice of JSON
   Lines in ``Accept``): the kept answer, byte for byte (status, body, content type, ``Location`` …), with
   ``Idempotent-Replayed: true``; a streamed answer (JSON Lines) is not kept: its retry runs again;
-- the same key with another request: 422 ``idempotency.key_reused`` (a client bug: never run it);
+- the same key with another request: 422 ``idempotency.key_reused`` (a client bug: never run it) — and a
+  request is another one when the caller's procuratorates or permissions changed since (a replay must not
+  hand back what they may no longer read);
 - the same key while the first request is still running: 409 ``idempotency.in_progress`` with
   ``Retry-After``;
 - a key that is not 1–255 printable ASCII characters: 400 ``idempotency.key_invalid`` on the header.
@@ -158,13 +160,19 @@ def _header_key() -> str | None:
 
 
 def _describe(key: str) -> _Request:
+    actor = current_actor()
     digest = hashlib.sha256()
+    # What the caller may see and do is part of the request: a replay after their procuratorate or permissions
+    # changed would hand back what they may no longer read (a review moved a reviewer to another county and
+    # still read the old county's card by its key) — it is "another request" now (422), never a replay.
+    scope = "*" if actor.scope is None else ",".join(map(str, sorted(actor.scope)))
+    digest.update(f"{scope}|{','.join(sorted(actor.actions))}\0".encode())
     digest.update(request.query_string)
     digest.update(b"\0")  # never in a query string: "a=1" + "" and "a=" + "1…" stay apart
     digest.update(request.get_data(cache=True))
     if JSON_LINES in (request.headers.get("Accept") or ""):  # the same body answered as another format
         digest.update(b"\0" + JSON_LINES.encode())
-    return _Request(caller=current_actor().ref, key=key, method=request.method, path=request.path[:500],
+    return _Request(caller=actor.ref, key=key, method=request.method, path=request.path[:500],
                     fingerprint=digest.hexdigest())
 
 

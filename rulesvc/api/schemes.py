@@ -94,11 +94,12 @@ _SCHEME_CODE_RE = re.compile(SCHEME_CODE_PATTERN[1:-1])
 _PROCURATORATE_RE = re.compile(r"[0-9]{6}")
 # Text fields: the patterns are documented and are exactly what is checked (fullmatch).
 LINE_PATTERN = r"^[^\x00-\x1f\x7f]*$"  # one line, no control characters
-NONBLANK_LINE_PATTERN = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+# Not blank: at least one character a reader sees — not a space, a control, nor a zero-width or direction mark
+# (a reason of one "\u200b" superseded published results in a review; rulesvc.engine.texts.visible is the same rule)
+_SEEN = r"[^\s\x00-\x1f\x7f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]"
+NONBLANK_LINE_PATTERN = rf"^[^\x00-\x1f\x7f]*{_SEEN}[^\x00-\x1f\x7f]*$"
 TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"  # line breaks and tabs allowed
-NONBLANK_TEXT_PATTERN = (
-    r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
-)
+NONBLANK_TEXT_PATTERN = rf"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*{_SEEN}[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 MAX_JSON_DEPTH = 64
 
 

@@ -9,6 +9,7 @@ from flask.cli import with_appcontext
 
 from rulesvc.commands import CliError
 from rulesvc.commands._table import render
+from rulesvc.engine.texts import visible
 from rulesvc.errors import RulesvcError
 from rulesvc.extensions import db
 
@@ -29,7 +30,7 @@ def publish_command(scheme: str, period: str, version_id: int | None, supersedes
     from rulesvc.services.dictionary import get_dictionary
     from rulesvc.services.governance.access import system_actor
 
-    if supersedes is not None and not reason.strip():
+    if supersedes is not None and not visible(reason):
         raise CliError("更正已发布的结果须用 --reason 写明理由 (a correction needs --reason)")
     session = db.session()
     try:

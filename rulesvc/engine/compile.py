@@ -533,7 +533,8 @@ class _Compiler:
                     f"计分方法 {method.name} 没有参数“{k}”{hint} (unknown parameter {k!r} of {method.name})",
                     path=f"{path}.{k}", expected="、".join([*method.params, "missing"])))
             raise DefinitionErrors(problems) if len(problems) > 1 else problems[0]
-        pw = method.compile(ind.scoring.params, higher_better=hb, unit=ind.unit, path=path)
+        # the method's name beside its parameters: a required one left out is named with it ("“per_unit” 计分方法必须写明 cap")
+        pw = method.compile({**ind.scoring.params, "method": method.name}, higher_better=hb, unit=ind.unit, path=path)
         scoring.check_coverage(pw, path)
         missing = {"zero": 0.0, "worst": pw.min_points, "best": pw.max_points, "exclude": 0.0}[ind.scoring.missing]
         return scoring.Piecewise(pw.derive, pw.branches, missing, pw.max_points, pw.min_points, hb, pw.unit)

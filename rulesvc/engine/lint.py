@@ -381,11 +381,12 @@ def _participation(s: Scheme) -> list[Finding]:
                 out.append(Finding("info", f"grading.bands[{i}].quota_rounding",
                                    f"名额向下取整：不足 {smallest} 人的组没有“{b.grade}”名额（{b.quota:.0%} × {smallest - 1} 人 < 1）"
                                    f" (rounded down: a group of fewer than {smallest} has no place)"))
-    if s.participants.no_activity == "score" and s.combination.method == "weighted" and s.combination.base:
+    if s.participants.no_activity == "score":
         out.append(Finding("info", "participants.no_activity",
-                           f"零办案的考评对象照常评等次：没有数据的指标按 missing 规则处理，全部不计入时总分为基础分 "
-                           f"{s.combination.base:g} (subjects without activity are graded; with every indicator excluded "
-                           f"they score the base)"))
+                           "零办案的考评对象照常评等次：比率等没有数据的指标按各自的 missing 规则计分，计数按 0 计分，"
+                           "加减分项照计；他们得多少分，请用模拟测评查看 (subjects without activity are graded: indicators "
+                           "without data score by their own missing rule, counts score as 0, bonus and penalty items "
+                           "apply; a simulation shows what they score)"))
     return out
 
 

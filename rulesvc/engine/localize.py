@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rulesvc.engine.docdiff import MISSING, same_data
+from rulesvc.engine.texts import visible
 
 OPS = ("set", "add", "remove", "disable")
 IDENTITY_KEYS = ("code", "name", "org", "description")
@@ -175,7 +176,7 @@ def _static(index: int, raw: Any) -> tuple[dict[str, Any] | None, list[Problem]]
         bad(f"未知的操作 {op!r}，应为 set、add、remove、disable 之一 (unknown op)" if op is not None
             else "缺少操作 op (missing op: set, add, remove or disable)")
     reason = raw.get("reason")
-    if not isinstance(reason, str) or not reason.strip():
+    if not isinstance(reason, str) or not visible(reason):
         bad("缺少理由 reason：每一项本地化都要说明理由 (missing reason: every override needs one)")
     tokens: tuple[Token, ...] = ()
     try:

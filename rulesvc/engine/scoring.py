@@ -97,8 +97,14 @@ class Piecewise:
 
 def _num(params: Mapping[str, Any], key: str, path: str, *, default: float | None = None) -> float:
     raw = params.get(key, default)
+    if raw is None:
+        method = params.get("method")
+        said = f"“{method}” 计分方法" if isinstance(method, str) else "此处"
+        raise DefinitionError(f"{said}必须写明 {key}（一个数值） ({key} is required here: a number)",
+                              path=f"{path}.{key}", expected="number")
     if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
-        raise DefinitionError(f"需要一个数值 (a finite number is required), got {raw!r}", path=f"{path}.{key}", expected="number")
+        raise DefinitionError(f"需要一个数值，当前为 {raw!r} (a finite number is required)", path=f"{path}.{key}",
+                              expected="number")
     return float(raw)
 
 

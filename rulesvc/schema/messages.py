@@ -167,7 +167,14 @@ def _length(kind: str) -> Callable[[re.Match[str], str, Any], str]:
 def _not_valid(match: re.Match[str], message: str, value: Any) -> str:
     what = match["what"]
     zh = _NOT_VALID_ZH.get(what, f"应为有效的 {what}")
-    return _zh(zh, message, value)
+    said = _zh(zh, message, value)
+    if what == "number" and isinstance(value, str) and _PERCENT.match(value.strip()):
+        share = float(value.strip().rstrip("%")) / 100
+        said += f"；比例写作小数：{value.strip()} 写作 {share:g} (write a share as a fraction: {share:g})"
+    return said
+
+
+_PERCENT = re.compile(r"^[0-9]+(\.[0-9]+)?\s*%$")
 
 
 def _simple(template: str) -> Callable[[re.Match[str], str, Any], str]:

@@ -37,6 +37,7 @@ from rulesvc.engine.docdiff import MISSING, same_data
 from rulesvc.engine.errors import DefinitionError
 from rulesvc.engine.lint import lint
 from rulesvc.engine.model import Indicator, ScoringRule
+from rulesvc.engine.texts import visible
 from rulesvc.errors import Conflict, InvalidInput
 from rulesvc.persistence import lifecycle
 from rulesvc.persistence.models import Procuratorate, SchemeVersion
@@ -420,7 +421,7 @@ def error_keys(v: SchemeVersion, dictionary: Dictionary, lang: str) -> set[tuple
 
 def _apply(session: Session, actor: Actor, v: SchemeVersion, *, lock_version: int,
            changes: Sequence[Mapping[str, Any]], reason: str) -> SchemeVersion:
-    if v.parent_id is not None and not (reason or "").strip():
+    if v.parent_id is not None and not visible(reason):
         raise InvalidInput(msg("version.overrides_invalid"), errors={"reason": [msg("edit.reason_required")]})
     template = v.parent_id is None  # a template keeps why in its audit record (the diff's 修改理由 reads it)
     return versions.update_draft(session, actor, v.id, lock_version=lock_version,
@@ -431,7 +432,7 @@ def _apply(session: Session, actor: Actor, v: SchemeVersion, *, lock_version: in
 def _changed(v: SchemeVersion, changes: Sequence[Mapping[str, Any]], reason: str) -> dict[str, Any]:
     """The draft's own document with ``changes`` made: a localization's overrides merged (each carrying
     ``reason``), a template's document changed in place."""
-    reason = (reason or "").strip()
+    reason = visible(reason)
     if v.parent_id is not None:
         parent_doc = versions.resolve(v.parent) if v.parent is not None else {}
         overrides = list((v.document or {}).get("overrides") or [])

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from rulesvc.catalogue import msg
 from rulesvc.engine.dictionary import Dictionary
 from rulesvc.engine.participation import EVALUATED
+from rulesvc.engine.texts import visible
 from rulesvc.errors import Conflict, InvalidInput, NotFound
 from rulesvc.persistence import lifecycle
 from rulesvc.persistence.models import (
@@ -60,7 +61,7 @@ def publish(session: Session, actor: Actor, dictionary: Dictionary, *, scheme: s
     if p.end >= (today or localtime.today()):
         bad = msg("publication.period_open", period=p.label, end=p.end.isoformat())
         raise InvalidInput(bad, errors={"period": [bad]})
-    reason = (reason or "").strip()
+    reason = visible(reason)
     if len(reason) > MAX_REASON:
         bad = msg("field.too_long", limit=MAX_REASON)
         raise InvalidInput(bad, errors={"reason": [bad]})

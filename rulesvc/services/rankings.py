@@ -227,8 +227,9 @@ def history(session: Session, actor: Actor, dictionary: Dictionary, *, code: str
             every: str = "month", cache_dir: str | Path | None = None) -> dict[str, Any]:
     """A subject's total, grade and place period by period, each under the version in force then and
     published where a publication covers it."""
-    from rulesvc.services.evaluation import _subject_row
+    from rulesvc.services.evaluation import Directory, _subject_row
 
+    directory = Directory(session)
     out = []
     seen = False  # the subject found in some period (else: no such subject, or no data in any of them)
     without_data = 0  # periods no event dataset covers
@@ -239,7 +240,7 @@ def history(session: Session, actor: Actor, dictionary: Dictionary, *, code: str
             fig = results.require_data(results.figures(session, actor, dictionary, period=p, scheme=scheme,
                                                        cache_dir=cache_dir))
             ranked = fig.ranked()
-            row = _subject_row(session, actor, fig, code)
+            row = _subject_row(session, actor, fig, code, directory)
             seen = True
             r = ranked.filter(pl.col("code") == code).row(0, named=True)
             evaluated = r["status"] == EVALUATED

@@ -485,9 +485,9 @@ def test_someone_without_a_procuratorate_sees_nothing(demo_app):
     """A designer created before procuratorates were required (the service now refuses it)."""
     with demo_app.app_context():
         if db.session.scalar(select(User.id).where(User.username == "orphan")) is None:
-            from werkzeug.security import generate_password_hash
+            from rulesvc.services.passwords import hash_password
 
-            db.session.add(User(username="orphan", password_hash=generate_password_hash(PASSWORD), role="designer"))
+            db.session.add(User(username="orphan", password_hash=hash_password(PASSWORD), role="designer"))
             db.session.commit()
     seen = _seen(_client_for(demo_app, "orphan"))
     assert seen == {"procuratorates": 0, "departments": 0, "prosecutors": 0, "events": 0,

@@ -1,4 +1,5 @@
-"""The rule designer's pages (issue 12, pages 1–2) with the real app, on SQLite and PostgreSQL: who sees
+"""The rule designer's pages (issue 12, pages 1–2) with the real app, on SQLite (the services under them run on
+both databases in their own tests): who sees
 which scheme and version (the API's rule: one's own tree, and the published versions of the schemes above),
 invisible ones answering 404, and what the pages say — status words, the version in force, history,
 the document's parts with their 继承 / 本地修改 / 本地新增 marks and reasons, in Chinese and English."""
@@ -10,7 +11,6 @@ import re
 
 import pytest
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
 from rulesvc.config import PROJECT_ROOT
 from rulesvc.extensions import db
@@ -19,8 +19,11 @@ from rulesvc.schema.scheme import read_document
 from rulesvc.services.dictionary import get_dictionary
 from rulesvc.services.governance import versions
 from rulesvc.services.governance.access import actor_for_user
+from rulesvc.services.passwords import hash_password
 from tests.integration.helpers import add_procuratorates, fast_page, give_events, simulate
 from tests.integration.test_admin import csrf_token
+
+pytestmark = pytest.mark.sqlite_only  # the services under these pages run on both databases
 
 MINI = PROJECT_ROOT / "tests" / "data" / "schemes" / "mini.yaml"
 PASSWORD = "designer pages 2026"
@@ -50,7 +53,7 @@ def _actor(name: str):
 @pytest.fixture
 def world(app) -> dict[str, int]:
     """The province's template in force (v1) and a v2 draft; a localization draft of each county."""
-    hashed = generate_password_hash(PASSWORD)
+    hashed = hash_password(PASSWORD)
     with app.app_context():
         ids = add_procuratorates(ORGS)
         for name, (role, code) in PEOPLE.items():

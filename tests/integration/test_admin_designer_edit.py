@@ -1,4 +1,5 @@
-"""The rule designer's editing pages (issue 12, pages 3–4) through the real app, on SQLite and PostgreSQL:
+"""The rule designer's editing pages (issue 12, pages 3–4) through the real app, on SQLite (the services under
+them run on both databases in their own tests):
 localize with one button, change a weight and a threshold with reasons, a save without a reason refused with a
 field message and nothing saved, an indicator switched off, a local indicator added with a formula, a change taken
 back, a stale save, and who may do what (a viewer or another county: 403/404 and no buttons)."""
@@ -9,15 +10,18 @@ import re
 import time
 from html import unescape
 
+import pytest
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
 from rulesvc.extensions import db
 from rulesvc.persistence.models import AuditRecord, Procuratorate, SchemeVersion, User
 from rulesvc.persistence.models import Scheme as SchemeRow
+from rulesvc.services.passwords import hash_password
 from tests.integration.helpers import fast_page
 from tests.integration.test_admin import csrf_token
 from tests.integration.test_admin_designer import PASSWORD, page, signed_in, world  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.sqlite_only  # the services under these pages run on both databases
 
 TPL = "/admin/schemes/TPL/1/"
 
@@ -29,9 +33,9 @@ def _new_county(app) -> None:
         p = Procuratorate(code="910103", name="西山区人民检察院", level="county", parent_id=city)
         db.session.add(p)
         db.session.flush()
-        db.session.add(User(username="ndesigner", password_hash=generate_password_hash(PASSWORD), role="designer",
+        db.session.add(User(username="ndesigner", password_hash=hash_password(PASSWORD), role="designer",
                             procuratorate_id=p.id, display_name="西山区规则设计人员"))
-        db.session.add(User(username="nviewer", password_hash=generate_password_hash(PASSWORD), role="viewer",
+        db.session.add(User(username="nviewer", password_hash=hash_password(PASSWORD), role="viewer",
                             procuratorate_id=p.id, display_name="西山区查看人员"))
         db.session.commit()
 

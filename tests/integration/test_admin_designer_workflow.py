@@ -11,7 +11,6 @@ import re
 
 import pytest
 from sqlalchemy import func, select, update
-from werkzeug.security import generate_password_hash
 
 from rulesvc.extensions import db
 from rulesvc.persistence.models import AuditRecord, SchemeVersion, User
@@ -19,6 +18,7 @@ from rulesvc.persistence.models import Scheme as SchemeRow
 from rulesvc.services.dictionary import get_dictionary
 from rulesvc.services.governance import versions
 from rulesvc.services.governance.access import system_actor
+from rulesvc.services.passwords import hash_password
 from tests.integration.helpers import fast_page, simulation_run
 from tests.integration.test_admin import csrf_token
 from tests.integration.test_admin_designer import PASSWORD, _actor, page, signed_in, world  # noqa: F401 (fixture)
@@ -61,7 +61,7 @@ def _add_admin(app, name: str, code: str = "910000") -> None:
 
     with app.app_context():
         pid = db.session.scalar(select(Procuratorate.id).where(Procuratorate.code == code))
-        db.session.add(User(username=name, password_hash=generate_password_hash(PASSWORD), role="admin",
+        db.session.add(User(username=name, password_hash=hash_password(PASSWORD), role="admin",
                             procuratorate_id=pid, display_name=name))
         db.session.commit()
 

@@ -11,7 +11,6 @@ import re
 
 import pytest
 from sqlalchemy import func, select
-from werkzeug.security import generate_password_hash
 
 from rulesvc.config import PROJECT_ROOT
 from rulesvc.extensions import db
@@ -22,6 +21,7 @@ from rulesvc.services.dictionary import get_dictionary
 from rulesvc.services.governance import versions
 from rulesvc.services.governance.access import actor_for_user
 from rulesvc.services.governance.apikeys import actor_for_token
+from rulesvc.services.passwords import hash_password
 from tests.integration.helpers import add_procuratorates, fast_page
 from tests.integration.test_admin import csrf_token
 
@@ -43,7 +43,7 @@ def _actor(name: str):
 
 @pytest.fixture
 def world(app) -> dict[str, int]:
-    hashed = generate_password_hash(PASSWORD)
+    hashed = hash_password(PASSWORD)
     with app.app_context():
         ids = add_procuratorates(ORGS)
         for name, (role, code) in PEOPLE.items():

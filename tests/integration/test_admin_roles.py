@@ -146,12 +146,11 @@ REFUSED_EVERYWHERE = {"create user": 403, "create api key": 403, "upload": 403}
 @pytest.fixture
 def sysadmin(app):
     """An administrator of the whole province (no procuratorate: the import's operator)."""
-    from werkzeug.security import generate_password_hash
-
     from rulesvc.persistence.models import User
+    from rulesvc.services.passwords import hash_password
 
     with app.app_context():
-        db.session.add(User(username="sysadmin", password_hash=generate_password_hash(PASSWORD), role="admin",
+        db.session.add(User(username="sysadmin", password_hash=hash_password(PASSWORD), role="admin",
                             procuratorate_id=None, display_name="系统管理员"))
         db.session.commit()
         db.session.remove()

@@ -8,7 +8,7 @@ import pytest
 
 from tests.integration.test_api_schemathesis import test_api_conforms_to_its_openapi_document as conforms
 
-pytestmark = pytest.mark.postgresql_only
+pytestmark = [pytest.mark.postgresql_only, pytest.mark.slow]
 
 
 def test_api_conforms_to_its_openapi_document_on_postgresql(app, db_kind, pg_server, capsys, monkeypatch):

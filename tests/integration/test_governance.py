@@ -16,7 +16,6 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
-from werkzeug.security import generate_password_hash
 
 from rulesvc.catalogue import codes_in
 from rulesvc.config import PROJECT_ROOT
@@ -27,6 +26,7 @@ from rulesvc.schema.scheme import content_hash, read_document
 from rulesvc.services.dictionary import get_dictionary
 from rulesvc.services.governance import audit, versions
 from rulesvc.services.governance.access import actor_for_user
+from rulesvc.services.passwords import hash_password
 from tests.integration.helpers import add_procuratorates, give_events, simulate
 
 MINI = PROJECT_ROOT / "tests" / "data" / "schemes" / "mini.yaml"
@@ -65,7 +65,7 @@ PEOPLE = {  # username: (role, procuratorate)
 
 @functools.cache
 def password_hash() -> str:
-    return generate_password_hash(PASSWORD)  # scrypt: hashed once, not once per user and test
+    return hash_password(PASSWORD)  # scrypt: hashed once, not once per user and test
 
 
 @pytest.fixture

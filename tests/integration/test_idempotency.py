@@ -220,3 +220,25 @@ def test_the_header_is_documented_on_both_operations(client):
         assert "Retry-After" in operation["responses"]["409"]["headers"]
         assert "requestBody" in operation
     assert "Idempotency-Key" not in json.dumps(spec["paths"]["/api/v1/simulations"]["get"])
+
+
+def test_a_key_is_no_replay_once_the_caller_may_see_less(world):
+    """A review signed in as a county reviewer, scored a colleague under a key, was moved to another county,
+    and read the old county's card again by replaying the key for 24 hours. What the caller may see and do is
+    part of the request: after a change of procuratorate or permissions the same key is another request (422)."""
+    from rulesvc.persistence.models import ApiKey, Procuratorate
+
+    sim, c, k, _ = world
+    first = score(c, k["county-scorer"], "moved-1")
+    assert first.status_code == 200 and first.get_json()["subject"]["code"] == "P01"
+    with sim.app_context():
+        other = db.session.scalar(select(Procuratorate.id).where(Procuratorate.code == "910102"))
+        db.session.execute(update(ApiKey).where(ApiKey.name == "county-scorer").values(procuratorate_ids=[other]))
+        db.session.commit()
+    refused(score(c, k["county-scorer"], subject="P01"), 404, "scoring.no_subject")  # no longer theirs
+    again = score(c, k["county-scorer"], "moved-1")
+    assert "Idempotent-Replayed" not in again.headers and "P01" not in again.get_data(as_text=True)
+    refused(again, 422, "idempotency.key_reused")
+    # permissions likewise: a key that lost nothing still replays
+    assert score(c, k["scorer"], "same-1").status_code == 200
+    assert score(c, k["scorer"], "same-1").headers["Idempotent-Replayed"] == "true"

@@ -216,6 +216,9 @@ def test_published_figures_do_not_move_under_new_data_and_rules_and_a_correction
     blank = refused(c.post(f"/api/v1/publications/{pub['id']}/supersede", headers=k["reviewer"], json={"reason": " "}),
                     422)
     assert "reason" in blank["errors"]["json"]
+    for unseen in ("\u200b", " \u200b\u200d\ufeff ", "\u202e"):  # a review superseded with "\u200b": no reason at all
+        assert "reason" in refused(c.post(f"/api/v1/publications/{pub['id']}/supersede", headers=k["reviewer"],
+                                          json={"reason": unseen}), 422)["errors"]["json"]
     again_made = c.post(f"/api/v1/publications/{pub['id']}/supersede", headers=k["reviewer"],
                         json={"reason": "导入更正数据集：P01 七月监督立案数更正为 2 件；第 2 版自 7 月起生效"})
     fixed = ok(again_made, 201)

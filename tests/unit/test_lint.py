@@ -333,3 +333,31 @@ def test_a_rates_bars_all_under_one_percent_ask_whether_percentages_were_meant()
         d["indicators"]["review_rate"].update(direction="lower_better")
         d["indicators"]["review_rate"]["scoring"].update(tiers=[{"max": 0.005, "points": 5}, {"max": 0.008, "points": 3}])
     assert only(findings(lower), "warning") == []
+
+
+@pytest.mark.parametrize("method", ["weighted", "sum"])
+def test_scoring_people_without_activity_is_noted_whatever_the_combination(method):
+    """An audit found the note only under ``weighted``, and there it named the base as the total of someone
+    without activity — wrong under a ``floor`` above it, and wrong where an indicator scores ``worst``."""
+
+    def mutate(doc):
+        doc.setdefault("participants", {})["no_activity"] = "score"
+        doc["combination"]["method"] = method
+        doc["combination"]["floor"] = 75
+
+    notes = [f for f in findings(mutate) if f.path == "participants.no_activity"]
+    assert len(notes) == 1 and notes[0].level == "info"
+    assert "missing 规则" in notes[0].message and "模拟测评" in notes[0].message and "基础分" not in notes[0].message
+    assert not [f for f in findings(lambda d: None) if f.path == "participants.no_activity"]
+
+
+def test_a_required_scoring_parameter_left_out_is_named_with_its_method():
+    """An audit met "需要一个数值 … got None" for a ``per_unit`` without ``cap``: it now says the method needs it."""
+
+    def mutate(doc):
+        name = next(iter(doc["indicators"]))
+        doc["indicators"][name]["scoring"] = {"method": "per_unit", "points": 0.5}
+
+    fs = only(findings(mutate), "error")
+    assert len(fs) == 1 and fs[0].path.endswith(".scoring.cap"), fs
+    assert "“per_unit” 计分方法必须写明 cap" in fs[0].message and "None" not in fs[0].message

@@ -27,6 +27,7 @@ from rulesvc.engine.localize import (
     settle,
     validate_overrides,
 )
+from rulesvc.engine.texts import visible
 from rulesvc.schema.scheme import load_scheme, read_document
 
 SCHEMES = PROJECT_ROOT / "rules" / "schemes"
@@ -729,7 +730,7 @@ _json_leaf = st.one_of(st.none(), st.booleans(), st.integers(-1000, 1000),
 _json = st.recursive(_json_leaf, lambda inner: st.one_of(
     st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner, max_size=3)), max_leaves=8)
 _codes = st.from_regex(r"[A-Z][A-Z0-9_]{0,6}", fullmatch=True)
-_reasons = st.text(min_size=1, max_size=10).filter(str.strip)
+_reasons = st.text(min_size=1, max_size=10).filter(visible)  # a reason holds something a reader sees
 
 # Independent places of PARENT an override may touch (no two overlap), each with its possible overrides.
 _SLOTS = [

@@ -44,6 +44,7 @@ from rulesvc.engine import localize as loc
 from rulesvc.engine.dictionary import Dictionary
 from rulesvc.engine.lint import lint
 from rulesvc.engine.model import PERIOD_KINDS, SUBJECT_KINDS
+from rulesvc.engine.texts import visible
 from rulesvc.errors import Conflict, InvalidInput, NotFound
 from rulesvc.persistence import lifecycle
 from rulesvc.persistence.lifecycle import STATUS_LABELS, STATUS_LABELS_EN, Status, Step
@@ -448,7 +449,7 @@ def update_draft(session: Session, actor: Actor, version_id: int, *, lock_versio
     _save(session, v)
     contributors.add(session, v, actor, "edited")
     after = resolve_quietly(v)
-    reason = (edit_reason or "").strip()
+    reason = visible(edit_reason)
     detail: dict[str, Any] = {"lock_version": v.lock_version}
     if reason:
         detail |= {"reason": reason, "paths": [str(p)[:300] for p in edited_paths][:200]}
@@ -791,7 +792,7 @@ def unschedule(session: Session, actor: Actor, version_id: int, *, note: str) ->
     _save(session, v)
     for o in restored:
         _save(session, o)
-    reason = note.strip()
+    reason = visible(note)
     for o in restored:
         audit.record(session, actor, "version.resume", version=o,
                      summary=f"{o.scheme.code} 第 {o.number} 版继续生效" + (f"至 {o.effective_to}" if o.effective_to else "")

@@ -22,6 +22,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from rulesvc.catalogue import msg
+from rulesvc.engine.texts import visible
 from rulesvc.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from rulesvc.persistence.models import DATASET_STATUS_LABELS, Dataset, DatasetWithdrawal, Event
 from rulesvc.schema import limits
@@ -156,7 +157,7 @@ def withdraw_dataset(session: Session, actor: Actor, dataset: Dataset | str | in
     datasets of their own — and are named in the result so the caller can say so."""
     if not isinstance(dataset, Dataset):
         dataset = resolve_dataset(session, dataset)
-    reason = (reason or "").strip()
+    reason = visible(reason)
     if not reason:
         raise InvalidInput(msg("dataset.withdraw_needs_reason"), errors={"reason": [msg("field.required")]})
     if len(reason) > REASON_MAX:
