@@ -26,6 +26,7 @@ from werkzeug.datastructures import ImmutableMultiDict
 
 from admin.auth import is_signed_in, login_url_for_current_request
 from rulesvc.catalogue import msg
+from rulesvc.engine.texts import visible
 from rulesvc.errors import Conflict, InvalidInput, NotEvaluated, NotFound, PermissionDenied, RulesvcError
 from rulesvc.extensions import db
 from rulesvc.services import comparisons, evaluation, publications, rankings
@@ -179,13 +180,14 @@ class ResultsView(BaseView):
         errors: dict[str, list[str]] = {}
         if corrects is None and not form.get("confirm_publish"):
             errors["confirm_publish"] = [gettext("Tick the box to confirm: published results never change.")]
-        if corrects is not None and not reason.strip():
+        if corrects is not None and not visible(reason):
             errors["reason"] = [gettext("Say why the published results are corrected.")]
         if not errors:
             dictionary, cache_dir = _settings()
             try:
                 pub = publications.publish(db.session(), actor, dictionary, scheme=scheme, period=period,
-                                           supersedes=corrects, reason=reason, cache_dir=cache_dir)
+                                           supersedes=corrects, reason=reason, cache_dir=cache_dir,
+                                           accept_fewer_graded=bool(form.get("accept_fewer_graded")))
                 db.session.commit()
             except PermissionDenied:
                 return self._forbidden(started)
@@ -193,7 +195,8 @@ class ResultsView(BaseView):
                 return self._not_found(started)
             except (InvalidInput, Conflict) as exc:
                 db.session.rollback()
-                errors[""] = [self._words(exc)]
+                field = "accept_fewer_graded" if "accept_fewer_graded" in (getattr(exc, "errors", None) or {}) else ""
+                errors[field] = [self._words(exc)]
             else:
                 flash(gettext("The results of %(period)s are published (publication %(n)s): they no longer change.",
                               period=pub.period, n=pub.sequence), "success")

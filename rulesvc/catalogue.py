@@ -175,6 +175,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "json.not_unicode": ("不是 UTF-8 编码的文字", "the body is not UTF-8 text"),
     "json.surrogate": ("字符串中有不成对的代理项转义（如 \\ud800），不是有效的字符",
                        "a string holds an unpaired surrogate escape (such as \\ud800), which is not a character"),
+    "json.duplicate_key": ("同一个对象里键“{key}”出现了不止一次：只能写一次",
+                           "the key {key!r} appears more than once in one object: write it once"),
     "json.constant": ("{name} 不是 JSON 允许的数", "{name} is not a number JSON allows"),
     "json.too_big": ("数字 {text} 超出范围", "the number {text} is out of range"),
     "request.no_content_type": ("请求体须为 JSON，并带请求头 Content-Type: application/json（请求没有 Content-Type 头；curl "
@@ -329,6 +331,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "publication.nobody_graded": ("期间 {period} 没有一个考评对象参加等次评定（{subjects} 人均无计分数据或不参评），不能发布",
                                   "Nobody is graded in {period} (none of the {subjects} subjects has scored data or takes "
                                   "part): nothing to publish"),
+    "publication.graded_drop": ("这次更正会使评定等次的人数从 {before} 人降到 {after} 人（发布 #{id}），多半是数据被撤回或缺失；"
+                                "确认无误后勾选“仍然更正”（accept_fewer_graded）再提交",
+                                "This correction would leave {after} graded where publication #{id} graded {before} — "
+                                "data withdrawn or missing, most likely; if it is right, confirm with accept_fewer_graded"),
     "publication.no_subjects": ("期间 {period} 没有参加考评的对象，无可发布", "Nobody takes part in {period}: nothing to publish"),
     "not_found.publication": ("没有编号为 {id} 的发布", "No publication {id}"),
     "scenario.invalid": ("回归用例有误，请按字段说明修改", "Invalid regression scenarios; see the field messages"),

@@ -135,6 +135,9 @@ class SupersedeSchema(ma.Schema):
         "导入更正数据集，补录某院 7 月漏报的 3 件案件"))
     version_id = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=1, max=INT32_MAX), metadata=about(
         "默认用期间首日生效的版本 (default: the version in force on the period's first day)", 2))
+    accept_fewer_graded = ma.fields.Boolean(load_default=False, metadata=about(
+        "更正后评定等次的人数不到原发布的一半时，须为 true 才更正（多半是数据被撤回或缺失）(must be true for a correction that "
+        "grades fewer than half as many as the publication it replaces: data withdrawn or missing, most likely)", False))
 
 
 PUBLISH_EXAMPLE = {"scheme": "SFS-PROSECUTOR-TEMPLATE", "period": "2020-07"}

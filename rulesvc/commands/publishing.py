@@ -22,8 +22,11 @@ from rulesvc.extensions import db
 @click.option("--supersedes", type=int, metavar="PUBLICATION_ID",
               help="更正这次发布（须为该期间最新的发布）(correct this publication: the latest of the period)")
 @click.option("--reason", default="", help="更正理由（更正时必填）(why: required for a correction)")
+@click.option("--accept-fewer-graded", is_flag=True,
+              help="更正后评定等次的人数不到原发布的一半时仍然更正 (correct even though fewer than half as many are graded)")
 @with_appcontext
-def publish_command(scheme: str, period: str, version_id: int | None, supersedes: int | None, reason: str) -> None:
+def publish_command(scheme: str, period: str, version_id: int | None, supersedes: int | None, reason: str,
+                    accept_fewer_graded: bool) -> None:
     """发布一个已结束期间的考评结果：此后计分、排名、历次结果都返回这份结果，数据和规则再变也不变
     (publish a closed period's results: from then on evaluations, rankings and history answer with them)."""
     from rulesvc.services import publications
@@ -36,7 +39,7 @@ def publish_command(scheme: str, period: str, version_id: int | None, supersedes
     try:
         pub = publications.publish(session, system_actor("cli"), get_dictionary(current_app.config["RULES_DIR"]),
                                    scheme=scheme, period=period, version_id=version_id, supersedes=supersedes,
-                                   reason=reason,
+                                   reason=reason, accept_fewer_graded=accept_fewer_graded,
                                    cache_dir=current_app.extensions["rulesvc.simulation_settings"].cache_dir)
         view = publications.view(session, pub)
         session.commit()

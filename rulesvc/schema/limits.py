@@ -124,22 +124,34 @@ class BodyError(ValueError):
         self.problems = problems or {}
 
 
-class _NotJsonNumber(ValueError):
-    """NaN, Infinity or a number too large for a float: what Python's parser would accept and JSON does not."""
+class _RefusedJson(ValueError):
+    """What Python's parser would accept and JSON (or this API) does not: NaN, Infinity, a number too large for a
+    float, a key twice in one object."""
 
     def __init__(self, problem: Msg) -> None:
         super().__init__(problem.code)
         self.problem = problem
 
 
+def _one_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose keys are all different: with two ``"subject"`` keys Python keeps the last and a gateway
+    may read the first — two readers, two subjects (a review's finding). Refused, as an unknown key is."""
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        twice = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise _RefusedJson(msg("json.duplicate_key", key=twice[:100]))
+    return out
+
+
 def _refuse_constant(name: str) -> float:
-    raise _NotJsonNumber(msg("json.constant", name=name))
+    raise _RefusedJson(msg("json.constant", name=name))
 
 
 def _finite_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):  # 1e999 parses as infinity
-        raise _NotJsonNumber(msg("json.too_big", text=text[:40]))
+        raise _RefusedJson(msg("json.too_big", text=text[:40]))
     return value
 
 
@@ -152,7 +164,7 @@ _JSON_WORDS = (("Expecting value", "json.value"), ("Expecting property name", "j
 
 def json_problem(exc: ValueError) -> Msg:
     """What is wrong with a body Python's parser refused, and where (line, column, character)."""
-    if isinstance(exc, _NotJsonNumber):
+    if isinstance(exc, _RefusedJson):
         return exc.problem
     if isinstance(exc, UnicodeDecodeError):
         return msg("json.not_unicode")
@@ -181,7 +193,8 @@ def parse_json_body(raw: bytes, *, max_bytes: int = MAX_BODY_BYTES, max_depth: i
         # it is UTF-16 or UTF-32 without its byte-order mark.
         if b"\x00" in raw:
             raise UnicodeDecodeError("utf-8", raw, raw.index(b"\x00"), raw.index(b"\x00") + 1, "NUL byte")
-        value = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant, parse_float=_finite_float)
+        value = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant, parse_float=_finite_float,
+                           object_pairs_hook=_one_each)
     except RecursionError:
         raise BodyError(400, msg("request.bad_json", detail=msg("field.too_deep", max=max_depth)),
                         {"body": [msg("field.too_deep", max=max_depth)]}) from None

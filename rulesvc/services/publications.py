@@ -50,11 +50,13 @@ MAX_REASON = limits.MAX_TEXT_CHARS  # as every other reason (README: 4,000 chara
 
 def publish(session: Session, actor: Actor, dictionary: Dictionary, *, scheme: str, period: str,
             version_id: int | None = None, reason: str = "", supersedes: int | None = None,
-            cache_dir: str | Path | None = None, today: dt.date | None = None) -> Publication:
+            cache_dir: str | Path | None = None, today: dt.date | None = None,
+            accept_fewer_graded: bool = False) -> Publication:
     """Publish ``scheme``'s results for ``period`` (needs *activate* on the scheme's procuratorate).
 
     Refused: an open period; a period already published (unless ``supersedes`` names its latest
-    publication, with a ``reason``); a version never in force; a correction that would change nothing."""
+    publication, with a ``reason``); a version never in force; a correction that would change nothing; a
+    correction grading fewer than half as many as the publication it replaces, unless ``accept_fewer_graded``."""
     s = versions.get_scheme(session, actor, scheme)
     require(actor, "activate", s.procuratorate_id, what=f"方案 {scheme}", doing=("发布考评结果", "publish results"))
     p = results.parse(period)
@@ -92,6 +94,12 @@ def publish(session: Session, actor: Actor, dictionary: Dictionary, *, scheme: s
     if graded.height == 0:
         bad = msg("publication.nobody_graded", period=p.label, subjects=fig.frame.height)
         raise InvalidInput(bad, errors={"period": [bad]})
+    # A correction that grades fewer than half as many as the figures it replaces is asked to be confirmed: a review
+    # withdrew the year's dataset, imported three people's events and replaced 2,845 graded with 3.
+    if supersedes is not None and latest is not None and graded.height * 2 < latest.graded_count \
+            and not accept_fewer_graded:
+        bad = msg("publication.graded_drop", before=latest.graded_count, after=graded.height, id=latest.id)
+        raise InvalidInput(bad, errors={"accept_fewer_graded": [bad]})
     cards = _cards(session, fig)
     frame = _stored_frame(fig)
     left_out = fig.left_out

@@ -290,3 +290,17 @@ def test_a_batch_of_unknown_codes_reads_the_directory_once_not_once_a_code(world
         assert cards[-1]["subject"]["code"] == "P01" and "error" not in cards[-1]
         counts.append(len(seen))
     assert counts[1] == counts[0], counts
+
+
+def test_a_body_naming_a_key_twice_is_refused_not_read_one_way(world):
+    """A review sent {"subject": "P01", "subject": "P04"}: the last won (200 for P04), where a gateway reading the
+    first would log P01. A key twice in one object is a bad body now (400), at any depth."""
+    _, c, k, _ = world
+    for raw in ('{"scheme": "SIM-PROSECUTOR", "period": "2020", "subject": "P01", "subject": "P04"}',
+                '{"scheme": "SIM-PROSECUTOR", "period": "2020", "subject": "P01", "events": [{"a": 1, "a": 2}]}'):
+        body = refused(c.post("/api/v1/evaluations", headers={**k["scorer"], "Content-Type": "application/json"},
+                              data=raw), 400, "request.bad_json")
+        assert "出现了不止一次" in body["message"]
+    en = refused(c.post("/api/v1/evaluations?lang=en", headers={**k["scorer"], "Content-Type": "application/json"},
+                        data='{"subject": "P01", "subject": "P04"}'), 400)
+    assert "appears more than once" in en["message"]

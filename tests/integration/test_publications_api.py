@@ -474,3 +474,39 @@ def test_a_published_full_trace_explains_the_card_as_published_after_the_directo
     en = ok(c.post("/api/v1/evaluations?lang=en", headers=k["scorer"], json={
         "scheme": "SIM-PROSECUTOR", "period": PERIOD, "subject": differs[0]["subject"]["code"], "trace": "full"}))
     assert en["trace_note"].startswith("The full trace") and "grade" in en["trace_note"] and "directory" in en["trace_note"]
+
+
+def test_a_correction_grading_fewer_than_half_as_many_must_be_confirmed(world):
+    """A review withdrew the period's dataset, imported three people's events and superseded the province's
+    publication: 2,845 graded became 3, "published" for everyone. A correction that grades fewer than half as many
+    as the one it replaces is now refused until the caller confirms it (``accept_fewer_graded``)."""
+    from sqlalchemy import select
+
+    from rulesvc.persistence.models import Dataset
+    from rulesvc.services.importing.datasets import withdraw_dataset
+
+    sim, c, k, v1, tmp = world
+    pub = ok(c.post("/api/v1/publications", headers=k["reviewer"], json={"scheme": "SIM-PROSECUTOR",
+                                                                         "period": PERIOD}), 201)
+    assert pub["graded"] >= 4
+    with sim.app_context():
+        first = db.session.scalar(select(Dataset.id).where(Dataset.kind == "events").order_by(Dataset.id))
+        withdraw_dataset(db.session, system_actor("tests"), first, reason="误导入")
+        db.session.commit()
+    rows = [["event_id", "event_type", "procuratorate", "prosecutor", "case_id", "occurred_on", "action", "adopted",
+             "subject", "resolved", "kind", "level", "title"]]
+    rows += [[f"ONLY-P01-{i}", "supervision_action", "910101", "P01", "", "2020-07-02", "filing", "true", "", "", "",
+              "", ""] for i in range(3)]
+    path = tmp / "only.csv"
+    with path.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(rows)
+    with sim.app_context():
+        assert import_file(db.session, path, dictionary=get_dictionary(sim.config["RULES_DIR"]), created_by="tests",
+                           actor=system_actor("tests")).created
+        db.session.commit()
+    url = f"/api/v1/publications/{pub['id']}/supersede"
+    body = refused(c.post(url, headers=k["reviewer"], json={"reason": "撤回误导入的数据"}), 422, "publication.graded_drop")
+    assert f"从 {pub['graded']} 人降到 1 人" in body["message"] and "accept_fewer_graded" in body["errors"]
+    assert ok(c.get(f"/api/v1/publications/{pub['id']}", headers=k["scorer"]))["current"]  # nothing changed
+    fixed = ok(c.post(url, headers=k["reviewer"], json={"reason": "撤回误导入的数据", "accept_fewer_graded": True}), 201)
+    assert fixed["graded"] == 1 and fixed["supersedes"] == pub["id"]
