@@ -264,9 +264,16 @@ def test_published_figures_do_not_move_under_new_data_and_rules_and_a_correction
             with pytest.raises(Exception, match="已发布的考评结果不可修改"):
                 with db.engine.begin() as conn:
                     conn.execute(text(sql))
+        # nor to add a card to one: a review added a made-up subject (total 100, 优秀) to a published period
+        with pytest.raises(Exception, match="发布的结果已封存"):
+            with db.engine.begin() as conn:
+                conn.execute(text(
+                    "INSERT INTO publication_cards (publication_id, code, procuratorate_id, status, total, grade, place,"
+                    " card) SELECT publication_id, 'P99', procuratorate_id, status, 100.0, '优秀', 1, card"
+                    " FROM publication_cards WHERE code = 'P01' AND publication_id = :p"), {"p": regrouped["id"]})
         if db.engine.dialect.name == "sqlite":  # INSERT OR REPLACE deletes without firing a DELETE guard
             for table in ("publication_cards", "publications", "scheme_versions", "audit_log"):
-                with pytest.raises(Exception, match="不能替换"):
+                with pytest.raises(Exception, match="不能替换|已封存"):  # cards: closed, before their keys are looked at
                     with db.engine.begin() as conn:
                         conn.execute(text(f"INSERT OR REPLACE INTO {table} SELECT * FROM {table}"))
 
