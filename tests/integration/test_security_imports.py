@@ -576,6 +576,18 @@ def test_a_terminal_escape_in_a_name_is_a_row_error(reference, tmp_path):
     assert [(e.line, e.column) for e in errors] == [(2, "name")] and "\\x1b" in errors[0].value
 
 
+def test_a_text_direction_override_in_a_name_is_a_row_error(reference, tmp_path):
+    """A review imported a prosecutor named with U+202E (right-to-left override): every list and export then showed
+    the rest of the line reversed. Overrides and isolates are refused like the other control characters."""
+    for mark in ("\u202e", "\u2066"):
+        names = write(tmp_path / "people.csv", [f"P010,张{mark}三,220102,,ordinary_crime,quota,false,,2018-01-01,"],
+                      header="code,name,procuratorate,department,business,quota_status,is_leader,leader_title,"
+                             "active_from,active_to")
+        errors = rejection(reference, names).row_errors
+        assert [(e.line, e.column) for e in errors] == [(2, "name")], mark
+        assert f"\\u{ord(mark):04x}" in errors[0].value and "文字方向" in errors[0].message_zh
+
+
 def test_a_nul_byte_is_a_row_error_of_its_cell_not_a_server_error(reference, tmp_path):
     csv_path = write(tmp_path / "nul.csv", [case("K1", 1), case("K2", 2).replace("C-K2", "C-\x00K2")])
     refused = rejection(reference, csv_path)

@@ -163,14 +163,18 @@ def _line_too_long(line: int, limit: int) -> RowError:
 
 
 # Control characters other than tab and line breaks: nothing a case system writes on purpose, and an
-# escape sequence in a name would reach every terminal that prints it (`rank`, `evaluate`).
-CONTROL = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# escape sequence in a name would reach every terminal that prints it (`rank`, `evaluate`). Likewise the
+# direction overrides and isolates (U+202A–U+202E, U+2066–U+2069): one in a name reorders what every list,
+# card and export shows after it (a review imported a prosecutor named with U+202E).
+CONTROL = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def _control(line: int, column: str, value: str) -> RowError:
-    shown = CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value[:40])
-    return RowError(line, column, "单元格含有控制字符（如 ESC），请删除后再导入",
-                    "the cell contains a control character (such as ESC); remove it", shown)
+    shown = CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}",
+                        value[:40])
+    return RowError(line, column, "单元格含有控制字符（如 ESC 或文字方向控制符），请删除后再导入",
+                    "the cell contains a control character (such as ESC or a text-direction override); remove it",
+                    shown)
 
 
 def _nul(line: int, column: str, value: str) -> RowError:
