@@ -299,6 +299,22 @@ def test_a_reviewer_publishes_and_corrects_on_the_ranking_page(world, tmp_path):
     r = reviewer.post("/admin/results/publish/", data={**form, "supersedes": str(pub["id"]), "reason": "补录事件"})
     assert r.status_code == 302
     assert "（第 2 次发布）" in page(reviewer, r.headers["Location"])
+    # A correction that would grade fewer than half as many: the page says so and offers the box to confirm it.
+    from rulesvc.persistence.models import Dataset
+    from rulesvc.services.governance.access import system_actor
+    from rulesvc.services.importing.datasets import withdraw_dataset
+
+    with sim.app_context():
+        first = db.session.scalar(select(Dataset.id).where(Dataset.kind == "events").order_by(Dataset.id))
+        withdraw_dataset(db.session, system_actor("tests"), first, reason="误导入")
+        db.session.commit()
+    second = ok(c.get("/api/v1/publications", headers=keys["reviewer"]))[0]
+    r = reviewer.post("/admin/results/publish/", data={**form, "supersedes": str(second["id"]), "reason": "撤回误导入"})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and 'id="accept-fewer-graded"' in html and "评定等次的人数从" in html, html[-3000:]
+    r = reviewer.post("/admin/results/publish/", data={**form, "supersedes": str(second["id"]), "reason": "撤回误导入",
+                                                       "accept_fewer_graded": "1"})
+    assert r.status_code == 302 and "（第 3 次发布）" in page(reviewer, r.headers["Location"])
 
 
 def test_the_comparison_of_a_scheme_scoring_prosecutors_says_so(world):
