@@ -138,6 +138,18 @@ def province_files(folder: Path, people: Mapping[str, tuple[str, int, int, int, 
     return [units, depts, pros, events]
 
 
+def filings_of_p01(app, path: Path, ids: str, n: int, on: str) -> None:
+    """Import ``n`` of P01's adopted supervision filings dated ``on`` (event ids ``{ids}-0`` …) as a new dataset."""
+    rows = [["event_id", "event_type", "procuratorate", "prosecutor", "case_id", "occurred_on", "action", "adopted"]]
+    rows += [[f"{ids}-{i}", "supervision_action", "910101", "P01", "", on, "filing", "true"] for i in range(n)]
+    with path.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(rows)
+    with app.app_context():
+        assert import_file(db.session, path, dictionary=get_dictionary(app.config["RULES_DIR"]), created_by="tests",
+                           actor=system_actor("tests")).created
+        db.session.commit()
+
+
 def import_province(app, folder: Path, people: Mapping[str, tuple[str, int, int, int, int]] = PEOPLE, *,
                     months: list[str] | None = None) -> None:
     """Write the files and import them through the real import service (each file whole or nothing)."""

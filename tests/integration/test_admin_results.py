@@ -19,7 +19,7 @@ from sqlalchemy import select
 from rulesvc.extensions import db
 from rulesvc.persistence.models import Procuratorate, Prosecutor
 from rulesvc.services.users import create_user
-from tests.integration.simhelpers import SCHEME, ok, scoring_world
+from tests.integration.simhelpers import SCHEME, filings_of_p01, ok, scoring_world
 from tests.integration.test_admin import csrf_token
 
 pytestmark = pytest.mark.sqlite_only  # the services under these pages run on both databases
@@ -233,21 +233,7 @@ def test_published_figures_are_said_to_be_published(world):
 
 
 def _more_events_for_p01(app, folder) -> None:
-    import csv
-
-    from rulesvc.services.dictionary import get_dictionary
-    from rulesvc.services.governance.access import system_actor
-    from rulesvc.services.importing import import_file
-
-    rows = [["event_id", "event_type", "procuratorate", "prosecutor", "case_id", "occurred_on", "action", "adopted"]]
-    rows += [[f"X-P01-{i}", "supervision_action", "910101", "P01", "", "2020-09-01", "filing", "true"] for i in range(9)]
-    path = folder / "more.csv"
-    with path.open("w", encoding="utf-8", newline="") as f:
-        csv.writer(f).writerows(rows)
-    with app.app_context():
-        assert import_file(db.session, path, dictionary=get_dictionary(app.config["RULES_DIR"]), created_by="tests",
-                           actor=system_actor("tests")).created
-        db.session.commit()
+    filings_of_p01(app, folder / "more.csv", "X-P01", 9, "2020-09-01")
 
 
 def test_a_corrected_publication_says_what_it_corrects_and_what_the_first_one_said(world, tmp_path):

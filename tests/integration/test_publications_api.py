@@ -25,6 +25,7 @@ from rulesvc.services.importing import import_file
 from tests.integration.simhelpers import (
     CANDIDATE,
     PEOPLE,
+    filings_of_p01,
     import_rows,
     new_draft,
     ok,
@@ -500,17 +501,7 @@ def test_a_correction_grading_fewer_than_half_as_many_must_be_confirmed(world):
         first = db.session.scalar(select(Dataset.id).where(Dataset.kind == "events").order_by(Dataset.id))
         withdraw_dataset(db.session, system_actor("tests"), first, reason="误导入")
         db.session.commit()
-    rows = [["event_id", "event_type", "procuratorate", "prosecutor", "case_id", "occurred_on", "action", "adopted",
-             "subject", "resolved", "kind", "level", "title"]]
-    rows += [[f"ONLY-P01-{i}", "supervision_action", "910101", "P01", "", "2020-07-02", "filing", "true", "", "", "",
-              "", ""] for i in range(3)]
-    path = tmp / "only.csv"
-    with path.open("w", encoding="utf-8", newline="") as f:
-        csv.writer(f).writerows(rows)
-    with sim.app_context():
-        assert import_file(db.session, path, dictionary=get_dictionary(sim.config["RULES_DIR"]), created_by="tests",
-                           actor=system_actor("tests")).created
-        db.session.commit()
+    filings_of_p01(sim, tmp / "only.csv", "ONLY-P01", 3, "2020-07-02")
     url = f"/api/v1/publications/{pub['id']}/supersede"
     body = refused(c.post(url, headers=k["reviewer"], json={"reason": "撤回误导入的数据"}), 422, "publication.graded_drop")
     assert f"从 {pub['graded']} 人降到 1 人" in body["message"] and "accept_fewer_graded" in body["errors"]
