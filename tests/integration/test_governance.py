@@ -595,8 +595,8 @@ def test_a_go_live_still_ahead_is_taken_back_and_the_version_before_stays_in_for
                                                                                                   None)
         assert two.status == "active" and two.effective_to is None  # in force again, with no end
         assert versions.version_in_effect(db.session, pr, "TPL", later).id == v2
-        records = {r.action: r for r in db.session.scalars(select(AuditRecord).where(
-            AuditRecord.action.in_(("version.unschedule", "version.resume"))))}
+        records = {r.action: r for r in db.session.scalars(select(AuditRecord).where(  # the latest of each action
+            AuditRecord.action.in_(("version.unschedule", "version.resume"))).order_by(AuditRecord.id))}
         assert records["version.unschedule"].detail["note"] == "误排生效日期"
         assert records["version.unschedule"].detail["effective_from"] == soon.isoformat()
         assert f"原定 {soon.isoformat()} 起生效" in records["version.unschedule"].summary
