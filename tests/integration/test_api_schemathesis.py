@@ -70,13 +70,14 @@ class Budget:
     everything: int
     least: int
     reset_every: int
+    read_only_run: bool = True  # PostgreSQL: the key with every permission reads everything the read-only key does
 
 
 # Sized so that the suite stays within CI's 20 minutes on one core (its two halves are the longest files of the
 # suite): the coverage cases all kept (every parameter at and past its bounds, missing, of the wrong type), generated
 # cases about a quarter of those of the first runs — they found nothing the coverage cases did not in the last runs.
 BUDGETS = {"sqlite": Budget(reads=8, refused=3, everything=10, least=2600, reset_every=10),
-           "postgresql": Budget(reads=4, refused=1, everything=5, least=2600, reset_every=20)}
+           "postgresql": Budget(reads=0, refused=0, everything=5, least=1200, reset_every=20, read_only_run=False)}
 # Values of every JSON type, grafted into real documents and overrides (Targets.aim).
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False, allow_infinity=False)
@@ -358,14 +359,17 @@ def test_api_conforms_to_its_openapi_document(app, db_kind, pg_server, capsys, m
     monkeypatch.setitem(app.extensions, "rulesvc.simulations", Parked())
     snapshot = Snapshot(app, admin=pg_server.engine if db_kind == "postgresql" else None)
     try:
+        # (On PostgreSQL the read-only key's run is left out: its refusals come before the database is read, and
+        # its reads are the other key's, within a city — the values at and past every bound reach PostgreSQL with
+        # the key holding every permission.)
         runs = [
             Run("read-only key (read, audit) of a city", keys["read-only"],
                 lambda op: budget.reads if op.method.upper() == "GET" else budget.refused,
                 targets=targets.seen_by(keys["read-only"]), checks=(changes_nothing,)).fuzz(app),
-            Run("key with every permission on the province", keys["every permission"],
-                lambda op: budget.everything, targets=targets, reset=snapshot.restore,
-                reset_every=budget.reset_every).fuzz(app),
-        ]
+        ] if budget.read_only_run else []
+        runs.append(Run("key with every permission on the province", keys["every permission"],
+                        lambda op: budget.everything, targets=targets, reset=snapshot.restore,
+                        reset_every=budget.reset_every).fuzz(app))
     finally:
         snapshot.drop()
 
@@ -376,12 +380,14 @@ def test_api_conforms_to_its_openapi_document(app, db_kind, pg_server, capsys, m
     failures = [line for run in runs for line in run.report()]
     assert not failures, f"{len(failures)} kinds of failure:\n\n" + "\n\n".join(failures)
     assert sum(run.total for run in runs) >= budget.least
-    read_only, everything = runs
+    everything = runs[-1]
     labels = {label for label, _ in everything.statuses}
     assert not [x for x in labels if not everything.answered(x, 200, 299)], \
         f"operations the key with every permission never got through:\n{everything.table()}"
-    assert not [x for x in labels if x.startswith("GET") and not read_only.answered(x, 200, 299)], \
-        f"reads the read-only key never got through:\n{read_only.table()}"
+    if budget.read_only_run:
+        read_only = runs[0]
+        assert not [x for x in labels if x.startswith("GET") and not read_only.answered(x, 200, 299)], \
+            f"reads the read-only key never got through:\n{read_only.table()}"
 
 
 # -- what the runs found, held by fast tests -------------------------------------------------------------------
