@@ -21,11 +21,11 @@ from rulesvc.engine.dictionary import Dictionary
 from rulesvc.engine.participation import EVALUATED, LEVEL_LABELS, STATUS_LABELS
 from rulesvc.engine.periods import Period, parse_period
 from rulesvc.errors import InvalidInput, NotEvaluated, NotFound, RulesvcError
-from rulesvc.persistence.models import Department, Prosecutor
+from rulesvc.persistence.models import Prosecutor
 from rulesvc.services import results
 from rulesvc.services.governance.access import Actor, procuratorate_in_view, tree_of
 from rulesvc.services.results_words import QUOTA_STATUS_WORDS, figures_words
-from rulesvc.services.scoring import RANK_GROUPS, scope_ids
+from rulesvc.services.scoring import RANK_GROUPS, departments_of, scope_ids
 
 MAX_HISTORY_PERIODS = 24
 ROW_COLUMNS = ("place", "code", "name", "procuratorate_id", "department_id", "business_code", "line", "level", "quota_status",
@@ -94,7 +94,7 @@ def rows(session: Session, dictionary: Dictionary, frame: pl.DataFrame, kind: st
     orgs = tree_of(session).names
     businesses = {b.code: b.name for b in dictionary.businesses}
     lines = {b.line: b.line_name for b in dictionary.businesses}
-    departments = _departments(session, frame) if kind == "prosecutor" else {}
+    departments = departments_of(session, frame) if kind == "prosecutor" else {}
     quota = _quota_statuses(session, frame) if kind == "prosecutor" else {}
     out = []
     for r in frame.iter_rows(named=True):
@@ -140,17 +140,6 @@ def _group_of(group: str, r: Mapping[str, Any], org: Mapping[str, str] | None, d
     else:
         return {"by": "all", "code": None, "name": EVERYONE}
     return {"by": group, "code": code, "name": name or NO_GROUP_VALUE[group]}
-
-
-def _departments(session: Session, frame: pl.DataFrame) -> dict[int, tuple[str, str]]:
-    """Code and name of the departments of ``frame``'s rows."""
-    if "department_id" not in frame.columns:
-        return {}
-    ids = [i for i in frame["department_id"].unique().to_list() if i is not None]
-    if not ids:
-        return {}
-    found = session.execute(select(Department.id, Department.code, Department.name).where(Department.id.in_(ids)))
-    return {r.id: (r.code, r.name) for r in found}
 
 
 def _quota_statuses(session: Session, frame: pl.DataFrame) -> dict[str, str]:

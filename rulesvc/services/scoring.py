@@ -26,7 +26,7 @@ from rulesvc.engine.participation import EXCLUDED, participation
 from rulesvc.engine.periods import Period
 from rulesvc.engine.result import Result
 from rulesvc.errors import NotEvaluated, NotFound
-from rulesvc.persistence.models import Procuratorate
+from rulesvc.persistence.models import Department, Procuratorate
 from rulesvc.schema.scheme import DocumentError, load_scheme, read_document
 from rulesvc.services.facts import datasets_in_use, events_frame, in_use, subjects_frame
 
@@ -206,6 +206,17 @@ def compare_units(session: Session, compiled: CompiledScheme, dictionary: Dictio
     return frame, runs
 
 
+def departments_of(session: Session, frame: pl.DataFrame) -> dict[int, tuple[str, str]]:
+    """Code and name of the departments of ``frame``'s rows (its ``department_id``)."""
+    if "department_id" not in frame.columns:
+        return {}
+    ids = [i for i in frame["department_id"].unique().to_list() if i is not None]
+    if not ids:
+        return {}
+    found = session.execute(select(Department.id, Department.code, Department.name).where(Department.id.in_(ids)))
+    return {r.id: (r.code, r.name) for r in found}
+
+
 RANK_GROUPS = ("all", "procuratorate", "department", "business", "line", "level")
 
 
@@ -230,8 +241,12 @@ def ranking(session: Session, compiled: CompiledScheme, bulk: BulkResult, dictio
     if bulk.key == "prosecutor_id":
         businesses = {b.code: b.name for b in dictionary.businesses}
         f = f.join(orgs, on="procuratorate_id", how="left")
+        # The department too: with ``group="department"`` two first places on one page are two departments.
+        depts = {k: v[1] for k, v in departments_of(session, f).items()}
+        dept = (pl.col("department_id").replace_strict(depts, default=None, return_dtype=pl.Utf8)
+                if "department_id" in f.columns else pl.lit(None, dtype=pl.Utf8))
         cols = [pl.col("place").alias("名次"), pl.col("code").alias("工号"), pl.col("name").alias("姓名"),
-                pl.col("org_code").alias("检察院代码"), pl.col("org_name").alias("检察院"),
+                pl.col("org_code").alias("检察院代码"), pl.col("org_name").alias("检察院"), dept.alias("部门"),
                 pl.col("business_code").replace_strict(businesses, default=None, return_dtype=pl.Utf8).alias("业务")]
     else:
         cols = [pl.col("place").alias("名次"), pl.col("code").alias("检察院代码"), pl.col("name").alias("检察院"),

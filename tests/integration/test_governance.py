@@ -814,3 +814,24 @@ def test_a_county_scheme_scores_only_that_county(demo_app) -> None:
     assert wrong.exit_code != 0 and "不在方案 SFS-PROSECUTOR-910101 的适用范围内" in wrong.output
     right = runner.invoke(args=["evaluate", "--scheme", county, "--subject", inside[0], "--period", "2020"])
     assert right.exit_code == 0, right.output
+
+
+def test_rank_by_department_names_each_rows_department(demo_app, tmp_path) -> None:
+    """``rulesvc rank --group department``: places count within a department, so two first places on one page
+    must read as two departments — every row names its department (部门), and the places restart in each."""
+    import csv
+
+    county = str(PROJECT_ROOT / "rules" / "localizations" / "910101" / "SFS-PROSECUTOR-910101.overrides.yaml")
+    out = tmp_path / "rank.csv"
+    ranked = demo_app.test_cli_runner().invoke(
+        args=["rank", "--scheme", county, "--period", "2020", "--group", "department", "--csv", str(out)])
+    assert ranked.exit_code == 0, ranked.output
+    assert "部门" in ranked.output.splitlines()[3]  # the table's header
+    with open(out, encoding="utf-8-sig") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["名次"]]
+    firsts = [r["部门"] for r in rows if r["名次"] == "1"]
+    assert len(firsts) >= 2 and len(set(firsts)) == len(firsts) and all(firsts), firsts
+    by_dept: dict[str, list[int]] = {}
+    for r in rows:
+        by_dept.setdefault(r["部门"], []).append(int(r["名次"]))
+    assert all(min(places) == 1 for places in by_dept.values()), by_dept
