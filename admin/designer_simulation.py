@@ -281,8 +281,10 @@ class SimulationViews:
             return self._not_found()
         notes = S.dimension_notes(run, lang)
         db.session.commit()
+        grades = {"b": why["baseline"]["grade"], "c": why["candidate"]["grade"],
+                  "reason_b": why["grade_reason_b"], "reason_c": why["grade_reason_c"]}
         return self.render("admin/designer/simulation_why.html", why=S.why_rows(why["items"]), n=S.Numbers(lang),
-                           kinds=S.KIND_WORDS[lang], dim_notes=notes)
+                           kinds=S.KIND_WORDS[lang], dim_notes=notes, grades=grades)
 
     @expose("/<code>/<int:number>/simulations/<int:run_id>/export.<fmt>")
     def simulation_export(self, code: str, number: int, run_id: int, fmt: str) -> ResponseReturnValue:

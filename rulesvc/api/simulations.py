@@ -208,6 +208,13 @@ class WhySchema(SubjectRowSchema):
     items = ma.fields.List(ma.fields.Dict(), required=True, metadata={
         "description": "按对总分变化的贡献排序的各指标、加减分项 (indicators and adjustments by contribution to Δ total): "
                        "kind, code, name, points_b, points_c, contrib_b, contrib_c, delta"})
+    grade_reason_c = ma.fields.String(required=True, allow_none=True, metadata={
+        "description": "候选版本下的等次依据（未评等次为空）；名额决定的等次变化只在这里说明，不在 items 里 "
+                       "(why the candidate grades the subject so; a move the quota made is explained here, not by the items)",
+        "example": "总分 95.86 ≥ 95 → 优秀"})
+    grade_reason_b = ma.fields.String(required=True, allow_none=True, metadata={
+        "description": "基准版本下的等次依据（未评等次为空） (why the baseline grades the subject so)",
+        "example": "总分 95.71 ≥ 95；优秀名额 15% × 26 人，四舍五入共 4 名，可评优秀且总分不低于本人者 6 名 → 顺延 → 良好"})
 
 
 # -- views -------------------------------------------------------------------------------------------

@@ -187,6 +187,16 @@ def bands_kept_from(compiled: CompiledScheme, vetoes: Sequence[str]) -> set[str]
     return out
 
 
+def line_band(compiled: CompiledScheme, total: float | None) -> str | None:
+    """The band ``total`` reaches by the grade lines alone — before vetoes and quotas (:func:`grade_for`'s
+    first step). Two versions giving a subject the same line band and different grades: the places (or a
+    veto) decided the move, not the points."""
+    g = compiled.scheme.grading
+    if g is None or total is None:
+        return None
+    return next((b.grade for b in g.bands if total >= b.min), None)
+
+
 def grade_for(compiled: CompiledScheme, total: float, vetoes: Sequence[str], subject: Subject,
               peers: PeerContext | None) -> tuple[str | None, str]:
     """The grade and why: the band the total reaches, then veto caps and bars, then quotas. A subject

@@ -43,6 +43,7 @@ from rulesvc.engine.dictionary import Dictionary
 from rulesvc.engine.evaluate import PythonDecider
 from rulesvc.engine.frame_events import evaluate_subject_frame
 from rulesvc.engine.participation import EVALUATED
+from rulesvc.engine.peers import line_band
 from rulesvc.engine.simreport import clean, detail_expr, grade_order, why_moved
 from rulesvc.errors import NotEvaluated, NotFound
 from rulesvc.services import results
@@ -77,7 +78,8 @@ def impact(session: Session, actor: Actor, dictionary: Dictionary, *, version_id
     part); ``distribution`` per side (count and share per grade; none in force: empty); ``moves`` (``up``, ``down``, ``same``,
     ``into_grading``, ``out_of_grading``, ``total_changed``); ``matrix`` (rows: grade in force, columns:
     grade under the draft); ``crossers`` (up to ``limit``, the largest moves first: code, name,
-    procuratorate, totals, grades, direction and ``why`` — the parts that moved the total most) and
+    procuratorate, totals, grades and their reasons, direction, ``why`` — the parts that moved the total most —,
+    ``line_band`` and ``by_places``: both totals reach the same band by its line, so a quota or veto moved the grade) and
     ``crossers_total``; ``quota`` per side; ``warnings`` (lint); ``datasets``; ``computation``."""
     today = today or results.today()
     looked = looked_at(session, actor, dictionary, version_id, document)
@@ -220,6 +222,10 @@ def _crossers(session: Session, crossers: pl.DataFrame, draft: Scored, compiled:
     names = tree_of(session).names
     out = []
     for r in top.iter_rows(named=True):
+        # A move between grades while both totals reach the same band by its line: the places of a quota (or a
+        # veto) decided it — the points that moved the total did not, and the panel must not say they did.
+        line_d, line_b = line_band(compiled, r["total_d"]), line_band(base.compiled, r["total_b"])
+        by_places = r["direction"] in ("up", "down") and line_d is not None and line_d == line_b
         why = [w for w in why_moved(details["d"].get(r[draft.key]), details["b"].get(r[draft.key]))
                if abs(w["delta"]) > 1e-9][:WHY_TOP]
         out.append({"code": r["code"], "name": r["name"], "procuratorate": dict(names.get(r["procuratorate_id"]) or {}),
@@ -228,7 +234,7 @@ def _crossers(session: Session, crossers: pl.DataFrame, draft: Scored, compiled:
                                "grade_reason": reasons["b"].get(r[draft.key]) or ""},
                     DRAFT: {"total": r["total_d"], "grade": r["grade_d"], "status": r["status_d"],
                             "grade_reason": reasons["d"].get(r[draft.key]) or ""},
-                    "delta": r["delta"], "why": why})
+                    "delta": r["delta"], "why": why, "line_band": line_d, "by_places": by_places})
     return out
 
 

@@ -149,6 +149,9 @@ def test_the_live_impact_of_an_unsaved_weight_is_the_services_answer_and_saves_n
     assert shown == want
     if expected["crossers"]:
         assert expected["crossers"][0]["name"] in html
+        # Each crosser's grade and why under both versions (a quota decides grades the points do not explain)
+        assert html.count("现行版本的等次依据") == sum(1 for c in expected["crossers"] if c["in_force"]["grade_reason"])
+        assert html.count("等次由名额（或一票否决）决定") == sum(1 for c in expected["crossers"] if c["by_places"])
     # Nothing saved, nothing recorded: the draft's lock counter and the audit log are as before.
     assert _draft(app) == (v_id, lock, audits)
 

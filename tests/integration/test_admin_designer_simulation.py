@@ -238,6 +238,11 @@ def test_why_a_person_moved_is_a_fragment_whose_items_add_up(world):
         db.session.remove()
     moved = [w for w in why["items"] if abs(w["delta"]) > 1e-9]
     assert moved and abs(sum(w["delta"] for w in moved) - why["delta_total"]) < 1e-6
+    # A grade that moved shows its reason under both (places of a quota move grades the items do not explain)
+    if why["baseline"]["grade"] != why["candidate"]["grade"]:
+        assert "基准版本下的等次依据" in fragment or "候选版本下的等次依据" in fragment
+    else:
+        assert "等次依据" not in fragment
     for w in moved:
         assert f'data-code="{w["code"]}"' in fragment and w["name"] in fragment
         # An indicator with the same points that moves the total says why: its dimension's weight (a first day

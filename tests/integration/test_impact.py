@@ -169,6 +169,7 @@ def test_the_edits_move_people_and_the_answer_adds_up(ctx):
         assert 87 <= c["draft"]["total"] < 90
         # Each side's grade and why (a veto or a quota moves a grade the points do not explain: an audit)
         assert c["draft"]["grade_reason"].endswith("→ 良好") and "合格" in c["in_force"]["grade_reason"]
+        assert c["by_places"] is False and c["line_band"] == "良好"  # the line moved: the points decide
     assert answer["in_force"]["version_id"] == ids["template_v1"] and answer["period"] == "2020"
 
     tier = _impact(app, "prov", ids["template"], document=_edited(_tier))
@@ -184,6 +185,13 @@ def test_a_quota_edit_shows_in_the_quota_use_of_both_sides(ctx):
     assert after["places"] >= before["places"] and after["taken"] >= before["taken"]
     assert before["size"] == after["size"] and after["taken"] <= after["places"]
     assert answer["distribution"]["draft"][0]["count"] == after["taken"]
+    # More places lift people whose totals reached 优秀's line under both: the places decided, not the points
+    # (a county designer read "主要因为：<indicator> +0.27" under a move the quota made: an audit).
+    lifted = [c for c in answer["crossers"] if c["direction"] == "up" and c["draft"]["grade"] == "优秀"]
+    assert lifted and all(c["by_places"] and c["line_band"] == "优秀" for c in lifted
+                          if c["in_force"]["total"] >= 95 and c["draft"]["total"] >= 95)
+    assert any(c["by_places"] for c in lifted)
+    assert all("名额" in c["in_force"]["grade_reason"] for c in lifted if c["by_places"])
     # In force, the whole province in view: the quota use the rankings report.
     fig = results.provisional_figures(db.session, _version(TEMPLATE, 1), _dictionary(app), parse_period("2020"))
     (use,) = results.quota_use(fig)

@@ -177,6 +177,10 @@ def test_draft_to_active_through_a_simulation_run(published):
         assert why["code"] == row["code"] and why["delta_total"] == row["delta_total"]
         if row["delta_total"] is not None:
             assert sum(i["delta"] for i in why["items"]) == pytest.approx(row["delta_total"], abs=1e-6), why
+        # and each side's grade with its reason (a quota moves grades the items cannot explain)
+        for side, reason in (("candidate", why["grade_reason_c"]), ("baseline", why["grade_reason_b"])):
+            grade = row[side]["grade"]
+            assert (reason is not None and reason.endswith(f"→ {grade}")) if grade else True, (side, why)
     top = ok(c.get(f"/api/v1/simulations/{run['id']}/subjects/{everyone[0]['code']}/why", headers=k["province"]))
     assert abs(top["items"][0]["delta"]) >= abs(top["items"][-1]["delta"])
     refused(c.get(f"/api/v1/simulations/{run['id']}/subjects/NOBODY/why", headers=k["province"]), 404)

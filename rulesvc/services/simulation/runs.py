@@ -403,10 +403,15 @@ def subject_result(session: Session, actor: Actor, run_id: int, code: str, *,
 
 def why(session: Session, actor: Actor, run_id: int, code: str, *, period: str | None = None) -> dict[str, Any]:
     """Why ``code`` moved: each indicator's and adjustment's points and contribution under both
-    versions, by contribution to Δ total (:func:`rulesvc.engine.simreport.why_moved`)."""
+    versions, by contribution to Δ total (:func:`rulesvc.engine.simreport.why_moved`), and the grade's reason
+    under each (``grade_reason_c`` / ``grade_reason_b``; None when not graded there)."""
     run, row = subject_result(session, actor, run_id, code, period=period)
     found = details(session, run.id, row.period, [row.code]).get(row.code, (None, None))
-    return {**subject_view(row), "items": why_moved(*found)}
+    # Each side's grade and why: a move the places of a quota made is not in the items (the points).
+    reasons = [json.loads(d).get("grade_reason") if isinstance(d, str) else (d or {}).get("grade_reason")
+               for d in found]
+    return {**subject_view(row), "items": why_moved(*found), "grade_reason_c": reasons[0] or None,
+            "grade_reason_b": reasons[1] or None}
 
 
 def details(session: Session, run_id: int, period: str, codes: Sequence[str]) -> dict[str, tuple[str | None, str | None]]:
