@@ -76,7 +76,8 @@ def impact(session: Session, actor: Actor, dictionary: Dictionary, *, version_id
     ``in_force`` (the versions compared: id, number, scheme, content hash; ``in_force`` None when nothing is
     in force); ``people`` (how many count); ``grades`` (best first, None last: not graded or not taking
     part); ``distribution`` per side (count and share per grade; none in force: empty); ``moves`` (``up``, ``down``, ``same``,
-    ``into_grading``, ``out_of_grading``, ``total_changed``); ``matrix`` (rows: grade in force, columns:
+    ``into_grading``, ``out_of_grading``, ``total_changed``; ``total_up`` / ``total_down`` among those graded
+    under both, as the simulation report counts); ``matrix`` (rows: grade in force, columns:
     grade under the draft); ``crossers`` (up to ``limit``, the largest moves first: code, name,
     procuratorate, totals, grades and their reasons, direction, ``why`` — the parts that moved the total most —,
     ``line_band`` and ``by_places``: both totals reach the same band by its line, so a quota or veto moved the grade) and
@@ -179,13 +180,18 @@ def _distribution(col: pl.Series, grades: list[str | None]) -> list[dict[str, An
 
 def _moves(t: pl.DataFrame, compared: bool) -> dict[str, int]:
     if not compared:
-        return {"up": 0, "down": 0, "same": 0, "into_grading": 0, "out_of_grading": 0, "total_changed": 0}
+        return {"up": 0, "down": 0, "same": 0, "into_grading": 0, "out_of_grading": 0, "total_changed": 0,
+                "total_up": 0, "total_down": 0}
     dirs = dict(t["direction"].drop_nulls().value_counts().iter_rows())
     same = t.filter(pl.col("grade_d").is_not_null() & (pl.col("grade_d") == pl.col("grade_b"))).height
     changed = t.filter((pl.col("delta").abs() > 1e-9) | (pl.col("total_d").is_null() != pl.col("total_b").is_null()))
+    # Up and down among those graded under both, as the simulation report counts them (a designer compared
+    # "25 whose total changed" here with "12 up, 12 down" there: the 25th was not graded under one of them).
+    both = t.filter((pl.col("status_d") == EVALUATED) & (pl.col("status_b") == EVALUATED))
     return {"up": dirs.get("up", 0), "down": dirs.get("down", 0), "same": same,
             "into_grading": dirs.get("into_grading", 0), "out_of_grading": dirs.get("out_of_grading", 0),
-            "total_changed": changed.height}
+            "total_changed": changed.height, "total_up": both.filter(pl.col("delta") > 1e-9).height,
+            "total_down": both.filter(pl.col("delta") < -1e-9).height}
 
 
 def _matrix(t: pl.DataFrame, grades: list[str | None]) -> dict[str, Any]:

@@ -177,6 +177,28 @@ def test_the_edits_move_people_and_the_answer_adds_up(ctx):
     assert moved and all(c["why"][0]["code"] == "PLEA_APPLY_RATE" for c in moved if c["direction"] == "up")
 
 
+def test_totals_up_and_down_are_counted_as_the_simulation_report_counts_them(ctx):
+    """Among those graded under both versions (a designer compared "25 whose total changed" on the panel with
+    "12 up, 12 down" in the report: the 25th was not graded under one of them), from a whole bulk run of each."""
+    from rulesvc.engine.simreport import Side, subjects_table
+
+    app, ids = ctx
+    dictionary = _dictionary(app)
+    doc = _edited(_weight)
+    m = _impact(app, "prov", ids["template"], document=doc)["moves"]
+    looked = impact_data.looked_at(db.session, _actor("prov"), dictionary, ids["template"], doc)
+    p = parse_period("2020")
+    draft, _ = score_period(db.session, looked.compiled, dictionary, p)
+    base = results.provisional_figures(db.session, _version(TEMPLATE, 1), dictionary, p)
+    grades = [b.grade for b in looked.compiled.scheme.grading.bands]
+    t = subjects_table(Side(looked.compiled, draft.frame, draft.left_out),
+                       Side(base.compiled, base.frame, base.left_out), "prosecutor_id", grades)
+    both = t.filter(pl.col("total_c").is_not_null() & pl.col("total_b").is_not_null())
+    up, down = both.filter(pl.col("delta_total") > 1e-9).height, both.filter(pl.col("delta_total") < -1e-9).height
+    assert (m["total_up"], m["total_down"]) == (up, down) and up > 0 and down > 0
+    assert m["total_changed"] >= up + down
+
+
 def test_a_quota_edit_shows_in_the_quota_use_of_both_sides(ctx):
     app, ids = ctx
     answer = _impact(app, "prov", ids["template"], document=_edited(_quota))
