@@ -301,6 +301,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "history.too_long": ("一次最多查询 {limit} 个期间，现为 {count} 个", "At most {limit} periods per request, not {count}"),
     "ranking.group_bad": ("排名分组只能是 {choices}", "The ranking group must be one of {choices_en}"),
     "ranking.business_bad": ("没有业务类别“{value}”：应为 {choices}", "No business “{value}”: one of {choices_en}"),
+    "ranking.business_not_applicable": ("方案 {scheme} 考评的是检察院，没有业务类别之分：请去掉 business",
+                                        "Scheme {scheme} scores procuratorates, which have no business: leave business out"),
+    "ranking.no_grades": ("方案 {scheme} 不评等次：请去掉 grade", "Scheme {scheme} has no grades: leave grade out"),
     "ranking.grade_bad": ("本方案没有等次“{value}”：应为 {choices}", "This scheme has no grade “{value}”: one of {choices_en}"),
     "comparison.not_procuratorate": ("院际比较只适用于以检察院为考评对象的方案，{code} 考评的是检察官",
                                      "Comparisons are for schemes that score procuratorates; {code} scores prosecutors"),
@@ -440,7 +443,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "scoring.not_in_publication": ("{code} 不在 {period} 已发布的结果（发布 #{id}）中：发布之后才列入名录或调入，已发布的结果不变",
                                    "{code} is not in the published results of {period} (publication #{id}): added to "
                                    "the directory or moved in after publishing; published results do not change"),
-    "scoring.not_evaluated": ("{code} {name} 不参加{period}考评：{reason}", "{code} {name} is not evaluated in {period}: {reason_en}"),
+    "scoring.not_evaluated": ("{code} {name} 不参加 {period} 考评：{reason}", "{code} {name} is not evaluated in {period}: {reason_en}"),
     # -- live impact and preview of a draft ---------------------------------------------------------
     "impact.not_a_draft": ("只有草稿可以带未保存的修改预览影响；第 {number} 版为{status}",
                            "Only a draft can be previewed with unsaved changes; version {number} is {status_en}"),

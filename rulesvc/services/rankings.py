@@ -57,6 +57,9 @@ def rankings(session: Session, actor: Actor, dictionary: Dictionary, *, period: 
         part = below if part is None else part & below
         f = f.filter(pl.col("procuratorate_id").is_in(sorted(below)))
     # A filter value that cannot match is a mistake to say, not an empty page (a typo would read as "nobody").
+    if business and fig.compiled.scheme.subject != "prosecutor":  # procuratorates have no business: nobody matches
+        bad = msg("ranking.business_not_applicable", scheme=fig.scheme.code)
+        raise InvalidInput(bad, errors={"business": [bad]})
     codes = [b.code for b in dictionary.businesses]
     if business and business not in codes:  # the name the rows show (公益诉讼检察) names it too, as on imports
         named = {b.name: b.code for b in dictionary.businesses} | {_loose(b.name_en): b.code
@@ -66,6 +69,9 @@ def rankings(session: Session, actor: Actor, dictionary: Dictionary, *, period: 
         bad = msg("ranking.business_bad", value=business[:40], choices="、".join(codes), choices_en=", ".join(codes))
         raise InvalidInput(bad, errors={"business": [bad]})
     grades = [b.grade for b in fig.compiled.scheme.grading.bands] if fig.compiled.scheme.grading else []
+    if grade and not grades:
+        bad = msg("ranking.no_grades", scheme=fig.scheme.code)
+        raise InvalidInput(bad, errors={"grade": [bad]})
     if grade and grade not in grades:
         bad = msg("ranking.grade_bad", value=grade[:40], choices="、".join(grades) or "—",
                   choices_en=", ".join(grades) or "—")

@@ -516,9 +516,9 @@ def history_points(h: Mapping[str, Any], lang: str) -> dict[str, Any]:
         out["places"].append(f"{p['place']}/{p['of']}" if graded and p.get("place") else "")
         if not graded:
             why = said(p.get("note"), lang) or word(STATUS_WORDS, lang, p.get("status") or "excluded")
-            # The reason names its month ("不参加2020-06考评：…"): without it, a run of months with one reason is said
+            # The reason names its month ("不参加 2020-06 考评：…"): without it, a run of months with one reason is said
             # once, its span before it (an audit read the same reason seven times).
-            why = why.replace(f" in {p['period']}", "").replace(str(p["period"]), "")
+            why = why.replace(f" in {p['period']}", "").replace(f" {p['period']} ", "").replace(str(p["period"]), "")
             if gaps and gaps[-1][2] == why and out["periods"][-2:-1] == [gaps[-1][1]]:
                 gaps[-1] = (gaps[-1][0], p["period"], why)
             else:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.simhelpers import created, import_rows, ok, scoring_world
+from tests.integration.simhelpers import created, import_rows, ok, refused, scoring_world
 
 SCHEME = "SIM-UNITS-MONTHLY"
 MONTHS = ["2020-06", "2020-07", "2020-08"]
@@ -113,3 +113,16 @@ def test_a_tie_at_the_laggard_boundary_is_said_with_how_many_it_flags(world):
     else:
         assert "并列" not in rule["note"]
     assert len(flagged) == 2, answer["units"]  # 东湖区 and the city both score 0: both explain in writing
+
+
+def test_a_filter_no_unit_can_match_is_said_not_answered_with_an_empty_page(world):
+    """Found by an integrator's audit: ``business=`` on a scheme that scores procuratorates answered 200 ``[]``
+    (a unit has no business), and ``grade=`` on a scheme without grades read "应为 —"."""
+    sim, c, keys, _ = world
+    url = f"/api/v1/rankings?scheme={SCHEME}&period=2020-07"
+    assert ok(c.get(url, headers=keys["scorer"]))  # the units are there
+    business = refused(c.get(f"{url}&business=public_interest", headers=keys["scorer"]), 422,
+                       "ranking.business_not_applicable")
+    assert "考评的是检察院" in business["message"] and business["errors"]["business"]
+    grade = refused(c.get(f"{url}&grade=优秀&lang=en", headers=keys["scorer"]), 422, "ranking.no_grades")
+    assert grade["message"] == f"Scheme {SCHEME} has no grades: leave grade out"

@@ -41,13 +41,13 @@ def test_a_ratio_says_what_it_is_a_ratio_to():
 
 
 def test_months_not_graded_for_one_reason_are_said_once():
-    """A results audit (2026-12-07): each month's reason named its month ("不参加2020-06考评：本期间不在任"), so seven
+    """A results audit (2026-12-07): each month's reason named its month ("不参加 2020-06 考评：本期间不在任"), so seven
     months in a row were listed one by one."""
     from rulesvc.services.results_words import history_points
 
     periods = [{"period": "2020-05", "status": "evaluated", "total": 90.0, "grade": "良好", "place": 3, "of": 20}]
     periods += [{"period": f"2020-{m:02d}", "status": "excluded", "total": None,
-                 "note": f"不参加2020-{m:02d}考评：本期间不在任"} for m in range(6, 13)]
+                 "note": f"不参加 2020-{m:02d} 考评：本期间不在任"} for m in range(6, 13)]
     out = history_points({"periods": periods}, "zh")
     assert out["notes"] == ["2020-06 至 2020-12：不参加考评：本期间不在任"]
     assert out["totals"] == [90.0] + [None] * 7
