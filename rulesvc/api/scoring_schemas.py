@@ -251,6 +251,10 @@ class IndicatorSchema(ma.Schema):
 
 
 class AdjustmentSchema(ma.Schema):
+    """一项加减分：各项合计之后，维度的加减分上限（adjustment_cap）再封顶一次，作为 attribution 中 kind 为 cap 的一行
+    (one bonus or penalty item; a dimension's adjustment_cap clips their net afterwards, as the attribution's
+    ``cap`` line — sum the attribution, not the items, to reach the total)."""
+
     class Meta:
         ordered = True
 
@@ -285,7 +289,8 @@ class AttributionLineSchema(ma.Schema):
 
     kind = ma.fields.String(required=True, validate=ma.validate.OneOf(
         ["base", "indicator", "adjustment", "cap", "clip", "round"]), metadata=about(
-        "base 基础分、indicator 指标、adjustment 加减分、cap 封顶、clip 上下限、round 舍入 (kind of line)", "indicator"))
+        "base 基础分、indicator 指标、adjustment 加减分、cap 维度加减分封顶（代码 dimcap:维度）、clip 总分上下限、round 舍入 "
+        "(kind of line; cap: a dimension's adjustment_cap on its items' net, code dimcap:<dimension>)", "indicator"))
     code = ma.fields.String(required=True, metadata=about("指标、加减分项等的代码 (code)", "PLEA_APPLY_RATE"))
     label = ma.fields.String(required=True, metadata=about("名称 (label)", "认罪认罚从宽制度适用率"))
     points = ma.fields.Float(required=True, metadata=about("计入总分的分值 (points added to the total)",
