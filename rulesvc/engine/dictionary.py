@@ -116,7 +116,7 @@ class Dictionary:
         except KeyError:
             raise ValueRejected(
                 f"未知的事件类型“{code}”（可用：{', '.join(sorted(self.event_types))}）",
-                f"unknown event type '{code}'",
+                f"unknown event type '{code}' (one of: {', '.join(sorted(self.event_types))})",
             ) from None
 
     def coerce_attrs(self, code: str, raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[str, ValueRejected]]]:

@@ -65,7 +65,7 @@ def test_booleans_are_not_integers():
 def test_unknown_event_type_lists_the_known_ones():
     with pytest.raises(ValueRejected) as exc:
         DICT.event_type("arrest")
-    assert "arrest_review" in exc.value.zh
+    assert "arrest_review" in exc.value.zh and "arrest_review" in exc.value.en  # in English too (an integrator)
 
 
 def test_malformed_dictionary_says_where():
