@@ -525,7 +525,11 @@ def dimension_notes(run: SimulationRun, lang: str) -> dict[str, str]:
     cand, base = run.candidate, run.baseline
     if cand is None or base is None or not _scored_as_it_is(run):
         return {}
-    c_doc, b_doc = versions.resolve(cand), versions.resolve(base)
+    return weight_notes(versions.resolve(cand), versions.resolve(base), lang)
+
+
+def weight_notes(c_doc: Mapping[str, Any], b_doc: Mapping[str, Any], lang: str) -> dict[str, str]:
+    """:func:`dimension_notes` from the two resolved documents (candidate, baseline)."""
     c_dims, b_dims = c_doc.get("dimensions") or {}, b_doc.get("dimensions") or {}
 
     def total(dims: Mapping[str, Any]) -> float:
@@ -553,6 +557,22 @@ def dimension_notes(run: SimulationRun, lang: str) -> dict[str, str]:
                          else f"the weight of its dimension {name(c_dims, dc)}: {fmt(wb)} → {fmt(wc)}")
         if tc != tb:
             parts.append(f"各维度权重合计 {fmt(tb)} → {fmt(tc)}" if zh else f"the weights' total: {fmt(tb)} → {fmt(tc)}")
+        elif not parts:
+            # Its own weight and the total as they were, another dimension's changed: it moves someone for whom a
+            # dimension has nothing to score (its weight is shared out among the others in proportion) — a
+            # designer who raised 质量 45 → 50 read "或其他维度可计分的情况变化" under 效果's −0.20 (a UI audit).
+            others = [f"“{name(c_dims, d)}” {fmt(float((b_dims.get(d) or {}).get('weight') or 0))} → "
+                      f"{fmt(float((c_dims.get(d) or {}).get('weight') or 0))}" if zh else
+                      f"{name(c_dims, d)} {fmt(float((b_dims.get(d) or {}).get('weight') or 0))} → "
+                      f"{fmt(float((c_dims.get(d) or {}).get('weight') or 0))}"
+                      for d in [*c_dims, *(x for x in b_dims if x not in c_dims)] if d != dc
+                      and float((c_dims.get(d) or {}).get("weight") or 0) != float((b_dims.get(d) or {}).get("weight") or 0)]
+            if others:
+                parts.append(("其他维度的权重有变化（" + "、".join(others) + "）：本人有维度无可计分指标时，其权重按比例分给其余维度，"
+                              "本维度所占比重随之变化") if zh else
+                             ("another dimension's weight changed (" + ", ".join(others) + "): where a dimension has "
+                              "nothing to score for this person its weight is shared out among the others in proportion, "
+                              "so this dimension's share changed"))
         if parts:
             out[str(code)] = ("得分未变，计入总分变了：" + "；".join(parts) + "。") if zh \
                 else "Same points, another weight: " + "; ".join(parts) + "."

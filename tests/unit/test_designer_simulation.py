@@ -44,3 +44,21 @@ def test_why_keeps_what_moved_the_total_largest_first_with_bar_widths():
     assert abs(out["total"] - 0.3) < 1e-12
     many = why_rows([{"kind": "indicator", "code": f"I{i}", "name": "", "delta": 1.0 / (i + 1)} for i in range(14)])
     assert len(many["items"]) == 10 and many["more"] == 4
+
+
+def test_another_dimensions_weight_is_named_under_an_indicator_whose_own_did_not_move():
+    """A UI audit: 质量 45 → 50 and 效率 25 → 20 moved 效果's indicator −0.20 for someone with nothing to score in
+    效率 (its weight is shared out), and the note read only "……或其他维度可计分的情况变化"."""
+    from rulesvc.services.designer_simulation import weight_notes
+
+    def doc(q: int, e: int) -> dict:
+        return {"dimensions": {"quality": {"name": "质量", "weight": q}, "efficiency": {"name": "效率", "weight": e},
+                               "effect": {"name": "效果", "weight": 30}},
+                "indicators": {"Q1": {"dimension": "quality"}, "F1": {"dimension": "effect"}}}
+
+    notes = weight_notes(doc(50, 20), doc(45, 25), "zh")
+    assert notes["Q1"] == "得分未变，计入总分变了：所在维度“质量”的权重 45 → 50。"
+    assert notes["F1"].startswith("得分未变，计入总分变了：其他维度的权重有变化（“质量” 45 → 50、“效率” 25 → 20）")
+    assert "其权重按比例分给其余维度" in notes["F1"]
+    assert "another dimension's weight changed (质量 45 → 50, 效率 25 → 20)" in weight_notes(doc(50, 20), doc(45, 25), "en")["F1"]
+    assert weight_notes(doc(45, 25), doc(45, 25), "zh") == {}  # nothing moved: nothing said
