@@ -93,6 +93,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
         return redirect("/admin/")
 
+    @app.get("/favicon.ico")
+    def favicon():
+        """The icon browsers ask for on every page (a 404 there was an error in every page's console)."""
+        from flask import send_from_directory
+
+        folder = app.blueprints["rulesvc_admin_templates"].static_folder  # the admin's vendored assets
+        assert folder is not None
+        return send_from_directory(folder, "favicon.svg", mimetype="image/svg+xml", max_age=86400)
+
     return app
 
 

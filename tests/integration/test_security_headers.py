@@ -76,6 +76,7 @@ PAGES = [
     ("anonymous", "get", "/api/docs/redoc", 200),
     ("anonymous", "get", "/api/docs/assets/swagger-init.js", 200),
     ("anonymous", "get", "/admin/static/admin/js/helpers.js", 200),
+    ("anonymous", "get", "/favicon.ico", 200),  # every page's console showed its 404 (a UI audit)
     ("signed_in", "get", "/admin/", 200),
     ("signed_in", "get", "/admin/procuratorates/", 200),
     ("signed_in", "get", "/admin/events/", 200),
@@ -144,3 +145,12 @@ def test_allowed_inline_hashes_are_in_the_policy(demo_app):
         digest = base64.b64encode(hashlib.sha256(source.encode()).digest()).decode()
         assert f"'sha256-{digest}'" in policy
     assert "'unsafe-hashes'" in policy
+
+
+def test_the_icon_browsers_ask_for_is_there_and_every_page_names_it(demo_app):
+    client = demo_app.test_client()
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml" and icon.data.startswith(b"<svg")
+    login = client.get("/admin/login/").get_data(as_text=True)
+    assert '<link rel="icon" type="image/svg+xml" href="/admin/assets/favicon.svg">' in login
+    assert client.get("/admin/assets/favicon.svg").status_code == 200
