@@ -408,8 +408,7 @@ def why(session: Session, actor: Actor, run_id: int, code: str, *, period: str |
     run, row = subject_result(session, actor, run_id, code, period=period)
     found = details(session, run.id, row.period, [row.code]).get(row.code, (None, None))
     # Each side's grade and why: a move the places of a quota made is not in the items (the points).
-    reasons = [json.loads(d).get("grade_reason") if isinstance(d, str) else (d or {}).get("grade_reason")
-               for d in found]
+    reasons = [json.loads(d).get("grade_reason") if d else None for d in found]
     return {**subject_view(row), "items": why_moved(*found), "grade_reason_c": reasons[0] or None,
             "grade_reason_b": reasons[1] or None}
 
