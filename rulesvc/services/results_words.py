@@ -340,6 +340,12 @@ def _nearest(n: Mapping[str, Any], label: str, unit: str, lang: str) -> dict[str
     return {"text": text, "total_gain": n["total_gain"], "full": n.get("needs", "")}
 
 
+def said_once(text: str, *already: str) -> str:
+    """``text``, or nothing when one of ``already`` (shown beside it) says it: "同组不足 5 人（3 人），不作比较" is both
+    an indicator's peer note and, its x missing, its note — a UI audit read it twice under one indicator."""
+    return "" if text and any(text in a for a in already if a) else text
+
+
 def card_page(session: Session, dictionary: Dictionary, card: Mapping[str, Any], lang: str) -> dict[str, Any]:
     """A score card (``evaluation.evaluate`` with ``trace="full"``) as the page shows it: dimensions with
     their indicators (formula with numbers, the rule that fired, points, contribution, 提升空间), bonus and
@@ -364,10 +370,10 @@ def card_page(session: Session, dictionary: Dictionary, card: Mapping[str, Any],
         applicable = i["applies"] if "applies" in i else not (i.get("value") is None and not i.get("points")
                                                                 and "不适用" in (i.get("note") or ""))
         counted = i["counted"] if "counted" in i else scored and applicable
+        rule, note, peer_note = said(i.get("rule"), lang), said(i.get("note"), lang), said(i.get("peer_note"), lang)
+        peer_note = said_once(peer_note, rule, note)
         row = {**i, "value_shown": _value(i.get("value"), unit), "scored": scored, "applicable": applicable,
-               "counted": counted,
-               "rule": said(i.get("rule"), lang), "note": said(i.get("note"), lang),
-               "peer_note": said(i.get("peer_note"), lang),
+               "counted": counted, "rule": rule, "note": note, "peer_note": peer_note,
                "filled": _filled(i.get("formula_labeled") or "", {**indicator_numbers, **metric_numbers}),
                "substituted": substituted.get(i["code"], ""),
                "prorated": prorated(i["code"], unit),

@@ -353,8 +353,7 @@ def test_the_whole_loop_localize_preview_simulate_submit_review_activate_score(
     # The version in review: its workflow card names the run the approval rests on; the report from there.
     page.goto(f"{base}/admin/schemes/{local}/1/")
     expect(page.locator("#approve-button")).to_be_enabled()
-    page.locator("#gate-run").click()
-    page.locator("table.runs tbody tr a").first.click()
+    page.locator("#gate-run").click()  # straight to that run's report (it led to the list: a UI audit)
     expect(page).to_have_url(run_url)
     expect(page.locator("#chart-matrix")).to_have_attribute("data-drawn", "1")
     shot("reviewer-report")

@@ -61,3 +61,12 @@ def test_neighbouring_totals_that_read_the_same_get_the_digits_that_tell_them_ap
             {"total": 94.0, "total_shown": "94.00"}, {"total": 94.0, "total_shown": "94.00"}]
     _apart(rows)
     assert [r["total_shown"] for r in rows] == ["95.174", "95.171", "94.00", "94.00"]  # a true tie stays as it is
+
+
+def test_a_peer_note_the_indicators_note_already_says_is_said_once():
+    from rulesvc.services.results_words import said_once
+
+    thin = "同组不足 5 人（3 人），不作比较"
+    assert said_once(thin, "", f"{thin}；按缺失处理：不计分") == ""
+    assert said_once(thin, "12 件 → 3 分", "") == thin
+    assert said_once("", "x", "y") == ""
