@@ -152,7 +152,8 @@ class ResultsView(BaseView):
                        grades=W.grade_names(compiled), page=page,
                        grade_rank={g: i for i, g in enumerate(W.grade_names(compiled))}, pages=pages, count=frame.height,
                        first=(page - 1) * PAGE_SIZE + 1, group_word=W.word(W.PEER_GROUP_WORDS, lang, meta["group"]),
-                       publishing=self._publishing(actor, scheme, meta))
+                       publishing=self._publishing(actor, scheme, meta),
+                       localized=W.localized_in_force(db.session(), actor, scheme, meta["period"]))
         return self._page("admin/results/rankings.html", started, **context)
 
     @staticmethod

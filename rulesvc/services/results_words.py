@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from rulesvc.engine.compile import CompiledScheme
 from rulesvc.engine.dictionary import Dictionary
@@ -91,6 +91,30 @@ def figures_words(meta: Mapping[str, Any], lang: str) -> dict[str, str]:
 
 
 # -- the rankings page -------------------------------------------------------------------------------------
+
+
+def localized_in_force(session: Session, actor: Actor, scheme: Scheme, period: str) -> list[dict[str, str]]:
+    """The localizations of ``scheme`` the person may read that are in force on the period's first day (code, name,
+    procuratorate): their procuratorates' people are scored under those, so a row of theirs on ``scheme``'s page is
+    not their result (a city reviewer read a county's people on the template's ranking as official: a UI audit)."""
+    try:
+        p = results.parse(period)
+    except InvalidInput:
+        return []
+    readable = {s.id: s for s in versions.list_schemes(session, actor)
+                if s.id != scheme.id and s.subject_kind == scheme.subject_kind}
+    parent = aliased(SchemeVersion)
+    found = session.execute(  # one statement: a province has a localization per county
+        select(SchemeVersion.scheme_id, SchemeVersion.status, SchemeVersion.effective_to, parent.scheme_id).outerjoin(parent, parent.id == SchemeVersion.parent_id)
+        .where(SchemeVersion.scheme_id.in_(sorted(readable)), SchemeVersion.effective_from.is_not(None),
+               SchemeVersion.effective_from <= p.start).order_by(SchemeVersion.scheme_id, SchemeVersion.number)).all()
+    in_force: dict[int, int | None] = {}  # scheme → the scheme its version in force on the first day localizes
+    for sid, status, end, parent_scheme in found:
+        if sid not in in_force and lifecycle.can_be_in_force(status) and (end is None or p.start <= end):
+            in_force[sid] = parent_scheme
+    out = [{"code": readable[sid].code, "name": readable[sid].name, "procuratorate": readable[sid].procuratorate.name}
+           for sid, parent_scheme in in_force.items() if parent_scheme == scheme.id]
+    return sorted(out, key=lambda d: d["code"])
 
 
 def ranking_schemes(session: Session, actor: Actor, kind: str | None = None) -> list[Scheme]:

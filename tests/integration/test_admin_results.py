@@ -356,3 +356,23 @@ def test_a_county_with_only_a_draft_localization_opens_on_the_template_in_force(
     html = page(signed_in(sim, "county-designer", PASSWORD), "/admin/results/")
     assert set(ranked_codes(html)) == {"P01", "P02", "P03", "P04"} and "没有生效的版本" not in html
     assert re.search(rf'<option value="{SCHEME}"[^>]*selected', html)
+    assert 'id="localized-note"' not in html  # a draft scores nobody: the template's rows are their results
+
+
+def test_the_templates_ranking_names_the_counties_scored_under_their_own_localization(world):
+    """A UI audit: a city reviewer on the template's ranking read a county's people there (99.39) as their result,
+    while the county's localization in force scored them 101.33 — the page now says whose rows are not results."""
+    from tests.integration.simhelpers import publish
+
+    sim, c, keys, v1 = world
+    loc = ok(c.post(f"/api/v1/versions/{v1['id']}/localize", headers=keys["county"], json={
+        "procuratorate": "910101", "code": "SIM-910101", "name": "清瑞区方案", "overrides": []}), 201)
+    publish(c, keys, loc["id"], effective_from="2020-01-01", periods="2020", author="county")
+    html = page(signed_in(sim, "sim-province"), RANKING)
+    note = re.search(r'id="localized-note">(.*?)</div>', html, re.S).group(1)
+    assert "按本院本地化方案考评" in note and "清瑞区人民检察院（清瑞区方案）" in note
+    assert 'href="/admin/results/?scheme=SIM-910101&amp;period=2020"' in note
+    own = page(signed_in(sim, "sim-province"), "/admin/results/?scheme=SIM-910101&period=2020")
+    assert 'id="localized-note"' not in own and set(ranked_codes(own)) == {"P01", "P02", "P03", "P04"}
+    # Before the localization's time in force, the template scores the county: nothing to say.
+    assert 'id="localized-note"' not in page(signed_in(sim, "sim-province"), f"/admin/results/?scheme={SCHEME}&period=2019")
