@@ -25,6 +25,7 @@ from rulesvc.engine.errors import DefinitionError
 from rulesvc.engine.model import Scheme
 from rulesvc.engine.scoring import fmt
 from rulesvc.errors import InvalidInput
+from rulesvc.persistence import lifecycle
 from rulesvc.persistence.lifecycle import Status
 from rulesvc.persistence.models import AuditRecord, SchemeVersion
 from rulesvc.persistence.models import Scheme as SchemeRow
@@ -91,6 +92,8 @@ class SchemeCard:
     versions: list[VersionLine]
     history: list[Change] = field(default_factory=list)
     history_source: str = "versions"  # "audit" when read from the audit log
+    own_localization: str | None = None  # a scheme from above: the code of the person's own localization of it
+    open_draft: int | None = None  # an own scheme: the number of its newest draft (修订 opens it)
 
 
 def _in_force(v: SchemeVersion, today: dt.date) -> bool:
@@ -110,7 +113,15 @@ def scheme_cards(session: Session, actor: Actor, *, lang: str = "zh", today: dt.
     read it (their own tree), else from the versions' own fields (author, submitted, reviewed, activated)."""
     today = today or localtime.today()
     cards: list[SchemeCard] = []
-    for s in versions.list_schemes(session, actor):
+    schemes = versions.list_schemes(session, actor)
+    # A scheme from above that the person's tree already localizes: its card leads there, not to a second draft.
+    localized: dict[int, str] = {}
+    for s in schemes:
+        if actor.in_scope(s.procuratorate_id):
+            for v in s.versions:
+                if v.parent is not None and v.parent.scheme_id != s.id:
+                    localized.setdefault(v.parent.scheme_id, s.code)
+    for s in schemes:
         visible = versions.visible_versions(actor, s)
         lines = [VersionLine(
             number=v.number, status=v.status, status_word=W.version_status_word(v, lang, today),
@@ -124,7 +135,10 @@ def scheme_cards(session: Session, actor: Actor, *, lang: str = "zh", today: dt.
         card = SchemeCard(code=s.code, name=s.name, procuratorate=s.procuratorate.name,
                           procuratorate_code=s.procuratorate.code, subject=W.word(W.SUBJECT_WORDS, lang, s.subject_kind),
                           period=W.word(W.PERIOD_WORDS, lang, s.period_kind), own=own, subject_kind=s.subject_kind,
-                          in_force=next((x.number for x in lines if x.in_force), None), versions=lines[::-1])
+                          in_force=next((x.number for x in lines if x.in_force), None), versions=lines[::-1],
+                          own_localization=None if own else localized.get(s.id),
+                          open_draft=max((v.number for v in s.versions if lifecycle.is_editable(v.status)), default=None)
+                          if own else None)
         if own and actor.may("audit"):
             records, _ = audit.list_records(session, actor, scheme=s.code, limit=HISTORY_LIMIT)
             numbers = {v.id: v.number for v in s.versions}

@@ -227,7 +227,7 @@ def test_the_items_forms_and_the_editor_in_english(page: Page, edit_server: str,
     page.get_by_label("用户名").fill("new_county_designer")
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
-    page.locator("#scheme-SFS-PROSECUTOR-TEMPLATE").get_by_role("button", name="为本院本地化").click()
+    page.locator("#scheme-SFS-PROSECUTOR-TEMPLATE form.localize-form button").click()
     edit_url = f"{base}/admin/schemes/SFS-PROSECUTOR-{county_code}/1/edit/"
     expect(page).to_have_url(edit_url)
     for part in ("sec-adjustments", "sec-vetoes", "sec-total", "sec-grades"):  # the lower parts of the editor, one by one
@@ -260,7 +260,7 @@ def test_a_stale_save_keeps_the_input_and_says_what_changed(page: Page, edit_ser
         p.get_by_label("用户名").fill("new_county_designer")
         p.get_by_label("密码").fill(PASSWORD)
         p.get_by_role("button", name="登录").click()
-        p.locator("#scheme-SFS-PROSECUTOR-TEMPLATE").get_by_role("button", name="为本院本地化").click()
+        p.locator("#scheme-SFS-PROSECUTOR-TEMPLATE form.localize-form button").click()  # 为本院本地化, then 修订本院本地化方案
         expect(p).to_have_url(edit_url)
     other.get_by_label("效果", exact=True).fill("35")
     other.locator("#reason-weights").fill("效果权重上调（另一窗口）")

@@ -70,6 +70,14 @@ def test_one_button_localizes_and_the_loop_of_changes_works(app, world):  # noqa
     assert edit_url.endswith("/admin/schemes/TPL-910103/1/edit/")
     html = page(client, edit_url)
     assert "本地修改" in html and "还没有本地修改" in html and "本院已有该方案的本地化方案" not in html
+    # Once there is one, the template's card says so and the button reads as what it does (a UI audit: 为本院本地化
+    # still offered to a county that had its localization); its own card has 修订 once a version is in force.
+    schemes = page(client, "/admin/schemes/")
+    template_card = schemes.split('id="scheme-TPL"')[1].split('class="card mb-3 scheme-card"')[0]
+    assert "本院已本地化：" in template_card and 'href="#scheme-TPL-910103"' in template_card
+    assert "修订本院本地化方案" in template_card and "为本院本地化" not in template_card
+    own_card = schemes.split('id="scheme-TPL-910103"')[1].split('class="card mb-3 scheme-card"')[0]
+    assert "revise-form" not in own_card  # nothing of it in force yet: 修订 comes with a version in force
     # The same button again opens the same draft: one localization per procuratorate — and says so.
     assert _localize(app, client) == edit_url
     assert "本院已有该方案的本地化方案：已为您打开其草稿第 1 版" in page(client, edit_url)

@@ -137,7 +137,7 @@ def _nav(html: str) -> set[str]:
     return {name for name, url in NAV.items() if f'href="{url}"' in html}
 
 
-LOCALIZE = 'class="btn btn-sm btn-primary localize"'
+LOCALIZE = ' localize" title="'  # the button: 为本院本地化, or 修订本院本地化方案 once the county has one
 EDITING = ("loc editor", "loc indicator form", "loc new indicator", "loc new count", "loc yaml", "loc impact")
 MANAGING = ("users", "new user", "api keys")
 REFUSED_EVERYWHERE = {"create user": 403, "create api key": 403, "upload": 403}
