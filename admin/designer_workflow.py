@@ -191,7 +191,8 @@ class WorkflowViews:
             return self._not_found()
         earlier = [x.number for x in versions.visible_versions(actor, new.scheme) if x.number < new.number]
         return self._page("admin/designer/diff.html", new=new, old=old, result=result, started=started,
-                          choices=designer_diff.choices(session, actor, lang=_lang()), parent=new.parent,
+                          choices=designer_diff.choices(session, actor, lang=_lang(), subject_kind=new.scheme.subject_kind),
+                          parent=new.parent,
                           previous=earlier[-1] if earlier else None)
 
     @expose("/diff/")

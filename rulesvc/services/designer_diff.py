@@ -353,12 +353,17 @@ def default_against(actor: Actor, v: SchemeVersion, *, today: dt.date | None = N
     return earlier[-1] if earlier else None
 
 
-def choices(session: Session, actor: Actor, *, lang: str = "zh") -> list[tuple[str, list[tuple[str, str]]]]:
-    """Every version the person may see, by scheme, for the picker: ``[(scheme name, [("CODE/N", words)])]``."""
+def choices(session: Session, actor: Actor, *, lang: str = "zh",
+            subject_kind: str | None = None) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Every version the person may see, by scheme, for the picker: ``[(scheme name, [("CODE/N", words)])]`` —
+    only schemes scoring ``subject_kind`` when given (a procuratorates' bulletin is no version to compare a
+    prosecutors' localization with: a UI audit found it offered)."""
     from rulesvc.services import designer_words as W
 
     out = []
     for s in versions.list_schemes(session, actor):
+        if subject_kind is not None and s.subject_kind != subject_kind:
+            continue
         vs = versions.visible_versions(actor, s)
         label = "{name} · 第 {n} 版（{s}）" if lang == "zh" else "{name}, version {n} ({s})"
         today = localtime.today()

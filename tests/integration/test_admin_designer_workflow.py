@@ -279,6 +279,15 @@ def test_the_diff_reads_in_words_with_the_reasons(app, world):  # noqa: F811
     r = client.get("/admin/schemes/diff/?from=TPL/1&to=LOC-910101/1")
     assert r.status_code == 302 and r.headers["Location"].endswith("/admin/schemes/LOC-910101/1/diff/?against=TPL/1")
     page(client, f"{LOC}diff/?against=TPL/2", 404)  # the province's draft: invisible to the county
+    # The picker offers schemes scoring the same kind of subject only (a UI audit: a procuratorates' bulletin was
+    # offered beside a prosecutors' localization).
+    with app.app_context():
+        from rulesvc.services import designer_diff
+
+        by_kind = {k: [name for name, _ in designer_diff.choices(db.session, _actor("cdesigner"), subject_kind=k)]
+                   for k in ("prosecutor", "procuratorate")}
+        db.session.remove()
+    assert sorted(by_kind["prosecutor"]) == ["清瑞区检察官考评方案", "示范省检察官考评模板"] and by_kind["procuratorate"] == []
     page(client, f"{LOC}diff/?against=LOC-910102/1", 404)
     # In English: the same change in English words.
     client.get("/admin/lang/en/")
