@@ -94,6 +94,7 @@ class SchemeCard:
     history_source: str = "versions"  # "audit" when read from the audit log
     own_localization: str | None = None  # a scheme from above: the code of the person's own localization of it
     open_draft: int | None = None  # an own scheme: the number of its newest draft (修订 opens it)
+    in_review: bool = False  # a version of it is in review (the card offers no 修订 then: the review comes first)
 
 
 def _in_force(v: SchemeVersion, today: dt.date) -> bool:
@@ -138,7 +139,8 @@ def scheme_cards(session: Session, actor: Actor, *, lang: str = "zh", today: dt.
                           in_force=next((x.number for x in lines if x.in_force), None), versions=lines[::-1],
                           own_localization=None if own else localized.get(s.id),
                           open_draft=max((v.number for v in s.versions if lifecycle.is_editable(v.status)), default=None)
-                          if own else None)
+                          if own else None,
+                          in_review=any(v.status == Status.IN_REVIEW for v in s.versions))
         if own and actor.may("audit"):
             records, _ = audit.list_records(session, actor, scheme=s.code, limit=HISTORY_LIMIT)
             numbers = {v.id: v.number for v in s.versions}

@@ -529,6 +529,8 @@ def test_a_draft_nobody_will_submit_is_deleted_with_a_confirmation(app, world): 
     remove, and 为本院本地化 kept opening it. 删除本草稿 asks for a tick, then deletes it — its content kept in the
     audit log; a viewer cannot."""
     client = signed_in(app, "pdesigner")
+    card = page(client, "/admin/schemes/").split('id="scheme-TPL"')[1].split('class="card mb-3 scheme-card"')[0]
+    assert "revise-form" in card and "打开草稿第 2 版" in card  # 修订 on the scheme's card opens its draft
     html = page(client, "/admin/schemes/TPL/2/")
     assert 'id="wf-delete"' in html
     hidden = _hidden(html, "/delete/")
@@ -538,6 +540,8 @@ def test_a_draft_nobody_will_submit_is_deleted_with_a_confirmation(app, world): 
     r = client.post("/admin/schemes/TPL/2/delete/", data={**hidden, "confirm_delete": "1"})
     assert r.status_code == 302 and r.headers["Location"].endswith("/admin/schemes/")
     assert "第 2 版草稿已删除，其内容保存在审计日志中。" in page(client, "/admin/schemes/")
+    card = page(client, "/admin/schemes/").split('id="scheme-TPL"')[1].split('class="card mb-3 scheme-card"')[0]
+    assert "修订：基于本版新建草稿" in card  # no draft left: 修订 starts one from the version in force
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(SchemeVersion).join(SchemeRow)
                                  .where(SchemeRow.code == "TPL", SchemeVersion.number == 2)) == 0
