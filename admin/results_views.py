@@ -263,12 +263,14 @@ class ResultsView(BaseView):
             return self._page("admin/results/card.html", started, 422 if isinstance(exc, InvalidInput) else 200,
                               **context)
         start, end = W.history_range(period)
+        own_rules = W.own_localization(db.session(), actor, card)  # scored under a template the unit localizes
         corrected = (publications.corrected_figures(db.session(), card.get("publication"), subject)
                      if card.get("figures") == "published" else [])
         context.update(card=card, page=W.card_page(db.session(), dictionary, card, lang),
                        figures=W.figures_words(card, lang), corrected=corrected,
                        page_group=W.word(W.PEER_GROUP_WORDS, lang, (card.get("rank") or {}).get("group")),
-                       history_url=url_for(".history", subject=subject, scheme=scheme, start=start, end=end))
+                       history_url=url_for(".history", subject=subject, scheme=scheme, start=start, end=end),
+                       own_rules=own_rules)
         return self._page("admin/results/card.html", started, **context)
 
     @expose("/card/history/")

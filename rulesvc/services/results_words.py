@@ -112,9 +112,22 @@ def localized_in_force(session: Session, actor: Actor, scheme: Scheme, period: s
     for sid, status, end, parent_scheme in found:
         if sid not in in_force and lifecycle.can_be_in_force(status) and (end is None or p.start <= end):
             in_force[sid] = parent_scheme
-    out = [{"code": readable[sid].code, "name": readable[sid].name, "procuratorate": readable[sid].procuratorate.name}
+    out = [{"code": readable[sid].code, "name": readable[sid].name, "procuratorate": readable[sid].procuratorate.name,
+            "procuratorate_code": readable[sid].procuratorate.code}
            for sid, parent_scheme in in_force.items() if parent_scheme == scheme.id]
     return sorted(out, key=lambda d: d["code"])
+
+
+def own_localization(session: Session, actor: Actor, card: Mapping[str, Any]) -> dict[str, str] | None:
+    """The localization in force for the card's period that the card's subject's procuratorate scores them under,
+    when the card is under the scheme it localizes (:func:`localized_in_force`); else None."""
+    org = ((card.get("subject") or {}).get("procuratorate") or {}).get("code")
+    scheme = next((s for s in versions.list_schemes(session, actor) if s.code == (card.get("scheme") or {}).get("code")),
+                  None)
+    if org is None or scheme is None:
+        return None
+    return next((x for x in localized_in_force(session, actor, scheme, str(card.get("period")))
+                 if x["procuratorate_code"] == org), None)
 
 
 def ranking_schemes(session: Session, actor: Actor, kind: str | None = None) -> list[Scheme]:

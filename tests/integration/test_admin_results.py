@@ -374,5 +374,14 @@ def test_the_templates_ranking_names_the_counties_scored_under_their_own_localiz
     assert 'href="/admin/results/?scheme=SIM-910101&amp;period=2020"' in note
     own = page(signed_in(sim, "sim-province"), "/admin/results/?scheme=SIM-910101&period=2020")
     assert 'id="localized-note"' not in own and set(ranked_codes(own)) == {"P01", "P02", "P03", "P04"}
+    # The card of one of them under the template says the same, and leads to their card under their own rules.
+    card = page(signed_in(sim, "sim-province"), f"/admin/results/card/?subject=P01&period=2020&scheme={SCHEME}")
+    note = re.search(r'id="localized-note">(.*?)</div>', card, re.S).group(1)
+    assert "清瑞区人民检察院 2020 按本院本地化方案考评" in note
+    assert 'href="/admin/results/card/?subject=P01&amp;period=2020&amp;scheme=SIM-910101"' in note
+    assert 'id="localized-note"' not in page(signed_in(sim, "sim-province"),
+                                             "/admin/results/card/?subject=P01&period=2020&scheme=SIM-910101")
+    assert 'id="localized-note"' not in page(signed_in(sim, "sim-province"),
+                                             f"/admin/results/card/?subject=P05&period=2020&scheme={SCHEME}")
     # Before the localization's time in force, the template scores the county: nothing to say.
     assert 'id="localized-note"' not in page(signed_in(sim, "sim-province"), f"/admin/results/?scheme={SCHEME}&period=2019")
