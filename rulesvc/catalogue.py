@@ -483,6 +483,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                           "for a new one"),
     "auth.csrf_invalid": ("CSRF 令牌无效或不属于本会话", "The CSRF token is invalid or not this session's"),
     "auth.invalid_key": ("API 密钥无效、已吊销或已过期", "Invalid, revoked or expired API key"),
+    "auth.two_keys": ("Authorization 与 X-API-Key 两个请求头给出的密钥不同：只发送一个，或两处发送同一个密钥",
+                      "Authorization and X-API-Key hold different keys: send one, or the same key in both"),
     "auth.required": ("请先登录或提供 API 密钥", "Sign in or send an API key"),
     "auth.session_ended": ("登录已失效，请重新登录", "Your session has ended; please sign in again"),
     "auth.too_many_attempts": ("登录失败次数过多，请 {minutes} 分钟后再试",

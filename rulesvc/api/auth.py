@@ -148,7 +148,8 @@ def authenticate() -> Actor:
     if token is not None:
         actor = actor_for_token(db.session(), token, ip=ip, client=client) if token else None
         if actor is None:
-            _unauthorized(msg("auth.invalid_key"), invalid_token=True)
+            two = request.headers.get("Authorization") is not None and request.headers.get("X-API-Key") is not None
+            _unauthorized(msg("auth.two_keys" if two and not token else "auth.invalid_key"), invalid_token=True)
     else:
         user = _signed_in_user()
         if user is None:

@@ -163,8 +163,12 @@ def test_a_bad_key_header_beside_a_good_one_is_401(world, client):
     for headers in ({"Authorization": f"Bearer {token}", "X-API-Key": "rsk_bad_bad"},
                     {"Authorization": "Bearer rsk_bad_bad", "X-API-Key": token},
                     {"Authorization": f"Bearer {token}", "X-API-Key": world["county"]["Authorization"][7:]}):
-        _assert_401(client.get("/api/v1/me", headers=headers), invalid_token=True)
+        answer = client.get("/api/v1/me", headers=headers)
+        _assert_401(answer, invalid_token=True)
+        # Said as what it is (two valid keys read "invalid, revoked or expired": an integrator's audit)
+        assert answer.get_json()["error_code"] == "auth.two_keys" and "X-API-Key" in answer.get_json()["message"]
     assert ok(client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}", "X-API-Key": token}))["kind"] == "key"
+    assert client.get("/api/v1/me", headers={"X-API-Key": "rsk_bad_bad"}).get_json()["error_code"] == "auth.invalid_key"
 
 
 def test_a_key_with_the_right_prefix_but_wrong_secret_is_401(world, client):
