@@ -282,6 +282,6 @@ def history(code: str, scheme: str, from_: str, to: str, every: str) -> dict[str
     (a subject's total, grade and place period by period — each under the version then in force, published
     figures where published; at most 24 periods)."""
     dictionary, cache_dir = scoring_settings()
-    return rankings.history(db.session(), current_actor(), dictionary, code=code[:40], scheme=scheme, start=from_,
+    return rankings.history(db.session(), current_actor(), dictionary, code=code.strip()[:40], scheme=scheme, start=from_,
                             end=to, every=every, cache_dir=cache_dir)
 

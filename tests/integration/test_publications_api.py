@@ -381,6 +381,9 @@ def test_batch_rankings_and_history_say_where_their_figures_come_from(world):
                     headers=k["scorer"]))
     by = {p["period"]: p for p in hist["periods"]}
     assert by["2020-07"]["figures"] == "published" and by["2020-07"]["total"] == rows["P01"]["total"]
+    # A code with spaces around it, as a body's is read (an integrator's audit: 404 in the path only)
+    assert ok(c.get("/api/v1/subjects/%20P01%20/history?scheme=SIM-PROSECUTOR&from=2020-06&to=2020-08",
+                    headers=k["scorer"])) == hist
     assert by["2020-08"]["figures"] is None and "没有可用的数据" in by["2020-08"]["note"]  # no event dated August
     assert all(p["period_closed"] is True for p in hist["periods"])  # every period says it, with figures or without
     # A month someone was scored but not graded says why, as the card and the ranking row do.
