@@ -370,7 +370,8 @@ def _fill(out: VersionDocument, s: Scheme, c: CompiledScheme, d: Dictionary, pro
             if band.quota is not None:
                 quota = (f"不超过 {fmt(band.quota, '%')}（{W.word(W.ROUNDING_WORDS, lang, band.quota_rounding)}）" if zh
                          else f"at most {fmt(band.quota, '%')} ({W.word(W.ROUNDING_WORDS, lang, band.quota_rounding)})")
-            out.grades.append({"grade": band.grade, "min": fmt(band.min), "quota": quota})
+            out.grades.append({"grade": band.grade, "min": fmt(band.min), "quota": quota,
+                               "min_value": band.min, "quota_value": band.quota})
         if any(b.quota is not None for b in s.grading.bands):
             group = W.word(W.PEER_GROUP_WORDS, lang, s.grading.quota_group)
             if zh:

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rulesvc.engine.dictionary import Dictionary
+from rulesvc.engine.scoring import fmt
 from rulesvc.persistence.models import AuditRecord, SchemeVersion
 from rulesvc.services import designer, localtime
 from rulesvc.services.designer import VersionDocument
@@ -73,6 +74,7 @@ class PartChange:
     reasons: list[str] = field(default_factory=list)  # of the newer side's local changes
     old_reasons: list[str] = field(default_factory=list)  # local changes of the older side that are gone
     upstream: bool = False  # no local change made it: it came from the version above
+    flags: list[str] = field(default_factory=list)  # what a reviewer must not miss (grades made easier to reach)
 
 
 @dataclass
@@ -242,11 +244,36 @@ def _sections(out: VersionDiff, a: VersionDocument, b: VersionDocument, raw: Map
     old_grades = [_grade_words(g, lang) for g in a.grades] + ([a.grading_note] if a.grading_note else [])
     new_grades = [_grade_words(g, lang) for g in b.grades] + ([b.grading_note] if b.grading_note else [])
     add("grades", "grading", old_grades, new_grades)
+    easier = _easier_grades(a.grades, b.grades, lang)
+    if easier and out.sections and out.sections[-1].code == "grades":
+        out.sections[-1].flags = easier
     if raw.get("peers") or any(f["field"] in ("peer_group", "peer_min_size") for f in raw.get("scheme") or []):
         add("peers", "peer_group" if not raw.get("peers") else "peers", a.peers, b.peers)
     if a.scheme.id == b.scheme.id:  # a localization's description is its own, not a change of the template's
         add("description", "description", [a.description] if a.description else [],
             [b.description] if b.description else [])
+
+
+def _easier_grades(old: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, Any]], lang: str) -> list[str]:
+    """A band made easier to reach — its line lowered, its quota raised or lifted — said plainly: a county raising
+    优秀's quota from the province's 15 % to 20 % went to review with nothing pointing at it (a UI audit)."""
+    before = {g["grade"]: g for g in old}
+    out = []
+    for g in new:
+        was = before.get(g["grade"])
+        if was is None:
+            continue
+        lo, lo_was = g.get("min_value"), was.get("min_value")
+        if lo is not None and lo_was is not None and lo < lo_was:
+            out.append(f"放宽：{g['grade']}的总分下限 {fmt(lo_was)} → {fmt(lo)}" if lang == "zh"
+                       else f"Easier: {g['grade']} from a total of {fmt(lo)} instead of {fmt(lo_was)}")
+        q, q_was = g.get("quota_value"), was.get("quota_value")
+        if q_was is not None and (q is None or q > q_was):
+            if lang == "zh":
+                out.append(f"放宽：{g['grade']}名额 {fmt(q_was, '%')} → " + (fmt(q, "%") if q is not None else "不限"))
+            else:
+                out.append(f"Easier: {g['grade']}'s quota {fmt(q_was, '%')} → " + (fmt(q, "%") if q is not None else "none"))
+    return out
 
 
 def _grade_words(g: Mapping[str, Any], lang: str) -> str:

@@ -378,7 +378,7 @@ def test_grades_and_quotas_and_a_template_draft_edited_without_reasons(app, worl
     html = page(client, url)
     assert 'name="quota.0" aria-label="优秀 名额（不超过，按百分比）" value="15"' in html
     hidden = _form(html, "/edit/grades/")
-    bands = {"min.0": "93", "quota.0": "20", "min.1": "86", "min.2": "80", "min.3": "0"}
+    bands = {"min.0": "93", "quota.0": "20", "min.1": "85", "min.2": "80", "min.3": "0"}
     refused = client.post(f"{url}grades/", data={**hidden, **bands, "quota.0": "120", "reason": "x"})
     assert refused.status_code == 422
     # The page comes back at its top: it says there that nothing was saved and where to look (a designer's first day).
@@ -394,6 +394,11 @@ def test_grades_and_quotas_and_a_template_draft_edited_without_reasons(app, worl
     assert re.search(r"<td>调整等次与名额</td><td>优秀 · 名额</td><td class=\"change-cell tabular\">15% → 20%</td>", listed)
     assert "grading.bands[0]" not in re.search(r'id="sec-overrides".*?</section>', listed, re.S).group(0).replace(
         'data-path="grading.bands[0]', "")
+    # The version comparison points the reviewer at what makes a grade easier to reach (a UI audit: a county's
+    # 优秀 quota raised from the province's 15 % went to review with nothing pointing at it).
+    diff = page(client, "/admin/schemes/LOC-910101/1/diff/")
+    easier = re.findall(r'<div class="badge badge-warning[^"]*easier">([^<]*)</div>', diff)
+    assert easier == ["放宽：优秀名额 15% → 20%", "放宽：良好的总分下限 86 → 85"], easier  # 优秀 92 → 93 is harder
 
     # The province's template draft: the same forms change the document itself, no reason asked.
     province = signed_in(app, "pdesigner")
