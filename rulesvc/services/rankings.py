@@ -16,10 +16,11 @@ import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rulesvc.catalogue import msg
+from rulesvc.catalogue import current_language, msg
 from rulesvc.engine.dictionary import Dictionary
 from rulesvc.engine.participation import EVALUATED, LEVEL_LABELS, STATUS_LABELS
 from rulesvc.engine.periods import Period, parse_period
+from rulesvc.engine.reasons_en import in_english
 from rulesvc.errors import InvalidInput, NotEvaluated, NotFound, RulesvcError
 from rulesvc.persistence.models import Prosecutor
 from rulesvc.services import results
@@ -245,8 +246,10 @@ def history(session: Session, actor: Actor, dictionary: Dictionary, *, code: str
                          "grade": r.get("grade") if evaluated else None,
                          "place": r.get("place") if evaluated else None, "of": r.get("group_size"),
                          "percentile": r.get("percentile") if evaluated else None})
-            if not evaluated:  # scored but not graded (time in office, no activity): why, as a card says it
-                item["note"] = r.get("status_reason") or ""
+            if not evaluated:  # scored but not graded (time in office, no activity): why, as a card says it —
+                # in the caller's language like every other note here (the stored reason is Chinese)
+                reason = r.get("status_reason") or ""
+                item["note"] = in_english(reason) if current_language() == "en" and reason else reason
         except NotEvaluated as exc:
             seen = True
             item.update({"figures": None, "status": "excluded", "note": exc.message})

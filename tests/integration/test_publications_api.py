@@ -10,6 +10,7 @@ import datetime as dt
 import gzip
 import io
 import json
+import re
 import sqlite3
 import zipfile
 from pathlib import Path
@@ -392,6 +393,12 @@ def test_batch_rankings_and_history_say_where_their_figures_come_from(world):
     month = {p["period"]: p for p in ok(c.get(f"/api/v1/subjects/{idle['code']}/history?scheme=SIM-PROSECUTOR"
                                               f"&from={PERIOD}&to={PERIOD}", headers=k["scorer"]))["periods"]}[PERIOD]
     assert month["status"] == "not_graded" and month["note"] == idle["grade_reason"] != ""
+    # In English like the other notes of a history (an integrator's audit read this one alone in Chinese)
+    english = ok(c.get(f"/api/v1/subjects/{idle['code']}/history?scheme=SIM-PROSECUTOR&from={PERIOD}&to={PERIOD}",
+                       headers={**k["scorer"], "Accept-Language": "en"}))["periods"][0]
+    from rulesvc.engine.reasons_en import in_english
+
+    assert english["note"] == in_english(idle["grade_reason"]) and not re.search(r"[\u4e00-\u9fff]", english["note"])
     assert county.headers["X-Period-Closed"] == "true"
     refused(c.get("/api/v1/subjects/P07/history?scheme=SIM-PROSECUTOR&from=2020-06&to=2020-08",
                   headers=k["county-scorer"]), 404)
