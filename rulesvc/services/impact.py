@@ -43,7 +43,7 @@ from rulesvc.engine.dictionary import Dictionary
 from rulesvc.engine.evaluate import PythonDecider
 from rulesvc.engine.frame_events import evaluate_subject_frame
 from rulesvc.engine.participation import EVALUATED
-from rulesvc.engine.peers import line_band
+from rulesvc.engine.peers import line_band, shown_total
 from rulesvc.engine.simreport import clean, detail_expr, grade_order, why_moved
 from rulesvc.errors import NotEvaluated, NotFound
 from rulesvc.services import results
@@ -232,16 +232,35 @@ def _crossers(session: Session, crossers: pl.DataFrame, draft: Scored, compiled:
         # veto) decided it — the points that moved the total did not, and the panel must not say they did.
         line_d, line_b = line_band(compiled, r["total_d"]), line_band(base.compiled, r["total_b"])
         by_places = r["direction"] in ("up", "down") and line_d is not None and line_d == line_b
+        reason_b, reason_d = reasons["b"].get(r[draft.key]) or "", reasons["d"].get(r[draft.key]) or ""
+        # Which: the grade reasons say it in the engine's fixed words (a quota's places, a veto's bar or cap).
+        vetoed = any(w in x for x in (reason_b, reason_d) for w in ("一票否决", "等次最高为"))
+        placed = any("名额" in x and "→ 顺延" in x for x in (reason_b, reason_d))
+        cause = "quota" if placed and not vetoed else "veto" if vetoed and not placed else "quota_or_veto"
         why = [w for w in why_moved(details["d"].get(r[draft.key]), details["b"].get(r[draft.key]))
                if abs(w["delta"]) > 1e-9][:WHY_TOP]
+        # What the parts listed leave of the change: said as the rest, so that the line adds up (a reviewer read
+        # three −0.10 under a −0.67 and no word of the weight behind the rest)
+        rest = (r["delta"] - sum(w["delta"] for w in why)) if r["delta"] is not None else 0.0
         out.append({"code": r["code"], "name": r["name"], "procuratorate": dict(names.get(r["procuratorate_id"]) or {}),
                     "direction": r["direction"],
                     IN_FORCE: {"total": r["total_b"], "grade": r["grade_b"], "status": r["status_b"],
-                               "grade_reason": reasons["b"].get(r[draft.key]) or ""},
+                               "grade_reason": reason_b, "total_shown": _shown(base.compiled, r["total_b"])},
                     DRAFT: {"total": r["total_d"], "grade": r["grade_d"], "status": r["status_d"],
-                            "grade_reason": reasons["d"].get(r[draft.key]) or ""},
-                    "delta": r["delta"], "why": why, "line_band": line_d, "by_places": by_places})
+                            "grade_reason": reason_d, "total_shown": _shown(compiled, r["total_d"])},
+                    "delta": r["delta"], "why": why, "line_band": line_d, "by_places": by_places,
+                    "cause": cause if by_places else None,
+                    "why_rest": rest if abs(rest) >= 0.005 else 0.0})
     return out
+
+
+def _shown(compiled: CompiledScheme, total: float | None) -> str | None:
+    """A total as its grade reason shows it: as many decimals as it takes not to read as a band's line it is not on
+    (a reviewer read "90.50 → 90.00" beside "89.996 ≥ 80 → 合格")."""
+    g = compiled.scheme.grading
+    if total is None:
+        return None
+    return shown_total(total, [b.min for b in g.bands] if g is not None else [])
 
 
 def _quota(compiled: CompiledScheme, seen: pl.DataFrame, whole: pl.DataFrame) -> list[dict[str, Any]]:

@@ -151,7 +151,9 @@ def test_the_live_impact_of_an_unsaved_weight_is_the_services_answer_and_saves_n
         assert expected["crossers"][0]["name"] in html
         # Each crosser's grade and why under both versions (a quota decides grades the points do not explain)
         assert html.count("现行版本的等次依据") == sum(1 for c in expected["crossers"] if c["in_force"]["grade_reason"])
-        assert html.count("等次由名额（或一票否决）决定") == sum(1 for c in expected["crossers"] if c["by_places"])
+        assert html.count("不是分数跨线所致") == sum(1 for c in expected["crossers"] if c["by_places"])
+        for c in expected["crossers"]:  # each total with the digits its grade reason shows (never 90.00 for 89.996)
+            assert f'{c["in_force"]["total_shown"]} → {c["draft"]["total_shown"]}' in html
     # Nothing saved, nothing recorded: the draft's lock counter and the audit log are as before.
     assert _draft(app) == (v_id, lock, audits)
 

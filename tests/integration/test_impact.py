@@ -214,6 +214,11 @@ def test_a_quota_edit_shows_in_the_quota_use_of_both_sides(ctx):
                           if c["in_force"]["total"] >= 95 and c["draft"]["total"] >= 95)
     assert any(c["by_places"] for c in lifted)
     assert all("名额" in c["in_force"]["grade_reason"] for c in lifted if c["by_places"])
+    assert all(c["cause"] == "quota" for c in lifted if c["by_places"])  # said as the quota, not "quota or veto"
+    for c in answer["crossers"]:  # the parts named and the rest add up to the change of total
+        assert sum(w["delta"] for w in c["why"]) + c["why_rest"] == pytest.approx(c["delta"], abs=0.005)
+        for side in ("in_force", "draft"):  # the total as its grade reason shows it
+            assert c[side]["total_shown"] in c[side]["grade_reason"] or not c[side]["grade_reason"].startswith("总分")
     # In force, the whole province in view: the quota use the rankings report.
     fig = results.provisional_figures(db.session, _version(TEMPLATE, 1), _dictionary(app), parse_period("2020"))
     (use,) = results.quota_use(fig)
