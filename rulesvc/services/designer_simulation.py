@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from rulesvc.catalogue import msg
 from rulesvc.engine.scoring import fmt, round_half_up
-from rulesvc.engine.simreport import explaining, flags_on
+from rulesvc.engine.simreport import FLAGS, explaining, flags_on
 from rulesvc.errors import NotFound
 from rulesvc.persistence.models import Dataset, SchemeVersion, SimulationRun
 from rulesvc.schema.scheme import content_hash
@@ -576,4 +576,35 @@ def weight_notes(c_doc: Mapping[str, Any], b_doc: Mapping[str, Any], lang: str) 
         if parts:
             out[str(code)] = ("得分未变，计入总分变了：" + "；".join(parts) + "。") if zh \
                 else "Same points, another weight: " + "; ".join(parts) + "."
+    return out
+
+
+def gate_summary(run: SimulationRun, lang: str) -> list[str]:
+    """What the simulation an approval rests on found, in a line or two per period, for the version's workflow card:
+    the grades and totals that move and the candidate's indicators the report flags — a reviewer signed off with
+    only "审核依据：模拟测评 #5" before them, and a threshold nobody reaches or an indicator most people are not
+    scored on went unseen (a UI audit)."""
+    report = runs.report_of(run) if run.status == "succeeded" else None
+    if not report:
+        return []
+    zh = lang != "en"
+    out = []
+    for p in report.get("periods") or []:
+        m = p.get("movers") or {}
+        head = f"{p.get('period')}：" if zh else f"{p.get('period')}: "
+        if m.get("moved") is None:
+            head += "没有与之比较的版本，只计了本版的分" if zh else "nothing to compare with: this version scored alone"
+        else:
+            head += (f"等次上升 {m.get('grade_up', 0)} 人、下降 {m.get('grade_down', 0)} 人；总分上升 {m.get('up', 0)} 人、"
+                     f"下降 {m.get('down', 0)} 人" if zh else
+                     f"{m.get('grade_up', 0)} up a grade, {m.get('grade_down', 0)} down; totals up for {m.get('up', 0)}, "
+                     f"down for {m.get('down', 0)}")
+        flagged: dict[str, list[str]] = {}
+        for ind in p.get("indicators") or []:
+            side = ind.get("candidate")
+            for f in flags_on(side) if side else []:
+                flagged.setdefault(f, []).append(str(ind.get("name")))
+        parts = [f"{FLAG_WORDS[lang][f]}：{'、'.join(names)}" if zh else f"{FLAG_WORDS[lang][f]}: {', '.join(names)}"
+                 for f in FLAGS if (names := flagged.get(f))]
+        out.append(head + (("；" if zh else "; ") + ("；" if zh else "; ").join(parts) if parts else "") + ("。" if zh else "."))
     return out

@@ -26,6 +26,7 @@ from rulesvc.persistence.lifecycle import Status
 from rulesvc.persistence.models import Scheme, SchemeVersion, SimulationRun
 from rulesvc.services import localtime
 from rulesvc.services.designer_edit import findings_of
+from rulesvc.services.designer_simulation import gate_summary
 from rulesvc.services.governance import contributors, versions
 from rulesvc.services.governance.access import Actor, require
 
@@ -60,6 +61,7 @@ class Workflow:
     buttons: dict[str, Button] = field(default_factory=dict)
     run: SimulationRun | None = None  # the run an approval would rest on
     run_words: str = ""
+    run_summary: list[str] = field(default_factory=list)  # what that run found (designer_simulation.gate_summary)
     new_parents: list[SchemeVersion] = field(default_factory=list)  # newer published versions above
     conflicts: int = 0
     simulate: bool = False  # the simulations page is worth a link (a draft or a version in review)
@@ -121,6 +123,7 @@ def workflow(session: Session, actor: Actor, v: SchemeVersion, dictionary: Dicti
             out.run, _ = _gate(session, v)
             out.run_words = words["run"].format(id=out.run.id, periods="、".join(out.run.periods) if lang == "zh"
                                                 else ", ".join(out.run.periods))
+            out.run_summary = gate_summary(out.run, lang)
         except (Conflict, NotFound) as exc:
             approve.why_not.append(_refusal(exc, lang))
         out.buttons["approve"], out.buttons["reject"] = approve, reject

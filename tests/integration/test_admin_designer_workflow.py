@@ -125,6 +125,22 @@ def test_a_reviewer_approves_only_on_a_simulation_sends_back_with_a_note_and_act
     run_id = simulation_run(app, _version(app, "LOC-910101", 1)["id"], "2020")
     html = page(reviewer, LOC)
     assert "disabled" not in _button(html, "approve-button") and f"模拟测评 #{run_id}" in html
+    # ...and what that run found, beside the buttons (a reviewer signed off with nothing but the run's number)
+    with app.app_context():
+        from rulesvc.persistence.models import SimulationRun
+        from rulesvc.services.designer_simulation import gate_summary
+        from rulesvc.services.simulation.runs import report_of
+
+        run = db.session.get(SimulationRun, run_id)
+        found, movers = gate_summary(run, "zh"), report_of(run)["periods"][0]["movers"]
+        db.session.remove()
+    summary = re.search(r'id="gate-summary">(.*?)</div>\s*</div>', html, re.S).group(1)
+    assert "模拟测评结果：" in summary and found and all(line in summary for line in found)
+    if movers.get("moved") is None:  # nothing in force in 2020 here (the template from 2021): said so
+        assert found[0].startswith("2020：没有与之比较的版本，只计了本版的分")
+    else:
+        assert found[0].startswith(f"2020：等次上升 {movers['grade_up']} 人、下降 {movers['grade_down']} 人；"
+                                   f"总分上升 {movers['up']} 人、下降 {movers['down']} 人")
     assert "已模拟测评" in page(reviewer, "/admin/schemes/")
     # 退回 needs a note: refused with the message beside the field, nothing changed.
     r = client_post(reviewer, f"{LOC}reject/", html, "/reject/", note=" ")

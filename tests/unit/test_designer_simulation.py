@@ -62,3 +62,31 @@ def test_another_dimensions_weight_is_named_under_an_indicator_whose_own_did_not
     assert "其权重按比例分给其余维度" in notes["F1"]
     assert "another dimension's weight changed (质量 45 → 50, 效率 25 → 20)" in weight_notes(doc(50, 20), doc(45, 25), "en")["F1"]
     assert weight_notes(doc(45, 25), doc(45, 25), "zh") == {}  # nothing moved: nothing said
+
+
+def test_the_approval_card_says_what_the_simulation_found():
+    """Grades and totals that move, and the candidate's flagged indicators by flag (a reviewer approved on "模拟测评
+    #5" alone: a threshold nobody reached and indicators most people are not scored on went unseen)."""
+    import gzip
+    import json
+    from types import SimpleNamespace
+
+    from rulesvc.services.designer_simulation import gate_summary
+
+    def side(**flags):
+        return {"flags": {"flat": False, "tiers_never_reached": [], "tier_everyone": None, "mostly_excluded": False,
+                          **flags}}
+
+    report = {"periods": [{"period": "2020", "movers": {"moved": 24, "up": 12, "down": 12, "grade_up": 1,
+                                                           "grade_down": 2},
+                           "indicators": [{"name": "确定刑量刑建议提出率", "candidate": side(tiers_never_reached=["t0"])},
+                                          {"name": "员额检察官办案量", "candidate": side(mostly_excluded=True),
+                                           "baseline": side()},
+                                          {"name": "司法救助件数", "candidate": side(mostly_excluded=True)},
+                                          {"name": "只在基准版本", "candidate": None, "baseline": side(flat=True)}]}]}
+    run = SimpleNamespace(status="succeeded", report=gzip.compress(json.dumps(report).encode()))
+    assert gate_summary(run, "zh") == ["2020：等次上升 1 人、下降 2 人；总分上升 12 人、下降 12 人；有无人达到的档次：确定刑量刑建议提出率；"
+                                       "多数人不计入：员额检察官办案量、司法救助件数。"]
+    assert gate_summary(run, "en") == ["2020: 1 up a grade, 2 down; totals up for 12, down for 12; a tier nobody reaches: "
+                                       "确定刑量刑建议提出率; left out for most: 员额检察官办案量, 司法救助件数."]
+    assert gate_summary(SimpleNamespace(status="failed", report=None), "zh") == []
