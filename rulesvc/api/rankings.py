@@ -152,13 +152,15 @@ RANKING_HEADERS = {
                         "schema": {"type": "string", "enum": ["true", "false"], "example": "true"}},
     "X-Quota-Use": {"description": "名额使用：每个有名额的等次一项，grade 等次、quota 比例、quota_group 名额分组、size "
                                    "参评数、places 名额数、taken 已占名额、reached 总分达线且未评更高等次者、below_best 是否为次于最高的"
-                                   "等次（是则 reached 不含已评更高等次者）；只计调用方（及所查检察院）范围内完整的名额分组 "
+                                   "等次（是则 reached 不含已评更高等次者）、unused 达线者少于名额的组空出的名额（places = taken + unused）、groups 名额分组数；只计调用方（及所查检察院）范围内完整的名额分组 "
                                    "(quota use: per band with a quota, the places available, taken and reached; "
                                    "below_best: a band below the best, whose reached leaves out those graded better; "
+                                   "unused: places left empty in groups where fewer reach the line (places = taken + "
+                                   "unused); groups: how many quota groups; "
                                    "summed over the quota groups wholly within the caller's tree and the procuratorate "
                                    "asked for)",
                     "schema": {"type": "string", "example": '[{"grade":"优秀","quota":0.15,"quota_group":"line",'
-                                                            '"size":2845,"places":425,"taken":425,"reached":1093,"below_best":false}]'}},
+                                                            '"size":2845,"places":425,"taken":425,"reached":1093,"below_best":false,"unused":0,"groups":4}]'}},
     "X-Content-Hash": {"description": "版本内容的 sha256 (sha256 of the version's content)",
                        "schema": {"type": "string", "example": "a42ea450f67c05777d21ce3f87a10a1c1fa92fd0a64948237e6b3"
                                                                "5acc6d21f66"}},

@@ -625,11 +625,16 @@ def quota_counts(frame: pl.DataFrame, g: Any) -> list[dict[str, Any]]:
     sizes = per_group["size"].to_list() if ev.height else []
     out = []
     for i, b in enumerate(bands):
+        places = [quota_places(b.quota, n, b.quota_rounding) for n in sizes]
+        taken = per_group[f"taken{i}"].to_list() if sizes else []
         out.append({"grade": b.grade, "quota": b.quota, "quota_group": g.quota_group, "size": sum(sizes),
                     "below_best": b is not g.bands[0],  # "reached" leaves out those graded a better band
-                    "places": sum(quota_places(b.quota, n, b.quota_rounding) for n in sizes),
-                    "taken": int(per_group[f"taken{i}"].sum()) if sizes else 0,
-                    "reached": int(per_group[f"reached{i}"].sum()) if sizes else 0})
+                    "places": sum(places), "taken": int(sum(taken)),
+                    "reached": int(per_group[f"reached{i}"].sum()) if sizes else 0,
+                    # places left empty in groups where fewer reach the line than the quota gives: with places
+                    # decided per group, "55 reach, 43 places, 39 given" adds up only with them (a reviewer asked)
+                    "unused": int(sum(max(0, p - t) for p, t in zip(places, taken, strict=True))),
+                    "groups": len(sizes)})
     return out
 
 

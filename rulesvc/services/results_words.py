@@ -240,14 +240,21 @@ def quota_words(quota: Sequence[Mapping[str, Any]], lang: str) -> list[str]:
     for q in quota:
         group = word(QUOTA_GROUP_WORDS, lang, q["quota_group"])
         lower = bool(q.get("below_best"))  # those graded a better band are not counted as reaching it
+        unused, over = q.get("unused") or 0, max(0, q["reached"] - q["taken"])
+        per_group = (q.get("groups") or 1) > 1 and (unused or over)  # how the three numbers add up, group by group
         if _zh(lang):
             out.append(f"{q['grade']}名额 {fmt_share(q['quota'])}（按{group}分组，{q['size']} 人参评）：可评 "
                        f"{q['places']} 名，已评 {q['taken']} 名，总分达到{q['grade']}分数线"
-                       f"{'、未评更高等次' if lower else ''}的 {q['reached']} 名")
+                       f"{'、未评更高等次' if lower else ''}的 {q['reached']} 名"
+                       + (f"。名额在每个{group}内分配：达线者少于名额的组共空出 {unused} 名；"
+                          f"名额已满的组有 {over} 名达线者未评上（或被一票否决）" if per_group else ""))
         else:
             out.append(f"{q['grade']} quota {fmt_share(q['quota'])} (counted within {group}, {q['size']} evaluated): "
                        f"{q['places']} places, {q['taken']} taken, {q['reached']} reach its lowest total"
-                       f"{' without a better grade' if lower else ''}")
+                       f"{' without a better grade' if lower else ''}"
+                       + (f". Places are given within each group: {unused} left empty where fewer reach the line than "
+                          f"the quota gives; {over} who reach it not given it where the places are full (or barred by "
+                          f"a veto)" if per_group else ""))
     return out
 
 

@@ -314,6 +314,7 @@ def test_batch_rankings_and_history_say_where_their_figures_come_from(world):
     assert page.headers["X-Engine-Version"] == published["engine_version"]
     (excellent,) = json.loads(page.headers["X-Quota-Use"])  # 优秀: at most 30 % of the evaluated, rounded down
     assert excellent["grade"] == "优秀" and excellent["places"] == int(0.3 * excellent["size"]) >= excellent["taken"]
+    assert excellent["places"] == excellent["taken"] + excellent["unused"] and excellent["groups"] == 1
     assert [r["place"] for r in page.json] == sorted(r["place"] for r in page.json) and len(page.json) == 3
     assert json.loads(page.headers["X-Pagination"])["total"] >= 9
     # a page far past the end (schemathesis found one beyond a C long: a 500) is an empty page

@@ -70,3 +70,18 @@ def test_a_peer_note_the_indicators_note_already_says_is_said_once():
     assert said_once(thin, "", f"{thin}；按缺失处理：不计分") == ""
     assert said_once(thin, "12 件 → 3 分", "") == thin
     assert said_once("", "x", "y") == ""
+
+
+def test_quota_use_counted_per_group_says_how_its_numbers_add_up():
+    """A reviewer read "可评 43 名，已评 39 名，达线 55 名" and could not make it add up: places are given per group."""
+    from rulesvc.services.results_words import quota_words
+
+    q = {"grade": "优秀", "quota": 0.15, "quota_group": "procuratorate", "size": 290, "places": 43, "taken": 39,
+         "reached": 55, "below_best": False, "unused": 4, "groups": 9}
+    (zh,) = quota_words([q], "zh")
+    assert zh.endswith("可评 43 名，已评 39 名，总分达到优秀分数线的 55 名。名额在每个检察院内分配：达线者少于名额的组共空出 4 名；"
+                       "名额已满的组有 16 名达线者未评上（或被一票否决）"), zh
+    (en,) = quota_words([q], "en")
+    assert "4 left empty" in en and "16 who reach it not given it" in en
+    (one,) = quota_words([{**q, "groups": 1, "unused": 0, "places": 39}], "zh")
+    assert "名额在每个" not in one  # one group: the three numbers add up as they stand
