@@ -380,12 +380,25 @@ def default_against(actor: Actor, v: SchemeVersion, *, today: dt.date | None = N
     return earlier[-1] if earlier else None
 
 
+def _status_with_dates(v: SchemeVersion, lang: str, today: dt.date) -> str:
+    """A version's status, with its time in force when it has one: two versions of a scheme both 已生效 (one up to
+    2020-12-31, the next from 2021-01-01) read alike in the picker (a reviewer's audit)."""
+    from rulesvc.services import designer_words as W
+
+    word = W.version_status_word(v, lang, today)
+    if v.effective_from is None or v.status not in ("active", "retired"):
+        return word
+    start, end = v.effective_from.isoformat(), v.effective_to.isoformat() if v.effective_to else None
+    if lang == "zh":
+        return f"{word}，{start} 至 {end}" if end else f"{word}，{start} 起"
+    return f"{word}, {start} to {end}" if end else f"{word}, from {start}"
+
+
 def choices(session: Session, actor: Actor, *, lang: str = "zh",
             subject_kind: str | None = None) -> list[tuple[str, list[tuple[str, str]]]]:
     """Every version the person may see, by scheme, for the picker: ``[(scheme name, [("CODE/N", words)])]`` —
     only schemes scoring ``subject_kind`` when given (a procuratorates' bulletin is no version to compare a
     prosecutors' localization with: a UI audit found it offered)."""
-    from rulesvc.services import designer_words as W
 
     out = []
     for s in versions.list_schemes(session, actor):
@@ -394,8 +407,8 @@ def choices(session: Session, actor: Actor, *, lang: str = "zh",
         vs = versions.visible_versions(actor, s)
         label = "{name} · 第 {n} 版（{s}）" if lang == "zh" else "{name}, version {n} ({s})"
         today = localtime.today()
-        out.append((s.name, [(f"{s.code}/{x.number}", label.format(name=s.name, n=x.number,
-                                                                    s=W.version_status_word(x, lang, today)))
+        out.append((s.name, [(f"{s.code}/{x.number}", label.format(name=s.name, n=x.number, s=_status_with_dates(x, lang,
+                                                                                                              today)))
                              for x in reversed(vs)]))
     return out
 

@@ -304,6 +304,8 @@ def test_the_diff_reads_in_words_with_the_reasons(app, world):  # noqa: F811
                    for k in ("prosecutor", "procuratorate")}
         db.session.remove()
     assert sorted(by_kind["prosecutor"]) == ["清瑞区检察官考评方案", "示范省检察官考评模板"] and by_kind["procuratorate"] == []
+    # A version in force says from when (two 已生效 versions of one scheme read alike: a reviewer's audit)
+    assert "示范省检察官考评模板 · 第 1 版（已生效，2021-01-01 起）" in html
     page(client, f"{LOC}diff/?against=LOC-910102/1", 404)
     # In English: the same change in English words.
     client.get("/admin/lang/en/")
