@@ -152,6 +152,11 @@ def test_a_reviewer_approves_only_on_a_simulation_sends_back_with_a_note_and_act
 
     html = page(reviewer, LOC)
     assert _button(html, "activate-button") is not None and _button(html, "retire-button") is not None
+    # The earliest date said once and the same way (the template in force from 2021-01-01 binds the localization);
+    # no year written into the page's words (it read "已结束的期间（2020 年）" whatever the data).
+    periods = re.search(r'id="wf-activate-periods">(.*?)</div>', html, re.S).group(1)
+    assert "最早可选 2021-01-01" in periods and "2020" not in periods
+    assert "2021-01-01" in re.search(r'id="wf-activate-parent">(.*?)</div>', html, re.S).group(1)
     assert 'id="inbox-activate"' in page(reviewer, "/admin/schemes/")
     for bad, message in (("2027-13-01", "不是日期"), ("", "请填写日期")):
         r = client_post(reviewer, f"{LOC}activate/", html, "/activate/", effective_from=bad)
