@@ -200,6 +200,9 @@ def test_a_designer_starts_a_run_follows_it_and_reads_the_report(world):
     assert sorted(chart["fairness"]["line"]["labels"]) == ["刑事检察", "民事检察"]
     assert len(chart["fairness"]["procuratorate"]["labels"]) == 3
     assert "公平性" in html and "按业务条线（四大检察）" in html
+    assert 'id="chart-fairness-procuratorate"' in html and 'class="small text-muted mb-0 fair-single"' not in html
+    # Who takes part, said so that it adds up (a reviewer read 26 graded + 27 + 1 + 1 as 28 people)
+    assert re.search(r'id="kpi-graded">.*?参评 \d+ 人（其中不参加等次评定 \d+ 人）；另有不参加考评 \d+ 人', html, re.S)
     # Movers with why they moved (in the report for the first ones).
     assert 'id="movers-risers"' in html and "为什么" in html and "监督立案数" in html
     assert "候选版本下的等次依据：" in html  # why a mover has the grade they have (a veto, a quota)
@@ -346,6 +349,9 @@ def test_another_countys_version_and_its_runs_are_not_there(world):
     mine = signed_in(world.app, "sim_designer")  # the province sees the county's draft
     run_id = run_id_of(launch(mine, county))
     follow(mine, county, run_id)
+    # One county scored: its 公平性 by procuratorate says there is none to compare with (an empty chart was drawn)
+    report = page(mine, f"{county}{run_id}/")
+    assert "只有一个检察院参加考评，无可比较的院。" in report and 'id="chart-fairness-procuratorate"' not in report
     other = signed_in(world.app, "sim_county")  # a designer of 910102
     for url in (county, f"{county}{run_id}/", f"{county}{run_id}/progress/", f"{county}{run_id}/export.xlsx",
                 f"{county}{run_id}/why/P01/"):
