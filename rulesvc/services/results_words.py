@@ -126,8 +126,16 @@ def own_localization(session: Session, actor: Actor, card: Mapping[str, Any]) ->
                   None)
     if org is None or scheme is None:
         return None
-    return next((x for x in localized_in_force(session, actor, scheme, str(card.get("period")))
-                 if x["procuratorate_code"] == org), None)
+    # The subject's unit and the units above it: a city's localization scores its counties' people too.
+    tree = tree_of(session)
+    by_code = {v["code"]: k for k, v in tree.names.items()}
+    chain: list[str] = []  # the unit, then the units above it, nearest first
+    pid = by_code.get(org)
+    while pid is not None and tree.names[pid]["code"] not in chain:
+        chain.append(tree.names[pid]["code"])
+        pid = tree.parent.get(pid)
+    local = {x["procuratorate_code"]: x for x in localized_in_force(session, actor, scheme, str(card.get("period")))}
+    return next((local[c] for c in chain if c in local), None)
 
 
 def ranking_schemes(session: Session, actor: Actor, kind: str | None = None) -> list[Scheme]:

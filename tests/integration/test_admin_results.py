@@ -385,3 +385,17 @@ def test_the_templates_ranking_names_the_counties_scored_under_their_own_localiz
                                              f"/admin/results/card/?subject=P05&period=2020&scheme={SCHEME}")
     # Before the localization's time in force, the template scores the county: nothing to say.
     assert 'id="localized-note"' not in page(signed_in(sim, "sim-province"), f"/admin/results/?scheme={SCHEME}&period=2019")
+
+
+def test_a_citys_localization_is_named_on_the_card_of_its_countys_people(world):
+    """A city's localization scores the people of its counties too: the card of a county's prosecutor under the
+    template says so and leads to the city's scheme."""
+    from tests.integration.simhelpers import publish
+
+    sim, c, keys, v1 = world
+    loc = ok(c.post(f"/api/v1/versions/{v1['id']}/localize", headers=keys["province"], json={
+        "procuratorate": "910100", "code": "SIM-910100", "name": "东川市方案", "overrides": []}), 201)
+    publish(c, keys, loc["id"], effective_from="2020-01-01", periods="2020", author="province")
+    card = page(signed_in(sim, "sim-province"), f"/admin/results/card/?subject=P01&period=2020&scheme={SCHEME}")
+    note = re.search(r'id="localized-note">(.*?)</div>', card, re.S).group(1)
+    assert "东川市人民检察院 2020 按本院本地化方案考评" in note and "scheme=SIM-910100" in note
