@@ -257,4 +257,5 @@ def test_quota_use_within_a_part_of_the_province_counts_only_its_whole_quota_gro
     assert (unit10["size"], unit10["places"], unit10["taken"]) == (4, 2, 2)
     (both,) = quota_use_within(fig, {10, 20})
     assert (both["size"], both["places"]) == (10, 5)
-    assert quota_use_within(fig, set()) == [{**both, "size": 0, "places": 0, "taken": 0, "reached": 0}]
+    assert quota_use_within(fig, set()) == [{**both, "size": 0, "places": 0, "taken": 0, "reached": 0, "unused": 0, "groups": 0}]
+    assert both["groups"] == 2 and both["places"] == both["taken"] + both["unused"]
