@@ -99,6 +99,7 @@ class VersionDiff:
     parts: list[tuple[str, list[PartChange]]] = field(default_factory=list)  # (collection, changes)
     sections: list[PartChange] = field(default_factory=list)  # total, who, grades, peers, description
     problems: dict[str, list[str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # what the reviewer should check that no part shows
 
     @property
     def count(self) -> int:
@@ -178,6 +179,14 @@ def version_diff(session: Session, actor: Actor, new: SchemeVersion, old: Scheme
     if extra:
         out.parts.insert(0, ("dimensions", extra))
     _sections(out, a, b, raw, lang, mark)
+    # Weights or grades changed under a description left as it was: the text a reviewer reads first may still state the
+    # old ones (v2's said "质量、效率、效果按 45%、25%、30%" after the weights became 50/20/30: a UI audit). The text is
+    # free, so it is said as a thing to check, not judged.
+    if a.scheme.id == b.scheme.id and b.description and a.description == b.description and (
+            out.weights or any(sc.code in ("grades", "total") for sc in out.sections)):
+        out.notes.append("本版修改了权重、等次或总分规则，方案说明未改：请核对说明中的数字是否仍然准确" if lang == "zh" else
+                         "Weights, grades or the total changed and the description did not: check that the numbers it "
+                         "states still hold")
     return out
 
 

@@ -399,3 +399,19 @@ def test_a_citys_localization_is_named_on_the_card_of_its_countys_people(world):
     card = page(signed_in(sim, "sim-province"), f"/admin/results/card/?subject=P01&period=2020&scheme={SCHEME}")
     note = re.search(r'id="localized-note">(.*?)</div>', card, re.S).group(1)
     assert "东川市人民检察院 2020 按本院本地化方案考评" in note and "scheme=SIM-910100" in note
+
+
+def test_a_diff_says_to_check_a_description_left_as_it_was_under_new_weights(world):
+    """A UI audit: v2 went to review saying "质量、效果按 40%、60%" in its description after the weights had changed."""
+    from tests.integration.simhelpers import BASELINE, CANDIDATE, new_draft, new_scheme, scheme_doc
+
+    sim, c, keys, _ = world
+    said = "质量、效果按 40%、60% 计。"
+    new_scheme(c, keys["province"], {**scheme_doc(**BASELINE, code="SIM-DESC"), "description": said}, code="SIM-DESC")
+    new_draft(c, keys["province"], {**scheme_doc(**CANDIDATE, code="SIM-DESC"), "description": said}, code="SIM-DESC")
+    reader = signed_in(sim, "sim-province")
+    diff = page(reader, "/admin/schemes/SIM-DESC/2/diff/?against=1")
+    assert "本版修改了权重、等次或总分规则，方案说明未改：请核对说明中的数字是否仍然准确" in diff
+    new_draft(c, keys["province"], {**scheme_doc(**CANDIDATE, code="SIM-DESC"), "description": "质量、效果各半。"},
+              code="SIM-DESC")
+    assert "方案说明未改" not in page(reader, "/admin/schemes/SIM-DESC/3/diff/?against=1")
