@@ -47,11 +47,14 @@ FIELDS: dict[str, list[tuple[str, str, str]]] = {
 WORDS = {
     "zh": {"scored": "计分", "analysis": "仅作分析", "none": "（无）", "upstream": "上级版本的修改",
            "total": "总分", "participants": "谁参加考评", "peers": "比较组", "grades": "等次与名额",
-           "description": "方案说明", "min": "总分下限", "quota": "名额", "dimension": "维度"},
+           "description": "方案说明", "min": "总分下限", "quota": "名额", "dimension": "维度",
+           "stale_description": "本版修改了权重、等次或总分规则，方案说明未改：请核对说明中的数字是否仍然准确"},
     "en": {"scored": "scored", "analysis": "analysis only", "none": "(none)", "upstream": "changed in the version above",
            "total": "Total score", "participants": "Who is evaluated", "peers": "Peer groups",
            "grades": "Grades and quotas", "description": "About the scheme", "min": "total from", "quota": "quota",
-           "dimension": "Dimension"},
+           "dimension": "Dimension",
+           "stale_description": "Weights, grades or the total changed and the description did not: check that the "
+                                "numbers it states still hold"},
 }
 
 
@@ -184,9 +187,7 @@ def version_diff(session: Session, actor: Actor, new: SchemeVersion, old: Scheme
     # free, so it is said as a thing to check, not judged.
     if a.scheme.id == b.scheme.id and b.description and a.description == b.description and (
             out.weights or any(sc.code in ("grades", "total") for sc in out.sections)):
-        out.notes.append("本版修改了权重、等次或总分规则，方案说明未改：请核对说明中的数字是否仍然准确" if lang == "zh" else
-                         "Weights, grades or the total changed and the description did not: check that the numbers it "
-                         "states still hold")
+        out.notes.append(WORDS[lang]["stale_description"])
     return out
 
 
