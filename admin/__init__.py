@@ -80,7 +80,9 @@ def init_admin(app: Flask) -> None:
             people = g.rulesvc_people = {u: d for u, d in db.session.execute(
                 select(User.username, User.display_name)).all() if d}
         shown = people.get(str(name))
-        return f"{shown}（{name}）" if shown and shown != name else str(name)
+        if not shown or shown == name:
+            return str(name)
+        return f"{shown} ({name})" if is_english() else f"{shown}（{name}）"
 
     admin = Admin(
         name=lazy_gettext("Evaluation rules"),

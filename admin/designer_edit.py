@@ -16,6 +16,7 @@ keeps what was typed.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -45,12 +46,28 @@ MISSING_WORDS = {"zh": {"zero": "计零分", "worst": "计最低分", "best": "�
 MISSING_CHOICES = designer_forms.MISSING_POLICIES
 
 
+# A check's finding on a part one of the forms edits, under that form's field: beside the row, not as a path at
+# the top (a designer read "grading.bands 等次须从高到低排列" above the page).
+_FORM_FIELDS = ((re.compile(r"grading\.bands\[(\d+)\]\.(min|quota)"), r"\2.\1"),
+                (re.compile(r"dimensions\.([A-Za-z0-9_]+)\.weight"), r"weight.\1"))
+
+
+def _form_field(key: str) -> str:
+    for pattern, field in _FORM_FIELDS:
+        if pattern.fullmatch(key):
+            return pattern.sub(field, key)
+    return key
+
+
 def _field_errors(exc: RulesvcError, lang: str) -> dict[str, list[str]]:
     rendered = exc.rendered_errors(lang)
     if not isinstance(rendered, Mapping) or not rendered:
         return {"": [exc.msg.render(lang) if exc.msg else str(exc)]}
-    return {str(k): [edit.one_language(str(m), lang) for m in (v if isinstance(v, list) else [v])]
-            for k, v in rendered.items()}
+    out: dict[str, list[str]] = {}
+    for k, v in rendered.items():
+        out.setdefault(_form_field(str(k)), []).extend(edit.one_language(str(m), lang)
+                                                        for m in (v if isinstance(v, list) else [v]))
+    return out
 
 
 class EditViews:
@@ -330,8 +347,20 @@ class EditViews:
             dimensions=[(c, str(d.get("name") or c)) for c, d in (state.document.get("dimensions") or {}).items()],
             lines=self._line_choices(state.document, lang),
             checked_lines=(list(getlist("lines")) if getlist is not None and (form or {}).get("lines_shown")
-                           else list(entry.get("lines") or [])))
+                           else list(entry.get("lines") or [])),
+            businesses=self._business_choices(state.document, lang),
+            checked_businesses=(list(getlist("businesses")) if getlist is not None and (form or {}).get("lines_shown")
+                                else list(entry.get("businesses") or [])))
         return html, status, headers
+
+    def _business_choices(self, doc: Mapping[str, Any], lang: str) -> list[tuple[str, str]]:
+        """The ten businesses (十大业务) an indicator may be limited to, finer than the lines (附条件不起诉率: 未成年人检察
+        only) — a designer could not limit a new indicator to one, and the form showed such an indicator as if it
+        applied to its whole line (an audit)."""
+        if str(doc.get("subject") or "prosecutor") != "prosecutor":
+            return []
+        return [(b.code, b.name if lang == "zh" else b.name_en or b.name)
+                for b in sorted(self._dictionary().businesses, key=lambda b: b.sort)]
 
     def _line_choices(self, doc: Mapping[str, Any], lang: str) -> list[tuple[str, str]]:
         """The lines of work (四大检察) an indicator may be limited to — prosecutors' schemes only (a procuratorate
@@ -368,7 +397,8 @@ class EditViews:
         added: list[str] = []
 
         def run(actor: Any, v: Any, lock: int) -> None:
-            changes = new_indicator_changes(versions.resolve(v), request.form, _lang(), self._dictionary())
+            changes = new_indicator_changes(versions.resolve(v), request.form, _lang(), self._dictionary(),
+                                            template=v.parent_id is None)
             edit.apply_changes(db.session(), actor, v.id, lock_version=lock, changes=changes,
                                reason=request.form.get("reason", ""), dictionary=self._dictionary(), lang=_lang())
             added.append(str(changes[0]["path"]).split(".", 1)[1])
@@ -467,12 +497,16 @@ def indicator_changes(doc: Mapping[str, Any], form: Mapping[str, Any], lang: str
     if not checked.get("ok"):
         errors.setdefault("formula", []).append(str(checked["message"]))
     errors.raise_if_any()
+    formula = str(checked["formula"])  # names typed as the pages show them, saved as codes
     changes = designer_forms.scoring_changes(target, entry.get("scoring"), rule)
     changes += peer_group_changes(doc, form, target, rule, lang)
-    if form.get("lines_shown"):  # the form showed the lines of work (a prosecutors' scheme)
+    if form.get("lines_shown"):  # the form showed the lines of work and the businesses (a prosecutors' scheme)
         lines = designer_forms.lines_of(form, dictionary)
         if lines != sorted(entry.get("lines") or []):
             changes.append({"op": "set", "path": f"indicators.{target}.lines", "value": lines})
+        businesses = designer_forms.businesses_of(form, dictionary)
+        if businesses != sorted(entry.get("businesses") or []):
+            changes.append({"op": "set", "path": f"indicators.{target}.businesses", "value": businesses})
     if formula != entry.get("formula"):
         changes.append({"op": "set", "path": f"indicators.{target}.formula", "value": formula})
     return changes
@@ -500,12 +534,12 @@ def peer_group_changes(doc: Mapping[str, Any], form: Mapping[str, Any], ind: str
 
 
 def new_indicator_changes(doc: Mapping[str, Any], form: Mapping[str, Any], lang: str, dictionary: Any,
-                          target: str | None = None) -> Changes:
-    """A local indicator: one ``add`` (its code is the path's last part)."""
+                          target: str | None = None, *, template: bool = False) -> Changes:
+    """A new indicator (a local one, unless ``template``): one ``add`` (its code is the path's last part)."""
     taken = [*(doc.get("indicators") or {}), *(doc.get("metrics") or {})]
     try:
         ind, entry = designer_forms.new_indicator(form, taken=taken, dimensions=list(doc.get("dimensions") or {}),
-                                                  lang=lang)
+                                                  lang=lang, prefix="IND_" if template else "LOCAL_")
         problems: dict[str, list[str]] = {}
     except InvalidInput as exc:
         problems = dict(exc.errors or {})
@@ -515,10 +549,16 @@ def new_indicator_changes(doc: Mapping[str, Any], form: Mapping[str, Any], lang:
         checked = edit.check_formula(doc, dictionary, formula, code=ind or None, lang=lang)
         if not checked.get("ok"):
             problems.setdefault("formula", []).append(str(checked["message"]))
+        elif entry:
+            entry["formula"] = str(checked["formula"])  # names typed as the pages show them, saved as codes
     if problems:
         raise InvalidInput(msg("request.invalid"), errors=problems)
     lines = designer_forms.lines_of(form, dictionary)
+    businesses = designer_forms.businesses_of(form, dictionary)
     entry.pop("lines", None)
-    if lines and str(doc.get("subject") or "prosecutor") == "prosecutor":
-        entry["lines"] = lines
+    if str(doc.get("subject") or "prosecutor") == "prosecutor":
+        if lines:
+            entry["lines"] = lines
+        if businesses:
+            entry["businesses"] = businesses
     return [{"op": "add", "path": f"indicators.{ind}", "value": entry}]

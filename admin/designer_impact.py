@@ -185,7 +185,8 @@ class ImpactViews:
         finally:
             db.session.rollback()  # nothing is saved, whatever happened
         html, _, headers = self._page("admin/designer/impact.html", a=answer, errors=errors,
-                                      unsaved=request.method == "POST", started=started)
+                                      unsaved=request.method == "POST", started=started,
+                                      field_words=lambda k: edit.field_words(k, lang))
         return html, status, headers
 
 

@@ -127,7 +127,8 @@ class SimulationViews:
             else:
                 return answer
         found, total = runs.list_runs(db.session(), actor, version_id=v.id, page=1, page_size=LIST_SIZE)
-        rows = [S.run_row(r, v.id, lang) for r in found]
+        content = versions.current_content_hash(v)
+        rows = [S.run_row(r, v.id, lang, content=content) for r in found]
         choices = S.launch_choices(db.session(), actor, v, lang=lang) if may_launch else None
         db.session.commit()  # reap_stale may have marked a dead run failed
         html, _, headers = self._page("admin/designer/simulations.html", v=v, rows=rows, total=total,

@@ -153,7 +153,9 @@ class ResultsView(BaseView):
                        grade_rank={g: i for i, g in enumerate(W.grade_names(compiled))}, pages=pages, count=frame.height,
                        first=(page - 1) * PAGE_SIZE + 1, group_word=W.word(W.PEER_GROUP_WORDS, lang, meta["group"]),
                        publishing=self._publishing(actor, scheme, meta),
-                       localized=W.localized_in_force(db.session(), actor, scheme, meta["period"]))
+                       localized=W.localized_in_force(db.session(), actor, scheme, meta["period"]),
+                       later=W.later_versions(db.session(), meta["scheme"]["version_id"], meta["period"],
+                                               meta["scheme"]["number"], lang))
         return self._page("admin/results/rankings.html", started, **context)
 
     @staticmethod
@@ -270,7 +272,8 @@ class ResultsView(BaseView):
                        figures=W.figures_words(card, lang), corrected=corrected,
                        page_group=W.word(W.PEER_GROUP_WORDS, lang, (card.get("rank") or {}).get("group")),
                        history_url=url_for(".history", subject=subject, scheme=scheme, start=start, end=end),
-                       own_rules=own_rules)
+                       own_rules=own_rules, later=W.later_versions(db.session(), (card.get("scheme") or {}).get(
+                           "version_id"), str(card.get("period") or period), (card.get("scheme") or {}).get("number"), lang))
         return self._page("admin/results/card.html", started, **context)
 
     @expose("/card/history/")

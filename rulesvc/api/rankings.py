@@ -169,7 +169,7 @@ RANKING_HEADERS = {
     "X-Dictionary-Hash": {"description": "数据字典的 sha256 (sha256 of the data dictionary)",
                           "schema": {"type": "string", "example": "c346e054f009edf84e94e8c1ff99cb661f11571ce5acfa9fad327"
                                                                   "b8cf94cf93e"}},
-    "X-Engine-Version": {"description": "计分引擎版本 (engine version)", "schema": {"type": "string", "example": "2026.12.9"}},
+    "X-Engine-Version": {"description": "计分引擎版本 (engine version)", "schema": {"type": "string", "example": "2026.12.10"}},
 }
 
 

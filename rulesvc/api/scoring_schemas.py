@@ -130,7 +130,7 @@ class ProvenanceSchema(ma.Schema):
     dictionary_hash = ma.fields.String(required=True, metadata=about(
         "数据字典的 sha256 (sha256 of the data dictionary)",
         "c346e054f009edf84e94e8c1ff99cb661f11571ce5acfa9fad327b8cf94cf93e"))
-    engine_version = ma.fields.String(required=True, metadata=about("计分引擎版本 (engine version)", "2026.12.9"))
+    engine_version = ma.fields.String(required=True, metadata=about("计分引擎版本 (engine version)", "2026.12.10"))
     publication = ma.fields.Nested(PublicationRefSchema, required=True, allow_none=True, metadata=about(
         "发布信息；暂算结果为空 (the publication; null for provisional figures)"))
 

@@ -19,4 +19,6 @@ Rule: nothing here imports Flask, SQLAlchemy, marshmallow or durable_rules (exce
 # what the extra ones must not count in, and for a subject with none of a rate's first count judges by the
 # definitions whether one more counts in the other too (``CompiledScheme.implied_pairs``); a total in a grade's
 # reason is rounded half up on its decimal (88.725 reads 88.73, not 88.72): no score or grade moves.
-ENGINE_VERSION = "2026.12.9"
+# 10: the full trace names an indicator's "its points count" ``counted``, as the card does (it was ``scored``, which
+# in a scheme means "not analysis only"): no score or grade moves.
+ENGINE_VERSION = "2026.12.10"

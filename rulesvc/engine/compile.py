@@ -591,10 +591,13 @@ class _Compiler:
         g = self.s.grading
         if g is None:
             return
-        mins = [b.min for b in g.bands]
-        if mins != sorted(mins, reverse=True) or len(set(mins)) != len(mins):
-            self.errors.append(DefinitionError("等次须从高到低排列，分数线不重复 (bands run from best to worst)",
-                                               path="grading.bands"))
+        bands = list(g.bands)
+        for i, (upper, lower) in enumerate(zip(bands, bands[1:], strict=False)):
+            if upper.min <= lower.min:  # said with the two grades and their lines, at the lower one's row
+                self.errors.append(DefinitionError(
+                    f"等次须从高到低排列，分数线不重复：“{lower.grade}”的分数线 {lower.min:g} 不低于上一等次“{upper.grade}”的 "
+                    f"{upper.min:g} (bands run from best to worst: {lower.grade} from {lower.min:g} is not below "
+                    f"{upper.grade} from {upper.min:g})", path=f"grading.bands[{i + 1}].min"))
 
     def groups(self) -> None:
         """Procuratorates have no department or business: those groups only exist for prosecutors."""

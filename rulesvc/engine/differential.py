@@ -110,10 +110,10 @@ def _differences(compiled: CompiledScheme, bulk: BulkResult, row: dict[str, Any]
         if row.get(f"applies__{ind.code}") and not _close(row.get(f"x__{ind.code}"), ind.x):
             differ("peers", f"x {ind.code}", row.get(f"x__{ind.code}"), ind.x)
         b_pts = row.get(f"pts__{ind.code}")
-        s_pts = ind.points if ind.scored else None
+        s_pts = ind.points if ind.counted else None
         if not _close(b_pts, s_pts):
             differ("points", f"points {ind.code}", b_pts, s_pts)
-        if not _close(row.get(f"contrib__{ind.code}"), ind.contribution if ind.scored else None):
+        if not _close(row.get(f"contrib__{ind.code}"), ind.contribution if ind.counted else None):
             differ("combine", f"contribution {ind.code}", row.get(f"contrib__{ind.code}"), ind.contribution)
     adj = {a.code: a.points for a in r.adjustments}
     for ca in compiled.adjustments:

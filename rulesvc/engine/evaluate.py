@@ -534,7 +534,7 @@ def _indicator_traces(compiled: CompiledScheme, subject: Subject, metrics: Mappi
             prorated_from = raw if prorated else None
         traces.append(make_trace(
             code=code, name=ind.name, dimension=ind.dimension, formula=ind.formula, substituted=substituted,
-            value=value, scored=pw is not None and code in points, x=x, derive=pw.derive if pw else "value",
+            value=value, counted=pw is not None and code in points, x=x, derive=pw.derive if pw else "value",
             method=ind.scoring.method if ind.scoring else None, branch=branch,
             rule=describe_branch(ci, branch, x, points.get(code)) if explain and branch else "",
             points=points.get(code, 0.0), max_points=pw.max_points if pw else 0.0,

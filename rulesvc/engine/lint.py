@@ -26,9 +26,10 @@ from rulesvc.engine.backends.conditions import (
     parse_condition,
     split,
 )
-from rulesvc.engine.compile import CompiledScheme, compile_scheme
+from rulesvc.engine.compile import CompiledScheme, compile_scheme, event_scope
 from rulesvc.engine.dictionary import Dictionary
 from rulesvc.engine.errors import DefinitionError, DefinitionErrors
+from rulesvc.engine.expr.nodes import Arith, Num
 from rulesvc.engine.model import Scheme
 from rulesvc.engine.scoring import fmt
 
@@ -68,6 +69,7 @@ def lint(scheme: Scheme, dictionary: Dictionary) -> list[Finding]:
     if compiled is not None:
         for compiled_check in _COMPILED_CHECKS:
             out.extend(compiled_check(compiled))
+        out.extend(_weight_tables(compiled, dictionary))
     return sorted(out, key=lambda f: (LEVELS[f.level], f.path))
 
 
@@ -186,6 +188,28 @@ def _weights(s: Scheme) -> list[Finding]:
     return out
 
 
+def _weight_tables(c: CompiledScheme, dictionary: Dictionary) -> list[Finding]:
+    """A weights table that leaves out some values of its field and has no ``default``: those events weigh 0
+    and count for nothing — a kind the data dictionary gains later would drop out of the workload unsaid."""
+    out = []
+    for cm in c.metrics:
+        w = cm.weights
+        if w is None or w.default != 0:
+            continue
+        if w.field == "event_type":
+            choices = [(t, dictionary.event_types[t].name if t in dictionary.event_types else t) for t in sorted(cm.types)]
+        else:
+            ftype = event_scope(dictionary, cm.types, "").get(w.field)
+            choices = list(ftype.choices) if ftype is not None and ftype.kind == "enum" else []
+        left = [f"{k}（{label}）" if label and label != k else k for k, label in choices if k not in w.numerators]
+        if left:
+            out.append(Finding("warning", f"metrics.{cm.metric.code}.weights",
+                               f"系数表没有列出“{w.field}”的取值 {'、'.join(left)}，也没有写 default：这些事件系数为 0，"
+                               f"不计入（确应不计的，请在表中写明 0） (values not in the table and no default: "
+                               f"those events weigh 0)"))
+    return out
+
+
 def _adjustment_caps(s: Scheme) -> list[Finding]:
     out = []
     for a in s.adjustments.values():
@@ -286,6 +310,22 @@ def _tiers(c: CompiledScheme) -> list[Finding]:
     return out
 
 
+def _percent_times_100(c: CompiledScheme) -> list[Finding]:
+    """A rate (unit %) whose formula multiplies by 100: its value is then 92 for 92 %, while thresholds typed as
+    percentages are kept as fractions (0.92) — every tier is reached, or none (a designer saved ``a / b × 100``
+    as a rate with no warning)."""
+    out = []
+    for ci in c.indicators:
+        root = getattr(ci.expr, "root", ci.expr)
+        if ci.indicator.unit != "%" or not isinstance(root, Arith) or root.op != "*":
+            continue
+        if any(isinstance(side, Num) and side.value == 100 for side in (root.left, root.right)):
+            out.append(Finding("warning", f"indicators.{ci.indicator.code}.formula",
+                               "单位为 %，公式却乘以 100：比率请写成小数（如 a / b，或 a / b × 100%），门槛按百分数填写 "
+                               "(a rate times 100: write it as a fraction, a / b)"))
+    return out
+
+
 def _unused(c: CompiledScheme) -> list[Finding]:
     used: set[str] = set()
     for ci in c.indicators:
@@ -371,6 +411,17 @@ def _rule_path(name: str) -> str:
     return f"{section}.{rest.split(':')[0]}"
 
 
+def _veto_caps(s: Scheme) -> list[Finding]:
+    """A veto capping the grade at the best band caps nothing (a designer saved "等次最高为优秀" with no warning)."""
+    if s.grading is None or not s.grading.bands:
+        return []
+    best = s.grading.bands[0].grade
+    return [Finding("warning", f"vetoes.{code}.effects[{i}].grade",
+                    f"“等次最高为{best}”：{best}已是最高等次，这一后果不限制任何人 (capping at the best grade caps nothing)")
+            for code, v in s.vetoes.items() for i, e in enumerate(v.effects)
+            if e.effect == "cap_grade" and e.grade == best]
+
+
 def _participation(s: Scheme) -> list[Finding]:
     """Choices about who is graded that a designer should make knowingly."""
     out = []
@@ -390,6 +441,7 @@ def _participation(s: Scheme) -> list[Finding]:
     return out
 
 
-_SCHEME_CHECKS: tuple[Callable[[Scheme], list[Finding]], ...] = (_weights, _adjustment_caps, _bands, _participation)
+_SCHEME_CHECKS: tuple[Callable[[Scheme], list[Finding]], ...] = (_weights, _adjustment_caps, _bands, _participation,
+                                                                 _veto_caps)
 _COMPILED_CHECKS: tuple[Callable[[CompiledScheme], list[Finding]], ...] = (
-    _dimensions_scored, _tiers, _unused, _total_cap, _grades, _durable_limits)
+    _dimensions_scored, _tiers, _unused, _total_cap, _grades, _durable_limits, _percent_times_100)

@@ -107,8 +107,8 @@ def _adjustments(out: list[str], items: list[AdjustmentTrace], cap: Line | None)
 
 
 def _indicator(out: list[str], ind: IndicatorTrace, unit: str) -> None:
-    if not ind.scored:
-        # Not scored: why, when the trace says (not applicable, no data); else analysis only — also for an
+    if not ind.counted:
+        # Not counted: why, when the trace says (not applicable, no data); else analysis only — also for an
         # indicator whose scoring rule is kept but switched off (``scored: false``).
         tag = f"（{zh(ind.note)}）" if ind.method and ind.note else "（仅分析，不计分）"
         out.append(f"  · {ind.name} = {_value(ind.value, unit)}{tag}")

@@ -68,7 +68,7 @@ class IndicatorTrace:
     formula: str
     substituted: str  # the formula with numbers filled in
     value: float | None
-    scored: bool  # its points count in this person's total (not: analysis only, not applicable, excluded)
+    counted: bool  # its points count in this person's total (not: analysis only, not applicable, excluded)
     x: float | None = None  # the value the rule tests (the value, a percentile, a ratio …)
     derive: str = "value"
     method: str | None = None

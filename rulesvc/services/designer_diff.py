@@ -48,13 +48,14 @@ WORDS = {
     "zh": {"scored": "计分", "analysis": "仅作分析", "none": "（无）", "upstream": "上级版本的修改",
            "total": "总分", "participants": "谁参加考评", "peers": "比较组", "grades": "等次与名额",
            "description": "方案说明", "min": "总分下限", "quota": "名额", "dimension": "维度",
-           "stale_description": "本版修改了权重、等次或总分规则，方案说明未改：请核对说明中的数字是否仍然准确"},
+           "stale_description": "本版修改了权重、等次或总分规则，方案说明未改：请核对说明中的数字是否仍然准确"
+                                "（修改说明后须重新运行模拟测评）"},
     "en": {"scored": "scored", "analysis": "analysis only", "none": "(none)", "upstream": "changed in the version above",
            "total": "Total score", "participants": "Who is evaluated", "peers": "Peer groups",
            "grades": "Grades and quotas", "description": "About the scheme", "min": "total from", "quota": "quota",
            "dimension": "Dimension",
            "stale_description": "Weights, grades or the total changed and the description did not: check that the "
-                                "numbers it states still hold"},
+                                "numbers it states still hold (a changed description needs the simulation run again)"},
 }
 
 
@@ -266,23 +267,28 @@ def _sections(out: VersionDiff, a: VersionDocument, b: VersionDocument, raw: Map
 
 def _easier_grades(old: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, Any]], lang: str) -> list[str]:
     """A band made easier to reach — its line lowered, its quota raised or lifted — said plainly: a county raising
-    优秀's quota from the province's 15 % to 20 % went to review with nothing pointing at it (a UI audit)."""
+    优秀's quota from the province's 15 % to 20 % went to review with nothing pointing at it (a UI audit). A band
+    made harder is said beside it: "放宽" alone read one-sided when the same edit also cut the quota (an audit)."""
     before = {g["grade"]: g for g in old}
+    zh = lang == "zh"
     out = []
     for g in new:
         was = before.get(g["grade"])
         if was is None:
             continue
         lo, lo_was = g.get("min_value"), was.get("min_value")
-        if lo is not None and lo_was is not None and lo < lo_was:
-            out.append(f"放宽：{g['grade']}的总分下限 {fmt(lo_was)} → {fmt(lo)}" if lang == "zh"
-                       else f"Easier: {g['grade']} from a total of {fmt(lo)} instead of {fmt(lo_was)}")
+        if lo is not None and lo_was is not None and lo != lo_was:
+            easier = lo < lo_was
+            out.append(f"{'放宽' if easier else '收紧'}：{g['grade']}的总分下限 {fmt(lo_was)} → {fmt(lo)}" if zh
+                       else f"{'Easier' if easier else 'Harder'}: {g['grade']} from a total of {fmt(lo)} instead of "
+                            f"{fmt(lo_was)}")
         q, q_was = g.get("quota_value"), was.get("quota_value")
-        if q_was is not None and (q is None or q > q_was):
-            if lang == "zh":
-                out.append(f"放宽：{g['grade']}名额 {fmt(q_was, '%')} → " + (fmt(q, "%") if q is not None else "不限"))
-            else:
-                out.append(f"Easier: {g['grade']}'s quota {fmt(q_was, '%')} → " + (fmt(q, "%") if q is not None else "none"))
+        if q != q_was:
+            easier = q is None or (q_was is not None and q > q_was)
+            shown_was = fmt(q_was, "%") if q_was is not None else ("不限" if zh else "none")
+            shown = fmt(q, "%") if q is not None else ("不限" if zh else "none")
+            out.append(f"{'放宽' if easier else '收紧'}：{g['grade']}名额 {shown_was} → {shown}" if zh
+                       else f"{'Easier' if easier else 'Harder'}: {g['grade']}'s quota {shown_was} → {shown}")
     return out
 
 

@@ -35,6 +35,7 @@ from rulesvc.engine.compile import SUBJECT_LABELS, subject_scope
 from rulesvc.engine.dictionary import Dictionary
 from rulesvc.engine.docdiff import MISSING, same_data
 from rulesvc.engine.errors import DefinitionError
+from rulesvc.engine.expr.lexer import tokenize
 from rulesvc.engine.lint import lint
 from rulesvc.engine.model import Indicator, ScoringRule
 from rulesvc.engine.texts import visible
@@ -231,6 +232,28 @@ KEY_WORDS = {"zh": {"weight": "权重", "points": "分值", "cap": "封顶", "fo
                     "adjustment_cap": "加减分封顶", "per_case": "按案件计", "direction": "方向",
                     "lines": "适用业务条线"},
              "en": {}}
+
+
+# A form's field, named as the form labels it (the impact panel lists a refused form's messages away from the
+# fields: "必填 / 必填" named none — a designer's first day).
+FIELD_WORDS = {
+    "zh": {**KEY_WORDS["zh"], "code": "代码", "dim_code": "维度代码", "dim_name": "维度名称", "dim_weight": "维度权重",
+           "event": "事件类型", "effect": "后果", "grade": "等次", "reason": "修改理由", "veto_dimension": "所涉维度",
+           "peer_group": "比较组", "ind_peer_group": "比较组", "peer_min_size": "比较组最少人数", "base": "基础分",
+           "span": "分差", "floor": "总分下限"},
+    "en": {"weight": "Weight", "points": "Points", "cap": "Cap", "formula": "Formula", "min": "Lowest total",
+           "quota": "Quota", "tiers": "Tiers", "threshold": "Threshold", "worst": "Worst", "best": "Best",
+           "missing": "When there is no data", "method": "Method", "name": "Name", "description": "Description",
+           "where": "Condition", "dimension": "Dimension", "code": "Code", "dim_code": "Dimension code",
+           "dim_name": "Dimension name", "dim_weight": "Dimension weight", "event": "Event type", "effect": "Effect",
+           "grade": "Grade", "reason": "Reason for the change", "lines": "Lines of work"},
+}
+
+
+def field_words(key: str, lang: str) -> str:
+    """``quota.0`` → 名额, ``formula`` → 公式: the field's name as its form shows it ("" for one it does not know)."""
+    words = FIELD_WORDS.get(lang, FIELD_WORDS["zh"])
+    return words.get(key) or words.get(key.split(".", 1)[0]) or ""
 
 
 def change_words(override: Mapping[str, Any], parent: Mapping[str, Any], lang: str) -> str:
@@ -493,6 +516,7 @@ def check_formula(doc: Mapping[str, Any], dictionary: Dictionary, formula: str, 
     if not formula.strip():
         return {"message": "请填写计算公式" if lang == "zh" else "Enter a formula", "position": 0, "suggestion": None,
                 "source": formula}
+    formula = with_codes(doc, formula, code=code)
     scope = {**subject_scope(dictionary, str(doc.get("subject") or "prosecutor")),
              **{c: X.NUMBER for c in (doc.get("metrics") or {})},
              **{c: X.NUMBER for c in (doc.get("indicators") or {}) if c != code}}
@@ -506,4 +530,29 @@ def check_formula(doc: Mapping[str, Any], dictionary: Dictionary, formula: str, 
                 "suggestion": None, "source": formula}
     labels = {**SUBJECT_LABELS, **{c: str(m.get("name") or c) for c, m in (doc.get("metrics") or {}).items()},
               **{c: str(i.get("name") or c) for c, i in (doc.get("indicators") or {}).items()}}
-    return {"ok": True, "labeled": X.to_labeled_text(tree, labels)}
+    return {"ok": True, "labeled": X.to_labeled_text(tree, labels), "formula": formula}
+
+
+def with_codes(doc: Mapping[str, Any], formula: str, *, code: str | None) -> str:
+    """The formula with every metric or indicator written by its name — as the pages show them, ``附条件不起诉人数``
+    or in Chinese quotes ``“附条件不起诉人数”`` — written by its code, which is what a formula reads: a designer
+    types (or pastes) what they see. A name two entries share, one that is also a code, and text that does not
+    tokenize are left as they are (the check then says what is wrong)."""
+    names: dict[str, str | None] = {}
+    for section in ("metrics", "indicators"):
+        for c, entry in (doc.get(section) or {}).items():
+            name = str((entry or {}).get("name") or "").strip()
+            if name and c != code:
+                names[name] = None if name in names and names[name] != c else c
+    codes = {*(doc.get("metrics") or {}), *(doc.get("indicators") or {})}
+    try:
+        tokens = tokenize(formula)
+    except X.ExpressionError:
+        return formula
+    out, pos = [], 0
+    for t in tokens:
+        quoted = t.kind == "str" and t.raw[:1] in "“‘"
+        if (t.kind == "name" or quoted) and t.text not in codes and names.get(str(t.value if quoted else t.text)):
+            out += [formula[pos:t.pos], str(names[str(t.value if quoted else t.text)])]
+            pos = t.pos + len(t.raw)
+    return "".join(out) + formula[pos:]

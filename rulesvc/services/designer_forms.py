@@ -230,10 +230,13 @@ def _show(x: Any) -> str:
 # -- a local indicator ----------------------------------------------------------------------------------------
 
 
-def new_indicator(form: Form, *, taken: Sequence[str], dimensions: Sequence[str], lang: str) -> tuple[str, dict[str, Any]]:
-    """A new local indicator from its form: (code, entry). Field errors for every problem at once."""
+def new_indicator(form: Form, *, taken: Sequence[str], dimensions: Sequence[str], lang: str,
+                  prefix: str = "LOCAL_") -> tuple[str, dict[str, Any]]:
+    """A new indicator from its form: (code, entry). Field errors for every problem at once. A code left empty is
+    ``prefix`` and the next free number: ``LOCAL_1`` in a localization, ``IND_1`` in a template (whose indicators
+    are not local)."""
     errors = FormErrors(lang)
-    code = str(form.get("code") or "").strip() or next_code("LOCAL_", taken)
+    code = str(form.get("code") or "").strip() or next_code(prefix, taken)
     if not CODE.fullmatch(code):
         errors.add("code", "code")
     elif code in taken:
@@ -270,6 +273,12 @@ def lines_of(form: Form, dictionary: Dictionary) -> list[str]:
     """The lines of work ticked on an indicator's form, known ones only, sorted (none: every line)."""
     known = set(dictionary.lines)
     return sorted({str(x) for x in _list(form, "lines") if str(x) in known})
+
+
+def businesses_of(form: Form, dictionary: Dictionary) -> list[str]:
+    """The businesses (十大业务) ticked on an indicator's form, known ones only, sorted (none: as the lines say)."""
+    known = {b.code for b in dictionary.businesses}
+    return sorted({str(x) for x in _list(form, "businesses") if str(x) in known})
 
 
 # -- grades -------------------------------------------------------------------------------------------------

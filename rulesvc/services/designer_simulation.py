@@ -205,8 +205,10 @@ def version_words(v: SchemeVersion, lang: str, *, own: bool = True) -> str:
 # -- runs as rows ----------------------------------------------------------------------------------------------
 
 
-def run_row(run: SimulationRun, version_id: int | None, lang: str) -> dict[str, Any]:
-    """One run as the list shows it: status in words, what it compared, who asked when."""
+def run_row(run: SimulationRun, version_id: int | None, lang: str, content: str | None = None) -> dict[str, Any]:
+    """One run as the list shows it: status in words, what it compared, who asked when — and, given the
+    version's ``content`` hash as it is now, whether the run was of content changed since (approval needs one
+    of the content as it is)."""
     view = runs.view(run)
     cand, base = view["candidate"], view["baseline"]
 
@@ -226,7 +228,10 @@ def run_row(run: SimulationRun, version_id: int | None, lang: str) -> dict[str, 
             "baseline": ref(base, base is not None and base.get("version_id") == version_id),
             "as_baseline": cand.get("version_id") != version_id,
             "default_baseline": run.baseline_choice == "default", "periods": "、".join(run.periods),
-            "created_by": run.created_by, "created_at": run.created_at, "finished_at": run.finished_at}
+            "created_by": run.created_by, "created_at": run.created_at, "finished_at": run.finished_at,
+            "stale": ("" if content is None or cand.get("version_id") != version_id or run.candidate_hash == content
+                      else "此后内容又有修改，不能作为批准依据" if lang == "zh"
+                      else "the content changed since: approval cannot rest on it")}
 
 
 def status_word(run: SimulationRun, lang: str) -> str:

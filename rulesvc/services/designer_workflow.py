@@ -24,6 +24,7 @@ from rulesvc.errors import Conflict, NotFound, PermissionDenied
 from rulesvc.persistence import lifecycle
 from rulesvc.persistence.lifecycle import Status
 from rulesvc.persistence.models import Scheme, SchemeVersion, SimulationRun
+from rulesvc.schema.scheme import content_hash
 from rulesvc.services import localtime
 from rulesvc.services.designer_edit import findings_of
 from rulesvc.services.designer_simulation import gate_summary
@@ -34,13 +35,20 @@ WORDS = {
     "zh": {"lint": "有 {n} 处错误须先改正（见编辑页）", "unresolved": "草稿的本地修改已不能应用于上级版本，须先修改",
            "draft_exists": "本方案已有草稿第 {n} 版：请在该草稿上跟进", "newest": "只有本方案最新的版本可以跟进上级新版本",
            "conflicts_open": "本草稿还有 {n} 处冲突未处理：请先处理，再跟进更新的上级版本",
-           "run": "模拟测评 #{id}（{periods}）"},
+           "run": "模拟测评 #{id}（{periods}）",
+           "unsimulated": "本版本当前的内容还没有模拟测评：审核人须凭它批准，请提交前先运行模拟测评",
+           "stale_run": "模拟测评 #{id} 针对的是之后又修改过的内容（改说明文字也算）：审核人须凭当前内容的模拟测评批准，"
+                        "请提交前重新运行"},
     "en": {"lint": "{n} errors must be fixed first (see the editor)",
            "unresolved": "The draft's local changes no longer apply to the version above: change them first",
            "draft_exists": "This scheme already has a draft (version {n}): take up the new version there",
            "conflicts_open": "This draft has {n} open conflicts: settle them, then follow the newer version above",
            "newest": "Only the newest version of the scheme takes up a new parent version",
-           "run": "simulation #{id} ({periods})"},
+           "run": "simulation #{id} ({periods})",
+           "unsimulated": "This version's content has no simulation yet: the reviewer approves on one, so run it "
+                          "before submitting",
+           "stale_run": "Simulation #{id} ran on content changed since (a changed description counts too): the "
+                        "reviewer approves on a simulation of the content as it is, so run it again before submitting"},
 }
 
 
@@ -68,6 +76,7 @@ class Workflow:
     drift: bool = False  # a template version: the drift report of its localizations
     revise: bool = False  # a version no longer a draft, of a scheme the person edits: 修订 starts (or opens) a draft
     open_draft: int | None = None  # the scheme's draft that 修订 opens instead of starting another
+    unsimulated: str = ""  # a draft whose content as it is has no succeeded simulation: said beside 提交审核
 
     def has(self, step: str) -> bool:
         return step in self.buttons
@@ -89,6 +98,17 @@ def four_eyes(session: Session, actor: Actor, v: SchemeVersion, lang: str) -> st
     except PermissionDenied as exc:
         return _refusal(exc, lang)
     return None
+
+
+def _unsimulated(session: Session, v: SchemeVersion, content: str, words: dict[str, str]) -> str:
+    """What to say beside 提交审核 when no succeeded simulation of the draft's content as it is exists (a designer
+    who corrected only the description after simulating submitted, and the reviewer found nothing to approve on)."""
+    runs = session.execute(select(SimulationRun.id, SimulationRun.candidate_hash).where(
+        SimulationRun.candidate_version_id == v.id, SimulationRun.status == "succeeded")
+        .order_by(SimulationRun.id.desc())).all()
+    if any(h == content for _, h in runs):
+        return ""
+    return words["stale_run"].format(id=runs[0][0]) if runs else words["unsimulated"]
 
 
 def workflow(session: Session, actor: Actor, v: SchemeVersion, dictionary: Dictionary, *, lang: str = "zh") -> Workflow:
@@ -113,6 +133,7 @@ def workflow(session: Session, actor: Actor, v: SchemeVersion, dictionary: Dicti
             errors = sum(1 for fs in findings_of(resolved, dictionary, lang).values() for f in fs if f.level == "error")
             if errors:
                 b.why_not.append(words["lint"].format(n=errors))
+            out.unsimulated = _unsimulated(session, v, content_hash(resolved), words)
     if status == Status.IN_REVIEW and actor.may("review"):
         refusal = four_eyes(session, actor, v, lang)
         approve, reject = Button("approve"), Button("reject")

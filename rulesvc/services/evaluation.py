@@ -285,7 +285,7 @@ def card_of(session: Session, fig: results.Figures, row: dict[str, Any], full: d
     card = head_of(fig, row, org, ranks if ranks is not None else _ranks(fig, row["code"]))
     card.update(full if "metrics" not in full else {
         "dimensions": full["dimensions"],
-        "indicators": [{**{k: i.get(k) for k in INDICATOR_KEYS}, "applies": i["applies"], "counted": i["scored"]}
+        "indicators": [{**{k: i.get(k) for k in INDICATOR_KEYS}, "applies": i["applies"], "counted": i["counted"]}
                        for i in full["indicators"]],
         "adjustments": [{k: a.get(k) for k in ADJUSTMENT_KEYS} for a in full["adjustments"]],
         "vetoes": [{k: x.get(k) for k in VETO_KEYS} for x in full["vetoes"]],
@@ -295,7 +295,7 @@ def card_of(session: Session, fig: results.Figures, row: dict[str, Any], full: d
 
 INDICATOR_KEYS = ("code", "name", "dimension", "value", "x", "branch", "rule", "points", "max_points", "contribution",
                   "note", "nearest", "formula_labeled", "method", "peer_note")
-# and, named for the card's reader, the trace's ``applies`` and ``scored`` (as ``counted``: its points count)
+# and the trace's ``applies`` and ``counted`` (its points count)
 ADJUSTMENT_KEYS = ("code", "name", "dimension", "matched", "points_each", "points", "cap", "note")
 VETO_KEYS = ("code", "name", "effect", "detail", "matched")
 
@@ -308,7 +308,7 @@ def summary_of(result: Any) -> dict[str, Any]:
 
     def indicator(i: Any) -> dict[str, Any]:
         d = {k: getattr(i, k) for k in INDICATOR_KEYS}
-        d["applies"], d["counted"] = i.applies, i.scored
+        d["applies"], d["counted"] = i.applies, i.counted
         if i.nearest is not None:
             d["nearest"] = flat(i.nearest)
         return d

@@ -118,6 +118,33 @@ def localized_in_force(session: Session, actor: Actor, scheme: Scheme, period: s
     return sorted(out, key=lambda d: d["code"])
 
 
+def later_versions(session: Session, version_id: int | None, period: str, number: int | None, lang: str) -> str:
+    """Versions of the scheme of version ``version_id`` (numbered ``number``) in force, or set to be, from a date
+    after the period's first day, said beside that version's figures: a period is scored under the version in force on its first day, so a version
+    put in force later never shows here (a designer put a new template version in force from 2021-01-01 and
+    looked for it in the 2020 ranking: an audit)."""
+    try:
+        p = results.parse(period)
+    except InvalidInput:
+        return ""
+    found = [(n, start) for n, status, start in session.execute(
+        select(SchemeVersion.number, SchemeVersion.status, SchemeVersion.effective_from)
+        .where(SchemeVersion.scheme_id == select(SchemeVersion.scheme_id).where(SchemeVersion.id == version_id)
+               .scalar_subquery(), SchemeVersion.effective_from > p.start)
+        .order_by(SchemeVersion.effective_from)).all()
+             if start is not None and lifecycle.can_be_in_force(status) and n != number]
+    if not found:
+        return ""
+    if lang == "zh":
+        which = "、".join(f"第 {n} 版自 {start.isoformat()} 起生效" for n, start in found)
+        return (f"{which}。一个考评期间按其第一天生效的版本计分：{period} 仍按第 {number} 版，此后开始的期间才按新版本；"
+                f"新版本在已有数据上的结果见它的模拟测评。")
+    which = ", ".join(f"version {n} is in force from {start.isoformat()}" for n, start in found)
+    return (f"{which[0].upper()}{which[1:]}. A period is scored under the version in force on its first day: {period} "
+            f"stays under version {number}, and periods starting later go by the new one; the new version's figures "
+            f"on the data there is are in its simulation.")
+
+
 def own_localization(session: Session, actor: Actor, card: Mapping[str, Any]) -> dict[str, str] | None:
     """The localization in force for the card's period that the card's subject's procuratorate scores them under,
     when the card is under the scheme it localizes (:func:`localized_in_force`); else None."""

@@ -147,9 +147,17 @@ def test_one_button_localizes_and_the_loop_of_changes_works(app, world):  # noqa
     assert r.status_code == 422
     assert "是否为“reviewed”？" in r.get_data(as_text=True)
     before = _draft(app, "TPL-910103")["overrides"]
-    r = client.post(f"{edit_url}new-indicator/", data={**local, "formula": "reviewed"})
+    # Written by the name the pages show (“审查起诉人数”): saved as the code a formula reads.
+    # Limited to a business, finer than its line (未成年人检察 only: the form had the four lines alone).
+    assert 'id="business-juvenile"' in new_html
+    r = client.post(f"{edit_url}new-indicator/", data={**local, "formula": "“审查起诉人数”", "lines_shown": "1",
+                                                       "lines": "criminal", "businesses": "juvenile"})
     assert r.status_code == 302 and r.headers["Location"].endswith("#ind-local_reviewed")
     added = _draft(app, "TPL-910103")["overrides"]
+    assert added[-1]["value"]["formula"] == "reviewed"
+    assert (added[-1]["value"]["lines"], added[-1]["value"]["businesses"]) == (["criminal"], ["juvenile"])
+    assert re.search(r'id="business-juvenile" value="juvenile" checked',
+                     page(client, f"{edit_url}indicators/local_reviewed/"))
     assert len(added) == len(before) + 1 and added[-1]["op"] == "add" and added[-1]["path"] == "indicators.local_reviewed"
     assert added[-1]["value"]["scoring"] == {"method": "per_unit", "points": 0.5, "cap": 4}
     read = page(client, "/admin/schemes/TPL-910103/1/")
@@ -397,8 +405,9 @@ def test_grades_and_quotas_and_a_template_draft_edited_without_reasons(app, worl
     # The version comparison points the reviewer at what makes a grade easier to reach (a UI audit: a county's
     # 优秀 quota raised from the province's 15 % went to review with nothing pointing at it).
     diff = page(client, "/admin/schemes/LOC-910101/1/diff/")
-    easier = re.findall(r'<div class="badge badge-warning[^"]*easier">([^<]*)</div>', diff)
-    assert easier == ["放宽：优秀名额 15% → 20%", "放宽：良好的总分下限 86 → 85"], easier  # 优秀 92 → 93 is harder
+    flags = re.findall(r'<div class="badge badge-warning[^"]*grade-flag">([^<]*)</div>', diff)
+    # ... and says a band made harder beside it ("放宽" alone read one-sided: a provincial designer's first day).
+    assert flags == ["收紧：优秀的总分下限 92 → 93", "放宽：优秀名额 15% → 20%", "放宽：良好的总分下限 86 → 85"], flags
 
     # The province's template draft: the same forms change the document itself, no reason asked.
     province = signed_in(app, "pdesigner")

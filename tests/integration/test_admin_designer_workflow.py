@@ -571,3 +571,30 @@ def test_a_draft_nobody_will_submit_is_deleted_with_a_confirmation(app, world): 
         assert db.session.scalar(select(AuditRecord.summary).where(AuditRecord.action == "version.delete"))
     viewer = signed_in(app, "pviewer")
     assert 'id="wf-delete"' not in page(viewer, "/admin/schemes/LOC-910101/1/")
+
+
+def test_submit_says_when_the_content_as_it_is_has_no_simulation_and_the_list_marks_a_run_of_older_content(app, world):  # noqa: F811
+    """Found by a provincial designer's first day: after simulating they corrected only the description, submitted
+    with no word said, and the reviewer found "尚无模拟测评" — the run #5 in the list looked as good as ever."""
+    client = signed_in(app, "cdesigner")
+    html = page(client, LOC)
+    assert 'id="wf-unsimulated"' in html and "本版本当前的内容还没有模拟测评" in html
+    v_id = _version(app, "LOC-910101", 1)["id"]
+    run_id = simulation_run(app, v_id, "2020")
+    html = page(client, LOC)
+    assert 'id="wf-unsimulated"' not in html  # the run is of the content as it is
+    runs_page = page(client, f"{LOC}simulations/")
+    assert f'data-run="{run_id}"' in runs_page and "run-stale" not in runs_page
+    with app.app_context():  # a change after the run (any: a description's counts too)
+        v = db.session.get(SchemeVersion, v_id)
+        dim, d = next(iter(versions.resolve(v)["dimensions"].items()))
+        path = f"dimensions.{dim}.weight"
+        overrides = [*(o for o in v.document.get("overrides", []) if o["path"] != path),
+                     {"op": "set", "path": path, "value": d["weight"] + 1, "reason": "权重"}]
+        versions.set_overrides(db.session, _actor("cdesigner"), v_id, lock_version=v.lock_version, overrides=overrides)
+        db.session.commit()
+    html = page(client, LOC)
+    assert f"模拟测评 #{run_id} 针对的是之后又修改过的内容" in html and 'id="wf-unsimulated"' in html
+    runs_page = page(client, f"{LOC}simulations/")
+    assert "run-stale" in runs_page and "此后内容又有修改，不能作为批准依据" in runs_page
+

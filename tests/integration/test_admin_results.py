@@ -415,3 +415,20 @@ def test_a_diff_says_to_check_a_description_left_as_it_was_under_new_weights(wor
     new_draft(c, keys["province"], {**scheme_doc(**CANDIDATE, code="SIM-DESC"), "description": "质量、效果各半。"},
               code="SIM-DESC")
     assert "方案说明未改" not in page(reader, "/admin/schemes/SIM-DESC/3/diff/?against=1")
+
+
+def test_the_ranking_and_the_card_say_a_later_version_scores_only_the_periods_from_its_start(world):
+    """A provincial designer's first day: a new version put in force from 2021-01-01, then looked for in the 2020
+    ranking, which still read 第 1 版 with nothing said — a period is scored under the version in force on its
+    first day."""
+    from tests.integration.simhelpers import CANDIDATE, new_draft, publish, scheme_doc
+
+    sim, c, keys, v1 = world
+    v2 = new_draft(c, keys["province"], scheme_doc(**CANDIDATE, code=SCHEME))
+    publish(c, keys, v2["id"], effective_from="2021-01-01", periods="2020")
+    reader = signed_in(sim, "sim-province")
+    note = re.search(r'id="later-versions">([^<]+)<', page(reader, RANKING)).group(1)
+    assert "第 2 版自 2021-01-01 起生效" in note and "2020 仍按第 1 版" in note and "模拟测评" in note
+    card = page(reader, f"/admin/results/card/?subject=P01&period=2020&scheme={SCHEME}")
+    assert "第 2 版自 2021-01-01 起生效" in card
+    assert 'id="later-versions"' not in page(reader, f"/admin/results/?scheme={SCHEME}&period=2021")

@@ -49,18 +49,18 @@ def test_each_indicator_says_whether_it_applies_and_counts_and_the_counted_ones_
     result = evaluate_subject(compiled, subject_of(ref, "prosecutor_id"), events, period="2020", decider=decider,
                               peers=bulk.peers)
     by = {i.code: i for i in result.indicators}
-    assert (by["FILINGS_RANK"].applies, by["FILINGS_RANK"].scored, by["FILINGS_RANK"].points) == (True, True, 4.0)
+    assert (by["FILINGS_RANK"].applies, by["FILINGS_RANK"].counted, by["FILINGS_RANK"].points) == (True, True, 4.0)
     # Another line's indicator: its value is still worked out and shown, it scores nothing and says why.
     civil = by["CIVIL_FILINGS"]
-    assert (civil.applies, civil.scored, civil.points, civil.value) == (False, False, 0.0, 3.0)
+    assert (civil.applies, civil.counted, civil.points, civil.value) == (False, False, 0.0, 3.0)
     assert "不适用" in civil.note
     # No hearings: left out (missing: exclude), the dimension re-weighted — it applies but does not count.
     res = by["RESOLVED_RATE"]
-    assert (res.applies, res.scored, res.points, res.value) == (True, False, 0.0, None)
-    assert by["FILINGS_SEEN"].applies and not by["FILINGS_SEEN"].scored  # analysis only
+    assert (res.applies, res.counted, res.points, res.value) == (True, False, 0.0, None)
+    assert by["FILINGS_SEEN"].applies and not by["FILINGS_SEEN"].counted  # analysis only
     # What counts makes the dimension: its points and the most it could have scored.
     (dim,) = result.dimensions
-    counted = [i for i in result.indicators if i.scored]
+    counted = [i for i in result.indicators if i.counted]
     assert [i.code for i in counted] == ["FILINGS_RANK"]
     assert dim.points == sum(i.points for i in counted) == 4.0
     assert dim.max_points == sum(i.max_points for i in counted) == 4.0

@@ -109,3 +109,18 @@ def test_the_engines_two_languages_are_split_for_the_page():
     assert edit.one_language("维度权重合计 105，不是 100 (weights add up to 105, not 100)", "zh") == "维度权重合计 105，不是 100"
     assert edit.one_language("未知名称“x” (unknown name 'x' (a typo?))", "en") == "unknown name 'x' (a typo?)"
     assert edit.one_language("plain text (with a note)", "zh") == "plain text (with a note)"
+
+
+def test_a_formula_typed_with_the_names_the_pages_show_is_saved_with_the_codes():
+    """Found by a provincial designer's first day: “附条件不起诉人数 / 未成年人审结人数” — the picker's own names, or
+    the formula as every page prints it, in Chinese quotes — was "未知名称"; only the codes worked."""
+    doc = {"metrics": {"cond": {"name": "附条件不起诉人数"}, "juv": {"name": "未成年人审结人数"},
+                       "twin_a": {"name": "同名"}, "twin_b": {"name": "同名"}},
+           "indicators": {"plea": {"name": "认罪认罚适用率", "formula": "cond / juv"}}}
+    assert edit.with_codes(doc, "附条件不起诉人数 / 未成年人审结人数", code=None) == "cond / juv"
+    assert edit.with_codes(doc, "“附条件不起诉人数”÷“未成年人审结人数”×100%", code=None) == "cond÷juv×100%"
+    assert edit.with_codes(doc, "认罪认罚适用率 * 2", code="other") == "plea * 2"
+    assert edit.with_codes(doc, "认罪认罚适用率 * 2", code="plea") == "认罪认罚适用率 * 2"  # not itself
+    assert edit.with_codes(doc, "同名 + cond", code=None) == "同名 + cond"  # two entries share it: left as typed
+    assert edit.with_codes(doc, "'附条件不起诉人数' + 1", code=None) == "'附条件不起诉人数' + 1"  # ASCII quotes: text
+    assert edit.with_codes(doc, "“未闭合", code=None) == "“未闭合"

@@ -91,7 +91,7 @@ def test_a_missing_value_excluded_reweights_its_dimension():
     ev = Events(e for e in ev if not (e["event_type"] == "prosecution_review"))  # no reviews: 0/0
     r = run(ev)
     definite = r.indicator("definite_rate")
-    assert definite.value is None and not definite.scored and "excluded" in definite.note
+    assert definite.value is None and not definite.counted and "excluded" in definite.note
     quality = next(d for d in r.dimensions if d.code == "quality")
     assert quality.max_points == 20  # 10 + 10, without the excluded 5
 
@@ -99,7 +99,7 @@ def test_a_missing_value_excluded_reweights_its_dimension():
 def test_an_indicator_for_another_business_line_is_not_applied():
     civil = Subject("P2", line="civil", groups={"business": "civil", "procuratorate": 1})
     r = evaluate_subject(COMPILED, civil, criminal_events(), period="2020-07", peers=peers_for())
-    assert not r.indicator("plea_rate").scored and "not applicable" in r.indicator("plea_rate").note
+    assert not r.indicator("plea_rate").counted and "not applicable" in r.indicator("plea_rate").note
 
 
 def test_a_wrongful_case_zeroes_quality_and_bars_the_top_grade():
@@ -214,7 +214,7 @@ def test_each_dimension_line_adds_up_from_the_lines_under_it():
         ev.add("quality_review", "C3", reviewer_level="province", rating="excellent")  # past the ±10 cap
     r = run(ev)
     for d in r.dimensions:
-        inds = [i.contribution for i in r.indicators if i.dimension == d.code and i.scored]
+        inds = [i.contribution for i in r.indicators if i.dimension == d.code and i.counted]
         adjs = [a.points for a in r.adjustments if a.dimension == d.code]
         caps = [ln.points for ln in r.attribution if ln.code == f"dimcap:{d.code}"]
         assert d.indicators == pytest.approx(math.fsum(inds), abs=1e-12)

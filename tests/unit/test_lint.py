@@ -79,6 +79,21 @@ def test_a_worse_tier_scoring_more_is_flagged():
     assert [w.path for w in only(fs, "warning")] == ["indicators.review_rate.scoring.tiers[1].points"]
 
 
+def test_a_weights_table_leaving_out_values_without_a_default_is_flagged():
+    """Events of a kind the table does not list weigh 0 unless ``default`` says otherwise: said, with the kinds."""
+    def weigh(table, default=None):
+        def mutate(d):
+            d["metrics"]["extras"]["weights"] = {"by": "event_type", "table": table,
+                                                 **({"default": default} if default is not None else {})}
+        return [f for f in findings(mutate) if f.path == "metrics.extras.weights"]
+
+    [w] = weigh({"supplementary_investigation": "1/2"})
+    assert w.level == "warning" and "review_extension" in w.message and "default" in w.message
+    assert "supplementary_investigation" not in w.message
+    assert weigh({"supplementary_investigation": "1/2"}, default="1") == []  # a default: nothing left out
+    assert weigh({"supplementary_investigation": "1/2", "review_extension": 0}) == []  # 0 written out
+
+
 def test_weights_that_do_not_add_up_to_100_are_flagged():
     def weighted(d):
         d["combination"] = {"method": "weighted", "base": 80}
@@ -361,3 +376,29 @@ def test_a_required_scoring_parameter_left_out_is_named_with_its_method():
     fs = only(findings(mutate), "error")
     assert len(fs) == 1 and fs[0].path.endswith(".scoring.cap"), fs
     assert "“per_unit” 计分方法必须写明 cap" in fs[0].message and "None" not in fs[0].message
+
+
+def test_a_veto_capping_the_grade_at_the_best_band_is_flagged_and_bands_out_of_order_name_the_two_grades():
+    """A provincial designer's first day: "等次最高为优秀" saved with "没有错误，没有警告"; 良好 at 96 above 优秀 at 94
+    read "grading.bands 等次须从高到低排列" without saying which."""
+    doc = yaml.safe_load((PROJECT_ROOT / "tests/data/schemes/mini.yaml").read_text(encoding="utf-8"))
+    doc["vetoes"]["wrongful_bar"].update(effect="cap_grade", grade="优秀")
+    [w] = [f for f in lint(load_scheme(doc), DICT) if f.path == "vetoes.wrongful_bar.effects[0].grade"]
+    assert w.level == "warning" and "优秀已是最高等次" in w.message
+    doc["vetoes"]["wrongful_bar"].update(grade="良好")
+    assert not [f for f in lint(load_scheme(doc), DICT) if f.path.startswith("vetoes.wrongful_bar")]
+    doc["grading"]["bands"][1]["min"] = 96
+    [e] = [f for f in lint(load_scheme(doc), DICT) if f.level == "error"]
+    assert e.path == "grading.bands[1].min" and "“良好”的分数线 96 不低于上一等次“优秀”的 92" in e.message
+
+
+def test_a_rate_whose_formula_multiplies_by_100_is_flagged():
+    """A designer saved "a / b × 100" as a rate (unit %) whose thresholds are typed as percentages: no warning."""
+    def rate(formula):
+        return [f for f in findings(lambda d: d["indicators"]["plea_rate"].update(formula=formula))
+                if f.path == "indicators.plea_rate.formula" and f.level == "warning"]
+
+    [w] = rate("plea / reviewed × 100")
+    assert "乘以 100" in w.message
+    assert len(rate("100 * (plea / reviewed)")) == 1  # either side of the product
+    assert rate("plea / reviewed × 100%") == [] and rate("plea / reviewed") == []

@@ -467,6 +467,16 @@ def resolve_quietly(v: SchemeVersion) -> dict[str, Any] | None:
         return None
 
 
+def current_content_hash(v: SchemeVersion) -> str | None:
+    """The content hash of the version as it is now: a draft's, of its resolved document (None when its local
+    changes no longer apply); a submitted version's, frozen at submission. What a simulation must have run on
+    for an approval to rest on it."""
+    if not lifecycle.is_editable(v.status):
+        return v.content_hash
+    doc = resolve_quietly(v)
+    return None if doc is None else content_hash(doc)
+
+
 def set_overrides(session: Session, actor: Actor, version_id: int, *, lock_version: int,
                   overrides: Sequence[Mapping[str, Any]], change_note: str | None = None) -> SchemeVersion:
     v = get_version(session, actor, version_id)
