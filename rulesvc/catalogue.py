@@ -230,6 +230,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
                           "You may not review a version you contributed to ({roles_en}); another person must"),
     "version.conflicts_open": ("还有 {count} 处与上级新版本的冲突未处理", "{count} rebase conflicts are not settled"),
     "version.reject_needs_note": ("退回须说明理由", "A rejection needs a reason"),
+    "version.retroactive_unconfirmed": (
+        "生效日期 {date} 早于今天：此后各期间尚未发布的结果将按本版本重新计算（已发布的不变）。确认无误请加 "
+        "\"confirm_retroactive\": true 再提交",
+        "{date} is in the past: the unpublished results of the periods since then will be computed under this version "
+        "(published ones do not change). To go ahead, send \"confirm_retroactive\": true"),
     "version.simulation_required": ("批准前须先完成该版本内容的模拟测评（运行成功且回归用例全部通过）",
                                     "Approval needs a succeeded simulation run of exactly this content whose scenarios pass"),
     "version.simulation_other_content": ("模拟测评 #{run_id} 测评的不是该版本的内容（内容哈希不同）",

@@ -612,9 +612,13 @@ class RejectSchema(ma.Schema):
 
 
 class ActivateSchema(ma.Schema):
-    """The date an approved version takes effect."""
+    """The date an approved version takes effect; a date before today (the unpublished results of closed periods are
+    computed again under the version) needs ``confirm_retroactive``, as the admin page asks once more."""
 
     effective_from = Day(required=True, metadata={"description": "生效日期 (YYYY-MM-DD)"})
+    confirm_retroactive = ma.fields.Boolean(load_default=False, metadata={
+        "description": "确认追溯生效：生效日期早于今天时必填 true (confirm a go-live in the past: required as true when "
+                       "effective_from is before today)", "example": False})
 
 
 class RetireSchema(ma.Schema):
@@ -990,6 +994,10 @@ def reject(args: dict[str, Any], version_id: int) -> dict[str, Any]:
 def activate(args: dict[str, Any], version_id: int) -> dict[str, Any]:
     """自某日起生效；此前生效的版本截至前一日 (put in force from a date; the version in force before ends the day
     before)."""
+    confirmed = args.pop("confirm_retroactive", False)
+    if args["effective_from"] < localtime.today() and not confirmed:
+        said = msg("version.retroactive_unconfirmed", date=args["effective_from"].isoformat())
+        raise InvalidInput(said, errors={"confirm_retroactive": [said]})
     v = versions.activate(db.session(), current_actor(), version_id, **args)
     return versions.view(v)
 

@@ -267,7 +267,7 @@ def publish(client, keys, version_id: int, *, effective_from: str = "2020-01-01"
     assert ok(client.post(f"/api/v1/versions/{version_id}/approve", headers=keys["reviewer"],
                           json={"note": "模拟结果合理"}))["status"] == "approved"
     return ok(client.post(f"/api/v1/versions/{version_id}/activate", headers=keys["reviewer"],
-                          json={"effective_from": effective_from}))
+                          json={"effective_from": effective_from, "confirm_retroactive": True}))
 
 
 def v2_against_v1(app, folder: Path) -> tuple[Any, dict[str, dict[str, str]], dict[str, Any]]:

@@ -121,7 +121,7 @@ def publish(client, world, version_id: int, *, author: str, effective_from: str)
     assert ok(client.post(f"/api/v1/versions/{version_id}/approve", headers=world["reviewer"],
                           json={"note": "模拟结果合理"}))["status"] == "approved"
     return ok(client.post(f"/api/v1/versions/{version_id}/activate", headers=world["reviewer"],
-                          json={"effective_from": effective_from}))
+                          json={"effective_from": effective_from, "confirm_retroactive": True}))
 
 
 # --- authentication ---------------------------------------------------------------------------------------
@@ -339,8 +339,15 @@ def test_the_whole_loop_with_three_api_keys(world, client):
     ok(client.post(f"/api/v1/versions/{loc['id']}/simulation", headers=county, json={"simulation_id": run_id}))
     approved = ok(client.post(f"/api/v1/versions/{loc['id']}/approve", headers=reviewer, json={}))
     assert approved["simulation"]["run_id"] == run_id and approved["simulation"]["periods"] == ["2020"]
+    # A date before today rescores the closed periods' unpublished results: asked once more, as the admin page
+    # does (found by a security review: the API put a version in force from a past date at once); nothing moves.
+    said = envelope(client.post(f"/api/v1/versions/{loc['id']}/activate", headers=reviewer,
+                                json={"effective_from": "2021-01-01"}), 422, "invalid_input")
+    assert said["error_code"] == "version.retroactive_unconfirmed" and "早于今天" in said["message"]
+    assert "2021-01-01" in said["errors"]["confirm_retroactive"][0]
+    assert ok(client.get(f"/api/v1/versions/{loc['id']}", headers=reviewer))["status"] == "approved"
     live = ok(client.post(f"/api/v1/versions/{loc['id']}/activate", headers=reviewer,
-                          json={"effective_from": "2021-01-01"}))
+                          json={"effective_from": "2021-01-01", "confirm_retroactive": True}))
     assert live["status"] == "active"
     in_force = ok(client.get(f"/api/v1/schemes/{COUNTY_CODE}/in-effect?date=2021-03-01", headers=county))
     assert in_force["version"]["id"] == loc["id"]

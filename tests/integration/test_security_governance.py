@@ -237,7 +237,8 @@ def test_a_step_from_the_wrong_state_is_409_with_its_code(people, client):
     refused(client.post(f"/api/v1/versions/{v['id']}/approve", headers=people["C"], json={}), 409,
             "version.bad_transition")
     refused(client.post(f"/api/v1/versions/{v['id']}/activate", headers=people["C"],
-                        json={"effective_from": "2021-01-01"}), 409, "version.bad_transition")
+                        json={"effective_from": "2021-01-01", "confirm_retroactive": True}), 409,
+                        "version.bad_transition")
 
 
 def test_the_list_of_schemes_takes_a_fixed_number_of_queries(people, app, client):

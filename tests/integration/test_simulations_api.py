@@ -193,7 +193,7 @@ def test_draft_to_active_through_a_simulation_run(published):
     assert approved["simulation"]["run_id"] == run["id"] and approved["simulation"]["result_hash"] == run["result_hash"]
     assert approved["simulation"]["content_hash"] == run["candidate"]["content_hash"]
     active = ok(c.post(f"/api/v1/versions/{v2['id']}/activate", headers=k["reviewer"],
-                       json={"effective_from": "2021-01-01"}))
+                       json={"effective_from": "2021-01-01", "confirm_retroactive": True}))
     assert active["status"] == "active" and active["effective_from"] == "2021-01-01"
     # The run now names the candidate as it is.
     assert ok(c.get(f"/api/v1/simulations/{run['id']}", headers=k["province"]))["candidate"]["status"] == "active"
@@ -507,7 +507,8 @@ def test_scenarios_are_validated_locked_in_checked_at_submit_frozen_carried_over
 
     approved = ok(c.post(f"/api/v1/versions/{v2['id']}/approve", headers=k["reviewer"], json={}))
     assert approved["simulation"]["scenarios"] == {"count": 3, "passed": 3}
-    ok(c.post(f"/api/v1/versions/{v2['id']}/activate", headers=k["reviewer"], json={"effective_from": "2021-01-01"}))
+    ok(c.post(f"/api/v1/versions/{v2['id']}/activate", headers=k["reviewer"],
+              json={"effective_from": "2021-01-01", "confirm_retroactive": True}))
 
     # The next draft starts with them.
     v3 = ok(c.post(f"/api/v1/schemes/{SCHEME}/versions", headers=province, json={"from_version": 2}), 201)
