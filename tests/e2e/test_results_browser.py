@@ -158,6 +158,14 @@ def test_a_county_viewer_reads_the_ranking_and_a_score_card(page: Page, results_
         assert all(shown), cells
         assert sum(float(m[1]) for m in shown) == pytest.approx(float(head[1]), abs=0.02), (head[0], cells)
         assert sum(float(m[2]) for m in shown) == pytest.approx(float(head[2]), abs=0.02), (head[0], cells)
+        # A dimension with bonus or penalty items says what they add beside what its indicators add (a designer
+        # read "计入总分 +15.77" above "指标计入总分 = … = 5.77", the item's +10 far below).
+        why = " ".join(dim.locator(".dim-why").all_inner_texts())
+        adds = re.search(r"计入总分 ([+-][\d.]+)", dim.locator(".card-header").inner_text())
+        items = re.search(r"加减分项计 ([+-][\d.]+)（见下方）：([\d.-]+) ([+-][\d.]+) = ([+-][\d.]+)。", why)
+        if items:
+            assert float(items[2]) + float(items[3]) == pytest.approx(float(items[4]), abs=0.011), why
+            assert adds and adds[1] == items[4], (adds, why)
     ms.append(warm_ms(page, "a score card"))
     fits(page)
     page.screenshot(path=SHOTS.format("card"), full_page=True)

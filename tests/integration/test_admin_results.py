@@ -432,3 +432,4 @@ def test_the_ranking_and_the_card_say_a_later_version_scores_only_the_periods_fr
     card = page(reader, f"/admin/results/card/?subject=P01&period=2020&scheme={SCHEME}")
     assert "第 2 版自 2021-01-01 起生效" in card
     assert 'id="later-versions"' not in page(reader, f"/admin/results/?scheme={SCHEME}&period=2021")
+
