@@ -176,6 +176,22 @@ def test_the_edits_move_people_and_the_answer_adds_up(ctx):
     moved = [c for c in tier["crossers"] if c["why"]]
     assert moved and all(c["why"][0]["code"] == "PLEA_APPLY_RATE" for c in moved if c["direction"] == "up")
 
+    # A new indicator dilutes the others of its dimension: it is named among the parts that moved a total even where
+    # its own change is small (the panel blamed the diluted ones alone: a provincial designer's first day).
+    def dilute(d: Doc) -> None:  # a new indicator worth much, on which everyone scores almost nothing
+        _new_formula(d)
+        d["indicators"]["LOCAL_ADOPTED_SHARE"]["scoring"].update(best=100, points=5)
+
+    added = _impact(app, "prov", ids["template"], document=_edited(dilute))
+    from rulesvc.services.impact import WHY_TOP
+
+    named = [c for c in added["crossers"] if any(w["code"] == "LOCAL_ADOPTED_SHARE" for w in c["why"])]
+    assert any([w["code"] for w in c["why"]].index("LOCAL_ADOPTED_SHARE") >= WHY_TOP for c in named)  # past the top
+    for c in named:
+        [w] = [w for w in c["why"] if w["code"] == "LOCAL_ADOPTED_SHARE"]
+        assert w["only"] == "candidate" and w["max_c"] == 5
+        assert sum(x["delta"] for x in c["why"]) + c["why_rest"] == pytest.approx(c["delta"], abs=0.005)
+
 
 def test_totals_up_and_down_are_counted_as_the_simulation_report_counts_them(ctx):
     """Among those graded under both versions (a designer compared "25 whose total changed" on the panel with
