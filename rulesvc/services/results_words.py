@@ -120,9 +120,9 @@ def localized_in_force(session: Session, actor: Actor, scheme: Scheme, period: s
 
 def later_versions(session: Session, version_id: int | None, period: str, number: int | None, lang: str) -> str:
     """Versions of the scheme of version ``version_id`` (numbered ``number``) in force, or set to be, from a date
-    after the period's first day, said beside that version's figures: a period is scored under the version in force on its first day, so a version
-    put in force later never shows here (a designer put a new template version in force from 2021-01-01 and
-    looked for it in the 2020 ranking: an audit)."""
+    after the period's first day, said beside that version's figures: a period is scored under the version in
+    force on its first day, so a version put in force later never shows here (a designer put a new template
+    version in force from 2021-01-01 and looked for it in the 2020 ranking: an audit)."""
     try:
         p = results.parse(period)
     except InvalidInput:
