@@ -26,7 +26,7 @@ run: $(STAMP)
 ## test file at a time per worker (TEST_WORKERS=0: in one process; TEST_WORKERS=N: N workers).
 TEST_WORKERS ?= auto
 test: lint
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --maxprocesses 4 --dist loadfile
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --maxprocesses 4 --dist loadfile --no-loadscope-reorder
 
 ## ruff, the import contracts (setup.cfg) and mypy (pyproject.toml: strict on the engine).
 lint: $(STAMP)

@@ -24,6 +24,8 @@ from rulesvc import create_app
 from rulesvc.config import normalise_database_url
 from rulesvc.services import passwords
 
+TESTS = Path(__file__).resolve().parent
+
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"
 USED: dict[str, str] = {}
 
@@ -319,7 +321,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             keep.append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
-    # Files holding a slow test first: ``make test``'s workers take a file at a time in this order, so the
-    # longest files start at once rather than leaving one worker to finish them alone at the end.
+    # Files holding a slow test first, the longest first: ``make test``'s workers take a file at a time in this
+    # order (``--no-loadscope-reorder``: xdist would otherwise put the files with the most tests first, and the
+    # two schemathesis files, one test each, ran last — one worker finishing them alone for minutes), so the
+    # longest files start at once and the short ones fill in around them.
     slow = {item.path for item in keep if item.get_closest_marker("slow")}
-    items[:] = sorted(keep, key=lambda item: item.path not in slow)
+
+    def order(item: pytest.Item) -> tuple[bool, int]:
+        return item.path not in slow, -LONGEST.get(item.path.relative_to(TESTS.parent).as_posix(), 0)
+
+    items[:] = sorted(keep, key=order)
+
+
+# Roughly how long each of the longest test files takes (seconds on a slow 2-vCPU VM, ``--durations``, 2026-12-07):
+# only their order matters — the longest first.
+LONGEST = {
+    "tests/integration/test_differential_full.py": 270, "tests/integration/test_api_schemathesis.py": 190,
+    "tests/e2e/test_designer_loop_browser.py": 160, "tests/integration/test_api_schemathesis_postgresql.py": 130,
+    "tests/integration/test_readme_scoring.py": 130, "tests/unit/test_differential_fuzz.py": 80,
+    "tests/integration/test_simulation_jobs.py": 80, "tests/e2e/test_designer_edit_browser.py": 65,
+    "tests/e2e/test_designer_impact_browser.py": 52, "tests/e2e/test_designer_workflow_browser.py": 50,
+    "tests/integration/test_template_v2_calibration.py": 45, "tests/unit/test_spreadsheet.py": 38,
+    "tests/unit/test_durable_fuzz.py": 37,
+}
