@@ -238,9 +238,10 @@ def _crossers(session: Session, crossers: pl.DataFrame, draft: Scored, compiled:
         placed = any("名额" in x and "→ 顺延" in x for x in (reason_b, reason_d))
         cause = "quota" if placed and not vetoed else "veto" if vetoed and not placed else "quota_or_veto"
         moved = [w for w in why_moved(details["d"].get(r[draft.key]), details["b"].get(r[draft.key]))
-                 if abs(w["delta"]) > 1e-9]
+                 if abs(w["delta"]) > 1e-9 or w.get("only")]
         # An indicator scored under one version only moves the others of its dimension more than itself (a new one
-        # dilutes them): named even when its own delta is small, or the panel blamed the diluted ones (an audit).
+        # dilutes them, at 0 points most of all): named even when its own delta is small or none, or the panel
+        # blamed the diluted ones alone (an audit).
         why = moved[:WHY_TOP] + [w for w in moved[WHY_TOP:] if w.get("only")][:2]
         # What the parts listed leave of the change: said as the rest, so that the line adds up (a reviewer read
         # three −0.10 under a −0.67 and no word of the weight behind the rest)
