@@ -22,11 +22,12 @@ run: $(STAMP)
 	$(BIN)/rulesvc serve --host $(HOST) --port $(PORT)
 
 ## Run the linters, then the whole test suite (SQLite, and PostgreSQL when it answers on 127.0.0.1:5432),
-## one pytest-xdist worker per core up to four (each holds its own databases, connections and browser), a
+## one pytest-xdist worker per core and one more, four at most (each holds its own databases, connections and
+## browser; a worker often waits on PostgreSQL, Chromium or a subprocess, and the spare one uses that time), a
 ## test file at a time per worker (TEST_WORKERS=0: in one process; TEST_WORKERS=N: N workers).
-TEST_WORKERS ?= auto
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); echo $$(( n < 4 ? n + 1 : 4 )))
 test: lint
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --maxprocesses 4 --dist loadfile --no-loadscope-reorder
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 ## ruff, the import contracts (setup.cfg) and mypy (pyproject.toml: strict on the engine).
 lint: $(STAMP)

@@ -5,7 +5,7 @@ localization, and the template's v2 waiting in review) — under the Content-Sec
 A county designer signs in, reads the schemes page and the county's localization (继承 / 本地修改 /
 本地新增 with reasons), switches to English; a provincial designer reads the template's version in review.
 Full-page screenshots go to /tmp/rulesvc-admin-designer-*.png, beside the other admin screenshots (look at
-them). Each page's server-side time (``X-Render-Ms``) is printed and held under 300 ms.
+them). Each page's server-side time (``X-Render-Ms``) is printed (page speed: bench/bench_admin_pages.py).
 Skipped, with the reason, when /usr/bin/chromium is missing (see conftest.py).
 """
 
@@ -25,7 +25,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SHOTS = "/tmp/rulesvc-admin-designer-{}.png"
 PASSWORD = "designer browser 2026"
 VIEWPORT = {"width": 1366, "height": 768}
-LIMIT_MS = 300.0
 
 
 @pytest.fixture(scope="module")
@@ -76,18 +75,10 @@ def sign_in(page: Page, base: str, username: str) -> None:
 
 
 def server_ms(response: Response | None, label: str) -> float:
-    """The server time of a page. One over the limit (a GET) is asked for again, up to three times, without
-    leaving the page, and its best answer counts: ``make test`` runs another worker on the same two cores."""
+    """The server time of a page, printed (page speed is ``bench/bench_admin_pages.py``'s business)."""
     assert response is not None and response.ok, label
     ms = float(response.headers["x-render-ms"])
     print(f"server-side render time of {label}: {ms:.1f} ms")
-    for _ in range(3):
-        if ms < LIMIT_MS or response.request.method != "GET":
-            break
-        again = response.frame.page.request.get(response.url)
-        assert again.ok, label
-        ms = min(ms, float(again.headers["x-render-ms"]))
-        print(f"  asked again: {float(again.headers['x-render-ms']):.1f} ms")
     return ms
 
 
@@ -106,7 +97,7 @@ def test_a_county_designer_reads_the_schemes_and_the_county_localization(page: P
                                                                           csp_watch):
     base = designer_server
     sign_in(page, base, "county_designer")
-    ms = [server_ms(page.reload(), "the schemes page")]
+    server_ms(page.reload(), "the schemes page")
     expect(page.get_by_role("heading", name="考评方案", exact=True)).to_be_visible()
     cards = page.locator(".scheme-card")
     # The county sees the province's published schemes and its own; the template's v2 (in review) is not theirs.
@@ -122,7 +113,7 @@ def test_a_county_designer_reads_the_schemes_and_the_county_localization(page: P
 
     with page.expect_navigation() as nav:
         local.get_by_role("link", name="第 1 版").first.click()
-    ms.append(server_ms(nav.value, "the localization's version page"))
+    server_ms(nav.value, "the localization's version page")
     expect(page).to_have_url(f"{base}/admin/schemes/SFS-PROSECUTOR-910101/1/")
     expect(page.locator("h3")).to_contain_text("第 1 版")
     quality = page.locator('tr.dimension[data-code="quality"]')
@@ -144,11 +135,10 @@ def test_a_county_designer_reads_the_schemes_and_the_county_localization(page: P
     expect(page.get_by_role("heading", name="Indicators")).to_be_visible()
     no_horizontal_scroll(page)
     page.screenshot(path=SHOTS.format("version-localization-en"), full_page=False)
-    ms.append(server_ms(page.goto(f"{base}/admin/schemes/"), "the schemes page in English"))
+    server_ms(page.goto(f"{base}/admin/schemes/"), "the schemes page in English")
     expect(page.locator("#scheme-SFS-PROSECUTOR-910101 .status-badge")).to_have_text(["active"])
     no_horizontal_scroll(page)
     page.screenshot(path=SHOTS.format("schemes-en"), full_page=True)
-    assert max(ms) < LIMIT_MS, ms
 
 
 def test_a_provincial_designer_reads_the_template_version_in_review(page: Page, designer_server: str, csp_watch):
@@ -160,7 +150,7 @@ def test_a_provincial_designer_reads_the_template_version_in_review(page: Page, 
     page.screenshot(path=SHOTS.format("schemes-province"), full_page=True)
     with page.expect_navigation() as nav:
         template.get_by_role("link", name="第 2 版").first.click()
-    ms = server_ms(nav.value, "the template's version in review")
+    server_ms(nav.value, "the template's version in review")
     expect(page.locator("#version-head .status-badge")).to_have_text("审核中")
     expect(page.locator("#weight-total")).to_have_text("100")
     expect(page.locator('tr.indicator[data-code="CASE_RATIO_CRIM"] .c-rule')).to_contain_text("1:1")
@@ -172,4 +162,4 @@ def test_a_provincial_designer_reads_the_template_version_in_review(page: Page, 
     expect(page.locator("#peers")).to_contain_text("与平均值相差 5% 以内为中游")
     no_horizontal_scroll(page)
     page.screenshot(path=SHOTS.format("version-procuratorates"), full_page=True)
-    assert max(ms, server_ms(response, "the procuratorate-level scheme")) < LIMIT_MS
+    server_ms(response, "the procuratorate-level scheme")

@@ -15,8 +15,8 @@ the version in force on its first day; the rankings of 考评结果 then name th
 prosecutors' score cards carry the local indicator.
 
 Page visits and form submissions of the designer's part (sign-in to submit) are counted and printed, and held to
-at most 25; every page's server time (``X-Render-Ms``) is recorded and held under 300 ms once warm (a page over
-is asked once more, as the other browser tests do on this shared machine). Full-page screenshots of every page
+at most 25; every page's server time (``X-Render-Ms``) is recorded and printed (page speed is held by
+``bench/bench_admin_pages.py``, not here). Full-page screenshots of every page
 passed through go to ``${RULESVC_TEST_ARTIFACTS:-/tmp/rulesvc-test-artifacts}/loop-<lang>/NN-<name>.png``.
 Skipped, with the reason, without /usr/bin/chromium.
 """
@@ -35,14 +35,13 @@ import pytest
 from playwright.sync_api import Page, Response, expect
 from sqlalchemy import select
 
-from tests.e2e.conftest import fits_width, serving, slow_pages
+from tests.e2e.conftest import fits_width, serving
 from tests.e2e.test_designer_edit_browser import Tally
 from tests.e2e.test_designer_impact_browser import _answers, _wait_answer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 PASSWORD = "designer loop browser 2026"
 VIEWPORT = {"width": 1366, "height": 768}
-LIMIT_MS = 300.0
 MAX_ACTIONS = 25
 TEMPLATE = "SFS-PROSECUTOR-TEMPLATE"
 PERIOD = "2020"
@@ -179,17 +178,13 @@ def _path(url: str) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def check_times(page: Page, tally: PageTimes, who: str) -> dict[str, float]:
-    """Every page's server time under the limit once warm (``slow_pages``: a page over it is asked again and
-    judged by its best answer — its first may have compiled templates, checked a draft just saved or read the
-    period for the first time, on a shared 2-vCPU machine where other test runs go on)."""
+def print_times(tally: PageTimes, who: str) -> dict[str, float]:
+    """Every page's server time, printed (page speed is ``bench/bench_admin_pages.py``'s business)."""
     times = {}
     print(f"{who}: the pages' own requests (ms):", {_path(u): round(ms) for u, ms in tally.parts.items()})
     for url, ms in tally.ms.items():
         times[_path(url)] = round(ms, 1)
     print(f"{who}: server-side render times (ms):", times)
-    slow = {_path(url): seen for url, seen in slow_pages(page, tally.ms, LIMIT_MS).items()}
-    assert not slow, f"pages over {LIMIT_MS} ms server-side, every time: {slow}"
     tally.ms.clear()
     tally.parts.clear()
     return times
@@ -233,8 +228,7 @@ def test_the_whole_loop_localize_preview_simulate_submit_review_activate_score(
 
     # A threshold, typed as a percentage.
     page.locator("#ind-PLEA_APPLY_RATE a[href$='/indicators/PLEA_APPLY_RATE/']").first.click()
-    # The server may still be reading the period for the saved draft's live impact: the page's own time is
-    # judged at the end (check_times), here only that it comes.
+    # The server may still be reading the period for the saved draft's live impact: here only that it comes.
     expect(page).to_have_url(re.compile(r"/edit/indicators/PLEA_APPLY_RATE/$"), timeout=30_000)
     expect(page.locator("#pct-note")).to_contain_text(w["pct"])
     bounds = page.locator('input[name="tier_bound"]')
@@ -281,7 +275,7 @@ def test_the_whole_loop_localize_preview_simulate_submit_review_activate_score(
     expect(page.locator("#checks.text-danger")).to_have_count(0)
     shot("editor-done")
     # The editor's pages, timed while the draft can still be edited (asked again if over: it cannot be once submitted).
-    editing_times = check_times(page, times, f"[{lang}] designer, editing")
+    editing_times = print_times(times, f"[{lang}] designer, editing")
 
     # Preview a prosecutor: the draft beside the version in force.
     page.locator("#preview-link").click()
@@ -330,7 +324,7 @@ def test_the_whole_loop_localize_preview_simulate_submit_review_activate_score(
           f" visits + {len(submissions)} form submissions = {actions} actions")
     print("  visits:", [urlsplit(u).path for u in visits])
     print("  submissions:", [urlsplit(u).path for u in submissions])
-    designer_times = {**editing_times, **check_times(page, times, f"[{lang}] designer, preview to submit")}
+    designer_times = {**editing_times, **print_times(times, f"[{lang}] designer, preview to submit")}
     assert actions <= MAX_ACTIONS, (visits, submissions)
 
     # ---- A different person: the city's reviewer ----------------------------------------------------------------
@@ -397,7 +391,7 @@ def test_the_whole_loop_localize_preview_simulate_submit_review_activate_score(
     expect(page.locator("#waterfall")).to_have_attribute("data-drawn", re.compile(r"^\d+$"))
     expect(page.locator("#history")).to_have_attribute("data-drawn", re.compile(r"^\d+$"), timeout=60_000)
     shot("score-card", top=True)
-    reviewer_times = check_times(page, times, f"[{lang}] reviewer and results")
+    reviewer_times = print_times(times, f"[{lang}] reviewer and results")
 
     # Nothing typed was YAML or JSON: the advanced YAML page was never opened.
     assert not any("/yaml/" in u for u in tally.visits + visits), "the YAML page was opened"

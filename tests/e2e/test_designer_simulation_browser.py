@@ -27,13 +27,12 @@ import pytest
 from playwright.sync_api import Page, Response, expect
 from sqlalchemy import select
 
-from tests.e2e.conftest import fits_width, serving, slow_pages
+from tests.e2e.conftest import fits_width, serving
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SHOTS = "/tmp/rulesvc-admin-sim-{}.png"
 PASSWORD = "simulation browser 2026"
 VIEWPORT = {"width": 1366, "height": 768}
-LIMIT_MS = 300.0
 CHARTS = ("chart-histogram", "chart-grades", "chart-matrix", "chart-indicators", "chart-fairness-line",
           "chart-fairness-business", "chart-fairness-procuratorate")
 TEMPLATE = "SFS-PROSECUTOR-TEMPLATE"
@@ -235,10 +234,7 @@ def test_a_designer_runs_a_simulation_and_reads_its_report(page: Page, sim_serve
     assert all(share > 0.005 for share in charts_drawn(page).values())
     shot(page, "06-report-en")
 
-    # This page's answers (the schemes and version pages before it are the other pages' tests' business). A page
-    # over the limit is asked once more before it is called slow: a shared 2-vCPU machine under other test runs.
+    # This page's answers, printed (their speed is bench/bench_admin_pages.py's business).
     mine = {u: ms for u, ms in times.ms.items() if "/simulations/" in u and "/export." not in u}
     print("\nserver times (ms):", {urlsplit(u).path + (f"?{urlsplit(u).query}" if urlsplit(u).query else ""): round(ms)
                                    for u, ms in mine.items()})
-    slow = slow_pages(page, mine, LIMIT_MS)
-    assert not slow, f"pages over {LIMIT_MS} ms server-side (every time): {slow}"

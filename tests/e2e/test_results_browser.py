@@ -3,9 +3,8 @@ library in force (the provincial template, 清瑞区's localization, the procura
 the Content-Security-Policy (``csp_watch``): a county viewer reads the county's ranking and opens a score card
 (the waterfall and the months drawn by ECharts from data the page hands over without inline script), a
 provincial viewer reads the procuratorate comparison. Full-page screenshots go to
-/tmp/rulesvc-admin-res-*.png (look at them). Each page's server-side time (``X-Render-Ms``) is printed and held
-under 300 ms once the period has been computed (the first provisional computation of a period is not a page's
-cost: it is said apart). Skipped, with the reason, when /usr/bin/chromium is missing (see conftest.py).
+/tmp/rulesvc-admin-res-*.png (look at them). Each page's server-side time (``X-Render-Ms``) is printed, the first
+computation of a period apart (page speed is ``bench/bench_admin_pages.py``'s business). Skipped, with the reason, when /usr/bin/chromium is missing (see conftest.py).
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SHOTS = "/tmp/rulesvc-admin-res-{}.png"
 PASSWORD = "results browser 2026"
 VIEWPORT = {"width": 1366, "height": 768}
-LIMIT_MS = 300.0
 
 
 @pytest.fixture(scope="module")
@@ -81,13 +79,9 @@ def server_ms(response: Response | None, label: str) -> float:
 
 
 def warm_ms(page: Page, label: str) -> float:
-    """The page asked again (the period computed by the first visit): its own server time."""
-    ms = server_ms(page.reload(), label)
-    for _ in range(3):  # a shared 2-vCPU machine under other test runs: slow is slow every time, not once
-        if ms < LIMIT_MS:
-            break
-        ms = min(ms, server_ms(page.reload(), label + " (again)"))
-    return ms
+    """The page asked again (the period computed by the first visit): its own server time, printed (page speed is
+    ``bench/bench_admin_pages.py``'s business)."""
+    return server_ms(page.reload(), label)
 
 
 def fits(page: Page) -> None:
@@ -101,7 +95,7 @@ def fits(page: Page) -> None:
 def test_a_county_viewer_reads_the_ranking_and_a_score_card(page: Page, results_server: str, csp_watch):
     base = results_server
     sign_in(page, base, "county_viewer")
-    ms = [warm_ms(page, "the rankings page")]
+    warm_ms(page, "the rankings page")
     # The county's own scheme first, the last closed period with data, provisional figures said so.
     expect(page.locator("#f-scheme")).to_have_value("SFS-PROSECUTOR-910101")
     expect(page.locator("#f-period")).to_have_value("2020")
@@ -124,7 +118,7 @@ def test_a_county_viewer_reads_the_ranking_and_a_score_card(page: Page, results_
     with page.expect_navigation() as nav:
         page.get_by_role("button", name="查询").click()
     server_ms(nav.value, "the template's ranking (first visit computes the period)")
-    ms.append(warm_ms(page, "the template's ranking"))
+    warm_ms(page, "the template's ranking")
     expect(page.locator("#f-scheme")).to_have_value("SFS-PROSECUTOR-TEMPLATE")
     for grade in page.locator("tr.ranking-row td.r-grade").all_inner_texts():
         assert grade.strip() == "良好"
@@ -166,7 +160,7 @@ def test_a_county_viewer_reads_the_ranking_and_a_score_card(page: Page, results_
         if items:
             assert float(items[2]) + float(items[3]) == pytest.approx(float(items[4]), abs=0.011), why
             assert adds and adds[1] == items[4], (adds, why)
-    ms.append(warm_ms(page, "a score card"))
+    warm_ms(page, "a score card")
     fits(page)
     page.screenshot(path=SHOTS.format("card"), full_page=True)
     page.screenshot(path=SHOTS.format("card-top"), full_page=False)
@@ -184,7 +178,6 @@ def test_a_county_viewer_reads_the_ranking_and_a_score_card(page: Page, results_
     response = page.goto(f"{base}/admin/results/card/?subject=910102001&period=2020&scheme=SFS-PROSECUTOR-TEMPLATE")
     assert response is not None and response.status == 404
     expect(page.locator("#not-found")).to_have_text("没有找到该考评结果。")
-    assert max(ms) < LIMIT_MS, ms
 
 
 def test_a_provincial_viewer_reads_the_procuratorate_comparison(page: Page, results_server: str, csp_watch):
@@ -193,7 +186,7 @@ def test_a_provincial_viewer_reads_the_procuratorate_comparison(page: Page, resu
     with page.expect_navigation() as nav:
         page.get_by_role("link", name="院际比较").click()
     server_ms(nav.value, "the comparison (first visit computes the months)")
-    ms = warm_ms(page, "the comparison")
+    warm_ms(page, "the comparison")
     expect(page.locator("#f-period")).to_have_value("2020-02")
     expect(page.locator("#legend")).to_contain_text("上游")
     cells = page.locator("td.c-ind.pos")
@@ -207,4 +200,3 @@ def test_a_provincial_viewer_reads_the_procuratorate_comparison(page: Page, resu
     fits(page)
     page.screenshot(path=SHOTS.format("comparison"), full_page=True)
     page.screenshot(path=SHOTS.format("comparison-top"), full_page=False)
-    assert ms < LIMIT_MS

