@@ -147,6 +147,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "field.out_of_range": ("超出范围：须在 {min} 与 {max} 之间", "Out of range: must be between {min} and {max}"),
     # the kinds of a request schema's refusals (``field_codes`` of a 422; rulesvc.schema.messages.code_of)
     "field.unknown": ("未知的键，可能是拼写错误", "Unknown key — a typo?"),
+    "field.repeated": ("只能给一个值，却给了多次", "Given more than once: give one value"),
     "field.null": ("不能为空（null）", "May not be null"),
     "field.type": ("类型不对", "Wrong type"),
     "field.length": ("长度不符", "Wrong length"),

@@ -77,7 +77,7 @@ class ErrorSchema(ma.Schema):
     message = ma.fields.String(required=True, metadata={"description": "Human-readable message"})
     field_codes = ma.fields.Raw(
         metadata={"description": "The codes of the field messages in errors, same shape: the catalogue's, or for a "
-                                 "request schema's refusals the kind (field.required, field.unknown, field.type, "
+                                 "request schema's refusals the kind (field.required, field.unknown, field.repeated, field.type, "
                                  "field.out_of_range, field.length, field.one_of, field.invalid…)"},
     )
     errors = ma.fields.Raw(

@@ -168,19 +168,25 @@ def SchemeCode(**kwargs: Any) -> ma.fields.String:
 # Query parameters every API GET may carry besides its own: the answer's language, a page of a list, and the
 # cache-buster that some HTTP clients (jQuery's cache: false) add.
 COMMON_QUERY = frozenset({"lang", "page", "page_size", "_"})
+REPEATED = "Given more than once."  # (rulesvc.schema.messages: in the caller's language, code field.repeated)
 
 
 class QueryArgs(ma.Schema):
     """The query parameters of a GET. One it does not know is refused (422, "unknown key — a typo?") as an
     unknown key of a body is: a mistyped filter (``bussiness=``) would otherwise answer the whole list as if
-    it had been applied."""
+    it had been applied. A parameter that takes one value given twice (``period=2020&period=2021``) is refused
+    too: answering for the first one alone would look like an answer to both."""
 
     @ma.pre_load
     def _known_only(self, data: Any, **kwargs: Any) -> Any:
         known = {f.data_key or name for name, f in self.fields.items()} | COMMON_QUERY
-        unknown = sorted(k for k in data if k not in known)
-        if unknown:
-            raise ma.ValidationError({k: ["Unknown field."] for k in unknown})
+        errors = {k: ["Unknown field."] for k in data if k not in known}
+        many = {f.data_key or name for name, f in self.fields.items() if isinstance(f, ma.fields.List | ma.fields.Tuple)}
+        getlist = getattr(data, "getlist", None)
+        if getlist is not None:
+            errors.update({k: [REPEATED] for k in data if k in known and k not in many and len(getlist(k)) > 1})
+        if errors:
+            raise ma.ValidationError(dict(sorted(errors.items())))
         return data
 
 

@@ -45,6 +45,7 @@ _CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
 EXACT: dict[str, str] = {
     "Missing data for required field.": "缺少必填项 (missing required field)",
     "Unknown field.": "未知的键，可能是拼写错误 (unknown key — a typo?)",
+    "Given more than once.": "只能给一个值，却给了多次 (given more than once: give one value)",
     "Field may not be null.": "不能为空（null） (may not be null)",
     "Invalid input type.": "类型不对，应为映射（键: 值） (invalid input type: a mapping is expected)",
     "Invalid type.": "类型不对 (invalid type)",
@@ -203,12 +204,14 @@ _PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str], str, Any], str]
 )
 
 # About a key (missing, unknown) or a null: there is no value worth quoting.
-_NO_VALUE_FOR = frozenset({"Missing data for required field.", "Unknown field.", "Field may not be null."})
+_NO_VALUE_FOR = frozenset({"Missing data for required field.", "Unknown field.", "Field may not be null.",
+                           "Given more than once."})
 
 
 # A stable code for each kind of marshmallow message (an API's 422 ``field_codes``): machines match on these.
 _EXACT_CODES = {
     "Missing data for required field.": "field.required", "Unknown field.": "field.unknown",
+    "Given more than once.": "field.repeated",
     "Field may not be null.": "field.null", "Number too large.": "field.out_of_range",
     "Special numeric values (nan or infinity) are not permitted.": "field.not_a_number",
     "Special numeric values are not permitted.": "field.not_a_number",
@@ -222,7 +225,7 @@ _PATTERN_CODES = (("Must be ", "field.out_of_range"), ("Shorter than", "field.le
 
 def code_of(message: str) -> str:
     """The kind of a field message as a stable code of the catalogue: ``field.required``, ``field.unknown``,
-    ``field.type``, ``field.out_of_range``, ``field.length``, ``field.one_of``, ``field.format``…;
+    ``field.repeated``, ``field.type``, ``field.out_of_range``, ``field.length``, ``field.one_of``, ``field.format``…;
     ``field.invalid`` for the rest (a field's own words, e.g. how a period is written)."""
     if message in _EXACT_CODES:
         return _EXACT_CODES[message]

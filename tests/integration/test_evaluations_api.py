@@ -203,6 +203,13 @@ def test_an_integrators_usual_mistakes_get_answers_that_name_them(world):
     body = refused(c.get("/api/v1/subjects/P01/history?scheme=SIM-PROSECUTOR&from=2020-01&to=2020-12&evry=quarter",
                          headers=k["scorer"]), 422)
     assert list(body["errors"]["query"]) == ["evry"]
+    # A parameter of one value given twice: refused, never answered for the first alone as if for both.
+    body = refused(c.get("/api/v1/rankings?scheme=SIM-PROSECUTOR&period=2020&period=2021", headers=k["scorer"]), 422)
+    assert list(body["errors"]["query"]) == ["period"] and "多次" in body["errors"]["query"]["period"][0]
+    assert body["field_codes"]["query"]["period"] == ["field.repeated"]
+    body = refused(c.get("/api/v1/rankings?scheme=SIM-PROSECUTOR&period=2020&page=1&page=2&lang=en",
+                         headers=k["scorer"]), 422)
+    assert body["errors"]["query"] == {"page": ["Given more than once."]}
     assert ok(c.get("/api/v1/rankings?scheme=SIM-PROSECUTOR&period=2020&lang=en&page=1&page_size=5&_=1733480000",
                     headers=k["scorer"]))
     # A version id of another scheme under this scheme's code: refused, never that scheme's figures.
