@@ -38,7 +38,10 @@ WORDS = {
            "run": "模拟测评 #{id}（{periods}）",
            "unsimulated": "本版本当前的内容还没有模拟测评：审核人须凭它批准，请提交前先运行模拟测评",
            "stale_run": "模拟测评 #{id} 针对的是之后又修改过的内容（改说明文字也算）：审核人须凭当前内容的模拟测评批准，"
-                        "请提交前重新运行"},
+                        "请提交前重新运行",
+           "since": "这次模拟之后，{what}：报告中的数字可能已与现在的不同，可在批准前重新运行模拟测评",
+           "since_engine": "计分引擎已升级（{then} → {now}）", "since_data": "本期的案件数据有变动（导入、更正或撤回）",
+           "since_dictionary": "数据字典已修改", "and": "，"},
     "en": {"lint": "{n} errors must be fixed first (see the editor)",
            "unresolved": "The draft's local changes no longer apply to the version above: change them first",
            "draft_exists": "This scheme already has a draft (version {n}): take up the new version there",
@@ -48,7 +51,12 @@ WORDS = {
            "unsimulated": "This version's content has no simulation yet: the reviewer approves on one, so run it "
                           "before submitting",
            "stale_run": "Simulation #{id} ran on content changed since (a changed description counts too): the "
-                        "reviewer approves on a simulation of the content as it is, so run it again before submitting"},
+                        "reviewer approves on a simulation of the content as it is, so run it again before submitting",
+           "since": "Since this simulation {what}: its figures may no longer be today's; you may run it again before "
+                    "approving",
+           "since_engine": "the scoring engine has been upgraded ({then} → {now})",
+           "since_data": "the case data of its periods has changed (an import, a correction or a withdrawal)",
+           "since_dictionary": "the data dictionary has changed", "and": "; "},
 }
 
 
@@ -70,6 +78,7 @@ class Workflow:
     run: SimulationRun | None = None  # the run an approval would rest on
     run_words: str = ""
     run_summary: list[str] = field(default_factory=list)  # what that run found (designer_simulation.gate_summary)
+    run_since: str = ""  # what changed since that run besides the content (engine, data, dictionary): said, not refused
     new_parents: list[SchemeVersion] = field(default_factory=list)  # newer published versions above
     conflicts: int = 0
     simulate: bool = False  # the simulations page is worth a link (a draft or a version in review)
@@ -145,6 +154,7 @@ def workflow(session: Session, actor: Actor, v: SchemeVersion, dictionary: Dicti
             out.run_words = words["run"].format(id=out.run.id, periods="、".join(out.run.periods) if lang == "zh"
                                                 else ", ".join(out.run.periods))
             out.run_summary = gate_summary(out.run, lang)
+            out.run_since = _since(session, out.run, dictionary, words)
         except (Conflict, NotFound) as exc:
             approve.why_not.append(_refusal(exc, lang))
         out.buttons["approve"], out.buttons["reject"] = approve, reject
@@ -175,6 +185,18 @@ def workflow(session: Session, actor: Actor, v: SchemeVersion, dictionary: Dicti
             elif v.document.get("conflicts"):
                 b.why_not.append(words["conflicts_open"].format(n=len(v.document["conflicts"])))
     return out
+
+
+def _since(session: Session, run: SimulationRun, dictionary: Dictionary, words: dict[str, str]) -> str:
+    """What changed since the run approval rests on, besides the content (``gate.changed_since``), in words."""
+    from rulesvc.services.simulation import gate
+
+    changed = gate.changed_since(session, run, dictionary)
+    parts = []
+    if "engine" in changed:
+        parts.append(words["since_engine"].format(then=changed["engine"][0], now=changed["engine"][1]))
+    parts += [words[f"since_{k}"] for k in ("data", "dictionary") if k in changed]
+    return words["since"].format(what=words["and"].join(parts)) if parts else ""
 
 
 def _gate(session: Session, v: SchemeVersion) -> tuple[SimulationRun, list[Any]]:

@@ -13,13 +13,13 @@ import pytest
 from sqlalchemy import func, select, update
 
 from rulesvc.extensions import db
-from rulesvc.persistence.models import AuditRecord, SchemeVersion, User
+from rulesvc.persistence.models import AuditRecord, SchemeVersion, SimulationRun, User
 from rulesvc.persistence.models import Scheme as SchemeRow
 from rulesvc.services.dictionary import get_dictionary
 from rulesvc.services.governance import versions
 from rulesvc.services.governance.access import system_actor
 from rulesvc.services.passwords import hash_password
-from tests.integration.helpers import rendered_page, simulation_run
+from tests.integration.helpers import give_events, rendered_page, simulation_run
 from tests.integration.test_admin import csrf_token
 from tests.integration.test_admin_designer import PASSWORD, _actor, page, signed_in, world  # noqa: F401 (fixture)
 
@@ -105,6 +105,34 @@ def test_a_designer_submits_with_a_change_note_and_nothing_is_saved_without_one(
     with app.app_context():
         actions = db.session.scalars(select(AuditRecord.action).where(AuditRecord.version_id == v["id"])).all()
     assert "version.submit" in actions and "version.update" in actions  # the note saved with the draft, then submit
+
+
+def test_the_reviewer_is_told_what_changed_since_the_simulation_besides_the_content(app, world, monkeypatch):  # noqa: F811
+    """An engine upgrade, new case data or a changed dictionary since the run an approval rests on: said beside the
+    buttons (its figures may not be today's), approval still open — the reviewer approves the rules, and an upgrade
+    would otherwise void every simulation in review."""
+    _submit_loc(app, signed_in(app, "cdesigner"))
+    run_id = simulation_run(app, _version(app, "LOC-910101", 1)["id"], "2020")
+    reviewer = signed_in(app, "previewer")
+    html = page(reviewer, LOC)
+    assert f"模拟测评 #{run_id}" in html and 'id="gate-since"' not in html
+    give_events(app, "2020-07", per_org=2)  # another dataset holding events of 2020
+    html = page(reviewer, LOC)
+    since = re.search(r'id="gate-since">(.*?)</div>', html, re.S).group(1)
+    assert since.startswith("这次模拟之后，本期的案件数据有变动（导入、更正或撤回）：") and "计分引擎" not in since
+    assert "disabled" not in _button(html, "approve-button")
+    from rulesvc.services.simulation import gate
+
+    monkeypatch.setattr(gate, "ENGINE_VERSION", "2099.01.01")
+    with app.app_context():
+        engine_then = db.session.scalar(select(SimulationRun.engine_version).where(SimulationRun.id == run_id))
+        db.session.remove()
+    since = re.search(r'id="gate-since">(.*?)</div>', page(reviewer, LOC), re.S).group(1)
+    assert f"计分引擎已升级（{engine_then} → 2099.01.01），本期的案件数据有变动" in since
+    reviewer.get("/admin/lang/en/")
+    since = re.search(r'id="gate-since">(.*?)</div>', page(reviewer, LOC), re.S).group(1)
+    assert since.startswith(f"Since this simulation the scoring engine has been upgraded ({engine_then} → 2099.01.01); "
+                            "the case data of its periods has changed")
 
 
 def test_a_reviewer_approves_only_on_a_simulation_sends_back_with_a_note_and_activates_from_a_date(app, world):  # noqa: F811

@@ -16,12 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rulesvc.catalogue import msg
+from rulesvc.engine import ENGINE_VERSION
 from rulesvc.engine.dictionary import Dictionary
 from rulesvc.engine.periods import parse_period
 from rulesvc.errors import Conflict, NotFound
 from rulesvc.persistence.models import SchemeVersion, SimulationRun, SimulationSubject
 from rulesvc.schema.scheme import load_scheme
-from rulesvc.services.facts import in_use
+from rulesvc.services.facts import datasets_in_use, in_use
 from rulesvc.services.scoring import compile_cached
 from rulesvc.services.simulation import scenarios as sc
 from rulesvc.services.simulation.runs import details
@@ -80,6 +81,27 @@ def run_for_approval(session: Session, version: SchemeVersion, run_id: int | Non
             last = exc
     assert last is not None
     raise last
+
+
+def changed_since(session: Session, run: SimulationRun, dictionary: Dictionary) -> dict[str, Any]:
+    """What has changed since ``run`` besides the version's content — the engine (an upgrade), the case data of
+    its periods (an import, a correction, a withdrawal) or the data dictionary — as ``{"engine": (then, now),
+    "data": True, "dictionary": True}``, empty when nothing has. Approval does not require a new run for these
+    (the reviewer approves the rules, and an upgrade would otherwise void every run in review); the workflow card
+    says so, that the figures seen may no longer be today's."""
+    out: dict[str, Any] = {}
+    if run.engine_version != ENGINE_VERSION:
+        out["engine"] = (run.engine_version, ENGINE_VERSION)
+    plan = in_use(session)
+    now: set[tuple[int, str]] = set()
+    for label in run.periods:
+        p = parse_period(label)
+        now.update(datasets_in_use(session, p.start, p.end, plan.datasets))
+    if now != {(int(i), str(h)) for i, h in run.datasets}:
+        out["data"] = True
+    if run.dictionary_hash != dictionary.content_hash:
+        out["dictionary"] = True
+    return out
 
 
 def record(version: SchemeVersion, run: SimulationRun, results: list[dict[str, Any]], by: str, at: str) -> dict[str, Any]:
