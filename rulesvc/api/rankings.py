@@ -170,6 +170,10 @@ RANKING_HEADERS = {
                           "schema": {"type": "string", "example": "c346e054f009edf84e94e8c1ff99cb661f11571ce5acfa9fad327"
                                                                   "b8cf94cf93e"}},
     "X-Engine-Version": {"description": "计分引擎版本 (engine version)", "schema": {"type": "string", "example": "2026.12.10"}},
+    "X-Own-Schemes": {"description": "本期按本院本地化方案考评其人员的检察院及其方案（JSON）：这些院的行是按本方案计算的分数，"
+                                     "不是其考评结果 (the procuratorates that evaluate their people under their own "
+                                     "localization in the period, with it, as JSON: their rows here are not their results)",
+                      "schema": {"type": "string", "example": '[{"procuratorate":"910101","scheme":"SFS-PROSECUTOR-910101"}]'}},
 }
 
 
@@ -218,7 +222,8 @@ def ranking(pagination_parameters: PaginationParameters, period: str, scheme: st
                "X-Datasets": json.dumps(meta["datasets"], ensure_ascii=True, separators=(",", ":")),
                "X-Dictionary-Hash": meta["dictionary_hash"], "X-Engine-Version": meta["engine_version"],
                "X-Period-Closed": "true" if meta["period_closed"] else "false",
-               "X-Quota-Use": json.dumps(meta["quota"], ensure_ascii=True, separators=(",", ":"))}
+               "X-Quota-Use": json.dumps(meta["quota"], ensure_ascii=True, separators=(",", ":")),
+               "X-Own-Schemes": json.dumps(meta["own_schemes"], ensure_ascii=True, separators=(",", ":"))}
     if meta["publication"]:
         headers["X-Publication"] = str(meta["publication"]["id"])
     if fmt in ("csv", "xlsx"):

@@ -297,6 +297,18 @@ class AttributionLineSchema(ma.Schema):
                                                            0.6037735849056604))
 
 
+class OwnSchemeSchema(ma.Schema):
+    class Meta:
+        ordered = True
+
+    code = ma.fields.String(required=True, metadata=about("本地化方案代码 (the localization's code)", "SFS-PROSECUTOR-910101"))
+    name = ma.fields.String(required=True, metadata=about("方案名称 (its name)", "清瑞区检察官业绩考评方案（本地化）"))
+    procuratorate = ma.fields.Nested(ProcuratorateRefSchema, required=True, metadata=about(
+        "制定该本地化方案的检察院 (the procuratorate that owns it)", {"code": "910101", "name": "清瑞区人民检察院"}))
+    note = ma.fields.String(required=True, metadata=about("说明 (what it means, in Chinese)"))
+    note_en = ma.fields.String(required=True, metadata=about("what it means, in English"))
+
+
 class EventsUsedSchema(ma.Schema):
     class Meta:
         ordered = True
@@ -316,11 +328,15 @@ class EvaluationSchema(ProvenanceSchema):
     class Meta:
         ordered = True
         fields = ("subject", "period", "period_closed", "figures", "scheme", "datasets", "dictionary_hash",
-                  "engine_version", "publication", "events", *CARD_FIELDS)
+                  "engine_version", "publication", "events", "own_scheme", *CARD_FIELDS)
 
     subject = ma.fields.Nested(SubjectRefSchema, required=True, metadata=about("考评对象 (who)"))
     events = ma.fields.Nested(EventsUsedSchema, metadata=about(
         "假设计算时：所用的调用方事件 (what-if only: the caller's events used)"))
+    own_scheme = ma.fields.Nested(OwnSchemeSchema, required=True, allow_none=True, metadata=about(
+        "该对象所在院（或其上级院）在本期按其本地化方案考评时，即该方案：此处的分数是按所问方案计算的，不是其考评结果；"
+        "否则为 null (when the subject's procuratorate, or one above it, scores its people under its own localization "
+        "of this scheme in the period: that localization — these figures are then not the subject's result; else null)"))
     status = ma.fields.String(required=True, validate=ma.validate.OneOf(["evaluated", "not_graded"]), metadata=about(
         "evaluated 参加考评；not_graded 参加计分但不评定等次 (evaluated / scored but not graded)", "evaluated"))
     status_reason = ma.fields.String(required=True, metadata=about(
@@ -379,7 +395,7 @@ class BatchCardSchema(EvaluationSchema):
 
     class Meta:
         ordered = True
-        fields = ("subject", "period", *CARD_FIELDS, "error")
+        fields = ("subject", "period", "own_scheme", *CARD_FIELDS, "error")
 
     error = ma.fields.Nested(CardErrorSchema, metadata=about(
         "该对象不能计分时代替卡片：code 与 message (instead of a card: why the subject was not scored)"))

@@ -71,7 +71,7 @@ def render(out: dict[str, Any]) -> bytes:
     """An answer as bytes: UTF-8 JSON, compact, where the figures come from first, then the card — each
     part with its keys sorted, so that the same figures always give the same bytes, and a published card
     is its publication's stored bytes (:func:`rulesvc.services.publications.canonical`)."""
-    where = {k: v for k, v in out.items() if k in PROVENANCE or k == "events"}
+    where = {k: v for k, v in out.items() if k in PROVENANCE or k in ("events", OWN)}
     card = {k: v for k, v in out.items() if k not in where}
     return _joined(canonical(where), canonical(card))
 
@@ -99,27 +99,38 @@ def _evaluate(session: Session, actor: Actor, dictionary: Dictionary, *, subject
                           cache_dir=cache_dir)
     _subject_check(session, actor, fig, subject)
     results.require_data(fig)
+    row = fig.row(subject)
+    assert row is not None  # checked above
+    own = {OWN: _own(session, fig, row.get("procuratorate_id"))}
     if fig.publication is not None:
         text = results.published_card(fig.publication, subject)
         if text is None:  # cannot happen: a publication writes a card for every row of its frame
             raise NotFound(msg("scoring.no_subject", code=subject))
         if raw and trace == "summary":  # the stored card is the answer's card part, byte for byte
-            return _joined(canonical(fig.provenance()), text)
+            return _joined(canonical({**fig.provenance(), **own}), text)
         card = json.loads(text)
         out = answer(fig, card, trace)
         if trace == "full":
             out.update(_published_trace(session, dictionary, fig, card, cache_dir))
-        return out
+        return {**out, **own}
     if trace == "summary":  # the card made once per bulk run and subject, then answered as a published one
         text = _provisional_card(session, fig, subject)
-        return _joined(canonical(fig.provenance()), text) if raw else answer(fig, json.loads(text), trace)
-    row = fig.row(subject)
-    assert row is not None  # checked above
+        return (_joined(canonical({**fig.provenance(), **own}), text) if raw
+                else {**answer(fig, json.loads(text), trace), **own})
     if trace == "none":  # the head is the bulk row's: nothing to score again
-        return answer(fig, head_of(fig, row, tree_of(session).names.get(row["procuratorate_id"]), _ranks(fig, subject)),
-                      trace)
+        return {**answer(fig, head_of(fig, row, tree_of(session).names.get(row["procuratorate_id"]),
+                                      _ranks(fig, subject)), trace), **own}
     result = _result(fig, row)
-    return answer(fig, card_of(session, fig, row, summary_of(result)), trace, full=result.as_dict())
+    return {**answer(fig, card_of(session, fig, row, summary_of(result)), trace, full=result.as_dict()), **own}
+
+
+OWN = "own_scheme"  # beside the provenance: whether the subject's unit scores them under its own localization
+
+
+def _own(session: Session, fig: results.Figures, procuratorate_id: int | None) -> dict[str, Any] | None:
+    from rulesvc.services.own_schemes import own_scheme
+
+    return own_scheme(session, fig.scheme.id, fig.scheme.code, fig.period.start, fig.period.label, procuratorate_id)
 
 
 def _provisional_card(session: Session, fig: results.Figures, code: str,
@@ -371,6 +382,7 @@ def _what_if(session: Session, actor: Actor, dictionary: Dictionary, *, subject:
                  full=full if trace == "full" else None)
     out["figures"] = results.PROVISIONAL
     out["events"] = {"source": "inline", "count": frame.height, "rows": len(rows)}
+    out[OWN] = _own(session, fig, row.get("procuratorate_id"))
     return out
 
 
@@ -430,9 +442,10 @@ def _cards(session: Session, actor: Actor, dictionary: Dictionary, fig: results.
             assert row is not None
             require(actor, "score", row["procuratorate_id"], what=f"考评对象 {code}")
             ranks = {"place": row["place"], "group_size": row["group_size"], "percentile": row["percentile"]}
+            own = _own(session, fig, row["procuratorate_id"])
             if trace == "none":
                 card = head_of(fig, row, orgs.get(row["procuratorate_id"]), ranks)
-                yield {k: card[k] for k in HEAD}
+                yield {**{k: card[k] for k in HEAD}, OWN: own}
                 continue
             if fig.publication is not None:
                 card = json.loads(gzip.decompress(stored[code]))
@@ -449,6 +462,7 @@ def _cards(session: Session, actor: Actor, dictionary: Dictionary, fig: results.
                 card = card_of(session, fig, row, summary_of(result), orgs, ranks)
             out = {k: v for k, v in answer(fig, card, trace, full=full).items()
                    if k not in PROVENANCE}
+            out[OWN] = own
             yield out
         except RulesvcError as exc:
             # error_code as the error envelope names it (code: the same, the name this object had first)

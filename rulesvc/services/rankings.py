@@ -85,6 +85,12 @@ def rankings(session: Session, actor: Actor, dictionary: Dictionary, *, period: 
     meta = {"period": fig.period.label, **fig.provenance(), "group": group or fig.quota_group,
             "quota": results.quota_use(fig) if part is None else results.quota_use_within(fig, part),
             "subject_kind": fig.compiled.scheme.subject}
+    from rulesvc.services.own_schemes import localizations
+
+    # The units that evaluate their people under their own localization of this scheme in the period: their rows
+    # here are figures under this scheme, not their results (the evaluation's own_scheme).
+    meta["own_schemes"] = [{"procuratorate": org, "scheme": x["code"]}
+                           for org, x in sorted(localizations(session, fig.scheme.id, fig.period.start).items())]
     return meta, f
 
 

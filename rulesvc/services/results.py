@@ -146,7 +146,9 @@ _CARDS = _Cards(16 << 20)
 
 def clear_caches() -> None:
     """Forget every cached result (tests; a worker never needs it: keys change with their inputs)."""
-    for c in (_DATA, _BULK, _SUBSETS, _PUBLISHED, _PUBLISHED_PEERS, _COMPILED, _INDEX, _QUOTA, _CARDS):
+    from rulesvc.services import own_schemes
+
+    for c in (_DATA, _BULK, _SUBSETS, _PUBLISHED, _PUBLISHED_PEERS, _COMPILED, _INDEX, _QUOTA, _CARDS, own_schemes._KEPT):
         c.clear()
 
 

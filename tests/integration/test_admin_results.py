@@ -385,6 +385,27 @@ def test_the_templates_ranking_names_the_counties_scored_under_their_own_localiz
                                              f"/admin/results/card/?subject=P05&period=2020&scheme={SCHEME}")
     # Before the localization's time in force, the template scores the county: nothing to say.
     assert 'id="localized-note"' not in page(signed_in(sim, "sim-province"), f"/admin/results/?scheme={SCHEME}&period=2019")
+    # The API says it too (an integrator stored template figures of a localized county as results: an audit) —
+    # for one subject, in every trace, and on each card of a batch.
+    for trace in ("summary", "none", "full"):
+        got = ok(c.post("/api/v1/evaluations", headers=keys["scorer"],
+                        json={"subject": "P01", "period": "2020", "scheme": SCHEME, "trace": trace}))
+        own = got["own_scheme"]
+        assert own["code"] == "SIM-910101" and own["procuratorate"] == {"code": "910101", "name": "清瑞区人民检察院"}
+        assert own["note"] == (f"清瑞区人民检察院在 2020 按本院本地化方案“清瑞区方案”（SIM-910101）考评其人员：此处是按 {SCHEME} "
+                               "计算的分数，不是其考评结果") and "not their result" in own["note_en"]
+    assert ok(c.post("/api/v1/evaluations", headers=keys["scorer"],
+                     json={"subject": "P01", "period": "2020", "scheme": "SIM-910101"}))["own_scheme"] is None
+    assert ok(c.post("/api/v1/evaluations", headers=keys["scorer"],
+                     json={"subject": "P05", "period": "2020", "scheme": SCHEME}))["own_scheme"] is None
+    cards = ok(c.post("/api/v1/evaluations/batch", headers=keys["scorer"],
+                      json={"subjects": ["P01", "P05"], "period": "2020", "scheme": SCHEME}))["cards"]
+    assert [(x["subject"]["code"], (x["own_scheme"] or {}).get("code")) for x in cards] == [
+        ("P01", "SIM-910101"), ("P05", None)]
+    ranked = c.get(f"/api/v1/rankings?scheme={SCHEME}&period=2020", headers=keys["scorer"])
+    assert json.loads(ranked.headers["X-Own-Schemes"]) == [{"procuratorate": "910101", "scheme": "SIM-910101"}]
+    assert json.loads(c.get("/api/v1/rankings?scheme=SIM-910101&period=2020",
+                            headers=keys["scorer"]).headers["X-Own-Schemes"]) == []
 
 
 def test_a_citys_localization_is_named_on_the_card_of_its_countys_people(world):
@@ -399,6 +420,9 @@ def test_a_citys_localization_is_named_on_the_card_of_its_countys_people(world):
     card = page(signed_in(sim, "sim-province"), f"/admin/results/card/?subject=P01&period=2020&scheme={SCHEME}")
     note = re.search(r'id="localized-note">(.*?)</div>', card, re.S).group(1)
     assert "东川市人民检察院 2020 按本院本地化方案考评" in note and "scheme=SIM-910100" in note
+    got = ok(c.post("/api/v1/evaluations", headers=keys["scorer"], json={"subject": "P01", "period": "2020",
+                                                                         "scheme": SCHEME}))
+    assert got["own_scheme"]["code"] == "SIM-910100" and got["own_scheme"]["procuratorate"]["code"] == "910100"
 
 
 def test_a_diff_says_to_check_a_description_left_as_it_was_under_new_weights(world):

@@ -78,7 +78,7 @@ def test_the_readme_examples_work_against_a_demo_instance(tmp_path, monkeypatch)
             assert r.returncode == 0, (command, r.returncode, r.stdout[-2000:], r.stderr[-2000:])
             outputs.append((command, r.stdout))
         card = json.loads(outputs[0][1])
-        assert card["figures"] == "provisional" and card["subject"]["code"] == "910101001"
+        assert card["figures"] == "provisional" and card["subject"]["code"] == "910102001" and card["own_scheme"] is None
         pub = json.loads(outputs[1][1])
         assert pub["period"] == "2020-07" and pub["current"]
         lines = [json.loads(x) for x in outputs[2][1].decode().splitlines()]
@@ -90,6 +90,8 @@ def test_the_readme_examples_work_against_a_demo_instance(tmp_path, monkeypatch)
         assert {"上游", "中游", "下游"} & {i["position"] for u in json.loads(outputs[6][1])["units"]
                                        for i in u["indicators"]}
         assert json.loads(outputs[7][1])[0]["id"] == pub["id"]
+        own = json.loads(outputs[8][1])
+        assert own["scheme"]["code"] == "SFS-PROSECUTOR-910101" and own["own_scheme"] is None and own["total"] > 0
         # The first call again: now published, the same figures.
         again = subprocess.run(["bash", "-euo", "pipefail", "-c", outputs[0][0]], env=run_env, cwd=tmp_path,
                                capture_output=True, timeout=300)

@@ -162,15 +162,23 @@ def _forget_tree_on_write(state: Any) -> None:
 @functools.cache
 def _tree_state() -> Select[Any]:
     """The statement naming the hierarchy's state (built once: building it costs more than running it)."""
-    from rulesvc.persistence.models import Dataset, DatasetWithdrawal
+    from rulesvc.persistence.models import Dataset, DatasetWithdrawal, SchemeVersion
 
     last_dataset = select(func.max(Dataset.id)).scalar_subquery()
     datasets = select(func.count(Dataset.id)).scalar_subquery()
     withdrawn = select(func.count(DatasetWithdrawal.dataset_id)).scalar_subquery()
     parent = func.coalesce(Procuratorate.parent_id, 0)
-    # The last three are the data's generation (services.results.generation), read in the same query.
+    # Then the versions' state: their count and the sum of their optimistic-lock counters, which the ORM raises
+    # with every change of a version (submit, approve, a go-live, retire …).
+    # Counters only grow and only drafts are ever deleted, so (count, largest id, Σ lock, Σ id × lock) cannot come
+    # back to an earlier value after a change: a draft deleted and another made under its id (SQLite reuses the
+    # largest) differ in Σ id × lock unless nothing else changed.
+    versions = [select(f).scalar_subquery() for f in (
+        func.count(SchemeVersion.id), func.max(SchemeVersion.id), func.coalesce(func.sum(SchemeVersion.lock_version), 0),
+        func.coalesce(func.sum(SchemeVersion.id * SchemeVersion.lock_version), 0))]
+    # The three after the hierarchy's are the data's generation (services.results.generation), read in the same query.
     return select(func.count(Procuratorate.id), func.max(Procuratorate.id), func.sum(parent),
-                  func.sum(Procuratorate.id * parent), last_dataset, datasets, withdrawn)
+                  func.sum(Procuratorate.id * parent), last_dataset, datasets, withdrawn, *versions)
 
 
 def tree_of(session: Session | scoped_session[Session]) -> Tree:
@@ -190,7 +198,16 @@ def data_state(session: Session | scoped_session[Session]) -> tuple[Any, ...]:
     if isinstance(session, scoped_session):
         session = session()
     state = _memo(session)[2]
-    return (state[-2], state[-3], state[-1])
+    return (state[6], state[5], state[7])
+
+
+def versions_state(session: Session | scoped_session[Session]) -> tuple[Any, ...]:
+    """(the database, the data's generation, the versions' count and lock counters' sum): changes with every import,
+    withdrawal and change of a version. Read with the hierarchy's state, once per transaction."""
+    if isinstance(session, scoped_session):
+        session = session()
+    state = _memo(session)[2]
+    return (state[0], *state[5:])
 
 
 _URLS: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
@@ -213,14 +230,15 @@ def _memo(session: Session) -> tuple[Any, Tree, tuple[Any, ...]]:
         return memo
     # Core, on the session's connection (same transaction): the ORM's layer costs more than the query.
     state = (database(session), *session.connection().execute(_tree_state()).one())
+    key = state[:8]  # the hierarchy and the data (the versions' state does not change the tree)
     with _TREES_LOCK:
-        tree = _TREES.get(state)
+        tree = _TREES.get(key)
     if tree is None:
         tree = Tree(session)
         with _TREES_LOCK:
             if len(_TREES) >= 8:
                 _TREES.clear()
-            _TREES[state] = tree
+            _TREES[key] = tree
     memo = session.info[_TREE_MEMO] = (session.get_transaction(), tree, state)
     return memo
 
