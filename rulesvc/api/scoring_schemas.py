@@ -302,11 +302,17 @@ class OwnSchemeSchema(ma.Schema):
         ordered = True
 
     code = ma.fields.String(required=True, metadata=about("本地化方案代码 (the localization's code)", "SFS-PROSECUTOR-910101"))
-    name = ma.fields.String(required=True, metadata=about("方案名称 (its name)", "清瑞区检察官业绩考评方案（本地化）"))
+    name = ma.fields.String(required=True, metadata=about("方案名称 (its name)", "清瑞区人民检察院检察官业绩考评方案（本地化）"))
     procuratorate = ma.fields.Nested(ProcuratorateRefSchema, required=True, metadata=about(
         "制定该本地化方案的检察院 (the procuratorate that owns it)", {"code": "910101", "name": "清瑞区人民检察院"}))
-    note = ma.fields.String(required=True, metadata=about("说明 (what it means, in Chinese)"))
-    note_en = ma.fields.String(required=True, metadata=about("what it means, in English"))
+    note = ma.fields.String(required=True, metadata=about(
+        "说明（中文）(what it means, in Chinese)",
+        "清瑞区人民检察院在 2020-07 按本院本地化方案“清瑞区人民检察院检察官业绩考评方案（本地化）”（SFS-PROSECUTOR-910101）考评其人员："
+        "此处是按 SFS-PROSECUTOR-TEMPLATE 计算的分数，不是其考评结果"))
+    note_en = ma.fields.String(required=True, metadata=about(
+        "说明（英文）(what it means, in English)",
+        "清瑞区人民检察院 scores its people under its own localization “清瑞区人民检察院检察官业绩考评方案（本地化）” "
+        "(SFS-PROSECUTOR-910101) in 2020-07: this is a figure under SFS-PROSECUTOR-TEMPLATE, not their result"))
 
 
 class EventsUsedSchema(ma.Schema):
