@@ -71,14 +71,14 @@ def publish(session: Session, actor: Actor, dictionary: Dictionary, *, scheme: s
     if supersedes is None and latest is not None:
         raise Conflict(msg("publication.exists", code=s.code, period=p.label, id=latest.id,
                            at=_when(latest.published_at), zone=localtime.label("zh"),
-                           zone_en=localtime.label("en")), publication_id=latest.id)
+                           zone_en=localtime.label("en")), errors={"publication_id": [latest.id]})
     if supersedes is not None:
         old = session.get(Publication, supersedes)
         if old is None or old.scheme_id != s.id or old.period != p.label:
             raise NotFound(msg("not_found.publication", id=supersedes))
         assert latest is not None
         if latest.id != old.id:
-            raise Conflict(msg("publication.not_current", id=old.id, by=latest.id), publication_id=latest.id)
+            raise Conflict(msg("publication.not_current", id=old.id, by=latest.id), errors={"publication_id": [latest.id]})
         if not reason:
             bad = msg("publication.reason_required")
             raise InvalidInput(bad, errors={"reason": [bad]})
@@ -112,7 +112,7 @@ def publish(session: Session, actor: Actor, dictionary: Dictionary, *, scheme: s
     # prosecutor moved to another unit (the directory) changes places and groups under the same version and
     # datasets, and that correction must be publishable.
     if supersedes is not None and latest is not None and digest == latest.result_hash:
-        raise Conflict(msg("publication.unchanged", id=latest.id), publication_id=latest.id)
+        raise Conflict(msg("publication.unchanged", id=latest.id), errors={"publication_id": [latest.id]})
     pub = Publication(
         scheme_id=s.id, version_id=v.id, procuratorate_id=s.procuratorate_id, period=p.label,
         period_start=p.start, period_end=p.end, sequence=(latest.sequence + 1) if latest else 1,
@@ -130,10 +130,12 @@ def publish(session: Session, actor: Actor, dictionary: Dictionary, *, scheme: s
     except IntegrityError:
         other = results.current_publication(session, s.id, p.label)
         if supersedes is not None and other is not None:  # another correction of the same one landed first
-            raise Conflict(msg("publication.not_current", id=supersedes, by=other.id), publication_id=other.id) from None
+            raise Conflict(msg("publication.not_current", id=supersedes, by=other.id),
+                           errors={"publication_id": [other.id]}) from None
         raise Conflict(msg("publication.exists", code=s.code, period=p.label, id=other.id if other else "?",
                            at=_when(other.published_at) if other else "?", zone=localtime.label("zh"),
-                           zone_en=localtime.label("en"))) from None
+                           zone_en=localtime.label("en")),
+                       errors={"publication_id": [other.id] if other else []}) from None
     session.add_all(PublicationCard(publication_id=pub.id, code=c["subject"]["code"], procuratorate_id=pid,
                                     status=c["status"], total=c["total"], grade=c["grade"], place=c["rank"]["place"],
                                     card=gzip.compress(evaluation.canonical(c), 6, mtime=0))

@@ -174,8 +174,9 @@ def test_published_figures_do_not_move_under_new_data_and_rules_and_a_correction
     assert made.headers["Location"] == f"/api/v1/publications/{pub['id']}"
     assert ok(c.get(made.headers["Location"], headers=k["scorer"]))["result_hash"] == pub["result_hash"]
     assert pub["sequence"] == 1 and pub["current"] and pub["version"]["id"] == v1["id"] and pub["subjects"] >= 9
-    refused(c.post("/api/v1/publications", headers=k["reviewer"], json={"scheme": "SIM-PROSECUTOR", "period": PERIOD}),
-            409, "publication.exists")
+    body = refused(c.post("/api/v1/publications", headers=k["reviewer"], json={"scheme": "SIM-PROSECUTOR", "period": PERIOD}),
+                   409, "publication.exists")
+    assert body["errors"] == {"publication_id": [pub["id"]]}  # a 409 names the fact behind it: which publication
 
     published = card(c, k["scorer"])
     assert published["figures"] == "published" and published["publication"]["id"] == pub["id"]
@@ -231,10 +232,12 @@ def test_published_figures_do_not_move_under_new_data_and_rules_and_a_correction
     assert corrected["publication"]["id"] == fixed["id"] and corrected["total"] == pytest.approx(now["total"])
     old = ok(c.get(f"/api/v1/publications/{pub['id']}", headers=k["scorer"]))
     assert not old["current"] and old["superseded_by"] == fixed["id"] and old["result_hash"] == pub["result_hash"]
-    refused(c.post(f"/api/v1/publications/{pub['id']}/supersede", headers=k["reviewer"], json={"reason": "再改"}),
-            409, "publication.not_current")
-    refused(c.post(f"/api/v1/publications/{fixed['id']}/supersede", headers=k["reviewer"], json={"reason": "再改"}),
-            409, "publication.unchanged")
+    body = refused(c.post(f"/api/v1/publications/{pub['id']}/supersede", headers=k["reviewer"], json={"reason": "再改"}),
+                   409, "publication.not_current")
+    assert body["errors"] == {"publication_id": [fixed["id"]]}
+    body = refused(c.post(f"/api/v1/publications/{fixed['id']}/supersede", headers=k["reviewer"], json={"reason": "再改"}),
+                   409, "publication.unchanged")
+    assert body["errors"] == {"publication_id": [fixed["id"]]}
     listed = ok(c.get("/api/v1/publications?scheme=SIM-PROSECUTOR", headers=k["scorer"]))
     assert [p["id"] for p in listed] == [fixed["id"], pub["id"]]
     assert listed[0]["summary"]["grades"] and listed[0]["subjects"] and listed[0]["graded"]
