@@ -223,4 +223,24 @@ def init_api(app: Flask) -> RulesvcApi:
 
     app.add_url_rule(DOCS_PREFIX, "api_docs_home", docs_home)
     app.add_url_rule(f"{DOCS_PREFIX}/", "api_docs_home_slash", docs_home)
+    app.add_url_rule(f"{DOCS_PREFIX}/error-codes.json", "api_error_codes", error_codes)
     return api
+
+
+def error_codes() -> Any:
+    """Every ``error_code`` an answer may carry, with its message in Chinese and English as written (``{…}``: the
+    fields filled in): the catalogue's (``rulesvc.catalogue``), then the generic ones of errors without a message of
+    their own. Documentation, like the OpenAPI document: no key needed. An integrator met a dozen codes that
+    neither the README nor the OpenAPI named (an audit)."""
+    from rulesvc.catalogue import MESSAGES
+
+    generic = {"not_found": ("没有找到", "Not found"), "conflict": ("与当前状态冲突", "Conflicts with the current state"),
+               "forbidden": ("无权执行此操作", "Not allowed"), "invalid_input": ("输入有误", "Invalid input"),
+               "not_evaluated": ("不参加考评", "Not evaluated"), "unavailable": ("服务暂不可用", "Unavailable"),
+               "too_many_requests": ("请求过多", "Too many requests"), "bad_request": ("请求有误", "Bad request"),
+               "import_rejected": ("导入被拒绝", "Import refused"), "csrf_failed": ("表单已过期，请重新提交", "Form expired")}
+    codes: list[dict[str, Any]] = [{"code": c, "zh": zh, "en": en} for c, (zh, en) in sorted(MESSAGES.items())]
+    codes += [{"code": c, "zh": zh, "en": en, "generic": True} for c, (zh, en) in generic.items() if c not in MESSAGES]
+    response = flask.jsonify({"count": len(codes), "codes": codes})
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response

@@ -68,7 +68,8 @@ class ErrorSchema(ma.Schema):
     code = ma.fields.Integer(required=True, metadata={"description": "HTTP status code"})
     error_code = ma.fields.String(
         required=True,
-        metadata={"description": "Stable code of the message (rulesvc.catalogue), e.g. version.four_eyes"},
+        metadata={"description": "Stable code of the message, e.g. version.four_eyes: every code with its Chinese and "
+                                 "English message is listed at /api/docs/error-codes.json (错误代码一览)"},
     )
     status = ma.fields.String(
         required=True,

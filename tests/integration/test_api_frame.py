@@ -379,3 +379,20 @@ def test_chinese_in_api_responses_is_raw_utf8(app, client):
         db.session.commit()
     body = client.get("/api/v1/procuratorates/910000").get_data()
     assert "示范省人民检察院".encode() in body and b"\\u" not in body
+
+
+def test_every_error_code_is_listed_with_its_words_without_a_key(client):
+    """An integrator met a dozen codes that neither the README nor the OpenAPI named (an audit): the API's docs
+    list every code with its message in both languages, and the Error schema points there."""
+    from rulesvc.catalogue import MESSAGES
+
+    response = client.get("/api/docs/error-codes.json")
+    assert response.status_code == 200 and "max-age" in response.headers["Cache-Control"]
+    listed = {c["code"]: c for c in response.get_json()["codes"]}
+    assert set(MESSAGES) <= set(listed) and response.get_json()["count"] == len(listed)
+    for code in ("auth.required", "auth.invalid_key", "evaluation.batch_who", "history.too_long", "field.repeated",
+                 "idempotency.key_used_for", "comparison.not_procuratorate", "inline_events.outside_period"):
+        assert listed[code]["zh"] and listed[code]["en"], code
+    assert listed["not_found"]["generic"] is True
+    spec = client.get("/api/docs/openapi.json").get_json()
+    assert "/api/docs/error-codes.json" in spec["components"]["schemas"]["Error"]["properties"]["error_code"]["description"]
