@@ -153,7 +153,7 @@ class ResultsView(BaseView):
                        grade_rank={g: i for i, g in enumerate(W.grade_names(compiled))}, pages=pages, count=frame.height,
                        first=(page - 1) * PAGE_SIZE + 1, group_word=W.word(W.PEER_GROUP_WORDS, lang, meta["group"]),
                        publishing=self._publishing(actor, scheme, meta),
-                       localized=W.localized_in_force(db.session(), actor, scheme, meta["period"]),
+                       localized=W.localized_in_force(db.session(), scheme, meta["period"]),
                        later=W.later_versions(db.session(), meta["scheme"]["version_id"], meta["period"],
                                                meta["scheme"]["number"], lang))
         return self._page("admin/results/rankings.html", started, **context)

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from rulesvc.engine.compile import CompiledScheme
 from rulesvc.engine.dictionary import Dictionary
@@ -93,29 +93,20 @@ def figures_words(meta: Mapping[str, Any], lang: str) -> dict[str, str]:
 # -- the rankings page -------------------------------------------------------------------------------------
 
 
-def localized_in_force(session: Session, actor: Actor, scheme: Scheme, period: str) -> list[dict[str, str]]:
-    """The localizations of ``scheme`` the person may read that are in force on the period's first day (code, name,
-    procuratorate): their procuratorates' people are scored under those, so a row of theirs on ``scheme``'s page is
-    not their result (a city reviewer read a county's people on the template's ranking as official: a UI audit)."""
+def localized_in_force(session: Session, scheme: Scheme, period: str) -> list[dict[str, str]]:
+    """The localizations of ``scheme`` in force on the period's first day (code, name, procuratorate): their
+    procuratorates' people are scored under those, so a row of theirs on ``scheme``'s page is not their result (a
+    city reviewer read a county's people on the template's ranking as official: a UI audit). The API's map
+    (``own_schemes.localizations``): a version in force is published, so every reader may see it."""
+    from rulesvc.services.own_schemes import localizations
+
     try:
         p = results.parse(period)
     except InvalidInput:
         return []
-    readable = {s.id: s for s in versions.list_schemes(session, actor)
-                if s.id != scheme.id and s.subject_kind == scheme.subject_kind}
-    parent = aliased(SchemeVersion)
-    found = session.execute(  # one statement: a province has a localization per county
-        select(SchemeVersion.scheme_id, SchemeVersion.status, SchemeVersion.effective_to, parent.scheme_id).outerjoin(parent, parent.id == SchemeVersion.parent_id)
-        .where(SchemeVersion.scheme_id.in_(sorted(readable)), SchemeVersion.effective_from.is_not(None),
-               SchemeVersion.effective_from <= p.start).order_by(SchemeVersion.scheme_id, SchemeVersion.number)).all()
-    in_force: dict[int, int | None] = {}  # scheme → the scheme its version in force on the first day localizes
-    for sid, status, end, parent_scheme in found:
-        if sid not in in_force and lifecycle.can_be_in_force(status) and (end is None or p.start <= end):
-            in_force[sid] = parent_scheme
-    out = [{"code": readable[sid].code, "name": readable[sid].name, "procuratorate": readable[sid].procuratorate.name,
-            "procuratorate_code": readable[sid].procuratorate.code}
-           for sid, parent_scheme in in_force.items() if parent_scheme == scheme.id]
-    return sorted(out, key=lambda d: d["code"])
+    return [{"code": x["code"], "name": x["name"], "procuratorate": x["procuratorate"]["name"],
+             "procuratorate_code": org} for org, x in sorted(localizations(session, scheme.id, p.start).items(),
+                                                             key=lambda kv: kv[1]["code"])]
 
 
 def later_versions(session: Session, version_id: int | None, period: str, number: int | None, lang: str) -> str:
@@ -161,7 +152,7 @@ def own_localization(session: Session, actor: Actor, card: Mapping[str, Any]) ->
     while pid is not None and tree.names[pid]["code"] not in chain:
         chain.append(tree.names[pid]["code"])
         pid = tree.parent.get(pid)
-    local = {x["procuratorate_code"]: x for x in localized_in_force(session, actor, scheme, str(card.get("period")))}
+    local = {x["procuratorate_code"]: x for x in localized_in_force(session, scheme, str(card.get("period")))}
     return next((local[c] for c in chain if c in local), None)
 
 
