@@ -140,6 +140,10 @@ class PagingWords(BasePlugin):
                            "other value is read as zh; or the Accept-Language header. Names and explanations inside results — indicator names, rule "
                            "texts — stay in the Chinese the scheme is written in)"}
 
+    REPLAYED = {"description": "true：这是同一幂等键首次请求的应答（重发时原样返回，数字是首次请求时的）(true: the answer to the "
+                               "first request with this Idempotency-Key, replayed as it was — its figures are from then)",
+                "schema": {"type": "string", "enum": ["true"]}}
+
     WORDS = {
         "page": ("页码，从 1 开始 (page number, from 1)", 1),
         "page_size": ("每页条数，上限见 maximum (items per page; at most the maximum shown)", 50),
@@ -156,6 +160,11 @@ class PagingWords(BasePlugin):
                 if words is not None:
                     p.setdefault("description", words[0])
                     p.setdefault("example", words[1])
+            if any(isinstance(p, dict) and p.get("name") == "Idempotency-Key" for p in operation.get("parameters", ())):
+                # an answer replayed for a retry says so: its figures are those of the first request
+                for code, response in (operation.get("responses") or {}).items():
+                    if str(code).startswith("2") and isinstance(response, dict) and "$ref" not in response:
+                        response.setdefault("headers", {}).setdefault("Idempotent-Replayed", dict(self.REPLAYED))
 
 
 class RulesvcApi(Api):

@@ -396,3 +396,6 @@ def test_every_error_code_is_listed_with_its_words_without_a_key(client):
     assert listed["not_found"]["generic"] is True
     spec = client.get("/api/docs/openapi.json").get_json()
     assert "/api/docs/error-codes.json" in spec["components"]["schemas"]["Error"]["properties"]["error_code"]["description"]
+    # (and an answer replayed for an Idempotency-Key says so in a header the document declares — also an audit's)
+    ok_answer = spec["paths"]["/api/v1/evaluations"]["post"]["responses"]["200"]
+    assert ok_answer["headers"]["Idempotent-Replayed"]["schema"] == {"type": "string", "enum": ["true"]}
