@@ -35,9 +35,11 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 E2E_USER = ("e2e_tester", "e2e password 0123")
-# What the page shows is waited for up to 15 s (Playwright's default: 5): ``make test`` runs two workers on two
-# vCPUs, and a page that answers in 0.3 s alone can take seconds beside the other worker's bulk scoring.
-expect.set_options(timeout=15_000)
+# What the page shows is waited for up to 30 s (Playwright's default: 5): ``make test`` runs three workers on two
+# vCPUs, and a page that answers in 0.3 s alone can take seconds beside the others' bulk scoring — a link clicked
+# while the server read the period for the live impact of a draft just saved took over 15 s once. Waiting longer
+# costs a passing test nothing; only a failure is said later.
+expect.set_options(timeout=30_000)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
