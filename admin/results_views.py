@@ -265,7 +265,7 @@ class ResultsView(BaseView):
             return self._page("admin/results/card.html", started, 422 if isinstance(exc, InvalidInput) else 200,
                               **context)
         start, end = W.history_range(period)
-        own_rules = W.own_localization(db.session(), actor, card)  # scored under a template the unit localizes
+        own_rules = W.own_localization(card)  # scored under a template the unit localizes
         corrected = (publications.corrected_figures(db.session(), card.get("publication"), subject)
                      if card.get("figures") == "published" else [])
         context.update(card=card, page=W.card_page(db.session(), dictionary, card, lang),

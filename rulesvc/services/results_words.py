@@ -136,24 +136,15 @@ def later_versions(session: Session, version_id: int | None, period: str, number
             f"on the data there is are in its simulation.")
 
 
-def own_localization(session: Session, actor: Actor, card: Mapping[str, Any]) -> dict[str, str] | None:
-    """The localization in force for the card's period that the card's subject's procuratorate scores them under,
-    when the card is under the scheme it localizes (:func:`localized_in_force`); else None."""
-    org = ((card.get("subject") or {}).get("procuratorate") or {}).get("code")
-    scheme = next((s for s in versions.list_schemes(session, actor) if s.code == (card.get("scheme") or {}).get("code")),
-                  None)
-    if org is None or scheme is None:
+def own_localization(card: Mapping[str, Any]) -> dict[str, str] | None:
+    """The localization in force for the card's period that the card's subject's procuratorate (or the nearest
+    unit above it with one) scores them under, when the card is under the scheme it localizes — the evaluation's
+    ``own_scheme`` (``services.own_schemes``), as the page names it; else None."""
+    own = card.get("own_scheme")
+    if not own:
         return None
-    # The subject's unit and the units above it: a city's localization scores its counties' people too.
-    tree = tree_of(session)
-    by_code = {v["code"]: k for k, v in tree.names.items()}
-    chain: list[str] = []  # the unit, then the units above it, nearest first
-    pid = by_code.get(org)
-    while pid is not None and tree.names[pid]["code"] not in chain:
-        chain.append(tree.names[pid]["code"])
-        pid = tree.parent.get(pid)
-    local = {x["procuratorate_code"]: x for x in localized_in_force(session, scheme, str(card.get("period")))}
-    return next((local[c] for c in chain if c in local), None)
+    return {"code": own["code"], "name": own["name"], "procuratorate": own["procuratorate"]["name"],
+            "procuratorate_code": own["procuratorate"]["code"]}
 
 
 def ranking_schemes(session: Session, actor: Actor, kind: str | None = None) -> list[Scheme]:

@@ -168,9 +168,8 @@ def _tree_state() -> Select[Any]:
     datasets = select(func.count(Dataset.id)).scalar_subquery()
     withdrawn = select(func.count(DatasetWithdrawal.dataset_id)).scalar_subquery()
     parent = func.coalesce(Procuratorate.parent_id, 0)
-    # Then the versions' state: their count and the sum of their optimistic-lock counters, which the ORM raises
-    # with every change of a version (submit, approve, a go-live, retire …).
-    # Counters only grow and only drafts are ever deleted, so (count, largest id, Σ lock, Σ id × lock) cannot come
+    # Then the versions' state, from their optimistic-lock counters, which the ORM raises with every change of a
+    # version (submit, approve, a go-live, retire …). Counters only grow and only drafts are ever deleted, so (count, largest id, Σ lock, Σ id × lock) cannot come
     # back to an earlier value after a change: a draft deleted and another made under its id (SQLite reuses the
     # largest) differ in Σ id × lock unless nothing else changed.
     versions = [select(f).scalar_subquery() for f in (
@@ -202,8 +201,8 @@ def data_state(session: Session | scoped_session[Session]) -> tuple[Any, ...]:
 
 
 def versions_state(session: Session | scoped_session[Session]) -> tuple[Any, ...]:
-    """(the database, the data's generation, the versions' count and lock counters' sum): changes with every import,
-    withdrawal and change of a version. Read with the hierarchy's state, once per transaction."""
+    """(the database, the data's generation, the versions' count, largest id, Σ lock and Σ id × lock): changes with
+    every import, withdrawal and change of a version. Read with the hierarchy's state, once per transaction."""
     if isinstance(session, scoped_session):
         session = session()
     state = _memo(session)[2]
