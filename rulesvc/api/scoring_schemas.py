@@ -159,13 +159,16 @@ class DimensionSchema(ma.Schema):
     weight_share = ma.fields.Float(required=True, metadata=about(
         "本人适用的权重（有指标不计入时按其余指标重新分配）(the weight applied to this subject, re-weighted when an "
         "indicator is excluded)", 0.4))
-    points = ma.fields.Float(required=True, metadata=about("维度内各指标得分之和 (the indicators' points)",
-                                                           41.730769230769226))
+    points = ma.fields.Float(required=True, metadata=about(
+        "维度内各指标得分之和（一票否决前：被否决的维度仍列出所得分数，其贡献为 0，见 zeroed_by）(the indicators' points, "
+        "before any veto: a vetoed dimension still shows what it earned, and contributes 0 — see zeroed_by)",
+        41.730769230769226))
     max_points = ma.fields.Float(required=True, metadata=about("维度内可得满分 (the most points possible)", 53.0))
     adjustments = ma.fields.Float(required=True, metadata=about(
         "本维度加减分合计（封顶后）(its bonus and penalty items, after their caps)", 0.0))
     zeroed_by = ma.fields.String(required=True, allow_none=True, metadata=about(
-        "使本维度计零分的否决项代码；无则为空 (the veto that zeroed the dimension, if any)", None))
+        "使本维度计零分的否决项名称（代码见 vetoes）；无则为空 (the name of the veto that zeroed the dimension, if any; "
+        "its code is in vetoes)", None))
     contribution = ma.fields.Float(required=True, metadata=about(
         "对总分的贡献：指标部分 + 加减分 (what it adds to the total: indicators + adjustments)", 6.298984034833091))
     indicators = ma.fields.Float(required=True, metadata=about(
