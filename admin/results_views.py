@@ -144,7 +144,7 @@ class ResultsView(BaseView):
         pages = max(1, -(-frame.height // PAGE_SIZE))
         page = min(page, pages)
         part = frame.slice((page - 1) * PAGE_SIZE, PAGE_SIZE)
-        shown = rankings.rows(db.session(), dictionary, part, meta["subject_kind"], meta["group"])
+        shown = rankings.rows(db.session(), dictionary, part, meta["subject_kind"], meta["group"], meta["own_schemes"])
         compiled = W.compiled_of(db.session(), dictionary, meta["scheme"]["version_id"])
         table_rows = W.ranking_rows(db.session(), dictionary, shown, meta["subject_kind"], lang)
         context.update(meta=meta, reasons=any(r.get("grade_reason") for r in table_rows), figures=W.figures_words(meta, lang), quota=W.quota_words(meta["quota"], lang),

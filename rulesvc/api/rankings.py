@@ -138,6 +138,11 @@ class RankingRowSchema(ma.Schema):
         "百分位，组内第一为 100 (percentile, 100 = best of the group)", 100.0))
     grade_reason = ma.fields.String(required=True, allow_none=True, metadata=about(
         "等次依据；不评定等次者为其原因 (why this grade; why not graded)", "总分 99.95 ≥ 95 → 优秀"))
+    own_scheme = ma.fields.String(required=True, allow_none=True, metadata=about(
+        "本院（或其上级院）在本期按本地化方案考评其人员时为该方案代码：此行是按本方案计算的分数，不是其考评结果；否则为空 "
+        "(the code of the localization this row's procuratorate — or the nearest unit above it — scores its people "
+        "under in the period: this row is a figure under this scheme, not their result; null when there is none)",
+        None))
 
 
 RANKING_HEADERS = {
@@ -240,7 +245,7 @@ def ranking(pagination_parameters: PaginationParameters, period: str, scheme: st
         return resp
     start = (pagination_parameters.page - 1) * pagination_parameters.page_size
     page = frame.clear() if start >= frame.height else frame.slice(start, pagination_parameters.page_size)
-    return rankings.rows(session, dictionary, page, meta["subject_kind"], meta["group"]), 200, headers
+    return rankings.rows(session, dictionary, page, meta["subject_kind"], meta["group"], meta["own_schemes"]), 200, headers
 
 
 def _unpaged(response: flask.Response) -> flask.Response:

@@ -8,7 +8,7 @@ business, grade) only choose which rows are shown.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from rulesvc.engine.reasons_en import in_english
 from rulesvc.errors import InvalidInput, NotEvaluated, NotFound, RulesvcError
 from rulesvc.persistence.models import Prosecutor
 from rulesvc.services import results
-from rulesvc.services.governance.access import Actor, procuratorate_in_view, tree_of
+from rulesvc.services.governance.access import Actor, Tree, procuratorate_in_view, tree_of
 from rulesvc.services.results_words import QUOTA_STATUS_WORDS, figures_words
 from rulesvc.services.scoring import RANK_GROUPS, departments_of, scope_ids
 
@@ -101,10 +101,13 @@ def _loose(name: str) -> str:
 
 
 def rows(session: Session, dictionary: Dictionary, frame: pl.DataFrame, kind: str,
-         group: str = "all") -> list[dict[str, Any]]:
+         group: str = "all", own_schemes: Sequence[Mapping[str, str]] = ()) -> list[dict[str, Any]]:
     """Ranked rows as JSON objects: codes and names, never internal ids. Each row names the group its place is
-    counted in (``group``: the ranking's), so that two first places of a page read as first of two groups."""
-    orgs = tree_of(session).names
+    counted in (``group``: the ranking's), so that two first places of a page read as first of two groups, and
+    the localization its unit scores it under when there is one (``own_schemes``: ``rankings``'s meta)."""
+    tree = tree_of(session)
+    orgs = tree.names
+    own_of = _own_of(tree, own_schemes)
     businesses = {b.code: b.name for b in dictionary.businesses}
     lines = {b.line: b.line_name for b in dictionary.businesses}
     departments = departments_of(session, frame) if kind == "prosecutor" else {}
@@ -126,9 +129,34 @@ def rows(session: Session, dictionary: Dictionary, frame: pl.DataFrame, kind: st
         item.update({"status": r["status"], "total": r.get("total"),
                      "grade": r.get("grade") if r["status"] == EVALUATED else None,
                      "group_size": r.get("group_size"), "percentile": r.get("percentile"),
-                     "grade_reason": r.get("grade_reason") if r["status"] == EVALUATED else r.get("status_reason")})
+                     "grade_reason": r.get("grade_reason") if r["status"] == EVALUATED else r.get("status_reason"),
+                     "own_scheme": own_of(r["procuratorate_id"])})
         out.append(item)
     return out
+
+
+def _own_of(tree: Tree, own_schemes: Sequence[Mapping[str, str]]) -> Callable[[int | None], str | None]:
+    """procuratorate id → the code of the localization it (or the nearest unit above it that has one) scores its
+    people under in the period, as the evaluation's ``own_scheme`` finds it; None when there is none."""
+    by_code = {o["procuratorate"]: o["scheme"] for o in own_schemes}
+    known: dict[int | None, str | None] = {}
+
+    def own(pid: int | None) -> str | None:
+        if not by_code or pid is None:
+            return None
+        if pid not in known:
+            at: int | None = pid
+            seen: set[int] = set()
+            found: str | None = None
+            while at is not None and at not in seen and found is None:
+                seen.add(at)
+                org = tree.names.get(at)
+                found = by_code.get(org["code"]) if org else None
+                at = tree.parent.get(at)
+            known[pid] = found
+        return known[pid]
+
+    return own
 
 
 def _group_of(group: str, r: Mapping[str, Any], org: Mapping[str, str] | None, dept: Mapping[str, str] | None,
@@ -170,28 +198,33 @@ def table(session: Session, dictionary: Dictionary, frame: pl.DataFrame, kind: s
     the figures are and which version made them, so that a file kept on its own still says it."""
     if kind == "prosecutor":
         header = ["名次", "工号", "姓名", "检察院代码", "检察院", "部门", "业务", "员额状态", "名次分组", "总分", "等次",
-                  "同组参评人数", "百分位", "参评情况", "说明", "结果", "方案版本"]
+                  "同组参评人数", "百分位", "参评情况", "说明", "本院方案", "结果", "方案版本"]
     else:
         header = ["名次", "检察院代码", "检察院", "级别", "名次分组", "总分", "等次", "同组参评数", "百分位", "参评情况",
-                  "说明", "结果", "方案版本"]
+                  "说明", "本院方案", "结果", "方案版本"]
     said = figures_words(meta, "zh")
     source = f"{said['label']}：{said['note']}"
     v = meta["scheme"]
     version = f"{v['code']} 第 {v['number']} 版（version_id {v['version_id']}，哈希 {v['content_hash'][:12]}）"
 
+    # A row whose unit scores its people under its own localization says so in the file itself: its figures here
+    # are under this scheme, not its result (the evaluation's own_scheme, the API's X-Own-Schemes header).
+    own_words = {o["scheme"]: f"按本院本地化方案 {o['scheme']} 考评，本表分数不是其考评结果" for o in meta.get("own_schemes", ())}
+
     def body() -> Iterator[Sequence[Any]]:
-        for r in rows(session, dictionary, frame, kind, meta["group"]):
+        for r in rows(session, dictionary, frame, kind, meta["group"], meta.get("own_schemes", ())):
             status = STATUS_LABELS.get(r["status"], r["status"])
+            own = own_words.get(r["own_scheme"] or "", "")
             if kind == "prosecutor":
                 org = r["procuratorate"] or {}
                 yield [r["place"], r["code"], r["name"], org.get("code"), org.get("name"),
                        (r["department"] or {}).get("name"), r["business"]["name"],
                        QUOTA_STATUS_WORDS["zh"].get(r["quota_status"] or "", r["quota_status"]), r["group"]["name"], r["total"],
-                       r["grade"], r["group_size"], r["percentile"], status, r["grade_reason"], source, version]
+                       r["grade"], r["group_size"], r["percentile"], status, r["grade_reason"], own, source, version]
             else:
                 yield [r["place"], r["code"], r["name"], LEVEL_LABELS.get(r.get("level"), r.get("level")),
                        r["group"]["name"], r["total"], r["grade"], r["group_size"], r["percentile"], status,
-                       r["grade_reason"], source, version]
+                       r["grade_reason"], own, source, version]
     return header, body()
 
 

@@ -404,6 +404,19 @@ def test_the_templates_ranking_names_the_counties_scored_under_their_own_localiz
         ("P01", "SIM-910101"), ("P05", None)]
     ranked = c.get(f"/api/v1/rankings?scheme={SCHEME}&period=2020", headers=keys["scorer"])
     assert json.loads(ranked.headers["X-Own-Schemes"]) == [{"procuratorate": "910101", "scheme": "SIM-910101"}]
+    # … and on each row: a row of the county's people names their own scheme; others' rows say nothing.
+    by_code = {r["code"]: r["own_scheme"] for r in ok(ranked)}
+    assert by_code["P01"] == "SIM-910101" and by_code["P05"] is None
+    assert {r["code"] for r in ok(ranked) if r["own_scheme"]} == {"P01", "P02", "P03", "P04"}
+    own_rows = ok(c.get("/api/v1/rankings?scheme=SIM-910101&period=2020", headers=keys["scorer"]))
+    assert own_rows and all(r["own_scheme"] is None for r in own_rows)
+    # A file kept on its own says it too: the CSV (and the page's export) has a column for it.
+    for got in (c.get(f"/api/v1/rankings?scheme={SCHEME}&period=2020&format=csv", headers=keys["scorer"]),
+                signed_in(sim, "sim-province").get(RANKING + "&format=csv")):
+        table = list(csv.reader(io.StringIO(got.get_data(as_text=True).lstrip("\ufeff"))))
+        col = table[0].index("本院方案")
+        said = {r[1]: r[col] for r in table[1:]}
+        assert said["P01"] == "按本院本地化方案 SIM-910101 考评，本表分数不是其考评结果" and said["P05"] == ""
     assert json.loads(c.get("/api/v1/rankings?scheme=SIM-910101&period=2020",
                             headers=keys["scorer"]).headers["X-Own-Schemes"]) == []
 
@@ -423,6 +436,8 @@ def test_a_citys_localization_is_named_on_the_card_of_its_countys_people(world):
     got = ok(c.post("/api/v1/evaluations", headers=keys["scorer"], json={"subject": "P01", "period": "2020",
                                                                          "scheme": SCHEME}))
     assert got["own_scheme"]["code"] == "SIM-910100" and got["own_scheme"]["procuratorate"]["code"] == "910100"
+    rows = ok(c.get(f"/api/v1/rankings?scheme={SCHEME}&period=2020", headers=keys["scorer"]))
+    assert {r["code"]: r["own_scheme"] for r in rows}["P01"] == "SIM-910100"  # the city's, found above the county
 
 
 def test_a_diff_says_to_check_a_description_left_as_it_was_under_new_weights(world):
