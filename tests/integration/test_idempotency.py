@@ -70,6 +70,25 @@ def test_a_retry_gets_the_first_answer_byte_for_byte(world):
     assert plain.status_code == 200 and "Idempotent-Replayed" not in plain.headers and len(rows(sim)) == 1
 
 
+def test_the_same_json_written_otherwise_is_the_same_request(world):
+    """An integrator's audit: a retry serialised by another library (keys in another order, other spacing) read
+    as another request — 422 for a retry of the very same request. A JSON body is compared by its content."""
+    sim, c, k, _ = world
+    headers = {**k["scorer"], "Idempotency-Key": "key-order", "Content-Type": "application/json"}
+    first = c.post(EVALUATIONS, headers=headers,
+                   data='{"scheme": "SIM-PROSECUTOR", "period": "2020", "subject": "P01", "trace": "summary"}')
+    assert first.status_code == 200 and "Idempotent-Replayed" not in first.headers
+    again = c.post(EVALUATIONS, headers=headers,
+                   data='{"trace":"summary",\n "subject":"P01","period":"2020","scheme":"SIM-PROSECUTOR"}')
+    assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_data() == first.get_data()
+    # another value is still another request
+    refused(c.post(EVALUATIONS, headers=headers,
+                   data='{"trace":"summary","subject":"P02","period":"2020","scheme":"SIM-PROSECUTOR"}'), 422,
+            "idempotency.key_reused")
+    assert [r.state for r in rows(sim)] == ["done"]
+
+
 def test_the_same_key_for_another_request_is_422_and_runs_nothing(world):
     sim, c, k, _ = world
     ok(score(c, k["scorer"], "key-2"))
