@@ -90,9 +90,23 @@ class Msg:
         return {"code": self.code, **({"fields": dict(self.params)} if self.params else {})}
 
 
+@dataclass(frozen=True)
+class Words:
+    """A value a message shows in its own language: a name that has Chinese and English words ("API 密钥 reader" /
+    "API key reader")."""
+
+    zh: str
+    en: str
+
+    def __str__(self) -> str:
+        return self.en if current_language() == "en" else self.zh
+
+
 def _field(value: Any, lang: str | None) -> Any:
     if isinstance(value, Msg):
         return value.render(lang)
+    if isinstance(value, Words):
+        return value.en if (lang or current_language()) == "en" else value.zh
     if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
         return "、".join(value) if (lang or current_language()) != "en" else ", ".join(value)
     return value

@@ -63,9 +63,9 @@ def register_guard(app: Flask) -> None:
             if request.path.startswith(SCORING_PREFIX) and "read" in actor.actions:
                 # scoring is asked for with a POST but changes nothing: name the permission it needs
                 return _refuse(403, msg("permission.action", action=ACTION_LABELS["score"],
-                                        action_en=ACTION_LABELS_EN["score"], name=actor.name),
+                                        action_en=ACTION_LABELS_EN["score"], name=actor.said),
                                {"permission": ["score"]})  # as ``access.require`` names it
-            return _refuse(403, msg("permission.read_only", name=actor.name))
+            return _refuse(403, msg("permission.read_only", name=actor.said))
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
             return _refuse(413, too_large())
         if request.mimetype != "application/json" and not request.mimetype.endswith("+json"):

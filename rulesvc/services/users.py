@@ -84,7 +84,7 @@ def in_tree(actor: Actor, user: User) -> bool:
 
 def _require_manager(actor: Actor | None) -> None:
     if actor is not None and not may_manage_users(actor):
-        raise PermissionDenied(msg("user.admins_only", name=actor.name), errors={"permission": ["manage_users"]})
+        raise PermissionDenied(msg("user.admins_only", name=actor.said), errors={"permission": ["manage_users"]})
 
 
 def _given_problem(actor: Actor | None, procuratorate_id: int | None) -> Msg | None:

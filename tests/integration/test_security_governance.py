@@ -299,6 +299,13 @@ def test_a_caller_who_may_not_write_gets_403_before_any_validation(people, app, 
         refused(client.post("/api/v1/schemes", headers=keys[name], data="{not json",
                             content_type="application/json"), 403, "permission.read_only")
     assert ok(client.get("/api/v1/schemes", headers=keys["reader"])) == []
+    # Each language names the key in its own words (an audit read "API 密钥 reader may only read" in English).
+    said = refused(client.post("/api/v1/schemes?lang=en", headers=keys["reader"], json={}), 403,
+                   "permission.read_only")["message"]
+    assert said == "API key reader may only read: no change is allowed", said
+    said = refused(client.post("/api/v1/evaluations?lang=en", headers=keys["reader"], json={}), 403,
+                   "permission.action")["message"]
+    assert said.startswith("API key reader may not ") and "密钥" not in said, said
 
 
 @pytest.mark.parametrize("raw", [

@@ -38,7 +38,7 @@ from typing import Any
 from sqlalchemy import Engine, Select, event, func, select
 from sqlalchemy.orm import Session, scoped_session
 
-from rulesvc.catalogue import msg
+from rulesvc.catalogue import Words, msg
 from rulesvc.errors import NotFound, PermissionDenied
 from rulesvc.persistence.lifecycle import PUBLISHED
 from rulesvc.persistence.models import Procuratorate, User
@@ -76,10 +76,16 @@ class Actor:
     # The person (or named system) behind the credential: "user:3" for a session of user 3 and for a
     # key owned by user 3 alike. Four eyes compares this, never ``ref``.
     person: str = ""
+    name_en: str = ""  # how English messages name them, when ``name`` holds Chinese words ("API 密钥 …"); else name
 
     def __post_init__(self) -> None:
         if not self.person:
             object.__setattr__(self, "person", self.ref)
+
+    @property
+    def said(self) -> Words:
+        """The actor's name as a message puts it, in the message's language (``name=actor.said``)."""
+        return Words(self.name, self.name_en or self.name)
 
     def in_scope(self, procuratorate_id: int) -> bool:
         return self.scope is None or procuratorate_id in self.scope
@@ -258,20 +264,21 @@ def actor_for_user(session: Session, user: User, *, ip: str = "", client: str = 
 
 
 def actor_for_scope(session: Session, ref: str, name: str, actions: Iterable[str], roots: Iterable[int] | None, *,
-                    ip: str = "", client: str = "", person: str = "") -> Actor:
+                    ip: str = "", client: str = "", person: str = "", name_en: str = "") -> Actor:
     """An actor with explicit permissions over ``roots`` and below (``None``: everywhere)."""
     if roots is None:
-        return Actor(ref=ref, name=name, actions=frozenset(actions), scope=None, ip=ip, client=client, person=person)
+        return Actor(ref=ref, name=name, actions=frozenset(actions), scope=None, ip=ip, client=client, person=person,
+                     name_en=name_en)
     roots = list(roots)
     tree = tree_of(session)
     return Actor(ref=ref, name=name, actions=frozenset(actions), scope=tree.below(roots), above=tree.above(roots),
-                 ip=ip, client=client, person=person)
+                 ip=ip, client=client, person=person, name_en=name_en)
 
 
 def system_actor(name: str = "cli") -> Actor:
     """The operator at the server's command line (``rulesvc rules import``…): trusted, everywhere."""
     return Actor(ref=f"system:{name}", name=f"系统 ({name})", actions=frozenset(ACTIONS), scope=None,
-                 client=f"rulesvc 服务器本机 (on the server: {name})")
+                 client=f"rulesvc 服务器本机 (on the server: {name})", name_en=f"the system ({name})")
 
 
 def can_read(actor: Actor, procuratorate_id: int, status: str | None = None) -> bool:
@@ -290,7 +297,7 @@ def procuratorate_in_view(session: Session, actor: Actor, code: str) -> Procurat
     if org is None:
         raise NotFound(msg("not_found.procuratorate", code=code))
     if not actor.in_scope(org.id):
-        raise NotFound(msg("not_found.procuratorate_scope", code=code, name=org.name, who=actor.name))
+        raise NotFound(msg("not_found.procuratorate_scope", code=code, name=org.name, who=actor.said))
     return org
 
 
@@ -313,11 +320,11 @@ def require(actor: Actor, action: str, procuratorate_id: int, *, what: str = "",
             raise PermissionDenied(msg("permission.read_first", action=ACTION_LABELS.get(action, action),
                                        action_en=ACTION_LABELS_EN.get(action, action)), errors={"permission": ["read"]})
         words = {"action": ACTION_LABELS.get(action, action), "action_en": ACTION_LABELS_EN.get(action, action),
-                 "name": actor.name}
+                 "name": actor.said}
         said = (msg("permission.action", **words) if doing is None
                 else msg("permission.action_for", doing=doing[0], doing_en=doing[1], **words))
         raise PermissionDenied(said, errors={"permission": [action]})
     if not actor.in_scope(procuratorate_id):
-        raise PermissionDenied(msg("permission.scope", what=what or "该对象", what_en=what or "it", name=actor.name),
+        raise PermissionDenied(msg("permission.scope", what=what or "该对象", what_en=what or "it", name=actor.said),
                                errors={"procuratorate": [msg("permission.scope", what=what or "该对象",
-                                                             what_en=what or "it", name=actor.name)]})
+                                                             what_en=what or "it", name=actor.said)]})

@@ -173,8 +173,9 @@ def actor_for_token(session: Session, token: str, *, ip: str = "", client: str =
     if last is None or now - last > LAST_USED_GRAIN:  # a write a minute at most, not one per request
         _touch(session, key.id, now)
     name = f"API 密钥 {key.name}" + (f"（{key.username}）" if key.owner_id is not None else "")
+    name_en = f"API key {key.name}" + (f" ({key.username})" if key.owner_id is not None else "")
     actor = actor_for_scope(session, f"key:{key.id}", name, key.permissions, key.procuratorate_ids,
-                            ip=ip, client=client, person=key_person_ref(key.id, key.owner_id))
+                            ip=ip, client=client, person=key_person_ref(key.id, key.owner_id), name_en=name_en)
     if key.owner_id is None:
         # A named system, but made by someone: what it writes is theirs too (four eyes, contributors.add).
         if key.created_by_person:

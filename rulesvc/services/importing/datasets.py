@@ -166,7 +166,7 @@ def withdraw_dataset(session: Session, actor: Actor, dataset: Dataset | str | in
     if "\x00" in reason:
         raise InvalidInput(msg("field.nul_byte"), errors={"reason": [msg("field.nul_byte")]})
     if actor.scope is not None:  # datasets hold events of many procuratorates: the whole province's call
-        raise PermissionDenied(msg("permission.scope", what="数据集", what_en="The dataset", name=actor.name),
+        raise PermissionDenied(msg("permission.scope", what="数据集", what_en="The dataset", name=actor.said),
                                errors={"dataset": ["outside your scope"]})
     if dataset.kind != "events":
         raise InvalidInput(msg("dataset.not_events", dataset=label(dataset)),

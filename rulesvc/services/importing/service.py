@@ -133,7 +133,7 @@ def import_file(
                            errors={"outside_office": [msg("import.bad_choice", name="outside_office",
                                                           choices=list(OUTSIDE_OFFICE))]})
     if actor is not None and actor.scope is not None:  # the whole province's call, as a withdrawal
-        raise PermissionDenied(msg("permission.scope", what="数据集", what_en="The dataset", name=actor.name),
+        raise PermissionDenied(msg("permission.scope", what="数据集", what_en="The dataset", name=actor.said),
                                errors={"dataset": ["outside your scope"]})
     limits = limits or Limits()
     if max_errors is not None:

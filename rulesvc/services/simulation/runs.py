@@ -290,7 +290,7 @@ def list_runs(session: Session, actor: Actor, *, scheme: str | None = None, vers
               status: str | None = None, page: int = 1, page_size: int = 20) -> tuple[list[SimulationRun], int]:
     """Runs in the caller's tree, newest first."""
     if not actor.may("read"):
-        raise PermissionDenied(msg("permission.action", action="查看", action_en="read", name=actor.name),
+        raise PermissionDenied(msg("permission.action", action="查看", action_en="read", name=actor.said),
                                errors={"permission": ["read"]})
     q = select(SimulationRun)
     if actor.scope is not None:
