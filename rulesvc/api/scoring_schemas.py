@@ -130,7 +130,7 @@ class ProvenanceSchema(ma.Schema):
     dictionary_hash = ma.fields.String(required=True, metadata=about(
         "数据字典的 sha256 (sha256 of the data dictionary)",
         "c346e054f009edf84e94e8c1ff99cb661f11571ce5acfa9fad327b8cf94cf93e"))
-    engine_version = ma.fields.String(required=True, metadata=about("计分引擎版本 (engine version)", "2026.12.10"))
+    engine_version = ma.fields.String(required=True, metadata=about("计分引擎版本 (engine version)", "2026.12.11"))
     publication = ma.fields.Nested(PublicationRefSchema, required=True, allow_none=True, metadata=about(
         "发布信息；暂算结果为空 (the publication; null for provisional figures)"))
 
@@ -160,8 +160,9 @@ class DimensionSchema(ma.Schema):
         "本人适用的权重（有指标不计入时按其余指标重新分配）(the weight applied to this subject, re-weighted when an "
         "indicator is excluded)", 0.4))
     points = ma.fields.Float(required=True, metadata=about(
-        "维度内各指标得分之和（一票否决前：被否决的维度仍列出所得分数，其贡献为 0，见 zeroed_by）(the indicators' points, "
-        "before any veto: a vetoed dimension still shows what it earned, and contributes 0 — see zeroed_by)",
+        "维度内各指标得分之和（一票否决前：被否决的维度仍列出所得分数，所得分与加分计 0，扣分照扣，见 zeroed_by）(the "
+        "indicators' points, before any veto: a vetoed dimension still shows what it earned, which counts 0 as its "
+        "bonuses do, while its penalties stand — see zeroed_by)",
         41.730769230769226))
     max_points = ma.fields.Float(required=True, metadata=about("维度内可得满分 (the most points possible)", 53.0))
     adjustments = ma.fields.Float(required=True, metadata=about(
@@ -229,7 +230,7 @@ class IndicatorSchema(ma.Schema):
     contribution = ma.fields.Float(required=True, metadata=about(
         "按权重折算后对总分的贡献 (what it adds to the total after weighting)", 0.6037735849056604))
     note = ma.fields.String(required=True, metadata=about(
-        "说明：无数据、不适用、被否决等 (missing value, not applicable, zeroed by a veto …)", ""))
+        "说明：无数据、不适用、仅作分析、被否决等 (missing value, not applicable, analysis only, zeroed by a veto …)", ""))
     nearest = ma.fields.Nested(NearestSchema, required=True, allow_none=True, metadata=about(
         "最近的未达档位及所需；已满分或无更高档位为空 (the nearest tier not reached and what it takes)"))
     formula_labeled = ma.fields.String(required=True, metadata=about(
@@ -241,6 +242,11 @@ class IndicatorSchema(ma.Schema):
     peer_note = ma.fields.String(required=True, metadata=about(
         "同组比较的指标未作比较时的原因（如同组不足 N 人）(why a peer-relative indicator was not compared, e.g. "
         "too few peers)", ""))
+    prorated_from = ma.fields.Float(metadata=about(
+        "按任职时间折算前的取值：只出现在按任职时间折算（prorate）且本人本期间未全程在任的指标上，value 为折算后的取值"
+        "（83 件、在任 268/366 天 → 113.35）。引擎 2026.12.11 以前的结果没有此字段 (the value before pro-rating by time in "
+        "office: only on a pro-rated indicator of someone not in office for the whole period, value being the pro-rated "
+        "one — 83 cases in 268 of 366 days → 113.35. Absent before engine 2026.12.11)", 83.0))
     applies = ma.fields.Boolean(metadata=about(
         "是否适用于本人的业务条线或业务类别；不适用时仍列出取值，但不计分。引擎 2026.12.5 以前发布的结果没有此字段 "
         "(does it apply to the person's business line or business; when not, its value is still shown but it scores "
@@ -279,7 +285,7 @@ class VetoSchema(ma.Schema):
     code = ma.fields.String(required=True, metadata=about("否决项代码 (veto code)", "PROVINCE_REVIEW_FLAW_NO_EXCELLENT"))
     name = ma.fields.String(required=True, metadata=about("否决项名称 (veto name)", "省院评查出现瑕疵或不合格案件不得评优"))
     effect = ma.fields.String(required=True, metadata=about(
-        "效果：zero_dimension 该维度计零分、cap_grade 等次最高为、bar_grade 不得评为等，多项以 + 连接 (the effect)",
+        "效果：zero_dimension 该维度所得分与加分计零分（扣分照扣）、cap_grade 等次最高为、bar_grade 不得评为等，多项以 + 连接 (the effect)",
         "bar_grade"))
     detail = ma.fields.String(required=True, metadata=about("效果说明 (the effect in words)",
                                                             "不得评为优秀 (may not be graded 优秀)"))

@@ -21,4 +21,10 @@ Rule: nothing here imports Flask, SQLAlchemy, marshmallow or durable_rules (exce
 # reason is rounded half up on its decimal (88.725 reads 88.73, not 88.72): no score or grade moves.
 # 10: the full trace names an indicator's "its points count" ``counted``, as the card does (it was ``scored``, which
 # in a scheme means "not analysis only"): no score or grade moves.
-ENGINE_VERSION = "2026.12.10"
+# 11: a veto that zeroes a dimension takes what the dimension earned (its indicators' points and its bonuses) and
+# leaves what it lost (its penalties, and negative points a rule gives): a wrongful case no longer wipes a −5 and
+# raises a total (an audit: 242 people of the demo province would have gained from one). Totals of vetoed people
+# with penalties in the vetoed dimension move down. Also (no score moves): an analysis-only indicator's note says
+# 仅作分析，不计分; a card's pro-rated indicator carries ``prorated_from``; a "what it would take" hint names the other
+# indicators the same extra events move (``CompiledScheme.also_counted_in``).
+ENGINE_VERSION = "2026.12.11"

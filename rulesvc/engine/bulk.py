@@ -554,7 +554,7 @@ def phase_vetoes(compiled: CompiledScheme, f: pl.DataFrame) -> pl.DataFrame:
 
 
 def phase_adjustments(compiled: CompiledScheme, f: pl.DataFrame) -> pl.DataFrame:
-    """Points per adjustment (``adj__``: capped per item, nothing in a vetoed dimension; one limited to
+    """Points per adjustment (``adj__``: capped per item, no bonus in a vetoed dimension; one limited to
     some lines or businesses counts nothing for the others), then each dimension's adjustment cap
     (``cap__``: what brings the dimension's adjustments back to the cap)."""
     f = f.with_columns([
@@ -568,7 +568,7 @@ def phase_adjustments(compiled: CompiledScheme, f: pl.DataFrame) -> pl.DataFrame
         e = raw
         if a.cap is not None:
             e = pl.when(raw.abs() > a.cap).then(pl.lit(math.copysign(a.cap, a.points))).otherwise(raw)
-        if a.dimension:
+        if a.dimension and a.points > 0:  # a veto takes the dimension's bonuses; its penalties stand
             e = pl.when(pl.col(f"zeroed__{a.dimension}")).then(0.0).otherwise(e)
         adj.append(pl.when(pl.col(f"adjn__{a.code}") > 0).then(e).otherwise(0.0).alias(f"adj__{a.code}"))
     f = f.with_columns(adj)
@@ -591,7 +591,7 @@ def _dimension_caps(compiled: CompiledScheme) -> list[pl.Expr]:
 
 def phase_combine(compiled: CompiledScheme, f: pl.DataFrame) -> pl.DataFrame:
     """Each indicator's contribution (``contrib__``; weighted: re-weighted over the dimensions with points
-    to attain, ``live_share``; nothing from a vetoed dimension), then the total: base, contributions,
+    to attain, ``live_share``; nothing earned in a vetoed dimension), then the total: base, contributions,
     adjustments and caps added left to right (``raw_total``), clipped and rounded (``total``)."""
     comb = compiled.scheme.combination
     scored = [ci for ci, _ in _scored(compiled)]
@@ -613,8 +613,8 @@ def phase_combine(compiled: CompiledScheme, f: pl.DataFrame) -> pl.DataFrame:
             c = pl.when((mx > 0) & (live > 0)).then(pl.lit(comb.span) * share * p / exact(mx)).otherwise(0.0)
         else:
             c = p
-        if dim:
-            c = pl.when(pl.col(f"zeroed__{dim}")).then(0.0).otherwise(c)
+        if dim:  # a veto takes what the dimension earned; what a rule took away (negative points) stands
+            c = pl.when(pl.col(f"zeroed__{dim}") & (c >= 0)).then(0.0).otherwise(c)
         contrib.append(pl.when(p.is_null()).then(None).otherwise(c).alias(f"contrib__{code}"))
     f = f.with_columns(contrib)
     terms = [pl.lit(comb.base)] + [pl.col(f"contrib__{ci.indicator.code}").fill_null(0.0) for ci in scored]

@@ -277,6 +277,33 @@ class CompiledScheme:
         return frozenset(pairs)
 
 
+    @functools.cached_property
+    def indicator_names(self) -> Mapping[str, str]:
+        return {ci.indicator.code: ci.indicator.name for ci in self.indicators}
+
+    @functools.cached_property
+    def also_counted_in(self) -> Mapping[str, tuple[str, ...]]:
+        """Counting metric → the scored indicators an extra event of it also moves, by the definitions alone: those
+        whose formula reads it, or reads a metric that counts (or sums, or weighs) every event it counts (one more
+        hearing that settled a complaint is also one more hearing, and more workload), or reads such an indicator.
+        What a "what it would take" hint names besides its own indicator."""
+        metrics = {cm.metric.code: cm for cm in self.metrics}
+        movers = {a for counts in self.count_metrics_of.values() for a in counts}
+        out: dict[str, tuple[str, ...]] = {}
+        for a in sorted(movers):
+            cm = metrics[a]
+            moved = {b for b, other in metrics.items()
+                     if b == a or (cm.types <= other.types and implies(cm.where, other.where))}
+            hit: list[str] = []
+            for ci in self.indicators:  # in dependency order: an indicator reading a moved one moves too
+                if set(ci.names) & moved:
+                    moved.add(ci.indicator.code)
+                    if ci.piecewise is not None:
+                        hit.append(ci.indicator.code)
+            out[a] = tuple(hit)
+        return out
+
+
 MAX_ASSIGNMENTS = 4096  # combinations of field values tried by ``implies`` (beyond: not known)
 
 

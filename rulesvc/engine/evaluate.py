@@ -326,6 +326,9 @@ class Combined:
     live: float
 
 
+ANALYSIS_ONLY = "仅作分析，不计分 (analysis only: not scored)"
+
+
 def phase_points(compiled: CompiledScheme, subject: Subject, decisions: Decisions, xs: Mapping[str, float | None],
                  x_notes: Mapping[str, str], fired: set[str]) -> Points:
     """Each scored indicator's points from the branch its x fell in (or what missing data scores), and
@@ -336,7 +339,8 @@ def phase_points(compiled: CompiledScheme, subject: Subject, decisions: Decision
     notes: dict[str, str] = {}
     for ci in compiled.indicators:
         code, pw = ci.indicator.code, ci.piecewise
-        if pw is None:
+        if pw is None:  # shown for analysis (不捕率 beside 捕后不诉率): say so, or its 0 points read as a low score
+            notes[code] = ANALYSIS_ONLY
             continue
         if not applies(ci, subject):
             notes[code] = "不适用于本人的业务条线或业务类别 (not applicable to this business)"
@@ -376,7 +380,8 @@ def phase_vetoes(compiled: CompiledScheme, decisions: Decisions,
         for e in v.effects:
             if e.effect == "zero_dimension" and e.dimension:
                 zeroed.setdefault(e.dimension, v.name)
-                details.append(f"{s.dimensions[e.dimension].name}维度计 0 分 (dimension {e.dimension} set to 0)")
+                details.append(f"{s.dimensions[e.dimension].name}维度所得分与加分计 0 分、扣分照扣 (dimension {e.dimension}: "
+                               "what it earned counts 0, penalties stand)")
             elif e.effect == "cap_grade":
                 details.append(f"等次最高为{e.grade} (grade at best {e.grade})")
             else:
@@ -388,7 +393,7 @@ def phase_vetoes(compiled: CompiledScheme, decisions: Decisions,
 
 def phase_adjustments(compiled: CompiledScheme, decisions: Decisions, zeroed: Mapping[str, str],
                       fired: set[str], subject: Subject) -> tuple[list[R.AdjustmentTrace], list[R.Line]]:
-    """Points per adjustment (capped per item, nothing in a vetoed dimension), then each dimension's
+    """Points per adjustment (capped per item; in a vetoed dimension no bonus, penalties stand), then each dimension's
     adjustment cap: the traces, and the attribution lines in the order the total adds them."""
     traces: list[R.AdjustmentTrace] = []
     lines: list[R.Line] = []
@@ -405,7 +410,12 @@ def phase_adjustments(compiled: CompiledScheme, decisions: Decisions, zeroed: Ma
             pts = math.copysign(a.cap, raw)
             note = f"封顶 {a.cap:g} 分 (capped at {a.cap:g})"
         if a.dimension and a.dimension in zeroed:
-            pts, note = 0.0, f"{zeroed[a.dimension]}：本维度计 0 分 (vetoed)"
+            # A veto takes what the dimension earned, never what it lost: a bonus counts 0, a penalty stands —
+            # else a wrongful case would wipe a −5 and raise a total (an audit found 242 such people).
+            if a.points > 0:
+                pts, note = 0.0, f"{zeroed[a.dimension]}：本维度加分计 0 分 (vetoed: no bonus)"
+            else:
+                note = f"{zeroed[a.dimension]}：本维度一票否决，扣分照扣 (vetoed: penalties still count)"
         by_case = bool(ca.pattern) or a.per_case
         event_ids = decisions.adjustment_events.get(a.code, ()) if by_case else ids
         traces.append(R.AdjustmentTrace(a.code, a.name, a.dimension, n, tuple(event_ids[: R.EVENT_IDS_SHOWN]),
@@ -429,7 +439,7 @@ def phase_adjustments(compiled: CompiledScheme, decisions: Decisions, zeroed: Ma
 def phase_combine(compiled: CompiledScheme, scored: Points, zeroed: Mapping[str, str],
                   adj_lines: Sequence[R.Line]) -> Combined:
     """Base, the indicators' contributions (weighted: each dimension's share of the span, re-weighted over
-    the dimensions with points to attain; nothing from a vetoed dimension), the adjustment lines, the clip
+    the dimensions with points to attain; nothing earned in a vetoed dimension), the adjustment lines, the clip
     to ``cap`` / ``floor``, the rounding: the total and the lines that add up to it."""
     s = compiled.scheme
     comb = s.combination
@@ -449,10 +459,7 @@ def phase_combine(compiled: CompiledScheme, scored: Points, zeroed: Mapping[str,
         if code not in points:
             continue
         dim = ci.indicator.dimension
-        if dim and dim in zeroed:
-            contributions[code] = 0.0
-            notes[code] = f"{zeroed[dim]}：本维度计 0 分 (vetoed)"
-        elif comb.method == "weighted":
+        if comb.method == "weighted":
             mx = dim_max.get(dim or "", 0.0)
             if dim is not None and mx > 0 and live > 0:  # only dimensions with points to attain count
                 contributions[code] = comb.span * (compiled.weight_share[dim] / live) * points[code] / mx
@@ -460,6 +467,12 @@ def phase_combine(compiled: CompiledScheme, scored: Points, zeroed: Mapping[str,
                 contributions[code] = 0.0
         else:
             contributions[code] = points[code]
+        if dim and dim in zeroed:  # what it earned counts 0; what a rule took away (negative points) stands
+            if contributions[code] < 0:
+                notes[code] = f"{zeroed[dim]}：本维度一票否决，失分照计 (vetoed: points lost still count)"
+            else:
+                contributions[code] = 0.0
+                notes[code] = f"{zeroed[dim]}：本维度所得分计 0 分 (vetoed)"
         lines.append(R.Line("indicator", code, ci.indicator.name, contributions[code]))
     lines.extend(adj_lines)
     raw_total = ordered_sum(ln.points for ln in lines)

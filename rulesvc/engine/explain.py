@@ -262,12 +262,23 @@ def nearest_for(compiled: CompiledScheme, ci: CompiledIndicator, metrics: Mappin
         also_en += f" (not counted in {', '.join('“' + name[o] + '”' for o in others)})"
     value = fmt_apart(reached, [threshold, *edges_of(pw)], ci.indicator.unit)
     total_gain = gain * per_point
-    effect = f"总分 +{fmt(round(total_gain, 4))}" if per_point else "本维度已一票否决，总分不变"
+    effect = f"总分 +{fmt(round(total_gain, 4))}" if per_point else "本维度已一票否决，本项不改变总分"
+    # The same events may move other indicators too (a settled complaint's hearing is also a hearing, and
+    # workload): name them, so that the hint's total is read as this indicator's part, not the whole change.
+    moved = compiled.also_counted_in
+    also_ind = [c for m in (code, *along) for c in moved.get(m, ()) if c != ci.indicator.code]
+    said = {name[a] for a in (code, *along)}  # an indicator named as a count already named reads twice
+    names = [n for n in dict.fromkeys(compiled.indicator_names[c] for c in also_ind) if n not in said]
+    these, those = ("该指标", "it moves") if len(names) == 1 else ("这些指标", "those move")
+    elsewhere = (f"；这 {k} {unit}也计入“{'”“'.join(names)}”，{these}随之变化，总分的变化以重新计算为准"
+                 if names else "")
+    elsewhere_en = (f"; the same {k} also count in “{'”, “'.join(names)}”: {those} too, so the total's change "
+                    "may differ" if names else "")
     return R.Nearest(
         branch=target.id, threshold=threshold, gain=gain,
-        needs=f"再增加 {k} {unit}“{name[code]}”{also}，即达到 {value}，本项 +{fmt(round(gain, 4))} 分，{effect}",
+        needs=f"再增加 {k} {unit}“{name[code]}”{also}，即达到 {value}，本项 +{fmt(round(gain, 4))} 分，{effect}{elsewhere}",
         needs_en=f"{k} more{_noun_en(unit, k)} in “{name[code]}”{also_en} → {value}: {_points_en(gain)} on this "
                  f"indicator, " + (f"{_points_en(total_gain)} on the total" if per_point
-                                   else "the total does not change (this dimension is vetoed)"),
+                                   else "which does not change the total (this dimension is vetoed)") + elsewhere_en,
         total_gain=total_gain, events=k, metric=code, unit=unit, reached=reached,
     )

@@ -53,7 +53,7 @@ def render_text(result: Result, *, units: dict[str, str] | None = None, width: i
         adj_by_dim.setdefault(a.dimension, []).append(a)
     caps = {ln.code.removeprefix("dimcap:"): ln for ln in result.attribution if ln.kind == "cap"}
     for dim in result.dimensions:
-        zeroed = f"  【一票否决：{dim.zeroed_by}，本维度计 0 分】" if dim.zeroed_by else ""
+        zeroed = f"  【一票否决：{dim.zeroed_by}，本维度所得分与加分计 0 分，扣分照扣】" if dim.zeroed_by else ""
         weight = f"权重 {dim.nominal_share:.0%}"
         if abs(dim.weight_share - dim.nominal_share) > 1e-12:
             weight += f"（本人可计分的维度按权重重新分配后为 {dim.weight_share:.1%}）"
@@ -110,7 +110,7 @@ def _indicator(out: list[str], ind: IndicatorTrace, unit: str) -> None:
     if not ind.counted:
         # Not counted: why, when the trace says (not applicable, no data); else analysis only — also for an
         # indicator whose scoring rule is kept but switched off (``scored: false``).
-        tag = f"（{zh(ind.note)}）" if ind.method and ind.note else "（仅分析，不计分）"
+        tag = f"（{zh(ind.note)}）" if ind.method and ind.note else "（仅作分析，不计分）"
         out.append(f"  · {ind.name} = {_value(ind.value, unit)}{tag}")
         return
     value = _value(ind.value, unit)

@@ -312,12 +312,13 @@ def dimension_name(s: Scheme, code: str | None) -> str:
 
 
 def veto_words(s: Scheme, vt: Veto, lang: str) -> list[str]:
-    """What a veto does, effect by effect: 该维度计零分, 等次最高为…, 不得评为…."""
+    """What a veto does, effect by effect: 该维度所得分与加分计零分、扣分照扣, 等次最高为…, 不得评为…."""
     out = []
     for e in vt.effects:
         if e.effect == "zero_dimension":
             name = dimension_name(s, e.dimension)
-            out.append(f"{name}维度计零分" if lang == "zh" else f"{name}: zero")
+            out.append(f"{name}维度所得分与加分计零分、扣分照扣" if lang == "zh"
+                       else f"{name}: what it earned counts 0, penalties stand")
         elif e.effect == "cap_grade":
             out.append(f"等次最高为{e.grade}" if lang == "zh" else f"grade at best {e.grade}")
         elif e.effect == "bar_grade":

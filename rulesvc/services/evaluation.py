@@ -322,6 +322,8 @@ def summary_of(result: Any) -> dict[str, Any]:
         d["applies"], d["counted"] = i.applies, i.counted
         if i.nearest is not None:
             d["nearest"] = flat(i.nearest)
+        if i.prorated_from is not None:  # the value before pro-rating: a card says how 83 became 113.35
+            d["prorated_from"] = i.prorated_from
         return d
 
     return {"dimensions": [flat(d) for d in result.dimensions],

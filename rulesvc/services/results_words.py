@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from rulesvc.engine.compile import CompiledScheme
 from rulesvc.engine.dictionary import Dictionary
+from rulesvc.engine.evaluate import ANALYSIS_ONLY
 from rulesvc.engine.peers import fmt_share, quota_places
 from rulesvc.engine.reasons_en import in_english
 from rulesvc.engine.scoring import fmt, fmt_total
@@ -432,6 +433,8 @@ def card_page(session: Session, dictionary: Dictionary, card: Mapping[str, Any],
                                                                 and "不适用" in (i.get("note") or ""))
         counted = i["counted"] if "counted" in i else scored and applicable
         rule, note, peer_note = said(i.get("rule"), lang), said(i.get("note"), lang), said(i.get("peer_note"), lang)
+        if not scored and i.get("note") == ANALYSIS_ONLY:
+            note = ""  # the row's "仅作分析" badge says it
         peer_note = said_once(peer_note, rule, note)
         row = {**i, "value_shown": _value(i.get("value"), unit), "scored": scored, "applicable": applicable,
                "counted": counted, "rule": rule, "note": note, "peer_note": peer_note,

@@ -84,6 +84,10 @@ def test_the_nearest_tier_says_how_many_more_cases_it_takes():
     # points, worth 20 × 40 % / (40 % + 30 % + 30 %) of the total: 2 × 8 / 25 = 0.64.
     contribution_per_point = r.indicator("plea_rate").contribution / r.indicator("plea_rate").points
     assert near.total_gain == pytest.approx(2 * contribution_per_point) and "总分 +0.64" in near.needs
+    # The same reviews also count in the cases handled, read by a peer-relative indicator: said, so that
+    # +0.64 reads as this indicator's part of the change, not all of it (an audit: +2 said, +3.45 and a grade real).
+    assert near.needs.endswith("；这 10 人也计入“办案数”，该指标随之变化，总分的变化以重新计算为准")
+    assert near.needs_en.endswith("; the same 10 also count in “办案数”: it moves too, so the total's change may differ")
 
 
 def test_a_missing_value_excluded_reweights_its_dimension():
@@ -109,6 +113,29 @@ def test_a_wrongful_case_zeroes_quality_and_bars_the_top_grade():
     assert quality.zeroed_by == "错案" and quality.contribution == 0
     assert {"veto:wrongful", "veto:wrongful_bar"} <= r.fired
     assert r.grade != "优秀"
+
+
+def test_a_veto_takes_what_the_dimension_earned_never_what_it_lost():
+    """An audit: a wrongful case wiped the quality dimension's −6 of flawed reviews along with its few points, so
+    a veto raised a total. The veto now takes the indicators' points and the bonuses; the penalties stand."""
+    ev = criminal_events(plea=0, reviewed=3)  # few quality points to lose
+    for _ in range(2):
+        ev.add("quality_review", "C1", reviewer_level="city", rating="flawed")  # −3 each (cap 6)
+    ev.add("quality_review", "C2", reviewer_level="province", rating="excellent")  # +5, a bonus
+    clean = run(ev)
+    vetoed = run(Events(ev).add("disciplinary_finding", kind="wrongful_case", responsible=True))
+    quality = next(d for d in vetoed.dimensions if d.code == "quality")
+    assert quality.zeroed_by == "错案" and quality.indicators == 0
+    by_code = {a.code: a for a in vetoed.adjustments}
+    assert by_code["review_flawed"].points == -6 and "扣分照扣" in by_code["review_flawed"].note
+    for bonus in ("review_excellent_province", "reviewed_cases"):  # +5, and +0.5 a reviewed case
+        assert by_code[bonus].raw > 0 and by_code[bonus].points == 0 and "加分计 0" in by_code[bonus].note
+    assert quality.contribution == quality.adjustments == -6
+    # Whatever the dimension earned is gone, and nothing it lost comes back: the veto never raises a total.
+    before = next(d for d in clean.dimensions if d.code == "quality")
+    assert before.contribution > -6 and before.adjustments == -6 + 5 + 1
+    assert vetoed.total == pytest.approx(clean.total - before.contribution - 6) and vetoed.total < clean.total
+    assert math.fsum(ln.points for ln in vetoed.attribution) == pytest.approx(vetoed.total)
 
 
 def test_adjustment_caps_apply_per_item_and_per_dimension():
@@ -270,11 +297,33 @@ def test_a_per_case_penalty_keeps_event_ids_and_case_ids_apart_in_json():
 
 
 def test_an_indicator_switched_off_with_its_rule_kept_reads_as_analysis_only():
-    """清瑞区 switched 公开听证数 off (``scored: false``) but kept its scoring rule: the card says 仅分析，
+    """清瑞区 switched 公开听证数 off (``scored: false``) but kept its scoring rule: the card says 仅作分析，
     不计分, not an empty "（）"."""
     doc = read_document((PROJECT_ROOT / "tests/data/schemes/mini.yaml").read_text(encoding="utf-8"))
     doc["indicators"]["supervision_points"]["scored"] = False
     compiled = compile_scheme(load_scheme({**doc, "peer_min_size": 2}), DICT)
     r = evaluate_subject(compiled, SUBJECT, criminal_events(), period="2020-07", peers=peers_for())
     line = next(x for x in render_text(r).splitlines() if "侦查监督 =" in x)
-    assert line.endswith("（仅分析，不计分）"), line
+    assert line.endswith("（仅作分析，不计分）"), line
+
+
+def test_an_analysis_only_indicator_says_so_and_a_prorated_one_keeps_its_count_on_the_card():
+    """An audit of the API's cards: 不捕率 and the like showed a value and 0 points with an empty note (read as
+    a zero score), and a part-year prosecutor's 113.35 cases had nothing to say it was 83 pro-rated."""
+    from rulesvc.services.evaluation import summary_of
+
+    doc = read_document((PROJECT_ROOT / "tests/data/schemes/mini.yaml").read_text(encoding="utf-8"))
+    doc["indicators"]["supervision_points"]["prorate"] = True
+    compiled = compile_scheme(load_scheme({**doc, "peer_min_size": 2}), DICT)
+    ev = criminal_events()
+    for _ in range(3):
+        ev.add("supervision_action", action="filing", adopted=True)
+    half = Subject("P1", "张三", line="criminal", groups={"business": "ordinary_crime", "procuratorate": 1},
+                   office_share=0.5)
+    card = summary_of(evaluate_subject(compiled, half, ev, period="2020-07", peers=peers_for()))
+    by_code = {i["code"]: i for i in card["indicators"]}
+    assert by_code["aid"]["note"] == "仅作分析，不计分 (analysis only: not scored)" and by_code["aid"]["points"] == 0
+    assert by_code["supervision_points"]["value"] == 6 and by_code["supervision_points"]["prorated_from"] == 3
+    assert "prorated_from" not in by_code["plea_rate"]  # a rate is not pro-rated
+    whole = summary_of(evaluate_subject(compiled, SUBJECT, ev, period="2020-07", peers=peers_for()))
+    assert "prorated_from" not in {i["code"]: i for i in whole["indicators"]}["supervision_points"]
