@@ -207,6 +207,24 @@ class NearestSchema(ma.Schema):
         0.8571428571428571))
 
 
+class ComparedSchema(ma.Schema):
+    class Meta:
+        ordered = True
+
+    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(["percentile", "ratio_to_avg", "ratio_to_best"]),
+                            metadata=about("比较方式：percentile 百分位、ratio_to_avg 与平均值之比、ratio_to_best 与最优值之比 "
+                                           "(how: a percentile, a ratio to the average, a ratio to the best)",
+                                           "ratio_to_best"))
+    group = ma.fields.String(required=True, metadata=about(
+        "在哪一组里比较：all 全部、procuratorate 同院、business 同业务、line 同条线等 (the peer group)", "business"))
+    peers = ma.fields.Integer(required=True, metadata=about(
+        "同组有取值者的人数（本人参评时含本人）(the peers with a value, the person among them when evaluated)", 38))
+    reference = ma.fields.Float(required=True, allow_none=True, metadata=about(
+        "参照值：同组平均值或最优值（越低越好的指标为最低值）；百分位为空。比值 = 本人 ÷ 参照值（越低越好时为参照值 ÷ 本人）"
+        "(the reference: the peers' average or best — the lowest when lower is better; null for a percentile. The ratio "
+        "is own ÷ reference, or reference ÷ own when lower is better)", 156.25))
+
+
 class IndicatorSchema(ma.Schema):
     class Meta:
         ordered = True
@@ -242,6 +260,10 @@ class IndicatorSchema(ma.Schema):
     peer_note = ma.fields.String(required=True, metadata=about(
         "同组比较的指标未作比较时的原因（如同组不足 N 人）(why a peer-relative indicator was not compared, e.g. "
         "too few peers)", ""))
+    compared = ma.fields.Nested(ComparedSchema, metadata=about(
+        "同组比较的指标：与谁比、参照值、同组人数，供核对 x（未作比较时无此字段，原因见 peer_note）。引擎 2026.12.11 以前的结果"
+        "没有此字段 (a peer-relative indicator: what it was compared with, the reference and how many peers, to check x "
+        "by; absent when not compared — peer_note says why — and before engine 2026.12.11)"))
     prorated_from = ma.fields.Float(metadata=about(
         "按任职时间折算前的取值：只出现在按任职时间折算（prorate）且本人本期间未全程在任的指标上，value 为折算后的取值"
         "（83 件、在任 268/366 天 → 113.35）。引擎 2026.12.11 以前的结果没有此字段 (the value before pro-rating by time in "

@@ -26,5 +26,6 @@ Rule: nothing here imports Flask, SQLAlchemy, marshmallow or durable_rules (exce
 # raises a total (an audit: 242 people of the demo province would have gained from one). Totals of vetoed people
 # with penalties in the vetoed dimension move down. Also (no score moves): an analysis-only indicator's note says
 # 仅作分析，不计分; a card's pro-rated indicator carries ``prorated_from``; a "what it would take" hint names the other
-# indicators the same extra events move (``CompiledScheme.also_counted_in``).
+# indicators the same extra events move (``CompiledScheme.also_counted_in``); a peer-relative indicator says what
+# it was compared with (``compared``: the reference, the peer group, how many peers).
 ENGINE_VERSION = "2026.12.11"

@@ -33,7 +33,7 @@ from rulesvc.engine.decide import (
 from rulesvc.engine.explain import describe_branch, nearest_for
 from rulesvc.engine.expr.compile_columns import Block, Unsupported
 from rulesvc.engine.model import Subject
-from rulesvc.engine.peers import PeerContext, derive_x, grade_for
+from rulesvc.engine.peers import PeerContext, derive_x, grade_for, group_key
 
 
 def by_event_type(events: Sequence[Row]) -> dict[str, list[Row]]:
@@ -294,7 +294,7 @@ def assemble(
     grade, reason = phase_grade(compiled, combined.total, [t.code for t in veto_traces], subject, peers, fired)
     ind_traces = _indicator_traces(compiled, subject, metrics, values, xs, decisions, scored, combined, zeroed,
                                    explain=explain, events=events, cache=cache if cache is not None else {},
-                                   x_notes=x_notes or {})
+                                   x_notes=x_notes or {}, peers=peers)
     return R.Result(
         subject=subject.id, scheme_code=s.code, scheme_hash=s.content_hash, period=period, total=combined.total,
         grade=grade, grade_reason=reason, indicators=tuple(ind_traces), adjustments=tuple(adj_traces),
@@ -513,7 +513,7 @@ def _indicator_traces(compiled: CompiledScheme, subject: Subject, metrics: Mappi
                       values: Mapping[str, float | None], xs: Mapping[str, float | None], decisions: Decisions,
                       scored: Points, combined: Combined, zeroed: Mapping[str, str], *, explain: bool,
                       events: Sequence[Row], cache: dict[Any, Any],
-                      x_notes: Mapping[str, str]) -> list[R.IndicatorTrace]:
+                      x_notes: Mapping[str, str], peers: PeerContext | None = None) -> list[R.IndicatorTrace]:
     comb = compiled.scheme.combination
     points, dim_max, notes, total, live = scored.points, scored.dim_max, scored.notes, combined.total, combined.live
     # What one more point of an indicator adds to the total (for "what it would take"): its weighting,
@@ -557,8 +557,21 @@ def _indicator_traces(compiled: CompiledScheme, subject: Subject, metrics: Mappi
                      if explain and pw and branch and branch != "missing" else None),
             prorated_from=prorated_from, formula_labeled=labeled[code] if explain else "",
             peer_note=x_notes.get(code, ""), applies=applies(ci, subject),
+            compared=_compared(ci, subject, peers) if explain and pw and pw.derive != "value" else None,
         ))
     return traces
+
+
+def _compared(ci: CompiledIndicator, subject: Subject, peers: PeerContext | None) -> R.Compared | None:
+    """The peers a peer-relative indicator was compared among and its reference, as ``derive_x`` used them; None
+    when it was not compared (no statistics, or fewer peers than its minimum: its peer note says so)."""
+    pw = ci.piecewise
+    stats = peers.stats.get((ci.indicator.code, group_key(subject, ci.peer_group))) if peers is not None else None
+    if pw is None or stats is None or len(stats.values) < ci.peer_min_size:
+        return None
+    ref = (stats.mean if pw.derive == "ratio_to_avg" else
+           (stats.values[-1] if ci.higher_better else stats.values[0]) if pw.derive == "ratio_to_best" else None)
+    return R.Compared(pw.derive, ci.peer_group, len(stats.values), ref)
 
 
 def _dimension_traces(compiled: CompiledScheme, scored: Points, combined: Combined, zeroed: Mapping[str, str],

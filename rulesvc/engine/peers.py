@@ -90,7 +90,11 @@ def derive_x(ci: CompiledIndicator, value: float, subject: Subject, peers: PeerC
         return None, thin_note(n, ci.peer_min_size)
     assert stats is not None
     x = snap_x(pw, derive_from_stats(pw.derive, value, stats, ci.higher_better, member=subject.status == "evaluated"))
-    return x, "" if x is not None else "同组的参照值（平均值或最优值）为 0，无从比较 (the peers' reference value is 0)"
+    if x is not None:
+        return x, ""
+    if pw.derive == "ratio_to_avg":
+        return None, "同组平均值为 0，无从比较 (the peers' average is 0: nothing to compare with)"
+    return None, "同组最优值为 0，无从比较 (the peers' best is 0: nothing to compare with)"
 
 
 def percentile_of(value: float, values: Sequence[float], higher_better: bool, *, member: bool) -> float:

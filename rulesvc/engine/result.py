@@ -45,6 +45,17 @@ class MetricTrace:
 
 
 @dataclass(frozen=True)
+class Compared:
+    """What a peer-relative indicator was compared with: the rule's reference (the peers' best or average; none for
+    a percentile) and how many peers of which group — so that a person can check "own ÷ best" themselves."""
+
+    kind: str  # percentile, ratio_to_avg, ratio_to_best
+    group: str  # the peer group: all, procuratorate, business, line …
+    peers: int  # peers with a value, the person among them when evaluated
+    reference: float | None = None  # the average or the best (lowest, when lower is better)
+
+
+@dataclass(frozen=True)
 class Nearest:
     """The closest better branch not reached and what it would take to reach it."""
 
@@ -83,6 +94,7 @@ class IndicatorTrace:
     formula_labeled: str = ""  # the formula with the Chinese names of what it reads
     peer_note: str = ""  # why a peer-relative indicator was not compared (同组不足 N 人)
     applies: bool = True  # False: not for this person's business line or business (its value is still shown)
+    compared: Compared | None = None  # a peer-relative indicator: with what, among how many
 
 
 @dataclass(frozen=True)

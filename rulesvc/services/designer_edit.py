@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from rulesvc.catalogue import msg
+from rulesvc.catalogue import Words, msg
 from rulesvc.engine import expr as X
 from rulesvc.engine import localize as loc
 from rulesvc.engine.compile import SUBJECT_LABELS, subject_scope
@@ -87,7 +87,7 @@ def start_localization(session: Session, actor: Actor, code: str, number: int, *
     org = session.get(Procuratorate, procuratorate_id) if procuratorate_id is not None else None
     if org is None:
         raise InvalidInput(msg("version.scheme_invalid"), errors={"procuratorate": [msg("field.required")]})
-    require(actor, "edit", org.id, what=f"检察院 {org.code}")
+    require(actor, "edit", org.id, what=Words(f"检察院 {org.code}", f"Procuratorate {org.code}"))
     for s in versions.list_schemes(session, actor, procuratorate=org.code):
         if any(v.parent is not None and v.parent.scheme_id == parent.scheme_id for v in s.versions):
             drafts = [v for v in s.versions if lifecycle.is_editable(v.status)]
@@ -106,7 +106,7 @@ def start_revision(session: Session, actor: Actor, code: str, number: int) -> Sc
     v = versions.scheme_version(session, actor, code, number)
     drafts = [x for x in v.scheme.versions if lifecycle.is_editable(x.status)]
     if drafts:
-        require(actor, "edit", v.scheme.procuratorate_id, what=f"方案 {code}")
+        require(actor, "edit", v.scheme.procuratorate_id, what=Words(f"方案 {code}", f"Scheme {code}"))
         return drafts[-1]
     return versions.create_draft(session, actor, code, from_version=number, change_note="")
 
@@ -407,7 +407,7 @@ def apply_changes(session: Session, actor: Actor, version_id: int, *, lock_versi
     that would give the draft a new lint error is refused with that error (the caller rolls back): warnings
     are saved and shown beside their part."""
     v = versions.get_version(session, actor, version_id)
-    require(actor, "edit", v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")  # before any field message
+    require(actor, "edit", v.scheme.procuratorate_id, what=Words(f"方案 {v.scheme.code}", f"Scheme {v.scheme.code}"))  # before any field message
     before = error_keys(v, dictionary, lang)
     saved = _apply(session, actor, v, lock_version=lock_version, changes=changes, reason=reason)
     refuse_new_errors(saved, before, dictionary, lang)
@@ -417,7 +417,7 @@ def apply_changes(session: Session, actor: Actor, version_id: int, *, lock_versi
 def set_description(session: Session, actor: Actor, version_id: int, *, lock_version: int, text: str) -> SchemeVersion:
     """A draft's 方案说明 (its document's own ``description``, for a template and a localization alike)."""
     v = versions.get_version(session, actor, version_id)
-    require(actor, "edit", v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")
+    require(actor, "edit", v.scheme.procuratorate_id, what=Words(f"方案 {v.scheme.code}", f"Scheme {v.scheme.code}"))
     text = text.replace("\r\n", "\n").strip()
     if len(text) > limits.MAX_TEXT_CHARS:
         raise InvalidInput(msg("request.invalid"), errors={"description": [msg("field.too_long", limit=limits.MAX_TEXT_CHARS)]})
@@ -485,7 +485,7 @@ def unsaved_document(session: Session, actor: Actor, version_id: int, *,
     the draft (as :func:`apply_changes`); a localization's changes carry a stand-in reason (the save asks for
     the real one)."""
     v = versions.get_version(session, actor, version_id)
-    require(actor, "edit", v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")
+    require(actor, "edit", v.scheme.procuratorate_id, what=Words(f"方案 {v.scheme.code}", f"Scheme {v.scheme.code}"))
     return _changed(v, changes, UNSAVED_REASON)
 
 
@@ -494,7 +494,7 @@ def revert(session: Session, actor: Actor, version_id: int, *, lock_version: int
     """Take back one override of a localization draft: that part is inherited again — unless that breaks
     another local change (a count still used by a local indicator): then the new error says so."""
     v = versions.get_version(session, actor, version_id)
-    require(actor, "edit", v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")
+    require(actor, "edit", v.scheme.procuratorate_id, what=Words(f"方案 {v.scheme.code}", f"Scheme {v.scheme.code}"))
     overrides = list((v.document or {}).get("overrides") or [])
     if not 0 <= index < len(overrides):
         raise Conflict(msg("version.concurrent"), errors={"lock_version": [msg("version.concurrent")]})

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
-from rulesvc.catalogue import msg
+from rulesvc.catalogue import Words, msg
 from rulesvc.engine.dictionary import Dictionary
 from rulesvc.errors import Conflict, NotFound, PermissionDenied
 from rulesvc.persistence import lifecycle
@@ -212,7 +212,7 @@ STEP_PERMISSIONS = {"submit": "edit", "delete": "edit", "rebase": "edit", "settl
 
 def require_step(actor: Actor, v: SchemeVersion, step: str) -> None:
     """The permission ``step`` needs on ``v``'s procuratorate (the service's own check), or PermissionDenied."""
-    require(actor, STEP_PERMISSIONS[step], v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")
+    require(actor, STEP_PERMISSIONS[step], v.scheme.procuratorate_id, what=Words(f"方案 {v.scheme.code}", f"Scheme {v.scheme.code}"))
 
 
 def newer_parents(actor: Actor, v: SchemeVersion) -> list[SchemeVersion]:

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from sqlalchemy.orm import Session
 
-from rulesvc.catalogue import msg
+from rulesvc.catalogue import Words, msg
 from rulesvc.engine.dictionary import Dictionary
 from rulesvc.errors import InvalidInput
 from rulesvc.persistence.models import SchemeVersion
@@ -60,7 +60,7 @@ def save(session: Session, actor: Actor, version_id: int, *, lock_version: int, 
          lang: str = "zh") -> SchemeVersion:
     """Replace the draft's own document with the YAML ``text`` (InvalidInput by path, nothing saved)."""
     v = versions.get_version(session, actor, version_id)
-    require(actor, "edit", v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")
+    require(actor, "edit", v.scheme.procuratorate_id, what=Words(f"方案 {v.scheme.code}", f"Scheme {v.scheme.code}"))
     document = parse(text, lang)
     before = edit.error_keys(v, dictionary, lang)
     saved = versions.update_draft(session, actor, version_id, lock_version=lock_version, document=document)

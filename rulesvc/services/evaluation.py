@@ -28,7 +28,7 @@ import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rulesvc.catalogue import msg
+from rulesvc.catalogue import Words, msg
 from rulesvc.engine.bulk import subject_of
 from rulesvc.engine.dictionary import Dictionary
 from rulesvc.engine.frame_events import evaluate_subject_frame
@@ -188,7 +188,7 @@ def _subject_check(session: Session, actor: Actor, fig: results.Figures, code: s
     if owner is None:
         left = fig.left_out.filter(pl.col("code") == code) if "code" in fig.left_out.columns else fig.left_out.clear()
         if left.height and actor.in_scope(left["procuratorate_id"][0]):
-            require(actor, "score", left["procuratorate_id"][0], what=f"考评对象 {code}")
+            require(actor, "score", left["procuratorate_id"][0], what=Words(f"考评对象 {code}", f"Subject {code}"))
             r = left.row(0, named=True)
             raise NotEvaluated(msg("scoring.not_evaluated", code=code, name=r.get("name") or "",
                                    reason=r.get("status_reason") or "",
@@ -212,7 +212,7 @@ def _subject_check(session: Session, actor: Actor, fig: results.Figures, code: s
         raise NotFound(msg("scoring.no_subject", code=code))
     if not actor.in_scope(owner):
         raise NotFound(msg("scoring.no_subject", code=code))  # outside the caller's tree: as if absent
-    require(actor, "score", owner, what=f"考评对象 {code}")
+    require(actor, "score", owner, what=Words(f"考评对象 {code}", f"Subject {code}"))
 
 
 def _result(fig: results.Figures, row: dict[str, Any]) -> Any:
@@ -324,6 +324,8 @@ def summary_of(result: Any) -> dict[str, Any]:
             d["nearest"] = flat(i.nearest)
         if i.prorated_from is not None:  # the value before pro-rating: a card says how 83 became 113.35
             d["prorated_from"] = i.prorated_from
+        if i.compared is not None:  # a peer-relative indicator: with what, among how many
+            d["compared"] = flat(i.compared)
         return d
 
     return {"dimensions": [flat(d) for d in result.dimensions],
@@ -410,7 +412,7 @@ def batch(session: Session, actor: Actor, dictionary: Dictionary, *, period: str
         from rulesvc.services.scoring import scope_ids
 
         org = procuratorate_in_view(session, actor, procuratorate)
-        require(actor, "score", org.id, what=f"检察院 {procuratorate}")
+        require(actor, "score", org.id, what=Words(f"检察院 {procuratorate}", f"Procuratorate {procuratorate}"))
         below = scope_ids(session, procuratorate) or set()
         chosen = ranked.filter(pl.col("procuratorate_id").is_in(sorted(below)))
         if actor.scope is not None:
@@ -442,7 +444,7 @@ def _cards(session: Session, actor: Actor, dictionary: Dictionary, fig: results.
             if row is None or not actor.in_scope(row["procuratorate_id"]):
                 _subject_row(session, actor, fig, code, directory)  # raises the reason
             assert row is not None
-            require(actor, "score", row["procuratorate_id"], what=f"考评对象 {code}")
+            require(actor, "score", row["procuratorate_id"], what=Words(f"考评对象 {code}", f"Subject {code}"))
             ranks = {"place": row["place"], "group_size": row["group_size"], "percentile": row["percentile"]}
             own = _own(session, fig, row["procuratorate_id"])
             if trace == "none":

@@ -36,7 +36,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy.orm import Session
 
-from rulesvc.catalogue import msg
+from rulesvc.catalogue import Words, msg
 from rulesvc.engine.bulk import GROUP_COLUMNS, subject_of
 from rulesvc.engine.compile import CompiledScheme
 from rulesvc.engine.dictionary import Dictionary
@@ -86,7 +86,7 @@ def impact(session: Session, actor: Actor, dictionary: Dictionary, *, version_id
     looked = looked_at(session, actor, dictionary, version_id, document)
     v = looked.version
     if not actor.may("score"):  # people's grades and totals: what scoring them shows (an API key needs it)
-        require(actor, "score", v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")
+        require(actor, "score", v.scheme.procuratorate_id, what=Words(f"方案 {v.scheme.code}", f"Scheme {v.scheme.code}"))
     p = chosen_period(session, v.scheme.period_kind, period, today)
     base_v = in_force(session, actor, v, p, today)
     base = baseline_figures(session, base_v, dictionary, p, cache_dir)
@@ -347,7 +347,7 @@ def _subject(session: Session, actor: Actor, draft: Scored, compiled: CompiledSc
     row = hit.row(0, named=True)
     if not actor.in_scope(row["procuratorate_id"]):
         raise NotFound(msg("scoring.no_subject", code=code))  # outside the caller's tree: as if absent
-    require(actor, "score", row["procuratorate_id"], what=f"考评对象 {code}")
+    require(actor, "score", row["procuratorate_id"], what=Words(f"考评对象 {code}", f"Subject {code}"))
     return row
 
 

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from rulesvc.catalogue import msg
+from rulesvc.catalogue import Words, msg
 from rulesvc.engine.dictionary import Dictionary
 from rulesvc.engine.participation import EVALUATED
 from rulesvc.engine.texts import visible
@@ -58,7 +58,7 @@ def publish(session: Session, actor: Actor, dictionary: Dictionary, *, scheme: s
     publication, with a ``reason``); a version never in force; a correction that would change nothing; a
     correction grading fewer than half as many as the publication it replaces, unless ``accept_fewer_graded``."""
     s = versions.get_scheme(session, actor, scheme)
-    require(actor, "activate", s.procuratorate_id, what=f"方案 {scheme}", doing=("发布考评结果", "publish results"))
+    require(actor, "activate", s.procuratorate_id, what=Words(f"方案 {scheme}", f"Scheme {scheme}"), doing=("发布考评结果", "publish results"))
     p = results.parse(period)
     if p.end >= (today or localtime.today()):
         bad = msg("publication.period_open", period=p.label, end=p.end.isoformat())

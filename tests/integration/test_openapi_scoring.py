@@ -216,7 +216,7 @@ def test_a_card_and_a_ranking_row_carry_exactly_the_documented_fields(world):
     assert provisional["figures"] == "provisional" and provisional["indicators"] and provisional["attribution"]
     assert same(provisional, json.loads(json.dumps(direct))), "the answer is not the service's card"
     # what-if only; trace=full only; a pro-rated indicator of someone in office part of the period only
-    optional = frozenset({"events", "trace", "trace_matches_card", "trace_note", "prorated_from"})
+    optional = frozenset({"events", "trace", "trace_matches_card", "trace_note", "prorated_from", "compared"})
     assert not keys_as_documented(spec, provisional, evaluation_ref, absent=optional)
 
     ok(c.post("/api/v1/publications", headers=keys["reviewer"], json={"scheme": "SIM-PROSECUTOR", "period": PERIOD}),
@@ -226,7 +226,8 @@ def test_a_card_and_a_ranking_row_carry_exactly_the_documented_fields(world):
     assert not keys_as_documented(spec, published, evaluation_ref, absent=optional)
     traced = ok(c.post("/api/v1/evaluations", headers=keys["scorer"], json={**body, "trace": "full"}))
     assert traced["trace_matches_card"] is True  # a published card's full trace: whether it gives the card
-    assert not keys_as_documented(spec, traced, evaluation_ref, absent=frozenset({"events", "trace_note", "prorated_from"}))
+    assert not keys_as_documented(spec, traced, evaluation_ref,
+                                  absent=frozenset({"events", "trace_note", "prorated_from", "compared"}))
     for key in ("total", "rank", "indicators", "attribution", "dimensions"):
         assert same(published[key], provisional[key]), key
 
@@ -249,7 +250,7 @@ def test_the_other_answers_carry_only_documented_fields(world):
     batch = ok(c.post("/api/v1/evaluations/batch", headers=keys["scorer"],
                       json={"scheme": "SIM-PROSECUTOR", "period": PERIOD, "subjects": ["P01", "NOBODY"],
                             "trace": "summary"}))
-    card_fields = frozenset({"events", "trace", "error", "trace_matches_card", "trace_note", "prorated_from"})
+    card_fields = frozenset({"events", "trace", "error", "trace_matches_card", "trace_note", "prorated_from", "compared"})
     assert not keys_as_documented(spec, {**batch, "cards": []}, "#/components/schemas/Batch")
     assert not keys_as_documented(spec, batch["cards"][0], "#/components/schemas/BatchCard", absent=card_fields)
     error = batch["cards"][1]

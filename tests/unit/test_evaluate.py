@@ -327,3 +327,24 @@ def test_an_analysis_only_indicator_says_so_and_a_prorated_one_keeps_its_count_o
     assert "prorated_from" not in by_code["plea_rate"]  # a rate is not pro-rated
     whole = summary_of(evaluate_subject(compiled, SUBJECT, ev, period="2020-07", peers=peers_for()))
     assert "prorated_from" not in {i["code"]: i for i in whole["indicators"]}["supervision_points"]
+
+
+def test_a_peer_relative_indicator_says_what_it_was_compared_with():
+    """An audit: "与最优者之比 0.7433 → 4.43 分" named neither the best nor how many peers, so nobody could check it."""
+    from rulesvc.services.evaluation import summary_of
+
+    r = run(criminal_events(), peers=peers_for((10.0, 20.0, 40.0)))
+    caseload = r.indicator("caseload")  # ratio_to_best among the business's peers
+    assert caseload.compared is not None
+    assert (caseload.compared.kind, caseload.compared.group, caseload.compared.peers) == ("ratio_to_best", "business", 3)
+    assert caseload.compared.reference == 40.0 and caseload.x == pytest.approx(caseload.value / 40.0)
+    adoption = r.indicator("adoption").compared  # ratio_to_avg
+    assert adoption is not None and adoption.reference == pytest.approx(0.95) and adoption.peers == 2
+    rank = r.indicator("caseload_rank").compared  # a percentile has no reference
+    assert rank is not None and rank.kind == "percentile" and rank.reference is None
+    card = {i["code"]: i for i in summary_of(r)["indicators"]}
+    assert card["caseload"]["compared"] == {"kind": "ratio_to_best", "group": "business", "peers": 3, "reference": 40.0}
+    assert "compared" not in card["plea_rate"]
+    # Too few peers: not compared, and the peer note says why.
+    thin = run(criminal_events(), peers=PeerContext({}, {None: (80.0,)})).indicator("caseload")
+    assert thin.compared is None and "同组不足" in thin.peer_note

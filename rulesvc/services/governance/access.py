@@ -301,7 +301,7 @@ def procuratorate_in_view(session: Session, actor: Actor, code: str) -> Procurat
     return org
 
 
-def require_read(actor: Actor, procuratorate_id: int, status: str | None = None, *, what: str = "",
+def require_read(actor: Actor, procuratorate_id: int, status: str | None = None, *, what: str | Words = "",
                  absent: Any = None) -> None:
     """Not found (never "forbidden") when invisible: a county learns nothing of another's drafts. ``absent``:
     the very message a missing object gets (``not_found.version`` …), so that "not yours" and "does not exist"
@@ -310,11 +310,11 @@ def require_read(actor: Actor, procuratorate_id: int, status: str | None = None,
         raise NotFound(absent if absent is not None else msg("not_found.object"))
 
 
-def require(actor: Actor, action: str, procuratorate_id: int, *, what: str = "",
+def require(actor: Actor, action: str, procuratorate_id: int, *, what: str | Words = "",
             doing: tuple[str, str] | None = None) -> None:
     """``actor`` may do ``action`` on something owned by ``procuratorate_id``, or an error says why.
-    ``doing`` (Chinese, English) names what was attempted when the permission's own name does not
-    ("publish results" needs *activate*)."""
+    ``what`` names the thing in both languages (``Words("方案 X", "Scheme X")``); ``doing`` (Chinese, English)
+    names what was attempted when the permission's own name does not ("publish results" needs *activate*)."""
     if not actor.may(action):
         if action in actor.actions:  # held, but without read
             raise PermissionDenied(msg("permission.read_first", action=ACTION_LABELS.get(action, action),
@@ -325,6 +325,6 @@ def require(actor: Actor, action: str, procuratorate_id: int, *, what: str = "",
                 else msg("permission.action_for", doing=doing[0], doing_en=doing[1], **words))
         raise PermissionDenied(said, errors={"permission": [action]})
     if not actor.in_scope(procuratorate_id):
-        raise PermissionDenied(msg("permission.scope", what=what or "该对象", what_en=what or "it", name=actor.said),
-                               errors={"procuratorate": [msg("permission.scope", what=what or "该对象",
-                                                             what_en=what or "it", name=actor.said)]})
+        zh, en = (what.zh, what.en) if isinstance(what, Words) else (what or "该对象", what or "it")
+        said = msg("permission.scope", what=zh, what_en=en, name=actor.said)
+        raise PermissionDenied(said, errors={"procuratorate": [said]})

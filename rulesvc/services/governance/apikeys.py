@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Engine, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from rulesvc.catalogue import msg
+from rulesvc.catalogue import Words, msg
 from rulesvc.errors import InvalidInput, NotFound
 from rulesvc.persistence.models import (
     ROLE_LABELS,
@@ -101,7 +101,7 @@ def create_key(session: Session, actor: Actor, *, name: str, procuratorates: Seq
     if errors:
         raise InvalidInput(msg("key.invalid"), errors=errors)
     for o in orgs:
-        require(actor, "manage_keys", o.id, what=f"检察院 {o.code}")
+        require(actor, "manage_keys", o.id, what=Words(f"检察院 {o.code}", f"Procuratorate {o.code}"))
     prefix = secrets.token_hex(4)
     while session.scalar(select(ApiKey.id).where(ApiKey.prefix == prefix)) is not None:
         prefix = secrets.token_hex(4)
@@ -125,7 +125,7 @@ def revoke_key(session: Session, actor: Actor, prefix: str) -> ApiKey:
     if key is None:
         raise NotFound(msg("not_found.key", prefix=prefix[:20]))
     for pid in key.procuratorate_ids:
-        require(actor, "manage_keys", pid, what="该 API 密钥")
+        require(actor, "manage_keys", pid, what=Words("该 API 密钥", "The API key"))
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         audit.record(session, actor, "apikey.revoke", procuratorate_id=key.procuratorate_ids[0],

@@ -38,7 +38,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, defer, object_session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from rulesvc.catalogue import msg
+from rulesvc.catalogue import Words, msg
 from rulesvc.engine import docdiff
 from rulesvc.engine import localize as loc
 from rulesvc.engine.dictionary import Dictionary
@@ -89,7 +89,7 @@ def get_scheme(session: Session, actor: Actor, code: str) -> Scheme:
 def check_scheme(actor: Actor, scheme: Scheme) -> Scheme:
     """``scheme`` if ``actor`` may see it (as :func:`get_scheme`), else "not found"."""
     code = scheme.code
-    require_read(actor, scheme.procuratorate_id, what=f"方案 {code}", absent=msg("not_found.scheme", code=code))
+    require_read(actor, scheme.procuratorate_id, what=Words(f"方案 {code}", f"Scheme {code}"), absent=msg("not_found.scheme", code=code))
     if not actor.in_scope(scheme.procuratorate_id) and not any(lifecycle.is_published(v.status)
                                                                for v in scheme.versions):
         raise NotFound(msg("not_found.scheme", code=code))
@@ -284,7 +284,7 @@ def create_scheme(session: Session, actor: Actor, *, code: str, name: str, procu
     """A new scheme with its first version, a draft holding ``document`` whole (a template)."""
     _check_texts(name=name, change_note=change_note, names=("name",))
     org = _procuratorate(session, procuratorate)
-    require(actor, "edit", org.id, what=f"检察院 {procuratorate}")
+    require(actor, "edit", org.id, what=Words(f"检察院 {procuratorate}", f"Procuratorate {procuratorate}"))
     errors: dict[str, list[Any]] = {}
     if subject_kind not in SUBJECT_KINDS:
         errors["subject_kind"] = [msg("field.one_of", choices=list(SUBJECT_KINDS))]
@@ -316,7 +316,7 @@ def localize(session: Session, actor: Actor, *, parent_version_id: int, procurat
     if parent.status not in lifecycle.PUBLISHED:
         raise Conflict(msg("version.parent_unpublished"), errors={"parent_version_id": [msg("version.parent_unpublished")]})
     org = _procuratorate(session, procuratorate)
-    require(actor, "edit", org.id, what=f"检察院 {procuratorate}")
+    require(actor, "edit", org.id, what=Words(f"检察院 {procuratorate}", f"Procuratorate {procuratorate}"))
     _check_code(code)
     if session.scalar(select(Scheme.id).where(Scheme.code == code)) is not None:
         raise Conflict(msg("version.code_taken", code=code), errors={"code": [msg("version.code_taken", code=code)]})
@@ -340,7 +340,7 @@ def create_draft(session: Session, actor: Actor, scheme_code: str, *, from_versi
     """A new draft of a scheme: a copy of ``from_version`` (default: the newest version), or ``document``."""
     _check_texts(change_note=change_note)
     scheme = get_scheme(session, actor, scheme_code)
-    require(actor, "edit", scheme.procuratorate_id, what=f"方案 {scheme_code}")
+    require(actor, "edit", scheme.procuratorate_id, what=Words(f"方案 {scheme_code}", f"Scheme {scheme_code}"))
     base = None
     if from_version is not None:
         base = next((v for v in scheme.versions if v.number == from_version), None)
@@ -392,7 +392,7 @@ def _new_version(session: Session, actor: Actor, scheme: Scheme, doc: dict[str, 
 
 def _editable(session: Session, actor: Actor, version_id: int, lock_version: int | None) -> SchemeVersion:
     v = get_version(session, actor, version_id)
-    require(actor, "edit", v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")
+    require(actor, "edit", v.scheme.procuratorate_id, what=Words(f"方案 {v.scheme.code}", f"Scheme {v.scheme.code}"))
     if not lifecycle.is_editable(v.status):
         raise Conflict(msg("version.frozen", number=v.number, status=STATUS_LABELS[v.status],
                            status_en=STATUS_LABELS_EN[v.status]), errors={"status": [v.status]}, current=view(v))
@@ -551,7 +551,7 @@ def attach_simulation(session: Session, actor: Actor, version_id: int, *, run_id
     from rulesvc.services.simulation import gate
 
     v = get_version(session, actor, version_id)
-    require(actor, "edit", v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")
+    require(actor, "edit", v.scheme.procuratorate_id, what=Words(f"方案 {v.scheme.code}", f"Scheme {v.scheme.code}"))
     if v.status != Status.IN_REVIEW:
         raise Conflict(msg("version.bad_transition", number=v.number, status=STATUS_LABELS[v.status],
                            status_en=STATUS_LABELS_EN[v.status], step="附模拟测评", step_en="given a simulation"),
@@ -575,7 +575,7 @@ def approve(session: Session, actor: Actor, version_id: int, *, note: str = "", 
 
     _check_texts(note=note)
     v = get_version(session, actor, version_id)
-    require(actor, "review", v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")
+    require(actor, "review", v.scheme.procuratorate_id, what=Words(f"方案 {v.scheme.code}", f"Scheme {v.scheme.code}"))
     lifecycle_check(v, Step.APPROVE)
     contributors.require_other_person(session, actor, v)
     run, results = gate.run_for_approval(session, v, run_id)
@@ -627,7 +627,7 @@ def reject(session: Session, actor: Actor, version_id: int, *, note: str) -> Sch
     """Back to draft with the reviewer's reason; the author fixes it and submits again."""
     _check_texts(note=note)
     v = get_version(session, actor, version_id)
-    require(actor, "review", v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")
+    require(actor, "review", v.scheme.procuratorate_id, what=Words(f"方案 {v.scheme.code}", f"Scheme {v.scheme.code}"))
     lifecycle_check(v, Step.REJECT)
     if not isinstance(note, str) or not note.strip():
         raise InvalidInput(msg("version.reject_needs_note"), errors={"note": [msg("version.reject_needs_note")]})
@@ -654,7 +654,7 @@ def activate(session: Session, actor: Actor, version_id: int, *, effective_from:
     """Put an approved version in force from ``effective_from``; the version in force until then ends the
     day before. Refused if that would leave a version with no days of its own."""
     v = get_version(session, actor, version_id)
-    require(actor, "activate", v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")
+    require(actor, "activate", v.scheme.procuratorate_id, what=Words(f"方案 {v.scheme.code}", f"Scheme {v.scheme.code}"))
     lifecycle_check(v, Step.ACTIVATE)
     # Lock the scheme's versions: two activations at once must not both pass the overlap check.
     others = session.scalars(select(SchemeVersion).where(
@@ -730,7 +730,7 @@ def _check_after_parent(v: SchemeVersion, effective_from: dt.date) -> None:
 def retire(session: Session, actor: Actor, version_id: int, *, effective_to: dt.date | None = None) -> SchemeVersion:
     """Take a version out of use. An active one stays in force up to ``effective_to`` (default: today)."""
     v = get_version(session, actor, version_id)
-    require(actor, "activate", v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")
+    require(actor, "activate", v.scheme.procuratorate_id, what=Words(f"方案 {v.scheme.code}", f"Scheme {v.scheme.code}"))
     lifecycle_check(v, Step.RETIRE)
     if v.status == Status.ACTIVE:
         end = effective_to or localtime.today()
@@ -770,7 +770,7 @@ def unschedule(session: Session, actor: Actor, version_id: int, *, note: str) ->
 
     _check_texts(note=note)
     v = get_version(session, actor, version_id)
-    require(actor, "activate", v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")
+    require(actor, "activate", v.scheme.procuratorate_id, what=Words(f"方案 {v.scheme.code}", f"Scheme {v.scheme.code}"))
     lifecycle_check(v, Step.UNSCHEDULE)
     if not isinstance(note, str) or not note.strip():
         why = msg("version.unschedule_needs_note")
@@ -851,7 +851,7 @@ def rebase(session: Session, actor: Actor, version_id: int, *, new_parent_id: in
     ones whose target changed upstream are recorded as conflicts, which must be settled before submitting."""
     _check_texts(change_note=change_note)
     v = get_version(session, actor, version_id)
-    require(actor, "edit", v.scheme.procuratorate_id, what=f"方案 {v.scheme.code}")
+    require(actor, "edit", v.scheme.procuratorate_id, what=Words(f"方案 {v.scheme.code}", f"Scheme {v.scheme.code}"))
     if v.parent is None:
         raise InvalidInput(msg("version.template_no_parent"), errors={"version": [msg("version.template_no_parent")]})
     new_parent = get_version(session, actor, new_parent_id)

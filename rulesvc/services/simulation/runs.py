@@ -36,7 +36,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from rulesvc.catalogue import msg
+from rulesvc.catalogue import Words, msg
 from rulesvc.engine import ENGINE_VERSION
 from rulesvc.engine.dictionary import Dictionary
 from rulesvc.engine.periods import Period
@@ -102,7 +102,7 @@ def create_run(session: Session, actor: Actor, dictionary: Dictionary, *, candid
     caller records it with :func:`record_start` once the run is really under way
     (:func:`rulesvc.services.simulation.ask`, after handing it to the runner)."""
     candidate = versions.get_version(session, actor, candidate_version_id)
-    require(actor, "edit", candidate.scheme.procuratorate_id, what=f"方案 {candidate.scheme.code}")
+    require(actor, "edit", candidate.scheme.procuratorate_id, what=Words(f"方案 {candidate.scheme.code}", f"Scheme {candidate.scheme.code}"))
     errors: dict[str, list[Any]] = {}
     try:
         chosen = parse_periods(periods, today=today)
@@ -281,7 +281,7 @@ def get_run(session: Session, actor: Actor, run_id: int) -> SimulationRun:
         raise NotFound(msg("not_found.simulation", run_id=run_id))
     if not actor.in_scope(run.procuratorate_id):
         raise NotFound(msg("not_found.simulation", run_id=run_id))
-    require_read(actor, run.procuratorate_id, what=f"模拟测评 {run_id}")
+    require_read(actor, run.procuratorate_id, what=Words(f"模拟测评 {run_id}", f"Simulation {run_id}"))
     reap_stale(session, [run])
     return run
 
@@ -340,7 +340,7 @@ def cancel_run(session: Session, actor: Actor, run_id: int) -> SimulationRun:
     """Queued: cancelled at once. Running: asked to stop (it stops at its next step, writing nothing).
     Finished: 409."""
     run = get_run(session, actor, run_id)
-    require(actor, "edit", run.procuratorate_id, what=f"模拟测评 {run_id}")
+    require(actor, "edit", run.procuratorate_id, what=Words(f"模拟测评 {run_id}", f"Simulation {run_id}"))
     if run.status in FINISHED:
         raise Conflict(msg("simulation.finished", run_id=run.id, status=SIMULATION_STATUS_LABELS[run.status],
                            status_en=SIMULATION_STATUS_LABELS_EN[run.status]),

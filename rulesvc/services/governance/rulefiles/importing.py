@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from rulesvc.catalogue import Words
 from rulesvc.engine import localize as loc
 from rulesvc.persistence import lifecycle
 from rulesvc.persistence.models import Procuratorate, Scheme, SchemeVersion
@@ -124,12 +125,12 @@ class _Plan:
                                       f"(no procuratorate {s.procuratorate}: import the reference data first)",
                               field="procuratorate")
             return
-        require(self.actor, "edit", org.id, what=f"检察院 {s.procuratorate}")
+        require(self.actor, "edit", org.id, what=Words(f"检察院 {s.procuratorate}", f"Procuratorate {s.procuratorate}"))
         for v in s.versions:
             if v.status == "approved":
-                require(self.actor, "review", org.id, what=f"检察院 {s.procuratorate}")
+                require(self.actor, "review", org.id, what=Words(f"检察院 {s.procuratorate}", f"Procuratorate {s.procuratorate}"))
             elif v.status in IN_FORCE:
-                require(self.actor, "activate", org.id, what=f"检察院 {s.procuratorate}")
+                require(self.actor, "activate", org.id, what=Words(f"检察院 {s.procuratorate}", f"Procuratorate {s.procuratorate}"))
         row = self.session.scalar(select(Scheme).where(Scheme.code == s.code))
         if row is None:
             return
