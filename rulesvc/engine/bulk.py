@@ -614,7 +614,7 @@ def phase_combine(compiled: CompiledScheme, f: pl.DataFrame) -> pl.DataFrame:
         else:
             c = p
         if dim:  # a veto takes what the dimension earned; what a rule took away (negative points) stands
-            c = pl.when(pl.col(f"zeroed__{dim}") & (c >= 0)).then(0.0).otherwise(c)
+            c = pl.when(pl.col(f"zeroed__{dim}") & (p >= 0)).then(0.0).otherwise(c)
         contrib.append(pl.when(p.is_null()).then(None).otherwise(c).alias(f"contrib__{code}"))
     f = f.with_columns(contrib)
     terms = [pl.lit(comb.base)] + [pl.col(f"contrib__{ci.indicator.code}").fill_null(0.0) for ci in scored]

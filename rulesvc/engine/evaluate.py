@@ -468,7 +468,7 @@ def phase_combine(compiled: CompiledScheme, scored: Points, zeroed: Mapping[str,
         else:
             contributions[code] = points[code]
         if dim and dim in zeroed:  # what it earned counts 0; what a rule took away (negative points) stands
-            if contributions[code] < 0:
+            if points[code] < 0:
                 notes[code] = f"{zeroed[dim]}：本维度一票否决，失分照计 (vetoed: points lost still count)"
             else:
                 contributions[code] = 0.0
