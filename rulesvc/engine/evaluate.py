@@ -553,7 +553,7 @@ def _indicator_traces(compiled: CompiledScheme, subject: Subject, metrics: Mappi
             points=points.get(code, 0.0), max_points=pw.max_points if pw else 0.0,
             contribution=contributions.get(code, 0.0), note=notes.get(code, ""),
             nearest=(nearest_for(compiled, ci, env, values, x, events, cache,
-                                 per_point=per_point.get(code, 0.0), share=share)
+                                 per_point=per_point.get(code, 0.0), share=share, applicable=points)
                      if explain and pw and branch and branch != "missing" else None),
             prorated_from=prorated_from, formula_labeled=labeled[code] if explain else "",
             peer_note=x_notes.get(code, ""), applies=applies(ci, subject),

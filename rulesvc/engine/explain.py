@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -211,7 +211,8 @@ def _points_en(x: float) -> str:
 def nearest_for(compiled: CompiledScheme, ci: CompiledIndicator, metrics: Mapping[str, Any],
                 values: Mapping[str, Any], x: float | None,
                 events: Sequence[Mapping[str, Any]] = (), cache: dict[Any, Any] | None = None, *,
-                per_point: float = 1.0, share: float = 1.0) -> R.Nearest | None:
+                per_point: float = 1.0, share: float = 1.0,
+                applicable: Container[str] | None = None) -> R.Nearest | None:
     """For value-scored indicators: the next better branch and the fewest extra events that reach it,
     with the value actually reached in whole events, the points gained on the indicator and what they
     add to the total (``per_point``: what one point of this indicator adds to the total)."""
@@ -266,7 +267,8 @@ def nearest_for(compiled: CompiledScheme, ci: CompiledIndicator, metrics: Mappin
     # The same events may move other indicators too (a settled complaint's hearing is also a hearing, and
     # workload): name them, so that the hint's total is read as this indicator's part, not the whole change.
     moved = compiled.also_counted_in
-    also_ind = [c for m in (code, *along) for c in moved.get(m, ()) if c != ci.indicator.code]
+    also_ind = [c for m in (code, *along) for c in moved.get(m, ())  # those that count for this person
+                if c != ci.indicator.code and (applicable is None or c in applicable)]
     said = {name[a] for a in (code, *along)}  # an indicator named as a count already named reads twice
     names = [n for n in dict.fromkeys(compiled.indicator_names[c] for c in also_ind) if n not in said]
     these, those = ("该指标", "it moves") if len(names) == 1 else ("这些指标", "those move")

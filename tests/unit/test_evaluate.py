@@ -88,6 +88,13 @@ def test_the_nearest_tier_says_how_many_more_cases_it_takes():
     # +0.64 reads as this indicator's part of the change, not all of it (an audit: +2 said, +3.45 and a grade real).
     assert near.needs.endswith("；这 10 人也计入“办案数”，该指标随之变化，总分的变化以重新计算为准")
     assert near.needs_en.endswith("; the same 10 also count in “办案数”: it moves too, so the total's change may differ")
+    # Only indicators that count for this person are named: with 办案数 not applying to their line, none is.
+    doc = read_document((PROJECT_ROOT / "tests/data/schemes/mini.yaml").read_text(encoding="utf-8"))
+    doc["indicators"]["caseload"]["lines"] = ["civil"]
+    other = compile_scheme(load_scheme({**doc, "peer_min_size": 2}), DICT)
+    near = evaluate_subject(other, SUBJECT, criminal_events(), period="2020-07", peers=peers_for()) \
+        .indicator("plea_rate").nearest
+    assert near is not None and near.needs.endswith("总分 +0.64") and "也计入" not in near.needs
 
 
 def test_a_missing_value_excluded_reweights_its_dimension():
