@@ -276,7 +276,6 @@ class CompiledScheme:
                         pairs.add((a, b))
         return frozenset(pairs)
 
-
     @functools.cached_property
     def indicator_names(self) -> Mapping[str, str]:
         return {ci.indicator.code: ci.indicator.name for ci in self.indicators}

@@ -15,16 +15,18 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from rulesvc.persistence.lifecycle import can_be_in_force
 from rulesvc.persistence.models import Procuratorate, Scheme, SchemeVersion
-from rulesvc.services.governance.access import tree_of, versions_state
+from rulesvc.services.governance.access import Tree, tree_of, versions_state
 
 _KEPT: dict[tuple[Any, ...], dict[str, dict[str, Any]]] = {}
+T = TypeVar("T")
 _LOCK = threading.Lock()
 
 
@@ -59,6 +61,20 @@ def localizations(session: Session, scheme_id: int, on: dt.date) -> dict[str, di
     return found
 
 
+def localization_above(tree: Tree, local: Mapping[str, T], procuratorate_id: int | None) -> T | None:
+    """``local``'s entry (by procuratorate code) for the unit ``procuratorate_id`` or the nearest unit above it that
+    has one — a city's localization scores its counties' people too; None when none has."""
+    pid, seen = procuratorate_id, set()
+    while pid is not None and pid not in seen:
+        seen.add(pid)
+        org = tree.names.get(pid)
+        hit = local.get(org["code"]) if org else None
+        if hit is not None:
+            return hit
+        pid = tree.parent.get(pid)
+    return None
+
+
 def own_scheme(session: Session, scheme_id: int, scheme_code: str, on: dt.date, period: str,
                procuratorate_id: int | None) -> dict[str, Any] | None:
     """The localization (of scheme ``scheme_id``, in force on ``on``) that the unit ``procuratorate_id`` — or the
@@ -69,19 +85,12 @@ def own_scheme(session: Session, scheme_id: int, scheme_code: str, on: dt.date, 
     local = localizations(session, scheme_id, on)
     if not local:
         return None
-    tree = tree_of(session)
-    pid: int | None = procuratorate_id
-    seen: set[int] = set()
-    while pid is not None and pid not in seen:
-        seen.add(pid)
-        org = tree.names.get(pid)
-        hit = local.get(org["code"]) if org else None
-        if hit is not None:
-            o, n, c = hit["procuratorate"]["name"], hit["name"], hit["code"]
-            return {**hit,
-                    "note": f"{o}在 {period} 按本院本地化方案“{n}”（{c}）考评其人员：此处是按 {scheme_code} 计算的分数，"
-                            "不是其考评结果",
-                    "note_en": f"{o} scores its people under its own localization “{n}” ({c}) in {period}: this is a "
-                               f"figure under {scheme_code}, not their result"}
-        pid = tree.parent.get(pid)
-    return None
+    hit = localization_above(tree_of(session), local, procuratorate_id)
+    if hit is None:
+        return None
+    o, n, c = hit["procuratorate"]["name"], hit["name"], hit["code"]
+    return {**hit,
+            "note": f"{o}在 {period} 按本院本地化方案“{n}”（{c}）考评其人员：此处是按 {scheme_code} 计算的分数，"
+                    "不是其考评结果",
+            "note_en": f"{o} scores its people under its own localization “{n}” ({c}) in {period}: this is a "
+                       f"figure under {scheme_code}, not their result"}

@@ -138,23 +138,15 @@ def rows(session: Session, dictionary: Dictionary, frame: pl.DataFrame, kind: st
 def _own_of(tree: Tree, own_schemes: Sequence[Mapping[str, str]]) -> Callable[[int | None], str | None]:
     """procuratorate id → the code of the localization it (or the nearest unit above it that has one) scores its
     people under in the period, as the evaluation's ``own_scheme`` finds it; None when there is none."""
+    from rulesvc.services.own_schemes import localization_above
+
     by_code = {o["procuratorate"]: o["scheme"] for o in own_schemes}
     known: dict[int | None, str | None] = {}
 
     def own(pid: int | None) -> str | None:
-        if not by_code or pid is None:
-            return None
-        if pid not in known:
-            at: int | None = pid
-            seen: set[int] = set()
-            found: str | None = None
-            while at is not None and at not in seen and found is None:
-                seen.add(at)
-                org = tree.names.get(at)
-                found = by_code.get(org["code"]) if org else None
-                at = tree.parent.get(at)
-            known[pid] = found
-        return known[pid]
+        if by_code and pid not in known:
+            known[pid] = localization_above(tree, by_code, pid)
+        return known.get(pid)
 
     return own
 
