@@ -314,8 +314,8 @@ def _apart(rows: list[dict[str, Any]]) -> None:
 
 def _reference_words(ci: Any, i: Mapping[str, Any], unit: str, lang: str) -> str:
     """What a ratio indicator was compared with: "同院最优值 157.5（114 ÷ 157.5 = 0.7238）" — the best or the average
-    of the peer group the rule names, recovered from the value and the ratio the rule tested (own ÷ reference, or
-    reference ÷ own when lower is better), so that a prosecutor can check the ratio (an audit: the card gave the
+    of the peer group the rule names, as the card's ``compared`` records it (or, on cards made before it did, recovered
+    from the value and the ratio the rule tested: own ÷ reference, or reference ÷ own when lower is better), so that a prosecutor can check the ratio (an audit: the card gave the
     ratio and the points, never what it was a ratio to)."""
     from rulesvc.engine.peers import RATIO_OF_ZERO
 
@@ -324,7 +324,10 @@ def _reference_words(ci: Any, i: Mapping[str, Any], unit: str, lang: str) -> str
     if pw is None or pw.derive not in ("ratio_to_best", "ratio_to_avg") or not isinstance(value, int | float) \
             or not isinstance(x, int | float) or x <= 0 or x >= RATIO_OF_ZERO or value == 0:
         return ""
-    ref = value / x if ci.higher_better else x * value
+    # The card's own record of it (``compared``, engine 2026.12.11 on); recovered for cards made before.
+    ref = (i.get("compared") or {}).get("reference")
+    if not isinstance(ref, int | float):
+        ref = value / x if ci.higher_better else x * value
     group = word(PEER_GROUP_WORDS, "zh" if _zh(lang) else "en", ci.peer_group)
     if _zh(lang):
         what = "最优值" if pw.derive == "ratio_to_best" else "平均值"
