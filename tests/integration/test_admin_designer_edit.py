@@ -331,6 +331,16 @@ def test_bonus_and_penalty_items_and_vetoes_are_changed_added_and_taken_out(app,
     assert {"op": "set", "path": "vetoes.wrongful_bar.effect", "value": "cap_grade", "reason": "错案从严"} \
         in _draft(app, "TPL-910103")["overrides"]
 
+    # A new veto names its grade: the select starts empty (its first grade, the best, would make "at best 优秀"
+    # a veto that changes nothing), and "at best …" without a grade is refused at the field.
+    new_veto = page(client, f"{edit_url}vetoes-new/")
+    assert '<option value="" selected>请选择…</option>' in new_veto
+    no_grade = client.post(f"{edit_url}vetoes-new/", data={**_form(new_veto, "/edit/vetoes-new/"), "name": "本院否决",
+                                                            "event": "honour", "where": "", "where2": "",
+                                                            "effect": "cap_grade", "grade": "", "reason": "试"})
+    assert no_grade.status_code == 422 and 'data-field="grade"' in no_grade.get_data(as_text=True)
+    assert '<option value="合格" selected>' in page(client, f"{edit_url}vetoes/wrongful_bar/")  # a set grade stays
+
     # Taken out: an inherited item becomes a "remove"; the local one simply goes.
     html = page(client, edit_url)
     r = client.post(f"{edit_url}adjustments/honour/remove/",
