@@ -97,7 +97,7 @@ class PublicationSchema(ma.Schema):
     dictionary_hash = ma.fields.String(required=True, metadata=about(
         "数据字典的 sha256 (sha256 of the data dictionary)",
         "c346e054f009edf84e94e8c1ff99cb661f11571ce5acfa9fad327b8cf94cf93e"))
-    engine_version = ma.fields.String(required=True, metadata=about("计分引擎版本 (engine version)", "2026.12.11"))
+    engine_version = ma.fields.String(required=True, metadata=about("计分引擎版本 (engine version)", "2026.12.12"))
     result_hash = ma.fields.String(required=True, metadata=about(
         "全部发布结果的 sha256 (sha256 of all the published figures)",
         "3d1c021f5a9f134f8d899b62f26b3f385640ad7ddb4fa9987c5982fc64d537c5"))

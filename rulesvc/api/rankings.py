@@ -174,7 +174,7 @@ RANKING_HEADERS = {
     "X-Dictionary-Hash": {"description": "数据字典的 sha256 (sha256 of the data dictionary)",
                           "schema": {"type": "string", "example": "c346e054f009edf84e94e8c1ff99cb661f11571ce5acfa9fad327"
                                                                   "b8cf94cf93e"}},
-    "X-Engine-Version": {"description": "计分引擎版本 (engine version)", "schema": {"type": "string", "example": "2026.12.11"}},
+    "X-Engine-Version": {"description": "计分引擎版本 (engine version)", "schema": {"type": "string", "example": "2026.12.12"}},
     "X-Own-Schemes": {"description": "本期按本院本地化方案考评其人员的检察院及其方案（JSON）：这些院的行是按本方案计算的分数，"
                                      "不是其考评结果 (the procuratorates that evaluate their people under their own "
                                      "localization in the period, with it, as JSON: their rows here are not their results)",

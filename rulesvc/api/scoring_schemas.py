@@ -130,7 +130,7 @@ class ProvenanceSchema(ma.Schema):
     dictionary_hash = ma.fields.String(required=True, metadata=about(
         "数据字典的 sha256 (sha256 of the data dictionary)",
         "c346e054f009edf84e94e8c1ff99cb661f11571ce5acfa9fad327b8cf94cf93e"))
-    engine_version = ma.fields.String(required=True, metadata=about("计分引擎版本 (engine version)", "2026.12.11"))
+    engine_version = ma.fields.String(required=True, metadata=about("计分引擎版本 (engine version)", "2026.12.12"))
     publication = ma.fields.Nested(PublicationRefSchema, required=True, allow_none=True, metadata=about(
         "发布信息；暂算结果为空 (the publication; null for provisional figures)"))
 
@@ -242,7 +242,7 @@ class IndicatorSchema(ma.Schema):
         "命中的计分规则分支（tier1、linear、top、missing 等）；仅作分析的指标为空 (which rule fired; null for an "
         "analysis-only indicator)", "tier3"))
     rule = ma.fields.String(required=True, metadata=about("命中的计分规则（文字）(the rule that fired, in words)",
-                                                          "80% 达到 ≥ 80% 档 → 4 分"))
+                                                          "80% 在“≥ 80%”档 → 4 分"))
     points = ma.fields.Float(required=True, metadata=about("本项得分 (points)", 4.0))
     max_points = ma.fields.Float(required=True, metadata=about("本项满分；仅作分析的指标为 0 (most points possible)", 8.0))
     contribution = ma.fields.Float(required=True, metadata=about(

@@ -214,7 +214,7 @@ class WhySchema(SubjectRowSchema):
         "example": "总分 95.86 ≥ 95 → 优秀"})
     grade_reason_b = ma.fields.String(required=True, allow_none=True, metadata={
         "description": "基准版本下的等次依据（未评等次为空） (why the baseline grades the subject so)",
-        "example": "总分 95.71 ≥ 95；优秀名额 15% × 26 人，四舍五入共 4 名，可评优秀且总分不低于本人者 6 名 → 顺延 → 良好"})
+        "example": "总分 95.71 ≥ 95；优秀名额 15% × 26 人，四舍五入共 4 名，可评优秀且总分不低于本人者 6 名，超出名额 → 良好"})
 
 
 # -- views -------------------------------------------------------------------------------------------

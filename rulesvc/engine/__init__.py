@@ -28,4 +28,9 @@ Rule: nothing here imports Flask, SQLAlchemy, marshmallow or durable_rules (exce
 # 仅作分析，不计分; a card's pro-rated indicator carries ``prorated_from``; a "what it would take" hint names the other
 # indicators the same extra events move (``CompiledScheme.also_counted_in``); a peer-relative indicator says what
 # it was compared with (``compared``: the reference, the peer group, how many peers).
-ENGINE_VERSION = "2026.12.11"
+# 12: words only, no score or grade moves (an audit of the procuratorate scheme and of a county's localization):
+# a lower-is-better ratio reads "平均值与本值之比" / "最优值与本值之比" (it read "与平均值之比 1.39" for a rate 0.72 of
+# the average); a percentile's anchors read 0% and 100%; "按比例计 … 分" (was "按线性插值得"); tiers "在“≥ 95%”档" and
+# "低于 60%，不在任何一档" (was "达到 ≤ 0% 档", "高于最低档 10%"); a quota's move down "超出名额" (was "→ 顺延": in 评优 a
+# place 顺延 passes to the next person); "任职 … 至今" (was "至 今"). Stored reasons of either wording read in English.
+ENGINE_VERSION = "2026.12.12"

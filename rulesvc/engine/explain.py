@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 MAX_STEPS = 100_000
 MISSING_WORDS = {"zero": "计零分", "worst": "计最低分", "best": "计满分", "exclude": "不计入"}  # glossary: 无数据时
 DERIVE_LABEL = {"percentile": "组内百分位", "ratio_to_avg": "与平均值之比", "ratio_to_best": "与最优者之比"}
+# Lower is better: the ratio tested is the reference over the value (so that better is still higher) — said so,
+# never "与平均值之比 1.39" for a rate that is 0.72 of the average (an audit read it as 139 % of it, i.e. worse).
+DERIVE_LABEL_LOWER = {"ratio_to_avg": "平均值与本值之比", "ratio_to_best": "最优值与本值之比"}
 
 
 def fmt_apart(x: float, edges: Iterable[float], unit: str = "") -> str:
@@ -46,7 +49,7 @@ def _apart(x: float, shown: str, close: list[float], unit: str) -> str:
         text = f"{exact:.{digits}f}"
         if all(f"{Decimal(e) * scale:.{digits}f}" != text for e in close):
             text = text.rstrip("0").rstrip(".")
-            return text + "%" if unit == "%" else text
+            return text + "%" if unit == "%" else "1:" + text if unit == "ratio" else text
     return repr(x)
 
 
@@ -85,7 +88,8 @@ def show_x(ci: CompiledIndicator, x: float | None) -> str:
         return f"{DERIVE_LABEL['percentile']} {fmt_apart_edges(x, pw, '%')}"
     if x >= RATIO_OF_ZERO:
         return "本人为 0（越低越好：优于同组任何比值）"
-    return f"{DERIVE_LABEL[pw.derive]} {fmt_apart_edges(x, pw)}"
+    label = DERIVE_LABEL[pw.derive] if pw.higher_better else DERIVE_LABEL_LOWER.get(pw.derive, DERIVE_LABEL[pw.derive])
+    return f"{label} {fmt_apart_edges(x, pw)}"
 
 
 def describe_branch(ci: CompiledIndicator, branch: str, x: float | None, points: float | None) -> str:
@@ -99,6 +103,10 @@ def describe_branch(ci: CompiledIndicator, branch: str, x: float | None, points:
             return f"{why} → {MISSING_WORDS[policy]}"
         return f"{why} → {MISSING_WORDS[policy]}：{fmt(pw.missing_points)} 分"
     br = pw.by_id[branch]
+    if br.id == "linear" and pw.higher_better and x is not None and x == br.lo:
+        # On the zero-points line itself: "0 不优于 0 → 0 分", not "0 在 0 与 1.5 之间，按比例计 0 分" (an audit).
+        unit = "%" if pw.derive == "percentile" else ci.indicator.unit if pw.derive == "value" else ""
+        return f"{show_x(ci, x)} 不优于 {fmt(br.lo, unit)} → {fmt(round(points or 0.0, 4))} 分"
     return br.text.format(x=show_x(ci, x), points=fmt(round(points or 0.0, 4)))
 
 

@@ -90,7 +90,7 @@ def participation(scheme: Scheme, row: Mapping[str, Any], start: dt.date | None,
         return Participation(EVALUATED)
     a_from, a_to = row.get("active_from"), row.get("active_to")
     days = office_days(a_from, a_to, start, end)
-    span = f"任职 {a_from or '—'} 至 {a_to or '今'}"
+    span = f"任职 {a_from or '—'} 至 {a_to}" if a_to else f"任职 {a_from or '—'} 至今"
     if days == 0:
         return Participation(EXCLUDED, "not_in_office", f"本期间不在任（{span}），不参加考评", 0.0, 0)
     total = _days(start, end)

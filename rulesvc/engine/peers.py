@@ -201,6 +201,14 @@ def line_band(compiled: CompiledScheme, total: float | None) -> str | None:
     return next((b.grade for b in g.bands if total >= b.min), None)
 
 
+OVER_QUOTA = "超出名额"  # a grade's reason when a quota's places moved the subject down (cards before 2026.12.12: "→ 顺延")
+
+
+def moved_by_quota(reason: str) -> bool:
+    """Whether a grade's reason says a quota's places moved the subject down (either wording)."""
+    return "名额" in reason and (f"，{OVER_QUOTA}" in reason or "→ 顺延" in reason)
+
+
 def grade_for(compiled: CompiledScheme, total: float, vetoes: Sequence[str], subject: Subject,
               peers: PeerContext | None) -> tuple[str | None, str]:
     """The grade and why: the band the total reaches, then veto caps and bars, then quotas. A subject
@@ -244,11 +252,12 @@ def grade_for(compiled: CompiledScheme, total: float, vetoes: Sequence[str], sub
                 ok, places, above = quota_allows(totals, total, band.quota, band.quota_rounding, kept, above_band)
                 if not ok:
                     higher = _competing(totals, total, kept, above_band, bisect.bisect_right)
-                    tie = f"（与 {above - higher - 1} 人同分，同分者一并顺延，名额不超出）" if higher < places else ""
+                    # "超出名额", not "顺延": in 评优 a place 顺延 passes on to the next person; this person moves down.
+                    tie = f"（与 {above - higher - 1} 人同分，同分者同进同退，名额不得超出）" if higher < places else ""
                     others = "（已评更高等次者不占本等次名额）" if above_band else ""
                     reasons.append(f"{band.grade}名额 {fmt_share(band.quota)} × {len(totals)} 人，"
                                    f"{ROUNDING_LABELS[band.quota_rounding]}共 {places} 名，"
-                                   f"可评{band.grade}且总分不低于本人者 {above} 名{others} → 顺延{tie}")
+                                   f"可评{band.grade}且总分不低于本人者 {above} 名{others}，{OVER_QUOTA}{tie}")
                     idx += 1
                     continue
         break

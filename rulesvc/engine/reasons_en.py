@@ -30,9 +30,9 @@ def _quota(m: re.Match[str]) -> str:
             f"({ROUNDING_EN[rounding]}); {above} who may be graded {grade} have a total at least this one's")
     if m.group("others"):
         text += " (those graded a better band take none of its places)"
-    text += " → moved down"
+    text += ": over the quota"
     if m.group("tied"):
-        text += f" (tied with {m.group('tied')}: all tied move down together, the quota is never exceeded)"
+        text += f" (tied with {m.group('tied')}: the tied stand or fall together, the quota is never exceeded)"
     return text
 
 
@@ -48,14 +48,15 @@ _FORMS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
     (re.compile(r"一票否决：不得评为(?P<g>(?:(?! → ).)+)"), lambda m: f"veto: may not be graded {m['g']}"),
     (re.compile(r"(?P<v>.+)：等次最高为(?P<g>(?:(?! → ).)+)"), lambda m: f"{m['v']}: graded {m['g']} at best"),
     (re.compile(r"(?P<g>.+?)名额 (?P<share>\S+) × (?P<n>\d+) 人，(?P<r>" + _ROUNDING + r")共 (?P<p>\d+) 名，"
-                r"可评(?P=g)且总分不低于本人者 (?P<above>\d+) 名(?P<others>（已评更高等次者不占本等次名额）)? → 顺延"
-                r"(?:（与 (?P<tied>\d+) 人同分，同分者一并顺延，名额不超出）)?"), _quota),
+                r"可评(?P=g)且总分不低于本人者 (?P<above>\d+) 名(?P<others>（已评更高等次者不占本等次名额）)?"
+                r"(?:，超出名额| → 顺延)"  # (the second: reasons stored before engine 2026.12.12)
+                r"(?:（与 (?P<tied>\d+) 人同分，同分者(?:同进同退，名额不得超出|一并顺延，名额不超出)）)?"), _quota),
     (re.compile(r"(?P<g>.+?)名额（(?P<q>[^）]+)）未核定：缺少同组总分.*"),
      lambda m: f"{m['g']} quota ({m['q']}) not checked: the group's totals are missing"),
     (re.compile(re.escape(NO_ACTIVITY_REASON)), lambda m: REASON_LABELS_EN["no_activity"]),
-    (re.compile(r"本期间不在任（任职 (?P<a>\S+) 至 (?P<b>\S+)），不参加考评"),
+    (re.compile(r"本期间不在任（任职 (?P<a>\S+) 至 ?(?P<b>\S+)），不参加考评"),
      lambda m: f"not in office during the period (in office {m['a']} to {_until(m['b'])}): not evaluated"),
-    (re.compile(r"本期间在任 (?P<d>\d+) 天（任职 (?P<a>\S+) 至 (?P<b>\S+)），不足期间 (?P<t>\d+) 天的 (?P<s>\S+)，不参加等次评定"),
+    (re.compile(r"本期间在任 (?P<d>\d+) 天（任职 (?P<a>\S+) 至 ?(?P<b>\S+)），不足期间 (?P<t>\d+) 天的 (?P<s>\S+)，不参加等次评定"),
      lambda m: f"in office {m['d']} of the period's {m['t']} days (in office {m['a']} to {_until(m['b'])}), "
                f"less than {m['s']}: not graded"),
     (re.compile(r"(?P<q>" + "|".join(map(re.escape, QUOTA_EN)) + r")，不参加考评"),
@@ -89,7 +90,8 @@ _FORMS += (
 
 # An indicator's rule that fired (``scoring`` branch texts, ``explain.describe_branch``): "{x} 达到 ≥ 80% 档 → 4 分".
 _X_EN = (("组内百分位 ", "percentile in the group "), ("与平均值之比 ", "ratio to the average "),
-         ("与最优者之比 ", "ratio to the best "))
+         ("与最优者之比 ", "ratio to the best "), ("平均值与本值之比 ", "the average's ratio to this value "),
+         ("最优值与本值之比 ", "the best's ratio to this value "))
 _MISSING_EN = {"计零分": "scores 0", "计最低分": "scores the lowest points", "计满分": "scores full points",
                "不计入": "excluded"}
 
@@ -111,8 +113,12 @@ def _pts(n: str) -> str:
 
 _N = r"(?P<{}>\S+)"
 _FORMS += tuple((re.compile(r"(?P<x>.+?) " + pattern), say) for pattern, say in (
-    (r"在 (?P<w>\S+) 与 (?P<b>\S+) 之间，按线性插值得 (?P<p>\S+) 分",
-     lambda m: f"{_x(m['x'])} is between {m['w']} and {m['b']}: linear, {_pts(m['p'])}"),
+    (r"在 (?P<w>\S+) 与 (?P<b>\S+) 之间，按(?:比例计|线性插值得) (?P<p>\S+) 分",  # (the second: cards before 2026.12.12)
+     lambda m: f"{_x(m['x'])} is between {m['w']} and {m['b']}: in proportion, {_pts(m['p'])}"),
+    (r"在“(?P<op>[≥≤]) (?P<t>\S+)”档 → (?P<p>\S+) 分",
+     lambda m: f"{_x(m['x'])} is in the {m['op']} {m['t']} tier → {_pts(m['p'])}"),
+    (r"(?P<dir>低于|高于) (?P<t>\S+)，不在任何一档 → (?P<p>\S+) 分",
+     lambda m: f"{_x(m['x'])} is {'below' if m['dir'] == '低于' else 'above'} {m['t']}, in no tier → {_pts(m['p'])}"),
     (r"达到 (?P<b>\S+) → 满分 (?P<p>\S+) 分", lambda m: f"{_x(m['x'])} reaches {m['b']} → full {_pts(m['p'])}"),
     (r"达到 (?P<op>[≥≤]) (?P<t>\S+) 档 → (?P<p>\S+) 分",
      lambda m: f"{_x(m['x'])} reaches the {m['op']} {m['t']} tier → {_pts(m['p'])}"),

@@ -7,6 +7,7 @@ line; the attribution at the end adds up, line by line, to the total.
 
 from __future__ import annotations
 
+import math
 import re
 
 from rulesvc.engine.peers import RATIO_OF_ZERO
@@ -22,6 +23,16 @@ def zh(text: str) -> str:
 
 
 DERIVE_ZH = {"percentile": "组内百分位", "ratio_to_avg": "与同组平均值之比", "ratio_to_best": "与同组最优者之比"}
+DERIVE_ZH_LOWER = {**DERIVE_ZH, "ratio_to_avg": "同组平均值与本值之比", "ratio_to_best": "同组最优值与本值之比"}
+
+
+def _reference_over_value(ind: IndicatorTrace) -> bool:
+    """A lower-is-better ratio: the rule tested the reference over the value (the card's ``compared`` tells which,
+    by the arithmetic; a card without it, or where both read the same, keeps the plain words)."""
+    c, v, x = ind.compared, ind.value, ind.x
+    if c is None or not c.reference or not v or not x:
+        return False
+    return math.isclose(c.reference / v, x, rel_tol=1e-6) and not math.isclose(v / c.reference, x, rel_tol=1e-6)
 STATUS_ZH = {"evaluated": "参加考评", "not_graded": "不参加等次评定"}
 
 
@@ -119,7 +130,7 @@ def _indicator(out: list[str], ind: IndicatorTrace, unit: str) -> None:
     if ind.derive in DERIVE_ZH:  # the number the rule tests is the percentile or the ratio, not the count
         shown = ("无法比较" if ind.x is None else f"{ind.x:.1%}" if ind.derive == "percentile"
                  else "本人为 0（最优）" if ind.x >= RATIO_OF_ZERO else fmt(round(ind.x, 4)))
-        value += f"，{DERIVE_ZH[ind.derive]} {shown}"
+        value += f"，{(DERIVE_ZH_LOWER if _reference_over_value(ind) else DERIVE_ZH)[ind.derive]} {shown}"
     out.append(f"  · {ind.name} = {value}  → {fmt(round(ind.points, 4))} / {fmt(ind.max_points)} 分，"
                f"计入总分 {_signed(ind.contribution)}")
     if ind.substituted and not ind.formula.strip().isidentifier():  # a bare metric name needs no working

@@ -109,11 +109,13 @@ def _num(params: Mapping[str, Any], key: str, path: str, *, default: float | Non
 
 
 def fmt(x: float, unit: str = "") -> str:
-    """Numbers as people read them: 0.844 with unit % → 84.4%; 2.0 → 2."""
+    """Numbers as people read them: 0.844 with unit % → 84.4%; 2.0 → 2; 2.3 with unit ratio → 1:2.3."""
     if unit == "%":
         return f"{x * 100:.1f}%".replace(".0%", "%")
     if math.isinf(x):
         return "∞" if x > 0 else "−∞"
+    if unit == "ratio":  # 案-件比 as the bulletins write it: 1:2.3
+        return "1:" + fmt(x)
     return f"{x:.4f}".rstrip("0").rstrip(".") if not float(x).is_integer() else str(int(x))
 
 
@@ -179,7 +181,7 @@ def _ramp(worst: float, best: float, points: float, unit: str, prefix: str, floo
     """0 (or floor) at ``worst``, ``points`` at ``best``, straight line between, clipped outside."""
     a, b = _linear(worst, floor_pts, best, points)
     w, be = fmt(worst, unit), fmt(best, unit)
-    between = f"{{x}} 在 {w} 与 {be} 之间，按线性插值得 {{points}} 分"
+    between = f"{{x}} 在 {w} 与 {be} 之间，按比例计 {{points}} 分"
     if worst < best:
         return (
             Branch(f"{prefix}below", -INF, worst, floor_pts, text=f"{{x}} 未达到 {w} → {fmt(floor_pts)} 分"),
@@ -249,9 +251,9 @@ class Tiers(Method):
             upper = INF
             for i, (lo, pts) in enumerate(bounds):
                 branches.append(Branch(f"tier{i + 1}", lo, upper, pts, hi_closed=upper == INF,
-                                       text=f"{{x}} 达到 ≥ {fmt(lo, unit)} 档 → {fmt(pts)} 分"))
+                                       text=f"{{x}} 在“≥ {fmt(lo, unit)}”档 → {fmt(pts)} 分"))
                 upper = lo
-            branches.append(Branch("else", -INF, upper, else_pts, text=f"{{x}} 低于最低档 {fmt(upper, unit)} → {fmt(else_pts)} 分"))
+            branches.append(Branch("else", -INF, upper, else_pts, text=f"{{x}} 低于 {fmt(upper, unit)}，不在任何一档 → {fmt(else_pts)} 分"))
             branches.reverse()
         else:
             lower = -INF
@@ -259,10 +261,10 @@ class Tiers(Method):
                 # lower-is-better: x <= hi qualifies, so the interval is (lower, hi] — shift to half-open
                 # on the next representable float to keep one interval convention.
                 branches.append(Branch(f"tier{i + 1}", lower, math.nextafter(hi, INF), pts,
-                                       text=f"{{x}} 达到 ≤ {fmt(hi, unit)} 档 → {fmt(pts)} 分"))
+                                       text=f"{{x}} 在“≤ {fmt(hi, unit)}”档 → {fmt(pts)} 分"))
                 lower = math.nextafter(hi, INF)
             branches.append(Branch("else", lower, INF, else_pts, hi_closed=True,
-                                   text=f"{{x}} 高于最低档 {fmt(bounds[-1][0], unit)} → {fmt(else_pts)} 分"))
+                                   text=f"{{x}} 高于 {fmt(bounds[-1][0], unit)}，不在任何一档 → {fmt(else_pts)} 分"))
         pts_all = [p for _, p in bounds] + [else_pts]
         return Piecewise("value", tuple(branches), 0.0, max(pts_all), min(pts_all), higher_better, unit)
 
@@ -316,6 +318,7 @@ class _Relative(Method):
 
     derive: ClassVar[str]
     anchors: ClassVar[tuple[float, float]]  # default (worst x, best x)
+    anchor_unit: ClassVar[str] = ""  # how the anchors read in the rule's words ("%": a percentile's 0.9 reads 90%)
     params = ("points", "worst", "best")
 
     def compile(self, params: Mapping[str, Any], *, higher_better: bool, unit: str, path: str) -> Piecewise:
@@ -324,7 +327,8 @@ class _Relative(Method):
         best = _num(params, "best", path, default=self.anchors[1])
         if worst >= best:
             raise DefinitionError("best 须大于 worst (best must exceed worst: x is oriented so higher is better)", path=f"{path}.best")
-        return Piecewise(self.derive, _ramp(worst, best, pts, "", ""), 0.0, max(pts, 0), min(pts, 0), higher_better, unit)
+        return Piecewise(self.derive, _ramp(worst, best, pts, self.anchor_unit, ""), 0.0, max(pts, 0), min(pts, 0), higher_better,
+                         unit)
 
 
 @register
@@ -336,6 +340,7 @@ class Percentile(_Relative):
     params_doc = "points, worst=0, best=1"
     derive = "percentile"
     anchors = (0.0, 1.0)
+    anchor_unit = "%"  # "组内百分位 87.5% 在 0% 与 100% 之间", never "… 在 0 与 1 之间"
 
 
 @register

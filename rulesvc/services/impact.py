@@ -43,7 +43,7 @@ from rulesvc.engine.dictionary import Dictionary
 from rulesvc.engine.evaluate import PythonDecider
 from rulesvc.engine.frame_events import evaluate_subject_frame
 from rulesvc.engine.participation import EVALUATED
-from rulesvc.engine.peers import line_band, shown_total
+from rulesvc.engine.peers import line_band, moved_by_quota, shown_total
 from rulesvc.engine.simreport import clean, detail_expr, grade_order, why_moved
 from rulesvc.errors import NotEvaluated, NotFound
 from rulesvc.services import results
@@ -235,7 +235,7 @@ def _crossers(session: Session, crossers: pl.DataFrame, draft: Scored, compiled:
         reason_b, reason_d = reasons["b"].get(r[draft.key]) or "", reasons["d"].get(r[draft.key]) or ""
         # Which: the grade reasons say it in the engine's fixed words (a quota's places, a veto's bar or cap).
         vetoed = any(w in x for x in (reason_b, reason_d) for w in ("一票否决", "等次最高为"))
-        placed = any("名额" in x and "→ 顺延" in x for x in (reason_b, reason_d))
+        placed = any(moved_by_quota(x) for x in (reason_b, reason_d))
         cause = "quota" if placed and not vetoed else "veto" if vetoed and not placed else "quota_or_veto"
         moved = [w for w in why_moved(details["d"].get(r[draft.key]), details["b"].get(r[draft.key]))
                  if abs(w["delta"]) > 1e-9 or w.get("only")]

@@ -368,6 +368,11 @@ def _prorated_words(card: Mapping[str, Any], trace: Mapping[str, Any], lang: str
     return words
 
 
+def _column(x: float | None, unit: str) -> str:
+    """A rate in a table's column: always one decimal (9.0% above 9.6%, never 9% — an audit), else as :func:`_value`."""
+    return f"{x * 100:.1f}%" if unit == "%" and x is not None else _value(x, unit)
+
+
 def _value(x: float | None, unit: str) -> str:
     if x is None:
         return "—"
@@ -618,7 +623,7 @@ def _named_note(cell: Mapping[str, Any], method: Mapping[str, Any], lang: str) -
     pos, band = cell.get("position"), fmt_share(method.get("band") or 0)
     parts = []
     if pos in ("中游", "上游"):
-        parts.append(f"本期为{pos}：与平均值相差在 {band} 以内或更优；连续落后只看是否差于平均值" if _zh(lang) else
+        parts.append(f"本期为{pos}：与平均值的差距在平均值的 {band} 以内或更优；连续落后只看是否差于平均值" if _zh(lang) else
                      f"{POSITION_EN[pos]} this period: within {band} of the average or better; the run counts any "
                      f"month worse than the average")
     if cell.get("streak", 0) < cell.get("longest", 0):
@@ -642,10 +647,11 @@ def comparison_page(answer: Mapping[str, Any], compiled: CompiledScheme, lang: s
         for i in u["indicators"]:
             unit = units_of.get(i["code"], "")
             pos = i.get("position")
-            title = (f"同组平均值 {_value(i.get('average'), unit)}；劣于平均值的月份：{'、'.join(i['months_worse']) or '无'}"
-                     if _zh(lang) else f"group average {_value(i.get('average'), unit)}; months worse than the average: "
+            title = (f"同组平均值 {_column(i.get('average'), unit)}；劣于平均值的月份：{'、'.join(i['months_worse']) or '无'}"
+                     if _zh(lang) else f"group average {_column(i.get('average'), unit)}; months worse than the average: "
                      f"{', '.join(i['months_worse']) or 'none'}")
-            cells.append({**i, "title": title, "value_shown": _value(i.get("value"), unit), "average_shown": _value(i.get("average"), unit),
+            cells.append({**i, "title": title, "value_shown": _column(i.get("value"), unit),
+                          "average_shown": _column(i.get("average"), unit),
                           "position_word": pos if _zh(lang) or pos is None else POSITION_EN.get(pos, pos),
                           "css": POSITION_CLASS.get(pos or "", "none")})
         named = [{"name": c["name"], "months": c.get("longest_months") or c["months_worse"], "longest": c["longest"],
@@ -656,16 +662,18 @@ def comparison_page(answer: Mapping[str, Any], compiled: CompiledScheme, lang: s
     units.sort(key=lambda u: (order.get(u.get("level") or "", 3), u.get("place") or 10**9, u["code"]))
     band = method.get("band")
     if _zh(lang):
-        legend = (f"与同组（{word(PEER_GROUP_WORDS, lang, method['group'])}）平均值相比：优于平均值超过 "
-                  f"{fmt_share(band or 0)} 为上游，相差在 {fmt_share(band or 0)} 以内为中游，劣于超过 "
-                  f"{fmt_share(band or 0)} 为下游")
+        b = fmt_share(band or 0)  # of the average, not percentage points (an audit read "5% 以内" as ±5 points)
+        legend = (f"与同组（{word(PEER_GROUP_WORDS, lang, method['group'])}）平均值相比：优于平均值 {b} 以上为上游，"
+                  f"差距在平均值的 {b} 以内为中游，劣于平均值 {b} 以上为下游（{b} 指平均值的 {b}，不是百分点）")
         empty = method.get("streak_months_without_data") or []
         streak = (f"连续 {method['streak']} 个月劣于平均值即点名（看 {'、'.join(method['streak_months'])}"
                   + (f"；其中 {'、'.join(empty)} 没有数据，谁也不算落后" if empty else "") + "）"
                   if method.get("streak") else "")
     else:
+        b = fmt_share(band or 0)
         legend = (f"Against the group's average ({word(PEER_GROUP_WORDS, lang, method['group'])}): better by more "
-                  f"than {fmt_share(band or 0)} is above average, within it near average, worse by more below average")
+                  f"than {b} of the average is above average, within {b} of it near average, worse by more than {b} "
+                  f"of it below average ({b} of the average, not percentage points)")
         empty = method.get("streak_months_without_data") or []
         streak = (f"Called out when worse than the average {method['streak']} months running (months read: "
                   f"{', '.join(method['streak_months'])}"

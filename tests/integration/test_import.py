@@ -427,7 +427,7 @@ def test_an_event_dated_outside_the_prosecutors_office_is_refused_with_line_and_
     errors = info.value.row_errors
     assert [(e.line, e.column) for e in errors] == [(3, "occurred_on"), (4, "occurred_on")]
     assert "不在检察官“P004”的任职期间（2015-01-01 至 2020-06-30）内" in errors[0].message_zh
-    assert "2018-01-01 至 今" in errors[1].message_zh and "active dates" in errors[1].message_en
+    assert "2018-01-01 至今" in errors[1].message_zh and "active dates" in errors[1].message_en
     assert count(reference, Event) == 0
 
 

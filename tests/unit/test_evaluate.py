@@ -268,9 +268,9 @@ def test_a_value_one_ulp_under_a_threshold_never_reads_as_reaching_it():
     branch = ci.piecewise.branch_for(x)
     text = describe_branch(ci, branch.id, x, branch.points(x))
     assert branch.id == "else" and "80%" in text and "79.99999999999999" in text, text
-    assert describe_branch(ci, "tier3", 0.8, 6.0).startswith("80% 达到 ≥ 80% 档")  # exact values stay short
+    assert describe_branch(ci, "tier3", 0.8, 6.0).startswith("80% 在“≥ 80%”档")  # exact values stay short
     lower = next(c for c in COMPILED.indicators if c.indicator.code == "case_ratio")
-    assert describe_branch(lower, "top", 1.0, 10.0).startswith("1 达到 1")  # x ≤ 1 stored as 1 + ulp: still "1"
+    assert describe_branch(lower, "top", 1.0, 10.0).startswith("1:1 达到 1:1")  # x ≤ 1 stored as 1 + ulp: still "1:1"
 
 
 def test_the_hint_states_the_value_reached_in_whole_events_not_the_threshold():
@@ -279,7 +279,7 @@ def test_the_hint_states_the_value_reached_in_whole_events_not_the_threshold():
     r = run(criminal_events(returns=7))
     near = r.indicator("case_ratio").nearest
     assert near is not None and near.events == 7 and near.unit == "件" and near.threshold == pytest.approx(1.26)
-    assert near.reached == 34 / 27 and "即达到 1.2593" in near.needs and "1.26，" not in near.needs
+    assert near.reached == 34 / 27 and "即达到 1:1.2593" in near.needs and "1.26，" not in near.needs
     assert near.gain == pytest.approx((2.3 - 34 / 27) / 1.3 * 10 - (2.3 - 1.35) / 1.3 * 10)  # at the value reached
 
 

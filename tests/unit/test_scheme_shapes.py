@@ -181,7 +181,7 @@ def test_a_lower_bands_quota_counts_only_those_who_hold_it():
     assert [p for p, g in grades.items() if g == "良好"] == [3, 4, 5]  # not [3]: 1 and 2 hold no 良好 place
     assert all(grades[p] == "合格" for p in range(6, 11))
     reason = row(bulk, 6)["grade_reason"]
-    assert "良好名额 30% × 10 人，四舍五入共 3 名，可评良好且总分不低于本人者 4 名（已评更高等次者不占本等次名额） → 顺延" in reason
+    assert "良好名额 30% × 10 人，四舍五入共 3 名，可评良好且总分不低于本人者 4 名（已评更高等次者不占本等次名额），超出名额" in reason
     # Quota use as the ranking and the simulation report show it: 良好 reached by 3 … 8 (not 1 and 2, 优秀).
     from rulesvc.services.results import quota_counts
 

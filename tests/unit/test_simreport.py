@@ -269,7 +269,7 @@ def test_indicator_discrimination_and_tier_occupancy(report):
         assert not fil["flags"]["flat"] and fil["flags"]["tiers_never_reached"] == []
     assert ind["FIL"]["rule_changed"] is True and ind["DISC"]["rule_changed"] is False
     assert ind["DISC"]["flagged"] == ["flat", "tier_everyone", "tiers_never_reached"]
-    assert ind["FIL"]["candidate"]["tiers"][2]["label"].startswith("监督立案数 达到 ≥ 4")
+    assert ind["FIL"]["candidate"]["tiers"][2]["label"].startswith("监督立案数 在“≥ 4")
     assert ind["FIL"]["baseline"]["weight_share"] == 0.6 and ind["FIL"]["candidate"]["weight_share"] == 0.5
     # Δ of the mean contribution: 监督立案数 gives Σ contributions / 9 on each side.
     def contrib(p: int, params: dict[str, Any]) -> float:

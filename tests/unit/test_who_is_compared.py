@@ -150,7 +150,7 @@ def test_tied_totals_at_the_quota_boundary_move_down_together_and_the_card_says_
     rows = [r for i, n in enumerate([1, 2, 3, 5, 5], start=1) for r in filings(i, n)]
     bulk = score(doc, [person(i) for i in range(1, 6)], rows)
     assert bulk.frame.filter(pl.col("grade") == "优秀").height == 0
-    assert "同分者一并顺延" in row(bulk, 5)["grade_reason"]
+    assert "同分者同进同退" in row(bulk, 5)["grade_reason"]
 
 
 # -- 6. no activity -----------------------------------------------------------------------------------------

@@ -220,7 +220,7 @@ class EventCheck:
         a_from, a_to = self.office.get(code or "", (None, None))
         if (a_from is None or day >= a_from) and (a_to is None or day <= a_to):
             return
-        span = f"{a_from or '—'} 至 {a_to or '今'}"
+        span = f"{a_from or '—'} 至 {a_to}" if a_to else f"{a_from or '—'} 至今"
         zh = f"发生日期 {day} 不在检察官“{code}”的任职期间（{span}）内"
         en = f"occurred on {day}, outside prosecutor {code}'s active dates ({a_from} to {a_to or 'now'})"
         if self.outside_office == "flag":
