@@ -33,4 +33,6 @@ Rule: nothing here imports Flask, SQLAlchemy, marshmallow or durable_rules (exce
 # the average); a percentile's anchors read 0% and 100%; "按比例计 … 分" (was "按线性插值得"); tiers "在“≥ 95%”档" and
 # "低于 60%，不在任何一档" (was "达到 ≤ 0% 档", "高于最低档 10%"); a quota's move down "超出名额" (was "→ 顺延": in 评优 a
 # place 顺延 passes to the next person); "任职 … 至今" (was "至 今"). Stored reasons of either wording read in English.
+# Also 12: a scheme without grades places its subjects in its peer group (the procuratorate bulletin: among the
+# level, as its comparison does; it placed them among all 96 units); figures published before keep their places.
 ENGINE_VERSION = "2026.12.12"

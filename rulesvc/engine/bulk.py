@@ -730,7 +730,7 @@ def phase_grade(compiled: CompiledScheme, f: pl.DataFrame, key: str, stats: dict
     """Grades by the very function the per-subject executor calls (``peers.grade_for``), with the totals
     of each quota group (``grade``, ``grade_reason``), and the rank among the evaluated (``rank``)."""
     s = compiled.scheme
-    qgroup = s.grading.quota_group if s.grading else "all"
+    qgroup = s.rank_group
     gcol = None if qgroup == "all" else GROUP_COLUMNS[qgroup]
     totals: dict[Any, list[float]] = {}
     evaluated = f.filter(pl.col("status") == EVALUATED)
@@ -812,7 +812,7 @@ def peers_of_frame(compiled: CompiledScheme, f: pl.DataFrame, key: str) -> PeerC
     to explain one subject exactly as it was scored. None when the frame lacks a column it needs (a run
     stored without its ``peer__`` columns)."""
     s = compiled.scheme
-    qgroup = s.grading.quota_group if s.grading else "all"
+    qgroup = s.rank_group
     gcol = None if qgroup == "all" else GROUP_COLUMNS[qgroup]
     veto_cols = [cv.veto.code for cv in compiled.vetoes]
     needed = {key, "status", "status_reason", "total", "grade", *([gcol] if gcol else []),

@@ -268,6 +268,14 @@ class Scheme:
     participants: Participants = field(default_factory=Participants)
     peer_min_size: int = DEFAULT_PEER_MIN_SIZE  # fewer evaluated peers with a value: no comparison (missing)
 
+    @property
+    def rank_group(self) -> str:
+        """The group a subject's place is counted in: the quota group, where grades are given (the place decides
+        them); without grades, the group the scheme compares in — a monthly bulletin scoring each unit against its
+        level's average ranks it among its level (an audit: 11th of all 96 units on the card, 1st of the 9 city-level
+        units in the same month's comparison)."""
+        return self.grading.quota_group if self.grading is not None else self.peer_group
+
 
 @dataclass
 class Subject:

@@ -280,8 +280,8 @@ class Figures:
 
     @property
     def quota_group(self) -> str:
-        g = self.compiled.scheme.grading
-        return g.quota_group if g is not None else "all"
+        """The group places are counted in (``Scheme.rank_group``) — as it was when the figures were published."""
+        return rank_group_of(self.compiled.scheme, self.engine_version if self.publication is not None else None)
 
     def provenance(self) -> dict[str, Any]:
         """What the figures rest on: enough to compute them again, and whether they are published."""
@@ -567,6 +567,22 @@ def read_parquet(data: bytes) -> pl.DataFrame:
 
 
 # ---------------------------------------------------------------------------------------------- ranks
+
+
+RANKS_BY_PEER_GROUP = (2026, 12, 12)  # the engine that first placed the subjects of a scheme without grades by its peer group
+
+
+def rank_group_of(scheme: Any, published_by: str | None = None) -> str:
+    """``scheme.rank_group``; for figures published by an engine before 2026.12.12, "all" when the scheme has no
+    grades — places were then counted among everyone, and a publication's places never move."""
+    if scheme.grading is None and published_by is not None:
+        try:
+            older = tuple(int(p) for p in published_by.split(".")) < RANKS_BY_PEER_GROUP
+        except ValueError:
+            older = False
+        if older:
+            return "all"
+    return str(scheme.rank_group)
 
 
 def ranked(fig: Figures, group: str | None = None) -> pl.DataFrame:

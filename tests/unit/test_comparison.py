@@ -109,3 +109,47 @@ def test_units_not_evaluated_or_in_a_group_too_small_are_not_placed():
     got = positions(COMPILED, f)["pos__plea_rate"].to_list()
     assert got == [None, "上游", "下游", None]  # one city: nothing to compare with; 0.5 is not graded
     assert positions(COMPILED, f)["avg__plea_rate"].to_list()[1:3] == [0.8, 0.8]  # 0.5 not in the average
+
+
+def test_without_grades_a_unit_is_placed_among_its_level():
+    """A scheme without grades places each subject in the group it compares in (its ``peer_group``): a monthly
+    bulletin scoring units against their level's average ranks them within the level (an audit: 11th of all 96 on
+    the card, 1st of the 9 city-level units in the same month's comparison). With grades, the quota group."""
+    import datetime as dt
+
+    from rulesvc.engine.bulk import evaluate_bulk
+
+    doc = read_document((PROJECT_ROOT / "tests/data/schemes/mini_org.yaml").read_text(encoding="utf-8"))
+    doc.pop("grading")
+    ungraded = compile_scheme(load_scheme(doc), DICT)
+    assert ungraded.scheme.rank_group == "level" and COMPILED.scheme.rank_group == "level"  # (mini_org: quota by level)
+    doc["peer_group"] = "all"
+    assert compile_scheme(load_scheme(doc), DICT).scheme.rank_group == "all"
+    subjects = pl.DataFrame({"procuratorate_id": [1, 2, 3, 4, 5, 6], "level": ["city"] * 3 + ["county"] * 3})
+    day, events = dt.date(2020, 7, 3), []
+    for pid, plea in [(1, 2), (2, 4), (3, 6), (4, 8), (5, 10), (6, 10)]:
+        for i in range(10):
+            common = {"procuratorate_id": pid, "prosecutor_id": None, "case_id": f"{pid}-{i}", "occurred_on": day,
+                      "resolved": False, "rating": "good"}
+            events.append({**common, "event_id": f"{pid}-a{i}", "event_type": "case_accepted", "plea_leniency": None})
+            events.append({**common, "event_id": f"{pid}-r{i}", "event_type": "prosecution_review",
+                           "plea_leniency": i < plea})
+    f = evaluate_bulk(ungraded, pl.DataFrame(events), subjects, key="procuratorate_id",
+                      period=(dt.date(2020, 7, 1), dt.date(2020, 7, 31))).frame.sort("procuratorate_id")
+    # The two best county units (13.57 each) are 1st of their level; among all six they would be 2nd ([5, 4, 1, 5, 2, 2]).
+    assert f["total"].to_list()[4] == f["total"].to_list()[5] < f["total"].to_list()[2]
+    assert f["rank"].to_list() == [3, 2, 1, 3, 1, 1]
+
+
+def test_a_publication_keeps_the_places_it_was_published_with():
+    """Figures published before engine 2026.12.12 placed the subjects of a scheme without grades among all: read
+    again, they still do (a publication's places never move); newer ones, and provisional figures, by level."""
+    from rulesvc.services.results import rank_group_of
+
+    doc = read_document((PROJECT_ROOT / "tests/data/schemes/mini_org.yaml").read_text(encoding="utf-8"))
+    doc.pop("grading")
+    ungraded = compile_scheme(load_scheme(doc), DICT).scheme
+    assert rank_group_of(ungraded) == "level"
+    assert rank_group_of(ungraded, "2026.12.11") == "all" and rank_group_of(ungraded, "2026.12.9") == "all"
+    assert rank_group_of(ungraded, "2026.12.12") == "level" and rank_group_of(ungraded, "2027.1.2") == "level"
+    assert rank_group_of(COMPILED.scheme, "2026.12.11") == "level"  # with grades: the quota group, as always
