@@ -225,8 +225,8 @@ def detail_expr(compiled: CompiledScheme, frame: pl.DataFrame) -> pl.Expr:
 
 def _tier_label(text: str, name: str) -> str:
     """A branch as a tier of the report: the indicator's name for the value, and where the points depend on the
-    value, said so ("按比例计 {points} 分" read "按比例计 相应 分")."""
-    return (text.replace("，按比例计 {points} 分", "，按所处位置按比例计分").replace(" = {points} 分", "")
+    value, said so ("按比例计 {points} 分" would read "按比例计 相应 分")."""
+    return (text.replace("，按比例计 {points} 分", "，按比例计分").replace(" = {points} 分", "")
             .replace("{points}", "相应").replace("{x}", name))
 
 
